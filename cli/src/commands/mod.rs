@@ -1,0 +1,5 @@
+//! One module per top-level command, each with its arguments and `exec`.
+
+pub mod jobs;
+pub mod plugin;
+pub mod run;

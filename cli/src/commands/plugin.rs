@@ -1,0 +1,276 @@
+//! `capstan plugin …`: install (with a grant prompt), list, show, grant,
+//! revoke, limits, remove.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use capstan_engine::Capstan;
+use capstan_engine::capability::{Capability, GrantSet};
+use capstan_engine::plugin::{LimitOverrides, Limits};
+use capstan_engine::store::PluginRecord;
+
+use crate::exit::{BadInput, Exit};
+use crate::output::{print_json, timestamp};
+
+/// Plugin subcommands.
+#[derive(Subcommand)]
+pub enum PluginCommand {
+    /// Install a plugin from a `.wasm` component, granting what it asks for.
+    Install {
+        /// The component file.
+        path: PathBuf,
+        /// Grant this capability (repeat for several). Without it, you are asked.
+        #[arg(long = "grant", value_name = "CAP")]
+        grants: Vec<String>,
+        /// Grant everything the plugin asks for without asking.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// List installed plugins (and the bundled ones not used yet).
+    List(JsonFlag),
+    /// Show a plugin: actions, capabilities asked for and granted, limits.
+    Show {
+        /// Plugin name.
+        name: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Grant a capability the plugin asked for.
+    Grant {
+        /// Plugin name.
+        name: String,
+        /// Capability (kv, remote.exec, remote.files).
+        capability: String,
+    },
+    /// Revoke a capability; the plugin's next host call is denied.
+    Revoke {
+        /// Plugin name.
+        name: String,
+        /// Capability (kv, remote.exec, remote.files).
+        capability: String,
+    },
+    /// Set a plugin's own limits (the rest stay at their defaults).
+    Limits(LimitArgs),
+    /// Uninstall a plugin and delete its stored data.
+    Remove {
+        /// Plugin name.
+        name: String,
+    },
+}
+
+/// `--json` for commands that print data.
+#[derive(Args)]
+pub struct JsonFlag {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `plugin limits`.
+#[derive(Args)]
+pub struct LimitArgs {
+    /// Plugin name.
+    name: String,
+    /// Linear memory, in MiB (default 64, at most 1024).
+    #[arg(long, value_name = "MIB")]
+    memory_mib: Option<u64>,
+    /// Guest CPU time per call, in ms (default 10000).
+    #[arg(long, value_name = "MS")]
+    cpu_ms: Option<u64>,
+    /// Wall time per call, in ms (default 600000).
+    #[arg(long, value_name = "MS")]
+    wall_ms: Option<u64>,
+    /// Log written per call, in KiB (default 1024).
+    #[arg(long, value_name = "KIB")]
+    log_kib: Option<u64>,
+    /// Outcome and command output size, in KiB (default 4096).
+    #[arg(long, value_name = "KIB")]
+    output_kib: Option<u64>,
+    /// Go back to the defaults.
+    #[arg(long)]
+    reset: bool,
+}
+
+/// Runs a plugin subcommand.
+pub async fn exec(capstan: &Capstan, command: PluginCommand) -> anyhow::Result<Exit> {
+    match command {
+        PluginCommand::Install { path, grants, yes } => install(capstan, path, grants, yes).await,
+        PluginCommand::List(flag) => list(capstan, flag.json),
+        PluginCommand::Show { name, json } => show(capstan, &name, json.json).await,
+        PluginCommand::Grant { name, capability } => {
+            let granted = capstan.grant(&name, parse_capability(&capability)?).await?;
+            println!("{name}: granted {}", grant_names(&granted));
+            Ok(Exit::Success)
+        }
+        PluginCommand::Revoke { name, capability } => {
+            let granted = capstan.revoke(&name, parse_capability(&capability)?).await?;
+            println!("{name}: now granted {}", grant_names(&granted));
+            Ok(Exit::Success)
+        }
+        PluginCommand::Limits(args) => limits(capstan, args).await,
+        PluginCommand::Remove { name } => {
+            capstan.remove(&name)?;
+            println!("removed {name} and its stored data");
+            Ok(Exit::Success)
+        }
+    }
+}
+
+async fn install(capstan: &Capstan, path: PathBuf, grants: Vec<String>, yes: bool) -> anyhow::Result<Exit> {
+    let inspected = capstan.inspect_file(&path).await?;
+    let manifest = &inspected.manifest;
+    eprintln!("{} {} — {}", manifest.name, manifest.version, manifest.summary);
+    eprintln!("  contract capstan:plugin@{}, sha256 {}", inspected.version.as_str(), &inspected.sha256[..16]);
+    if inspected.requested.is_empty() {
+        eprintln!("  asks for no capabilities");
+    } else {
+        eprintln!("  asks to:");
+        for cap in &inspected.requested {
+            eprintln!("    {:<13} {}", cap.name(), cap.plain_words());
+        }
+    }
+
+    let granted = if !grants.is_empty() {
+        GrantSet::new(grants.iter().map(|g| parse_capability(g)).collect::<anyhow::Result<Vec<_>>>()?)
+    } else if yes || inspected.requested.is_empty() {
+        GrantSet::new(inspected.requested.iter().copied())
+    } else if std::io::stdin().is_terminal() {
+        if ask("Grant these and install? [y/N] ")? {
+            GrantSet::new(inspected.requested.iter().copied())
+        } else {
+            eprintln!("not installed");
+            return Ok(Exit::DeniedOrBadInput);
+        }
+    } else {
+        return Err(BadInput(
+            "no terminal to ask for the grants: pass --yes to grant what it asks for, or --grant CAP for each".into(),
+        )
+        .into());
+    };
+    let record = capstan.install(&inspected, granted, false)?;
+    println!("installed {} {} (granted {})", record.manifest.name, record.manifest.version, grant_names(&record.grants));
+    Ok(Exit::Success)
+}
+
+fn ask(question: &str) -> anyhow::Result<bool> {
+    eprint!("{question}");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
+}
+
+fn list(capstan: &Capstan, json: bool) -> anyhow::Result<Exit> {
+    let plugins = capstan.plugins()?;
+    let available = capstan.bundled_not_installed()?;
+    if json {
+        let installed: Vec<_> = plugins.iter().map(record_json).collect();
+        let available: Vec<_> = available.iter().map(|b| b.name).collect();
+        print_json(&json!({ "installed": installed, "bundled_not_installed": available }))?;
+        return Ok(Exit::Success);
+    }
+    if plugins.is_empty() && available.is_empty() {
+        println!("no plugins installed: `capstan plugin install FILE.wasm`");
+    }
+    for p in &plugins {
+        println!(
+            "{:<12} {:<8} {:<9} granted: {:<28} {}",
+            p.manifest.name,
+            p.manifest.version,
+            if p.bundled { "bundled" } else { "installed" },
+            grant_names(&p.grants),
+            p.manifest.summary
+        );
+    }
+    for b in &available {
+        println!("{:<12} {:<8} {:<9} (installed on first use)", b.name, "-", "bundled");
+    }
+    Ok(Exit::Success)
+}
+
+async fn show(capstan: &Capstan, name: &str, json: bool) -> anyhow::Result<Exit> {
+    let record = capstan.plugin(name).await?;
+    if json {
+        print_json(&record_json(&record))?;
+        return Ok(Exit::Success);
+    }
+    let m = &record.manifest;
+    println!("{} {} — {}", m.name, m.version, m.summary);
+    println!("contract:  capstan:plugin@{}", record.api_version);
+    println!("installed: {}{}", timestamp(record.installed_at), if record.bundled { " (bundled)" } else { "" });
+    println!("file:      {}", record.wasm_path.display());
+    println!("asks for:  {}", if m.capabilities.is_empty() { "nothing".into() } else { m.capabilities.join(", ") });
+    println!("granted:   {}", grant_names(&record.grants));
+    let limits = Limits::default().with(&record.limits);
+    println!(
+        "limits:    memory {} MiB, cpu {} ms, wall {} ms, log {} KiB, output {} KiB",
+        limits.memory_bytes >> 20,
+        limits.cpu_ms,
+        limits.wall_ms,
+        limits.log_bytes >> 10,
+        limits.output_bytes >> 10
+    );
+    println!("actions:");
+    for action in &m.actions {
+        println!("  {:<14} {}", action.name, action.summary);
+        if let Some(props) = action.params_schema.get("properties").and_then(|p| p.as_object()) {
+            for (param, schema) in props {
+                let ty = schema.get("type").and_then(|t| t.as_str()).unwrap_or("any");
+                let doc = schema.get("description").and_then(|d| d.as_str()).unwrap_or("");
+                println!("      -p {param:<10} {ty:<8} {doc}");
+            }
+        }
+    }
+    Ok(Exit::Success)
+}
+
+async fn limits(capstan: &Capstan, args: LimitArgs) -> anyhow::Result<Exit> {
+    let record = capstan.plugin(&args.name).await?;
+    let mut overrides = if args.reset { LimitOverrides::default() } else { record.limits };
+    let mib = |v: u64| v << 20;
+    let kib = |v: u64| v << 10;
+    overrides.memory_bytes = args.memory_mib.map(mib).or(overrides.memory_bytes);
+    overrides.cpu_ms = args.cpu_ms.or(overrides.cpu_ms);
+    overrides.wall_ms = args.wall_ms.or(overrides.wall_ms);
+    overrides.log_bytes = args.log_kib.map(kib).or(overrides.log_bytes);
+    overrides.output_bytes = args.output_kib.map(kib).or(overrides.output_bytes);
+    capstan.set_limits(&args.name, overrides).await?;
+    let limits = Limits::default().with(&overrides);
+    println!(
+        "{}: memory {} MiB, cpu {} ms, wall {} ms, log {} KiB, output {} KiB",
+        args.name,
+        limits.memory_bytes >> 20,
+        limits.cpu_ms,
+        limits.wall_ms,
+        limits.log_bytes >> 10,
+        limits.output_bytes >> 10
+    );
+    Ok(Exit::Success)
+}
+
+fn record_json(p: &PluginRecord) -> serde_json::Value {
+    json!({
+        "name": p.manifest.name,
+        "version": p.manifest.version,
+        "summary": p.manifest.summary,
+        "contract": p.api_version,
+        "bundled": p.bundled,
+        "sha256": p.wasm_sha256,
+        "requested": p.manifest.capabilities,
+        "granted": p.grants.iter().map(|c| c.name()).collect::<Vec<_>>(),
+        "limits": Limits::default().with(&p.limits),
+        "actions": p.manifest.actions,
+    })
+}
+
+fn parse_capability(name: &str) -> anyhow::Result<Capability> {
+    name.parse::<Capability>().map_err(|e| BadInput(e).into())
+}
+
+fn grant_names(grants: &GrantSet) -> String {
+    let names: Vec<_> = grants.iter().map(|c| c.name()).collect();
+    if names.is_empty() { "nothing".into() } else { names.join(", ") }
+}

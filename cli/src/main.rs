@@ -1,0 +1,83 @@
+//! `capstan`: everything the desktop app does, from a terminal or a script.
+
+mod commands;
+mod exit;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use capstan_engine::{BundledPlugin, Capstan, Home};
+
+/// Capstan: servers, containers, pipelines and proxies, run by sandboxed plugins.
+#[derive(Parser)]
+#[command(name = "capstan", version, about, propagate_version = true)]
+struct Cli {
+    /// Data folder (database, plugins, cache). Default: the platform's data
+    /// folder, e.g. ~/.local/share/capstan.
+    #[arg(long, global = true, env = "CAPSTAN_HOME", value_name = "DIR")]
+    home: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install, inspect, grant and remove plugins.
+    #[command(subcommand)]
+    Plugin(commands::plugin::PluginCommand),
+    /// Run a plugin action on targets, as a recorded job.
+    Run(commands::run::RunArgs),
+    /// Look at job history.
+    #[command(subcommand)]
+    Jobs(commands::jobs::JobsCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return exit::Exit::Internal.into();
+        }
+    };
+    let result = runtime.block_on(async {
+        let capstan = open(cli.home)?;
+        match cli.command {
+            Command::Plugin(cmd) => commands::plugin::exec(&capstan, cmd).await,
+            Command::Run(args) => commands::run::exec(&capstan, args).await,
+            Command::Jobs(cmd) => commands::jobs::exec(&capstan, cmd),
+        }
+    });
+    match result {
+        Ok(code) => code.into(),
+        Err(error) => {
+            let code = exit::classify(&error);
+            eprintln!("error: {error:#}");
+            code.into()
+        }
+    }
+}
+
+fn open(home: Option<PathBuf>) -> anyhow::Result<Capstan> {
+    let home = match home {
+        Some(dir) => Home::at(dir)?,
+        None => Home::from_env()?,
+    };
+    let bundled = capstan_bundled::PLUGINS.iter().map(|p| BundledPlugin {
+        name: p.name,
+        wasm: p.wasm,
+    });
+    Ok(Capstan::open(home)?.with_bundled(bundled))
+}

@@ -1,0 +1,62 @@
+//! `log`: structured lines streamed live, always allowed, capped per call.
+
+use std::sync::Arc;
+
+use crate::jobs::{LogLevel, LogLine};
+use crate::plugin::{LimitBreach, LimitKind, human_bytes};
+use crate::store::now_ms;
+
+/// Receives a run's log lines as they are written.
+pub trait LogSink: Send + Sync {
+    /// One line, already charged against the budget.
+    fn line(&self, line: LogLine);
+}
+
+/// A sink that drops everything (used while a plugin describes itself).
+#[derive(Debug, Default)]
+pub struct DiscardLogs;
+
+impl LogSink for DiscardLogs {
+    fn line(&self, _line: LogLine) {}
+}
+
+/// The `log` capability of one call: the target it writes for, its byte
+/// budget and where lines go.
+pub struct LogCapability {
+    target: String,
+    budget: u64,
+    used: u64,
+    sink: Arc<dyn LogSink>,
+}
+
+impl LogCapability {
+    /// A log for `target` that may write `budget` bytes into `sink`.
+    pub fn new(target: String, budget: u64, sink: Arc<dyn LogSink>) -> Self {
+        LogCapability {
+            target,
+            budget,
+            used: 0,
+            sink,
+        }
+    }
+
+    /// Writes a line, or stops the plugin once it has written too much.
+    pub fn emit(&mut self, level: LogLevel, message: String, fields: Vec<(String, String)>) -> Result<(), LimitBreach> {
+        let size = message.len() + fields.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+        self.used = self.used.saturating_add(size as u64);
+        if self.used > self.budget {
+            return Err(LimitBreach::new(
+                LimitKind::Log,
+                format!("wrote more than {} of log", human_bytes(self.budget)),
+            ));
+        }
+        self.sink.line(LogLine {
+            target: self.target.clone(),
+            level,
+            message,
+            fields,
+            at_ms: now_ms(),
+        });
+        Ok(())
+    }
+}

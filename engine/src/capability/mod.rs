@@ -1,0 +1,37 @@
+//! The doors a plugin can be granted. Each capability owns its grant check
+//! and its host implementation in a module of its own; `log` is always open.
+
+mod grant;
+pub mod kv;
+pub mod log;
+pub mod remote;
+
+pub use grant::{Capability, GrantSet, SharedGrants};
+
+/// Why a host call refused or failed, independent of the contract version;
+/// each version's bindings map it onto their own `host-error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostError {
+    /// The capability is not granted.
+    Denied(Capability),
+    /// An argument was refused.
+    Invalid(String),
+    /// The target could not be reached.
+    Unavailable(String),
+    /// A per-run limit was reached.
+    Limit(String),
+    /// Anything else.
+    Failed(String),
+}
+
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HostError::Denied(cap) => write!(f, "capability `{cap}` is not granted"),
+            HostError::Invalid(m) => write!(f, "invalid argument: {m}"),
+            HostError::Unavailable(m) => write!(f, "unavailable: {m}"),
+            HostError::Limit(m) => write!(f, "limit reached: {m}"),
+            HostError::Failed(m) => write!(f, "{m}"),
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! `remote.exec` and `remote.files`: commands and files on the run's
+//! targets, and only on them.
+
+use std::sync::Arc;
+
+use super::{Capability, HostError, SharedGrants};
+use crate::remote::{ExecOutput, ExecRequest, FileInfo, RemoteError, Target};
+
+/// The remote capabilities of one call.
+pub struct RemoteCapability {
+    grants: SharedGrants,
+    targets: Arc<Vec<Target>>,
+    output_limit: u64,
+}
+
+impl RemoteCapability {
+    /// Access to `targets`, with reads and outputs capped at `output_limit`.
+    pub fn new(grants: SharedGrants, targets: Arc<Vec<Target>>, output_limit: u64) -> Self {
+        RemoteCapability {
+            grants,
+            targets,
+            output_limit,
+        }
+    }
+
+    /// Checks the grant and that `name` is one of the run's targets.
+    fn target(&self, cap: Capability, name: &str) -> Result<&Target, HostError> {
+        self.grants.check(cap)?;
+        self.targets.iter().find(|t| t.name == name).ok_or_else(|| {
+            HostError::Invalid(format!(
+                "target `{}` is not part of this run",
+                name.escape_debug()
+            ))
+        })
+    }
+
+    /// Runs a command on a target.
+    pub async fn exec(&self, target: &str, request: ExecRequest) -> Result<ExecOutput, HostError> {
+        let target = self.target(Capability::RemoteExec, target)?;
+        check_exec_request(&request)?;
+        target
+            .transport
+            .exec(&request, self.output_limit)
+            .await
+            .map_err(remote_error)
+    }
+
+    /// Reads a file on a target.
+    pub async fn read_file(&self, target: &str, path: &str) -> Result<Vec<u8>, HostError> {
+        let target = self.target(Capability::RemoteFiles, target)?;
+        check_path(path)?;
+        target
+            .transport
+            .read_file(path, self.output_limit)
+            .await
+            .map_err(remote_error)
+    }
+
+    /// Writes a file on a target.
+    pub async fn write_file(&self, target: &str, path: &str, contents: &[u8], mode: Option<u32>) -> Result<(), HostError> {
+        let target = self.target(Capability::RemoteFiles, target)?;
+        check_path(path)?;
+        if let Some(mode) = mode
+            && mode > 0o7777
+        {
+            return Err(HostError::Invalid(format!("mode {mode:o} has bits beyond 7777")));
+        }
+        target
+            .transport
+            .write_file(path, contents, mode)
+            .await
+            .map_err(remote_error)
+    }
+
+    /// Describes a path on a target.
+    pub async fn stat(&self, target: &str, path: &str) -> Result<Option<FileInfo>, HostError> {
+        let target = self.target(Capability::RemoteFiles, target)?;
+        check_path(path)?;
+        target.transport.stat(path).await.map_err(remote_error)
+    }
+}
+
+fn remote_error(e: RemoteError) -> HostError {
+    match e {
+        RemoteError::Unavailable(m) => HostError::Unavailable(m),
+        RemoteError::TooLarge(m) => HostError::Limit(m),
+        RemoteError::Failed(m) => HostError::Failed(m),
+    }
+}
+
+/// Refuses argv and environments a program could not receive intact.
+fn check_exec_request(request: &ExecRequest) -> Result<(), HostError> {
+    let Some(program) = request.argv.first() else {
+        return Err(HostError::Invalid("argv is empty: name a program".into()));
+    };
+    if program.is_empty() {
+        return Err(HostError::Invalid("argv[0] is empty".into()));
+    }
+    if let Some(i) = request.argv.iter().position(|a| a.contains('\0')) {
+        return Err(HostError::Invalid(format!("argv[{i}] contains a NUL byte")));
+    }
+    for (key, value) in &request.env {
+        if key.is_empty() || key.contains('=') || key.contains('\0') || value.contains('\0') {
+            return Err(HostError::Invalid(format!(
+                "environment variable `{}` has an empty name, an '=' in its name or a NUL byte",
+                key.escape_debug()
+            )));
+        }
+    }
+    if let Some(cwd) = &request.cwd {
+        check_path(cwd)?;
+    }
+    Ok(())
+}
+
+/// Paths on a target must be absolute and free of NUL bytes.
+fn check_path(path: &str) -> Result<(), HostError> {
+    if path.contains('\0') {
+        return Err(HostError::Invalid(format!("path `{}` contains a NUL byte", path.escape_debug())));
+    }
+    if !path.starts_with('/') {
+        return Err(HostError::Invalid(format!("path `{}` must be absolute", path.escape_debug())));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_requests_that_cannot_reach_a_program_intact_are_refused() {
+        let bad = |argv: &[&str], env: &[(&str, &str)], cwd: Option<&str>| {
+            check_exec_request(&ExecRequest {
+                argv: argv.iter().map(|s| s.to_string()).collect(),
+                env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                cwd: cwd.map(String::from),
+                stdin: None,
+            })
+            .unwrap_err()
+            .to_string()
+        };
+        assert!(bad(&[], &[], None).contains("argv is empty"));
+        assert!(bad(&["ls", "a\0b"], &[], None).contains("argv[1]"));
+        assert!(bad(&["ls"], &[("A=B", "c")], None).contains("A=B"));
+        assert!(bad(&["ls"], &[], Some("relative/dir")).contains("must be absolute"));
+    }
+}

@@ -1,0 +1,336 @@
+//! [`Capstan`]: the engine as the CLI and the desktop app see it.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use crate::capability::{Capability, GrantSet, SharedGrants};
+use crate::home::Home;
+use crate::jobs::{self, EventSink, Job, JobRecord, LogLine, RunReport, RunRequest};
+use crate::plugin::{
+    ArtifactCache, CallSetup, ContractVersion, HostConfig, LimitOverrides, Limits, LoadedPlugin, Manifest, PluginHost,
+    validate_params,
+};
+use crate::remote::Target;
+use crate::store::{PluginRecord, Store, now_ms};
+use crate::{Error, Result};
+
+/// A plugin shipped inside the binary, installed on first use.
+#[derive(Debug, Clone, Copy)]
+pub struct BundledPlugin {
+    /// Its manifest name.
+    pub name: &'static str,
+    /// Its component bytes.
+    pub wasm: &'static [u8],
+}
+
+/// A component read and described, not yet installed.
+#[derive(Debug, Clone)]
+pub struct Inspected {
+    /// What it says about itself.
+    pub manifest: Manifest,
+    /// The capabilities it asks for.
+    pub requested: Vec<Capability>,
+    /// The contract version it was built for.
+    pub version: ContractVersion,
+    /// SHA-256 of the file.
+    pub sha256: String,
+    wasm: Vec<u8>,
+}
+
+/// The engine: store, plugin host and job runner behind one handle.
+pub struct Capstan {
+    home: Home,
+    store: Store,
+    host: Arc<PluginHost>,
+    bundled: Vec<BundledPlugin>,
+    /// Grants as running jobs see them, so a revoke applies mid-run.
+    live_grants: Mutex<HashMap<String, SharedGrants>>,
+}
+
+impl Capstan {
+    /// Opens the engine on `home` with the default host settings.
+    pub fn open(home: Home) -> Result<Self> {
+        Self::open_with(home, HostConfig::default())
+    }
+
+    /// Opens the engine on `home` with explicit host settings.
+    pub fn open_with(home: Home, config: HostConfig) -> Result<Self> {
+        let store = Store::open(&home.database())?;
+        let host = PluginHost::new(config, ArtifactCache::new(home.cache_dir()))?;
+        Ok(Capstan {
+            home,
+            store,
+            host: Arc::new(host),
+            bundled: Vec::new(),
+            live_grants: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Makes these plugins installable on first use.
+    pub fn with_bundled(mut self, bundled: impl IntoIterator<Item = BundledPlugin>) -> Self {
+        self.bundled = bundled.into_iter().collect();
+        self
+    }
+
+    /// The data folder.
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The plugin host.
+    pub fn host(&self) -> &Arc<PluginHost> {
+        &self.host
+    }
+
+    /// Reads and describes a component file without installing it.
+    pub async fn inspect_file(&self, path: &Path) -> Result<Inspected> {
+        let wasm = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+        self.inspect(wasm, &path.display().to_string()).await
+    }
+
+    /// Describes a component without installing it. `label` names it in errors.
+    pub async fn inspect(&self, wasm: Vec<u8>, label: &str) -> Result<Inspected> {
+        let loaded = self.host.load(&wasm, label)?;
+        let manifest = self.host.describe(&loaded, label).await?;
+        let requested = manifest
+            .capabilities
+            .iter()
+            .map(|c| c.parse::<Capability>())
+            .collect::<std::result::Result<BTreeSet<_>, _>>()
+            .map_err(|reason| Error::NotAPlugin {
+                path: label.to_string(),
+                reason: format!("it asks for a capability this Capstan does not have: {reason}"),
+            })?;
+        Ok(Inspected {
+            manifest,
+            requested: requested.into_iter().collect(),
+            version: loaded.version,
+            sha256: loaded.sha256.clone(),
+            wasm,
+        })
+    }
+
+    /// Installs an inspected plugin with `grants`, which must be among what
+    /// it asked for. Replaces an installed plugin of the same name, keeping
+    /// its limit overrides.
+    pub fn install(&self, inspected: &Inspected, grants: GrantSet, bundled: bool) -> Result<PluginRecord> {
+        let name = &inspected.manifest.name;
+        if let Some(extra) = grants.iter().find(|c| !inspected.requested.contains(c)) {
+            return Err(Error::BadInput(format!(
+                "plugin `{name}` did not ask for `{extra}`; it asks for: {}",
+                names(&inspected.requested)
+            )));
+        }
+        let path = self.home.plugins_dir().join(format!("{name}-{}.wasm", &inspected.sha256[..16]));
+        std::fs::write(&path, &inspected.wasm).map_err(|e| Error::io("write", &path, e))?;
+        let previous = self.store.plugin(name)?;
+        let record = PluginRecord {
+            manifest: inspected.manifest.clone(),
+            api_version: inspected.version.as_str().to_string(),
+            wasm_sha256: inspected.sha256.clone(),
+            wasm_path: path,
+            grants,
+            limits: previous.as_ref().map(|p| p.limits).unwrap_or_default(),
+            bundled,
+            installed_at: now_ms(),
+        };
+        self.store.save_plugin(&record)?;
+        if let Some(old) = previous
+            && old.wasm_path != record.wasm_path
+        {
+            let _ = std::fs::remove_file(old.wasm_path);
+        }
+        self.refresh_live_grants(name, &record.grants);
+        Ok(record)
+    }
+
+    /// Every installed plugin.
+    pub fn plugins(&self) -> Result<Vec<PluginRecord>> {
+        self.store.plugins()
+    }
+
+    /// The bundled plugins that are not installed yet.
+    pub fn bundled_not_installed(&self) -> Result<Vec<BundledPlugin>> {
+        let installed: BTreeSet<String> = self.store.plugins()?.into_iter().map(|p| p.manifest.name).collect();
+        Ok(self.bundled.iter().filter(|b| !installed.contains(b.name)).copied().collect())
+    }
+
+    /// The installed plugin `name`. A bundled plugin is installed on first
+    /// use with the grants its manifest asks for, and upgraded in place
+    /// (keeping the user's grants) when this binary ships a newer build.
+    pub async fn plugin(&self, name: &str) -> Result<PluginRecord> {
+        let record = self.store.plugin(name)?;
+        let Some(bundled) = self.bundled.iter().find(|b| b.name == name) else {
+            return record.ok_or_else(|| Error::UnknownPlugin(name.to_string()));
+        };
+        match record {
+            Some(record) if !record.bundled || record.wasm_sha256 == crate::plugin::sha256_of(bundled.wasm) => Ok(record),
+            previous => {
+                let inspected = self.inspect(bundled.wasm.to_vec(), &format!("bundled plugin {name}")).await?;
+                let grants = match &previous {
+                    Some(p) => GrantSet::new(p.grants.iter().filter(|c| inspected.requested.contains(c))),
+                    None => GrantSet::new(inspected.requested.iter().copied()),
+                };
+                tracing::info!(plugin = name, "installing the bundled plugin");
+                self.install(&inspected, grants, true)
+            }
+        }
+    }
+
+    /// Uninstalls a plugin and deletes its data.
+    pub fn remove(&self, name: &str) -> Result<()> {
+        let record = self.store.plugin(name)?.ok_or_else(|| Error::UnknownPlugin(name.to_string()))?;
+        self.store.remove_plugin(name)?;
+        let _ = std::fs::remove_file(&record.wasm_path);
+        self.refresh_live_grants(name, &GrantSet::default());
+        Ok(())
+    }
+
+    /// Grants a capability the plugin asked for.
+    pub async fn grant(&self, name: &str, cap: Capability) -> Result<GrantSet> {
+        let record = self.plugin(name).await?;
+        if !record.manifest.capabilities.iter().any(|c| c == cap.name()) {
+            return Err(Error::BadInput(format!(
+                "plugin `{name}` did not ask for `{cap}`; it asks for: {}",
+                record.manifest.capabilities.join(", ")
+            )));
+        }
+        let grants = GrantSet::new(record.grants.iter().chain([cap]));
+        self.store.set_grants(name, &grants)?;
+        self.refresh_live_grants(name, &grants);
+        Ok(grants)
+    }
+
+    /// Revokes a capability; running jobs of this engine lose it at once.
+    pub async fn revoke(&self, name: &str, cap: Capability) -> Result<GrantSet> {
+        let record = self.plugin(name).await?;
+        let grants = GrantSet::new(record.grants.iter().filter(|c| *c != cap));
+        self.store.set_grants(name, &grants)?;
+        self.refresh_live_grants(name, &grants);
+        Ok(grants)
+    }
+
+    /// Sets a plugin's own limits.
+    pub async fn set_limits(&self, name: &str, limits: LimitOverrides) -> Result<()> {
+        self.plugin(name).await?;
+        self.store.set_limits(name, &limits)
+    }
+
+    /// Runs an action over targets as a recorded job, streaming events.
+    /// Input errors (unknown plugin, action or target, params that do not
+    /// fit the schema) are returned before any job is recorded.
+    pub async fn run(&self, request: RunRequest, events: EventSink) -> Result<RunReport> {
+        let (job, _record) = self.prepare(&request).await?;
+        jobs::run_job(self.host.clone(), self.store.clone(), job, events).await
+    }
+
+    async fn prepare(&self, request: &RunRequest) -> Result<(Job, PluginRecord)> {
+        let record = self.plugin(&request.plugin).await?;
+        let action = record.manifest.action(&request.action)?;
+        let params = match &request.params {
+            serde_json::Value::Null => serde_json::json!({}),
+            other => other.clone(),
+        };
+        validate_params(&action.params_schema, &params)
+            .map_err(|e| Error::BadInput(format!("{} {}: {e}", request.plugin, request.action)))?;
+        let targets = resolve_targets(&request.targets)?;
+        let plugin = self.load_installed(&record)?;
+
+        let mut request = request.clone();
+        request.targets = targets.iter().map(|t| t.name.clone()).collect();
+        request.params = params;
+        let id = self.store.create_job(&request)?;
+        let setup = CallSetup {
+            plugin: record.manifest.name.clone(),
+            grants: self.live_grants(&record),
+            limits: Limits::default().with(&record.limits),
+            store: Some(self.store.clone()),
+            targets: Arc::new(targets),
+            log_sink: Arc::new(crate::capability::log::DiscardLogs),
+        };
+        let job = Job {
+            id,
+            plugin,
+            setup,
+            action: request.action.clone(),
+            params_json: request.params.to_string(),
+            check: request.check,
+            diff: request.diff,
+        };
+        Ok((job, record))
+    }
+
+    /// Loads an installed plugin's component, refusing a file that changed
+    /// on disk since it was installed.
+    pub fn load_installed(&self, record: &PluginRecord) -> Result<Arc<LoadedPlugin>> {
+        let wasm = std::fs::read(&record.wasm_path).map_err(|e| Error::io("read", &record.wasm_path, e))?;
+        if crate::plugin::sha256_of(&wasm) != record.wasm_sha256 {
+            return Err(Error::NotAPlugin {
+                path: record.wasm_path.display().to_string(),
+                reason: format!(
+                    "the file changed since `{}` was installed; reinstall it with `capstan plugin install`",
+                    record.manifest.name
+                ),
+            });
+        }
+        self.host.load(&wasm, &record.manifest.name)
+    }
+
+    /// The newest jobs, at most `limit`.
+    pub fn jobs(&self, limit: usize) -> Result<Vec<JobRecord>> {
+        self.store.jobs(limit)
+    }
+
+    /// One job.
+    pub fn job(&self, id: i64) -> Result<JobRecord> {
+        self.store
+            .job(id)?
+            .ok_or_else(|| Error::BadInput(format!("no job {id} (see `capstan jobs list`)")))
+    }
+
+    /// A job's log lines.
+    pub fn job_logs(&self, id: i64) -> Result<Vec<LogLine>> {
+        self.store.job_logs(id)
+    }
+
+    fn live_grants(&self, record: &PluginRecord) -> SharedGrants {
+        let mut live = self.live_grants.lock().unwrap_or_else(|e| e.into_inner());
+        let shared = live.entry(record.manifest.name.clone()).or_default();
+        shared.replace(record.grants.clone());
+        shared.clone()
+    }
+
+    fn refresh_live_grants(&self, name: &str, grants: &GrantSet) {
+        if let Some(shared) = self.live_grants.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
+            shared.replace(grants.clone());
+        }
+    }
+}
+
+/// Resolves target names (default: `local`), dropping duplicates.
+fn resolve_targets(names: &[String]) -> Result<Vec<Target>> {
+    let mut seen = BTreeSet::new();
+    let mut targets = Vec::new();
+    let defaults = ["local".to_string()];
+    let names = if names.is_empty() { &defaults[..] } else { names };
+    for name in names {
+        let target = Target::resolve(name)?;
+        if seen.insert(target.name.clone()) {
+            targets.push(target);
+        }
+    }
+    Ok(targets)
+}
+
+fn names(caps: &[Capability]) -> String {
+    if caps.is_empty() {
+        return "nothing".into();
+    }
+    caps.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,86 @@
+//! The engine's error type: each variant names what failed and on what.
+
+use std::path::PathBuf;
+
+/// Shorthand for results of engine calls.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can go wrong in the engine, with enough context to act on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The user asked for something that cannot be: a bad name, a bad
+    /// parameter, an unknown target. The message says which.
+    #[error("{0}")]
+    BadInput(String),
+
+    /// No installed plugin has this name.
+    #[error("no plugin named `{0}` is installed (see `capstan plugin list`)")]
+    UnknownPlugin(String),
+
+    /// The file is not a component Capstan can run.
+    #[error("{path} is not a Capstan plugin: {reason}")]
+    NotAPlugin {
+        /// What was loaded (a file path or a plugin name).
+        path: String,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// A plugin broke a limit or crashed while describing itself.
+    #[error("plugin `{plugin}` failed: {reason}")]
+    PluginFailed {
+        /// The plugin's name (or file).
+        plugin: String,
+        /// What happened.
+        reason: String,
+    },
+
+    /// The database could not be opened or written.
+    #[error("store {path}: {source}")]
+    Store {
+        /// The database file.
+        path: PathBuf,
+        /// The SQLite error.
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// A file of Capstan's own could not be read or written.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What Capstan was doing ("read", "write", "create folder").
+        what: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// wasmtime could not be configured or failed in a way that is not the
+    /// plugin's fault.
+    #[error("wasm runtime: {0}")]
+    Runtime(String),
+}
+
+impl Error {
+    /// An I/O error with what was being done and where.
+    pub fn io(what: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            what,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// True when the error is the caller's input, not the system's fault.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, Error::BadInput(_) | Error::UnknownPlugin(_) | Error::NotAPlugin { .. })
+    }
+}
+
+impl From<wasmtime::Error> for Error {
+    fn from(e: wasmtime::Error) -> Self {
+        Error::Runtime(format!("{e:#}"))
+    }
+}

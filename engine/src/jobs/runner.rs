@@ -1,0 +1,201 @@
+//! Runs one job: every target concurrently, each in a fresh plugin
+//! instance, results and logs saved as they arrive.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::task::JoinSet;
+
+use super::model::{FailureKind, LogLine, ResultStatus, TargetResult, overall_status};
+use crate::Result;
+use crate::capability::log::LogSink;
+use crate::plugin::{CallContext, CallSetup, LoadedPlugin, PluginHost};
+use crate::store::Store;
+
+/// Something that happened in a job, in the order it happened.
+#[derive(Debug, Clone)]
+pub enum JobEvent {
+    /// The job was recorded and its targets are starting.
+    Started {
+        /// The job's id.
+        job_id: i64,
+        /// Its targets.
+        targets: Vec<String>,
+    },
+    /// A plugin wrote a log line.
+    Log(LogLine),
+    /// One target finished.
+    TargetDone(TargetResult),
+    /// Every target finished.
+    Finished {
+        /// The job's id.
+        job_id: i64,
+        /// The worst status across targets.
+        overall: Option<ResultStatus>,
+    },
+}
+
+/// Receives job events (the CLI prints them, the desktop app forwards them).
+pub type EventSink = Arc<dyn Fn(&JobEvent) + Send + Sync>;
+
+/// What a finished job produced.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The job's id in the history.
+    pub job_id: i64,
+    /// Results per target, in the order the targets were given.
+    pub results: Vec<TargetResult>,
+}
+
+impl RunReport {
+    /// The worst status across targets.
+    pub fn overall(&self) -> Option<ResultStatus> {
+        overall_status(self.results.iter().map(|r| r.status))
+    }
+}
+
+/// Everything one job needs, already checked by the caller.
+pub(crate) struct Job {
+    pub id: i64,
+    pub plugin: Arc<LoadedPlugin>,
+    pub setup: CallSetup,
+    pub action: String,
+    pub params_json: String,
+    pub check: bool,
+    pub diff: bool,
+}
+
+/// Runs `job` on all of its setup's targets and records the results.
+pub(crate) async fn run_job(host: Arc<PluginHost>, store: Store, job: Job, events: EventSink) -> Result<RunReport> {
+    let target_names: Vec<String> = job.setup.targets.iter().map(|t| t.name.clone()).collect();
+    events(&JobEvent::Started {
+        job_id: job.id,
+        targets: target_names.clone(),
+    });
+
+    let job = Arc::new(job);
+    let mut tasks = JoinSet::new();
+    for (index, target) in target_names.iter().enumerate() {
+        let (host, store, job, events) = (host.clone(), store.clone(), job.clone(), events.clone());
+        let context = CallContext {
+            target: target.clone(),
+            targets: target_names.clone(),
+            check: job.check,
+            diff: job.diff,
+        };
+        tasks.spawn(async move {
+            let logs = Arc::new(JobLogs {
+                job_id: job.id,
+                store: store.clone(),
+                events: events.clone(),
+                pending: Mutex::new(Vec::new()),
+            });
+            let mut setup = job.setup.clone();
+            setup.log_sink = logs.clone();
+            let started = Instant::now();
+            let outcome = host
+                .run(&job.plugin, &setup, &job.action, &job.params_json, &context)
+                .await;
+            logs.flush();
+            let result = to_result(context.target, outcome, started.elapsed().as_millis() as u64);
+            if let Err(e) = store.save_result(job.id, &result) {
+                tracing::error!(job = job.id, error = %e, "could not save a target result");
+            }
+            events(&JobEvent::TargetDone(result.clone()));
+            (index, result)
+        });
+    }
+
+    let mut results: Vec<Option<TargetResult>> = vec![None; target_names.len()];
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((index, result)) => results[index] = Some(result),
+            Err(e) => tracing::error!(job = job.id, error = %e, "a target task panicked"),
+        }
+    }
+    let results: Vec<TargetResult> = results
+        .into_iter()
+        .zip(&target_names)
+        .map(|(result, target)| {
+            result.unwrap_or_else(|| TargetResult {
+                target: target.clone(),
+                status: ResultStatus::Failed,
+                summary: "the host lost this target's task (see the log)".into(),
+                diff: None,
+                data: None,
+                failure: Some(FailureKind::Host),
+                duration_ms: 0,
+            })
+        })
+        .collect();
+    store.finish_job(job.id)?;
+    let report = RunReport { job_id: job.id, results };
+    events(&JobEvent::Finished {
+        job_id: job.id,
+        overall: report.overall(),
+    });
+    Ok(report)
+}
+
+fn to_result(
+    target: String,
+    outcome: std::result::Result<crate::plugin::PluginOutcome, crate::plugin::CallFailure>,
+    duration_ms: u64,
+) -> TargetResult {
+    match outcome {
+        Ok(outcome) => TargetResult {
+            target,
+            failure: (outcome.status == ResultStatus::Failed).then_some(FailureKind::Plugin),
+            status: outcome.status,
+            summary: outcome.summary,
+            diff: outcome.diff,
+            data: outcome
+                .data
+                .map(|d| serde_json::from_str(&d).unwrap_or(serde_json::Value::String(d))),
+            duration_ms,
+        },
+        Err(failure) => TargetResult {
+            target,
+            status: ResultStatus::Failed,
+            summary: failure.message,
+            diff: None,
+            data: None,
+            failure: Some(failure.kind),
+            duration_ms,
+        },
+    }
+}
+
+/// Log lines of one target: streamed to the watcher at once, saved in
+/// batches so a chatty plugin does not cost a transaction per line.
+struct JobLogs {
+    job_id: i64,
+    store: Store,
+    events: EventSink,
+    pending: Mutex<Vec<LogLine>>,
+}
+
+const LOG_BATCH: usize = 64;
+
+impl JobLogs {
+    fn flush(&self) {
+        let lines = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if let Err(e) = self.store.append_logs(self.job_id, &lines) {
+            tracing::error!(job = self.job_id, error = %e, "could not save log lines");
+        }
+    }
+}
+
+impl LogSink for JobLogs {
+    fn line(&self, line: LogLine) {
+        (self.events)(&JobEvent::Log(line.clone()));
+        let full = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending.push(line);
+            pending.len() >= LOG_BATCH
+        };
+        if full {
+            self.flush();
+        }
+    }
+}

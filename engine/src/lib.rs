@@ -1,0 +1,22 @@
+//! Capstan's headless core. The CLI and the desktop app are two thin faces
+//! over [`Capstan`]: anything a button does, a command can do.
+//!
+//! - [`plugin`] hosts untrusted WebAssembly components under wasmtime.
+//! - [`capability`] holds each door a plugin may be granted, with its check.
+//! - [`remote`] reaches targets (the local machine today).
+//! - [`store`] keeps plugins, grants, key-values and job history in SQLite.
+//! - [`jobs`] runs an action over targets and records what happened.
+
+pub mod capability;
+pub mod error;
+pub mod home;
+pub mod jobs;
+pub mod plugin;
+pub mod remote;
+pub mod store;
+
+mod capstan;
+
+pub use capstan::{BundledPlugin, Capstan, Inspected};
+pub use error::{Error, Result};
+pub use home::Home;

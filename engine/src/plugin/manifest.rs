@@ -1,0 +1,68 @@
+//! What a plugin says about itself, in the engine's own types (every
+//! contract version is converted into these).
+
+use serde::{Deserialize, Serialize};
+
+/// A plugin's self-description.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Unique name, used on the command line.
+    pub name: String,
+    /// The plugin's own version.
+    pub version: String,
+    /// One line saying what it is for.
+    pub summary: String,
+    /// The actions it offers.
+    pub actions: Vec<ActionInfo>,
+    /// The capabilities it asks for, as the plugin wrote them.
+    pub capabilities: Vec<String>,
+}
+
+/// One action a plugin offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionInfo {
+    /// Its name.
+    pub name: String,
+    /// One line saying what it does.
+    pub summary: String,
+    /// JSON Schema of its parameters.
+    pub params_schema: serde_json::Value,
+}
+
+impl Manifest {
+    /// The action called `name`, or an error listing the ones there are.
+    pub fn action(&self, name: &str) -> crate::Result<&ActionInfo> {
+        self.actions.iter().find(|a| a.name == name).ok_or_else(|| {
+            let known: Vec<_> = self.actions.iter().map(|a| a.name.as_str()).collect();
+            crate::Error::BadInput(format!(
+                "plugin `{}` has no action `{name}` (it has: {})",
+                self.name,
+                known.join(", ")
+            ))
+        })
+    }
+
+    /// Checks the manifest is usable: a sane name, unique actions.
+    pub fn validate(&self) -> Result<(), String> {
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 64
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+            && self.name.starts_with(|c: char| c.is_ascii_lowercase());
+        if !name_ok {
+            return Err(format!(
+                "plugin name `{}` must be 1-64 characters of a-z, 0-9, - or _, starting with a letter",
+                self.name.escape_debug()
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for action in &self.actions {
+            if action.name.is_empty() || !seen.insert(action.name.as_str()) {
+                return Err(format!("action name `{}` is empty or repeated", action.name.escape_debug()));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,18 @@
+//! The plugin host: loads untrusted components, checks their contract
+//! version, caches their compiled code, and calls them inside limits with
+//! only the capabilities the user granted.
+
+mod abi;
+mod cache;
+mod host;
+mod limits;
+mod manifest;
+mod schema;
+mod state;
+
+pub use abi::{ContractVersion, SUPPORTED_VERSIONS};
+pub use cache::{ArtifactCache, sha256_hex as sha256_of};
+pub use host::{Allocation, CallContext, CallFailure, CallSetup, HostConfig, LoadedPlugin, PluginHost, PluginOutcome, Session};
+pub use limits::{LimitBreach, LimitKind, LimitOverrides, Limits, MAX_MEMORY_BYTES, human_bytes};
+pub use manifest::{ActionInfo, Manifest};
+pub use schema::validate_params;

@@ -1,0 +1,115 @@
+//! Checks action parameters against the subset of JSON Schema plugins use
+//! (`type`, `properties`, `required`, `additionalProperties`, `items`,
+//! `enum`), so a typo is refused before anything runs.
+
+use serde_json::Value;
+
+/// Checks `value` against `schema`; the error names the offending field.
+pub fn validate_params(schema: &Value, value: &Value) -> Result<(), String> {
+    check(schema, value, "params")
+}
+
+fn check(schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    let Some(schema) = schema.as_object() else {
+        return Ok(());
+    };
+    if let Some(expected) = schema.get("type") {
+        let types: Vec<&str> = match expected {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        if !types.is_empty() && !types.iter().any(|t| has_type(value, t)) {
+            return Err(format!("{at}: expected {}, got {}", types.join(" or "), type_name(value)));
+        }
+    }
+    if let Some(Value::Array(allowed)) = schema.get("enum")
+        && !allowed.contains(value)
+    {
+        let shown: Vec<String> = allowed.iter().map(Value::to_string).collect();
+        return Err(format!("{at}: {value} is not one of {}", shown.join(", ")));
+    }
+    if let Value::Object(fields) = value {
+        let properties = schema.get("properties").and_then(Value::as_object);
+        if let Some(Value::Array(required)) = schema.get("required") {
+            for name in required.iter().filter_map(Value::as_str) {
+                if !fields.contains_key(name) {
+                    return Err(format!("{at}: `{name}` is required"));
+                }
+            }
+        }
+        for (name, field) in fields {
+            match properties.and_then(|p| p.get(name)) {
+                Some(sub) => check(sub, field, &format!("{at}.{name}"))?,
+                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                    let known: Vec<&str> = properties.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
+                    return Err(format!("{at}: unknown field `{name}` (known: {})", known.join(", ")));
+                }
+                None => {}
+            }
+        }
+    }
+    if let (Value::Array(items), Some(item_schema)) = (value, schema.get("items")) {
+        for (i, item) in items.iter().enumerate() {
+            check(item_schema, item, &format!("{at}[{i}]"))?;
+        }
+    }
+    Ok(())
+}
+
+fn has_type(value: &Value, t: &str) -> bool {
+    match t {
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "boolean" => value.is_boolean(),
+        "null" => value.is_null(),
+        "number" => value.is_number(),
+        "integer" => value.is_i64() || value.is_u64(),
+        _ => true,
+    }
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn schema() -> Value {
+        json!({
+            "type": "object",
+            "properties": {
+                "argv": { "type": "array", "items": { "type": "string" } },
+                "state": { "enum": ["present", "absent"] }
+            },
+            "required": ["argv"],
+            "additionalProperties": false
+        })
+    }
+
+    #[test]
+    fn accepts_what_fits() {
+        validate_params(&schema(), &json!({ "argv": ["ls", "-l"], "state": "present" })).unwrap();
+    }
+
+    #[test]
+    fn names_the_field_that_does_not_fit() {
+        let err = |v: Value| validate_params(&schema(), &v).unwrap_err();
+        assert_eq!(err(json!({})), "params: `argv` is required");
+        assert_eq!(err(json!({ "argv": ["ls", 3] })), "params.argv[1]: expected string, got a number");
+        assert!(err(json!({ "argv": [], "sate": "x" })).starts_with("params: unknown field `sate`"));
+        assert!(err(json!({ "argv": [], "state": "gone" })).contains("is not one of"));
+        assert_eq!(err(json!([1])), "params: expected object, got an array");
+    }
+}

@@ -1,0 +1,207 @@
+//! The local transport: commands and files on the machine running Capstan.
+
+use std::io::ErrorKind;
+use std::path::Path;
+use std::process::Stdio;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+
+use super::{ExecOutput, ExecRequest, FileInfo, FileKind, RemoteError};
+
+/// Runs on this machine, as the user running Capstan.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LocalTransport;
+
+impl LocalTransport {
+    /// Spawns `argv` directly (no shell) and collects its output, killing it
+    /// when either stream passes `max_output` bytes.
+    pub async fn exec(&self, request: &ExecRequest, max_output: u64) -> Result<ExecOutput, RemoteError> {
+        let program = &request.argv[0];
+        let mut command = tokio::process::Command::new(program);
+        command
+            .args(&request.argv[1..])
+            .envs(request.env.iter().map(|(k, v)| (k, v)))
+            .stdin(if request.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(dir) = &request.cwd {
+            command.current_dir(dir);
+        }
+        let mut child = command.spawn().map_err(|e| match e.kind() {
+            ErrorKind::NotFound if request.cwd.as_ref().is_some_and(|d| !Path::new(d).is_dir()) => {
+                RemoteError::Unavailable(format!("working directory {} does not exist", request.cwd.as_deref().unwrap_or("")))
+            }
+            ErrorKind::NotFound => RemoteError::Unavailable(format!("command not found: {program}")),
+            _ => RemoteError::Failed(format!("could not start {program}: {e}")),
+        })?;
+
+        let stdin_task = match (child.stdin.take(), request.stdin.clone()) {
+            (Some(mut pipe), Some(bytes)) => Some(tokio::spawn(async move {
+                // A command that exits without reading its input is not an error.
+                let _ = pipe.write_all(&bytes).await;
+            })),
+            _ => None,
+        };
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (out, err) = tokio::join!(read_capped(stdout, max_output), read_capped(stderr, max_output));
+        let too_large = |stream: &str| {
+            RemoteError::TooLarge(format!("{stream} of `{program}` passed the {max_output}-byte output limit; it was stopped"))
+        };
+        let (stdout, stderr) = match (out, err) {
+            (Some(out), Some(err)) => (out, err),
+            (None, _) => {
+                let _ = child.kill().await;
+                return Err(too_large("stdout"));
+            }
+            (_, None) => {
+                let _ = child.kill().await;
+                return Err(too_large("stderr"));
+            }
+        };
+        let status = child
+            .wait()
+            .await
+            .map_err(|e| RemoteError::Failed(format!("waiting for {program}: {e}")))?;
+        if let Some(task) = stdin_task {
+            let _ = task.await;
+        }
+        Ok(ExecOutput {
+            exit_code: status.code(),
+            stdout,
+            stderr,
+        })
+    }
+
+    /// Reads a file, refusing one larger than `max_size`.
+    pub async fn read_file(&self, path: &str, max_size: u64) -> Result<Vec<u8>, RemoteError> {
+        let meta = tokio::fs::metadata(path).await.map_err(|e| io_error("read", path, e))?;
+        if meta.len() > max_size {
+            return Err(RemoteError::TooLarge(format!(
+                "{path} is {} bytes, over the {max_size}-byte limit",
+                meta.len()
+            )));
+        }
+        tokio::fs::read(path).await.map_err(|e| io_error("read", path, e))
+    }
+
+    /// Writes through a temporary file in the same folder and a rename, so
+    /// a reader never sees half a file. Keeps the old mode unless `mode` is given.
+    pub async fn write_file(&self, path: &str, contents: &[u8], mode: Option<u32>) -> Result<(), RemoteError> {
+        let target = Path::new(path);
+        let dir = target
+            .parent()
+            .ok_or_else(|| RemoteError::Failed(format!("{path} has no parent folder")))?;
+        let file_name = target.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+        let temp = dir.join(format!(".{file_name}.capstan-{}", std::process::id()));
+        let old_mode = tokio::fs::metadata(path).await.ok().map(|m| permissions_of(&m));
+        let result = async {
+            tokio::fs::write(&temp, contents).await?;
+            if let Some(bits) = mode.or(old_mode) {
+                set_mode(&temp, bits).await?;
+            }
+            tokio::fs::rename(&temp, target).await
+        }
+        .await;
+        if let Err(e) = result {
+            let _ = tokio::fs::remove_file(&temp).await;
+            return Err(io_error("write", path, e));
+        }
+        Ok(())
+    }
+
+    /// Describes a path without following symlinks.
+    pub async fn stat(&self, path: &str) -> Result<Option<FileInfo>, RemoteError> {
+        let meta = match tokio::fs::symlink_metadata(path).await {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error("stat", path, e)),
+        };
+        let file_type = meta.file_type();
+        let kind = if file_type.is_symlink() {
+            FileKind::Symlink
+        } else if file_type.is_dir() {
+            FileKind::Directory
+        } else if file_type.is_file() {
+            FileKind::File
+        } else {
+            FileKind::Other
+        };
+        let link_target = if kind == FileKind::Symlink {
+            tokio::fs::read_link(path)
+                .await
+                .ok()
+                .map(|p| p.to_string_lossy().into_owned())
+        } else {
+            None
+        };
+        let (uid, gid) = owner_of(&meta);
+        Ok(Some(FileInfo {
+            kind,
+            size: meta.len(),
+            mode: permissions_of(&meta),
+            uid,
+            gid,
+            link_target,
+        }))
+    }
+}
+
+/// Reads a stream to its end, or returns `None` once it passes `limit`.
+async fn read_capped(mut stream: impl AsyncRead + Unpin, limit: u64) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return Some(buf),
+            Ok(n) => {
+                if buf.len() as u64 + n as u64 > limit {
+                    return None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+        }
+    }
+}
+
+fn io_error(what: &str, path: &str, e: std::io::Error) -> RemoteError {
+    match e.kind() {
+        ErrorKind::NotFound => RemoteError::Unavailable(format!("{what} {path}: no such file or folder")),
+        ErrorKind::PermissionDenied => RemoteError::Failed(format!("{what} {path}: permission denied")),
+        _ => RemoteError::Failed(format!("{what} {path}: {e}")),
+    }
+}
+
+#[cfg(unix)]
+fn permissions_of(meta: &std::fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o7777
+}
+
+#[cfg(not(unix))]
+fn permissions_of(meta: &std::fs::Metadata) -> u32 {
+    if meta.permissions().readonly() { 0o444 } else { 0o644 }
+}
+
+#[cfg(unix)]
+fn owner_of(meta: &std::fs::Metadata) -> (u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.uid(), meta.gid())
+}
+
+#[cfg(not(unix))]
+fn owner_of(_meta: &std::fs::Metadata) -> (u32, u32) {
+    (0, 0)
+}
+
+#[cfg(unix)]
+async fn set_mode(path: &Path, bits: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    tokio::fs::set_permissions(path, std::fs::Permissions::from_mode(bits)).await
+}
+
+#[cfg(not(unix))]
+async fn set_mode(_path: &Path, _bits: u32) -> std::io::Result<()> {
+    Ok(())
+}

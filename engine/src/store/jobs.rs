@@ -1,0 +1,222 @@
+//! Job history: each run, its per-target results and its log lines.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Store, now_ms};
+use crate::Result;
+use crate::jobs::{FailureKind, JobRecord, JobState, LogLevel, LogLine, ResultStatus, RunRequest, TargetResult};
+
+impl Store {
+    /// Records a new running job owned by this process; returns its id.
+    pub fn create_job(&self, request: &RunRequest) -> Result<i64> {
+        let params_json = request.params.to_string();
+        let targets = serde_json::to_string(&request.targets).expect("targets serialise");
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO jobs (plugin, action, params_json, targets, check_mode, state, owner_pid, started_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7)",
+                params![
+                    request.plugin,
+                    request.action,
+                    params_json,
+                    targets,
+                    request.check,
+                    std::process::id(),
+                    now_ms()
+                ],
+            )?;
+            Ok(conn.last_insert_rowid())
+        })
+    }
+
+    /// Stores one target's result.
+    pub fn save_result(&self, job_id: i64, result: &TargetResult) -> Result<()> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT OR REPLACE INTO job_results (job_id, target, status, summary, diff, data_json, failure_kind, duration_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    job_id,
+                    result.target,
+                    result.status.name(),
+                    result.summary,
+                    result.diff,
+                    result.data.as_ref().map(|d| d.to_string()),
+                    result.failure.map(|k| k.name()),
+                    result.duration_ms as i64,
+                ],
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Appends log lines to a job, numbering them after the last one.
+    pub fn append_logs(&self, job_id: i64, lines: &[LogLine]) -> Result<()> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            let mut seq: i64 = tx.query_row(
+                "SELECT COALESCE(MAX(seq), 0) FROM job_logs WHERE job_id = ?1",
+                [job_id],
+                |r| r.get(0),
+            )?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO job_logs (job_id, seq, target, at, level, message, fields_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?;
+                for line in lines {
+                    seq += 1;
+                    let fields = (!line.fields.is_empty())
+                        .then(|| serde_json::to_string(&line.fields).expect("fields serialise"));
+                    stmt.execute(params![job_id, seq, line.target, line.at_ms, line.level.name(), line.message, fields])?;
+                }
+            }
+            tx.commit()
+        })
+    }
+
+    /// Marks a job finished.
+    pub fn finish_job(&self, job_id: i64) -> Result<()> {
+        self.with(|conn| {
+            conn.execute(
+                "UPDATE jobs SET state = 'finished', finished_at = ?2 WHERE id = ?1",
+                params![job_id, now_ms()],
+            )
+        })?;
+        Ok(())
+    }
+
+    /// One job with its results, if it exists.
+    pub fn job(&self, id: i64) -> Result<Option<JobRecord>> {
+        let job = self.with(|conn| conn.query_row(&format!("{SELECT_JOB} WHERE id = ?1"), [id], read_job).optional())?;
+        match job {
+            Some(mut job) => {
+                job.results = self.results(id)?;
+                Ok(Some(job))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The newest jobs first, at most `limit`, with their results.
+    pub fn jobs(&self, limit: usize) -> Result<Vec<JobRecord>> {
+        let mut jobs = self.with(|conn| {
+            let mut stmt = conn.prepare(&format!("{SELECT_JOB} ORDER BY id DESC LIMIT ?1"))?;
+            stmt.query_map([limit as i64], read_job)?.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        for job in &mut jobs {
+            job.results = self.results(job.id)?;
+        }
+        Ok(jobs)
+    }
+
+    /// A job's log lines in order.
+    pub fn job_logs(&self, id: i64) -> Result<Vec<LogLine>> {
+        self.with(|conn| {
+            let mut stmt =
+                conn.prepare("SELECT target, level, message, fields_json, at FROM job_logs WHERE job_id = ?1 ORDER BY seq")?;
+            stmt.query_map([id], |r| {
+                let fields: Option<String> = r.get(3)?;
+                Ok(LogLine {
+                    target: r.get(0)?,
+                    level: LogLevel::from_name(&r.get::<_, String>(1)?),
+                    message: r.get(2)?,
+                    fields: fields.and_then(|f| serde_json::from_str(&f).ok()).unwrap_or_default(),
+                    at_ms: r.get(4)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
+    /// Marks running jobs whose owning process is gone as interrupted, so
+    /// a kill mid-run never leaves a job that claims to still be running.
+    pub(super) fn mark_interrupted_jobs(&self) -> Result<usize> {
+        let running: Vec<(i64, i64)> = self.with(|conn| {
+            let mut stmt = conn.prepare("SELECT id, owner_pid FROM jobs WHERE state = 'running'")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect()
+        })?;
+        let mut marked = 0;
+        for (id, pid) in running {
+            if !process_alive(pid) {
+                self.with(|conn| {
+                    conn.execute(
+                        "UPDATE jobs SET state = 'interrupted', finished_at = ?2 WHERE id = ?1 AND state = 'running'",
+                        params![id, now_ms()],
+                    )
+                })?;
+                marked += 1;
+            }
+        }
+        Ok(marked)
+    }
+
+    fn results(&self, job_id: i64) -> Result<Vec<TargetResult>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT target, status, summary, diff, data_json, failure_kind, duration_ms
+                 FROM job_results WHERE job_id = ?1 ORDER BY target",
+            )?;
+            stmt.query_map([job_id], |r| {
+                let data: Option<String> = r.get(4)?;
+                let failure: Option<String> = r.get(5)?;
+                Ok(TargetResult {
+                    target: r.get(0)?,
+                    status: ResultStatus::from_name(&r.get::<_, String>(1)?).unwrap_or(ResultStatus::Failed),
+                    summary: r.get(2)?,
+                    diff: r.get(3)?,
+                    data: data.and_then(|d| serde_json::from_str(&d).ok()),
+                    failure: failure.as_deref().and_then(FailureKind::from_name),
+                    duration_ms: r.get::<_, i64>(6)? as u64,
+                })
+            })?
+            .collect()
+        })
+    }
+}
+
+const SELECT_JOB: &str =
+    "SELECT id, plugin, action, params_json, targets, check_mode, state, started_at, finished_at FROM jobs";
+
+fn read_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
+    let params: String = r.get(3)?;
+    let targets: String = r.get(4)?;
+    Ok(JobRecord {
+        id: r.get(0)?,
+        plugin: r.get(1)?,
+        action: r.get(2)?,
+        params: serde_json::from_str(&params).unwrap_or(serde_json::Value::Null),
+        targets: serde_json::from_str(&targets).unwrap_or_default(),
+        check: r.get(5)?,
+        state: JobState::from_name(&r.get::<_, String>(6)?).unwrap_or(JobState::Interrupted),
+        started_at_ms: r.get(7)?,
+        finished_at_ms: r.get(8)?,
+        results: Vec::new(),
+    })
+}
+
+/// True when a process with this id exists. The current process is alive.
+fn process_alive(pid: i64) -> bool {
+    if pid == std::process::id() as i64 {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return false;
+        };
+        // SAFETY: kill with signal 0 only checks that the process exists;
+        // it sends nothing and touches no memory.
+        #[allow(unsafe_code)]
+        let rc = unsafe { libc::kill(pid, 0) };
+        rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+    #[cfg(not(unix))]
+    {
+        // Without a cheap liveness check, a job of another process is
+        // assumed gone once this process opens the store.
+        false
+    }
+}

@@ -1,0 +1,81 @@
+//! Numbered schema migrations. A migration is never edited once released:
+//! change the schema by appending one. `PRAGMA user_version` records how
+//! many have run.
+
+/// The migrations, in order; index + 1 is the version each one brings.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: plugins, grants, key-values, jobs.
+    r#"
+    CREATE TABLE plugins (
+        name          TEXT PRIMARY KEY,
+        version       TEXT NOT NULL,
+        summary       TEXT NOT NULL,
+        api_version   TEXT NOT NULL,
+        wasm_sha256   TEXT NOT NULL,
+        wasm_path     TEXT NOT NULL,
+        manifest_json TEXT NOT NULL,
+        limits_json   TEXT NOT NULL DEFAULT '{}',
+        bundled       INTEGER NOT NULL DEFAULT 0,
+        installed_at  INTEGER NOT NULL
+    );
+    CREATE TABLE grants (
+        plugin     TEXT NOT NULL REFERENCES plugins(name) ON DELETE CASCADE,
+        capability TEXT NOT NULL,
+        granted_at INTEGER NOT NULL,
+        PRIMARY KEY (plugin, capability)
+    );
+    CREATE TABLE kv (
+        plugin TEXT NOT NULL,
+        key    TEXT NOT NULL,
+        value  BLOB NOT NULL,
+        PRIMARY KEY (plugin, key)
+    );
+    CREATE TABLE jobs (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        plugin      TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        params_json TEXT NOT NULL,
+        targets     TEXT NOT NULL,
+        check_mode  INTEGER NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN ('running', 'finished', 'interrupted')),
+        owner_pid   INTEGER NOT NULL,
+        started_at  INTEGER NOT NULL,
+        finished_at INTEGER
+    );
+    CREATE INDEX jobs_by_state ON jobs(state);
+    CREATE TABLE job_results (
+        job_id       INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+        target       TEXT NOT NULL,
+        status       TEXT NOT NULL,
+        summary      TEXT NOT NULL,
+        diff         TEXT,
+        data_json    TEXT,
+        failure_kind TEXT,
+        duration_ms  INTEGER NOT NULL,
+        PRIMARY KEY (job_id, target)
+    );
+    CREATE TABLE job_logs (
+        job_id      INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+        seq         INTEGER NOT NULL,
+        target      TEXT NOT NULL,
+        at          INTEGER NOT NULL,
+        level       TEXT NOT NULL,
+        message     TEXT NOT NULL,
+        fields_json TEXT,
+        PRIMARY KEY (job_id, seq)
+    );
+    "#,
+];
+
+/// Brings the database from its recorded version up to the newest, each
+/// migration in its own transaction.
+pub fn apply(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
+    let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! The embedded store: one SQLite database (WAL) in Capstan's home with
+//! installed plugins and grants, plugin key-values and job history.
+
+mod jobs;
+mod kv;
+mod migrations;
+mod plugins;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::Connection;
+
+use crate::{Error, Result};
+
+pub use plugins::PluginRecord;
+
+/// A handle on the database, cheap to clone and safe to share across tasks.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.inner.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database, runs pending migrations and
+    /// marks jobs whose process is gone as interrupted.
+    pub fn open(path: &Path) -> Result<Store> {
+        let wrap = |source| Error::Store {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(wrap)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(wrap)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(wrap)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(wrap)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(wrap)?;
+        migrations::apply(&mut conn).map_err(wrap)?;
+        let store = Store {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                conn: Mutex::new(conn),
+            }),
+        };
+        store.mark_interrupted_jobs()?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` with the connection, mapping SQLite errors to [`Error::Store`].
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let mut conn = self.inner.conn.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut conn).map_err(|source| Error::Store {
+            path: self.inner.path.clone(),
+            source,
+        })
+    }
+}
+
+/// Milliseconds since the Unix epoch, the store's timestamp unit.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,165 @@
+//! Compiles Capstan plugin crates to `wasm32-wasip2` components from a build
+//! script, so that no test or binary depends on someone having built the
+//! plugins by hand.
+//!
+//! ```no_run
+//! // build.rs of a crate that embeds plugins
+//! let built = capstan_plugin_builder::build(&["../plugins/command"]);
+//! for plugin in &built {
+//!     println!("{} -> {}", plugin.crate_name, plugin.wasm.display());
+//! }
+//! ```
+//!
+//! The plugins are built once, in the `plugin` profile (release, size
+//! optimised), into a target folder of their own beside the caller's, so the
+//! nested cargo never waits on the outer one's lock.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The target every plugin is compiled for.
+pub const PLUGIN_TARGET: &str = "wasm32-wasip2";
+/// The cargo profile plugins are compiled with (defined in the workspace).
+pub const PLUGIN_PROFILE: &str = "plugin";
+
+/// One plugin crate compiled to a component.
+#[derive(Debug, Clone)]
+pub struct BuiltPlugin {
+    /// The crate's package name, e.g. `capstan-plugin-command`.
+    pub crate_name: String,
+    /// Where the component was written.
+    pub wasm: PathBuf,
+}
+
+/// Builds the plugin crates in `crate_dirs` (relative to the calling crate's
+/// manifest folder) and returns where each component landed. Panics with a
+/// message that says what to do when the build fails: it is meant for build
+/// scripts, where a panic is the error report.
+pub fn build(crate_dirs: &[&str]) -> Vec<BuiltPlugin> {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("run from a build script"));
+    let dirs: Vec<PathBuf> = crate_dirs.iter().map(|d| manifest_dir.join(d)).collect();
+    let names: Vec<String> = dirs.iter().map(|d| package_name(d)).collect();
+    let target_dir = plugin_target_dir();
+
+    let mut cargo = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo
+        .arg("build")
+        .arg("--target")
+        .arg(PLUGIN_TARGET)
+        .arg("--profile")
+        .arg(PLUGIN_PROFILE)
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .arg("--manifest-path")
+        .arg(dirs[0].join("Cargo.toml"));
+    for name in &names {
+        cargo.arg("-p").arg(name);
+    }
+    // The outer build's settings are for the host, not for wasm guests.
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "RUSTC_WRAPPER",
+        "CARGO_PRIMARY_PACKAGE",
+        "__CARGO_FIX_PLZ",
+    ] {
+        cargo.env_remove(var);
+    }
+    for (key, _) in env::vars() {
+        if key.starts_with("CARGO_PROFILE_") || key.starts_with("CARGO_CFG_") {
+            cargo.env_remove(key);
+        }
+    }
+
+    let status = cargo.status().expect("could not start cargo to build the plugins");
+    if !status.success() {
+        panic!(
+            "building plugins {names:?} for {PLUGIN_TARGET} failed ({status}). \
+             Is the target installed? Run `rustup target add {PLUGIN_TARGET}` \
+             (or ../shared/toolchain/install-wasm-targets)."
+        );
+    }
+
+    for dir in &dirs {
+        println!("cargo:rerun-if-changed={}", dir.display());
+    }
+    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("sdk folder");
+    println!("cargo:rerun-if-changed={}", sdk.join("src").display());
+    println!("cargo:rerun-if-changed={}", sdk.join("wit").display());
+
+    names
+        .into_iter()
+        .map(|crate_name| {
+            let wasm = target_dir
+                .join(PLUGIN_TARGET)
+                .join(PLUGIN_PROFILE)
+                .join(format!("{}.wasm", crate_name.replace('-', "_")));
+            assert!(wasm.is_file(), "cargo built {crate_name} but left no {}", wasm.display());
+            BuiltPlugin { crate_name, wasm }
+        })
+        .collect()
+}
+
+/// Writes `$OUT_DIR/plugins.rs` with one `pub const` path per built plugin,
+/// named after the crate with `prefix` removed (`capstan-test-loop` with
+/// prefix `capstan-test-` becomes `LOOP`).
+pub fn write_path_constants(built: &[BuiltPlugin], prefix: &str) {
+    let mut code = String::new();
+    for plugin in built {
+        let ident = plugin
+            .crate_name
+            .trim_start_matches(prefix)
+            .replace('-', "_")
+            .to_uppercase();
+        code.push_str(&format!(
+            "/// The compiled `{}` component.\npub const {ident}: &str = {:?};\n",
+            plugin.crate_name,
+            plugin.wasm.display().to_string()
+        ));
+    }
+    let out = PathBuf::from(env::var("OUT_DIR").expect("run from a build script"));
+    fs::write(out.join("plugins.rs"), code).expect("write plugins.rs");
+}
+
+/// The plugins' own target folder: beside the outer build's, so `cargo
+/// clean` removes it too and it is shared by every crate that builds plugins.
+fn plugin_target_dir() -> PathBuf {
+    if let Ok(dir) = env::var("CAPSTAN_PLUGIN_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    let out = PathBuf::from(env::var("OUT_DIR").expect("run from a build script"));
+    // OUT_DIR is <target>/[<triple>/]<profile>/build/<pkg>-<hash>/out.
+    let build = out
+        .ancestors()
+        .find(|p| p.file_name().is_some_and(|n| n == "build"))
+        .expect("OUT_DIR under a build folder");
+    build
+        .parent()
+        .and_then(Path::parent)
+        .expect("target folder above the profile folder")
+        .join("wasm-plugins")
+}
+
+/// Reads `name = "..."` from the `[package]` table of a crate's manifest.
+fn package_name(crate_dir: &Path) -> String {
+    let manifest = crate_dir.join("Cargo.toml");
+    let text = fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("read {}: {e}", manifest.display()));
+    let mut in_package = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+        } else if in_package
+            && let Some(rest) = line.strip_prefix("name")
+            && let Some(value) = rest.trim_start().strip_prefix('=')
+        {
+            return value.trim().trim_matches('"').to_string();
+        }
+    }
+    panic!("{} has no [package] name", manifest.display());
+}

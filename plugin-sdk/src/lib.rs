@@ -1,0 +1,167 @@
+//! Write a Capstan plugin: a small crate compiled to a `wasm32-wasip2`
+//! component that Capstan runs in a sandbox.
+//!
+//! A plugin implements [`Plugin`] and registers itself with
+//! [`register_plugin!`]. The host calls [`Plugin::manifest`] once at install
+//! time and [`Plugin::run`] once per target of a run. Everything the plugin
+//! can touch outside its sandbox goes through [`log`], [`kv`] and [`remote`],
+//! each behind a capability the user granted.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use capstan_plugin_sdk::{register_plugin, remote, Action, Context, Manifest, Outcome, Plugin, Request};
+//! use serde::Deserialize;
+//!
+//! #[derive(Deserialize)]
+//! struct Touch {
+//!     path: String,
+//! }
+//!
+//! struct TouchPlugin;
+//!
+//! impl Plugin for TouchPlugin {
+//!     fn manifest() -> Manifest {
+//!         Manifest::new("touch", env!("CARGO_PKG_VERSION"), "Creates empty files.")
+//!             .capability("remote.files")
+//!             .action(Action::new("touch", "Create an empty file if it is missing.").params_schema(
+//!                 serde_json::json!({
+//!                     "type": "object",
+//!                     "properties": { "path": { "type": "string" } },
+//!                     "required": ["path"]
+//!                 }),
+//!             ))
+//!     }
+//!
+//!     fn run(request: Request, ctx: &Context) -> Result<Outcome, capstan_plugin_sdk::Error> {
+//!         let params: Touch = request.params()?;
+//!         if remote::stat(&ctx.target, &params.path)?.is_some() {
+//!             return Ok(Outcome::ok(format!("{} exists", params.path)));
+//!         }
+//!         if !ctx.check {
+//!             remote::write_file(&ctx.target, &params.path, b"", Some(0o644))?;
+//!         }
+//!         Ok(Outcome::changed(format!("created {}", params.path)))
+//!     }
+//! }
+//!
+//! register_plugin!(TouchPlugin);
+//! ```
+
+mod error;
+mod manifest;
+mod outcome;
+
+pub mod kv;
+pub mod log;
+pub mod remote;
+
+pub use error::Error;
+pub use manifest::{Action, Manifest};
+pub use outcome::{Outcome, Status};
+
+/// The raw bindings generated from the WIT contract. Plugins rarely need
+/// them: the rest of this crate wraps them.
+#[allow(missing_docs, unsafe_code, clippy::all)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "wit/v0.1.0",
+        world: "plugin",
+        pub_export_macro: true,
+        export_macro_name: "__export_plugin_world",
+        default_bindings_module: "capstan_plugin_sdk::bindings",
+    });
+}
+
+/// The contract version this SDK builds plugins for.
+pub const API_VERSION: &str = "0.1.0";
+
+/// Where a call runs: the target, the run's other targets, and its modes.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The target this call acts on; pass it to [`remote`] functions.
+    pub target: String,
+    /// Every target of the run.
+    pub targets: Vec<String>,
+    /// Check mode: report what would change, change nothing.
+    pub check: bool,
+    /// The user asked to see a diff of what changes.
+    pub diff: bool,
+}
+
+/// The action the host asked for and its parameters.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The action's name, one of those in the manifest.
+    pub action: String,
+    /// The parameters as the user gave them (a JSON object).
+    pub raw_params: serde_json::Value,
+}
+
+impl Request {
+    /// Decodes the parameters into a typed struct; the error names the
+    /// action and what did not fit, and the host reports it as failed.
+    pub fn params<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_value(self.raw_params.clone())
+            .map_err(|e| Error::InvalidParams(format!("action `{}`: {e}", self.action)))
+    }
+}
+
+/// What every plugin implements.
+pub trait Plugin {
+    /// Describes the plugin: its actions and the capabilities it needs.
+    fn manifest() -> Manifest;
+    /// Runs one action for one target. Returning `Err` reports the target
+    /// as failed with the error's message.
+    fn run(request: Request, ctx: &Context) -> Result<Outcome, Error>;
+}
+
+/// Makes a type implementing [`Plugin`] the component's export.
+#[macro_export]
+macro_rules! register_plugin {
+    ($plugin:ty) => {
+        struct __CapstanGuest;
+
+        impl $crate::bindings::exports::capstan::plugin::guest::Guest for __CapstanGuest {
+            fn describe() -> $crate::bindings::exports::capstan::plugin::guest::Manifest {
+                $crate::__private::describe::<$plugin>()
+            }
+
+            fn run(
+                action: ::std::string::String,
+                params: ::std::string::String,
+                context: $crate::bindings::exports::capstan::plugin::guest::Context,
+            ) -> $crate::bindings::exports::capstan::plugin::guest::Outcome {
+                $crate::__private::run::<$plugin>(action, params, context)
+            }
+        }
+
+        $crate::bindings::__export_plugin_world!(__CapstanGuest with_types_in $crate::bindings);
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    use super::*;
+    use crate::bindings::exports::capstan::plugin::guest as wit;
+
+    pub fn describe<P: Plugin>() -> wit::Manifest {
+        P::manifest().into_wit()
+    }
+
+    pub fn run<P: Plugin>(action: String, params: String, context: wit::Context) -> wit::Outcome {
+        let ctx = Context {
+            target: context.target,
+            targets: context.targets,
+            check: context.check,
+            diff: context.diff,
+        };
+        let result = serde_json::from_str::<serde_json::Value>(if params.is_empty() { "{}" } else { &params })
+            .map_err(|e| Error::InvalidParams(format!("params are not JSON: {e}")))
+            .and_then(|raw_params| P::run(Request { action, raw_params }, &ctx));
+        match result {
+            Ok(outcome) => outcome.into_wit(),
+            Err(error) => Outcome::failed(error.to_string()).into_wit(),
+        }
+    }
+}

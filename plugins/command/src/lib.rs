@@ -1,0 +1,118 @@
+//! Ansible's `command` module: runs a program (never through a shell) on
+//! the target, guarded by `creates`/`removes`, and reports changed when it ran.
+
+mod split;
+
+use capstan_plugin_sdk::{Action, Context, Error, Manifest, Outcome, Plugin, Request, log, register_plugin, remote};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExecParams {
+    /// A command line, split into words like a shell would (no expansion).
+    cmd: Option<String>,
+    /// The program and its arguments, as a list.
+    argv: Option<Vec<String>>,
+    /// Change into this directory first.
+    chdir: Option<String>,
+    /// Do not run when this path exists.
+    creates: Option<String>,
+    /// Do not run unless this path exists.
+    removes: Option<String>,
+    /// Text fed on standard input.
+    stdin: Option<String>,
+}
+
+struct Command;
+
+impl Plugin for Command {
+    fn manifest() -> Manifest {
+        Manifest::new("command", env!("CARGO_PKG_VERSION"), "Run a command on the target, without a shell.")
+            .capability("remote.exec")
+            .capability("remote.files")
+            .action(Action::new("exec", "Run a command; changed when it ran.").params_schema(serde_json::json!({
+                "type": "object",
+                "properties": {
+                    "cmd": { "type": "string", "description": "Command line, split into words (no shell)." },
+                    "argv": { "type": "array", "items": { "type": "string" }, "description": "Program and arguments." },
+                    "chdir": { "type": "string", "description": "Run in this directory." },
+                    "creates": { "type": "string", "description": "Skip when this path exists." },
+                    "removes": { "type": "string", "description": "Skip unless this path exists." },
+                    "stdin": { "type": "string", "description": "Text fed on standard input." }
+                },
+                "oneOf": [ { "required": ["cmd"] }, { "required": ["argv"] } ],
+                "additionalProperties": false
+            })))
+    }
+
+    fn run(request: Request, ctx: &Context) -> Result<Outcome, Error> {
+        match request.action.as_str() {
+            "exec" => exec(request.params()?, ctx),
+            other => Err(Error::UnknownAction(other.into())),
+        }
+    }
+}
+
+fn exec(params: ExecParams, ctx: &Context) -> Result<Outcome, Error> {
+    let argv = match (params.argv, params.cmd) {
+        (Some(argv), None) => argv,
+        (None, Some(cmd)) => split::words(&cmd).map_err(Error::InvalidParams)?,
+        (Some(_), Some(_)) => return Err(Error::InvalidParams("give `cmd` or `argv`, not both".into())),
+        (None, None) => return Err(Error::InvalidParams("`cmd` or `argv` is required".into())),
+    };
+    if argv.is_empty() {
+        return Err(Error::InvalidParams("the command is empty".into()));
+    }
+    let shown = argv.join(" ");
+
+    if let Some(path) = &params.creates
+        && remote::stat(&ctx.target, path)?.is_some()
+    {
+        return Ok(Outcome::ok(format!("skipped, since {path} exists")).with_data(serde_json::json!({ "cmd": argv, "rc": 0 })));
+    }
+    if let Some(path) = &params.removes
+        && remote::stat(&ctx.target, path)?.is_none()
+    {
+        return Ok(Outcome::ok(format!("skipped, since {path} does not exist")).with_data(serde_json::json!({ "cmd": argv, "rc": 0 })));
+    }
+    if ctx.check {
+        return Ok(Outcome::skipped(format!("would run `{shown}` (check mode)")));
+    }
+
+    let mut command = remote::Command::new(argv.clone());
+    if let Some(dir) = &params.chdir {
+        command = command.cwd(dir);
+    }
+    if let Some(input) = params.stdin {
+        command = command.stdin(input.into_bytes());
+    }
+    let output = command.run(&ctx.target)?;
+    let stdout = output.stdout_text();
+    let stderr = output.stderr_text();
+    for line in stdout.lines() {
+        log::info(line);
+    }
+    for line in stderr.lines() {
+        log::warn(line);
+    }
+    let data = serde_json::json!({
+        "cmd": argv,
+        "rc": output.exit_code,
+        "stdout": stdout.trim_end_matches('\n'),
+        "stderr": stderr.trim_end_matches('\n'),
+        "stdout_lines": stdout.lines().collect::<Vec<_>>(),
+        "stderr_lines": stderr.lines().collect::<Vec<_>>(),
+    });
+    let outcome = match output.exit_code {
+        Some(0) => Outcome::changed(format!("ran `{shown}`")),
+        Some(code) => Outcome::failed(format!("`{shown}` exited with {code}: {}", last_line(&stderr))),
+        None => Outcome::failed(format!("`{shown}` was killed by a signal")),
+    };
+    Ok(outcome.with_data(data))
+}
+
+fn last_line(text: &str) -> &str {
+    text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("(no stderr)")
+}
+
+register_plugin!(Command);

@@ -1,0 +1,87 @@
+//! A test plugin with well-behaved actions and hostile ones. The host must
+//! stop every hostile action with a clear error and keep serving.
+
+use capstan_plugin_sdk::{Action, Context, Error, Manifest, Outcome, Plugin, Request, kv, log, register_plugin, remote};
+use std::hint::black_box;
+
+struct Probe;
+
+const ACTIONS: &[(&str, &str)] = &[
+    ("echo", "Report ok with the params as data."),
+    ("counter", "Increment a counter in kv and report it."),
+    ("exec", "Run params.argv on the target."),
+    ("exec-elsewhere", "Try to run a command on a host outside the run."),
+    ("loop", "Spin forever."),
+    ("alloc", "Allocate until stopped."),
+    ("recurse", "Recurse until the stack runs out."),
+    ("panic", "Panic."),
+    ("log-flood", "Write log lines forever."),
+    ("stdout-flood", "Print to stdout forever."),
+    ("huge-outcome", "Return a 4 MiB summary."),
+];
+
+impl Plugin for Probe {
+    fn manifest() -> Manifest {
+        let mut manifest = Manifest::new("probe", env!("CARGO_PKG_VERSION"), "Test plugin: behaves and misbehaves.")
+            .capability("kv")
+            .capability("remote.exec");
+        for (name, summary) in ACTIONS {
+            manifest = manifest.action(Action::new(name, summary));
+        }
+        manifest
+    }
+
+    fn run(request: Request, ctx: &Context) -> Result<Outcome, Error> {
+        match request.action.as_str() {
+            "echo" => Ok(Outcome::ok("echo").with_data(request.raw_params.clone())),
+            "counter" => {
+                let count = match kv::get("count")? {
+                    Some(bytes) => String::from_utf8_lossy(&bytes).parse::<u64>().unwrap_or(0),
+                    None => 0,
+                } + 1;
+                kv::set("count", count.to_string().as_bytes())?;
+                log::info(&format!("count is now {count}"));
+                Ok(Outcome::changed(format!("count={count}")).with_data(serde_json::json!({ "count": count })))
+            }
+            "exec" => {
+                let argv: Vec<String> = serde_json::from_value(request.raw_params["argv"].clone())
+                    .map_err(|e| Error::InvalidParams(e.to_string()))?;
+                let out = remote::Command::new(argv).run(&ctx.target)?;
+                Ok(Outcome::changed(out.stdout_text().trim().to_string()))
+            }
+            "exec-elsewhere" => {
+                remote::Command::new(["id"]).run("db-prod-1")?;
+                Ok(Outcome::changed("ran elsewhere"))
+            }
+            "loop" => {
+                let mut n: u64 = 0;
+                loop {
+                    n = black_box(n.wrapping_add(1));
+                }
+            }
+            "alloc" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(black_box(vec![1u8; 1 << 20]));
+                }
+            }
+            "recurse" => Ok(Outcome::ok(format!("{}", recurse(black_box(0))))),
+            "panic" => panic!("probe panicked on purpose"),
+            "log-flood" => loop {
+                log::info("flood flood flood flood flood flood flood flood flood flood flood flood");
+            },
+            "stdout-flood" => loop {
+                println!("stdout flood stdout flood stdout flood stdout flood stdout flood");
+            },
+            "huge-outcome" => Ok(Outcome::ok("x".repeat(4 << 20))),
+            other => Err(Error::UnknownAction(other.into())),
+        }
+    }
+}
+
+fn recurse(depth: u64) -> u64 {
+    let padding = black_box([depth; 16]);
+    recurse(depth + 1) + padding[3]
+}
+
+register_plugin!(Probe);
