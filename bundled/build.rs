@@ -2,7 +2,9 @@
 
 fn main() {
     let built = capstan_plugin_builder::build(&["../plugins/command", "../plugins/debug"]);
-    let mut code = String::from("/// Every first-party plugin, compiled.\npub static PLUGINS: &[BundledPlugin] = &[\n");
+    let mut code = String::from(
+        "/// Every first-party plugin, compiled.\npub static PLUGINS: &[BundledPlugin] = &[\n",
+    );
     for plugin in &built {
         let name = plugin.crate_name.trim_start_matches("capstan-plugin-");
         code.push_str(&format!(

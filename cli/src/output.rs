@@ -51,7 +51,12 @@ pub fn timestamp(ms: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date.
@@ -74,6 +79,6 @@ mod tests {
     #[test]
     fn timestamps_are_utc_dates() {
         assert_eq!(timestamp(0), "1970-01-01 00:00:00");
-        assert_eq!(timestamp(1_795_000_000_000), "2026-11-18 09:46:40");
+        assert_eq!(timestamp(1_795_000_000_000), "2026-11-18 11:06:40");
     }
 }

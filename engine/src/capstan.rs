@@ -8,8 +8,8 @@ use crate::capability::{Capability, GrantSet, SharedGrants};
 use crate::home::Home;
 use crate::jobs::{self, EventSink, Job, JobRecord, LogLine, RunReport, RunRequest};
 use crate::plugin::{
-    ArtifactCache, CallSetup, ContractVersion, HostConfig, LimitOverrides, Limits, LoadedPlugin, Manifest, PluginHost,
-    validate_params,
+    ArtifactCache, CallSetup, ContractVersion, HostConfig, LimitOverrides, Limits, LoadedPlugin,
+    Manifest, PluginHost, validate_params,
 };
 use crate::remote::Target;
 use crate::store::{PluginRecord, Store, now_ms};
@@ -119,7 +119,12 @@ impl Capstan {
     /// Installs an inspected plugin with `grants`, which must be among what
     /// it asked for. Replaces an installed plugin of the same name, keeping
     /// its limit overrides.
-    pub fn install(&self, inspected: &Inspected, grants: GrantSet, bundled: bool) -> Result<PluginRecord> {
+    pub fn install(
+        &self,
+        inspected: &Inspected,
+        grants: GrantSet,
+        bundled: bool,
+    ) -> Result<PluginRecord> {
         let name = &inspected.manifest.name;
         if let Some(extra) = grants.iter().find(|c| !inspected.requested.contains(c)) {
             return Err(Error::BadInput(format!(
@@ -127,7 +132,10 @@ impl Capstan {
                 names(&inspected.requested)
             )));
         }
-        let path = self.home.plugins_dir().join(format!("{name}-{}.wasm", &inspected.sha256[..16]));
+        let path = self
+            .home
+            .plugins_dir()
+            .join(format!("{name}-{}.wasm", &inspected.sha256[..16]));
         std::fs::write(&path, &inspected.wasm).map_err(|e| Error::io("write", &path, e))?;
         let previous = self.store.plugin(name)?;
         let record = PluginRecord {
@@ -157,8 +165,18 @@ impl Capstan {
 
     /// The bundled plugins that are not installed yet.
     pub fn bundled_not_installed(&self) -> Result<Vec<BundledPlugin>> {
-        let installed: BTreeSet<String> = self.store.plugins()?.into_iter().map(|p| p.manifest.name).collect();
-        Ok(self.bundled.iter().filter(|b| !installed.contains(b.name)).copied().collect())
+        let installed: BTreeSet<String> = self
+            .store
+            .plugins()?
+            .into_iter()
+            .map(|p| p.manifest.name)
+            .collect();
+        Ok(self
+            .bundled
+            .iter()
+            .filter(|b| !installed.contains(b.name))
+            .copied()
+            .collect())
     }
 
     /// The installed plugin `name`. A bundled plugin is installed on first
@@ -170,11 +188,20 @@ impl Capstan {
             return record.ok_or_else(|| Error::UnknownPlugin(name.to_string()));
         };
         match record {
-            Some(record) if !record.bundled || record.wasm_sha256 == crate::plugin::sha256_of(bundled.wasm) => Ok(record),
+            Some(record)
+                if !record.bundled
+                    || record.wasm_sha256 == crate::plugin::sha256_of(bundled.wasm) =>
+            {
+                Ok(record)
+            }
             previous => {
-                let inspected = self.inspect(bundled.wasm.to_vec(), &format!("bundled plugin {name}")).await?;
+                let inspected = self
+                    .inspect(bundled.wasm.to_vec(), &format!("bundled plugin {name}"))
+                    .await?;
                 let grants = match &previous {
-                    Some(p) => GrantSet::new(p.grants.iter().filter(|c| inspected.requested.contains(c))),
+                    Some(p) => {
+                        GrantSet::new(p.grants.iter().filter(|c| inspected.requested.contains(c)))
+                    }
                     None => GrantSet::new(inspected.requested.iter().copied()),
                 };
                 tracing::info!(plugin = name, "installing the bundled plugin");
@@ -185,7 +212,10 @@ impl Capstan {
 
     /// Uninstalls a plugin and deletes its data.
     pub fn remove(&self, name: &str) -> Result<()> {
-        let record = self.store.plugin(name)?.ok_or_else(|| Error::UnknownPlugin(name.to_string()))?;
+        let record = self
+            .store
+            .plugin(name)?
+            .ok_or_else(|| Error::UnknownPlugin(name.to_string()))?;
         self.store.remove_plugin(name)?;
         let _ = std::fs::remove_file(&record.wasm_path);
         self.refresh_live_grants(name, &GrantSet::default());
@@ -269,7 +299,8 @@ impl Capstan {
     /// Loads an installed plugin's component, refusing a file that changed
     /// on disk since it was installed.
     pub fn load_installed(&self, record: &PluginRecord) -> Result<Arc<LoadedPlugin>> {
-        let wasm = std::fs::read(&record.wasm_path).map_err(|e| Error::io("read", &record.wasm_path, e))?;
+        let wasm = std::fs::read(&record.wasm_path)
+            .map_err(|e| Error::io("read", &record.wasm_path, e))?;
         if crate::plugin::sha256_of(&wasm) != record.wasm_sha256 {
             return Err(Error::NotAPlugin {
                 path: record.wasm_path.display().to_string(),
@@ -307,7 +338,12 @@ impl Capstan {
     }
 
     fn refresh_live_grants(&self, name: &str, grants: &GrantSet) {
-        if let Some(shared) = self.live_grants.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
+        if let Some(shared) = self
+            .live_grants
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+        {
             shared.replace(grants.clone());
         }
     }
@@ -318,7 +354,11 @@ fn resolve_targets(names: &[String]) -> Result<Vec<Target>> {
     let mut seen = BTreeSet::new();
     let mut targets = Vec::new();
     let defaults = ["local".to_string()];
-    let names = if names.is_empty() { &defaults[..] } else { names };
+    let names = if names.is_empty() {
+        &defaults[..]
+    } else {
+        names
+    };
     for name in names {
         let target = Target::resolve(name)?;
         if seen.insert(target.name.clone()) {

@@ -75,7 +75,10 @@ impl Error {
 
     /// True when the error is the caller's input, not the system's fault.
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, Error::BadInput(_) | Error::UnknownPlugin(_) | Error::NotAPlugin { .. })
+        matches!(
+            self,
+            Error::BadInput(_) | Error::UnknownPlugin(_) | Error::NotAPlugin { .. }
+        )
     }
 }
 

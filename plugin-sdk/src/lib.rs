@@ -156,9 +156,13 @@ pub mod __private {
             check: context.check,
             diff: context.diff,
         };
-        let result = serde_json::from_str::<serde_json::Value>(if params.is_empty() { "{}" } else { &params })
-            .map_err(|e| Error::InvalidParams(format!("params are not JSON: {e}")))
-            .and_then(|raw_params| P::run(Request { action, raw_params }, &ctx));
+        let result = serde_json::from_str::<serde_json::Value>(if params.is_empty() {
+            "{}"
+        } else {
+            &params
+        })
+        .map_err(|e| Error::InvalidParams(format!("params are not JSON: {e}")))
+        .and_then(|raw_params| P::run(Request { action, raw_params }, &ctx));
         match result {
             Ok(outcome) => outcome.into_wit(),
             Err(error) => Outcome::failed(error.to_string()).into_wit(),

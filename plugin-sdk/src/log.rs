@@ -4,7 +4,10 @@ use crate::bindings::capstan::plugin::log::{self as wit, Level};
 
 /// Writes a line at `level` with key/value fields.
 pub fn emit(level: Level, message: &str, fields: &[(&str, &str)]) {
-    let fields: Vec<(String, String)> = fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let fields: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     wit::emit(level, message, &fields);
 }
 

@@ -77,7 +77,12 @@ pub fn read_file(target: &str, path: &str) -> Result<Vec<u8>, HostError> {
 }
 
 /// Writes a whole file on `target`, atomically.
-pub fn write_file(target: &str, path: &str, contents: &[u8], mode: Option<u32>) -> Result<(), HostError> {
+pub fn write_file(
+    target: &str,
+    path: &str,
+    contents: &[u8],
+    mode: Option<u32>,
+) -> Result<(), HostError> {
     wit::write_file(target, path, contents, mode)
 }
 

@@ -64,11 +64,21 @@ pub fn exec(capstan: &Capstan, command: JobsCommand) -> anyhow::Result<Exit> {
                 print_json(&value)?;
                 return Ok(Exit::Success);
             }
-            println!("job {}: {} {}{}", job.id, job.plugin, job.action, if job.check { " (check mode)" } else { "" });
+            println!(
+                "job {}: {} {}{}",
+                job.id,
+                job.plugin,
+                job.action,
+                if job.check { " (check mode)" } else { "" }
+            );
             println!("state:   {}", job.state.name());
             println!("started: {}", timestamp(job.started_at_ms));
             if let Some(end) = job.finished_at_ms {
-                println!("ended:   {} ({} ms)", timestamp(end), end - job.started_at_ms);
+                println!(
+                    "ended:   {} ({} ms)",
+                    timestamp(end),
+                    end - job.started_at_ms
+                );
             }
             println!("params:  {}", job.params);
             println!("results:");
@@ -79,7 +89,12 @@ pub fn exec(capstan: &Capstan, command: JobsCommand) -> anyhow::Result<Exit> {
             if !logs.is_empty() {
                 println!("log:");
                 for line in &logs {
-                    println!("  {} {:<5} {}", line.target, line.level.name(), first_line(&line.message));
+                    println!(
+                        "  {} {:<5} {}",
+                        line.target,
+                        line.level.name(),
+                        first_line(&line.message)
+                    );
                 }
             }
             Ok(Exit::Success)

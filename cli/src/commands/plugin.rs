@@ -106,7 +106,9 @@ pub async fn exec(capstan: &Capstan, command: PluginCommand) -> anyhow::Result<E
             Ok(Exit::Success)
         }
         PluginCommand::Revoke { name, capability } => {
-            let granted = capstan.revoke(&name, parse_capability(&capability)?).await?;
+            let granted = capstan
+                .revoke(&name, parse_capability(&capability)?)
+                .await?;
             println!("{name}: now granted {}", grant_names(&granted));
             Ok(Exit::Success)
         }
@@ -119,11 +121,23 @@ pub async fn exec(capstan: &Capstan, command: PluginCommand) -> anyhow::Result<E
     }
 }
 
-async fn install(capstan: &Capstan, path: PathBuf, grants: Vec<String>, yes: bool) -> anyhow::Result<Exit> {
+async fn install(
+    capstan: &Capstan,
+    path: PathBuf,
+    grants: Vec<String>,
+    yes: bool,
+) -> anyhow::Result<Exit> {
     let inspected = capstan.inspect_file(&path).await?;
     let manifest = &inspected.manifest;
-    eprintln!("{} {} — {}", manifest.name, manifest.version, manifest.summary);
-    eprintln!("  contract capstan:plugin@{}, sha256 {}", inspected.version.as_str(), &inspected.sha256[..16]);
+    eprintln!(
+        "{} {} — {}",
+        manifest.name, manifest.version, manifest.summary
+    );
+    eprintln!(
+        "  contract capstan:plugin@{}, sha256 {}",
+        inspected.version.as_str(),
+        &inspected.sha256[..16]
+    );
     if inspected.requested.is_empty() {
         eprintln!("  asks for no capabilities");
     } else {
@@ -134,7 +148,12 @@ async fn install(capstan: &Capstan, path: PathBuf, grants: Vec<String>, yes: boo
     }
 
     let granted = if !grants.is_empty() {
-        GrantSet::new(grants.iter().map(|g| parse_capability(g)).collect::<anyhow::Result<Vec<_>>>()?)
+        GrantSet::new(
+            grants
+                .iter()
+                .map(|g| parse_capability(g))
+                .collect::<anyhow::Result<Vec<_>>>()?,
+        )
     } else if yes || inspected.requested.is_empty() {
         GrantSet::new(inspected.requested.iter().copied())
     } else if std::io::stdin().is_terminal() {
@@ -151,7 +170,12 @@ async fn install(capstan: &Capstan, path: PathBuf, grants: Vec<String>, yes: boo
         .into());
     };
     let record = capstan.install(&inspected, granted, false)?;
-    println!("installed {} {} (granted {})", record.manifest.name, record.manifest.version, grant_names(&record.grants));
+    println!(
+        "installed {} {} (granted {})",
+        record.manifest.name,
+        record.manifest.version,
+        grant_names(&record.grants)
+    );
     Ok(Exit::Success)
 }
 
@@ -186,7 +210,10 @@ fn list(capstan: &Capstan, json: bool) -> anyhow::Result<Exit> {
         );
     }
     for b in &available {
-        println!("{:<12} {:<8} {:<9} (installed on first use)", b.name, "-", "bundled");
+        println!(
+            "{:<12} {:<8} {:<9} (installed on first use)",
+            b.name, "-", "bundled"
+        );
     }
     Ok(Exit::Success)
 }
@@ -200,9 +227,20 @@ async fn show(capstan: &Capstan, name: &str, json: bool) -> anyhow::Result<Exit>
     let m = &record.manifest;
     println!("{} {} — {}", m.name, m.version, m.summary);
     println!("contract:  capstan:plugin@{}", record.api_version);
-    println!("installed: {}{}", timestamp(record.installed_at), if record.bundled { " (bundled)" } else { "" });
+    println!(
+        "installed: {}{}",
+        timestamp(record.installed_at),
+        if record.bundled { " (bundled)" } else { "" }
+    );
     println!("file:      {}", record.wasm_path.display());
-    println!("asks for:  {}", if m.capabilities.is_empty() { "nothing".into() } else { m.capabilities.join(", ") });
+    println!(
+        "asks for:  {}",
+        if m.capabilities.is_empty() {
+            "nothing".into()
+        } else {
+            m.capabilities.join(", ")
+        }
+    );
     println!("granted:   {}", grant_names(&record.grants));
     let limits = Limits::default().with(&record.limits);
     println!(
@@ -216,10 +254,17 @@ async fn show(capstan: &Capstan, name: &str, json: bool) -> anyhow::Result<Exit>
     println!("actions:");
     for action in &m.actions {
         println!("  {:<14} {}", action.name, action.summary);
-        if let Some(props) = action.params_schema.get("properties").and_then(|p| p.as_object()) {
+        if let Some(props) = action
+            .params_schema
+            .get("properties")
+            .and_then(|p| p.as_object())
+        {
             for (param, schema) in props {
                 let ty = schema.get("type").and_then(|t| t.as_str()).unwrap_or("any");
-                let doc = schema.get("description").and_then(|d| d.as_str()).unwrap_or("");
+                let doc = schema
+                    .get("description")
+                    .and_then(|d| d.as_str())
+                    .unwrap_or("");
                 println!("      -p {param:<10} {ty:<8} {doc}");
             }
         }
@@ -229,7 +274,11 @@ async fn show(capstan: &Capstan, name: &str, json: bool) -> anyhow::Result<Exit>
 
 async fn limits(capstan: &Capstan, args: LimitArgs) -> anyhow::Result<Exit> {
     let record = capstan.plugin(&args.name).await?;
-    let mut overrides = if args.reset { LimitOverrides::default() } else { record.limits };
+    let mut overrides = if args.reset {
+        LimitOverrides::default()
+    } else {
+        record.limits
+    };
     let mib = |v: u64| v << 20;
     let kib = |v: u64| v << 10;
     overrides.memory_bytes = args.memory_mib.map(mib).or(overrides.memory_bytes);
@@ -272,5 +321,9 @@ fn parse_capability(name: &str) -> anyhow::Result<Capability> {
 
 fn grant_names(grants: &GrantSet) -> String {
     let names: Vec<_> = grants.iter().map(|c| c.name()).collect();
-    if names.is_empty() { "nothing".into() } else { names.join(", ") }
+    if names.is_empty() {
+        "nothing".into()
+    } else {
+        names.join(", ")
+    }
 }

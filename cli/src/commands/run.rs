@@ -61,7 +61,13 @@ pub async fn exec(capstan: &Capstan, args: RunArgs) -> anyhow::Result<Exit> {
         {
             let mut err = std::io::stderr().lock();
             let _ = if multi_target {
-                writeln!(err, "[{}] {:<5} {}", line.target, line.level.name(), line.message)
+                writeln!(
+                    err,
+                    "[{}] {:<5} {}",
+                    line.target,
+                    line.level.name(),
+                    line.message
+                )
             } else {
                 writeln!(err, "{:<5} {}", line.level.name(), line.message)
             };
@@ -83,10 +89,16 @@ pub async fn exec(capstan: &Capstan, args: RunArgs) -> anyhow::Result<Exit> {
         eprintln!("job {}: {}", report.job_id, recap(&report.results));
     }
 
-    let denied = report.results.iter().any(|r| r.failure == Some(FailureKind::Denied));
+    let denied = report
+        .results
+        .iter()
+        .any(|r| r.failure == Some(FailureKind::Denied));
     Ok(if denied {
         Exit::DeniedOrBadInput
-    } else if matches!(report.overall(), Some(ResultStatus::Failed | ResultStatus::Unreachable)) {
+    } else if matches!(
+        report.overall(),
+        Some(ResultStatus::Failed | ResultStatus::Unreachable)
+    ) {
         Exit::Failed
     } else {
         Exit::Success
@@ -105,10 +117,14 @@ fn build_params(json: Option<&str>, pairs: &[String]) -> anyhow::Result<serde_js
     };
     for pair in pairs {
         if let Some((key, raw)) = pair.split_once(":=") {
-            let value = serde_json::from_str(raw).map_err(|e| BadInput(format!("-p {pair}: the value after := is not JSON: {e}")))?;
+            let value = serde_json::from_str(raw)
+                .map_err(|e| BadInput(format!("-p {pair}: the value after := is not JSON: {e}")))?;
             object.insert(key.to_string(), value);
         } else if let Some((key, value)) = pair.split_once('=') {
-            object.insert(key.to_string(), serde_json::Value::String(value.to_string()));
+            object.insert(
+                key.to_string(),
+                serde_json::Value::String(value.to_string()),
+            );
         } else {
             return Err(BadInput(format!("-p {pair}: expected KEY=VALUE or KEY:=JSON")).into());
         }
@@ -126,14 +142,33 @@ mod tests {
 
     #[test]
     fn params_merge_strings_and_json() {
-        let p = build_params(Some(r#"{"a": 1}"#), &["msg=hi there".into(), "argv:=[\"ls\"]".into()]).unwrap();
+        let p = build_params(
+            Some(r#"{"a": 1}"#),
+            &["msg=hi there".into(), "argv:=[\"ls\"]".into()],
+        )
+        .unwrap();
         assert_eq!(p, json!({ "a": 1, "msg": "hi there", "argv": ["ls"] }));
     }
 
     #[test]
     fn bad_params_are_named() {
-        assert!(build_params(None, &["novalue".into()]).unwrap_err().to_string().contains("-p novalue"));
-        assert!(build_params(None, &["x:=nope".into()]).unwrap_err().to_string().contains("not JSON"));
-        assert!(build_params(Some("[1]"), &[]).unwrap_err().to_string().contains("JSON object"));
+        assert!(
+            build_params(None, &["novalue".into()])
+                .unwrap_err()
+                .to_string()
+                .contains("-p novalue")
+        );
+        assert!(
+            build_params(None, &["x:=nope".into()])
+                .unwrap_err()
+                .to_string()
+                .contains("not JSON")
+        );
+        assert!(
+            build_params(Some("[1]"), &[])
+                .unwrap_err()
+                .to_string()
+                .contains("JSON object")
+        );
     }
 }

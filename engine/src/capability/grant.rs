@@ -20,7 +20,11 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability this host knows, in display order.
-    pub const ALL: [Capability; 3] = [Capability::Kv, Capability::RemoteExec, Capability::RemoteFiles];
+    pub const ALL: [Capability; 3] = [
+        Capability::Kv,
+        Capability::RemoteExec,
+        Capability::RemoteFiles,
+    ];
 
     /// The name used in manifests, the CLI and the store.
     pub fn name(self) -> &'static str {
@@ -35,7 +39,9 @@ impl Capability {
     pub fn plain_words(self) -> &'static str {
         match self {
             Capability::Kv => "keep its own data between runs (a private key-value store)",
-            Capability::RemoteExec => "run commands, as your login, on the hosts you run it against",
+            Capability::RemoteExec => {
+                "run commands, as your login, on the hosts you run it against"
+            }
             Capability::RemoteFiles => "read and write files on the hosts you run it against",
         }
     }
@@ -131,7 +137,10 @@ mod tests {
     fn check_denies_what_was_not_granted() {
         let grants = GrantSet::new([Capability::Kv]);
         assert!(grants.check(Capability::Kv).is_ok());
-        assert_eq!(grants.check(Capability::RemoteExec), Err(HostError::Denied(Capability::RemoteExec)));
+        assert_eq!(
+            grants.check(Capability::RemoteExec),
+            Err(HostError::Denied(Capability::RemoteExec))
+        );
     }
 
     #[test]

@@ -18,13 +18,20 @@ pub struct KvCapability {
 impl KvCapability {
     /// Keys of `plugin` in `store` (none while the plugin describes itself).
     pub fn new(plugin: String, grants: SharedGrants, store: Option<Store>) -> Self {
-        KvCapability { plugin, grants, store }
+        KvCapability {
+            plugin,
+            grants,
+            store,
+        }
     }
 
     fn open(&self, key: &str) -> Result<&Store, HostError> {
         self.grants.check(Capability::Kv)?;
         if key.len() > MAX_KEY_BYTES {
-            return Err(HostError::Invalid(format!("key is {} bytes, over {MAX_KEY_BYTES}", key.len())));
+            return Err(HostError::Invalid(format!(
+                "key is {} bytes, over {MAX_KEY_BYTES}",
+                key.len()
+            )));
         }
         self.store
             .as_ref()
@@ -44,7 +51,10 @@ impl KvCapability {
             return Err(HostError::Invalid("key is empty".into()));
         }
         if value.len() > MAX_VALUE_BYTES {
-            return Err(HostError::Limit(format!("value is {} bytes, over {MAX_VALUE_BYTES}", value.len())));
+            return Err(HostError::Limit(format!(
+                "value is {} bytes, over {MAX_VALUE_BYTES}",
+                value.len()
+            )));
         }
         store.kv_set(&self.plugin, key, value).map_err(store_error)
     }

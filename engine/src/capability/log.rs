@@ -41,7 +41,12 @@ impl LogCapability {
     }
 
     /// Writes a line, or stops the plugin once it has written too much.
-    pub fn emit(&mut self, level: LogLevel, message: String, fields: Vec<(String, String)>) -> Result<(), LimitBreach> {
+    pub fn emit(
+        &mut self,
+        level: LogLevel,
+        message: String,
+        fields: Vec<(String, String)>,
+    ) -> Result<(), LimitBreach> {
         let size = message.len() + fields.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
         self.used = self.used.saturating_add(size as u64);
         if self.used > self.budget {

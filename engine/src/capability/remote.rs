@@ -57,13 +57,21 @@ impl RemoteCapability {
     }
 
     /// Writes a file on a target.
-    pub async fn write_file(&self, target: &str, path: &str, contents: &[u8], mode: Option<u32>) -> Result<(), HostError> {
+    pub async fn write_file(
+        &self,
+        target: &str,
+        path: &str,
+        contents: &[u8],
+        mode: Option<u32>,
+    ) -> Result<(), HostError> {
         let target = self.target(Capability::RemoteFiles, target)?;
         check_path(path)?;
         if let Some(mode) = mode
             && mode > 0o7777
         {
-            return Err(HostError::Invalid(format!("mode {mode:o} has bits beyond 7777")));
+            return Err(HostError::Invalid(format!(
+                "mode {mode:o} has bits beyond 7777"
+            )));
         }
         target
             .transport
@@ -116,10 +124,16 @@ fn check_exec_request(request: &ExecRequest) -> Result<(), HostError> {
 /// Paths on a target must be absolute and free of NUL bytes.
 fn check_path(path: &str) -> Result<(), HostError> {
     if path.contains('\0') {
-        return Err(HostError::Invalid(format!("path `{}` contains a NUL byte", path.escape_debug())));
+        return Err(HostError::Invalid(format!(
+            "path `{}` contains a NUL byte",
+            path.escape_debug()
+        )));
     }
     if !path.starts_with('/') {
-        return Err(HostError::Invalid(format!("path `{}` must be absolute", path.escape_debug())));
+        return Err(HostError::Invalid(format!(
+            "path `{}` must be absolute",
+            path.escape_debug()
+        )));
     }
     Ok(())
 }
@@ -133,7 +147,10 @@ mod tests {
         let bad = |argv: &[&str], env: &[(&str, &str)], cwd: Option<&str>| {
             check_exec_request(&ExecRequest {
                 argv: argv.iter().map(|s| s.to_string()).collect(),
-                env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                env: env
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
                 cwd: cwd.map(String::from),
                 stdin: None,
             })

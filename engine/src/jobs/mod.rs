@@ -5,7 +5,8 @@ mod model;
 mod runner;
 
 pub use model::{
-    FailureKind, JobRecord, JobState, LogLevel, LogLine, ResultStatus, RunRequest, TargetResult, overall_status,
+    FailureKind, JobRecord, JobState, LogLevel, LogLine, ResultStatus, RunRequest, TargetResult,
+    overall_status,
 };
 pub use runner::{EventSink, JobEvent, RunReport};
 pub(crate) use runner::{Job, run_job};

@@ -49,9 +49,15 @@ impl ResultStatus {
 
     /// Parses a stored name.
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Ok, Self::Changed, Self::Failed, Self::Skipped, Self::Unreachable]
-            .into_iter()
-            .find(|s| s.name() == name)
+        [
+            Self::Ok,
+            Self::Changed,
+            Self::Failed,
+            Self::Skipped,
+            Self::Unreachable,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
     }
 }
 
@@ -88,9 +94,16 @@ impl FailureKind {
 
     /// Parses a stored name.
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Plugin, Self::Denied, Self::BadParams, Self::Limit, Self::Crashed, Self::Host]
-            .into_iter()
-            .find(|k| k.name() == name)
+        [
+            Self::Plugin,
+            Self::Denied,
+            Self::BadParams,
+            Self::Limit,
+            Self::Crashed,
+            Self::Host,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
     }
 }
 
@@ -176,10 +189,16 @@ impl LogLevel {
 
     /// Parses a stored name (unknown names read as info).
     pub fn from_name(name: &str) -> Self {
-        [Self::Trace, Self::Debug, Self::Info, Self::Warn, Self::Error]
-            .into_iter()
-            .find(|l| l.name() == name)
-            .unwrap_or(LogLevel::Info)
+        [
+            Self::Trace,
+            Self::Debug,
+            Self::Info,
+            Self::Warn,
+            Self::Error,
+        ]
+        .into_iter()
+        .find(|l| l.name() == name)
+        .unwrap_or(LogLevel::Info)
     }
 }
 

@@ -66,7 +66,12 @@ pub(crate) struct Job {
 }
 
 /// Runs `job` on all of its setup's targets and records the results.
-pub(crate) async fn run_job(host: Arc<PluginHost>, store: Store, job: Job, events: EventSink) -> Result<RunReport> {
+pub(crate) async fn run_job(
+    host: Arc<PluginHost>,
+    store: Store,
+    job: Job,
+    events: EventSink,
+) -> Result<RunReport> {
     let target_names: Vec<String> = job.setup.targets.iter().map(|t| t.name.clone()).collect();
     events(&JobEvent::Started {
         job_id: job.id,
@@ -97,7 +102,11 @@ pub(crate) async fn run_job(host: Arc<PluginHost>, store: Store, job: Job, event
                 .run(&job.plugin, &setup, &job.action, &job.params_json, &context)
                 .await;
             logs.flush();
-            let result = to_result(context.target, outcome, started.elapsed().as_millis() as u64);
+            let result = to_result(
+                context.target,
+                outcome,
+                started.elapsed().as_millis() as u64,
+            );
             if let Err(e) = store.save_result(job.id, &result) {
                 tracing::error!(job = job.id, error = %e, "could not save a target result");
             }
@@ -129,7 +138,10 @@ pub(crate) async fn run_job(host: Arc<PluginHost>, store: Store, job: Job, event
         })
         .collect();
     store.finish_job(job.id)?;
-    let report = RunReport { job_id: job.id, results };
+    let report = RunReport {
+        job_id: job.id,
+        results,
+    };
     events(&JobEvent::Finished {
         job_id: job.id,
         overall: report.overall(),

@@ -35,7 +35,12 @@ impl ArtifactCache {
 
     /// The component for `wasm` (whose SHA-256 is `sha256`), from the cache
     /// when a verified entry exists, else compiled and stored.
-    pub fn load(&self, engine: &Engine, wasm: &[u8], sha256: &str) -> Result<(Component, CacheOutcome)> {
+    pub fn load(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        sha256: &str,
+    ) -> Result<(Component, CacheOutcome)> {
         let key = format!("{sha256}-{}", engine_fingerprint(engine));
         let artifact = self.dir.join(format!("{key}.cwasm"));
         let digest = self.dir.join(format!("{key}.sha256"));
@@ -50,7 +55,9 @@ impl ArtifactCache {
         })?;
         let bytes = component.serialize()?;
         // A cache we cannot write is a slower start, not a failure.
-        if let Err(e) = write_atomically(&artifact, &bytes).and_then(|_| write_atomically(&digest, hex(&Sha256::digest(&bytes)).as_bytes())) {
+        if let Err(e) = write_atomically(&artifact, &bytes)
+            .and_then(|_| write_atomically(&digest, hex(&Sha256::digest(&bytes)).as_bytes()))
+        {
             tracing::warn!(path = %artifact.display(), error = %e, "could not write the compiled-component cache");
         }
         self.remove_stale(sha256, &key);
@@ -83,7 +90,9 @@ impl ArtifactCache {
 
     /// Deletes entries of the same component for other engines.
     fn remove_stale(&self, sha256: &str, keep: &str) {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else { return };
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
         for entry in entries.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();

@@ -5,7 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
+    UpdateDeadline,
+};
 
 use super::abi::{self, ContractVersion, Instance, PreLinked};
 use super::cache::{ArtifactCache, CacheOutcome, sha256_hex};
@@ -129,7 +132,9 @@ impl PluginHost {
     /// starts the epoch ticker.
     pub fn new(config: HostConfig, cache: ArtifactCache) -> Result<Self> {
         let mut wasm = Config::new();
-        wasm.wasm_component_model(true).epoch_interruption(true).max_wasm_stack(512 << 10);
+        wasm.wasm_component_model(true)
+            .epoch_interruption(true)
+            .max_wasm_stack(512 << 10);
         if let Allocation::Pooling { max_instances } = config.allocation {
             let mut pool = PoolingAllocationConfig::new();
             pool.total_component_instances(max_instances)
@@ -157,7 +162,12 @@ impl PluginHost {
     /// `label` names it in errors (a file path or a plugin name).
     pub fn load(&self, wasm: &[u8], label: &str) -> Result<Arc<LoadedPlugin>> {
         let sha256 = sha256_hex(wasm);
-        if let Some(loaded) = self.loaded.lock().unwrap_or_else(|e| e.into_inner()).get(&sha256) {
+        if let Some(loaded) = self
+            .loaded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&sha256)
+        {
             return Ok(loaded.clone());
         }
         let not_a_plugin = |reason: String| Error::NotAPlugin {
@@ -170,15 +180,17 @@ impl PluginHost {
                 wasm.len()
             )));
         }
-        let (component, outcome) = self
-            .cache
-            .load(&self.engine, wasm, &sha256)
-            .map_err(|e| match e {
-                Error::NotAPlugin { reason, .. } => not_a_plugin(reason),
-                other => other,
-            })?;
+        let (component, outcome) =
+            self.cache
+                .load(&self.engine, wasm, &sha256)
+                .map_err(|e| match e {
+                    Error::NotAPlugin { reason, .. } => not_a_plugin(reason),
+                    other => other,
+                })?;
         let version = ContractVersion::detect(&self.engine, &component).map_err(not_a_plugin)?;
-        let pre = self.prelink(version, &component).map_err(|e| not_a_plugin(format!("{e:#}")))?;
+        let pre = self
+            .prelink(version, &component)
+            .map_err(|e| not_a_plugin(format!("{e:#}")))?;
         let loaded = Arc::new(LoadedPlugin {
             sha256: sha256.clone(),
             version,
@@ -192,7 +204,11 @@ impl PluginHost {
         Ok(loaded)
     }
 
-    fn prelink(&self, version: ContractVersion, component: &Component) -> wasmtime::Result<PreLinked> {
+    fn prelink(
+        &self,
+        version: ContractVersion,
+        component: &Component,
+    ) -> wasmtime::Result<PreLinked> {
         let pre = self.linker.instantiate_pre(component)?;
         PreLinked::new(version, pre)
     }
@@ -252,12 +268,22 @@ impl PluginHost {
 
     /// Instantiates a plugin once for many calls (the fast path for
     /// repeated actions on one target). The session ends at its first trap.
-    pub async fn session(&self, plugin: &LoadedPlugin, setup: &CallSetup, target: &str) -> Result<Session> {
+    pub async fn session(
+        &self,
+        plugin: &LoadedPlugin,
+        setup: &CallSetup,
+        target: &str,
+    ) -> Result<Session> {
         let mut store = self.new_store(setup, target);
-        let instance = plugin.pre.instantiate(&mut store).await.map_err(|e| Error::PluginFailed {
-            plugin: setup.plugin.clone(),
-            reason: classify(&e, &store).message,
-        })?;
+        let instance =
+            plugin
+                .pre
+                .instantiate(&mut store)
+                .await
+                .map_err(|e| Error::PluginFailed {
+                    plugin: setup.plugin.clone(),
+                    reason: classify(&e, &store).message,
+                })?;
         Ok(Session {
             store,
             instance,
@@ -273,8 +299,16 @@ impl PluginHost {
             limits.cpu(),
             limits.log_bytes as usize,
             LogCapability::new(target.to_string(), limits.log_bytes, setup.log_sink.clone()),
-            KvCapability::new(setup.plugin.clone(), setup.grants.clone(), setup.store.clone()),
-            RemoteCapability::new(setup.grants.clone(), setup.targets.clone(), limits.output_bytes),
+            KvCapability::new(
+                setup.plugin.clone(),
+                setup.grants.clone(),
+                setup.store.clone(),
+            ),
+            RemoteCapability::new(
+                setup.grants.clone(),
+                setup.targets.clone(),
+                limits.output_bytes,
+            ),
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
@@ -316,7 +350,8 @@ impl Session {
         self.store.set_epoch_deadline(1);
         let result = tokio::time::timeout(
             self.limits.wall(),
-            self.instance.run(&mut self.store, action, params_json, context),
+            self.instance
+                .run(&mut self.store, action, params_json, context),
         )
         .await;
         // After a trap (or a timeout mid-call) the instance cannot be re-entered.
@@ -343,13 +378,19 @@ fn finish_call(
             });
         }
     };
-    let size = outcome.summary.len() + outcome.diff.as_ref().map_or(0, String::len) + outcome.data.as_ref().map_or(0, String::len);
+    let size = outcome.summary.len()
+        + outcome.diff.as_ref().map_or(0, String::len)
+        + outcome.data.as_ref().map_or(0, String::len);
     if size as u64 > limits.output_bytes {
         return Err(CallFailure {
             kind: FailureKind::Limit,
             message: LimitBreach::new(
                 LimitKind::Output,
-                format!("the outcome is {}, over {}", human_bytes(size as u64), human_bytes(limits.output_bytes)),
+                format!(
+                    "the outcome is {}, over {}",
+                    human_bytes(size as u64),
+                    human_bytes(limits.output_bytes)
+                ),
             )
             .to_string(),
         });
@@ -359,14 +400,20 @@ fn finish_call(
     {
         return Err(CallFailure {
             kind: FailureKind::Denied,
-            message: format!("denied: the plugin needs capability `{cap}`, which is not granted ({})", outcome.summary),
+            message: format!(
+                "denied: the plugin needs capability `{cap}`, which is not granted ({})",
+                outcome.summary
+            ),
         });
     }
     Ok(outcome)
 }
 
 fn wall_breach(limits: &Limits) -> LimitBreach {
-    LimitBreach::new(LimitKind::Wall, format!("took longer than {} s", limits.wall_ms as f64 / 1000.0))
+    LimitBreach::new(
+        LimitKind::Wall,
+        format!("took longer than {} s", limits.wall_ms as f64 / 1000.0),
+    )
 }
 
 /// Says why a call trapped, in words a person can act on.
@@ -377,7 +424,9 @@ fn classify(error: &wasmtime::Error, store: &Store<RunState>) -> CallFailure {
             message: breach.to_string(),
         };
     }
-    let stderr = String::from_utf8_lossy(&store.data().stderr.contents()).trim().to_string();
+    let stderr = String::from_utf8_lossy(&store.data().stderr.contents())
+        .trim()
+        .to_string();
     let tail = |text: &str| {
         let start = text.len().saturating_sub(600);
         text[text.ceil_char_boundary(start)..].to_string()
@@ -389,6 +438,12 @@ fn classify(error: &wasmtime::Error, store: &Store<RunState>) -> CallFailure {
                 format!("crashed: the plugin panicked: {}", tail(&stderr))
             }
             Trap::UnreachableCodeReached => "crashed: the plugin aborted (unreachable instruction)".to_string(),
+            // A Rust guest keeps its stack in linear memory: deep recursion
+            // runs off its start before the wasm stack is exhausted.
+            Trap::MemoryOutOfBounds => {
+                "crashed: out-of-bounds memory access (a stack overflow from deep recursion, or a memory bug in the plugin)"
+                    .to_string()
+            }
             Trap::Interrupt => "stopped: interrupted".to_string(),
             other => format!("crashed: {other}"),
         };
@@ -407,7 +462,10 @@ fn classify(error: &wasmtime::Error, store: &Store<RunState>) -> CallFailure {
 /// warn), within what is left of its log budget.
 fn forward_stdio(store: &mut Store<RunState>) {
     let state = store.data_mut();
-    let streams = [(state.stdout.contents(), LogLevel::Info), (state.stderr.contents(), LogLevel::Warn)];
+    let streams = [
+        (state.stdout.contents(), LogLevel::Info),
+        (state.stderr.contents(), LogLevel::Warn),
+    ];
     for (bytes, level) in streams {
         for line in String::from_utf8_lossy(&bytes).lines() {
             if state.log.emit(level, line.to_string(), Vec::new()).is_err() {
@@ -420,15 +478,17 @@ fn forward_stdio(store: &mut Store<RunState>) {
 /// Advances the engine's epoch every tick until the engine is dropped.
 fn start_epoch_ticker(engine: &Engine) {
     let weak = engine.weak();
-    let spawned = std::thread::Builder::new().name("capstan-epoch".into()).spawn(move || {
-        loop {
-            std::thread::sleep(EPOCH_TICK);
-            match weak.upgrade() {
-                Some(engine) => engine.increment_epoch(),
-                None => break,
+    let spawned = std::thread::Builder::new()
+        .name("capstan-epoch".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(EPOCH_TICK);
+                match weak.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
             }
-        }
-    });
+        });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "could not start the epoch ticker: CPU limits will not apply");
     }

@@ -60,7 +60,10 @@ impl Manifest {
         let mut seen = std::collections::BTreeSet::new();
         for action in &self.actions {
             if action.name.is_empty() || !seen.insert(action.name.as_str()) {
-                return Err(format!("action name `{}` is empty or repeated", action.name.escape_debug()));
+                return Err(format!(
+                    "action name `{}` is empty or repeated",
+                    action.name.escape_debug()
+                ));
             }
         }
         Ok(())

@@ -12,7 +12,10 @@ mod state;
 
 pub use abi::{ContractVersion, SUPPORTED_VERSIONS};
 pub use cache::{ArtifactCache, sha256_hex as sha256_of};
-pub use host::{Allocation, CallContext, CallFailure, CallSetup, HostConfig, LoadedPlugin, PluginHost, PluginOutcome, Session};
+pub use host::{
+    Allocation, CallContext, CallFailure, CallSetup, HostConfig, LoadedPlugin, PluginHost,
+    PluginOutcome, Session,
+};
 pub use limits::{LimitBreach, LimitKind, LimitOverrides, Limits, MAX_MEMORY_BYTES, human_bytes};
 pub use manifest::{ActionInfo, Manifest};
 pub use schema::validate_params;

@@ -20,7 +20,11 @@ fn check(schema: &Value, value: &Value, at: &str) -> Result<(), String> {
             _ => vec![],
         };
         if !types.is_empty() && !types.iter().any(|t| has_type(value, t)) {
-            return Err(format!("{at}: expected {}, got {}", types.join(" or "), type_name(value)));
+            return Err(format!(
+                "{at}: expected {}, got {}",
+                types.join(" or "),
+                type_name(value)
+            ));
         }
     }
     if let Some(Value::Array(allowed)) = schema.get("enum")
@@ -42,8 +46,13 @@ fn check(schema: &Value, value: &Value, at: &str) -> Result<(), String> {
             match properties.and_then(|p| p.get(name)) {
                 Some(sub) => check(sub, field, &format!("{at}.{name}"))?,
                 None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
-                    let known: Vec<&str> = properties.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
-                    return Err(format!("{at}: unknown field `{name}` (known: {})", known.join(", ")));
+                    let known: Vec<&str> = properties
+                        .map(|p| p.keys().map(String::as_str).collect())
+                        .unwrap_or_default();
+                    return Err(format!(
+                        "{at}: unknown field `{name}` (known: {})",
+                        known.join(", ")
+                    ));
                 }
                 None => {}
             }
@@ -100,15 +109,24 @@ mod tests {
 
     #[test]
     fn accepts_what_fits() {
-        validate_params(&schema(), &json!({ "argv": ["ls", "-l"], "state": "present" })).unwrap();
+        validate_params(
+            &schema(),
+            &json!({ "argv": ["ls", "-l"], "state": "present" }),
+        )
+        .unwrap();
     }
 
     #[test]
     fn names_the_field_that_does_not_fit() {
         let err = |v: Value| validate_params(&schema(), &v).unwrap_err();
         assert_eq!(err(json!({})), "params: `argv` is required");
-        assert_eq!(err(json!({ "argv": ["ls", 3] })), "params.argv[1]: expected string, got a number");
-        assert!(err(json!({ "argv": [], "sate": "x" })).starts_with("params: unknown field `sate`"));
+        assert_eq!(
+            err(json!({ "argv": ["ls", 3] })),
+            "params.argv[1]: expected string, got a number"
+        );
+        assert!(
+            err(json!({ "argv": [], "sate": "x" })).starts_with("params: unknown field `sate`")
+        );
         assert!(err(json!({ "argv": [], "state": "gone" })).contains("is not one of"));
         assert_eq!(err(json!([1])), "params: expected object, got an array");
     }

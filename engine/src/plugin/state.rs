@@ -54,7 +54,9 @@ impl RunState {
         RunState {
             wasi,
             table: ResourceTable::new(),
-            memory: MemoryGuard { limit: memory_limit },
+            memory: MemoryGuard {
+                limit: memory_limit,
+            },
             log,
             kv,
             remote,
@@ -89,18 +91,32 @@ pub(super) struct MemoryGuard {
 }
 
 impl ResourceLimiter for MemoryGuard {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired as u64 > self.limit {
             return Err(LimitBreach::new(
                 LimitKind::Memory,
-                format!("asked for {} of {}", human_bytes(desired as u64), human_bytes(self.limit)),
+                format!(
+                    "asked for {} of {}",
+                    human_bytes(desired as u64),
+                    human_bytes(self.limit)
+                ),
             )
             .into());
         }
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }

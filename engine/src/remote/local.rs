@@ -15,13 +15,21 @@ pub struct LocalTransport;
 impl LocalTransport {
     /// Spawns `argv` directly (no shell) and collects its output, killing it
     /// when either stream passes `max_output` bytes.
-    pub async fn exec(&self, request: &ExecRequest, max_output: u64) -> Result<ExecOutput, RemoteError> {
+    pub async fn exec(
+        &self,
+        request: &ExecRequest,
+        max_output: u64,
+    ) -> Result<ExecOutput, RemoteError> {
         let program = &request.argv[0];
         let mut command = tokio::process::Command::new(program);
         command
             .args(&request.argv[1..])
             .envs(request.env.iter().map(|(k, v)| (k, v)))
-            .stdin(if request.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if request.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
@@ -30,9 +38,14 @@ impl LocalTransport {
         }
         let mut child = command.spawn().map_err(|e| match e.kind() {
             ErrorKind::NotFound if request.cwd.as_ref().is_some_and(|d| !Path::new(d).is_dir()) => {
-                RemoteError::Unavailable(format!("working directory {} does not exist", request.cwd.as_deref().unwrap_or("")))
+                RemoteError::Unavailable(format!(
+                    "working directory {} does not exist",
+                    request.cwd.as_deref().unwrap_or("")
+                ))
             }
-            ErrorKind::NotFound => RemoteError::Unavailable(format!("command not found: {program}")),
+            ErrorKind::NotFound => {
+                RemoteError::Unavailable(format!("command not found: {program}"))
+            }
             _ => RemoteError::Failed(format!("could not start {program}: {e}")),
         })?;
 
@@ -45,9 +58,14 @@ impl LocalTransport {
         };
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
-        let (out, err) = tokio::join!(read_capped(stdout, max_output), read_capped(stderr, max_output));
+        let (out, err) = tokio::join!(
+            read_capped(stdout, max_output),
+            read_capped(stderr, max_output)
+        );
         let too_large = |stream: &str| {
-            RemoteError::TooLarge(format!("{stream} of `{program}` passed the {max_output}-byte output limit; it was stopped"))
+            RemoteError::TooLarge(format!(
+                "{stream} of `{program}` passed the {max_output}-byte output limit; it was stopped"
+            ))
         };
         let (stdout, stderr) = match (out, err) {
             (Some(out), Some(err)) => (out, err),
@@ -76,26 +94,41 @@ impl LocalTransport {
 
     /// Reads a file, refusing one larger than `max_size`.
     pub async fn read_file(&self, path: &str, max_size: u64) -> Result<Vec<u8>, RemoteError> {
-        let meta = tokio::fs::metadata(path).await.map_err(|e| io_error("read", path, e))?;
+        let meta = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| io_error("read", path, e))?;
         if meta.len() > max_size {
             return Err(RemoteError::TooLarge(format!(
                 "{path} is {} bytes, over the {max_size}-byte limit",
                 meta.len()
             )));
         }
-        tokio::fs::read(path).await.map_err(|e| io_error("read", path, e))
+        tokio::fs::read(path)
+            .await
+            .map_err(|e| io_error("read", path, e))
     }
 
     /// Writes through a temporary file in the same folder and a rename, so
     /// a reader never sees half a file. Keeps the old mode unless `mode` is given.
-    pub async fn write_file(&self, path: &str, contents: &[u8], mode: Option<u32>) -> Result<(), RemoteError> {
+    pub async fn write_file(
+        &self,
+        path: &str,
+        contents: &[u8],
+        mode: Option<u32>,
+    ) -> Result<(), RemoteError> {
         let target = Path::new(path);
         let dir = target
             .parent()
             .ok_or_else(|| RemoteError::Failed(format!("{path} has no parent folder")))?;
-        let file_name = target.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+        let file_name = target
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("file");
         let temp = dir.join(format!(".{file_name}.capstan-{}", std::process::id()));
-        let old_mode = tokio::fs::metadata(path).await.ok().map(|m| permissions_of(&m));
+        let old_mode = tokio::fs::metadata(path)
+            .await
+            .ok()
+            .map(|m| permissions_of(&m));
         let result = async {
             tokio::fs::write(&temp, contents).await?;
             if let Some(bits) = mode.or(old_mode) {
@@ -167,8 +200,12 @@ async fn read_capped(mut stream: impl AsyncRead + Unpin, limit: u64) -> Option<V
 
 fn io_error(what: &str, path: &str, e: std::io::Error) -> RemoteError {
     match e.kind() {
-        ErrorKind::NotFound => RemoteError::Unavailable(format!("{what} {path}: no such file or folder")),
-        ErrorKind::PermissionDenied => RemoteError::Failed(format!("{what} {path}: permission denied")),
+        ErrorKind::NotFound => {
+            RemoteError::Unavailable(format!("{what} {path}: no such file or folder"))
+        }
+        ErrorKind::PermissionDenied => {
+            RemoteError::Failed(format!("{what} {path}: permission denied"))
+        }
         _ => RemoteError::Failed(format!("{what} {path}: {e}")),
     }
 }
@@ -181,7 +218,11 @@ fn permissions_of(meta: &std::fs::Metadata) -> u32 {
 
 #[cfg(not(unix))]
 fn permissions_of(meta: &std::fs::Metadata) -> u32 {
-    if meta.permissions().readonly() { 0o444 } else { 0o644 }
+    if meta.permissions().readonly() {
+        0o444
+    } else {
+        0o644
+    }
 }
 
 #[cfg(unix)]

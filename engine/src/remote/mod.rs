@@ -76,7 +76,9 @@ pub enum RemoteError {
 impl fmt::Display for RemoteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RemoteError::Unavailable(m) | RemoteError::TooLarge(m) | RemoteError::Failed(m) => f.write_str(m),
+            RemoteError::Unavailable(m) | RemoteError::TooLarge(m) | RemoteError::Failed(m) => {
+                f.write_str(m)
+            }
         }
     }
 }
@@ -90,7 +92,11 @@ pub enum Transport {
 
 impl Transport {
     /// Runs a command; `max_output` caps stdout and stderr each.
-    pub async fn exec(&self, request: &ExecRequest, max_output: u64) -> Result<ExecOutput, RemoteError> {
+    pub async fn exec(
+        &self,
+        request: &ExecRequest,
+        max_output: u64,
+    ) -> Result<ExecOutput, RemoteError> {
         match self {
             Transport::Local(t) => t.exec(request, max_output).await,
         }
@@ -104,7 +110,12 @@ impl Transport {
     }
 
     /// Writes a whole file atomically.
-    pub async fn write_file(&self, path: &str, contents: &[u8], mode: Option<u32>) -> Result<(), RemoteError> {
+    pub async fn write_file(
+        &self,
+        path: &str,
+        contents: &[u8],
+        mode: Option<u32>,
+    ) -> Result<(), RemoteError> {
         match self {
             Transport::Local(t) => t.write_file(path, contents, mode).await,
         }

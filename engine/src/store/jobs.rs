@@ -4,7 +4,9 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Store, now_ms};
 use crate::Result;
-use crate::jobs::{FailureKind, JobRecord, JobState, LogLevel, LogLine, ResultStatus, RunRequest, TargetResult};
+use crate::jobs::{
+    FailureKind, JobRecord, JobState, LogLevel, LogLine, ResultStatus, RunRequest, TargetResult,
+};
 
 impl Store {
     /// Records a new running job owned by this process; returns its id.
@@ -90,7 +92,10 @@ impl Store {
 
     /// One job with its results, if it exists.
     pub fn job(&self, id: i64) -> Result<Option<JobRecord>> {
-        let job = self.with(|conn| conn.query_row(&format!("{SELECT_JOB} WHERE id = ?1"), [id], read_job).optional())?;
+        let job = self.with(|conn| {
+            conn.query_row(&format!("{SELECT_JOB} WHERE id = ?1"), [id], read_job)
+                .optional()
+        })?;
         match job {
             Some(mut job) => {
                 job.results = self.results(id)?;
@@ -104,7 +109,8 @@ impl Store {
     pub fn jobs(&self, limit: usize) -> Result<Vec<JobRecord>> {
         let mut jobs = self.with(|conn| {
             let mut stmt = conn.prepare(&format!("{SELECT_JOB} ORDER BY id DESC LIMIT ?1"))?;
-            stmt.query_map([limit as i64], read_job)?.collect::<rusqlite::Result<Vec<_>>>()
+            stmt.query_map([limit as i64], read_job)?
+                .collect::<rusqlite::Result<Vec<_>>>()
         })?;
         for job in &mut jobs {
             job.results = self.results(job.id)?;
@@ -135,8 +141,10 @@ impl Store {
     /// a kill mid-run never leaves a job that claims to still be running.
     pub(super) fn mark_interrupted_jobs(&self) -> Result<usize> {
         let running: Vec<(i64, i64)> = self.with(|conn| {
-            let mut stmt = conn.prepare("SELECT id, owner_pid FROM jobs WHERE state = 'running'")?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect()
+            let mut stmt =
+                conn.prepare("SELECT id, owner_pid FROM jobs WHERE state = 'running'")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
         })?;
         let mut marked = 0;
         for (id, pid) in running {
@@ -164,7 +172,8 @@ impl Store {
                 let failure: Option<String> = r.get(5)?;
                 Ok(TargetResult {
                     target: r.get(0)?,
-                    status: ResultStatus::from_name(&r.get::<_, String>(1)?).unwrap_or(ResultStatus::Failed),
+                    status: ResultStatus::from_name(&r.get::<_, String>(1)?)
+                        .unwrap_or(ResultStatus::Failed),
                     summary: r.get(2)?,
                     diff: r.get(3)?,
                     data: data.and_then(|d| serde_json::from_str(&d).ok()),
@@ -177,8 +186,7 @@ impl Store {
     }
 }
 
-const SELECT_JOB: &str =
-    "SELECT id, plugin, action, params_json, targets, check_mode, state, started_at, finished_at FROM jobs";
+const SELECT_JOB: &str = "SELECT id, plugin, action, params_json, targets, check_mode, state, started_at, finished_at FROM jobs";
 
 fn read_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
     let params: String = r.get(3)?;

@@ -32,7 +32,12 @@ impl Store {
 
     /// Removes `key` of `plugin`.
     pub fn kv_delete(&self, plugin: &str, key: &str) -> Result<()> {
-        self.with(|conn| conn.execute("DELETE FROM kv WHERE plugin = ?1 AND key = ?2", params![plugin, key]))?;
+        self.with(|conn| {
+            conn.execute(
+                "DELETE FROM kv WHERE plugin = ?1 AND key = ?2",
+                params![plugin, key],
+            )
+        })?;
         Ok(())
     }
 

@@ -70,7 +70,8 @@ pub const MIGRATIONS: &[&str] = &[
 /// Brings the database from its recorded version up to the newest, each
 /// migration in its own transaction.
 pub fn apply(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
-    let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    let current: usize =
+        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;

@@ -68,8 +68,12 @@ impl Store {
     /// The plugin called `name`, if installed.
     pub fn plugin(&self, name: &str) -> Result<Option<PluginRecord>> {
         let row = self.with(|conn| {
-            conn.query_row(&format!("{SELECT_PLUGIN} WHERE name = ?1"), [name], read_row)
-                .optional()
+            conn.query_row(
+                &format!("{SELECT_PLUGIN} WHERE name = ?1"),
+                [name],
+                read_row,
+            )
+            .optional()
         })?;
         match row {
             Some(mut record) => {
@@ -84,7 +88,8 @@ impl Store {
     pub fn plugins(&self) -> Result<Vec<PluginRecord>> {
         let mut records = self.with(|conn| {
             let mut stmt = conn.prepare(&format!("{SELECT_PLUGIN} ORDER BY name"))?;
-            stmt.query_map([], read_row)?.collect::<rusqlite::Result<Vec<_>>>()
+            stmt.query_map([], read_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()
         })?;
         for record in &mut records {
             record.grants = self.grants(&record.manifest.name)?;
@@ -116,7 +121,12 @@ impl Store {
     /// Replaces a plugin's limit overrides.
     pub fn set_limits(&self, name: &str, limits: &LimitOverrides) -> Result<()> {
         let json = serde_json::to_string(limits).expect("limits serialise");
-        self.with(|conn| conn.execute("UPDATE plugins SET limits_json = ?2 WHERE name = ?1", params![name, json]))?;
+        self.with(|conn| {
+            conn.execute(
+                "UPDATE plugins SET limits_json = ?2 WHERE name = ?1",
+                params![name, json],
+            )
+        })?;
         Ok(())
     }
 
@@ -128,7 +138,9 @@ impl Store {
         })?;
         // A capability this build does not know (written by a newer one)
         // grants nothing here.
-        Ok(GrantSet::new(names.iter().filter_map(|n| n.parse::<Capability>().ok())))
+        Ok(GrantSet::new(
+            names.iter().filter_map(|n| n.parse::<Capability>().ok()),
+        ))
     }
 }
 
@@ -137,8 +149,9 @@ const SELECT_PLUGIN: &str = "SELECT manifest_json, api_version, wasm_sha256, was
 fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PluginRecord> {
     let manifest_json: String = row.get(0)?;
     let limits_json: String = row.get(4)?;
-    let manifest = serde_json::from_str(&manifest_json)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))?;
+    let manifest = serde_json::from_str(&manifest_json).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })?;
     Ok(PluginRecord {
         manifest,
         api_version: row.get(1)?,
@@ -151,7 +164,11 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PluginRecord> {
     })
 }
 
-fn write_grants(tx: &rusqlite::Transaction<'_>, name: &str, grants: &GrantSet) -> rusqlite::Result<()> {
+fn write_grants(
+    tx: &rusqlite::Transaction<'_>,
+    name: &str,
+    grants: &GrantSet,
+) -> rusqlite::Result<()> {
     tx.execute("DELETE FROM grants WHERE plugin = ?1", [name])?;
     let now = now_ms();
     for cap in grants.iter() {

@@ -38,7 +38,8 @@ pub struct BuiltPlugin {
 /// message that says what to do when the build fails: it is meant for build
 /// scripts, where a panic is the error report.
 pub fn build(crate_dirs: &[&str]) -> Vec<BuiltPlugin> {
-    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("run from a build script"));
+    let manifest_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("run from a build script"));
     let dirs: Vec<PathBuf> = crate_dirs.iter().map(|d| manifest_dir.join(d)).collect();
     let names: Vec<String> = dirs.iter().map(|d| package_name(d)).collect();
     let target_dir = plugin_target_dir();
@@ -76,7 +77,9 @@ pub fn build(crate_dirs: &[&str]) -> Vec<BuiltPlugin> {
         }
     }
 
-    let status = cargo.status().expect("could not start cargo to build the plugins");
+    let status = cargo
+        .status()
+        .expect("could not start cargo to build the plugins");
     if !status.success() {
         panic!(
             "building plugins {names:?} for {PLUGIN_TARGET} failed ({status}). \
@@ -88,7 +91,9 @@ pub fn build(crate_dirs: &[&str]) -> Vec<BuiltPlugin> {
     for dir in &dirs {
         println!("cargo:rerun-if-changed={}", dir.display());
     }
-    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("sdk folder");
+    let sdk = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("sdk folder");
     println!("cargo:rerun-if-changed={}", sdk.join("src").display());
     println!("cargo:rerun-if-changed={}", sdk.join("wit").display());
 
@@ -99,7 +104,11 @@ pub fn build(crate_dirs: &[&str]) -> Vec<BuiltPlugin> {
                 .join(PLUGIN_TARGET)
                 .join(PLUGIN_PROFILE)
                 .join(format!("{}.wasm", crate_name.replace('-', "_")));
-            assert!(wasm.is_file(), "cargo built {crate_name} but left no {}", wasm.display());
+            assert!(
+                wasm.is_file(),
+                "cargo built {crate_name} but left no {}",
+                wasm.display()
+            );
             BuiltPlugin { crate_name, wasm }
         })
         .collect()
@@ -148,7 +157,8 @@ fn plugin_target_dir() -> PathBuf {
 /// Reads `name = "..."` from the `[package]` table of a crate's manifest.
 fn package_name(crate_dir: &Path) -> String {
     let manifest = crate_dir.join("Cargo.toml");
-    let text = fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("read {}: {e}", manifest.display()));
+    let text = fs::read_to_string(&manifest)
+        .unwrap_or_else(|e| panic!("read {}: {e}", manifest.display()));
     let mut in_package = false;
     for line in text.lines() {
         let line = line.trim();

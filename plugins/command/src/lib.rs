@@ -3,7 +3,9 @@
 
 mod split;
 
-use capstan_plugin_sdk::{Action, Context, Error, Manifest, Outcome, Plugin, Request, log, register_plugin, remote};
+use capstan_plugin_sdk::{
+    Action, Context, Error, Manifest, Outcome, Plugin, Request, log, register_plugin, remote,
+};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -57,7 +59,11 @@ fn exec(params: ExecParams, ctx: &Context) -> Result<Outcome, Error> {
     let argv = match (params.argv, params.cmd) {
         (Some(argv), None) => argv,
         (None, Some(cmd)) => split::words(&cmd).map_err(Error::InvalidParams)?,
-        (Some(_), Some(_)) => return Err(Error::InvalidParams("give `cmd` or `argv`, not both".into())),
+        (Some(_), Some(_)) => {
+            return Err(Error::InvalidParams(
+                "give `cmd` or `argv`, not both".into(),
+            ));
+        }
         (None, None) => return Err(Error::InvalidParams("`cmd` or `argv` is required".into())),
     };
     if argv.is_empty() {
@@ -68,15 +74,19 @@ fn exec(params: ExecParams, ctx: &Context) -> Result<Outcome, Error> {
     if let Some(path) = &params.creates
         && remote::stat(&ctx.target, path)?.is_some()
     {
-        return Ok(Outcome::ok(format!("skipped, since {path} exists")).with_data(serde_json::json!({ "cmd": argv, "rc": 0 })));
+        return Ok(Outcome::ok(format!("skipped, since {path} exists"))
+            .with_data(serde_json::json!({ "cmd": argv, "rc": 0 })));
     }
     if let Some(path) = &params.removes
         && remote::stat(&ctx.target, path)?.is_none()
     {
-        return Ok(Outcome::ok(format!("skipped, since {path} does not exist")).with_data(serde_json::json!({ "cmd": argv, "rc": 0 })));
+        return Ok(Outcome::ok(format!("skipped, since {path} does not exist"))
+            .with_data(serde_json::json!({ "cmd": argv, "rc": 0 })));
     }
     if ctx.check {
-        return Ok(Outcome::skipped(format!("would run `{shown}` (check mode)")));
+        return Ok(Outcome::skipped(format!(
+            "would run `{shown}` (check mode)"
+        )));
     }
 
     let mut command = remote::Command::new(argv.clone());
@@ -105,14 +115,20 @@ fn exec(params: ExecParams, ctx: &Context) -> Result<Outcome, Error> {
     });
     let outcome = match output.exit_code {
         Some(0) => Outcome::changed(format!("ran `{shown}`")),
-        Some(code) => Outcome::failed(format!("`{shown}` exited with {code}: {}", last_line(&stderr))),
+        Some(code) => Outcome::failed(format!(
+            "`{shown}` exited with {code}: {}",
+            last_line(&stderr)
+        )),
         None => Outcome::failed(format!("`{shown}` was killed by a signal")),
     };
     Ok(outcome.with_data(data))
 }
 
 fn last_line(text: &str) -> &str {
-    text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("(no stderr)")
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("(no stderr)")
 }
 
 register_plugin!(Command);

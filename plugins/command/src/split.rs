@@ -67,8 +67,14 @@ mod tests {
 
     #[test]
     fn splits_like_a_shell_without_expanding() {
-        assert_eq!(words("echo  hello world").unwrap(), ["echo", "hello", "world"]);
-        assert_eq!(words(r#"printf '%s\n' "a b" c\ d"#).unwrap(), ["printf", r"%s\n", "a b", "c d"]);
+        assert_eq!(
+            words("echo  hello world").unwrap(),
+            ["echo", "hello", "world"]
+        );
+        assert_eq!(
+            words(r#"printf '%s\n' "a b" c\ d"#).unwrap(),
+            ["printf", r"%s\n", "a b", "c d"]
+        );
         assert_eq!(words("echo $HOME ''").unwrap(), ["echo", "$HOME", ""]);
         assert!(words("echo 'open").is_err());
     }

@@ -1,6 +1,8 @@
 //! Ansible's `debug` module: prints a message into the run's log.
 
-use capstan_plugin_sdk::{Action, Context, Error, Manifest, Outcome, Plugin, Request, log, register_plugin};
+use capstan_plugin_sdk::{
+    Action, Context, Error, Manifest, Outcome, Plugin, Request, log, register_plugin,
+};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -32,7 +34,8 @@ impl Plugin for Debug {
             "msg" => {
                 let params: MsgParams = request.params()?;
                 log::info(&params.msg);
-                Ok(Outcome::ok(params.msg.clone()).with_data(serde_json::json!({ "msg": params.msg })))
+                Ok(Outcome::ok(params.msg.clone())
+                    .with_data(serde_json::json!({ "msg": params.msg })))
             }
             other => Err(Error::UnknownAction(other.into())),
         }

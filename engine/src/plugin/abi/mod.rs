@@ -40,8 +40,14 @@ impl ContractVersion {
     /// the component is not a plugin this host can run.
     pub fn detect(engine: &wasmtime::Engine, component: &Component) -> Result<Self, String> {
         let ty = component.component_type();
-        let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
-        let Some(version) = exports.iter().find_map(|name| name.strip_prefix(GUEST_EXPORT)) else {
+        let exports: Vec<String> = ty
+            .exports(engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let Some(version) = exports
+            .iter()
+            .find_map(|name| name.strip_prefix(GUEST_EXPORT))
+        else {
             return Err(format!(
                 "it exports [{}] instead of `{GUEST_EXPORT}…`: it was not built with capstan-plugin-sdk",
                 exports.join(", ")
@@ -53,7 +59,11 @@ impl ContractVersion {
         Err(format!(
             "it was built for contract capstan:plugin@{version}, and this Capstan runs {}; \
              update Capstan or rebuild the plugin with a supported SDK",
-            SUPPORTED_VERSIONS.iter().map(|v| format!("{v}.x")).collect::<Vec<_>>().join(", ")
+            SUPPORTED_VERSIONS
+                .iter()
+                .map(|v| format!("{v}.x"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     }
 }
@@ -76,14 +86,20 @@ pub(super) enum Instance {
 
 impl PreLinked {
     /// Checks the component's exports against its version's world.
-    pub(super) fn new(version: ContractVersion, pre: InstancePre<RunState>) -> wasmtime::Result<Self> {
+    pub(super) fn new(
+        version: ContractVersion,
+        pre: InstancePre<RunState>,
+    ) -> wasmtime::Result<Self> {
         match version {
             ContractVersion::V0_1 => Ok(PreLinked::V0_1(v0_1::PluginPre::new(pre)?)),
         }
     }
 
     /// Instantiates the component in `store`.
-    pub(super) async fn instantiate(&self, store: &mut Store<RunState>) -> wasmtime::Result<Instance> {
+    pub(super) async fn instantiate(
+        &self,
+        store: &mut Store<RunState>,
+    ) -> wasmtime::Result<Instance> {
         match self {
             PreLinked::V0_1(pre) => Ok(Instance::V0_1(pre.instantiate_async(store).await?)),
         }

@@ -27,8 +27,14 @@ pub(super) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<(
     Plugin::add_to_linker::<RunState, HasSelf<RunState>>(linker, |state| state)
 }
 
-pub(super) async fn describe(plugin: &Plugin, store: &mut Store<RunState>) -> wasmtime::Result<Manifest> {
-    let manifest = plugin.capstan_plugin_guest().call_describe(&mut *store).await?;
+pub(super) async fn describe(
+    plugin: &Plugin,
+    store: &mut Store<RunState>,
+) -> wasmtime::Result<Manifest> {
+    let manifest = plugin
+        .capstan_plugin_guest()
+        .call_describe(&mut *store)
+        .await?;
     Ok(Manifest {
         name: manifest.name,
         version: manifest.version,
@@ -92,7 +98,12 @@ type HostResult<T> = wasmtime::Result<Result<T, types::HostError>>;
 impl types::Host for RunState {}
 
 impl log::Host for RunState {
-    async fn emit(&mut self, level: log::Level, message: String, fields: Vec<(String, String)>) -> wasmtime::Result<()> {
+    async fn emit(
+        &mut self,
+        level: log::Level,
+        message: String,
+        fields: Vec<(String, String)>,
+    ) -> wasmtime::Result<()> {
         let level = match level {
             log::Level::Trace => LogLevel::Trace,
             log::Level::Debug => LogLevel::Debug,
@@ -100,7 +111,9 @@ impl log::Host for RunState {
             log::Level::Warn => LogLevel::Warn,
             log::Level::Error => LogLevel::Error,
         };
-        self.log.emit(level, message, fields).map_err(wasmtime::Error::new)
+        self.log
+            .emit(level, message, fields)
+            .map_err(wasmtime::Error::new)
     }
 }
 
@@ -127,7 +140,11 @@ impl kv::Host for RunState {
 }
 
 impl remote::Host for RunState {
-    async fn exec(&mut self, target: String, command: remote::Command) -> HostResult<remote::ExecOutput> {
+    async fn exec(
+        &mut self,
+        target: String,
+        command: remote::Command,
+    ) -> HostResult<remote::ExecOutput> {
         let request = ExecRequest {
             argv: command.argv,
             stdin: command.stdin,
@@ -137,11 +154,14 @@ impl remote::Host for RunState {
         let started = Instant::now();
         let result = self.remote.exec(&target, request).await;
         self.clock.add_host_time(started.elapsed());
-        Ok(self.note(result).map_err(to_wit).map(|out| remote::ExecOutput {
-            exit_code: out.exit_code,
-            stdout: out.stdout,
-            stderr: out.stderr,
-        }))
+        Ok(self
+            .note(result)
+            .map_err(to_wit)
+            .map(|out| remote::ExecOutput {
+                exit_code: out.exit_code,
+                stdout: out.stdout,
+                stderr: out.stderr,
+            }))
     }
 
     async fn read_file(&mut self, target: String, path: String) -> HostResult<Vec<u8>> {
@@ -151,9 +171,18 @@ impl remote::Host for RunState {
         Ok(self.note(result).map_err(to_wit))
     }
 
-    async fn write_file(&mut self, target: String, path: String, contents: Vec<u8>, mode: Option<u32>) -> HostResult<()> {
+    async fn write_file(
+        &mut self,
+        target: String,
+        path: String,
+        contents: Vec<u8>,
+        mode: Option<u32>,
+    ) -> HostResult<()> {
         let started = Instant::now();
-        let result = self.remote.write_file(&target, &path, &contents, mode).await;
+        let result = self
+            .remote
+            .write_file(&target, &path, &contents, mode)
+            .await;
         self.clock.add_host_time(started.elapsed());
         Ok(self.note(result).map_err(to_wit))
     }
@@ -162,7 +191,10 @@ impl remote::Host for RunState {
         let started = Instant::now();
         let result = self.remote.stat(&target, &path).await;
         self.clock.add_host_time(started.elapsed());
-        Ok(self.note(result).map_err(to_wit).map(|info| info.map(file_info_to_wit)))
+        Ok(self
+            .note(result)
+            .map_err(to_wit)
+            .map(|info| info.map(file_info_to_wit)))
     }
 }
 

@@ -1,7 +1,9 @@
 //! A test plugin with well-behaved actions and hostile ones. The host must
 //! stop every hostile action with a clear error and keep serving.
 
-use capstan_plugin_sdk::{Action, Context, Error, Manifest, Outcome, Plugin, Request, kv, log, register_plugin, remote};
+use capstan_plugin_sdk::{
+    Action, Context, Error, Manifest, Outcome, Plugin, Request, kv, log, register_plugin, remote,
+};
 use std::hint::black_box;
 
 struct Probe;
@@ -10,21 +12,28 @@ const ACTIONS: &[(&str, &str)] = &[
     ("echo", "Report ok with the params as data."),
     ("counter", "Increment a counter in kv and report it."),
     ("exec", "Run params.argv on the target."),
-    ("exec-elsewhere", "Try to run a command on a host outside the run."),
+    (
+        "exec-elsewhere",
+        "Try to run a command on a host outside the run.",
+    ),
     ("loop", "Spin forever."),
     ("alloc", "Allocate until stopped."),
     ("recurse", "Recurse until the stack runs out."),
     ("panic", "Panic."),
     ("log-flood", "Write log lines forever."),
     ("stdout-flood", "Print to stdout forever."),
-    ("huge-outcome", "Return a 4 MiB summary."),
+    ("huge-outcome", "Return an 8 MiB summary."),
 ];
 
 impl Plugin for Probe {
     fn manifest() -> Manifest {
-        let mut manifest = Manifest::new("probe", env!("CARGO_PKG_VERSION"), "Test plugin: behaves and misbehaves.")
-            .capability("kv")
-            .capability("remote.exec");
+        let mut manifest = Manifest::new(
+            "probe",
+            env!("CARGO_PKG_VERSION"),
+            "Test plugin: behaves and misbehaves.",
+        )
+        .capability("kv")
+        .capability("remote.exec");
         for (name, summary) in ACTIONS {
             manifest = manifest.action(Action::new(name, summary));
         }
@@ -41,7 +50,8 @@ impl Plugin for Probe {
                 } + 1;
                 kv::set("count", count.to_string().as_bytes())?;
                 log::info(&format!("count is now {count}"));
-                Ok(Outcome::changed(format!("count={count}")).with_data(serde_json::json!({ "count": count })))
+                Ok(Outcome::changed(format!("count={count}"))
+                    .with_data(serde_json::json!({ "count": count })))
             }
             "exec" => {
                 let argv: Vec<String> = serde_json::from_value(request.raw_params["argv"].clone())
@@ -68,17 +78,20 @@ impl Plugin for Probe {
             "recurse" => Ok(Outcome::ok(format!("{}", recurse(black_box(0))))),
             "panic" => panic!("probe panicked on purpose"),
             "log-flood" => loop {
-                log::info("flood flood flood flood flood flood flood flood flood flood flood flood");
+                log::info(
+                    "flood flood flood flood flood flood flood flood flood flood flood flood",
+                );
             },
             "stdout-flood" => loop {
                 println!("stdout flood stdout flood stdout flood stdout flood stdout flood");
             },
-            "huge-outcome" => Ok(Outcome::ok("x".repeat(4 << 20))),
+            "huge-outcome" => Ok(Outcome::ok("x".repeat(8 << 20))),
             other => Err(Error::UnknownAction(other.into())),
         }
     }
 }
 
+#[allow(unconditional_recursion)]
 fn recurse(depth: u64) -> u64 {
     let padding = black_box([depth; 16]);
     recurse(depth + 1) + padding[3]

@@ -1,0 +1,313 @@
+//! The `capstan` binary as users and scripts see it: output, JSON, exit
+//! codes, and a database that survives a kill mid-run.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+struct Home(tempfile::TempDir);
+
+impl Home {
+    fn new() -> Self {
+        Home(tempfile::tempdir().unwrap())
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_capstan"));
+        cmd.args(args)
+            .env("CAPSTAN_HOME", self.0.path())
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {}", text(&out.stdout)))
+    }
+
+    fn install_probe(&self, grants: &[&str]) {
+        let mut args = vec!["plugin", "install", capstan_test_fixtures::PROBE];
+        for g in grants {
+            args.extend(["--grant", g]);
+        }
+        if grants.is_empty() {
+            args.push("--yes");
+        }
+        let out = self.run(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exited normally")
+}
+
+#[test]
+fn a_bundled_plugin_runs_on_first_use_with_live_log_and_a_result_line() {
+    let home = Home::new();
+    let out = home.run(&["run", "debug", "msg", "-p", "msg=hello from a test"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("local        ok       hello from a test"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stderr).contains("info  hello from a test"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains("job 1: ok=1"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_plugin_round_trips_through_install_run_and_history() {
+    let home = Home::new();
+    home.install_probe(&["kv"]);
+    let shown = home.json(&["plugin", "show", "probe", "--json"]);
+    assert_eq!(shown["granted"], serde_json::json!(["kv"]));
+    assert_eq!(shown["requested"], serde_json::json!(["kv", "remote.exec"]));
+
+    let job = home.json(&["run", "probe", "counter", "--json"]);
+    assert_eq!(job["state"], "finished");
+    assert_eq!(job["results"][0]["status"], "changed");
+    assert_eq!(job["results"][0]["data"]["count"], 1);
+
+    let again = home.json(&["run", "probe", "counter", "--json"]);
+    assert_eq!(
+        again["results"][0]["data"]["count"], 2,
+        "kv persists across processes"
+    );
+
+    let shown = home.json(&["jobs", "show", &again["id"].to_string(), "--json"]);
+    assert_eq!(shown["logs"][0]["message"], "count is now 2");
+    let listed = home.json(&["jobs", "list", "--json"]);
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn exit_codes_mean_failed_denied_and_bad_input() {
+    let home = Home::new();
+    home.install_probe(&["kv"]);
+
+    let failed = home.run(&["run", "command", "exec", "-p", "argv:=[\"false\"]"]);
+    assert_eq!(
+        code(&failed),
+        2,
+        "a failed target: {}",
+        text(&failed.stdout)
+    );
+    assert!(
+        text(&failed.stdout).contains("local        failed   `false` exited with 1"),
+        "{}",
+        text(&failed.stdout)
+    );
+
+    let denied = home.run(&["run", "probe", "exec", "-p", "argv:=[\"true\"]"]);
+    assert_eq!(code(&denied), 3, "{}", text(&denied.stdout));
+    assert!(
+        text(&denied.stdout).contains("[denied]"),
+        "{}",
+        text(&denied.stdout)
+    );
+    assert!(
+        text(&denied.stdout).contains("`remote.exec`"),
+        "{}",
+        text(&denied.stdout)
+    );
+
+    for (args, says) in [
+        (vec!["run", "debug", "nope"], "no action `nope`"),
+        (
+            vec!["run", "debug", "msg", "-p", "mesage=x"],
+            "unknown field `mesage`",
+        ),
+        (
+            vec!["run", "debug", "msg", "-p", "oops"],
+            "expected KEY=VALUE",
+        ),
+        (vec!["run", "nosuch", "x"], "no plugin named `nosuch`"),
+        (
+            vec!["run", "debug", "msg", "--target", "db-1"],
+            "unknown target `db-1`",
+        ),
+        (
+            vec!["plugin", "grant", "probe", "network"],
+            "unknown capability `network`",
+        ),
+        (vec!["jobs", "show", "999"], "no job 999"),
+    ] {
+        let out = home.run(&args);
+        assert_eq!(code(&out), 3, "{args:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(says),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn install_asks_before_granting_and_refuses_files_that_are_not_plugins() {
+    let home = Home::new();
+    let out = home.run(&["plugin", "install", capstan_test_fixtures::PROBE]);
+    assert_eq!(code(&out), 3);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("keep its own data between runs"),
+        "the grants are shown in plain words: {err}"
+    );
+    assert!(err.contains("pass --yes"), "{err}");
+    let listed = home.json(&["plugin", "list", "--json"]);
+    assert_eq!(
+        listed["installed"],
+        serde_json::json!([]),
+        "nothing installed without consent"
+    );
+
+    let junk = home.0.path().join("junk.wasm");
+    std::fs::write(&junk, b"#!/bin/sh\necho not wasm\n").unwrap();
+    let out = home.run(&["plugin", "install", junk.to_str().unwrap(), "--yes"]);
+    assert_eq!(code(&out), 3);
+    assert!(
+        text(&out.stderr).contains("junk.wasm is not a Capstan plugin"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = home.run(&[
+        "plugin",
+        "install",
+        capstan_test_fixtures::OTHER_WORLD,
+        "--yes",
+    ]);
+    assert_eq!(code(&out), 3);
+    assert!(
+        text(&out.stderr).contains("not built with capstan-plugin-sdk"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_revoke_holds_in_the_next_process() {
+    let home = Home::new();
+    home.install_probe(&["kv"]);
+    assert_eq!(code(&home.run(&["run", "probe", "counter"])), 0);
+    assert_eq!(code(&home.run(&["plugin", "revoke", "probe", "kv"])), 0);
+    let out = home.run(&["run", "probe", "counter"]);
+    assert_eq!(code(&out), 3, "{}", text(&out.stdout));
+    assert_eq!(code(&home.run(&["plugin", "grant", "probe", "kv"])), 0);
+    assert_eq!(code(&home.run(&["run", "probe", "counter"])), 0);
+}
+
+#[test]
+fn a_capstan_killed_mid_run_leaves_a_database_that_opens_with_the_job_interrupted() {
+    let home = Home::new();
+    home.install_probe(&[]);
+    assert_eq!(
+        code(&home.run(&["plugin", "limits", "probe", "--cpu-ms", "120000"])),
+        0
+    );
+    let mut child = home
+        .command(&["run", "probe", "loop"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let id = loop {
+        let jobs = home.json(&["jobs", "list", "--json"]);
+        if let Some(job) = jobs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["state"] == "running")
+        {
+            break job["id"].as_i64().unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the job never showed up as running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let job = home.json(&["jobs", "show", &id.to_string(), "--json"]);
+    assert_eq!(job["state"], "interrupted");
+    let out = home.run(&["run", "debug", "msg"]);
+    assert_eq!(
+        code(&out),
+        0,
+        "the store still works: {}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn limits_can_be_set_and_shown() {
+    let home = Home::new();
+    home.install_probe(&[]);
+    let out = home.run(&[
+        "plugin",
+        "limits",
+        "probe",
+        "--memory-mib",
+        "32",
+        "--cpu-ms",
+        "500",
+    ]);
+    assert_eq!(code(&out), 0);
+    let shown = home.json(&["plugin", "show", "probe", "--json"]);
+    assert_eq!(shown["limits"]["memory_bytes"], 32 << 20);
+    assert_eq!(shown["limits"]["cpu_ms"], 500);
+    let out = home.run(&["run", "probe", "loop"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stdout).contains("CPU time limit reached"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn every_command_has_help() {
+    let home = Home::new();
+    for args in [
+        vec!["--help"],
+        vec!["run", "--help"],
+        vec!["plugin", "--help"],
+        vec!["plugin", "install", "--help"],
+        vec!["jobs", "show", "--help"],
+    ] {
+        let out = home.run(&args);
+        assert_eq!(code(&out), 0, "{args:?}");
+        assert!(text(&out.stdout).contains("Usage:"), "{args:?}");
+    }
+    assert!(Path::new(env!("CARGO_BIN_EXE_capstan")).exists());
+}

@@ -1,0 +1,176 @@
+//! Hostile plugins are stopped with a clear error, and the host keeps
+//! serving the next run.
+
+use capstan_engine::capability::Capability;
+use capstan_engine::jobs::{FailureKind, JobEvent, ResultStatus};
+use capstan_engine::plugin::LimitOverrides;
+use serde_json::json;
+
+use crate::support::{engine, install_probe, limit_probe, only, run};
+
+/// Runs a hostile action, checks how it failed, then checks a
+/// well-behaved action still works on the same engine.
+async fn stopped(action: &str, limits: LimitOverrides, kind: FailureKind, says: &str) {
+    let (_dir, capstan) = engine();
+    install_probe(&capstan, &[Capability::Kv, Capability::RemoteExec]).await;
+    limit_probe(&capstan, limits).await;
+
+    let (report, _) = run(&capstan, "probe", action, json!({})).await;
+    let result = only(&report);
+    assert_eq!(result.status, ResultStatus::Failed, "{result:?}");
+    assert_eq!(result.failure, Some(kind), "{result:?}");
+    assert!(
+        result.summary.contains(says),
+        "`{}` should say `{says}`",
+        result.summary
+    );
+
+    let (report, _) = run(&capstan, "probe", "echo", json!({ "still": "alive" })).await;
+    let result = only(&report);
+    assert_eq!(
+        result.status,
+        ResultStatus::Ok,
+        "the host must keep serving: {result:?}"
+    );
+    assert_eq!(result.data, Some(json!({ "still": "alive" })));
+}
+
+#[tokio::test]
+async fn an_infinite_loop_is_stopped_by_the_cpu_limit() {
+    let limits = LimitOverrides {
+        cpu_ms: Some(300),
+        ..Default::default()
+    };
+    stopped("loop", limits, FailureKind::Limit, "CPU time limit").await;
+}
+
+#[tokio::test]
+async fn an_infinite_loop_is_stopped_by_the_wall_limit_too() {
+    let limits = LimitOverrides {
+        wall_ms: Some(300),
+        ..Default::default()
+    };
+    stopped("loop", limits, FailureKind::Limit, "wall time limit").await;
+}
+
+#[tokio::test]
+async fn unbounded_allocation_is_stopped_by_the_memory_limit() {
+    let limits = LimitOverrides {
+        memory_bytes: Some(16 << 20),
+        ..Default::default()
+    };
+    stopped("alloc", limits, FailureKind::Limit, "memory limit reached").await;
+}
+
+#[tokio::test]
+async fn deep_recursion_is_a_stack_overflow() {
+    stopped(
+        "recurse",
+        LimitOverrides::default(),
+        FailureKind::Crashed,
+        "stack overflow",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_panic_is_reported_with_its_message() {
+    stopped(
+        "panic",
+        LimitOverrides::default(),
+        FailureKind::Crashed,
+        "probe panicked on purpose",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_flood_of_log_lines_is_stopped_by_the_log_limit() {
+    let limits = LimitOverrides {
+        log_bytes: Some(64 << 10),
+        ..Default::default()
+    };
+    stopped("log-flood", limits, FailureKind::Limit, "log size limit").await;
+}
+
+#[tokio::test]
+async fn a_flood_of_stdout_is_stopped() {
+    let limits = LimitOverrides {
+        log_bytes: Some(64 << 10),
+        ..Default::default()
+    };
+    // The capped pipe refuses the write, Rust's println! panics on it.
+    stopped("stdout-flood", limits, FailureKind::Crashed, "panicked").await;
+}
+
+#[tokio::test]
+async fn an_oversized_outcome_is_refused() {
+    let limits = LimitOverrides {
+        output_bytes: Some(1 << 20),
+        ..Default::default()
+    };
+    stopped(
+        "huge-outcome",
+        limits,
+        FailureKind::Limit,
+        "output size limit",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_ungranted_capability_is_denied_by_name() {
+    let (_dir, capstan) = engine();
+    install_probe(&capstan, &[]).await;
+    let (report, _) = run(&capstan, "probe", "counter", json!({})).await;
+    let result = only(&report);
+    assert_eq!(result.failure, Some(FailureKind::Denied), "{result:?}");
+    assert!(result.summary.contains("`kv`"), "{}", result.summary);
+
+    let (report, _) = run(&capstan, "probe", "exec", json!({ "argv": ["true"] })).await;
+    let result = only(&report);
+    assert_eq!(result.failure, Some(FailureKind::Denied), "{result:?}");
+    assert!(
+        result.summary.contains("`remote.exec`"),
+        "{}",
+        result.summary
+    );
+}
+
+#[tokio::test]
+async fn a_plugin_cannot_reach_a_host_outside_its_run() {
+    let (_dir, capstan) = engine();
+    install_probe(&capstan, &[Capability::RemoteExec]).await;
+    let (report, _) = run(&capstan, "probe", "exec-elsewhere", json!({})).await;
+    let result = only(&report);
+    assert_eq!(result.status, ResultStatus::Failed);
+    assert!(
+        result
+            .summary
+            .contains("target `db-prod-1` is not part of this run"),
+        "{}",
+        result.summary
+    );
+}
+
+#[tokio::test]
+async fn log_lines_written_before_a_crash_are_kept() {
+    let (_dir, capstan) = engine();
+    install_probe(&capstan, &[]).await;
+    limit_probe(
+        &capstan,
+        LimitOverrides {
+            log_bytes: Some(8 << 10),
+            ..Default::default()
+        },
+    )
+    .await;
+    let (report, events) = run(&capstan, "probe", "log-flood", json!({})).await;
+    let streamed = events
+        .iter()
+        .filter(|e| matches!(e, JobEvent::Log(_)))
+        .count();
+    let stored = capstan.job_logs(report.job_id).unwrap().len();
+    assert!(streamed > 50, "lines streamed live: {streamed}");
+    assert_eq!(stored, streamed, "every streamed line is stored");
+}

@@ -1,0 +1,170 @@
+//! Jobs: results, logs and history, and bad input refused before a job.
+
+use capstan_engine::jobs::{JobEvent, JobState, ResultStatus, RunRequest};
+use capstan_engine::{Error, Home};
+use serde_json::json;
+use std::sync::Arc;
+
+use crate::support::{engine, only, run};
+
+#[tokio::test]
+async fn a_run_is_recorded_with_its_result_and_log() {
+    let (_dir, capstan) = engine();
+    let (report, events) = run(&capstan, "debug", "msg", json!({ "msg": "hello" })).await;
+    assert_eq!(only(&report).status, ResultStatus::Ok);
+    assert!(matches!(events.first(), Some(JobEvent::Started { .. })));
+    assert!(matches!(
+        events.last(),
+        Some(JobEvent::Finished {
+            overall: Some(ResultStatus::Ok),
+            ..
+        })
+    ));
+
+    let job = capstan.job(report.job_id).unwrap();
+    assert_eq!(job.state, JobState::Finished);
+    assert_eq!(job.plugin, "debug");
+    assert_eq!(job.results.len(), 1);
+    let logs = capstan.job_logs(report.job_id).unwrap();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0].message, "hello");
+}
+
+async fn bad_input(request: RunRequest) -> String {
+    let (_dir, capstan) = engine();
+    let err = capstan
+        .run(request, Arc::new(|_: &JobEvent| {}))
+        .await
+        .unwrap_err();
+    assert!(err.is_bad_input(), "{err:?}");
+    assert!(
+        capstan.jobs(10).unwrap().is_empty(),
+        "no job is recorded for bad input"
+    );
+    err.to_string()
+}
+
+fn request(plugin: &str, action: &str, params: serde_json::Value, target: &str) -> RunRequest {
+    RunRequest {
+        plugin: plugin.into(),
+        action: action.into(),
+        params,
+        targets: vec![target.into()],
+        check: false,
+        diff: false,
+    }
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_before_anything_runs() {
+    let msg = bad_input(request("nope", "x", json!({}), "local")).await;
+    assert!(msg.contains("no plugin named `nope`"), "{msg}");
+    let msg = bad_input(request("debug", "shout", json!({}), "local")).await;
+    assert!(msg.contains("no action `shout` (it has: msg)"), "{msg}");
+    let msg = bad_input(request(
+        "debug",
+        "msg",
+        json!({ "mesage": "typo" }),
+        "local",
+    ))
+    .await;
+    assert!(msg.contains("unknown field `mesage`"), "{msg}");
+    let msg = bad_input(request("command", "exec", json!({ "argv": "ls" }), "local")).await;
+    assert!(msg.contains("params.argv: expected array"), "{msg}");
+    let msg = bad_input(request("debug", "msg", json!({}), "web-1.example")).await;
+    assert!(msg.contains("unknown target `web-1.example`"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_failed_command_is_failed_with_its_exit_code() {
+    let (_dir, capstan) = engine();
+    let (report, _) = run(
+        &capstan,
+        "command",
+        "exec",
+        json!({ "argv": ["sh", "-c", "echo oops >&2; exit 3"] }),
+    )
+    .await;
+    let result = only(&report);
+    assert_eq!(result.status, ResultStatus::Failed);
+    assert!(
+        result.summary.contains("exited with 3: oops"),
+        "{}",
+        result.summary
+    );
+    assert_eq!(result.data.as_ref().unwrap()["rc"], 3);
+}
+
+#[tokio::test]
+async fn command_guards_and_check_mode_follow_ansible() {
+    let (dir, capstan) = engine();
+    let marker = dir.path().join("marker");
+    let marker = marker.to_str().unwrap();
+    let touch = json!({ "argv": ["touch", marker], "creates": marker });
+
+    let mut check = request("command", "exec", touch.clone(), "local");
+    check.check = true;
+    let report = capstan
+        .run(check, Arc::new(|_: &JobEvent| {}))
+        .await
+        .unwrap();
+    assert_eq!(only(&report).status, ResultStatus::Skipped);
+    assert!(
+        !std::path::Path::new(marker).exists(),
+        "check mode changes nothing"
+    );
+
+    let (report, _) = run(&capstan, "command", "exec", touch.clone()).await;
+    assert_eq!(only(&report).status, ResultStatus::Changed);
+    let (report, _) = run(&capstan, "command", "exec", touch).await;
+    assert_eq!(
+        only(&report).status,
+        ResultStatus::Ok,
+        "creates= makes the second run ok"
+    );
+}
+
+#[tokio::test]
+async fn a_job_left_running_by_a_dead_process_is_marked_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::at(dir.path()).unwrap();
+    let store = capstan_engine::store::Store::open(&home.database()).unwrap();
+    let id = store
+        .create_job(&request("debug", "msg", json!({}), "local"))
+        .unwrap();
+    drop(store);
+    // Pretend the owner was a process that no longer exists.
+    let conn = rusqlite_free_update(&home.database(), id);
+    assert!(conn, "updated owner pid");
+    let store = capstan_engine::store::Store::open(&home.database()).unwrap();
+    assert_eq!(store.job(id).unwrap().unwrap().state, JobState::Interrupted);
+}
+
+/// Rewrites a job's owner to a pid that cannot exist, through the store's
+/// own SQL surface (the sqlite3 CLI may not be installed).
+fn rusqlite_free_update(db: &std::path::Path, id: i64) -> bool {
+    let status = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE jobs SET owner_pid=2147483000 WHERE id=?', (int(sys.argv[2]),)); c.commit()",
+            db.to_str().unwrap(),
+            &id.to_string(),
+        ])
+        .status()
+        .unwrap();
+    status.success()
+}
+
+#[test]
+fn an_unknown_store_error_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("capstan.db");
+    std::fs::write(
+        &db,
+        b"this is not a database, just text that is long enough to have a header",
+    )
+    .unwrap();
+    let err = capstan_engine::store::Store::open(&db).unwrap_err();
+    assert!(matches!(err, Error::Store { .. }));
+    assert!(err.to_string().contains("capstan.db"), "{err}");
+}
