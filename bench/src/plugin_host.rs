@@ -27,6 +27,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 const ITERATIONS: usize = 3000;
 const WARMUP: usize = 300;
+const ROUNDS: usize = 3;
 
 fn main() {
     // Backtrace capture makes traps (and so some paths) far slower.
@@ -44,38 +45,42 @@ fn main() {
         .expect("bundled debug plugin")
         .wasm;
 
-    println!("# Capstan plugin host benchmark ({ITERATIONS} iterations after {WARMUP} warm-up)\n");
+    println!(
+        "# Capstan plugin host benchmark ({ROUNDS} interleaved rounds of {ITERATIONS} iterations, each after {WARMUP} warm-up)\n"
+    );
     println!("| measurement | p50 | p99 | vs baseline |");
     println!("|---|---|---|---|");
 
-    let bare = runtime.block_on(bare_guest_instantiate_and_call());
+    // Interleave rounds so a noisy moment hurts every row alike.
+    let (mut bare, mut pooled, mut on_demand, mut live) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        bare.extend(runtime.block_on(bare_guest_instantiate_and_call()));
+        pooled.extend(runtime.block_on(engine_instantiate_and_call(
+            debug_wasm,
+            Allocation::Pooling { max_instances: 128 },
+        )));
+        on_demand.extend(runtime.block_on(engine_instantiate_and_call(
+            debug_wasm,
+            Allocation::OnDemand,
+        )));
+        live.extend(runtime.block_on(live_instance_calls(debug_wasm)));
+    }
     row(
         "baseline: bare wit-bindgen guest, instantiate + call (pooling)",
         &bare,
         None,
     );
-
-    let pooled = runtime.block_on(engine_instantiate_and_call(
-        debug_wasm,
-        Allocation::Pooling { max_instances: 128 },
-    ));
     row(
         "`debug msg` through the engine, instantiate + call (pooling)",
         &pooled,
         Some(&bare),
     );
-
-    let on_demand = runtime.block_on(engine_instantiate_and_call(
-        debug_wasm,
-        Allocation::OnDemand,
-    ));
     row(
         "`debug msg` through the engine, instantiate + call (on demand)",
         &on_demand,
         Some(&bare),
     );
-
-    let live = runtime.block_on(live_instance_calls(debug_wasm));
     row(
         "`debug msg` on a live instance (call only)",
         &live,
@@ -267,7 +272,10 @@ async fn bare_guest_instantiate_and_call() -> Vec<Duration> {
         .total_memories(256)
         .total_tables(512)
         .total_stacks(128)
-        .max_memory_size(1 << 30);
+        .max_memory_size(1 << 30)
+        .linear_memory_keep_resident(4 << 20)
+        .table_keep_resident(64 << 10)
+        .pagemap_scan(wasmtime::Enabled::Auto);
     config
         .epoch_interruption(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));

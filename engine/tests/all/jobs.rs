@@ -134,25 +134,18 @@ async fn a_job_left_running_by_a_dead_process_is_marked_interrupted() {
         .unwrap();
     drop(store);
     // Pretend the owner was a process that no longer exists.
-    let conn = rusqlite_free_update(&home.database(), id);
-    assert!(conn, "updated owner pid");
+    let updated = set_dead_owner(&home.database(), id);
+    assert!(updated, "updated owner pid");
     let store = capstan_engine::store::Store::open(&home.database()).unwrap();
     assert_eq!(store.job(id).unwrap().unwrap().state, JobState::Interrupted);
 }
 
-/// Rewrites a job's owner to a pid that cannot exist, through the store's
-/// own SQL surface (the sqlite3 CLI may not be installed).
-fn rusqlite_free_update(db: &std::path::Path, id: i64) -> bool {
-    let status = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE jobs SET owner_pid=2147483000 WHERE id=?', (int(sys.argv[2]),)); c.commit()",
-            db.to_str().unwrap(),
-            &id.to_string(),
-        ])
-        .status()
-        .unwrap();
-    status.success()
+/// Rewrites a job's owner to a pid that cannot exist.
+fn set_dead_owner(db: &std::path::Path, id: i64) -> bool {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute("UPDATE jobs SET owner_pid = 2147483000 WHERE id = ?1", [id])
+        .unwrap()
+        == 1
 }
 
 #[test]

@@ -44,48 +44,39 @@ pub fn build(crate_dirs: &[&str]) -> Vec<BuiltPlugin> {
     let names: Vec<String> = dirs.iter().map(|d| package_name(d)).collect();
     let target_dir = plugin_target_dir();
 
-    let mut cargo = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cargo
-        .arg("build")
-        .arg("--target")
-        .arg(PLUGIN_TARGET)
-        .arg("--profile")
-        .arg(PLUGIN_PROFILE)
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .arg("--manifest-path")
-        .arg(dirs[0].join("Cargo.toml"));
-    for name in &names {
-        cargo.arg("-p").arg(name);
-    }
-    // The outer build's settings are for the host, not for wasm guests.
-    for var in [
-        "CARGO_ENCODED_RUSTFLAGS",
-        "RUSTFLAGS",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "RUSTC_WRAPPER",
-        "CARGO_PRIMARY_PACKAGE",
-        "__CARGO_FIX_PLZ",
-    ] {
-        cargo.env_remove(var);
-    }
-    for (key, _) in env::vars() {
-        if key.starts_with("CARGO_PROFILE_") || key.starts_with("CARGO_CFG_") {
-            cargo.env_remove(key);
+    // `cargo rustc --crate-type cdylib` makes the component while the
+    // crates stay plain libraries on the host, where their unit tests run
+    // (a host cdylib cannot even link: export names contain ':').
+    for (dir, name) in dirs.iter().zip(&names) {
+        let mut cargo = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cargo
+            .args([
+                "rustc",
+                "--lib",
+                "--crate-type",
+                "cdylib",
+                "--target",
+                PLUGIN_TARGET,
+                "--profile",
+                PLUGIN_PROFILE,
+            ])
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .arg("--manifest-path")
+            .arg(dir.join("Cargo.toml"))
+            .arg("-p")
+            .arg(name);
+        scrub_outer_build_env(&mut cargo);
+        let status = cargo
+            .status()
+            .expect("could not start cargo to build the plugins");
+        if !status.success() {
+            panic!(
+                "building plugin {name} for {PLUGIN_TARGET} failed ({status}). \
+                 Is the target installed? Run `rustup target add {PLUGIN_TARGET}` \
+                 (or ../shared/toolchain/install-wasm-targets)."
+            );
         }
-    }
-
-    let status = cargo
-        .status()
-        .expect("could not start cargo to build the plugins");
-    if !status.success() {
-        panic!(
-            "building plugins {names:?} for {PLUGIN_TARGET} failed ({status}). \
-             Is the target installed? Run `rustup target add {PLUGIN_TARGET}` \
-             (or ../shared/toolchain/install-wasm-targets)."
-        );
     }
 
     for dir in &dirs {
@@ -112,6 +103,28 @@ pub fn build(crate_dirs: &[&str]) -> Vec<BuiltPlugin> {
             BuiltPlugin { crate_name, wasm }
         })
         .collect()
+}
+
+/// Removes the outer build's settings, which are for the host, not for
+/// wasm guests.
+fn scrub_outer_build_env(cargo: &mut Command) {
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "RUSTC_WRAPPER",
+        "CARGO_PRIMARY_PACKAGE",
+        "__CARGO_FIX_PLZ",
+    ] {
+        cargo.env_remove(var);
+    }
+    for (key, _) in env::vars() {
+        if key.starts_with("CARGO_PROFILE_") || key.starts_with("CARGO_CFG_") {
+            cargo.env_remove(key);
+        }
+    }
 }
 
 /// Writes `$OUT_DIR/plugins.rs` with one `pub const` path per built plugin,
