@@ -197,6 +197,10 @@ fn install_asks_before_granting_and_refuses_files_that_are_not_plugins() {
         text(&out.stderr)
     );
 
+    let out = home.run(&["plugin", "install", "/no/such/plugin.wasm", "--yes"]);
+    assert_eq!(code(&out), 3);
+    assert!(text(&out.stderr).contains("cannot read plugin file /no/such/plugin.wasm"));
+
     let out = home.run(&[
         "plugin",
         "install",

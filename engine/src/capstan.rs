@@ -90,7 +90,9 @@ impl Capstan {
 
     /// Reads and describes a component file without installing it.
     pub async fn inspect_file(&self, path: &Path) -> Result<Inspected> {
-        let wasm = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+        let wasm = std::fs::read(path).map_err(|e| {
+            Error::BadInput(format!("cannot read plugin file {}: {e}", path.display()))
+        })?;
         self.inspect(wasm, &path.display().to_string()).await
     }
 

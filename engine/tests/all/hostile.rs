@@ -174,3 +174,23 @@ async fn log_lines_written_before_a_crash_are_kept() {
     assert!(streamed > 50, "lines streamed live: {streamed}");
     assert_eq!(stored, streamed, "every streamed line is stored");
 }
+
+#[tokio::test]
+async fn wasi_opens_nothing_a_plugin_could_use_behind_the_host() {
+    let (_dir, capstan) = engine();
+    install_probe(&capstan, &[Capability::Kv, Capability::RemoteExec]).await;
+    let (report, _) = run(&capstan, "probe", "ambient", json!({})).await;
+    let data = only(&report).data.clone().unwrap();
+    assert_eq!(
+        data,
+        json!({
+            "read_file": false,
+            "list_root": false,
+            "env_vars": 0,
+            "args": 0,
+            "clock_secs": 0,
+            "tcp_connect": false,
+        }),
+        "no files, environment, arguments, real clock or sockets"
+    );
+}

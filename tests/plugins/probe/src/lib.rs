@@ -22,6 +22,10 @@ const ACTIONS: &[(&str, &str)] = &[
     ("panic", "Panic."),
     ("log-flood", "Write log lines forever."),
     ("stdout-flood", "Print to stdout forever."),
+    (
+        "ambient",
+        "Report what WASI lets it see: files, environment, clock, network.",
+    ),
     ("huge-outcome", "Return an 8 MiB summary."),
 ];
 
@@ -85,6 +89,20 @@ impl Plugin for Probe {
             "stdout-flood" => loop {
                 println!("stdout flood stdout flood stdout flood stdout flood stdout flood");
             },
+            "ambient" => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(u64::MAX);
+                Ok(Outcome::ok("ambient").with_data(serde_json::json!({
+                    "read_file": std::fs::read_to_string("/etc/hostname").is_ok(),
+                    "list_root": std::fs::read_dir("/").is_ok(),
+                    "env_vars": std::env::vars().count(),
+                    "args": std::env::args().count(),
+                    "clock_secs": now,
+                    "tcp_connect": std::net::TcpStream::connect("127.0.0.1:22").is_ok(),
+                })))
+            }
             "huge-outcome" => Ok(Outcome::ok("x".repeat(8 << 20))),
             other => Err(Error::UnknownAction(other.into())),
         }
