@@ -94,16 +94,29 @@ pub struct Context {
 pub struct Request {
     /// The action's name, one of those in the manifest.
     pub action: String,
-    /// The parameters as the user gave them (a JSON object).
-    pub raw_params: serde_json::Value,
+    /// The parameters as the host sent them: a JSON object.
+    pub params_json: String,
 }
 
 impl Request {
     /// Decodes the parameters into a typed struct; the error names the
     /// action and what did not fit, and the host reports it as failed.
     pub fn params<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
-        serde_json::from_value(self.raw_params.clone())
+        serde_json::from_str(self.json())
             .map_err(|e| Error::InvalidParams(format!("action `{}`: {e}", self.action)))
+    }
+
+    /// The parameters as an untyped JSON value.
+    pub fn raw_params(&self) -> Result<serde_json::Value, Error> {
+        self.params()
+    }
+
+    fn json(&self) -> &str {
+        if self.params_json.trim().is_empty() {
+            "{}"
+        } else {
+            &self.params_json
+        }
     }
 }
 
@@ -156,14 +169,11 @@ pub mod __private {
             check: context.check,
             diff: context.diff,
         };
-        let result = serde_json::from_str::<serde_json::Value>(if params.is_empty() {
-            "{}"
-        } else {
-            &params
-        })
-        .map_err(|e| Error::InvalidParams(format!("params are not JSON: {e}")))
-        .and_then(|raw_params| P::run(Request { action, raw_params }, &ctx));
-        match result {
+        let request = Request {
+            action,
+            params_json: params,
+        };
+        match P::run(request, &ctx) {
             Ok(outcome) => outcome.into_wit(),
             Err(error) => Outcome::failed(error.to_string()).into_wit(),
         }

@@ -46,7 +46,7 @@ impl Plugin for Probe {
 
     fn run(request: Request, ctx: &Context) -> Result<Outcome, Error> {
         match request.action.as_str() {
-            "echo" => Ok(Outcome::ok("echo").with_data(request.raw_params.clone())),
+            "echo" => Ok(Outcome::ok("echo").with_data(request.raw_params()?)),
             "counter" => {
                 let count = match kv::get("count")? {
                     Some(bytes) => String::from_utf8_lossy(&bytes).parse::<u64>().unwrap_or(0),
@@ -58,8 +58,11 @@ impl Plugin for Probe {
                     .with_data(serde_json::json!({ "count": count })))
             }
             "exec" => {
-                let argv: Vec<String> = serde_json::from_value(request.raw_params["argv"].clone())
-                    .map_err(|e| Error::InvalidParams(e.to_string()))?;
+                #[derive(serde::Deserialize)]
+                struct Exec {
+                    argv: Vec<String>,
+                }
+                let argv = request.params::<Exec>()?.argv;
                 let out = remote::Command::new(argv).run(&ctx.target)?;
                 Ok(Outcome::changed(out.stdout_text().trim().to_string()))
             }
