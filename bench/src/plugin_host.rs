@@ -153,7 +153,7 @@ async fn engine_instantiate_and_call(wasm: &[u8], allocation: Allocation) -> Vec
     let host =
         PluginHost::new(HostConfig { allocation }, ArtifactCache::new(cache.path())).unwrap();
     let plugin = host.load(wasm, "debug").unwrap();
-    let setup = setup(Arc::new(vec![Target::resolve("local").unwrap()]));
+    let setup = setup(Arc::new(vec![Target::local()]));
     let ctx = context();
     let mut samples = Vec::with_capacity(ITERATIONS);
     for i in 0..WARMUP + ITERATIONS {
@@ -174,7 +174,7 @@ async fn live_instance_calls(wasm: &[u8]) -> Vec<Duration> {
     let cache = tempfile::tempdir().unwrap();
     let host = PluginHost::new(HostConfig::default(), ArtifactCache::new(cache.path())).unwrap();
     let plugin = host.load(wasm, "debug").unwrap();
-    let setup = setup(Arc::new(vec![Target::resolve("local").unwrap()]));
+    let setup = setup(Arc::new(vec![Target::local()]));
     let mut limits = setup.limits;
     limits.log_bytes = u64::MAX;
     let setup = CallSetup { limits, ..setup };

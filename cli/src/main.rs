@@ -29,6 +29,9 @@ enum Command {
     /// Install, inspect, grant and remove plugins.
     #[command(subcommand)]
     Plugin(commands::plugin::PluginCommand),
+    /// Manage the inventory of hosts and check Capstan can log in.
+    #[command(subcommand)]
+    Hosts(commands::hosts::HostsCommand),
     /// Run a plugin action on targets, as a recorded job.
     Run(commands::run::RunArgs),
     /// Look at job history.
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         let capstan = open(cli.home)?;
         match cli.command {
             Command::Plugin(cmd) => commands::plugin::exec(&capstan, cmd).await,
+            Command::Hosts(cmd) => commands::hosts::exec(&capstan, cmd).await,
             Command::Run(args) => commands::run::exec(&capstan, args).await,
             Command::Jobs(cmd) => commands::jobs::exec(&capstan, cmd),
         }

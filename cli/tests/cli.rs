@@ -315,3 +315,82 @@ fn every_command_has_help() {
     }
     assert!(Path::new(env!("CARGO_BIN_EXE_capstan")).exists());
 }
+
+#[test]
+fn hosts_are_added_listed_checked_and_removed() {
+    let home = Home::new();
+    let out = home.run(&["hosts", "add", "web 1", "--address", "127.0.0.1"]);
+    assert_eq!(code(&out), 3);
+    assert!(
+        text(&out.stderr).contains("host name `web 1`"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = home.run(&[
+        "hosts",
+        "add",
+        "web-1",
+        "--address",
+        "127.0.0.1",
+        "--env",
+        "staging",
+    ]);
+    assert_eq!(code(&out), 3);
+    assert!(
+        text(&out.stderr).contains("dev, preprod, prod"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Nothing listens on port 1 of loopback.
+    let out = home.run(&[
+        "hosts",
+        "add",
+        "web-1",
+        "--address",
+        "127.0.0.1",
+        "--port",
+        "1",
+        "--env",
+        "prod",
+        "--group",
+        "web",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let hosts = home.json(&["hosts", "list", "--json"]);
+    assert_eq!(hosts[0]["name"], "web-1");
+    assert_eq!(hosts[0]["environment"], "prod");
+    assert_eq!(hosts[0]["auth"]["kind"], "agent");
+
+    let out = home.run(&["hosts", "check", "web-1"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stdout).contains("unreachable"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stdout).contains("connection refused"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let out = home.run(&[
+        "run", "command", "exec", "-p", "cmd=true", "--target", "web-1",
+    ]);
+    assert_eq!(code(&out), 2, "an unreachable target fails the run");
+    assert!(
+        text(&out.stdout).contains("web-1        unreachable"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    assert_eq!(code(&home.run(&["hosts", "remove", "web-1"])), 0);
+    let out = home.run(&["run", "debug", "msg", "--target", "web-1"]);
+    assert_eq!(code(&out), 3);
+    assert!(
+        text(&out.stderr).contains("capstan hosts add web-1"),
+        "{}",
+        text(&out.stderr)
+    );
+}

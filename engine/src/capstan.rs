@@ -6,14 +6,16 @@ use std::sync::{Arc, Mutex};
 
 use crate::capability::{Capability, GrantSet, SharedGrants};
 use crate::home::Home;
+use crate::inventory::Host;
 use crate::jobs::{self, EventSink, Job, JobRecord, LogLine, RunReport, RunRequest};
 use crate::plugin::{
     ArtifactCache, CallSetup, ContractVersion, HostConfig, LimitOverrides, Limits, LoadedPlugin,
     Manifest, PluginHost, validate_params,
 };
-use crate::remote::Target;
+use crate::remote::{ExecRequest, HostKeyPolicy, SshSettings, Target};
 use crate::store::{PluginRecord, Store, now_ms};
 use crate::{Error, Result};
+use std::time::Duration;
 
 /// A plugin shipped inside the binary, installed on first use.
 #[derive(Debug, Clone, Copy)]
@@ -271,7 +273,12 @@ impl Capstan {
         };
         validate_params(&action.params_schema, &params)
             .map_err(|e| Error::BadInput(format!("{} {}: {e}", request.plugin, request.action)))?;
-        let targets = resolve_targets(&request.targets)?;
+        let policy = if request.trust_new_hosts {
+            HostKeyPolicy::TrustNew
+        } else {
+            HostKeyPolicy::RequireKnown
+        };
+        let targets = self.resolve_targets(&request.targets, policy)?;
         let plugin = self.load_installed(&record)?;
 
         let mut request = request.clone();
@@ -332,6 +339,98 @@ impl Capstan {
         self.store.job_logs(id)
     }
 
+    /// Adds or replaces a host in the inventory.
+    pub fn add_host(&self, host: &Host) -> Result<()> {
+        host.validate().map_err(Error::BadInput)?;
+        self.store.save_host(host)
+    }
+
+    /// Every host in the inventory.
+    pub fn hosts(&self) -> Result<Vec<Host>> {
+        self.store.hosts()
+    }
+
+    /// Removes a host from the inventory.
+    pub fn remove_host(&self, name: &str) -> Result<()> {
+        if !self.store.remove_host(name)? {
+            return Err(unknown_host(name));
+        }
+        Ok(())
+    }
+
+    /// Connects to a host and runs `uname -srm` there: proves the address,
+    /// the host key and the login. With `TrustNew`, an unknown host key is
+    /// recorded (the CLI asks the user first).
+    pub async fn check_host(&self, name: &str, policy: HostKeyPolicy) -> Result<HostCheck> {
+        let target = self.resolve_targets(&[name.to_string()], policy)?.remove(0);
+        let started = std::time::Instant::now();
+        let request = ExecRequest {
+            argv: vec!["uname".into(), "-srm".into()],
+            ..Default::default()
+        };
+        let result = target.transport.exec(&request, 64 << 10).await;
+        target.close().await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        Ok(match result {
+            Ok(out) if out.exit_code == Some(0) => HostCheck {
+                name: target.name,
+                reachable: true,
+                message: String::from_utf8_lossy(&out.stdout).trim().to_string(),
+                elapsed_ms,
+            },
+            Ok(out) => HostCheck {
+                name: target.name,
+                reachable: true,
+                message: format!(
+                    "logged in, but `uname` failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+                elapsed_ms,
+            },
+            Err(e) => HostCheck {
+                name: target.name,
+                reachable: false,
+                message: e.to_string(),
+                elapsed_ms,
+            },
+        })
+    }
+
+    /// Resolves target names (default: `local`) to transports, dropping
+    /// duplicates: `local` is this machine, anything else an inventory host.
+    pub fn resolve_targets(&self, names: &[String], policy: HostKeyPolicy) -> Result<Vec<Target>> {
+        let mut seen = BTreeSet::new();
+        let mut targets = Vec::new();
+        let defaults = ["local".to_string()];
+        let names = if names.is_empty() {
+            &defaults[..]
+        } else {
+            names
+        };
+        for name in names {
+            let target = match name.as_str() {
+                "local" | "localhost" => Target::local(),
+                other => {
+                    let host = self.store.host(other)?.ok_or_else(|| unknown_host(other))?;
+                    Target::ssh(SshSettings {
+                        name: host.name.clone(),
+                        address: host.address.clone(),
+                        port: host.port,
+                        user: host.user.clone(),
+                        auth: host.auth.to_ssh(),
+                        known_hosts: self.home.known_hosts(),
+                        policy,
+                        connect_timeout: Duration::from_secs(10),
+                    })
+                }
+            };
+            if seen.insert(target.name.clone()) {
+                targets.push(target);
+            }
+        }
+        Ok(targets)
+    }
+
     fn live_grants(&self, record: &PluginRecord) -> SharedGrants {
         let mut live = self.live_grants.lock().unwrap_or_else(|e| e.into_inner());
         let shared = live.entry(record.manifest.name.clone()).or_default();
@@ -351,23 +450,23 @@ impl Capstan {
     }
 }
 
-/// Resolves target names (default: `local`), dropping duplicates.
-fn resolve_targets(names: &[String]) -> Result<Vec<Target>> {
-    let mut seen = BTreeSet::new();
-    let mut targets = Vec::new();
-    let defaults = ["local".to_string()];
-    let names = if names.is_empty() {
-        &defaults[..]
-    } else {
-        names
-    };
-    for name in names {
-        let target = Target::resolve(name)?;
-        if seen.insert(target.name.clone()) {
-            targets.push(target);
-        }
-    }
-    Ok(targets)
+/// What `check_host` found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HostCheck {
+    /// The host.
+    pub name: String,
+    /// Whether Capstan logged in.
+    pub reachable: bool,
+    /// `uname -srm` when it did, else why not.
+    pub message: String,
+    /// How long the check took.
+    pub elapsed_ms: u64,
+}
+
+fn unknown_host(name: &str) -> Error {
+    Error::BadInput(format!(
+        "unknown target `{name}`: add it with `capstan hosts add {name} --address ADDRESS` (or use `local`)"
+    ))
 }
 
 fn names(caps: &[Capability]) -> String {

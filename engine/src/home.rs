@@ -48,6 +48,11 @@ impl Home {
         self.root.join("plugins")
     }
 
+    /// The host keys Capstan trusts (OpenSSH known_hosts format).
+    pub fn known_hosts(&self) -> PathBuf {
+        self.root.join("known_hosts")
+    }
+
     /// Compiled components, keyed by content hash and engine.
     pub fn cache_dir(&self) -> PathBuf {
         self.root.join("cache")

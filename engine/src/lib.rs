@@ -3,13 +3,15 @@
 //!
 //! - [`plugin`] hosts untrusted WebAssembly components under wasmtime.
 //! - [`capability`] holds each door a plugin may be granted, with its check.
-//! - [`remote`] reaches targets (the local machine today).
+//! - [`remote`] reaches targets: the local machine, or hosts over SSH.
+//! - [`inventory`] describes the hosts.
 //! - [`store`] keeps plugins, grants, key-values and job history in SQLite.
 //! - [`jobs`] runs an action over targets and records what happened.
 
 pub mod capability;
 pub mod error;
 pub mod home;
+pub mod inventory;
 pub mod jobs;
 pub mod plugin;
 pub mod remote;
@@ -17,6 +19,6 @@ pub mod store;
 
 mod capstan;
 
-pub use capstan::{BundledPlugin, Capstan, Inspected};
+pub use capstan::{BundledPlugin, Capstan, HostCheck, Inspected};
 pub use error::{Error, Result};
 pub use home::Home;

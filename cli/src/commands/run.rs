@@ -34,6 +34,10 @@ pub struct RunArgs {
     /// Ask for diffs of what changes.
     #[arg(long)]
     diff: bool,
+    /// Record the host keys of hosts seen for the first time instead of
+    /// refusing them (check the fingerprints first).
+    #[arg(long)]
+    trust_new_hosts: bool,
     /// Print the job as JSON on stdout (log lines still go to stderr).
     #[arg(long)]
     json: bool,
@@ -52,6 +56,7 @@ pub async fn exec(capstan: &Capstan, args: RunArgs) -> anyhow::Result<Exit> {
         targets: args.targets,
         check: args.check,
         diff: args.diff,
+        trust_new_hosts: args.trust_new_hosts,
     };
     let quiet = args.quiet;
     let multi_target = request.targets.len() > 1;

@@ -11,6 +11,8 @@ pub struct RemoteCapability {
     grants: SharedGrants,
     targets: Arc<Vec<Target>>,
     output_limit: u64,
+    /// Why a target could not be reached, once one could not.
+    unreachable: Option<String>,
 }
 
 impl RemoteCapability {
@@ -20,7 +22,21 @@ impl RemoteCapability {
             grants,
             targets,
             output_limit,
+            unreachable: None,
         }
+    }
+
+    /// Why a target of this call could not be reached, if one could not.
+    pub fn unreachable(&self) -> Option<&str> {
+        self.unreachable.as_deref()
+    }
+
+    /// Maps a transport error, remembering unreachability.
+    fn fail(&mut self, e: RemoteError) -> HostError {
+        if let RemoteError::Unreachable(m) = &e {
+            self.unreachable.get_or_insert_with(|| m.clone());
+        }
+        remote_error(e)
     }
 
     /// Checks the grant and that `name` is one of the run's targets.
@@ -35,36 +51,43 @@ impl RemoteCapability {
     }
 
     /// Runs a command on a target.
-    pub async fn exec(&self, target: &str, request: ExecRequest) -> Result<ExecOutput, HostError> {
-        let target = self.target(Capability::RemoteExec, target)?;
-        check_exec_request(&request)?;
-        target
+    pub async fn exec(
+        &mut self,
+        target: &str,
+        request: ExecRequest,
+    ) -> Result<ExecOutput, HostError> {
+        let transport = self
+            .target(Capability::RemoteExec, target)?
             .transport
-            .exec(&request, self.output_limit)
-            .await
-            .map_err(remote_error)
+            .clone();
+        check_exec_request(&request)?;
+        let result = transport.exec(&request, self.output_limit).await;
+        result.map_err(|e| self.fail(e))
     }
 
     /// Reads a file on a target.
-    pub async fn read_file(&self, target: &str, path: &str) -> Result<Vec<u8>, HostError> {
-        let target = self.target(Capability::RemoteFiles, target)?;
-        check_path(path)?;
-        target
+    pub async fn read_file(&mut self, target: &str, path: &str) -> Result<Vec<u8>, HostError> {
+        let transport = self
+            .target(Capability::RemoteFiles, target)?
             .transport
-            .read_file(path, self.output_limit)
-            .await
-            .map_err(remote_error)
+            .clone();
+        check_path(path)?;
+        let result = transport.read_file(path, self.output_limit).await;
+        result.map_err(|e| self.fail(e))
     }
 
     /// Writes a file on a target.
     pub async fn write_file(
-        &self,
+        &mut self,
         target: &str,
         path: &str,
         contents: &[u8],
         mode: Option<u32>,
     ) -> Result<(), HostError> {
-        let target = self.target(Capability::RemoteFiles, target)?;
+        let transport = self
+            .target(Capability::RemoteFiles, target)?
+            .transport
+            .clone();
         check_path(path)?;
         if let Some(mode) = mode
             && mode > 0o7777
@@ -73,24 +96,25 @@ impl RemoteCapability {
                 "mode {mode:o} has bits beyond 7777"
             )));
         }
-        target
-            .transport
-            .write_file(path, contents, mode)
-            .await
-            .map_err(remote_error)
+        let result = transport.write_file(path, contents, mode).await;
+        result.map_err(|e| self.fail(e))
     }
 
     /// Describes a path on a target.
-    pub async fn stat(&self, target: &str, path: &str) -> Result<Option<FileInfo>, HostError> {
-        let target = self.target(Capability::RemoteFiles, target)?;
+    pub async fn stat(&mut self, target: &str, path: &str) -> Result<Option<FileInfo>, HostError> {
+        let transport = self
+            .target(Capability::RemoteFiles, target)?
+            .transport
+            .clone();
         check_path(path)?;
-        target.transport.stat(path).await.map_err(remote_error)
+        let result = transport.stat(path).await;
+        result.map_err(|e| self.fail(e))
     }
 }
 
 fn remote_error(e: RemoteError) -> HostError {
     match e {
-        RemoteError::Unavailable(m) => HostError::Unavailable(m),
+        RemoteError::Unreachable(m) | RemoteError::Unavailable(m) => HostError::Unavailable(m),
         RemoteError::TooLarge(m) => HostError::Limit(m),
         RemoteError::Failed(m) => HostError::Failed(m),
     }
@@ -103,6 +127,12 @@ fn check_exec_request(request: &ExecRequest) -> Result<(), HostError> {
     };
     if program.is_empty() {
         return Err(HostError::Invalid("argv[0] is empty".into()));
+    }
+    if program.contains('=') {
+        return Err(HostError::Invalid(format!(
+            "argv[0] `{}` contains '=': name a program, pass variables in env",
+            program.escape_debug()
+        )));
     }
     if let Some(i) = request.argv.iter().position(|a| a.contains('\0')) {
         return Err(HostError::Invalid(format!("argv[{i}] contains a NUL byte")));

@@ -17,6 +17,9 @@ pub struct RunRequest {
     pub check: bool,
     /// Ask plugins for diffs.
     pub diff: bool,
+    /// Record unknown host keys instead of refusing them.
+    #[serde(default)]
+    pub trust_new_hosts: bool,
 }
 
 /// How an action ended on one target.
@@ -77,6 +80,8 @@ pub enum FailureKind {
     Crashed,
     /// The host could not run the plugin at all.
     Host,
+    /// The target could not be reached (refused, timed out, host key, login).
+    Unreachable,
 }
 
 impl FailureKind {
@@ -89,6 +94,7 @@ impl FailureKind {
             FailureKind::Limit => "limit",
             FailureKind::Crashed => "crashed",
             FailureKind::Host => "host",
+            FailureKind::Unreachable => "unreachable",
         }
     }
 

@@ -35,6 +35,9 @@ pub enum JobEvent {
     },
 }
 
+/// Targets worked on at once; the rest wait for a free slot.
+pub const MAX_PARALLEL_TARGETS: usize = 200;
+
 /// Receives job events (the CLI prints them, the desktop app forwards them).
 pub type EventSink = Arc<dyn Fn(&JobEvent) + Send + Sync>;
 
@@ -79,9 +82,16 @@ pub(crate) async fn run_job(
     });
 
     let job = Arc::new(job);
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_PARALLEL_TARGETS));
     let mut tasks = JoinSet::new();
     for (index, target) in target_names.iter().enumerate() {
-        let (host, store, job, events) = (host.clone(), store.clone(), job.clone(), events.clone());
+        let (host, store, job, events, slots) = (
+            host.clone(),
+            store.clone(),
+            job.clone(),
+            events.clone(),
+            slots.clone(),
+        );
         let context = CallContext {
             target: target.clone(),
             targets: target_names.clone(),
@@ -89,6 +99,10 @@ pub(crate) async fn run_job(
             diff: job.diff,
         };
         tasks.spawn(async move {
+            let _slot = slots
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
             let logs = Arc::new(JobLogs {
                 job_id: job.id,
                 store: store.clone(),
@@ -137,6 +151,9 @@ pub(crate) async fn run_job(
             })
         })
         .collect();
+    for target in job.setup.targets.iter() {
+        target.close().await;
+    }
     store.finish_job(job.id)?;
     let report = RunReport {
         job_id: job.id,
@@ -168,7 +185,11 @@ fn to_result(
         },
         Err(failure) => TargetResult {
             target,
-            status: ResultStatus::Failed,
+            status: if failure.kind == FailureKind::Unreachable {
+                ResultStatus::Unreachable
+            } else {
+                ResultStatus::Failed
+            },
             summary: failure.message,
             diff: None,
             data: None,

@@ -404,6 +404,14 @@ fn finish_call(
             .to_string(),
         });
     }
+    if let Some(why) = store.data().remote.unreachable()
+        && outcome.status == ResultStatus::Failed
+    {
+        return Err(CallFailure {
+            kind: FailureKind::Unreachable,
+            message: why.to_string(),
+        });
+    }
     if let Some(cap) = store.data().denied
         && outcome.status == ResultStatus::Failed
     {

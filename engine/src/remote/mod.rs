@@ -3,10 +3,15 @@
 //! Ansible's `connection: local`); SSH plugs in behind the same calls.
 
 mod local;
+mod quote;
+mod ssh;
 
 use std::fmt;
+use std::sync::Arc;
 
 pub use local::LocalTransport;
+pub use quote::{command_line, quote};
+pub use ssh::{HostKeyPolicy, SshAuth, SshSettings, SshTransport};
 
 /// A command to run, as argv: no shell ever parses it.
 #[derive(Debug, Clone, Default)]
@@ -65,6 +70,9 @@ pub struct FileInfo {
 /// Why a transport call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RemoteError {
+    /// The host itself could not be reached: refused, timed out, unknown or
+    /// changed host key, login refused, connection lost.
+    Unreachable(String),
     /// The target, program or path could not be reached or found.
     Unavailable(String),
     /// Output or a file was larger than the run allows.
@@ -76,9 +84,10 @@ pub enum RemoteError {
 impl fmt::Display for RemoteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RemoteError::Unavailable(m) | RemoteError::TooLarge(m) | RemoteError::Failed(m) => {
-                f.write_str(m)
-            }
+            RemoteError::Unreachable(m)
+            | RemoteError::Unavailable(m)
+            | RemoteError::TooLarge(m)
+            | RemoteError::Failed(m) => f.write_str(m),
         }
     }
 }
@@ -88,6 +97,8 @@ impl fmt::Display for RemoteError {
 pub enum Transport {
     /// This machine.
     Local(LocalTransport),
+    /// A host over SSH (one connection, shared by the run's calls).
+    Ssh(Arc<SshTransport>),
 }
 
 impl Transport {
@@ -99,6 +110,7 @@ impl Transport {
     ) -> Result<ExecOutput, RemoteError> {
         match self {
             Transport::Local(t) => t.exec(request, max_output).await,
+            Transport::Ssh(t) => t.exec(request, max_output).await,
         }
     }
 
@@ -106,6 +118,7 @@ impl Transport {
     pub async fn read_file(&self, path: &str, max_size: u64) -> Result<Vec<u8>, RemoteError> {
         match self {
             Transport::Local(t) => t.read_file(path, max_size).await,
+            Transport::Ssh(t) => t.read_file(path, max_size).await,
         }
     }
 
@@ -118,6 +131,7 @@ impl Transport {
     ) -> Result<(), RemoteError> {
         match self {
             Transport::Local(t) => t.write_file(path, contents, mode).await,
+            Transport::Ssh(t) => t.write_file(path, contents, mode).await,
         }
     }
 
@@ -125,6 +139,7 @@ impl Transport {
     pub async fn stat(&self, path: &str) -> Result<Option<FileInfo>, RemoteError> {
         match self {
             Transport::Local(t) => t.stat(path).await,
+            Transport::Ssh(t) => t.stat(path).await,
         }
     }
 }
@@ -139,17 +154,26 @@ pub struct Target {
 }
 
 impl Target {
-    /// Resolves a target name. Only `local` (alias `localhost`) exists
-    /// until the inventory lands.
-    pub fn resolve(name: &str) -> crate::Result<Target> {
-        match name {
-            "local" | "localhost" => Ok(Target {
-                name: "local".into(),
-                transport: Transport::Local(LocalTransport),
-            }),
-            other => Err(crate::Error::BadInput(format!(
-                "unknown target `{other}`: the only target so far is `local` (this machine)"
-            ))),
+    /// This machine, as the target `local`.
+    pub fn local() -> Target {
+        Target {
+            name: "local".into(),
+            transport: Transport::Local(LocalTransport),
+        }
+    }
+
+    /// A host reached over SSH.
+    pub fn ssh(settings: SshSettings) -> Target {
+        Target {
+            name: settings.name.clone(),
+            transport: Transport::Ssh(Arc::new(SshTransport::new(settings))),
+        }
+    }
+
+    /// Closes the connection, if it has one.
+    pub async fn close(&self) {
+        if let Transport::Ssh(t) = &self.transport {
+            t.close().await;
         }
     }
 }

@@ -65,6 +65,19 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (job_id, seq)
     );
     "#,
+    // 2: the inventory's hosts.
+    r#"
+    CREATE TABLE hosts (
+        name        TEXT PRIMARY KEY,
+        address     TEXT NOT NULL,
+        port        INTEGER NOT NULL,
+        user        TEXT NOT NULL,
+        auth_json   TEXT NOT NULL,
+        environment TEXT,
+        groups_json TEXT NOT NULL DEFAULT '[]',
+        created_at  INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the database from its recorded version up to the newest, each

@@ -52,6 +52,7 @@ fn request(plugin: &str, action: &str, params: serde_json::Value, target: &str) 
         targets: vec![target.into()],
         check: false,
         diff: false,
+        trust_new_hosts: false,
     }
 }
 

@@ -2,8 +2,10 @@
 
 mod cache;
 mod contract;
+mod fleet;
 mod grants;
 mod hostile;
 mod jobs;
+mod ssh;
 mod support;
 mod transport;

@@ -60,6 +60,7 @@ pub async fn run(
                 targets: vec!["local".into()],
                 check: false,
                 diff: false,
+                trust_new_hosts: false,
             },
             events,
         )

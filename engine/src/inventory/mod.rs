@@ -1,0 +1,140 @@
+//! The inventory: hosts Capstan can reach, with their connection settings,
+//! environment (dev, preprod, prod) and groups.
+
+use serde::{Deserialize, Serialize};
+
+use crate::remote::SshAuth;
+
+/// A host in the inventory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Host {
+    /// The name used on the command line and in results.
+    pub name: String,
+    /// Address or DNS name to connect to.
+    pub address: String,
+    /// SSH port.
+    pub port: u16,
+    /// Login user.
+    pub user: String,
+    /// How to log in.
+    pub auth: HostAuth,
+    /// dev, preprod or prod, when set.
+    pub environment: Option<String>,
+    /// Groups it belongs to.
+    pub groups: Vec<String>,
+}
+
+/// How to log in to a host, as stored (never a secret itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "value")]
+pub enum HostAuth {
+    /// A private key file.
+    KeyFile(String),
+    /// The running ssh-agent.
+    Agent,
+    /// A password read from this environment variable at connect time.
+    PasswordEnv(String),
+}
+
+impl HostAuth {
+    /// The transport's view of it.
+    pub fn to_ssh(&self) -> SshAuth {
+        match self {
+            HostAuth::KeyFile(path) => SshAuth::KeyFile(path.into()),
+            HostAuth::Agent => SshAuth::Agent,
+            HostAuth::PasswordEnv(var) => SshAuth::PasswordFromEnv(var.clone()),
+        }
+    }
+}
+
+/// The environments a host can belong to.
+pub const ENVIRONMENTS: [&str; 3] = ["dev", "preprod", "prod"];
+
+impl Host {
+    /// Checks the fields a user typed; the error names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 253
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
+            && !self.name.starts_with(['-', '.']);
+        if !name_ok {
+            return Err(format!(
+                "host name `{}` must be 1-253 characters of letters, digits, '.', '-' or '_'",
+                self.name.escape_debug()
+            ));
+        }
+        if matches!(self.name.as_str(), "local" | "localhost") {
+            return Err(format!("`{}` is reserved for this machine", self.name));
+        }
+        if self.address.is_empty()
+            || self
+                .address
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(format!(
+                "address `{}` is empty or has spaces",
+                self.address.escape_debug()
+            ));
+        }
+        if self.port == 0 {
+            return Err("port must be 1-65535".into());
+        }
+        if self.user.is_empty()
+            || self
+                .user
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '@')
+        {
+            return Err(format!(
+                "user `{}` is empty or has spaces or '@'",
+                self.user.escape_debug()
+            ));
+        }
+        if let Some(env) = &self.environment
+            && !ENVIRONMENTS.contains(&env.as_str())
+        {
+            return Err(format!(
+                "environment `{env}` must be one of {}",
+                ENVIRONMENTS.join(", ")
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host() -> Host {
+        Host {
+            name: "web-1".into(),
+            address: "127.0.0.1".into(),
+            port: 22,
+            user: "deploy".into(),
+            auth: HostAuth::Agent,
+            environment: Some("prod".into()),
+            groups: vec!["web".into()],
+        }
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        assert!(host().validate().is_ok());
+        let with = |f: fn(&mut Host)| {
+            let mut h = host();
+            f(&mut h);
+            h.validate().unwrap_err()
+        };
+        assert!(with(|h| h.name = "web 1".into()).contains("host name"));
+        assert!(with(|h| h.name = "local".into()).contains("reserved"));
+        assert!(with(|h| h.address = "a b".into()).contains("address"));
+        assert!(with(|h| h.port = 0).contains("port"));
+        assert!(with(|h| h.user = "a@b".into()).contains("user"));
+        assert!(with(|h| h.environment = Some("staging".into())).contains("dev, preprod, prod"));
+    }
+}

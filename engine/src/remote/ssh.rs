@@ -1,0 +1,508 @@
+//! The SSH transport: one connection per host, opened on first use and
+//! reused for every command and file of the run; host keys checked against
+//! Capstan's known_hosts file.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use russh::client::{self, Handle};
+use russh::keys::known_hosts::learn_known_hosts_path;
+use russh::keys::{PrivateKeyWithHashAlg, PublicKey, check_known_hosts_path};
+use russh::{ChannelMsg, Disconnect};
+use tokio::sync::OnceCell;
+
+use super::quote::command_line;
+use super::{ExecOutput, ExecRequest, FileInfo, FileKind, RemoteError};
+
+/// How to log in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SshAuth {
+    /// A private key file (OpenSSH or PEM format, without a passphrase).
+    KeyFile(PathBuf),
+    /// The keys of the running ssh-agent (`SSH_AUTH_SOCK`).
+    Agent,
+    /// A password read from this environment variable when connecting, so
+    /// it is never stored.
+    PasswordFromEnv(String),
+}
+
+/// What to do with a host key that is not in known_hosts yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostKeyPolicy {
+    /// Refuse and tell the user how to trust it.
+    RequireKnown,
+    /// Record it and go on (the user said `--trust-new-hosts`).
+    TrustNew,
+}
+
+/// Where and how to connect.
+#[derive(Debug, Clone)]
+pub struct SshSettings {
+    /// The inventory name, for messages.
+    pub name: String,
+    /// Address or host name.
+    pub address: String,
+    /// Port.
+    pub port: u16,
+    /// Login user.
+    pub user: String,
+    /// How to authenticate.
+    pub auth: SshAuth,
+    /// Capstan's known_hosts file.
+    pub known_hosts: PathBuf,
+    /// Unknown host keys: refuse or trust.
+    pub policy: HostKeyPolicy,
+    /// How long to wait for the TCP connection and the handshake.
+    pub connect_timeout: Duration,
+}
+
+/// A host reached over SSH, connected on first use.
+pub struct SshTransport {
+    settings: SshSettings,
+    connection: OnceCell<Arc<Handle<HostKeyCheck>>>,
+    /// The connect error, kept so every later call reports the same cause.
+    failed: Mutex<Option<RemoteError>>,
+}
+
+impl std::fmt::Debug for SshTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SshTransport")
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+impl SshTransport {
+    /// A transport that connects when first used.
+    pub fn new(settings: SshSettings) -> Self {
+        SshTransport {
+            settings,
+            connection: OnceCell::new(),
+            failed: Mutex::new(None),
+        }
+    }
+
+    /// Connects now (or reuses the connection) and returns it.
+    pub async fn connect(&self) -> Result<Arc<Handle<HostKeyCheck>>, RemoteError> {
+        if let Some(error) = self
+            .failed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            return Err(error);
+        }
+        let result = self
+            .connection
+            .get_or_try_init(|| async { self.open().await.map(Arc::new) })
+            .await
+            .cloned();
+        if let Err(error) = &result {
+            *self.failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(error.clone());
+        }
+        result
+    }
+
+    async fn open(&self) -> Result<Handle<HostKeyCheck>, RemoteError> {
+        let s = &self.settings;
+        let unreachable = |why: String| {
+            RemoteError::Unreachable(format!("{} ({}:{}): {why}", s.name, s.address, s.port))
+        };
+        let config = Arc::new(client::Config {
+            inactivity_timeout: Some(Duration::from_secs(3600)),
+            keepalive_interval: Some(Duration::from_secs(30)),
+            ..Default::default()
+        });
+        let problem = Arc::new(Mutex::new(None));
+        let check = HostKeyCheck {
+            name: s.name.clone(),
+            host: s.address.clone(),
+            port: s.port,
+            known_hosts: s.known_hosts.clone(),
+            policy: s.policy,
+            problem: problem.clone(),
+        };
+        let connecting = client::connect(config, (s.address.as_str(), s.port), check);
+        let mut handle = match tokio::time::timeout(s.connect_timeout, connecting).await {
+            Err(_) => {
+                return Err(unreachable(format!(
+                    "no answer within {} s",
+                    s.connect_timeout.as_secs()
+                )));
+            }
+            Ok(Err(e)) => {
+                if let Some(problem) = problem.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                    return Err(problem);
+                }
+                return Err(unreachable(describe_connect_error(&e)));
+            }
+            Ok(Ok(handle)) => handle,
+        };
+        let authenticated = self.authenticate(&mut handle).await?;
+        if !authenticated {
+            return Err(RemoteError::Unreachable(format!(
+                "{} ({}:{}): the server refused {} for user {}",
+                s.name,
+                s.address,
+                s.port,
+                describe_auth(&s.auth),
+                s.user
+            )));
+        }
+        Ok(handle)
+    }
+
+    async fn authenticate(&self, handle: &mut Handle<HostKeyCheck>) -> Result<bool, RemoteError> {
+        let s = &self.settings;
+        let failed = |why: String| {
+            RemoteError::Unreachable(format!("{} ({}:{}): {why}", s.name, s.address, s.port))
+        };
+        match &s.auth {
+            SshAuth::KeyFile(path) => {
+                let key = russh::keys::load_secret_key(path, None)
+                    .map_err(|e| failed(format!("cannot use key file {}: {e}", path.display())))?;
+                let hash = handle
+                    .best_supported_rsa_hash()
+                    .await
+                    .ok()
+                    .flatten()
+                    .flatten();
+                let result = handle
+                    .authenticate_publickey(
+                        &s.user,
+                        PrivateKeyWithHashAlg::new(Arc::new(key), hash),
+                    )
+                    .await
+                    .map_err(|e| failed(format!("authentication failed: {e}")))?;
+                Ok(result.success())
+            }
+            SshAuth::PasswordFromEnv(var) => {
+                let password = std::env::var(var)
+                    .map_err(|_| failed(format!("the password variable {var} is not set")))?;
+                let result = handle
+                    .authenticate_password(&s.user, password)
+                    .await
+                    .map_err(|e| failed(format!("authentication failed: {e}")))?;
+                Ok(result.success())
+            }
+            SshAuth::Agent => {
+                let mut agent = russh::keys::agent::client::AgentClient::connect_env()
+                    .await
+                    .map_err(|e| failed(format!("no ssh-agent (SSH_AUTH_SOCK): {e}")))?;
+                let identities = agent
+                    .request_identities()
+                    .await
+                    .map_err(|e| failed(format!("ssh-agent: {e}")))?;
+                for identity in identities {
+                    let russh::keys::agent::AgentIdentity::PublicKey { key, .. } = identity else {
+                        continue;
+                    };
+                    let hash = handle
+                        .best_supported_rsa_hash()
+                        .await
+                        .ok()
+                        .flatten()
+                        .flatten();
+                    if let Ok(result) = handle
+                        .authenticate_publickey_with(&s.user, key, hash, &mut agent)
+                        .await
+                        && result.success()
+                    {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    /// Runs a command, collecting at most `max_output` bytes of each stream.
+    pub async fn exec(
+        &self,
+        request: &ExecRequest,
+        max_output: u64,
+    ) -> Result<ExecOutput, RemoteError> {
+        let handle = self.connect().await?;
+        let lost = |e: russh::Error| {
+            RemoteError::Unreachable(format!("{}: connection lost: {e}", self.settings.name))
+        };
+        let mut channel = handle.channel_open_session().await.map_err(lost)?;
+        channel
+            .exec(true, command_line(request))
+            .await
+            .map_err(lost)?;
+        if let Some(input) = &request.stdin {
+            channel.data(&input[..]).await.map_err(lost)?;
+        }
+        channel.eof().await.map_err(lost)?;
+
+        let mut output = ExecOutput::default();
+        let mut exit_code = None;
+        let program = &request.argv[0];
+        while let Some(message) = channel.wait().await {
+            match message {
+                ChannelMsg::Data { data } => {
+                    append_capped(&mut output.stdout, &data, max_output, "stdout", program)?
+                }
+                ChannelMsg::ExtendedData { data, ext: 1 } => {
+                    append_capped(&mut output.stderr, &data, max_output, "stderr", program)?
+                }
+                ChannelMsg::ExitStatus { exit_status } => exit_code = Some(exit_status as i32),
+                ChannelMsg::ExitSignal { .. } => exit_code = None,
+                _ => {}
+            }
+        }
+        output.exit_code = exit_code;
+        // The remote shell says 127 when `exec` finds no such program.
+        if output.exit_code == Some(127)
+            && String::from_utf8_lossy(&output.stderr).contains("not found")
+        {
+            return Err(RemoteError::Unavailable(format!(
+                "command not found on {}: {program}",
+                self.settings.name
+            )));
+        }
+        Ok(output)
+    }
+
+    /// Reads a file with `cat`.
+    pub async fn read_file(&self, path: &str, max_size: u64) -> Result<Vec<u8>, RemoteError> {
+        let out = self.exec(&argv(&["cat", "--", path]), max_size).await?;
+        match out.exit_code {
+            Some(0) => Ok(out.stdout),
+            _ => Err(file_error("read", path, &out)),
+        }
+    }
+
+    /// Writes through a temporary file beside the target and a rename.
+    pub async fn write_file(
+        &self,
+        path: &str,
+        contents: &[u8],
+        mode: Option<u32>,
+    ) -> Result<(), RemoteError> {
+        const SCRIPT: &str = r#"set -e
+t=$(mktemp "$1.capstan-XXXXXX")
+trap 'rm -f "$t"' EXIT
+cat > "$t"
+if [ -n "$2" ]; then chmod "$2" "$t"; elif [ -e "$1" ]; then chmod --reference="$1" "$t"; else chmod 644 "$t"; fi
+mv -f "$t" "$1"
+trap - EXIT"#;
+        let mode = mode.map(|m| format!("{m:o}")).unwrap_or_default();
+        let mut request = argv(&["sh", "-c", SCRIPT, "capstan-write", path, &mode]);
+        request.stdin = Some(contents.to_vec());
+        let out = self.exec(&request, 64 << 10).await?;
+        match out.exit_code {
+            Some(0) => Ok(()),
+            _ => Err(file_error("write", path, &out)),
+        }
+    }
+
+    /// Describes a path with `stat` (GNU format string).
+    pub async fn stat(&self, path: &str) -> Result<Option<FileInfo>, RemoteError> {
+        let out = self
+            .exec(
+                &argv(&["stat", "-c", "%F|%s|%a|%u|%g", "--", path]),
+                64 << 10,
+            )
+            .await?;
+        if out.exit_code != Some(0) {
+            if String::from_utf8_lossy(&out.stderr).contains("No such file") {
+                return Ok(None);
+            }
+            return Err(file_error("stat", path, &out));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let info = parse_stat(text.trim()).ok_or_else(|| {
+            RemoteError::Failed(format!("stat {path}: unexpected output `{}`", text.trim()))
+        })?;
+        let link_target = if info.kind == FileKind::Symlink {
+            let out = self
+                .exec(&argv(&["readlink", "--", path]), 64 << 10)
+                .await?;
+            Some(
+                String::from_utf8_lossy(&out.stdout)
+                    .trim_end_matches('\n')
+                    .to_string(),
+            )
+        } else {
+            None
+        };
+        Ok(Some(FileInfo {
+            link_target,
+            ..info
+        }))
+    }
+
+    /// Says goodbye to the server, if connected.
+    pub async fn close(&self) {
+        if let Some(handle) = self.connection.get() {
+            let _ = handle.disconnect(Disconnect::ByApplication, "", "en").await;
+        }
+    }
+}
+
+fn argv(words: &[&str]) -> ExecRequest {
+    ExecRequest {
+        argv: words.iter().map(|w| w.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+fn append_capped(
+    buf: &mut Vec<u8>,
+    data: &[u8],
+    limit: u64,
+    stream: &str,
+    program: &str,
+) -> Result<(), RemoteError> {
+    if buf.len() as u64 + data.len() as u64 > limit {
+        return Err(RemoteError::TooLarge(format!(
+            "{stream} of `{program}` passed the {limit}-byte output limit; it was stopped"
+        )));
+    }
+    buf.extend_from_slice(data);
+    Ok(())
+}
+
+fn file_error(what: &str, path: &str, out: &ExecOutput) -> RemoteError {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let reason = stderr.lines().last().unwrap_or("failed").trim();
+    if reason.contains("No such file") {
+        RemoteError::Unavailable(format!("{what} {path}: no such file or folder"))
+    } else if reason.contains("Permission denied") {
+        RemoteError::Failed(format!("{what} {path}: permission denied"))
+    } else {
+        RemoteError::Failed(format!("{what} {path}: {reason}"))
+    }
+}
+
+/// Parses `%F|%s|%a|%u|%g`.
+fn parse_stat(line: &str) -> Option<FileInfo> {
+    let mut parts = line.split('|');
+    let kind = match parts.next()? {
+        "regular file" | "regular empty file" => FileKind::File,
+        "directory" => FileKind::Directory,
+        "symbolic link" => FileKind::Symlink,
+        _ => FileKind::Other,
+    };
+    Some(FileInfo {
+        kind,
+        size: parts.next()?.parse().ok()?,
+        mode: u32::from_str_radix(parts.next()?, 8).ok()?,
+        uid: parts.next()?.parse().ok()?,
+        gid: parts.next()?.parse().ok()?,
+        link_target: None,
+    })
+}
+
+fn describe_auth(auth: &SshAuth) -> String {
+    match auth {
+        SshAuth::KeyFile(path) => format!("the key {}", path.display()),
+        SshAuth::Agent => "every ssh-agent key".into(),
+        SshAuth::PasswordFromEnv(var) => format!("the password from {var}"),
+    }
+}
+
+fn describe_connect_error(e: &russh::Error) -> String {
+    match e {
+        russh::Error::IO(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            "connection refused".into()
+        }
+        russh::Error::IO(io) => io.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Checks the server's key against known_hosts during the handshake.
+pub struct HostKeyCheck {
+    name: String,
+    host: String,
+    port: u16,
+    known_hosts: PathBuf,
+    policy: HostKeyPolicy,
+    problem: Arc<Mutex<Option<RemoteError>>>,
+}
+
+impl HostKeyCheck {
+    fn refuse(&self, error: RemoteError) -> bool {
+        *self.problem.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+        false
+    }
+
+    fn check(&self, key: &PublicKey) -> bool {
+        let fingerprint = key.fingerprint(russh::keys::HashAlg::Sha256);
+        let algorithm = key.algorithm();
+        match check_known_hosts_path(&self.host, self.port, key, &self.known_hosts) {
+            Ok(true) => true,
+            Ok(false) if self.policy == HostKeyPolicy::TrustNew => {
+                match learn_known_hosts_path(&self.host, self.port, key, &self.known_hosts) {
+                    Ok(()) => {
+                        tracing::info!(host = %self.name, %fingerprint, "trusted a new host key");
+                        true
+                    }
+                    Err(e) => self.refuse(RemoteError::Failed(format!(
+                        "could not record the host key of {} in {}: {e}",
+                        self.name,
+                        self.known_hosts.display()
+                    ))),
+                }
+            }
+            Ok(false) => self.refuse(RemoteError::Unreachable(format!(
+                "{} ({}:{}): unknown host key {algorithm} {fingerprint}; if that is the host's key, \
+                 trust it with `capstan hosts check {} --trust-new-hosts`",
+                self.name, self.host, self.port, self.name
+            ))),
+            Err(russh::keys::Error::KeyChanged { line }) => self.refuse(RemoteError::Unreachable(format!(
+                "{} ({}:{}): HOST KEY CHANGED (now {algorithm} {fingerprint}), refusing to connect: \
+                 someone may be intercepting the connection. If the host was reinstalled, remove line \
+                 {line} of {} and check it again",
+                self.name,
+                self.host,
+                self.port,
+                self.known_hosts.display()
+            ))),
+            Err(e) => self.refuse(RemoteError::Failed(format!(
+                "could not read {}: {e}",
+                self.known_hosts.display()
+            ))),
+        }
+    }
+}
+
+impl client::Handler for HostKeyCheck {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        key: &russh::keys::PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        match key {
+            russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } => Ok(self.check(key)),
+            russh::keys::PublicKeyOrCertificate::Certificate(_) => Ok(self.refuse(RemoteError::Unreachable(format!(
+                "{}: the server offered a host certificate; Capstan checks plain host keys only",
+                self.name
+            )))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_lines_parse() {
+        let info = parse_stat("regular file|12|644|0|0").unwrap();
+        assert_eq!(
+            (info.kind, info.size, info.mode),
+            (FileKind::File, 12, 0o644)
+        );
+        assert_eq!(
+            parse_stat("directory|4096|2755|1000|1000").unwrap().mode,
+            0o2755
+        );
+        assert!(parse_stat("garbage").is_none());
+    }
+}

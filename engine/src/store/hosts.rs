@@ -1,0 +1,66 @@
+//! The inventory's hosts.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Store, now_ms};
+use crate::Result;
+use crate::inventory::Host;
+
+impl Store {
+    /// Adds or replaces a host.
+    pub fn save_host(&self, host: &Host) -> Result<()> {
+        let auth = serde_json::to_string(&host.auth).expect("auth serialises");
+        let groups = serde_json::to_string(&host.groups).expect("groups serialise");
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO hosts (name, address, port, user, auth_json, environment, groups_json, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT(name) DO UPDATE SET address = excluded.address, port = excluded.port,
+                    user = excluded.user, auth_json = excluded.auth_json,
+                    environment = excluded.environment, groups_json = excluded.groups_json",
+                params![host.name, host.address, host.port, host.user, auth, host.environment, groups, now_ms()],
+            )
+        })?;
+        Ok(())
+    }
+
+    /// The host called `name`.
+    pub fn host(&self, name: &str) -> Result<Option<Host>> {
+        self.with(|conn| {
+            conn.query_row(&format!("{SELECT_HOST} WHERE name = ?1"), [name], read_host)
+                .optional()
+        })
+    }
+
+    /// Every host, by name.
+    pub fn hosts(&self) -> Result<Vec<Host>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare(&format!("{SELECT_HOST} ORDER BY name"))?;
+            stmt.query_map([], read_host)?.collect()
+        })
+    }
+
+    /// Removes a host; false when there was none.
+    pub fn remove_host(&self, name: &str) -> Result<bool> {
+        self.with(|conn| Ok(conn.execute("DELETE FROM hosts WHERE name = ?1", [name])? > 0))
+    }
+}
+
+const SELECT_HOST: &str =
+    "SELECT name, address, port, user, auth_json, environment, groups_json FROM hosts";
+
+fn read_host(r: &rusqlite::Row<'_>) -> rusqlite::Result<Host> {
+    let auth: String = r.get(4)?;
+    let groups: String = r.get(6)?;
+    Ok(Host {
+        name: r.get(0)?,
+        address: r.get(1)?,
+        port: r.get(2)?,
+        user: r.get(3)?,
+        auth: serde_json::from_str(&auth).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        environment: r.get(5)?,
+        groups: serde_json::from_str(&groups).unwrap_or_default(),
+    })
+}

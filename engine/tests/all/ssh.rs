@@ -1,0 +1,282 @@
+//! The SSH transport against real sshd processes on loopback.
+
+use std::sync::Arc;
+
+use capstan_engine::Capstan;
+use capstan_engine::jobs::{FailureKind, JobEvent, ResultStatus, RunReport, RunRequest};
+use capstan_engine::remote::{ExecRequest, FileKind, HostKeyPolicy, RemoteError, Transport};
+use serde_json::json;
+
+use crate::fleet::{Sshd, free_port};
+use crate::support::engine;
+
+async fn run_on(
+    capstan: &Capstan,
+    targets: &[&str],
+    params: serde_json::Value,
+    trust: bool,
+) -> RunReport {
+    capstan
+        .run(
+            RunRequest {
+                plugin: "command".into(),
+                action: "exec".into(),
+                params,
+                targets: targets.iter().map(|t| t.to_string()).collect(),
+                check: false,
+                diff: false,
+                trust_new_hosts: trust,
+            },
+            Arc::new(|_: &JobEvent| {}),
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_command_runs_over_ssh_on_one_connection_per_host() {
+    let sshd = Sshd::start();
+    let (dir, capstan) = engine();
+    capstan.add_host(&sshd.host("web-1")).unwrap();
+    let marker = dir.path().join("made-over-ssh");
+    let params =
+        json!({ "argv": ["touch", marker.to_str().unwrap()], "creates": marker.to_str().unwrap() });
+
+    let report = run_on(&capstan, &["web-1"], params.clone(), true).await;
+    let result = &report.results[0];
+    assert_eq!(result.status, ResultStatus::Changed, "{result:?}");
+    assert!(marker.exists());
+    assert_eq!(sshd.logins(), 1, "stat and exec shared one connection");
+
+    // The key is known now: no trust flag needed, and creates= makes it ok.
+    let report = run_on(&capstan, &["web-1"], params, false).await;
+    assert_eq!(
+        report.results[0].status,
+        ResultStatus::Ok,
+        "{:?}",
+        report.results[0]
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_host_key_is_refused_until_trusted() {
+    let sshd = Sshd::start();
+    let (_dir, capstan) = engine();
+    capstan.add_host(&sshd.host("web-1")).unwrap();
+    let report = run_on(&capstan, &["web-1"], json!({ "argv": ["true"] }), false).await;
+    let result = &report.results[0];
+    assert_eq!(result.status, ResultStatus::Unreachable, "{result:?}");
+    assert_eq!(result.failure, Some(FailureKind::Unreachable));
+    assert!(
+        result
+            .summary
+            .contains("unknown host key ssh-ed25519 SHA256:"),
+        "{}",
+        result.summary
+    );
+    assert!(
+        result.summary.contains("--trust-new-hosts"),
+        "{}",
+        result.summary
+    );
+    assert_eq!(sshd.logins(), 0, "nothing was sent to an unverified host");
+
+    let check = capstan
+        .check_host("web-1", HostKeyPolicy::TrustNew)
+        .await
+        .unwrap();
+    assert!(check.reachable, "{check:?}");
+    assert!(check.message.starts_with("Linux"), "{check:?}");
+    let check = capstan
+        .check_host("web-1", HostKeyPolicy::RequireKnown)
+        .await
+        .unwrap();
+    assert!(check.reachable, "the trusted key is remembered: {check:?}");
+}
+
+#[tokio::test]
+async fn a_changed_host_key_is_refused() {
+    let sshd = Sshd::start();
+    let (_dir, capstan) = engine();
+    capstan.add_host(&sshd.host("web-1")).unwrap();
+    assert!(
+        capstan
+            .check_host("web-1", HostKeyPolicy::TrustNew)
+            .await
+            .unwrap()
+            .reachable
+    );
+
+    let sshd = sshd.reinstall();
+    capstan.add_host(&sshd.host("web-1")).unwrap();
+    let check = capstan
+        .check_host("web-1", HostKeyPolicy::TrustNew)
+        .await
+        .unwrap();
+    assert!(!check.reachable, "trust-new never overrides a changed key");
+    assert!(
+        check.message.contains("HOST KEY CHANGED"),
+        "{}",
+        check.message
+    );
+    assert!(check.message.contains("known_hosts"), "{}", check.message);
+}
+
+#[tokio::test]
+async fn a_dead_host_is_unreachable_and_the_others_finish() {
+    let sshd = Sshd::start();
+    let (_dir, capstan) = engine();
+    capstan.add_host(&sshd.host("web-1")).unwrap();
+    let mut dead = sshd.host("web-2");
+    dead.port = free_port();
+    capstan.add_host(&dead).unwrap();
+
+    let report = run_on(
+        &capstan,
+        &["web-1", "web-2", "local"],
+        json!({ "argv": ["true"] }),
+        true,
+    )
+    .await;
+    let status: Vec<_> = report
+        .results
+        .iter()
+        .map(|r| (r.target.as_str(), r.status))
+        .collect();
+    assert_eq!(
+        status,
+        [
+            ("web-1", ResultStatus::Changed),
+            ("web-2", ResultStatus::Unreachable),
+            ("local", ResultStatus::Changed)
+        ]
+    );
+    assert!(
+        report.results[1].summary.contains("connection refused"),
+        "{}",
+        report.results[1].summary
+    );
+    let job = capstan.job(report.job_id).unwrap();
+    assert_eq!(job.results.len(), 3, "every target's result is stored");
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_a_clear_login_failure() {
+    let sshd = Sshd::start();
+    let other = Sshd::start();
+    let (_dir, capstan) = engine();
+    let mut host = sshd.host("web-1");
+    host.auth = capstan_engine::inventory::HostAuth::KeyFile(
+        other.client_key.to_string_lossy().into_owned(),
+    );
+    capstan.add_host(&host).unwrap();
+    let check = capstan
+        .check_host("web-1", HostKeyPolicy::TrustNew)
+        .await
+        .unwrap();
+    assert!(!check.reachable);
+    assert!(
+        check.message.contains("refused the key"),
+        "{}",
+        check.message
+    );
+}
+
+#[tokio::test]
+async fn files_and_commands_over_ssh_keep_argv_intact() {
+    let sshd = Sshd::start();
+    let (dir, capstan) = engine();
+    capstan.add_host(&sshd.host("web-1")).unwrap();
+    let target = capstan
+        .resolve_targets(&["web-1".into()], HostKeyPolicy::TrustNew)
+        .unwrap()
+        .remove(0);
+    let Transport::Ssh(ssh) = &target.transport else {
+        panic!("expected ssh")
+    };
+
+    let trap = dir.path().join("pwned");
+    let out = ssh
+        .exec(
+            &ExecRequest {
+                argv: vec![
+                    "printf".into(),
+                    "%s|%s|%s".into(),
+                    format!("$(touch {})", trap.display()),
+                    "it's; a test".into(),
+                ],
+                stdin: None,
+                env: vec![("GREETING".into(), "hello world".into())],
+                cwd: Some("/tmp".into()),
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("$(touch {})|it's; a test|", trap.display()).replacen("||", "|", 1)
+    );
+    assert!(
+        !trap.exists(),
+        "nothing a plugin passes is evaluated by the remote shell"
+    );
+
+    let out = ssh
+        .exec(
+            &ExecRequest {
+                argv: vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "cat; echo \"$GREETING $(pwd)\"".into(),
+                ],
+                stdin: Some(b"from stdin\n".to_vec()),
+                env: vec![("GREETING".into(), "hello world".into())],
+                cwd: Some("/tmp".into()),
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "from stdin\nhello world /tmp\n"
+    );
+
+    let path = dir.path().join("conf");
+    let path = path.to_str().unwrap();
+    assert_eq!(ssh.stat(path).await.unwrap(), None);
+    ssh.write_file(path, b"line one\n", Some(0o640))
+        .await
+        .unwrap();
+    let info = ssh.stat(path).await.unwrap().unwrap();
+    assert_eq!(
+        (info.kind, info.size, info.mode),
+        (FileKind::File, 9, 0o640)
+    );
+    ssh.write_file(path, b"two\n", None).await.unwrap();
+    assert_eq!(
+        ssh.stat(path).await.unwrap().unwrap().mode,
+        0o640,
+        "mode kept on rewrite"
+    );
+    assert_eq!(ssh.read_file(path, 1024).await.unwrap(), b"two\n");
+    assert!(matches!(
+        ssh.read_file(path, 2).await,
+        Err(RemoteError::TooLarge(_))
+    ));
+    assert!(matches!(
+        ssh.read_file("/no/such/file", 1024).await,
+        Err(RemoteError::Unavailable(_))
+    ));
+    let missing = ExecRequest {
+        argv: vec!["no-such-program-xyz".into()],
+        ..Default::default()
+    };
+    match ssh.exec(&missing, 1024).await {
+        Err(RemoteError::Unavailable(m)) => assert!(m.contains("command not found"), "{m}"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    assert_eq!(sshd.logins(), 1, "every call above shared one connection");
+}
