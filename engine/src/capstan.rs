@@ -12,7 +12,7 @@ use crate::plugin::{
     ArtifactCache, CallSetup, ContractVersion, HostConfig, LimitOverrides, Limits, LoadedPlugin,
     Manifest, PluginHost, validate_params,
 };
-use crate::remote::{ExecRequest, HostKeyPolicy, SshSettings, Target};
+use crate::remote::{Become, ExecRequest, HostKeyPolicy, SshSettings, Target};
 use crate::store::{PluginRecord, Store, now_ms};
 use crate::{Error, Result};
 use std::time::Duration;
@@ -278,7 +278,21 @@ impl Capstan {
         } else {
             HostKeyPolicy::RequireKnown
         };
-        let targets = self.resolve_targets(&request.targets, policy)?;
+        let mut targets = self.resolve_targets(&request.targets, policy)?;
+        if let Some(user) = &request.become_user {
+            if user.is_empty() || user.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(Error::BadInput(format!(
+                    "become user `{}` is empty or has spaces",
+                    user.escape_debug()
+                )));
+            }
+            for target in &mut targets {
+                target.become_user = Some(Become {
+                    user: user.clone(),
+                    password_env: request.become_password_env.clone(),
+                });
+            }
+        }
         let plugin = self.load_installed(&record)?;
 
         let mut request = request.clone();

@@ -38,6 +38,15 @@ pub struct RunArgs {
     /// refusing them (check the fingerprints first).
     #[arg(long)]
     trust_new_hosts: bool,
+    /// Run as root through sudo on every target (Ansible's `become`).
+    #[arg(long = "become", short = 'b')]
+    become_root: bool,
+    /// Run as this user through sudo instead of root.
+    #[arg(long, value_name = "USER")]
+    become_user: Option<String>,
+    /// Environment variable holding the sudo password, when sudo asks for one.
+    #[arg(long, value_name = "VAR")]
+    become_password_env: Option<String>,
     /// Print the job as JSON on stdout (log lines still go to stderr).
     #[arg(long)]
     json: bool,
@@ -57,6 +66,10 @@ pub async fn exec(capstan: &Capstan, args: RunArgs) -> anyhow::Result<Exit> {
         check: args.check,
         diff: args.diff,
         trust_new_hosts: args.trust_new_hosts,
+        become_user: args
+            .become_user
+            .or(args.become_root.then(|| "root".to_string())),
+        become_password_env: args.become_password_env,
     };
     let quiet = args.quiet;
     let multi_target = request.targets.len() > 1;

@@ -56,23 +56,17 @@ impl RemoteCapability {
         target: &str,
         request: ExecRequest,
     ) -> Result<ExecOutput, HostError> {
-        let transport = self
-            .target(Capability::RemoteExec, target)?
-            .transport
-            .clone();
+        let target = self.target(Capability::RemoteExec, target)?.clone();
         check_exec_request(&request)?;
-        let result = transport.exec(&request, self.output_limit).await;
+        let result = target.exec(&request, self.output_limit).await;
         result.map_err(|e| self.fail(e))
     }
 
     /// Reads a file on a target.
     pub async fn read_file(&mut self, target: &str, path: &str) -> Result<Vec<u8>, HostError> {
-        let transport = self
-            .target(Capability::RemoteFiles, target)?
-            .transport
-            .clone();
+        let target = self.target(Capability::RemoteFiles, target)?.clone();
         check_path(path)?;
-        let result = transport.read_file(path, self.output_limit).await;
+        let result = target.read_file(path, self.output_limit).await;
         result.map_err(|e| self.fail(e))
     }
 
@@ -84,10 +78,7 @@ impl RemoteCapability {
         contents: &[u8],
         mode: Option<u32>,
     ) -> Result<(), HostError> {
-        let transport = self
-            .target(Capability::RemoteFiles, target)?
-            .transport
-            .clone();
+        let target = self.target(Capability::RemoteFiles, target)?.clone();
         check_path(path)?;
         if let Some(mode) = mode
             && mode > 0o7777
@@ -96,18 +87,15 @@ impl RemoteCapability {
                 "mode {mode:o} has bits beyond 7777"
             )));
         }
-        let result = transport.write_file(path, contents, mode).await;
+        let result = target.write_file(path, contents, mode).await;
         result.map_err(|e| self.fail(e))
     }
 
     /// Describes a path on a target.
     pub async fn stat(&mut self, target: &str, path: &str) -> Result<Option<FileInfo>, HostError> {
-        let transport = self
-            .target(Capability::RemoteFiles, target)?
-            .transport
-            .clone();
+        let target = self.target(Capability::RemoteFiles, target)?.clone();
         check_path(path)?;
-        let result = transport.stat(path).await;
+        let result = target.stat(path).await;
         result.map_err(|e| self.fail(e))
     }
 }

@@ -20,6 +20,12 @@ pub struct RunRequest {
     /// Record unknown host keys instead of refusing them.
     #[serde(default)]
     pub trust_new_hosts: bool,
+    /// Run every command as this user through sudo (Ansible's `become`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub become_user: Option<String>,
+    /// Environment variable holding the sudo password, if sudo asks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub become_password_env: Option<String>,
 }
 
 /// How an action ended on one target.

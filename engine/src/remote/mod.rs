@@ -2,13 +2,16 @@
 //! the only transport is `local` (the machine running Capstan, like
 //! Ansible's `connection: local`); SSH plugs in behind the same calls.
 
+mod become_;
 mod local;
 mod quote;
 mod ssh;
+mod via_exec;
 
 use std::fmt;
 use std::sync::Arc;
 
+pub use become_::Become;
 pub use local::LocalTransport;
 pub use quote::{command_line, quote};
 pub use ssh::{HostKeyPolicy, SshAuth, SshSettings, SshTransport};
@@ -151,6 +154,8 @@ pub struct Target {
     pub name: String,
     /// How it is reached.
     pub transport: Transport,
+    /// Run everything as another user through sudo.
+    pub become_user: Option<Become>,
 }
 
 impl Target {
@@ -159,6 +164,7 @@ impl Target {
         Target {
             name: "local".into(),
             transport: Transport::Local(LocalTransport),
+            become_user: None,
         }
     }
 
@@ -167,6 +173,52 @@ impl Target {
         Target {
             name: settings.name.clone(),
             transport: Transport::Ssh(Arc::new(SshTransport::new(settings))),
+            become_user: None,
+        }
+    }
+
+    /// Runs a command, through sudo when this target has `become`.
+    pub async fn exec(
+        &self,
+        request: &ExecRequest,
+        max_output: u64,
+    ) -> Result<ExecOutput, RemoteError> {
+        match &self.become_user {
+            None => self.transport.exec(request, max_output).await,
+            Some(become_user) => {
+                let wrapped = become_user.wrap(request)?;
+                let output = self.transport.exec(&wrapped, max_output).await?;
+                become_user.check(output, &self.name)
+            }
+        }
+    }
+
+    /// Reads a file (as the `become` user when set).
+    pub async fn read_file(&self, path: &str, max_size: u64) -> Result<Vec<u8>, RemoteError> {
+        match &self.become_user {
+            None => self.transport.read_file(path, max_size).await,
+            Some(_) => via_exec::read_file(self, path, max_size).await,
+        }
+    }
+
+    /// Writes a file atomically (as the `become` user when set).
+    pub async fn write_file(
+        &self,
+        path: &str,
+        contents: &[u8],
+        mode: Option<u32>,
+    ) -> Result<(), RemoteError> {
+        match &self.become_user {
+            None => self.transport.write_file(path, contents, mode).await,
+            Some(_) => via_exec::write_file(self, path, contents, mode).await,
+        }
+    }
+
+    /// Describes a path (as the `become` user when set).
+    pub async fn stat(&self, path: &str) -> Result<Option<FileInfo>, RemoteError> {
+        match &self.become_user {
+            None => self.transport.stat(path).await,
+            Some(_) => via_exec::stat(self, path).await,
         }
     }
 
@@ -175,5 +227,11 @@ impl Target {
         if let Transport::Ssh(t) = &self.transport {
             t.close().await;
         }
+    }
+}
+
+impl via_exec::ExecPort for Target {
+    async fn run(&self, request: &ExecRequest, max_output: u64) -> Result<ExecOutput, RemoteError> {
+        self.exec(request, max_output).await
     }
 }

@@ -53,6 +53,8 @@ fn request(plugin: &str, action: &str, params: serde_json::Value, target: &str) 
         check: false,
         diff: false,
         trust_new_hosts: false,
+        become_user: None,
+        become_password_env: None,
     }
 }
 

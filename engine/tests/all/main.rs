@@ -1,5 +1,6 @@
 //! Engine integration tests, gathered in one binary so the suite links once.
 
+mod become_;
 mod cache;
 mod contract;
 mod fleet;

@@ -26,6 +26,8 @@ async fn run_on(
                 check: false,
                 diff: false,
                 trust_new_hosts: trust,
+                become_user: None,
+                become_password_env: None,
             },
             Arc::new(|_: &JobEvent| {}),
         )

@@ -61,6 +61,8 @@ pub async fn run(
                 check: false,
                 diff: false,
                 trust_new_hosts: false,
+                become_user: None,
+                become_password_env: None,
             },
             events,
         )

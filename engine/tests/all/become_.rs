@@ -1,0 +1,116 @@
+//! `become`: commands and files as another user, through sudo, locally and
+//! over SSH.
+
+use std::sync::Arc;
+
+use capstan_engine::jobs::{JobEvent, ResultStatus, RunRequest};
+use capstan_engine::remote::{Become, HostKeyPolicy, RemoteError};
+use serde_json::json;
+
+use crate::fleet::Sshd;
+use crate::support::engine;
+
+fn request(targets: &[&str], become_user: &str) -> RunRequest {
+    RunRequest {
+        plugin: "command".into(),
+        action: "exec".into(),
+        params: json!({ "argv": ["id", "-un"] }),
+        targets: targets.iter().map(|t| t.to_string()).collect(),
+        check: false,
+        diff: false,
+        trust_new_hosts: true,
+        become_user: Some(become_user.into()),
+        become_password_env: None,
+    }
+}
+
+#[tokio::test]
+async fn commands_run_as_the_become_user_locally_and_over_ssh() {
+    let sshd = Sshd::start();
+    let (_dir, capstan) = engine();
+    capstan.add_host(&sshd.host("web-1")).unwrap();
+    let report = capstan
+        .run(
+            request(&["local", "web-1"], "nobody"),
+            Arc::new(|_: &JobEvent| {}),
+        )
+        .await
+        .unwrap();
+    for result in &report.results {
+        assert_eq!(result.status, ResultStatus::Changed, "{result:?}");
+        assert_eq!(
+            result.data.as_ref().unwrap()["stdout"],
+            "nobody",
+            "{result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn files_are_written_as_the_become_user() {
+    let sshd = Sshd::start();
+    let (_dir, capstan) = engine();
+    capstan.add_host(&sshd.host("web-1")).unwrap();
+    let shared = tempfile::tempdir().unwrap();
+    let private = tempfile::tempdir().unwrap();
+    std::process::Command::new("chmod")
+        .args(["1777"])
+        .arg(shared.path())
+        .status()
+        .unwrap();
+    std::process::Command::new("chmod")
+        .args(["700"])
+        .arg(private.path())
+        .status()
+        .unwrap();
+
+    for name in ["local", "web-1"] {
+        let mut target = capstan
+            .resolve_targets(&[name.into()], HostKeyPolicy::TrustNew)
+            .unwrap()
+            .remove(0);
+        target.become_user = Some(Become {
+            user: "nobody".into(),
+            password_env: None,
+        });
+        let path = shared.path().join(format!("from-{name}"));
+        let path = path.to_str().unwrap();
+        target.write_file(path, b"hi\n", Some(0o600)).await.unwrap();
+        let info = target.stat(path).await.unwrap().unwrap();
+        assert_eq!(
+            (info.uid, info.mode),
+            (65534, 0o600),
+            "{name}: owned by nobody"
+        );
+        assert_eq!(target.read_file(path, 64).await.unwrap(), b"hi\n");
+
+        let denied = private.path().join("nope");
+        match target
+            .write_file(denied.to_str().unwrap(), b"x", None)
+            .await
+        {
+            Err(RemoteError::Failed(m)) => assert!(m.contains("ermission denied"), "{name}: {m}"),
+            other => panic!("{name}: expected permission denied, got {other:?}"),
+        }
+        target.close().await;
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_become_user_is_named() {
+    let (_dir, capstan) = engine();
+    let report = capstan
+        .run(
+            request(&["local"], "no-such-user-xyz"),
+            Arc::new(|_: &JobEvent| {}),
+        )
+        .await
+        .unwrap();
+    let result = &report.results[0];
+    assert_eq!(result.status, ResultStatus::Failed);
+    assert!(
+        result.summary.contains("there is no user no-such-user-xyz"),
+        "{}",
+        result.summary
+    );
+}
