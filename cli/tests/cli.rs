@@ -394,3 +394,34 @@ fn hosts_are_added_listed_checked_and_removed() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn an_ansible_ini_inventory_imports_all_or_nothing() {
+    let home = Home::new();
+    let good = home.0.path().join("hosts.ini");
+    std::fs::write(&good, "[web]\nweb-1 ansible_host=127.0.0.1 ansible_port=2222\nweb-2 ansible_host=127.0.0.2\n\n[prod:children]\nweb\n").unwrap();
+    let out = home.run(&["hosts", "import", good.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let hosts = home.json(&["hosts", "list", "--json"]);
+    assert_eq!(hosts.as_array().unwrap().len(), 2);
+    assert_eq!(hosts[0]["port"], 2222);
+    assert_eq!(hosts[0]["environment"], "prod");
+
+    let bad = home.0.path().join("bad.ini");
+    std::fs::write(&bad, "[db]\ndb-1\ndb-[1:3]\n").unwrap();
+    let out = home.run(&["hosts", "import", bad.to_str().unwrap()]);
+    assert_eq!(code(&out), 3);
+    assert!(
+        text(&out.stderr).contains("bad.ini: line 3: host ranges"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        home.json(&["hosts", "list", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "nothing saved"
+    );
+}

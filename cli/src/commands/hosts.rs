@@ -18,6 +18,11 @@ use crate::output::print_json;
 pub enum HostsCommand {
     /// Add a host (or replace one with the same name).
     Add(AddArgs),
+    /// Import hosts from an Ansible INI inventory (replacing same-named hosts).
+    Import {
+        /// The inventory file.
+        file: PathBuf,
+    },
     /// List the inventory.
     List(JsonFlag),
     /// Remove a host from the inventory.
@@ -74,6 +79,7 @@ pub struct AddArgs {
 pub async fn exec(capstan: &Capstan, command: HostsCommand) -> anyhow::Result<Exit> {
     match command {
         HostsCommand::Add(args) => add(capstan, args),
+        HostsCommand::Import { file } => import(capstan, &file),
         HostsCommand::List(flag) => {
             let hosts = capstan.hosts()?;
             if flag.json {
@@ -128,6 +134,7 @@ fn add(capstan: &Capstan, args: AddArgs) -> anyhow::Result<Exit> {
         auth,
         environment: args.environment,
         groups: args.groups,
+        vars: Default::default(),
     };
     capstan.add_host(&host)?;
     println!(
@@ -177,6 +184,23 @@ async fn check(
     } else {
         Exit::Failed
     })
+}
+
+fn import(capstan: &Capstan, file: &std::path::Path) -> anyhow::Result<Exit> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| BadInput(format!("cannot read inventory {}: {e}", file.display())))?;
+    let hosts = capstan_engine::inventory::ini::parse(&text, &current_user())
+        .map_err(|e| BadInput(format!("{}: {e}", file.display())))?;
+    // Check every host before saving any, so a bad line saves nothing.
+    for host in &hosts {
+        host.validate()
+            .map_err(|e| BadInput(format!("{}: host {}: {e}", file.display(), host.name)))?;
+    }
+    for host in &hosts {
+        capstan.add_host(host)?;
+    }
+    println!("imported {} hosts from {}", hosts.len(), file.display());
+    Ok(Exit::Success)
 }
 
 fn current_user() -> String {

@@ -1,6 +1,10 @@
 //! The inventory: hosts Capstan can reach, with their connection settings,
 //! environment (dev, preprod, prod) and groups.
 
+pub mod ini;
+
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::remote::SshAuth;
@@ -22,6 +26,9 @@ pub struct Host {
     pub environment: Option<String>,
     /// Groups it belongs to.
     pub groups: Vec<String>,
+    /// Its variables (from an imported inventory), for playbooks.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vars: BTreeMap<String, String>,
 }
 
 /// How to log in to a host, as stored (never a secret itself).
@@ -119,6 +126,7 @@ mod tests {
             auth: HostAuth::Agent,
             environment: Some("prod".into()),
             groups: vec!["web".into()],
+            vars: BTreeMap::new(),
         }
     }
 

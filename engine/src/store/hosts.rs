@@ -11,14 +11,16 @@ impl Store {
     pub fn save_host(&self, host: &Host) -> Result<()> {
         let auth = serde_json::to_string(&host.auth).expect("auth serialises");
         let groups = serde_json::to_string(&host.groups).expect("groups serialise");
+        let vars = serde_json::to_string(&host.vars).expect("vars serialise");
         self.with(|conn| {
             conn.execute(
-                "INSERT INTO hosts (name, address, port, user, auth_json, environment, groups_json, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                "INSERT INTO hosts (name, address, port, user, auth_json, environment, groups_json, created_at, vars_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT(name) DO UPDATE SET address = excluded.address, port = excluded.port,
                     user = excluded.user, auth_json = excluded.auth_json,
-                    environment = excluded.environment, groups_json = excluded.groups_json",
-                params![host.name, host.address, host.port, host.user, auth, host.environment, groups, now_ms()],
+                    environment = excluded.environment, groups_json = excluded.groups_json,
+                    vars_json = excluded.vars_json",
+                params![host.name, host.address, host.port, host.user, auth, host.environment, groups, now_ms(), vars],
             )
         })?;
         Ok(())
@@ -47,7 +49,7 @@ impl Store {
 }
 
 const SELECT_HOST: &str =
-    "SELECT name, address, port, user, auth_json, environment, groups_json FROM hosts";
+    "SELECT name, address, port, user, auth_json, environment, groups_json, vars_json FROM hosts";
 
 fn read_host(r: &rusqlite::Row<'_>) -> rusqlite::Result<Host> {
     let auth: String = r.get(4)?;
@@ -62,5 +64,6 @@ fn read_host(r: &rusqlite::Row<'_>) -> rusqlite::Result<Host> {
         })?,
         environment: r.get(5)?,
         groups: serde_json::from_str(&groups).unwrap_or_default(),
+        vars: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
     })
 }

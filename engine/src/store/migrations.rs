@@ -78,6 +78,10 @@ pub const MIGRATIONS: &[&str] = &[
         created_at  INTEGER NOT NULL
     );
     "#,
+    // 3: host variables (from imported inventories).
+    r#"
+    ALTER TABLE hosts ADD COLUMN vars_json TEXT NOT NULL DEFAULT '{}';
+    "#,
 ];
 
 /// Brings the database from its recorded version up to the newest, each

@@ -99,6 +99,7 @@ impl Sshd {
             auth: HostAuth::KeyFile(self.client_key.to_string_lossy().into_owned()),
             environment: Some("dev".into()),
             groups: vec![],
+            vars: Default::default(),
         }
     }
 

@@ -1,0 +1,260 @@
+//! Reads Ansible's INI inventory format: hosts, `[group]` sections,
+//! `[group:vars]` and `[group:children]`. Connection variables
+//! (`ansible_host`, `ansible_port`, `ansible_user`,
+//! `ansible_ssh_private_key_file`) fill the host's settings; groups named
+//! dev, preprod or prod set its environment; other variables are kept.
+//! What is not supported (host ranges, passwords in the file) is refused
+//! with its line number.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{ENVIRONMENTS, Host, HostAuth};
+
+/// A line the parser refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryError {
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for InventoryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+#[derive(Default)]
+struct Group {
+    hosts: BTreeSet<String>,
+    children: BTreeSet<String>,
+    vars: BTreeMap<String, String>,
+}
+
+/// Parses an INI inventory into hosts; `default_user` fills a missing
+/// `ansible_user`.
+pub fn parse(text: &str, default_user: &str) -> Result<Vec<Host>, InventoryError> {
+    let mut host_vars: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+    let mut section = ("ungrouped".to_string(), "hosts");
+    for (index, raw) in text.lines().enumerate() {
+        let line_no = index + 1;
+        let err = |message: String| InventoryError {
+            line: line_no,
+            message,
+        };
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(header) = line.strip_prefix('[') {
+            let header = header
+                .strip_suffix(']')
+                .ok_or_else(|| err(format!("section header `{line}` has no closing ]")))?;
+            section = match header.split_once(':') {
+                Some((group, "vars")) => (group.to_string(), "vars"),
+                Some((group, "children")) => (group.to_string(), "children"),
+                Some((_, kind)) => {
+                    return Err(err(format!(
+                        "unknown section kind `:{kind}` (use :vars or :children)"
+                    )));
+                }
+                None => (header.to_string(), "hosts"),
+            };
+            groups.entry(section.0.clone()).or_default();
+            continue;
+        }
+        let group = groups.entry(section.0.clone()).or_default();
+        match section.1 {
+            "vars" => {
+                let (key, value) = line.split_once('=').ok_or_else(|| {
+                    err(format!(
+                        "expected key=value in [{}:vars], got `{line}`",
+                        section.0
+                    ))
+                })?;
+                group
+                    .vars
+                    .insert(key.trim().to_string(), unquote(value.trim()));
+            }
+            "children" => {
+                group.children.insert(line.to_string());
+            }
+            _ => {
+                let mut words = line.split_whitespace();
+                let name = words.next().unwrap_or_default().to_string();
+                if name.contains('[') {
+                    return Err(err(format!(
+                        "host ranges like `{name}` are not supported: list the hosts"
+                    )));
+                }
+                let vars = host_vars.entry(name.clone()).or_default();
+                for word in words {
+                    let (key, value) = word.split_once('=').ok_or_else(|| {
+                        err(format!(
+                            "expected key=value after the host name, got `{word}`"
+                        ))
+                    })?;
+                    vars.insert(key.to_string(), unquote(value));
+                }
+                group.hosts.insert(name);
+            }
+        }
+    }
+
+    let mut hosts = Vec::new();
+    for (name, own_vars) in &host_vars {
+        let member_of: Vec<&String> = groups
+            .keys()
+            .filter(|g| *g != "ungrouped" && contains(&groups, g, name, 0))
+            .collect();
+        // Group vars first, host vars win.
+        let mut vars = BTreeMap::new();
+        for group in &member_of {
+            vars.extend(groups[*group].vars.clone());
+        }
+        vars.extend(own_vars.clone());
+        let line_of = |key: &str| {
+            text.lines()
+                .position(|l| l.contains(key))
+                .map_or(0, |i| i + 1)
+        };
+        for secret in [
+            "ansible_password",
+            "ansible_ssh_pass",
+            "ansible_become_password",
+            "ansible_become_pass",
+        ] {
+            if vars.contains_key(secret) {
+                return Err(InventoryError {
+                    line: line_of(secret),
+                    message: format!(
+                        "{secret} puts a password in the inventory; Capstan never stores one: \
+                         use `capstan hosts add {name} --password-env VAR`"
+                    ),
+                });
+            }
+        }
+        let port = match vars.remove("ansible_port") {
+            Some(p) => p.parse::<u16>().map_err(|_| InventoryError {
+                line: line_of("ansible_port"),
+                message: format!("ansible_port `{p}` of {name} is not a port number"),
+            })?,
+            None => 22,
+        };
+        let environment = member_of
+            .iter()
+            .find(|g| ENVIRONMENTS.contains(&g.as_str()))
+            .map(|g| g.to_string());
+        hosts.push(Host {
+            name: name.clone(),
+            address: vars.remove("ansible_host").unwrap_or_else(|| name.clone()),
+            port,
+            user: vars
+                .remove("ansible_user")
+                .unwrap_or_else(|| default_user.to_string()),
+            auth: match vars.remove("ansible_ssh_private_key_file") {
+                Some(path) => HostAuth::KeyFile(path),
+                None => HostAuth::Agent,
+            },
+            environment,
+            groups: member_of
+                .into_iter()
+                .filter(|g| !ENVIRONMENTS.contains(&g.as_str()))
+                .cloned()
+                .collect(),
+            vars,
+        });
+    }
+    Ok(hosts)
+}
+
+/// True when `group` holds `host` directly or through its children.
+fn contains(groups: &BTreeMap<String, Group>, group: &str, host: &str, depth: usize) -> bool {
+    let Some(g) = groups.get(group) else {
+        return false;
+    };
+    depth < 32
+        && (g.hosts.contains(host)
+            || g.children
+                .iter()
+                .any(|child| contains(groups, child, host, depth + 1)))
+}
+
+fn unquote(value: &str) -> String {
+    let v = value.trim();
+    for q in ['"', '\''] {
+        if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {
+            return v[1..v.len() - 1].to_string();
+        }
+    }
+    v.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "
+# a comment
+bastion ansible_host=192.0.2.1
+
+[web]
+web-1 ansible_host=10.0.0.11 ansible_port=2222
+web-2 ansible_host=10.0.0.12 http_port=8080
+
+[db]
+db-1 ansible_user=postgres ansible_ssh_private_key_file=/keys/db
+
+[web:vars]
+ansible_user=www
+http_port=80
+
+[prod:children]
+web
+db
+";
+
+    #[test]
+    fn hosts_groups_vars_and_environments() {
+        let hosts = parse(SAMPLE, "me").unwrap();
+        let by_name: BTreeMap<_, _> = hosts.iter().map(|h| (h.name.as_str(), h)).collect();
+        assert_eq!(hosts.len(), 4);
+        let web1 = by_name["web-1"];
+        assert_eq!(
+            (web1.address.as_str(), web1.port, web1.user.as_str()),
+            ("10.0.0.11", 2222, "www")
+        );
+        assert_eq!(web1.environment.as_deref(), Some("prod"));
+        assert_eq!(web1.groups, ["web"]);
+        assert_eq!(
+            by_name["web-2"].vars["http_port"], "8080",
+            "host vars win over group vars"
+        );
+        assert_eq!(by_name["web-1"].vars["http_port"], "80");
+        let db1 = by_name["db-1"];
+        assert_eq!(db1.auth, HostAuth::KeyFile("/keys/db".into()));
+        assert_eq!(db1.user, "postgres");
+        let bastion = by_name["bastion"];
+        assert_eq!(
+            (bastion.user.as_str(), bastion.environment.as_deref()),
+            ("me", None)
+        );
+        assert!(bastion.groups.is_empty());
+    }
+
+    #[test]
+    fn unsupported_lines_are_refused_with_their_number() {
+        let err = parse("[web]\nweb-[1:3].example.com\n", "me").unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(err.message.contains("host ranges"), "{err}");
+        let err = parse("[web]\nweb-1 ansible_password=hunter2\n", "me").unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(err.message.contains("--password-env"), "{err}");
+        let err = parse("[web:hosts]\n", "me").unwrap_err();
+        assert!(err.message.contains(":vars or :children"), "{err}");
+        let err = parse("[web]\nweb-1 ansible_port=http\n", "me").unwrap_err();
+        assert!(err.message.contains("not a port number"), "{err}");
+    }
+}
