@@ -1,7 +1,11 @@
 //! Compiles the first-party plugins so the binary can embed them.
 
 fn main() {
-    let built = capstan_plugin_builder::build(&["../plugins/command", "../plugins/debug"]);
+    let built = capstan_plugin_builder::build(&[
+        "../plugins/command",
+        "../plugins/debug",
+        "../plugins/setup",
+    ]);
     let mut code = String::from(
         "/// Every first-party plugin, compiled.\npub static PLUGINS: &[BundledPlugin] = &[\n",
     );

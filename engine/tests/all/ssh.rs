@@ -282,3 +282,43 @@ async fn files_and_commands_over_ssh_keep_argv_intact() {
     }
     assert_eq!(sshd.logins(), 1, "every call above shared one connection");
 }
+
+#[tokio::test]
+async fn facts_are_gathered_locally_and_over_ssh() {
+    let sshd = Sshd::start();
+    let (_dir, capstan) = engine();
+    capstan.add_host(&sshd.host("web-1")).unwrap();
+    let report = capstan
+        .run(
+            RunRequest {
+                plugin: "setup".into(),
+                action: "gather".into(),
+                params: json!({}),
+                targets: vec!["local".into(), "web-1".into()],
+                check: false,
+                diff: false,
+                trust_new_hosts: true,
+                become_user: None,
+                become_password_env: None,
+            },
+            Arc::new(|_: &JobEvent| {}),
+        )
+        .await
+        .unwrap();
+    let os_release = std::fs::read_to_string("/etc/os-release").unwrap();
+    for result in &report.results {
+        assert_eq!(result.status, ResultStatus::Ok, "{result:?}");
+        let facts = &result.data.as_ref().unwrap()["ansible_facts"];
+        assert_eq!(facts["ansible_system"], "Linux");
+        assert_eq!(facts["ansible_architecture"], std::env::consts::ARCH);
+        assert!(
+            facts["ansible_memtotal_mb"].as_u64().unwrap() > 0,
+            "{facts}"
+        );
+        let version = facts["ansible_distribution_version"].as_str().unwrap();
+        assert!(
+            os_release.contains(&format!("VERSION_ID=\"{version}\"")),
+            "{facts}"
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! Turns the probe's sections into Ansible-named facts.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+/// Splits `== name` sections and builds the facts.
+pub fn parse(text: &str) -> Value {
+    let mut sections: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut current = "";
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("== ") {
+            current = name.trim();
+            sections.entry(current).or_default();
+        } else {
+            sections.entry(current).or_default().push(line);
+        }
+    }
+    let section = |name: &str| sections.get(name).cloned().unwrap_or_default();
+
+    let uname = section("uname");
+    let os: BTreeMap<&str, String> = section("os-release")
+        .iter()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k, v.trim_matches('"').to_string()))
+        .collect();
+    let id = os.get("ID").cloned().unwrap_or_default();
+    let like = os.get("ID_LIKE").cloned().unwrap_or_default();
+    let version = os.get("VERSION_ID").cloned().unwrap_or_default();
+    let memory_kb = |key: &str| {
+        section("meminfo")
+            .iter()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let (iface, gateway) = default_route(&section("route")).unwrap_or_default();
+    let address = section("addr")
+        .iter()
+        .filter_map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            (words.len() > 3 && words[1] == iface && words[2] == "inet")
+                .then(|| words[3].split('/').next().unwrap_or("").to_string())
+        })
+        .next()
+        .unwrap_or_default();
+    let hostname = uname.get(3).copied().unwrap_or("").to_string();
+
+    json!({
+        "ansible_system": uname.first().copied().unwrap_or(""),
+        "ansible_kernel": uname.get(1).copied().unwrap_or(""),
+        "ansible_architecture": uname.get(2).copied().unwrap_or(""),
+        "ansible_hostname": hostname.split('.').next().unwrap_or(""),
+        "ansible_nodename": hostname.clone(),
+        // The node name, not a DNS lookup: gathering facts sends nothing
+        // beyond the target.
+        "ansible_fqdn": hostname,
+        "ansible_distribution": distribution(&id),
+        "ansible_distribution_version": version,
+        "ansible_distribution_major_version": version.split('.').next().unwrap_or(""),
+        "ansible_distribution_release": os.get("VERSION_CODENAME").cloned().unwrap_or_default(),
+        "ansible_os_family": os_family(&id, &like),
+        "ansible_memtotal_mb": memory_kb("MemTotal:") / 1024,
+        "ansible_memfree_mb": memory_kb("MemFree:") / 1024,
+        "ansible_swaptotal_mb": memory_kb("SwapTotal:") / 1024,
+        "ansible_processor_vcpus": section("cpus").first().and_then(|n| n.trim().parse::<u64>().ok()).unwrap_or(0),
+        "ansible_default_ipv4": if iface.is_empty() {
+            json!({})
+        } else {
+            json!({ "interface": iface, "address": address, "gateway": gateway })
+        },
+    })
+}
+
+/// The interface and gateway of the default route in /proc/net/route.
+fn default_route(lines: &[&str]) -> Option<(String, String)> {
+    lines.iter().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.len() > 2 && f[1] == "00000000").then(|| {
+            let gw = u32::from_str_radix(f[2], 16).unwrap_or(0).to_le_bytes();
+            (
+                f[0].to_string(),
+                format!("{}.{}.{}.{}", gw[0], gw[1], gw[2], gw[3]),
+            )
+        })
+    })
+}
+
+fn distribution(id: &str) -> String {
+    match id {
+        "debian" => "Debian",
+        "ubuntu" => "Ubuntu",
+        "centos" => "CentOS",
+        "rhel" => "RedHat",
+        "fedora" => "Fedora",
+        "rocky" => "Rocky",
+        "almalinux" => "AlmaLinux",
+        "alpine" => "Alpine",
+        "arch" => "Archlinux",
+        "opensuse-leap" | "opensuse-tumbleweed" | "sles" => "openSUSE",
+        "" => "",
+        other => return capitalise(other),
+    }
+    .to_string()
+}
+
+fn os_family(id: &str, like: &str) -> String {
+    let words: Vec<&str> = std::iter::once(id).chain(like.split_whitespace()).collect();
+    let has = |names: &[&str]| words.iter().any(|w| names.contains(w));
+    if has(&["debian", "ubuntu"]) {
+        "Debian".into()
+    } else if has(&["rhel", "centos", "fedora", "rocky", "almalinux"]) {
+        "RedHat".into()
+    } else if has(&["alpine"]) {
+        "Alpine".into()
+    } else if has(&["arch"]) {
+        "Archlinux".into()
+    } else if has(&["suse", "opensuse", "sles"]) {
+        "Suse".into()
+    } else {
+        capitalise(id)
+    }
+}
+
+fn capitalise(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "== uname\nLinux\n6.1.0-18-amd64\nx86_64\nweb-1.example.com\n\
+== os-release\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n\
+== meminfo\nMemTotal:        2048000 kB\nMemFree:          512000 kB\nSwapTotal:             0 kB\n\
+== route\nIface\tDestination\tGateway \tFlags\nens3\t00000000\t0100000A\t0003\nens3\t0000000A\t00000000\t0001\n\
+== addr\n2: ens3    inet 10.0.0.5/24 brd 10.0.0.255 scope global ens3\n== cpus\n2\n";
+
+    #[test]
+    fn facts_have_ansible_names_and_values() {
+        let facts = parse(SAMPLE);
+        assert_eq!(facts["ansible_os_family"], "Debian");
+        assert_eq!(facts["ansible_distribution"], "Debian");
+        assert_eq!(facts["ansible_distribution_major_version"], "12");
+        assert_eq!(facts["ansible_hostname"], "web-1");
+        assert_eq!(facts["ansible_architecture"], "x86_64");
+        assert_eq!(facts["ansible_memtotal_mb"], 2000);
+        assert_eq!(
+            facts["ansible_default_ipv4"],
+            json!({ "interface": "ens3", "address": "10.0.0.5", "gateway": "10.0.0.1" })
+        );
+    }
+
+    #[test]
+    fn families_follow_id_like() {
+        assert_eq!(os_family("linuxmint", "ubuntu debian"), "Debian");
+        assert_eq!(os_family("rocky", "rhel centos fedora"), "RedHat");
+        assert_eq!(os_family("gentoo", ""), "Gentoo");
+    }
+}

@@ -1,0 +1,64 @@
+//! Ansible's `setup` module: gathers facts about the target (OS family,
+//! distribution and version, hostname, architecture, default IPv4, memory)
+//! in one command, and returns them as data under Ansible's names.
+
+mod facts;
+
+use capstan_plugin_sdk::{
+    Action, Context, Error, Manifest, Outcome, Plugin, Request, register_plugin, remote,
+};
+
+/// Prints everything the facts are made of, in sections, in one round trip.
+/// A fixed script: nothing from the user goes into it.
+const PROBE: &str = r#"
+echo '== uname'; uname -s; uname -r; uname -m; uname -n
+echo '== os-release'; cat /etc/os-release 2>/dev/null
+echo '== meminfo'; grep -E '^(MemTotal|MemFree|SwapTotal):' /proc/meminfo 2>/dev/null
+echo '== route'; cat /proc/net/route 2>/dev/null
+echo '== addr'; ip -o -4 addr show 2>/dev/null
+echo '== cpus'; grep -c '^processor' /proc/cpuinfo 2>/dev/null
+"#;
+
+struct Setup;
+
+impl Plugin for Setup {
+    fn manifest() -> Manifest {
+        Manifest::new(
+            "setup",
+            env!("CARGO_PKG_VERSION"),
+            "Gather facts about the target.",
+        )
+        .capability("remote.exec")
+        .action(Action::new(
+            "gather",
+            "Gather facts (never changes anything).",
+        ))
+    }
+
+    fn run(request: Request, ctx: &Context) -> Result<Outcome, Error> {
+        if request.action != "gather" {
+            return Err(Error::UnknownAction(request.action));
+        }
+        let output = remote::Command::new(["sh", "-c", PROBE]).run(&ctx.target)?;
+        if !output.success() {
+            return Err(Error::msg(format!(
+                "gathering facts failed: {}",
+                output.stderr_text().trim()
+            )));
+        }
+        let facts = facts::parse(&output.stdout_text());
+        let summary = format!(
+            "{} {} {} ({}), {} MB",
+            facts["ansible_distribution"].as_str().unwrap_or("?"),
+            facts["ansible_distribution_version"]
+                .as_str()
+                .unwrap_or("?"),
+            facts["ansible_architecture"].as_str().unwrap_or("?"),
+            facts["ansible_hostname"].as_str().unwrap_or("?"),
+            facts["ansible_memtotal_mb"]
+        );
+        Ok(Outcome::ok(summary).with_data(serde_json::json!({ "ansible_facts": facts })))
+    }
+}
+
+register_plugin!(Setup);
