@@ -159,16 +159,17 @@ impl SshTransport {
         let failed = |why: String| {
             RemoteError::Unreachable(format!("{} ({}:{}): {why}", s.name, s.address, s.port))
         };
+        // RSA keys sign with the best hash the server takes; others ignore it.
+        let hash = handle
+            .best_supported_rsa_hash()
+            .await
+            .ok()
+            .flatten()
+            .flatten();
         match &s.auth {
             SshAuth::KeyFile(path) => {
                 let key = russh::keys::load_secret_key(path, None)
                     .map_err(|e| failed(format!("cannot use key file {}: {e}", path.display())))?;
-                let hash = handle
-                    .best_supported_rsa_hash()
-                    .await
-                    .ok()
-                    .flatten()
-                    .flatten();
                 let result = handle
                     .authenticate_publickey(
                         &s.user,
@@ -199,12 +200,6 @@ impl SshTransport {
                     let russh::keys::agent::AgentIdentity::PublicKey { key, .. } = identity else {
                         continue;
                     };
-                    let hash = handle
-                        .best_supported_rsa_hash()
-                        .await
-                        .ok()
-                        .flatten()
-                        .flatten();
                     if let Ok(result) = handle
                         .authenticate_publickey_with(&s.user, key, hash, &mut agent)
                         .await
