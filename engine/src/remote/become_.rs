@@ -15,12 +15,18 @@ pub struct Become {
 
 impl Become {
     /// Wraps a request in `sudo`. The environment moves inside sudo (which
-    /// resets its own); with a password, it goes first on stdin.
-    pub fn wrap(&self, request: &ExecRequest) -> Result<ExecRequest, RemoteError> {
+    /// resets its own). With `send_password` (only when sudo was seen to ask:
+    /// a sudo that does not ask would pass the password on to the command),
+    /// the password goes first on stdin.
+    pub fn wrap(
+        &self,
+        request: &ExecRequest,
+        send_password: bool,
+    ) -> Result<ExecRequest, RemoteError> {
         let mut argv: Vec<String> = vec!["sudo".into()];
         let mut stdin = request.stdin.clone();
         match &self.password_env {
-            Some(var) => {
+            Some(var) if send_password => {
                 let password = std::env::var(var).map_err(|_| {
                     RemoteError::Failed(format!(
                         "become: the sudo password variable {var} is not set"
@@ -31,7 +37,7 @@ impl Become {
                 input.extend(stdin.take().unwrap_or_default());
                 stdin = Some(input);
             }
-            None => argv.push("-n".into()),
+            _ => argv.push("-n".into()),
         }
         argv.extend(["-u".into(), self.user.clone(), "--".into()]);
         if !request.env.is_empty() {
@@ -45,6 +51,22 @@ impl Become {
             env: Vec::new(),
             cwd: request.cwd.clone(),
         })
+    }
+
+    /// The command that tells whether sudo asks for a password.
+    pub fn probe(&self) -> ExecRequest {
+        ExecRequest {
+            argv: ["sudo", "-n", "-u", &self.user, "--", "true"]
+                .map(String::from)
+                .to_vec(),
+            ..Default::default()
+        }
+    }
+
+    /// Reads the probe's answer: true when sudo wants a password.
+    pub fn asks_for_password(output: &ExecOutput) -> bool {
+        output.exit_code != Some(0)
+            && String::from_utf8_lossy(&output.stderr).contains("password is required")
     }
 
     /// Turns sudo's own refusals into errors that say what to do.
@@ -92,14 +114,13 @@ mod tests {
             user: "root".into(),
             password_env: None,
         };
-        let wrapped = become_root
-            .wrap(&ExecRequest {
-                argv: vec!["id".into(), "-un".into()],
-                env: vec![("A".into(), "1".into())],
-                cwd: Some("/tmp".into()),
-                stdin: None,
-            })
-            .unwrap();
+        let request = ExecRequest {
+            argv: vec!["id".into(), "-un".into()],
+            env: vec![("A".into(), "1".into())],
+            cwd: Some("/tmp".into()),
+            stdin: None,
+        };
+        let wrapped = become_root.wrap(&request, false).unwrap();
         assert_eq!(
             wrapped.argv,
             ["sudo", "-n", "-u", "root", "--", "env", "A=1", "id", "-un"]
@@ -109,7 +130,7 @@ mod tests {
     }
 
     #[test]
-    fn a_password_goes_first_on_stdin() {
+    fn a_password_goes_first_on_stdin_only_when_sudo_asks() {
         // SAFETY: this test owns the variable; no other test reads it.
         #[allow(unsafe_code)]
         unsafe {
@@ -119,15 +140,17 @@ mod tests {
             user: "root".into(),
             password_env: Some("CAPSTAN_TEST_SUDO_PW".into()),
         };
-        let wrapped = become_root
-            .wrap(&ExecRequest {
-                argv: vec!["cat".into()],
-                stdin: Some(b"data".to_vec()),
-                ..Default::default()
-            })
-            .unwrap();
+        let request = ExecRequest {
+            argv: vec!["cat".into()],
+            stdin: Some(b"data".to_vec()),
+            ..Default::default()
+        };
+        let wrapped = become_root.wrap(&request, true).unwrap();
         assert_eq!(&wrapped.argv[..4], ["sudo", "-S", "-p", ""]);
         assert_eq!(wrapped.stdin.as_deref(), Some(&b"s3cret\ndata"[..]));
+        let wrapped = become_root.wrap(&request, false).unwrap();
+        assert_eq!(&wrapped.argv[..2], ["sudo", "-n"]);
+        assert_eq!(wrapped.stdin.as_deref(), Some(&b"data"[..]));
     }
 
     #[test]

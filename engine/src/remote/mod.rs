@@ -156,6 +156,8 @@ pub struct Target {
     pub transport: Transport,
     /// Run everything as another user through sudo.
     pub become_user: Option<Become>,
+    /// Whether sudo on this target asks for a password, once probed.
+    sudo_asks: Arc<tokio::sync::OnceCell<bool>>,
 }
 
 impl Target {
@@ -165,6 +167,7 @@ impl Target {
             name: "local".into(),
             transport: Transport::Local(LocalTransport),
             become_user: None,
+            sudo_asks: Arc::default(),
         }
     }
 
@@ -174,6 +177,7 @@ impl Target {
             name: settings.name.clone(),
             transport: Transport::Ssh(Arc::new(SshTransport::new(settings))),
             become_user: None,
+            sudo_asks: Arc::default(),
         }
     }
 
@@ -186,7 +190,17 @@ impl Target {
         match &self.become_user {
             None => self.transport.exec(request, max_output).await,
             Some(become_user) => {
-                let wrapped = become_user.wrap(request)?;
+                // Send the password only to a sudo that asks for it: one
+                // that does not would hand it to the command's stdin.
+                let send_password = become_user.password_env.is_some()
+                    && *self
+                        .sudo_asks
+                        .get_or_try_init(|| async {
+                            let probe = self.transport.exec(&become_user.probe(), 64 << 10).await?;
+                            Ok::<_, RemoteError>(Become::asks_for_password(&probe))
+                        })
+                        .await?;
+                let wrapped = become_user.wrap(request, send_password)?;
                 let output = self.transport.exec(&wrapped, max_output).await?;
                 become_user.check(output, &self.name)
             }

@@ -114,3 +114,33 @@ async fn an_unknown_become_user_is_named() {
         result.summary
     );
 }
+
+#[tokio::test]
+async fn a_sudo_password_never_reaches_a_command_when_sudo_does_not_ask() {
+    // SAFETY: the variable is this test's own; nothing else reads it.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::env::set_var("CAPSTAN_TEST_BECOME_PW", "never-show-me")
+    };
+    let (_dir, capstan) = engine();
+    let mut target = capstan
+        .resolve_targets(&["local".into()], HostKeyPolicy::TrustNew)
+        .unwrap()
+        .remove(0);
+    target.become_user = Some(Become {
+        user: "nobody".into(),
+        password_env: Some("CAPSTAN_TEST_BECOME_PW".into()),
+    });
+    let out = target
+        .exec(
+            &capstan_engine::remote::ExecRequest {
+                argv: vec!["cat".into()],
+                stdin: Some(b"only this\n".to_vec()),
+                ..Default::default()
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "only this\n");
+}
