@@ -4,6 +4,7 @@ fn main() {
     let built = capstan_plugin_builder::build(&[
         "../plugins/command",
         "../plugins/debug",
+        "../plugins/file",
         "../plugins/setup",
     ]);
     let mut code = String::from(

@@ -7,6 +7,7 @@ mod fleet;
 mod grants;
 mod hostile;
 mod jobs;
+mod modules;
 mod ssh;
 mod support;
 mod transport;

@@ -1,0 +1,193 @@
+//! First-party module plugins on a real target, locally and over SSH:
+//! idempotency, check mode and errors.
+
+use std::sync::Arc;
+
+use capstan_engine::Capstan;
+use capstan_engine::jobs::{JobEvent, ResultStatus, RunRequest, TargetResult};
+use serde_json::{Value, json};
+
+use crate::fleet::Sshd;
+use crate::support::engine;
+
+async fn file(capstan: &Capstan, target: &str, params: Value, check: bool) -> TargetResult {
+    let report = capstan
+        .run(
+            RunRequest {
+                plugin: "file".into(),
+                action: "apply".into(),
+                params,
+                targets: vec![target.into()],
+                check,
+                diff: true,
+                trust_new_hosts: true,
+                become_user: None,
+                become_password_env: None,
+            },
+            Arc::new(|_: &JobEvent| {}),
+        )
+        .await
+        .unwrap();
+    report.results.into_iter().next().unwrap()
+}
+
+#[tokio::test]
+async fn file_is_idempotent_locally_and_over_ssh() {
+    let sshd = Sshd::start();
+    let (dir, capstan) = engine();
+    capstan.add_host(&sshd.host("web-1")).unwrap();
+    for target in ["local", "web-1"] {
+        let base = dir.path().join(target);
+        let app = base.join("app");
+        let app = app.to_str().unwrap();
+        let status = |r: &TargetResult| (r.status, r.summary.clone());
+
+        let r = file(
+            &capstan,
+            target,
+            json!({ "path": app, "state": "directory", "mode": "0750" }),
+            true,
+        )
+        .await;
+        assert_eq!(r.status, ResultStatus::Changed, "{target} check: {r:?}");
+        assert!(
+            !std::path::Path::new(app).exists(),
+            "{target}: check mode changed nothing"
+        );
+        assert!(
+            r.diff.as_deref().unwrap().contains("+state: directory"),
+            "{r:?}"
+        );
+
+        let r = file(
+            &capstan,
+            target,
+            json!({ "path": app, "state": "directory", "mode": "0750" }),
+            false,
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            ResultStatus::Changed,
+            "{target}: {:?}",
+            status(&r)
+        );
+        let r = file(
+            &capstan,
+            target,
+            json!({ "path": app, "state": "directory", "mode": "0750" }),
+            false,
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            ResultStatus::Ok,
+            "{target} second run: {:?}",
+            status(&r)
+        );
+        let r = file(
+            &capstan,
+            target,
+            json!({ "path": app, "state": "directory", "mode": 755 }),
+            false,
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            ResultStatus::Changed,
+            "{target} mode change: {:?}",
+            status(&r)
+        );
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(app).unwrap().permissions().mode() & 0o7777,
+            0o755
+        );
+
+        let link = base.join("current");
+        let link = link.to_str().unwrap();
+        let r = file(
+            &capstan,
+            target,
+            json!({ "path": link, "state": "link", "src": app }),
+            false,
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            ResultStatus::Changed,
+            "{target}: {:?}",
+            status(&r)
+        );
+        let r = file(
+            &capstan,
+            target,
+            json!({ "path": link, "state": "link", "src": app }),
+            false,
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            ResultStatus::Ok,
+            "{target} link again: {:?}",
+            status(&r)
+        );
+        assert_eq!(std::fs::read_link(link).unwrap().to_str().unwrap(), app);
+
+        let missing = base.join("missing.conf");
+        let r = file(
+            &capstan,
+            target,
+            json!({ "path": missing.to_str().unwrap() }),
+            false,
+        )
+        .await;
+        assert_eq!(r.status, ResultStatus::Failed);
+        assert!(
+            r.summary.contains("is absent, cannot continue"),
+            "{}",
+            r.summary
+        );
+
+        let r = file(
+            &capstan,
+            target,
+            json!({ "path": app, "state": "absent" }),
+            false,
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            ResultStatus::Changed,
+            "{target}: {:?}",
+            status(&r)
+        );
+        let r = file(
+            &capstan,
+            target,
+            json!({ "path": app, "state": "absent" }),
+            false,
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            ResultStatus::Ok,
+            "{target} absent again: {:?}",
+            status(&r)
+        );
+
+        let r = file(
+            &capstan,
+            target,
+            json!({ "path": link, "owner": "no-such-user-xyz" }),
+            false,
+        )
+        .await;
+        assert_eq!(r.status, ResultStatus::Failed);
+        assert!(
+            r.summary.contains("user `no-such-user-xyz` does not exist"),
+            "{}",
+            r.summary
+        );
+    }
+}

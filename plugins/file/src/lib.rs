@@ -1,0 +1,214 @@
+//! Ansible's `file` module: make a path a directory, a file, a symlink, or
+//! nothing, with the given mode, owner and group — idempotently, with check
+//! mode and a diff of the state.
+
+mod attrs;
+
+use capstan_plugin_sdk::remote::{self, FileInfo, FileKind};
+use capstan_plugin_sdk::{
+    Action, Context, Error, Manifest, Outcome, Plugin, Request, register_plugin,
+};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileParams {
+    path: String,
+    #[serde(default)]
+    state: Option<String>,
+    mode: Option<serde_json::Value>,
+    owner: Option<String>,
+    group: Option<String>,
+    src: Option<String>,
+}
+
+struct File;
+
+impl Plugin for File {
+    fn manifest() -> Manifest {
+        Manifest::new("file", env!("CARGO_PKG_VERSION"), "Manage files, directories and symlinks and their attributes.")
+            .capability("remote.exec")
+            .capability("remote.files")
+            .action(Action::new("apply", "Bring a path to the wanted state.").params_schema(serde_json::json!({
+                "type": "object",
+                "properties": {
+                    "path": { "type": "string", "description": "Absolute path on the target." },
+                    "state": { "enum": ["file", "directory", "touch", "absent", "link"], "description": "What the path should be (default: file)." },
+                    "mode": { "type": ["string", "integer"], "description": "Octal permissions, e.g. \"0644\" (symbolic modes are not supported)." },
+                    "owner": { "type": "string", "description": "Owning user." },
+                    "group": { "type": "string", "description": "Owning group." },
+                    "src": { "type": "string", "description": "Where a link points (state=link)." }
+                },
+                "required": ["path"],
+                "additionalProperties": false
+            })))
+    }
+
+    fn run(request: Request, ctx: &Context) -> Result<Outcome, Error> {
+        match request.action.as_str() {
+            "apply" => apply(request.params()?, ctx),
+            other => Err(Error::UnknownAction(other.into())),
+        }
+    }
+}
+
+fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
+    let path = params.path.as_str();
+    let state = params.state.as_deref().unwrap_or("file");
+    let mode = params.mode.as_ref().map(attrs::parse_mode).transpose()?;
+    let before = remote::stat(&ctx.target, path)?;
+    let mut changes: Vec<String> = Vec::new();
+
+    match state {
+        "absent" => {
+            if before.is_some() {
+                changes.push(format!("remove {path}"));
+                if !ctx.check {
+                    run(ctx, &["rm", "-rf", "--", path])?;
+                }
+            }
+            return Ok(finish(path, changes, &before, "absent", ctx));
+        }
+        "directory" => match &before {
+            None => {
+                changes.push(format!("create directory {path}"));
+                if !ctx.check {
+                    run(ctx, &["mkdir", "-p", "--", path])?;
+                }
+            }
+            Some(info) if info.kind != FileKind::Directory => {
+                return Err(Error::msg(format!(
+                    "{path} exists and is not a directory ({})",
+                    kind_name(info)
+                )));
+            }
+            Some(_) => {}
+        },
+        "file" => match &before {
+            None => {
+                return Err(Error::msg(format!(
+                    "file ({path}) is absent, cannot continue (use state=touch to create it)"
+                )));
+            }
+            Some(info) if info.kind == FileKind::Directory => {
+                return Err(Error::msg(format!("{path} is a directory, not a file")));
+            }
+            Some(_) => {}
+        },
+        "touch" => {
+            // Like Ansible, touch always updates the times: always changed.
+            changes.push(format!("touch {path}"));
+            if !ctx.check {
+                run(ctx, &["touch", "--", path])?;
+            }
+        }
+        "link" => {
+            let src = params
+                .src
+                .as_deref()
+                .ok_or_else(|| Error::InvalidParams("state=link needs `src`".into()))?;
+            let same = before.as_ref().is_some_and(|i| {
+                i.kind == FileKind::Symlink && i.link_target.as_deref() == Some(src)
+            });
+            if !same {
+                if before
+                    .as_ref()
+                    .is_some_and(|i| i.kind == FileKind::Directory)
+                {
+                    return Err(Error::msg(format!(
+                        "{path} is a directory; refusing to replace it with a link"
+                    )));
+                }
+                changes.push(format!("link {path} -> {src}"));
+                if !ctx.check {
+                    run(ctx, &["ln", "-sfn", "--", src, path])?;
+                }
+            }
+            return Ok(finish(path, changes, &before, "link", ctx));
+        }
+        other => return Err(Error::InvalidParams(format!("unknown state `{other}`"))),
+    }
+
+    // Attributes, on what is (or in check mode would be) there now.
+    let now = if ctx.check {
+        before.clone()
+    } else {
+        remote::stat(&ctx.target, path)?
+    };
+    if let Some(mode) = mode
+        && now.as_ref().is_none_or(|i| i.mode != mode)
+    {
+        changes.push(format!("mode {:04o}", mode));
+        if !ctx.check {
+            run(ctx, &["chmod", &format!("{mode:o}"), "--", path])?;
+        }
+    }
+    if let Some(owner) = &params.owner {
+        let uid = attrs::uid_of(ctx, owner)?;
+        if now.as_ref().is_none_or(|i| i.uid != uid) {
+            changes.push(format!("owner {owner}"));
+            if !ctx.check {
+                run(ctx, &["chown", "--", owner, path])?;
+            }
+        }
+    }
+    if let Some(group) = &params.group {
+        let gid = attrs::gid_of(ctx, group)?;
+        if now.as_ref().is_none_or(|i| i.gid != gid) {
+            changes.push(format!("group {group}"));
+            if !ctx.check {
+                run(ctx, &["chgrp", "--", group, path])?;
+            }
+        }
+    }
+    Ok(finish(path, changes, &before, state, ctx))
+}
+
+fn run(ctx: &Context, argv: &[&str]) -> Result<(), Error> {
+    let out = remote::Command::new(argv.iter().copied()).run(&ctx.target)?;
+    if out.success() {
+        Ok(())
+    } else {
+        Err(Error::msg(format!(
+            "`{}` failed: {}",
+            argv.join(" "),
+            out.stderr_text().trim()
+        )))
+    }
+}
+
+fn kind_name(info: &FileInfo) -> &'static str {
+    match info.kind {
+        FileKind::File => "file",
+        FileKind::Directory => "directory",
+        FileKind::Symlink => "link",
+        FileKind::Other => "special file",
+    }
+}
+
+/// The outcome, with Ansible's before/after state as a small diff.
+fn finish(
+    path: &str,
+    changes: Vec<String>,
+    before: &Option<FileInfo>,
+    wanted: &str,
+    ctx: &Context,
+) -> Outcome {
+    let before_state = before.as_ref().map_or("absent", kind_name);
+    let data = serde_json::json!({ "path": path, "state": wanted, "changes": changes });
+    if changes.is_empty() {
+        return Outcome::ok(format!("{path} is already {wanted}")).with_data(data);
+    }
+    let verb = if ctx.check { "would" } else { "did" };
+    let outcome =
+        Outcome::changed(format!("{path}: {verb} {}", changes.join(", "))).with_data(data);
+    if ctx.diff {
+        outcome.with_diff(format!(
+            "--- before: {path}\n+++ after: {path}\n-state: {before_state}\n+state: {wanted}\n"
+        ))
+    } else {
+        outcome
+    }
+}
+
+register_plugin!(File);
