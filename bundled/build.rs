@@ -3,6 +3,7 @@
 fn main() {
     let built = capstan_plugin_builder::build(&[
         "../plugins/command",
+        "../plugins/copy",
         "../plugins/debug",
         "../plugins/file",
         "../plugins/setup",

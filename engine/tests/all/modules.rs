@@ -191,3 +191,87 @@ async fn file_is_idempotent_locally_and_over_ssh() {
         );
     }
 }
+
+async fn copy(capstan: &Capstan, target: &str, params: Value, check: bool) -> TargetResult {
+    let report = capstan
+        .run(
+            RunRequest {
+                plugin: "copy".into(),
+                action: "apply".into(),
+                params,
+                targets: vec![target.into()],
+                check,
+                diff: true,
+                trust_new_hosts: true,
+                become_user: None,
+                become_password_env: None,
+            },
+            Arc::new(|_: &JobEvent| {}),
+        )
+        .await
+        .unwrap();
+    report.results.into_iter().next().unwrap()
+}
+
+#[tokio::test]
+async fn copy_writes_content_once_with_diff_and_backup() {
+    let sshd = Sshd::start();
+    let (dir, capstan) = engine();
+    capstan.add_host(&sshd.host("web-1")).unwrap();
+    for target in ["local", "web-1"] {
+        let dest = dir.path().join(format!("{target}.conf"));
+        let dest_s = dest.to_str().unwrap();
+        let first = json!({ "dest": dest_s, "content": "a = 1\nb = 2\n", "mode": "0640" });
+
+        let r = copy(&capstan, target, first.clone(), true).await;
+        assert_eq!(r.status, ResultStatus::Changed, "{target}: {r:?}");
+        assert!(!dest.exists(), "check mode writes nothing");
+        assert!(r.diff.as_deref().unwrap().contains("+a = 1"), "{r:?}");
+
+        assert_eq!(
+            copy(&capstan, target, first.clone(), false).await.status,
+            ResultStatus::Changed
+        );
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "a = 1\nb = 2\n");
+        let again = copy(&capstan, target, first, false).await;
+        assert_eq!(
+            again.status,
+            ResultStatus::Ok,
+            "{target} second run: {again:?}"
+        );
+
+        let second = json!({ "dest": dest_s, "content": "a = 1\nb = 3\n", "backup": true });
+        let r = copy(&capstan, target, second, false).await;
+        assert_eq!(r.status, ResultStatus::Changed);
+        assert!(
+            r.diff.as_deref().unwrap().contains("-b = 2\n+b = 3"),
+            "{:?}",
+            r.diff
+        );
+        let backup = r.data.as_ref().unwrap()["backup_file"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            std::fs::read_to_string(&backup).unwrap(),
+            "a = 1\nb = 2\n",
+            "{target}: the old file is kept"
+        );
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&dest).unwrap().permissions().mode() & 0o7777,
+            0o640,
+            "mode kept"
+        );
+
+        let r = copy(
+            &capstan,
+            target,
+            json!({ "dest": dir.path().to_str().unwrap(), "content": "x" }),
+            false,
+        )
+        .await;
+        assert_eq!(r.status, ResultStatus::Failed);
+        assert!(r.summary.contains("is a directory"), "{}", r.summary);
+    }
+}

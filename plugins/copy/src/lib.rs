@@ -1,0 +1,145 @@
+//! Ansible's `copy` module (content form): puts text into a file on the
+//! target, with mode and an optional backup, changed only when the content
+//! or mode differs; check mode and a unified diff.
+
+use capstan_plugin_sdk::remote::{self, FileKind};
+use capstan_plugin_sdk::{
+    Action, Context, Error, Manifest, Outcome, Plugin, Request, diff, register_plugin,
+};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CopyParams {
+    dest: String,
+    content: String,
+    mode: Option<serde_json::Value>,
+    #[serde(default)]
+    backup: bool,
+    #[serde(default = "yes")]
+    force: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+struct Copy;
+
+impl Plugin for Copy {
+    fn manifest() -> Manifest {
+        Manifest::new("copy", env!("CARGO_PKG_VERSION"), "Put content into a file on the target.")
+            .capability("remote.exec")
+            .capability("remote.files")
+            .action(Action::new("apply", "Make the file hold exactly this content.").params_schema(serde_json::json!({
+                "type": "object",
+                "properties": {
+                    "dest": { "type": "string", "description": "Absolute path of the file on the target." },
+                    "content": { "type": "string", "description": "What the file should hold." },
+                    "mode": { "type": ["string", "integer"], "description": "Octal permissions, e.g. \"0644\"." },
+                    "backup": { "type": "boolean", "description": "Keep the old file as DEST.<time>~ when it changes." },
+                    "force": { "type": "boolean", "description": "Replace a file whose content differs (default true)." }
+                },
+                "required": ["dest", "content"],
+                "additionalProperties": false
+            })))
+    }
+
+    fn run(request: Request, ctx: &Context) -> Result<Outcome, Error> {
+        match request.action.as_str() {
+            "apply" => apply(request.params()?, ctx),
+            other => Err(Error::UnknownAction(other.into())),
+        }
+    }
+}
+
+fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
+    let dest = params.dest.as_str();
+    let mode = params.mode.as_ref().map(parse_mode).transpose()?;
+    let existing = remote::stat(&ctx.target, dest)?;
+    let before = match &existing {
+        Some(info) if info.kind == FileKind::Directory => {
+            return Err(Error::msg(format!(
+                "dest {dest} is a directory; give the file's full path"
+            )));
+        }
+        Some(_) => {
+            Some(String::from_utf8_lossy(&remote::read_file(&ctx.target, dest)?).into_owned())
+        }
+        None => None,
+    };
+    let content_differs = before.as_deref() != Some(params.content.as_str());
+    if existing.is_some() && content_differs && !params.force {
+        return Ok(Outcome::ok(format!(
+            "{dest} exists and force=false: left as it is"
+        )));
+    }
+    let mode_differs = mode.is_some_and(|m| existing.as_ref().is_none_or(|i| i.mode != m));
+    let data = |backup: Option<&str>| serde_json::json!({ "dest": dest, "size": params.content.len(), "backup_file": backup });
+    if !content_differs && !mode_differs {
+        return Ok(Outcome::ok(format!("{dest} is up to date")).with_data(data(None)));
+    }
+
+    let mut backup_file = None;
+    if !ctx.check {
+        if params.backup && existing.is_some() && content_differs {
+            let stamp = remote::Command::new(["date", "+%Y-%m-%d@%H:%M:%S"]).run(&ctx.target)?;
+            let name = format!("{dest}.{}~", stamp.stdout_text().trim());
+            let out = remote::Command::new(["cp", "-p", "--", dest, &name]).run(&ctx.target)?;
+            if !out.success() {
+                return Err(Error::msg(format!(
+                    "backup of {dest} failed: {}",
+                    out.stderr_text().trim()
+                )));
+            }
+            backup_file = Some(name);
+        }
+        if content_differs {
+            remote::write_file(&ctx.target, dest, params.content.as_bytes(), mode)?;
+        } else if let Some(m) = mode {
+            let out =
+                remote::Command::new(["chmod", &format!("{m:o}"), "--", dest]).run(&ctx.target)?;
+            if !out.success() {
+                return Err(Error::msg(format!(
+                    "chmod {dest} failed: {}",
+                    out.stderr_text().trim()
+                )));
+            }
+        }
+    }
+    let what = match (content_differs, mode_differs) {
+        (true, true) => "content and mode",
+        (true, false) => "content",
+        _ => "mode",
+    };
+    let verb = if ctx.check { "would change" } else { "changed" };
+    let mut outcome =
+        Outcome::changed(format!("{dest}: {verb} {what}")).with_data(data(backup_file.as_deref()));
+    if ctx.diff && content_differs {
+        outcome = outcome.with_diff(diff::unified(
+            dest,
+            before.as_deref().unwrap_or(""),
+            &params.content,
+        ));
+    }
+    Ok(outcome)
+}
+
+/// Octal modes as Ansible reads them: "0644", "644", or 644.
+fn parse_mode(value: &serde_json::Value) -> Result<u32, Error> {
+    let digits = match value {
+        serde_json::Value::String(text) => text.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        other => {
+            return Err(Error::InvalidParams(format!(
+                "mode must be a string or a number, not {other}"
+            )));
+        }
+    };
+    u32::from_str_radix(&digits, 8)
+        .ok()
+        .filter(|m| *m <= 0o7777)
+        .ok_or_else(|| Error::InvalidParams(format!("mode `{digits}` is not an octal mode")))
+}
+
+register_plugin!(Copy);
