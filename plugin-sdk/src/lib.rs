@@ -55,6 +55,7 @@ mod outcome;
 pub mod diff;
 pub mod kv;
 pub mod log;
+pub mod mode;
 pub mod remote;
 
 pub use error::Error;

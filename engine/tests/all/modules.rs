@@ -10,11 +10,18 @@ use serde_json::{Value, json};
 use crate::fleet::Sshd;
 use crate::support::engine;
 
-async fn file(capstan: &Capstan, target: &str, params: Value, check: bool) -> TargetResult {
+/// Runs `plugin apply` on one target with --diff (trusting a new host key).
+async fn apply(
+    capstan: &Capstan,
+    plugin: &str,
+    target: &str,
+    params: Value,
+    check: bool,
+) -> TargetResult {
     let report = capstan
         .run(
             RunRequest {
-                plugin: "file".into(),
+                plugin: plugin.into(),
                 action: "apply".into(),
                 params,
                 targets: vec![target.into()],
@@ -29,6 +36,14 @@ async fn file(capstan: &Capstan, target: &str, params: Value, check: bool) -> Ta
         .await
         .unwrap();
     report.results.into_iter().next().unwrap()
+}
+
+async fn file(capstan: &Capstan, target: &str, params: Value, check: bool) -> TargetResult {
+    apply(capstan, "file", target, params, check).await
+}
+
+async fn copy(capstan: &Capstan, target: &str, params: Value, check: bool) -> TargetResult {
+    apply(capstan, "copy", target, params, check).await
 }
 
 #[tokio::test]
@@ -190,27 +205,6 @@ async fn file_is_idempotent_locally_and_over_ssh() {
             r.summary
         );
     }
-}
-
-async fn copy(capstan: &Capstan, target: &str, params: Value, check: bool) -> TargetResult {
-    let report = capstan
-        .run(
-            RunRequest {
-                plugin: "copy".into(),
-                action: "apply".into(),
-                params,
-                targets: vec![target.into()],
-                check,
-                diff: true,
-                trust_new_hosts: true,
-                become_user: None,
-                become_password_env: None,
-            },
-            Arc::new(|_: &JobEvent| {}),
-        )
-        .await
-        .unwrap();
-    report.results.into_iter().next().unwrap()
 }
 
 #[tokio::test]

@@ -72,9 +72,9 @@ pub fn build(crate_dirs: &[&str]) -> Vec<BuiltPlugin> {
             .expect("could not start cargo to build the plugins");
         if !status.success() {
             panic!(
-                "building plugin {name} for {PLUGIN_TARGET} failed ({status}). \
-                 Is the target installed? Run `rustup target add {PLUGIN_TARGET}` \
-                 (or ../shared/toolchain/install-wasm-targets)."
+                "building plugin {name} for {PLUGIN_TARGET} failed ({status}): see the \
+                 compiler's messages above. If it says the target is missing, run \
+                 `rustup target add {PLUGIN_TARGET}` (or ../shared/toolchain/install-wasm-targets)."
             );
         }
     }

@@ -55,7 +55,11 @@ impl Plugin for Copy {
 
 fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
     let dest = params.dest.as_str();
-    let mode = params.mode.as_ref().map(parse_mode).transpose()?;
+    let mode = params
+        .mode
+        .as_ref()
+        .map(capstan_plugin_sdk::mode::parse)
+        .transpose()?;
     let existing = remote::stat(&ctx.target, dest)?;
     let before = match &existing {
         Some(info) if info.kind == FileKind::Directory => {
@@ -123,23 +127,6 @@ fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
         ));
     }
     Ok(outcome)
-}
-
-/// Octal modes as Ansible reads them: "0644", "644", or 644.
-fn parse_mode(value: &serde_json::Value) -> Result<u32, Error> {
-    let digits = match value {
-        serde_json::Value::String(text) => text.clone(),
-        serde_json::Value::Number(n) => n.to_string(),
-        other => {
-            return Err(Error::InvalidParams(format!(
-                "mode must be a string or a number, not {other}"
-            )));
-        }
-    };
-    u32::from_str_radix(&digits, 8)
-        .ok()
-        .filter(|m| *m <= 0o7777)
-        .ok_or_else(|| Error::InvalidParams(format!("mode `{digits}` is not an octal mode")))
 }
 
 register_plugin!(Copy);

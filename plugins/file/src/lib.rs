@@ -55,7 +55,11 @@ impl Plugin for File {
 fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
     let path = params.path.as_str();
     let state = params.state.as_deref().unwrap_or("file");
-    let mode = params.mode.as_ref().map(attrs::parse_mode).transpose()?;
+    let mode = params
+        .mode
+        .as_ref()
+        .map(capstan_plugin_sdk::mode::parse)
+        .transpose()?;
     let before = remote::stat(&ctx.target, path)?;
     let mut changes: Vec<String> = Vec::new();
 
