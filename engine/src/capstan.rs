@@ -260,11 +260,12 @@ impl Capstan {
     /// Input errors (unknown plugin, action or target, params that do not
     /// fit the schema) are returned before any job is recorded.
     pub async fn run(&self, request: RunRequest, events: EventSink) -> Result<RunReport> {
-        let (job, _record) = self.prepare(&request).await?;
+        let job = self.prepare(&request).await?;
         jobs::run_job(self.host.clone(), self.store.clone(), job, events).await
     }
 
-    async fn prepare(&self, request: &RunRequest) -> Result<(Job, PluginRecord)> {
+    /// Checks a request and records its job; nothing runs yet.
+    async fn prepare(&self, request: &RunRequest) -> Result<Job> {
         let record = self.plugin(&request.plugin).await?;
         let action = record.manifest.action(&request.action)?;
         let params = match &request.params {
@@ -316,7 +317,7 @@ impl Capstan {
             check: request.check,
             diff: request.diff,
         };
-        Ok((job, record))
+        Ok(job)
     }
 
     /// Loads an installed plugin's component, refusing a file that changed
