@@ -6,6 +6,7 @@ fn main() {
         "../plugins/copy",
         "../plugins/debug",
         "../plugins/file",
+        "../plugins/lineinfile",
         "../plugins/setup",
     ]);
     let mut code = String::from(

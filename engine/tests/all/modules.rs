@@ -269,3 +269,75 @@ async fn copy_writes_content_once_with_diff_and_backup() {
         assert!(r.summary.contains("is a directory"), "{}", r.summary);
     }
 }
+
+#[tokio::test]
+async fn lineinfile_edits_once_locally_and_over_ssh() {
+    let sshd = Sshd::start();
+    let (dir, capstan) = engine();
+    capstan.add_host(&sshd.host("web-1")).unwrap();
+    for target in ["local", "web-1"] {
+        let path = dir.path().join(format!("{target}-sshd_config"));
+        std::fs::write(&path, "Port 22\nPermitRootLogin yes\n").unwrap();
+        let path_s = path.to_str().unwrap();
+        let set =
+            json!({ "path": path_s, "regexp": "^PermitRootLogin", "line": "PermitRootLogin no" });
+
+        let r = apply(&capstan, "lineinfile", target, set.clone(), true).await;
+        assert_eq!(r.status, ResultStatus::Changed, "{target}: {r:?}");
+        assert!(
+            r.diff
+                .as_deref()
+                .unwrap()
+                .contains("-PermitRootLogin yes\n+PermitRootLogin no"),
+            "{r:?}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "Port 22\nPermitRootLogin yes\n",
+            "check mode"
+        );
+
+        assert_eq!(
+            apply(&capstan, "lineinfile", target, set.clone(), false)
+                .await
+                .status,
+            ResultStatus::Changed
+        );
+        assert_eq!(
+            apply(&capstan, "lineinfile", target, set, false)
+                .await
+                .status,
+            ResultStatus::Ok
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "Port 22\nPermitRootLogin no\n"
+        );
+
+        let missing = dir.path().join(format!("{target}-new.conf"));
+        let r = apply(
+            &capstan,
+            "lineinfile",
+            target,
+            json!({ "path": missing.to_str().unwrap(), "line": "a" }),
+            false,
+        )
+        .await;
+        assert_eq!(r.status, ResultStatus::Failed);
+        assert!(
+            r.summary.contains("does not exist (set create: true"),
+            "{}",
+            r.summary
+        );
+        let r = apply(
+            &capstan,
+            "lineinfile",
+            target,
+            json!({ "path": missing.to_str().unwrap(), "line": "a", "create": true, "mode": "0600" }),
+            false,
+        )
+        .await;
+        assert_eq!(r.status, ResultStatus::Changed, "{r:?}");
+        assert_eq!(std::fs::read_to_string(&missing).unwrap(), "a\n");
+    }
+}
