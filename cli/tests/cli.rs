@@ -385,6 +385,27 @@ fn hosts_are_added_listed_checked_and_removed() {
         text(&out.stdout)
     );
 
+    // Groups, environments and `all` name the hosts in them.
+    for pattern in ["web", "prod", "all"] {
+        let out = home.run(&[
+            "run", "command", "exec", "-p", "cmd=true", "--target", pattern, "--json",
+        ]);
+        assert_eq!(code(&out), 2, "{pattern}");
+        let job: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            job["targets"],
+            serde_json::json!(["web-1"]),
+            "{pattern} names web-1"
+        );
+    }
+    let out = home.run(&["run", "debug", "msg", "--target", "dbs"]);
+    assert_eq!(code(&out), 3);
+    assert!(
+        text(&out.stderr).contains("no host, group or environment"),
+        "{}",
+        text(&out.stderr)
+    );
+
     assert_eq!(code(&home.run(&["hosts", "remove", "web-1"])), 0);
     let out = home.run(&["run", "debug", "msg", "--target", "web-1"]);
     assert_eq!(code(&out), 3);

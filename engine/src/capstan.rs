@@ -412,7 +412,8 @@ impl Capstan {
     }
 
     /// Resolves target names (default: `local`) to transports, dropping
-    /// duplicates: `local` is this machine, anything else an inventory host.
+    /// duplicates: `local` is this machine; a host name, a group, an
+    /// environment or `all` stand for inventory hosts.
     pub fn resolve_targets(&self, names: &[String], policy: HostKeyPolicy) -> Result<Vec<Target>> {
         let mut seen = BTreeSet::new();
         let mut targets = Vec::new();
@@ -423,11 +424,10 @@ impl Capstan {
             names
         };
         for name in names {
-            let target = match name.as_str() {
-                "local" | "localhost" => Target::local(),
-                other => {
-                    let host = self.store.host(other)?.ok_or_else(|| unknown_host(other))?;
-                    Target::ssh(SshSettings {
+            for host in self.expand_target(name)? {
+                let target = match host {
+                    None => Target::local(),
+                    Some(host) => Target::ssh(SshSettings {
                         name: host.name.clone(),
                         address: host.address.clone(),
                         port: host.port,
@@ -436,14 +436,41 @@ impl Capstan {
                         known_hosts: self.home.known_hosts(),
                         policy,
                         connect_timeout: Duration::from_secs(10),
-                    })
+                    }),
+                };
+                if seen.insert(target.name.clone()) {
+                    targets.push(target);
                 }
-            };
-            if seen.insert(target.name.clone()) {
-                targets.push(target);
             }
         }
         Ok(targets)
+    }
+
+    /// What a target name stands for, as Ansible reads host patterns:
+    /// `local`, a host, `all`, a group or an environment (dev, preprod,
+    /// prod). `None` is this machine.
+    fn expand_target(&self, name: &str) -> Result<Vec<Option<Host>>> {
+        if matches!(name, "local" | "localhost") {
+            return Ok(vec![None]);
+        }
+        if let Some(host) = self.store.host(name)? {
+            return Ok(vec![Some(host)]);
+        }
+        let members: Vec<Option<Host>> = self
+            .store
+            .hosts()?
+            .into_iter()
+            .filter(|h| {
+                name == "all"
+                    || h.groups.iter().any(|g| g == name)
+                    || h.environment.as_deref() == Some(name)
+            })
+            .map(Some)
+            .collect();
+        if members.is_empty() {
+            return Err(unknown_host(name));
+        }
+        Ok(members)
     }
 
     fn live_grants(&self, record: &PluginRecord) -> SharedGrants {
@@ -480,7 +507,8 @@ pub struct HostCheck {
 
 fn unknown_host(name: &str) -> Error {
     Error::BadInput(format!(
-        "unknown target `{name}`: add it with `capstan hosts add {name} --address ADDRESS` (or use `local`)"
+        "unknown target `{name}`: no host, group or environment has that name; add it with \
+         `capstan hosts add {name} --address ADDRESS` (or use `local`)"
     ))
 }
 
