@@ -28,6 +28,29 @@ pub struct RunRequest {
     pub become_password_env: Option<String>,
 }
 
+impl RunRequest {
+    /// A request with the defaults: no check mode, no diff, known host keys
+    /// only, no `become`.
+    pub fn new<T: Into<String>>(
+        plugin: &str,
+        action: &str,
+        params: serde_json::Value,
+        targets: impl IntoIterator<Item = T>,
+    ) -> Self {
+        RunRequest {
+            plugin: plugin.into(),
+            action: action.into(),
+            params,
+            targets: targets.into_iter().map(Into::into).collect(),
+            check: false,
+            diff: false,
+            trust_new_hosts: false,
+            become_user: None,
+            become_password_env: None,
+        }
+    }
+}
+
 /// How an action ended on one target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

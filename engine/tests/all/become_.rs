@@ -1,26 +1,23 @@
 //! `become`: commands and files as another user, through sudo, locally and
 //! over SSH.
 
-use std::sync::Arc;
-
-use capstan_engine::jobs::{JobEvent, ResultStatus, RunRequest};
+use capstan_engine::jobs::{ResultStatus, RunRequest};
 use capstan_engine::remote::{Become, HostKeyPolicy, RemoteError};
 use serde_json::json;
 
 use crate::fleet::Sshd;
-use crate::support::engine;
+use crate::support::{engine, execute};
 
 fn request(targets: &[&str], become_user: &str) -> RunRequest {
     RunRequest {
-        plugin: "command".into(),
-        action: "exec".into(),
-        params: json!({ "argv": ["id", "-un"] }),
-        targets: targets.iter().map(|t| t.to_string()).collect(),
-        check: false,
-        diff: false,
         trust_new_hosts: true,
         become_user: Some(become_user.into()),
-        become_password_env: None,
+        ..RunRequest::new(
+            "command",
+            "exec",
+            json!({ "argv": ["id", "-un"] }),
+            targets.iter().copied(),
+        )
     }
 }
 
@@ -29,13 +26,7 @@ async fn commands_run_as_the_become_user_locally_and_over_ssh() {
     let sshd = Sshd::start();
     let (_dir, capstan) = engine();
     capstan.add_host(&sshd.host("web-1")).unwrap();
-    let report = capstan
-        .run(
-            request(&["local", "web-1"], "nobody"),
-            Arc::new(|_: &JobEvent| {}),
-        )
-        .await
-        .unwrap();
+    let report = execute(&capstan, request(&["local", "web-1"], "nobody")).await;
     for result in &report.results {
         assert_eq!(result.status, ResultStatus::Changed, "{result:?}");
         assert_eq!(
@@ -99,13 +90,7 @@ async fn files_are_written_as_the_become_user() {
 #[tokio::test]
 async fn an_unknown_become_user_is_named() {
     let (_dir, capstan) = engine();
-    let report = capstan
-        .run(
-            request(&["local"], "no-such-user-xyz"),
-            Arc::new(|_: &JobEvent| {}),
-        )
-        .await
-        .unwrap();
+    let report = execute(&capstan, request(&["local"], "no-such-user-xyz")).await;
     let result = &report.results[0];
     assert_eq!(result.status, ResultStatus::Failed);
     assert!(

@@ -5,7 +5,7 @@ use capstan_engine::{Error, Home};
 use serde_json::json;
 use std::sync::Arc;
 
-use crate::support::{engine, only, run};
+use crate::support::{engine, execute, only, run};
 
 #[tokio::test]
 async fn a_run_is_recorded_with_its_result_and_log() {
@@ -45,17 +45,7 @@ async fn bad_input(request: RunRequest) -> String {
 }
 
 fn request(plugin: &str, action: &str, params: serde_json::Value, target: &str) -> RunRequest {
-    RunRequest {
-        plugin: plugin.into(),
-        action: action.into(),
-        params,
-        targets: vec![target.into()],
-        check: false,
-        diff: false,
-        trust_new_hosts: false,
-        become_user: None,
-        become_password_env: None,
-    }
+    RunRequest::new(plugin, action, params, [target])
 }
 
 #[tokio::test]
@@ -107,10 +97,7 @@ async fn command_guards_and_check_mode_follow_ansible() {
 
     let mut check = request("command", "exec", touch.clone(), "local");
     check.check = true;
-    let report = capstan
-        .run(check, Arc::new(|_: &JobEvent| {}))
-        .await
-        .unwrap();
+    let report = execute(&capstan, check).await;
     assert_eq!(only(&report).status, ResultStatus::Skipped);
     assert!(
         !std::path::Path::new(marker).exists(),

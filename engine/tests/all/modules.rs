@@ -1,14 +1,12 @@
 //! First-party module plugins on a real target, locally and over SSH:
 //! idempotency, check mode and errors.
 
-use std::sync::Arc;
-
 use capstan_engine::Capstan;
-use capstan_engine::jobs::{JobEvent, ResultStatus, RunRequest, TargetResult};
+use capstan_engine::jobs::{ResultStatus, RunRequest, TargetResult};
 use serde_json::{Value, json};
 
 use crate::fleet::Sshd;
-use crate::support::engine;
+use crate::support::{engine, execute};
 
 /// Runs `plugin apply` on one target with --diff (trusting a new host key).
 async fn apply(
@@ -18,23 +16,13 @@ async fn apply(
     params: Value,
     check: bool,
 ) -> TargetResult {
-    let report = capstan
-        .run(
-            RunRequest {
-                plugin: plugin.into(),
-                action: "apply".into(),
-                params,
-                targets: vec![target.into()],
-                check,
-                diff: true,
-                trust_new_hosts: true,
-                become_user: None,
-                become_password_env: None,
-            },
-            Arc::new(|_: &JobEvent| {}),
-        )
-        .await
-        .unwrap();
+    let request = RunRequest {
+        check,
+        diff: true,
+        trust_new_hosts: true,
+        ..RunRequest::new(plugin, "apply", params, [target])
+    };
+    let report = execute(capstan, request).await;
     report.results.into_iter().next().unwrap()
 }
 

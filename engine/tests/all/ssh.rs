@@ -1,14 +1,12 @@
 //! The SSH transport against real sshd processes on loopback.
 
-use std::sync::Arc;
-
 use capstan_engine::Capstan;
-use capstan_engine::jobs::{FailureKind, JobEvent, ResultStatus, RunReport, RunRequest};
-use capstan_engine::remote::{ExecRequest, FileKind, HostKeyPolicy, RemoteError, Transport};
+use capstan_engine::jobs::{FailureKind, ResultStatus, RunReport, RunRequest};
+use capstan_engine::remote::{ExecRequest, HostKeyPolicy, RemoteError, Transport};
 use serde_json::json;
 
 use crate::fleet::{Sshd, free_port};
-use crate::support::engine;
+use crate::support::{engine, execute, files_round_trip};
 
 async fn run_on(
     capstan: &Capstan,
@@ -16,23 +14,11 @@ async fn run_on(
     params: serde_json::Value,
     trust: bool,
 ) -> RunReport {
-    capstan
-        .run(
-            RunRequest {
-                plugin: "command".into(),
-                action: "exec".into(),
-                params,
-                targets: targets.iter().map(|t| t.to_string()).collect(),
-                check: false,
-                diff: false,
-                trust_new_hosts: trust,
-                become_user: None,
-                become_password_env: None,
-            },
-            Arc::new(|_: &JobEvent| {}),
-        )
-        .await
-        .unwrap()
+    let request = RunRequest {
+        trust_new_hosts: trust,
+        ..RunRequest::new("command", "exec", params, targets.iter().copied())
+    };
+    execute(capstan, request).await
 }
 
 #[tokio::test]
@@ -248,26 +234,7 @@ async fn files_and_commands_over_ssh_keep_argv_intact() {
 
     let path = dir.path().join("conf");
     let path = path.to_str().unwrap();
-    assert_eq!(ssh.stat(path).await.unwrap(), None);
-    ssh.write_file(path, b"line one\n", Some(0o640))
-        .await
-        .unwrap();
-    let info = ssh.stat(path).await.unwrap().unwrap();
-    assert_eq!(
-        (info.kind, info.size, info.mode),
-        (FileKind::File, 9, 0o640)
-    );
-    ssh.write_file(path, b"two\n", None).await.unwrap();
-    assert_eq!(
-        ssh.stat(path).await.unwrap().unwrap().mode,
-        0o640,
-        "mode kept on rewrite"
-    );
-    assert_eq!(ssh.read_file(path, 1024).await.unwrap(), b"two\n");
-    assert!(matches!(
-        ssh.read_file(path, 2).await,
-        Err(RemoteError::TooLarge(_))
-    ));
+    files_round_trip(&target.transport, path).await;
     assert!(matches!(
         ssh.read_file("/no/such/file", 1024).await,
         Err(RemoteError::Unavailable(_))
@@ -288,23 +255,11 @@ async fn facts_are_gathered_locally_and_over_ssh() {
     let sshd = Sshd::start();
     let (_dir, capstan) = engine();
     capstan.add_host(&sshd.host("web-1")).unwrap();
-    let report = capstan
-        .run(
-            RunRequest {
-                plugin: "setup".into(),
-                action: "gather".into(),
-                params: json!({}),
-                targets: vec!["local".into(), "web-1".into()],
-                check: false,
-                diff: false,
-                trust_new_hosts: true,
-                become_user: None,
-                become_password_env: None,
-            },
-            Arc::new(|_: &JobEvent| {}),
-        )
-        .await
-        .unwrap();
+    let request = RunRequest {
+        trust_new_hosts: true,
+        ..RunRequest::new("setup", "gather", json!({}), ["local", "web-1"])
+    };
+    let report = execute(&capstan, request).await;
     let os_release = std::fs::read_to_string("/etc/os-release").unwrap();
     for result in &report.results {
         assert_eq!(result.status, ResultStatus::Ok, "{result:?}");

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use capstan_engine::capability::{Capability, GrantSet};
 use capstan_engine::jobs::{EventSink, JobEvent, RunReport, RunRequest, TargetResult};
 use capstan_engine::plugin::LimitOverrides;
+use capstan_engine::remote::{FileKind, RemoteError, Transport};
 use capstan_engine::{BundledPlugin, Capstan, Home};
 
 /// An engine on a fresh temporary home (kept alive by the returned dir).
@@ -52,28 +53,49 @@ pub async fn run(
     let sink = seen.clone();
     let events: EventSink = Arc::new(move |e: &JobEvent| sink.lock().unwrap().push(e.clone()));
     let report = capstan
-        .run(
-            RunRequest {
-                plugin: plugin.into(),
-                action: action.into(),
-                params,
-                targets: vec!["local".into()],
-                check: false,
-                diff: false,
-                trust_new_hosts: false,
-                become_user: None,
-                become_password_env: None,
-            },
-            events,
-        )
+        .run(RunRequest::new(plugin, action, params, ["local"]), events)
         .await
         .unwrap();
     let events = seen.lock().unwrap().clone();
     (report, events)
 }
 
+/// Runs a request, ignoring its events.
+pub async fn execute(capstan: &Capstan, request: RunRequest) -> RunReport {
+    capstan
+        .run(request, Arc::new(|_: &JobEvent| {}))
+        .await
+        .unwrap()
+}
+
 /// The single result of a one-target report.
 pub fn only(report: &RunReport) -> &TargetResult {
     assert_eq!(report.results.len(), 1, "{report:?}");
     &report.results[0]
+}
+
+/// Writes, describes, rewrites and reads `path` through `transport`: a new
+/// file gets the given mode, a rewrite keeps it, reads are capped.
+pub async fn files_round_trip(transport: &Transport, path: &str) {
+    assert_eq!(transport.stat(path).await.unwrap(), None);
+    transport
+        .write_file(path, b"one\n", Some(0o640))
+        .await
+        .unwrap();
+    let info = transport.stat(path).await.unwrap().unwrap();
+    assert_eq!(
+        (info.kind, info.size, info.mode),
+        (FileKind::File, 4, 0o640)
+    );
+    transport.write_file(path, b"two\n", None).await.unwrap();
+    assert_eq!(
+        transport.stat(path).await.unwrap().unwrap().mode,
+        0o640,
+        "mode kept on rewrite"
+    );
+    assert_eq!(transport.read_file(path, 1024).await.unwrap(), b"two\n");
+    assert!(matches!(
+        transport.read_file(path, 2).await,
+        Err(RemoteError::TooLarge(_))
+    ));
 }

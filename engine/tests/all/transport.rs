@@ -1,6 +1,8 @@
 //! The local transport, exercised directly.
 
-use capstan_engine::remote::{ExecRequest, FileKind, LocalTransport, RemoteError};
+use capstan_engine::remote::{ExecRequest, LocalTransport, RemoteError, Transport};
+
+use crate::support::files_round_trip;
 
 fn argv(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| w.to_string()).collect()
@@ -75,25 +77,7 @@ async fn files_are_written_atomically_with_modes_and_described() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("conf");
     let path = path.to_str().unwrap();
-    let t = LocalTransport;
-    assert_eq!(t.stat(path).await.unwrap(), None);
-    t.write_file(path, b"one\n", Some(0o600)).await.unwrap();
-    let info = t.stat(path).await.unwrap().unwrap();
-    assert_eq!(
-        (info.kind, info.size, info.mode),
-        (FileKind::File, 4, 0o600)
-    );
-    t.write_file(path, b"two\n", None).await.unwrap();
-    assert_eq!(
-        t.stat(path).await.unwrap().unwrap().mode,
-        0o600,
-        "mode kept on rewrite"
-    );
-    assert_eq!(t.read_file(path, 1024).await.unwrap(), b"two\n");
-    assert!(matches!(
-        t.read_file(path, 2).await,
-        Err(RemoteError::TooLarge(_))
-    ));
+    files_round_trip(&Transport::Local(LocalTransport), path).await;
     let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
     assert_eq!(leftovers, 1, "no temporary file left behind");
 }
