@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::capability::{Capability, GrantSet, SharedGrants};
 use crate::home::Home;
@@ -26,6 +26,20 @@ pub struct BundledPlugin {
     pub wasm: &'static [u8],
 }
 
+/// A bundled plugin and its hash, computed the first time it is needed
+/// (an engine that lives long, like the desktop app's, hashes it once).
+struct Shipped {
+    plugin: BundledPlugin,
+    sha256: OnceLock<String>,
+}
+
+impl Shipped {
+    fn sha256(&self) -> &String {
+        self.sha256
+            .get_or_init(|| crate::plugin::sha256_of(self.plugin.wasm))
+    }
+}
+
 /// A component read and described, not yet installed.
 #[derive(Debug, Clone)]
 pub struct Inspected {
@@ -45,7 +59,7 @@ pub struct Capstan {
     home: Home,
     store: Store,
     host: Arc<PluginHost>,
-    bundled: Vec<BundledPlugin>,
+    bundled: Vec<Shipped>,
     /// Grants as running jobs see them, so a revoke applies mid-run.
     live_grants: Mutex<HashMap<String, SharedGrants>>,
 }
@@ -71,7 +85,13 @@ impl Capstan {
 
     /// Makes these plugins installable on first use.
     pub fn with_bundled(mut self, bundled: impl IntoIterator<Item = BundledPlugin>) -> Self {
-        self.bundled = bundled.into_iter().collect();
+        self.bundled = bundled
+            .into_iter()
+            .map(|plugin| Shipped {
+                plugin,
+                sha256: OnceLock::new(),
+            })
+            .collect();
         self
     }
 
@@ -178,8 +198,8 @@ impl Capstan {
         Ok(self
             .bundled
             .iter()
+            .map(|b| b.plugin)
             .filter(|b| !installed.contains(b.name))
-            .copied()
             .collect())
     }
 
@@ -188,19 +208,19 @@ impl Capstan {
     /// (keeping the user's grants) when this binary ships a newer build.
     pub async fn plugin(&self, name: &str) -> Result<PluginRecord> {
         let record = self.store.plugin(name)?;
-        let Some(bundled) = self.bundled.iter().find(|b| b.name == name) else {
+        let Some(shipped) = self.bundled.iter().find(|b| b.plugin.name == name) else {
             return record.ok_or_else(|| Error::UnknownPlugin(name.to_string()));
         };
         match record {
-            Some(record)
-                if !record.bundled
-                    || record.wasm_sha256 == crate::plugin::sha256_of(bundled.wasm) =>
-            {
+            Some(record) if !record.bundled || record.wasm_sha256 == *shipped.sha256() => {
                 Ok(record)
             }
             previous => {
                 let inspected = self
-                    .inspect(bundled.wasm.to_vec(), &format!("bundled plugin {name}"))
+                    .inspect(
+                        shipped.plugin.wasm.to_vec(),
+                        &format!("bundled plugin {name}"),
+                    )
                     .await?;
                 let grants = match &previous {
                     Some(p) => {
@@ -325,7 +345,8 @@ impl Capstan {
     pub fn load_installed(&self, record: &PluginRecord) -> Result<Arc<LoadedPlugin>> {
         let wasm = std::fs::read(&record.wasm_path)
             .map_err(|e| Error::io("read", &record.wasm_path, e))?;
-        if crate::plugin::sha256_of(&wasm) != record.wasm_sha256 {
+        let sha256 = crate::plugin::sha256_of(&wasm);
+        if sha256 != record.wasm_sha256 {
             return Err(Error::NotAPlugin {
                 path: record.wasm_path.display().to_string(),
                 reason: format!(
@@ -334,7 +355,7 @@ impl Capstan {
                 ),
             });
         }
-        self.host.load(&wasm, &record.manifest.name)
+        self.host.load_hashed(&wasm, sha256, &record.manifest.name)
     }
 
     /// The newest jobs, at most `limit`.

@@ -170,7 +170,17 @@ impl PluginHost {
     /// checks it is a plugin of a supported version and pre-links it.
     /// `label` names it in errors (a file path or a plugin name).
     pub fn load(&self, wasm: &[u8], label: &str) -> Result<Arc<LoadedPlugin>> {
-        let sha256 = sha256_hex(wasm);
+        self.load_hashed(wasm, sha256_hex(wasm), label)
+    }
+
+    /// [`PluginHost::load`] for a caller that already hashed `wasm` (its
+    /// SHA-256 as lower-case hex), so the bytes are not hashed twice.
+    pub fn load_hashed(
+        &self,
+        wasm: &[u8],
+        sha256: String,
+        label: &str,
+    ) -> Result<Arc<LoadedPlugin>> {
         if let Some(loaded) = self
             .loaded
             .lock()
