@@ -34,6 +34,9 @@ enum Command {
     Hosts(commands::hosts::HostsCommand),
     /// Run a plugin action on targets, as a recorded job.
     Run(commands::run::RunArgs),
+    /// Run Ansible playbooks.
+    #[command(subcommand)]
+    Playbook(commands::playbook::PlaybookCommand),
     /// Look at job history.
     #[command(subcommand)]
     Jobs(commands::jobs::JobsCommand),
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
             Command::Plugin(cmd) => commands::plugin::exec(&capstan, cmd).await,
             Command::Hosts(cmd) => commands::hosts::exec(&capstan, cmd).await,
             Command::Run(args) => commands::run::exec(&capstan, args).await,
+            Command::Playbook(cmd) => commands::playbook::exec(&capstan, cmd).await,
             Command::Jobs(cmd) => commands::jobs::exec(&capstan, cmd),
         }
     });

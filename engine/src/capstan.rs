@@ -17,6 +17,8 @@ use crate::store::{PluginRecord, Store, now_ms};
 use crate::{Error, Result};
 use std::time::Duration;
 
+mod playbook_run;
+
 /// A plugin shipped inside the binary, installed on first use.
 #[derive(Debug, Clone, Copy)]
 pub struct BundledPlugin {
@@ -448,16 +450,7 @@ impl Capstan {
             for host in self.expand_target(name)? {
                 let target = match host {
                     None => Target::local(),
-                    Some(host) => Target::ssh(SshSettings {
-                        name: host.name.clone(),
-                        address: host.address.clone(),
-                        port: host.port,
-                        user: host.user.clone(),
-                        auth: host.auth.to_ssh(),
-                        known_hosts: self.home.known_hosts(),
-                        policy,
-                        connect_timeout: Duration::from_secs(10),
-                    }),
+                    Some(host) => self.target_for(&host, policy),
                 };
                 if seen.insert(target.name.clone()) {
                     targets.push(target);
@@ -465,6 +458,24 @@ impl Capstan {
             }
         }
         Ok(targets)
+    }
+
+    /// The transport for an inventory host: SSH, or this machine when the
+    /// host sets `ansible_connection: local`.
+    pub fn target_for(&self, host: &Host, policy: HostKeyPolicy) -> Target {
+        if host.vars.get("ansible_connection").and_then(|v| v.as_str()) == Some("local") {
+            return Target::local_named(&host.name);
+        }
+        Target::ssh(SshSettings {
+            name: host.name.clone(),
+            address: host.address.clone(),
+            port: host.port,
+            user: host.user.clone(),
+            auth: host.auth.to_ssh(),
+            known_hosts: self.home.known_hosts(),
+            policy,
+            connect_timeout: Duration::from_secs(10),
+        })
     }
 
     /// What a target name stands for, as Ansible reads host patterns:

@@ -13,6 +13,7 @@ pub mod error;
 pub mod home;
 pub mod inventory;
 pub mod jobs;
+pub mod playbook;
 pub mod plugin;
 pub mod remote;
 pub mod store;

@@ -187,15 +187,8 @@ async fn check(
 }
 
 fn import(capstan: &Capstan, file: &std::path::Path) -> anyhow::Result<Exit> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| BadInput(format!("cannot read inventory {}: {e}", file.display())))?;
-    let hosts = capstan_engine::inventory::ini::parse(&text, &current_user())
-        .map_err(|e| BadInput(format!("{}: {e}", file.display())))?;
-    // Check every host before saving any, so a bad line saves nothing.
-    for host in &hosts {
-        host.validate()
-            .map_err(|e| BadInput(format!("{}: host {}: {e}", file.display(), host.name)))?;
-    }
+    // Every host is checked before any is saved, so a bad line saves nothing.
+    let hosts = capstan_engine::inventory::load_file(file, &current_user()).map_err(BadInput)?;
     for host in &hosts {
         capstan.add_host(host)?;
     }
@@ -204,7 +197,5 @@ fn import(capstan: &Capstan, file: &std::path::Path) -> anyhow::Result<Exit> {
 }
 
 fn current_user() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "root".into())
+    capstan_engine::inventory::current_user()
 }

@@ -2,5 +2,6 @@
 
 pub mod hosts;
 pub mod jobs;
+pub mod playbook;
 pub mod plugin;
 pub mod run;

@@ -8,22 +8,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{ENVIRONMENTS, Host, HostAuth};
+use serde_json::Value as Json;
 
-/// A line the parser refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InventoryError {
-    /// 1-based line number.
-    pub line: usize,
-    /// What is wrong.
-    pub message: String,
-}
+use super::Host;
+use super::raw::{RawGroup, RawInventory};
 
-impl std::fmt::Display for InventoryError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
-    }
-}
+pub use super::raw::InventoryError;
 
 #[derive(Default)]
 struct Group {
@@ -103,83 +93,40 @@ pub fn parse(text: &str, default_user: &str) -> Result<Vec<Host>, InventoryError
         }
     }
 
-    let mut hosts = Vec::new();
-    for (name, own_vars) in &host_vars {
-        let member_of: Vec<&String> = groups
-            .keys()
-            .filter(|g| *g != "ungrouped" && contains(&groups, g, name, 0))
-            .collect();
-        // Group vars first, host vars win.
-        let mut vars = BTreeMap::new();
-        for group in &member_of {
-            vars.extend(groups[*group].vars.clone());
-        }
-        vars.extend(own_vars.clone());
-        let line_of = |key: &str| {
-            text.lines()
-                .position(|l| l.contains(key))
-                .map_or(0, |i| i + 1)
-        };
-        for secret in [
-            "ansible_password",
-            "ansible_ssh_pass",
-            "ansible_become_password",
-            "ansible_become_pass",
-        ] {
-            if vars.contains_key(secret) {
-                return Err(InventoryError {
-                    line: line_of(secret),
-                    message: format!(
-                        "{secret} puts a password in the inventory; Capstan never stores one: \
-                         use `capstan hosts add {name} --password-env VAR`"
-                    ),
-                });
-            }
-        }
-        let port = match vars.remove("ansible_port") {
-            Some(p) => p.parse::<u16>().map_err(|_| InventoryError {
-                line: line_of("ansible_port"),
-                message: format!("ansible_port `{p}` of {name} is not a port number"),
-            })?,
-            None => 22,
-        };
-        let environment = member_of
-            .iter()
-            .find(|g| ENVIRONMENTS.contains(&g.as_str()))
-            .map(|g| g.to_string());
-        hosts.push(Host {
-            name: name.clone(),
-            address: vars.remove("ansible_host").unwrap_or_else(|| name.clone()),
-            port,
-            user: vars
-                .remove("ansible_user")
-                .unwrap_or_else(|| default_user.to_string()),
-            auth: match vars.remove("ansible_ssh_private_key_file") {
-                Some(path) => HostAuth::KeyFile(path),
-                None => HostAuth::Agent,
-            },
-            environment,
-            groups: member_of
-                .into_iter()
-                .filter(|g| !ENVIRONMENTS.contains(&g.as_str()))
-                .cloned()
-                .collect(),
-            vars,
-        });
-    }
-    Ok(hosts)
-}
-
-/// True when `group` holds `host` directly or through its children.
-fn contains(groups: &BTreeMap<String, Group>, group: &str, host: &str, depth: usize) -> bool {
-    let Some(g) = groups.get(group) else {
-        return false;
+    let line_of = |key: &str| {
+        text.lines()
+            .position(|l| l.contains(key))
+            .map_or(0, |i| i + 1)
     };
-    depth < 32
-        && (g.hosts.contains(host)
-            || g.children
-                .iter()
-                .any(|child| contains(groups, child, host, depth + 1)))
+    let raw = RawInventory {
+        host_vars: host_vars
+            .into_iter()
+            .map(|(host, vars)| {
+                (
+                    host,
+                    vars.into_iter()
+                        .map(|(k, v)| (k, Json::String(v)))
+                        .collect(),
+                )
+            })
+            .collect(),
+        groups: groups
+            .into_iter()
+            .map(|(name, g)| {
+                let group = RawGroup {
+                    hosts: g.hosts,
+                    children: g.children,
+                    vars: g
+                        .vars
+                        .into_iter()
+                        .map(|(k, v)| (k, Json::String(v)))
+                        .collect(),
+                };
+                (name, group)
+            })
+            .collect(),
+    };
+    raw.resolve(default_user, line_of)
 }
 
 fn unquote(value: &str) -> String {
@@ -195,6 +142,7 @@ fn unquote(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inventory::HostAuth;
 
     const SAMPLE: &str = "
 # a comment

@@ -2,6 +2,10 @@
 //! environment (dev, preprod, prod) and groups.
 
 pub mod ini;
+mod raw;
+pub mod yaml;
+
+pub use raw::InventoryError;
 
 use std::collections::BTreeMap;
 
@@ -28,7 +32,7 @@ pub struct Host {
     pub groups: Vec<String>,
     /// Its variables (from an imported inventory), for playbooks.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub vars: BTreeMap<String, String>,
+    pub vars: BTreeMap<String, serde_json::Value>,
 }
 
 /// How to log in to a host, as stored (never a secret itself).
@@ -52,6 +56,42 @@ impl HostAuth {
             HostAuth::PasswordEnv(var) => SshAuth::PasswordFromEnv(var.clone()),
         }
     }
+}
+
+/// Reads an inventory file, INI or YAML (by its extension, or by its first
+/// line when it has none), and checks every host. `default_user` fills a
+/// missing `ansible_user`. The error names the file and line.
+pub fn load_file(path: &std::path::Path, default_user: &str) -> Result<Vec<Host>, String> {
+    let shown = path.display().to_string();
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read inventory {shown}: {e}"))?;
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let first_line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'))
+        .unwrap_or("");
+    let is_yaml = matches!(extension, "yml" | "yaml")
+        || (extension.is_empty() && first_line.ends_with(':') && !first_line.starts_with('['))
+        || first_line == "---";
+    let hosts = if is_yaml {
+        yaml::parse(&shown, &text, default_user)
+    } else {
+        ini::parse(&text, default_user)
+    }
+    .map_err(|e| format!("{shown}:{}: {}", e.line, e.message))?;
+    for host in &hosts {
+        host.validate()
+            .map_err(|e| format!("{shown}: host {}: {e}", host.name))?;
+    }
+    Ok(hosts)
+}
+
+/// The user Capstan logs in as when the inventory names none: `$USER`.
+pub fn current_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "root".into())
 }
 
 /// The environments a host can belong to.

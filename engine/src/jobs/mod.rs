@@ -2,7 +2,7 @@
 //! and log line recorded as it happens and streamed to whoever watches.
 
 mod model;
-mod runner;
+pub(crate) mod runner;
 
 pub use model::{
     FailureKind, JobRecord, JobState, LogLevel, LogLine, ResultStatus, RunRequest, TargetResult,

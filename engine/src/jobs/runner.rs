@@ -103,12 +103,7 @@ pub(crate) async fn run_job(
                 .acquire_owned()
                 .await
                 .expect("the semaphore is never closed");
-            let logs = Arc::new(JobLogs {
-                job_id: job.id,
-                store: store.clone(),
-                events: events.clone(),
-                pending: Mutex::new(Vec::new()),
-            });
+            let logs = Arc::new(JobLogs::new(job.id, store.clone(), events.clone()));
             let mut setup = job.setup.clone();
             setup.log_sink = logs.clone();
             let started = Instant::now();
@@ -201,7 +196,7 @@ fn to_result(
 
 /// Log lines of one target: streamed to the watcher at once, saved in
 /// batches so a chatty plugin does not cost a transaction per line.
-struct JobLogs {
+pub(crate) struct JobLogs {
     job_id: i64,
     store: Store,
     events: EventSink,
@@ -211,7 +206,18 @@ struct JobLogs {
 const LOG_BATCH: usize = 64;
 
 impl JobLogs {
-    fn flush(&self) {
+    /// Log lines of `job_id`, also streamed to `events`.
+    pub(crate) fn new(job_id: i64, store: Store, events: EventSink) -> Self {
+        JobLogs {
+            job_id,
+            store,
+            events,
+            pending: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Saves the lines not saved yet.
+    pub(crate) fn flush(&self) {
         let lines = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
         if let Err(e) = self.store.append_logs(self.job_id, &lines) {
             tracing::error!(job = self.job_id, error = %e, "could not save log lines");

@@ -18,4 +18,4 @@ pub use host::{
 };
 pub use limits::{LimitBreach, LimitKind, LimitOverrides, Limits, MAX_MEMORY_BYTES, human_bytes};
 pub use manifest::{ActionInfo, Manifest};
-pub use schema::validate_params;
+pub use schema::{coerce_params, validate_params};

@@ -66,6 +66,82 @@ fn check(schema: &Value, value: &Value, at: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Converts values the way Ansible's argument specs do before checking
+/// them: "yes"/"no" text to booleans, numeric text to integers, a
+/// comma-separated string to a list, numbers and booleans to text where
+/// text is wanted. Values that cannot convert are left for
+/// [`validate_params`] to name.
+pub fn coerce_params(schema: &Value, value: &mut Value) {
+    let Some(schema) = schema.as_object() else {
+        return;
+    };
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    if !types.is_empty() && !types.iter().any(|t| has_type(value, t)) {
+        let converted = types.iter().find_map(|t| convert(value, t));
+        if let Some(converted) = converted {
+            *value = converted;
+        }
+    }
+    if schema.get("enum").is_some()
+        && let Some(text) = scalar_text(value)
+    {
+        *value = Value::String(text);
+    }
+    match value {
+        Value::Object(fields) => {
+            if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+                for (name, field) in fields.iter_mut() {
+                    if let Some(sub) = properties.get(name) {
+                        coerce_params(sub, field);
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = schema.get("items") {
+                for item in items {
+                    coerce_params(item_schema, item);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn convert(value: &Value, to: &str) -> Option<Value> {
+    match (to, value) {
+        ("boolean", Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+            "yes" | "true" | "on" | "1" | "y" => Some(Value::Bool(true)),
+            "no" | "false" | "off" | "0" | "n" => Some(Value::Bool(false)),
+            _ => None,
+        },
+        ("boolean", Value::Number(n)) => n.as_i64().map(|i| Value::Bool(i != 0)),
+        ("integer", Value::String(s)) => s.trim().parse::<i64>().ok().map(Value::from),
+        ("number", Value::String(s)) => s.trim().parse::<f64>().ok().map(Value::from),
+        ("string", Value::Number(_) | Value::Bool(_)) => scalar_text(value).map(Value::String),
+        ("array", Value::String(s)) => Some(Value::Array(
+            s.split(',')
+                .map(|p| Value::String(p.trim().to_string()))
+                .filter(|p| p != "")
+                .collect(),
+        )),
+        ("array", Value::Number(_) | Value::Bool(_)) => Some(Value::Array(vec![value.clone()])),
+        _ => None,
+    }
+}
+
 fn has_type(value: &Value, t: &str) -> bool {
     match t {
         "object" => value.is_object(),
@@ -129,5 +205,32 @@ mod tests {
         );
         assert!(err(json!({ "argv": [], "state": "gone" })).contains("is not one of"));
         assert_eq!(err(json!([1])), "params: expected object, got an array");
+    }
+
+    #[test]
+    fn coerces_like_ansible_argument_specs() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "create": { "type": "boolean" },
+                "names": { "type": "array", "items": { "type": "string" } },
+                "uid": { "type": "integer" },
+                "line": { "type": "string" },
+                "state": { "enum": ["present", "absent"] }
+            }
+        });
+        let mut v = json!({"create": "yes", "names": "git, curl", "uid": "1001", "line": 42, "state": "present"});
+        coerce_params(&schema, &mut v);
+        assert_eq!(
+            v,
+            json!({"create": true, "names": ["git", "curl"], "uid": 1001, "line": "42", "state": "present"})
+        );
+        let mut v = json!({"create": "maybe"});
+        coerce_params(&schema, &mut v);
+        assert!(
+            validate_params(&schema, &v)
+                .unwrap_err()
+                .contains("params.create")
+        );
     }
 }

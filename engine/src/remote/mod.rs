@@ -171,6 +171,15 @@ impl Target {
         }
     }
 
+    /// This machine under another name (an inventory host with
+    /// `ansible_connection: local`).
+    pub fn local_named(name: &str) -> Target {
+        Target {
+            name: name.to_string(),
+            ..Target::local()
+        }
+    }
+
     /// A host reached over SSH.
     pub fn ssh(settings: SshSettings) -> Target {
         Target {

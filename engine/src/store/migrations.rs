@@ -82,6 +82,24 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE hosts ADD COLUMN vars_json TEXT NOT NULL DEFAULT '{}';
     "#,
+    // 4: per-task results of playbook runs.
+    r#"
+    CREATE TABLE job_tasks (
+        job_id      INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+        seq         INTEGER NOT NULL,
+        play        TEXT NOT NULL,
+        task        TEXT NOT NULL,
+        module      TEXT NOT NULL,
+        host        TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        ignored     INTEGER NOT NULL,
+        summary     TEXT NOT NULL,
+        diff        TEXT,
+        result_json TEXT NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        PRIMARY KEY (job_id, seq)
+    );
+    "#,
 ];
 
 /// Brings the database from its recorded version up to the newest, each

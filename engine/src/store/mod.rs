@@ -6,6 +6,7 @@ mod jobs;
 mod kv;
 mod migrations;
 mod plugins;
+mod tasks;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -1,5 +1,6 @@
-//! Ansible's `command` module: runs a program (never through a shell) on
-//! the target, guarded by `creates`/`removes`, and reports changed when it ran.
+//! Ansible's `command` and `shell` modules: `exec` runs a program (never
+//! through a shell), `shell` runs a command line through `/bin/sh`; both
+//! are guarded by `creates`/`removes` and report changed when they ran.
 
 mod split;
 
@@ -25,6 +26,31 @@ struct ExecParams {
     stdin: Option<String>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShellParams {
+    /// The command line, given to the shell as is.
+    cmd: String,
+    /// The shell (default `/bin/sh`).
+    executable: Option<String>,
+    /// Change into this directory first.
+    chdir: Option<String>,
+    /// Do not run when this path exists.
+    creates: Option<String>,
+    /// Do not run unless this path exists.
+    removes: Option<String>,
+    /// Text fed on standard input.
+    stdin: Option<String>,
+}
+
+/// What guards and feeds a command, whichever way it is given.
+struct Options {
+    chdir: Option<String>,
+    creates: Option<String>,
+    removes: Option<String>,
+    stdin: Option<String>,
+}
+
 struct Command;
 
 impl Plugin for Command {
@@ -45,11 +71,25 @@ impl Plugin for Command {
                 "oneOf": [ { "required": ["cmd"] }, { "required": ["argv"] } ],
                 "additionalProperties": false
             })))
+            .action(Action::new("shell", "Run a command line through the shell; changed when it ran.").params_schema(serde_json::json!({
+                "type": "object",
+                "properties": {
+                    "cmd": { "type": "string", "description": "Command line for the shell (pipes, redirections, variables)." },
+                    "executable": { "type": "string", "description": "The shell to use (default /bin/sh)." },
+                    "chdir": { "type": "string", "description": "Run in this directory." },
+                    "creates": { "type": "string", "description": "Skip when this path exists." },
+                    "removes": { "type": "string", "description": "Skip unless this path exists." },
+                    "stdin": { "type": "string", "description": "Text fed on standard input." }
+                },
+                "required": ["cmd"],
+                "additionalProperties": false
+            })))
     }
 
     fn run(request: Request, ctx: &Context) -> Result<Outcome, Error> {
         match request.action.as_str() {
             "exec" => exec(request.params()?, ctx),
+            "shell" => shell(request.params()?, ctx),
             other => Err(Error::UnknownAction(other.into())),
         }
     }
@@ -70,7 +110,32 @@ fn exec(params: ExecParams, ctx: &Context) -> Result<Outcome, Error> {
         return Err(Error::InvalidParams("the command is empty".into()));
     }
     let shown = argv.join(" ");
+    let options = Options {
+        chdir: params.chdir,
+        creates: params.creates,
+        removes: params.removes,
+        stdin: params.stdin,
+    };
+    run(argv, shown, options, ctx)
+}
 
+fn shell(params: ShellParams, ctx: &Context) -> Result<Outcome, Error> {
+    if params.cmd.trim().is_empty() {
+        return Err(Error::InvalidParams("the command is empty".into()));
+    }
+    let shell = params.executable.unwrap_or_else(|| "/bin/sh".into());
+    let shown = params.cmd.clone();
+    let argv = vec![shell, "-c".into(), params.cmd];
+    let options = Options {
+        chdir: params.chdir,
+        creates: params.creates,
+        removes: params.removes,
+        stdin: params.stdin,
+    };
+    run(argv, shown, options, ctx)
+}
+
+fn run(argv: Vec<String>, shown: String, params: Options, ctx: &Context) -> Result<Outcome, Error> {
     if let Some(path) = &params.creates
         && remote::stat(&ctx.target, path)?.is_some()
     {

@@ -3,6 +3,7 @@
 //! mode and a diff of the state.
 
 mod attrs;
+mod stat;
 
 use capstan_plugin_sdk::remote::{self, FileInfo, FileKind};
 use capstan_plugin_sdk::{
@@ -42,11 +43,21 @@ impl Plugin for File {
                 "required": ["path"],
                 "additionalProperties": false
             })))
+            .action(Action::new("stat", "Describe a path (Ansible's stat); never changes anything.").params_schema(serde_json::json!({
+                "type": "object",
+                "properties": {
+                    "path": { "type": "string", "description": "Absolute path on the target." },
+                    "follow": { "type": "boolean", "description": "Describe what a symlink points to." }
+                },
+                "required": ["path"],
+                "additionalProperties": false
+            })))
     }
 
     fn run(request: Request, ctx: &Context) -> Result<Outcome, Error> {
         match request.action.as_str() {
             "apply" => apply(request.params()?, ctx),
+            "stat" => stat::stat(request.params()?, ctx),
             other => Err(Error::UnknownAction(other.into())),
         }
     }

@@ -1,0 +1,305 @@
+//! `capstan playbook run PLAYBOOK`: runs an Ansible playbook, printing
+//! each task's result per host as Ansible does, a live progress line on a
+//! terminal, and the PLAY RECAP.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Map, Value as Json};
+
+use capstan_engine::Capstan;
+use capstan_engine::jobs::ResultStatus;
+use capstan_engine::playbook::{PlaybookEvent, PlaybookOptions, Recap, TaskOutcome};
+
+use crate::exit::{BadInput, Exit};
+use crate::output::print_json;
+
+/// `capstan playbook ...`.
+#[derive(Subcommand)]
+pub enum PlaybookCommand {
+    /// Run a playbook on the inventory's hosts.
+    Run(PlaybookRunArgs),
+}
+
+/// Arguments of `capstan playbook run`.
+#[derive(Args)]
+pub struct PlaybookRunArgs {
+    /// The playbook file (YAML).
+    playbook: PathBuf,
+    /// Inventory file (Ansible INI or YAML). Default: the stored inventory
+    /// (`capstan hosts list`).
+    #[arg(short = 'i', long, value_name = "FILE")]
+    inventory: Option<PathBuf>,
+    /// Only hosts matching this pattern (e.g. `web:!web-3`).
+    #[arg(short = 'l', long, value_name = "PATTERN")]
+    limit: Option<String>,
+    /// Only tasks with one of these tags (comma-separated, repeatable).
+    #[arg(short = 't', long, value_name = "TAGS", value_delimiter = ',')]
+    tags: Vec<String>,
+    /// Not tasks with one of these tags.
+    #[arg(long, value_name = "TAGS", value_delimiter = ',')]
+    skip_tags: Vec<String>,
+    /// Extra variables: `key=value ...`, a JSON object, or `@FILE` (YAML
+    /// or JSON). Repeatable; they win over every other variable.
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    extra_vars: Vec<String>,
+    /// Check mode: change nothing, report what would change.
+    #[arg(short = 'C', long)]
+    check: bool,
+    /// Show what changes in files, as diffs.
+    #[arg(short = 'D', long)]
+    diff: bool,
+    /// Record the host keys of hosts seen for the first time instead of
+    /// refusing them.
+    #[arg(long)]
+    trust_new_hosts: bool,
+    /// Environment variable holding the sudo password, when `become` needs one.
+    #[arg(long, value_name = "VAR")]
+    become_password_env: Option<String>,
+    /// Print the recap and every task result as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the subcommand.
+pub async fn exec(capstan: &Capstan, command: PlaybookCommand) -> anyhow::Result<Exit> {
+    match command {
+        PlaybookCommand::Run(args) => run(capstan, args).await,
+    }
+}
+
+async fn run(capstan: &Capstan, args: PlaybookRunArgs) -> anyhow::Result<Exit> {
+    let mut extra_vars = Map::new();
+    for spec in &args.extra_vars {
+        extra_vars.extend(parse_extra_vars(spec)?);
+    }
+    let options = PlaybookOptions {
+        playbook: args.playbook,
+        inventory: args.inventory,
+        limit: args.limit,
+        tags: args.tags,
+        skip_tags: args.skip_tags,
+        extra_vars,
+        check: args.check,
+        diff: args.diff,
+        trust_new_hosts: args.trust_new_hosts,
+        become_password_env: args.become_password_env,
+    };
+    let printer = Arc::new(Printer::new(args.json, options.diff));
+    let sink = printer.clone();
+    let report = capstan
+        .run_playbook(options, Arc::new(move |event| sink.event(event)))
+        .await?;
+    printer.finish();
+    if args.json {
+        let tasks = capstan.store().task_outcomes(report.job_id)?;
+        print_json(&serde_json::json!({
+            "job_id": report.job_id,
+            "recap": report.recap,
+            "tasks": tasks,
+        }))?;
+    }
+    Ok(if report.failed() {
+        Exit::Failed
+    } else {
+        Exit::Success
+    })
+}
+
+/// `-e` in its three forms.
+fn parse_extra_vars(spec: &str) -> anyhow::Result<Map<String, Json>> {
+    if let Some(file) = spec.strip_prefix('@') {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| BadInput(format!("-e @{file}: cannot read it: {e}")))?;
+        let node = capstan_engine::playbook::yaml::parse(
+            file,
+            &text,
+            capstan_engine::playbook::yaml::TopLevel::Mapping,
+        )
+        .map_err(|e| BadInput(format!("-e @{file}: {e}")))?;
+        let Json::Object(map) = node.to_json() else {
+            return Err(BadInput(format!("-e @{file}: expected a mapping")).into());
+        };
+        return Ok(map);
+    }
+    if spec.trim_start().starts_with('{') {
+        let value: Json = serde_json::from_str(spec)
+            .map_err(|e| BadInput(format!("-e {spec}: not valid JSON: {e}")))?;
+        let Json::Object(map) = value else {
+            return Err(BadInput(format!("-e {spec}: expected a JSON object")).into());
+        };
+        return Ok(map);
+    }
+    let mut map = Map::new();
+    for word in spec.split_whitespace() {
+        let (key, value) = word
+            .split_once('=')
+            .ok_or_else(|| BadInput(format!("-e: expected key=value, got `{word}`")))?;
+        if key.is_empty() {
+            return Err(BadInput(format!("-e: `{word}` has no variable name")).into());
+        }
+        map.insert(key.to_string(), Json::String(value.to_string()));
+    }
+    Ok(map)
+}
+
+/// Prints events as Ansible does, with a progress bar while a task runs.
+struct Printer {
+    json: bool,
+    diff: bool,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Printer {
+    fn new(json: bool, diff: bool) -> Printer {
+        Printer {
+            json,
+            diff,
+            bar: Mutex::new(None),
+        }
+    }
+
+    /// Prints a line for people: stdout normally, stderr under `--json`.
+    fn say(&self, text: &str) {
+        let bar = self.bar.lock().unwrap_or_else(|e| e.into_inner());
+        let print = || {
+            if self.json {
+                eprintln!("{text}");
+            } else {
+                println!("{text}");
+            }
+        };
+        match bar.as_ref() {
+            Some(bar) => bar.suspend(print),
+            None => print(),
+        }
+    }
+
+    fn start_bar(&self, name: &str, hosts: usize) {
+        let bar = ProgressBar::new(hosts as u64);
+        bar.set_style(
+            ProgressStyle::with_template("  {spinner} {msg} {pos}/{len} hosts {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_message(name.to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        if let Some(old) = self
+            .bar
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(bar)
+        {
+            old.finish_and_clear();
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn event(&self, event: &PlaybookEvent) {
+        match event {
+            PlaybookEvent::Started { job_id } => {
+                tracing::debug!(job_id, "playbook job started");
+            }
+            PlaybookEvent::Play { name, hosts } => {
+                self.finish();
+                self.say(&banner(&format!("PLAY [{name}]")));
+                if hosts.is_empty() {
+                    self.say("skipping: no hosts matched\n");
+                }
+            }
+            PlaybookEvent::Task {
+                name,
+                handler,
+                hosts,
+            } => {
+                self.finish();
+                let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
+                self.say(&banner(&format!("{kind} [{name}]")));
+                self.start_bar(name, *hosts);
+            }
+            PlaybookEvent::HostDone(outcome) => {
+                self.say(&host_line(outcome));
+                if self.diff
+                    && let Some(diff) = &outcome.diff
+                {
+                    self.say(diff.trim_end());
+                }
+                if let Some(bar) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                    bar.inc(1);
+                }
+            }
+            PlaybookEvent::Finished { job_id, recap } => {
+                self.finish();
+                self.say(&banner("PLAY RECAP"));
+                let width = recap
+                    .iter()
+                    .map(|r| r.host.len())
+                    .max()
+                    .unwrap_or(0)
+                    .max(20);
+                for host in recap {
+                    self.say(&recap_line(host, width));
+                }
+                self.say(&format!(
+                    "\njob {job_id} (see `capstan jobs show {job_id}`)"
+                ));
+            }
+        }
+    }
+}
+
+fn banner(title: &str) -> String {
+    let stars = 72usize.saturating_sub(title.len() + 1).max(3);
+    format!("\n{title} {}", "*".repeat(stars))
+}
+
+fn host_line(outcome: &TaskOutcome) -> String {
+    let host = &outcome.host;
+    let summary = outcome.summary.lines().next().unwrap_or("");
+    match outcome.status {
+        ResultStatus::Ok if outcome.module == "debug" => format!("ok: [{host}] => {summary}"),
+        ResultStatus::Ok => format!("ok: [{host}]"),
+        ResultStatus::Changed => format!("changed: [{host}]"),
+        ResultStatus::Skipped => format!("skipping: [{host}]"),
+        ResultStatus::Unreachable => format!("fatal: [{host}]: UNREACHABLE! => {summary}"),
+        ResultStatus::Failed if outcome.ignored => {
+            format!("fatal: [{host}]: FAILED! => {summary}\n...ignoring")
+        }
+        ResultStatus::Failed => format!("fatal: [{host}]: FAILED! => {summary}"),
+    }
+}
+
+fn recap_line(recap: &Recap, width: usize) -> String {
+    format!(
+        "{:<width$} : ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4} ignored={}",
+        recap.host,
+        recap.ok,
+        recap.changed,
+        recap.unreachable,
+        recap.failed,
+        recap.skipped,
+        recap.ignored
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_vars_forms() {
+        let vars = parse_extra_vars("a=1 b=two").unwrap();
+        assert_eq!(vars["a"], "1");
+        assert_eq!(vars["b"], "two");
+        let vars = parse_extra_vars(r#"{"n": 3}"#).unwrap();
+        assert_eq!(vars["n"], 3);
+        assert!(parse_extra_vars("oops").is_err());
+        assert!(parse_extra_vars("{nope").is_err());
+    }
+}

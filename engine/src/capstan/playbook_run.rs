@@ -1,0 +1,149 @@
+//! [`Capstan::run_playbook`]: checks a playbook, prepares its plugins and
+//! hosts, records the job and runs it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::Capstan;
+use crate::jobs::runner::JobLogs;
+use crate::jobs::{RunRequest, TargetResult};
+use crate::playbook::run::{self, PreparedPlugin, RunContext, RunHost};
+use crate::playbook::template::Templates;
+use crate::playbook::{
+    PlaybookError, PlaybookEvent, PlaybookEventSink, PlaybookOptions, PlaybookReport, model,
+};
+use crate::plugin::{CallSetup, Limits};
+use crate::remote::HostKeyPolicy;
+use crate::{Error, Result};
+
+impl Capstan {
+    /// Runs an Ansible playbook. Input errors (a malformed or unsupported
+    /// playbook, an unknown module or host pattern, a missing inventory)
+    /// come back before any job is recorded; what happens on hosts is in
+    /// the report, the events and the job history.
+    pub async fn run_playbook(
+        &self,
+        options: PlaybookOptions,
+        events: PlaybookEventSink,
+    ) -> Result<PlaybookReport> {
+        let playbook = model::load(&options.playbook)?;
+        run::check_notify(&playbook)?;
+        let inventory = match &options.inventory {
+            Some(path) => crate::inventory::load_file(path, &crate::inventory::current_user())
+                .map_err(Error::BadInput)?,
+            None => self.hosts()?,
+        };
+        if let Some(limit) = &options.limit {
+            crate::playbook::hosts::select(limit, &inventory)
+                .map_err(|e| Error::BadInput(format!("--limit {limit}: {e}")))?;
+        }
+        for play in &playbook.plays {
+            if !Templates::is_template(&play.hosts) {
+                crate::playbook::hosts::select(&play.hosts, &inventory).map_err(|e| {
+                    Error::from(PlaybookError::at(
+                        &play.pos,
+                        format!("hosts `{}`: {e}", play.hosts),
+                    ))
+                })?;
+            }
+        }
+
+        let mut plugins = HashMap::new();
+        for name in run::plugins_needed(&playbook) {
+            let record = self.plugin(name).await.map_err(|e| match e {
+                Error::UnknownPlugin(_) => Error::BadInput(format!(
+                    "the playbook needs plugin `{name}`, which is not installed"
+                )),
+                other => other,
+            })?;
+            let loaded = self.load_installed(&record)?;
+            let schemas = record
+                .manifest
+                .actions
+                .iter()
+                .map(|a| (a.name.clone(), a.params_schema.clone()))
+                .collect();
+            let setup = CallSetup {
+                plugin: record.manifest.name.clone(),
+                grants: self.live_grants(&record),
+                limits: Limits::default().with(&record.limits),
+                store: Some(self.store.clone()),
+                targets: Arc::new(Vec::new()),
+                log_sink: Arc::new(crate::capability::log::DiscardLogs),
+            };
+            plugins.insert(
+                name,
+                PreparedPlugin {
+                    loaded,
+                    setup,
+                    schemas,
+                },
+            );
+        }
+
+        let policy = if options.trust_new_hosts {
+            HostKeyPolicy::TrustNew
+        } else {
+            HostKeyPolicy::RequireKnown
+        };
+        let dir = playbook.dir.clone();
+        let hosts: Vec<RunHost> = inventory
+            .iter()
+            .map(|host| RunHost {
+                name: host.name.clone(),
+                target: self.target_for(host, policy),
+                vars: run::magic_vars(host, &inventory, &options, &dir),
+            })
+            .collect();
+
+        let mut request = RunRequest::new(
+            "playbook",
+            &options.playbook.display().to_string(),
+            serde_json::json!({
+                "inventory": options.inventory.as_ref().map(|p| p.display().to_string()),
+                "limit": options.limit,
+                "tags": options.tags,
+                "skip_tags": options.skip_tags,
+                "extra_vars": options.extra_vars.keys().collect::<Vec<_>>(),
+            }),
+            inventory.iter().map(|h| h.name.clone()),
+        );
+        request.check = options.check;
+        request.diff = options.diff;
+        let job_id = self.store.create_job(&request)?;
+        events(&PlaybookEvent::Started { job_id });
+
+        let logs = Arc::new(JobLogs::new(job_id, self.store.clone(), Arc::new(|_| {})));
+        let context = Arc::new(RunContext {
+            host: self.host.clone(),
+            store: self.store.clone(),
+            job_id,
+            plugins,
+            templates: Templates::new(),
+            dir,
+            options,
+            events: events.clone(),
+            logs: logs.clone(),
+        });
+        let recap = run::run_playbook(context, &playbook, hosts).await;
+        logs.flush();
+        for host in &recap {
+            let result = TargetResult {
+                target: host.host.clone(),
+                status: host.status(),
+                summary: host.counts(),
+                diff: None,
+                data: Some(serde_json::to_value(host).unwrap_or_default()),
+                failure: None,
+                duration_ms: 0,
+            };
+            self.store.save_result(job_id, &result)?;
+        }
+        self.store.finish_job(job_id)?;
+        events(&PlaybookEvent::Finished {
+            job_id,
+            recap: recap.clone(),
+        });
+        Ok(PlaybookReport { job_id, recap })
+    }
+}

@@ -1,0 +1,134 @@
+//! Ansible host patterns: `all`, host and group names, `*` wildcards,
+//! unions (`web:db` or `web,db`), exclusions (`!old`) and intersections
+//! (`&prod`). Environments (dev, preprod, prod) count as groups.
+
+use crate::inventory::Host;
+
+/// Whether `host` is in the group (or environment) `group`.
+pub fn in_group(host: &Host, group: &str) -> bool {
+    group == "all"
+        || host.groups.iter().any(|g| g == group)
+        || host.environment.as_deref() == Some(group)
+}
+
+fn matches_word(host: &Host, word: &str) -> bool {
+    if word == "all" || word == "*" {
+        return true;
+    }
+    if word.contains('*') {
+        return glob(word, &host.name)
+            || host.groups.iter().any(|g| glob(word, g))
+            || host.environment.as_deref().is_some_and(|e| glob(word, e));
+    }
+    host.name == word || in_group(host, word)
+}
+
+fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let mut rest = text;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            let Some(r) = rest.strip_prefix(part) else {
+                return false;
+            };
+            rest = r;
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    rest.is_empty()
+}
+
+/// The hosts `pattern` selects, in inventory order; `Err` names a word
+/// that matches nothing.
+pub fn select<'a>(pattern: &str, inventory: &'a [Host]) -> Result<Vec<&'a Host>, String> {
+    let words: Vec<&str> = pattern
+        .split([':', ','])
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() {
+        return Err("the host pattern is empty".into());
+    }
+    let mut chosen = vec![false; inventory.len()];
+    let mut any_positive = false;
+    for word in words.iter().filter(|w| !w.starts_with(['!', '&'])) {
+        any_positive = true;
+        let mut found = false;
+        for (i, host) in inventory.iter().enumerate() {
+            if matches_word(host, word) {
+                chosen[i] = true;
+                found = true;
+            }
+        }
+        if !found && !word.contains('*') && *word != "all" {
+            return Err(format!("no host or group is called `{word}`"));
+        }
+    }
+    if !any_positive {
+        chosen.iter_mut().for_each(|c| *c = true);
+    }
+    for word in &words {
+        if let Some(inner) = word.strip_prefix('&') {
+            for (i, host) in inventory.iter().enumerate() {
+                chosen[i] &= matches_word(host, inner);
+            }
+        } else if let Some(inner) = word.strip_prefix('!') {
+            for (i, host) in inventory.iter().enumerate() {
+                chosen[i] &= !matches_word(host, inner);
+            }
+        }
+    }
+    Ok(inventory
+        .iter()
+        .zip(chosen)
+        .filter_map(|(h, c)| c.then_some(h))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::HostAuth;
+
+    fn host(name: &str, groups: &[&str], env: Option<&str>) -> Host {
+        Host {
+            name: name.into(),
+            address: "127.0.0.1".into(),
+            port: 22,
+            user: "root".into(),
+            auth: HostAuth::Agent,
+            environment: env.map(Into::into),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            vars: Default::default(),
+        }
+    }
+
+    #[test]
+    fn patterns() {
+        let inv = vec![
+            host("web-1", &["web"], Some("prod")),
+            host("web-2", &["web"], Some("dev")),
+            host("db-1", &["db"], Some("prod")),
+        ];
+        let names = |p: &str| {
+            select(p, &inv)
+                .unwrap()
+                .iter()
+                .map(|h| h.name.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names("all"), ["web-1", "web-2", "db-1"]);
+        assert_eq!(names("web:db"), ["web-1", "web-2", "db-1"]);
+        assert_eq!(names("web:&prod"), ["web-1"]);
+        assert_eq!(names("all:!web-2"), ["web-1", "db-1"]);
+        assert_eq!(names("web-*"), ["web-1", "web-2"]);
+        assert_eq!(names("prod"), ["web-1", "db-1"]);
+        assert!(select("cache", &inv).unwrap_err().contains("`cache`"));
+    }
+}

@@ -1,0 +1,95 @@
+//! Runs Ansible playbooks (the common subset) with Capstan's plugins:
+//! each module is a sandboxed plugin action, each host keeps one SSH
+//! connection for the whole run, and every task runs on all its hosts at
+//! once (Ansible's linear strategy, without a fork limit).
+//!
+//! - [`yaml`] loads YAML with file positions.
+//! - [`model`] reads plays, tasks and handlers, refusing what is unsupported.
+//! - [`modules`] maps module names and arguments onto plugin actions.
+//! - [`template`] is Jinja (minijinja) with Ansible's filters.
+//! - [`hosts`] matches host patterns against the inventory.
+//! - [`run`] executes plays and records each task's results.
+
+pub mod hosts;
+pub mod model;
+pub mod modules;
+pub mod run;
+pub mod template;
+pub mod yaml;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+pub use run::{PlaybookEvent, PlaybookEventSink, PlaybookReport, Recap, TaskOutcome};
+pub use yaml::Pos;
+
+/// A problem in a playbook or a file it uses, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaybookError {
+    /// Where, when known.
+    pub at: Option<Pos>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl PlaybookError {
+    /// An error at a position.
+    pub fn at(pos: &Pos, message: impl Into<String>) -> Self {
+        PlaybookError {
+            at: Some(pos.clone()),
+            message: message.into(),
+        }
+    }
+
+    /// An error with no position.
+    pub fn plain(message: impl Into<String>) -> Self {
+        PlaybookError {
+            at: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for PlaybookError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.at {
+            Some(pos) => write!(f, "{pos}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for PlaybookError {}
+
+impl From<PlaybookError> for crate::Error {
+    fn from(e: PlaybookError) -> Self {
+        crate::Error::BadInput(e.to_string())
+    }
+}
+
+/// How to run a playbook (the flags of `capstan playbook run`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PlaybookOptions {
+    /// The playbook file.
+    pub playbook: PathBuf,
+    /// An inventory file (INI or YAML); without one, the stored inventory.
+    pub inventory: Option<PathBuf>,
+    /// Only hosts matching this pattern (`--limit`).
+    pub limit: Option<String>,
+    /// Only tasks with one of these tags (`--tags`).
+    pub tags: Vec<String>,
+    /// Not tasks with one of these tags (`--skip-tags`).
+    pub skip_tags: Vec<String>,
+    /// Extra variables (`-e`), stronger than any other.
+    pub extra_vars: serde_json::Map<String, serde_json::Value>,
+    /// Check mode: change nothing, report what would change.
+    pub check: bool,
+    /// Show diffs of what changes.
+    pub diff: bool,
+    /// Record unknown host keys instead of refusing them.
+    pub trust_new_hosts: bool,
+    /// Environment variable holding the sudo password, for `become`.
+    pub become_password_env: Option<String>,
+}

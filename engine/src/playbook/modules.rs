@@ -1,0 +1,339 @@
+//! The Ansible modules a playbook may name, and how each maps onto a
+//! plugin action: parameter aliases, free-form (`k=v`) arguments, and the
+//! few that need the controller first (`template` and `copy src=` read
+//! local files; `debug var=`, `assert` and `set_fact` read variables).
+
+use serde_json::{Map, Value as Json};
+
+/// A module a task can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Module {
+    /// `apt`.
+    Apt,
+    /// `assert`.
+    Assert,
+    /// `command`.
+    Command,
+    /// `copy`.
+    Copy,
+    /// `debug`.
+    Debug,
+    /// `file`.
+    File,
+    /// `git`.
+    Git,
+    /// `group`.
+    Group,
+    /// `lineinfile`.
+    Lineinfile,
+    /// `service` (and `systemd`).
+    Service,
+    /// `set_fact`.
+    SetFact,
+    /// `setup`.
+    Setup,
+    /// `shell`.
+    Shell,
+    /// `stat`.
+    Stat,
+    /// `template`.
+    Template,
+    /// `user`.
+    User,
+}
+
+/// Every module name a task may use (with or without `ansible.builtin.`).
+pub const NAMES: &[&str] = &[
+    "apt",
+    "assert",
+    "command",
+    "copy",
+    "debug",
+    "file",
+    "git",
+    "group",
+    "lineinfile",
+    "service",
+    "set_fact",
+    "setup",
+    "shell",
+    "stat",
+    "systemd",
+    "template",
+    "user",
+];
+
+/// The module a task key names, if Capstan has it.
+pub fn resolve(written: &str) -> Option<Module> {
+    let name = written
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| written.strip_prefix("ansible.legacy."))
+        .unwrap_or(written);
+    Some(match name {
+        "apt" => Module::Apt,
+        "assert" => Module::Assert,
+        "command" => Module::Command,
+        "copy" => Module::Copy,
+        "debug" => Module::Debug,
+        "file" => Module::File,
+        "git" => Module::Git,
+        "group" => Module::Group,
+        "lineinfile" => Module::Lineinfile,
+        "service" | "systemd" | "systemd_service" => Module::Service,
+        "set_fact" => Module::SetFact,
+        "setup" | "gather_facts" => Module::Setup,
+        "shell" => Module::Shell,
+        "stat" => Module::Stat,
+        "template" => Module::Template,
+        "user" => Module::User,
+        _ => return None,
+    })
+}
+
+/// The known module name closest to a misspelt one.
+pub fn nearest(written: &str) -> Option<&'static str> {
+    let name = written.rsplit('.').next().unwrap_or(written);
+    NAMES
+        .iter()
+        .map(|n| (edit_distance(name, n), *n))
+        .filter(|(d, n)| *d <= (n.len() / 3).max(2))
+        .min()
+        .map(|(_, n)| n)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            let next = (row[j + 1] + 1).min(row[j] + 1).min(prev + cost);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+impl Module {
+    /// The plugin and action that do this module's work on a host; `None`
+    /// for `set_fact`, which only changes variables.
+    pub fn plugin_action(self) -> Option<(&'static str, &'static str)> {
+        Some(match self {
+            Module::Apt => ("apt", "apply"),
+            Module::Assert => ("assert", "check"),
+            Module::Command => ("command", "exec"),
+            Module::Shell => ("command", "shell"),
+            Module::Copy | Module::Template => ("copy", "apply"),
+            Module::Debug => ("debug", "msg"),
+            Module::File => ("file", "apply"),
+            Module::Stat => ("file", "stat"),
+            Module::Git => ("git", "apply"),
+            Module::Group => ("user", "group"),
+            Module::User => ("user", "user"),
+            Module::Lineinfile => ("lineinfile", "apply"),
+            Module::Service => ("service", "apply"),
+            Module::Setup => ("setup", "gather"),
+            Module::SetFact => return None,
+        })
+    }
+
+    /// Ansible's parameter aliases: (alias, canonical name).
+    fn aliases(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Module::File | Module::Lineinfile | Module::Stat => {
+                &[("dest", "path"), ("name", "path"), ("destfile", "path")]
+            }
+            Module::Apt => &[
+                ("pkg", "name"),
+                ("package", "name"),
+                ("update-cache", "update_cache"),
+            ],
+            Module::Git => &[("name", "repo")],
+            Module::Service => &[("service", "name")],
+            Module::Command | Module::Shell => &[("_raw_params", "cmd")],
+            _ => &[],
+        }
+    }
+
+    /// Whether `k=v` text is a command line with a few options in it.
+    fn free_form(self) -> bool {
+        matches!(self, Module::Command | Module::Shell)
+    }
+}
+
+/// Options a free-form command line may carry as `k=v` words.
+const COMMAND_OPTIONS: &[&str] = &["creates", "removes", "chdir", "stdin", "executable"];
+
+/// Turns written arguments (after templating) into the plugin's
+/// parameters: `k=v` text split, aliases renamed.
+pub fn params(module: Module, inline: Option<&str>, map: Option<&Json>) -> Result<Json, String> {
+    let mut params = Map::new();
+    if let Some(text) = inline {
+        let words = split_words(text)?;
+        if module.free_form() {
+            let mut command = Vec::new();
+            for (raw, unquoted) in words {
+                match unquoted.split_once('=') {
+                    Some((key, value)) if COMMAND_OPTIONS.contains(&key) && raw == unquoted => {
+                        params.insert(key.to_string(), Json::String(value.to_string()));
+                    }
+                    _ => command.push(raw),
+                }
+            }
+            if !command.is_empty() {
+                params.insert("cmd".into(), Json::String(command.join(" ")));
+            }
+        } else if module == Module::Debug && !text.contains('=') {
+            params.insert("msg".into(), Json::String(text.to_string()));
+        } else {
+            for (_, word) in words {
+                let (key, value) = word.split_once('=').ok_or_else(|| {
+                    format!("expected key=value, got `{word}` (write the arguments as a mapping to pass text with spaces)")
+                })?;
+                params.insert(key.to_string(), Json::String(value.to_string()));
+            }
+        }
+    }
+    if let Some(Json::Object(map)) = map {
+        for (k, v) in map {
+            params.insert(k.clone(), v.clone());
+        }
+    }
+    for (alias, canonical) in module.aliases() {
+        if let Some(value) = params.remove(*alias) {
+            if params.contains_key(*canonical) {
+                return Err(format!(
+                    "give `{canonical}` or its alias `{alias}`, not both"
+                ));
+            }
+            params.insert(canonical.to_string(), value);
+        }
+    }
+    Ok(Json::Object(params))
+}
+
+/// Splits `k=v` text into words, honouring quotes and keeping Jinja
+/// blocks (`{{ a }}`) whole; each word comes back as written and with its
+/// quotes removed.
+fn split_words(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut words = Vec::new();
+    let mut raw = String::new();
+    let mut plain = String::new();
+    let mut quote: Option<char> = None;
+    let mut jinja = 0usize;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if matches!(c, '{' | '%' | '}') {
+            match (c, chars.peek()) {
+                ('{', Some('{' | '%')) => jinja += 1,
+                ('}' | '%', Some('}')) => jinja = jinja.saturating_sub(1),
+                _ => {}
+            }
+        }
+        match (quote, c) {
+            (None, c) if c.is_whitespace() && jinja > 0 => {
+                raw.push(c);
+                plain.push(c);
+            }
+            (None, c) if c.is_whitespace() => {
+                if !raw.is_empty() {
+                    words.push((std::mem::take(&mut raw), std::mem::take(&mut plain)));
+                }
+            }
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                raw.push(c);
+            }
+            (Some(q), c) if c == q => {
+                quote = None;
+                raw.push(c);
+            }
+            (_, '\\') => {
+                raw.push(c);
+                if let Some(next) = chars.next() {
+                    raw.push(next);
+                    plain.push(next);
+                }
+            }
+            (_, c) => {
+                raw.push(c);
+                plain.push(c);
+            }
+        }
+    }
+    if let Some(q) = quote {
+        return Err(format!("unbalanced {q} quote in `{text}`"));
+    }
+    if !raw.is_empty() {
+        words.push((raw, plain));
+    }
+    Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names_resolve_and_typos_get_a_suggestion() {
+        assert_eq!(resolve("ansible.builtin.copy"), Some(Module::Copy));
+        assert_eq!(resolve("systemd"), Some(Module::Service));
+        assert_eq!(resolve("coppy"), None);
+        assert_eq!(nearest("coppy"), Some("copy"));
+        assert_eq!(nearest("lineinfle"), Some("lineinfile"));
+        assert_eq!(nearest("zzzzzzzz"), None);
+    }
+
+    #[test]
+    fn inline_arguments() {
+        assert_eq!(
+            params(
+                Module::File,
+                Some("dest=/tmp/a state=directory mode=0755"),
+                None
+            )
+            .unwrap(),
+            json!({"path": "/tmp/a", "state": "directory", "mode": "0755"})
+        );
+        assert_eq!(
+            params(
+                Module::Shell,
+                Some("echo \"a b\" > /tmp/x creates=/tmp/x"),
+                None
+            )
+            .unwrap(),
+            json!({"cmd": "echo \"a b\" > /tmp/x", "creates": "/tmp/x"})
+        );
+        assert_eq!(
+            params(Module::File, Some("path={{ root }}/x state=touch"), None).unwrap(),
+            json!({"path": "{{ root }}/x", "state": "touch"})
+        );
+        assert_eq!(
+            params(Module::Lineinfile, Some("path=/a line='x = 1'"), None).unwrap(),
+            json!({"path": "/a", "line": "x = 1"})
+        );
+        assert!(
+            params(Module::File, Some("path=/a oops"), None)
+                .unwrap_err()
+                .contains("key=value")
+        );
+        assert!(
+            params(Module::File, Some("path='/a"), None)
+                .unwrap_err()
+                .contains("unbalanced")
+        );
+        assert!(
+            params(
+                Module::File,
+                None,
+                Some(&json!({"path": "/a", "dest": "/b"}))
+            )
+            .unwrap_err()
+            .contains("not both")
+        );
+    }
+}

@@ -1,0 +1,1302 @@
+//! Executes a playbook: plays in order, each task on all of its hosts at
+//! once, handlers at the end of each play, every host's result recorded
+//! as the task finishes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::{Map, Value as Json, json};
+
+use super::PlaybookOptions;
+use super::model::{Args, Play, Playbook, Task};
+use super::modules::{self, Module};
+use super::template::{Scope, Templates};
+use crate::jobs::runner::JobLogs;
+use crate::jobs::{FailureKind, ResultStatus};
+use crate::plugin::{CallContext, CallSetup, LoadedPlugin, PluginHost, PluginOutcome};
+use crate::remote::{Become, Target};
+use crate::store::Store;
+
+/// Something that happened in a playbook run, in order.
+#[derive(Debug, Clone)]
+pub enum PlaybookEvent {
+    /// The run was recorded as a job.
+    Started {
+        /// Its job id.
+        job_id: i64,
+    },
+    /// A play starts on these hosts.
+    Play {
+        /// The play's name.
+        name: String,
+        /// Its hosts.
+        hosts: Vec<String>,
+    },
+    /// A task (or handler) starts on `hosts` hosts.
+    Task {
+        /// Its name.
+        name: String,
+        /// Whether it is a handler.
+        handler: bool,
+        /// How many hosts run it.
+        hosts: usize,
+    },
+    /// One host finished the current task.
+    HostDone(TaskOutcome),
+    /// Every play finished.
+    Finished {
+        /// The job.
+        job_id: i64,
+        /// Per-host counts.
+        recap: Vec<Recap>,
+    },
+}
+
+/// Receives playbook events (the CLI prints them).
+pub type PlaybookEventSink = Arc<dyn Fn(&PlaybookEvent) + Send + Sync>;
+
+/// How one task ended on one host.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskOutcome {
+    /// The host.
+    pub host: String,
+    /// The play.
+    pub play: String,
+    /// The task's name.
+    pub task: String,
+    /// The module it ran.
+    pub module: String,
+    /// ok, changed, failed, skipped or unreachable.
+    pub status: ResultStatus,
+    /// Failed, but `ignore_errors` let the host go on.
+    pub ignored: bool,
+    /// One line for people.
+    pub summary: String,
+    /// What changed, when asked for diffs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+    /// The result as `register:` sees it.
+    pub result: Json,
+    /// How long it took on this host.
+    pub duration_ms: u64,
+}
+
+/// A host's totals, as Ansible's PLAY RECAP prints them.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Recap {
+    /// The host.
+    pub host: String,
+    /// Tasks that ran without failing (changed ones included).
+    pub ok: u32,
+    /// Tasks that changed something.
+    pub changed: u32,
+    /// 1 when the host could not be reached.
+    pub unreachable: u32,
+    /// Tasks that failed.
+    pub failed: u32,
+    /// Tasks skipped by `when` or check mode.
+    pub skipped: u32,
+    /// Failures let through by `ignore_errors`.
+    pub ignored: u32,
+}
+
+impl Recap {
+    /// The host's overall status.
+    pub fn status(&self) -> ResultStatus {
+        if self.unreachable > 0 {
+            ResultStatus::Unreachable
+        } else if self.failed > 0 {
+            ResultStatus::Failed
+        } else if self.changed > 0 {
+            ResultStatus::Changed
+        } else {
+            ResultStatus::Ok
+        }
+    }
+
+    /// `ok=3 changed=1 unreachable=0 failed=0 skipped=0 ignored=0`.
+    pub fn counts(&self) -> String {
+        format!(
+            "ok={} changed={} unreachable={} failed={} skipped={} ignored={}",
+            self.ok, self.changed, self.unreachable, self.failed, self.skipped, self.ignored
+        )
+    }
+}
+
+/// What a finished playbook run produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlaybookReport {
+    /// The job in the history.
+    pub job_id: i64,
+    /// Per-host totals, in inventory order.
+    pub recap: Vec<Recap>,
+}
+
+impl PlaybookReport {
+    /// True when any host failed or was unreachable.
+    pub fn failed(&self) -> bool {
+        self.recap.iter().any(|r| r.failed > 0 || r.unreachable > 0)
+    }
+}
+
+/// A plugin ready to be called for a module.
+pub(crate) struct PreparedPlugin {
+    pub loaded: Arc<LoadedPlugin>,
+    pub setup: CallSetup,
+    /// Parameter schema of each action.
+    pub schemas: HashMap<String, Json>,
+}
+
+/// A host as a playbook run sees it.
+pub(crate) struct RunHost {
+    pub name: String,
+    pub target: Target,
+    /// Inventory variables and magic variables.
+    pub vars: Map<String, Json>,
+}
+
+/// Everything every task of a run shares.
+pub(crate) struct RunContext {
+    pub host: Arc<PluginHost>,
+    pub store: Store,
+    pub job_id: i64,
+    pub plugins: HashMap<&'static str, PreparedPlugin>,
+    pub templates: Templates,
+    pub dir: PathBuf,
+    pub options: PlaybookOptions,
+    pub events: PlaybookEventSink,
+    pub logs: Arc<JobLogs>,
+}
+
+/// One host's state through the run.
+struct HostState {
+    name: String,
+    target: Target,
+    inventory: Map<String, Json>,
+    facts: Map<String, Json>,
+    play_vars: Map<String, Json>,
+    /// `register:` and `set_fact:` results.
+    set: Map<String, Json>,
+    notified: Vec<String>,
+    failed: bool,
+    unreachable: bool,
+    recap: Recap,
+}
+
+impl HostState {
+    fn active(&self) -> bool {
+        !self.failed && !self.unreachable
+    }
+
+    /// Variables in Ansible's order of strength: inventory, facts, play
+    /// vars, task vars, registered and set facts, extra vars.
+    fn scope(&self, task_vars: &Map<String, Json>, extra: &Map<String, Json>) -> Scope {
+        let mut all = self.inventory.clone();
+        for layer in [&self.facts, &self.play_vars, task_vars, &self.set, extra] {
+            for (k, v) in layer {
+                all.insert(k.clone(), v.clone());
+            }
+        }
+        Scope::new(Json::Object(all))
+    }
+}
+
+/// The result of one loop item (or of the task, without a loop).
+struct ItemResult {
+    status: ResultStatus,
+    summary: String,
+    diff: Option<String>,
+    /// As `register:` stores it.
+    result: Map<String, Json>,
+    unreachable: bool,
+}
+
+impl ItemResult {
+    fn failed(message: String) -> ItemResult {
+        let mut result = Map::new();
+        result.insert("failed".into(), Json::Bool(true));
+        result.insert("changed".into(), Json::Bool(false));
+        result.insert("msg".into(), Json::String(message.clone()));
+        ItemResult {
+            status: ResultStatus::Failed,
+            summary: message,
+            diff: None,
+            result,
+            unreachable: false,
+        }
+    }
+
+    fn skipped(reason: String) -> ItemResult {
+        let mut result = Map::new();
+        result.insert("changed".into(), Json::Bool(false));
+        result.insert("skipped".into(), Json::Bool(true));
+        result.insert("skip_reason".into(), Json::String(reason.clone()));
+        ItemResult {
+            status: ResultStatus::Skipped,
+            summary: reason,
+            diff: None,
+            result,
+            unreachable: false,
+        }
+    }
+}
+
+/// Runs every play of `playbook` over `hosts` and returns the recap.
+pub(crate) async fn run_playbook(
+    ctx: Arc<RunContext>,
+    playbook: &Playbook,
+    hosts: Vec<RunHost>,
+) -> Vec<Recap> {
+    let mut states: Vec<Option<HostState>> = hosts
+        .into_iter()
+        .map(|h| {
+            Some(HostState {
+                recap: Recap {
+                    host: h.name.clone(),
+                    ..Recap::default()
+                },
+                name: h.name,
+                target: h.target,
+                inventory: h.vars,
+                facts: Map::new(),
+                play_vars: Map::new(),
+                set: Map::new(),
+                notified: Vec::new(),
+                failed: false,
+                unreachable: false,
+            })
+        })
+        .collect();
+    let inventory_names: Vec<String> = states.iter().flatten().map(|s| s.name.clone()).collect();
+    for play in &playbook.plays {
+        let chosen = match play_hosts(play, &ctx, &states, &inventory_names) {
+            Ok(chosen) => chosen,
+            Err(message) => {
+                tracing::warn!(play = %play.name, "{message}");
+                Vec::new()
+            }
+        };
+        let names: Vec<String> = chosen
+            .iter()
+            .filter_map(|i| states[*i].as_ref().map(|s| s.name.clone()))
+            .collect();
+        (ctx.events)(&PlaybookEvent::Play {
+            name: play.name.clone(),
+            hosts: names.clone(),
+        });
+        if chosen.is_empty() {
+            continue;
+        }
+        for i in &chosen {
+            if let Some(state) = states[*i].as_mut() {
+                state.play_vars.clear();
+                state.notified.clear();
+                state
+                    .play_vars
+                    .insert("ansible_play_hosts".into(), json!(names));
+                state.play_vars.insert("play_hosts".into(), json!(names));
+            }
+        }
+        run_play(&ctx, play, &mut states, &chosen).await;
+    }
+    for state in states.iter().flatten() {
+        state.target.close().await;
+    }
+    states.into_iter().flatten().map(|s| s.recap).collect()
+}
+
+/// The indexes of the live hosts a play runs on (its pattern, `--limit`).
+fn play_hosts(
+    play: &Play,
+    ctx: &RunContext,
+    states: &[Option<HostState>],
+    _names: &[String],
+) -> Result<Vec<usize>, String> {
+    let inventory: Vec<crate::inventory::Host> = states
+        .iter()
+        .flatten()
+        .map(|s| host_record(&s.name, &s.inventory))
+        .collect();
+    let pattern = ctx.templates.render_text(
+        &play.hosts,
+        &Scope::new(Json::Object(ctx.options.extra_vars.clone())),
+    )?;
+    let mut chosen: Vec<String> = super::hosts::select(&pattern, &inventory)?
+        .into_iter()
+        .map(|h| h.name.clone())
+        .collect();
+    if let Some(limit) = &ctx.options.limit {
+        let allowed: Vec<String> = super::hosts::select(limit, &inventory)?
+            .into_iter()
+            .map(|h| h.name.clone())
+            .collect();
+        chosen.retain(|n| allowed.contains(n));
+    }
+    Ok(states
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            s.as_ref()
+                .filter(|s| s.active() && chosen.contains(&s.name))
+                .map(|_| i)
+        })
+        .collect())
+}
+
+/// A host record carrying only what patterns look at (name, groups).
+fn host_record(name: &str, vars: &Map<String, Json>) -> crate::inventory::Host {
+    let groups = vars
+        .get("group_names")
+        .and_then(Json::as_array)
+        .map(|g| {
+            g.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    crate::inventory::Host {
+        name: name.to_string(),
+        address: String::new(),
+        port: 22,
+        user: String::new(),
+        auth: crate::inventory::HostAuth::Agent,
+        environment: None,
+        groups,
+        vars: Default::default(),
+    }
+}
+
+async fn run_play(
+    ctx: &Arc<RunContext>,
+    play: &Play,
+    states: &mut [Option<HostState>],
+    chosen: &[usize],
+) {
+    let play = Arc::new(play.clone());
+    if play.gather_facts {
+        let setup = Arc::new(Task {
+            name: Some("Gathering Facts".into()),
+            module: Module::Setup,
+            module_written: "setup".into(),
+            args: Args::Map(json!({})),
+            when: Vec::new(),
+            loop_: None,
+            loop_var: "item".into(),
+            loop_label: None,
+            register: None,
+            notify: Vec::new(),
+            listen: Vec::new(),
+            tags: vec!["always".into()],
+            ignore_errors: false,
+            changed_when: None,
+            failed_when: None,
+            become_: Some(false),
+            become_user: None,
+            vars: Vec::new(),
+            pos: play.pos.clone(),
+        });
+        run_task_on_hosts(ctx, &play, &setup, states, chosen, false).await;
+    }
+    // Play vars and vars files, rendered per host once facts are known.
+    for i in chosen {
+        let Some(state) = states[*i].as_mut() else {
+            continue;
+        };
+        if !state.active() {
+            continue;
+        }
+        if let Err(message) = load_play_vars(ctx, &play, state) {
+            fail_host_setup(ctx, &play, state, message);
+        }
+    }
+    for task in &play.tasks {
+        if !selected_by_tags(task, &play.tags, &ctx.options) {
+            continue;
+        }
+        let task = Arc::new(task.clone());
+        if !run_task_on_hosts(ctx, &play, &task, states, chosen, false).await {
+            break;
+        }
+    }
+    for handler in &play.handlers {
+        let topics: Vec<&String> = handler.name.iter().chain(handler.listen.iter()).collect();
+        let notified: Vec<usize> = chosen
+            .iter()
+            .copied()
+            .filter(|i| {
+                states[*i]
+                    .as_ref()
+                    .is_some_and(|s| s.active() && s.notified.iter().any(|n| topics.contains(&n)))
+            })
+            .collect();
+        if notified.is_empty() {
+            continue;
+        }
+        let handler = Arc::new(handler.clone());
+        run_task_on_hosts(ctx, &play, &handler, states, &notified, true).await;
+    }
+}
+
+fn fail_host_setup(ctx: &RunContext, play: &Play, state: &mut HostState, message: String) {
+    state.failed = true;
+    state.recap.failed += 1;
+    let outcome = TaskOutcome {
+        host: state.name.clone(),
+        play: play.name.clone(),
+        task: "play vars".into(),
+        module: "vars".into(),
+        status: ResultStatus::Failed,
+        ignored: false,
+        summary: message.clone(),
+        diff: None,
+        result: json!({"failed": true, "msg": message}),
+        duration_ms: 0,
+    };
+    save_outcomes(ctx, std::slice::from_ref(&outcome));
+    (ctx.events)(&PlaybookEvent::HostDone(outcome));
+}
+
+fn load_play_vars(ctx: &RunContext, play: &Play, state: &mut HostState) -> Result<(), String> {
+    let mut pending: Vec<(String, Json)> = play.vars.clone();
+    for (file, pos) in &play.vars_files {
+        let scope = state.scope(&Map::new(), &ctx.options.extra_vars);
+        let name = ctx
+            .templates
+            .render_text(file, &scope)
+            .map_err(|e| format!("{pos}: vars_files: {e}"))?;
+        let path = ctx.dir.join(&name);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("{pos}: cannot read vars file {}: {e}", path.display()))?;
+        let node = super::yaml::parse(
+            &path.display().to_string(),
+            &text,
+            super::yaml::TopLevel::Mapping,
+        )
+        .map_err(|e| e.to_string())?;
+        pending.extend(super::model::vars(&node).map_err(|e| e.to_string())?);
+    }
+    // Variables may use each other in any order: render until no more
+    // progress, then report the first that still fails.
+    loop {
+        let mut failures = Vec::new();
+        let before = pending.len();
+        for (name, value) in std::mem::take(&mut pending) {
+            let scope = state.scope(&Map::new(), &ctx.options.extra_vars);
+            match ctx.templates.render_json(&value, &scope) {
+                Ok(rendered) => {
+                    state.play_vars.insert(name, rendered);
+                }
+                Err(e) => failures.push((name, value, e)),
+            }
+        }
+        if failures.is_empty() {
+            return Ok(());
+        }
+        if failures.len() == before {
+            let (name, _, e) = &failures[0];
+            return Err(format!(
+                "in play `{}` ({}), variable `{name}`: {e}",
+                play.name, play.pos
+            ));
+        }
+        pending = failures.into_iter().map(|(n, v, _)| (n, v)).collect();
+    }
+}
+
+/// Ansible's tag rules: `--tags` keeps tasks with a listed tag (or
+/// `always`); `--skip-tags` drops tasks with a listed tag; `never` runs
+/// only when asked for by name.
+fn selected_by_tags(task: &Task, play_tags: &[String], options: &PlaybookOptions) -> bool {
+    let tags: Vec<&String> = task.tags.iter().chain(play_tags).collect();
+    let has = |t: &str| tags.iter().any(|x| x.as_str() == t);
+    if options.skip_tags.iter().any(|t| has(t)) {
+        return false;
+    }
+    if options.tags.is_empty() || options.tags.iter().any(|t| t == "all") {
+        return !has("never");
+    }
+    has("always") || options.tags.iter().any(|t| has(t))
+}
+
+/// Runs one task on the given hosts at once; false when no host is left.
+async fn run_task_on_hosts(
+    ctx: &Arc<RunContext>,
+    play: &Arc<Play>,
+    task: &Arc<Task>,
+    states: &mut [Option<HostState>],
+    chosen: &[usize],
+    handler: bool,
+) -> bool {
+    let active: Vec<usize> = chosen
+        .iter()
+        .copied()
+        .filter(|i| states[*i].as_ref().is_some_and(HostState::active))
+        .collect();
+    if active.is_empty() {
+        return false;
+    }
+    let display = {
+        let first = states[active[0]].as_ref().expect("active host");
+        let name = task.display_name();
+        if Templates::is_template(&name) {
+            let scope = first.scope(&Map::new(), &ctx.options.extra_vars);
+            ctx.templates.render_text(&name, &scope).unwrap_or(name)
+        } else {
+            name
+        }
+    };
+    (ctx.events)(&PlaybookEvent::Task {
+        name: display.clone(),
+        handler,
+        hosts: active.len(),
+    });
+    let mut running = tokio::task::JoinSet::new();
+    for &i in &active {
+        let state = states[i].take().expect("active host");
+        let (ctx, play, task, display) = (ctx.clone(), play.clone(), task.clone(), display.clone());
+        running.spawn(async move {
+            let (state, outcome) = run_task(&ctx, &play, &task, display, state).await;
+            (i, state, outcome)
+        });
+    }
+    let mut outcomes: Vec<(usize, TaskOutcome)> = Vec::with_capacity(active.len());
+    while let Some(joined) = running.join_next().await {
+        match joined {
+            Ok((i, state, outcome)) => {
+                states[i] = Some(state);
+                (ctx.events)(&PlaybookEvent::HostDone(outcome.clone()));
+                outcomes.push((i, outcome));
+            }
+            Err(e) => tracing::error!(error = %e, "a host's task panicked"),
+        }
+    }
+    outcomes.sort_by_key(|(i, _)| *i);
+    let outcomes: Vec<TaskOutcome> = outcomes.into_iter().map(|(_, o)| o).collect();
+    save_outcomes(ctx, &outcomes);
+    active
+        .iter()
+        .any(|i| states[*i].as_ref().is_some_and(HostState::active))
+}
+
+fn save_outcomes(ctx: &RunContext, outcomes: &[TaskOutcome]) {
+    if let Err(e) = ctx.store.save_task_outcomes(ctx.job_id, outcomes) {
+        tracing::error!(job = ctx.job_id, error = %e, "could not save task results");
+    }
+}
+
+/// Runs `task` on one host: conditions, loop, module, register, notify.
+async fn run_task(
+    ctx: &RunContext,
+    play: &Play,
+    task: &Task,
+    display: String,
+    mut state: HostState,
+) -> (HostState, TaskOutcome) {
+    let started = Instant::now();
+    let base = state.scope(&Map::new(), &ctx.options.extra_vars);
+    let task_vars: Result<Map<String, Json>, String> = task
+        .vars
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), ctx.templates.render_json(v, &base)?)))
+        .collect();
+    let result = match task_vars {
+        Err(e) => vec![(None, ItemResult::failed(located(task, &e)))],
+        Ok(task_vars) => {
+            let scope = state.scope(&task_vars, &ctx.options.extra_vars);
+            match loop_items(ctx, task, &scope) {
+                Err(e) => vec![(None, ItemResult::failed(located(task, &e)))],
+                Ok(None) => vec![(None, run_item(ctx, play, task, &scope, &mut state).await)],
+                Ok(Some(items)) => {
+                    let mut results = Vec::with_capacity(items.len());
+                    for item in items {
+                        let scope = state
+                            .scope(&task_vars, &ctx.options.extra_vars)
+                            .with(&task.loop_var, item.clone());
+                        let mut result = run_item(ctx, play, task, &scope, &mut state).await;
+                        result.result.insert(task.loop_var.clone(), item.clone());
+                        result.result.insert(
+                            "ansible_loop_var".into(),
+                            Json::String(task.loop_var.clone()),
+                        );
+                        let unreachable = result.unreachable;
+                        results.push((Some(item), result));
+                        if unreachable {
+                            break;
+                        }
+                    }
+                    results
+                }
+            }
+        }
+    };
+    let looped = task.loop_.is_some();
+    let outcome = combine(task, looped, result);
+    let (status, summary, diff, registered, unreachable) = outcome;
+    if let Some(name) = &task.register {
+        state
+            .set
+            .insert(name.clone(), Json::Object(registered.clone()));
+    }
+    let mut ignored = false;
+    match status {
+        ResultStatus::Unreachable => {
+            state.unreachable = true;
+            state.recap.unreachable = 1;
+        }
+        ResultStatus::Failed if task.ignore_errors && !unreachable => {
+            ignored = true;
+            state.recap.ignored += 1;
+        }
+        ResultStatus::Failed => {
+            state.failed = true;
+            state.recap.failed += 1;
+        }
+        ResultStatus::Skipped => state.recap.skipped += 1,
+        ResultStatus::Changed => {
+            state.recap.ok += 1;
+            state.recap.changed += 1;
+            for name in &task.notify {
+                if !state.notified.contains(name) {
+                    state.notified.push(name.clone());
+                }
+            }
+        }
+        ResultStatus::Ok => state.recap.ok += 1,
+    }
+    let outcome = TaskOutcome {
+        host: state.name.clone(),
+        play: play.name.clone(),
+        task: display,
+        module: task.module_written.clone(),
+        status,
+        ignored,
+        summary,
+        diff,
+        result: Json::Object(registered),
+        duration_ms: started.elapsed().as_millis() as u64,
+    };
+    (state, outcome)
+}
+
+/// The error text with the task's name and place.
+fn located(task: &Task, message: &str) -> String {
+    format!("{message} (task `{}` at {})", task.display_name(), task.pos)
+}
+
+fn loop_items(ctx: &RunContext, task: &Task, scope: &Scope) -> Result<Option<Vec<Json>>, String> {
+    let Some(spec) = &task.loop_ else {
+        return Ok(None);
+    };
+    let rendered = ctx.templates.render_json(&spec.items, scope)?;
+    let items = match rendered {
+        Json::Array(items) => items,
+        Json::Null => Vec::new(),
+        Json::String(s) if spec.flatten => vec![Json::String(s)],
+        other => {
+            return Err(format!(
+                "the loop needs a list, but it gave {}",
+                match other {
+                    Json::Object(_) => "a mapping".to_string(),
+                    other => format!("`{other}`"),
+                }
+            ));
+        }
+    };
+    Ok(Some(if spec.flatten {
+        items
+            .into_iter()
+            .flat_map(|i| match i {
+                Json::Array(inner) => inner,
+                other => vec![other],
+            })
+            .collect()
+    } else {
+        items
+    }))
+}
+
+/// Folds item results into the task's status, summary, diff and
+/// registered value.
+fn combine(
+    task: &Task,
+    looped: bool,
+    mut results: Vec<(Option<Json>, ItemResult)>,
+) -> (
+    ResultStatus,
+    String,
+    Option<String>,
+    Map<String, Json>,
+    bool,
+) {
+    if !looped {
+        let (_, r) = results.pop().expect("one result without a loop");
+        let status = if r.unreachable {
+            ResultStatus::Unreachable
+        } else {
+            r.status
+        };
+        return (status, r.summary, r.diff, r.result, r.unreachable);
+    }
+    let unreachable = results.iter().any(|(_, r)| r.unreachable);
+    let failed = results
+        .iter()
+        .any(|(_, r)| r.status == ResultStatus::Failed);
+    let changed = results
+        .iter()
+        .any(|(_, r)| r.status == ResultStatus::Changed);
+    let all_skipped = results
+        .iter()
+        .all(|(_, r)| r.status == ResultStatus::Skipped);
+    let status = if unreachable {
+        ResultStatus::Unreachable
+    } else if failed {
+        ResultStatus::Failed
+    } else if all_skipped {
+        ResultStatus::Skipped
+    } else if changed {
+        ResultStatus::Changed
+    } else {
+        ResultStatus::Ok
+    };
+    let label = |item: &Option<Json>| match item {
+        Some(Json::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    let summary = match results
+        .iter()
+        .find(|(_, r)| r.status == ResultStatus::Failed || r.unreachable)
+    {
+        Some((item, r)) => format!("item {}: {}", label(item), r.summary),
+        None if results.is_empty() => "no items".to_string(),
+        None => format!(
+            "{} items: {}",
+            results.len(),
+            results
+                .iter()
+                .map(|(item, r)| format!("{} {}", label(item), r.status.name()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let diffs: Vec<String> = results.iter().filter_map(|(_, r)| r.diff.clone()).collect();
+    let mut registered = Map::new();
+    registered.insert("changed".into(), Json::Bool(changed));
+    registered.insert("failed".into(), Json::Bool(failed));
+    if all_skipped {
+        registered.insert("skipped".into(), Json::Bool(true));
+    }
+    registered.insert(
+        "msg".into(),
+        Json::String(if failed {
+            "One or more items failed".into()
+        } else {
+            "All items completed".into()
+        }),
+    );
+    registered.insert(
+        "results".into(),
+        Json::Array(
+            results
+                .into_iter()
+                .map(|(_, r)| Json::Object(r.result))
+                .collect(),
+        ),
+    );
+    let _ = task;
+    (
+        status,
+        summary,
+        (!diffs.is_empty()).then(|| diffs.join("\n")),
+        registered,
+        unreachable,
+    )
+}
+
+/// One pass of a task: `when`, the module, `failed_when`/`changed_when`.
+async fn run_item(
+    ctx: &RunContext,
+    play: &Play,
+    task: &Task,
+    scope: &Scope,
+    state: &mut HostState,
+) -> ItemResult {
+    for condition in &task.when {
+        match ctx.templates.condition(condition, scope) {
+            Ok(true) => {}
+            Ok(false) => {
+                let mut skipped = ItemResult::skipped(format!("condition was false: {condition}"));
+                skipped
+                    .result
+                    .insert("false_condition".into(), Json::String(condition.clone()));
+                return skipped;
+            }
+            Err(e) => {
+                return ItemResult::failed(located(task, &format!("when `{condition}`: {e}")));
+            }
+        }
+    }
+    let mut result = match run_module(ctx, play, task, scope, state).await {
+        Ok(result) => result,
+        Err(message) => ItemResult::failed(located(task, &message)),
+    };
+    if result.unreachable || result.status == ResultStatus::Skipped {
+        return result;
+    }
+    let judged = match &task.register {
+        Some(name) => scope.with(name, Json::Object(result.result.clone())),
+        None => scope.with("__result", Json::Null),
+    };
+    if let Some(conditions) = &task.failed_when {
+        match all_true(ctx, conditions, &judged) {
+            Ok(failed) => {
+                result.status = match (failed, result.status) {
+                    (true, _) => ResultStatus::Failed,
+                    (false, ResultStatus::Failed) => {
+                        if result.result.get("changed") == Some(&Json::Bool(true)) {
+                            ResultStatus::Changed
+                        } else {
+                            ResultStatus::Ok
+                        }
+                    }
+                    (false, other) => other,
+                };
+                result.result.insert("failed".into(), Json::Bool(failed));
+                if failed && !result.result.contains_key("msg") {
+                    result
+                        .result
+                        .insert("msg".into(), Json::String("failed_when was true".into()));
+                }
+            }
+            Err(e) => return ItemResult::failed(located(task, &format!("failed_when: {e}"))),
+        }
+    }
+    if let Some(conditions) = &task.changed_when {
+        match all_true(ctx, conditions, &judged) {
+            Ok(changed) => {
+                if result.status != ResultStatus::Failed {
+                    result.status = if changed {
+                        ResultStatus::Changed
+                    } else {
+                        ResultStatus::Ok
+                    };
+                }
+                result.result.insert("changed".into(), Json::Bool(changed));
+            }
+            Err(e) => return ItemResult::failed(located(task, &format!("changed_when: {e}"))),
+        }
+    }
+    result
+}
+
+fn all_true(ctx: &RunContext, conditions: &[String], scope: &Scope) -> Result<bool, String> {
+    for condition in conditions {
+        if !ctx
+            .templates
+            .condition(condition, scope)
+            .map_err(|e| format!("`{condition}`: {e}"))?
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Templates the task's arguments and runs its module.
+async fn run_module(
+    ctx: &RunContext,
+    play: &Play,
+    task: &Task,
+    scope: &Scope,
+    state: &mut HostState,
+) -> Result<ItemResult, String> {
+    let (inline, map) = match &task.args {
+        Args::Inline(text) => (Some(text.as_str()), None),
+        Args::Map(map) => (None, Some(map)),
+    };
+    let raw = modules::params(task.module, inline, map)?;
+    let mut params = match task.module {
+        // `when`-style expressions are evaluated, not templated.
+        Module::Assert => raw,
+        Module::Debug if raw.get("var").is_some() => raw,
+        _ => ctx.templates.render_json(&raw, scope)?,
+    };
+    match task.module {
+        Module::SetFact => return Ok(set_fact(params, state)),
+        Module::Debug => params = debug_params(ctx, params, scope)?,
+        Module::Assert => params = assert_params(ctx, params, scope)?,
+        Module::Template => params = template_params(ctx, params, scope)?,
+        Module::Copy => params = copy_params(ctx, params)?,
+        _ => {}
+    }
+    let (plugin_name, action) = task
+        .module
+        .plugin_action()
+        .expect("only set_fact has no plugin");
+    let plugin = ctx
+        .plugins
+        .get(plugin_name)
+        .ok_or_else(|| format!("plugin `{plugin_name}` is not loaded"))?;
+    if let Some(schema) = plugin.schemas.get(action) {
+        crate::plugin::coerce_params(schema, &mut params);
+        crate::plugin::validate_params(schema, &params)
+            .map_err(|e| format!("{}: {e}", task.module_written))?;
+    }
+    let mut target = state.target.clone();
+    if task.become_.or(play.become_).unwrap_or(false) {
+        target.become_user = Some(Become {
+            user: task
+                .become_user
+                .clone()
+                .or_else(|| play.become_user.clone())
+                .unwrap_or_else(|| "root".into()),
+            password_env: ctx.options.become_password_env.clone(),
+        });
+    }
+    let mut setup = plugin.setup.clone();
+    setup.targets = Arc::new(vec![target]);
+    setup.log_sink = ctx.logs.clone();
+    let context = CallContext {
+        target: state.name.clone(),
+        targets: vec![state.name.clone()],
+        check: ctx.options.check,
+        diff: ctx.options.diff,
+    };
+    let outcome = ctx
+        .host
+        .run(
+            &plugin.loaded,
+            &setup,
+            action,
+            &params.to_string(),
+            &context,
+        )
+        .await;
+    let result = item_result(outcome);
+    if task.module == Module::Setup && result.status != ResultStatus::Failed {
+        absorb_facts(state, &result.result);
+    }
+    Ok(result)
+}
+
+fn item_result(
+    outcome: std::result::Result<PluginOutcome, crate::plugin::CallFailure>,
+) -> ItemResult {
+    match outcome {
+        Ok(outcome) => {
+            let mut result = match outcome.data.as_deref().map(serde_json::from_str::<Json>) {
+                Some(Ok(Json::Object(map))) => map,
+                Some(Ok(other)) => {
+                    let mut map = Map::new();
+                    map.insert("data".into(), other);
+                    map
+                }
+                _ => Map::new(),
+            };
+            result.insert(
+                "changed".into(),
+                Json::Bool(outcome.status == ResultStatus::Changed),
+            );
+            result.insert(
+                "failed".into(),
+                Json::Bool(outcome.status == ResultStatus::Failed),
+            );
+            if outcome.status == ResultStatus::Skipped {
+                result.insert("skipped".into(), Json::Bool(true));
+            }
+            if !result.contains_key("msg") {
+                result.insert("msg".into(), Json::String(outcome.summary.clone()));
+            }
+            if let Some(diff) = &outcome.diff {
+                result.insert("diff".into(), Json::String(diff.clone()));
+            }
+            ItemResult {
+                status: outcome.status,
+                summary: outcome.summary,
+                diff: outcome.diff,
+                result,
+                unreachable: false,
+            }
+        }
+        Err(failure) => {
+            let unreachable = failure.kind == FailureKind::Unreachable;
+            let mut item = ItemResult::failed(failure.message);
+            if unreachable {
+                item.unreachable = true;
+                item.status = ResultStatus::Unreachable;
+                item.result.insert("unreachable".into(), Json::Bool(true));
+            }
+            item
+        }
+    }
+}
+
+fn absorb_facts(state: &mut HostState, result: &Map<String, Json>) {
+    let Some(Json::Object(facts)) = result.get("ansible_facts") else {
+        return;
+    };
+    let mut short = Map::new();
+    for (key, value) in facts {
+        state.facts.insert(key.clone(), value.clone());
+        short.insert(
+            key.strip_prefix("ansible_").unwrap_or(key).to_string(),
+            value.clone(),
+        );
+    }
+    state
+        .facts
+        .insert("ansible_facts".into(), Json::Object(short));
+}
+
+fn set_fact(params: Json, state: &mut HostState) -> ItemResult {
+    let mut facts = match params {
+        Json::Object(map) => map,
+        _ => Map::new(),
+    };
+    facts.remove("cacheable");
+    let names: Vec<String> = facts.keys().cloned().collect();
+    for (k, v) in &facts {
+        state.set.insert(k.clone(), v.clone());
+    }
+    let mut result = Map::new();
+    result.insert("ansible_facts".into(), Json::Object(facts));
+    result.insert("changed".into(), Json::Bool(false));
+    result.insert("failed".into(), Json::Bool(false));
+    ItemResult {
+        status: ResultStatus::Ok,
+        summary: format!("set {}", names.join(", ")),
+        diff: None,
+        result,
+        unreachable: false,
+    }
+}
+
+/// `debug`: `msg` (any value, printed as Ansible prints it) or `var`.
+fn debug_params(ctx: &RunContext, params: Json, scope: &Scope) -> Result<Json, String> {
+    let Json::Object(mut map) = params else {
+        return Ok(json!({"msg": "Hello world!"}));
+    };
+    map.remove("verbosity");
+    if let Some(var) = map.remove("var") {
+        let name = var.as_str().unwrap_or_default().to_string();
+        let value = ctx
+            .templates
+            .eval(&name, scope)
+            .map(|v| serde_json::to_value(&v).unwrap_or(Json::Null))
+            .unwrap_or_else(|_| Json::String("VARIABLE IS NOT DEFINED!".into()));
+        return Ok(json!({"msg": format!("{name}: {}", display_json(&value))}));
+    }
+    let msg = map
+        .remove("msg")
+        .unwrap_or(Json::String("Hello world!".into()));
+    if let Some((extra, _)) = map.into_iter().next() {
+        return Err(format!(
+            "debug: unknown field `{extra}` (known: msg, var, verbosity)"
+        ));
+    }
+    Ok(json!({"msg": display_json(&msg)}))
+}
+
+fn display_json(value: &Json) -> String {
+    match value {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `assert`: every `that` expression is evaluated here, the plugin
+/// decides and words the outcome.
+fn assert_params(ctx: &RunContext, params: Json, scope: &Scope) -> Result<Json, String> {
+    let Json::Object(mut map) = params else {
+        return Err("assert needs `that:`".into());
+    };
+    let that = map
+        .remove("that")
+        .ok_or_else(|| "assert needs `that:`".to_string())?;
+    let expressions: Vec<String> = match that {
+        Json::Array(items) => items.into_iter().map(|i| display_json(&i)).collect(),
+        Json::Bool(b) => vec![b.to_string()],
+        other => vec![display_json(&other)],
+    };
+    let mut checks = Vec::new();
+    for expr in expressions {
+        let ok = ctx.templates.condition(&expr, scope)?;
+        checks.push(json!({"that": expr, "ok": ok}));
+        if !ok {
+            break;
+        }
+    }
+    let mut out = Map::new();
+    out.insert("checks".into(), Json::Array(checks));
+    if let Some(msg) = map.remove("fail_msg").or_else(|| map.remove("msg")) {
+        out.insert("fail_msg".into(), ctx.templates.render_json(&msg, scope)?);
+    }
+    if let Some(msg) = map.remove("success_msg") {
+        out.insert(
+            "success_msg".into(),
+            ctx.templates.render_json(&msg, scope)?,
+        );
+    }
+    if let Some(quiet) = map.remove("quiet") {
+        out.insert("quiet".into(), quiet);
+    }
+    if let Some((extra, _)) = map.into_iter().next() {
+        return Err(format!(
+            "assert: unknown field `{extra}` (known: that, fail_msg, msg, success_msg, quiet)"
+        ));
+    }
+    Ok(Json::Object(out))
+}
+
+/// Finds a local file a task names: absolute, or under the playbook's
+/// `sub` folder (`files/`, `templates/`), or next to the playbook.
+fn local_file(ctx: &RunContext, sub: &str, name: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(name);
+    let candidates = if path.is_absolute() {
+        vec![path]
+    } else {
+        vec![ctx.dir.join(sub).join(&path), ctx.dir.join(&path)]
+    };
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or_else(|| {
+            format!(
+                "cannot find `{name}` (looked in {})",
+                candidates
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+}
+
+fn read_text(path: &std::path::Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    String::from_utf8(bytes).map_err(|_| {
+        format!(
+            "{} is not UTF-8 text; copying binary files is not supported yet",
+            path.display()
+        )
+    })
+}
+
+/// `template`: render `src` here, hand the text to `copy`.
+fn template_params(ctx: &RunContext, params: Json, scope: &Scope) -> Result<Json, String> {
+    let Json::Object(mut map) = params else {
+        return Err("template needs `src` and `dest`".into());
+    };
+    let src = map
+        .remove("src")
+        .and_then(|s| s.as_str().map(String::from))
+        .ok_or_else(|| "template needs `src`".to_string())?;
+    let path = local_file(ctx, "templates", &src)?;
+    let source = read_text(&path)?;
+    let content = ctx
+        .templates
+        .render_text(&source, scope)
+        .map_err(|e| format!("template {}: {e}", path.display()))?;
+    map.insert("content".into(), Json::String(content));
+    Ok(Json::Object(map))
+}
+
+/// `copy` with `src`: read the local file, send its content.
+fn copy_params(ctx: &RunContext, params: Json) -> Result<Json, String> {
+    let Json::Object(mut map) = params else {
+        return Ok(params);
+    };
+    if let Some(src) = map.remove("src") {
+        if map.contains_key("content") {
+            return Err("copy: give `src` or `content`, not both".into());
+        }
+        let name = src.as_str().unwrap_or_default().to_string();
+        if name.ends_with('/') {
+            return Err(format!(
+                "copy: copying a folder (`{name}`) is not supported yet"
+            ));
+        }
+        let path = local_file(ctx, "files", &name)?;
+        map.insert("content".into(), Json::String(read_text(&path)?));
+    }
+    Ok(Json::Object(map))
+}
+
+/// Names of the plugins a playbook's modules need.
+pub(crate) fn plugins_needed(playbook: &Playbook) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    let mut add = |m: Module| {
+        if let Some((plugin, _)) = m.plugin_action()
+            && !names.contains(&plugin)
+        {
+            names.push(plugin);
+        }
+    };
+    for play in &playbook.plays {
+        if play.gather_facts {
+            add(Module::Setup);
+        }
+        for task in play.tasks.iter().chain(&play.handlers) {
+            add(task.module);
+        }
+    }
+    names
+}
+
+/// Every `notify:` must name a handler (or a `listen:` topic) of its play.
+pub(crate) fn check_notify(playbook: &Playbook) -> Result<(), super::PlaybookError> {
+    for play in &playbook.plays {
+        let topics: Vec<&String> = play
+            .handlers
+            .iter()
+            .flat_map(|h| h.name.iter().chain(h.listen.iter()))
+            .collect();
+        for task in play.tasks.iter().chain(&play.handlers) {
+            if let Some(missing) = task.notify.iter().find(|n| !topics.contains(n)) {
+                return Err(super::PlaybookError::at(
+                    &task.pos,
+                    format!("`notify: {missing}` names no handler of this play"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Magic variables of each host: its name, groups and the run's modes.
+pub(crate) fn magic_vars(
+    host: &crate::inventory::Host,
+    all: &[crate::inventory::Host],
+    options: &PlaybookOptions,
+    dir: &std::path::Path,
+) -> Map<String, Json> {
+    let mut vars: Map<String, Json> = host.vars.clone().into_iter().collect();
+    let mut group_names: Vec<String> = host.groups.clone();
+    if let Some(env) = &host.environment {
+        group_names.push(env.clone());
+    }
+    group_names.sort();
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for h in all {
+        groups.entry("all".into()).or_default().push(h.name.clone());
+        for g in h.groups.iter().chain(h.environment.iter()) {
+            groups.entry(g.clone()).or_default().push(h.name.clone());
+        }
+    }
+    vars.insert("inventory_hostname".into(), json!(host.name));
+    vars.insert(
+        "inventory_hostname_short".into(),
+        json!(host.name.split('.').next().unwrap_or(&host.name)),
+    );
+    vars.entry("ansible_host").or_insert(json!(host.address));
+    vars.insert("group_names".into(), json!(group_names));
+    vars.insert("groups".into(), json!(groups));
+    vars.insert("ansible_check_mode".into(), json!(options.check));
+    vars.insert("ansible_diff_mode".into(), json!(options.diff));
+    vars.insert("playbook_dir".into(), json!(dir.display().to_string()));
+    vars
+}

@@ -1,0 +1,121 @@
+//! Ansible's `assert` module. The playbook runner evaluates each `that`
+//! expression (it holds the variables); this plugin decides the outcome
+//! and words it as Ansible does. It needs no capability at all.
+
+use capstan_plugin_sdk::{
+    Action, Context, Error, Manifest, Outcome, Plugin, Request, register_plugin,
+};
+use serde::Deserialize;
+
+/// One evaluated expression.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Check {
+    that: String,
+    ok: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckParams {
+    checks: Vec<Check>,
+    fail_msg: Option<serde_json::Value>,
+    success_msg: Option<serde_json::Value>,
+    #[serde(default)]
+    quiet: bool,
+}
+
+struct Assert;
+
+impl Plugin for Assert {
+    fn manifest() -> Manifest {
+        Manifest::new("assert", env!("CARGO_PKG_VERSION"), "Fail unless every condition holds.").action(
+            Action::new("check", "Report failed on the first false condition.").params_schema(serde_json::json!({
+                "type": "object",
+                "properties": {
+                    "checks": { "type": "array", "items": { "type": "object" }, "description": "Conditions and whether each held." },
+                    "fail_msg": { "description": "Message when one does not hold." },
+                    "success_msg": { "description": "Message when all hold." },
+                    "quiet": { "type": "boolean", "description": "Say less on success." }
+                },
+                "required": ["checks"],
+                "additionalProperties": false
+            })),
+        )
+    }
+
+    fn run(request: Request, _ctx: &Context) -> Result<Outcome, Error> {
+        match request.action.as_str() {
+            "check" => Ok(check(request.params()?)),
+            other => Err(Error::UnknownAction(other.into())),
+        }
+    }
+}
+
+fn text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn check(params: CheckParams) -> Outcome {
+    if let Some(failed) = params.checks.iter().find(|c| !c.ok) {
+        let msg = params
+            .fail_msg
+            .as_ref()
+            .map(text)
+            .unwrap_or_else(|| "Assertion failed".into());
+        return Outcome::failed(msg.clone()).with_data(serde_json::json!({
+            "assertion": failed.that,
+            "evaluated_to": false,
+            "msg": msg,
+        }));
+    }
+    let msg = params
+        .success_msg
+        .as_ref()
+        .map(text)
+        .unwrap_or_else(|| "All assertions passed".into());
+    let summary = if params.quiet {
+        String::new()
+    } else {
+        msg.clone()
+    };
+    Outcome::ok(summary).with_data(serde_json::json!({ "msg": msg }))
+}
+
+register_plugin!(Assert);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(oks: &[bool], fail_msg: Option<&str>) -> CheckParams {
+        CheckParams {
+            checks: oks
+                .iter()
+                .enumerate()
+                .map(|(i, ok)| Check {
+                    that: format!("x{i}"),
+                    ok: *ok,
+                })
+                .collect(),
+            fail_msg: fail_msg.map(Into::into),
+            success_msg: None,
+            quiet: false,
+        }
+    }
+
+    #[test]
+    fn first_false_condition_fails_with_the_message() {
+        let outcome = check(params(&[true, false], Some("port is wrong")));
+        assert_eq!(outcome.status, capstan_plugin_sdk::Status::Failed);
+        let data = outcome.data.unwrap();
+        assert_eq!(data["assertion"], "x1");
+        assert_eq!(data["msg"], "port is wrong");
+        let outcome = check(params(&[true, true], None));
+        assert_eq!(outcome.status, capstan_plugin_sdk::Status::Ok);
+        assert_eq!(outcome.data.unwrap()["msg"], "All assertions passed");
+    }
+}
