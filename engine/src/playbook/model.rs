@@ -238,7 +238,7 @@ fn play(node: &Node) -> Result<Play, PlaybookError> {
         tags: Vec::new(),
         tasks: Vec::new(),
         handlers: Vec::new(),
-        pos: node.pos.clone(),
+        pos: start_of(node, fields),
     };
     let mut has_hosts = false;
     for (key, value) in fields {
@@ -289,7 +289,7 @@ fn play(node: &Node) -> Result<Play, PlaybookError> {
         }
     }
     if !has_hosts {
-        return Err(node.error("this play has no `hosts:`"));
+        return Err(PlaybookError::at(&play.pos, "this play has no `hosts:`"));
     }
     if play.name.is_empty() {
         play.name = play.hosts.clone();
@@ -328,7 +328,7 @@ fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
         become_: None,
         become_user: None,
         vars: Vec::new(),
-        pos: node.pos.clone(),
+        pos: start_of(node, fields),
     };
     for (key, value) in fields {
         match key.name.as_str() {
@@ -400,7 +400,7 @@ fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
         }
     }
     let Some((key, value)) = module else {
-        return Err(node.error("this task names no module"));
+        return Err(PlaybookError::at(&task.pos, "this task names no module"));
     };
     task.module = modules::resolve(&key.name).ok_or_else(|| {
         let hint = modules::nearest(&key.name)
@@ -448,9 +448,21 @@ fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
         };
     }
     if handler && task.name.is_none() {
-        return Err(node.error("a handler needs a `name:` (tasks notify it by name)"));
+        return Err(PlaybookError::at(
+            &task.pos,
+            "a handler needs a `name:` (tasks notify it by name)",
+        ));
     }
     Ok(task)
+}
+
+/// Where a mapping starts: its first key (the mapping's own mark can
+/// point at its first value).
+fn start_of(node: &Node, fields: &[(Key, Node)]) -> Pos {
+    fields
+        .first()
+        .map(|(k, _)| k.pos.clone())
+        .unwrap_or_else(|| node.pos.clone())
 }
 
 fn list(node: &Node) -> Vec<&Node> {

@@ -252,10 +252,16 @@ fn split_words(text: &str) -> Result<Vec<(String, String)>, String> {
                 raw.push(c);
             }
             (_, '\\') => {
+                // Escapes are decoded as Ansible's k=v parser does.
                 raw.push(c);
                 if let Some(next) = chars.next() {
                     raw.push(next);
-                    plain.push(next);
+                    plain.push(match next {
+                        'n' => '\n',
+                        't' => '\t',
+                        'r' => '\r',
+                        other => other,
+                    });
                 }
             }
             (_, c) => {

@@ -647,8 +647,14 @@ async fn run_task(
             state.recap.unreachable = 1;
         }
         ResultStatus::Failed if task.ignore_errors && !unreachable => {
+            // Ansible counts an ignored failure as ok (and changed, when
+            // the module changed something) besides `ignored`.
             ignored = true;
             state.recap.ignored += 1;
+            state.recap.ok += 1;
+            if registered.get("changed") == Some(&Json::Bool(true)) {
+                state.recap.changed += 1;
+            }
         }
         ResultStatus::Failed => {
             state.failed = true;
@@ -996,10 +1002,12 @@ fn item_result(
                 }
                 _ => Map::new(),
             };
-            result.insert(
-                "changed".into(),
-                Json::Bool(outcome.status == ResultStatus::Changed),
-            );
+            // A plugin may say it changed something even though it failed
+            // (a command that ran and exited non-zero).
+            let changed = outcome.status == ResultStatus::Changed
+                || (outcome.status == ResultStatus::Failed
+                    && result.get("changed") == Some(&Json::Bool(true)));
+            result.insert("changed".into(), Json::Bool(changed));
             result.insert(
                 "failed".into(),
                 Json::Bool(outcome.status == ResultStatus::Failed),

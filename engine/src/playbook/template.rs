@@ -9,6 +9,9 @@ use minijinja::value::{Value, ValueKind};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use serde_json::Value as Json;
 
+/// How many times a variable holding a template is rendered in turn.
+const MAX_DEPTH: usize = 8;
+
 /// The template engine for one playbook run.
 pub struct Templates {
     env: Environment<'static>,
@@ -92,25 +95,47 @@ impl Templates {
     /// Renders a string. A string that is one `{{ expression }}` and nothing
     /// else keeps the expression's type (a list stays a list), as Ansible does.
     pub fn render_value(&self, text: &str, scope: &Scope) -> Result<Json, String> {
+        self.render_value_at(text, scope, 0)
+    }
+
+    fn render_value_at(&self, text: &str, scope: &Scope, depth: usize) -> Result<Json, String> {
         if !Self::is_template(text) {
             return Ok(Json::String(text.to_string()));
         }
         if let Some(expr) = single_expression(text) {
             let value = self.eval(expr, scope)?;
-            return Ok(serde_json::to_value(&value).unwrap_or(Json::Null));
+            let json = serde_json::to_value(&value).unwrap_or(Json::Null);
+            // A variable holding a template is rendered in turn, as
+            // Ansible's lazy variables are.
+            if let Json::String(inner) = &json
+                && Self::is_template(inner)
+                && depth < MAX_DEPTH
+            {
+                return self.render_value_at(inner, scope, depth + 1);
+            }
+            return Ok(json);
         }
-        self.render_text(text, scope).map(Json::String)
+        let out = self.render_text_at(text, scope, depth)?;
+        Ok(python_literal(&out).unwrap_or(Json::String(out)))
     }
 
     /// Renders a string to text.
     pub fn render_text(&self, text: &str, scope: &Scope) -> Result<String, String> {
+        self.render_text_at(text, scope, 0)
+    }
+
+    fn render_text_at(&self, text: &str, scope: &Scope, depth: usize) -> Result<String, String> {
         let template = self
             .env
             .template_from_str(text)
             .map_err(|e| describe(&e, None))?;
-        template
+        let out = template
             .render(&scope.value)
-            .map_err(|e| describe(&e, Some((&template.undeclared_variables(true), scope))))
+            .map_err(|e| describe(&e, Some((&template.undeclared_variables(true), scope))))?;
+        if Self::is_template(&out) && out != text && depth < MAX_DEPTH {
+            return self.render_text_at(&out, scope, depth + 1);
+        }
+        Ok(out)
     }
 
     /// Evaluates a bare expression (a `when:` condition, `that:` item).
@@ -170,9 +195,28 @@ pub fn truthy(value: &Value) -> bool {
     value.is_true()
 }
 
+/// Ansible turns a rendered text that reads as a Python number or
+/// boolean (`"1\n"`, `"True"`) into that value; text stays text.
+fn python_literal(text: &str) -> Option<Json> {
+    let t = text.trim();
+    match t {
+        "True" => return Some(Json::Bool(true)),
+        "False" => return Some(Json::Bool(false)),
+        _ => {}
+    }
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if digits.len() > 1 && digits.starts_with('0') {
+            return None;
+        }
+        return t.parse::<i64>().ok().map(Json::from);
+    }
+    None
+}
+
 /// `{{ expr }}` alone, without other text: its inner expression.
 fn single_expression(text: &str) -> Option<&str> {
-    let inner = text.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = text.strip_prefix("{{")?.strip_suffix("}}")?;
     (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%")).then_some(inner)
 }
 

@@ -8,6 +8,8 @@ mod grants;
 mod hostile;
 mod jobs;
 mod modules;
+mod oracle;
+mod playbook;
 mod ssh;
 mod support;
 mod transport;

@@ -171,6 +171,7 @@ fn run(argv: Vec<String>, shown: String, params: Options, ctx: &Context) -> Resu
         log::warn(line);
     }
     let data = serde_json::json!({
+        "changed": true,
         "cmd": argv,
         "rc": output.exit_code,
         "stdout": stdout.trim_end_matches('\n'),

@@ -65,13 +65,18 @@ impl Plugin for File {
 
 fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
     let path = params.path.as_str();
-    let state = params.state.as_deref().unwrap_or("file");
     let mode = params
         .mode
         .as_ref()
         .map(capstan_plugin_sdk::mode::parse)
         .transpose()?;
     let before = remote::stat(&ctx.target, path)?;
+    // Without `state`, Ansible keeps what is there (a folder stays a folder).
+    let state = match (params.state.as_deref(), &before) {
+        (Some(state), _) => state,
+        (None, Some(info)) if info.kind == FileKind::Directory => "directory",
+        (None, _) => "file",
+    };
     let mut changes: Vec<String> = Vec::new();
 
     match state {
@@ -88,7 +93,14 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
             None => {
                 changes.push(format!("create directory {path}"));
                 if !ctx.check {
+                    // Like Ansible, folders created on the way get the mode too.
+                    let created = missing_ancestors(ctx, path)?;
                     run(ctx, &["mkdir", "-p", "--", path])?;
+                    if let Some(mode) = mode {
+                        for dir in &created {
+                            run(ctx, &["chmod", &format!("{mode:o}"), "--", dir])?;
+                        }
+                    }
                 }
             }
             Some(info) if info.kind != FileKind::Directory => {
@@ -177,6 +189,21 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
         }
     }
     Ok(finish(path, changes, &before, state, ctx))
+}
+
+/// The parent folders of `path` that do not exist yet, outermost first.
+fn missing_ancestors(ctx: &Context, path: &str) -> Result<Vec<String>, Error> {
+    let mut missing = Vec::new();
+    let mut current = path.trim_end_matches('/');
+    while let Some((parent, _)) = current.rsplit_once('/') {
+        if parent.is_empty() || remote::stat(&ctx.target, parent)?.is_some() {
+            break;
+        }
+        missing.push(parent.to_string());
+        current = parent;
+    }
+    missing.reverse();
+    Ok(missing)
 }
 
 fn run(ctx: &Context, argv: &[&str]) -> Result<(), Error> {

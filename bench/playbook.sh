@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Capstan against ansible-playbook on the same playbook and the same kind
+# of hosts, in one invocation: N real sshd processes on loopback, a
+# 10-task playbook (bench/playbook/ten-tasks.yml), a first run and a
+# repeat run each. Ansible gets its best settings: forks = N, pipelining,
+# ControlPersist. Prints a table of wall times, the ratio, and peak memory.
+#
+#   bench/playbook.sh [HOSTS]          default 20
+#   MEMORY_HOSTS=100 bench/playbook.sh also measures Capstan's peak memory at 100 hosts
+#
+# Nothing else should run beside it: a compile doubles every figure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+hosts=${1:-20}
+memory_hosts=${MEMORY_HOSTS:-100}
+
+cargo build --release -q -p capstan-cli
+capstan=$PWD/target/release/capstan
+ansible_bin=$(tests/ansible/setup-venv)
+unset RUST_BACKTRACE
+
+work=$(mktemp -d /tmp/capstan-bench.XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+mkdir -p /run/sshd
+ssh-keygen -q -t ed25519 -N "" -f "$work/client_key"
+user=$(id -un)
+
+# start_fleet COUNT FIRST_PORT: writes $work/inventory-COUNT.ini
+start_fleet() {
+    local count=$1 port=$2 inventory="$work/inventory-$1.ini"
+    echo "[all]" > "$inventory"
+    for i in $(seq 1 "$count"); do
+        local d="$work/host-$count-$i" p=$((port + i))
+        mkdir -p "$d"
+        ssh-keygen -q -t ed25519 -N "" -f "$d/host_key"
+        cat > "$d/sshd_config" <<CONF
+Port $p
+ListenAddress 127.0.0.1
+HostKey $d/host_key
+AuthorizedKeysFile $work/client_key.pub
+PidFile $d/sshd.pid
+UsePAM no
+StrictModes no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+MaxStartups 200
+MaxSessions 100
+CONF
+        /usr/sbin/sshd -D -e -f "$d/sshd_config" 2>"$d/sshd.log" &
+        pids+=($!)
+        echo "h$i ansible_host=127.0.0.1 ansible_port=$p ansible_user=$user ansible_ssh_private_key_file=$work/client_key" >> "$inventory"
+    done
+    for i in $(seq 1 "$count"); do
+        until (exec 3<>"/dev/tcp/127.0.0.1/$((port + i))") 2>/dev/null; do sleep 0.05; done
+    done
+}
+
+# timed NAME COMMAND...: runs it, prints "seconds peak_kb" into $work/NAME
+timed() {
+    local name=$1; shift
+    /usr/bin/time -f "%e %M" -o "$work/$name" "$@" > "$work/$name.out" 2>&1 || {
+        echo "$name failed:" >&2; tail -30 "$work/$name.out" >&2; exit 1; }
+}
+
+start_fleet "$hosts" 42000
+
+cat > "$work/ansible.cfg" <<CFG
+[defaults]
+forks = $hosts
+host_key_checking = False
+interpreter_python = /usr/bin/python3
+gathering = explicit
+[ssh_connection]
+pipelining = True
+ssh_args = -o ControlMaster=auto -o ControlPersist=120s -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no
+control_path_dir = $work/cp
+CFG
+
+playbook=bench/playbook/ten-tasks.yml
+export CAPSTAN_HOME="$work/capstan-home"
+run_capstan() {
+    timed "$1" "$capstan" playbook run "$playbook" -i "$work/inventory-$hosts.ini" \
+        -e "bench_root=$work/capstan-out" --trust-new-hosts
+}
+run_ansible() {
+    ANSIBLE_CONFIG="$work/ansible.cfg" timed "$1" "$ansible_bin/ansible-playbook" "$playbook" \
+        -i "$work/inventory-$hosts.ini" -e "bench_root=$work/ansible-out"
+}
+
+echo "bench: $hosts hosts x 10 tasks; first runs, then repeat runs" >&2
+run_capstan capstan-first
+run_ansible ansible-first
+run_capstan capstan-repeat
+run_ansible ansible-repeat
+
+# Both must have left the same files behind.
+if ! diff -r "$work/capstan-out" "$work/ansible-out" >/dev/null; then
+    echo "bench: Capstan and Ansible left different files:" >&2
+    diff -r "$work/capstan-out" "$work/ansible-out" >&2 || true
+    exit 1
+fi
+
+seconds() { cut -d' ' -f1 "$work/$1"; }
+peak_mb() { echo "$(cut -d' ' -f2 "$work/$1") / 1024" | bc; }
+recap() { grep -E "^h1 " "$work/$1.out" | sed 's/  */ /g'; }
+
+printf '\n%-12s %12s %12s %10s %22s\n' "run" "ansible (s)" "capstan (s)" "ratio" "capstan peak memory"
+for run in first repeat; do
+    a=$(seconds "ansible-$run"); c=$(seconds "capstan-$run")
+    printf '%-12s %12s %12s %9.1fx %19s MB\n' "$run" "$a" "$c" "$(echo "$a / $c" | bc -l)" "$(peak_mb "capstan-$run")"
+done
+echo
+echo "recap of h1, ansible first: $(recap ansible-first)"
+echo "recap of h1, capstan first: $(recap capstan-first)"
+echo "recap of h1, ansible repeat: $(recap ansible-repeat)"
+echo "recap of h1, capstan repeat: $(recap capstan-repeat)"
+
+if [ "$memory_hosts" -gt 0 ]; then
+    start_fleet "$memory_hosts" 43000
+    hosts=$memory_hosts
+    export CAPSTAN_HOME="$work/capstan-home-$memory_hosts"
+    run_capstan capstan-memory
+    echo
+    echo "capstan at $memory_hosts hosts: $(seconds capstan-memory) s, peak memory $(peak_mb capstan-memory) MB"
+fi

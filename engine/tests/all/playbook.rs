@@ -1,0 +1,399 @@
+//! Playbooks end to end: real sshd hosts on loopback, files checked on
+//! disk, recaps compared with what Ansible prints for the same playbook.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use capstan_engine::Capstan;
+use capstan_engine::playbook::{PlaybookEvent, PlaybookOptions, PlaybookReport, Recap};
+
+use crate::fleet::{Sshd, free_port};
+use crate::support::engine;
+
+/// An inventory file listing each sshd as `h1`, `h2`, ... plus `extra` lines.
+fn inventory(dir: &Path, fleet: &[&Sshd], extra: &str) -> PathBuf {
+    let mut text = String::from("[web]\n");
+    for (i, sshd) in fleet.iter().enumerate() {
+        text.push_str(&format!(
+            "h{} ansible_host=127.0.0.1 ansible_port={} ansible_user={} ansible_ssh_private_key_file={}\n",
+            i + 1,
+            sshd.port,
+            sshd.user,
+            sshd.client_key.display()
+        ));
+    }
+    text.push_str(extra);
+    let path = dir.join("inventory.ini");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+async fn play(
+    capstan: &Capstan,
+    playbook: &Path,
+    inventory: &Path,
+    tweak: impl FnOnce(&mut PlaybookOptions),
+) -> (PlaybookReport, Vec<PlaybookEvent>) {
+    let mut options = PlaybookOptions {
+        playbook: playbook.to_path_buf(),
+        inventory: Some(inventory.to_path_buf()),
+        trust_new_hosts: true,
+        ..Default::default()
+    };
+    tweak(&mut options);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let report = capstan
+        .run_playbook(
+            options,
+            Arc::new(move |e: &PlaybookEvent| sink.lock().unwrap().push(e.clone())),
+        )
+        .await
+        .unwrap();
+    let events = seen.lock().unwrap().clone();
+    (report, events)
+}
+
+fn recap_of<'a>(report: &'a PlaybookReport, host: &str) -> &'a Recap {
+    report.recap.iter().find(|r| r.host == host).unwrap()
+}
+
+fn counts(r: &Recap) -> (u32, u32, u32, u32, u32, u32) {
+    (
+        r.ok,
+        r.changed,
+        r.unreachable,
+        r.failed,
+        r.skipped,
+        r.ignored,
+    )
+}
+
+const SITE: &str = r#"
+- name: web servers
+  hosts: web
+  vars:
+    root: "{{ out }}/{{ inventory_hostname }}"
+    users: [ann, bob]
+  tasks:
+    - name: app folder
+      file: path={{ root }} state=directory mode=0755
+    - name: one file per user
+      copy:
+        dest: "{{ root }}/{{ item }}.txt"
+        content: "hello {{ item | upper }}\n"
+        mode: "0600"
+      loop: "{{ users }}"
+      notify: [restart app, reload app]
+    - name: settings
+      template: src=app.conf.j2 dest={{ root }}/app.conf
+      notify: restart app
+    - name: port line
+      lineinfile:
+        path: "{{ root }}/app.conf"
+        regexp: '^port'
+        line: "port = {{ port | default(8080) }}"
+    - name: list
+      shell: ls {{ root }} | wc -l
+      register: listing
+      changed_when: false
+    - name: only on h2
+      command: touch {{ root }}/h2-only
+      args:
+        creates: "{{ root }}/h2-only"
+      when: inventory_hostname == 'h2'
+    - name: check
+      assert:
+        that:
+          - listing.stdout | int >= 3
+          - listing.rc == 0
+    - name: tagged away
+      command: touch {{ root }}/tagged
+      tags: [never]
+  handlers:
+    - name: restart app
+      copy:
+        dest: "{{ root }}/restarted"
+        content: "{{ facts_os }}\n"
+    - name: reload app
+      lineinfile: path={{ root }}/reloads line=reloaded create=yes
+"#;
+
+const TEMPLATE: &str = "# {{ inventory_hostname }}\nport = {{ port | default(8080) }}\nusers = {{ users | join(',') }}\n{% for u in users %}user {{ u }}\n{% endfor %}";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_playbook_runs_on_ssh_hosts_and_a_second_run_changes_nothing() {
+    let a = Sshd::start();
+    let b = Sshd::start();
+    let (home, capstan) = engine();
+    let out = tempfile::tempdir().unwrap();
+    let dir = home.path();
+    let inv = inventory(
+        dir,
+        &[&a, &b],
+        "[web:vars]\nfacts_os=\"{{ ansible_os_family }}\"\n",
+    );
+    let site = write(dir, "site.yml", SITE);
+    write(dir, "templates/app.conf.j2", TEMPLATE);
+    let out_var = |o: &mut PlaybookOptions| {
+        o.extra_vars
+            .insert("out".into(), out.path().display().to_string().into());
+    };
+
+    let (first, events) = play(&capstan, &site, &inv, out_var).await;
+    // Ansible's recap for the same run: facts, folder, loop, template,
+    // lineinfile, shell, (command on h2 / skipped on h1), assert, 2 handlers.
+    assert_eq!(counts(recap_of(&first, "h1")), (9, 5, 0, 0, 1, 0));
+    assert_eq!(counts(recap_of(&first, "h2")), (10, 6, 0, 0, 0, 0));
+    for host in ["h1", "h2"] {
+        let root = out.path().join(host);
+        assert_eq!(
+            std::fs::read_to_string(root.join("ann.txt")).unwrap(),
+            "hello ANN\n"
+        );
+        let conf = std::fs::read_to_string(root.join("app.conf")).unwrap();
+        assert_eq!(
+            conf,
+            format!("# {host}\nport = 8080\nusers = ann,bob\nuser ann\nuser bob\n")
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("restarted")).unwrap(),
+            "Debian\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("reloads")).unwrap(),
+            "reloaded\n"
+        );
+        assert!(!root.join("tagged").exists(), "a `never` task ran");
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(root.join("bob.txt"))
+                .unwrap()
+                .permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(out.path().join("h2/h2-only").exists());
+    assert!(!out.path().join("h1/h2-only").exists());
+    // Handlers run once, after the tasks, in the order they are defined.
+    let order: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            PlaybookEvent::Task { name, handler, .. } => {
+                Some(format!("{name}{}", if *handler { "!" } else { "" }))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        &order[order.len() - 2..],
+        ["restart app!", "reload app!"],
+        "{order:?}"
+    );
+    // One connection per host for the whole playbook.
+    assert_eq!((a.logins(), b.logins()), (1, 1));
+
+    let (second, _) = play(&capstan, &site, &inv, out_var).await;
+    assert_eq!(recap_of(&second, "h1").changed, 0, "{:?}", second.recap);
+    assert_eq!(recap_of(&second, "h2").changed, 0, "{:?}", second.recap);
+    assert_eq!(recap_of(&second, "h2").ok, 8);
+
+    // Both runs are jobs with every task result stored.
+    let job = capstan.job(second.job_id).unwrap();
+    assert_eq!(job.plugin, "playbook");
+    assert_eq!(job.results.len(), 2);
+    let tasks = capstan.store().task_outcomes(second.job_id).unwrap();
+    assert_eq!(tasks.len(), 2 * 8, "{tasks:#?}");
+    let listing = tasks
+        .iter()
+        .find(|t| t.task == "list" && t.host == "h1")
+        .unwrap();
+    assert_eq!(listing.result["stdout"], "5");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_mode_and_tags_change_nothing_they_should_not() {
+    let a = Sshd::start();
+    let (home, capstan) = engine();
+    let out = tempfile::tempdir().unwrap();
+    let inv = inventory(home.path(), &[&a], "");
+    let site = write(
+        home.path(),
+        "site.yml",
+        r#"
+- hosts: all
+  gather_facts: no
+  tasks:
+    - file: path={{ out }}/a state=directory
+      tags: [dirs]
+    - copy: dest={{ out }}/b content=x
+      tags: files
+    - command: touch {{ out }}/c
+"#,
+    );
+    let out_path = out.path().display().to_string();
+    let (report, _) = play(&capstan, &site, &inv, |o| {
+        o.check = true;
+        o.extra_vars.insert("out".into(), out_path.clone().into());
+    })
+    .await;
+    // Ansible in check mode: the file tasks report changed, the command is skipped.
+    assert_eq!(counts(recap_of(&report, "h1")), (2, 2, 0, 0, 1, 0));
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        0,
+        "check mode wrote"
+    );
+
+    let (report, _) = play(&capstan, &site, &inv, |o| {
+        o.tags = vec!["files".into()];
+        o.extra_vars.insert("out".into(), out_path.clone().into());
+    })
+    .await;
+    assert_eq!(counts(recap_of(&report, "h1")), (1, 1, 0, 0, 0, 0));
+    assert!(out.path().join("b").exists() && !out.path().join("a").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dead_host_is_unreachable_and_the_others_finish() {
+    let a = Sshd::start();
+    let (home, capstan) = engine();
+    let out = tempfile::tempdir().unwrap();
+    let dead = format!(
+        "dead ansible_host=127.0.0.1 ansible_port={} ansible_ssh_private_key_file={}\n",
+        free_port(),
+        a.client_key.display()
+    );
+    let inv = inventory(home.path(), &[&a], &dead);
+    let site = write(
+        home.path(),
+        "site.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - file: path={{ out }}/{{ inventory_hostname }} state=directory\n    - file: path={{ out }}/{{ inventory_hostname }}/x state=touch\n",
+    );
+    let out_path = out.path().display().to_string();
+    let (report, _) = play(&capstan, &site, &inv, |o| {
+        o.extra_vars.insert("out".into(), out_path.clone().into());
+    })
+    .await;
+    assert_eq!(counts(recap_of(&report, "dead")), (0, 0, 1, 0, 0, 0));
+    assert_eq!(counts(recap_of(&report, "h1")), (2, 2, 0, 0, 0, 0));
+    assert!(report.failed());
+    assert!(out.path().join("h1/x").exists());
+    let tasks = capstan.store().task_outcomes(report.job_id).unwrap();
+    let dead_task = tasks.iter().find(|t| t.host == "dead").unwrap();
+    assert!(
+        dead_task.summary.contains("127.0.0.1"),
+        "{}",
+        dead_task.summary
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failures_stop_the_host_unless_ignored_and_name_undefined_variables() {
+    let (home, capstan) = engine();
+    let inv = write(
+        home.path(),
+        "inv.ini",
+        "[all]\nbox ansible_connection=local\nbox2 ansible_connection=local\n",
+    );
+    let site = write(
+        home.path(),
+        "site.yml",
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - command: /bin/false
+      ignore_errors: true
+      register: r
+    - debug: msg="rc was {{ r.rc }}"
+    - shell: exit 3
+      register: three
+      failed_when: three.rc not in [0, 3]
+    - debug:
+        msg: "{{ nope }}"
+      when: inventory_hostname == 'box'
+    - debug: msg=after
+"#,
+    );
+    let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
+    // What ansible-core 2.19 prints for this playbook.
+    assert_eq!(counts(recap_of(&report, "box")), (3, 2, 0, 1, 0, 1));
+    assert_eq!(counts(recap_of(&report, "box2")), (4, 2, 0, 0, 1, 1));
+    let failure = events
+        .iter()
+        .find_map(|e| match e {
+            PlaybookEvent::HostDone(o) if o.status.name() == "failed" && !o.ignored => {
+                Some(o.summary.clone())
+            }
+            _ => None,
+        })
+        .unwrap();
+    assert!(failure.contains("undefined variable `nope`"), "{failure}");
+    assert!(failure.contains("site.yml:11:7"), "{failure}");
+}
+
+#[tokio::test]
+async fn bad_playbooks_are_refused_with_file_line_and_column() {
+    let (home, capstan) = engine();
+    let inv = write(
+        home.path(),
+        "inv.ini",
+        "[all]\nbox ansible_connection=local\n",
+    );
+    let cases = [
+        (
+            "- hosts: all\n  tasks:\n    - copy: {dest: /x\n",
+            "bad.yml:",
+            "malformed YAML",
+        ),
+        (
+            "- hosts: all\n  tasks:\n    - name: x\n      coppy: dest=/x\n",
+            "bad.yml:4:7",
+            "unknown module `coppy` (did you mean `copy`?)",
+        ),
+        (
+            "- hosts: all\n  tasks:\n    - copy: dest=/x content=y\n      delegate_to: db\n",
+            "bad.yml:4:7",
+            "delegation is not supported",
+        ),
+        (
+            "- hosts: all\n  roles: [web]\n",
+            "bad.yml:2:3",
+            "unsupported play keyword `roles`",
+        ),
+        (
+            "- hosts: all\n  tasks:\n    - copy: dest=/x content=y\n      notify: nobody\n",
+            "bad.yml:3:7",
+            "`notify: nobody` names no handler",
+        ),
+        (
+            "- hosts: cache\n  tasks: []\n",
+            "bad.yml:1:3",
+            "no host or group is called `cache`",
+        ),
+    ];
+    for (text, at, message) in cases {
+        let bad = write(home.path(), "bad.yml", text);
+        let options = PlaybookOptions {
+            playbook: bad,
+            inventory: Some(inv.clone()),
+            ..Default::default()
+        };
+        let err = capstan
+            .run_playbook(options, Arc::new(|_| {}))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(at) && err.contains(message), "{text:?}: {err}");
+    }
+    assert!(
+        capstan.jobs(10).unwrap().is_empty(),
+        "a refused playbook left a job"
+    );
+}
