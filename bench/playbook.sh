@@ -29,7 +29,19 @@ trap cleanup EXIT
 
 mkdir -p /run/sshd
 ssh-keygen -q -t ed25519 -N "" -f "$work/client_key"
-user=$(id -un)
+# The hosts' login user: a plain account whose shell reads no rc files,
+# as on a server. (Logging in as a developer's own user would time their
+# shell start-up too: here, root's .bashrc runs `pyenv init`, which
+# serialises concurrent commands on a lock and slowed both tools 10x.)
+user=capstan-bench
+if ! id "$user" >/dev/null 2>&1; then
+    useradd --create-home --shell /bin/sh "$user"
+fi
+usermod -p '*' "$user"   # no password, but not locked (sshd refuses locked accounts)
+chmod 755 "$work"
+chmod 644 "$work/client_key.pub"
+mkdir -p "$work/capstan-out" "$work/capstan-cold-out" "$work/ansible-out"
+chown "$user" "$work/capstan-out" "$work/capstan-cold-out" "$work/ansible-out"
 
 # start_fleet COUNT FIRST_PORT: writes $work/inventory-COUNT.ini
 start_fleet() {
@@ -65,8 +77,12 @@ CONF
 # timed NAME COMMAND...: runs it, prints "seconds peak_kb" into $work/NAME
 timed() {
     local name=$1; shift
-    /usr/bin/time -f "%e %M" -o "$work/$name" "$@" > "$work/$name.out" 2>&1 || {
-        echo "$name failed:" >&2; tail -30 "$work/$name.out" >&2; exit 1; }
+    /usr/bin/time -f "%e %M %U %S" -o "$work/$name" "$@" > "$work/$name.out" 2>&1 || {
+        echo "$name failed:" >&2
+        grep -E "fatal|FAILED|error" "$work/$name.out" | head -20 >&2
+        tail -5 "$work/$name.out" >&2
+        exit 1
+    }
 }
 
 start_fleet "$hosts" 42000
@@ -87,7 +103,7 @@ playbook=bench/playbook/ten-tasks.yml
 export CAPSTAN_HOME="$work/capstan-home"
 run_capstan() {
     timed "$1" "$capstan" playbook run "$playbook" -i "$work/inventory-$hosts.ini" \
-        -e "bench_root=$work/capstan-out" --trust-new-hosts
+        -e "bench_root=$work/${2:-capstan-out}" --trust-new-hosts
 }
 run_ansible() {
     ANSIBLE_CONFIG="$work/ansible.cfg" timed "$1" "$ansible_bin/ansible-playbook" "$playbook" \
@@ -95,13 +111,21 @@ run_ansible() {
 }
 
 echo "bench: $hosts hosts x 10 tasks; first runs, then repeat runs" >&2
+# "cold": Capstan's very first use on this machine: a fresh data folder, so
+# it also installs and compiles its plugins (once per machine and version).
+CAPSTAN_HOME="$work/capstan-cold-home" run_capstan capstan-cold capstan-cold-out
+# Capstan has been used before on this machine (plugins compiled, by a run
+# on the local machine); the hosts are new to it.
+printf '[all]\nwarm ansible_connection=local\n' > "$work/inventory-local.ini"
+"$capstan" playbook run "$playbook" -i "$work/inventory-local.ini" -e "bench_root=$work/warm" >/dev/null
 run_capstan capstan-first
 run_ansible ansible-first
 run_capstan capstan-repeat
 run_ansible ansible-repeat
 
-# Both must have left the same files behind.
-if ! diff -r "$work/capstan-out" "$work/ansible-out" >/dev/null; then
+# All must have left the same files behind.
+if ! diff -r "$work/capstan-out" "$work/ansible-out" >/dev/null \
+    || ! diff -r "$work/capstan-cold-out" "$work/ansible-out" >/dev/null; then
     echo "bench: Capstan and Ansible left different files:" >&2
     diff -r "$work/capstan-out" "$work/ansible-out" >&2 || true
     exit 1
@@ -111,11 +135,15 @@ seconds() { cut -d' ' -f1 "$work/$1"; }
 peak_mb() { echo "$(cut -d' ' -f2 "$work/$1") / 1024" | bc; }
 recap() { grep -E "^h1 " "$work/$1.out" | sed 's/  */ /g'; }
 
-printf '\n%-12s %12s %12s %10s %22s\n' "run" "ansible (s)" "capstan (s)" "ratio" "capstan peak memory"
-for run in first repeat; do
-    a=$(seconds "ansible-$run"); c=$(seconds "capstan-$run")
-    printf '%-12s %12s %12s %9.1fx %19s MB\n' "$run" "$a" "$c" "$(echo "$a / $c" | bc -l)" "$(peak_mb "capstan-$run")"
-done
+printf '\n%-26s %12s %12s %10s %22s\n' "run" "ansible (s)" "capstan (s)" "ratio" "capstan peak memory"
+row() {
+    local a c
+    a=$(seconds "$2"); c=$(seconds "$3")
+    printf '%-26s %12s %12s %9.1fx %19s MB\n' "$1" "$a" "$c" "$(echo "$a / $c" | bc -l)" "$(peak_mb "$3")"
+}
+row "first" ansible-first capstan-first
+row "repeat" ansible-repeat capstan-repeat
+row "first, fresh Capstan home" ansible-first capstan-cold
 echo
 echo "recap of h1, ansible first: $(recap ansible-first)"
 echo "recap of h1, capstan first: $(recap capstan-first)"
@@ -129,4 +157,10 @@ if [ "$memory_hosts" -gt 0 ]; then
     run_capstan capstan-memory
     echo
     echo "capstan at $memory_hosts hosts: $(seconds capstan-memory) s, peak memory $(peak_mb capstan-memory) MB"
+fi
+if [ -n "${BENCH_CPU:-}" ]; then
+    for f in "$work"/capstan-* "$work"/ansible-*; do
+        case "$f" in *.out) continue ;; esac
+        echo "$(basename "$f"): wall, peak KB, user s, system s = $(cat "$f")"
+    done
 fi

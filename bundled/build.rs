@@ -9,6 +9,7 @@ fn main() {
         "../plugins/file",
         "../plugins/lineinfile",
         "../plugins/setup",
+        "../plugins/user",
     ]);
     let mut code = String::from(
         "/// Every first-party plugin, compiled.\npub static PLUGINS: &[BundledPlugin] = &[\n",

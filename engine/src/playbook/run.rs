@@ -496,11 +496,13 @@ fn load_play_vars(ctx: &RunContext, play: &Play, state: &mut HostState) -> Resul
             return Ok(());
         }
         if failures.len() == before {
-            let (name, _, e) = &failures[0];
-            return Err(format!(
-                "in play `{}` ({}), variable `{name}`: {e}",
-                play.name, play.pos
-            ));
+            // Like Ansible's lazy variables, one that cannot be rendered
+            // yet is kept as written: a task that uses it fails there,
+            // naming what is undefined.
+            for (name, value, _) in failures {
+                state.play_vars.insert(name, value);
+            }
+            return Ok(());
         }
         pending = failures.into_iter().map(|(n, v, _)| (n, v)).collect();
     }

@@ -14,6 +14,22 @@ use capstan_engine::playbook::{PlaybookOptions, Recap};
 use crate::fleet::Sshd;
 use crate::support::engine;
 
+/// Account-name prefixes of the two tools' runs (they share this machine's
+/// accounts): `12-users.yml` names everything it makes with one.
+const ANSIBLE_PREFIX: &str = "capoa";
+const CAPSTAN_PREFIX: &str = "capoc";
+
+/// Deletes the users and groups a run with `prefix` made.
+fn remove_accounts(prefix: &str) {
+    let script = r#"for u in $(getent passwd | cut -d: -f1 | grep "^$1"); do userdel "$u"; done
+for g in $(getent group | cut -d: -f1 | grep "^$1"); do groupdel "$g"; done"#;
+    let status = Command::new("sh")
+        .args(["-c", script, "cleanup", prefix])
+        .status()
+        .unwrap();
+    assert!(status.success(), "could not remove the {prefix}* accounts");
+}
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -175,6 +191,8 @@ async fn oracle_playbooks_match_ansible_on_first_and_second_runs() {
         "the oracle needs at least 10 playbooks"
     );
 
+    remove_accounts(ANSIBLE_PREFIX);
+    remove_accounts(CAPSTAN_PREFIX);
     let mut mismatches = Vec::new();
     for playbook in &playbooks {
         let name = playbook.file_stem().unwrap().to_string_lossy().to_string();
@@ -186,7 +204,10 @@ async fn oracle_playbooks_match_ansible_on_first_and_second_runs() {
                 .arg("-i")
                 .arg(&ansible_inv)
                 .arg("-e")
-                .arg(format!("base={}", ansible_base.display()))
+                .arg(format!(
+                    "base={} prefix={ANSIBLE_PREFIX} gid_base=45100",
+                    ansible_base.display()
+                ))
                 .env("ANSIBLE_CONFIG", work.path().join("ansible.cfg"))
                 .env("ANSIBLE_NOCOLOR", "1")
                 .output()
@@ -208,6 +229,10 @@ async fn oracle_playbooks_match_ansible_on_first_and_second_runs() {
             options
                 .extra_vars
                 .insert("base".into(), capstan_base.display().to_string().into());
+            options
+                .extra_vars
+                .insert("prefix".into(), CAPSTAN_PREFIX.into());
+            options.extra_vars.insert("gid_base".into(), 45200.into());
             let report = capstan
                 .run_playbook(options, Arc::new(|_| {}))
                 .await
@@ -242,5 +267,7 @@ async fn oracle_playbooks_match_ansible_on_first_and_second_runs() {
         }
     }
     drop(home);
+    remove_accounts(ANSIBLE_PREFIX);
+    remove_accounts(CAPSTAN_PREFIX);
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n\n"));
 }

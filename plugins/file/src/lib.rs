@@ -71,6 +71,7 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
         .map(capstan_plugin_sdk::mode::parse)
         .transpose()?;
     let before = remote::stat(&ctx.target, path)?;
+    let mut created_with_mode = false;
     // Without `state`, Ansible keeps what is there (a folder stays a folder).
     let state = match (params.state.as_deref(), &before) {
         (Some(state), _) => state,
@@ -93,13 +94,19 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
             None => {
                 changes.push(format!("create directory {path}"));
                 if !ctx.check {
-                    // Like Ansible, folders created on the way get the mode too.
-                    let created = missing_ancestors(ctx, path)?;
-                    run(ctx, &["mkdir", "-p", "--", path])?;
-                    if let Some(mode) = mode {
-                        for dir in &created {
-                            run(ctx, &["chmod", &format!("{mode:o}"), "--", dir])?;
+                    match mode {
+                        // Like Ansible, folders created on the way get the
+                        // mode too: name each one to a single mkdir.
+                        Some(mode) => {
+                            let mode = format!("{mode:o}");
+                            let mut argv = vec!["sh", "-c", MKDIRS, "capstan-mkdir", mode.as_str()];
+                            let missing = missing_ancestors(ctx, path)?;
+                            argv.extend(missing.iter().map(String::as_str));
+                            argv.push(path);
+                            run(ctx, &argv)?;
+                            created_with_mode = true;
                         }
+                        None => run(ctx, &["mkdir", "-p", "--", path])?,
                     }
                 }
             }
@@ -156,8 +163,13 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
         other => return Err(Error::InvalidParams(format!("unknown state `{other}`"))),
     }
 
+    // A folder just made with its mode needs no second look.
+    if created_with_mode && params.owner.is_none() && params.group.is_none() {
+        return Ok(finish(path, changes, &before, state, ctx));
+    }
     // Attributes, on what is (or in check mode would be) there now.
-    let now = if ctx.check {
+    let now = if ctx.check || changes.is_empty() {
+        // Nothing was done to the path: it is as it was.
         before.clone()
     } else {
         remote::stat(&ctx.target, path)?
@@ -190,6 +202,13 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
     }
     Ok(finish(path, changes, &before, state, ctx))
 }
+
+/// Makes each folder with the mode `$1`, in order; one made meanwhile by
+/// someone else (another host of the run sharing a parent) is fine.
+const MKDIRS: &str = r#"m=$1; shift
+for d; do
+    mkdir -m "$m" -- "$d" 2>/dev/null || [ -d "$d" ] || mkdir -m "$m" -- "$d" || exit 1
+done"#;
 
 /// The parent folders of `path` that do not exist yet, outermost first.
 fn missing_ancestors(ctx: &Context, path: &str) -> Result<Vec<String>, Error> {

@@ -50,19 +50,22 @@ fn apply(params: LineParams, ctx: &Context) -> Result<Outcome, Error> {
         .as_ref()
         .map(capstan_plugin_sdk::mode::parse)
         .transpose()?;
-    let before = match remote::stat(&ctx.target, &path)? {
-        Some(info) if info.kind == FileKind::Directory => {
-            return Err(Error::msg(format!("{path} is a directory")));
-        }
-        Some(_) => {
-            Some(String::from_utf8_lossy(&remote::read_file(&ctx.target, &path)?).into_owned())
-        }
-        None if params.create || params.state.as_deref() == Some("absent") => None,
-        None => {
-            return Err(Error::msg(format!(
-                "destination {path} does not exist (set create: true to create it)"
-            )));
-        }
+    // Read first: the file is usually there, and one command is cheaper
+    // than two. Only when the read fails, ask why.
+    let before = match remote::read_file(&ctx.target, &path) {
+        Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(read_error) => match remote::stat(&ctx.target, &path)? {
+            Some(info) if info.kind == FileKind::Directory => {
+                return Err(Error::msg(format!("{path} is a directory")));
+            }
+            Some(_) => return Err(read_error.into()),
+            None if params.create || params.state.as_deref() == Some("absent") => None,
+            None => {
+                return Err(Error::msg(format!(
+                    "destination {path} does not exist (set create: true to create it)"
+                )));
+            }
+        },
     };
     if before.is_none() && params.state.as_deref() == Some("absent") {
         return Ok(Outcome::ok(format!(
