@@ -7,7 +7,9 @@ fn main() {
         "../plugins/copy",
         "../plugins/debug",
         "../plugins/file",
+        "../plugins/git",
         "../plugins/lineinfile",
+        "../plugins/service",
         "../plugins/setup",
         "../plugins/user",
     ]);

@@ -397,3 +397,126 @@ async fn bad_playbooks_are_refused_with_file_line_and_column() {
         "a refused playbook left a job"
     );
 }
+
+fn sh(script: &str) -> String {
+    let out = std::process::Command::new("sh")
+        .args(["-c", script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "`{script}` failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn git_clones_updates_and_keeps_local_changes() {
+    let a = Sshd::start();
+    let (home, capstan) = engine();
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path().display();
+    let first = sh(&format!(
+        "set -e; git init -q --bare {w}/repo.git; git init -q -b main {w}/src; cd {w}/src; \
+         git -c user.name=t -c user.email=t@t commit -q --allow-empty -m one; git tag v1; \
+         git remote add origin {w}/repo.git; git push -q origin main v1; git rev-parse HEAD"
+    ));
+    let inv = inventory(home.path(), &[&a], "");
+    let site = write(
+        home.path(),
+        "site.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - git: repo={{ repo }} dest={{ dest }} version={{ v }}\n      register: co\n    - copy: dest={{ dest }}.after content={{ co.after }}\n",
+    );
+    let run = |v: &'static str| {
+        let (repo, dest) = (format!("{w}/repo.git"), format!("{w}/checkout"));
+        move |o: &mut PlaybookOptions| {
+            o.extra_vars.insert("repo".into(), repo.into());
+            o.extra_vars.insert("dest".into(), dest.into());
+            o.extra_vars.insert("v".into(), v.into());
+        }
+    };
+    let (report, _) = play(&capstan, &site, &inv, run("main")).await;
+    assert_eq!(counts(recap_of(&report, "h1")), (2, 2, 0, 0, 0, 0));
+    assert_eq!(std::fs::read_to_string(format!("{w}/checkout.after")).unwrap(), first);
+    let (report, _) = play(&capstan, &site, &inv, run("main")).await;
+    assert_eq!(counts(recap_of(&report, "h1")), (2, 0, 0, 0, 0, 0));
+
+    let second = sh(&format!(
+        "set -e; cd {w}/src; git -c user.name=t -c user.email=t@t commit -q --allow-empty -m two; \
+         git push -q origin main; git rev-parse HEAD"
+    ));
+    let (report, _) = play(&capstan, &site, &inv, run("main")).await;
+    assert_eq!(recap_of(&report, "h1").changed, 2);
+    assert_eq!(sh(&format!("git -C {w}/checkout rev-parse HEAD")), second);
+
+    // A local change is never thrown away without force.
+    sh(&format!("cd {w}/checkout && echo local > tracked && git add tracked"));
+    let (report, events) = play(&capstan, &site, &inv, run("v1")).await;
+    assert_eq!(recap_of(&report, "h1").failed, 1);
+    let failure = events
+        .iter()
+        .find_map(|e| match e {
+            PlaybookEvent::HostDone(o) if o.status.name() == "failed" => Some(o.summary.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(failure.contains("local modifications"), "{failure}");
+}
+
+/// An init script managing a `sleep`, for the service tests.
+const INIT_SCRIPT: &str = r#"#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          capstan-test-svc
+# Required-Start:
+# Required-Stop:
+# Default-Start:     2 3 4 5
+# Default-Stop:      0 1 6
+# Short-Description: Capstan test service
+### END INIT INFO
+pid=/tmp/capstan-test-svc.pid
+running() { [ -f $pid ] && kill -0 "$(cat $pid)" 2>/dev/null; }
+case "$1" in
+  start) running || { sleep 1000 >/dev/null 2>&1 & echo $! > $pid; } ;;
+  stop) running && kill "$(cat $pid)"; rm -f $pid ;;
+  restart|reload|force-reload) $0 stop; $0 start ;;
+  status) running ;;
+  *) exit 2 ;;
+esac
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn services_start_stop_and_enable_through_init_scripts() {
+    if std::path::Path::new("/run/systemd/system").exists() {
+        panic!("this test drives an init script; the machine runs systemd, which needs a unit instead");
+    }
+    let a = Sshd::start();
+    let (home, capstan) = engine();
+    let script = "/etc/init.d/capstan-test-svc";
+    std::fs::write(script, INIT_SCRIPT).unwrap();
+    sh(&format!("chmod 755 {script}; {script} stop; update-rc.d -f capstan-test-svc remove >/dev/null 2>&1 || true"));
+    let inv = inventory(home.path(), &[&a], "");
+    let site = write(
+        home.path(),
+        "site.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - service: name=capstan-test-svc state={{ want }} enabled={{ boot }}\n",
+    );
+    let with = |want: &'static str, boot: &'static str| {
+        move |o: &mut PlaybookOptions| {
+            o.extra_vars.insert("want".into(), want.into());
+            o.extra_vars.insert("boot".into(), boot.into());
+        }
+    };
+    let (report, _) = play(&capstan, &site, &inv, with("started", "yes")).await;
+    assert_eq!(counts(recap_of(&report, "h1")), (1, 1, 0, 0, 0, 0));
+    assert!(sh(&format!("{script} status && echo up")).contains("up"));
+    assert!(!sh("ls /etc/rc2.d/ | grep capstan-test-svc || true").is_empty());
+    let (report, _) = play(&capstan, &site, &inv, with("started", "yes")).await;
+    assert_eq!(counts(recap_of(&report, "h1")), (1, 0, 0, 0, 0, 0));
+    let (report, _) = play(&capstan, &site, &inv, with("stopped", "no")).await;
+    assert_eq!(counts(recap_of(&report, "h1")), (1, 1, 0, 0, 0, 0));
+    assert_eq!(sh(&format!("{script} status || echo down")), "down");
+    let (report, _) = play(&capstan, &site, &inv, with("stopped", "no")).await;
+    assert_eq!(recap_of(&report, "h1").changed, 0);
+    sh(&format!("update-rc.d -f capstan-test-svc remove >/dev/null; rm -f {script}"));
+}
