@@ -2,6 +2,7 @@
 
 fn main() {
     let built = capstan_plugin_builder::build(&[
+        "../plugins/apt",
         "../plugins/assert",
         "../plugins/command",
         "../plugins/copy",

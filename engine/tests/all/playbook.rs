@@ -438,7 +438,10 @@ async fn git_clones_updates_and_keeps_local_changes() {
     };
     let (report, _) = play(&capstan, &site, &inv, run("main")).await;
     assert_eq!(counts(recap_of(&report, "h1")), (2, 2, 0, 0, 0, 0));
-    assert_eq!(std::fs::read_to_string(format!("{w}/checkout.after")).unwrap(), first);
+    assert_eq!(
+        std::fs::read_to_string(format!("{w}/checkout.after")).unwrap(),
+        first
+    );
     let (report, _) = play(&capstan, &site, &inv, run("main")).await;
     assert_eq!(counts(recap_of(&report, "h1")), (2, 0, 0, 0, 0, 0));
 
@@ -451,7 +454,9 @@ async fn git_clones_updates_and_keeps_local_changes() {
     assert_eq!(sh(&format!("git -C {w}/checkout rev-parse HEAD")), second);
 
     // A local change is never thrown away without force.
-    sh(&format!("cd {w}/checkout && echo local > tracked && git add tracked"));
+    sh(&format!(
+        "cd {w}/checkout && echo local > tracked && git add tracked"
+    ));
     let (report, events) = play(&capstan, &site, &inv, run("v1")).await;
     assert_eq!(recap_of(&report, "h1").failed, 1);
     let failure = events
@@ -488,13 +493,17 @@ esac
 #[tokio::test(flavor = "multi_thread")]
 async fn services_start_stop_and_enable_through_init_scripts() {
     if std::path::Path::new("/run/systemd/system").exists() {
-        panic!("this test drives an init script; the machine runs systemd, which needs a unit instead");
+        panic!(
+            "this test drives an init script; the machine runs systemd, which needs a unit instead"
+        );
     }
     let a = Sshd::start();
     let (home, capstan) = engine();
     let script = "/etc/init.d/capstan-test-svc";
     std::fs::write(script, INIT_SCRIPT).unwrap();
-    sh(&format!("chmod 755 {script}; {script} stop; update-rc.d -f capstan-test-svc remove >/dev/null 2>&1 || true"));
+    sh(&format!(
+        "chmod 755 {script}; {script} stop; update-rc.d -f capstan-test-svc remove >/dev/null 2>&1 || true"
+    ));
     let inv = inventory(home.path(), &[&a], "");
     let site = write(
         home.path(),
@@ -518,5 +527,85 @@ async fn services_start_stop_and_enable_through_init_scripts() {
     assert_eq!(sh(&format!("{script} status || echo down")), "down");
     let (report, _) = play(&capstan, &site, &inv, with("stopped", "no")).await;
     assert_eq!(recap_of(&report, "h1").changed, 0);
-    sh(&format!("update-rc.d -f capstan-test-svc remove >/dev/null; rm -f {script}"));
+    sh(&format!(
+        "update-rc.d -f capstan-test-svc remove >/dev/null; rm -f {script}"
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apt_installs_and_removes_packages_from_a_local_repository() {
+    let a = Sshd::start();
+    let (home, capstan) = engine();
+    let repo = tempfile::tempdir().unwrap();
+    let r = repo.path().display();
+    let list = "/etc/apt/sources.list.d/capstan-test.list";
+    // A one-package repository: built here, read through a file: source,
+    // and only this source is refreshed, so nothing leaves the machine.
+    sh(&format!(
+        "set -e; mkdir -p {r}/pkg/DEBIAN {r}/pkg/usr/share/capstan-test-hello; \
+         echo hello > {r}/pkg/usr/share/capstan-test-hello/hello; \
+         printf 'Package: capstan-test-hello\\nVersion: 1.0\\nArchitecture: all\\nMaintainer: Capstan <t@t>\\nDescription: test package\\n' > {r}/pkg/DEBIAN/control; \
+         dpkg-deb -Zgzip --build {r}/pkg {r}/capstan-test-hello_1.0_all.deb >/dev/null; \
+         cd {r}; f=capstan-test-hello_1.0_all.deb; \
+         printf 'Package: capstan-test-hello\\nVersion: 1.0\\nArchitecture: all\\nMaintainer: Capstan <t@t>\\nFilename: ./%s\\nSize: %s\\nSHA256: %s\\nDescription: test package\\n\\n' \
+           $f $(stat -c %s $f) $(sha256sum $f | cut -d' ' -f1) > Packages; \
+         echo 'deb [trusted=yes] file:{r} ./' > {list}; \
+         apt-get update -qq -o Dir::Etc::sourcelist={list} -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0; \
+         dpkg -r capstan-test-hello >/dev/null 2>&1 || true"
+    ));
+    let inv = inventory(home.path(), &[&a], "");
+    let site = write(
+        home.path(),
+        "site.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - apt:\n        name: \"{{ pkgs }}\"\n        state: \"{{ st }}\"\n        update_cache: yes\n        cache_valid_time: 86400\n",
+    );
+    let with = |pkgs: &'static str, st: &'static str| {
+        move |o: &mut PlaybookOptions| {
+            o.extra_vars.insert("pkgs".into(), pkgs.into());
+            o.extra_vars.insert("st".into(), st.into());
+        }
+    };
+    let installed = || std::path::Path::new("/usr/share/capstan-test-hello/hello").exists();
+    let (report, _) = play(&capstan, &site, &inv, with("capstan-test-hello", "present")).await;
+    let outcome = (counts(recap_of(&report, "h1")), installed());
+    let (again, _) = play(&capstan, &site, &inv, with("capstan-test-hello", "present")).await;
+    let (removed, _) = play(&capstan, &site, &inv, with("capstan-test-hello", "absent")).await;
+    let gone = !installed();
+    let (bad, events) = play(
+        &capstan,
+        &site,
+        &inv,
+        with("capstan-no-such-package", "present"),
+    )
+    .await;
+    let (evil, evil_events) = play(&capstan, &site, &inv, with("x;rm -rf /", "present")).await;
+    sh(&format!(
+        "rm -f {list}; dpkg -r capstan-test-hello >/dev/null 2>&1 || true"
+    ));
+
+    assert_eq!(outcome, ((1, 1, 0, 0, 0, 0), true));
+    assert_eq!(counts(recap_of(&again, "h1")), (1, 0, 0, 0, 0, 0));
+    assert_eq!(counts(recap_of(&removed, "h1")), (1, 1, 0, 0, 0, 0));
+    assert!(gone);
+    assert_eq!(recap_of(&bad, "h1").failed, 1);
+    assert_eq!(recap_of(&evil, "h1").failed, 1);
+    let summary = |events: &[PlaybookEvent]| {
+        events
+            .iter()
+            .find_map(|e| match e {
+                PlaybookEvent::HostDone(o) => Some(o.summary.clone()),
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert!(
+        summary(&events).contains("Unable to locate package"),
+        "{}",
+        summary(&events)
+    );
+    assert!(
+        summary(&evil_events).contains("not a valid package name"),
+        "{}",
+        summary(&evil_events)
+    );
 }
