@@ -446,3 +446,70 @@ fn an_ansible_ini_inventory_imports_all_or_nothing() {
         "nothing saved"
     );
 }
+
+#[test]
+fn a_playbook_runs_prints_a_recap_and_exits_by_its_result() {
+    let home = Home::new();
+    let dir = home.0.path();
+    let out_dir = dir.join("out");
+    std::fs::write(
+        dir.join("inv.yml"),
+        "all:\n  hosts:\n    box:\n      ansible_connection: local\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("site.yml"),
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - file: path={{ out }} state=directory\n    - copy: dest={{ out }}/a content=x\n    - command: /bin/false\n      when: fail | default(false) | bool\n",
+    )
+    .unwrap();
+    let site = dir.join("site.yml").display().to_string();
+    let inv = dir.join("inv.yml").display().to_string();
+    let out_var = format!("out={}", out_dir.display());
+
+    let out = home.run(&[
+        "playbook", "run", &site, "-i", &inv, "-e", &out_var, "--diff",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("TASK [file]") && stdout.contains("changed: [box]"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("+x"), "the diff is printed: {stdout}");
+    assert!(
+        stdout.contains("box")
+            && stdout.contains("ok=2")
+            && stdout.contains("changed=2")
+            && stdout.contains("skipped=1"),
+        "{stdout}"
+    );
+
+    // --json: the recap and every task, and a failed host exits 2.
+    let out = home.run(&[
+        "playbook", "run", &site, "-i", &inv, "-e", &out_var, "-e", "fail=yes", "--json",
+    ]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["recap"][0]["failed"], 1);
+    assert_eq!(report["recap"][0]["changed"], 0);
+    assert_eq!(report["tasks"].as_array().unwrap().len(), 3);
+    let job = home.json(&["jobs", "show", &report["job_id"].to_string(), "--json"]);
+    assert_eq!(job["plugin"], "playbook");
+
+    // Bad input exits 3 with the file, line and column, and records nothing.
+    std::fs::write(
+        dir.join("bad.yml"),
+        "- hosts: all\n  tasks:\n    - shel: echo hi\n",
+    )
+    .unwrap();
+    let bad = dir.join("bad.yml").display().to_string();
+    let out = home.run(&["playbook", "run", &bad, "-i", &inv]);
+    assert_eq!(code(&out), 3);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("bad.yml:3:7") && stderr.contains("did you mean `shell`?"),
+        "{stderr}"
+    );
+    let out = home.run(&["playbook", "run", &site, "-i", &inv, "-e", "oops"]);
+    assert_eq!(code(&out), 3, "{}", text(&out.stderr));
+}

@@ -58,9 +58,13 @@ pub fn exec(capstan: &Capstan, command: JobsCommand) -> anyhow::Result<Exit> {
         JobsCommand::Show { id, json } => {
             let job = capstan.job(id)?;
             let logs = capstan.job_logs(id)?;
+            let tasks = capstan.store().task_outcomes(id)?;
             if json.json {
                 let mut value = serde_json::to_value(&job)?;
                 value["logs"] = serde_json::to_value(&logs)?;
+                if !tasks.is_empty() {
+                    value["tasks"] = serde_json::to_value(&tasks)?;
+                }
                 print_json(&value)?;
                 return Ok(Exit::Success);
             }
@@ -86,6 +90,23 @@ pub fn exec(capstan: &Capstan, command: JobsCommand) -> anyhow::Result<Exit> {
                 println!("  {}", result_line(result));
             }
             println!("recap:   {}", recap(&job.results));
+            if !tasks.is_empty() {
+                println!("tasks:");
+                for task in &tasks {
+                    println!(
+                        "  {:<12} {:<11} {} [{}] {}",
+                        task.host,
+                        if task.ignored {
+                            "ignored"
+                        } else {
+                            task.status.name()
+                        },
+                        task.task,
+                        task.module,
+                        first_line(&task.summary)
+                    );
+                }
+            }
             if !logs.is_empty() {
                 println!("log:");
                 for line in &logs {

@@ -136,6 +136,7 @@ impl FailureKind {
             Self::Limit,
             Self::Crashed,
             Self::Host,
+            Self::Unreachable,
         ]
         .into_iter()
         .find(|k| k.name() == name)

@@ -14,7 +14,7 @@ use super::PlaybookOptions;
 use super::model::{Args, Play, Playbook, Task};
 use super::modules::{self, Module};
 use super::template::{Scope, Templates};
-use crate::jobs::runner::JobLogs;
+use crate::jobs::runner::{JobLogs, MAX_PARALLEL_TARGETS};
 use crate::jobs::{FailureKind, ResultStatus};
 use crate::plugin::{CallContext, CallSetup, LoadedPlugin, PluginHost, PluginOutcome};
 use crate::remote::{Become, Target};
@@ -556,10 +556,16 @@ async fn run_task_on_hosts(
         hosts: active.len(),
     });
     let mut running = tokio::task::JoinSet::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_PARALLEL_TARGETS));
     for &i in &active {
         let state = states[i].take().expect("active host");
         let (ctx, play, task, display) = (ctx.clone(), play.clone(), task.clone(), display.clone());
+        let slots = slots.clone();
         running.spawn(async move {
+            let _slot = slots
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
             let (state, outcome) = run_task(&ctx, &play, &task, display, state).await;
             (i, state, outcome)
         });
