@@ -609,3 +609,28 @@ async fn apt_installs_and_removes_packages_from_a_local_repository() {
         summary(&evil_events)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn become_runs_a_task_as_another_user_through_sudo() {
+    let a = Sshd::start();
+    let (home, capstan) = engine();
+    let out = tempfile::tempdir().unwrap();
+    sh(&format!("chmod 1777 {}", out.path().display()));
+    let inv = inventory(home.path(), &[&a], "");
+    let site = write(
+        home.path(),
+        "site.yml",
+        "- hosts: all\n  gather_facts: no\n  become: yes\n  tasks:\n    - copy: dest={{ out }}/as-root content=x\n    - copy: dest={{ out }}/as-nobody content=x\n      become_user: nobody\n    - command: id -un\n      become_user: nobody\n      register: who\n    - assert:\n        that: who.stdout == 'nobody'\n",
+    );
+    let out_path = out.path().display().to_string();
+    let (report, _) = play(&capstan, &site, &inv, |o| {
+        o.extra_vars.insert("out".into(), out_path.clone().into());
+    })
+    .await;
+    assert_eq!(counts(recap_of(&report, "h1")), (4, 3, 0, 0, 0, 0));
+    let owner = |name: &str| {
+        std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(out.path().join(name)).unwrap())
+    };
+    assert_eq!(owner("as-root"), 0);
+    assert_eq!(owner("as-nobody"), 65534);
+}
