@@ -52,6 +52,7 @@ mod error;
 mod manifest;
 mod outcome;
 
+pub mod accounts;
 pub mod diff;
 pub mod kv;
 pub mod log;

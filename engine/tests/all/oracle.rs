@@ -115,7 +115,7 @@ fn capstan_recap(recap: &[Recap]) -> BTreeMap<String, (u32, u32, u32, u32, u32, 
         .collect()
 }
 
-/// Every path under `base`: kind, mode, and content or link target, with
+/// Every path under `base`: kind, mode, owner, and content or link target, with
 /// `base` itself written as `<base>`.
 fn snapshot(base: &Path) -> BTreeMap<String, String> {
     fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
@@ -126,6 +126,11 @@ fn snapshot(base: &Path) -> BTreeMap<String, String> {
             let path = entry.path();
             let meta = std::fs::symlink_metadata(&path).unwrap();
             let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777;
+            let owner = format!(
+                "{}:{}",
+                std::os::unix::fs::MetadataExt::uid(&meta),
+                std::os::unix::fs::MetadataExt::gid(&meta)
+            );
             let rel = path.strip_prefix(base).unwrap().display().to_string();
             let normalise = |s: String| {
                 let b = base.display().to_string();
@@ -138,10 +143,10 @@ fn snapshot(base: &Path) -> BTreeMap<String, String> {
                 )
             } else if meta.is_dir() {
                 walk(base, &path, out);
-                format!("dir {mode:o}")
+                format!("dir {mode:o} {owner}")
             } else {
                 let content = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
-                format!("file {mode:o} {:?}", normalise(content))
+                format!("file {mode:o} {owner} {:?}", normalise(content))
             };
             out.insert(rel, what);
         }

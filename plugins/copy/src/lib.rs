@@ -1,10 +1,11 @@
-//! Ansible's `copy` module (content form): puts text into a file on the
-//! target, with mode and an optional backup, changed only when the content
-//! or mode differs; check mode and a unified diff.
+//! Ansible's `copy` module (content form; the playbook runner reads `src`
+//! files and renders templates into `content`): puts text into a file on
+//! the target, with mode, owner, group and an optional backup, changed only
+//! when one of them differs; check mode and a unified diff.
 
 use capstan_plugin_sdk::remote::{self, FileKind};
 use capstan_plugin_sdk::{
-    Action, Context, Error, Manifest, Outcome, Plugin, Request, diff, register_plugin,
+    Action, Context, Error, Manifest, Outcome, Plugin, Request, accounts, diff, register_plugin,
 };
 use serde::Deserialize;
 
@@ -14,6 +15,8 @@ struct CopyParams {
     dest: String,
     content: String,
     mode: Option<serde_json::Value>,
+    owner: Option<String>,
+    group: Option<String>,
     #[serde(default)]
     backup: bool,
     #[serde(default = "yes")]
@@ -37,6 +40,8 @@ impl Plugin for Copy {
                     "dest": { "type": "string", "description": "Absolute path of the file on the target." },
                     "content": { "type": "string", "description": "What the file should hold." },
                     "mode": { "type": ["string", "integer"], "description": "Octal permissions, e.g. \"0644\"." },
+                "owner": { "type": "string", "description": "Owning user." },
+                "group": { "type": "string", "description": "Owning group." },
                     "backup": { "type": "boolean", "description": "Keep the old file as DEST.<time>~ when it changes." },
                     "force": { "type": "boolean", "description": "Replace a file whose content differs (default true)." }
                 },
@@ -79,8 +84,20 @@ fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
         )));
     }
     let mode_differs = mode.is_some_and(|m| existing.as_ref().is_none_or(|i| i.mode != m));
+    let uid = params
+        .owner
+        .as_deref()
+        .map(|o| accounts::uid_of(ctx, o))
+        .transpose()?;
+    let gid = params
+        .group
+        .as_deref()
+        .map(|g| accounts::gid_of(ctx, g))
+        .transpose()?;
+    let owner_differs = uid.is_some_and(|u| existing.as_ref().is_none_or(|i| i.uid != u));
+    let group_differs = gid.is_some_and(|g| existing.as_ref().is_none_or(|i| i.gid != g));
     let data = |backup: Option<&str>| serde_json::json!({ "dest": dest, "size": params.content.len(), "backup_file": backup });
-    if !content_differs && !mode_differs {
+    if !content_differs && !mode_differs && !owner_differs && !group_differs {
         return Ok(Outcome::ok(format!("{dest} is up to date")).with_data(data(None)));
     }
 
@@ -100,7 +117,7 @@ fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
         }
         if content_differs {
             remote::write_file(&ctx.target, dest, params.content.as_bytes(), mode)?;
-        } else if let Some(m) = mode {
+        } else if let Some(m) = mode.filter(|_| mode_differs) {
             let out =
                 remote::Command::new(["chmod", &format!("{m:o}"), "--", dest]).run(&ctx.target)?;
             if !out.success() {
@@ -111,11 +128,39 @@ fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
             }
         }
     }
-    let what = match (content_differs, mode_differs) {
-        (true, true) => "content and mode",
-        (true, false) => "content",
-        _ => "mode",
-    };
+    if !ctx.check {
+        for (differs, argv) in [
+            (
+                owner_differs,
+                ["chown", params.owner.as_deref().unwrap_or(""), "--", dest],
+            ),
+            (
+                group_differs,
+                ["chgrp", params.group.as_deref().unwrap_or(""), "--", dest],
+            ),
+        ] {
+            if differs {
+                let out = remote::Command::new(argv).run(&ctx.target)?;
+                if !out.success() {
+                    return Err(Error::msg(format!(
+                        "`{}` failed: {}",
+                        argv.join(" "),
+                        out.stderr_text().trim()
+                    )));
+                }
+            }
+        }
+    }
+    let what: Vec<&str> = [
+        (content_differs, "content"),
+        (mode_differs, "mode"),
+        (owner_differs, "owner"),
+        (group_differs, "group"),
+    ]
+    .into_iter()
+    .filter_map(|(differs, name)| differs.then_some(name))
+    .collect();
+    let what = what.join(", ");
     let verb = if ctx.check { "would change" } else { "changed" };
     let mut outcome =
         Outcome::changed(format!("{dest}: {verb} {what}")).with_data(data(backup_file.as_deref()));

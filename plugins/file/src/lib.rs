@@ -2,7 +2,6 @@
 //! nothing, with the given mode, owner and group — idempotently, with check
 //! mode and a diff of the state.
 
-mod attrs;
 mod stat;
 
 use capstan_plugin_sdk::remote::{self, FileInfo, FileKind};
@@ -183,7 +182,7 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
         }
     }
     if let Some(owner) = &params.owner {
-        let uid = attrs::uid_of(ctx, owner)?;
+        let uid = capstan_plugin_sdk::accounts::uid_of(ctx, owner)?;
         if now.as_ref().is_none_or(|i| i.uid != uid) {
             changes.push(format!("owner {owner}"));
             if !ctx.check {
@@ -192,7 +191,7 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
         }
     }
     if let Some(group) = &params.group {
-        let gid = attrs::gid_of(ctx, group)?;
+        let gid = capstan_plugin_sdk::accounts::gid_of(ctx, group)?;
         if now.as_ref().is_none_or(|i| i.gid != gid) {
             changes.push(format!("group {group}"));
             if !ctx.check {

@@ -1,6 +1,6 @@
-//! Modes, users and groups as the target knows them.
+//! Users and groups as the target knows them (for `owner`/`group` params).
 
-use capstan_plugin_sdk::{Context, Error, remote};
+use crate::{Context, Error, remote};
 
 /// The uid of a user on the target.
 pub fn uid_of(ctx: &Context, user: &str) -> Result<u32, Error> {
