@@ -433,7 +433,7 @@ fn an_ansible_ini_inventory_imports_all_or_nothing() {
     let out = home.run(&["hosts", "import", bad.to_str().unwrap()]);
     assert_eq!(code(&out), 3);
     assert!(
-        text(&out.stderr).contains("bad.ini: line 3: host ranges"),
+        text(&out.stderr).contains("bad.ini:3: host ranges"),
         "{}",
         text(&out.stderr)
     );
