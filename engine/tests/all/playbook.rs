@@ -634,3 +634,56 @@ async fn become_runs_a_task_as_another_user_through_sudo() {
     assert_eq!(owner("as-root"), 0);
     assert_eq!(owner("as-nobody"), 65534);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_key_or_a_changed_host_key_is_named_and_the_others_finish() {
+    let good = Sshd::start();
+    let other = Sshd::start();
+    let (home, capstan) = engine();
+    let out = tempfile::tempdir().unwrap();
+    // h2 is offered h1's client key, which its sshd does not accept.
+    let wrong_key = format!(
+        "h2 ansible_host=127.0.0.1 ansible_port={} ansible_ssh_private_key_file={}\n",
+        other.port,
+        good.client_key.display()
+    );
+    let inv = inventory(home.path(), &[&good], &wrong_key);
+    let site = write(
+        home.path(),
+        "site.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - file: path={{ out }}/{{ inventory_hostname }} state=directory\n",
+    );
+    let out_path = out.path().display().to_string();
+    let options = |o: &mut PlaybookOptions| {
+        o.extra_vars.insert("out".into(), out_path.clone().into());
+    };
+    let (report, events) = play(&capstan, &site, &inv, options).await;
+    assert_eq!(counts(recap_of(&report, "h1")), (1, 1, 0, 0, 0, 0));
+    assert_eq!(recap_of(&report, "h2").unreachable, 1);
+    let why = |events: &[PlaybookEvent], host: &str| {
+        events
+            .iter()
+            .find_map(|e| match e {
+                PlaybookEvent::HostDone(o) if o.host == host => Some(o.summary.clone()),
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert!(
+        why(&events, "h2").contains("refused the key"),
+        "{}",
+        why(&events, "h2")
+    );
+
+    // h1 is reinstalled: same port, new host key. Refused, never trusted,
+    // even with --trust-new-hosts.
+    let good = good.reinstall();
+    let inv = inventory(home.path(), &[&good], "");
+    let (report, events) = play(&capstan, &site, &inv, options).await;
+    assert_eq!(recap_of(&report, "h1").unreachable, 1);
+    assert!(
+        why(&events, "h1").contains("HOST KEY CHANGED"),
+        "{}",
+        why(&events, "h1")
+    );
+}
