@@ -270,9 +270,8 @@ pub(crate) async fn run_playbook(
             })
         })
         .collect();
-    let inventory_names: Vec<String> = states.iter().flatten().map(|s| s.name.clone()).collect();
     for play in &playbook.plays {
-        let chosen = match play_hosts(play, &ctx, &states, &inventory_names) {
+        let chosen = match play_hosts(play, &ctx, &states) {
             Ok(chosen) => chosen,
             Err(message) => {
                 tracing::warn!(play = %play.name, "{message}");
@@ -313,7 +312,6 @@ fn play_hosts(
     play: &Play,
     ctx: &RunContext,
     states: &[Option<HostState>],
-    _names: &[String],
 ) -> Result<Vec<usize>, String> {
     let inventory: Vec<crate::inventory::Host> = states
         .iter()
@@ -630,7 +628,15 @@ async fn run_task(
                             Json::String(task.loop_var.clone()),
                         );
                         let unreachable = result.unreachable;
-                        results.push((Some(item), result));
+                        // `loop_control.label` names the item in the summary.
+                        let label = match &task.loop_label {
+                            Some(label) => ctx
+                                .templates
+                                .render_value(label, &scope)
+                                .unwrap_or_else(|_| Json::String(label.clone())),
+                            None => item,
+                        };
+                        results.push((Some(label), result));
                         if unreachable {
                             break;
                         }
@@ -641,7 +647,7 @@ async fn run_task(
         }
     };
     let looped = task.loop_.is_some();
-    let outcome = combine(task, looped, result);
+    let outcome = combine(looped, result);
     let (status, summary, diff, registered, unreachable) = outcome;
     if let Some(name) = &task.register {
         state
@@ -735,7 +741,6 @@ fn loop_items(ctx: &RunContext, task: &Task, scope: &Scope) -> Result<Option<Vec
 /// Folds item results into the task's status, summary, diff and
 /// registered value.
 fn combine(
-    task: &Task,
     looped: bool,
     mut results: Vec<(Option<Json>, ItemResult)>,
 ) -> (
@@ -820,7 +825,6 @@ fn combine(
                 .collect(),
         ),
     );
-    let _ = task;
     (
         status,
         summary,
