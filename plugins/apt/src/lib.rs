@@ -103,6 +103,10 @@ fn candidate(ctx: &Context, name: &str) -> Result<Option<String>, Error> {
         .filter(|v| v != "(none)"))
 }
 
+/// Wait for another apt or dpkg (unattended upgrades, say) instead of
+/// failing at once, as Ansible's `lock_timeout` does (60 s).
+const LOCK_TIMEOUT: &str = "DPkg::Lock::Timeout=60";
+
 fn apt_get(ctx: &Context, args: &[&str]) -> Result<String, Error> {
     let mut argv = vec![
         "apt-get",
@@ -110,6 +114,8 @@ fn apt_get(ctx: &Context, args: &[&str]) -> Result<String, Error> {
         "-q",
         "-o",
         "Dpkg::Options::=--force-confold",
+        "-o",
+        LOCK_TIMEOUT,
     ];
     if ctx.check {
         argv.push("-s");
@@ -163,7 +169,7 @@ fn apply(p: AptParams, ctx: &Context) -> Result<Outcome, Error> {
         };
         if !fresh {
             if !ctx.check {
-                let out = Command::new(["apt-get", "update", "-q"])
+                let out = Command::new(["apt-get", "update", "-q", "-o", LOCK_TIMEOUT])
                     .env("DEBIAN_FRONTEND", "noninteractive")
                     .run(&ctx.target)?;
                 if !out.success() {
