@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::Capstan;
 use crate::jobs::runner::JobLogs;
 use crate::jobs::{RunRequest, TargetResult};
+use crate::playbook::prepare;
 use crate::playbook::run::{self, PreparedPlugin, RunContext, RunHost};
 use crate::playbook::template::Templates;
 use crate::playbook::{
@@ -27,7 +28,7 @@ impl Capstan {
         events: PlaybookEventSink,
     ) -> Result<PlaybookReport> {
         let playbook = model::load(&options.playbook)?;
-        run::check_notify(&playbook)?;
+        prepare::check_notify(&playbook)?;
         let inventory = match &options.inventory {
             Some(path) => crate::inventory::load_file(path, &crate::inventory::current_user())
                 .map_err(Error::BadInput)?,
@@ -49,7 +50,7 @@ impl Capstan {
         }
 
         let mut plugins = HashMap::new();
-        for name in run::plugins_needed(&playbook) {
+        for name in prepare::plugins_needed(&playbook) {
             let record = self.plugin(name).await.map_err(|e| match e {
                 Error::UnknownPlugin(_) => Error::BadInput(format!(
                     "the playbook needs plugin `{name}`, which is not installed"
@@ -92,7 +93,7 @@ impl Capstan {
             .map(|host| RunHost {
                 name: host.name.clone(),
                 target: self.target_for(host, policy),
-                vars: run::magic_vars(host, &inventory, &options, &dir),
+                vars: prepare::magic_vars(host, &inventory, &options, &dir),
             })
             .collect();
 

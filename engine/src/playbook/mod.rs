@@ -8,11 +8,17 @@
 //! - [`modules`] maps module names and arguments onto plugin actions.
 //! - [`template`] is Jinja (minijinja) with Ansible's filters.
 //! - [`hosts`] matches host patterns against the inventory.
-//! - [`run`] executes plays and records each task's results.
+//! - [`prepare`] finds the plugins a run needs and checks `notify`.
+//! - [`run`] executes plays and records each task's results, with
+//!   [`actions`] doing the controller-side half of some modules.
+//! - [`report`] is what a run tells the world: events, outcomes, recap.
 
+mod actions;
 pub mod hosts;
 pub mod model;
 pub mod modules;
+pub(crate) mod prepare;
+pub mod report;
 pub mod run;
 pub mod template;
 pub mod yaml;
@@ -22,7 +28,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-pub use run::{PlaybookEvent, PlaybookEventSink, PlaybookReport, Recap, TaskOutcome};
+pub use report::{PlaybookEvent, PlaybookEventSink, PlaybookReport, Recap, TaskOutcome};
 pub use yaml::Pos;
 
 /// A problem in a playbook or a file it uses, with where it is.

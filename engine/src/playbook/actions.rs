@@ -1,0 +1,167 @@
+//! The controller-side half of some modules, as Ansible's action plugins
+//! do: `debug` and `assert` evaluate expressions, `template` renders its
+//! source, `copy src=` reads a local file; the plugin then gets plain
+//! parameters.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value as Json, json};
+
+use super::run::RunContext;
+use super::template::Scope;
+
+/// `debug`: `msg` (any value, printed as Ansible prints it) or `var`.
+pub(crate) fn debug_params(ctx: &RunContext, params: Json, scope: &Scope) -> Result<Json, String> {
+    let Json::Object(mut map) = params else {
+        return Ok(json!({"msg": "Hello world!"}));
+    };
+    map.remove("verbosity");
+    if let Some(var) = map.remove("var") {
+        let name = var.as_str().unwrap_or_default().to_string();
+        let value = ctx
+            .templates
+            .eval(&name, scope)
+            .map(|v| serde_json::to_value(&v).unwrap_or(Json::Null))
+            .unwrap_or_else(|_| Json::String("VARIABLE IS NOT DEFINED!".into()));
+        return Ok(json!({"msg": format!("{name}: {}", display_json(&value))}));
+    }
+    let msg = map
+        .remove("msg")
+        .unwrap_or(Json::String("Hello world!".into()));
+    if let Some((extra, _)) = map.into_iter().next() {
+        return Err(format!(
+            "debug: unknown field `{extra}` (known: msg, var, verbosity)"
+        ));
+    }
+    Ok(json!({"msg": display_json(&msg)}))
+}
+
+pub(crate) fn display_json(value: &Json) -> String {
+    match value {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `assert`: every `that` expression is evaluated here, the plugin
+/// decides and words the outcome.
+pub(crate) fn assert_params(ctx: &RunContext, params: Json, scope: &Scope) -> Result<Json, String> {
+    let Json::Object(mut map) = params else {
+        return Err("assert needs `that:`".into());
+    };
+    let that = map
+        .remove("that")
+        .ok_or_else(|| "assert needs `that:`".to_string())?;
+    let expressions: Vec<String> = match that {
+        Json::Array(items) => items.into_iter().map(|i| display_json(&i)).collect(),
+        Json::Bool(b) => vec![b.to_string()],
+        other => vec![display_json(&other)],
+    };
+    let mut checks = Vec::new();
+    for expr in expressions {
+        let ok = ctx.templates.condition(&expr, scope)?;
+        checks.push(json!({"that": expr, "ok": ok}));
+        if !ok {
+            break;
+        }
+    }
+    let mut out = Map::new();
+    out.insert("checks".into(), Json::Array(checks));
+    if let Some(msg) = map.remove("fail_msg").or_else(|| map.remove("msg")) {
+        out.insert("fail_msg".into(), ctx.templates.render_json(&msg, scope)?);
+    }
+    if let Some(msg) = map.remove("success_msg") {
+        out.insert(
+            "success_msg".into(),
+            ctx.templates.render_json(&msg, scope)?,
+        );
+    }
+    if let Some(quiet) = map.remove("quiet") {
+        out.insert("quiet".into(), quiet);
+    }
+    if let Some((extra, _)) = map.into_iter().next() {
+        return Err(format!(
+            "assert: unknown field `{extra}` (known: that, fail_msg, msg, success_msg, quiet)"
+        ));
+    }
+    Ok(Json::Object(out))
+}
+
+/// Finds a local file a task names: absolute, or under the playbook's
+/// `sub` folder (`files/`, `templates/`), or next to the playbook.
+fn local_file(ctx: &RunContext, sub: &str, name: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(name);
+    let candidates = if path.is_absolute() {
+        vec![path]
+    } else {
+        vec![ctx.dir.join(sub).join(&path), ctx.dir.join(&path)]
+    };
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or_else(|| {
+            format!(
+                "cannot find `{name}` (looked in {})",
+                candidates
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+}
+
+fn read_text(path: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    String::from_utf8(bytes).map_err(|_| {
+        format!(
+            "{} is not UTF-8 text; copying binary files is not supported yet",
+            path.display()
+        )
+    })
+}
+
+/// `template`: render `src` here, hand the text to `copy`.
+pub(crate) fn template_params(
+    ctx: &RunContext,
+    params: Json,
+    scope: &Scope,
+) -> Result<Json, String> {
+    let Json::Object(mut map) = params else {
+        return Err("template needs `src` and `dest`".into());
+    };
+    let src = map
+        .remove("src")
+        .and_then(|s| s.as_str().map(String::from))
+        .ok_or_else(|| "template needs `src`".to_string())?;
+    let path = local_file(ctx, "templates", &src)?;
+    let source = read_text(&path)?;
+    let content = ctx
+        .templates
+        .render_text(&source, scope)
+        .map_err(|e| format!("template {}: {e}", path.display()))?;
+    map.insert("content".into(), Json::String(content));
+    Ok(Json::Object(map))
+}
+
+/// `copy` with `src`: read the local file, send its content.
+pub(crate) fn copy_params(ctx: &RunContext, params: Json) -> Result<Json, String> {
+    let Json::Object(mut map) = params else {
+        return Ok(params);
+    };
+    if let Some(src) = map.remove("src") {
+        if map.contains_key("content") {
+            return Err("copy: give `src` or `content`, not both".into());
+        }
+        let name = src.as_str().unwrap_or_default().to_string();
+        if name.ends_with('/') {
+            return Err(format!(
+                "copy: copying a folder (`{name}`) is not supported yet"
+            ));
+        }
+        let path = local_file(ctx, "files", &name)?;
+        map.insert("content".into(), Json::String(read_text(&path)?));
+    }
+    Ok(Json::Object(map))
+}

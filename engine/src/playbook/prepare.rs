@@ -1,0 +1,85 @@
+//! What a run needs before it starts: the plugins its modules use, a
+//! check that every `notify` has a handler, and each host's magic variables.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value as Json, json};
+
+use super::PlaybookOptions;
+use super::model::Playbook;
+use super::modules::Module;
+
+/// Names of the plugins a playbook's modules need.
+pub(crate) fn plugins_needed(playbook: &Playbook) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    let mut add = |m: Module| {
+        if let Some((plugin, _)) = m.plugin_action()
+            && !names.contains(&plugin)
+        {
+            names.push(plugin);
+        }
+    };
+    for play in &playbook.plays {
+        if play.gather_facts {
+            add(Module::Setup);
+        }
+        for task in play.tasks.iter().chain(&play.handlers) {
+            add(task.module);
+        }
+    }
+    names
+}
+
+/// Every `notify:` must name a handler (or a `listen:` topic) of its play.
+pub(crate) fn check_notify(playbook: &Playbook) -> Result<(), super::PlaybookError> {
+    for play in &playbook.plays {
+        let topics: Vec<&String> = play
+            .handlers
+            .iter()
+            .flat_map(|h| h.name.iter().chain(h.listen.iter()))
+            .collect();
+        for task in play.tasks.iter().chain(&play.handlers) {
+            if let Some(missing) = task.notify.iter().find(|n| !topics.contains(n)) {
+                return Err(super::PlaybookError::at(
+                    &task.pos,
+                    format!("`notify: {missing}` names no handler of this play"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Magic variables of each host: its name, groups and the run's modes.
+pub(crate) fn magic_vars(
+    host: &crate::inventory::Host,
+    all: &[crate::inventory::Host],
+    options: &PlaybookOptions,
+    dir: &std::path::Path,
+) -> Map<String, Json> {
+    let mut vars: Map<String, Json> = host.vars.clone().into_iter().collect();
+    let mut group_names: Vec<String> = host.groups.clone();
+    if let Some(env) = &host.environment {
+        group_names.push(env.clone());
+    }
+    group_names.sort();
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for h in all {
+        groups.entry("all".into()).or_default().push(h.name.clone());
+        for g in h.groups.iter().chain(h.environment.iter()) {
+            groups.entry(g.clone()).or_default().push(h.name.clone());
+        }
+    }
+    vars.insert("inventory_hostname".into(), json!(host.name));
+    vars.insert(
+        "inventory_hostname_short".into(),
+        json!(host.name.split('.').next().unwrap_or(&host.name)),
+    );
+    vars.entry("ansible_host").or_insert(json!(host.address));
+    vars.insert("group_names".into(), json!(group_names));
+    vars.insert("groups".into(), json!(groups));
+    vars.insert("ansible_check_mode".into(), json!(options.check));
+    vars.insert("ansible_diff_mode".into(), json!(options.diff));
+    vars.insert("playbook_dir".into(), json!(dir.display().to_string()));
+    vars
+}
