@@ -110,6 +110,31 @@ pub struct Task {
 }
 
 impl Task {
+    /// A task running `module` with no arguments and every keyword unset.
+    pub fn new(module: Module, written: &str, pos: Pos) -> Task {
+        Task {
+            name: None,
+            module,
+            module_written: written.to_string(),
+            args: Args::Map(Json::Object(Default::default())),
+            when: Vec::new(),
+            loop_: None,
+            loop_var: "item".into(),
+            loop_label: None,
+            register: None,
+            notify: Vec::new(),
+            listen: Vec::new(),
+            tags: Vec::new(),
+            ignore_errors: false,
+            changed_when: None,
+            failed_when: None,
+            become_: None,
+            become_user: None,
+            vars: Vec::new(),
+            pos,
+        }
+    }
+
     /// The name to show: the given one, or the module's.
     pub fn display_name(&self) -> String {
         self.name
@@ -309,27 +334,7 @@ fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
     let fields = entries(node, "a task")?;
     let mut module: Option<(&Key, &Node)> = None;
     let mut extra_args: Option<&Node> = None;
-    let mut task = Task {
-        name: None,
-        module: Module::Debug,
-        module_written: String::new(),
-        args: Args::Map(Json::Object(Default::default())),
-        when: Vec::new(),
-        loop_: None,
-        loop_var: "item".into(),
-        loop_label: None,
-        register: None,
-        notify: Vec::new(),
-        listen: Vec::new(),
-        tags: Vec::new(),
-        ignore_errors: false,
-        changed_when: None,
-        failed_when: None,
-        become_: None,
-        become_user: None,
-        vars: Vec::new(),
-        pos: start_of(node, fields),
-    };
+    let mut task = Task::new(Module::Debug, "", start_of(node, fields));
     for (key, value) in fields {
         match key.name.as_str() {
             "name" => task.name = Some(string(value, "name")?),

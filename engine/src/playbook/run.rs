@@ -256,24 +256,9 @@ async fn run_play(
     if play.gather_facts {
         let setup = Arc::new(Task {
             name: Some("Gathering Facts".into()),
-            module: Module::Setup,
-            module_written: "setup".into(),
-            args: Args::Map(json!({})),
-            when: Vec::new(),
-            loop_: None,
-            loop_var: "item".into(),
-            loop_label: None,
-            register: None,
-            notify: Vec::new(),
-            listen: Vec::new(),
             tags: vec!["always".into()],
-            ignore_errors: false,
-            changed_when: None,
-            failed_when: None,
             become_: Some(false),
-            become_user: None,
-            vars: Vec::new(),
-            pos: play.pos.clone(),
+            ..Task::new(Module::Setup, "setup", play.pos.clone())
         });
         run_task_on_hosts(ctx, &play, &setup, states, chosen, false).await;
     }

@@ -139,3 +139,20 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// An Ansible INI inventory listing each sshd as `h1`, `h2`, ... in group
+/// `web`, followed by `extra` lines.
+pub fn inventory_text(fleet: &[&Sshd], extra: &str) -> String {
+    let mut text = String::from("[web]\n");
+    for (i, sshd) in fleet.iter().enumerate() {
+        text.push_str(&format!(
+            "h{} ansible_host=127.0.0.1 ansible_port={} ansible_user={} ansible_ssh_private_key_file={}\n",
+            i + 1,
+            sshd.port,
+            sshd.user,
+            sshd.client_key.display()
+        ));
+    }
+    text.push_str(extra);
+    text
+}

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use capstan_engine::playbook::{PlaybookOptions, Recap};
 
-use crate::fleet::Sshd;
+use crate::fleet::{Sshd, inventory_text};
 use crate::support::engine;
 
 /// Account-name prefixes of the two tools' runs (they share this machine's
@@ -51,19 +51,12 @@ fn ansible_bin() -> PathBuf {
 }
 
 fn inventory(dir: &Path, name: &str, fleet: &[&Sshd]) -> PathBuf {
-    let mut text = String::from("[web]\n");
-    for (i, sshd) in fleet.iter().enumerate() {
-        text.push_str(&format!(
-            "h{} ansible_host=127.0.0.1 ansible_port={} ansible_user={} ansible_ssh_private_key_file={}\n",
-            i + 1,
-            sshd.port,
-            sshd.user,
-            sshd.client_key.display()
-        ));
-    }
-    text.push_str("[web:vars]\nrole_name=frontend\n");
     let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(
+        &path,
+        inventory_text(fleet, "[web:vars]\nrole_name=frontend\n"),
+    )
+    .unwrap();
     path
 }
 

@@ -7,24 +7,13 @@ use std::sync::{Arc, Mutex};
 use capstan_engine::Capstan;
 use capstan_engine::playbook::{PlaybookEvent, PlaybookOptions, PlaybookReport, Recap};
 
-use crate::fleet::{Sshd, free_port};
+use crate::fleet::{Sshd, free_port, inventory_text};
 use crate::support::engine;
 
 /// An inventory file listing each sshd as `h1`, `h2`, ... plus `extra` lines.
 fn inventory(dir: &Path, fleet: &[&Sshd], extra: &str) -> PathBuf {
-    let mut text = String::from("[web]\n");
-    for (i, sshd) in fleet.iter().enumerate() {
-        text.push_str(&format!(
-            "h{} ansible_host=127.0.0.1 ansible_port={} ansible_user={} ansible_ssh_private_key_file={}\n",
-            i + 1,
-            sshd.port,
-            sshd.user,
-            sshd.client_key.display()
-        ));
-    }
-    text.push_str(extra);
     let path = dir.join("inventory.ini");
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, inventory_text(fleet, extra)).unwrap();
     path
 }
 
