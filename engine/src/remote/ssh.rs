@@ -235,6 +235,7 @@ impl SshTransport {
 
         let mut output = ExecOutput::default();
         let mut exit_code = None;
+        let mut ended = false;
         let program = &request.argv[0];
         while let Some(message) = channel.wait().await {
             match message {
@@ -244,10 +245,29 @@ impl SshTransport {
                 ChannelMsg::ExtendedData { data, ext: 1 } => {
                     append_capped(&mut output.stderr, &data, max_output, "stderr", program)?
                 }
-                ChannelMsg::ExitStatus { exit_status } => exit_code = Some(exit_status as i32),
-                ChannelMsg::ExitSignal { .. } => exit_code = None,
+                ChannelMsg::ExitStatus { exit_status } => {
+                    exit_code = Some(exit_status as i32);
+                    ended = true;
+                }
+                ChannelMsg::ExitSignal { .. } => {
+                    exit_code = None;
+                    ended = true;
+                }
                 _ => {}
             }
+        }
+        if !ended {
+            // The channel closed before the command said how it ended:
+            // the host went away under it (or its sshd dropped us).
+            let why = if handle.is_closed() {
+                "connection lost"
+            } else {
+                "the channel closed"
+            };
+            return Err(RemoteError::Unreachable(format!(
+                "{}: {why} while `{program}` was running",
+                self.settings.name
+            )));
         }
         output.exit_code = exit_code;
         // The remote shell says 127 when `exec` finds no such program.

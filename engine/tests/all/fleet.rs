@@ -103,6 +103,15 @@ impl Sshd {
         }
     }
 
+    /// Kills this sshd and every connection it serves, as a host that
+    /// dies would drop them.
+    pub fn kill_with_connections(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("pkill").args(["-KILL", "-P", &pid]).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// How many logins sshd accepted so far.
     pub fn logins(&self) -> usize {
         read(&self.dir.path().join("sshd.log"))

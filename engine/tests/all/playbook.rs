@@ -676,3 +676,46 @@ async fn a_wrong_key_or_a_changed_host_key_is_named_and_the_others_finish() {
         why(&events, "h1")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_that_dies_mid_run_is_unreachable_and_the_others_finish() {
+    let a = Sshd::start();
+    let mut b = Sshd::start();
+    let (home, capstan) = engine();
+    let out = tempfile::tempdir().unwrap();
+    let inv = inventory(home.path(), &[&a, &b], "");
+    let site = write(
+        home.path(),
+        "site.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - file: path={{ out }}/{{ inventory_hostname }} state=directory\n    - shell: touch {{ out }}/{{ inventory_hostname }}/started && sleep 3\n    - file: path={{ out }}/{{ inventory_hostname }}/done state=touch\n",
+    );
+    let out_path = out.path().to_path_buf();
+    let watched = out_path.join("h2/started");
+    // Pull h2's plug once its long command has started.
+    let killer = std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !watched.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        b.kill_with_connections();
+    });
+    let shown = out_path.display().to_string();
+    let (report, _) = play(&capstan, &site, &inv, |o| {
+        o.extra_vars.insert("out".into(), shown.clone().into());
+    })
+    .await;
+    killer.join().unwrap();
+    assert_eq!(counts(recap_of(&report, "h1")), (3, 3, 0, 0, 0, 0));
+    assert_eq!(counts(recap_of(&report, "h2")), (1, 1, 1, 0, 0, 0));
+    assert!(out_path.join("h1/done").exists());
+    assert!(!out_path.join("h2/done").exists());
+    // The job is complete in the history, with h2's unreachable task.
+    let tasks = capstan.store().task_outcomes(report.job_id).unwrap();
+    assert!(
+        tasks
+            .iter()
+            .any(|t| t.host == "h2" && t.status.name() == "unreachable"),
+        "{tasks:#?}"
+    );
+    assert_eq!(capstan.job(report.job_id).unwrap().state.name(), "finished");
+}
