@@ -52,6 +52,26 @@ impl Command {
     pub fn run(&self, target: &str) -> Result<ExecOutput, HostError> {
         wit::exec(target, &self.inner)
     }
+
+    /// Runs the command and fails unless it exits 0, quoting the command
+    /// line and what it printed on stderr (or stdout, when stderr is empty).
+    pub fn run_checked(&self, target: &str) -> Result<ExecOutput, crate::Error> {
+        let out = self.run(target)?;
+        if out.success() {
+            return Ok(out);
+        }
+        let stderr = out.stderr_text();
+        let why = if stderr.trim().is_empty() {
+            out.stdout_text()
+        } else {
+            stderr
+        };
+        Err(crate::Error::msg(format!(
+            "`{}` failed: {}",
+            self.inner.argv.join(" "),
+            why.trim()
+        )))
+    }
 }
 
 impl ExecOutput {

@@ -125,6 +125,7 @@ impl Capstan {
             options,
             events: events.clone(),
             logs: logs.clone(),
+            inventory,
         });
         let recap = run::run_playbook(context, &playbook, hosts).await;
         logs.flush();

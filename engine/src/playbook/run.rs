@@ -48,6 +48,8 @@ pub(crate) struct RunContext {
     pub options: PlaybookOptions,
     pub events: PlaybookEventSink,
     pub logs: Arc<JobLogs>,
+    /// The run's hosts as the inventory describes them (for host patterns).
+    pub inventory: Vec<crate::inventory::Host>,
 }
 
 /// One host's state through the run.
@@ -192,21 +194,17 @@ fn play_hosts(
     ctx: &RunContext,
     states: &[Option<HostState>],
 ) -> Result<Vec<usize>, String> {
-    let inventory: Vec<crate::inventory::Host> = states
-        .iter()
-        .flatten()
-        .map(|s| host_record(&s.name, &s.inventory))
-        .collect();
+    let inventory = &ctx.inventory;
     let pattern = ctx.templates.render_text(
         &play.hosts,
         &Scope::new(Json::Object(ctx.options.extra_vars.clone())),
     )?;
-    let mut chosen: Vec<String> = super::hosts::select(&pattern, &inventory)?
+    let mut chosen: Vec<String> = super::hosts::select(&pattern, inventory)?
         .into_iter()
         .map(|h| h.name.clone())
         .collect();
     if let Some(limit) = &ctx.options.limit {
-        let allowed: Vec<String> = super::hosts::select(limit, &inventory)?
+        let allowed: Vec<String> = super::hosts::select(limit, inventory)?
             .into_iter()
             .map(|h| h.name.clone())
             .collect();
@@ -221,29 +219,6 @@ fn play_hosts(
                 .map(|_| i)
         })
         .collect())
-}
-
-/// A host record carrying only what patterns look at (name, groups).
-fn host_record(name: &str, vars: &Map<String, Json>) -> crate::inventory::Host {
-    let groups = vars
-        .get("group_names")
-        .and_then(Json::as_array)
-        .map(|g| {
-            g.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    crate::inventory::Host {
-        name: name.to_string(),
-        address: String::new(),
-        port: 22,
-        user: String::new(),
-        auth: crate::inventory::HostAuth::Agent,
-        environment: None,
-        groups,
-        vars: Default::default(),
-    }
 }
 
 async fn run_play(

@@ -140,14 +140,7 @@ fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
             ),
         ] {
             if differs {
-                let out = remote::Command::new(argv).run(&ctx.target)?;
-                if !out.success() {
-                    return Err(Error::msg(format!(
-                        "`{}` failed: {}",
-                        argv.join(" "),
-                        out.stderr_text().trim()
-                    )));
-                }
+                remote::Command::new(argv).run_checked(&ctx.target)?;
             }
         }
     }

@@ -225,16 +225,8 @@ fn missing_ancestors(ctx: &Context, path: &str) -> Result<Vec<String>, Error> {
 }
 
 fn run(ctx: &Context, argv: &[&str]) -> Result<(), Error> {
-    let out = remote::Command::new(argv.iter().copied()).run(&ctx.target)?;
-    if out.success() {
-        Ok(())
-    } else {
-        Err(Error::msg(format!(
-            "`{}` failed: {}",
-            argv.join(" "),
-            out.stderr_text().trim()
-        )))
-    }
+    remote::Command::new(argv.iter().copied()).run_checked(&ctx.target)?;
+    Ok(())
 }
 
 fn kind_name(info: &FileInfo) -> &'static str {

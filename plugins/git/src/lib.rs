@@ -56,14 +56,7 @@ fn git(ctx: &Context, args: &[&str]) -> Result<String, Error> {
     argv.extend_from_slice(args);
     let out = Command::new(argv.iter().copied())
         .env("GIT_TERMINAL_PROMPT", "0")
-        .run(&ctx.target)?;
-    if !out.success() {
-        return Err(Error::msg(format!(
-            "`{}` failed: {}",
-            argv.join(" "),
-            out.stderr_text().trim()
-        )));
-    }
+        .run_checked(&ctx.target)?;
     Ok(out.stdout_text().trim().to_string())
 }
 

@@ -72,18 +72,8 @@ fn valid_name(name: &str) -> Result<(), Error> {
 }
 
 fn run(ctx: &Context, argv: &[&str]) -> Result<(), Error> {
-    let out = Command::new(argv.iter().copied()).run(&ctx.target)?;
-    if out.success() {
-        return Ok(());
-    }
-    let stderr = out.stderr_text();
-    let stdout = out.stdout_text();
-    let why = if stderr.trim().is_empty() {
-        stdout.trim()
-    } else {
-        stderr.trim()
-    };
-    Err(Error::msg(format!("`{}` failed: {why}", argv.join(" "))))
+    Command::new(argv.iter().copied()).run_checked(&ctx.target)?;
+    Ok(())
 }
 
 fn apply(p: ServiceParams, ctx: &Context) -> Result<Outcome, Error> {

@@ -123,15 +123,8 @@ fn read_user(ctx: &Context, name: &str) -> Result<Option<Account>, Error> {
 }
 
 fn run(ctx: &Context, argv: &[String]) -> Result<(), Error> {
-    let out = Command::new(argv.iter().cloned()).run(&ctx.target)?;
-    if out.success() {
-        return Ok(());
-    }
-    Err(Error::msg(format!(
-        "`{}` failed: {}",
-        argv.join(" "),
-        out.stderr_text().trim()
-    )))
+    Command::new(argv.iter().cloned()).run_checked(&ctx.target)?;
+    Ok(())
 }
 
 fn state_of(state: &Option<String>) -> Result<bool, Error> {
