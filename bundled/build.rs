@@ -7,6 +7,7 @@ fn main() {
         "../plugins/command",
         "../plugins/copy",
         "../plugins/debug",
+        "../plugins/docker",
         "../plugins/file",
         "../plugins/git",
         "../plugins/lineinfile",

@@ -463,6 +463,14 @@ impl Capstan {
     /// The transport for an inventory host: SSH, or this machine when the
     /// host sets `ansible_connection: local`.
     pub fn target_for(&self, host: &Host, policy: HostKeyPolicy) -> Target {
+        let target = self.transport_for(host, policy);
+        match host.docker_socket() {
+            Some(socket) => target.with_docker_socket(socket),
+            None => target,
+        }
+    }
+
+    fn transport_for(&self, host: &Host, policy: HostKeyPolicy) -> Target {
         if host.vars.get("ansible_connection").and_then(|v| v.as_str()) == Some("local") {
             return Target::local_named(&host.name);
         }

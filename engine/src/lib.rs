@@ -4,11 +4,13 @@
 //! - [`plugin`] hosts untrusted WebAssembly components under wasmtime.
 //! - [`capability`] holds each door a plugin may be granted, with its check.
 //! - [`remote`] reaches targets: the local machine, or hosts over SSH.
+//! - [`docker`] reaches targets' Docker engines and keeps live views of them.
 //! - [`inventory`] describes the hosts.
 //! - [`store`] keeps plugins, grants, key-values and job history in SQLite.
 //! - [`jobs`] runs an action over targets and records what happened.
 
 pub mod capability;
+pub mod docker;
 pub mod error;
 pub mod home;
 pub mod inventory;

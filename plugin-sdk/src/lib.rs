@@ -4,7 +4,7 @@
 //! A plugin implements [`Plugin`] and registers itself with
 //! [`register_plugin!`]. The host calls [`Plugin::manifest`] once at install
 //! time and [`Plugin::run`] once per target of a run. Everything the plugin
-//! can touch outside its sandbox goes through [`log`], [`kv`] and [`remote`],
+//! can touch outside its sandbox goes through [`log`], [`kv`], [`remote`] and [`docker`],
 //! each behind a capability the user granted.
 //!
 //! # Example
@@ -54,6 +54,7 @@ mod outcome;
 
 pub mod accounts;
 pub mod diff;
+pub mod docker;
 pub mod kv;
 pub mod log;
 pub mod mode;

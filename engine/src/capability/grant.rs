@@ -16,14 +16,21 @@ pub enum Capability {
     RemoteExec,
     /// Read, write and inspect files on the run's targets.
     RemoteFiles,
+    /// See the Docker engines of the run's targets (containers, images,
+    /// services, logs).
+    DockerRead,
+    /// Change the Docker engines of the run's targets.
+    DockerWrite,
 }
 
 impl Capability {
     /// Every capability this host knows, in display order.
-    pub const ALL: [Capability; 3] = [
+    pub const ALL: [Capability; 5] = [
         Capability::Kv,
         Capability::RemoteExec,
         Capability::RemoteFiles,
+        Capability::DockerRead,
+        Capability::DockerWrite,
     ];
 
     /// The name used in manifests, the CLI and the store.
@@ -32,6 +39,8 @@ impl Capability {
             Capability::Kv => "kv",
             Capability::RemoteExec => "remote.exec",
             Capability::RemoteFiles => "remote.files",
+            Capability::DockerRead => "docker.read",
+            Capability::DockerWrite => "docker.write",
         }
     }
 
@@ -43,6 +52,13 @@ impl Capability {
                 "run commands, as your login, on the hosts you run it against"
             }
             Capability::RemoteFiles => "read and write files on the hosts you run it against",
+            Capability::DockerRead => {
+                "see the containers, images, services and logs of the hosts' Docker engines"
+            }
+            Capability::DockerWrite => {
+                "create, change and remove containers, images, networks, volumes and swarm \
+                 services on the hosts' Docker engines (as powerful as root there)"
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The doors a plugin can be granted. Each capability owns its grant check
 //! and its host implementation in a module of its own; `log` is always open.
 
+pub mod docker;
 mod grant;
 pub mod kv;
 pub mod log;

@@ -149,7 +149,19 @@ impl Host {
                 ENVIRONMENTS.join(", ")
             ));
         }
+        if let Some(value) = self.vars.get("docker_host") {
+            let text = value.as_str().unwrap_or_default();
+            crate::docker::socket_from_docker_host(text)
+                .map_err(|e| format!("host `{}`: {e}", self.name))?;
+        }
         Ok(())
+    }
+
+    /// The socket of this host's Docker engine when its `docker_host`
+    /// variable names one (`unix:///path`).
+    pub fn docker_socket(&self) -> Option<String> {
+        let value = self.vars.get("docker_host")?.as_str()?;
+        crate::docker::socket_from_docker_host(value).ok()
     }
 }
 

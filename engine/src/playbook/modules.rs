@@ -18,6 +18,22 @@ pub enum Module {
     Copy,
     /// `debug`.
     Debug,
+    /// `docker_container`.
+    DockerContainer,
+    /// `docker_image`.
+    DockerImage,
+    /// `docker_network`.
+    DockerNetwork,
+    /// `docker_node`.
+    DockerNode,
+    /// `docker_swarm_service` (and `docker_service`).
+    DockerService,
+    /// `docker_stack`.
+    DockerStack,
+    /// `docker_swarm`.
+    DockerSwarm,
+    /// `docker_volume`.
+    DockerVolume,
     /// `file`.
     File,
     /// `git`.
@@ -49,6 +65,15 @@ pub const NAMES: &[&str] = &[
     "command",
     "copy",
     "debug",
+    "docker_container",
+    "docker_image",
+    "docker_network",
+    "docker_node",
+    "docker_service",
+    "docker_stack",
+    "docker_swarm",
+    "docker_swarm_service",
+    "docker_volume",
     "file",
     "git",
     "group",
@@ -68,6 +93,7 @@ pub fn resolve(written: &str) -> Option<Module> {
     let name = written
         .strip_prefix("ansible.builtin.")
         .or_else(|| written.strip_prefix("ansible.legacy."))
+        .or_else(|| written.strip_prefix("community.docker."))
         .unwrap_or(written);
     Some(match name {
         "apt" => Module::Apt,
@@ -75,6 +101,14 @@ pub fn resolve(written: &str) -> Option<Module> {
         "command" => Module::Command,
         "copy" => Module::Copy,
         "debug" => Module::Debug,
+        "docker_container" => Module::DockerContainer,
+        "docker_image" => Module::DockerImage,
+        "docker_network" => Module::DockerNetwork,
+        "docker_node" => Module::DockerNode,
+        "docker_swarm_service" | "docker_service" => Module::DockerService,
+        "docker_stack" => Module::DockerStack,
+        "docker_swarm" => Module::DockerSwarm,
+        "docker_volume" => Module::DockerVolume,
         "file" => Module::File,
         "git" => Module::Git,
         "group" => Module::Group,
@@ -128,6 +162,14 @@ impl Module {
             Module::Shell => ("command", "shell"),
             Module::Copy | Module::Template => ("copy", "apply"),
             Module::Debug => ("debug", "msg"),
+            Module::DockerContainer => ("docker", "container"),
+            Module::DockerImage => ("docker", "image"),
+            Module::DockerNetwork => ("docker", "network"),
+            Module::DockerNode => ("docker", "node"),
+            Module::DockerService => ("docker", "service"),
+            Module::DockerStack => ("docker", "stack"),
+            Module::DockerSwarm => ("docker", "swarm"),
+            Module::DockerVolume => ("docker", "volume"),
             Module::File => ("file", "apply"),
             Module::Stat => ("file", "stat"),
             Module::Git => ("git", "apply"),
@@ -154,6 +196,8 @@ impl Module {
             Module::Git => &[("name", "repo")],
             Module::Service => &[("service", "name")],
             Module::Command | Module::Shell => &[("_raw_params", "cmd")],
+            Module::DockerNetwork => &[("network_name", "name")],
+            Module::DockerVolume => &[("volume_name", "name")],
             _ => &[],
         }
     }

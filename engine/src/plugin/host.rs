@@ -16,6 +16,7 @@ use super::limits::{LimitBreach, LimitKind, Limits, MAX_MEMORY_BYTES, human_byte
 use super::manifest::Manifest;
 use super::state::RunState;
 use crate::capability::SharedGrants;
+use crate::capability::docker::DockerCapability;
 use crate::capability::kv::KvCapability;
 use crate::capability::log::{DiscardLogs, LogCapability, LogSink};
 use crate::capability::remote::RemoteCapability;
@@ -328,6 +329,11 @@ impl PluginHost {
                 setup.targets.clone(),
                 limits.output_bytes,
             ),
+            DockerCapability::new(
+                setup.grants.clone(),
+                setup.targets.clone(),
+                limits.output_bytes,
+            ),
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
@@ -414,7 +420,9 @@ fn finish_call(
             .to_string(),
         });
     }
-    if let Some(why) = store.data().remote.unreachable()
+    let unreachable = store.data().remote.unreachable();
+    let unreachable = unreachable.or_else(|| store.data().docker.unreachable());
+    if let Some(why) = unreachable
         && outcome.status == ResultStatus::Failed
     {
         return Err(CallFailure {

@@ -9,6 +9,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 use super::limits::{LimitBreach, LimitKind, human_bytes};
+use crate::capability::docker::DockerCapability;
 use crate::capability::kv::KvCapability;
 use crate::capability::log::LogCapability;
 use crate::capability::remote::RemoteCapability;
@@ -22,6 +23,7 @@ pub struct RunState {
     pub(super) log: LogCapability,
     pub(super) kv: KvCapability,
     pub(super) remote: RemoteCapability,
+    pub(super) docker: DockerCapability,
     pub(super) clock: GuestClock,
     /// The first capability a host call was refused, if any.
     pub(super) denied: Option<Capability>,
@@ -39,6 +41,7 @@ impl RunState {
         log: LogCapability,
         kv: KvCapability,
         remote: RemoteCapability,
+        docker: DockerCapability,
     ) -> Self {
         let stdout = MemoryOutputPipe::new(io_capacity);
         let stderr = MemoryOutputPipe::new(io_capacity);
@@ -60,6 +63,7 @@ impl RunState {
             log,
             kv,
             remote,
+            docker,
             clock: GuestClock::new(cpu_limit),
             denied: None,
             stdout,

@@ -158,6 +158,8 @@ pub struct Target {
     pub become_user: Option<Become>,
     /// Whether sudo on this target asks for a password, once probed.
     sudo_asks: Arc<tokio::sync::OnceCell<bool>>,
+    /// Its Docker engine, connected on first use.
+    docker: Arc<crate::docker::EngineCell>,
 }
 
 impl Target {
@@ -168,6 +170,7 @@ impl Target {
             transport: Transport::Local(LocalTransport),
             become_user: None,
             sudo_asks: Arc::default(),
+            docker: Arc::default(),
         }
     }
 
@@ -187,7 +190,20 @@ impl Target {
             transport: Transport::Ssh(Arc::new(SshTransport::new(settings))),
             become_user: None,
             sudo_asks: Arc::default(),
+            docker: Arc::default(),
         }
+    }
+
+    /// The same target, with its Docker engine on `socket` instead of the
+    /// default socket (an inventory's `docker_host`).
+    pub fn with_docker_socket(mut self, socket: String) -> Target {
+        self.docker = Arc::new(crate::docker::EngineCell::new(Some(socket)));
+        self
+    }
+
+    /// Its Docker engine's connection cell.
+    pub(crate) fn docker_cell(&self) -> &crate::docker::EngineCell {
+        &self.docker
     }
 
     /// Runs a command, through sudo when this target has `become`.

@@ -84,6 +84,11 @@ impl SshTransport {
         }
     }
 
+    /// The host's name in the inventory.
+    pub fn name(&self) -> &str {
+        &self.settings.name
+    }
+
     /// Connects now (or reuses the connection) and returns it.
     pub async fn connect(&self) -> Result<Arc<Handle<HostKeyCheck>>, RemoteError> {
         if let Some(error) = self

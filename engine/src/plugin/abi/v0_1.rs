@@ -7,6 +7,7 @@ use wasmtime::Store;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::capability::HostError;
+use crate::docker::{BuildRequest, ContainerOp, NodeRole, ObjectKind};
 use crate::jobs::{LogLevel, ResultStatus};
 use crate::plugin::host::{CallContext, PluginOutcome};
 use crate::plugin::manifest::{ActionInfo, Manifest};
@@ -20,7 +21,7 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-use capstan::plugin::{kv, log, remote, types};
+use capstan::plugin::{docker, kv, log, remote, types};
 use exports::capstan::plugin::guest;
 
 pub(super) fn add_to_linker(linker: &mut Linker<RunState>) -> wasmtime::Result<()> {
@@ -211,5 +212,166 @@ fn file_info_to_wit(info: FileInfo) -> remote::FileInfo {
         uid: info.uid,
         gid: info.gid,
         link_target: info.link_target,
+    }
+}
+
+/// Times a host call so it does not count as guest CPU time.
+macro_rules! timed {
+    ($state:expr, $call:expr) => {{
+        let started = Instant::now();
+        let result = $call.await;
+        $state.clock.add_host_time(started.elapsed());
+        Ok($state.note(result).map_err(to_wit))
+    }};
+}
+
+fn kind_from_wit(kind: docker::ObjectKind) -> ObjectKind {
+    match kind {
+        docker::ObjectKind::Container => ObjectKind::Container,
+        docker::ObjectKind::Image => ObjectKind::Image,
+        docker::ObjectKind::Network => ObjectKind::Network,
+        docker::ObjectKind::Volume => ObjectKind::Volume,
+        docker::ObjectKind::Service => ObjectKind::Service,
+        docker::ObjectKind::Node => ObjectKind::Node,
+        docker::ObjectKind::Task => ObjectKind::Task,
+        docker::ObjectKind::Swarm => ObjectKind::Swarm,
+    }
+}
+
+impl docker::Host for RunState {
+    async fn info(&mut self, target: String) -> HostResult<String> {
+        timed!(self, self.docker.info(&target))
+    }
+
+    async fn inspect(
+        &mut self,
+        target: String,
+        kind: docker::ObjectKind,
+        id: String,
+    ) -> HostResult<Option<String>> {
+        timed!(self, self.docker.inspect(&target, kind_from_wit(kind), &id))
+    }
+
+    async fn list(
+        &mut self,
+        target: String,
+        kind: docker::ObjectKind,
+        filters: String,
+    ) -> HostResult<String> {
+        timed!(
+            self,
+            self.docker.list(&target, kind_from_wit(kind), &filters)
+        )
+    }
+
+    async fn logs(&mut self, target: String, container: String, tail: u32) -> HostResult<String> {
+        timed!(self, self.docker.logs(&target, &container, tail))
+    }
+
+    async fn create(
+        &mut self,
+        target: String,
+        kind: docker::ObjectKind,
+        name: String,
+        spec: String,
+    ) -> HostResult<String> {
+        timed!(
+            self,
+            self.docker
+                .create(&target, kind_from_wit(kind), &name, &spec)
+        )
+    }
+
+    async fn update(
+        &mut self,
+        target: String,
+        kind: docker::ObjectKind,
+        id: String,
+        version: u64,
+        spec: String,
+    ) -> HostResult<()> {
+        timed!(
+            self,
+            self.docker
+                .update(&target, kind_from_wit(kind), &id, version, &spec)
+        )
+    }
+
+    async fn remove(
+        &mut self,
+        target: String,
+        kind: docker::ObjectKind,
+        id: String,
+        force: bool,
+    ) -> HostResult<()> {
+        timed!(
+            self,
+            self.docker.remove(&target, kind_from_wit(kind), &id, force)
+        )
+    }
+
+    async fn container(
+        &mut self,
+        target: String,
+        id: String,
+        op: docker::ContainerOp,
+        timeout: Option<u32>,
+    ) -> HostResult<()> {
+        let op = match op {
+            docker::ContainerOp::Start => ContainerOp::Start,
+            docker::ContainerOp::Stop => ContainerOp::Stop,
+            docker::ContainerOp::Restart => ContainerOp::Restart,
+            docker::ContainerOp::Kill => ContainerOp::Kill,
+            docker::ContainerOp::Pause => ContainerOp::Pause,
+            docker::ContainerOp::Unpause => ContainerOp::Unpause,
+        };
+        timed!(self, self.docker.container(&target, &id, op, timeout))
+    }
+
+    async fn build_image(&mut self, target: String, build: docker::Build) -> HostResult<String> {
+        let request = BuildRequest {
+            context_tar: Vec::new(),
+            dockerfile: build.dockerfile,
+            tags: build.tags,
+            build_args: build.build_args,
+        };
+        timed!(
+            self,
+            self.docker.build_image(&target, &build.context, request)
+        )
+    }
+
+    async fn load_image(&mut self, target: String, path: String) -> HostResult<Vec<String>> {
+        timed!(self, self.docker.load_image(&target, &path))
+    }
+
+    async fn swarm_init(
+        &mut self,
+        target: String,
+        advertise_addr: Option<String>,
+    ) -> HostResult<String> {
+        timed!(self, self.docker.swarm_init(&target, advertise_addr))
+    }
+
+    async fn swarm_join(
+        &mut self,
+        target: String,
+        manager: String,
+        role: docker::NodeRole,
+        advertise_addr: Option<String>,
+    ) -> HostResult<()> {
+        let role = match role {
+            docker::NodeRole::Manager => NodeRole::Manager,
+            docker::NodeRole::Worker => NodeRole::Worker,
+        };
+        timed!(
+            self,
+            self.docker
+                .swarm_join(&target, &manager, role, advertise_addr)
+        )
+    }
+
+    async fn swarm_leave(&mut self, target: String, force: bool) -> HostResult<()> {
+        timed!(self, self.docker.swarm_leave(&target, force))
     }
 }

@@ -1,0 +1,711 @@
+//! One connected Docker engine and the operations the rest of Capstan uses,
+//! with objects exchanged as the Engine API's JSON documents.
+
+use std::collections::HashMap;
+
+use bollard::Docker;
+use bollard::query_parameters as q;
+use futures_util::StreamExt;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::DockerError;
+
+/// The kinds of objects an engine holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjectKind {
+    /// A container.
+    Container,
+    /// An image.
+    Image,
+    /// A network.
+    Network,
+    /// A volume.
+    Volume,
+    /// A swarm service.
+    Service,
+    /// A swarm node.
+    Node,
+    /// A swarm task (one replica of a service).
+    Task,
+    /// The swarm itself.
+    Swarm,
+}
+
+impl ObjectKind {
+    /// The kind's name as users read it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ObjectKind::Container => "container",
+            ObjectKind::Image => "image",
+            ObjectKind::Network => "network",
+            ObjectKind::Volume => "volume",
+            ObjectKind::Service => "service",
+            ObjectKind::Node => "node",
+            ObjectKind::Task => "task",
+            ObjectKind::Swarm => "swarm",
+        }
+    }
+}
+
+/// What to do to an existing container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerOp {
+    /// Start it.
+    Start,
+    /// Stop it (SIGTERM, then SIGKILL after the grace period).
+    Stop,
+    /// Stop then start it.
+    Restart,
+    /// Send SIGKILL.
+    Kill,
+    /// Freeze its processes.
+    Pause,
+    /// Thaw them.
+    Unpause,
+}
+
+/// The role a node joins a swarm with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeRole {
+    /// Takes part in the Raft quorum and accepts management calls.
+    Manager,
+    /// Runs tasks only.
+    Worker,
+}
+
+/// An image build: a context tar and how to build it.
+#[derive(Debug, Clone, Default)]
+pub struct BuildRequest {
+    /// The context as an uncompressed tar.
+    pub context_tar: Vec<u8>,
+    /// Dockerfile path inside the context.
+    pub dockerfile: Option<String>,
+    /// Names to tag the image with.
+    pub tags: Vec<String>,
+    /// `ARG` values.
+    pub build_args: Vec<(String, String)>,
+}
+
+/// A connected engine, named for its error messages.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    docker: Docker,
+    endpoint: String,
+}
+
+impl Engine {
+    /// Wraps a connected client; `endpoint` names it in errors.
+    pub fn new(docker: Docker, endpoint: impl Into<String>) -> Self {
+        Engine {
+            docker,
+            endpoint: endpoint.into(),
+        }
+    }
+
+    /// The bollard client, for streams (events, logs) the views follow.
+    pub fn client(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// Where this engine is, as errors name it.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    fn err(&self, e: bollard::errors::Error) -> DockerError {
+        DockerError::from_bollard(&self.endpoint, e)
+    }
+
+    /// The engine's `/info` document.
+    pub async fn info(&self) -> Result<Value, DockerError> {
+        to_json(self.docker.info().await.map_err(|e| self.err(e))?)
+    }
+
+    /// One object by name or id; `None` when it does not exist.
+    pub async fn inspect(&self, kind: ObjectKind, id: &str) -> Result<Option<Value>, DockerError> {
+        check_id(kind, id)?;
+        let d = &self.docker;
+        let result = match kind {
+            ObjectKind::Container => to_json_r(
+                d.inspect_container(id, None::<q::InspectContainerOptions>)
+                    .await,
+            ),
+            ObjectKind::Image => to_json_r(d.inspect_image(id).await),
+            ObjectKind::Network => to_json_r(
+                d.inspect_network(id, None::<q::InspectNetworkOptions>)
+                    .await,
+            ),
+            ObjectKind::Volume => to_json_r(d.inspect_volume(id).await),
+            ObjectKind::Service => to_json_r(
+                d.inspect_service(id, None::<q::InspectServiceOptions>)
+                    .await,
+            ),
+            ObjectKind::Node => to_json_r(d.inspect_node(id).await),
+            ObjectKind::Task => to_json_r(d.inspect_task(id).await),
+            ObjectKind::Swarm => match d.inspect_swarm().await {
+                // An engine outside any swarm answers 503 "not a swarm manager".
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 503, ..
+                }) => return Ok(None),
+                other => to_json_r(other),
+            },
+        };
+        match result {
+            // The join tokens are secrets the host keeps: `swarm_join` uses
+            // them without handing them to anyone.
+            Ok(Ok(mut value)) if kind == ObjectKind::Swarm => {
+                if let Some(map) = value.as_object_mut() {
+                    map.remove("JoinTokens");
+                }
+                Ok(Some(value))
+            }
+            Ok(value) => Ok(Some(value?)),
+            Err(e) => match self.err(e) {
+                DockerError::NotFound(_) => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Objects of `kind` as a JSON array, narrowed by the engine's filters.
+    pub async fn list(
+        &self,
+        kind: ObjectKind,
+        filters: HashMap<String, Vec<String>>,
+    ) -> Result<Value, DockerError> {
+        let d = &self.docker;
+        let filters = Some(filters);
+        let value = match kind {
+            ObjectKind::Container => to_json_r(
+                d.list_containers(Some(q::ListContainersOptions {
+                    all: true,
+                    filters,
+                    ..Default::default()
+                }))
+                .await,
+            ),
+            ObjectKind::Image => to_json_r(
+                d.list_images(Some(q::ListImagesOptions {
+                    filters,
+                    ..Default::default()
+                }))
+                .await,
+            ),
+            ObjectKind::Network => to_json_r(
+                d.list_networks(Some(q::ListNetworksOptions { filters }))
+                    .await,
+            ),
+            ObjectKind::Volume => to_json_r(
+                d.list_volumes(Some(q::ListVolumesOptions { filters }))
+                    .await
+                    .map(|r| r.volumes.unwrap_or_default()),
+            ),
+            ObjectKind::Service => to_json_r(
+                d.list_services(Some(q::ListServicesOptions {
+                    filters,
+                    ..Default::default()
+                }))
+                .await,
+            ),
+            ObjectKind::Node => {
+                to_json_r(d.list_nodes(Some(q::ListNodesOptions { filters })).await)
+            }
+            ObjectKind::Task => {
+                to_json_r(d.list_tasks(Some(q::ListTasksOptions { filters })).await)
+            }
+            ObjectKind::Swarm => {
+                return Err(DockerError::Invalid(
+                    "a swarm is inspected, not listed".into(),
+                ));
+            }
+        };
+        value.map_err(|e| self.err(e))?
+    }
+
+    /// The last `tail` lines a container wrote (stdout and stderr).
+    pub async fn logs(&self, container: &str, tail: u32) -> Result<String, DockerError> {
+        check_id(ObjectKind::Container, container)?;
+        let mut stream = self.docker.logs(
+            container,
+            Some(q::LogsOptions {
+                stdout: true,
+                stderr: true,
+                tail: tail.to_string(),
+                ..Default::default()
+            }),
+        );
+        let mut text = String::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| self.err(e))?;
+            text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+        }
+        Ok(text)
+    }
+
+    /// Creates a container, network, volume or service from its API spec;
+    /// returns its id.
+    pub async fn create(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+        spec: Value,
+    ) -> Result<String, DockerError> {
+        let d = &self.docker;
+        match kind {
+            ObjectKind::Container => {
+                check_id(kind, name)?;
+                let body = from_spec(kind, spec)?;
+                let options = q::CreateContainerOptions {
+                    name: (!name.is_empty()).then(|| name.to_string()),
+                    ..Default::default()
+                };
+                let created = d
+                    .create_container(Some(options), body)
+                    .await
+                    .map_err(|e| self.err(e))?;
+                Ok(created.id)
+            }
+            ObjectKind::Network => {
+                let created = d
+                    .create_network(from_spec(kind, spec)?)
+                    .await
+                    .map_err(|e| self.err(e))?;
+                Ok(created.id)
+            }
+            ObjectKind::Volume => {
+                let spec: bollard::models::VolumeCreateRequest = from_spec(kind, spec)?;
+                let created = d.create_volume(spec).await.map_err(|e| self.err(e))?;
+                Ok(created.name)
+            }
+            ObjectKind::Service => {
+                let created = d
+                    .create_service(from_spec(kind, spec)?, None)
+                    .await
+                    .map_err(|e| self.err(e))?;
+                Ok(created.id.unwrap_or_default())
+            }
+            other => Err(DockerError::Invalid(format!(
+                "a {} is not created from a spec",
+                other.name()
+            ))),
+        }
+    }
+
+    /// Replaces the spec of a service, node or swarm at `version`.
+    pub async fn update(
+        &self,
+        kind: ObjectKind,
+        id: &str,
+        version: u64,
+        spec: Value,
+    ) -> Result<(), DockerError> {
+        let d = &self.docker;
+        match kind {
+            ObjectKind::Service => {
+                check_id(kind, id)?;
+                let options = q::UpdateServiceOptions {
+                    version: version_i32(version)?,
+                    ..Default::default()
+                };
+                d.update_service(id, from_spec(kind, spec)?, options, None)
+                    .await
+                    .map(|_| ())
+            }
+            ObjectKind::Node => {
+                check_id(kind, id)?;
+                let options = q::UpdateNodeOptions {
+                    version: version as i64,
+                };
+                d.update_node(id, from_spec(kind, spec)?, options).await
+            }
+            ObjectKind::Swarm => {
+                let options = q::UpdateSwarmOptions {
+                    version: version as i64,
+                    ..Default::default()
+                };
+                d.update_swarm(from_spec(kind, spec)?, options).await
+            }
+            other => {
+                return Err(DockerError::Invalid(format!(
+                    "a {} is not updated in place: remove and create it",
+                    other.name()
+                )));
+            }
+        }
+        .map_err(|e| self.err(e))
+    }
+
+    /// Removes an object; a missing one is not an error.
+    pub async fn remove(&self, kind: ObjectKind, id: &str, force: bool) -> Result<(), DockerError> {
+        check_id(kind, id)?;
+        let d = &self.docker;
+        let result = match kind {
+            ObjectKind::Container => {
+                d.remove_container(
+                    id,
+                    Some(q::RemoveContainerOptions {
+                        force,
+                        v: false,
+                        link: false,
+                    }),
+                )
+                .await
+            }
+            ObjectKind::Image => d
+                .remove_image(
+                    id,
+                    Some(q::RemoveImageOptions {
+                        force,
+                        ..Default::default()
+                    }),
+                    None,
+                )
+                .await
+                .map(|_| ()),
+            ObjectKind::Network => self.remove_network(id).await,
+            ObjectKind::Volume => {
+                d.remove_volume(id, Some(q::RemoveVolumeOptions { force }))
+                    .await
+            }
+            ObjectKind::Service => d.delete_service(id).await,
+            ObjectKind::Node => {
+                d.delete_node(id, Some(q::DeleteNodeOptions { force }))
+                    .await
+            }
+            ObjectKind::Task | ObjectKind::Swarm => {
+                return Err(DockerError::Invalid(format!(
+                    "a {} is not removed this way",
+                    kind.name()
+                )));
+            }
+        };
+        match result.map_err(|e| self.err(e)) {
+            Err(DockerError::NotFound(_)) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Removes a network, waiting (up to 30 s) for the tasks of a service
+    /// just removed to let go of it, as they do a few seconds after.
+    async fn remove_network(&self, id: &str) -> Result<(), bollard::errors::Error> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            match self.docker.remove_network(id).await {
+                Err(bollard::errors::Error::DockerResponseServerError { message, .. })
+                    if message.contains("active endpoints")
+                        && tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Starts, stops, restarts, kills, pauses or unpauses a container.
+    pub async fn container(
+        &self,
+        id: &str,
+        op: ContainerOp,
+        timeout: Option<u32>,
+    ) -> Result<(), DockerError> {
+        check_id(ObjectKind::Container, id)?;
+        let d = &self.docker;
+        let t = timeout.map(|t| t.min(3600) as i32);
+        match op {
+            ContainerOp::Start => {
+                d.start_container(id, None::<q::StartContainerOptions>)
+                    .await
+            }
+            ContainerOp::Stop => {
+                d.stop_container(id, Some(q::StopContainerOptions { t, signal: None }))
+                    .await
+            }
+            ContainerOp::Restart => {
+                d.restart_container(id, Some(q::RestartContainerOptions { t, signal: None }))
+                    .await
+            }
+            ContainerOp::Kill => d.kill_container(id, None::<q::KillContainerOptions>).await,
+            ContainerOp::Pause => d.pause_container(id).await,
+            ContainerOp::Unpause => d.unpause_container(id).await,
+        }
+        .map_err(|e| self.err(e))
+    }
+
+    /// Builds an image; returns its id. The build's own error (a failing
+    /// `RUN`, a missing file) is returned with the output before it.
+    pub async fn build_image(&self, build: BuildRequest) -> Result<String, DockerError> {
+        let options = q::BuildImageOptions {
+            dockerfile: build
+                .dockerfile
+                .clone()
+                .unwrap_or_else(|| "Dockerfile".into()),
+            t: build.tags.first().cloned(),
+            buildargs: Some(build.build_args.iter().cloned().collect()),
+            rm: true,
+            forcerm: true,
+            ..Default::default()
+        };
+        let body = bollard::body_full(build.context_tar.into());
+        let mut stream = self.docker.build_image(options, None, Some(body));
+        let mut output = String::new();
+        let mut id = None;
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| self.err(e))?;
+            if let Some(line) = info.stream {
+                output.push_str(&line);
+            }
+            if let Some(detail) = info.error_detail {
+                let tail: String = tail_lines(&output, 10);
+                return Err(DockerError::Invalid(format!(
+                    "the image build failed: {}\n{tail}",
+                    detail.message.unwrap_or_default().trim()
+                )));
+            }
+            if let Some(aux) = info.aux.and_then(|a| a.id) {
+                id = Some(aux);
+            }
+        }
+        let id = match id {
+            Some(id) => id,
+            None => output
+                .lines()
+                .rev()
+                .find_map(|l| l.strip_prefix("Successfully built "))
+                .map(|s| s.trim().to_string())
+                .ok_or_else(|| {
+                    DockerError::Engine(format!(
+                        "the build finished without an image id:\n{}",
+                        tail_lines(&output, 10)
+                    ))
+                })?,
+        };
+        for tag in build.tags.iter().skip(1) {
+            let (repo, tag) = split_tag(tag);
+            self.docker
+                .tag_image(
+                    &id,
+                    Some(q::TagImageOptions {
+                        repo: Some(repo.to_string()),
+                        tag: Some(tag.to_string()),
+                    }),
+                )
+                .await
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(id)
+    }
+
+    /// Loads images from a `docker save` tar; returns what was loaded.
+    pub async fn load_image(&self, tar: Vec<u8>) -> Result<Vec<String>, DockerError> {
+        let mut stream = self.docker.import_image(
+            q::ImportImageOptions {
+                quiet: true,
+                ..Default::default()
+            },
+            bollard::body_full(tar.into()),
+            None,
+        );
+        let mut loaded = Vec::new();
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| self.err(e))?;
+            if let Some(detail) = info.error_detail {
+                return Err(DockerError::Invalid(format!(
+                    "the image tar could not be loaded: {}",
+                    detail.message.unwrap_or_default().trim()
+                )));
+            }
+            for line in [info.stream, info.status].into_iter().flatten() {
+                for prefix in ["Loaded image: ", "Loaded image ID: "] {
+                    if let Some(name) = line.trim().strip_prefix(prefix) {
+                        loaded.push(name.to_string());
+                    }
+                }
+            }
+        }
+        if loaded.is_empty() {
+            return Err(DockerError::Invalid(
+                "the tar held no image (is it the output of `docker save`?)".into(),
+            ));
+        }
+        Ok(loaded)
+    }
+
+    /// Starts a new swarm with this engine as its first manager.
+    pub async fn swarm_init(&self, advertise_addr: Option<String>) -> Result<String, DockerError> {
+        let request = bollard::models::SwarmInitRequest {
+            listen_addr: Some("0.0.0.0:2377".into()),
+            advertise_addr,
+            ..Default::default()
+        };
+        self.docker
+            .init_swarm(request)
+            .await
+            .map_err(|e| self.err(e))
+    }
+
+    /// Joins this engine to the swarm `manager` manages, with a token the
+    /// manager hands over here and that goes nowhere else.
+    pub async fn swarm_join(
+        &self,
+        manager: &Engine,
+        role: NodeRole,
+        advertise_addr: Option<String>,
+    ) -> Result<(), DockerError> {
+        let swarm = manager
+            .docker
+            .inspect_swarm()
+            .await
+            .map_err(|e| manager.err(e))?;
+        let tokens = swarm.join_tokens.unwrap_or_default();
+        let token = match role {
+            NodeRole::Manager => tokens.manager,
+            NodeRole::Worker => tokens.worker,
+        }
+        .ok_or_else(|| {
+            DockerError::Engine(format!(
+                "{} gave no join token: is it a swarm manager?",
+                manager.endpoint
+            ))
+        })?;
+        let info = manager.docker.info().await.map_err(|e| manager.err(e))?;
+        let remote_addrs: Vec<String> = info
+            .swarm
+            .and_then(|s| s.remote_managers)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| p.addr)
+            .collect();
+        if remote_addrs.is_empty() {
+            return Err(DockerError::Engine(format!(
+                "{} lists no manager address to join",
+                manager.endpoint
+            )));
+        }
+        let request = bollard::models::SwarmJoinRequest {
+            listen_addr: Some("0.0.0.0:2377".into()),
+            advertise_addr,
+            remote_addrs: Some(remote_addrs),
+            join_token: Some(token),
+            ..Default::default()
+        };
+        self.docker.join_swarm(request).await.map_err(|e| {
+            // The engine's message may quote the request; never the token.
+            match self.err(e) {
+                DockerError::Engine(m) => DockerError::Engine(redact_tokens(&m)),
+                other => other,
+            }
+        })
+    }
+
+    /// Leaves the swarm this engine is part of.
+    pub async fn swarm_leave(&self, force: bool) -> Result<(), DockerError> {
+        self.docker
+            .leave_swarm(Some(q::LeaveSwarmOptions { force }))
+            .await
+            .map_err(|e| self.err(e))
+    }
+}
+
+/// Hides anything shaped like a swarm join token (`SWMTKN-...`).
+pub fn redact_tokens(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("SWMTKN-") {
+        out.push_str(&rest[..at]);
+        out.push_str("SWMTKN-<redacted>");
+        let after = &rest[at..];
+        let end = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .unwrap_or(after.len());
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn split_tag(name: &str) -> (&str, &str) {
+    match name.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+        _ => (name, "latest"),
+    }
+}
+
+fn tail_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn version_i32(version: u64) -> Result<i32, DockerError> {
+    i32::try_from(version)
+        .map_err(|_| DockerError::Invalid(format!("version {version} is out of range")))
+}
+
+/// Refuses ids that would change the request's path.
+fn check_id(kind: ObjectKind, id: &str) -> Result<(), DockerError> {
+    let bad = id.is_empty() && kind != ObjectKind::Swarm && kind != ObjectKind::Container
+        || id.len() > 512
+        || id.chars().any(|c| {
+            c == '/' && kind != ObjectKind::Image
+                || c == '?'
+                || c == '#'
+                || c.is_control()
+                || c == ' '
+                || c == '%'
+        });
+    if bad {
+        return Err(DockerError::Invalid(format!(
+            "`{}` is not a valid {} name or id",
+            id.escape_debug(),
+            kind.name()
+        )));
+    }
+    Ok(())
+}
+
+fn from_spec<T: DeserializeOwned>(kind: ObjectKind, spec: Value) -> Result<T, DockerError> {
+    serde_json::from_value(spec)
+        .map_err(|e| DockerError::Invalid(format!("the {} spec is not valid: {e}", kind.name())))
+}
+
+fn to_json<T: Serialize>(value: T) -> Result<Value, DockerError> {
+    serde_json::to_value(value)
+        .map_err(|e| DockerError::Engine(format!("the engine's answer could not be read: {e}")))
+}
+
+fn to_json_r<T: Serialize>(
+    result: Result<T, bollard::errors::Error>,
+) -> Result<Result<Value, DockerError>, bollard::errors::Error> {
+    result.map(to_json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_redacted_wherever_they_appear() {
+        let text = "join failed for SWMTKN-1-abc123-def456 at 10.0.0.1";
+        assert_eq!(
+            redact_tokens(text),
+            "join failed for SWMTKN-<redacted> at 10.0.0.1"
+        );
+    }
+
+    #[test]
+    fn ids_that_would_escape_the_path_are_refused() {
+        assert!(check_id(ObjectKind::Container, "web-1").is_ok());
+        assert!(check_id(ObjectKind::Image, "library/web:1").is_ok());
+        for bad in ["../x", "a?b", "a b", "x#y", "a%2f"] {
+            assert!(check_id(ObjectKind::Container, bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tags_split_on_the_last_colon_outside_the_registry() {
+        assert_eq!(split_tag("web:2"), ("web", "2"));
+        assert_eq!(split_tag("reg:5000/web"), ("reg:5000/web", "latest"));
+    }
+}

@@ -1,0 +1,65 @@
+//! Docker engines: reaching a target's engine (local socket, or through the
+//! target's SSH connection), the operations plugins and views use, and the
+//! live views of a host's containers, services and nodes.
+
+mod connect;
+mod engine;
+mod error;
+
+pub use connect::{DEFAULT_SOCKET, socket_from_docker_host};
+pub use engine::{BuildRequest, ContainerOp, Engine, NodeRole, ObjectKind, redact_tokens};
+pub use error::DockerError;
+
+use tokio::sync::OnceCell;
+
+use crate::remote::{Target, Transport};
+
+/// A target's engine, connected on first use and shared by every call of
+/// a run on that target.
+#[derive(Debug, Default)]
+pub struct EngineCell {
+    socket: Option<String>,
+    engine: OnceCell<Engine>,
+}
+
+impl EngineCell {
+    /// An engine on `socket` (the default socket when `None`).
+    pub fn new(socket: Option<String>) -> Self {
+        EngineCell {
+            socket,
+            engine: OnceCell::new(),
+        }
+    }
+
+    /// The socket path this target's engine listens on.
+    pub fn socket(&self) -> &str {
+        self.socket.as_deref().unwrap_or(DEFAULT_SOCKET)
+    }
+}
+
+/// The engine of `target`, connecting on first use.
+pub async fn engine_for(target: &Target) -> Result<Engine, DockerError> {
+    let cell = target.docker_cell();
+    cell.engine
+        .get_or_try_init(|| async {
+            let socket = cell.socket();
+            match &target.transport {
+                Transport::Local(_) => {
+                    let from_env = std::env::var("DOCKER_HOST").ok();
+                    let socket = match (&cell.socket, from_env) {
+                        (None, Some(value)) => socket_from_docker_host(&value)
+                            .map_err(|e| DockerError::Invalid(format!("DOCKER_HOST: {e}")))?,
+                        _ => socket.to_string(),
+                    };
+                    let docker = connect::local(&socket).await?;
+                    Ok(Engine::new(docker, socket))
+                }
+                Transport::Ssh(ssh) => {
+                    let docker = connect::over_ssh(ssh.clone(), socket).await?;
+                    Ok(Engine::new(docker, format!("{}:{socket}", target.name)))
+                }
+            }
+        })
+        .await
+        .cloned()
+}

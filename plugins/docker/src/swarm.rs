@@ -1,0 +1,257 @@
+//! `docker_swarm` (init, join, leave) and `docker_node` (role,
+//! availability, labels). Join tokens stay with the host: a joining target
+//! names its manager, and the host fetches the token from it.
+
+use capstan_plugin_sdk::docker::{self, NodeRole, ObjectKind};
+use capstan_plugin_sdk::{Context, Error, Outcome};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::common::{changed, string_map};
+
+/// Parameters of `docker_swarm`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SwarmParams {
+    #[serde(default = "present")]
+    state: String,
+    advertise_addr: Option<String>,
+    /// The run's target that manages the swarm to join.
+    manager: Option<String>,
+    #[serde(default = "worker")]
+    role: String,
+    #[serde(default)]
+    force: bool,
+}
+
+/// Parameters of `docker_node`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeParams {
+    hostname: String,
+    role: Option<String>,
+    availability: Option<String>,
+    labels: Option<Value>,
+    #[serde(default = "merge")]
+    labels_state: String,
+    labels_to_remove: Option<Vec<String>>,
+}
+
+fn present() -> String {
+    "present".into()
+}
+fn worker() -> String {
+    "worker".into()
+}
+fn merge() -> String {
+    "merge".into()
+}
+
+/// `docker_swarm`'s JSON Schema.
+pub fn swarm_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "state": { "enum": ["present", "join", "absent"], "description": "present: be a manager of a swarm (init one if needed); join: join `manager`'s swarm; absent: leave." },
+            "advertise_addr": { "type": "string" },
+            "manager": { "type": "string", "description": "For join: the target (of this run) that manages the swarm." },
+            "role": { "enum": ["worker", "manager"] },
+            "force": { "type": "boolean", "description": "For absent: leave even as the last manager." }
+        },
+        "additionalProperties": false
+    })
+}
+
+/// `docker_node`'s JSON Schema.
+pub fn node_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "hostname": { "type": "string", "description": "The node's hostname or id (run this on a manager)." },
+            "role": { "enum": ["worker", "manager"] },
+            "availability": { "enum": ["active", "pause", "drain"] },
+            "labels": { "type": "object" },
+            "labels_state": { "enum": ["merge", "replace"] },
+            "labels_to_remove": { "type": "array", "items": { "type": "string" } }
+        },
+        "required": ["hostname"],
+        "additionalProperties": false
+    })
+}
+
+/// The target's swarm state: (`LocalNodeState`, is a manager, node id).
+fn local_state(target: &str) -> Result<(String, bool, String), Error> {
+    let info = docker::info(target)?;
+    let swarm = &info["Swarm"];
+    Ok((
+        swarm["LocalNodeState"]
+            .as_str()
+            .unwrap_or("inactive")
+            .to_string(),
+        swarm["ControlAvailable"].as_bool().unwrap_or(false),
+        swarm["NodeID"].as_str().unwrap_or_default().to_string(),
+    ))
+}
+
+/// Applies `docker_swarm` on one target.
+pub fn swarm(params: SwarmParams, ctx: &Context) -> Result<Outcome, Error> {
+    let target = ctx.target.as_str();
+    let (state, manager, node_id) = local_state(target)?;
+    let active = state == "active";
+    let before = json!({ "LocalNodeState": state, "Manager": manager });
+    match params.state.as_str() {
+        "present" => {
+            if active && manager {
+                return Ok(Outcome::ok("this node manages a swarm")
+                    .with_data(json!({ "node_id": node_id })));
+            }
+            if active {
+                return Err(Error::msg(
+                    "this node is a worker of a swarm: promote it with docker_node role: manager, or leave first",
+                ));
+            }
+            let node_id = if ctx.check {
+                String::new()
+            } else {
+                docker::swarm_init(target, params.advertise_addr.as_deref())?
+            };
+            let after = json!({ "LocalNodeState": "active", "Manager": true });
+            Ok(
+                changed(ctx, "swarm", "initialise a swarm".into(), &before, &after)
+                    .with_data(json!({ "node_id": node_id })),
+            )
+        }
+        "join" => {
+            let manager_target = params.manager.as_deref().ok_or_else(|| {
+                Error::InvalidParams(
+                    "state: join needs `manager`: the target that manages the swarm".into(),
+                )
+            })?;
+            if manager_target == target {
+                return Err(Error::InvalidParams(
+                    "a node cannot join itself: `manager` must be another target".into(),
+                ));
+            }
+            if active {
+                return Ok(Outcome::ok("this node is already part of a swarm")
+                    .with_data(json!({ "node_id": node_id })));
+            }
+            let role = match params.role.as_str() {
+                "manager" => NodeRole::Manager,
+                _ => NodeRole::Worker,
+            };
+            if !ctx.check {
+                docker::swarm_join(
+                    target,
+                    manager_target,
+                    role,
+                    params.advertise_addr.as_deref(),
+                )?;
+            }
+            let after = json!({ "LocalNodeState": "active", "Manager": role == NodeRole::Manager });
+            Ok(changed(
+                ctx,
+                "swarm",
+                format!("join {manager_target}'s swarm as a {}", params.role),
+                &before,
+                &after,
+            ))
+        }
+        "absent" => {
+            if !active && state != "pending" && state != "error" {
+                return Ok(Outcome::ok("this node is in no swarm"));
+            }
+            if !ctx.check {
+                docker::swarm_leave(target, params.force)?;
+            }
+            let after = json!({ "LocalNodeState": "inactive", "Manager": false });
+            Ok(changed(
+                ctx,
+                "swarm",
+                "leave the swarm".into(),
+                &before,
+                &after,
+            ))
+        }
+        other => Err(Error::InvalidParams(format!(
+            "state `{other}` is not present, join or absent"
+        ))),
+    }
+}
+
+/// Applies `docker_node` on one target (a manager).
+pub fn node(params: NodeParams, ctx: &Context) -> Result<Outcome, Error> {
+    let target = ctx.target.as_str();
+    let node = find_node(target, &params.hostname)?;
+    let id = node["ID"].as_str().unwrap_or_default().to_string();
+    let spec = node["Spec"].clone();
+    let mut wanted = spec.clone();
+    if let Some(role) = &params.role {
+        wanted["Role"] = json!(role);
+    }
+    if let Some(availability) = &params.availability {
+        wanted["Availability"] = json!(availability);
+    }
+    let mut labels: Map<String, Value> = spec["Labels"].as_object().cloned().unwrap_or_default();
+    if let Some(given) = &params.labels {
+        let given = string_map(Some(given), "labels")?;
+        if params.labels_state == "replace" {
+            labels = given;
+        } else {
+            labels.extend(given);
+        }
+    }
+    for key in params.labels_to_remove.iter().flatten() {
+        labels.remove(key);
+    }
+    wanted["Labels"] = Value::Object(labels);
+    let normalise = |v: &Value| {
+        let mut v = v.clone();
+        if v["Labels"].is_null() {
+            v["Labels"] = json!({});
+        }
+        v
+    };
+    if normalise(&spec) == normalise(&wanted) {
+        return Ok(
+            Outcome::ok(format!("node {} is as wanted", params.hostname))
+                .with_data(json!({ "node": node })),
+        );
+    }
+    if !ctx.check {
+        docker::update(
+            target,
+            ObjectKind::Node,
+            &id,
+            docker::version_of(&node),
+            &wanted,
+        )?;
+    }
+    Ok(changed(
+        ctx,
+        &params.hostname,
+        format!("update node {}", params.hostname),
+        &normalise(&spec),
+        &wanted,
+    ))
+}
+
+/// A node by id or hostname.
+fn find_node(target: &str, name: &str) -> Result<Value, Error> {
+    if let Some(node) = docker::inspect(target, ObjectKind::Node, name)? {
+        return Ok(node);
+    }
+    let nodes = docker::list(target, ObjectKind::Node, &Value::Null)?;
+    let mut matching = nodes
+        .into_iter()
+        .filter(|n| n["Description"]["Hostname"].as_str() == Some(name));
+    match (matching.next(), matching.next()) {
+        (Some(node), None) => Ok(node),
+        (Some(_), Some(_)) => Err(Error::msg(format!(
+            "more than one node is called {name}: use its id"
+        ))),
+        (None, _) => Err(Error::msg(format!(
+            "no node of this swarm is called {name} (`capstan nodes` lists them)"
+        ))),
+    }
+}
