@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::DockerError;
+use super::raw::{Socket, encode};
 
 /// The kinds of objects an engine holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -92,16 +93,28 @@ pub struct BuildRequest {
 #[derive(Debug, Clone)]
 pub struct Engine {
     docker: Docker,
+    socket: Socket,
     endpoint: String,
 }
 
 impl Engine {
     /// Wraps a connected client; `endpoint` names it in errors.
-    pub fn new(docker: Docker, endpoint: impl Into<String>) -> Self {
+    pub(super) fn new(docker: Docker, socket: Socket, endpoint: impl Into<String>) -> Self {
         Engine {
             docker,
+            socket,
             endpoint: endpoint.into(),
         }
+    }
+
+    /// GETs an Engine API path (version prefix added) as raw JSON.
+    async fn get(&self, path: &str) -> Result<Option<Value>, DockerError> {
+        let version = self.docker.client_version();
+        let full = format!(
+            "/v{}.{}{path}",
+            version.major_version, version.minor_version
+        );
+        self.socket.get_json(&self.endpoint, &full).await
     }
 
     /// The bollard client, for streams (events, logs) the views follow.
@@ -120,52 +133,39 @@ impl Engine {
 
     /// The engine's `/info` document.
     pub async fn info(&self) -> Result<Value, DockerError> {
-        to_json(self.docker.info().await.map_err(|e| self.err(e))?)
+        self.get("/info")
+            .await?
+            .ok_or_else(|| DockerError::Engine(format!("{} has no /info", self.endpoint)))
     }
 
-    /// One object by name or id; `None` when it does not exist.
+    /// One object by name or id, as the engine documents it; `None` when
+    /// it does not exist.
     pub async fn inspect(&self, kind: ObjectKind, id: &str) -> Result<Option<Value>, DockerError> {
         check_id(kind, id)?;
-        let d = &self.docker;
-        let result = match kind {
-            ObjectKind::Container => to_json_r(
-                d.inspect_container(id, None::<q::InspectContainerOptions>)
-                    .await,
-            ),
-            ObjectKind::Image => to_json_r(d.inspect_image(id).await),
-            ObjectKind::Network => to_json_r(
-                d.inspect_network(id, None::<q::InspectNetworkOptions>)
-                    .await,
-            ),
-            ObjectKind::Volume => to_json_r(d.inspect_volume(id).await),
-            ObjectKind::Service => to_json_r(
-                d.inspect_service(id, None::<q::InspectServiceOptions>)
-                    .await,
-            ),
-            ObjectKind::Node => to_json_r(d.inspect_node(id).await),
-            ObjectKind::Task => to_json_r(d.inspect_task(id).await),
-            ObjectKind::Swarm => match d.inspect_swarm().await {
-                // An engine outside any swarm answers 503 "not a swarm manager".
-                Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 503, ..
-                }) => return Ok(None),
-                other => to_json_r(other),
-            },
+        let path = match kind {
+            ObjectKind::Container => format!("/containers/{id}/json"),
+            ObjectKind::Image => format!("/images/{id}/json"),
+            ObjectKind::Network => format!("/networks/{id}"),
+            ObjectKind::Volume => format!("/volumes/{id}"),
+            ObjectKind::Service => format!("/services/{id}"),
+            ObjectKind::Node => format!("/nodes/{id}"),
+            ObjectKind::Task => format!("/tasks/{id}"),
+            ObjectKind::Swarm => "/swarm".to_string(),
         };
-        match result {
+        match self.get(&path).await {
             // The join tokens are secrets the host keeps: `swarm_join` uses
             // them without handing them to anyone.
-            Ok(Ok(mut value)) if kind == ObjectKind::Swarm => {
+            Ok(Some(mut value)) if kind == ObjectKind::Swarm => {
                 if let Some(map) = value.as_object_mut() {
                     map.remove("JoinTokens");
                 }
                 Ok(Some(value))
             }
-            Ok(value) => Ok(Some(value?)),
-            Err(e) => match self.err(e) {
-                DockerError::NotFound(_) => Ok(None),
-                other => Err(other),
-            },
+            // An engine outside any swarm answers 503 "not a swarm manager".
+            Err(DockerError::Engine(m)) if kind == ObjectKind::Swarm && m.contains("503") => {
+                Ok(None)
+            }
+            other => other,
         }
     }
 
@@ -175,53 +175,34 @@ impl Engine {
         kind: ObjectKind,
         filters: HashMap<String, Vec<String>>,
     ) -> Result<Value, DockerError> {
-        let d = &self.docker;
-        let filters = Some(filters);
-        let value = match kind {
-            ObjectKind::Container => to_json_r(
-                d.list_containers(Some(q::ListContainersOptions {
-                    all: true,
-                    filters,
-                    ..Default::default()
-                }))
-                .await,
-            ),
-            ObjectKind::Image => to_json_r(
-                d.list_images(Some(q::ListImagesOptions {
-                    filters,
-                    ..Default::default()
-                }))
-                .await,
-            ),
-            ObjectKind::Network => to_json_r(
-                d.list_networks(Some(q::ListNetworksOptions { filters }))
-                    .await,
-            ),
-            ObjectKind::Volume => to_json_r(
-                d.list_volumes(Some(q::ListVolumesOptions { filters }))
-                    .await
-                    .map(|r| r.volumes.unwrap_or_default()),
-            ),
-            ObjectKind::Service => to_json_r(
-                d.list_services(Some(q::ListServicesOptions {
-                    filters,
-                    ..Default::default()
-                }))
-                .await,
-            ),
-            ObjectKind::Node => {
-                to_json_r(d.list_nodes(Some(q::ListNodesOptions { filters })).await)
-            }
-            ObjectKind::Task => {
-                to_json_r(d.list_tasks(Some(q::ListTasksOptions { filters })).await)
-            }
+        let base = match kind {
+            ObjectKind::Container => "/containers/json?all=1&",
+            ObjectKind::Image => "/images/json?",
+            ObjectKind::Network => "/networks?",
+            ObjectKind::Volume => "/volumes?",
+            ObjectKind::Service => "/services?",
+            ObjectKind::Node => "/nodes?",
+            ObjectKind::Task => "/tasks?",
             ObjectKind::Swarm => {
                 return Err(DockerError::Invalid(
                     "a swarm is inspected, not listed".into(),
                 ));
             }
         };
-        value.map_err(|e| self.err(e))?
+        let filters = serde_json::to_string(&filters).unwrap_or_default();
+        let path = format!("{base}filters={}", encode(&filters));
+        let value = self.get(&path).await?.unwrap_or(Value::Array(Vec::new()));
+        Ok(match kind {
+            ObjectKind::Volume => value["Volumes"].clone(),
+            _ => value,
+        })
+        .map(|v| {
+            if v.is_null() {
+                Value::Array(Vec::new())
+            } else {
+                v
+            }
+        })
     }
 
     /// The last `tail` lines a container wrote (stdout and stderr).
@@ -665,20 +646,51 @@ fn check_id(kind: ObjectKind, id: &str) -> Result<(), DockerError> {
     Ok(())
 }
 
-fn from_spec<T: DeserializeOwned>(kind: ObjectKind, spec: Value) -> Result<T, DockerError> {
-    serde_json::from_value(spec)
-        .map_err(|e| DockerError::Invalid(format!("the {} spec is not valid: {e}", kind.name())))
+/// Reads a spec into bollard's model, refusing fields the model does not
+/// know: serde would drop them silently, and the engine would never see
+/// what the caller meant (a misspelt `Healthcheck` is a lost health check).
+fn from_spec<T: DeserializeOwned + Serialize>(
+    kind: ObjectKind,
+    spec: Value,
+) -> Result<T, DockerError> {
+    let typed: T = serde_json::from_value(spec.clone())
+        .map_err(|e| DockerError::Invalid(format!("the {} spec is not valid: {e}", kind.name())))?;
+    let kept = serde_json::to_value(&typed).unwrap_or(Value::Null);
+    let mut lost = Vec::new();
+    dropped_fields(&spec, &kept, "", &mut lost);
+    if !lost.is_empty() {
+        return Err(DockerError::Invalid(format!(
+            "the {} spec has fields the Engine API does not know: {}",
+            kind.name(),
+            lost.join(", ")
+        )));
+    }
+    Ok(typed)
 }
 
-fn to_json<T: Serialize>(value: T) -> Result<Value, DockerError> {
-    serde_json::to_value(value)
-        .map_err(|e| DockerError::Engine(format!("the engine's answer could not be read: {e}")))
-}
-
-fn to_json_r<T: Serialize>(
-    result: Result<T, bollard::errors::Error>,
-) -> Result<Result<Value, DockerError>, bollard::errors::Error> {
-    result.map(to_json)
+fn dropped_fields(given: &Value, kept: &Value, path: &str, lost: &mut Vec<String>) {
+    match (given, kept) {
+        (Value::Object(given), Value::Object(kept)) => {
+            for (key, value) in given {
+                let here = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                match kept.get(key) {
+                    None if !value.is_null() => lost.push(here),
+                    None => {}
+                    Some(k) => dropped_fields(value, k, &here, lost),
+                }
+            }
+        }
+        (Value::Array(given), Value::Array(kept)) => {
+            for (i, (g, k)) in given.iter().zip(kept).enumerate() {
+                dropped_fields(g, k, &format!("{path}[{i}]"), lost);
+            }
+        }
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -701,6 +713,20 @@ mod tests {
         for bad in ["../x", "a?b", "a b", "x#y", "a%2f"] {
             assert!(check_id(ObjectKind::Container, bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn unknown_spec_fields_are_refused_by_name() {
+        let spec = serde_json::json!({
+            "Name": "web",
+            "TaskTemplate": { "ContainerSpec": { "Image": "web:1", "Healthcheck": { "Test": ["NONE"] } } }
+        });
+        let err = from_spec::<bollard::models::ServiceSpec>(ObjectKind::Service, spec).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("TaskTemplate.ContainerSpec.Healthcheck"),
+            "{err}"
+        );
     }
 
     #[test]

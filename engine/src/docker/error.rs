@@ -91,9 +91,6 @@ fn is_connection_error(error: &bollard::errors::Error) -> bool {
     use bollard::errors::Error as B;
     matches!(
         error,
-        B::HyperLegacyError { .. }
-            | B::IOError { .. }
-            | B::SocketNotFoundError(_)
-            | B::HyperResponseError { .. }
+        B::IOError { .. } | B::SocketNotFoundError(_) | B::HyperResponseError { .. }
     )
 }

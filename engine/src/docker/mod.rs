@@ -5,6 +5,7 @@
 mod connect;
 mod engine;
 mod error;
+mod raw;
 
 pub use connect::{DEFAULT_SOCKET, socket_from_docker_host};
 pub use engine::{BuildRequest, ContainerOp, Engine, NodeRole, ObjectKind, redact_tokens};
@@ -43,22 +44,22 @@ pub async fn engine_for(target: &Target) -> Result<Engine, DockerError> {
     cell.engine
         .get_or_try_init(|| async {
             let socket = cell.socket();
-            match &target.transport {
+            let (raw_socket, endpoint) = match &target.transport {
                 Transport::Local(_) => {
                     let from_env = std::env::var("DOCKER_HOST").ok();
-                    let socket = match (&cell.socket, from_env) {
+                    let path = match (&cell.socket, from_env) {
                         (None, Some(value)) => socket_from_docker_host(&value)
                             .map_err(|e| DockerError::Invalid(format!("DOCKER_HOST: {e}")))?,
                         _ => socket.to_string(),
                     };
-                    let docker = connect::local(&socket).await?;
-                    Ok(Engine::new(docker, socket))
+                    (raw::Socket::Local(path.clone()), path)
                 }
-                Transport::Ssh(ssh) => {
-                    let docker = connect::over_ssh(ssh.clone(), socket).await?;
-                    Ok(Engine::new(docker, format!("{}:{socket}", target.name)))
-                }
-            }
+                Transport::Ssh(ssh) => (
+                    raw::Socket::Ssh(ssh.clone(), socket.to_string()),
+                    format!("{}:{socket}", target.name),
+                ),
+            };
+            connect::connect(raw_socket, endpoint).await
         })
         .await
         .cloned()

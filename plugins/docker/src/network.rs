@@ -102,7 +102,6 @@ pub fn network(params: NetworkParams, ctx: &Context) -> Result<Outcome, Error> {
         "Internal": params.internal,
         "Labels": labels,
         "Options": options,
-        "CheckDuplicate": true,
     });
     let comparable = json!({
         "Driver": params.driver,

@@ -237,7 +237,8 @@ pub fn converge(def: &ServiceDef, ctx: &Context, aliases: &[String]) -> Result<O
             let forced = def.force_update;
             let force_count = have["TaskTemplate"]["ForceUpdate"].as_u64().unwrap_or(0);
             wanted["TaskTemplate"]["ForceUpdate"] = json!(force_count + u64::from(forced));
-            if !forced && contains(have, &wanted) {
+            let as_stored = as_the_engine_stores_it(&wanted);
+            if !forced && contains(have, &as_stored) {
                 return Ok(Outcome::ok(format!("service {} is as wanted", def.name))
                     .with_data(json!({ "service": current })));
             }
@@ -256,11 +257,23 @@ pub fn converge(def: &ServiceDef, ctx: &Context, aliases: &[String]) -> Result<O
                 ctx,
                 &def.name,
                 summary,
-                &project(have, &wanted),
-                &wanted,
+                &project(have, &as_stored),
+                &as_stored,
             ))
         }
     }
+}
+
+/// The spec as the engine answers it back: it reads `HealthCheck` (the
+/// API's documented name) but writes the health check as `Healthcheck`.
+fn as_the_engine_stores_it(spec: &Value) -> Value {
+    let mut spec = spec.clone();
+    if let Some(container) = spec["TaskTemplate"]["ContainerSpec"].as_object_mut()
+        && let Some(health) = container.remove("HealthCheck")
+    {
+        container.insert("Healthcheck".into(), health);
+    }
+    spec
 }
 
 fn update_summary(name: &str, have: &Value, wanted: &Value) -> String {
@@ -315,7 +328,7 @@ pub fn spec(def: &ServiceDef, target: &str, aliases: &[String]) -> Result<Value,
         );
     }
     if let Some(health) = &def.healthcheck {
-        container.insert("Healthcheck".into(), healthcheck(health)?);
+        container.insert("HealthCheck".into(), healthcheck(health)?);
     }
     let mut task = json!({ "ContainerSpec": container, "ForceUpdate": 0 });
     if let Some(restart) = &def.restart_config {

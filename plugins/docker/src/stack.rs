@@ -182,7 +182,6 @@ fn deploy(params: &Params, ctx: &Context, done: &mut Done) -> Result<(), Error> 
                     "Attachable": net.attachable,
                     "Internal": net.internal,
                     "Labels": labels,
-                    "CheckDuplicate": true,
                 }),
             )?;
         }
