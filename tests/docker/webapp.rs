@@ -1,9 +1,9 @@
 //! A tiny static web server for the Docker tests, built by the test harness
 //! with `rustc -C target-feature=+crt-static` and packed `FROM scratch`.
 //!
-//! `GET /` answers `<VERSION> <hostname>`; any other path answers 404.
-//! `webapp --check` asks the local server for `/` and exits 0 when it
-//! answers (the image's health check). SIGTERM is ignored on purpose: the
+//! `GET /` answers `<VERSION> <hostname>`, `GET /healthz` answers `ok`;
+//! any other path answers 404. `webapp --check` asks the local server for
+//! `/healthz` and exits 0 when it answers (the image's health check). SIGTERM is ignored on purpose: the
 //! engine kills the task after its grace period, and the server keeps
 //! answering until then, as a well-behaved app drains.
 //!
@@ -63,8 +63,13 @@ fn serve(mut stream: TcpStream, body: &str) {
             Ok(n) => seen.extend_from_slice(&buf[..n]),
         }
     }
-    let ok = seen.starts_with(b"GET / ") || seen.starts_with(b"HEAD / ");
-    let (status, body) = if ok { ("200 OK", body) } else { ("404 Not Found", "not found\n") };
+    let (status, body) = if seen.starts_with(b"GET /healthz ") {
+        ("200 OK", "ok\n")
+    } else if seen.starts_with(b"GET / ") || seen.starts_with(b"HEAD / ") {
+        ("200 OK", body)
+    } else {
+        ("404 Not Found", "not found\n")
+    };
     let _ = write!(
         stream,
         "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -77,7 +82,7 @@ fn check(port: &str) -> i32 {
         return 1;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream.write_all(b"GET / HTTP/1.0\r\n\r\n").is_err() {
+    if stream.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").is_err() {
         return 1;
     }
     let mut answer = String::new();
@@ -113,11 +118,16 @@ fn forward(mut client: TcpStream, upstream: &str, port: u16, counter: &std::sync
             Ok(n) => request.extend_from_slice(&buf[..n]),
         }
     }
+    // The front door's own health does not depend on its upstream.
+    if request.starts_with(b"GET /healthz ") {
+        let _ = client.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n");
+        return;
+    }
     let addrs = resolve(upstream).unwrap_or_default();
     let start = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     for i in 0..addrs.len() {
         let addr = std::net::SocketAddr::from((addrs[(start + i) % addrs.len()], port));
-        let Ok(mut server) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
+        let Ok(mut server) = TcpStream::connect_timeout(&addr, Duration::from_millis(300)) else {
             continue;
         };
         let _ = server.set_read_timeout(Some(Duration::from_secs(5)));

@@ -651,8 +651,9 @@ fn check_id(kind: ObjectKind, id: &str) -> Result<(), DockerError> {
 /// what the caller meant (a misspelt `Healthcheck` is a lost health check).
 fn from_spec<T: DeserializeOwned + Serialize>(
     kind: ObjectKind,
-    spec: Value,
+    mut spec: Value,
 ) -> Result<T, DockerError> {
+    engine_spelling_to_model(kind, &mut spec);
     let typed: T = serde_json::from_value(spec.clone())
         .map_err(|e| DockerError::Invalid(format!("the {} spec is not valid: {e}", kind.name())))?;
     let kept = serde_json::to_value(&typed).unwrap_or(Value::Null);
@@ -666,6 +667,22 @@ fn from_spec<T: DeserializeOwned + Serialize>(
         )));
     }
     Ok(typed)
+}
+
+/// The engine answers a service's health check as `Healthcheck` and the
+/// model (after the API's documentation) reads `HealthCheck`: a spec read
+/// back from the engine is accepted as it is.
+fn engine_spelling_to_model(kind: ObjectKind, spec: &mut Value) {
+    if kind != ObjectKind::Service {
+        return;
+    }
+    if let Some(container) = spec
+        .pointer_mut("/TaskTemplate/ContainerSpec")
+        .and_then(Value::as_object_mut)
+        && let Some(health) = container.remove("Healthcheck")
+    {
+        container.insert("HealthCheck".into(), health);
+    }
 }
 
 fn dropped_fields(given: &Value, kept: &Value, path: &str, lost: &mut Vec<String>) {

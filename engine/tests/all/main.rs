@@ -3,6 +3,8 @@
 mod become_;
 mod cache;
 mod contract;
+mod docker;
+mod dockerhost;
 mod fleet;
 mod grants;
 mod hostile;
@@ -12,4 +14,5 @@ mod oracle;
 mod playbook;
 mod ssh;
 mod support;
+mod swarm;
 mod transport;

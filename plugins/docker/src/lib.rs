@@ -35,6 +35,7 @@ impl Plugin for Docker {
         .action(Action::new("swarm", "Init, join or leave a swarm (docker_swarm).").params_schema(swarm::swarm_schema()))
         .action(Action::new("node", "A swarm node's role, availability and labels (docker_node).").params_schema(swarm::node_schema()))
         .action(Action::new("service", "A swarm service (docker_swarm_service).").params_schema(service::schema()))
+        .action(Action::new("scale", "Change a service's replica count only (docker service scale).").params_schema(service::scale_schema()))
         .action(Action::new("stack", "Deploy or remove a Compose file as a stack (docker_stack).").params_schema(stack::schema()))
     }
 
@@ -47,6 +48,7 @@ impl Plugin for Docker {
             "swarm" => swarm::swarm(request.params()?, ctx),
             "node" => swarm::node(request.params()?, ctx),
             "service" => service::apply(request.params()?, ctx),
+            "scale" => service::scale(request.params()?, ctx),
             "stack" => stack::apply(request.params()?, ctx),
             other => Err(Error::UnknownAction(other.into())),
         }

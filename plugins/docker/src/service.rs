@@ -180,6 +180,74 @@ pub fn schema() -> Value {
     })
 }
 
+/// Parameters of `scale`: like `docker service scale NAME=N`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScaleParams {
+    name: String,
+    replicas: u64,
+}
+
+/// `scale`'s JSON Schema.
+pub fn scale_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "name": { "type": "string", "description": "The service (e.g. a stack's `web_app`)." },
+            "replicas": { "type": "integer", "minimum": 0 }
+        },
+        "required": ["name", "replicas"],
+        "additionalProperties": false
+    })
+}
+
+/// Changes a replicated service's replica count and nothing else.
+pub fn scale(params: ScaleParams, ctx: &Context) -> Result<Outcome, Error> {
+    check_name(&params.name, "service")?;
+    let Some(current) = docker::inspect(&ctx.target, ObjectKind::Service, &params.name)? else {
+        return Err(Error::msg(format!(
+            "no service {} on {} (`capstan services` lists them)",
+            params.name, ctx.target
+        )));
+    };
+    let mut spec = current["Spec"].clone();
+    let Some(replicas) = spec["Mode"]["Replicated"]["Replicas"].as_u64() else {
+        return Err(Error::msg(format!(
+            "service {} is global: it runs one task per node and does not scale",
+            params.name
+        )));
+    };
+    if replicas == params.replicas {
+        return Ok(Outcome::ok(format!(
+            "service {} has {replicas} replicas",
+            params.name
+        )));
+    }
+    spec["Mode"]["Replicated"]["Replicas"] = json!(params.replicas);
+    if !ctx.check {
+        let id = current["ID"].as_str().unwrap_or(&params.name);
+        docker::update(
+            &ctx.target,
+            ObjectKind::Service,
+            id,
+            docker::version_of(&current),
+            &spec,
+        )?;
+    }
+    let before = json!({ "Replicas": replicas });
+    let after = json!({ "Replicas": params.replicas });
+    Ok(changed(
+        ctx,
+        &params.name,
+        format!(
+            "scale service {} from {replicas} to {}",
+            params.name, params.replicas
+        ),
+        &before,
+        &after,
+    ))
+}
+
 /// Applies a service on one target (a manager).
 pub fn apply(def: ServiceDef, ctx: &Context) -> Result<Outcome, Error> {
     converge(&def, ctx, &[])

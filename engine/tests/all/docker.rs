@@ -1,0 +1,320 @@
+//! The docker plugin's container, image, network and volume actions
+//! against this machine's real Docker engine.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use capstan_engine::docker::ObjectKind;
+use capstan_engine::jobs::{FailureKind, ResultStatus, RunRequest};
+use serde_json::json;
+
+use crate::dockerhost::{build_images, docker, free_port, get, image, local_engine, wait_for};
+use crate::support;
+
+fn unique(name: &str) -> String {
+    format!("capstan-t-{name}-{}", std::process::id())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_container_is_created_kept_recreated_on_change_stopped_and_removed() {
+    let (_home, capstan) = support::engine();
+    build_images(&capstan).await;
+    let name = unique("web");
+    let port = free_port();
+    let spec = |version: &str| {
+        json!({
+            "name": name,
+            "image": image("v1"),
+            "published_ports": [format!("127.0.0.1:{port}:8080")],
+            "env": { "VERSION": version },
+            "labels": { "team": "web" },
+            "restart_policy": "unless-stopped",
+            "stop_timeout": 1,
+        })
+    };
+
+    // Check mode says what it would do and does nothing.
+    let mut check = RunRequest::new("docker", "container", spec("a"), ["local"]);
+    check.check = true;
+    let report = support::execute(&capstan, check).await;
+    assert_eq!(support::only(&report).status, ResultStatus::Changed);
+    let engine = local_engine().await;
+    assert!(
+        engine
+            .inspect(ObjectKind::Container, &name)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let created = docker(&capstan, "container", spec("a")).await;
+    assert_eq!(created.status, ResultStatus::Changed, "{created:?}");
+    let body = wait_for(
+        "the container to answer",
+        Duration::from_secs(10),
+        || async { get(port) },
+    )
+    .await;
+    assert!(body.starts_with("a "), "{body}");
+
+    let again = docker(&capstan, "container", spec("a")).await;
+    assert_eq!(
+        again.status,
+        ResultStatus::Ok,
+        "a second run changes nothing: {again:?}"
+    );
+
+    let mut diff_run = RunRequest::new("docker", "container", spec("b"), ["local"]);
+    diff_run.diff = true;
+    let recreated = support::execute(&capstan, diff_run).await;
+    let recreated = support::only(&recreated);
+    assert_eq!(recreated.status, ResultStatus::Changed);
+    assert!(
+        recreated.summary.contains("recreate"),
+        "{}",
+        recreated.summary
+    );
+    let diff = recreated.diff.as_deref().unwrap_or_default();
+    assert!(
+        diff.contains("-      \"VERSION=a\"") && diff.contains("+      \"VERSION=b\""),
+        "{diff}"
+    );
+    let body = wait_for(
+        "the new container to answer",
+        Duration::from_secs(10),
+        || async { get(port).filter(|b| b.starts_with("b ")) },
+    )
+    .await;
+    assert!(body.starts_with("b "));
+
+    let mut stopped = spec("b");
+    stopped["state"] = json!("stopped");
+    assert_eq!(
+        docker(&capstan, "container", stopped.clone()).await.status,
+        ResultStatus::Changed
+    );
+    assert_eq!(
+        docker(&capstan, "container", stopped).await.status,
+        ResultStatus::Ok
+    );
+    let inspected = engine
+        .inspect(ObjectKind::Container, &name)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(inspected["State"]["Running"], false);
+
+    let absent = json!({ "name": name, "state": "absent" });
+    assert_eq!(
+        docker(&capstan, "container", absent.clone()).await.status,
+        ResultStatus::Changed
+    );
+    assert_eq!(
+        docker(&capstan, "container", absent).await.status,
+        ResultStatus::Ok
+    );
+    assert!(
+        engine
+            .inspect(ObjectKind::Container, &name)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn networks_and_volumes_are_idempotent_and_recreated_when_options_change() {
+    let (_home, capstan) = support::engine();
+    let net = unique("net");
+    let vol = unique("vol");
+    let network =
+        |internal: bool| json!({ "name": net, "internal": internal, "labels": { "app": "t" } });
+    assert_eq!(
+        docker(&capstan, "network", network(false)).await.status,
+        ResultStatus::Changed
+    );
+    assert_eq!(
+        docker(&capstan, "network", network(false)).await.status,
+        ResultStatus::Ok
+    );
+    let changed = docker(&capstan, "network", network(true)).await;
+    assert!(changed.summary.contains("recreate network"), "{changed:?}");
+    let engine = local_engine().await;
+    let inspected = engine
+        .inspect(ObjectKind::Network, &net)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(inspected["Internal"], true);
+
+    let volume = json!({ "name": vol, "labels": { "app": "t" } });
+    assert_eq!(
+        docker(&capstan, "volume", volume.clone()).await.status,
+        ResultStatus::Changed
+    );
+    assert_eq!(
+        docker(&capstan, "volume", volume).await.status,
+        ResultStatus::Ok
+    );
+
+    for (action, name) in [("network", &net), ("volume", &vol)] {
+        let gone = json!({ "name": name, "state": "absent" });
+        assert_eq!(
+            docker(&capstan, action, gone.clone()).await.status,
+            ResultStatus::Changed
+        );
+        assert_eq!(
+            docker(&capstan, action, gone).await.status,
+            ResultStatus::Ok
+        );
+    }
+    assert!(
+        engine
+            .inspect(ObjectKind::Network, &net)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_named_and_nothing_half_made_is_left() {
+    let (_home, capstan) = support::engine();
+    build_images(&capstan).await;
+    let engine = local_engine().await;
+
+    // A missing image: named, with what to do.
+    let missing = docker(
+        &capstan,
+        "container",
+        json!({ "name": unique("m"), "image": "nope:1" }),
+    )
+    .await;
+    assert_eq!(missing.status, ResultStatus::Failed);
+    assert!(
+        missing.summary.contains("image `nope:1` is not on local")
+            && missing.summary.contains("docker_image"),
+        "{}",
+        missing.summary
+    );
+
+    // A port already taken: the container that could not start is removed again.
+    let taken = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let name = unique("busy");
+    let busy = docker(
+        &capstan,
+        "container",
+        json!({
+            "name": name, "image": image("v1"), "published_ports": [format!("{port}:8080")]
+        }),
+    )
+    .await;
+    assert_eq!(busy.status, ResultStatus::Failed);
+    assert!(
+        busy.summary.contains("did not start") && busy.summary.contains("removed again"),
+        "{}",
+        busy.summary
+    );
+    assert!(
+        engine
+            .inspect(ObjectKind::Container, &name)
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing left behind"
+    );
+
+    // Bad parameters never reach the engine.
+    let bad_port = docker(
+        &capstan,
+        "container",
+        json!({ "name": unique("p"), "image": image("v1"), "published_ports": ["http:80"] }),
+    )
+    .await;
+    assert!(
+        bad_port.summary.contains("`http:80` is not"),
+        "{}",
+        bad_port.summary
+    );
+    let bad_name = docker(
+        &capstan,
+        "container",
+        json!({ "name": "../etc", "image": image("v1") }),
+    )
+    .await;
+    assert!(
+        bad_name.summary.contains("container name `../etc`"),
+        "{}",
+        bad_name.summary
+    );
+
+    // An engine that is not there: the target is unreachable, and says where it looked.
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("hosts.ini");
+    std::fs::write(
+        &inventory,
+        format!(
+            "ghost ansible_connection=local docker_host=unix://{}/docker.sock\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    for host in capstan_engine::inventory::load_file(&inventory, "root").unwrap() {
+        capstan.add_host(&host).unwrap();
+    }
+    let report = support::execute(
+        &capstan,
+        RunRequest::new(
+            "docker",
+            "container",
+            json!({ "name": "x", "state": "absent" }),
+            ["ghost"],
+        ),
+    )
+    .await;
+    let ghost = support::only(&report);
+    assert_eq!(ghost.status, ResultStatus::Unreachable, "{ghost:?}");
+    assert_eq!(ghost.failure, Some(FailureKind::Unreachable));
+    assert!(
+        ghost.summary.contains("docker.sock") && ghost.summary.contains("does not exist"),
+        "{}",
+        ghost.summary
+    );
+
+    // Filters and specs a plugin sends are checked by the host.
+    let listed = engine
+        .list(
+            ObjectKind::Container,
+            HashMap::from([("name".to_string(), vec![name.clone()])]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed, json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_compose_file_with_an_unsupported_key_is_refused_with_its_line() {
+    let (_home, capstan) = support::engine();
+    let dir = tempfile::tempdir().unwrap();
+    let compose = dir.path().join("stack.yml");
+    std::fs::write(
+        &compose,
+        "version: \"3.8\"\nservices:\n  web:\n    image: web:1\n    build: .\n",
+    )
+    .unwrap();
+    let result = docker(
+        &capstan,
+        "stack",
+        json!({ "name": "t", "compose": [compose.display().to_string()] }),
+    )
+    .await;
+    assert_eq!(result.status, ResultStatus::Failed);
+    let expected = format!("{}:5: `services.web.build`", compose.display());
+    assert!(result.summary.contains(&expected), "{}", result.summary);
+    assert!(
+        result.summary.contains("docker_image"),
+        "{}",
+        result.summary
+    );
+}
