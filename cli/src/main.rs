@@ -40,6 +40,12 @@ enum Command {
     /// Look at job history.
     #[command(subcommand)]
     Jobs(commands::jobs::JobsCommand),
+    /// A host's Docker containers (and their logs).
+    Containers(commands::docker::ContainersArgs),
+    /// A swarm's services, with running and desired tasks.
+    Services(commands::docker::SwarmListArgs),
+    /// A swarm's nodes.
+    Nodes(commands::docker::SwarmListArgs),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +75,9 @@ fn main() -> ExitCode {
             Command::Run(args) => commands::run::exec(&capstan, args).await,
             Command::Playbook(cmd) => commands::playbook::exec(&capstan, cmd).await,
             Command::Jobs(cmd) => commands::jobs::exec(&capstan, cmd),
+            Command::Containers(args) => commands::docker::containers(&capstan, args).await,
+            Command::Services(args) => commands::docker::services(&capstan, args).await,
+            Command::Nodes(args) => commands::docker::nodes(&capstan, args).await,
         }
     });
     match result {

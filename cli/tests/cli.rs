@@ -513,3 +513,82 @@ fn a_playbook_runs_prints_a_recap_and_exits_by_its_result() {
     let out = home.run(&["playbook", "run", &site, "-i", &inv, "-e", "oops"]);
     assert_eq!(code(&out), 3, "{}", text(&out.stderr));
 }
+
+#[test]
+fn containers_services_and_nodes_are_listed_from_the_engine() {
+    let home = Home::new();
+    let context = capstan_test_fixtures::webapp_context(home.0.path());
+    let image = capstan_test_fixtures::webapp_image("v1");
+    let build = format!(r#"build:={{"path":"{}"}}"#, context.display());
+    let out = home.run(&[
+        "run",
+        "docker",
+        "image",
+        "-p",
+        &format!("name={image}"),
+        "-p",
+        &build,
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stdout));
+    let name = format!("capstan-cli-{}", std::process::id());
+    let out = home.run(&[
+        "run",
+        "docker",
+        "container",
+        "-p",
+        &format!("name={name}"),
+        "-p",
+        &format!("image={image}"),
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stdout));
+
+    let rows = home.json(&["containers", "--json"]);
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name.as_str())
+        .expect("listed");
+    assert_eq!(
+        (row["state"].as_str(), row["image"].as_str()),
+        (Some("running"), Some(image.as_str()))
+    );
+    let table = text(&home.run(&["containers"]).stdout);
+    assert!(
+        table.starts_with("NAME") && table.contains(&name),
+        "{table}"
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let logs = text(
+            &home
+                .run(&["containers", "logs", &name, "--tail", "5"])
+                .stdout,
+        );
+        if logs.contains("serving v1 on :8080") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no log line: {logs}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let unknown = home.run(&["services", "--host", "nowhere"]);
+    assert_eq!(code(&unknown), 3, "{}", text(&unknown.stderr));
+    assert!(
+        text(&unknown.stderr).contains("nowhere"),
+        "{}",
+        text(&unknown.stderr)
+    );
+
+    let out = home.run(&[
+        "run",
+        "docker",
+        "container",
+        "-p",
+        &format!("name={name}"),
+        "-p",
+        "state=absent",
+    ]);
+    assert_eq!(code(&out), 0);
+}

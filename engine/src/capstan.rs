@@ -460,6 +460,19 @@ impl Capstan {
         Ok(targets)
     }
 
+    /// The Docker engine of `host` (an inventory host, or `local`), for the
+    /// container, service and node views.
+    pub async fn docker_engine(&self, host: &str) -> Result<crate::docker::Engine> {
+        let targets = self.resolve_targets(&[host.to_string()], HostKeyPolicy::RequireKnown)?;
+        let [target] = targets.as_slice() else {
+            return Err(Error::BadInput(format!(
+                "`{host}` names {} hosts: pick one host for its Docker engine",
+                targets.len()
+            )));
+        };
+        Ok(crate::docker::engine_for(target).await?)
+    }
+
     /// The transport for an inventory host: SSH, or this machine when the
     /// host sets `ansible_connection: local`.
     pub fn target_for(&self, host: &Host, policy: HostKeyPolicy) -> Target {

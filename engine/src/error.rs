@@ -57,6 +57,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A Docker engine could not be reached or refused a call.
+    #[error("{0}")]
+    Docker(#[from] crate::docker::DockerError),
+
     /// wasmtime could not be configured or failed in a way that is not the
     /// plugin's fault.
     #[error("wasm runtime: {0}")]

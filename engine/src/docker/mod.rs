@@ -6,10 +6,15 @@ mod connect;
 mod engine;
 mod error;
 mod raw;
+mod views;
 
 pub use connect::{DEFAULT_SOCKET, socket_from_docker_host};
 pub use engine::{BuildRequest, ContainerOp, Engine, NodeRole, ObjectKind, redact_tokens};
 pub use error::DockerError;
+pub use views::{
+    ContainerRow, LiveContainers, NodeRow, ServiceRow, ViewChange, container_rows, node_rows,
+    service_rows,
+};
 
 use tokio::sync::OnceCell;
 

@@ -318,3 +318,64 @@ async fn a_compose_file_with_an_unsupported_key_is_refused_with_its_line() {
         result.summary
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remote_engine_is_reached_through_the_hosts_ssh_connection() {
+    let sshd = crate::fleet::Sshd::start();
+    let (_home, capstan) = support::engine();
+    capstan.add_host(&sshd.host("box")).unwrap();
+    let mut missing = sshd.host("nosocket");
+    missing.vars.insert(
+        "docker_host".into(),
+        json!("unix:///run/no-such-docker.sock"),
+    );
+    capstan.add_host(&missing).unwrap();
+    let net = unique("ssh-net");
+
+    let mut request = RunRequest::new("docker", "network", json!({ "name": net }), ["box"]);
+    request.trust_new_hosts = true;
+    let report = support::execute(&capstan, request).await;
+    assert_eq!(
+        support::only(&report).status,
+        ResultStatus::Changed,
+        "{report:?}"
+    );
+    // The same engine, seen locally: the network was made over SSH.
+    let engine = local_engine().await;
+    assert!(
+        engine
+            .inspect(ObjectKind::Network, &net)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        sshd.logins(),
+        1,
+        "the Docker calls rode the host's one SSH connection"
+    );
+
+    let gone = RunRequest::new(
+        "docker",
+        "network",
+        json!({ "name": net, "state": "absent" }),
+        ["box"],
+    );
+    let report = support::execute(&capstan, gone).await;
+    assert_eq!(
+        support::only(&report).status,
+        ResultStatus::Changed,
+        "{report:?}"
+    );
+
+    let mut request = RunRequest::new("docker", "network", json!({ "name": net }), ["nosocket"]);
+    request.trust_new_hosts = true;
+    let report = support::execute(&capstan, request).await;
+    let result = support::only(&report);
+    assert_eq!(result.status, ResultStatus::Unreachable, "{result:?}");
+    assert!(
+        result.summary.contains("/run/no-such-docker.sock"),
+        "{}",
+        result.summary
+    );
+}

@@ -16,39 +16,23 @@ use serde_json::{Value, json};
 
 use crate::support;
 
-/// The image name of the web app at `version` (`v3` crashes at start).
-pub fn image(version: &str) -> String {
-    format!(
-        "capstan-test-web:{version}-{}",
-        capstan_test_fixtures::WEBAPP_TAG
-    )
-}
+pub use capstan_test_fixtures::webapp_image as image;
 
 /// Builds the web app's images v1, v2 and the broken v3 on the local
 /// engine with the docker plugin's `image` action (a no-op when present).
 pub async fn build_images(capstan: &Capstan) {
-    let context = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "webapp-context-{}",
-        capstan_test_fixtures::WEBAPP_TAG
-    ));
-    std::fs::create_dir_all(&context).unwrap();
-    std::fs::copy(capstan_test_fixtures::WEBAPP, context.join("webapp")).unwrap();
-    std::fs::write(
-        context.join("Dockerfile"),
-        "FROM scratch\nCOPY webapp /webapp\nARG VERSION=v1\nARG CRASH=0\n\
-         ENV VERSION=$VERSION CRASH=$CRASH\nEXPOSE 8080\n\
-         HEALTHCHECK --interval=1s --timeout=2s --retries=3 CMD [\"/webapp\", \"--check\"]\n\
-         ENTRYPOINT [\"/webapp\"]\n",
-    )
-    .unwrap();
-    for (version, crash) in [("v1", "0"), ("v2", "0"), ("v3", "1")] {
+    let context =
+        capstan_test_fixtures::webapp_context(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")));
+    for version in ["v1", "v2", "v3"] {
+        let args: serde_json::Map<String, Value> =
+            capstan_test_fixtures::webapp_build_args(version)
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect();
         let result = docker(
             capstan,
             "image",
-            json!({
-                "name": image(version),
-                "build": { "path": context.display().to_string(), "args": { "VERSION": version, "CRASH": crash } }
-            }),
+            json!({ "name": image(version), "build": { "path": context.display().to_string(), "args": args } }),
         )
         .await;
         assert_ne!(result.status, ResultStatus::Failed, "{result:?}");
