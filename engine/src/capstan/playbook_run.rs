@@ -115,7 +115,9 @@ impl Capstan {
         events(&PlaybookEvent::Started { job_id });
 
         let logs = Arc::new(JobLogs::new(job_id, self.store.clone(), Arc::new(|_| {})));
+        let targets = hosts.iter().map(|h| h.target.clone()).collect();
         let context = Arc::new(RunContext {
+            targets,
             host: self.host.clone(),
             store: self.store.clone(),
             job_id,

@@ -50,6 +50,9 @@ pub(crate) struct RunContext {
     pub logs: Arc<JobLogs>,
     /// The run's hosts as the inventory describes them (for host patterns).
     pub inventory: Vec<crate::inventory::Host>,
+    /// Every host's target, sharing its connections: a task's plugin may
+    /// reach the run's other hosts (a worker joining the manager's swarm).
+    pub targets: Vec<Target>,
 }
 
 /// One host's state through the run.
@@ -814,11 +817,12 @@ async fn run_module(
         });
     }
     let mut setup = plugin.setup.clone();
-    setup.targets = Arc::new(vec![target]);
+    let others = ctx.targets.iter().filter(|t| t.name != state.name).cloned();
+    setup.targets = Arc::new(std::iter::once(target).chain(others).collect());
     setup.log_sink = ctx.logs.clone();
     let context = CallContext {
         target: state.name.clone(),
-        targets: vec![state.name.clone()],
+        targets: setup.targets.iter().map(|t| t.name.clone()).collect(),
         check: ctx.options.check,
         diff: ctx.options.diff,
     };

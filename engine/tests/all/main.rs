@@ -10,6 +10,7 @@ mod grants;
 mod hostile;
 mod jobs;
 mod modules;
+mod nodes;
 mod oracle;
 mod playbook;
 mod ssh;

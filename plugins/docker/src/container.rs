@@ -29,6 +29,9 @@ pub struct Params {
     hostname: Option<String>,
     user: Option<String>,
     working_dir: Option<String>,
+    capabilities: Option<Vec<String>>,
+    security_opts: Option<Vec<String>>,
+    privileged: Option<bool>,
     #[serde(default = "started")]
     state: String,
     #[serde(default)]
@@ -61,6 +64,9 @@ pub fn schema() -> Value {
             "hostname": { "type": "string" },
             "user": { "type": "string" },
             "working_dir": { "type": "string" },
+            "capabilities": { "type": "array", "items": { "type": "string" }, "description": "Kernel capabilities to add (cap_add)." },
+            "security_opts": { "type": "array", "items": { "type": "string" } },
+            "privileged": { "type": "boolean" },
             "state": { "enum": ["started", "stopped", "present", "absent"] },
             "recreate": { "type": "boolean" },
             "restart": { "type": "boolean" },
@@ -274,6 +280,11 @@ fn wanted(params: &Params, image: &str, target: &str) -> Result<Wanted, Error> {
         "Binds": binds,
         "RestartPolicy": { "Name": restart },
     });
+    let optional = |present: bool, value: Value| if present { value } else { Value::Null };
+    host_config["CapAdd"] = optional(params.capabilities.is_some(), json!(params.capabilities));
+    host_config["SecurityOpt"] =
+        optional(params.security_opts.is_some(), json!(params.security_opts));
+    host_config["Privileged"] = optional(params.privileged.is_some(), json!(params.privileged));
     let mut body = Value::Object(config.clone());
     if let Some((name, aliases)) = networks.first() {
         host_config["NetworkMode"] = json!(name);
@@ -296,6 +307,9 @@ fn wanted(params: &Params, image: &str, target: &str) -> Result<Wanted, Error> {
             "PortBindings": given(params.published_ports.is_some(), bindings),
             "Binds": given(params.volumes.is_some(), json!(params.volumes)),
             "RestartPolicy": given(params.restart_policy.is_some(), json!({ "Name": restart_name })),
+            "CapAdd": given(params.capabilities.is_some(), json!(params.capabilities)),
+            "SecurityOpt": given(params.security_opts.is_some(), json!(params.security_opts)),
+            "Privileged": given(params.privileged.is_some(), json!(params.privileged)),
         },
     });
     let c = &mut comparable["Config"];

@@ -127,14 +127,15 @@ pub fn swarm(params: SwarmParams, ctx: &Context) -> Result<Outcome, Error> {
                     "state: join needs `manager`: the target that manages the swarm".into(),
                 )
             })?;
+            if active {
+                // The manager itself, or a node already in: nothing to do.
+                return Ok(Outcome::ok("this node is already part of a swarm")
+                    .with_data(json!({ "node_id": node_id })));
+            }
             if manager_target == target {
                 return Err(Error::InvalidParams(
                     "a node cannot join itself: `manager` must be another target".into(),
                 ));
-            }
-            if active {
-                return Ok(Outcome::ok("this node is already part of a swarm")
-                    .with_data(json!({ "node_id": node_id })));
             }
             let role = match params.role.as_str() {
                 "manager" => NodeRole::Manager,
