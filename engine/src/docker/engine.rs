@@ -736,12 +736,12 @@ mod tests {
     fn unknown_spec_fields_are_refused_by_name() {
         let spec = serde_json::json!({
             "Name": "web",
-            "TaskTemplate": { "ContainerSpec": { "Image": "web:1", "Healthcheck": { "Test": ["NONE"] } } }
+            "TaskTemplate": { "ContainerSpec": { "Image": "web:1", "Helthcheck": { "Test": ["NONE"] } } }
         });
         let err = from_spec::<bollard::models::ServiceSpec>(ObjectKind::Service, spec).unwrap_err();
         assert!(
             err.to_string()
-                .contains("TaskTemplate.ContainerSpec.Healthcheck"),
+                .contains("TaskTemplate.ContainerSpec.Helthcheck"),
             "{err}"
         );
     }

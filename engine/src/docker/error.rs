@@ -76,7 +76,11 @@ impl DockerError {
     }
 }
 
-fn io_kind(error: &(dyn std::error::Error + 'static)) -> Option<io::ErrorKind> {
+fn io_kind(error: &bollard::errors::Error) -> Option<io::ErrorKind> {
+    // `IOError` is transparent: its `source()` skips the io error itself.
+    if let bollard::errors::Error::IOError { err } = error {
+        return Some(err.kind());
+    }
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = current {
         if let Some(io) = e.downcast_ref::<io::Error>() {
@@ -93,4 +97,51 @@ fn is_connection_error(error: &bollard::errors::Error) -> bool {
         error,
         B::IOError { .. } | B::SocketNotFoundError(_) | B::HyperResponseError { .. }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io(kind: io::ErrorKind) -> bollard::errors::Error {
+        bollard::errors::Error::IOError {
+            err: io::Error::new(kind, "boom"),
+        }
+    }
+
+    #[test]
+    fn socket_failures_say_what_to_do() {
+        let denied =
+            DockerError::from_bollard("/var/run/docker.sock", io(io::ErrorKind::PermissionDenied));
+        assert!(
+            matches!(&denied, DockerError::PermissionDenied(m) if m.contains("`docker` group")),
+            "{denied:?}"
+        );
+        let missing = DockerError::from_bollard("/x.sock", io(io::ErrorKind::NotFound));
+        assert!(matches!(&missing, DockerError::Unreachable(m) if m.contains("does not exist")));
+        let refused = DockerError::from_bollard("/x.sock", io(io::ErrorKind::ConnectionRefused));
+        assert!(matches!(&refused, DockerError::Unreachable(m) if m.contains("dockerd running")));
+    }
+
+    #[test]
+    fn engine_answers_are_classified_by_status_and_message() {
+        let answer =
+            |status_code, message: &str| bollard::errors::Error::DockerResponseServerError {
+                status_code,
+                message: message.into(),
+            };
+        assert!(matches!(
+            DockerError::from_bollard("e", answer(404, "no such")),
+            DockerError::NotFound(_)
+        ));
+        assert!(matches!(
+            DockerError::from_bollard("e", answer(409, "name in use")),
+            DockerError::Conflict(_)
+        ));
+        let port = DockerError::from_bollard(
+            "e",
+            answer(500, "Bind for 0.0.0.0:80 failed: port is already allocated"),
+        );
+        assert!(matches!(port, DockerError::Conflict(_)));
+    }
 }
