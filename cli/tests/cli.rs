@@ -592,3 +592,48 @@ fn containers_services_and_nodes_are_listed_from_the_engine() {
     ]);
     assert_eq!(code(&out), 0);
 }
+
+#[test]
+fn a_docker_socket_the_user_may_not_open_is_named_with_what_to_do() {
+    assert_eq!(
+        effective_uid(),
+        0,
+        "this test runs capstan as `nobody`, which needs root (the suite runs as root)"
+    );
+    let home = Home::new();
+    std::process::Command::new("chown")
+        .args(["-R", "nobody", &home.0.path().display().to_string()])
+        .status()
+        .unwrap();
+    let out = Command::new("runuser")
+        .args([
+            "-u",
+            "nobody",
+            "--",
+            env!("CARGO_BIN_EXE_capstan"),
+            "containers",
+        ])
+        .env("CAPSTAN_HOME", home.0.path())
+        .env_remove("DOCKER_HOST")
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(code(&out), 1, "{err}");
+    assert!(
+        err.contains("permission denied on the Docker socket /var/run/docker.sock"),
+        "{err}"
+    );
+    assert!(err.contains("`docker` group"), "{err}");
+    assert_eq!(
+        err.matches("permission denied").count(),
+        1,
+        "said once: {err}"
+    );
+}
+
+/// The effective user id, read from /proc (no libc in this crate's tests).
+fn effective_uid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    line.split_whitespace().nth(2).unwrap().parse().unwrap()
+}

@@ -58,7 +58,7 @@ pub enum Error {
     },
 
     /// A Docker engine could not be reached or refused a call.
-    #[error("{0}")]
+    #[error(transparent)]
     Docker(#[from] crate::docker::DockerError),
 
     /// wasmtime could not be configured or failed in a way that is not the
