@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use capstan_engine::docker::{Engine, LiveContainers, ObjectKind, engine_for};
+use capstan_engine::docker::{Engine, LiveEngine, ObjectKind, engine_for};
 use capstan_engine::remote::Target;
 use serde_json::json;
 
@@ -159,8 +159,8 @@ async fn event_figures(engine: &Engine, image: &str) {
     let record = latencies.clone();
     let follower = engine.clone();
     let watch = tokio::spawn(async move {
-        LiveContainers::follow(follower, move |_, change| {
-            if change.event_time_nanos == 0 {
+        LiveEngine::follow(follower, move |_, change| {
+            if change.kind == "listed" {
                 if let Some(tx) = ready_tx.lock().unwrap().take() {
                     let _ = tx.send(());
                 }

@@ -42,10 +42,16 @@ enum Command {
     Jobs(commands::jobs::JobsCommand),
     /// A host's Docker containers (and their logs).
     Containers(commands::docker::ContainersArgs),
-    /// A swarm's services, with running and desired tasks.
-    Services(commands::docker::SwarmListArgs),
+    /// A swarm's services, with running and desired tasks (and each one's tasks).
+    Services(commands::docker::ServicesArgs),
     /// A swarm's nodes.
     Nodes(commands::docker::SwarmListArgs),
+    /// A host's Docker images.
+    Images(commands::docker::SwarmListArgs),
+    /// A host's Docker networks.
+    Networks(commands::docker::SwarmListArgs),
+    /// A host's Docker volumes.
+    Volumes(commands::docker::SwarmListArgs),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +84,9 @@ fn main() -> ExitCode {
             Command::Containers(args) => commands::docker::containers(&capstan, args).await,
             Command::Services(args) => commands::docker::services(&capstan, args).await,
             Command::Nodes(args) => commands::docker::nodes(&capstan, args).await,
+            Command::Images(args) => commands::docker::images(&capstan, args).await,
+            Command::Networks(args) => commands::docker::networks(&capstan, args).await,
+            Command::Volumes(args) => commands::docker::volumes(&capstan, args).await,
         }
     });
     match result {

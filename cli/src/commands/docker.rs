@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use futures_util::StreamExt;
 
 use capstan_engine::Capstan;
-use capstan_engine::docker::{ContainerRow, LiveContainers};
+use capstan_engine::docker::{ContainerRow, LiveEngine};
 
 use crate::commands::plugin::JsonFlag;
 use crate::exit::Exit;
@@ -54,7 +54,30 @@ pub enum ContainersCommand {
     },
 }
 
-/// Arguments of `capstan services` and `capstan nodes`.
+/// Arguments of `capstan services`.
+#[derive(Args)]
+pub struct ServicesArgs {
+    #[command(subcommand)]
+    command: Option<ServicesCommand>,
+    #[command(flatten)]
+    list: SwarmListArgs,
+}
+
+/// Service subcommands.
+#[derive(Subcommand)]
+pub enum ServicesCommand {
+    /// A service's tasks: where each replica runs, its state, why it failed.
+    Ps {
+        /// The service's name or id.
+        service: String,
+        #[command(flatten)]
+        host: HostFlag,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+/// Arguments of the plain lists (`nodes`, `images`, `networks`, `volumes`).
 #[derive(Args)]
 pub struct SwarmListArgs {
     #[command(flatten)]
@@ -76,13 +99,17 @@ pub async fn containers(capstan: &Capstan, args: ContainersArgs) -> anyhow::Resu
     }
     let engine = capstan.docker_engine(&args.host.host).await?;
     if args.watch {
-        LiveContainers::follow(engine, |view, change| {
+        LiveEngine::follow(engine, |view, change| {
             let mut out = std::io::stdout().lock();
             // Clear the screen and redraw: a terminal list, like `watch`.
             let _ = write!(out, "\x1b[2J\x1b[H");
-            print_containers(&mut out, &view.rows());
+            print_containers(&mut out, &view.containers());
             if !change.id.is_empty() {
-                let _ = writeln!(out, "\nlast event: {} {}", change.action, change.id);
+                let _ = writeln!(
+                    out,
+                    "\nlast event: {} {} {}",
+                    change.kind, change.action, change.id
+                );
             }
             out.flush().is_ok()
         })
@@ -99,23 +126,24 @@ pub async fn containers(capstan: &Capstan, args: ContainersArgs) -> anyhow::Resu
 }
 
 fn print_containers(out: &mut impl Write, rows: &[ContainerRow]) {
-    if rows.is_empty() {
-        let _ = writeln!(out, "no containers");
-        return;
-    }
-    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
-    let _ = writeln!(
+    let lines = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.name.clone(),
+                r.id.clone(),
+                r.state.clone(),
+                r.status.clone(),
+                r.image.clone(),
+                r.ports.clone(),
+            ]
+        })
+        .collect();
+    write_table(
         out,
-        "{:<width$}  {:<12}  {:<10}  {:<28}  {:<24}  PORTS",
-        "NAME", "ID", "STATE", "STATUS", "IMAGE"
+        &["NAME", "ID", "STATE", "STATUS", "IMAGE", "PORTS"],
+        lines,
     );
-    for r in rows {
-        let _ = writeln!(
-            out,
-            "{:<width$}  {:<12}  {:<10}  {:<28}  {:<24}  {}",
-            r.name, r.id, r.state, r.status, r.image, r.ports
-        );
-    }
 }
 
 async fn logs(
@@ -140,7 +168,38 @@ async fn logs(
 }
 
 /// Runs `capstan services`.
-pub async fn services(capstan: &Capstan, args: SwarmListArgs) -> anyhow::Result<Exit> {
+pub async fn services(capstan: &Capstan, args: ServicesArgs) -> anyhow::Result<Exit> {
+    if let Some(ServicesCommand::Ps {
+        service,
+        host,
+        json,
+    }) = args.command
+    {
+        let engine = capstan.docker_engine(&host.host).await?;
+        let rows = engine.task_rows(&service).await?;
+        if json.json {
+            print_json(&rows)?;
+            return Ok(Exit::Success);
+        }
+        let header = ["ID", "SLOT", "NODE", "DESIRED", "STATE", "IMAGE", "ERROR"];
+        let lines = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.id.clone(),
+                    r.slot.to_string(),
+                    r.node.clone(),
+                    r.desired.clone(),
+                    r.state.clone(),
+                    r.image.clone(),
+                    r.error.clone(),
+                ]
+            })
+            .collect();
+        print_table(&header, lines);
+        return Ok(Exit::Success);
+    }
+    let args = args.list;
     let engine = capstan.docker_engine(&args.host.host).await?;
     let rows = engine.service_rows().await?;
     if args.json.json {
@@ -151,18 +210,25 @@ pub async fn services(capstan: &Capstan, args: SwarmListArgs) -> anyhow::Result<
         println!("no services (is {} a swarm manager?)", args.host.host);
         return Ok(Exit::Success);
     }
-    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
-    println!(
-        "{:<width$}  {:<12}  {:<10}  {:<8}  {:<28}  {:<18}  PORTS",
-        "NAME", "ID", "MODE", "REPLICAS", "IMAGE", "UPDATE"
+    let lines = rows
+        .iter()
+        .map(|r| {
+            let replicas = format!("{}/{}", r.running, r.desired);
+            vec![
+                r.name.clone(),
+                r.id.clone(),
+                r.mode.clone(),
+                replicas,
+                r.image.clone(),
+                r.update.clone(),
+                r.ports.clone(),
+            ]
+        })
+        .collect();
+    print_table(
+        &["NAME", "ID", "MODE", "REPLICAS", "IMAGE", "UPDATE", "PORTS"],
+        lines,
     );
-    for r in rows {
-        let replicas = format!("{}/{}", r.running, r.desired);
-        println!(
-            "{:<width$}  {:<12}  {:<10}  {:<8}  {:<28}  {:<18}  {}",
-            r.name, r.id, r.mode, replicas, r.image, r.update, r.ports
-        );
-    }
     Ok(Exit::Success)
 }
 
@@ -178,28 +244,142 @@ pub async fn nodes(capstan: &Capstan, args: SwarmListArgs) -> anyhow::Result<Exi
         println!("no nodes (is {} a swarm manager?)", args.host.host);
         return Ok(Exit::Success);
     }
-    let width = rows
+    let lines = rows
         .iter()
-        .map(|r| r.hostname.len())
-        .max()
-        .unwrap_or(8)
-        .max(8);
-    println!(
-        "{:<width$}  {:<12}  {:<8}  {:<12}  {:<8}  {:<10}  {:<10}  LABELS",
-        "HOSTNAME", "ID", "ROLE", "AVAILABILITY", "STATE", "MANAGER", "ENGINE"
+        .map(|r| {
+            vec![
+                r.hostname.clone(),
+                r.id.clone(),
+                r.role.clone(),
+                r.availability.clone(),
+                r.state.clone(),
+                r.manager_status.clone(),
+                r.engine.clone(),
+                r.labels.join(","),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "HOSTNAME",
+            "ID",
+            "ROLE",
+            "AVAILABILITY",
+            "STATE",
+            "MANAGER",
+            "ENGINE",
+            "LABELS",
+        ],
+        lines,
     );
-    for r in rows {
-        println!(
-            "{:<width$}  {:<12}  {:<8}  {:<12}  {:<8}  {:<10}  {:<10}  {}",
-            r.hostname,
-            r.id,
-            r.role,
-            r.availability,
-            r.state,
-            r.manager_status,
-            r.engine,
-            r.labels.join(",")
-        );
-    }
     Ok(Exit::Success)
+}
+
+/// Runs `capstan images`.
+pub async fn images(capstan: &Capstan, args: SwarmListArgs) -> anyhow::Result<Exit> {
+    let rows = capstan
+        .docker_engine(&args.host.host)
+        .await?
+        .image_rows()
+        .await?;
+    if args.json.json {
+        print_json(&rows)?;
+        return Ok(Exit::Success);
+    }
+    let lines = rows
+        .iter()
+        .map(|r| {
+            let tags = if r.tags.is_empty() {
+                "<none>".to_string()
+            } else {
+                r.tags.join(", ")
+            };
+            vec![r.id.clone(), format!("{:.1} MB", r.size as f64 / 1e6), tags]
+        })
+        .collect();
+    print_table(&["ID", "SIZE", "TAGS"], lines);
+    Ok(Exit::Success)
+}
+
+/// Runs `capstan networks`.
+pub async fn networks(capstan: &Capstan, args: SwarmListArgs) -> anyhow::Result<Exit> {
+    let rows = capstan
+        .docker_engine(&args.host.host)
+        .await?
+        .network_rows()
+        .await?;
+    if args.json.json {
+        print_json(&rows)?;
+        return Ok(Exit::Success);
+    }
+    let lines = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.name.clone(),
+                r.id.clone(),
+                r.driver.clone(),
+                r.scope.clone(),
+                r.stack.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    print_table(&["NAME", "ID", "DRIVER", "SCOPE", "STACK"], lines);
+    Ok(Exit::Success)
+}
+
+/// Runs `capstan volumes`.
+pub async fn volumes(capstan: &Capstan, args: SwarmListArgs) -> anyhow::Result<Exit> {
+    let rows = capstan
+        .docker_engine(&args.host.host)
+        .await?
+        .volume_rows()
+        .await?;
+    if args.json.json {
+        print_json(&rows)?;
+        return Ok(Exit::Success);
+    }
+    let lines = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.name.clone(),
+                r.driver.clone(),
+                r.stack.clone().unwrap_or_default(),
+                r.mountpoint.clone(),
+            ]
+        })
+        .collect();
+    print_table(&["NAME", "DRIVER", "STACK", "MOUNTPOINT"], lines);
+    Ok(Exit::Success)
+}
+
+/// Prints rows under a header, each column as wide as its widest cell.
+fn print_table(header: &[&str], rows: Vec<Vec<String>>) {
+    write_table(&mut std::io::stdout().lock(), header, rows);
+}
+
+fn write_table(out: &mut impl Write, header: &[&str], rows: Vec<Vec<String>>) {
+    if rows.is_empty() {
+        let _ = writeln!(out, "none");
+        return;
+    }
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        let _ = writeln!(out, "{}", padded.join("  ").trim_end());
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        line(row);
+    }
 }

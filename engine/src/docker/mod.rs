@@ -12,8 +12,9 @@ pub use connect::{DEFAULT_SOCKET, socket_from_docker_host};
 pub use engine::{BuildRequest, ContainerOp, Engine, NodeRole, ObjectKind, redact_tokens};
 pub use error::DockerError;
 pub use views::{
-    ContainerRow, LiveContainers, NodeRow, ServiceRow, ViewChange, container_rows, node_rows,
-    service_rows,
+    ContainerRow, ImageRow, LiveEngine, NetworkRow, NodeRow, ServiceRow, TaskRow, ViewChange,
+    VolumeRow, container_rows, image_rows, network_rows, node_rows, service_rows, task_rows,
+    volume_rows,
 };
 
 use tokio::sync::OnceCell;

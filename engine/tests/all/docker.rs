@@ -379,3 +379,77 @@ async fn a_remote_engine_is_reached_through_the_hosts_ssh_connection() {
         result.summary
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_live_view_follows_containers_and_networks_from_events() {
+    use capstan_engine::docker::LiveEngine;
+    let (_home, capstan) = support::engine();
+    build_images(&capstan).await;
+    let name = unique("live");
+    let net = unique("live-net");
+    let (view_tx, view_rx) = tokio::sync::oneshot::channel();
+    let view_tx = std::sync::Mutex::new(Some(view_tx));
+    let changes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = changes.clone();
+    let engine = local_engine().await;
+    let follower = tokio::spawn(LiveEngine::follow(engine, move |view, change| {
+        if let Some(tx) = view_tx.lock().unwrap().take() {
+            let _ = tx.send(view.clone());
+        }
+        seen.lock()
+            .unwrap()
+            .push(format!("{} {}", change.kind, change.action));
+        true
+    }));
+    let view = view_rx.await.unwrap();
+    let row = |name: &str| view.containers().into_iter().find(|r| r.name == name);
+
+    let spec = json!({ "name": name, "image": image("v1") });
+    assert_eq!(
+        docker(&capstan, "container", spec).await.status,
+        ResultStatus::Changed
+    );
+    let running = wait_for(
+        "the view to show it running",
+        Duration::from_secs(10),
+        || async { row(&name).filter(|r| r.state == "running") },
+    )
+    .await;
+    assert_eq!(running.image, image("v1"));
+    assert_eq!(
+        docker(&capstan, "network", json!({ "name": net }))
+            .await
+            .status,
+        ResultStatus::Changed
+    );
+    wait_for(
+        "the view to show the network",
+        Duration::from_secs(10),
+        || async { view.networks().into_iter().find(|n| n.name == net) },
+    )
+    .await;
+
+    docker(
+        &capstan,
+        "container",
+        json!({ "name": name, "state": "absent" }),
+    )
+    .await;
+    docker(
+        &capstan,
+        "network",
+        json!({ "name": net, "state": "absent" }),
+    )
+    .await;
+    wait_for("the view to drop both", Duration::from_secs(10), || async {
+        (row(&name).is_none() && !view.networks().iter().any(|n| n.name == net)).then_some(())
+    })
+    .await;
+    let kinds = changes.lock().unwrap().clone();
+    assert!(
+        kinds.iter().any(|k| k == "container start")
+            && kinds.iter().any(|k| k == "network destroy"),
+        "{kinds:?}"
+    );
+    follower.abort();
+}

@@ -214,7 +214,19 @@ async fn a_stack_scales_updates_with_no_failed_request_rolls_back_drains_and_goe
     let recap = play(deploy("v1")).await;
     assert_eq!((recap.ok, recap.changed), (2, 0), "{recap:?}");
 
-    // Scale 1 → 10 → 2.
+    // Scale 1 → 10 → 2, watched by the live view too (fed by events).
+    let (view_tx, view_rx) = tokio::sync::oneshot::channel();
+    let view_tx = std::sync::Mutex::new(Some(view_tx));
+    let follower = tokio::spawn(capstan_engine::docker::LiveEngine::follow(
+        engine.clone(),
+        move |view, _| {
+            if let Some(tx) = view_tx.lock().unwrap().take() {
+                let _ = tx.send(view.clone());
+            }
+            true
+        },
+    ));
+    let view = view_rx.await.unwrap();
     for replicas in [1, 10, 2] {
         let scaled = docker(
             &capstan,
@@ -224,7 +236,17 @@ async fn a_stack_scales_updates_with_no_failed_request_rolls_back_drains_and_goe
         .await;
         assert_eq!(scaled.status, ResultStatus::Changed, "{scaled:?}");
         wait_running(&engine, &web, &image("v1"), replicas).await;
+        wait_for(
+            &format!("the live view to count {replicas} running"),
+            Duration::from_secs(30),
+            || async {
+                let row = view.services().into_iter().find(|r| r.name == web)?;
+                (row.running == replicas as u64 && row.desired == replicas as u64).then_some(())
+            },
+        )
+        .await;
     }
+    follower.abort();
 
     // A rolling update while a client sends requests: none fails.
     let client = Client::start(port);
@@ -270,6 +292,13 @@ async fn a_stack_scales_updates_with_no_failed_request_rolls_back_drains_and_goe
         "requests failed during the rollback: {tally:?}"
     );
     assert_eq!(tally.versions, ["v2"], "{tally:?}");
+    let tasks = engine.task_rows(&web).await.unwrap();
+    assert!(
+        tasks
+            .iter()
+            .any(|t| t.image == image("v3") && t.desired == "shutdown" && t.state != "running"),
+        "the crashed v3 task is in the service's history: {tasks:?}"
+    );
     println!(
         "rollback: {} requests answered, {} failed",
         tally.ok, tally.failed

@@ -1,17 +1,10 @@
-//! What the window and `capstan containers|services|nodes` show of an
-//! engine: render-ready rows summarised from the Engine API's documents,
-//! and a live view of a host's containers kept current from the engine's
-//! event stream (never by polling).
+//! Render-ready rows summarised from the Engine API's documents: what a
+//! table in the window or the CLI shows of each object.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::collections::HashMap;
 
-use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
-
-use super::{DockerError, Engine, ObjectKind};
 
 /// One container as a list shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -222,182 +215,164 @@ pub fn node_rows(nodes: &Value) -> Vec<NodeRow> {
     rows
 }
 
-impl Engine {
-    /// The containers (all states) as rows.
-    pub async fn container_rows(&self) -> Result<Vec<ContainerRow>, DockerError> {
-        Ok(container_rows(
-            &self.list(ObjectKind::Container, HashMap::new()).await?,
-        ))
-    }
-
-    /// The swarm's services as rows (an engine outside a swarm has none).
-    pub async fn service_rows(&self) -> Result<Vec<ServiceRow>, DockerError> {
-        if !self.is_swarm_manager().await? {
-            return Ok(Vec::new());
-        }
-        let services = self.list(ObjectKind::Service, HashMap::new()).await?;
-        let tasks = self.list(ObjectKind::Task, HashMap::new()).await?;
-        let nodes = self.list(ObjectKind::Node, HashMap::new()).await?;
-        Ok(service_rows(
-            &services,
-            &tasks,
-            nodes.as_array().map_or(0, Vec::len),
-        ))
-    }
-
-    /// The swarm's nodes as rows (an engine outside a swarm has none).
-    pub async fn node_rows(&self) -> Result<Vec<NodeRow>, DockerError> {
-        if !self.is_swarm_manager().await? {
-            return Ok(Vec::new());
-        }
-        Ok(node_rows(
-            &self.list(ObjectKind::Node, HashMap::new()).await?,
-        ))
-    }
-
-    async fn is_swarm_manager(&self) -> Result<bool, DockerError> {
-        let info = self.info().await?;
-        Ok(info["Swarm"]["ControlAvailable"] == true)
-    }
-
-    /// Follows a container's output: each chunk as it is written, from the
-    /// last `tail` lines on, until the container stops.
-    pub fn follow_logs(
-        &self,
-        container: &str,
-        tail: u32,
-    ) -> impl futures_util::Stream<Item = Result<String, DockerError>> + '_ {
-        let options = bollard::query_parameters::LogsOptions {
-            follow: true,
-            stdout: true,
-            stderr: true,
-            tail: tail.to_string(),
-            ..Default::default()
-        };
-        self.client()
-            .logs(container, Some(options))
-            .map(move |chunk| {
-                chunk
-                    .map(|c| String::from_utf8_lossy(&c.into_bytes()).into_owned())
-                    .map_err(|e| DockerError::from_bollard(self.endpoint(), e))
-            })
-    }
-}
-
-/// A change the live view applied.
-#[derive(Debug, Clone)]
-pub struct ViewChange {
-    /// The container's short id.
+/// One image as a list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageRow {
+    /// Short id (without `sha256:`).
     pub id: String,
-    /// The event's action (`start`, `die`, `destroy`…).
-    pub action: String,
-    /// When the engine said it happened (its `timeNano`).
-    pub event_time_nanos: i64,
-    /// When the view held the new state.
-    pub applied_at: Instant,
+    /// `name:tag` references; empty for a dangling image.
+    pub tags: Vec<String>,
+    /// Size in bytes.
+    pub size: u64,
+    /// Creation time, seconds since the epoch.
+    pub created: i64,
 }
 
-/// A host's containers, kept current from the engine's event stream.
-#[derive(Clone)]
-pub struct LiveContainers {
-    rows: Arc<Mutex<BTreeMap<String, ContainerRow>>>,
+/// One network as a list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetworkRow {
+    /// Short id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// `bridge`, `overlay`, `host`, `null`…
+    pub driver: String,
+    /// `local` or `swarm`.
+    pub scope: String,
+    /// Joinable by plain containers.
+    pub attachable: bool,
+    /// The stack it belongs to, if any.
+    pub stack: Option<String>,
 }
 
-impl LiveContainers {
-    /// Loads the list once, then follows the event stream until it ends or
-    /// `on_change` returns false. Each container event re-reads that one
-    /// container (or drops it on `destroy`).
-    pub async fn follow(
-        engine: Engine,
-        on_change: impl Fn(&LiveContainers, &ViewChange) -> bool + Send + 'static,
-    ) -> Result<(), DockerError> {
-        let view = LiveContainers {
-            rows: Arc::default(),
-        };
-        // Subscribe first, then list: nothing between the two is missed.
-        let options = bollard::query_parameters::EventsOptions {
-            filters: Some(HashMap::from([(
-                "type".to_string(),
-                vec!["container".to_string()],
-            )])),
-            ..Default::default()
-        };
-        let mut events = engine.client().events(Some(options));
-        for row in engine.container_rows().await? {
-            view.rows
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(row.id.clone(), row);
-        }
-        let ready = ViewChange {
-            id: String::new(),
-            action: "listed".into(),
-            event_time_nanos: 0,
-            applied_at: Instant::now(),
-        };
-        if !on_change(&view, &ready) {
-            return Ok(());
-        }
-        while let Some(event) = events.next().await {
-            let event = event.map_err(|e| DockerError::from_bollard(engine.endpoint(), e))?;
-            let Some(id) = event.actor.and_then(|a| a.id) else {
-                continue;
-            };
-            let action = event.action.unwrap_or_default();
-            // Exec and health-probe chatter does not change the row.
-            if action.starts_with("exec_")
-                || action.starts_with("health_status") && !action.contains(':')
-            {
-                continue;
-            }
-            let short_id: String = id.chars().take(12).collect();
-            let filters = HashMap::from([("id".to_string(), vec![id.clone()])]);
-            let now = engine.list(ObjectKind::Container, filters).await?;
-            {
-                let mut rows = view.rows.lock().unwrap_or_else(|e| e.into_inner());
-                match container_rows(&now).into_iter().next() {
-                    Some(row) => {
-                        rows.insert(short_id.clone(), row);
-                    }
-                    None => {
-                        rows.remove(&short_id);
-                    }
-                }
-            }
-            let change = ViewChange {
-                id: short_id,
-                action,
-                event_time_nanos: event.time_nano.unwrap_or(0),
-                applied_at: Instant::now(),
-            };
-            if !on_change(&view, &change) {
-                return Ok(());
-            }
-        }
-        Ok(())
-    }
+/// One volume as a list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VolumeRow {
+    /// Name.
+    pub name: String,
+    /// Driver.
+    pub driver: String,
+    /// Where its data is on the host.
+    pub mountpoint: String,
+    /// The stack it belongs to, if any.
+    pub stack: Option<String>,
+}
 
-    /// The rows now, by name.
-    pub fn rows(&self) -> Vec<ContainerRow> {
-        let mut rows: Vec<ContainerRow> = self
-            .rows
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
-        rows.sort_by(|a, b| a.name.cmp(&b.name));
-        rows
-    }
+/// One task (a replica of a service) as a list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskRow {
+    /// Short id.
+    pub id: String,
+    /// Slot number of a replicated service (0 for a global one).
+    pub slot: u64,
+    /// The node it is on (hostname when known, else the node id).
+    pub node: String,
+    /// What Swarm wants of it: `running`, `shutdown`…
+    pub desired: String,
+    /// Where it is: `running`, `starting`, `failed`, `rejected`…
+    pub state: String,
+    /// Why it failed, when it did.
+    pub error: String,
+    /// Its image, without a digest.
+    pub image: String,
+}
 
-    /// One row by short id.
-    pub fn get(&self, id: &str) -> Option<ContainerRow> {
-        self.rows
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .cloned()
-    }
+/// Rows for a `/images/json` list.
+pub fn image_rows(list: &Value) -> Vec<ImageRow> {
+    let mut rows: Vec<ImageRow> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| ImageRow {
+            id: text(&i["Id"])
+                .trim_start_matches("sha256:")
+                .chars()
+                .take(12)
+                .collect(),
+            tags: i["RepoTags"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .filter(|t| *t != "<none>:<none>")
+                .map(String::from)
+                .collect(),
+            size: i["Size"].as_u64().unwrap_or(0),
+            created: i["Created"].as_i64().unwrap_or(0),
+        })
+        .collect();
+    rows.sort_by(|a, b| a.tags.first().cmp(&b.tags.first()).then(a.id.cmp(&b.id)));
+    rows
+}
+
+/// Rows for a `/networks` list.
+pub fn network_rows(list: &Value) -> Vec<NetworkRow> {
+    let mut rows: Vec<NetworkRow> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| NetworkRow {
+            id: short(&n["Id"]),
+            name: text(&n["Name"]),
+            driver: text(&n["Driver"]),
+            scope: text(&n["Scope"]),
+            attachable: n["Attachable"] == true,
+            stack: n["Labels"]["com.docker.stack.namespace"]
+                .as_str()
+                .map(String::from),
+        })
+        .collect();
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    rows
+}
+
+/// Rows for a `/volumes` list (its `Volumes` array).
+pub fn volume_rows(list: &Value) -> Vec<VolumeRow> {
+    let mut rows: Vec<VolumeRow> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| VolumeRow {
+            name: text(&v["Name"]),
+            driver: text(&v["Driver"]),
+            mountpoint: text(&v["Mountpoint"]),
+            stack: v["Labels"]["com.docker.stack.namespace"]
+                .as_str()
+                .map(String::from),
+        })
+        .collect();
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    rows
+}
+
+/// Rows for a `/tasks` list, newest state first per slot; `nodes` maps
+/// node ids to hostnames.
+pub fn task_rows(list: &Value, nodes: &HashMap<String, String>) -> Vec<TaskRow> {
+    let mut tasks: Vec<&Value> = list.as_array().into_iter().flatten().collect();
+    tasks.sort_by(|a, b| {
+        let slot = |t: &Value| t["Slot"].as_u64().unwrap_or(0);
+        let at = |t: &Value| text(&t["Status"]["Timestamp"]);
+        slot(a).cmp(&slot(b)).then(at(b).cmp(&at(a)))
+    });
+    tasks
+        .into_iter()
+        .map(|t| {
+            let node_id = text(&t["NodeID"]);
+            TaskRow {
+                id: short(&t["ID"]),
+                slot: t["Slot"].as_u64().unwrap_or(0),
+                node: nodes.get(&node_id).cloned().unwrap_or(node_id),
+                desired: text(&t["DesiredState"]),
+                state: text(&t["Status"]["State"]),
+                error: text(&t["Status"]["Err"]),
+                image: text(&t["Spec"]["ContainerSpec"]["Image"])
+                    .split('@')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -418,6 +393,29 @@ mod tests {
         assert_eq!(rows[0].name, "web");
         assert_eq!(rows[0].ports, "127.0.0.1:8080→80/tcp, 53/udp");
         assert_eq!(rows[0].service.as_deref(), Some("app_web"));
+    }
+
+    #[test]
+    fn tasks_are_ordered_by_slot_newest_first_with_node_names() {
+        let tasks = json!([
+            { "ID": "t-old", "Slot": 1, "NodeID": "n1", "DesiredState": "shutdown",
+              "Status": { "State": "failed", "Err": "task: non-zero exit (3)", "Timestamp": "2026-01-01T00:00:01Z" },
+              "Spec": { "ContainerSpec": { "Image": "web:3@sha256:x" } } },
+            { "ID": "t-new", "Slot": 1, "NodeID": "n1", "DesiredState": "running",
+              "Status": { "State": "running", "Timestamp": "2026-01-01T00:00:05Z" },
+              "Spec": { "ContainerSpec": { "Image": "web:2" } } }
+        ]);
+        let nodes = HashMap::from([("n1".to_string(), "w1".to_string())]);
+        let rows = task_rows(&tasks, &nodes);
+        assert_eq!(rows[0].id, "t-new");
+        assert_eq!(
+            (rows[1].state.as_str(), rows[1].error.as_str()),
+            ("failed", "task: non-zero exit (3)")
+        );
+        assert_eq!(
+            (rows[1].node.as_str(), rows[1].image.as_str()),
+            ("w1", "web:3")
+        );
     }
 
     #[test]

@@ -1,0 +1,192 @@
+//! A host's engine kept current from its event stream: subscribe first,
+//! list everything once, then re-read only what an event names.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use futures_util::StreamExt;
+
+use super::rows::{
+    ContainerRow, ImageRow, NetworkRow, NodeRow, ServiceRow, VolumeRow, container_rows,
+};
+use crate::docker::{DockerError, Engine, ObjectKind};
+
+/// A change the live view applied.
+#[derive(Debug, Clone)]
+pub struct ViewChange {
+    /// What kind of object changed (`container`, `service`, `node`,
+    /// `image`, `network`, `volume`), or `listed` for the first load.
+    pub kind: String,
+    /// The object's short id (empty for `listed`).
+    pub id: String,
+    /// The event's action (`start`, `die`, `update`…).
+    pub action: String,
+    /// When the engine said it happened (its `timeNano`; 0 for `listed`).
+    pub event_time_nanos: i64,
+    /// When the view held the new state.
+    pub applied_at: Instant,
+}
+
+#[derive(Default)]
+struct Snapshot {
+    containers: BTreeMap<String, ContainerRow>,
+    services: Vec<ServiceRow>,
+    nodes: Vec<NodeRow>,
+    images: Vec<ImageRow>,
+    networks: Vec<NetworkRow>,
+    volumes: Vec<VolumeRow>,
+}
+
+/// Everything a host's engine holds, as rows, kept current.
+#[derive(Clone, Default)]
+pub struct LiveEngine {
+    state: Arc<Mutex<Snapshot>>,
+}
+
+impl LiveEngine {
+    /// Loads every list once, then follows the event stream until it ends
+    /// or `on_change` returns false.
+    pub async fn follow(
+        engine: Engine,
+        on_change: impl Fn(&LiveEngine, &ViewChange) -> bool + Send + 'static,
+    ) -> Result<(), DockerError> {
+        let view = LiveEngine::default();
+        // Subscribe first, then list: nothing between the two is missed.
+        let mut events = engine
+            .client()
+            .events(None::<bollard::query_parameters::EventsOptions>);
+        for kind in ["container", "service", "node", "image", "network", "volume"] {
+            view.refresh(&engine, kind, None).await?;
+        }
+        let listed = ViewChange {
+            kind: "listed".into(),
+            id: String::new(),
+            action: String::new(),
+            event_time_nanos: 0,
+            applied_at: Instant::now(),
+        };
+        if !on_change(&view, &listed) {
+            return Ok(());
+        }
+        while let Some(event) = events.next().await {
+            let event = event.map_err(|e| DockerError::from_bollard(engine.endpoint(), e))?;
+            let kind = event.typ.map(|t| t.to_string()).unwrap_or_default();
+            let action = event.action.unwrap_or_default();
+            // Exec and health-probe chatter changes no row.
+            if action.starts_with("exec_") {
+                continue;
+            }
+            let actor = event.actor.unwrap_or_default();
+            let id = actor.id.unwrap_or_default();
+            let attributes = actor.attributes.unwrap_or_default();
+            view.refresh(&engine, &kind, Some(&id)).await?;
+            // A task's container changing moves its service's counts.
+            if kind == "container" && attributes.contains_key("com.docker.swarm.service.id") {
+                view.refresh(&engine, "service", None).await?;
+            }
+            let change = ViewChange {
+                kind,
+                id: id.chars().take(12).collect(),
+                action,
+                event_time_nanos: event.time_nano.unwrap_or(0),
+                applied_at: Instant::now(),
+            };
+            if !on_change(&view, &change) {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Snapshot> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Re-reads one kind: a single container when `id` names one, else
+    /// the whole (short) list.
+    async fn refresh(
+        &self,
+        engine: &Engine,
+        kind: &str,
+        id: Option<&str>,
+    ) -> Result<(), DockerError> {
+        match (kind, id) {
+            ("container", Some(id)) => {
+                let filters = HashMap::from([("id".to_string(), vec![id.to_string()])]);
+                let now = engine.list(ObjectKind::Container, filters).await?;
+                let short: String = id.chars().take(12).collect();
+                let mut state = self.lock();
+                match container_rows(&now).into_iter().next() {
+                    Some(row) => state.containers.insert(short, row),
+                    None => state.containers.remove(&short),
+                };
+            }
+            ("container", None) => {
+                let rows = engine.container_rows().await?;
+                self.lock().containers = rows.into_iter().map(|r| (r.id.clone(), r)).collect();
+            }
+            ("service", _) => {
+                let rows = engine.service_rows().await?;
+                self.lock().services = rows;
+            }
+            ("node", _) => {
+                let (nodes, services) = (engine.node_rows().await?, engine.service_rows().await?);
+                let mut state = self.lock();
+                state.nodes = nodes;
+                state.services = services;
+            }
+            ("image", _) => {
+                let rows = engine.image_rows().await?;
+                self.lock().images = rows;
+            }
+            ("network", _) => {
+                let rows = engine.network_rows().await?;
+                self.lock().networks = rows;
+            }
+            ("volume", _) => {
+                let rows = engine.volume_rows().await?;
+                self.lock().volumes = rows;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The containers now, by name.
+    pub fn containers(&self) -> Vec<ContainerRow> {
+        let mut rows: Vec<ContainerRow> = self.lock().containers.values().cloned().collect();
+        rows.sort_by(|a, b| a.name.cmp(&b.name));
+        rows
+    }
+
+    /// One container by short id.
+    pub fn container(&self, id: &str) -> Option<ContainerRow> {
+        self.lock().containers.get(id).cloned()
+    }
+
+    /// The swarm's services now.
+    pub fn services(&self) -> Vec<ServiceRow> {
+        self.lock().services.clone()
+    }
+
+    /// The swarm's nodes now.
+    pub fn nodes(&self) -> Vec<NodeRow> {
+        self.lock().nodes.clone()
+    }
+
+    /// The images now.
+    pub fn images(&self) -> Vec<ImageRow> {
+        self.lock().images.clone()
+    }
+
+    /// The networks now.
+    pub fn networks(&self) -> Vec<NetworkRow> {
+        self.lock().networks.clone()
+    }
+
+    /// The volumes now.
+    pub fn volumes(&self) -> Vec<VolumeRow> {
+        self.lock().volumes.clone()
+    }
+}
