@@ -453,3 +453,77 @@ async fn the_live_view_follows_containers_and_networks_from_events() {
     );
     follower.abort();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_that_stops_half_way_lists_what_it_made() {
+    let (_home, capstan) = support::engine();
+    let stack = format!("half{}", std::process::id());
+    let compose = json!({
+        "services": { "web": { "image": "web:1", "networks": ["front", "outside"] } },
+        "networks": { "front": { "driver": "bridge" }, "outside": { "external": true } }
+    });
+    let result = docker(
+        &capstan,
+        "stack",
+        json!({ "name": stack, "compose": [compose] }),
+    )
+    .await;
+    assert_eq!(result.status, ResultStatus::Failed);
+    assert!(
+        result
+            .summary
+            .contains("network outside is external to the stack and does not exist"),
+        "{}",
+        result.summary
+    );
+    let made = format!("before this, the stack created network {stack}_front");
+    assert!(result.summary.contains(&made), "{}", result.summary);
+    let engine = local_engine().await;
+    assert!(
+        engine
+            .inspect(ObjectKind::Network, &format!("{stack}_front"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    engine
+        .remove(ObjectKind::Network, &format!("{stack}_front"), false)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_containers_output_is_followed_live() {
+    use futures_util::StreamExt;
+    let (_home, capstan) = support::engine();
+    build_images(&capstan).await;
+    let name = unique("logs");
+    let created = docker(
+        &capstan,
+        "container",
+        json!({ "name": name, "image": image("v2") }),
+    )
+    .await;
+    assert_eq!(created.status, ResultStatus::Changed);
+    let engine = local_engine().await;
+    let mut stream = std::pin::pin!(engine.follow_logs(&name, 10));
+    let first = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(first.contains("serving v2 on :8080"), "{first}");
+    // Stopping the container ends the stream.
+    engine
+        .container(&name, capstan_engine::docker::ContainerOp::Kill, None)
+        .await
+        .unwrap();
+    let rest = tokio::time::timeout(Duration::from_secs(10), stream.collect::<Vec<_>>()).await;
+    assert!(rest.is_ok(), "the log stream ends when the container stops");
+    docker(
+        &capstan,
+        "container",
+        json!({ "name": name, "state": "absent" }),
+    )
+    .await;
+}
