@@ -601,18 +601,17 @@ fn a_docker_socket_the_user_may_not_open_is_named_with_what_to_do() {
         "this test runs capstan as `nobody`, which needs root (the suite runs as root)"
     );
     let home = Home::new();
+    // `nobody` may not reach a binary under /root (CI's target folder).
+    let binary = home.0.path().join("capstan");
+    std::fs::copy(env!("CARGO_BIN_EXE_capstan"), &binary).unwrap();
     std::process::Command::new("chown")
         .args(["-R", "nobody", &home.0.path().display().to_string()])
         .status()
         .unwrap();
     let out = Command::new("runuser")
-        .args([
-            "-u",
-            "nobody",
-            "--",
-            env!("CARGO_BIN_EXE_capstan"),
-            "containers",
-        ])
+        .args(["-u", "nobody", "--"])
+        .arg(&binary)
+        .arg("containers")
         .env("CAPSTAN_HOME", home.0.path())
         .env_remove("DOCKER_HOST")
         .output()
