@@ -275,6 +275,21 @@ pub async fn nodes(capstan: &Capstan, args: SwarmListArgs) -> anyhow::Result<Exi
     Ok(Exit::Success)
 }
 
+/// Prints `rows` as JSON or as a table of `header` and `cells` per row.
+fn show<T: serde::Serialize>(
+    rows: &[T],
+    json: &JsonFlag,
+    header: &[&str],
+    cells: impl Fn(&T) -> Vec<String>,
+) -> anyhow::Result<Exit> {
+    if json.json {
+        print_json(&rows)?;
+    } else {
+        print_table(header, rows.iter().map(cells).collect());
+    }
+    Ok(Exit::Success)
+}
+
 /// Runs `capstan images`.
 pub async fn images(capstan: &Capstan, args: SwarmListArgs) -> anyhow::Result<Exit> {
     let rows = capstan
@@ -282,23 +297,14 @@ pub async fn images(capstan: &Capstan, args: SwarmListArgs) -> anyhow::Result<Ex
         .await?
         .image_rows()
         .await?;
-    if args.json.json {
-        print_json(&rows)?;
-        return Ok(Exit::Success);
-    }
-    let lines = rows
-        .iter()
-        .map(|r| {
-            let tags = if r.tags.is_empty() {
-                "<none>".to_string()
-            } else {
-                r.tags.join(", ")
-            };
-            vec![r.id.clone(), format!("{:.1} MB", r.size as f64 / 1e6), tags]
-        })
-        .collect();
-    print_table(&["ID", "SIZE", "TAGS"], lines);
-    Ok(Exit::Success)
+    show(&rows, &args.json, &["ID", "SIZE", "TAGS"], |r| {
+        let tags = if r.tags.is_empty() {
+            "<none>".to_string()
+        } else {
+            r.tags.join(", ")
+        };
+        vec![r.id.clone(), format!("{:.1} MB", r.size as f64 / 1e6), tags]
+    })
 }
 
 /// Runs `capstan networks`.
@@ -308,24 +314,21 @@ pub async fn networks(capstan: &Capstan, args: SwarmListArgs) -> anyhow::Result<
         .await?
         .network_rows()
         .await?;
-    if args.json.json {
-        print_json(&rows)?;
-        return Ok(Exit::Success);
-    }
-    let lines = rows
-        .iter()
-        .map(|r| {
+    show(
+        &rows,
+        &args.json,
+        &["NAME", "ID", "DRIVER", "SCOPE", "STACK"],
+        |r| {
+            let stack = r.stack.clone().unwrap_or_default();
             vec![
                 r.name.clone(),
                 r.id.clone(),
                 r.driver.clone(),
                 r.scope.clone(),
-                r.stack.clone().unwrap_or_default(),
+                stack,
             ]
-        })
-        .collect();
-    print_table(&["NAME", "ID", "DRIVER", "SCOPE", "STACK"], lines);
-    Ok(Exit::Success)
+        },
+    )
 }
 
 /// Runs `capstan volumes`.
@@ -335,23 +338,20 @@ pub async fn volumes(capstan: &Capstan, args: SwarmListArgs) -> anyhow::Result<E
         .await?
         .volume_rows()
         .await?;
-    if args.json.json {
-        print_json(&rows)?;
-        return Ok(Exit::Success);
-    }
-    let lines = rows
-        .iter()
-        .map(|r| {
+    show(
+        &rows,
+        &args.json,
+        &["NAME", "DRIVER", "STACK", "MOUNTPOINT"],
+        |r| {
+            let stack = r.stack.clone().unwrap_or_default();
             vec![
                 r.name.clone(),
                 r.driver.clone(),
-                r.stack.clone().unwrap_or_default(),
+                stack,
                 r.mountpoint.clone(),
             ]
-        })
-        .collect();
-    print_table(&["NAME", "DRIVER", "STACK", "MOUNTPOINT"], lines);
-    Ok(Exit::Success)
+        },
+    )
 }
 
 /// Prints rows under a header, each column as wide as its widest cell.

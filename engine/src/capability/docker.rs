@@ -42,13 +42,7 @@ impl DockerCapability {
     }
 
     fn target(&self, cap: Capability, name: &str) -> Result<&Target, HostError> {
-        self.grants.check(cap)?;
-        self.targets.iter().find(|t| t.name == name).ok_or_else(|| {
-            HostError::Invalid(format!(
-                "target `{}` is not part of this run",
-                name.escape_debug()
-            ))
-        })
+        super::run_target(&self.grants, cap, &self.targets, name)
     }
 
     async fn engine(&mut self, cap: Capability, name: &str) -> Result<Engine, HostError> {

@@ -36,3 +36,20 @@ impl std::fmt::Display for HostError {
         }
     }
 }
+
+/// The run's target called `name`, once `cap` is granted; a name outside
+/// the run is refused (a plugin never picks an arbitrary host).
+pub(crate) fn run_target<'a>(
+    grants: &SharedGrants,
+    cap: Capability,
+    targets: &'a [crate::remote::Target],
+    name: &str,
+) -> Result<&'a crate::remote::Target, HostError> {
+    grants.check(cap)?;
+    targets.iter().find(|t| t.name == name).ok_or_else(|| {
+        HostError::Invalid(format!(
+            "target `{}` is not part of this run",
+            name.escape_debug()
+        ))
+    })
+}

@@ -41,13 +41,7 @@ impl RemoteCapability {
 
     /// Checks the grant and that `name` is one of the run's targets.
     fn target(&self, cap: Capability, name: &str) -> Result<&Target, HostError> {
-        self.grants.check(cap)?;
-        self.targets.iter().find(|t| t.name == name).ok_or_else(|| {
-            HostError::Invalid(format!(
-                "target `{}` is not part of this run",
-                name.escape_debug()
-            ))
-        })
+        super::run_target(&self.grants, cap, &self.targets, name)
     }
 
     /// Runs a command on a target.
