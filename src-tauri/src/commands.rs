@@ -42,7 +42,15 @@ pub async fn overview(capstan: tauri::State<'_, Capstan>) -> Result<Overview, St
         Ok(engine) => match engine.container_rows().await {
             Ok(rows) => {
                 let running = rows.iter().filter(|r| r.state == "running").count();
-                let services = engine.service_rows().await.ok().map(|s| s.len());
+                // Only a swarm manager has services to count.
+                let manager = engine
+                    .info()
+                    .await
+                    .is_ok_and(|info| info["Swarm"]["ControlAvailable"] == true);
+                let services = match manager {
+                    true => engine.service_rows().await.ok().map(|s| s.len()),
+                    false => None,
+                };
                 (Some((running, rows.len())), services, None)
             }
             Err(e) => (None, None, Some(e.to_string())),

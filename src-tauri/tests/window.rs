@@ -239,6 +239,11 @@ fn the_overview_shows_the_engines_hosts_and_jobs() {
         hosts.contains("HOSTS") && hosts.contains('2') && hosts.contains("prod: 1"),
         "{hosts}"
     );
+    let services = window.text(".card:nth-child(5)");
+    assert!(
+        services.contains("SERVICES") && services.contains('—'),
+        "outside a swarm: {services}"
+    );
     let jobs = window.text("table tbody");
     assert!(
         jobs.contains("debug msg") && jobs.contains("finished"),
