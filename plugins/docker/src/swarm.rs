@@ -182,6 +182,23 @@ pub fn swarm(params: SwarmParams, ctx: &Context) -> Result<Outcome, Error> {
 
 /// Applies `docker_node` on one target (a manager).
 pub fn node(params: NodeParams, ctx: &Context) -> Result<Outcome, Error> {
+    // A node's version moves on its own (its status, a fresh swarm): an
+    // update made against an older version is refused "out of sequence".
+    // Read it again and retry, as a person would.
+    const ATTEMPTS: usize = 5;
+    let mut attempt = 1;
+    loop {
+        let result = node_once(&params, ctx);
+        match &result {
+            Err(e) if attempt < ATTEMPTS && e.to_string().contains("out of sequence") => {
+                attempt += 1
+            }
+            _ => return result,
+        }
+    }
+}
+
+fn node_once(params: &NodeParams, ctx: &Context) -> Result<Outcome, Error> {
     let target = ctx.target.as_str();
     let node = find_node(target, &params.hostname)?;
     let id = node["ID"].as_str().unwrap_or_default().to_string();
