@@ -8,7 +8,9 @@ use capstan_engine::docker::ObjectKind;
 use capstan_engine::jobs::{FailureKind, ResultStatus, RunRequest};
 use serde_json::json;
 
-use crate::dockerhost::{build_images, docker, free_port, get, image, local_engine, wait_for};
+use crate::dockerhost::{
+    build_images, converges, docker, free_port, get, image, local_engine, wait_for,
+};
 use crate::support;
 
 fn unique(name: &str) -> String {
@@ -89,14 +91,7 @@ async fn a_container_is_created_kept_recreated_on_change_stopped_and_removed() {
 
     let mut stopped = spec("b");
     stopped["state"] = json!("stopped");
-    assert_eq!(
-        docker(&capstan, "container", stopped.clone()).await.status,
-        ResultStatus::Changed
-    );
-    assert_eq!(
-        docker(&capstan, "container", stopped).await.status,
-        ResultStatus::Ok
-    );
+    converges(&capstan, "container", stopped).await;
     let inspected = engine
         .inspect(ObjectKind::Container, &name)
         .await
@@ -105,14 +100,7 @@ async fn a_container_is_created_kept_recreated_on_change_stopped_and_removed() {
     assert_eq!(inspected["State"]["Running"], false);
 
     let absent = json!({ "name": name, "state": "absent" });
-    assert_eq!(
-        docker(&capstan, "container", absent.clone()).await.status,
-        ResultStatus::Changed
-    );
-    assert_eq!(
-        docker(&capstan, "container", absent).await.status,
-        ResultStatus::Ok
-    );
+    converges(&capstan, "container", absent).await;
     assert!(
         engine
             .inspect(ObjectKind::Container, &name)
@@ -129,14 +117,7 @@ async fn networks_and_volumes_are_idempotent_and_recreated_when_options_change()
     let vol = unique("vol");
     let network =
         |internal: bool| json!({ "name": net, "internal": internal, "labels": { "app": "t" } });
-    assert_eq!(
-        docker(&capstan, "network", network(false)).await.status,
-        ResultStatus::Changed
-    );
-    assert_eq!(
-        docker(&capstan, "network", network(false)).await.status,
-        ResultStatus::Ok
-    );
+    converges(&capstan, "network", network(false)).await;
     let changed = docker(&capstan, "network", network(true)).await;
     assert!(changed.summary.contains("recreate network"), "{changed:?}");
     let engine = local_engine().await;
@@ -148,25 +129,11 @@ async fn networks_and_volumes_are_idempotent_and_recreated_when_options_change()
     assert_eq!(inspected["Internal"], true);
 
     let volume = json!({ "name": vol, "labels": { "app": "t" } });
-    assert_eq!(
-        docker(&capstan, "volume", volume.clone()).await.status,
-        ResultStatus::Changed
-    );
-    assert_eq!(
-        docker(&capstan, "volume", volume).await.status,
-        ResultStatus::Ok
-    );
+    converges(&capstan, "volume", volume).await;
 
     for (action, name) in [("network", &net), ("volume", &vol)] {
         let gone = json!({ "name": name, "state": "absent" });
-        assert_eq!(
-            docker(&capstan, action, gone.clone()).await.status,
-            ResultStatus::Changed
-        );
-        assert_eq!(
-            docker(&capstan, action, gone).await.status,
-            ResultStatus::Ok
-        );
+        converges(&capstan, action, gone).await;
     }
     assert!(
         engine

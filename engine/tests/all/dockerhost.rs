@@ -49,6 +49,23 @@ pub async fn docker(capstan: &Capstan, action: &str, params: Value) -> TargetRes
     support::only(&report).clone()
 }
 
+/// Runs an action twice: the first run changes something, the second
+/// finds nothing to do.
+pub async fn converges(capstan: &Capstan, action: &str, params: Value) {
+    let first = docker(capstan, action, params.clone()).await;
+    assert_eq!(
+        first.status,
+        ResultStatus::Changed,
+        "{action} {params}: {first:?}"
+    );
+    let second = docker(capstan, action, params.clone()).await;
+    assert_eq!(
+        second.status,
+        ResultStatus::Ok,
+        "{action} {params}, again: {second:?}"
+    );
+}
+
 /// The local engine, straight (for checking what the plugin did).
 pub async fn local_engine() -> Engine {
     engine_for(&Target::local())
@@ -76,14 +93,7 @@ where
     }
 }
 
-/// A free TCP port on this machine (bound, then released).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use crate::fleet::free_port;
 
 /// One `GET /` to `127.0.0.1:port`: the body when it answered 200.
 pub fn get(port: u16) -> Option<String> {

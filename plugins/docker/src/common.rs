@@ -4,6 +4,11 @@
 use capstan_plugin_sdk::{Context, Error, Outcome, diff};
 use serde_json::{Map, Value};
 
+/// The `state` most modules default to (a serde default).
+pub fn present() -> String {
+    "present".into()
+}
+
 /// An outcome for a change, with a diff of `before` → `after` when asked.
 pub fn changed(
     ctx: &Context,

@@ -17,7 +17,7 @@ pub struct Params {
     source: Option<String>,
     build: Option<BuildParams>,
     load_path: Option<String>,
-    #[serde(default = "present")]
+    #[serde(default = "crate::common::present")]
     state: String,
     #[serde(default)]
     force_source: bool,
@@ -31,10 +31,6 @@ struct BuildParams {
     path: String,
     dockerfile: Option<String>,
     args: Option<serde_json::Map<String, Value>>,
-}
-
-fn present() -> String {
-    "present".into()
 }
 
 /// The action's JSON Schema.

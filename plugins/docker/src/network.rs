@@ -22,7 +22,7 @@ pub struct NetworkParams {
     internal: bool,
     labels: Option<Value>,
     driver_options: Option<Value>,
-    #[serde(default = "present")]
+    #[serde(default = "crate::common::present")]
     state: String,
 }
 
@@ -36,7 +36,7 @@ pub struct VolumeParams {
     driver: String,
     driver_options: Option<Value>,
     labels: Option<Value>,
-    #[serde(default = "present")]
+    #[serde(default = "crate::common::present")]
     state: String,
     #[serde(default = "options_changed")]
     recreate: String,
@@ -47,9 +47,6 @@ fn bridge() -> String {
 }
 fn local() -> String {
     "local".into()
-}
-fn present() -> String {
-    "present".into()
 }
 fn options_changed() -> String {
     "options-changed".into()

@@ -21,14 +21,10 @@ pub struct Params {
     name: String,
     #[serde(default)]
     compose: Vec<Value>,
-    #[serde(default = "present")]
+    #[serde(default = "crate::common::present")]
     state: String,
     #[serde(default)]
     prune: bool,
-}
-
-fn present() -> String {
-    "present".into()
 }
 
 /// The action's JSON Schema.

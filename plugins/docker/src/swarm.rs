@@ -13,7 +13,7 @@ use crate::common::{changed, string_map};
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SwarmParams {
-    #[serde(default = "present")]
+    #[serde(default = "crate::common::present")]
     state: String,
     advertise_addr: Option<String>,
     /// The run's target that manages the swarm to join.
@@ -37,9 +37,6 @@ pub struct NodeParams {
     labels_to_remove: Option<Vec<String>>,
 }
 
-fn present() -> String {
-    "present".into()
-}
 fn worker() -> String {
     "worker".into()
 }
