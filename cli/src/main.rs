@@ -80,7 +80,7 @@ fn main() -> ExitCode {
             Command::Hosts(cmd) => commands::hosts::exec(&capstan, cmd).await,
             Command::Run(args) => commands::run::exec(&capstan, args).await,
             Command::Playbook(cmd) => commands::playbook::exec(&capstan, cmd).await,
-            Command::Jobs(cmd) => commands::jobs::exec(&capstan, cmd),
+            Command::Jobs(cmd) => commands::jobs::exec(&capstan, cmd).await,
             Command::Containers(args) => commands::docker::containers(&capstan, args).await,
             Command::Services(args) => commands::docker::services(&capstan, args).await,
             Command::Nodes(args) => commands::docker::nodes(&capstan, args).await,

@@ -12,11 +12,15 @@ use crate::plugin::{
     ArtifactCache, CallSetup, ContractVersion, HostConfig, LimitOverrides, Limits, LoadedPlugin,
     Manifest, PluginHost, validate_params,
 };
-use crate::remote::{Become, ExecRequest, HostKeyPolicy, SshSettings, Target};
+use crate::remote::{Become, HostKeyPolicy, SshSettings, Target};
 use crate::store::{PluginRecord, Store, now_ms};
 use crate::{Error, Result};
 use std::time::Duration;
 
+mod hosts;
+mod job_queries;
+
+pub use job_queries::{JobDetail, JobFilter, Rerun};
 mod playbook_run;
 
 /// A plugin shipped inside the binary, installed on first use.
@@ -377,63 +381,6 @@ impl Capstan {
         self.store.job_logs(id)
     }
 
-    /// Adds or replaces a host in the inventory.
-    pub fn add_host(&self, host: &Host) -> Result<()> {
-        host.validate().map_err(Error::BadInput)?;
-        self.store.save_host(host)
-    }
-
-    /// Every host in the inventory.
-    pub fn hosts(&self) -> Result<Vec<Host>> {
-        self.store.hosts()
-    }
-
-    /// Removes a host from the inventory.
-    pub fn remove_host(&self, name: &str) -> Result<()> {
-        if !self.store.remove_host(name)? {
-            return Err(unknown_host(name));
-        }
-        Ok(())
-    }
-
-    /// Connects to a host and runs `uname -srm` there: proves the address,
-    /// the host key and the login. With `TrustNew`, an unknown host key is
-    /// recorded (the CLI asks the user first).
-    pub async fn check_host(&self, name: &str, policy: HostKeyPolicy) -> Result<HostCheck> {
-        let target = self.resolve_targets(&[name.to_string()], policy)?.remove(0);
-        let started = std::time::Instant::now();
-        let request = ExecRequest {
-            argv: vec!["uname".into(), "-srm".into()],
-            ..Default::default()
-        };
-        let result = target.transport.exec(&request, 64 << 10).await;
-        target.close().await;
-        let elapsed_ms = started.elapsed().as_millis() as u64;
-        Ok(match result {
-            Ok(out) if out.exit_code == Some(0) => HostCheck {
-                name: target.name,
-                reachable: true,
-                message: String::from_utf8_lossy(&out.stdout).trim().to_string(),
-                elapsed_ms,
-            },
-            Ok(out) => HostCheck {
-                name: target.name,
-                reachable: true,
-                message: format!(
-                    "logged in, but `uname` failed: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ),
-                elapsed_ms,
-            },
-            Err(e) => HostCheck {
-                name: target.name,
-                reachable: false,
-                message: e.to_string(),
-                elapsed_ms,
-            },
-        })
-    }
-
     /// Resolves target names (default: `local`) to transports, dropping
     /// duplicates: `local` is this machine; a host name, a group, an
     /// environment or `all` stand for inventory hosts.
@@ -545,20 +492,7 @@ impl Capstan {
     }
 }
 
-/// What `check_host` found.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct HostCheck {
-    /// The host.
-    pub name: String,
-    /// Whether Capstan logged in.
-    pub reachable: bool,
-    /// `uname -srm` when it did, else why not.
-    pub message: String,
-    /// How long the check took.
-    pub elapsed_ms: u64,
-}
-
-fn unknown_host(name: &str) -> Error {
+pub(crate) fn unknown_host(name: &str) -> Error {
     Error::BadInput(format!(
         "unknown target `{name}`: no host, group or environment has that name; add it with \
          `capstan hosts add {name} --address ADDRESS` (or use `local`)"

@@ -22,6 +22,7 @@ pub mod store;
 
 mod capstan;
 
-pub use capstan::{BundledPlugin, Capstan, HostCheck, Inspected};
+pub use capstan::{BundledPlugin, Capstan, Inspected, JobDetail, JobFilter, Rerun};
 pub use error::{Error, Result};
 pub use home::Home;
+pub use inventory::HostCheck;

@@ -2,39 +2,144 @@
 //! backend goes through [`api`], so no page touches Tauri directly.
 
 mod api;
+mod components;
+mod live;
 mod pages;
 
 use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
 
 fn main() {
-    console_error_panic_hook_lite();
+    std::panic::set_hook(Box::new(|info| console_error(&info.to_string())));
     leptos::mount::mount_to_body(App);
 }
 
-/// Logs panics to the webview's console instead of failing silently.
-fn console_error_panic_hook_lite() {
-    std::panic::set_hook(Box::new(|info| {
-        web_sys_log(&info.to_string());
-    }));
-}
-
-#[wasm_bindgen::prelude::wasm_bindgen]
+#[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_namespace = console, js_name = error)]
-    fn web_sys_log(message: &str);
+    fn console_error_js(message: &str);
+}
+
+/// Writes to the webview's console (panics land there too).
+pub fn console_error(message: &str) {
+    console_error_js(message);
+}
+
+/// Where the window is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// Hosts, jobs, containers at a glance.
+    Overview,
+    /// The inventory.
+    Hosts,
+    /// Installed plugins and their grants.
+    Plugins,
+    /// Start a plugin action or a playbook.
+    Run,
+    /// The history.
+    Jobs,
+    /// One job, live.
+    Job(i64),
+    /// A host's containers.
+    Containers,
+    /// A swarm's services and nodes.
+    Swarm,
+}
+
+impl Route {
+    /// The pages of the navigation, in order (Ctrl+1… jumps to them).
+    const PAGES: [(Route, &'static str); 7] = [
+        (Route::Overview, "Overview"),
+        (Route::Hosts, "Hosts"),
+        (Route::Plugins, "Plugins"),
+        (Route::Run, "Run"),
+        (Route::Jobs, "Jobs"),
+        (Route::Containers, "Containers"),
+        (Route::Swarm, "Swarm"),
+    ];
+
+    /// The navigation entry this route is under.
+    fn section(self) -> Route {
+        match self {
+            Route::Job(_) => Route::Jobs,
+            other => other,
+        }
+    }
+}
+
+thread_local! {
+    /// Where the window is. A window-wide signal rather than a context, so
+    /// that event handlers and async tasks (which run outside any reactive
+    /// owner) can move the window too.
+    static ROUTE: RwSignal<Route> = RwSignal::new(Route::Overview);
+}
+
+/// Moves the window to `route`.
+pub fn go(route: Route) {
+    ROUTE.with(|current| current.set(route));
 }
 
 /// The shell: navigation on the left, the page on the right.
 #[component]
 fn App() -> impl IntoView {
+    let route = ROUTE.with(|route| *route);
+    live::Live::start();
+
+    // Ctrl+1…7 (or Alt+1…7) jump between pages.
+    let keys = window_event_listener(leptos::ev::keydown, move |ev| {
+        if !(ev.ctrl_key() || ev.alt_key()) {
+            return;
+        }
+        if let Some(n) = ev
+            .key()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=7).contains(n))
+        {
+            ev.prevent_default();
+            route.set(Route::PAGES[n - 1].0);
+        }
+    });
+    on_cleanup(move || keys.remove());
+
     view! {
         <div class="shell">
             <nav aria-label="Pages">
-                <div class="brand">"Capstan"</div>
-                <a href="#" aria-current="page">"Overview"</a>
+                <div class="brand">
+                    <span class="logo" aria-hidden="true">"⎈"</span>
+                    "Capstan"
+                </div>
+                {Route::PAGES
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (page, title))| {
+                        let page = *page;
+                        view! {
+                            <button
+                                class="nav-item"
+                                id=format!("nav-{}", title.to_lowercase())
+                                aria-current=move || (route.get().section() == page).then_some("page")
+                                title=format!("{title} (Ctrl+{})", i + 1)
+                                on:click=move |_| route.set(page)
+                            >
+                                {*title}
+                                <kbd>{format!("{}", i + 1)}</kbd>
+                            </button>
+                        }
+                    })
+                    .collect_view()}
             </nav>
             <main>
-                <pages::overview::Overview />
+                {move || match route.get() {
+                    Route::Overview => view! { <pages::overview::Overview /> }.into_any(),
+                    Route::Hosts => view! { <pages::hosts::Hosts /> }.into_any(),
+                    Route::Plugins => view! { <pages::plugins::Plugins /> }.into_any(),
+                    Route::Run => view! { <pages::run::Run /> }.into_any(),
+                    Route::Jobs => view! { <pages::jobs::Jobs /> }.into_any(),
+                    Route::Job(id) => view! { <pages::job::Job id=id /> }.into_any(),
+                    Route::Containers => view! { <pages::containers::Containers /> }.into_any(),
+                    Route::Swarm => view! { <pages::swarm::Swarm /> }.into_any(),
+                }}
             </main>
         </div>
     }

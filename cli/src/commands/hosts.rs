@@ -187,11 +187,7 @@ async fn check(
 }
 
 fn import(capstan: &Capstan, file: &std::path::Path) -> anyhow::Result<Exit> {
-    // Every host is checked before any is saved, so a bad line saves nothing.
-    let hosts = capstan_engine::inventory::load_file(file, &current_user()).map_err(BadInput)?;
-    for host in &hosts {
-        capstan.add_host(host)?;
-    }
+    let hosts = capstan.import_inventory(file)?;
     println!("imported {} hosts from {}", hosts.len(), file.display());
     Ok(Exit::Success)
 }

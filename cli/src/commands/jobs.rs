@@ -1,8 +1,10 @@
-//! `capstan jobs list|show`: the job history.
+//! `capstan jobs list|show|rerun`: the job history, filtered; one job;
+//! a job run again as it ran.
 
 use clap::Subcommand;
 
-use capstan_engine::Capstan;
+use capstan_engine::jobs::{JobState, ResultStatus};
+use capstan_engine::{Capstan, JobFilter, Rerun};
 
 use crate::commands::plugin::JsonFlag;
 use crate::exit::Exit;
@@ -16,6 +18,23 @@ pub enum JobsCommand {
         /// How many to show.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Only jobs in this state.
+        #[arg(long, value_parser = parse_state)]
+        state: Option<JobState>,
+        /// Only jobs whose worst result is this one.
+        #[arg(long, value_parser = parse_result)]
+        result: Option<ResultStatus>,
+        /// Only jobs whose plugin, action or targets contain this text.
+        #[arg(long, value_name = "TEXT")]
+        grep: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Run a job again as it ran (same action, params, targets and check
+    /// mode; a playbook with the same inventory, limit and tags).
+    Rerun {
+        /// The job's number.
+        id: i64,
         #[command(flatten)]
         json: JsonFlag,
     },
@@ -28,17 +47,45 @@ pub enum JobsCommand {
     },
 }
 
+fn parse_state(text: &str) -> Result<JobState, String> {
+    JobState::from_name(text).ok_or_else(|| "one of running, finished, interrupted".into())
+}
+
+fn parse_result(text: &str) -> Result<ResultStatus, String> {
+    ResultStatus::from_name(text)
+        .ok_or_else(|| "one of ok, changed, failed, skipped, unreachable".into())
+}
+
 /// Runs a jobs subcommand.
-pub fn exec(capstan: &Capstan, command: JobsCommand) -> anyhow::Result<Exit> {
+pub async fn exec(capstan: &Capstan, command: JobsCommand) -> anyhow::Result<Exit> {
     match command {
-        JobsCommand::List { limit, json } => {
-            let jobs = capstan.jobs(limit)?;
+        JobsCommand::Rerun { id, json } => match capstan.rerun_of(id)? {
+            Rerun::Action(request) => {
+                crate::commands::run::run_request(capstan, request, json.json, false).await
+            }
+            Rerun::Playbook(options) => {
+                crate::commands::playbook::run_options(capstan, options, json.json).await
+            }
+        },
+        JobsCommand::List {
+            limit,
+            state,
+            result,
+            grep,
+            json,
+        } => {
+            let jobs = capstan.find_jobs(&JobFilter {
+                state,
+                result,
+                text: grep,
+                limit,
+            })?;
             if json.json {
                 print_json(&jobs)?;
                 return Ok(Exit::Success);
             }
             if jobs.is_empty() {
-                println!("no jobs yet: `capstan run PLUGIN ACTION`");
+                println!("no jobs match: `capstan run PLUGIN ACTION` starts one");
             }
             for job in jobs {
                 println!(

@@ -87,13 +87,23 @@ async fn run(capstan: &Capstan, args: PlaybookRunArgs) -> anyhow::Result<Exit> {
         trust_new_hosts: args.trust_new_hosts,
         become_password_env: args.become_password_env,
     };
-    let printer = Arc::new(Printer::new(args.json, options.diff));
+    run_options(capstan, options, args.json).await
+}
+
+/// Runs a playbook with `options`, printing as `ansible-playbook` does (or
+/// the recap and tasks as JSON), and returns the exit code it means.
+pub async fn run_options(
+    capstan: &Capstan,
+    options: PlaybookOptions,
+    json: bool,
+) -> anyhow::Result<Exit> {
+    let printer = Arc::new(Printer::new(json, options.diff));
     let sink = printer.clone();
     let report = capstan
         .run_playbook(options, Arc::new(move |event| sink.event(event)))
         .await?;
     printer.finish();
-    if args.json {
+    if json {
         let tasks = capstan.store().task_outcomes(report.job_id)?;
         print_json(&serde_json::json!({
             "job_id": report.job_id,

@@ -71,7 +71,18 @@ pub async fn exec(capstan: &Capstan, args: RunArgs) -> anyhow::Result<Exit> {
             .or(args.become_root.then(|| "root".to_string())),
         become_password_env: args.become_password_env,
     };
-    let quiet = args.quiet;
+    run_request(capstan, request, args.json, args.quiet).await
+}
+
+/// Runs `request`, printing its log and results (or the job as JSON), and
+/// returns the exit code its results mean.
+pub async fn run_request(
+    capstan: &Capstan,
+    request: RunRequest,
+    json: bool,
+    quiet: bool,
+) -> anyhow::Result<Exit> {
+    let diff = request.diff;
     let multi_target = request.targets.len() > 1;
     let events = Arc::new(move |event: &JobEvent| {
         if let JobEvent::Log(line) = event
@@ -93,14 +104,12 @@ pub async fn exec(capstan: &Capstan, args: RunArgs) -> anyhow::Result<Exit> {
     });
     let report = capstan.run(request, events).await?;
 
-    if args.json {
+    if json {
         print_json(&capstan.job(report.job_id)?)?;
     } else {
         for result in &report.results {
             println!("{}", result_line(result));
-            if args.diff
-                && let Some(diff) = &result.diff
-            {
+            if diff && let Some(diff) = &result.diff {
                 println!("{diff}");
             }
         }

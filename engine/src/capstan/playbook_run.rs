@@ -111,6 +111,7 @@ impl Capstan {
         );
         request.check = options.check;
         request.diff = options.diff;
+        request.become_password_env = options.become_password_env.clone();
         let job_id = self.store.create_job(&request)?;
         events(&PlaybookEvent::Started { job_id });
 

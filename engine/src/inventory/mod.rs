@@ -1,10 +1,12 @@
 //! The inventory: hosts Capstan can reach, with their connection settings,
 //! environment (dev, preprod, prod) and groups.
 
+mod check;
 pub mod ini;
 mod raw;
 pub mod yaml;
 
+pub use check::{HostCheck, unknown_key_in};
 pub use raw::InventoryError;
 
 use std::collections::BTreeMap;
@@ -100,6 +102,18 @@ pub const ENVIRONMENTS: [&str; 3] = ["dev", "preprod", "prod"];
 impl Host {
     /// Checks the fields a user typed; the error names the field.
     pub fn validate(&self) -> Result<(), String> {
+        self.invalid_field()
+            .map_or(Ok(()), |(_, message)| Err(message))
+    }
+
+    /// The first field a user typed that is wrong, as `(field, message)`:
+    /// a form marks that field (`name`, `address`, `port`, `user`,
+    /// `environment`, `vars`) and shows the message beside it.
+    pub fn invalid_field(&self) -> Option<(&'static str, String)> {
+        self.check_fields().err()
+    }
+
+    fn check_fields(&self) -> Result<(), (&'static str, String)> {
         let name_ok = !self.name.is_empty()
             && self.name.len() <= 253
             && self
@@ -108,13 +122,19 @@ impl Host {
                 .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
             && !self.name.starts_with(['-', '.']);
         if !name_ok {
-            return Err(format!(
-                "host name `{}` must be 1-253 characters of letters, digits, '.', '-' or '_'",
-                self.name.escape_debug()
+            return Err((
+                "name",
+                format!(
+                    "host name `{}` must be 1-253 characters of letters, digits, '.', '-' or '_'",
+                    self.name.escape_debug()
+                ),
             ));
         }
         if matches!(self.name.as_str(), "local" | "localhost") {
-            return Err(format!("`{}` is reserved for this machine", self.name));
+            return Err((
+                "name",
+                format!("`{}` is reserved for this machine", self.name),
+            ));
         }
         if self.address.is_empty()
             || self
@@ -122,13 +142,16 @@ impl Host {
                 .chars()
                 .any(|c| c.is_whitespace() || c.is_control())
         {
-            return Err(format!(
-                "address `{}` is empty or has spaces",
-                self.address.escape_debug()
+            return Err((
+                "address",
+                format!(
+                    "address `{}` is empty or has spaces",
+                    self.address.escape_debug()
+                ),
             ));
         }
         if self.port == 0 {
-            return Err("port must be 1-65535".into());
+            return Err(("port", "port must be 1-65535".into()));
         }
         if self.user.is_empty()
             || self
@@ -136,23 +159,29 @@ impl Host {
                 .chars()
                 .any(|c| c.is_whitespace() || c.is_control() || c == '@')
         {
-            return Err(format!(
-                "user `{}` is empty or has spaces or '@'",
-                self.user.escape_debug()
+            return Err((
+                "user",
+                format!(
+                    "user `{}` is empty or has spaces or '@'",
+                    self.user.escape_debug()
+                ),
             ));
         }
         if let Some(env) = &self.environment
             && !ENVIRONMENTS.contains(&env.as_str())
         {
-            return Err(format!(
-                "environment `{env}` must be one of {}",
-                ENVIRONMENTS.join(", ")
+            return Err((
+                "environment",
+                format!(
+                    "environment `{env}` must be one of {}",
+                    ENVIRONMENTS.join(", ")
+                ),
             ));
         }
         if let Some(value) = self.vars.get("docker_host") {
             let text = value.as_str().unwrap_or_default();
             crate::docker::socket_from_docker_host(text)
-                .map_err(|e| format!("host `{}`: {e}", self.name))?;
+                .map_err(|e| ("vars", format!("host `{}`: {e}", self.name)))?;
         }
         Ok(())
     }
@@ -196,5 +225,8 @@ mod tests {
         assert!(with(|h| h.port = 0).contains("port"));
         assert!(with(|h| h.user = "a@b".into()).contains("user"));
         assert!(with(|h| h.environment = Some("staging".into())).contains("dev, preprod, prod"));
+        let mut h = host();
+        h.port = 0;
+        assert_eq!(h.invalid_field().map(|(field, _)| field), Some("port"));
     }
 }

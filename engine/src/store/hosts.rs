@@ -7,8 +7,10 @@ use crate::Result;
 use crate::inventory::Host;
 
 impl Store {
-    /// Adds or replaces a host.
+    /// Adds or replaces a host. Replacing it forgets its last check: the
+    /// settings that check proved may have changed.
     pub fn save_host(&self, host: &Host) -> Result<()> {
+        self.forget_host_check(&host.name)?;
         let auth = serde_json::to_string(&host.auth).expect("auth serialises");
         let groups = serde_json::to_string(&host.groups).expect("groups serialise");
         let vars = serde_json::to_string(&host.vars).expect("vars serialise");

@@ -13,10 +13,11 @@ impl Store {
     pub fn create_job(&self, request: &RunRequest) -> Result<i64> {
         let params_json = request.params.to_string();
         let targets = serde_json::to_string(&request.targets).expect("targets serialise");
+        let request_json = serde_json::to_string(request).expect("requests serialise");
         self.with(|conn| {
             conn.execute(
-                "INSERT INTO jobs (plugin, action, params_json, targets, check_mode, state, owner_pid, started_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7)",
+                "INSERT INTO jobs (plugin, action, params_json, targets, check_mode, state, owner_pid, started_at, request_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?8)",
                 params![
                     request.plugin,
                     request.action,
@@ -24,7 +25,8 @@ impl Store {
                     targets,
                     request.check,
                     std::process::id(),
-                    now_ms()
+                    now_ms(),
+                    request_json
                 ],
             )?;
             Ok(conn.last_insert_rowid())
@@ -116,6 +118,18 @@ impl Store {
             job.results = self.results(job.id)?;
         }
         Ok(jobs)
+    }
+
+    /// The request a job was started with (jobs recorded before requests
+    /// were kept give `None`).
+    pub fn job_request(&self, id: i64) -> Result<Option<RunRequest>> {
+        let text: Option<Option<String>> = self.with(|conn| {
+            conn.query_row("SELECT request_json FROM jobs WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()
+        })?;
+        Ok(text.flatten().and_then(|t| serde_json::from_str(&t).ok()))
     }
 
     /// A job's log lines in order.

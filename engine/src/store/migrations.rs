@@ -100,6 +100,21 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (job_id, seq)
     );
     "#,
+    // 5: the last connection check of each host (reachability at a glance).
+    r#"
+    CREATE TABLE host_checks (
+        name        TEXT PRIMARY KEY REFERENCES hosts(name) ON DELETE CASCADE,
+        reachable   INTEGER NOT NULL,
+        message     TEXT NOT NULL,
+        unknown_key TEXT,
+        elapsed_ms  INTEGER NOT NULL,
+        checked_at  INTEGER NOT NULL
+    );
+    "#,
+    // 6: the whole request of each job, so it can be run again as it was.
+    r#"
+    ALTER TABLE jobs ADD COLUMN request_json TEXT;
+    "#,
 ];
 
 /// Brings the database from its recorded version up to the newest, each

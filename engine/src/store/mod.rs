@@ -1,6 +1,7 @@
 //! The embedded store: one SQLite database (WAL) in Capstan's home with
 //! installed plugins and grants, plugin key-values and job history.
 
+mod host_checks;
 mod hosts;
 mod jobs;
 mod kv;

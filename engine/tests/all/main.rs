@@ -7,6 +7,7 @@ mod docker;
 mod dockerhost;
 mod fleet;
 mod grants;
+mod history;
 mod hostile;
 mod jobs;
 mod modules;

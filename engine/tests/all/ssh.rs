@@ -69,12 +69,26 @@ async fn an_unknown_host_key_is_refused_until_trusted() {
     );
     assert_eq!(sshd.logins(), 0, "nothing was sent to an unverified host");
 
+    // A check without trust names the key's fingerprint for the user to
+    // compare, and is remembered as the host's last check.
+    let refused = capstan
+        .check_host("web-1", HostKeyPolicy::RequireKnown)
+        .await
+        .unwrap();
+    assert!(!refused.reachable);
+    let key = refused.unknown_key.clone().expect("the fingerprint");
+    assert!(key.starts_with("ssh-ed25519 SHA256:"), "{key}");
+    assert_eq!(capstan.host_checks().unwrap(), vec![refused]);
+    assert_eq!(sshd.logins(), 0);
+
     let check = capstan
         .check_host("web-1", HostKeyPolicy::TrustNew)
         .await
         .unwrap();
     assert!(check.reachable, "{check:?}");
     assert!(check.message.starts_with("Linux"), "{check:?}");
+    assert_eq!(check.unknown_key, None);
+    assert_eq!(capstan.host_checks().unwrap(), vec![check.clone()]);
     let check = capstan
         .check_host("web-1", HostKeyPolicy::RequireKnown)
         .await

@@ -1,3 +1,11 @@
 //! One module per page.
 
+pub mod containers;
+mod engine_view;
+pub mod hosts;
+pub mod job;
+pub mod jobs;
 pub mod overview;
+pub mod plugins;
+pub mod run;
+pub mod swarm;

@@ -1,61 +1,153 @@
-//! Overview: hosts by environment, jobs running and failing, containers and
-//! services on this machine.
+//! Overview: hosts by environment with their reachability, jobs running
+//! and failing, containers and services on this machine.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use leptos::prelude::*;
 
 use crate::api;
+use crate::components::status::{Status, when};
+use crate::live::live;
+use crate::{Route, go};
+
+/// Set once the first page has been painted with its data.
+static READY_SENT: AtomicBool = AtomicBool::new(false);
 
 /// The Overview page.
 #[component]
 pub fn Overview() -> impl IntoView {
-    let data = LocalResource::new(api::overview);
+    let changed = live().jobs_changed;
+    let data = LocalResource::new(move || {
+        changed.track();
+        api::overview()
+    });
     view! {
-        <h1>"Overview"</h1>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+        <header class="page-head"><h1>"Overview"</h1></header>
+        <Transition fallback=|| view! { <div class="cards skeleton"></div> }>
             {move || data.get().map(|result| match result {
-                Ok(o) => view! { <Cards overview=o /> }.into_any(),
-                Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                Ok(o) => {
+                    if !READY_SENT.swap(true, Ordering::Relaxed) {
+                        after_paint(|| leptos::task::spawn_local(api::ui_ready()));
+                    }
+                    view! { <Cards overview=o /> }.into_any()
+                }
+                Err(e) => view! {
+                    <div class="notice error" role="alert">{e.message}</div>
+                }.into_any(),
             })}
-        </Suspense>
+        </Transition>
     }
+}
+
+/// Runs `f` once the next frame has been painted.
+fn after_paint(f: impl FnOnce() + 'static) {
+    use wasm_bindgen::prelude::*;
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let outer = Closure::once_into_js(move || {
+        // The frame after the one that painted the page.
+        if let Some(window) = web_sys::window() {
+            let inner = Closure::once_into_js(f);
+            let _ = window.request_animation_frame(inner.unchecked_ref());
+        }
+    });
+    let _ = window.request_animation_frame(outer.unchecked_ref());
 }
 
 #[component]
 fn Cards(overview: api::Overview) -> impl IntoView {
-    let hosts: usize = overview.environments.iter().map(|(_, n)| n).sum();
-    let by_env = overview
-        .environments
-        .iter()
-        .map(|(env, n)| format!("{env}: {n}"))
-        .collect::<Vec<_>>()
-        .join(" · ");
-    let containers = match (overview.containers, &overview.docker_error) {
-        (Some((running, all)), _) => (format!("{running}"), format!("running of {all}")),
+    let hosts: usize = overview.environments.iter().map(|e| e.hosts).sum();
+    let environments = overview.environments.clone();
+    let (containers, containers_detail) = match (overview.containers, &overview.docker_error) {
+        (Some((running, all)), _) => (running.to_string(), format!("running of {all}")),
         (None, Some(e)) => ("—".to_string(), e.clone()),
         (None, None) => ("—".to_string(), "no engine".to_string()),
     };
     let services = overview.services.map_or("—".to_string(), |n| n.to_string());
+    let services_detail = if overview.services.is_some() {
+        "swarm services on this machine"
+    } else {
+        "not a swarm manager"
+    };
+    let failures = overview.recent_failures.clone();
     let jobs = overview.recent_jobs.clone();
     view! {
         <div class="cards">
-            <div class="card"><div class="label">"Hosts"</div><div class="value">{hosts}</div><div class="detail">{by_env}</div></div>
-            <div class="card"><div class="label">"Running jobs"</div><div class="value">{overview.running_jobs}</div></div>
-            <div class="card"><div class="label">"Recent failures"</div><div class="value">{overview.recent_failures.len()}</div></div>
-            <div class="card"><div class="label">"Containers"</div><div class="value">{containers.0}</div><div class="detail">{containers.1}</div></div>
-            <div class="card"><div class="label">"Services"</div><div class="value">{services}</div></div>
+            <button class="card link" on:click=move |_| go(Route::Hosts)>
+                <div class="label">"Hosts"</div>
+                <div class="value">{hosts}</div>
+                <div class="envs">
+                    {environments.into_iter().map(|e| {
+                        let unchecked = e.hosts - e.reachable - e.unreachable;
+                        view! {
+                            <div class="env">
+                                <span class=format!("env-name env-{}", e.name)>{e.name.clone()}</span>
+                                <span>{format!("{}", e.hosts)}</span>
+                                <span class="dots" title="reachable · unreachable · not checked">
+                                    <span class="dot ok">{e.reachable}</span>
+                                    <span class="dot unreachable">{e.unreachable}</span>
+                                    <span class="dot unknown">{unchecked}</span>
+                                </span>
+                            </div>
+                        }
+                    }).collect_view()}
+                </div>
+            </button>
+            <button class="card link" on:click=move |_| go(Route::Jobs)>
+                <div class="label">"Running jobs"</div>
+                <div class="value">{overview.running_jobs}</div>
+                <div class="detail">"right now"</div>
+            </button>
+            <button class="card link" on:click=move |_| go(Route::Jobs)>
+                <div class="label">"Recent failures"</div>
+                <div class="value" class:bad=!failures.is_empty()>{failures.len()}</div>
+                <div class="detail">"of the last 50 jobs"</div>
+            </button>
+            <button class="card link" on:click=move |_| go(Route::Containers)>
+                <div class="label">"Containers"</div>
+                <div class="value">{containers}</div>
+                <div class="detail">{containers_detail}</div>
+            </button>
+            <button class="card link" on:click=move |_| go(Route::Swarm)>
+                <div class="label">"Services"</div>
+                <div class="value">{services}</div>
+                <div class="detail">{services_detail}</div>
+            </button>
         </div>
-        <table>
-            <thead><tr><th>"Job"</th><th>"What"</th><th>"State"</th><th>"Result"</th></tr></thead>
-            <tbody>
-                {jobs.into_iter().map(|(id, what, state, overall)| view! {
-                    <tr>
-                        <td>{id}</td>
-                        <td>{what}</td>
-                        <td class=format!("status-{state}")>{state.clone()}</td>
-                        <td class=format!("status-{overall}")>{overall.clone()}</td>
-                    </tr>
-                }).collect_view()}
-            </tbody>
-        </table>
+        <section>
+            <h2>"Latest jobs"</h2>
+            {if jobs.is_empty() {
+                view! {
+                    <div class="empty">
+                        "No job yet. "
+                        <button class="linklike" on:click=move |_| go(Route::Run)>"Run something"</button>
+                    </div>
+                }.into_any()
+            } else {
+                view! {
+                    <table class="jobs-table">
+                        <thead><tr><th>"Job"</th><th>"What"</th><th>"Targets"</th><th>"State"</th><th>"Result"</th><th>"Started"</th></tr></thead>
+                        <tbody>
+                            {jobs.into_iter().map(|j| {
+                                let id = j.id;
+                                view! {
+                                    <tr class="clickable" tabindex="0"
+                                        on:click=move |_| go(Route::Job(id))
+                                        on:keydown=move |ev| if ev.key() == "Enter" { go(Route::Job(id)) }>
+                                        <td>{format!("#{}", j.id)}</td>
+                                        <td>{j.what.clone()}</td>
+                                        <td class="muted">{j.targets.clone()}</td>
+                                        <td><Status status=j.state.clone() /></td>
+                                        <td>{j.overall.clone().map(|o| view! { <Status status=o /> })}</td>
+                                        <td class="muted">{when(j.started_at_ms)}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
     }
 }

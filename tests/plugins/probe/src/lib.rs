@@ -27,6 +27,10 @@ const ACTIONS: &[(&str, &str)] = &[
         "Report what WASI lets it see: files, environment, clock, network.",
     ),
     ("huge-outcome", "Return an 8 MiB summary."),
+    (
+        "log-lines",
+        "Write params.count numbered log lines, then report ok.",
+    ),
 ];
 
 impl Plugin for Probe {
@@ -47,6 +51,16 @@ impl Plugin for Probe {
     fn run(request: Request, ctx: &Context) -> Result<Outcome, Error> {
         match request.action.as_str() {
             "echo" => Ok(Outcome::ok("echo").with_data(request.raw_params()?)),
+            "log-lines" => {
+                let params = request.raw_params()?;
+                let count = params["count"].as_u64().unwrap_or(100);
+                for n in 1..=count {
+                    log::info(&format!(
+                        "line {n} of {count}: the quick brown fox jumps over the lazy dog"
+                    ));
+                }
+                Ok(Outcome::ok(format!("wrote {count} lines")))
+            }
             "counter" => {
                 let count = match kv::get("count")? {
                     Some(bytes) => String::from_utf8_lossy(&bytes).parse::<u64>().unwrap_or(0),

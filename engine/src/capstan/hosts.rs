@@ -1,0 +1,87 @@
+//! The inventory as the CLI and the window edit it: add, import, remove,
+//! and check a host's login (recording what the check found).
+
+use std::path::Path;
+
+use super::{Capstan, unknown_host};
+use crate::inventory::{self, Host, HostCheck};
+use crate::remote::{ExecRequest, HostKeyPolicy};
+use crate::store::now_ms;
+use crate::{Error, Result};
+
+impl Capstan {
+    /// Adds or replaces a host in the inventory.
+    pub fn add_host(&self, host: &Host) -> Result<()> {
+        host.validate().map_err(Error::BadInput)?;
+        self.store.save_host(host)
+    }
+
+    /// Every host in the inventory.
+    pub fn hosts(&self) -> Result<Vec<Host>> {
+        self.store.hosts()
+    }
+
+    /// Removes a host from the inventory.
+    pub fn remove_host(&self, name: &str) -> Result<()> {
+        if !self.store.remove_host(name)? {
+            return Err(unknown_host(name));
+        }
+        Ok(())
+    }
+
+    /// Imports an Ansible inventory (INI or YAML), replacing hosts of the
+    /// same name. Every host is checked before any is saved, so a bad line
+    /// saves nothing; the error names the file and line.
+    pub fn import_inventory(&self, path: &Path) -> Result<Vec<Host>> {
+        let hosts =
+            inventory::load_file(path, &inventory::current_user()).map_err(Error::BadInput)?;
+        for host in &hosts {
+            self.store.save_host(host)?;
+        }
+        Ok(hosts)
+    }
+
+    /// Each host's latest check.
+    pub fn host_checks(&self) -> Result<Vec<HostCheck>> {
+        self.store.host_checks()
+    }
+
+    /// Connects to a host and runs `uname -srm` there: proves the address,
+    /// the host key and the login, and records the result as the host's
+    /// latest check. With `TrustNew`, an unknown host key is recorded (the
+    /// CLI and the window show its fingerprint and ask the user first).
+    pub async fn check_host(&self, name: &str, policy: HostKeyPolicy) -> Result<HostCheck> {
+        let target = self.resolve_targets(&[name.to_string()], policy)?.remove(0);
+        let started = std::time::Instant::now();
+        let request = ExecRequest {
+            argv: vec!["uname".into(), "-srm".into()],
+            ..Default::default()
+        };
+        let result = target.transport.exec(&request, 64 << 10).await;
+        target.close().await;
+        let (reachable, message) = match result {
+            Ok(out) if out.exit_code == Some(0) => (
+                true,
+                String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            ),
+            Ok(out) => (
+                true,
+                format!(
+                    "logged in, but `uname` failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            ),
+            Err(e) => (false, e.to_string()),
+        };
+        let check = HostCheck {
+            name: target.name,
+            reachable,
+            unknown_key: inventory::unknown_key_in(&message).filter(|_| !reachable),
+            message,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            checked_at_ms: now_ms(),
+        };
+        self.store.save_host_check(&check)?;
+        Ok(check)
+    }
+}

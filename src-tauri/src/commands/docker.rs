@@ -1,0 +1,175 @@
+//! The Containers and Swarm pages: a host's engine kept live from its
+//! events and forwarded to the window, a service's tasks, and container
+//! output followed as it is written. Changes (start, stop, remove, scale)
+//! are plugin actions, started through `run_action` like any other job.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use capstan_engine::Capstan;
+use capstan_engine::docker::{ContainerRow, LiveEngine, NodeRow, ServiceRow, TaskRow};
+use futures_util::StreamExt;
+use serde::Serialize;
+use tauri::{AppHandle, Emitter};
+
+use crate::error::UiResult;
+
+/// The event carrying a host's engine rows.
+pub const DOCKER_VIEW: &str = "docker-view";
+/// The event carrying a followed container's output.
+pub const CONTAINER_LOG: &str = "container-log";
+
+/// Background streams the window opened (live views, followed logs), so a
+/// page can stop what it started when it closes.
+#[derive(Default)]
+pub struct Streams {
+    next: AtomicU64,
+    running: Mutex<HashMap<u64, tauri::async_runtime::JoinHandle<()>>>,
+}
+
+impl Streams {
+    /// A new stream's id.
+    fn reserve(&self) -> u64 {
+        self.next.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Runs stream `id` until it ends or is stopped.
+    fn start(&self, id: u64, task: impl Future<Output = ()> + Send + 'static) -> u64 {
+        let handle = tauri::async_runtime::spawn(task);
+        self.lock().insert(id, handle);
+        id
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<u64, tauri::async_runtime::JoinHandle<()>>> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A host's engine as the pages show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DockerView {
+    /// The stream that sent it.
+    pub stream: u64,
+    /// The host.
+    pub host: String,
+    /// Its containers, by name.
+    pub containers: Vec<ContainerRow>,
+    /// Its swarm services (a manager's), by name.
+    pub services: Vec<ServiceRow>,
+    /// Its swarm's nodes (a manager's).
+    pub nodes: Vec<NodeRow>,
+    /// Why the view stopped or could not start, if it did.
+    pub error: Option<String>,
+}
+
+/// Starts a live view of `host`'s engine; its rows arrive as `docker-view`
+/// events (the first one lists everything). Returns the stream's id.
+#[tauri::command]
+pub async fn watch_docker(
+    app: AppHandle,
+    capstan: tauri::State<'_, Arc<Capstan>>,
+    streams: tauri::State<'_, Streams>,
+    host: String,
+) -> UiResult<u64> {
+    let engine = capstan.docker_engine(&host).await?;
+    let id = streams.reserve();
+    Ok(streams.start(id, async move {
+        let send = {
+            let (app, host) = (app.clone(), host.clone());
+            move |view: &LiveEngine, error: Option<String>| {
+                let rows = DockerView {
+                    stream: id,
+                    host: host.clone(),
+                    containers: view.containers(),
+                    services: view.services(),
+                    nodes: view.nodes(),
+                    error,
+                };
+                app.emit(DOCKER_VIEW, rows).is_ok()
+            }
+        };
+        let on_change = send.clone();
+        let ended = LiveEngine::follow(engine, move |view, _| on_change(view, None)).await;
+        let why = match ended {
+            Ok(()) => "the engine closed its event stream".to_string(),
+            Err(e) => e.to_string(),
+        };
+        send(&LiveEngine::default(), Some(why));
+    }))
+}
+
+/// A swarm service's tasks: where each replica runs and why one failed.
+#[tauri::command]
+pub async fn service_tasks(
+    capstan: tauri::State<'_, Arc<Capstan>>,
+    host: String,
+    service: String,
+) -> UiResult<Vec<TaskRow>> {
+    let engine = capstan.docker_engine(&host).await?;
+    Ok(engine.task_rows(&service).await?)
+}
+
+/// A piece of a followed container's output.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogChunk {
+    /// The stream that sent it.
+    pub stream: u64,
+    /// The text (empty when `ended`).
+    pub text: String,
+    /// The container stopped, or the stream failed (`error` says why).
+    pub ended: bool,
+    /// Why it ended early.
+    pub error: Option<String>,
+}
+
+/// Follows a container's output from its last `tail` lines; chunks arrive
+/// as `container-log` events. Returns the stream's id.
+#[tauri::command]
+pub async fn follow_logs(
+    app: AppHandle,
+    capstan: tauri::State<'_, Arc<Capstan>>,
+    streams: tauri::State<'_, Streams>,
+    host: String,
+    container: String,
+    tail: u32,
+) -> UiResult<u64> {
+    let engine = capstan.docker_engine(&host).await?;
+    let id = streams.reserve();
+    Ok(streams.start(id, async move {
+        let chunk = |text: String, ended: bool, error: Option<String>| LogChunk {
+            stream: id,
+            text,
+            ended,
+            error,
+        };
+        let mut error = None;
+        {
+            let mut output = std::pin::pin!(engine.follow_logs(&container, tail.min(10_000)));
+            while let Some(piece) = output.next().await {
+                match piece {
+                    Ok(text) => {
+                        if app.emit(CONTAINER_LOG, chunk(text, false, None)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        error = Some(e.to_string());
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = app.emit(CONTAINER_LOG, chunk(String::new(), true, error));
+    }))
+}
+
+/// Stops a live view or a followed log.
+#[tauri::command]
+pub fn stop_stream(streams: tauri::State<'_, Streams>, stream: u64) {
+    if let Some(handle) = streams.lock().remove(&stream) {
+        handle.abort();
+    }
+}

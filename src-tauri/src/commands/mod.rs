@@ -1,0 +1,10 @@
+//! The Tauri commands the UI calls (through `ui/src/api.rs`), one module
+//! per page. Each translates onto engine calls and holds no logic of its
+//! own; errors are [`crate::error::UiError`]s.
+
+pub mod docker;
+pub mod hosts;
+pub mod jobs;
+pub mod overview;
+pub mod plugins;
+pub mod run;

@@ -1,0 +1,38 @@
+//! The real window under Xvfb, driven through WebDriver (tauri-driver in
+//! front of WebKitWebDriver), each test on its own display, data folder
+//! and app process. Each test saves screenshots of the display under the
+//! test output folder (`target/tmp/screenshots/`).
+
+mod driver;
+#[allow(dead_code)]
+#[path = "../../../engine/tests/all/fleet.rs"]
+mod fleet;
+
+mod hosts;
+mod overview;
+mod plugins;
+mod run;
+
+/// The engine on a test's data folder, as the app opens it.
+pub fn engine(home: &std::path::Path) -> capstan_engine::Capstan {
+    let bundled = capstan_bundled::PLUGINS
+        .iter()
+        .map(|p| capstan_engine::BundledPlugin {
+            name: p.name,
+            wasm: p.wasm,
+        });
+    capstan_engine::Capstan::open(capstan_engine::Home::at(home).unwrap())
+        .unwrap()
+        .with_bundled(bundled)
+}
+
+/// Starts the test build of the app on `home`; `name` names the test's
+/// screenshots (under the test output folder).
+pub fn open(home: &std::path::Path, name: &str) -> driver::Window {
+    driver::Window::launch(driver::Launch {
+        app: std::path::Path::new(env!("CARGO_BIN_EXE_capstan-app")),
+        home,
+        shots: std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots"),
+        name,
+    })
+}

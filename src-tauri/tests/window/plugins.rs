@@ -1,0 +1,55 @@
+//! Installing a plugin through the grant dialog: what it asks for in plain
+//! words, a capability refused there, and a file that is no plugin.
+
+#[test]
+fn a_plugin_is_installed_through_the_grant_dialog_with_only_what_was_ticked() {
+    let home = tempfile::tempdir().unwrap();
+    let mut window = crate::open(home.path(), "plugins");
+    window.click("#nav-plugins");
+    assert_eq!(window.text("h1"), "Plugins");
+    // Bundled plugins are listed before any is installed.
+    window.find("[data-plugin='command']");
+    window.click("#install-plugin");
+
+    // A file that is not a component: the field says so and keeps the text.
+    let not_a_plugin = home.path().join("notes.txt");
+    std::fs::write(&not_a_plugin, "hello").unwrap();
+    window.type_into("#field-path", &not_a_plugin.to_string_lossy());
+    window.click("#read-plugin");
+    let error = window.text(".field.invalid .field-error");
+    assert!(error.contains("notes.txt"), "{error}");
+    let kept = window.script(
+        "return document.querySelector('#field-path').value;",
+        serde_json::json!([]),
+    );
+    assert_eq!(kept.as_str(), Some(&*not_a_plugin.to_string_lossy()));
+    window.screenshot("not-a-plugin");
+
+    window.type_into("#field-path", capstan_test_fixtures::PROBE);
+    window.click("#read-plugin");
+    let dialog = window.text(".grant-dialog");
+    assert!(dialog.contains("Install probe"), "{dialog}");
+    assert!(
+        dialog.contains("keep its own data between runs")
+            && dialog.contains("run commands, as your login, on the hosts you run it against"),
+        "each capability in plain words: {dialog}"
+    );
+    // Refuse remote.exec, grant kv.
+    window.click(".grant-dialog input[data-cap='remote.exec']");
+    window.screenshot("grant-dialog");
+    window.click("#confirm-install");
+    let notice = window.text(".notice.ok");
+    assert!(notice.contains("Installed probe, granted kv."), "{notice}");
+    window.find("[data-plugin='probe']");
+    window.screenshot("installed");
+
+    let capstan = crate::engine(home.path());
+    let installed = capstan
+        .plugins()
+        .unwrap()
+        .into_iter()
+        .find(|p| p.manifest.name == "probe")
+        .expect("probe is installed");
+    let grants: Vec<_> = installed.grants.iter().map(|c| c.name()).collect();
+    assert_eq!(grants, ["kv"]);
+}

@@ -1,0 +1,6 @@
+//! Widgets the pages share.
+
+pub mod field;
+pub mod params;
+pub mod status;
+pub mod virtual_list;

@@ -1,0 +1,149 @@
+//! Swarm: a manager's services (replicas running of wanted, the last
+//! rolling update) and nodes, kept current from its engine's events; scale
+//! a service (a `docker` plugin job); a service's tasks.
+
+use leptos::prelude::*;
+use serde_json::json;
+
+use super::engine_view::{EngineView, HostPicker, RecentActions};
+use crate::api::{self, ServiceRow};
+use crate::components::status::Status;
+
+/// The Swarm page.
+#[component]
+pub fn Swarm() -> impl IntoView {
+    let engine = EngineView::follow();
+    let services = Memo::new(move |_| engine.view.get().map(|v| v.services).unwrap_or_default());
+    let nodes = Memo::new(move |_| engine.view.get().map(|v| v.nodes).unwrap_or_default());
+    view! {
+        <header class="page-head">
+            <h1>"Swarm"</h1>
+            <div class="filters"><HostPicker host=engine.host /></div>
+        </header>
+        {move || engine.error.get().map(|e| view! { <div class="notice error" role="alert">{e}</div> })}
+        <RecentActions actions=engine.actions />
+        {move || match engine.view.get() {
+            None => view! { <div class="empty">"Reading the engine…"</div> }.into_any(),
+            Some(v) if v.nodes.is_empty() && v.services.is_empty() => view! {
+                <div class="empty">
+                    <p>{format!("{} is not a swarm manager.", v.host)}</p>
+                    <p class="muted">"Start a swarm with the docker_swarm module in a playbook (or `capstan run docker swarm -p state=present`), then deploy stacks from Compose files."</p>
+                </div>
+            }.into_any(),
+            Some(_) => view! {
+                <section>
+                    <h2>"Services"</h2>
+                    <table class="services-table">
+                        <thead><tr><th>"Service"</th><th>"Replicas"</th><th>"Image"</th><th>"Ports"</th><th>"Update"</th><th>"Scale"</th></tr></thead>
+                        <tbody>
+                            <For each=move || services.get() key=|s| (s.id.clone(), s.running, s.desired, s.update.clone(), s.image.clone()) let:service>
+                                <ServiceLine service=service engine=engine />
+                            </For>
+                        </tbody>
+                    </table>
+                </section>
+                <section>
+                    <h2>"Nodes"</h2>
+                    <table>
+                        <thead><tr><th>"Node"</th><th>"Role"</th><th>"Availability"</th><th>"State"</th><th>"Engine"</th></tr></thead>
+                        <tbody>
+                            {move || nodes.get().into_iter().map(|n| view! {
+                                <tr>
+                                    <td><strong>{n.hostname.clone()}</strong><div class="muted small">{n.id.clone()}</div></td>
+                                    <td>{n.role.clone()}{(!n.manager_status.is_empty()).then(|| format!(" ({})", n.manager_status))}</td>
+                                    <td><Status status=n.availability.clone() /></td>
+                                    <td><Status status=n.state.clone() /></td>
+                                    <td class="muted">{n.engine.clone()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </section>
+            }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn ServiceLine(service: ServiceRow, engine: EngineView) -> impl IntoView {
+    let replicas = RwSignal::new(service.desired.to_string());
+    let scale_error = RwSignal::new(None::<String>);
+    let tasks = RwSignal::new(None::<Result<Vec<api::TaskRow>, String>>);
+    let name = service.name.clone();
+    let scale = {
+        let name = name.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            match replicas.get_untracked().trim().parse::<u64>() {
+                Ok(n) if n <= 1000 => {
+                    scale_error.set(None);
+                    engine.change(
+                        "scale",
+                        json!({ "name": name, "replicas": n }),
+                        format!("scale {name} to {n}"),
+                    );
+                }
+                _ => scale_error.set(Some("a whole number from 0 to 1000".into())),
+            }
+        }
+    };
+    let show_tasks = {
+        let name = name.clone();
+        move |_| {
+            if tasks.get_untracked().is_some() {
+                tasks.set(None);
+                return;
+            }
+            let (host, name) = (engine.host.get_untracked(), name.clone());
+            leptos::task::spawn_local(async move {
+                tasks.set(Some(
+                    api::service_tasks(host, name).await.map_err(|e| e.message),
+                ));
+            });
+        }
+    };
+    let global = service.mode == "global";
+    let healthy = service.running >= service.desired;
+    let width = (service.running * 100)
+        .checked_div(service.desired)
+        .unwrap_or(0)
+        .min(100);
+    view! {
+        <tr data-service=name.clone()>
+            <td><strong>{service.name.clone()}</strong>
+                {service.stack.clone().map(|s| view! { <span class="tag">{format!("stack {s}")}</span> })}
+                <div><button class="linklike small" on:click=show_tasks>"tasks"</button></div></td>
+            <td>
+                <div class="replicas" class:short=!healthy>{format!("{} / {}", service.running, service.desired)}{global.then_some(" (global)")}</div>
+                <div class="bar"><div class="fill" style:width=format!("{width}%")></div></div>
+            </td>
+            <td class="muted ellipsis">{service.image.clone()}</td>
+            <td class="muted small">{service.ports.clone()}</td>
+            <td>{(!service.update.is_empty()).then(|| view! { <Status status=service.update.clone() /> })}</td>
+            <td>
+                {(!global).then(|| view! {
+                    <form class="scale" on:submit=scale.clone()>
+                        <input type="number" min="0" max="1000" aria-label="Replicas" prop:value=move || replicas.get() on:input=move |ev| replicas.set(event_target_value(&ev)) />
+                        <button type="submit">"Scale"</button>
+                        {move || scale_error.get().map(|e| view! { <div class="field-error">{e}</div> })}
+                    </form>
+                })}
+            </td>
+        </tr>
+        {move || tasks.get().map(|result| view! {
+            <tr class="subrow"><td colspan="6">
+                {match result {
+                    Err(e) => view! { <div class="notice error">{e}</div> }.into_any(),
+                    Ok(rows) => view! {
+                        <table class="tasks">
+                            <thead><tr><th>"Task"</th><th>"Slot"</th><th>"Node"</th><th>"Wanted"</th><th>"State"</th><th>"Error"</th></tr></thead>
+                            <tbody>{rows.into_iter().map(|t| view! {
+                                <tr><td class="muted">{t.id}</td><td>{t.slot}</td><td>{t.node}</td><td>{t.desired}</td><td><Status status=t.state /></td><td class="status-failed">{t.error}</td></tr>
+                            }).collect_view()}</tbody>
+                        </table>
+                    }.into_any(),
+                }}
+            </td></tr>
+        })}
+    }
+}
