@@ -66,8 +66,16 @@ fn main() {
             "interactive",
         ));
     }
-    let (capstan_ms, capstan_mib): (Vec<f64>, Vec<f64>) = capstan_runs.into_iter().unzip();
-    let (empty_ms, empty_mib): (Vec<f64>, Vec<f64>) = empty_runs.into_iter().unzip();
+    let breakdown = |runs: &[Started]| {
+        runs.last()
+            .map(|r| r.by_process.clone())
+            .unwrap_or_default()
+    };
+    let (capstan_parts, empty_parts) = (breakdown(&capstan_runs), breakdown(&empty_runs));
+    let (capstan_ms, capstan_mib): (Vec<f64>, Vec<f64>) =
+        capstan_runs.into_iter().map(|r| (r.ms, r.mib)).unzip();
+    let (empty_ms, empty_mib): (Vec<f64>, Vec<f64>) =
+        empty_runs.into_iter().map(|r| (r.ms, r.mib)).unzip();
     println!(
         "   start   Capstan (100 hosts, 1,000 jobs): median {:>6.0} ms (min {:.0}, max {:.0})",
         median(&capstan_ms),
@@ -89,6 +97,9 @@ fn main() {
         median(&capstan_mib),
         median(&empty_mib),
         median(&capstan_mib) / median(&empty_mib)
+    );
+    println!(
+        "           by process (last run): Capstan {capstan_parts}; empty window {empty_parts}"
     );
 
     println!("\n3. a live job log of 10,000 lines");
@@ -175,9 +186,18 @@ impl Drop for Display {
     }
 }
 
+/// One start of an app: how long to its first interactive paint, and its
+/// memory 5 s later.
+struct Started {
+    ms: f64,
+    mib: f64,
+    /// `name MiB` per process of the tree.
+    by_process: String,
+}
+
 /// Starts `binary`, waits for the line saying it is interactive, then 5 s
-/// of idling; returns (ms to interactive, MiB of PSS of its process tree).
-fn start_once(binary: &Path, home: &Path, display: &str, word: &str) -> (f64, f64) {
+/// of idling, and measures the PSS of its process tree.
+fn start_once(binary: &Path, home: &Path, display: &str, word: &str) -> Started {
     let started = Instant::now();
     let mut child = Command::new(binary)
         .env("DISPLAY", display)
@@ -204,17 +224,30 @@ fn start_once(binary: &Path, home: &Path, display: &str, word: &str) -> (f64, f6
     };
     let ms = ready.duration_since(started).as_secs_f64() * 1000.0;
     std::thread::sleep(Duration::from_secs(5));
-    let pss_kib: u64 = process_tree(child.id())
+    let tree = process_tree(child.id());
+    let parts: Vec<(String, u64)> = tree
         .iter()
-        .map(|pid| pss_kib(*pid))
-        .sum();
-    for pid in process_tree(child.id()).iter().rev() {
+        .map(|pid| {
+            let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            (name.trim().to_string(), pss_kib(*pid))
+        })
+        .collect();
+    let pss_kib: u64 = parts.iter().map(|(_, kib)| kib).sum();
+    for pid in tree.iter().rev() {
         let _ = Command::new("kill").arg(pid.to_string()).status();
     }
     let _ = child.kill();
     let _ = child.wait();
     std::thread::sleep(Duration::from_millis(300));
-    (ms, pss_kib as f64 / 1024.0)
+    Started {
+        ms,
+        mib: pss_kib as f64 / 1024.0,
+        by_process: parts
+            .iter()
+            .map(|(name, kib)| format!("{name} {:.1}", *kib as f64 / 1024.0))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }
 
 /// `root` and every process below it.
@@ -331,6 +364,11 @@ fn log_stream(app: &Path) {
         percentile(&streaming, 95.0) / percentile(&idle, 95.0)
     );
     println!("   the log followed its end: {at_end}");
+    assert_eq!(
+        lines as usize, 10_000,
+        "every line came through the job's events"
+    );
+    assert_eq!(at_end, json!(true), "the log kept to its end");
 }
 
 /// Records the time of every animation frame in `window.__capstanFrames`.

@@ -105,6 +105,20 @@ fn a_plugin_round_trips_through_install_run_and_history() {
     assert_eq!(shown["logs"][0]["message"], "count is now 2");
     let listed = home.json(&["jobs", "list", "--json"]);
     assert_eq!(listed.as_array().unwrap().len(), 2);
+
+    // The history filters the window offers, and a job run again as it ran.
+    let failed = home.run(&["run", "command", "exec", "-p", "argv:=[\"false\"]"]);
+    assert_eq!(code(&failed), 2);
+    let only_failed = home.json(&["jobs", "list", "--result", "failed", "--json"]);
+    assert_eq!(only_failed.as_array().unwrap().len(), 1);
+    assert_eq!(only_failed[0]["plugin"], "command");
+    let probes = home.json(&["jobs", "list", "--grep", "counter", "--json"]);
+    assert_eq!(probes.as_array().unwrap().len(), 2);
+    let third = home.json(&["jobs", "rerun", &again["id"].to_string(), "--json"]);
+    assert_eq!(third["results"][0]["data"]["count"], 3);
+    let bad = home.run(&["jobs", "list", "--state", "sleeping"]);
+    assert_eq!(code(&bad), 2, "clap refuses an unknown state");
+    assert!(text(&bad.stderr).contains("running, finished, interrupted"));
 }
 
 #[test]

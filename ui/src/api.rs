@@ -728,9 +728,9 @@ pub async fn jobs(filter: JobFilter) -> ApiResult<Vec<JobRow>> {
     call("jobs", json!({ "filter": filter })).await
 }
 
-/// One job.
-pub async fn job(id: i64) -> ApiResult<JobDetail> {
-    call("job", json!({ "id": id })).await
+/// One job, with its log when `logs`.
+pub async fn job(id: i64, logs: bool) -> ApiResult<JobDetail> {
+    call("job", json!({ "id": id, "logs": logs })).await
 }
 
 /// Starts a live view of a host's engine; returns the stream's id.

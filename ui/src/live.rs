@@ -225,7 +225,7 @@ fn record_append_latency(received: f64, lines: usize) {
                 array
             });
         let pair = js_sys::Array::of2(&(lines as f64).into(), &(now_ms() - received).into());
-        js_sys::Array::from(&samples).push(&pair);
+        samples.unchecked_into::<js_sys::Array>().push(&pair);
     });
     let _ = window.request_animation_frame(callback.unchecked_ref());
 }

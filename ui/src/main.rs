@@ -10,8 +10,32 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
 fn main() {
-    std::panic::set_hook(Box::new(|info| console_error(&info.to_string())));
+    std::panic::set_hook(Box::new(|info| {
+        let message = info.to_string();
+        console_error(&message);
+        show_fatal(&message);
+    }));
     leptos::mount::mount_to_body(App);
+}
+
+/// Puts a bug's message in front of the user instead of a frozen or blank
+/// window: what happened, and that a restart brings the window back.
+fn show_fatal(message: &str) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Ok(banner) = document.create_element("div") else {
+        return;
+    };
+    banner.set_class_name("fatal");
+    banner.set_attribute("role", "alert").ok();
+    banner.set_text_content(Some(&format!(
+        "The window hit a bug and stopped: {message}. Your data is safe; restart Capstan to go on, \
+         and please report this message."
+    )));
+    if let Some(body) = document.body() {
+        let _ = body.append_child(&banner);
+    }
 }
 
 #[wasm_bindgen]

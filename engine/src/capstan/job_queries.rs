@@ -54,7 +54,7 @@ impl JobFilter {
 pub struct JobDetail {
     /// The job with its per-target results.
     pub job: JobRecord,
-    /// Its log lines, in order.
+    /// Its log lines, in order (when asked for).
     pub logs: Vec<LogLine>,
     /// A playbook's per-task results per host, in the order they finished
     /// (empty for a plugin action).
@@ -81,11 +81,16 @@ impl Capstan {
             .collect())
     }
 
-    /// A job with its logs and its tasks.
-    pub fn job_detail(&self, id: i64) -> Result<JobDetail> {
+    /// A job with its tasks, and its logs when `logs` (a view that gets
+    /// the lines from the job's events leaves them out).
+    pub fn job_detail(&self, id: i64, logs: bool) -> Result<JobDetail> {
         Ok(JobDetail {
             job: self.job(id)?,
-            logs: self.store.job_logs(id)?,
+            logs: if logs {
+                self.store.job_logs(id)?
+            } else {
+                Vec::new()
+            },
             tasks: self.store.task_outcomes(id)?,
         })
     }

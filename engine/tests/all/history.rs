@@ -71,10 +71,11 @@ async fn jobs_are_found_by_result_state_and_text() {
         vec![failed],
         "text matches targets; the limit keeps the newest"
     );
-    let detail = capstan.job_detail(ok).unwrap();
+    let detail = capstan.job_detail(ok, true).unwrap();
     assert_eq!(detail.job.id, ok);
     assert_eq!(detail.logs.len(), 1);
     assert!(detail.tasks.is_empty());
+    assert!(capstan.job_detail(ok, false).unwrap().logs.is_empty());
 }
 
 #[tokio::test]

@@ -63,8 +63,9 @@ pub fn jobs(capstan: tauri::State<'_, Arc<Capstan>>, filter: JobFilter) -> UiRes
         .collect())
 }
 
-/// One job: its results per target, its log, a playbook's tasks.
+/// One job: its results per target, a playbook's tasks, and its log when
+/// `logs` (the job view of a job it watches live leaves the log out).
 #[tauri::command]
-pub fn job(capstan: tauri::State<'_, Arc<Capstan>>, id: i64) -> UiResult<JobDetail> {
-    Ok(capstan.job_detail(id)?)
+pub fn job(capstan: tauri::State<'_, Arc<Capstan>>, id: i64, logs: bool) -> UiResult<JobDetail> {
+    Ok(capstan.job_detail(id, logs)?)
 }

@@ -8,10 +8,12 @@ mod driver;
 #[path = "../../../engine/tests/all/fleet.rs"]
 mod fleet;
 
+mod containers;
 mod hosts;
 mod overview;
 mod plugins;
 mod run;
+mod swarm;
 
 /// The engine on a test's data folder, as the app opens it.
 pub fn engine(home: &std::path::Path) -> capstan_engine::Capstan {

@@ -35,6 +35,8 @@ fn an_action_runs_on_the_local_host_and_its_job_finishes_live() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(seen_running, "the job was never shown running");
+    // Drawn from the job's events, not read back from the store.
+    window.find(".job-page[data-live='true']");
     assert_eq!(state, "finished");
     assert_eq!(window.text("#job-overall"), "changed");
     let cell = window.text(".task-grid tr[data-host='local'] td");

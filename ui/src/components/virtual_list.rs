@@ -33,9 +33,14 @@ pub fn VirtualList(
     let node = NodeRef::<Div>::new();
     let scroll_top = RwSignal::new(0.0_f64);
     let viewport = RwSignal::new(480.0_f64);
-    let at_end = RwSignal::new(true);
+    // Whether the list keeps to its end: on until the user scrolls up,
+    // back on when they scroll to the end again.
+    let stick = RwSignal::new(true);
+    // Our own scroll to the end, whose scroll event says nothing of what
+    // the user wants.
+    let scrolling_to_end = RwSignal::new(false);
 
-    let measure = move || {
+    let on_scroll = move || {
         if let Some(el) = node.get_untracked() {
             let top = f64::from(el.scroll_top());
             let height = f64::from(el.client_height());
@@ -43,26 +48,43 @@ pub fn VirtualList(
             if height > 0.0 {
                 viewport.set(height);
             }
-            at_end.set(top + height >= f64::from(el.scroll_height()) - row_height * 1.5);
+            if scrolling_to_end.get_untracked() {
+                scrolling_to_end.set(false);
+            } else {
+                stick.set(top + height >= f64::from(el.scroll_height()) - row_height * 1.5);
+            }
         }
     };
     // Measure once mounted.
     Effect::new(move |_| {
-        if node.get().is_some() {
-            measure();
+        if let Some(el) = node.get() {
+            let height = f64::from(el.client_height());
+            if height > 0.0 {
+                viewport.set(height);
+            }
         }
     });
-    // Follow the end as rows arrive.
+    // Keep to the end as rows arrive: show the last rows at once, and
+    // scroll there once the new height is laid out (the next frame).
     Effect::new(move |_| {
         let rows = len.get();
-        if follow
-            && at_end.get_untracked()
-            && let Some(el) = node.get_untracked()
-        {
-            let end = (rows as f64 * row_height) as i32;
-            el.set_scroll_top(end);
-            scroll_top.set(f64::from(el.scroll_top()));
+        if !follow || !stick.get_untracked() {
+            return;
         }
+        let end = (rows as f64 * row_height - viewport.get_untracked()).max(0.0);
+        scroll_top.set(end);
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let scroll = wasm_bindgen::closure::Closure::once_into_js(move || {
+            if let Some(el) = node.get_untracked()
+                && el.scroll_top() < el.scroll_height() - el.client_height()
+            {
+                scrolling_to_end.set(true);
+                el.set_scroll_top(el.scroll_height());
+            }
+        });
+        let _ = window.request_animation_frame(wasm_bindgen::JsCast::unchecked_ref(&scroll));
     });
 
     let window = move || {
@@ -80,7 +102,7 @@ pub fn VirtualList(
             tabindex="0"
             role="list"
             aria-label=label
-            on:scroll=move |_| measure()
+            on:scroll=move |_| on_scroll()
         >
             <div class="vlist-space" style:height=move || format!("{}px", len.get() as f64 * row_height)>
                 <div

@@ -64,7 +64,7 @@ pub fn Containers() -> impl IntoView {
                 </div>
             }
         })}
-        <div class="grid-table containers-grid">
+        <div class="grid-table containers-grid" class:with-logs=move || following.get().is_some()>
             <div class="grid-head"><span>"Name"</span><span>"Image"</span><span>"State"</span><span>"Ports"</span><span></span></div>
             {move || match engine.view.get() {
                 None if engine.error.get().is_none() => view! { <div class="empty">"Reading the engine…"</div> }.into_any(),

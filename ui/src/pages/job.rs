@@ -179,8 +179,8 @@ fn worst<'a>(statuses: impl Iterator<Item = &'a str>) -> Option<String> {
 }
 
 /// Lines of a job read from the store: its log, and a playbook's tasks.
-fn stored_lines(detail: &JobDetail) -> Vec<LogLine> {
-    let mut lines = detail.logs.clone();
+fn stored_lines(detail: &JobDetail, logs: Vec<LogLine>) -> Vec<LogLine> {
+    let mut lines = logs;
     for t in &detail.tasks {
         lines.push(LogLine {
             target: t.host.clone(),
@@ -207,11 +207,23 @@ pub fn Job(id: i64) -> impl IntoView {
     let reload = RwSignal::new(0_u32);
     let detail = LocalResource::new(move || {
         reload.track();
-        api::job(id)
+        api::job(id, false)
     });
     let complete = Memo::new(move |_| {
         live.jobs
             .with(|jobs| jobs.get(&id).is_some_and(|j| j.complete))
+    });
+    // The stored log, only for a job whose lines its events do not bring.
+    let stored_log = LocalResource::new(move || {
+        reload.track();
+        let live = complete.get();
+        async move {
+            if live {
+                Vec::new()
+            } else {
+                api::job(id, true).await.map(|d| d.logs).unwrap_or_default()
+            }
+        }
     });
     let live_finished = Memo::new(move |_| {
         live.jobs
@@ -254,9 +266,10 @@ pub fn Job(id: i64) -> impl IntoView {
         }
     });
     let stored_lines = Memo::new(move |_| {
+        let logs = stored_log.get().unwrap_or_default();
         detail_value
             .get()
-            .map(|d| stored_lines(&d))
+            .map(|d| stored_lines(&d, logs))
             .unwrap_or_default()
     });
     let line_count = Signal::derive(move || {
@@ -297,6 +310,9 @@ pub fn Job(id: i64) -> impl IntoView {
     };
 
     view! {
+        // `data-live`: drawn from the job's events (this window started it),
+        // not from the store.
+        <div class="job-page" data-live=move || complete.get().to_string()>
         <header class="page-head">
             <div>
                 <button class="back linklike" on:click=move |_| go(Route::Jobs)>"← Jobs"</button>
@@ -350,6 +366,7 @@ pub fn Job(id: i64) -> impl IntoView {
                 </section>
             })
         })}
+        </div>
     }
 }
 

@@ -36,15 +36,15 @@ pub fn Swarm() -> impl IntoView {
                     <table class="services-table">
                         <thead><tr><th>"Service"</th><th>"Replicas"</th><th>"Image"</th><th>"Ports"</th><th>"Update"</th><th>"Scale"</th></tr></thead>
                         <tbody>
-                            <For each=move || services.get() key=|s| (s.id.clone(), s.running, s.desired, s.update.clone(), s.image.clone()) let:service>
-                                <ServiceLine service=service engine=engine />
+                            <For each=move || services.get() key=|s| s.id.clone() let:service>
+                                <ServiceLine id=service.id services=services engine=engine />
                             </For>
                         </tbody>
                     </table>
                 </section>
                 <section>
                     <h2>"Nodes"</h2>
-                    <table>
+                    <table class="nodes-table">
                         <thead><tr><th>"Node"</th><th>"Role"</th><th>"Availability"</th><th>"State"</th><th>"Engine"</th></tr></thead>
                         <tbody>
                             {move || nodes.get().into_iter().map(|n| view! {
@@ -64,12 +64,17 @@ pub fn Swarm() -> impl IntoView {
     }
 }
 
+/// One service: its counts follow the live view, while what the user typed
+/// in its scale box stays (the row is keyed by the service alone).
 #[component]
-fn ServiceLine(service: ServiceRow, engine: EngineView) -> impl IntoView {
-    let replicas = RwSignal::new(service.desired.to_string());
+fn ServiceLine(id: String, services: Memo<Vec<ServiceRow>>, engine: EngineView) -> impl IntoView {
+    let service =
+        Memo::new(move |_| services.with(|list| list.iter().find(|s| s.id == id).cloned()));
+    let initial = service.get_untracked();
+    let name = initial.as_ref().map(|s| s.name.clone()).unwrap_or_default();
+    let replicas = RwSignal::new(initial.as_ref().map_or(1, |s| s.desired).to_string());
     let scale_error = RwSignal::new(None::<String>);
     let tasks = RwSignal::new(None::<Result<Vec<api::TaskRow>, String>>);
-    let name = service.name.clone();
     let scale = {
         let name = name.clone();
         move |ev: leptos::ev::SubmitEvent| {
@@ -102,30 +107,37 @@ fn ServiceLine(service: ServiceRow, engine: EngineView) -> impl IntoView {
             });
         }
     };
-    let global = service.mode == "global";
-    let healthy = service.running >= service.desired;
-    let width = (service.running * 100)
-        .checked_div(service.desired)
-        .unwrap_or(0)
-        .min(100);
+    let field = move |f: fn(&ServiceRow) -> String| {
+        move || service.with(|s| s.as_ref().map(f).unwrap_or_default())
+    };
+    let global = initial.as_ref().is_some_and(|s| s.mode == "global");
+    let counts = move || service.with(|s| s.as_ref().map_or((0, 0), |s| (s.running, s.desired)));
     view! {
         <tr data-service=name.clone()>
-            <td><strong>{service.name.clone()}</strong>
-                {service.stack.clone().map(|s| view! { <span class="tag">{format!("stack {s}")}</span> })}
+            <td><strong>{name.clone()}</strong>
+                {move || service.with(|s| s.as_ref().and_then(|s| s.stack.clone())).map(|s| view! { <span class="tag">{format!("stack {s}")}</span> })}
                 <div><button class="linklike small" on:click=show_tasks>"tasks"</button></div></td>
             <td>
-                <div class="replicas" class:short=!healthy>{format!("{} / {}", service.running, service.desired)}{global.then_some(" (global)")}</div>
-                <div class="bar"><div class="fill" style:width=format!("{width}%")></div></div>
+                <div class="replicas" class:short=move || { let (r, d) = counts(); r < d }>
+                    {move || { let (r, d) = counts(); format!("{r} / {d}") }}{global.then_some(" (global)")}
+                </div>
+                <div class="bar"><div class="fill" style:width=move || {
+                    let (r, d) = counts();
+                    format!("{}%", (r * 100).checked_div(d).unwrap_or(0).min(100))
+                }></div></div>
             </td>
-            <td class="muted ellipsis">{service.image.clone()}</td>
-            <td class="muted small">{service.ports.clone()}</td>
-            <td>{(!service.update.is_empty()).then(|| view! { <Status status=service.update.clone() /> })}</td>
+            <td class="muted ellipsis">{field(|s| s.image.clone())}</td>
+            <td class="muted small">{field(|s| s.ports.clone())}</td>
+            <td>{move || {
+                let update = field(|s| s.update.clone())();
+                (!update.is_empty()).then(|| view! { <Status status=update /> })
+            }}</td>
             <td>
                 {(!global).then(|| view! {
-                    <form class="scale" on:submit=scale.clone()>
+                    <form class="scale" novalidate=true on:submit=scale.clone()>
                         <input type="number" min="0" max="1000" aria-label="Replicas" prop:value=move || replicas.get() on:input=move |ev| replicas.set(event_target_value(&ev)) />
                         <button type="submit">"Scale"</button>
-                        {move || scale_error.get().map(|e| view! { <div class="field-error">{e}</div> })}
+                        {move || scale_error.get().map(|e| view! { <div class="field-error" role="alert">{e}</div> })}
                     </form>
                 })}
             </td>

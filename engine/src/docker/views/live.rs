@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 
@@ -11,6 +11,11 @@ use super::rows::{
     ContainerRow, ImageRow, NetworkRow, NodeRow, ServiceRow, VolumeRow, container_rows,
 };
 use crate::docker::{DockerError, Engine, ObjectKind};
+
+/// How long the event stream must be quiet before the services are read
+/// again after a task's container changed, and how many times.
+const SETTLE_EVERY: Duration = Duration::from_millis(400);
+const SETTLE_READS: u32 = 8;
 
 /// A change the live view applied.
 #[derive(Debug, Clone)]
@@ -69,7 +74,39 @@ impl LiveEngine {
         if !on_change(&view, &listed) {
             return Ok(());
         }
-        while let Some(event) = events.next().await {
+        // Re-reads of the services still due after a task's container
+        // changed: Swarm records the task's new state a moment after the
+        // container's event, and nothing else tells when it did.
+        let mut settling: u32 = 0;
+        loop {
+            let next = if settling > 0 {
+                match tokio::time::timeout(SETTLE_EVERY, events.next()).await {
+                    Ok(next) => next,
+                    Err(_quiet) => {
+                        settling -= 1;
+                        let before = view.services();
+                        view.refresh(&engine, "service", None).await?;
+                        if view.services() != before {
+                            let change = ViewChange {
+                                kind: "service".into(),
+                                id: String::new(),
+                                action: "settled".into(),
+                                event_time_nanos: 0,
+                                applied_at: Instant::now(),
+                            };
+                            if !on_change(&view, &change) {
+                                return Ok(());
+                            }
+                        }
+                        continue;
+                    }
+                }
+            } else {
+                events.next().await
+            };
+            let Some(event) = next else {
+                break;
+            };
             let event = event.map_err(|e| DockerError::from_bollard(engine.endpoint(), e))?;
             let kind = event.typ.map(|t| t.to_string()).unwrap_or_default();
             let action = event.action.unwrap_or_default();
@@ -84,6 +121,7 @@ impl LiveEngine {
             // A task's container changing moves its service's counts.
             if kind == "container" && attributes.contains_key("com.docker.swarm.service.id") {
                 view.refresh(&engine, "service", None).await?;
+                settling = SETTLE_READS;
             }
             let change = ViewChange {
                 kind,
