@@ -313,6 +313,7 @@ fn log_stream(app: &Path) {
         home: home.path(),
         shots: std::env::temp_dir().join("capstan-bench-shots"),
         name: "bench",
+        env: Vec::new(),
     });
     window.text("h1");
     window.click("#nav-run");

@@ -6,11 +6,11 @@
 mod commands;
 mod error;
 mod events;
-mod window_state;
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use capstan_app::window_state;
 use capstan_engine::{BundledPlugin, Capstan, Home};
 
 use commands::{docker, hosts, jobs, overview, plugins, run};

@@ -64,7 +64,10 @@ impl WindowState {
 
 /// Opens the main window at its remembered size and keeps that size up to
 /// date as the user resizes it.
-pub fn open_main_window(app: &tauri::App, home: PathBuf) -> tauri::Result<()> {
+pub fn open_main_window<R: tauri::Runtime>(
+    app: &tauri::App<R>,
+    home: PathBuf,
+) -> tauri::Result<()> {
     let state = WindowState::load(&home);
     let window = WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()))
         .title("Capstan")

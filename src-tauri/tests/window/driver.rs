@@ -22,6 +22,8 @@ pub struct Launch<'a> {
     pub shots: PathBuf,
     /// Names the screenshots.
     pub name: &'a str,
+    /// More environment for the app (through tauri-driver).
+    pub env: Vec<(&'a str, &'a str)>,
 }
 
 /// How long a step waits for the window to show what it expects.
@@ -141,6 +143,7 @@ impl Window {
             .env("DISPLAY", &display)
             .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
             .env("CAPSTAN_HOME", home)
+            .envs(launch.env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -299,12 +302,15 @@ impl Window {
 
     /// Everything the page shows, for failure messages.
     pub fn page_text(&self) -> String {
-        self.script("return document.body.innerText;", json!([]))
-            .as_str()
-            .unwrap_or_default()
-            .chars()
-            .take(2_000)
-            .collect()
+        self.script(
+            "const m = document.querySelector('main') || document.body; return m.innerText;",
+            json!([]),
+        )
+        .as_str()
+        .unwrap_or_default()
+        .chars()
+        .take(2_000)
+        .collect()
     }
 
     /// The window's size as WebDriver reports it.

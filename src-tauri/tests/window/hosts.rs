@@ -46,6 +46,12 @@ fn a_fleet_host_is_added_checked_and_trusted_from_the_window() {
     assert!(check.contains("Linux"), "uname answered: {check}");
     window.screenshot("checked");
 
+    // Facts, gathered over the same login by the setup plugin.
+    window.click("tr[data-host='web-1'] button.facts");
+    let facts = window.wait_text(".facts-panel", |t| t.contains("ansible_system"));
+    assert!(facts.contains("Linux"), "{facts}");
+    window.screenshot("facts");
+
     // The Overview counts it reachable in dev.
     window.click("#nav-overview");
     let hosts = window.text(".card:nth-child(1)");

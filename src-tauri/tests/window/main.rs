@@ -36,5 +36,6 @@ pub fn open(home: &std::path::Path, name: &str) -> driver::Window {
         home,
         shots: std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots"),
         name,
+        env: Vec::new(),
     })
 }

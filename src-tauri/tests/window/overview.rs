@@ -83,3 +83,26 @@ fn the_overview_shows_the_engines_hosts_and_jobs_and_the_window_keeps_its_size()
         "the window opened at {after:?}, it was closed at {before:?}"
     );
 }
+
+#[test]
+fn the_theme_follows_the_systems_dark_setting() {
+    let home = tempfile::tempdir().unwrap();
+    let mut window = crate::driver::Window::launch(crate::driver::Launch {
+        app: std::path::Path::new(env!("CARGO_BIN_EXE_capstan-app")),
+        home: home.path(),
+        shots: std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots"),
+        name: "dark",
+        env: vec![("GTK_THEME", "Adwaita:dark")],
+    });
+    assert_eq!(window.text("h1"), "Overview");
+    let background = window.script(
+        "return getComputedStyle(document.body).backgroundColor;",
+        json!([]),
+    );
+    assert_eq!(
+        background,
+        json!("rgb(18, 22, 28)"),
+        "the dark theme's background"
+    );
+    window.screenshot("overview");
+}

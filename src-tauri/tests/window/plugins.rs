@@ -52,4 +52,16 @@ fn a_plugin_is_installed_through_the_grant_dialog_with_only_what_was_ticked() {
         .expect("probe is installed");
     let grants: Vec<_> = installed.grants.iter().map(|c| c.name()).collect();
     assert_eq!(grants, ["kv"]);
+
+    // Revoked from its card: the store holds nothing for it any more.
+    window.click("[data-plugin='probe'] input[data-cap='kv']");
+    let notice = window.wait_text(".notice.ok", |t| t.contains("revoked"));
+    assert!(notice.contains("probe: kv revoked"), "{notice}");
+    let probe = capstan
+        .plugins()
+        .unwrap()
+        .into_iter()
+        .find(|p| p.manifest.name == "probe")
+        .unwrap();
+    assert_eq!(probe.grants.iter().count(), 0);
 }

@@ -90,10 +90,11 @@ fn a_service_is_scaled_from_the_swarm_page_and_its_replicas_follow_live() {
     assert!(tasks.contains("Slot"), "{tasks}");
     window.screenshot("scaled");
 
-    // A bad replica count is named at the field and starts nothing.
-    window.type_into(&format!("{row} input[type=number]"), "-2");
+    // A replica count out of range is named at the field and starts nothing.
+    window.type_into(&format!("{row} input[type=number]"), "5000");
     window.click(&format!("{row} form.scale button"));
-    window.wait_text(&format!("{row} .field-error"), |t| {
-        t.contains("whole number")
-    });
+    window.wait_text(&format!("{row} .field-error"), |t| t.contains("0 to 1000"));
+    let actions = window.text(".recent-actions");
+    assert!(!actions.contains("to 5000"), "{actions}");
+    window.wait_text(&row, |t| t.contains("3 / 3"));
 }

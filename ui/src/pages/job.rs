@@ -352,7 +352,10 @@ pub fn Job(id: i64) -> impl IntoView {
         }}
         {move || shown.get().filter(|s| !s.recap.is_empty()).map(|s| view! { <RecapView recap=s.recap.clone() /> })}
         <section class="output">
-            <h2>"Output" <span class="muted small">{move || format!(" {} lines", line_count.get())}</span></h2>
+            <h2>"Output" <span class="muted small">{move || {
+                let n = line_count.get();
+                format!(" {n} {}", if n == 1 { "line" } else { "lines" })
+            }}</span></h2>
             <VirtualList len=line_count row_height=LINE_HEIGHT row=line follow=true class="log" label="Job output" />
         </section>
         {move || shown.get().map(|s| {
