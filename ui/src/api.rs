@@ -83,6 +83,21 @@ pub async fn listen<T: DeserializeOwned + 'static>(
     closure.forget();
 }
 
+/// Subscribes to a backend event whose payload is JSON text (large
+/// batches: parsing one string beats walking thousands of JS objects).
+pub async fn listen_json<T: DeserializeOwned + 'static>(
+    event: &'static str,
+    mut handler: impl FnMut(T) + 'static,
+) {
+    listen(event, move |text: String| {
+        match serde_json::from_str::<T>(&text) {
+            Ok(value) => handler(value),
+            Err(e) => crate::console_error(&format!("{event}: unexpected payload: {e}")),
+        }
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------- types
 
 /// A job's or a target's result, in Ansible's words (`ok`, `changed`,

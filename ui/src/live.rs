@@ -136,7 +136,7 @@ impl Live {
             jobs_changed: RwSignal::new(0),
         };
         leptos::task::spawn_local(async move {
-            api::listen("job-updates", move |batch: Vec<JobUpdate>| {
+            api::listen_json("job-updates", move |batch: Vec<JobUpdate>| {
                 live.apply_jobs(batch)
             })
             .await;
