@@ -14,6 +14,8 @@
 #[allow(dead_code)]
 #[path = "../../src-tauri/tests/window/driver.rs"]
 mod driver;
+#[path = "../../src-tauri/tests/window/engine.rs"]
+mod engine;
 #[allow(dead_code)]
 #[path = "../../engine/tests/all/fleet.rs"]
 mod fleet;
@@ -111,7 +113,7 @@ fn main() {
 fn seed(home: &Path, hosts: usize, jobs: usize) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let capstan = engine(home);
+        let capstan = engine::open(home);
         for n in 0..hosts {
             capstan
                 .add_host(&Host {
@@ -140,18 +142,6 @@ fn seed(home: &Path, hosts: usize, jobs: usize) {
             capstan.run(request, Arc::new(|_| {})).await.unwrap();
         }
     });
-}
-
-fn engine(home: &Path) -> capstan_engine::Capstan {
-    let bundled = capstan_bundled::PLUGINS
-        .iter()
-        .map(|p| capstan_engine::BundledPlugin {
-            name: p.name,
-            wasm: p.wasm,
-        });
-    capstan_engine::Capstan::open(capstan_engine::Home::at(home).unwrap())
-        .unwrap()
-        .with_bundled(bundled)
 }
 
 /// An Xvfb display for the run.
@@ -300,7 +290,7 @@ fn log_stream(app: &Path) {
     let home = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let capstan = engine(home.path());
+        let capstan = engine::open(home.path());
         let inspected = capstan
             .inspect_file(Path::new(capstan_test_fixtures::PROBE))
             .await

@@ -261,6 +261,10 @@ pub struct JobDetail {
     pub logs: Vec<LogLine>,
     /// A playbook's task results.
     pub tasks: Vec<TaskOutcome>,
+    /// The worst result across targets.
+    pub overall: Option<Status>,
+    /// A playbook's recap per host.
+    pub recap: Vec<Recap>,
 }
 
 /// Something that happened in a job, pushed as it happens.

@@ -54,11 +54,7 @@ impl LiveJob {
                 message,
             }),
             JobUpdate::TargetDone { result, .. } => {
-                self.lines.push(LogLine {
-                    target: result.target.clone(),
-                    level: result.status.clone(),
-                    message: format!("{}: {}", result.status, result.summary),
-                });
+                self.lines.push(result_line(&result));
                 self.results.push(result);
             }
             JobUpdate::Play { name, hosts, .. } => {
@@ -82,11 +78,7 @@ impl LiveJob {
                 self.current_task = Some(name);
             }
             JobUpdate::HostDone { outcome, .. } => {
-                self.lines.push(LogLine {
-                    target: outcome.host.clone(),
-                    level: outcome.status.clone(),
-                    message: format!("{}: [{}] {}", outcome.status, outcome.host, outcome.summary),
-                });
+                self.lines.push(task_line(&outcome));
                 self.tasks.push(outcome);
             }
             JobUpdate::Finished { overall, recap, .. } => {
@@ -108,6 +100,27 @@ pub struct FollowedOutput {
     pub error: Option<String>,
     /// The stream ended.
     pub ended: bool,
+}
+
+/// The output line of a target's result (a plugin action).
+pub fn result_line(result: &TargetResult) -> LogLine {
+    LogLine {
+        target: result.target.clone(),
+        level: result.status.clone(),
+        message: format!("{}: {}", result.status, result.summary),
+    }
+}
+
+/// The output line of a playbook task's result on one host.
+pub fn task_line(outcome: &TaskOutcome) -> LogLine {
+    LogLine {
+        target: outcome.host.clone(),
+        level: outcome.status.clone(),
+        message: format!(
+            "{}: [{}] {} — {}",
+            outcome.status, outcome.host, outcome.task, outcome.summary
+        ),
+    }
 }
 
 /// The window's live state, shared by context.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Capstan;
 use crate::jobs::{JobRecord, JobState, LogLine, ResultStatus, RunRequest};
-use crate::playbook::{PlaybookOptions, TaskOutcome};
+use crate::playbook::{PlaybookOptions, Recap, TaskOutcome};
 use crate::{Error, Result};
 
 /// Which jobs a history view wants. Empty fields match every job.
@@ -59,6 +59,10 @@ pub struct JobDetail {
     /// A playbook's per-task results per host, in the order they finished
     /// (empty for a plugin action).
     pub tasks: Vec<TaskOutcome>,
+    /// The worst result across targets, once any finished.
+    pub overall: Option<ResultStatus>,
+    /// A playbook's recap per host (empty for a plugin action).
+    pub recap: Vec<Recap>,
 }
 
 /// How many of the newest jobs a filter looks through.
@@ -84,8 +88,20 @@ impl Capstan {
     /// A job with its tasks, and its logs when `logs` (a view that gets
     /// the lines from the job's events leaves them out).
     pub fn job_detail(&self, id: i64, logs: bool) -> Result<JobDetail> {
+        let job = self.job(id)?;
+        // A playbook stores each host's recap as its result's data.
+        let recap = match job.plugin.as_str() {
+            "playbook" => job
+                .results
+                .iter()
+                .filter_map(|r| serde_json::from_value(r.data.clone()?).ok())
+                .collect(),
+            _ => Vec::new(),
+        };
         Ok(JobDetail {
-            job: self.job(id)?,
+            overall: job.overall(),
+            recap,
+            job,
             logs: if logs {
                 self.store.job_logs(id)?
             } else {

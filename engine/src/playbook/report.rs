@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::jobs::ResultStatus;
@@ -73,7 +73,7 @@ pub struct TaskOutcome {
 }
 
 /// A host's totals, as Ansible's PLAY RECAP prints them.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Recap {
     /// The host.
     pub host: String,

@@ -149,6 +149,13 @@ async fn a_playbook_given_extra_vars_is_not_run_again_without_them() {
         .await
         .unwrap()
         .job_id;
+    let detail = capstan.job_detail(plain, false).unwrap();
+    assert_eq!(detail.overall, Some(ResultStatus::Ok));
+    assert_eq!(detail.recap.len(), 1);
+    assert_eq!(
+        (detail.recap[0].host.as_str(), detail.recap[0].ok),
+        ("me", 1)
+    );
     let Rerun::Playbook(again) = capstan.rerun_of(plain).unwrap() else {
         panic!("a playbook runs again as one");
     };

@@ -29,14 +29,14 @@ pub struct Streams {
 }
 
 impl Streams {
-    /// A new stream's id.
-    fn reserve(&self) -> u64 {
-        self.next.fetch_add(1, Ordering::Relaxed) + 1
-    }
-
-    /// Runs stream `id` until it ends or is stopped.
-    fn start(&self, id: u64, task: impl Future<Output = ()> + Send + 'static) -> u64 {
-        let handle = tauri::async_runtime::spawn(task);
+    /// Starts a stream: `task` gets the stream's id (its events carry it)
+    /// and runs until it ends or is stopped. Returns the id.
+    fn start<F>(&self, task: impl FnOnce(u64) -> F) -> u64
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let handle = tauri::async_runtime::spawn(task(id));
         self.lock().insert(id, handle);
         id
     }
@@ -75,8 +75,7 @@ pub async fn watch_docker(
     host: String,
 ) -> UiResult<u64> {
     let engine = capstan.docker_engine(&host).await?;
-    let id = streams.reserve();
-    Ok(streams.start(id, async move {
+    Ok(streams.start(move |id| async move {
         let send = {
             let (app, host) = (app.clone(), host.clone());
             move |view: &LiveEngine, error: Option<String>| {
@@ -137,8 +136,7 @@ pub async fn follow_logs(
     tail: u32,
 ) -> UiResult<u64> {
     let engine = capstan.docker_engine(&host).await?;
-    let id = streams.reserve();
-    Ok(streams.start(id, async move {
+    Ok(streams.start(move |id| async move {
         let chunk = |text: String, ended: bool, error: Option<String>| LogChunk {
             stream: id,
             text,

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use capstan_engine::Capstan;
+use capstan_engine::docker::ObjectKind;
 use capstan_engine::jobs::{JobState, ResultStatus};
 use serde::Serialize;
 
@@ -106,13 +107,18 @@ async fn local_engine(
         Err(e) => return (None, None, Some(e.to_string())),
     };
     let running = rows.iter().filter(|r| r.state == "running").count();
-    // Only a swarm manager has services to count.
+    // Only a swarm manager has services to count; a count needs no rows
+    // (which would list every task and node too).
     let manager = engine
         .info()
         .await
         .is_ok_and(|info| info["Swarm"]["ControlAvailable"] == true);
     let services = match manager {
-        true => engine.service_rows().await.ok().map(|s| s.len()),
+        true => engine
+            .list(ObjectKind::Service, Default::default())
+            .await
+            .ok()
+            .map(|list| list.as_array().map_or(0, Vec::len)),
         false => None,
     };
     (Some((running, rows.len())), services, None)

@@ -4,6 +4,7 @@
 //! test output folder (`target/tmp/screenshots/`).
 
 mod driver;
+mod engine;
 #[allow(dead_code)]
 #[path = "../../../engine/tests/all/fleet.rs"]
 mod fleet;
@@ -16,17 +17,7 @@ mod run;
 mod swarm;
 
 /// The engine on a test's data folder, as the app opens it.
-pub fn engine(home: &std::path::Path) -> capstan_engine::Capstan {
-    let bundled = capstan_bundled::PLUGINS
-        .iter()
-        .map(|p| capstan_engine::BundledPlugin {
-            name: p.name,
-            wasm: p.wasm,
-        });
-    capstan_engine::Capstan::open(capstan_engine::Home::at(home).unwrap())
-        .unwrap()
-        .with_bundled(bundled)
-}
+pub use engine::open as engine;
 
 /// Starts the test build of the app on `home`; `name` names the test's
 /// screenshots (under the test output folder).

@@ -12,7 +12,7 @@ use crate::api::{self, JobDetail, LogLine};
 use crate::components::field::Notice;
 use crate::components::status::{Status, duration, when};
 use crate::components::virtual_list::VirtualList;
-use crate::live::{LiveJob, live};
+use crate::live::{LiveJob, live, result_line, task_line};
 use crate::{Route, go};
 
 const LINE_HEIGHT: f64 = 20.0;
@@ -124,78 +124,22 @@ fn shown_from_store(detail: &JobDetail) -> Shown {
     } else {
         Grid::of_action(&job.action, &job.targets, &job.results)
     };
-    let recap = if playbook {
-        job.results
-            .iter()
-            .filter_map(|r| recap_of(&r.target, &r.summary))
-            .collect()
-    } else {
-        Vec::new()
-    };
     Shown {
         playbook,
         grid,
         finished: job.state != "running",
         state: job.state.clone(),
-        overall: worst(job.results.iter().map(|r| r.status.as_str())),
-        recap,
+        overall: detail.overall.clone(),
+        recap: detail.recap.clone(),
     }
-}
-
-/// Reads a stored recap line (`ok=3 changed=1 …`).
-fn recap_of(host: &str, counts: &str) -> Option<api::Recap> {
-    let mut recap = api::Recap {
-        host: host.to_string(),
-        ok: 0,
-        changed: 0,
-        unreachable: 0,
-        failed: 0,
-        skipped: 0,
-    };
-    for pair in counts.split_whitespace() {
-        let (key, value) = pair.split_once('=')?;
-        let value = value.parse().ok()?;
-        match key {
-            "ok" => recap.ok = value,
-            "changed" => recap.changed = value,
-            "unreachable" => recap.unreachable = value,
-            "failed" => recap.failed = value,
-            "skipped" => recap.skipped = value,
-            _ => {}
-        }
-    }
-    Some(recap)
-}
-
-fn worst<'a>(statuses: impl Iterator<Item = &'a str>) -> Option<String> {
-    let rank = |s: &str| match s {
-        "failed" => 4,
-        "unreachable" => 3,
-        "changed" => 2,
-        "ok" => 1,
-        _ => 0,
-    };
-    statuses.max_by_key(|s| rank(s)).map(String::from)
 }
 
 /// Lines of a job read from the store: its log, and a playbook's tasks.
 fn stored_lines(detail: &JobDetail, logs: Vec<LogLine>) -> Vec<LogLine> {
     let mut lines = logs;
-    for t in &detail.tasks {
-        lines.push(LogLine {
-            target: t.host.clone(),
-            level: t.status.clone(),
-            message: format!("{}: [{}] {} — {}", t.status, t.host, t.task, t.summary),
-        });
-    }
+    lines.extend(detail.tasks.iter().map(task_line));
     if detail.job.plugin != "playbook" {
-        for r in &detail.job.results {
-            lines.push(LogLine {
-                target: r.target.clone(),
-                level: r.status.clone(),
-                message: format!("{}: {}", r.status, r.summary),
-            });
-        }
+        lines.extend(detail.job.results.iter().map(result_line));
     }
     lines
 }
