@@ -41,13 +41,23 @@ impl Drop for Kill {
     }
 }
 
+/// Whether a live X server holds display `n`. A server that was killed
+/// leaves its socket and lock file behind; X itself takes such a display
+/// over, so only a lock naming a live process counts.
+fn display_taken(n: u32) -> bool {
+    std::fs::read_to_string(format!("/tmp/.X{n}-lock"))
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok())
+        .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
+}
+
 /// Starts Xvfb on a display of its own; returns `:N`.
 fn start_display(kill: &mut Kill) -> String {
     for n in 90 + std::process::id() % 50..200 {
-        if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+        if display_taken(n) {
             continue;
         }
-        let child = Command::new("Xvfb")
+        let mut child = Command::new("Xvfb")
             .args([
                 format!(":{n}"),
                 "-screen".into(),
@@ -60,13 +70,26 @@ fn start_display(kill: &mut Kill) -> String {
             .stderr(Stdio::null())
             .spawn()
             .expect("Xvfb (./dev setup installs it)");
-        kill.0.push(child);
+        // Ready once the lock is ours (a stale socket may already exist);
+        // gone if another test took the display first.
+        let ours = child.id().to_string();
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-            assert!(Instant::now() < deadline, "Xvfb :{n} did not start");
+        let ready = loop {
+            let lock = std::fs::read_to_string(format!("/tmp/.X{n}-lock")).unwrap_or_default();
+            if lock.trim() == ours && Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+                break true;
+            }
+            if child.try_wait().ok().flatten().is_some() || Instant::now() > deadline {
+                break false;
+            }
             std::thread::sleep(Duration::from_millis(50));
+        };
+        if ready {
+            kill.0.push(child);
+            return format!(":{n}");
         }
-        return format!(":{n}");
+        let _ = child.kill();
+        let _ = child.wait();
     }
     panic!("no free X display between :90 and :199");
 }
