@@ -1,7 +1,7 @@
 //! `become`: run a target's commands as another user through `sudo`, the
 //! way Ansible's `become: true` does. The host does it; plugins never see it.
 
-use super::{ExecOutput, ExecRequest, RemoteError};
+use super::{Chunk, ExecOutput, ExecRequest, RemoteError, Running, append_capped};
 
 /// Whom to become, and where the sudo password comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,59 +14,52 @@ pub struct Become {
 }
 
 impl Become {
-    /// Wraps a request in `sudo`. The environment moves inside sudo (which
-    /// resets its own). With `send_password` (only when sudo was seen to ask:
-    /// a sudo that does not ask would pass the password on to the command),
-    /// the password goes first on stdin.
-    pub fn wrap(
-        &self,
-        request: &ExecRequest,
-        send_password: bool,
-    ) -> Result<ExecRequest, RemoteError> {
-        let mut argv: Vec<String> = vec!["sudo".into()];
-        let mut stdin = request.stdin.clone();
-        match &self.password_env {
-            Some(var) if send_password => {
-                let password = std::env::var(var).map_err(|_| {
-                    RemoteError::Failed(format!(
-                        "become: the sudo password variable {var} is not set"
-                    ))
-                })?;
-                argv.extend(["-S".into(), "-p".into(), String::new()]);
-                let mut input = format!("{password}\n").into_bytes();
-                input.extend(stdin.take().unwrap_or_default());
-                stdin = Some(input);
-            }
-            _ => argv.push("-n".into()),
-        }
-        argv.extend(["-u".into(), self.user.clone(), "--".into()]);
-        if !request.env.is_empty() {
-            argv.push("env".into());
-            argv.extend(request.env.iter().map(|(k, v)| format!("{k}={v}")));
-        }
-        argv.extend(request.argv.iter().cloned());
-        Ok(ExecRequest {
+    /// Wraps a request in `sudo -n`: sudo must not ask for a password. The
+    /// environment moves inside sudo (which resets its own).
+    pub fn wrap_no_password(&self, request: &ExecRequest) -> ExecRequest {
+        let mut argv: Vec<String> = ["sudo", "-n", "-u", &self.user, "--"]
+            .map(String::from)
+            .to_vec();
+        argv.extend(env_and_argv(request));
+        ExecRequest {
             argv,
-            stdin,
+            stdin: request.stdin.clone(),
             env: Vec::new(),
             cwd: request.cwd.clone(),
-        })
-    }
-
-    /// The command that tells whether sudo asks for a password.
-    pub fn probe(&self) -> ExecRequest {
-        ExecRequest {
-            argv: ["sudo", "-n", "-u", &self.user, "--", "true"]
-                .map(String::from)
-                .to_vec(),
-            ..Default::default()
         }
     }
 
-    /// Reads the probe's answer: true when sudo wants a password.
-    pub fn asks_for_password(output: &ExecOutput) -> bool {
-        output.exit_code != Some(0)
-            && String::from_utf8_lossy(&output.stderr).contains("password is required")
+    /// Wraps a request in `sudo -S` with the dialog's own prompt; once sudo
+    /// lets the command start, a shell first prints the dialog's marker on
+    /// stderr. Nothing is put on stdin here: [`Dialog::converse`] sends the
+    /// password only after the prompt, and the command's input only after
+    /// the marker.
+    pub fn wrap_with_prompt(&self, request: &ExecRequest, dialog: &Dialog) -> ExecRequest {
+        let mut argv: Vec<String> = vec![
+            "sudo".into(),
+            "-S".into(),
+            "-p".into(),
+            dialog.prompt.clone(),
+            "-u".into(),
+            self.user.clone(),
+            "--".into(),
+            "sh".into(),
+            "-c".into(),
+            format!("printf '%s\\n' {} >&2; exec \"$@\"", dialog.marker),
+            "capstan-become".into(),
+        ];
+        argv.extend(env_and_argv(request));
+        ExecRequest {
+            argv,
+            stdin: None,
+            env: Vec::new(),
+            cwd: request.cwd.clone(),
+        }
+    }
+
+    /// The sudo password, from its environment variable.
+    fn password(&self) -> Option<String> {
+        std::env::var(self.password_env.as_deref()?).ok()
     }
 
     /// Turns sudo's own refusals into errors that say what to do.
@@ -104,6 +97,131 @@ impl Become {
     }
 }
 
+/// `env K=V... argv...`: the request's environment set inside sudo.
+fn env_and_argv(request: &ExecRequest) -> Vec<String> {
+    let mut words = Vec::new();
+    if !request.env.is_empty() {
+        words.push("env".into());
+        words.extend(request.env.iter().map(|(k, v)| format!("{k}={v}")));
+    }
+    words.extend(request.argv.iter().cloned());
+    words
+}
+
+/// One sudo conversation: a prompt and a start marker no one can guess,
+/// so the password is typed only where sudo itself asked for it.
+pub struct Dialog {
+    prompt: String,
+    marker: String,
+}
+
+impl Dialog {
+    /// A fresh prompt and marker for one command.
+    pub fn new() -> Dialog {
+        let nonce = nonce();
+        Dialog {
+            prompt: format!("[capstan-sudo-{nonce}] password: "),
+            marker: format!("CAPSTAN-BECOME-{nonce}"),
+        }
+    }
+
+    /// Runs the conversation: answers sudo's prompt once with the password
+    /// (a second prompt means sudo refused it), and sends the command's
+    /// input only after the marker shows the command has started. Output
+    /// before the marker is sudo's, and never the command's.
+    pub async fn converse(
+        &self,
+        become_user: &Become,
+        mut running: Running,
+        request: &ExecRequest,
+        max_output: u64,
+        target: &str,
+    ) -> Result<ExecOutput, RemoteError> {
+        let marker_line = format!("{}\n", self.marker);
+        let mut output = ExecOutput::default();
+        let mut before_start: Vec<u8> = Vec::new();
+        let mut started = false;
+        let mut prompts = 0;
+        let program = &request.argv[0];
+        let refused = |why: &str| {
+            RemoteError::Failed(format!("become {} on {target}: {why}", become_user.user))
+        };
+        while let Some(chunk) = running.next().await? {
+            match chunk {
+                Chunk::Stdout(data) => {
+                    append_capped(&mut output.stdout, &data, max_output, "stdout", program)?
+                }
+                Chunk::Stderr(data) if started => {
+                    append_capped(&mut output.stderr, &data, max_output, "stderr", program)?
+                }
+                Chunk::Stderr(data) => {
+                    before_start.extend_from_slice(&data);
+                    if before_start.len() as u64 > max_output.max(64 << 10) {
+                        running.abort().await;
+                        return Err(refused("sudo said more than expected before the command"));
+                    }
+                    if let Some(at) = find(&before_start, self.prompt.as_bytes()) {
+                        before_start.drain(at..at + self.prompt.len());
+                        prompts += 1;
+                        if prompts > 1 {
+                            running.abort().await;
+                            return Err(refused("sudo refused the password"));
+                        }
+                        let Some(password) = become_user.password() else {
+                            running.abort().await;
+                            return Err(refused(&format!(
+                                "sudo asks for a password and the variable {} is not set",
+                                become_user.password_env.as_deref().unwrap_or_default()
+                            )));
+                        };
+                        let mut line = password.into_bytes();
+                        line.push(b'\n');
+                        running.send(&line).await?;
+                    }
+                    if let Some(at) = find(&before_start, marker_line.as_bytes()) {
+                        started = true;
+                        let after = before_start.split_off(at + marker_line.len());
+                        append_capped(&mut output.stderr, &after, max_output, "stderr", program)?;
+                        before_start.clear();
+                        if let Some(input) = &request.stdin {
+                            running.send(input).await?;
+                        }
+                        running.close_input().await?;
+                    }
+                }
+                Chunk::Exit(code) => {
+                    output.exit_code = code;
+                    if !started {
+                        // sudo's own refusal: keep its words for `check`.
+                        output.stderr = before_start;
+                        break;
+                    }
+                }
+            }
+        }
+        if started
+            && output.exit_code == Some(127)
+            && String::from_utf8_lossy(&output.stderr).contains("not found")
+        {
+            return Err(RemoteError::Unavailable(format!(
+                "command not found on {target}: {program}"
+            )));
+        }
+        Ok(output)
+    }
+}
+
+/// 128 random bits as hex, from the OS.
+fn nonce() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS gives random bytes");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,7 +238,7 @@ mod tests {
             cwd: Some("/tmp".into()),
             stdin: None,
         };
-        let wrapped = become_root.wrap(&request, false).unwrap();
+        let wrapped = become_root.wrap_no_password(&request);
         assert_eq!(
             wrapped.argv,
             ["sudo", "-n", "-u", "root", "--", "env", "A=1", "id", "-un"]
@@ -130,12 +248,7 @@ mod tests {
     }
 
     #[test]
-    fn a_password_goes_first_on_stdin_only_when_sudo_asks() {
-        // SAFETY: this test owns the variable; no other test reads it.
-        #[allow(unsafe_code)]
-        unsafe {
-            std::env::set_var("CAPSTAN_TEST_SUDO_PW", "s3cret")
-        };
+    fn with_a_password_nothing_is_put_on_stdin_up_front() {
         let become_root = Become {
             user: "root".into(),
             password_env: Some("CAPSTAN_TEST_SUDO_PW".into()),
@@ -145,12 +258,71 @@ mod tests {
             stdin: Some(b"data".to_vec()),
             ..Default::default()
         };
-        let wrapped = become_root.wrap(&request, true).unwrap();
-        assert_eq!(&wrapped.argv[..4], ["sudo", "-S", "-p", ""]);
-        assert_eq!(wrapped.stdin.as_deref(), Some(&b"s3cret\ndata"[..]));
-        let wrapped = become_root.wrap(&request, false).unwrap();
-        assert_eq!(&wrapped.argv[..2], ["sudo", "-n"]);
-        assert_eq!(wrapped.stdin.as_deref(), Some(&b"data"[..]));
+        let dialog = Dialog::new();
+        let wrapped = become_root.wrap_with_prompt(&request, &dialog);
+        assert_eq!(&wrapped.argv[..4], ["sudo", "-S", "-p", &dialog.prompt]);
+        assert_eq!(wrapped.stdin, None);
+        assert_ne!(
+            Dialog::new().prompt,
+            dialog.prompt,
+            "a prompt is never reused"
+        );
+    }
+
+    /// Runs `script` as a stand-in for sudo (`$1` is the prompt, `$2` the
+    /// marker) through the dialog, with `data` as the command's input.
+    async fn converse_with(script: &str) -> Result<ExecOutput, RemoteError> {
+        // SAFETY: this test module owns the variable; nothing else reads it.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::set_var("CAPSTAN_TEST_SUDO_PW", "s3cret")
+        };
+        let become_root = Become {
+            user: "root".into(),
+            password_env: Some("CAPSTAN_TEST_SUDO_PW".into()),
+        };
+        let dialog = Dialog::new();
+        let fake_sudo = ExecRequest {
+            argv: ["sh", "-c", script, "sudo", &dialog.prompt, &dialog.marker]
+                .map(String::from)
+                .to_vec(),
+            ..Default::default()
+        };
+        let running = crate::remote::LocalTransport
+            .start(&fake_sudo)
+            .await
+            .map(Running::Local)?;
+        let request = ExecRequest {
+            argv: vec!["cat".into()],
+            stdin: Some(b"data".to_vec()),
+            ..Default::default()
+        };
+        dialog
+            .converse(&become_root, running, &request, 1 << 20, "web-1")
+            .await
+    }
+
+    #[tokio::test]
+    async fn the_password_is_typed_only_at_the_prompt_and_input_follows_the_marker() {
+        let asks = r#"printf '%s' "$1" >&2; read pw; [ "$pw" = s3cret ] || exit 9
+printf 'lecture\n%s\nwarning\n' "$2" >&2; exec cat"#;
+        let out = converse_with(asks).await.unwrap();
+        assert_eq!(out.stdout, b"data");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "warning\n");
+
+        // A sudo with a cached login does not ask: the password is never sent.
+        let cached = r#"printf '%s\n' "$2" >&2; exec cat"#;
+        let out = converse_with(cached).await.unwrap();
+        assert_eq!(out.stdout, b"data");
+
+        let refuses =
+            r#"while :; do printf '%s' "$1" >&2; read pw; printf 'Sorry, try again.\n' >&2; done"#;
+        let err = converse_with(refuses).await.unwrap_err().to_string();
+        assert!(err.contains("sudo refused the password"), "{err}");
+
+        let forbidden = r#"printf 'x is not in the sudoers file.\n' >&2; exit 1"#;
+        let out = converse_with(forbidden).await.unwrap();
+        assert!(String::from_utf8_lossy(&out.stderr).contains("sudoers"));
     }
 
     #[test]

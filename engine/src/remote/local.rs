@@ -6,7 +6,7 @@ use std::process::Stdio;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
-use super::{ExecOutput, ExecRequest, FileInfo, FileKind, RemoteError};
+use super::{Chunk, ExecOutput, ExecRequest, FileInfo, FileKind, RemoteError};
 
 /// Runs on this machine, as the user running Capstan.
 #[derive(Debug, Clone, Copy, Default)]
@@ -36,18 +36,7 @@ impl LocalTransport {
         if let Some(dir) = &request.cwd {
             command.current_dir(dir);
         }
-        let mut child = command.spawn().map_err(|e| match e.kind() {
-            ErrorKind::NotFound if request.cwd.as_ref().is_some_and(|d| !Path::new(d).is_dir()) => {
-                RemoteError::Unavailable(format!(
-                    "working directory {} does not exist",
-                    request.cwd.as_deref().unwrap_or("")
-                ))
-            }
-            ErrorKind::NotFound => {
-                RemoteError::Unavailable(format!("command not found: {program}"))
-            }
-            _ => RemoteError::Failed(format!("could not start {program}: {e}")),
-        })?;
+        let mut child = command.spawn().map_err(|e| spawn_error(request, e))?;
 
         let stdin_task = match (child.stdin.take(), request.stdin.clone()) {
             (Some(mut pipe), Some(bytes)) => Some(tokio::spawn(async move {
@@ -178,6 +167,111 @@ impl LocalTransport {
             gid,
             link_target,
         }))
+    }
+}
+
+/// A local command started with its input open, read chunk by chunk.
+pub struct LocalRunning {
+    child: tokio::process::Child,
+    stdin: Option<tokio::process::ChildStdin>,
+    chunks: tokio::sync::mpsc::Receiver<Chunk>,
+    exited: bool,
+}
+
+impl LocalTransport {
+    /// Starts `argv` (no shell) with stdin left open, for a caller that
+    /// answers what the command asks (sudo's password prompt).
+    pub async fn start(&self, request: &ExecRequest) -> Result<LocalRunning, RemoteError> {
+        let mut command = tokio::process::Command::new(&request.argv[0]);
+        command
+            .args(&request.argv[1..])
+            .envs(request.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(dir) = &request.cwd {
+            command.current_dir(dir);
+        }
+        let mut child = command.spawn().map_err(|e| spawn_error(request, e))?;
+        let (tx, chunks) = tokio::sync::mpsc::channel(16);
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        tokio::spawn(forward(stdout, tx.clone(), Chunk::Stdout));
+        tokio::spawn(forward(stderr, tx, Chunk::Stderr));
+        Ok(LocalRunning {
+            stdin: child.stdin.take(),
+            child,
+            chunks,
+            exited: false,
+        })
+    }
+}
+
+async fn forward(
+    mut stream: impl AsyncRead + Unpin,
+    tx: tokio::sync::mpsc::Sender<Chunk>,
+    wrap: fn(Vec<u8>) -> Chunk,
+) {
+    let mut chunk = vec![0u8; 16 * 1024];
+    while let Ok(n @ 1..) = stream.read(&mut chunk).await {
+        if tx.send(wrap(chunk[..n].to_vec())).await.is_err() {
+            return;
+        }
+    }
+}
+
+impl LocalRunning {
+    /// Writes to the command's stdin.
+    pub async fn send(&mut self, bytes: &[u8]) -> Result<(), RemoteError> {
+        if let Some(pipe) = &mut self.stdin {
+            // A command that exits without reading its input is not an error.
+            let _ = pipe.write_all(bytes).await;
+        }
+        Ok(())
+    }
+
+    /// Closes the command's stdin.
+    pub async fn close_input(&mut self) -> Result<(), RemoteError> {
+        self.stdin = None;
+        Ok(())
+    }
+
+    /// The next piece of output, then `Exit` once both streams ended.
+    pub async fn next(&mut self) -> Result<Option<Chunk>, RemoteError> {
+        if let Some(chunk) = self.chunks.recv().await {
+            return Ok(Some(chunk));
+        }
+        if self.exited {
+            return Ok(None);
+        }
+        self.exited = true;
+        let status = self
+            .child
+            .wait()
+            .await
+            .map_err(|e| RemoteError::Failed(format!("waiting for a command: {e}")))?;
+        Ok(Some(Chunk::Exit(status.code())))
+    }
+
+    /// Stops the command.
+    pub async fn abort(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// Why a command could not start, in words that name the cause.
+fn spawn_error(request: &ExecRequest, e: std::io::Error) -> RemoteError {
+    let program = &request.argv[0];
+    match e.kind() {
+        ErrorKind::NotFound if request.cwd.as_ref().is_some_and(|d| !Path::new(d).is_dir()) => {
+            RemoteError::Unavailable(format!(
+                "working directory {} does not exist",
+                request.cwd.as_deref().unwrap_or("")
+            ))
+        }
+        ErrorKind::NotFound => RemoteError::Unavailable(format!("command not found: {program}")),
+        _ => RemoteError::Failed(format!("could not start {program}: {e}")),
     }
 }
 

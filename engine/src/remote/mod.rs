@@ -12,9 +12,9 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use become_::Become;
-pub use local::LocalTransport;
+pub use local::{LocalRunning, LocalTransport};
 pub use quote::{command_line, quote};
-pub use ssh::{HostKeyPolicy, SshAuth, SshSettings, SshTransport};
+pub use ssh::{HostKeyPolicy, SshAuth, SshRunning, SshSettings, SshTransport};
 
 /// A command to run, as argv: no shell ever parses it.
 #[derive(Debug, Clone, Default)]
@@ -38,6 +38,60 @@ pub struct ExecOutput {
     pub stdout: Vec<u8>,
     /// Standard error.
     pub stderr: Vec<u8>,
+}
+
+/// A piece of what a running command says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Chunk {
+    /// Bytes on standard output.
+    Stdout(Vec<u8>),
+    /// Bytes on standard error.
+    Stderr(Vec<u8>),
+    /// The command ended with this exit code (`None`: killed by a signal).
+    Exit(Option<i32>),
+}
+
+/// A command started with its input still open: the caller writes as the
+/// conversation goes (sudo's password, only once sudo has asked for it).
+pub enum Running {
+    /// On this machine.
+    Local(LocalRunning),
+    /// Over SSH.
+    Ssh(SshRunning),
+}
+
+impl Running {
+    /// Writes to the command's stdin.
+    pub async fn send(&mut self, bytes: &[u8]) -> Result<(), RemoteError> {
+        match self {
+            Running::Local(r) => r.send(bytes).await,
+            Running::Ssh(r) => r.send(bytes).await,
+        }
+    }
+
+    /// Closes the command's stdin.
+    pub async fn close_input(&mut self) -> Result<(), RemoteError> {
+        match self {
+            Running::Local(r) => r.close_input().await,
+            Running::Ssh(r) => r.close_input().await,
+        }
+    }
+
+    /// The next piece of output; `Exit` comes last, then `None`.
+    pub async fn next(&mut self) -> Result<Option<Chunk>, RemoteError> {
+        match self {
+            Running::Local(r) => r.next().await,
+            Running::Ssh(r) => r.next().await,
+        }
+    }
+
+    /// Stops the command.
+    pub async fn abort(self) {
+        match self {
+            Running::Local(r) => r.abort().await,
+            Running::Ssh(r) => r.abort().await,
+        }
+    }
 }
 
 /// The kind of a file system entry.
@@ -95,6 +149,24 @@ impl fmt::Display for RemoteError {
     }
 }
 
+/// Appends `data` to a command's output, or says which stream of which
+/// program passed the limit.
+pub(crate) fn append_capped(
+    buf: &mut Vec<u8>,
+    data: &[u8],
+    limit: u64,
+    stream: &str,
+    program: &str,
+) -> Result<(), RemoteError> {
+    if buf.len() as u64 + data.len() as u64 > limit {
+        return Err(RemoteError::TooLarge(format!(
+            "{stream} of `{program}` passed the {limit}-byte output limit; it was stopped"
+        )));
+    }
+    buf.extend_from_slice(data);
+    Ok(())
+}
+
 /// How a target is reached.
 #[derive(Debug, Clone)]
 pub enum Transport {
@@ -114,6 +186,14 @@ impl Transport {
         match self {
             Transport::Local(t) => t.exec(request, max_output).await,
             Transport::Ssh(t) => t.exec(request, max_output).await,
+        }
+    }
+
+    /// Starts a command with its input left open.
+    pub async fn start(&self, request: &ExecRequest) -> Result<Running, RemoteError> {
+        match self {
+            Transport::Local(t) => t.start(request).await.map(Running::Local),
+            Transport::Ssh(t) => t.start(request).await.map(Running::Ssh),
         }
     }
 
@@ -156,8 +236,6 @@ pub struct Target {
     pub transport: Transport,
     /// Run everything as another user through sudo.
     pub become_user: Option<Become>,
-    /// Whether sudo on this target asks for a password, once probed.
-    sudo_asks: Arc<tokio::sync::OnceCell<bool>>,
     /// Its Docker engine, connected on first use.
     docker: Arc<crate::docker::EngineCell>,
 }
@@ -169,7 +247,6 @@ impl Target {
             name: "local".into(),
             transport: Transport::Local(LocalTransport),
             become_user: None,
-            sudo_asks: Arc::default(),
             docker: Arc::default(),
         }
     }
@@ -189,7 +266,6 @@ impl Target {
             name: settings.name.clone(),
             transport: Transport::Ssh(Arc::new(SshTransport::new(settings))),
             become_user: None,
-            sudo_asks: Arc::default(),
             docker: Arc::default(),
         }
     }
@@ -214,19 +290,24 @@ impl Target {
     ) -> Result<ExecOutput, RemoteError> {
         match &self.become_user {
             None => self.transport.exec(request, max_output).await,
+            Some(become_user) if become_user.password_env.is_none() => {
+                let output = self
+                    .transport
+                    .exec(&become_user.wrap_no_password(request), max_output)
+                    .await?;
+                become_user.check(output, &self.name)
+            }
             Some(become_user) => {
-                // Send the password only to a sudo that asks for it: one
-                // that does not would hand it to the command's stdin.
-                let send_password = become_user.password_env.is_some()
-                    && *self
-                        .sudo_asks
-                        .get_or_try_init(|| async {
-                            let probe = self.transport.exec(&become_user.probe(), 64 << 10).await?;
-                            Ok::<_, RemoteError>(Become::asks_for_password(&probe))
-                        })
-                        .await?;
-                let wrapped = become_user.wrap(request, send_password)?;
-                let output = self.transport.exec(&wrapped, max_output).await?;
+                // The password goes to sudo only when sudo asks for it, and
+                // the command's own input only after sudo let it start.
+                let dialog = become_::Dialog::new();
+                let running = self
+                    .transport
+                    .start(&become_user.wrap_with_prompt(request, &dialog))
+                    .await?;
+                let output = dialog
+                    .converse(become_user, running, request, max_output, &self.name)
+                    .await?;
                 become_user.check(output, &self.name)
             }
         }

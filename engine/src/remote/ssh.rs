@@ -14,7 +14,7 @@ use tokio::sync::OnceCell;
 
 use super::quote::command_line;
 use super::via_exec::{self, ExecPort};
-use super::{ExecOutput, ExecRequest, FileInfo, RemoteError};
+use super::{Chunk, ExecOutput, ExecRequest, FileInfo, RemoteError, append_capped};
 
 /// How to log in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -287,6 +287,28 @@ impl SshTransport {
         Ok(output)
     }
 
+    /// Starts a command with its input left open, for a caller that
+    /// answers what the command asks (sudo's password prompt).
+    pub async fn start(&self, request: &ExecRequest) -> Result<SshRunning, RemoteError> {
+        let handle = self.connect().await?;
+        let lost = |e: russh::Error| {
+            RemoteError::Unreachable(format!("{}: connection lost: {e}", self.settings.name))
+        };
+        let channel = handle.channel_open_session().await.map_err(lost)?;
+        channel
+            .exec(true, command_line(request))
+            .await
+            .map_err(lost)?;
+        Ok(SshRunning {
+            channel,
+            handle,
+            name: self.settings.name.clone(),
+            program: request.argv[0].clone(),
+            exit: None,
+            done: false,
+        })
+    }
+
     /// Reads a file with `cat`.
     pub async fn read_file(&self, path: &str, max_size: u64) -> Result<Vec<u8>, RemoteError> {
         via_exec::read_file(self, path, max_size).await
@@ -315,20 +337,70 @@ impl SshTransport {
     }
 }
 
-fn append_capped(
-    buf: &mut Vec<u8>,
-    data: &[u8],
-    limit: u64,
-    stream: &str,
-    program: &str,
-) -> Result<(), RemoteError> {
-    if buf.len() as u64 + data.len() as u64 > limit {
-        return Err(RemoteError::TooLarge(format!(
-            "{stream} of `{program}` passed the {limit}-byte output limit; it was stopped"
-        )));
+/// A command running over SSH with its input open, read chunk by chunk.
+pub struct SshRunning {
+    channel: russh::Channel<client::Msg>,
+    handle: Arc<Handle<HostKeyCheck>>,
+    name: String,
+    program: String,
+    exit: Option<Option<i32>>,
+    done: bool,
+}
+
+impl SshRunning {
+    fn lost(&self, e: russh::Error) -> RemoteError {
+        RemoteError::Unreachable(format!("{}: connection lost: {e}", self.name))
     }
-    buf.extend_from_slice(data);
-    Ok(())
+
+    /// Writes to the command's stdin.
+    pub async fn send(&mut self, bytes: &[u8]) -> Result<(), RemoteError> {
+        self.channel.data(bytes).await.map_err(|e| self.lost(e))
+    }
+
+    /// Closes the command's stdin.
+    pub async fn close_input(&mut self) -> Result<(), RemoteError> {
+        self.channel.eof().await.map_err(|e| self.lost(e))
+    }
+
+    /// The next piece of output, then `Exit` once the channel closed.
+    pub async fn next(&mut self) -> Result<Option<Chunk>, RemoteError> {
+        if self.done {
+            return Ok(None);
+        }
+        while let Some(message) = self.channel.wait().await {
+            match message {
+                ChannelMsg::Data { data } => return Ok(Some(Chunk::Stdout(data.to_vec()))),
+                ChannelMsg::ExtendedData { data, ext: 1 } => {
+                    return Ok(Some(Chunk::Stderr(data.to_vec())));
+                }
+                ChannelMsg::ExitStatus { exit_status } => {
+                    self.exit = Some(Some(exit_status as i32))
+                }
+                ChannelMsg::ExitSignal { .. } => self.exit = Some(None),
+                _ => {}
+            }
+        }
+        self.done = true;
+        match self.exit {
+            Some(code) => Ok(Some(Chunk::Exit(code))),
+            None => {
+                let why = if self.handle.is_closed() {
+                    "connection lost"
+                } else {
+                    "the channel closed"
+                };
+                Err(RemoteError::Unreachable(format!(
+                    "{}: {why} while `{}` was running",
+                    self.name, self.program
+                )))
+            }
+        }
+    }
+
+    /// Stops waiting for the command and closes its channel.
+    pub async fn abort(self) {
+        let _ = self.channel.close().await;
+    }
 }
 
 fn describe_auth(auth: &SshAuth) -> String {
