@@ -14,7 +14,7 @@ use super::actions::{assert_params, copy_params, debug_params, template_params};
 use super::model::{Args, Play, Playbook, Task};
 use super::modules::{self, Module};
 use super::report::{PlaybookEvent, PlaybookEventSink, Recap, TaskOutcome};
-use super::template::{Scope, Templates};
+use super::template::{Origin, Scope, Templates};
 use crate::jobs::runner::{JobLogs, MAX_PARALLEL_TARGETS};
 use crate::jobs::{FailureKind, ResultStatus};
 use crate::plugin::{CallContext, CallSetup, LoadedPlugin, PluginHost, PluginOutcome};
@@ -76,15 +76,17 @@ impl HostState {
     }
 
     /// Variables in Ansible's order of strength: inventory, facts, play
-    /// vars, task vars, registered and set facts, extra vars.
+    /// vars, task vars, registered and set facts, extra vars. What the
+    /// user wrote may hold templates; facts and results are data.
     fn scope(&self, task_vars: &Map<String, Json>, extra: &Map<String, Json>) -> Scope {
-        let mut all = self.inventory.clone();
-        for layer in [&self.facts, &self.play_vars, task_vars, &self.set, extra] {
-            for (k, v) in layer {
-                all.insert(k.clone(), v.clone());
-            }
-        }
-        Scope::new(Json::Object(all))
+        Scope::layered([
+            (&self.inventory, Origin::Written),
+            (&self.facts, Origin::Data),
+            (&self.play_vars, Origin::Written),
+            (task_vars, Origin::Written),
+            (&self.set, Origin::Data),
+            (extra, Origin::Written),
+        ])
     }
 }
 
@@ -200,7 +202,7 @@ fn play_hosts(
     let inventory = &ctx.inventory;
     let pattern = ctx.templates.render_text(
         &play.hosts,
-        &Scope::new(Json::Object(ctx.options.extra_vars.clone())),
+        &Scope::layered([(&ctx.options.extra_vars, Origin::Written)]),
     )?;
     let mut chosen: Vec<String> = super::hosts::select(&pattern, inventory)?
         .into_iter()
@@ -318,34 +320,12 @@ fn load_play_vars(ctx: &RunContext, play: &Play, state: &mut HostState) -> Resul
         .map_err(|e| e.to_string())?;
         pending.extend(super::model::vars(&node).map_err(|e| e.to_string())?);
     }
-    // Variables may use each other in any order: render until no more
-    // progress, then report the first that still fails.
-    loop {
-        let mut failures = Vec::new();
-        let before = pending.len();
-        for (name, value) in std::mem::take(&mut pending) {
-            let scope = state.scope(&Map::new(), &ctx.options.extra_vars);
-            match ctx.templates.render_json(&value, &scope) {
-                Ok(rendered) => {
-                    state.play_vars.insert(name, rendered);
-                }
-                Err(e) => failures.push((name, value, e)),
-            }
-        }
-        if failures.is_empty() {
-            return Ok(());
-        }
-        if failures.len() == before {
-            // Like Ansible's lazy variables, one that cannot be rendered
-            // yet is kept as written: a task that uses it fails there,
-            // naming what is undefined.
-            for (name, value, _) in failures {
-                state.play_vars.insert(name, value);
-            }
-            return Ok(());
-        }
-        pending = failures.into_iter().map(|(n, v, _)| (n, v)).collect();
+    // Kept as written: each is rendered when a task uses it, as Ansible's
+    // lazy variables are, so one may use a result registered later.
+    for (name, value) in pending {
+        state.play_vars.insert(name, value);
     }
+    Ok(())
 }
 
 /// Ansible's tag rules: `--tags` keeps tasks with a listed tag (or
@@ -444,48 +424,40 @@ async fn run_task(
     mut state: HostState,
 ) -> (HostState, TaskOutcome) {
     let started = Instant::now();
-    let base = state.scope(&Map::new(), &ctx.options.extra_vars);
-    let task_vars: Result<Map<String, Json>, String> = task
-        .vars
-        .iter()
-        .map(|(k, v)| Ok((k.clone(), ctx.templates.render_json(v, &base)?)))
-        .collect();
-    let result = match task_vars {
+    // Task vars are written templates too, rendered when used (so they may
+    // use the loop's item).
+    let task_vars: Map<String, Json> = task.vars.iter().cloned().collect();
+    let scope = state.scope(&task_vars, &ctx.options.extra_vars);
+    let result = match loop_items(ctx, task, &scope) {
         Err(e) => vec![(None, ItemResult::failed(located(task, &e)))],
-        Ok(task_vars) => {
-            let scope = state.scope(&task_vars, &ctx.options.extra_vars);
-            match loop_items(ctx, task, &scope) {
-                Err(e) => vec![(None, ItemResult::failed(located(task, &e)))],
-                Ok(None) => vec![(None, run_item(ctx, play, task, &scope, &mut state).await)],
-                Ok(Some(items)) => {
-                    let mut results = Vec::with_capacity(items.len());
-                    for item in items {
-                        let scope = state
-                            .scope(&task_vars, &ctx.options.extra_vars)
-                            .with(&task.loop_var, item.clone());
-                        let mut result = run_item(ctx, play, task, &scope, &mut state).await;
-                        result.result.insert(task.loop_var.clone(), item.clone());
-                        result.result.insert(
-                            "ansible_loop_var".into(),
-                            Json::String(task.loop_var.clone()),
-                        );
-                        let unreachable = result.unreachable;
-                        // `loop_control.label` names the item in the summary.
-                        let label = match &task.loop_label {
-                            Some(label) => ctx
-                                .templates
-                                .render_value(label, &scope)
-                                .unwrap_or_else(|_| Json::String(label.clone())),
-                            None => item,
-                        };
-                        results.push((Some(label), result));
-                        if unreachable {
-                            break;
-                        }
-                    }
-                    results
+        Ok(None) => vec![(None, run_item(ctx, play, task, &scope, &mut state).await)],
+        Ok(Some(items)) => {
+            let mut results = Vec::with_capacity(items.len());
+            for item in items {
+                let scope = state
+                    .scope(&task_vars, &ctx.options.extra_vars)
+                    .with(&task.loop_var, item.clone());
+                let mut result = run_item(ctx, play, task, &scope, &mut state).await;
+                result.result.insert(task.loop_var.clone(), item.clone());
+                result.result.insert(
+                    "ansible_loop_var".into(),
+                    Json::String(task.loop_var.clone()),
+                );
+                let unreachable = result.unreachable;
+                // `loop_control.label` names the item in the summary.
+                let label = match &task.loop_label {
+                    Some(label) => ctx
+                        .templates
+                        .render_value(label, &scope)
+                        .unwrap_or_else(|_| Json::String(label.clone())),
+                    None => item,
+                };
+                results.push((Some(label), result));
+                if unreachable {
+                    break;
                 }
             }
+            results
         }
     };
     let looped = task.loop_.is_some();

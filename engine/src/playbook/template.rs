@@ -2,15 +2,29 @@
 //! undefined variables (the error names the variable), Python-style
 //! printing of lists, mappings and booleans, and the filters and tests
 //! playbooks use most.
+//!
+//! Where a value came from decides whether it is ever rendered. Variables
+//! written by the user (playbook, task and play vars, vars files,
+//! inventory, `-e`) may hold templates, rendered when a template uses them,
+//! as Ansible's lazy variables are. Everything else — registered results,
+//! facts, plugin data, file contents, rendered output — is data: it is
+//! never rendered, so a managed host cannot make the controller evaluate
+//! an expression over the run's variables. Each render also has a fuel
+//! limit, so no template can hang the run.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
 
 use minijinja::value::{Value, ValueKind};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use serde_json::Value as Json;
 
-/// How many times a variable holding a template is rendered in turn.
-const MAX_DEPTH: usize = 8;
+/// How deep written variables may refer to other written variables.
+const MAX_DEPTH: usize = 32;
+
+/// Instructions one render may run (a loop of 100 × 100 items takes about
+/// 60,000): enough for any real template, and stops one that would hang.
+pub const FUEL: u64 = 20_000_000;
 
 /// The template engine for one playbook run.
 pub struct Templates {
@@ -23,34 +37,90 @@ impl Default for Templates {
     }
 }
 
+/// Where a layer of variables came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Written by the user (playbook, inventory, vars files, `-e`): may
+    /// hold templates, rendered when used.
+    Written,
+    /// From a host, a plugin or an earlier render: never rendered.
+    Data,
+}
+
 /// Variables a template sees.
 #[derive(Clone, Debug)]
 pub struct Scope {
     value: Value,
     json: Json,
+    /// Names whose values are written templates, not yet rendered.
+    written: Arc<BTreeSet<String>>,
 }
 
 impl Scope {
-    /// Variables from a JSON object.
+    /// Variables from a JSON object, all of them data.
     pub fn new(vars: Json) -> Scope {
         Scope {
             value: Value::from_serialize(&vars),
             json: vars,
+            written: Arc::default(),
         }
     }
 
-    /// The variables as JSON.
+    /// Variables from layers, weakest first; a name a later layer sets
+    /// takes that layer's value and origin.
+    pub fn layered<'a>(
+        layers: impl IntoIterator<Item = (&'a serde_json::Map<String, Json>, Origin)>,
+    ) -> Scope {
+        let mut all = serde_json::Map::new();
+        let mut written = BTreeSet::new();
+        for (layer, origin) in layers {
+            for (name, value) in layer {
+                if origin == Origin::Written && holds_template(value) {
+                    written.insert(name.clone());
+                } else {
+                    written.remove(name);
+                }
+                all.insert(name.clone(), value.clone());
+            }
+        }
+        let json = Json::Object(all);
+        Scope {
+            value: Value::from_serialize(&json),
+            json,
+            written: Arc::new(written),
+        }
+    }
+
+    /// The variables as JSON (written templates as written).
     pub fn json(&self) -> &Json {
         &self.json
     }
 
-    /// This scope with `name` (re)bound to `value`.
+    /// This scope with `name` (re)bound to `value`, as data.
     pub fn with(&self, name: &str, value: Json) -> Scope {
         let mut json = self.json.clone();
         if let Json::Object(map) = &mut json {
             map.insert(name.to_string(), value);
         }
-        Scope::new(json)
+        let mut written = self.written.clone();
+        if written.contains(name) {
+            Arc::make_mut(&mut written).remove(name);
+        }
+        Scope {
+            value: Value::from_serialize(&json),
+            json,
+            written,
+        }
+    }
+}
+
+/// Whether a value holds a template anywhere inside.
+fn holds_template(value: &Json) -> bool {
+    match value {
+        Json::String(s) => Templates::is_template(s),
+        Json::Array(items) => items.iter().any(holds_template),
+        Json::Object(map) => map.values().any(holds_template),
+        _ => false,
     }
 }
 
@@ -59,6 +129,7 @@ impl Templates {
     pub fn new() -> Templates {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_fuel(Some(FUEL));
         env.set_keep_trailing_newline(true);
         env.set_trim_blocks(true);
         env.set_formatter(|out, state, value| match value.kind() {
@@ -95,66 +166,103 @@ impl Templates {
     /// Renders a string. A string that is one `{{ expression }}` and nothing
     /// else keeps the expression's type (a list stays a list), as Ansible does.
     pub fn render_value(&self, text: &str, scope: &Scope) -> Result<Json, String> {
-        self.render_value_at(text, scope, 0)
+        self.render_value_at(text, scope, &[])
     }
 
-    fn render_value_at(&self, text: &str, scope: &Scope, depth: usize) -> Result<Json, String> {
+    fn render_value_at(&self, text: &str, scope: &Scope, chain: &[&str]) -> Result<Json, String> {
         if !Self::is_template(text) {
             return Ok(Json::String(text.to_string()));
         }
         if let Some(expr) = single_expression(text) {
-            let value = self.eval(expr, scope)?;
-            let json = serde_json::to_value(&value).unwrap_or(Json::Null);
-            // A variable holding a template is rendered in turn, as
-            // Ansible's lazy variables are.
-            if let Json::String(inner) = &json
-                && Self::is_template(inner)
-                && depth < MAX_DEPTH
-            {
-                return self.render_value_at(inner, scope, depth + 1);
-            }
-            return Ok(json);
+            let value = self.eval_at(expr, scope, chain)?;
+            return Ok(serde_json::to_value(&value).unwrap_or(Json::Null));
         }
-        let out = self.render_text_at(text, scope, depth)?;
+        let out = self.render_text_at(text, scope, chain)?;
         Ok(python_literal(&out).unwrap_or(Json::String(out)))
     }
 
-    /// Renders a string to text.
+    /// Renders a string to text. The output is never rendered again.
     pub fn render_text(&self, text: &str, scope: &Scope) -> Result<String, String> {
-        self.render_text_at(text, scope, 0)
+        self.render_text_at(text, scope, &[])
     }
 
-    fn render_text_at(&self, text: &str, scope: &Scope, depth: usize) -> Result<String, String> {
+    fn render_text_at(&self, text: &str, scope: &Scope, chain: &[&str]) -> Result<String, String> {
         let template = self
             .env
             .template_from_str(text)
             .map_err(|e| describe(&e, None))?;
-        let out = template
+        let used = template.undeclared_variables(false);
+        let scope = self.resolve(&used, scope, chain)?;
+        template
             .render(&scope.value)
-            .map_err(|e| describe(&e, Some((&template.undeclared_variables(true), scope))))?;
-        if Self::is_template(&out) && out != text && depth < MAX_DEPTH {
-            return self.render_text_at(&out, scope, depth + 1);
-        }
-        Ok(out)
+            .map_err(|e| describe(&e, Some((&template.undeclared_variables(true), &scope))))
     }
 
     /// Evaluates a bare expression (a `when:` condition, `that:` item).
     pub fn eval(&self, expr: &str, scope: &Scope) -> Result<Value, String> {
+        self.eval_at(expr, scope, &[])
+    }
+
+    fn eval_at(&self, expr: &str, scope: &Scope, chain: &[&str]) -> Result<Value, String> {
         let expr = expr.trim();
         let expr = single_expression(expr).unwrap_or(expr);
         let compiled = self
             .env
             .compile_expression(expr)
             .map_err(|e| describe(&e, None))?;
+        let scope = self.resolve(&compiled.undeclared_variables(false), scope, chain)?;
         let value = compiled
             .eval(&scope.value)
-            .map_err(|e| describe(&e, Some((&compiled.undeclared_variables(true), scope))))?;
+            .map_err(|e| describe(&e, Some((&compiled.undeclared_variables(true), &scope))))?;
         if value.is_undefined() {
             let names = compiled.undeclared_variables(true);
-            return Err(undefined_message(&names, scope)
+            return Err(undefined_message(&names, &scope)
                 .unwrap_or_else(|| format!("`{expr}` is undefined")));
         }
         Ok(value)
+    }
+
+    /// Renders the written variables among `used` (each in turn, as its
+    /// own template may use others) and binds their results as data.
+    fn resolve<'s>(
+        &self,
+        used: &HashSet<String>,
+        scope: &'s Scope,
+        chain: &[&str],
+    ) -> Result<std::borrow::Cow<'s, Scope>, String> {
+        let mut pending: Vec<&String> =
+            used.iter().filter(|n| scope.written.contains(*n)).collect();
+        if pending.is_empty() {
+            return Ok(std::borrow::Cow::Borrowed(scope));
+        }
+        pending.sort();
+        let mut json = scope.json.clone();
+        let mut written = (*scope.written).clone();
+        for name in pending {
+            if chain.contains(&name.as_str()) {
+                let mut path: Vec<&str> = chain.to_vec();
+                path.push(name);
+                return Err(format!(
+                    "variable `{name}` refers to itself ({})",
+                    path.join(" → ")
+                ));
+            }
+            if chain.len() >= MAX_DEPTH {
+                return Err(format!(
+                    "variable `{name}`: templates nest more than {MAX_DEPTH} variables deep"
+                ));
+            }
+            let mut inner = chain.to_vec();
+            inner.push(name);
+            let rendered = self.render_json_at(&scope.json[name.as_str()], scope, &inner)?;
+            json[name.as_str()] = rendered;
+            written.remove(name);
+        }
+        Ok(std::borrow::Cow::Owned(Scope {
+            value: Value::from_serialize(&json),
+            json,
+            written: Arc::new(written),
+        }))
     }
 
     /// Evaluates a condition to true or false.
@@ -164,17 +272,21 @@ impl Templates {
 
     /// Templates every string inside a JSON value.
     pub fn render_json(&self, value: &Json, scope: &Scope) -> Result<Json, String> {
+        self.render_json_at(value, scope, &[])
+    }
+
+    fn render_json_at(&self, value: &Json, scope: &Scope, chain: &[&str]) -> Result<Json, String> {
         Ok(match value {
-            Json::String(s) => self.render_value(s, scope)?,
+            Json::String(s) => self.render_value_at(s, scope, chain)?,
             Json::Array(items) => Json::Array(
                 items
                     .iter()
-                    .map(|v| self.render_json(v, scope))
+                    .map(|v| self.render_json_at(v, scope, chain))
                     .collect::<Result<_, _>>()?,
             ),
             Json::Object(map) => Json::Object(
                 map.iter()
-                    .map(|(k, v)| Ok((k.clone(), self.render_json(v, scope)?)))
+                    .map(|(k, v)| Ok((k.clone(), self.render_json_at(v, scope, chain)?)))
                     .collect::<Result<_, String>>()?,
             ),
             other => other.clone(),
@@ -221,6 +333,12 @@ fn single_expression(text: &str) -> Option<&str> {
 }
 
 fn describe(error: &minijinja::Error, undefined: Option<(&HashSet<String>, &Scope)>) -> String {
+    if error.kind() == ErrorKind::OutOfFuel {
+        return format!(
+            "the template ran more than {FUEL} steps and was stopped: a loop that does not end, \
+             or far more data than expected"
+        );
+    }
     if error.kind() == ErrorKind::UndefinedError
         && let Some((names, scope)) = undefined
         && let Some(message) = undefined_message(names, scope)
@@ -506,5 +624,93 @@ mod tests {
         let err = t.condition("nope == 1", &scope()).unwrap_err();
         assert_eq!(err, "undefined variable `nope`");
         assert!(t.condition("nope is not defined", &scope()).unwrap());
+    }
+
+    fn layers(written: Json, data: Json) -> Scope {
+        let (Json::Object(written), Json::Object(data)) = (written, data) else {
+            unreachable!()
+        };
+        Scope::layered([(&written, Origin::Written), (&data, Origin::Data)])
+    }
+
+    #[test]
+    fn written_variables_render_when_used_and_data_never_does() {
+        let t = Templates::new();
+        let scope = layers(
+            json!({
+                "secret_token": "SUPERSECRET",
+                "base": "https://{{ host }}",
+                "url": "{{ base }}/api",
+                "host": "example.test",
+                "shout": "{{ result.stdout | upper }}",
+            }),
+            json!({ "result": { "stdout": "{{ secret_token }} {{ 7*7 }}" } }),
+        );
+        assert_eq!(
+            t.render_value("{{ url }}", &scope).unwrap(),
+            json!("https://example.test/api")
+        );
+        assert_eq!(
+            t.render_value("go to {{ url }}", &scope).unwrap(),
+            json!("go to https://example.test/api")
+        );
+        // What a host said is printed as it said it, however it is reached.
+        let hostile = "{{ secret_token }} {{ 7*7 }}";
+        assert_eq!(
+            t.render_value("{{ result.stdout }}", &scope).unwrap(),
+            json!(hostile)
+        );
+        assert_eq!(
+            t.render_text("out: {{ result.stdout }}", &scope).unwrap(),
+            format!("out: {hostile}")
+        );
+        assert_eq!(
+            t.eval("result.stdout", &scope).unwrap().as_str(),
+            Some(hostile)
+        );
+        assert_eq!(
+            t.render_value("{{ shout }}", &scope).unwrap(),
+            json!("{{ SECRET_TOKEN }} {{ 7*7 }}")
+        );
+        // A loop item bound later is data too.
+        let item = scope.with("item", json!("{{ secret_token }}"));
+        assert_eq!(
+            t.render_value("{{ item }}", &item).unwrap(),
+            json!("{{ secret_token }}")
+        );
+        // A data layer overriding a written name makes it data.
+        let overridden = layers(json!({ "x": "{{ 1 + 1 }}" }), json!({ "x": "{{ 2 + 2 }}" }));
+        assert_eq!(
+            t.render_value("{{ x }}", &overridden).unwrap(),
+            json!("{{ 2 + 2 }}")
+        );
+    }
+
+    #[test]
+    fn a_variable_that_refers_to_itself_is_named() {
+        let t = Templates::new();
+        let scope = layers(json!({ "a": "{{ b }}", "b": "x{{ a }}" }), json!({}));
+        let err = t.render_value("{{ a }}", &scope).unwrap_err();
+        assert_eq!(err, "variable `a` refers to itself (a → b → a)");
+    }
+
+    #[test]
+    fn a_template_that_would_run_forever_is_stopped() {
+        let t = Templates::new();
+        let err = t
+            .render_text(
+                "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+                &scope(),
+            )
+            .unwrap_err();
+        assert!(err.contains("was stopped"), "{err}");
+        // An ordinary loop is well within the limit.
+        let out = t
+            .render_text(
+                "{% for i in range(100) %}{% for j in range(100) %}.{% endfor %}{% endfor %}",
+                &scope(),
+            )
+            .unwrap();
+        assert_eq!(out.len(), 10_000);
     }
 }
