@@ -389,6 +389,28 @@ fn hosts_are_added_listed_checked_and_removed() {
         text(&out.stdout)
     );
 
+    // Pinning a key takes a fingerprint, and says why it cannot.
+    let out = home.run(&["hosts", "trust", "web-1", "--fingerprint", "yes"]);
+    assert_eq!(code(&out), 3);
+    assert!(
+        text(&out.stderr).contains("expected the SHA256:"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = home.run(&[
+        "hosts",
+        "trust",
+        "web-1",
+        "--fingerprint",
+        "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("connection refused"),
+        "{}",
+        text(&out.stderr)
+    );
+
     let out = home.run(&[
         "run", "command", "exec", "-p", "cmd=true", "--target", "web-1",
     ]);

@@ -397,7 +397,7 @@ impl Capstan {
             for host in self.expand_target(name)? {
                 let target = match host {
                     None => Target::local(),
-                    Some(host) => self.target_for(&host, policy),
+                    Some(host) => self.target_for(&host, policy.clone()),
                 };
                 if seen.insert(target.name.clone()) {
                     targets.push(target);

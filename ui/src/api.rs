@@ -680,9 +680,10 @@ pub async fn import_inventory(path: String) -> ApiResult<usize> {
     call("import_inventory", json!({ "path": path })).await
 }
 
-/// Logs in to a host; `trust` records a first-seen host key.
-pub async fn check_host(name: String, trust: bool) -> ApiResult<HostCheck> {
-    call("check_host", json!({ "name": name, "trust": trust })).await
+/// Logs in to a host; `trust` records a first-seen host key, only if it
+/// has that fingerprint (the one the user was shown).
+pub async fn check_host(name: String, trust: Option<String>) -> ApiResult<HostCheck> {
+    call("check_host", json!({ "name": name, "fingerprint": trust })).await
 }
 
 /// Gathers a host's facts.

@@ -35,11 +35,24 @@ pub enum HostsCommand {
         /// Host names.
         #[arg(required = true)]
         names: Vec<String>,
-        /// Record host keys seen for the first time (check the fingerprints first).
+        /// Record whatever key a host with no recorded key shows (prefer
+        /// `hosts trust NAME --fingerprint`, which records only the key you
+        /// compared).
         #[arg(long)]
         trust_new_hosts: bool,
         #[command(flatten)]
         json: JsonFlag,
+    },
+    /// Pin a host's key to the fingerprint you compared with the host's own
+    /// (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` there), replacing
+    /// any key recorded for it: a new host, or one whose key was changed on
+    /// purpose.
+    Trust {
+        /// Host name.
+        name: String,
+        /// The `SHA256:…` fingerprint the host must show.
+        #[arg(long, required = true)]
+        fingerprint: String,
     },
 }
 
@@ -111,6 +124,30 @@ pub async fn exec(capstan: &Capstan, command: HostsCommand) -> anyhow::Result<Ex
             trust_new_hosts,
             json,
         } => check(capstan, names, trust_new_hosts, json.json).await,
+        HostsCommand::Trust { name, fingerprint } => trust(capstan, &name, fingerprint).await,
+    }
+}
+
+async fn trust(capstan: &Capstan, name: &str, fingerprint: String) -> anyhow::Result<Exit> {
+    if !fingerprint
+        .split_whitespace()
+        .last()
+        .is_some_and(|f| f.starts_with("SHA256:"))
+    {
+        return Err(BadInput(format!(
+            "--fingerprint: expected the SHA256:… fingerprint the host shows, not `{fingerprint}`"
+        ))
+        .into());
+    }
+    let check = capstan
+        .check_host(name, HostKeyPolicy::Repin(fingerprint))
+        .await?;
+    if check.reachable {
+        println!("{name}: key pinned; logged in: {}", check.message);
+        Ok(Exit::Success)
+    } else {
+        eprintln!("{name}: {}", check.message);
+        Ok(Exit::Failed)
     }
 }
 
@@ -157,7 +194,7 @@ async fn check(
     };
     let mut results = Vec::new();
     for name in &names {
-        results.push(capstan.check_host(name, policy).await?);
+        results.push(capstan.check_host(name, policy.clone()).await?);
     }
     if json {
         print_json(&results)?;
@@ -175,7 +212,7 @@ async fn check(
             && std::io::stdout().is_terminal()
         {
             eprintln!(
-                "compare the fingerprint with the host's own (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` there), then run again with --trust-new-hosts"
+                "compare the fingerprint with the host's own (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` there), then pin it with `capstan hosts trust NAME --fingerprint SHA256:…`"
             );
         }
     }

@@ -138,7 +138,12 @@ impl Capstan {
             request
         });
         if job.plugin != "playbook" {
-            return Ok(Rerun::Action(request));
+            // Trusting new host keys was that run's answer to what it saw;
+            // a re-run asks again.
+            return Ok(Rerun::Action(RunRequest {
+                trust_new_hosts: false,
+                ..request
+            }));
         }
         let params = &request.params;
         let extra: Vec<&str> = params["extra_vars"]

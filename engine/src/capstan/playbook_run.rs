@@ -92,7 +92,7 @@ impl Capstan {
             .iter()
             .map(|host| RunHost {
                 name: host.name.clone(),
-                target: self.target_for(host, policy),
+                target: self.target_for(host, policy.clone()),
                 vars: prepare::magic_vars(host, &inventory, &options, &dir),
             })
             .collect();

@@ -64,6 +64,8 @@ struct HostState {
     play_vars: Map<String, Json>,
     /// `register:` and `set_fact:` results.
     set: Map<String, Json>,
+    /// The current play's hosts (after `--limit`): what its tasks may reach.
+    play_hosts: Arc<Vec<String>>,
     notified: Vec<String>,
     failed: bool,
     unreachable: bool,
@@ -150,6 +152,7 @@ pub(crate) async fn run_playbook(
                 facts: Map::new(),
                 play_vars: Map::new(),
                 set: Map::new(),
+                play_hosts: Arc::default(),
                 notified: Vec::new(),
                 failed: false,
                 unreachable: false,
@@ -175,8 +178,10 @@ pub(crate) async fn run_playbook(
         if chosen.is_empty() {
             continue;
         }
+        let play_hosts = Arc::new(names.clone());
         for i in &chosen {
             if let Some(state) = states[*i].as_mut() {
+                state.play_hosts = play_hosts.clone();
                 state.play_vars.clear();
                 state.notified.clear();
                 state
@@ -789,8 +794,10 @@ async fn run_module(
         });
     }
     let mut setup = plugin.setup.clone();
-    let others = ctx.targets.iter().filter(|t| t.name != state.name).cloned();
-    setup.targets = Arc::new(std::iter::once(target).chain(others).collect());
+    let manager = (task.module == Module::DockerSwarm)
+        .then(|| params.get("manager").and_then(Json::as_str))
+        .flatten();
+    setup.targets = Arc::new(task_reach(&ctx.targets, target, &state.play_hosts, manager));
     setup.log_sink = ctx.logs.clone();
     let context = CallContext {
         target: state.name.clone(),
@@ -813,6 +820,22 @@ async fn run_module(
         absorb_facts(state, &result.result);
     }
     Ok(result)
+}
+
+/// The targets a task's plugin may reach: its own host first, then the
+/// play's other hosts, and for a swarm join exactly the manager it names.
+/// Never the rest of the inventory.
+fn task_reach(
+    all: &[Target],
+    own: Target,
+    play_hosts: &[String],
+    manager: Option<&str>,
+) -> Vec<Target> {
+    let others = all.iter().filter(|t| {
+        t.name != own.name && (play_hosts.contains(&t.name) || manager == Some(t.name.as_str()))
+    });
+    let others: Vec<Target> = others.cloned().collect();
+    std::iter::once(own).chain(others).collect()
 }
 
 fn item_result(
@@ -906,5 +929,34 @@ fn set_fact(params: Json, state: &mut HostState) -> ItemResult {
         diff: None,
         result,
         unreachable: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_reaches_its_play_hosts_and_a_named_manager_only() {
+        let all: Vec<Target> = ["web-1", "web-2", "db-prod-1", "mgr"]
+            .into_iter()
+            .map(Target::local_named)
+            .collect();
+        let names =
+            |targets: Vec<Target>| -> Vec<String> { targets.into_iter().map(|t| t.name).collect() };
+        let play = vec!["web-1".to_string(), "web-2".to_string()];
+        assert_eq!(
+            names(task_reach(&all, all[0].clone(), &play, None)),
+            ["web-1", "web-2"]
+        );
+        // `--limit web-1` leaves the play one host.
+        assert_eq!(
+            names(task_reach(&all, all[0].clone(), &play[..1], None)),
+            ["web-1"]
+        );
+        assert_eq!(
+            names(task_reach(&all, all[1].clone(), &play, Some("mgr"))),
+            ["web-2", "web-1", "mgr"]
+        );
     }
 }

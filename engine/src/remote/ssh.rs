@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use russh::client::{self, Handle};
-use russh::keys::known_hosts::learn_known_hosts_path;
-use russh::keys::{PrivateKeyWithHashAlg, PublicKey, check_known_hosts_path};
+use russh::keys::known_hosts::{known_host_keys_path, learn_known_hosts_path};
+use russh::keys::{PrivateKeyWithHashAlg, PublicKey};
 use russh::{ChannelMsg, Disconnect};
 use tokio::sync::OnceCell;
 
@@ -28,13 +28,34 @@ pub enum SshAuth {
     PasswordFromEnv(String),
 }
 
-/// What to do with a host key that is not in known_hosts yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which host keys to accept. Any key recorded for a host and port pins
+/// it: a host that shows another key, of any type, is refused unless the
+/// user re-pins it to a fingerprint they give.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostKeyPolicy {
-    /// Refuse and tell the user how to trust it.
+    /// Refuse a key not recorded, naming its fingerprint.
     RequireKnown,
-    /// Record it and go on (the user said `--trust-new-hosts`).
+    /// Record a key when nothing is recorded for the host (the user said
+    /// `--trust-new-hosts`).
     TrustNew,
+    /// Record a key when nothing is recorded for the host, and only if its
+    /// `SHA256:…` fingerprint is this one: the key the user was shown.
+    TrustFingerprint(String),
+    /// Replace whatever is recorded for the host with the key whose
+    /// fingerprint is this one (a host whose key was changed on purpose).
+    Repin(String),
+}
+
+impl HostKeyPolicy {
+    /// The fingerprint this policy accepts, without an algorithm prefix.
+    fn wanted(&self) -> Option<&str> {
+        match self {
+            HostKeyPolicy::TrustFingerprint(f) | HostKeyPolicy::Repin(f) => {
+                Some(f.split_whitespace().last().unwrap_or(f))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Where and how to connect.
@@ -126,7 +147,7 @@ impl SshTransport {
             host: s.address.clone(),
             port: s.port,
             known_hosts: s.known_hosts.clone(),
-            policy: s.policy,
+            policy: s.policy.clone(),
             problem: problem.clone(),
         };
         let connecting = client::connect(config, (s.address.as_str(), s.port), check);
@@ -438,43 +459,119 @@ impl HostKeyCheck {
     }
 
     fn check(&self, key: &PublicKey) -> bool {
-        let fingerprint = key.fingerprint(russh::keys::HashAlg::Sha256);
+        let fingerprint = key.fingerprint(russh::keys::HashAlg::Sha256).to_string();
         let algorithm = key.algorithm();
-        match check_known_hosts_path(&self.host, self.port, key, &self.known_hosts) {
-            Ok(true) => true,
-            Ok(false) if self.policy == HostKeyPolicy::TrustNew => {
-                match learn_known_hosts_path(&self.host, self.port, key, &self.known_hosts) {
-                    Ok(()) => {
-                        tracing::info!(host = %self.name, %fingerprint, "trusted a new host key");
-                        true
-                    }
-                    Err(e) => self.refuse(RemoteError::Failed(format!(
-                        "could not record the host key of {} in {}: {e}",
-                        self.name,
-                        self.known_hosts.display()
-                    ))),
-                }
+        let shown = format!("{algorithm} {fingerprint}");
+        if let Some(wanted) = self.policy.wanted()
+            && wanted != fingerprint
+        {
+            return self.refuse(RemoteError::Unreachable(format!(
+                "{} ({}:{}): the host shows {shown}, not {wanted} as you confirmed; \
+                 nothing was recorded: someone may be intercepting the connection",
+                self.name, self.host, self.port
+            )));
+        }
+        if matches!(self.policy, HostKeyPolicy::Repin(_)) {
+            return self.record(key, &shown, true);
+        }
+        let recorded = match known_host_keys_path(&self.host, self.port, &self.known_hosts) {
+            Ok(recorded) => recorded,
+            Err(e) => {
+                return self.refuse(RemoteError::Failed(format!(
+                    "could not read {}: {e}",
+                    self.known_hosts.display()
+                )));
             }
-            Ok(false) => self.refuse(RemoteError::Unreachable(format!(
-                "{} ({}:{}): unknown host key {algorithm} {fingerprint}; if that is the host's key, \
-                 trust it with `capstan hosts check {} --trust-new-hosts`",
-                self.name, self.host, self.port, self.name
-            ))),
-            Err(russh::keys::Error::KeyChanged { line }) => self.refuse(RemoteError::Unreachable(format!(
-                "{} ({}:{}): HOST KEY CHANGED (now {algorithm} {fingerprint}), refusing to connect: \
-                 someone may be intercepting the connection. If the host was reinstalled, remove line \
-                 {line} of {} and check it again",
+        };
+        if recorded.iter().any(|(_, known)| known == key) {
+            return true;
+        }
+        if let Some((_, known)) = recorded.first() {
+            let was = format!(
+                "{} {}",
+                known.algorithm(),
+                known.fingerprint(russh::keys::HashAlg::Sha256)
+            );
+            return self.refuse(RemoteError::Unreachable(format!(
+                "{} ({}:{}): HOST KEY CHANGED (recorded {was}, now {shown}), refusing to connect: \
+                 someone may be intercepting the connection. If the host's key was changed on \
+                 purpose, compare the new fingerprint with the host's own and pin it with \
+                 `capstan hosts trust {} --fingerprint {fingerprint}` (known_hosts: {})",
                 self.name,
                 self.host,
                 self.port,
+                self.name,
                 self.known_hosts.display()
+            )));
+        }
+        match &self.policy {
+            HostKeyPolicy::RequireKnown => self.refuse(RemoteError::Unreachable(format!(
+                "{} ({}:{}): unknown host key {shown}; if that is the host's key, trust it with \
+                 `capstan hosts trust {} --fingerprint {fingerprint}` (or run with --trust-new-hosts)",
+                self.name, self.host, self.port, self.name
             ))),
+            _ => self.record(key, &shown, false),
+        }
+    }
+
+    /// Records `key` for this host and port, first forgetting every key
+    /// recorded for them when `replace`.
+    fn record(&self, key: &PublicKey, shown: &str, replace: bool) -> bool {
+        let result = (|| {
+            if replace {
+                forget_host(&self.known_hosts, &self.host, self.port)?;
+            }
+            learn_known_hosts_path(&self.host, self.port, key, &self.known_hosts)
+                .map_err(std::io::Error::other)
+        })();
+        match result {
+            Ok(()) => {
+                tracing::info!(host = %self.name, key = %shown, "recorded a host key");
+                true
+            }
             Err(e) => self.refuse(RemoteError::Failed(format!(
-                "could not read {}: {e}",
+                "could not record the host key of {} in {}: {e}",
+                self.name,
                 self.known_hosts.display()
             ))),
         }
     }
+}
+
+/// Rewrites known_hosts without the plain entries for `host` and `port`
+/// (a line naming other hosts too keeps them).
+fn forget_host(path: &std::path::Path, host: &str, port: u16) -> std::io::Result<()> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let wanted = if port == 22 {
+        host.to_string()
+    } else {
+        format!("[{host}]:{port}")
+    };
+    let mut kept = String::with_capacity(text.len());
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let kept_line = match line.split_once(' ') {
+            Some((hosts, rest)) if !line.starts_with('#') => {
+                let others: Vec<&str> = hosts.split(',').filter(|h| *h != wanted).collect();
+                if others.is_empty() {
+                    continue;
+                }
+                format!("{} {rest}", others.join(","))
+            }
+            _ => line.to_string(),
+        };
+        kept.push_str(&kept_line);
+        kept.push('\n');
+    }
+    if kept.is_empty() {
+        return std::fs::remove_file(path);
+    }
+    let temp = path.with_extension("capstan-new");
+    std::fs::write(&temp, kept)?;
+    std::fs::rename(&temp, path)
 }
 
 impl client::Handler for HostKeyCheck {

@@ -38,14 +38,41 @@ impl Sshd {
         Self::start_in(tempfile::tempdir().unwrap(), port)
     }
 
+    /// Like [`Sshd::reinstall`], with a host key of another type
+    /// (`rsa`, `ecdsa`).
+    pub fn reinstall_with_key_type(self, key_type: &str) -> Sshd {
+        let port = self.port;
+        drop(self);
+        Self::start_with(tempfile::tempdir().unwrap(), port, key_type)
+    }
+
+    /// The `SHA256:…` fingerprint of its host key.
+    pub fn host_key_fingerprint(&self) -> String {
+        let out = Command::new("ssh-keygen")
+            .arg("-lf")
+            .arg(self.dir.path().join("host_key.pub"))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_string()
+    }
+
     fn start_in(dir: tempfile::TempDir, port: u16) -> Sshd {
+        Self::start_with(dir, port, "ed25519")
+    }
+
+    fn start_with(dir: tempfile::TempDir, port: u16, host_key_type: &str) -> Sshd {
         assert!(
             Path::new(SSHD).exists(),
             "{SSHD} is missing: install openssh-server (`./dev test` does it)"
         );
         let d = dir.path();
-        keygen(&d.join("host_key"));
-        keygen(&d.join("client_key"));
+        keygen(&d.join("host_key"), host_key_type);
+        keygen(&d.join("client_key"), "ed25519");
         std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).unwrap();
         let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout)
             .unwrap()
@@ -127,9 +154,9 @@ impl Drop for Sshd {
     }
 }
 
-fn keygen(path: &Path) {
+fn keygen(path: &Path, key_type: &str) {
     let status = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "capstan-test", "-f"])
+        .args(["-q", "-t", key_type, "-N", "", "-C", "capstan-test", "-f"])
         .arg(path)
         .status()
         .unwrap();

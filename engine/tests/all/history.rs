@@ -84,6 +84,7 @@ async fn a_job_runs_again_with_its_whole_request() {
     let mut request = RunRequest::new("debug", "msg", json!({ "msg": "again" }), ["local"]);
     request.check = true;
     request.diff = true;
+    request.trust_new_hosts = true;
     let first = start(&capstan, request).await;
     let Rerun::Action(again) = capstan.rerun_of(first).unwrap() else {
         panic!("a plugin action runs again as one");
@@ -99,6 +100,10 @@ async fn a_job_runs_again_with_its_whole_request() {
     );
     assert_eq!(again.params, json!({ "msg": "again" }));
     assert_eq!(again.targets, ["local"]);
+    assert!(
+        !again.trust_new_hosts,
+        "a re-run never trusts new host keys unless asked again"
+    );
     let second = start(&capstan, again).await;
     assert_ne!(first, second);
     assert!(capstan.rerun_of(9_999).unwrap_err().is_bad_input());

@@ -63,7 +63,9 @@ async fn an_unknown_host_key_is_refused_until_trusted() {
         result.summary
     );
     assert!(
-        result.summary.contains("--trust-new-hosts"),
+        result
+            .summary
+            .contains("capstan hosts trust web-1 --fingerprint SHA256:"),
         "{}",
         result.summary
     );
@@ -81,8 +83,16 @@ async fn an_unknown_host_key_is_refused_until_trusted() {
     assert_eq!(capstan.host_checks().unwrap(), vec![refused]);
     assert_eq!(sshd.logins(), 0);
 
+    // Trusting records only the key whose fingerprint the user saw.
+    let other = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let wrong = capstan
+        .check_host("web-1", HostKeyPolicy::TrustFingerprint(other.into()))
+        .await
+        .unwrap();
+    assert!(!wrong.reachable, "{wrong:?}");
+    assert!(wrong.message.contains("not SHA256:AAAA"), "{wrong:?}");
     let check = capstan
-        .check_host("web-1", HostKeyPolicy::TrustNew)
+        .check_host("web-1", HostKeyPolicy::TrustFingerprint(key.clone()))
         .await
         .unwrap();
     assert!(check.reachable, "{check:?}");
@@ -122,6 +132,63 @@ async fn a_changed_host_key_is_refused() {
         check.message
     );
     assert!(check.message.contains("known_hosts"), "{}", check.message);
+}
+
+#[tokio::test]
+async fn a_key_of_another_type_is_a_changed_key_until_re_pinned() {
+    let sshd = Sshd::start();
+    let (_dir, capstan) = engine();
+    capstan.add_host(&sshd.host("web-1")).unwrap();
+    let first = capstan
+        .check_host("web-1", HostKeyPolicy::TrustNew)
+        .await
+        .unwrap();
+    assert!(first.reachable, "{first:?}");
+
+    // The same port now shows an RSA key where an Ed25519 one is recorded.
+    let sshd = sshd.reinstall_with_key_type("rsa");
+    capstan.add_host(&sshd.host("web-1")).unwrap();
+    let check = capstan
+        .check_host("web-1", HostKeyPolicy::TrustNew)
+        .await
+        .unwrap();
+    assert!(!check.reachable, "trust-new never accepts another key type");
+    assert!(
+        check
+            .message
+            .contains("HOST KEY CHANGED (recorded ssh-ed25519"),
+        "{}",
+        check.message
+    );
+    assert_eq!(sshd.logins(), 0);
+
+    // Re-pinning takes only the fingerprint the user gives.
+    let shown = sshd.host_key_fingerprint();
+    let wrong = capstan
+        .check_host(
+            "web-1",
+            HostKeyPolicy::Repin("SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into()),
+        )
+        .await
+        .unwrap();
+    assert!(!wrong.reachable, "{wrong:?}");
+    let repinned = capstan
+        .check_host("web-1", HostKeyPolicy::Repin(shown.clone()))
+        .await
+        .unwrap();
+    assert!(repinned.reachable, "{repinned:?}");
+    let again = capstan
+        .check_host("web-1", HostKeyPolicy::RequireKnown)
+        .await
+        .unwrap();
+    assert!(again.reachable, "the new key is pinned: {again:?}");
+    let known = std::fs::read_to_string(_dir.path().join("known_hosts")).unwrap();
+    assert_eq!(
+        known.lines().filter(|l| !l.is_empty()).count(),
+        1,
+        "the old key is forgotten: {known}"
+    );
+    assert!(known.contains("ssh-rsa"), "{known}");
 }
 
 #[tokio::test]

@@ -182,18 +182,18 @@ pub fn import_inventory(capstan: tauri::State<'_, Arc<Capstan>>, path: String) -
         .map_err(|e| UiError::field("path", e.to_string()))
 }
 
-/// Logs in to a host. `trust` records a host key seen for the first time:
-/// the page only sends it after the user compared the fingerprint.
+/// Logs in to a host. `fingerprint` records a host key seen for the first
+/// time, only if it has that fingerprint: the one the page showed and the
+/// user compared (a second connection showing another key is refused).
 #[tauri::command]
 pub async fn check_host(
     capstan: tauri::State<'_, Arc<Capstan>>,
     name: String,
-    trust: bool,
+    fingerprint: Option<String>,
 ) -> UiResult<HostCheck> {
-    let policy = if trust {
-        HostKeyPolicy::TrustNew
-    } else {
-        HostKeyPolicy::RequireKnown
+    let policy = match fingerprint {
+        Some(fingerprint) => HostKeyPolicy::TrustFingerprint(fingerprint),
+        None => HostKeyPolicy::RequireKnown,
     };
     Ok(capstan.check_host(&name, policy).await?)
 }

@@ -114,9 +114,13 @@ fn HostRow(
 
     let run_check = {
         let name = name.clone();
-        move |trust: bool| {
+        move |trust: Option<String>| {
             let name = name.clone();
-            busy.set(Some(if trust { "Trusting…" } else { "Checking…" }));
+            busy.set(Some(if trust.is_some() {
+                "Trusting…"
+            } else {
+                "Checking…"
+            }));
             leptos::task::spawn_local(async move {
                 match api::check_host(name, trust).await {
                     Ok(result) => check.set(Some(result)),
@@ -172,7 +176,7 @@ fn HostRow(
                         let gather = gather.clone();
                         let edit_name = edit_name.clone();
                         view! {
-                            <button class="check" on:click=move |_| run_check(false)>"Check"</button>
+                            <button class="check" on:click=move |_| run_check(None)>"Check"</button>
                             <button class="facts" on:click=gather>"Facts"</button>
                             <button on:click=move |_| on_edit.run(edit_name.clone())>"Edit"</button>
                             <button class="danger" on:click=move |_| confirm_remove.set(true)>"Remove"</button>
@@ -194,7 +198,7 @@ fn HostRow(
                             "). Trust it only if they match: a different key may mean someone is in the middle."
                         </p>
                         <div class="actions">
-                            <button class="primary trust-key" on:click=move |_| trust(true)>"They match: trust and connect"</button>
+                            <button class="primary trust-key" on:click=move |_| trust(Some(key.clone()))>"They match: trust and connect"</button>
                             <button on:click=move |_| check.set(None)>"Not now"</button>
                         </div>
                     </div>
