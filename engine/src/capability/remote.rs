@@ -120,10 +120,22 @@ fn check_exec_request(request: &ExecRequest) -> Result<(), HostError> {
         return Err(HostError::Invalid(format!("argv[{i}] contains a NUL byte")));
     }
     for (key, value) in &request.env {
-        if key.is_empty() || key.contains('=') || key.contains('\0') || value.contains('\0') {
+        // A POSIX name: anything else could reach `env` as an option (a
+        // leading `-`) or a shell as something other than a variable.
+        let valid_name = key
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !valid_name {
             return Err(HostError::Invalid(format!(
-                "environment variable `{}` has an empty name, an '=' in its name or a NUL byte",
+                "environment variable name `{}` must be letters, digits and '_', not starting with a digit",
                 key.escape_debug()
+            )));
+        }
+        if value.contains('\0') {
+            return Err(HostError::Invalid(format!(
+                "environment variable `{key}` holds a NUL byte"
             )));
         }
     }
@@ -172,6 +184,9 @@ mod tests {
         assert!(bad(&[], &[], None).contains("argv is empty"));
         assert!(bad(&["ls", "a\0b"], &[], None).contains("argv[1]"));
         assert!(bad(&["ls"], &[("A=B", "c")], None).contains("A=B"));
+        assert!(bad(&["ls"], &[("-i", "c")], None).contains("`-i` must be letters"));
+        assert!(bad(&["ls"], &[("1A", "c")], None).contains("not starting with a digit"));
+        assert!(bad(&["ls"], &[("A", "c\0")], None).contains("NUL"));
         assert!(bad(&["ls"], &[], Some("relative/dir")).contains("must be absolute"));
     }
 }

@@ -81,24 +81,48 @@ impl LocalTransport {
         })
     }
 
-    /// Reads a file, refusing one larger than `max_size`.
+    /// Reads a regular file of at most `max_size` bytes. The size is
+    /// checked while reading, not only from metadata, so a file that grows
+    /// (or a device, a FIFO) cannot make Capstan allocate without bound.
     pub async fn read_file(&self, path: &str, max_size: u64) -> Result<Vec<u8>, RemoteError> {
-        let meta = tokio::fs::metadata(path)
+        let mut options = tokio::fs::OpenOptions::new();
+        options.read(true);
+        // A FIFO would block the open until someone writes to it.
+        #[cfg(unix)]
+        options.custom_flags(libc::O_NONBLOCK);
+        let file = options
+            .open(path)
             .await
             .map_err(|e| io_error("read", path, e))?;
-        if meta.len() > max_size {
-            return Err(RemoteError::TooLarge(format!(
-                "{path} is {} bytes, over the {max_size}-byte limit",
-                meta.len()
+        let meta = file
+            .metadata()
+            .await
+            .map_err(|e| io_error("read", path, e))?;
+        if !meta.is_file() {
+            return Err(RemoteError::Failed(format!(
+                "read {path}: not a regular file (a device, FIFO or folder is never read whole)"
             )));
         }
-        tokio::fs::read(path)
+        let too_large =
+            || RemoteError::TooLarge(format!("{path} is larger than the {max_size}-byte limit"));
+        if meta.len() > max_size {
+            return Err(too_large());
+        }
+        let mut contents = Vec::with_capacity(meta.len() as usize);
+        file.take(max_size.saturating_add(1))
+            .read_to_end(&mut contents)
             .await
-            .map_err(|e| io_error("read", path, e))
+            .map_err(|e| io_error("read", path, e))?;
+        if contents.len() as u64 > max_size {
+            return Err(too_large());
+        }
+        Ok(contents)
     }
 
-    /// Writes through a temporary file in the same folder and a rename, so
-    /// a reader never sees half a file. Keeps the old mode unless `mode` is given.
+    /// Writes through a new temporary file in the same folder (a random
+    /// name, created exclusively with its final mode, so no one else can
+    /// open it first) and a rename, so a reader never sees half a file.
+    /// Keeps the old mode unless `mode` is given.
     pub async fn write_file(
         &self,
         path: &str,
@@ -113,16 +137,28 @@ impl LocalTransport {
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("file");
-        let temp = dir.join(format!(".{file_name}.capstan-{}", std::process::id()));
         let old_mode = tokio::fs::metadata(path)
             .await
             .ok()
             .map(|m| permissions_of(&m));
+        let bits = mode.or(old_mode);
+        let mut suffix = [0u8; 8];
+        getrandom::fill(&mut suffix).map_err(|e| RemoteError::Failed(format!("random: {e}")))?;
+        let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+        let temp = dir.join(format!(".{file_name}.capstan-{suffix}"));
         let result = async {
-            tokio::fs::write(&temp, contents).await?;
-            if let Some(bits) = mode.or(old_mode) {
+            let mut options = tokio::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            options.mode(bits.unwrap_or(0o666));
+            let mut file = options.open(&temp).await?;
+            // The umask may have narrowed the mode given at creation.
+            if let Some(bits) = bits {
                 set_mode(&temp, bits).await?;
             }
+            file.write_all(contents).await?;
+            file.sync_all().await?;
+            drop(file);
             tokio::fs::rename(&temp, target).await
         }
         .await;

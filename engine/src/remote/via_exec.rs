@@ -23,13 +23,18 @@ pub fn argv(words: &[&str]) -> ExecRequest {
     }
 }
 
-/// Reads a file with `cat`.
+/// Reads a regular file with `cat`, stopped once it passes `max_size`; a
+/// device or FIFO is refused before anything is read.
 pub async fn read_file(
     port: &impl ExecPort,
     path: &str,
     max_size: u64,
 ) -> Result<Vec<u8>, RemoteError> {
-    let out = port.run(&argv(&["cat", "--", path]), max_size).await?;
+    const SCRIPT: &str = r#"if [ -e "$1" ] && [ ! -f "$1" ]; then echo "not a regular file" >&2; exit 3; fi
+exec cat -- "$1""#;
+    let out = port
+        .run(&argv(&["sh", "-c", SCRIPT, "capstan-read", path]), max_size)
+        .await?;
     match out.exit_code {
         Some(0) => Ok(out.stdout),
         _ => Err(file_error("read", path, &out)),
