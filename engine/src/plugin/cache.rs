@@ -1,7 +1,9 @@
 //! Compiled components on disk, keyed by the component's content hash and
-//! the engine's compatibility hash. An entry is verified against its
-//! recorded digest before use: a corrupt, tampered or stale entry is
-//! recompiled, never trusted.
+//! the engine's compatibility hash. An entry is checked against the digest
+//! recorded beside it before use, so a corrupt (half-written, truncated) or
+//! stale entry is recompiled. That digest only detects corruption: whoever
+//! can write Capstan's data folder can replace both files, so the folder
+//! itself must be the user's alone (see SECURITY.md).
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
