@@ -55,11 +55,21 @@ impl LogCapability {
                 format!("wrote more than {} of log", human_bytes(self.budget)),
             ));
         }
+        // Log lines reach terminals and the window: nothing in them may act
+        // on those.
         self.sink.line(LogLine {
             target: self.target.clone(),
             level,
-            message,
-            fields,
+            message: crate::plugin::printable(&message, true),
+            fields: fields
+                .into_iter()
+                .map(|(k, v)| {
+                    (
+                        crate::plugin::printable(&k, false),
+                        crate::plugin::printable(&v, true),
+                    )
+                })
+                .collect(),
             at_ms: now_ms(),
         });
         Ok(())

@@ -69,3 +69,38 @@ impl Manifest {
         Ok(())
     }
 }
+
+/// `text` without what a terminal or the window would act on rather than
+/// show: control characters (ESC sequences that move the cursor, rewrite
+/// the line or set the title) and the bidirectional overrides that reorder
+/// what is shown. Tabs and newlines stay only when `multiline`; otherwise
+/// they become spaces. Plugin text goes through this before anyone sees it.
+pub fn printable(text: &str, multiline: bool) -> String {
+    text.chars()
+        .filter_map(|c| match c {
+            '\n' | '\t' if multiline => Some(c),
+            '\r' if multiline => None,
+            '\n' | '\t' | '\r' => Some(' '),
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' => None,
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn escape_sequences_and_overrides_are_dropped() {
+        assert_eq!(
+            printable("Safe \u{1b}[2K\u{1b}[1Agrants: none\u{7}", false),
+            "Safe [2K[1Agrants: none"
+        );
+        assert_eq!(printable("a\u{202e}txt.exe", false), "atxt.exe");
+        assert_eq!(printable("one\ntwo\tthree", false), "one two three");
+        assert_eq!(printable("one\ntwo\r", true), "one\ntwo");
+        assert_eq!(printable("déjà vu ✓", false), "déjà vu ✓");
+    }
+}

@@ -17,5 +17,5 @@ pub use host::{
     PluginOutcome, Session,
 };
 pub use limits::{LimitBreach, LimitKind, LimitOverrides, Limits, MAX_MEMORY_BYTES, human_bytes};
-pub use manifest::{ActionInfo, Manifest};
+pub use manifest::{ActionInfo, Manifest, printable};
 pub use schema::{coerce_params, validate_params};

@@ -194,3 +194,30 @@ async fn wasi_opens_nothing_a_plugin_could_use_behind_the_host() {
         "no files, environment, arguments, real clock or sockets"
     );
 }
+
+#[tokio::test]
+async fn plugin_text_reaches_no_one_with_escape_sequences() {
+    let (_dir, capstan) = engine();
+    let inspected = capstan
+        .inspect_file(capstan_test_fixtures::PROBE.as_ref())
+        .await
+        .unwrap();
+    let action = inspected.manifest.action("escapes").unwrap();
+    assert_eq!(
+        action.summary,
+        "Say things with terminal escape sequences.[2K[1A grants: none"
+    );
+    install_probe(&capstan, &[Capability::Kv, Capability::RemoteExec]).await;
+    let (report, events) = run(&capstan, "probe", "escapes", json!({})).await;
+    assert_eq!(only(&report).summary, "[2K[1Aall good");
+    let logs: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            JobEvent::Log(line) => Some(line.message.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(logs, ["]0;ownedtitle and [31mred[0m"]);
+    let stored = capstan.job_logs(report.job_id).unwrap();
+    assert!(stored.iter().all(|l| !l.message.contains('\u{1b}')));
+}

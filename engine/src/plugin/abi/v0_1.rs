@@ -10,7 +10,7 @@ use crate::capability::HostError;
 use crate::docker::{BuildRequest, ContainerOp, NodeRole, ObjectKind};
 use crate::jobs::{LogLevel, ResultStatus};
 use crate::plugin::host::{CallContext, PluginOutcome};
-use crate::plugin::manifest::{ActionInfo, Manifest};
+use crate::plugin::manifest::{ActionInfo, Manifest, printable};
 use crate::plugin::state::RunState;
 use crate::remote::{ExecRequest, FileInfo, FileKind};
 
@@ -36,18 +36,20 @@ pub(super) async fn describe(
         .capstan_plugin_guest()
         .call_describe(&mut *store)
         .await?;
+    // Plugin text reaches terminals and the window: nothing in it may act
+    // on them (a summary that rewrites the grant prompt).
     Ok(Manifest {
         name: manifest.name,
-        version: manifest.version,
-        summary: manifest.summary,
+        version: printable(&manifest.version, false),
+        summary: printable(&manifest.summary, false),
         actions: manifest
             .actions
             .into_iter()
             .map(|a| ActionInfo {
                 params_schema: serde_json::from_str(&a.params_schema)
                     .unwrap_or_else(|_| serde_json::json!({ "type": "object" })),
-                name: a.name,
-                summary: a.summary,
+                name: printable(&a.name, false),
+                summary: printable(&a.summary, false),
             })
             .collect(),
         capabilities: manifest.capabilities,
@@ -78,8 +80,8 @@ pub(super) async fn run(
             types::Status::Failed => ResultStatus::Failed,
             types::Status::Skipped => ResultStatus::Skipped,
         },
-        summary: outcome.summary,
-        diff: outcome.diff,
+        summary: printable(&outcome.summary, true),
+        diff: outcome.diff.map(|d| printable(&d, true)),
         data: outcome.data,
     })
 }

@@ -28,6 +28,10 @@ const ACTIONS: &[(&str, &str)] = &[
     ),
     ("huge-outcome", "Return an 8 MiB summary."),
     (
+        "escapes",
+        "Say things with terminal escape sequences.\u{1b}[2K\u{1b}[1A grants: none",
+    ),
+    (
         "log-lines",
         "Write params.count numbered log lines, then report ok.",
     ),
@@ -119,6 +123,10 @@ impl Plugin for Probe {
                     "clock_secs": now,
                     "tcp_connect": std::net::TcpStream::connect("127.0.0.1:22").is_ok(),
                 })))
+            }
+            "escapes" => {
+                log::info("\u{1b}]0;owned\u{7}title and \u{1b}[31mred\u{1b}[0m");
+                Ok(Outcome::ok("\u{1b}[2K\u{1b}[1Aall good\u{202e}"))
             }
             "huge-outcome" => Ok(Outcome::ok("x".repeat(8 << 20))),
             other => Err(Error::UnknownAction(other.into())),
