@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use capstan_engine::docker::{Engine, LiveEngine, ObjectKind, engine_for};
-use capstan_engine::remote::Target;
+use capstan_engine::docker::{Engine, LiveEngine, ObjectKind};
+use capstan_engine::target::Target;
 use serde_json::json;
 
 const LABEL: &str = "capstan-bench";
@@ -26,7 +26,8 @@ async fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(1000);
-    let engine = engine_for(&Target::local())
+    let engine = Target::local()
+        .docker()
         .await
         .expect("the local Docker engine");
     let image = ensure_image(&engine).await;

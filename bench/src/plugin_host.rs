@@ -20,7 +20,7 @@ use capstan_engine::capability::log::{DiscardLogs, LogSink};
 use capstan_engine::plugin::{
     Allocation, ArtifactCache, CallContext, CallSetup, HostConfig, Limits, PluginHost,
 };
-use capstan_engine::remote::Target;
+use capstan_engine::target::Target;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};

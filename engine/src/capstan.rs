@@ -12,8 +12,9 @@ use crate::plugin::{
     ArtifactCache, CallSetup, ContractVersion, HostConfig, LimitOverrides, Limits, LoadedPlugin,
     Manifest, PluginHost, validate_params,
 };
-use crate::remote::{Become, HostKeyPolicy, SshSettings, Target};
+use crate::remote::{Become, HostKeyPolicy, SshSettings};
 use crate::store::{PluginRecord, Store, now_ms};
+use crate::target::Target;
 use crate::{Error, Result};
 use std::time::Duration;
 
@@ -417,7 +418,7 @@ impl Capstan {
                 targets.len()
             )));
         };
-        Ok(crate::docker::engine_for(target).await?)
+        Ok(target.docker().await?)
     }
 
     /// The transport for an inventory host: SSH, or this machine when the

@@ -19,6 +19,7 @@ pub mod playbook;
 pub mod plugin;
 pub mod remote;
 pub mod store;
+pub mod target;
 
 mod capstan;
 

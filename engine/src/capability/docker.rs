@@ -8,10 +8,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{Capability, HostError, SharedGrants};
-use crate::docker::{
-    BuildRequest, ContainerOp, DockerError, Engine, NodeRole, ObjectKind, engine_for,
-};
-use crate::remote::{ExecRequest, RemoteError, Target};
+use crate::docker::{BuildRequest, ContainerOp, DockerError, Engine, NodeRole, ObjectKind};
+use crate::remote::{ExecRequest, RemoteError};
+use crate::target::Target;
 
 /// The largest build context or image tar the host moves for a plugin.
 const MAX_ARCHIVE_BYTES: u64 = 1 << 30;
@@ -47,7 +46,7 @@ impl DockerCapability {
 
     async fn engine(&mut self, cap: Capability, name: &str) -> Result<Engine, HostError> {
         let target = self.target(cap, name)?.clone();
-        let result = engine_for(&target).await;
+        let result = target.docker().await;
         result.map_err(|e| self.fail(e))
     }
 

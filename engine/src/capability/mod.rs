@@ -42,9 +42,9 @@ impl std::fmt::Display for HostError {
 pub(crate) fn run_target<'a>(
     grants: &SharedGrants,
     cap: Capability,
-    targets: &'a [crate::remote::Target],
+    targets: &'a [crate::target::Target],
     name: &str,
-) -> Result<&'a crate::remote::Target, HostError> {
+) -> Result<&'a crate::target::Target, HostError> {
     grants.check(cap)?;
     targets.iter().find(|t| t.name == name).ok_or_else(|| {
         HostError::Invalid(format!(

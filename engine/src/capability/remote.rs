@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use super::{Capability, HostError, SharedGrants};
-use crate::remote::{ExecOutput, ExecRequest, FileInfo, RemoteError, Target};
+use crate::remote::{ExecOutput, ExecRequest, FileInfo, RemoteError};
+use crate::target::Target;
 
 /// The remote capabilities of one call.
 pub struct RemoteCapability {

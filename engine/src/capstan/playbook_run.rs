@@ -7,8 +7,9 @@ use std::sync::Arc;
 use super::Capstan;
 use crate::jobs::runner::JobLogs;
 use crate::jobs::{RunRequest, TargetResult};
+use crate::playbook::context::{PreparedPlugin, RunContext, RunHost};
 use crate::playbook::prepare;
-use crate::playbook::run::{self, PreparedPlugin, RunContext, RunHost};
+use crate::playbook::run;
 use crate::playbook::template::Templates;
 use crate::playbook::{
     PlaybookError, PlaybookEvent, PlaybookEventSink, PlaybookOptions, PlaybookReport, model,

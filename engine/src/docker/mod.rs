@@ -19,7 +19,7 @@ pub use views::{
 
 use tokio::sync::OnceCell;
 
-use crate::remote::{Target, Transport};
+use crate::remote::Transport;
 
 /// A target's engine, connected on first use and shared by every call of
 /// a run on that target.
@@ -42,31 +42,31 @@ impl EngineCell {
     pub fn socket(&self) -> &str {
         self.socket.as_deref().unwrap_or(DEFAULT_SOCKET)
     }
-}
 
-/// The engine of `target`, connecting on first use.
-pub async fn engine_for(target: &Target) -> Result<Engine, DockerError> {
-    let cell = target.docker_cell();
-    cell.engine
-        .get_or_try_init(|| async {
-            let socket = cell.socket();
-            let (raw_socket, endpoint) = match &target.transport {
-                Transport::Local(_) => {
-                    let from_env = std::env::var("DOCKER_HOST").ok();
-                    let path = match (&cell.socket, from_env) {
-                        (None, Some(value)) => socket_from_docker_host(&value)
-                            .map_err(|e| DockerError::Invalid(format!("DOCKER_HOST: {e}")))?,
-                        _ => socket.to_string(),
-                    };
-                    (raw::Socket::Local(path.clone()), path)
-                }
-                Transport::Ssh(ssh) => (
-                    raw::Socket::Ssh(ssh.clone(), socket.to_string()),
-                    format!("{}:{socket}", target.name),
-                ),
-            };
-            connect::connect(raw_socket, endpoint).await
-        })
-        .await
-        .cloned()
+    /// The engine behind `transport` (of the target called `name`),
+    /// connecting on first use.
+    pub async fn engine(&self, transport: &Transport, name: &str) -> Result<Engine, DockerError> {
+        self.engine
+            .get_or_try_init(|| async {
+                let socket = self.socket();
+                let (raw_socket, endpoint) = match transport {
+                    Transport::Local(_) => {
+                        let from_env = std::env::var("DOCKER_HOST").ok();
+                        let path = match (&self.socket, from_env) {
+                            (None, Some(value)) => socket_from_docker_host(&value)
+                                .map_err(|e| DockerError::Invalid(format!("DOCKER_HOST: {e}")))?,
+                            _ => socket.to_string(),
+                        };
+                        (raw::Socket::Local(path.clone()), path)
+                    }
+                    Transport::Ssh(ssh) => (
+                        raw::Socket::Ssh(ssh.clone(), socket.to_string()),
+                        format!("{name}:{socket}"),
+                    ),
+                };
+                connect::connect(raw_socket, endpoint).await
+            })
+            .await
+            .cloned()
+    }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value as Json, json};
 
-use super::run::RunContext;
+use super::context::RunContext;
 use super::template::Scope;
 
 /// `debug`: `msg` (any value, printed as Ansible prints it) or `var`.

@@ -14,6 +14,7 @@
 //! - [`report`] is what a run tells the world: events, outcomes, recap.
 
 mod actions;
+pub(crate) mod context;
 pub mod hosts;
 pub mod model;
 pub mod modules;

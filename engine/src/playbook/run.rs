@@ -2,8 +2,6 @@
 //! once, handlers at the end of each play, every host's result recorded
 //! as the task finishes.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,49 +9,16 @@ use serde_json::{Map, Value as Json, json};
 
 use super::PlaybookOptions;
 use super::actions::{assert_params, copy_params, debug_params, template_params};
+use super::context::{RunContext, RunHost};
 use super::model::{Args, Play, Playbook, Task};
 use super::modules::{self, Module};
-use super::report::{PlaybookEvent, PlaybookEventSink, Recap, TaskOutcome};
+use super::report::{PlaybookEvent, Recap, TaskOutcome};
 use super::template::{Origin, Scope, Templates};
-use crate::jobs::runner::{JobLogs, MAX_PARALLEL_TARGETS};
+use crate::jobs::runner::MAX_PARALLEL_TARGETS;
 use crate::jobs::{FailureKind, ResultStatus};
-use crate::plugin::{CallContext, CallSetup, LoadedPlugin, PluginHost, PluginOutcome};
-use crate::remote::{Become, Target};
-use crate::store::Store;
-
-/// A plugin ready to be called for a module.
-pub(crate) struct PreparedPlugin {
-    pub loaded: Arc<LoadedPlugin>,
-    pub setup: CallSetup,
-    /// Parameter schema of each action.
-    pub schemas: HashMap<String, Json>,
-}
-
-/// A host as a playbook run sees it.
-pub(crate) struct RunHost {
-    pub name: String,
-    pub target: Target,
-    /// Inventory variables and magic variables.
-    pub vars: Map<String, Json>,
-}
-
-/// Everything every task of a run shares.
-pub(crate) struct RunContext {
-    pub host: Arc<PluginHost>,
-    pub store: Store,
-    pub job_id: i64,
-    pub plugins: HashMap<&'static str, PreparedPlugin>,
-    pub templates: Templates,
-    pub dir: PathBuf,
-    pub options: PlaybookOptions,
-    pub events: PlaybookEventSink,
-    pub logs: Arc<JobLogs>,
-    /// The run's hosts as the inventory describes them (for host patterns).
-    pub inventory: Vec<crate::inventory::Host>,
-    /// Every host's target, sharing its connections: a task's plugin may
-    /// reach the run's other hosts (a worker joining the manager's swarm).
-    pub targets: Vec<Target>,
-}
+use crate::plugin::{CallContext, PluginOutcome};
+use crate::remote::Become;
+use crate::target::Target;
 
 /// One host's state through the run.
 struct HostState {

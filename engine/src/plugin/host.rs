@@ -12,6 +12,7 @@ use wasmtime::{
 
 use super::abi::{self, ContractVersion, Instance, PreLinked};
 use super::cache::{ArtifactCache, CacheOutcome, sha256_hex};
+use super::call::{CallContext, PluginOutcome};
 use super::limits::{LimitBreach, LimitKind, Limits, MAX_MEMORY_BYTES, human_bytes};
 use super::manifest::Manifest;
 use super::state::RunState;
@@ -21,8 +22,8 @@ use crate::capability::kv::KvCapability;
 use crate::capability::log::{DiscardLogs, LogCapability, LogSink};
 use crate::capability::remote::RemoteCapability;
 use crate::jobs::{FailureKind, LogLevel, ResultStatus};
-use crate::remote::Target;
 use crate::store::Store as Database;
+use crate::target::Target;
 use crate::{Error, Result};
 
 /// Memory per slot reset in place rather than returned to the OS.
@@ -56,32 +57,6 @@ impl Default for HostConfig {
             allocation: Allocation::Pooling { max_instances: 128 },
         }
     }
-}
-
-/// Where and how a call runs: which target, which targets, which modes.
-#[derive(Debug, Clone)]
-pub struct CallContext {
-    /// The target this call acts on.
-    pub target: String,
-    /// Every target of the run.
-    pub targets: Vec<String>,
-    /// Check mode.
-    pub check: bool,
-    /// Diff requested.
-    pub diff: bool,
-}
-
-/// What a plugin returned from `run`.
-#[derive(Debug, Clone)]
-pub struct PluginOutcome {
-    /// Its status.
-    pub status: ResultStatus,
-    /// One line for people.
-    pub summary: String,
-    /// A diff, if any.
-    pub diff: Option<String>,
-    /// JSON data, if any (as the plugin wrote it).
-    pub data: Option<String>,
 }
 
 /// Why a call did not produce an outcome.

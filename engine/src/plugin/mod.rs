@@ -4,6 +4,7 @@
 
 mod abi;
 mod cache;
+mod call;
 mod host;
 mod limits;
 mod manifest;
@@ -12,10 +13,8 @@ mod state;
 
 pub use abi::{ContractVersion, SUPPORTED_VERSIONS};
 pub use cache::{ArtifactCache, sha256_hex as sha256_of};
-pub use host::{
-    Allocation, CallContext, CallFailure, CallSetup, HostConfig, LoadedPlugin, PluginHost,
-    PluginOutcome, Session,
-};
+pub use call::{CallContext, PluginOutcome};
+pub use host::{Allocation, CallFailure, CallSetup, HostConfig, LoadedPlugin, PluginHost, Session};
 pub use limits::{LimitBreach, LimitKind, LimitOverrides, Limits, MAX_MEMORY_BYTES, human_bytes};
 pub use manifest::{ActionInfo, Manifest, printable};
 pub use schema::{coerce_params, validate_params};

@@ -6,12 +6,13 @@ mod become_;
 mod local;
 mod quote;
 mod ssh;
-mod via_exec;
+pub(crate) mod via_exec;
 
 use std::fmt;
 use std::sync::Arc;
 
 pub use become_::Become;
+pub(crate) use become_::Dialog;
 pub use local::{LocalRunning, LocalTransport};
 pub use quote::{command_line, quote};
 pub use ssh::{HostKeyPolicy, SshAuth, SshRunning, SshSettings, SshTransport};
@@ -224,134 +225,5 @@ impl Transport {
             Transport::Local(t) => t.stat(path).await,
             Transport::Ssh(t) => t.stat(path).await,
         }
-    }
-}
-
-/// A named target of a run and how to reach it.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// The name plugins and results use.
-    pub name: String,
-    /// How it is reached.
-    pub transport: Transport,
-    /// Run everything as another user through sudo.
-    pub become_user: Option<Become>,
-    /// Its Docker engine, connected on first use.
-    docker: Arc<crate::docker::EngineCell>,
-}
-
-impl Target {
-    /// This machine, as the target `local`.
-    pub fn local() -> Target {
-        Target {
-            name: "local".into(),
-            transport: Transport::Local(LocalTransport),
-            become_user: None,
-            docker: Arc::default(),
-        }
-    }
-
-    /// This machine under another name (an inventory host with
-    /// `ansible_connection: local`).
-    pub fn local_named(name: &str) -> Target {
-        Target {
-            name: name.to_string(),
-            ..Target::local()
-        }
-    }
-
-    /// A host reached over SSH.
-    pub fn ssh(settings: SshSettings) -> Target {
-        Target {
-            name: settings.name.clone(),
-            transport: Transport::Ssh(Arc::new(SshTransport::new(settings))),
-            become_user: None,
-            docker: Arc::default(),
-        }
-    }
-
-    /// The same target, with its Docker engine on `socket` instead of the
-    /// default socket (an inventory's `docker_host`).
-    pub fn with_docker_socket(mut self, socket: String) -> Target {
-        self.docker = Arc::new(crate::docker::EngineCell::new(Some(socket)));
-        self
-    }
-
-    /// Its Docker engine's connection cell.
-    pub(crate) fn docker_cell(&self) -> &crate::docker::EngineCell {
-        &self.docker
-    }
-
-    /// Runs a command, through sudo when this target has `become`.
-    pub async fn exec(
-        &self,
-        request: &ExecRequest,
-        max_output: u64,
-    ) -> Result<ExecOutput, RemoteError> {
-        match &self.become_user {
-            None => self.transport.exec(request, max_output).await,
-            Some(become_user) if become_user.password_env.is_none() => {
-                let output = self
-                    .transport
-                    .exec(&become_user.wrap_no_password(request), max_output)
-                    .await?;
-                become_user.check(output, &self.name)
-            }
-            Some(become_user) => {
-                // The password goes to sudo only when sudo asks for it, and
-                // the command's own input only after sudo let it start.
-                let dialog = become_::Dialog::new();
-                let running = self
-                    .transport
-                    .start(&become_user.wrap_with_prompt(request, &dialog))
-                    .await?;
-                let output = dialog
-                    .converse(become_user, running, request, max_output, &self.name)
-                    .await?;
-                become_user.check(output, &self.name)
-            }
-        }
-    }
-
-    /// Reads a file (as the `become` user when set).
-    pub async fn read_file(&self, path: &str, max_size: u64) -> Result<Vec<u8>, RemoteError> {
-        match &self.become_user {
-            None => self.transport.read_file(path, max_size).await,
-            Some(_) => via_exec::read_file(self, path, max_size).await,
-        }
-    }
-
-    /// Writes a file atomically (as the `become` user when set).
-    pub async fn write_file(
-        &self,
-        path: &str,
-        contents: &[u8],
-        mode: Option<u32>,
-    ) -> Result<(), RemoteError> {
-        match &self.become_user {
-            None => self.transport.write_file(path, contents, mode).await,
-            Some(_) => via_exec::write_file(self, path, contents, mode).await,
-        }
-    }
-
-    /// Describes a path (as the `become` user when set).
-    pub async fn stat(&self, path: &str) -> Result<Option<FileInfo>, RemoteError> {
-        match &self.become_user {
-            None => self.transport.stat(path).await,
-            Some(_) => via_exec::stat(self, path).await,
-        }
-    }
-
-    /// Closes the connection, if it has one.
-    pub async fn close(&self) {
-        if let Transport::Ssh(t) = &self.transport {
-            t.close().await;
-        }
-    }
-}
-
-impl via_exec::ExecPort for Target {
-    async fn run(&self, request: &ExecRequest, max_output: u64) -> Result<ExecOutput, RemoteError> {
-        self.exec(request, max_output).await
     }
 }

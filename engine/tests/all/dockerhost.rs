@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use capstan_engine::Capstan;
-use capstan_engine::docker::{Engine, engine_for};
+use capstan_engine::docker::Engine;
 use capstan_engine::jobs::{ResultStatus, RunRequest, TargetResult};
-use capstan_engine::remote::Target;
+use capstan_engine::target::Target;
 use serde_json::{Value, json};
 
 use crate::support;
@@ -68,7 +68,8 @@ pub async fn converges(capstan: &Capstan, action: &str, params: Value) {
 
 /// The local engine, straight (for checking what the plugin did).
 pub async fn local_engine() -> Engine {
-    engine_for(&Target::local())
+    Target::local()
+        .docker()
         .await
         .expect("the local Docker engine")
 }

@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use capstan_engine::docker::{Engine, ObjectKind, engine_for};
+use capstan_engine::docker::{Engine, ObjectKind};
 use capstan_engine::jobs::ResultStatus;
 use capstan_engine::playbook::PlaybookOptions;
-use capstan_engine::remote::Target;
+use capstan_engine::target::Target;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
@@ -179,7 +179,7 @@ async fn engines_in_containers_form_a_swarm_and_a_drained_worker_hands_its_tasks
         let socket = dir.join(node).join("docker.sock").display().to_string();
         async move {
             let target = Target::local_named("node").with_docker_socket(socket);
-            engine_for(&target).await.ok()
+            target.docker().await.ok()
         }
     };
     for node in NODES {

@@ -96,7 +96,7 @@ async fn only_regular_files_are_read_and_never_past_the_limit() {
     );
     // A device reports size 0 and never ends; a FIFO blocks its reader.
     // Under `become` files are read with commands, as over SSH.
-    let mut as_root = capstan_engine::remote::Target::local();
+    let mut as_root = capstan_engine::target::Target::local();
     as_root.become_user = Some(capstan_engine::remote::Become {
         user: "root".into(),
         password_env: None,

@@ -11,7 +11,7 @@ mod v0_1;
 use wasmtime::Store;
 use wasmtime::component::{Component, InstancePre, Linker};
 
-use super::host::{CallContext, PluginOutcome};
+use super::call::{CallContext, PluginOutcome};
 use super::manifest::Manifest;
 use super::state::RunState;
 

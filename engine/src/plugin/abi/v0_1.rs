@@ -9,7 +9,7 @@ use wasmtime::component::{HasSelf, Linker};
 use crate::capability::HostError;
 use crate::docker::{BuildRequest, ContainerOp, NodeRole, ObjectKind};
 use crate::jobs::{LogLevel, ResultStatus};
-use crate::plugin::host::{CallContext, PluginOutcome};
+use crate::plugin::call::{CallContext, PluginOutcome};
 use crate::plugin::manifest::{ActionInfo, Manifest, printable};
 use crate::plugin::state::RunState;
 use crate::remote::{ExecRequest, FileInfo, FileKind};

@@ -1,0 +1,50 @@
+//! What a playbook run shares: the loaded plugins, the templates, the
+//! hosts and their targets, where events and logs go.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::{Map, Value as Json};
+
+use super::PlaybookOptions;
+use super::report::PlaybookEventSink;
+use super::template::Templates;
+use crate::jobs::runner::JobLogs;
+use crate::plugin::{CallSetup, LoadedPlugin, PluginHost};
+use crate::store::Store;
+use crate::target::Target;
+
+/// A plugin ready to be called for a module.
+pub(crate) struct PreparedPlugin {
+    pub loaded: Arc<LoadedPlugin>,
+    pub setup: CallSetup,
+    /// Parameter schema of each action.
+    pub schemas: HashMap<String, Json>,
+}
+
+/// A host as a playbook run sees it.
+pub(crate) struct RunHost {
+    pub name: String,
+    pub target: Target,
+    /// Inventory variables and magic variables.
+    pub vars: Map<String, Json>,
+}
+
+/// Everything every task of a run shares.
+pub(crate) struct RunContext {
+    pub host: Arc<PluginHost>,
+    pub store: Store,
+    pub job_id: i64,
+    pub plugins: HashMap<&'static str, PreparedPlugin>,
+    pub templates: Templates,
+    pub dir: PathBuf,
+    pub options: PlaybookOptions,
+    pub events: PlaybookEventSink,
+    pub logs: Arc<JobLogs>,
+    /// The run's hosts as the inventory describes them (for host patterns).
+    pub inventory: Vec<crate::inventory::Host>,
+    /// Every host's target, sharing its connections: a task's plugin may
+    /// reach the run's other hosts (a worker joining the manager's swarm).
+    pub targets: Vec<Target>,
+}

@@ -1,0 +1,30 @@
+//! What a call into a plugin is given and what it gives back, in the
+//! engine's own types: every contract version converts to these.
+
+use crate::jobs::ResultStatus;
+
+/// Where and how a call runs: which target, which targets, which modes.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    /// The target this call acts on.
+    pub target: String,
+    /// Every target of the run.
+    pub targets: Vec<String>,
+    /// Check mode.
+    pub check: bool,
+    /// Diff requested.
+    pub diff: bool,
+}
+
+/// What a plugin returned from `run`.
+#[derive(Debug, Clone)]
+pub struct PluginOutcome {
+    /// Its status.
+    pub status: ResultStatus,
+    /// One line for people.
+    pub summary: String,
+    /// A diff, if any.
+    pub diff: Option<String>,
+    /// JSON data, if any (as the plugin wrote it).
+    pub data: Option<String>,
+}
