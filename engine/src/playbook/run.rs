@@ -272,7 +272,7 @@ fn fail_host_setup(ctx: &RunContext, play: &Play, state: &mut HostState, message
 }
 
 fn load_play_vars(ctx: &RunContext, play: &Play, state: &mut HostState) -> Result<(), String> {
-    let mut pending: Vec<(String, Json)> = play.vars.clone();
+    let mut vars: Vec<(String, Json)> = play.vars.clone();
     for (file, pos) in &play.vars_files {
         let scope = state.scope(&Map::new(), &ctx.options.extra_vars);
         let name = ctx
@@ -288,13 +288,11 @@ fn load_play_vars(ctx: &RunContext, play: &Play, state: &mut HostState) -> Resul
             super::yaml::TopLevel::Mapping,
         )
         .map_err(|e| e.to_string())?;
-        pending.extend(super::model::vars(&node).map_err(|e| e.to_string())?);
+        vars.extend(super::model::vars(&node).map_err(|e| e.to_string())?);
     }
     // Kept as written: each is rendered when a task uses it, as Ansible's
     // lazy variables are, so one may use a result registered later.
-    for (name, value) in pending {
-        state.play_vars.insert(name, value);
-    }
+    state.play_vars.extend(vars);
     Ok(())
 }
 

@@ -127,8 +127,8 @@ impl Dialog {
 
     /// Runs the conversation: answers sudo's prompt once with the password
     /// (a second prompt means sudo refused it), and sends the command's
-    /// input only after the marker shows the command has started. Output
-    /// before the marker is sudo's, and never the command's.
+    /// input only after the marker shows the command has started. What
+    /// comes before the marker is sudo's, and never the command's.
     pub async fn converse(
         &self,
         become_user: &Become,
@@ -137,70 +137,60 @@ impl Dialog {
         max_output: u64,
         target: &str,
     ) -> Result<ExecOutput, RemoteError> {
-        let marker_line = format!("{}\n", self.marker);
-        let mut output = ExecOutput::default();
-        let mut before_start: Vec<u8> = Vec::new();
-        let mut started = false;
-        let mut prompts = 0;
         let program = &request.argv[0];
         let refused = |why: &str| {
             RemoteError::Failed(format!("become {} on {target}: {why}", become_user.user))
         };
-        while let Some(chunk) = running.next().await? {
-            match chunk {
-                Chunk::Stdout(data) => {
-                    append_capped(&mut output.stdout, &data, max_output, "stdout", program)?
+        let marker_line = format!("{}\n", self.marker);
+        let mut output = ExecOutput::default();
+        let mut sudo_said: Vec<u8> = Vec::new();
+        let mut prompts = 0;
+        loop {
+            let data = match running.next().await? {
+                Some(Chunk::Stderr(data)) => data,
+                Some(Chunk::Stdout(data)) => {
+                    append_capped(&mut output.stdout, &data, max_output, "stdout", program)?;
+                    continue;
                 }
-                Chunk::Stderr(data) if started => {
-                    append_capped(&mut output.stderr, &data, max_output, "stderr", program)?
-                }
-                Chunk::Stderr(data) => {
-                    before_start.extend_from_slice(&data);
-                    if before_start.len() as u64 > max_output.max(64 << 10) {
-                        running.abort().await;
-                        return Err(refused("sudo said more than expected before the command"));
-                    }
-                    if let Some(at) = find(&before_start, self.prompt.as_bytes()) {
-                        before_start.drain(at..at + self.prompt.len());
-                        prompts += 1;
-                        if prompts > 1 {
-                            running.abort().await;
-                            return Err(refused("sudo refused the password"));
-                        }
-                        let Some(password) = become_user.password() else {
-                            running.abort().await;
-                            return Err(refused(&format!(
-                                "sudo asks for a password and the variable {} is not set",
-                                become_user.password_env.as_deref().unwrap_or_default()
-                            )));
-                        };
-                        let mut line = password.into_bytes();
-                        line.push(b'\n');
-                        running.send(&line).await?;
-                    }
-                    if let Some(at) = find(&before_start, marker_line.as_bytes()) {
-                        started = true;
-                        let after = before_start.split_off(at + marker_line.len());
-                        append_capped(&mut output.stderr, &after, max_output, "stderr", program)?;
-                        before_start.clear();
-                        if let Some(input) = &request.stdin {
-                            running.send(input).await?;
-                        }
-                        running.close_input().await?;
-                    }
-                }
-                Chunk::Exit(code) => {
+                Some(Chunk::Exit(code)) => {
+                    // sudo's own refusal: its words go to `check`.
                     output.exit_code = code;
-                    if !started {
-                        // sudo's own refusal: keep its words for `check`.
-                        output.stderr = before_start;
-                        break;
-                    }
+                    output.stderr = sudo_said;
+                    return Ok(output);
                 }
+                None => return Ok(output),
+            };
+            sudo_said.extend_from_slice(&data);
+            if sudo_said.len() as u64 > max_output.max(64 << 10) {
+                running.abort().await;
+                return Err(refused("sudo said more than expected before the command"));
+            }
+            if let Some(at) = find(&sudo_said, self.prompt.as_bytes()) {
+                sudo_said.drain(at..at + self.prompt.len());
+                prompts += 1;
+                if prompts > 1 {
+                    running.abort().await;
+                    return Err(refused("sudo refused the password"));
+                }
+                let Some(password) = become_user.password() else {
+                    running.abort().await;
+                    return Err(refused(&format!(
+                        "sudo asks for a password and the variable {} is not set",
+                        become_user.password_env.as_deref().unwrap_or_default()
+                    )));
+                };
+                running.send(format!("{password}\n").as_bytes()).await?;
+            }
+            if let Some(at) = find(&sudo_said, marker_line.as_bytes()) {
+                // The command runs: what follows the marker is its own.
+                let after = &sudo_said[at + marker_line.len()..];
+                append_capped(&mut output.stderr, after, max_output, "stderr", program)?;
+                break;
             }
         }
-        if started
-            && output.exit_code == Some(127)
+        running.send_input(request.stdin.clone()).await?;
+        let output = running.collect(output, max_output, program).await?;
+        if output.exit_code == Some(127)
             && String::from_utf8_lossy(&output.stderr).contains("not found")
         {
             return Err(RemoteError::Unavailable(format!(

@@ -6,7 +6,7 @@ use std::process::Stdio;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
-use super::{Chunk, ExecOutput, ExecRequest, FileInfo, FileKind, RemoteError};
+use super::{Chunk, ExecOutput, ExecRequest, FileInfo, FileKind, RemoteError, Running};
 
 /// Runs on this machine, as the user running Capstan.
 #[derive(Debug, Clone, Copy, Default)]
@@ -20,65 +20,11 @@ impl LocalTransport {
         request: &ExecRequest,
         max_output: u64,
     ) -> Result<ExecOutput, RemoteError> {
-        let program = &request.argv[0];
-        let mut command = tokio::process::Command::new(program);
-        command
-            .args(&request.argv[1..])
-            .envs(request.env.iter().map(|(k, v)| (k, v)))
-            .stdin(if request.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        if let Some(dir) = &request.cwd {
-            command.current_dir(dir);
-        }
-        let mut child = command.spawn().map_err(|e| spawn_error(request, e))?;
-
-        let stdin_task = match (child.stdin.take(), request.stdin.clone()) {
-            (Some(mut pipe), Some(bytes)) => Some(tokio::spawn(async move {
-                // A command that exits without reading its input is not an error.
-                let _ = pipe.write_all(&bytes).await;
-            })),
-            _ => None,
-        };
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let (out, err) = tokio::join!(
-            read_capped(stdout, max_output),
-            read_capped(stderr, max_output)
-        );
-        let too_large = |stream: &str| {
-            RemoteError::TooLarge(format!(
-                "{stream} of `{program}` passed the {max_output}-byte output limit; it was stopped"
-            ))
-        };
-        let (stdout, stderr) = match (out, err) {
-            (Some(out), Some(err)) => (out, err),
-            (None, _) => {
-                let _ = child.kill().await;
-                return Err(too_large("stdout"));
-            }
-            (_, None) => {
-                let _ = child.kill().await;
-                return Err(too_large("stderr"));
-            }
-        };
-        let status = child
-            .wait()
+        let mut running = Running::Local(self.start(request).await?);
+        running.send_input(request.stdin.clone()).await?;
+        running
+            .collect(ExecOutput::default(), max_output, &request.argv[0])
             .await
-            .map_err(|e| RemoteError::Failed(format!("waiting for {program}: {e}")))?;
-        if let Some(task) = stdin_task {
-            let _ = task.await;
-        }
-        Ok(ExecOutput {
-            exit_code: status.code(),
-            stdout,
-            stderr,
-        })
     }
 
     /// Reads a regular file of at most `max_size` bytes. The size is
@@ -267,9 +213,16 @@ impl LocalRunning {
         Ok(())
     }
 
-    /// Closes the command's stdin.
-    pub async fn close_input(&mut self) -> Result<(), RemoteError> {
-        self.stdin = None;
+    /// Writes the command's input, if any, and closes its stdin. The
+    /// writing goes on beside the reading, so a command that answers as
+    /// it reads (`cat`) never waits on a full pipe while Capstan waits on it.
+    pub async fn send_input(&mut self, input: Option<Vec<u8>>) -> Result<(), RemoteError> {
+        if let (Some(mut pipe), Some(bytes)) = (self.stdin.take(), input) {
+            tokio::spawn(async move {
+                // A command that exits without reading its input is not an error.
+                let _ = pipe.write_all(&bytes).await;
+            });
+        }
         Ok(())
     }
 
@@ -308,23 +261,6 @@ fn spawn_error(request: &ExecRequest, e: std::io::Error) -> RemoteError {
         }
         ErrorKind::NotFound => RemoteError::Unavailable(format!("command not found: {program}")),
         _ => RemoteError::Failed(format!("could not start {program}: {e}")),
-    }
-}
-
-/// Reads a stream to its end, or returns `None` once it passes `limit`.
-async fn read_capped(mut stream: impl AsyncRead + Unpin, limit: u64) -> Option<Vec<u8>> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return Some(buf),
-            Ok(n) => {
-                if buf.len() as u64 + n as u64 > limit {
-                    return None;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-        }
     }
 }
 

@@ -70,11 +70,11 @@ impl Running {
         }
     }
 
-    /// Closes the command's stdin.
-    pub async fn close_input(&mut self) -> Result<(), RemoteError> {
+    /// Writes the command's input, if any, and closes its stdin.
+    pub async fn send_input(&mut self, input: Option<Vec<u8>>) -> Result<(), RemoteError> {
         match self {
-            Running::Local(r) => r.close_input().await,
-            Running::Ssh(r) => r.close_input().await,
+            Running::Local(r) => r.send_input(input).await,
+            Running::Ssh(r) => r.send_input(input).await,
         }
     }
 
@@ -92,6 +92,35 @@ impl Running {
             Running::Local(r) => r.abort().await,
             Running::Ssh(r) => r.abort().await,
         }
+    }
+
+    /// Reads the rest of the output into `output` until the command ends,
+    /// stopping it once either stream passes `max_output` bytes.
+    pub async fn collect(
+        mut self,
+        mut output: ExecOutput,
+        max_output: u64,
+        program: &str,
+    ) -> Result<ExecOutput, RemoteError> {
+        while let Some(chunk) = self.next().await? {
+            let appended = match chunk {
+                Chunk::Stdout(data) => {
+                    append_capped(&mut output.stdout, &data, max_output, "stdout", program)
+                }
+                Chunk::Stderr(data) => {
+                    append_capped(&mut output.stderr, &data, max_output, "stderr", program)
+                }
+                Chunk::Exit(code) => {
+                    output.exit_code = code;
+                    Ok(())
+                }
+            };
+            if let Err(too_large) = appended {
+                self.abort().await;
+                return Err(too_large);
+            }
+        }
+        Ok(output)
     }
 }
 

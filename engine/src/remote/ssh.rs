@@ -14,7 +14,7 @@ use tokio::sync::OnceCell;
 
 use super::quote::command_line;
 use super::via_exec::{self, ExecPort};
-use super::{Chunk, ExecOutput, ExecRequest, FileInfo, RemoteError, append_capped};
+use super::{Chunk, ExecOutput, ExecRequest, FileInfo, RemoteError, Running};
 
 /// How to log in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,57 +245,12 @@ impl SshTransport {
         request: &ExecRequest,
         max_output: u64,
     ) -> Result<ExecOutput, RemoteError> {
-        let handle = self.connect().await?;
-        let lost = |e: russh::Error| {
-            RemoteError::Unreachable(format!("{}: connection lost: {e}", self.settings.name))
-        };
-        let mut channel = handle.channel_open_session().await.map_err(lost)?;
-        channel
-            .exec(true, command_line(request))
-            .await
-            .map_err(lost)?;
-        if let Some(input) = &request.stdin {
-            channel.data(&input[..]).await.map_err(lost)?;
-        }
-        channel.eof().await.map_err(lost)?;
-
-        let mut output = ExecOutput::default();
-        let mut exit_code = None;
-        let mut ended = false;
         let program = &request.argv[0];
-        while let Some(message) = channel.wait().await {
-            match message {
-                ChannelMsg::Data { data } => {
-                    append_capped(&mut output.stdout, &data, max_output, "stdout", program)?
-                }
-                ChannelMsg::ExtendedData { data, ext: 1 } => {
-                    append_capped(&mut output.stderr, &data, max_output, "stderr", program)?
-                }
-                ChannelMsg::ExitStatus { exit_status } => {
-                    exit_code = Some(exit_status as i32);
-                    ended = true;
-                }
-                ChannelMsg::ExitSignal { .. } => {
-                    exit_code = None;
-                    ended = true;
-                }
-                _ => {}
-            }
-        }
-        if !ended {
-            // The channel closed before the command said how it ended:
-            // the host went away under it (or its sshd dropped us).
-            let why = if handle.is_closed() {
-                "connection lost"
-            } else {
-                "the channel closed"
-            };
-            return Err(RemoteError::Unreachable(format!(
-                "{}: {why} while `{program}` was running",
-                self.settings.name
-            )));
-        }
-        output.exit_code = exit_code;
+        let mut running = Running::Ssh(self.start(request).await?);
+        running.send_input(request.stdin.clone()).await?;
+        let output = running
+            .collect(ExecOutput::default(), max_output, program)
+            .await?;
         // The remote shell says 127 when `exec` finds no such program.
         if output.exit_code == Some(127)
             && String::from_utf8_lossy(&output.stderr).contains("not found")
@@ -378,8 +333,11 @@ impl SshRunning {
         self.channel.data(bytes).await.map_err(|e| self.lost(e))
     }
 
-    /// Closes the command's stdin.
-    pub async fn close_input(&mut self) -> Result<(), RemoteError> {
+    /// Writes the command's input, if any, and closes its stdin.
+    pub async fn send_input(&mut self, input: Option<Vec<u8>>) -> Result<(), RemoteError> {
+        if let Some(bytes) = input {
+            self.send(&bytes).await?;
+        }
         self.channel.eof().await.map_err(|e| self.lost(e))
     }
 

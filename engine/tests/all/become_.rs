@@ -128,6 +128,21 @@ async fn a_sudo_password_never_reaches_a_command_when_sudo_does_not_ask() {
         .await
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "only this\n");
+
+    // A command that answers as it reads gets all of a large input.
+    let big = vec![b'x'; 4 << 20];
+    let out = target
+        .exec(
+            &capstan_engine::remote::ExecRequest {
+                argv: vec!["cat".into()],
+                stdin: Some(big.clone()),
+                ..Default::default()
+            },
+            8 << 20,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.stdout.len(), big.len());
 }
 
 /// A login with a sudo password, able to log in to `sshd` with its client
