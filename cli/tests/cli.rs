@@ -88,7 +88,10 @@ fn a_plugin_round_trips_through_install_run_and_history() {
     home.install_probe(&["kv"]);
     let shown = home.json(&["plugin", "show", "probe", "--json"]);
     assert_eq!(shown["granted"], serde_json::json!(["kv"]));
-    assert_eq!(shown["requested"], serde_json::json!(["kv", "remote.exec"]));
+    assert_eq!(
+        shown["requested"],
+        serde_json::json!(["kv", "remote.exec", "local"])
+    );
 
     let job = home.json(&["run", "probe", "counter", "--json"]);
     assert_eq!(job["state"], "finished");
@@ -486,7 +489,9 @@ fn an_ansible_ini_inventory_imports_all_or_nothing() {
 #[test]
 fn a_playbook_runs_prints_a_recap_and_exits_by_its_result() {
     let home = Home::new();
-    let dir = home.0.path();
+    // Plugins never reach Capstan's data folder: the files live beside it.
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
     let out_dir = dir.join("out");
     std::fs::write(
         dir.join("inv.yml"),

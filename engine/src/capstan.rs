@@ -80,6 +80,9 @@ impl Capstan {
     /// Opens the engine on `home` with explicit host settings.
     pub fn open_with(home: Home, config: HostConfig) -> Result<Self> {
         let store = Store::open(&home.database())?;
+        for file in home.restrict_files() {
+            tracing::warn!(file = %file.display(), "other users could read this file: made it 0600");
+        }
         let host = PluginHost::new(config, ArtifactCache::new(home.cache_dir()))?;
         Ok(Capstan {
             home,
@@ -212,7 +215,8 @@ impl Capstan {
 
     /// The installed plugin `name`. A bundled plugin is installed on first
     /// use with the grants its manifest asks for, and upgraded in place
-    /// (keeping the user's grants) when this binary ships a newer build.
+    /// (keeping the user's grants, granting what the new build newly asks
+    /// for) when this binary ships a newer build.
     pub async fn plugin(&self, name: &str) -> Result<PluginRecord> {
         let record = self.store.plugin(name)?;
         let Some(shipped) = self.bundled.iter().find(|b| b.plugin.name == name) else {
@@ -229,10 +233,17 @@ impl Capstan {
                         &format!("bundled plugin {name}"),
                     )
                     .await?;
+                // A first-party build asking for something new gets it, as
+                // on a first install; what the user revoked stays revoked.
                 let grants = match &previous {
-                    Some(p) => {
-                        GrantSet::new(p.grants.iter().filter(|c| inspected.requested.contains(c)))
-                    }
+                    Some(p) => GrantSet::new(inspected.requested.iter().copied().filter(|c| {
+                        p.grants.contains(*c)
+                            || !p
+                                .manifest
+                                .capabilities
+                                .iter()
+                                .any(|asked| asked == c.name())
+                    })),
                     None => GrantSet::new(inspected.requested.iter().copied()),
                 };
                 tracing::info!(plugin = name, "installing the bundled plugin");
@@ -397,7 +408,7 @@ impl Capstan {
         for name in names {
             for host in self.expand_target(name)? {
                 let target = match host {
-                    None => Target::local(),
+                    None => Target::local().guarding(self.home.root()),
                     Some(host) => self.target_for(&host, policy.clone()),
                 };
                 if seen.insert(target.name.clone()) {
@@ -433,7 +444,7 @@ impl Capstan {
 
     fn transport_for(&self, host: &Host, policy: HostKeyPolicy) -> Target {
         if host.vars.get("ansible_connection").and_then(|v| v.as_str()) == Some("local") {
-            return Target::local_named(&host.name);
+            return Target::local_named(&host.name).guarding(self.home.root());
         }
         Target::ssh(SshSettings {
             name: host.name.clone(),

@@ -29,8 +29,30 @@ impl Home {
         for dir in [home.root.clone(), home.plugins_dir(), home.cache_dir()] {
             std::fs::create_dir_all(&dir).map_err(|e| Error::io("create folder", &dir, e))?;
         }
-        restrict_to_owner(&home.root);
+        check_owner(&home.root)?;
+        restrict(&home.root, 0o700)
+            .map_err(|e| Error::io("keep other users out of (chmod 700)", &home.root, e))?;
         Ok(home)
+    }
+
+    /// Makes every file Capstan keeps readable by its owner only (0600):
+    /// the database and its journal, known hosts, installed plugins and
+    /// the cache. Run at start, after the database is open. Returns the
+    /// files it had to tighten.
+    pub fn restrict_files(&self) -> Vec<PathBuf> {
+        let mut tightened = Vec::new();
+        for dir in [self.root.clone(), self.plugins_dir(), self.cache_dir()] {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if too_open(&path) && restrict(&path, 0o600).is_ok() {
+                    tightened.push(path);
+                }
+            }
+        }
+        tightened
     }
 
     /// The folder itself.
@@ -59,13 +81,57 @@ impl Home {
     }
 }
 
-/// Keeps other users out of the data folder (job logs may hold host output).
-fn restrict_to_owner(path: &Path) {
+/// Refuses a data folder that belongs to another user: whoever owns it
+/// can change Capstan's grants, known hosts and plugins.
+fn check_owner(root: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(root).map_err(|e| Error::io("read", root, e))?;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        #[allow(unsafe_code)]
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            return Err(Error::BadInput(format!(
+                "the data folder {} belongs to user id {}, not to you (user id {me}): \
+                 whoever owns it controls Capstan's grants and known hosts. Use a folder of \
+                 your own (CAPSTAN_HOME=...) or take it over with `chown -R {me} {}`",
+                root.display(),
+                meta.uid(),
+                root.display()
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = root;
+    Ok(())
+}
+
+/// Whether a regular file can be read or written by anyone but its owner.
+fn too_open(path: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700));
+        std::fs::symlink_metadata(path)
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o077 != 0)
     }
     #[cfg(not(unix))]
-    let _ = path;
+    {
+        let _ = path;
+        false
+    }
+}
+
+/// Sets `path`'s permission bits.
+fn restrict(path: &Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
+    }
 }

@@ -2,6 +2,7 @@
 //! `become`, and its Docker engine. It stands above `remote` and `docker`,
 //! which know nothing of each other's callers.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::docker::{DockerError, Engine, EngineCell};
@@ -22,6 +23,9 @@ pub struct Target {
     pub become_user: Option<Become>,
     /// Its Docker engine, connected on first use.
     docker: Arc<EngineCell>,
+    /// On this computer: a folder no file call may reach (Capstan's own
+    /// data folder), as its canonical path.
+    off_limits: Option<Arc<PathBuf>>,
 }
 
 impl Target {
@@ -32,6 +36,7 @@ impl Target {
             transport: Transport::Local(LocalTransport),
             become_user: None,
             docker: Arc::default(),
+            off_limits: None,
         }
     }
 
@@ -51,7 +56,48 @@ impl Target {
             transport: Transport::Ssh(Arc::new(SshTransport::new(settings))),
             become_user: None,
             docker: Arc::default(),
+            off_limits: None,
         }
+    }
+
+    /// The same target, with `folder` out of reach of its file calls when
+    /// it is this computer (Capstan's data folder: its database, grants,
+    /// known hosts and cache).
+    pub fn guarding(mut self, folder: &Path) -> Target {
+        if self.is_local() {
+            let folder = folder
+                .canonicalize()
+                .unwrap_or_else(|_| folder.to_path_buf());
+            self.off_limits = Some(Arc::new(folder));
+        }
+        self
+    }
+
+    /// Refuses a path inside the folder this target guards, wherever a
+    /// symlink or `..` would lead.
+    fn check_reach(&self, path: &str) -> Result<(), RemoteError> {
+        let Some(folder) = &self.off_limits else {
+            return Ok(());
+        };
+        let path = Path::new(path);
+        let resolved = path.canonicalize().ok();
+        let beside = path
+            .parent()
+            .and_then(|p| p.canonicalize().ok())
+            .map(|parent| parent.join(path.file_name().unwrap_or_default()));
+        let lexical = path.to_path_buf();
+        let inside = [resolved, beside, Some(lexical)]
+            .into_iter()
+            .flatten()
+            .any(|p| p.starts_with(folder.as_path()));
+        if inside {
+            return Err(RemoteError::Failed(format!(
+                "{} is inside Capstan's data folder {}, which no plugin may read or change",
+                path.display(),
+                folder.display()
+            )));
+        }
+        Ok(())
     }
 
     /// The same target, with its Docker engine on `socket` instead of the
@@ -59,6 +105,12 @@ impl Target {
     pub fn with_docker_socket(mut self, socket: String) -> Target {
         self.docker = Arc::new(EngineCell::new(Some(socket)));
         self
+    }
+
+    /// Whether this target is this computer (`local`, or an inventory host
+    /// with `ansible_connection: local`).
+    pub fn is_local(&self) -> bool {
+        matches!(self.transport, Transport::Local(_))
     }
 
     /// Its Docker engine, connected on first use and shared by the run.
@@ -99,6 +151,7 @@ impl Target {
 
     /// Reads a file (as the `become` user when set).
     pub async fn read_file(&self, path: &str, max_size: u64) -> Result<Vec<u8>, RemoteError> {
+        self.check_reach(path)?;
         match &self.become_user {
             None => self.transport.read_file(path, max_size).await,
             Some(_) => via_exec::read_file(self, path, max_size).await,
@@ -112,6 +165,7 @@ impl Target {
         contents: &[u8],
         mode: Option<u32>,
     ) -> Result<(), RemoteError> {
+        self.check_reach(path)?;
         match &self.become_user {
             None => self.transport.write_file(path, contents, mode).await,
             Some(_) => via_exec::write_file(self, path, contents, mode).await,
@@ -120,6 +174,7 @@ impl Target {
 
     /// Describes a path (as the `become` user when set).
     pub async fn stat(&self, path: &str) -> Result<Option<FileInfo>, RemoteError> {
+        self.check_reach(path)?;
         match &self.become_user {
             None => self.transport.stat(path).await,
             Some(_) => via_exec::stat(self, path).await,

@@ -21,16 +21,20 @@ pub enum Capability {
     DockerRead,
     /// Change the Docker engines of the run's targets.
     DockerWrite,
+    /// Act on `local`, this computer, as the user running Capstan: needed
+    /// besides `remote.*` or `docker.*` for any call on that target.
+    Local,
 }
 
 impl Capability {
     /// Every capability this host knows, in display order.
-    pub const ALL: [Capability; 5] = [
+    pub const ALL: [Capability; 6] = [
         Capability::Kv,
         Capability::RemoteExec,
         Capability::RemoteFiles,
         Capability::DockerRead,
         Capability::DockerWrite,
+        Capability::Local,
     ];
 
     /// The name used in manifests, the CLI and the store.
@@ -41,6 +45,7 @@ impl Capability {
             Capability::RemoteFiles => "remote.files",
             Capability::DockerRead => "docker.read",
             Capability::DockerWrite => "docker.write",
+            Capability::Local => "local",
         }
     }
 
@@ -58,6 +63,10 @@ impl Capability {
             Capability::DockerWrite => {
                 "create, change and remove containers, images, networks, volumes and swarm \
                  services on the hosts' Docker engines (as powerful as root there)"
+            }
+            Capability::Local => {
+                "do all of the above on this computer too, as you (Capstan's own data \
+                 folder stays out of its file calls)"
             }
         }
     }

@@ -37,8 +37,9 @@ impl std::fmt::Display for HostError {
     }
 }
 
-/// The run's target called `name`, once `cap` is granted; a name outside
-/// the run is refused (a plugin never picks an arbitrary host).
+/// The run's target called `name`, once `cap` is granted (and `local` too
+/// when that target is this computer); a name outside the run is refused
+/// (a plugin never picks an arbitrary host).
 pub(crate) fn run_target<'a>(
     grants: &SharedGrants,
     cap: Capability,
@@ -46,10 +47,15 @@ pub(crate) fn run_target<'a>(
     name: &str,
 ) -> Result<&'a crate::target::Target, HostError> {
     grants.check(cap)?;
-    targets.iter().find(|t| t.name == name).ok_or_else(|| {
+    let target = targets.iter().find(|t| t.name == name).ok_or_else(|| {
         HostError::Invalid(format!(
             "target `{}` is not part of this run",
             name.escape_debug()
         ))
-    })
+    })?;
+    // This computer, as the user running Capstan, is a grant of its own.
+    if target.is_local() {
+        grants.check(Capability::Local)?;
+    }
+    Ok(target)
 }

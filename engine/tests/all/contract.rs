@@ -24,7 +24,10 @@ async fn a_plugin_describes_itself() {
     assert_eq!(inspected.manifest.name, "probe");
     assert_eq!(inspected.version, ContractVersion::V0_1);
     assert!(inspected.manifest.actions.iter().any(|a| a.name == "echo"));
-    assert_eq!(inspected.manifest.capabilities, ["kv", "remote.exec"]);
+    assert_eq!(
+        inspected.manifest.capabilities,
+        ["kv", "remote.exec", "local"]
+    );
 }
 
 #[tokio::test]

@@ -91,3 +91,116 @@ async fn kv_keys_are_private_to_each_plugin() {
         b"41"
     );
 }
+
+#[tokio::test]
+async fn acting_on_this_computer_is_a_grant_of_its_own() {
+    let sshd = crate::fleet::Sshd::start();
+    let (_dir, capstan) = engine();
+    capstan.add_host(&sshd.host("web-1")).unwrap();
+    install_probe(&capstan, &[Capability::RemoteExec]).await;
+    let exec = |target: &str| capstan_engine::jobs::RunRequest {
+        trust_new_hosts: true,
+        ..capstan_engine::jobs::RunRequest::new(
+            "probe",
+            "exec",
+            json!({ "argv": ["id", "-un"] }),
+            [target],
+        )
+    };
+    // `remote.exec` alone reaches the inventory's hosts, not this computer.
+    let report = crate::support::execute(&capstan, exec("local")).await;
+    let result = only(&report);
+    assert_eq!(result.status, capstan_engine::jobs::ResultStatus::Failed);
+    assert!(
+        result.summary.contains("capability `local` is not granted"),
+        "{}",
+        result.summary
+    );
+    let report = crate::support::execute(&capstan, exec("web-1")).await;
+    assert_eq!(
+        only(&report).status,
+        capstan_engine::jobs::ResultStatus::Changed,
+        "{report:?}"
+    );
+    capstan.grant("probe", Capability::Local).await.unwrap();
+    let report = crate::support::execute(&capstan, exec("local")).await;
+    assert_eq!(
+        only(&report).status,
+        capstan_engine::jobs::ResultStatus::Changed,
+        "{report:?}"
+    );
+}
+
+#[tokio::test]
+async fn no_plugin_reaches_capstans_own_data_folder_even_on_local() {
+    let (dir, capstan) = engine();
+    let home = dir.path().canonicalize().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let link = outside.path().join("into-home");
+    std::os::unix::fs::symlink(&home, &link).unwrap();
+    let db = std::fs::read(home.join("capstan.db")).unwrap();
+    for dest in [
+        home.join("capstan.db"),
+        home.join("plugins/../known_hosts"),
+        link.join("capstan.db"),
+    ] {
+        let (report, _) = run(
+            &capstan,
+            "copy",
+            "apply",
+            json!({ "dest": dest.display().to_string(), "content": "owned\n" }),
+        )
+        .await;
+        let result = only(&report);
+        assert_eq!(
+            result.status,
+            capstan_engine::jobs::ResultStatus::Failed,
+            "{dest:?}: {result:?}"
+        );
+        assert!(
+            result.summary.contains("inside Capstan's data folder"),
+            "{dest:?}: {}",
+            result.summary
+        );
+    }
+    assert!(!home.join("known_hosts").exists());
+    assert_eq!(
+        std::fs::read(home.join("capstan.db")).unwrap().len(),
+        db.len()
+    );
+    // Next door is fine.
+    let (report, _) = run(
+        &capstan,
+        "copy",
+        "apply",
+        json!({ "dest": outside.path().join("ok").display().to_string(), "content": "x" }),
+    )
+    .await;
+    assert_eq!(
+        only(&report).status,
+        capstan_engine::jobs::ResultStatus::Changed
+    );
+}
+
+#[test]
+fn the_data_folder_is_the_users_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    drop(open(&dir));
+    let db = dir.path().join("capstan.db");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    drop(open(&dir));
+    assert_eq!(mode(dir.path()), 0o700);
+    assert_eq!(mode(&db), 0o600);
+
+    // A folder that belongs to someone else is refused, saying what to do.
+    let theirs = tempfile::tempdir().unwrap();
+    std::os::unix::fs::chown(theirs.path(), Some(65534), Some(65534)).unwrap();
+    let err = capstan_engine::Home::at(theirs.path())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("belongs to user id 65534"), "{err}");
+    assert!(err.contains("CAPSTAN_HOME"), "{err}");
+}

@@ -12,7 +12,11 @@ use crate::support::{engine, install_probe, limit_probe, only, run};
 /// well-behaved action still works on the same engine.
 async fn stopped(action: &str, limits: LimitOverrides, kind: FailureKind, says: &str) {
     let (_dir, capstan) = engine();
-    install_probe(&capstan, &[Capability::Kv, Capability::RemoteExec]).await;
+    install_probe(
+        &capstan,
+        &[Capability::Kv, Capability::RemoteExec, Capability::Local],
+    )
+    .await;
     limit_probe(&capstan, limits).await;
 
     let (report, _) = run(&capstan, "probe", action, json!({})).await;
@@ -140,7 +144,7 @@ async fn an_ungranted_capability_is_denied_by_name() {
 #[tokio::test]
 async fn a_plugin_cannot_reach_a_host_outside_its_run() {
     let (_dir, capstan) = engine();
-    install_probe(&capstan, &[Capability::RemoteExec]).await;
+    install_probe(&capstan, &[Capability::RemoteExec, Capability::Local]).await;
     let (report, _) = run(&capstan, "probe", "exec-elsewhere", json!({})).await;
     let result = only(&report);
     assert_eq!(result.status, ResultStatus::Failed);
@@ -178,7 +182,11 @@ async fn log_lines_written_before_a_crash_are_kept() {
 #[tokio::test]
 async fn wasi_opens_nothing_a_plugin_could_use_behind_the_host() {
     let (_dir, capstan) = engine();
-    install_probe(&capstan, &[Capability::Kv, Capability::RemoteExec]).await;
+    install_probe(
+        &capstan,
+        &[Capability::Kv, Capability::RemoteExec, Capability::Local],
+    )
+    .await;
     let (report, _) = run(&capstan, "probe", "ambient", json!({})).await;
     let data = only(&report).data.clone().unwrap();
     assert_eq!(
@@ -207,7 +215,11 @@ async fn plugin_text_reaches_no_one_with_escape_sequences() {
         action.summary,
         "Say things with terminal escape sequences.[2K[1A grants: none"
     );
-    install_probe(&capstan, &[Capability::Kv, Capability::RemoteExec]).await;
+    install_probe(
+        &capstan,
+        &[Capability::Kv, Capability::RemoteExec, Capability::Local],
+    )
+    .await;
     let (report, events) = run(&capstan, "probe", "escapes", json!({})).await;
     assert_eq!(only(&report).summary, "[2K[1Aall good");
     let logs: Vec<String> = events

@@ -90,7 +90,8 @@ async fn a_failed_command_is_failed_with_its_exit_code() {
 
 #[tokio::test]
 async fn command_guards_and_check_mode_follow_ansible() {
-    let (dir, capstan) = engine();
+    let (_home, capstan) = engine();
+    let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("marker");
     let marker = marker.to_str().unwrap();
     let touch = json!({ "argv": ["touch", marker], "creates": marker });

@@ -37,7 +37,9 @@ async fn copy(capstan: &Capstan, target: &str, params: Value, check: bool) -> Ta
 #[tokio::test]
 async fn file_is_idempotent_locally_and_over_ssh() {
     let sshd = Sshd::start();
-    let (dir, capstan) = engine();
+    let (_home, capstan) = engine();
+    // Plugins never reach Capstan's data folder: work beside it.
+    let dir = tempfile::tempdir().unwrap();
     capstan.add_host(&sshd.host("web-1")).unwrap();
     for target in ["local", "web-1"] {
         let base = dir.path().join(target);
@@ -198,7 +200,9 @@ async fn file_is_idempotent_locally_and_over_ssh() {
 #[tokio::test]
 async fn copy_writes_content_once_with_diff_and_backup() {
     let sshd = Sshd::start();
-    let (dir, capstan) = engine();
+    let (_home, capstan) = engine();
+    // Plugins never reach Capstan's data folder: work beside it.
+    let dir = tempfile::tempdir().unwrap();
     capstan.add_host(&sshd.host("web-1")).unwrap();
     for target in ["local", "web-1"] {
         let dest = dir.path().join(format!("{target}.conf"));
@@ -261,7 +265,9 @@ async fn copy_writes_content_once_with_diff_and_backup() {
 #[tokio::test]
 async fn lineinfile_edits_once_locally_and_over_ssh() {
     let sshd = Sshd::start();
-    let (dir, capstan) = engine();
+    let (_home, capstan) = engine();
+    // Plugins never reach Capstan's data folder: work beside it.
+    let dir = tempfile::tempdir().unwrap();
     capstan.add_host(&sshd.host("web-1")).unwrap();
     for target in ["local", "web-1"] {
         let path = dir.path().join(format!("{target}-sshd_config"));

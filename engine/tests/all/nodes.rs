@@ -124,13 +124,15 @@ const PLAYBOOK: &str = r#"
 
 #[tokio::test(flavor = "multi_thread")]
 async fn engines_in_containers_form_a_swarm_and_a_drained_worker_hands_its_tasks_over() {
-    let (home, capstan) = support::engine();
+    let (_home, capstan) = support::engine();
     let prefix = format!("capstan-t-nodes-{}", std::process::id());
     let _cleanup = Cleanup {
         prefix: prefix.clone(),
     };
     build_images(&capstan).await;
-    let dir = home.path().join("nodes");
+    // Plugins never reach Capstan's data folder: the files live beside it.
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("nodes");
     std::fs::create_dir_all(&dir).unwrap();
 
     // The engine image and the nodes, made with the docker plugin itself.

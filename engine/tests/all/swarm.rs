@@ -149,12 +149,14 @@ async fn update_state(engine: &Engine, service: &str) -> (String, Value) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stack_scales_updates_with_no_failed_request_rolls_back_drains_and_goes_away() {
-    let (home, capstan) = support::engine();
+    let (_home, capstan) = support::engine();
     let engine = local_engine().await;
     start_outside_any_swarm(&engine).await;
     build_images(&capstan).await;
 
-    let dir = home.path().join("swarm");
+    // Plugins never reach Capstan's data folder: the files live beside it.
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("swarm");
     std::fs::create_dir_all(&dir).unwrap();
     let playbook = dir.join("swarm.yml");
     std::fs::write(&playbook, PLAYBOOK).unwrap();

@@ -25,6 +25,7 @@ impl Plugin for Apt {
     fn manifest() -> Manifest {
         Manifest::new("apt", env!("CARGO_PKG_VERSION"), "Manage Debian packages with apt.")
             .capability("remote.exec")
+            .capability("local")
             .action(Action::new("apply", "Bring packages to the wanted state.").params_schema(serde_json::json!({
                 "type": "object",
                 "properties": {

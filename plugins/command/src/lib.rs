@@ -58,6 +58,7 @@ impl Plugin for Command {
         Manifest::new("command", env!("CARGO_PKG_VERSION"), "Run a command on the target, without a shell.")
             .capability("remote.exec")
             .capability("remote.files")
+            .capability("local")
             .action(Action::new("exec", "Run a command; changed when it ran.").params_schema(serde_json::json!({
                 "type": "object",
                 "properties": {

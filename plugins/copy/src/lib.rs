@@ -34,6 +34,7 @@ impl Plugin for Copy {
         Manifest::new("copy", env!("CARGO_PKG_VERSION"), "Put content into a file on the target.")
             .capability("remote.exec")
             .capability("remote.files")
+            .capability("local")
             .action(Action::new("apply", "Make the file hold exactly this content.").params_schema(serde_json::json!({
                 "type": "object",
                 "properties": {

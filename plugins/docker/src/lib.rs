@@ -28,6 +28,7 @@ impl Plugin for Docker {
         .capability("docker.read")
         .capability("docker.write")
         .capability("remote.files")
+        .capability("local")
         .action(Action::new("container", "A container in the wanted state (docker_container).").params_schema(container::schema()))
         .action(Action::new("image", "Build, load or remove an image (docker_image).").params_schema(image::schema()))
         .action(Action::new("network", "A network (docker_network).").params_schema(network::network_schema()))

@@ -29,6 +29,7 @@ impl Plugin for File {
         Manifest::new("file", env!("CARGO_PKG_VERSION"), "Manage files, directories and symlinks and their attributes.")
             .capability("remote.exec")
             .capability("remote.files")
+            .capability("local")
             .action(Action::new("apply", "Bring a path to the wanted state.").params_schema(serde_json::json!({
                 "type": "object",
                 "properties": {

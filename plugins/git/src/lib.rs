@@ -27,6 +27,7 @@ impl Plugin for Git {
     fn manifest() -> Manifest {
         Manifest::new("git", env!("CARGO_PKG_VERSION"), "Check out git repositories.")
             .capability("remote.exec")
+            .capability("local")
             .action(Action::new("apply", "Clone or update a checkout to a version.").params_schema(serde_json::json!({
                 "type": "object",
                 "properties": {

@@ -17,6 +17,7 @@ impl Plugin for LineInFile {
     fn manifest() -> Manifest {
         Manifest::new("lineinfile", env!("CARGO_PKG_VERSION"), "Make sure a line is (or is not) in a file.")
             .capability("remote.files")
+            .capability("local")
             .action(Action::new("apply", "Bring the file to the wanted line.").params_schema(serde_json::json!({
                 "type": "object",
                 "properties": {

@@ -36,6 +36,7 @@ impl Plugin for Service {
     fn manifest() -> Manifest {
         Manifest::new("service", env!("CARGO_PKG_VERSION"), "Start, stop, restart and enable services.")
             .capability("remote.exec")
+            .capability("local")
             .action(Action::new("apply", "Bring a service to the wanted state.").params_schema(serde_json::json!({
                 "type": "object",
                 "properties": {

@@ -29,6 +29,7 @@ impl Plugin for Setup {
             "Gather facts about the target.",
         )
         .capability("remote.exec")
+        .capability("local")
         .action(Action::new(
             "gather",
             "Gather facts (never changes anything).",

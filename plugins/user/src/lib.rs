@@ -14,6 +14,7 @@ impl Plugin for User {
     fn manifest() -> Manifest {
         Manifest::new("user", env!("CARGO_PKG_VERSION"), "Manage user accounts and groups.")
             .capability("remote.exec")
+            .capability("local")
             .action(Action::new("user", "Make a user account present (with these fields) or absent.").params_schema(serde_json::json!({
                 "type": "object",
                 "properties": {

@@ -45,7 +45,8 @@ impl Plugin for Probe {
             "Test plugin: behaves and misbehaves.",
         )
         .capability("kv")
-        .capability("remote.exec");
+        .capability("remote.exec")
+        .capability("local");
         for (name, summary) in ACTIONS {
             manifest = manifest.action(Action::new(name, summary));
         }
