@@ -200,6 +200,18 @@ db
         let err = parse("[web]\nweb-1 ansible_password=hunter2\n", "me").unwrap_err();
         assert_eq!(err.line, 2);
         assert!(err.message.contains("--password-env"), "{err}");
+        for alias in [
+            "ansible_ssh_password",
+            "ansible_sudo_pass",
+            "ansible_sudo_password",
+        ] {
+            let err = parse(
+                &format!("[web]\nweb-1\n[web:vars]\n{alias}=hunter2\n"),
+                "me",
+            )
+            .unwrap_err();
+            assert!(err.message.starts_with(alias), "{alias}: {err}");
+        }
         let err = parse("[web:hosts]\n", "me").unwrap_err();
         assert!(err.message.contains(":vars or :children"), "{err}");
         let err = parse("[web]\nweb-1 ansible_port=http\n", "me").unwrap_err();

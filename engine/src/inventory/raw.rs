@@ -38,11 +38,15 @@ pub(crate) struct RawInventory {
     pub groups: BTreeMap<String, RawGroup>,
 }
 
-const SECRETS: [&str; 4] = [
+/// Every variable Ansible reads a login or sudo password from.
+const SECRETS: [&str; 7] = [
     "ansible_password",
     "ansible_ssh_pass",
+    "ansible_ssh_password",
     "ansible_become_password",
     "ansible_become_pass",
+    "ansible_sudo_pass",
+    "ansible_sudo_password",
 ];
 
 impl RawInventory {
