@@ -36,6 +36,8 @@ pub struct Play {
     pub become_: Option<bool>,
     /// `become_user:` for all its tasks.
     pub become_user: Option<String>,
+    /// `no_log:` for all its tasks.
+    pub no_log: Option<bool>,
     /// Whether to run `setup` first (default yes).
     pub gather_facts: bool,
     /// Tags every task inherits.
@@ -103,6 +105,9 @@ pub struct Task {
     pub become_: Option<bool>,
     /// `become_user:`.
     pub become_user: Option<String>,
+    /// `no_log:`: its results, arguments, diffs and log lines are never
+    /// stored or shown (a registered result still holds them, in memory).
+    pub no_log: Option<bool>,
     /// `vars:`.
     pub vars: Vec<(String, Json)>,
     /// Where the task starts.
@@ -130,6 +135,7 @@ impl Task {
             failed_when: None,
             become_: None,
             become_user: None,
+            no_log: None,
             vars: Vec::new(),
             pos,
         }
@@ -150,6 +156,7 @@ const PLAY_KEYS: &[&str] = &[
     "vars_files",
     "become",
     "become_user",
+    "no_log",
     "gather_facts",
     "tags",
     "tasks",
@@ -171,6 +178,7 @@ const TASK_KEYS: &[&str] = &[
     "failed_when",
     "become",
     "become_user",
+    "no_log",
     "vars",
     "args",
 ];
@@ -193,7 +201,6 @@ const UNSUPPORTED_TASK_KEYS: &[(&str, &str)] = &[
     ("retries", "retries are not supported"),
     ("delay", "retries are not supported"),
     ("environment", "task environments are not supported"),
-    ("no_log", "no_log is not supported"),
     (
         "check_mode",
         "per-task check_mode is not supported; use --check",
@@ -259,6 +266,7 @@ fn play(node: &Node) -> Result<Play, PlaybookError> {
         vars_files: Vec::new(),
         become_: None,
         become_user: None,
+        no_log: None,
         gather_facts: true,
         tags: Vec::new(),
         tasks: Vec::new(),
@@ -289,6 +297,7 @@ fn play(node: &Node) -> Result<Play, PlaybookError> {
             }
             "become" => play.become_ = Some(boolean(value, "become")?),
             "become_user" => play.become_user = Some(string(value, "become_user")?),
+            "no_log" => play.no_log = Some(boolean(value, "no_log")?),
             "gather_facts" => play.gather_facts = boolean(value, "gather_facts")?,
             "tags" => play.tags = strings(value, "tags")?,
             "tasks" => play.tasks = tasks(value, false)?,
@@ -376,6 +385,7 @@ fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
             "failed_when" => task.failed_when = Some(conditions(value)?),
             "become" => task.become_ = Some(boolean(value, "become")?),
             "become_user" => task.become_user = Some(string(value, "become_user")?),
+            "no_log" => task.no_log = Some(boolean(value, "no_log")?),
             "vars" => task.vars = vars(value)?,
             "args" => extra_args = Some(value),
             other => {

@@ -468,6 +468,11 @@ async fn run_task(
         }
         ResultStatus::Ok => state.recap.ok += 1,
     }
+    let (summary, diff, result) = if hides_output(play, task) {
+        (CENSORED.to_string(), None, censored(&registered))
+    } else {
+        (summary, diff, Json::Object(registered))
+    };
     let outcome = TaskOutcome {
         host: state.name.clone(),
         play: play.name.clone(),
@@ -477,10 +482,32 @@ async fn run_task(
         ignored,
         summary,
         diff,
-        result: Json::Object(registered),
+        result,
         duration_ms: started.elapsed().as_millis() as u64,
     };
     (state, outcome)
+}
+
+/// What a `no_log` task shows instead of its result (Ansible's words).
+const CENSORED: &str =
+    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+
+/// Whether `no_log` holds for this task (its own, or its play's).
+fn hides_output(play: &Play, task: &Task) -> bool {
+    task.no_log.or(play.no_log).unwrap_or(false)
+}
+
+/// A `no_log` task's result as stored and shown: whether it changed or
+/// failed, and nothing of what it said.
+fn censored(registered: &Map<String, Json>) -> Json {
+    let mut result = Map::new();
+    result.insert("censored".into(), Json::String(CENSORED.into()));
+    for flag in ["changed", "failed", "skipped"] {
+        if let Some(value) = registered.get(flag) {
+            result.insert(flag.into(), value.clone());
+        }
+    }
+    Json::Object(result)
 }
 
 /// The error text with the task's name and place.
@@ -761,7 +788,12 @@ async fn run_module(
         .then(|| params.get("manager").and_then(Json::as_str))
         .flatten();
     setup.targets = Arc::new(task_reach(&ctx.targets, target, &state.play_hosts, manager));
-    setup.log_sink = ctx.logs.clone();
+    // A `no_log` task's plugin lines are neither stored nor shown.
+    setup.log_sink = if hides_output(play, task) {
+        Arc::new(crate::capability::log::DiscardLogs)
+    } else {
+        ctx.logs.clone()
+    };
     let context = CallContext {
         target: state.name.clone(),
         targets: setup.targets.iter().map(|t| t.name.clone()).collect(),

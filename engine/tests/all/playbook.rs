@@ -719,3 +719,51 @@ async fn a_host_that_dies_mid_run_is_unreachable_and_the_others_finish() {
     );
     assert_eq!(capstan.job(report.job_id).unwrap().state.name(), "finished");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_log_keeps_a_tasks_result_out_of_every_record() {
+    const TOKEN: &str = "tok-7f3a-never-stored";
+    let a = Sshd::start();
+    let (home, capstan) = engine();
+    let inv = inventory(home.path(), &[&a], "");
+    let site = write(
+        home.path(),
+        "site.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n\
+         \x20   - command: echo {{ token }}\n      register: out\n      no_log: true\n\
+         \x20   - assert:\n        that: out.stdout == token\n\
+         \x20   - debug:\n        msg: \"{{ out.stdout }}\"\n      no_log: yes\n\
+         - hosts: all\n  gather_facts: no\n  no_log: true\n  tasks:\n\
+         \x20   - command: echo {{ token }} again\n\
+         \x20   - command: echo shown\n      no_log: false\n",
+    );
+    let (report, events) = play(&capstan, &site, &inv, |o| {
+        o.diff = true;
+        o.extra_vars.insert("token".into(), TOKEN.into());
+    })
+    .await;
+    assert_eq!(counts(recap_of(&report, "h1")), (5, 3, 0, 0, 0, 0));
+    let shown = format!("{events:?}");
+    assert!(!shown.contains(TOKEN), "events: {shown}");
+    assert!(shown.contains("'no_log: true' was specified"), "{shown}");
+    assert!(
+        shown.contains("shown"),
+        "a task that says no_log: false is shown"
+    );
+    let mut folders = vec![home.path().to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                assert!(
+                    !bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
+                    "{} holds the token",
+                    path.display()
+                );
+            }
+        }
+    }
+}
