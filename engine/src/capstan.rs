@@ -170,7 +170,8 @@ impl Capstan {
             .home
             .plugins_dir()
             .join(format!("{name}-{}.wasm", &inspected.sha256[..16]));
-        std::fs::write(&path, &inspected.wasm).map_err(|e| Error::io("write", &path, e))?;
+        crate::home::write_private(&path, &inspected.wasm)
+            .map_err(|e| Error::io("write", &path, e))?;
         let previous = self.store.plugin(name)?;
         let record = PluginRecord {
             manifest: inspected.manifest.clone(),

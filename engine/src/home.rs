@@ -32,6 +32,12 @@ impl Home {
         check_owner(&home.root)?;
         restrict(&home.root, 0o700)
             .map_err(|e| Error::io("keep other users out of (chmod 700)", &home.root, e))?;
+        // SQLite creates a missing database (and later its journal, with
+        // the database's mode) as the umask allows: start it private.
+        let db = home.database();
+        if !db.exists() {
+            write_private(&db, b"").map_err(|e| Error::io("create", &db, e))?;
+        }
         Ok(home)
     }
 
@@ -105,6 +111,24 @@ fn check_owner(root: &Path) -> Result<()> {
     #[cfg(not(unix))]
     let _ = root;
     Ok(())
+}
+
+/// Writes a file that only its owner may read or write (0600 from the
+/// moment it exists): everything Capstan keeps in its data folder.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)?;
+    // An existing file keeps its mode on open: narrow it too.
+    restrict(path, 0o600)
+}
+
+/// Narrows a file Capstan keeps (written by a library) to its owner.
+pub(crate) fn make_private(path: &Path) -> std::io::Result<()> {
+    restrict(path, 0o600)
 }
 
 /// Whether a regular file can be read or written by anyone but its owner.

@@ -124,6 +124,6 @@ fn hex(bytes: &[u8]) -> String {
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let temp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&temp, bytes)?;
+    crate::home::write_private(&temp, bytes)?;
     std::fs::rename(&temp, path)
 }

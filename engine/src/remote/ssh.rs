@@ -480,7 +480,8 @@ impl HostKeyCheck {
                 forget_host(&self.known_hosts, &self.host, self.port)?;
             }
             learn_known_hosts_path(&self.host, self.port, key, &self.known_hosts)
-                .map_err(std::io::Error::other)
+                .map_err(std::io::Error::other)?;
+            crate::home::make_private(&self.known_hosts)
         })();
         match result {
             Ok(()) => {
@@ -528,7 +529,7 @@ fn forget_host(path: &std::path::Path, host: &str, port: u16) -> std::io::Result
         return std::fs::remove_file(path);
     }
     let temp = path.with_extension("capstan-new");
-    std::fs::write(&temp, kept)?;
+    crate::home::write_private(&temp, kept.as_bytes())?;
     std::fs::rename(&temp, path)
 }
 

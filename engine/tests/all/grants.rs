@@ -182,8 +182,8 @@ async fn no_plugin_reaches_capstans_own_data_folder_even_on_local() {
     );
 }
 
-#[test]
-fn the_data_folder_is_the_users_alone() {
+#[tokio::test]
+async fn the_data_folder_is_the_users_alone() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
@@ -194,6 +194,19 @@ fn the_data_folder_is_the_users_alone() {
     drop(open(&dir));
     assert_eq!(mode(dir.path()), 0o700);
     assert_eq!(mode(&db), 0o600);
+
+    // What Capstan writes itself (database, journal, installed plugins,
+    // compiled cache) is private from the start.
+    let fresh = tempfile::tempdir().unwrap();
+    let capstan = open(&fresh);
+    let (report, _) = run(&capstan, "command", "exec", json!({ "argv": ["true"] })).await;
+    assert_eq!(
+        only(&report).status,
+        capstan_engine::jobs::ResultStatus::Changed
+    );
+    drop(capstan);
+    let home = capstan_engine::Home::at(fresh.path()).unwrap();
+    assert_eq!(home.restrict_files(), Vec::<std::path::PathBuf>::new());
 
     // A folder that belongs to someone else is refused, saying what to do.
     let theirs = tempfile::tempdir().unwrap();
