@@ -104,6 +104,9 @@ pub struct PluginHost {
     linker: Linker<RunState>,
     cache: ArtifactCache,
     loaded: Mutex<HashMap<String, Arc<LoadedPlugin>>>,
+    /// One permit per instance the pool holds: a call beyond it waits for
+    /// a free slot instead of failing, however many targets run at once.
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl PluginHost {
@@ -130,6 +133,10 @@ impl PluginHost {
                 .pagemap_scan(Enabled::Auto);
             wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
+        let slots = match config.allocation {
+            Allocation::Pooling { max_instances } => max_instances as usize,
+            Allocation::OnDemand => tokio::sync::Semaphore::MAX_PERMITS,
+        };
         let engine = Engine::new(&wasm)?;
         let mut linker = Linker::new(&engine);
         abi::add_to_linker(&mut linker)?;
@@ -139,6 +146,7 @@ impl PluginHost {
             linker,
             cache,
             loaded: Mutex::new(HashMap::new()),
+            slots: Arc::new(tokio::sync::Semaphore::new(slots)),
         })
     }
 
@@ -252,6 +260,7 @@ impl PluginHost {
         params_json: &str,
         context: &CallContext,
     ) -> std::result::Result<PluginOutcome, CallFailure> {
+        let _slot = self.slot().await;
         let mut store = self.new_store(setup, &context.target);
         let result = tokio::time::timeout(setup.limits.wall(), async {
             let instance = plugin.pre.instantiate(&mut store).await?;
@@ -269,6 +278,7 @@ impl PluginHost {
         setup: &CallSetup,
         target: &str,
     ) -> Result<Session> {
+        let slot = self.slot().await;
         let mut store = self.new_store(setup, target);
         let instance =
             plugin
@@ -284,7 +294,17 @@ impl PluginHost {
             instance,
             limits: setup.limits,
             poisoned: false,
+            _slot: slot,
         })
+    }
+
+    /// Waits for a free instance slot.
+    async fn slot(&self) -> tokio::sync::OwnedSemaphorePermit {
+        self.slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the slot semaphore is never closed")
     }
 
     fn new_store(&self, setup: &CallSetup, target: &str) -> Store<RunState> {
@@ -330,6 +350,8 @@ pub struct Session {
     instance: Instance,
     limits: Limits,
     poisoned: bool,
+    /// Its instance's slot in the pool, given back when the session ends.
+    _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Session {

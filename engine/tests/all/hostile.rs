@@ -233,3 +233,49 @@ async fn plugin_text_reaches_no_one_with_escape_sequences() {
     let stored = capstan.job_logs(report.job_id).unwrap();
     assert!(stored.iter().all(|l| !l.message.contains('\u{1b}')));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn more_targets_than_instance_slots_wait_for_a_slot_instead_of_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let capstan = capstan_engine::Capstan::open_with(
+        capstan_engine::Home::at(dir.path()).unwrap(),
+        capstan_engine::plugin::HostConfig {
+            allocation: capstan_engine::plugin::Allocation::Pooling { max_instances: 2 },
+        },
+    )
+    .unwrap();
+    install_probe(&capstan, &[Capability::RemoteExec, Capability::Local]).await;
+    let names: Vec<String> = (1..=6).map(|i| format!("here-{i}")).collect();
+    for name in &names {
+        capstan
+            .add_host(&capstan_engine::inventory::Host {
+                name: name.clone(),
+                address: "127.0.0.1".into(),
+                port: 22,
+                user: "root".into(),
+                auth: capstan_engine::inventory::HostAuth::Agent,
+                environment: None,
+                groups: vec![],
+                vars: [("ansible_connection".to_string(), json!("local"))]
+                    .into_iter()
+                    .collect(),
+            })
+            .unwrap();
+    }
+    // Six targets at once, each holding its instance for a moment, on a
+    // pool of two.
+    let report = crate::support::execute(
+        &capstan,
+        capstan_engine::jobs::RunRequest::new(
+            "probe",
+            "exec",
+            json!({ "argv": ["sleep", "0.3"] }),
+            names.iter().cloned(),
+        ),
+    )
+    .await;
+    assert_eq!(report.results.len(), 6);
+    for result in &report.results {
+        assert_eq!(result.status, ResultStatus::Changed, "{result:?}");
+    }
+}
