@@ -307,6 +307,27 @@ fn limits_can_be_set_and_shown() {
     let shown = home.json(&["plugin", "show", "probe", "--json"]);
     assert_eq!(shown["limits"]["memory_bytes"], 32 << 20);
     assert_eq!(shown["limits"]["cpu_ms"], 500);
+    let out = home.run(&[
+        "plugin",
+        "limits",
+        "probe",
+        "--kv-keys",
+        "5",
+        "--kv-mib",
+        "1",
+    ]);
+    assert_eq!(code(&out), 0);
+    let shown = home.json(&["plugin", "show", "probe", "--json"]);
+    assert_eq!(shown["limits"]["kv_keys"], 5);
+    assert_eq!(shown["limits"]["kv_bytes"], 1 << 20);
+    assert_eq!(shown["limits"]["cpu_ms"], 500, "other limits are kept");
+    let out = home.run(&["plugin", "show", "probe"]);
+    assert!(
+        text(&out.stdout).contains("kv 5 keys / 1 MiB")
+            && text(&out.stdout).contains("0 keys, 0 bytes in use"),
+        "{}",
+        text(&out.stdout)
+    );
     let out = home.run(&["run", "probe", "loop"]);
     assert_eq!(code(&out), 2);
     assert!(

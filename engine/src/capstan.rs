@@ -289,6 +289,11 @@ impl Capstan {
         Ok(grants)
     }
 
+    /// How much a plugin keeps in its `kv` store.
+    pub fn kv_usage(&self, name: &str) -> Result<crate::store::KvUsage> {
+        self.store.kv_usage(name)
+    }
+
     /// Sets a plugin's own limits.
     pub async fn set_limits(&self, name: &str, limits: LimitOverrides) -> Result<()> {
         self.plugin(name).await?;

@@ -89,6 +89,12 @@ pub struct LimitArgs {
     /// Outcome and command output size, in KiB (default 4096).
     #[arg(long, value_name = "KIB")]
     output_kib: Option<u64>,
+    /// Keys its kv store may hold, across runs (default 10000).
+    #[arg(long, value_name = "N")]
+    kv_keys: Option<u64>,
+    /// Size of its kv store (keys and values), in MiB (default 16).
+    #[arg(long, value_name = "MIB")]
+    kv_mib: Option<u64>,
     /// Go back to the defaults.
     #[arg(long)]
     reset: bool,
@@ -242,15 +248,12 @@ async fn show(capstan: &Capstan, name: &str, json: bool) -> anyhow::Result<Exit>
         }
     );
     println!("granted:   {}", grant_names(&record.grants));
-    let limits = Limits::default().with(&record.limits);
     println!(
-        "limits:    memory {} MiB, cpu {} ms, wall {} ms, log {} KiB, output {} KiB",
-        limits.memory_bytes >> 20,
-        limits.cpu_ms,
-        limits.wall_ms,
-        limits.log_bytes >> 10,
-        limits.output_bytes >> 10
+        "limits:    {}",
+        describe_limits(&Limits::default().with(&record.limits))
     );
+    let used = capstan.kv_usage(name)?;
+    println!("kv:        {} keys, {} bytes in use", used.keys, used.bytes);
     println!("actions:");
     for action in &m.actions {
         println!("  {:<14} {}", action.name, action.summary);
@@ -286,18 +289,26 @@ async fn limits(capstan: &Capstan, args: LimitArgs) -> anyhow::Result<Exit> {
     overrides.wall_ms = args.wall_ms.or(overrides.wall_ms);
     overrides.log_bytes = args.log_kib.map(kib).or(overrides.log_bytes);
     overrides.output_bytes = args.output_kib.map(kib).or(overrides.output_bytes);
+    overrides.kv_keys = args.kv_keys.or(overrides.kv_keys);
+    overrides.kv_bytes = args.kv_mib.map(mib).or(overrides.kv_bytes);
     capstan.set_limits(&args.name, overrides).await?;
     let limits = Limits::default().with(&overrides);
-    println!(
-        "{}: memory {} MiB, cpu {} ms, wall {} ms, log {} KiB, output {} KiB",
-        args.name,
+    println!("{}: {}", args.name, describe_limits(&limits));
+    Ok(Exit::Success)
+}
+
+/// A plugin's limits in one line.
+fn describe_limits(limits: &Limits) -> String {
+    format!(
+        "memory {} MiB, cpu {} ms, wall {} ms, log {} KiB, output {} KiB, kv {} keys / {} MiB",
         limits.memory_bytes >> 20,
         limits.cpu_ms,
         limits.wall_ms,
         limits.log_bytes >> 10,
-        limits.output_bytes >> 10
-    );
-    Ok(Exit::Success)
+        limits.output_bytes >> 10,
+        limits.kv_keys,
+        limits.kv_bytes >> 20
+    )
 }
 
 fn record_json(p: &PluginRecord) -> serde_json::Value {

@@ -1,7 +1,7 @@
 //! `kv`: a plugin's private key-value store, kept in the database.
 
 use super::{Capability, HostError, SharedGrants};
-use crate::store::Store;
+use crate::store::{KvUsage, Store};
 
 /// Longest key, in bytes.
 pub const MAX_KEY_BYTES: usize = 256;
@@ -13,15 +13,18 @@ pub struct KvCapability {
     plugin: String,
     grants: SharedGrants,
     store: Option<Store>,
+    quota: KvUsage,
 }
 
 impl KvCapability {
-    /// Keys of `plugin` in `store` (none while the plugin describes itself).
-    pub fn new(plugin: String, grants: SharedGrants, store: Option<Store>) -> Self {
+    /// Keys of `plugin` in `store` (none while the plugin describes
+    /// itself), never more than `quota` in all.
+    pub fn new(plugin: String, grants: SharedGrants, store: Option<Store>, quota: KvUsage) -> Self {
         KvCapability {
             plugin,
             grants,
             store,
+            quota,
         }
     }
 
@@ -56,7 +59,23 @@ impl KvCapability {
                 value.len()
             )));
         }
-        store.kv_set(&self.plugin, key, value).map_err(store_error)
+        let quota = self.quota;
+        match store
+            .kv_set(&self.plugin, key, value, quota)
+            .map_err(store_error)?
+        {
+            Ok(()) => Ok(()),
+            Err(after) => Err(HostError::Limit(format!(
+                "kv quota: writing `{}` would make {} keys and {} bytes, over the plugin's \
+                 {} keys and {} bytes (`capstan plugin limits {} --kv-keys N --kv-mib N`)",
+                key.escape_debug(),
+                after.keys,
+                after.bytes,
+                quota.keys,
+                quota.bytes,
+                self.plugin
+            ))),
+        }
     }
 
     /// Removes a key.

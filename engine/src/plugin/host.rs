@@ -22,7 +22,7 @@ use crate::capability::kv::KvCapability;
 use crate::capability::log::{DiscardLogs, LogCapability, LogSink};
 use crate::capability::remote::RemoteCapability;
 use crate::jobs::{FailureKind, LogLevel, ResultStatus};
-use crate::store::Store as Database;
+use crate::store::{KvUsage, Store as Database};
 use crate::target::Target;
 use crate::{Error, Result};
 
@@ -318,6 +318,10 @@ impl PluginHost {
                 setup.plugin.clone(),
                 setup.grants.clone(),
                 setup.store.clone(),
+                KvUsage {
+                    keys: limits.kv_keys,
+                    bytes: limits.kv_bytes,
+                },
             ),
             RemoteCapability::new(
                 setup.grants.clone(),

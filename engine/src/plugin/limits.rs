@@ -18,6 +18,10 @@ pub struct Limits {
     pub log_bytes: u64,
     /// Bytes of an outcome, of a command's stdout or stderr, or of a file read.
     pub output_bytes: u64,
+    /// Keys the plugin may keep in its `kv` store, across all its runs.
+    pub kv_keys: u64,
+    /// Bytes (keys and values) of its `kv` store, across all its runs.
+    pub kv_bytes: u64,
 }
 
 impl Default for Limits {
@@ -28,6 +32,8 @@ impl Default for Limits {
             wall_ms: 600_000,
             log_bytes: 1 << 20,
             output_bytes: 4 << 20,
+            kv_keys: 10_000,
+            kv_bytes: 16 << 20,
         }
     }
 }
@@ -63,6 +69,12 @@ impl Limits {
         if let Some(v) = overrides.output_bytes {
             self.output_bytes = v;
         }
+        if let Some(v) = overrides.kv_keys {
+            self.kv_keys = v;
+        }
+        if let Some(v) = overrides.kv_bytes {
+            self.kv_bytes = v;
+        }
         self
     }
 }
@@ -85,6 +97,12 @@ pub struct LimitOverrides {
     /// See [`Limits::output_bytes`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_bytes: Option<u64>,
+    /// See [`Limits::kv_keys`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_keys: Option<u64>,
+    /// See [`Limits::kv_bytes`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_bytes: Option<u64>,
 }
 
 /// Which limit a plugin broke.

@@ -17,6 +17,7 @@ use rusqlite::Connection;
 
 use crate::{Error, Result};
 
+pub use kv::KvUsage;
 pub use plugins::PluginRecord;
 
 /// A handle on the database, cheap to clone and safe to share across tasks.

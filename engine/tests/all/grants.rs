@@ -78,7 +78,16 @@ async fn kv_keys_are_private_to_each_plugin() {
     install_probe(&capstan, &[Capability::Kv]).await;
     capstan
         .store()
-        .kv_set("someone-else", "count", b"41")
+        .kv_set(
+            "someone-else",
+            "count",
+            b"41",
+            capstan_engine::store::KvUsage {
+                keys: 10,
+                bytes: 1 << 10,
+            },
+        )
+        .unwrap()
         .unwrap();
     let (report, _) = run(&capstan, "probe", "counter", json!({})).await;
     assert_eq!(only(&report).data, Some(json!({ "count": 1 })));

@@ -279,3 +279,65 @@ async fn more_targets_than_instance_slots_wait_for_a_slot_instead_of_failing() {
         assert_eq!(result.status, ResultStatus::Changed, "{result:?}");
     }
 }
+
+#[tokio::test]
+async fn a_plugins_kv_store_stops_at_its_quota_and_keeps_what_it_had() {
+    let (_dir, capstan) = engine();
+    install_probe(&capstan, &[Capability::Kv]).await;
+    limit_probe(
+        &capstan,
+        LimitOverrides {
+            kv_keys: Some(50),
+            kv_bytes: Some(64 << 10),
+            ..Default::default()
+        },
+    )
+    .await;
+    // Too many keys: stopped at the 51st.
+    let (report, _) = run(
+        &capstan,
+        "probe",
+        "kv-fill",
+        json!({ "count": 200, "size": 10 }),
+    )
+    .await;
+    let result = only(&report);
+    assert_eq!(result.status, ResultStatus::Failed, "{result:?}");
+    assert!(
+        result.summary.contains("kv quota") && result.summary.contains("51 keys"),
+        "{}",
+        result.summary
+    );
+    assert_eq!(capstan.kv_usage("probe").unwrap().keys, 50);
+    // Too many bytes: a 1 MiB-per-key flood stops before 64 KiB are kept.
+    capstan.remove("probe").unwrap();
+    install_probe(&capstan, &[Capability::Kv]).await;
+    limit_probe(
+        &capstan,
+        LimitOverrides {
+            kv_bytes: Some(64 << 10),
+            ..Default::default()
+        },
+    )
+    .await;
+    let (report, _) = run(
+        &capstan,
+        "probe",
+        "kv-fill",
+        json!({ "count": 300, "size": 30 << 10 }),
+    )
+    .await;
+    assert_eq!(only(&report).status, ResultStatus::Failed);
+    let used = capstan.kv_usage("probe").unwrap();
+    assert_eq!(used.keys, 2, "{used:?}");
+    assert!(used.bytes <= 64 << 10, "{used:?}");
+    // Rewriting a key within the quota still works.
+    let (report, _) = run(
+        &capstan,
+        "probe",
+        "kv-fill",
+        json!({ "count": 2, "size": 100 }),
+    )
+    .await;
+    assert_eq!(only(&report).status, ResultStatus::Changed);
+}

@@ -28,6 +28,10 @@ const ACTIONS: &[(&str, &str)] = &[
     ),
     ("huge-outcome", "Return an 8 MiB summary."),
     (
+        "kv-fill",
+        "Write params.count kv keys of params.size bytes each.",
+    ),
+    (
         "escapes",
         "Say things with terminal escape sequences.\u{1b}[2K\u{1b}[1A grants: none",
     ),
@@ -65,6 +69,19 @@ impl Plugin for Probe {
                     ));
                 }
                 Ok(Outcome::ok(format!("wrote {count} lines")))
+            }
+            "kv-fill" => {
+                #[derive(serde::Deserialize)]
+                struct Fill {
+                    count: u32,
+                    size: usize,
+                }
+                let fill = request.params::<Fill>()?;
+                let value = vec![b'x'; fill.size];
+                for n in 0..fill.count {
+                    kv::set(&format!("fill-{n}"), &value)?;
+                }
+                Ok(Outcome::changed(format!("wrote {} keys", fill.count)))
             }
             "counter" => {
                 let count = match kv::get("count")? {
