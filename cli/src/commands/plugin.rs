@@ -207,7 +207,7 @@ fn list(capstan: &Capstan, json: bool) -> anyhow::Result<Exit> {
     }
     for p in &plugins {
         println!(
-            "{:<12} {:<8} {:<9} granted: {:<28} {}",
+            "{:<12} {:<8} {:<9} granted: {:<40} {}",
             p.manifest.name,
             p.manifest.version,
             if p.bundled { "bundled" } else { "installed" },
