@@ -296,7 +296,7 @@ fn log_stream(app: &Path) {
             .await
             .unwrap();
         let grants = capstan_engine::capability::GrantSet::new(inspected.requested.iter().copied());
-        capstan.install(&inspected, grants, false).unwrap();
+        capstan.install(&inspected, grants).unwrap();
     });
     let window = driver::Window::launch(driver::Launch {
         app,

@@ -37,6 +37,8 @@ enum Command {
     /// Run Ansible playbooks.
     #[command(subcommand)]
     Playbook(commands::playbook::PlaybookCommand),
+    /// Who installed, replaced, removed, granted or revoked which plugin, and when.
+    Audit(commands::audit::AuditArgs),
     /// Look at job history.
     #[command(subcommand)]
     Jobs(commands::jobs::JobsCommand),
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
             Command::Run(args) => commands::run::exec(&capstan, args).await,
             Command::Playbook(cmd) => commands::playbook::exec(&capstan, cmd).await,
             Command::Jobs(cmd) => commands::jobs::exec(&capstan, cmd).await,
+            Command::Audit(args) => commands::audit::exec(&capstan, args),
             Command::Containers(args) => commands::docker::containers(&capstan, args).await,
             Command::Services(args) => commands::docker::services(&capstan, args).await,
             Command::Nodes(args) => commands::docker::nodes(&capstan, args).await,

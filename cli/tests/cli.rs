@@ -291,6 +291,48 @@ fn a_capstan_killed_mid_run_leaves_a_database_that_opens_with_the_job_interrupte
 }
 
 #[test]
+fn installing_over_a_plugin_is_asked_for_and_audited() {
+    let home = Home::new();
+    home.install_probe(&["kv"]);
+    let again = home.run(&[
+        "plugin",
+        "install",
+        capstan_test_fixtures::PROBE,
+        "--grant",
+        "kv",
+    ]);
+    assert_eq!(code(&again), 3, "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("pass --replace"),
+        "{}",
+        text(&again.stderr)
+    );
+    let replaced = home.run(&[
+        "plugin",
+        "install",
+        capstan_test_fixtures::PROBE,
+        "--grant",
+        "kv",
+        "--replace",
+    ]);
+    assert_eq!(code(&replaced), 0, "{}", text(&replaced.stderr));
+    assert!(
+        text(&replaced.stderr).contains("its stored data (0 keys) is deleted"),
+        "{}",
+        text(&replaced.stderr)
+    );
+    let audit = home.json(&["audit", "--json"]);
+    assert_eq!(audit[0]["action"], "replace");
+    assert_eq!(audit[1]["action"], "install");
+    let out = home.run(&["audit"]);
+    assert!(
+        text(&out.stdout).contains("install  probe"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
 fn limits_can_be_set_and_shown() {
     let home = Home::new();
     home.install_probe(&[]);

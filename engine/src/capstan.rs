@@ -151,13 +151,66 @@ impl Capstan {
     }
 
     /// Installs an inspected plugin with `grants`, which must be among what
-    /// it asked for. Replaces an installed plugin of the same name, keeping
-    /// its limit overrides.
-    pub fn install(
+    /// it asked for. A plugin of the same name, installed or bundled, is
+    /// never replaced silently: that is [`Capstan::install_over`], asked for.
+    pub fn install(&self, inspected: &Inspected, grants: GrantSet) -> Result<PluginRecord> {
+        let name = &inspected.manifest.name;
+        if let Some(replaced) = self.replaces(name)? {
+            return Err(Error::BadInput(format!(
+                "a plugin called `{name}` is {replaced}: installing this one would replace it, \
+                 which must be asked for (and whether to keep the old one's stored data)"
+            )));
+        }
+        self.put_plugin(inspected, grants, false, ("install", ""))
+    }
+
+    /// What installing a plugin called `name` would replace, in words
+    /// (`installed already (x 1.0)`, `bundled with Capstan`), if anything.
+    pub fn replaces(&self, name: &str) -> Result<Option<String>> {
+        if let Some(installed) = self.store.plugin(name)? {
+            return Ok(Some(format!(
+                "installed already ({} {}{})",
+                installed.manifest.name,
+                installed.manifest.version,
+                if installed.bundled { ", bundled" } else { "" }
+            )));
+        }
+        Ok(self
+            .bundled
+            .iter()
+            .any(|b| b.plugin.name == name)
+            .then(|| "bundled with Capstan".to_string()))
+    }
+
+    /// Replaces the installed plugin of the same name (keeping its limit
+    /// overrides). Its `kv` data is deleted unless `keep_data`: a new
+    /// plugin under an old name never reads what the old one stored.
+    pub fn install_over(
+        &self,
+        inspected: &Inspected,
+        grants: GrantSet,
+        keep_data: bool,
+    ) -> Result<PluginRecord> {
+        let data = if keep_data {
+            "the old plugin's stored data was kept"
+        } else {
+            "the old plugin's stored data was deleted"
+        };
+        let record = self.put_plugin(inspected, grants, false, ("replace", data))?;
+        if !keep_data {
+            self.store.kv_clear(&inspected.manifest.name)?;
+        }
+        Ok(record)
+    }
+
+    /// Writes the component and the record, replacing one of that name,
+    /// and records `(action, note)` in the audit log.
+    fn put_plugin(
         &self,
         inspected: &Inspected,
         grants: GrantSet,
         bundled: bool,
+        (action, note): (&str, &str),
     ) -> Result<PluginRecord> {
         let name = &inspected.manifest.name;
         if let Some(extra) = grants.iter().find(|c| !inspected.requested.contains(c)) {
@@ -190,7 +243,34 @@ impl Capstan {
             let _ = std::fs::remove_file(old.wasm_path);
         }
         self.refresh_live_grants(name, &record.grants);
+        self.record_audit(
+            action,
+            name,
+            &format!(
+                "version {}, sha256 {}, granted {}{}{note}",
+                record.manifest.version,
+                &record.wasm_sha256[..16],
+                names(&record.grants.iter().collect::<Vec<_>>()),
+                if note.is_empty() { "" } else { "; " },
+            ),
+        )?;
         Ok(record)
+    }
+
+    /// Appends to the audit log, as the OS user running Capstan.
+    fn record_audit(&self, action: &str, plugin: &str, detail: &str) -> Result<()> {
+        self.store.audit(&crate::store::AuditEntry {
+            at_ms: now_ms(),
+            actor: crate::inventory::current_user(),
+            action: action.into(),
+            plugin: plugin.into(),
+            detail: detail.into(),
+        })
+    }
+
+    /// The newest `limit` entries of the audit log, newest first.
+    pub fn audit_log(&self, limit: usize) -> Result<Vec<crate::store::AuditEntry>> {
+        self.store.audit_log(limit)
     }
 
     /// Every installed plugin.
@@ -248,7 +328,12 @@ impl Capstan {
                     None => GrantSet::new(inspected.requested.iter().copied()),
                 };
                 tracing::info!(plugin = name, "installing the bundled plugin");
-                self.install(&inspected, grants, true)
+                let action = if previous.is_some() {
+                    "upgrade"
+                } else {
+                    "install"
+                };
+                self.put_plugin(&inspected, grants, true, (action, "bundled"))
             }
         }
     }
@@ -262,7 +347,11 @@ impl Capstan {
         self.store.remove_plugin(name)?;
         let _ = std::fs::remove_file(&record.wasm_path);
         self.refresh_live_grants(name, &GrantSet::default());
-        Ok(())
+        self.record_audit(
+            "remove",
+            name,
+            &format!("version {} and its stored data", record.manifest.version),
+        )
     }
 
     /// Grants a capability the plugin asked for.
@@ -277,6 +366,7 @@ impl Capstan {
         let grants = GrantSet::new(record.grants.iter().chain([cap]));
         self.store.set_grants(name, &grants)?;
         self.refresh_live_grants(name, &grants);
+        self.record_audit("grant", name, cap.name())?;
         Ok(grants)
     }
 
@@ -286,6 +376,7 @@ impl Capstan {
         let grants = GrantSet::new(record.grants.iter().filter(|c| *c != cap));
         self.store.set_grants(name, &grants)?;
         self.refresh_live_grants(name, &grants);
+        self.record_audit("revoke", name, cap.name())?;
         Ok(grants)
     }
 
@@ -297,7 +388,12 @@ impl Capstan {
     /// Sets a plugin's own limits.
     pub async fn set_limits(&self, name: &str, limits: LimitOverrides) -> Result<()> {
         self.plugin(name).await?;
-        self.store.set_limits(name, &limits)
+        self.store.set_limits(name, &limits)?;
+        self.record_audit(
+            "limits",
+            name,
+            &serde_json::to_string(&limits).unwrap_or_default(),
+        )
     }
 
     /// Runs an action over targets as a recorded job, streaming events.

@@ -28,6 +28,12 @@ pub enum PluginCommand {
         /// Grant everything the plugin asks for without asking.
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Replace an installed (or bundled) plugin of the same name.
+        #[arg(long)]
+        replace: bool,
+        /// When replacing, keep the old plugin's stored data (else deleted).
+        #[arg(long, requires = "replace")]
+        keep_data: bool,
     },
     /// List installed plugins (and the bundled ones not used yet).
     List(JsonFlag),
@@ -103,7 +109,16 @@ pub struct LimitArgs {
 /// Runs a plugin subcommand.
 pub async fn exec(capstan: &Capstan, command: PluginCommand) -> anyhow::Result<Exit> {
     match command {
-        PluginCommand::Install { path, grants, yes } => install(capstan, path, grants, yes).await,
+        PluginCommand::Install {
+            path,
+            grants,
+            yes,
+            replace,
+            keep_data,
+        } => {
+            let replacing = Replacing { replace, keep_data };
+            install(capstan, path, grants, yes, replacing).await
+        }
         PluginCommand::List(flag) => list(capstan, flag.json),
         PluginCommand::Show { name, json } => show(capstan, &name, json.json).await,
         PluginCommand::Grant { name, capability } => {
@@ -127,14 +142,22 @@ pub async fn exec(capstan: &Capstan, command: PluginCommand) -> anyhow::Result<E
     }
 }
 
+/// What `--replace` and `--keep-data` said.
+struct Replacing {
+    replace: bool,
+    keep_data: bool,
+}
+
 async fn install(
     capstan: &Capstan,
     path: PathBuf,
     grants: Vec<String>,
     yes: bool,
+    replacing: Replacing,
 ) -> anyhow::Result<Exit> {
     let inspected = capstan.inspect_file(&path).await?;
     let manifest = &inspected.manifest;
+    let replaces = capstan.replaces(&manifest.name)?;
     eprintln!(
         "{} {} — {}",
         manifest.name, manifest.version, manifest.summary
@@ -175,7 +198,37 @@ async fn install(
         )
         .into());
     };
-    let record = capstan.install(&inspected, granted, false)?;
+    if let Some(what) = &replaces {
+        let data = capstan.kv_usage(&manifest.name)?;
+        eprintln!(
+            "  replaces the plugin `{}` {what}; its stored data ({} keys) is {}",
+            manifest.name,
+            data.keys,
+            if replacing.keep_data {
+                "kept (--keep-data)"
+            } else {
+                "deleted"
+            }
+        );
+        if !replacing.replace {
+            if !std::io::stdin().is_terminal() {
+                return Err(BadInput(format!(
+                    "a plugin called `{}` is {what}: pass --replace to replace it (and \
+                     --keep-data to keep its stored data)",
+                    manifest.name
+                ))
+                .into());
+            }
+            if !ask("Replace it? [y/N] ")? {
+                eprintln!("not installed");
+                return Ok(Exit::DeniedOrBadInput);
+            }
+        }
+    }
+    let record = match replaces {
+        Some(_) => capstan.install_over(&inspected, granted, replacing.keep_data)?,
+        None => capstan.install(&inspected, granted)?,
+    };
     println!(
         "installed {} {} (granted {})",
         record.manifest.name,

@@ -79,6 +79,12 @@ impl Store {
         })
     }
 
+    /// Removes every key of `plugin`.
+    pub fn kv_clear(&self, plugin: &str) -> Result<()> {
+        self.with(|conn| conn.execute("DELETE FROM kv WHERE plugin = ?1", params![plugin]))?;
+        Ok(())
+    }
+
     /// Removes `key` of `plugin`.
     pub fn kv_delete(&self, plugin: &str, key: &str) -> Result<()> {
         self.with(|conn| {

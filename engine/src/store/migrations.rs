@@ -115,6 +115,17 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE jobs ADD COLUMN request_json TEXT;
     "#,
+    // 7: who installed, replaced, removed, granted or revoked what, when.
+    r#"
+    CREATE TABLE audit (
+        seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+        at      INTEGER NOT NULL,
+        actor   TEXT NOT NULL,
+        action  TEXT NOT NULL,
+        plugin  TEXT NOT NULL,
+        detail  TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the database from its recorded version up to the newest, each

@@ -1,6 +1,7 @@
 //! The embedded store: one SQLite database (WAL) in Capstan's home with
 //! installed plugins and grants, plugin key-values and job history.
 
+mod audit;
 mod host_checks;
 mod hosts;
 mod jobs;
@@ -17,6 +18,7 @@ use rusqlite::Connection;
 
 use crate::{Error, Result};
 
+pub use audit::AuditEntry;
 pub use kv::KvUsage;
 pub use plugins::PluginRecord;
 

@@ -226,3 +226,66 @@ async fn the_data_folder_is_the_users_alone() {
     assert!(err.contains("belongs to user id 65534"), "{err}");
     assert!(err.contains("CAPSTAN_HOME"), "{err}");
 }
+
+#[tokio::test]
+async fn a_plugin_is_never_replaced_silently_nor_inherits_the_old_ones_data() {
+    let (_dir, capstan) = engine();
+    install_probe(&capstan, &[Capability::Kv]).await;
+    let (report, _) = run(&capstan, "probe", "counter", json!({})).await;
+    assert_eq!(only(&report).data, Some(json!({ "count": 1 })));
+    let inspected = capstan
+        .inspect_file(capstan_test_fixtures::PROBE.as_ref())
+        .await
+        .unwrap();
+    let grants = capstan_engine::capability::GrantSet::new([Capability::Kv]);
+    let err = capstan.install(&inspected, grants.clone()).unwrap_err();
+    assert!(err.to_string().contains("installed already"), "{err}");
+
+    // A bundled name counts even before its first use.
+    let mut shadow = inspected.clone();
+    shadow.manifest.name = "command".into();
+    let err = capstan
+        .install(&shadow, capstan_engine::capability::GrantSet::default())
+        .unwrap_err();
+    assert!(err.to_string().contains("bundled with Capstan"), "{err}");
+
+    capstan
+        .install_over(&inspected, grants.clone(), true)
+        .unwrap();
+    let (report, _) = run(&capstan, "probe", "counter", json!({})).await;
+    assert_eq!(only(&report).data, Some(json!({ "count": 2 })), "kept");
+    capstan.install_over(&inspected, grants, false).unwrap();
+    let (report, _) = run(&capstan, "probe", "counter", json!({})).await;
+    assert_eq!(
+        only(&report).data,
+        Some(json!({ "count": 1 })),
+        "not inherited"
+    );
+
+    capstan.revoke("probe", Capability::Kv).await.unwrap();
+    capstan.grant("probe", Capability::Kv).await.unwrap();
+    capstan.remove("probe").unwrap();
+    let log = capstan.audit_log(20).unwrap();
+    let actions: Vec<(&str, &str)> = log
+        .iter()
+        .map(|e| (e.action.as_str(), e.plugin.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("remove", "probe"),
+            ("grant", "probe"),
+            ("revoke", "probe"),
+            ("replace", "probe"),
+            ("replace", "probe"),
+            ("install", "probe"),
+        ]
+    );
+    let me = capstan_engine::inventory::current_user();
+    assert!(log.iter().all(|e| e.actor == me && e.at_ms > 0));
+    assert!(
+        log[3].detail.contains("stored data was deleted"),
+        "{:?}",
+        log[3]
+    );
+}

@@ -33,7 +33,7 @@ pub async fn install_probe(capstan: &Capstan, grants: &[Capability]) {
         .await
         .unwrap();
     capstan
-        .install(&inspected, GrantSet::new(grants.iter().copied()), false)
+        .install(&inspected, GrantSet::new(grants.iter().copied()))
         .unwrap();
 }
 

@@ -178,7 +178,7 @@ pub async fn install_plugin(
         ));
     }
     let grants = parse_grants(&grants)?;
-    let record = capstan.install(&inspected, grants, false)?;
+    let record = capstan.install(&inspected, grants)?;
     Ok(plugin_view(record))
 }
 
