@@ -246,11 +246,25 @@ async fn engines_in_containers_form_a_swarm_and_a_drained_worker_hands_its_tasks
         );
     }
     let mgr = node_engine("mgr").await.unwrap();
-    let nodes = mgr.node_rows().await.unwrap();
-    let roles: Vec<(String, String, String)> = nodes
-        .iter()
-        .map(|n| (n.hostname.clone(), n.role.clone(), n.state.clone()))
-        .collect();
+    // A node that has just joined is listed before its description and
+    // state arrive (hostname "", state "unknown"): wait for them to settle.
+    let mut roles: Vec<(String, String, String)> = Vec::new();
+    for _ in 0..100 {
+        roles = mgr
+            .node_rows()
+            .await
+            .unwrap()
+            .iter()
+            .map(|n| (n.hostname.clone(), n.role.clone(), n.state.clone()))
+            .collect();
+        if roles
+            .iter()
+            .all(|(host, _, state)| !host.is_empty() && state != "unknown")
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     assert_eq!(
         roles,
         [

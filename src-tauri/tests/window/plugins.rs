@@ -34,8 +34,13 @@ fn a_plugin_is_installed_through_the_grant_dialog_with_only_what_was_ticked() {
             && dialog.contains("run commands, as your login, on the hosts you run it against"),
         "each capability in plain words: {dialog}"
     );
-    // Refuse remote.exec, grant kv.
+    assert!(
+        dialog.contains("on this computer too, as you"),
+        "acting on this computer is asked for on its own: {dialog}"
+    );
+    // Refuse remote.exec and local, grant kv.
     window.click(".grant-dialog input[data-cap='remote.exec']");
+    window.click(".grant-dialog input[data-cap='local']");
     window.screenshot("grant-dialog");
     window.click("#confirm-install");
     let notice = window.text(".notice.ok");
