@@ -15,7 +15,7 @@ hosts=${1:-20}
 memory_hosts=${MEMORY_HOSTS:-100}
 
 cargo build --release -q -p capstan-cli
-capstan=$PWD/target/release/capstan
+capstan=$(realpath "${CARGO_TARGET_DIR:-target}")/release/capstan
 ansible_bin=$(tests/ansible/setup-venv)
 unset RUST_BACKTRACE
 

@@ -588,6 +588,47 @@ fn a_playbook_runs_prints_a_recap_and_exits_by_its_result() {
         "{stdout}"
     );
 
+    // A secret comes from the environment or a file, never argv.
+    let out = home.run(&[
+        "playbook",
+        "run",
+        &site,
+        "-i",
+        &inv,
+        "-e",
+        &out_var,
+        "--secret",
+        "CAPSTAN_TEST_UNSET_X",
+    ]);
+    assert_eq!(code(&out), 3);
+    assert!(
+        text(&out.stderr).contains("CAPSTAN_TEST_UNSET_X is not set"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = home.run(&[
+        "playbook",
+        "run",
+        &site,
+        "-i",
+        &inv,
+        "--secret",
+        "not-a-name",
+    ]);
+    assert_eq!(code(&out), 3);
+    assert!(
+        text(&out.stderr).contains("not a variable name"),
+        "{}",
+        text(&out.stderr)
+    );
+    let secret_file = dir.join("token");
+    std::fs::write(&secret_file, "s3cr3t-from-file\n").unwrap();
+    let secret = format!("token={}", secret_file.display());
+    let out = home.run(&[
+        "playbook", "run", &site, "-i", &inv, "-e", &out_var, "--secret", &secret,
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+
     // --json: the recap and every task, and a failed host exits 2.
     let out = home.run(&[
         "playbook", "run", &site, "-i", &inv, "-e", &out_var, "-e", "fail=yes", "--json",

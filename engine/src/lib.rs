@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod playbook;
 pub mod plugin;
 pub mod remote;
+pub mod secrets;
 pub mod store;
 pub mod target;
 

@@ -58,6 +58,11 @@ pub struct PlaybookRunArgs {
     /// Environment variable holding the sudo password, when `become` needs one.
     #[arg(long, value_name = "VAR")]
     become_password_env: Option<String>,
+    /// A secret variable: `NAME` takes its value from the environment
+    /// variable NAME, `NAME=FILE` from a file (never from the command line).
+    /// Usable as {{ NAME }}; masked in every stored or printed output.
+    #[arg(long = "secret", value_name = "NAME[=FILE]")]
+    secrets: Vec<String>,
     /// Print the recap and every task result as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -75,6 +80,12 @@ async fn run(capstan: &Capstan, args: PlaybookRunArgs) -> anyhow::Result<Exit> {
     for spec in &args.extra_vars {
         extra_vars.extend(parse_extra_vars(spec)?);
     }
+    let mut secret_vars = Vec::new();
+    for spec in &args.secrets {
+        let (name, value) = read_secret(spec)?;
+        extra_vars.insert(name.clone(), Json::String(value));
+        secret_vars.push(name);
+    }
     let options = PlaybookOptions {
         playbook: args.playbook,
         inventory: args.inventory,
@@ -86,8 +97,38 @@ async fn run(capstan: &Capstan, args: PlaybookRunArgs) -> anyhow::Result<Exit> {
         diff: args.diff,
         trust_new_hosts: args.trust_new_hosts,
         become_password_env: args.become_password_env,
+        secret_vars,
     };
     run_options(capstan, options, args.json).await
+}
+
+/// Reads `--secret NAME` (from the environment) or `--secret NAME=FILE`.
+fn read_secret(spec: &str) -> anyhow::Result<(String, String)> {
+    let (name, file) = match spec.split_once('=') {
+        Some((name, file)) => (name, Some(file)),
+        None => (spec, None),
+    };
+    let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(BadInput(format!(
+            "--secret {spec}: `{name}` is not a variable name (letters, digits, _)"
+        ))
+        .into());
+    }
+    let value = match file {
+        Some(file) => std::fs::read_to_string(file)
+            .map_err(|e| BadInput(format!("--secret {name}: cannot read {file}: {e}")))?
+            .trim_end_matches(['\n', '\r'])
+            .to_string(),
+        None => std::env::var(name).map_err(|_| {
+            BadInput(format!(
+                "--secret {name}: the environment variable {name} is not set \
+                 (or give a file: --secret {name}=FILE)"
+            ))
+        })?,
+    };
+    Ok((name.to_string(), value))
 }
 
 /// Runs a playbook with `options`, printing as `ansible-playbook` does (or

@@ -16,6 +16,7 @@ use crate::playbook::{
 };
 use crate::plugin::{CallSetup, Limits};
 use crate::remote::HostKeyPolicy;
+use crate::secrets::Secrets;
 use crate::{Error, Result};
 
 impl Capstan {
@@ -117,6 +118,7 @@ impl Capstan {
         events(&PlaybookEvent::Started { job_id });
 
         let logs = Arc::new(JobLogs::new(job_id, self.store.clone(), Arc::new(|_| {})));
+        let secrets = run_secrets(&options, &inventory);
         let targets = hosts.iter().map(|h| h.target.clone()).collect();
         let context = Arc::new(RunContext {
             targets,
@@ -130,6 +132,7 @@ impl Capstan {
             events: events.clone(),
             logs: logs.clone(),
             inventory,
+            secrets,
         });
         let recap = run::run_playbook(context, &playbook, hosts).await;
         logs.flush();
@@ -152,4 +155,24 @@ impl Capstan {
         });
         Ok(PlaybookReport { job_id, recap })
     }
+}
+
+/// What a playbook run masks: the values of its `--secret` variables, the
+/// sudo password and the SSH passwords its hosts read from the environment.
+fn run_secrets(options: &PlaybookOptions, inventory: &[crate::inventory::Host]) -> Secrets {
+    let from_vars = options.secret_vars.iter().filter_map(|name| {
+        options.extra_vars.get(name).map(|value| match value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    });
+    let password_vars = options
+        .become_password_env
+        .iter()
+        .chain(inventory.iter().filter_map(|host| match &host.auth {
+            crate::inventory::HostAuth::PasswordEnv(var) => Some(var),
+            _ => None,
+        }));
+    let passwords = password_vars.filter_map(|var| std::env::var(var).ok());
+    Secrets::new(from_vars.chain(passwords))
 }

@@ -12,6 +12,7 @@ use super::report::PlaybookEventSink;
 use super::template::Templates;
 use crate::jobs::runner::JobLogs;
 use crate::plugin::{CallSetup, LoadedPlugin, PluginHost};
+use crate::secrets::Secrets;
 use crate::store::Store;
 use crate::target::Target;
 
@@ -47,4 +48,6 @@ pub(crate) struct RunContext {
     /// Every host's target, sharing its connections: a task's plugin may
     /// reach the run's other hosts (a worker joining the manager's swarm).
     pub targets: Vec<Target>,
+    /// Values masked in every outcome, event and log line of the run.
+    pub secrets: Secrets,
 }

@@ -99,4 +99,7 @@ pub struct PlaybookOptions {
     pub trust_new_hosts: bool,
     /// Environment variable holding the sudo password, for `become`.
     pub become_password_env: Option<String>,
+    /// Names of extra variables whose values are secret (`--secret`):
+    /// masked in every stored or printed output.
+    pub secret_vars: Vec<String>,
 }

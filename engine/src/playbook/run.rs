@@ -338,6 +338,8 @@ async fn run_task_on_hosts(
             name
         }
     };
+    // The task's name as shown, stored and sent on with each outcome.
+    let display = ctx.secrets.mask(&display);
     (ctx.events)(&PlaybookEvent::Task {
         name: display.clone(),
         handler,
@@ -473,6 +475,7 @@ async fn run_task(
     } else {
         (summary, diff, Json::Object(registered))
     };
+    let secrets = &ctx.secrets;
     let outcome = TaskOutcome {
         host: state.name.clone(),
         play: play.name.clone(),
@@ -480,9 +483,9 @@ async fn run_task(
         module: task.module_written.clone(),
         status,
         ignored,
-        summary,
-        diff,
-        result,
+        summary: secrets.mask(&summary),
+        diff: diff.map(|d| secrets.mask(&d)),
+        result: secrets.mask_json(&result),
         duration_ms: started.elapsed().as_millis() as u64,
     };
     (state, outcome)
@@ -792,7 +795,7 @@ async fn run_module(
     setup.log_sink = if hides_output(play, task) {
         Arc::new(crate::capability::log::DiscardLogs)
     } else {
-        ctx.logs.clone()
+        ctx.secrets.masking(ctx.logs.clone())
     };
     let context = CallContext {
         target: state.name.clone(),

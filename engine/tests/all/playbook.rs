@@ -767,3 +767,53 @@ async fn no_log_keeps_a_tasks_result_out_of_every_record() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_variable_works_and_is_masked_in_every_record() {
+    const TOKEN: &str = "sec-91b2-masked-everywhere";
+    let a = Sshd::start();
+    let (home, capstan) = engine();
+    let out = tempfile::tempdir().unwrap();
+    let inv = inventory(home.path(), &[&a], "");
+    let site = write(
+        home.path(),
+        "site.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n\
+         \x20   - name: use {{ token }}\n      command: echo {{ token }}\n      register: said\n\
+         \x20   - debug:\n        msg: \"{{ said.stdout }}\"\n\
+         \x20   - copy: dest={{ out }}/token content={{ token }}\n",
+    );
+    let out_path = out.path().display().to_string();
+    let (report, events) = play(&capstan, &site, &inv, |o| {
+        o.diff = true;
+        o.extra_vars.insert("token".into(), TOKEN.into());
+        o.extra_vars.insert("out".into(), out_path.clone().into());
+        o.secret_vars = vec!["token".into()];
+    })
+    .await;
+    assert_eq!(counts(recap_of(&report, "h1")), (3, 2, 0, 0, 0, 0));
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("token")).unwrap(),
+        TOKEN,
+        "the secret itself is used"
+    );
+    let shown = format!("{events:?}");
+    assert!(!shown.contains(TOKEN), "events: {shown}");
+    assert!(shown.contains("use ********"), "{shown}");
+    let mut folders = vec![home.path().to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                assert!(
+                    !bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
+                    "{} holds the secret",
+                    path.display()
+                );
+            }
+        }
+    }
+}
