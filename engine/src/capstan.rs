@@ -13,6 +13,7 @@ use crate::plugin::{
     Manifest, PluginHost, validate_params,
 };
 use crate::remote::{Become, HostKeyPolicy, SshSettings};
+use crate::secrets::Secrets;
 use crate::store::{PluginRecord, Store, now_ms};
 use crate::target::Target;
 use crate::{Error, Result};
@@ -439,7 +440,10 @@ impl Capstan {
         let mut request = request.clone();
         request.targets = targets.iter().map(|t| t.name.clone()).collect();
         request.params = params;
-        let id = self.store.create_job(&request)?;
+        // Secret params (and the sudo password) are masked in everything
+        // the job records; the history keeps only their names.
+        let (secrets, recorded) = mask_secret_params(&action.params_schema, &request);
+        let id = self.store.create_job(&recorded)?;
         let setup = CallSetup {
             plugin: record.manifest.name.clone(),
             grants: self.live_grants(&record),
@@ -456,6 +460,7 @@ impl Capstan {
             params_json: request.params.to_string(),
             check: request.check,
             diff: request.diff,
+            secrets,
         };
         Ok(job)
     }
@@ -611,6 +616,42 @@ pub(crate) fn unknown_host(name: &str) -> Error {
         "unknown target `{name}`: no host, group or environment has that name; add it with \
          `capstan hosts add {name} --address ADDRESS` (or use `local`)"
     ))
+}
+
+/// The values to mask in a job (its secret params and the sudo password
+/// read from the environment) and the request as the history records it,
+/// secret values replaced by [`crate::secrets::MASK`].
+fn mask_secret_params(schema: &serde_json::Value, request: &RunRequest) -> (Secrets, RunRequest) {
+    let is_secret = |spec: &serde_json::Value| {
+        spec.get("secret") == Some(&serde_json::Value::Bool(true))
+            || spec.get("writeOnly") == Some(&serde_json::Value::Bool(true))
+            || spec.get("format").and_then(|f| f.as_str()) == Some("password")
+    };
+    let secret_names: Vec<String> = schema
+        .get("properties")
+        .and_then(|p| p.as_object())
+        .into_iter()
+        .flatten()
+        .filter(|(name, spec)| is_secret(spec) && request.params.get(name.as_str()).is_some())
+        .map(|(name, _)| name.clone())
+        .collect();
+    let mut recorded = request.clone();
+    let mut values = Vec::new();
+    for name in &secret_names {
+        if let Some(value) = recorded.params.get_mut(name.as_str()) {
+            let secret = std::mem::replace(value, crate::secrets::MASK.into());
+            values.push(match secret {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            });
+        }
+    }
+    recorded.secret_params = secret_names;
+    let password = request
+        .become_password_env
+        .as_ref()
+        .and_then(|var| std::env::var(var).ok());
+    (Secrets::new(values.into_iter().chain(password)), recorded)
 }
 
 fn names(caps: &[Capability]) -> String {

@@ -70,6 +70,7 @@ pub async fn exec(capstan: &Capstan, args: RunArgs) -> anyhow::Result<Exit> {
             .become_user
             .or(args.become_root.then(|| "root".to_string())),
         become_password_env: args.become_password_env,
+        secret_params: Vec::new(),
     };
     run_request(capstan, request, args.json, args.quiet).await
 }

@@ -137,6 +137,13 @@ impl Capstan {
             request.check = job.check;
             request
         });
+        if !request.secret_params.is_empty() {
+            return Err(Error::BadInput(format!(
+                "job {id} was given secret params ({}), whose values Capstan does not keep: \
+                 run it again with them",
+                request.secret_params.join(", ")
+            )));
+        }
         if job.plugin != "playbook" {
             // Trusting new host keys was that run's answer to what it saw;
             // a re-run asks again.

@@ -26,6 +26,10 @@ pub struct RunRequest {
     /// Environment variable holding the sudo password, if sudo asks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub become_password_env: Option<String>,
+    /// Params the action's schema marks secret, as recorded: their values
+    /// are masked in the history, so a re-run must be given them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_params: Vec<String>,
 }
 
 impl RunRequest {
@@ -47,6 +51,7 @@ impl RunRequest {
             trust_new_hosts: false,
             become_user: None,
             become_password_env: None,
+            secret_params: Vec::new(),
         }
     }
 }

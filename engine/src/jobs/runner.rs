@@ -66,6 +66,8 @@ pub(crate) struct Job {
     pub params_json: String,
     pub check: bool,
     pub diff: bool,
+    /// Values masked in its results and log lines.
+    pub secrets: crate::secrets::Secrets,
 }
 
 /// Runs `job` on all of its setup's targets and records the results.
@@ -105,7 +107,7 @@ pub(crate) async fn run_job(
                 .expect("the semaphore is never closed");
             let logs = Arc::new(JobLogs::new(job.id, store.clone(), events.clone()));
             let mut setup = job.setup.clone();
-            setup.log_sink = logs.clone();
+            setup.log_sink = job.secrets.masking(logs.clone());
             let started = Instant::now();
             let outcome = host
                 .run(&job.plugin, &setup, &job.action, &job.params_json, &context)
@@ -116,6 +118,13 @@ pub(crate) async fn run_job(
                 outcome,
                 started.elapsed().as_millis() as u64,
             );
+            let secrets = &job.secrets;
+            let result = TargetResult {
+                summary: secrets.mask(&result.summary),
+                diff: result.diff.map(|d| secrets.mask(&d)),
+                data: result.data.map(|d| secrets.mask_json(&d)),
+                ..result
+            };
             if let Err(e) = store.save_result(job.id, &result) {
                 tracing::error!(job = job.id, error = %e, "could not save a target result");
             }

@@ -199,3 +199,53 @@ fn an_inventory_with_a_bad_line_saves_no_host() {
         "nothing of the bad file was saved"
     );
 }
+
+#[tokio::test]
+async fn a_secret_param_is_masked_in_the_history_and_not_replayed() {
+    const PASSWORD: &str = "pw-param-44aa";
+    let (dir, capstan) = engine();
+    crate::support::install_probe(&capstan, &[]).await;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = seen.clone();
+    let report = capstan
+        .run(
+            RunRequest::new(
+                "probe",
+                "login",
+                json!({ "user": "deploy", "password": PASSWORD }),
+                ["local"],
+            ),
+            std::sync::Arc::new(move |e: &capstan_engine::jobs::JobEvent| {
+                sink.lock().unwrap().push_str(&format!("{e:?}\n"))
+            }),
+        )
+        .await
+        .unwrap();
+    let result = &report.results[0];
+    assert_eq!(result.summary, "password was ********");
+    assert_eq!(result.data, Some(json!({ "echo": "********" })));
+    let events = seen.lock().unwrap().clone();
+    assert!(!events.contains(PASSWORD), "{events}");
+    assert!(
+        events.contains("logging in as deploy with ********"),
+        "{events}"
+    );
+    let job = capstan.job(report.job_id).unwrap();
+    assert_eq!(job.params["password"], "********");
+    assert_eq!(job.params["user"], "deploy");
+    let refused = capstan.rerun_of(report.job_id).unwrap_err().to_string();
+    assert!(refused.contains("secret params (password)"), "{refused}");
+    drop(capstan);
+    for entry in std::fs::read_dir(dir.path()).unwrap().flatten() {
+        if entry.path().is_file() {
+            let bytes = std::fs::read(entry.path()).unwrap();
+            assert!(
+                !bytes
+                    .windows(PASSWORD.len())
+                    .any(|w| w == PASSWORD.as_bytes()),
+                "{} holds the password",
+                entry.path().display()
+            );
+        }
+    }
+}

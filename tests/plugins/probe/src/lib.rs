@@ -54,7 +54,19 @@ impl Plugin for Probe {
         for (name, summary) in ACTIONS {
             manifest = manifest.action(Action::new(name, summary));
         }
-        manifest
+        // A careless plugin: it repeats a secret param everywhere it can.
+        manifest.action(
+            Action::new("login", "Log in with params.password, and say it.").params_schema(
+                serde_json::json!({
+                    "type": "object",
+                    "properties": {
+                        "user": { "type": "string" },
+                        "password": { "type": "string", "secret": true }
+                    },
+                    "required": ["user", "password"]
+                }),
+            ),
+        )
     }
 
     fn run(request: Request, ctx: &Context) -> Result<Outcome, Error> {
@@ -69,6 +81,20 @@ impl Plugin for Probe {
                     ));
                 }
                 Ok(Outcome::ok(format!("wrote {count} lines")))
+            }
+            "login" => {
+                #[derive(serde::Deserialize)]
+                struct Login {
+                    user: String,
+                    password: String,
+                }
+                let login = request.params::<Login>()?;
+                log::info(&format!(
+                    "logging in as {} with {}",
+                    login.user, login.password
+                ));
+                Ok(Outcome::changed(format!("password was {}", login.password))
+                    .with_data(serde_json::json!({ "echo": login.password })))
             }
             "kv-fill" => {
                 #[derive(serde::Deserialize)]
