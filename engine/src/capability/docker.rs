@@ -47,7 +47,8 @@ impl DockerCapability {
     async fn engine(&mut self, cap: Capability, name: &str) -> Result<Engine, HostError> {
         let target = self.target(cap, name)?.clone();
         let result = target.docker().await;
-        result.map_err(|e| self.fail(e))
+        let engine = result.map_err(|e| self.fail(e))?;
+        Ok(engine.with_answer_limit(self.output_limit))
     }
 
     fn fail(&mut self, e: DockerError) -> HostError {
@@ -57,6 +58,7 @@ impl DockerCapability {
                 HostError::Unavailable(m)
             }
             DockerError::Invalid(m) => HostError::Invalid(m),
+            DockerError::TooLarge(m) => HostError::Limit(m),
             other => HostError::Failed(other.to_string()),
         }
     }

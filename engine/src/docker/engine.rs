@@ -95,7 +95,12 @@ pub struct Engine {
     docker: Docker,
     socket: Socket,
     endpoint: String,
+    /// Bytes of one answer (a JSON document, a container's log) read at most.
+    answer_limit: u64,
 }
+
+/// How much of one answer an engine is read for, unless told otherwise.
+pub const DEFAULT_ANSWER_LIMIT: u64 = 64 << 20;
 
 impl Engine {
     /// Wraps a connected client; `endpoint` names it in errors.
@@ -104,7 +109,14 @@ impl Engine {
             docker,
             socket,
             endpoint: endpoint.into(),
+            answer_limit: DEFAULT_ANSWER_LIMIT,
         }
+    }
+
+    /// The same engine, reading at most `bytes` of any one answer.
+    pub fn with_answer_limit(mut self, bytes: u64) -> Engine {
+        self.answer_limit = bytes;
+        self
     }
 
     /// GETs an Engine API path (version prefix added) as raw JSON.
@@ -114,7 +126,9 @@ impl Engine {
             "/v{}.{}{path}",
             version.major_version, version.minor_version
         );
-        self.socket.get_json(&self.endpoint, &full).await
+        self.socket
+            .get_json(&self.endpoint, &full, self.answer_limit)
+            .await
     }
 
     /// The bollard client, for streams (events, logs) the views follow.
@@ -221,6 +235,12 @@ impl Engine {
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| self.err(e))?;
             text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+            if text.len() as u64 > self.answer_limit {
+                return Err(DockerError::TooLarge(format!(
+                    "the log of {container} on {} passed {} bytes; reading stopped there",
+                    self.endpoint, self.answer_limit
+                )));
+            }
         }
         Ok(text)
     }

@@ -23,6 +23,9 @@ pub enum DockerError {
     /// The engine answered with an error of another kind.
     #[error("{0}")]
     Engine(String),
+    /// The answer grew past the limit; reading stopped there.
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 impl DockerError {

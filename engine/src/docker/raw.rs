@@ -66,9 +66,14 @@ impl Socket {
         }
     }
 
-    /// GETs `path` (with its query) and parses the JSON answer; `Ok(None)`
-    /// on 404.
-    pub async fn get_json(&self, endpoint: &str, path: &str) -> Result<Option<Value>, DockerError> {
+    /// GETs `path` (with its query) and parses the JSON answer, reading
+    /// no more than `limit` bytes of it; `Ok(None)` on 404.
+    pub async fn get_json(
+        &self,
+        endpoint: &str,
+        path: &str,
+        limit: u64,
+    ) -> Result<Option<Value>, DockerError> {
         let request = hyper::Request::get(path)
             .body(Empty::<Bytes>::new())
             .map_err(|e| DockerError::Invalid(format!("bad request path {path}: {e}")))?;
@@ -76,12 +81,21 @@ impl Socket {
             DockerError::from_bollard(endpoint, bollard::errors::Error::IOError { err: e })
         })?;
         let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| DockerError::Unreachable(format!("{endpoint}: the answer was cut: {e}")))?
-            .to_bytes();
+        let mut incoming = response.into_body();
+        let mut body = Vec::new();
+        while let Some(frame) = incoming.frame().await {
+            let frame = frame.map_err(|e| {
+                DockerError::Unreachable(format!("{endpoint}: the answer was cut: {e}"))
+            })?;
+            if let Some(data) = frame.data_ref() {
+                if body.len() as u64 + data.len() as u64 > limit {
+                    return Err(DockerError::TooLarge(format!(
+                        "{endpoint} answered {path} with more than {limit} bytes; reading stopped there"
+                    )));
+                }
+                body.extend_from_slice(data);
+            }
+        }
         if status == hyper::StatusCode::NOT_FOUND {
             return Ok(None);
         }

@@ -480,6 +480,24 @@ async fn a_containers_output_is_followed_live() {
         .unwrap()
         .unwrap();
     assert!(first.contains("serving v2 on :8080"), "{first}");
+    // Reads stop at their limit instead of holding the whole answer.
+    let small = engine.clone().with_answer_limit(8);
+    match small.logs(&name, 100).await {
+        Err(capstan_engine::docker::DockerError::TooLarge(m)) => {
+            assert!(m.contains("passed 8 bytes"), "{m}")
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    match small.info().await {
+        Err(capstan_engine::docker::DockerError::TooLarge(m)) => {
+            assert!(m.contains("more than 8 bytes"), "{m}")
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    assert!(
+        engine.info().await.is_ok(),
+        "the default limit holds a real answer"
+    );
     // Stopping the container ends the stream.
     engine
         .container(&name, capstan_engine::docker::ContainerOp::Kill, None)
