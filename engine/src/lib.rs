@@ -21,6 +21,7 @@ pub mod remote;
 pub mod secrets;
 pub mod store;
 pub mod target;
+pub use capstan_yaml as yaml;
 
 mod capstan;
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::docker::{DockerError, Engine, EngineCell};
+use crate::remote::stream::{self, ByteStream, StreamFailure};
 use crate::remote::via_exec;
 use crate::remote::{
     Become, Dialog, ExecOutput, ExecRequest, FileInfo, LocalTransport, RemoteError, SshSettings,
@@ -147,6 +148,41 @@ impl Target {
                 become_user.check(output, &self.name)
             }
         }
+    }
+
+    /// Runs a command whose standard output is streamed as it comes, for
+    /// bodies too big to hold (an image tar, a build context), stopping at
+    /// `limit` bytes. Under `become` with a sudo password the output is
+    /// gathered first (within the same limit): sudo's dialog needs it.
+    pub async fn stream_stdout(
+        &self,
+        request: &ExecRequest,
+        limit: u64,
+    ) -> Result<(ByteStream, StreamFailure), RemoteError> {
+        let program = request.argv.first().cloned().unwrap_or_default();
+        let mut running = match &self.become_user {
+            None => self.transport.start(request).await?,
+            Some(become_user) if become_user.password_env.is_none() => {
+                self.transport
+                    .start(&become_user.wrap_no_password(request))
+                    .await?
+            }
+            Some(_) => {
+                let output = self.exec(request, limit).await?;
+                if output.exit_code != Some(0) {
+                    return Err(RemoteError::Failed(format!(
+                        "`{program}` failed: {}",
+                        String::from_utf8_lossy(&output.stderr).trim()
+                    )));
+                }
+                return Ok((
+                    stream::bytes_stream(output.stdout),
+                    StreamFailure::default(),
+                ));
+            }
+        };
+        running.send_input(request.stdin.clone()).await?;
+        Ok(stream::stdout_stream(running, limit, &program))
     }
 
     /// Reads a file (as the `become` user when set).

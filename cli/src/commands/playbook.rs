@@ -2,6 +2,7 @@
 //! each task's result per host as Ansible does, a live progress line on a
 //! terminal, and the PLAY RECAP.
 
+use capstan_engine::yaml;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -162,14 +163,10 @@ pub async fn run_options(
 /// `-e` in its three forms.
 fn parse_extra_vars(spec: &str) -> anyhow::Result<Map<String, Json>> {
     if let Some(file) = spec.strip_prefix('@') {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| BadInput(format!("-e @{file}: cannot read it: {e}")))?;
-        let node = capstan_engine::playbook::yaml::parse(
-            file,
-            &text,
-            capstan_engine::playbook::yaml::TopLevel::Mapping,
-        )
-        .map_err(|e| BadInput(format!("-e @{file}: {e}")))?;
+        let text = yaml::read_file(std::path::Path::new(file), "vars file")
+            .map_err(|e| BadInput(format!("-e @{file}: {e}")))?;
+        let node = yaml::parse(file, &text, yaml::TopLevel::Mapping)
+            .map_err(|e| BadInput(format!("-e @{file}: {e}")))?;
         let Json::Object(map) = node.to_json() else {
             return Err(BadInput(format!("-e @{file}: expected a mapping")).into());
         };

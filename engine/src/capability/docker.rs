@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{Capability, HostError, SharedGrants};
 use crate::docker::{BuildRequest, ContainerOp, DockerError, Engine, NodeRole, ObjectKind};
-use crate::remote::{ExecRequest, RemoteError};
+use crate::remote::{ExecRequest, FileKind, RemoteError};
 use crate::target::Target;
 
 /// The largest build context or image tar the host moves for a plugin.
@@ -192,12 +192,13 @@ impl DockerCapability {
         &mut self,
         target_name: &str,
         context: &str,
-        mut build: BuildRequest,
+        build: BuildRequest,
     ) -> Result<String, HostError> {
         check_absolute(context)?;
         let engine = self.engine(Capability::DockerWrite, target_name).await?;
         let target = self.target(Capability::DockerWrite, target_name)?.clone();
-        // The context is packed where it lives, as `docker build` does.
+        // The context is packed where it lives, as `docker build` does, and
+        // sent to the engine as tar writes it.
         let request = ExecRequest {
             argv: vec![
                 "tar".into(),
@@ -209,17 +210,16 @@ impl DockerCapability {
             ],
             ..Default::default()
         };
-        let packed = target.exec(&request, MAX_ARCHIVE_BYTES).await;
-        let packed = packed.map_err(|e| self.remote_fail(e))?;
-        if packed.exit_code != Some(0) {
-            return Err(HostError::Invalid(format!(
-                "the build context {context} could not be packed: {}",
-                String::from_utf8_lossy(&packed.stderr).trim()
-            )));
+        let packed = target.stream_stdout(&request, MAX_ARCHIVE_BYTES).await;
+        let (tar, broke) = packed.map_err(|e| self.remote_fail(e))?;
+        let result = engine.build_image(build, tar).await;
+        match broke.take() {
+            Some(RemoteError::Failed(why)) => Err(HostError::Invalid(format!(
+                "the build context {context} could not be packed: {why}"
+            ))),
+            Some(e) => Err(self.remote_fail(e)),
+            None => result.map_err(|e| self.fail(e)),
         }
-        build.context_tar = packed.stdout;
-        let result = engine.build_image(build).await;
-        result.map_err(|e| self.fail(e))
     }
 
     /// Loads images from a tar file on the target.
@@ -231,10 +231,26 @@ impl DockerCapability {
         check_absolute(path)?;
         let engine = self.engine(Capability::DockerWrite, target_name).await?;
         let target = self.target(Capability::DockerWrite, target_name)?.clone();
-        let tar = target.read_file(path, MAX_ARCHIVE_BYTES).await;
-        let tar = tar.map_err(|e| self.remote_fail(e))?;
+        // Only a regular file: a FIFO or a device would never end.
+        let info = target.stat(path).await.map_err(|e| self.remote_fail(e))?;
+        match info.map(|i| i.kind) {
+            Some(FileKind::File) => {}
+            Some(_) => {
+                return Err(HostError::Invalid(format!("{path} is not a regular file")));
+            }
+            None => return Err(HostError::Invalid(format!("{path} does not exist"))),
+        }
+        let request = ExecRequest {
+            argv: vec!["cat".into(), "--".into(), path.into()],
+            ..Default::default()
+        };
+        let read = target.stream_stdout(&request, MAX_ARCHIVE_BYTES).await;
+        let (tar, broke) = read.map_err(|e| self.remote_fail(e))?;
         let result = engine.load_image(tar).await;
-        result.map_err(|e| self.fail(e))
+        match broke.take() {
+            Some(e) => Err(self.remote_fail(e)),
+            None => result.map_err(|e| self.fail(e)),
+        }
     }
 
     /// Starts a swarm on the target's engine.

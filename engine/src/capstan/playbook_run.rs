@@ -53,9 +53,10 @@ impl Capstan {
 
         let mut plugins = HashMap::new();
         for name in prepare::plugins_needed(&playbook) {
-            let record = self.plugin(name).await.map_err(|e| match e {
+            let record = self.plugin(&name).await.map_err(|e| match e {
                 Error::UnknownPlugin(_) => Error::BadInput(format!(
-                    "the playbook needs plugin `{name}`, which is not installed"
+                    "the playbook needs plugin `{name}`, which is not installed \
+                     (`capstan plugin install FILE.wasm`)"
                 )),
                 other => other,
             })?;

@@ -13,6 +13,13 @@ use serde_json::Value;
 use super::DockerError;
 use super::raw::{Socket, encode};
 
+/// A request body sent as it is read (an image tar, a build context): the
+/// same type as `remote::stream::ByteStream`, named here so Docker needs
+/// nothing from the transports.
+pub type ByteStream = std::pin::Pin<
+    Box<dyn futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static>,
+>;
+
 /// The kinds of objects an engine holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ObjectKind {
@@ -76,11 +83,9 @@ pub enum NodeRole {
     Worker,
 }
 
-/// An image build: a context tar and how to build it.
+/// How to build an image (its context comes as a stream beside it).
 #[derive(Debug, Clone, Default)]
 pub struct BuildRequest {
-    /// The context as an uncompressed tar.
-    pub context_tar: Vec<u8>,
     /// Dockerfile path inside the context.
     pub dockerfile: Option<String>,
     /// Names to tag the image with.
@@ -437,7 +442,12 @@ impl Engine {
 
     /// Builds an image; returns its id. The build's own error (a failing
     /// `RUN`, a missing file) is returned with the output before it.
-    pub async fn build_image(&self, build: BuildRequest) -> Result<String, DockerError> {
+    /// `context` is the context as an uncompressed tar, sent as it is read.
+    pub async fn build_image(
+        &self,
+        build: BuildRequest,
+        context: ByteStream,
+    ) -> Result<String, DockerError> {
         let options = q::BuildImageOptions {
             dockerfile: build
                 .dockerfile
@@ -449,14 +459,14 @@ impl Engine {
             forcerm: true,
             ..Default::default()
         };
-        let body = bollard::body_full(build.context_tar.into());
+        let body = bollard::body_try_stream(context);
         let mut stream = self.docker.build_image(options, None, Some(body));
         let mut output = String::new();
         let mut id = None;
         while let Some(item) = stream.next().await {
             let info = item.map_err(|e| self.err(e))?;
             if let Some(line) = info.stream {
-                output.push_str(&line);
+                keep_tail(&mut output, &line);
             }
             if let Some(detail) = info.error_detail {
                 let tail: String = tail_lines(&output, 10);
@@ -500,13 +510,13 @@ impl Engine {
     }
 
     /// Loads images from a `docker save` tar; returns what was loaded.
-    pub async fn load_image(&self, tar: Vec<u8>) -> Result<Vec<String>, DockerError> {
+    pub async fn load_image(&self, tar: ByteStream) -> Result<Vec<String>, DockerError> {
         let mut stream = self.docker.import_image(
             q::ImportImageOptions {
                 quiet: true,
                 ..Default::default()
             },
-            bollard::body_full(tar.into()),
+            bollard::body_try_stream(tar),
             None,
         );
         let mut loaded = Vec::new();
@@ -520,7 +530,9 @@ impl Engine {
             }
             for line in [info.stream, info.status].into_iter().flatten() {
                 for prefix in ["Loaded image: ", "Loaded image ID: "] {
-                    if let Some(name) = line.trim().strip_prefix(prefix) {
+                    if let Some(name) = line.trim().strip_prefix(prefix)
+                        && loaded.len() < MAX_LOADED_NAMES
+                    {
                         loaded.push(name.to_string());
                     }
                 }
@@ -631,6 +643,24 @@ fn split_tag(name: &str) -> (&str, &str) {
     match name.rsplit_once(':') {
         Some((repo, tag)) if !tag.contains('/') => (repo, tag),
         _ => (name, "latest"),
+    }
+}
+
+/// How much of a build's output is kept to explain a failure.
+const BUILD_OUTPUT_KEPT: usize = 64 << 10;
+/// How many loaded image names one `load_image` reports.
+const MAX_LOADED_NAMES: usize = 1_000;
+
+/// Appends `line` to `output`, keeping only its last
+/// [`BUILD_OUTPUT_KEPT`] bytes (at a character boundary).
+fn keep_tail(output: &mut String, line: &str) {
+    output.push_str(line);
+    if output.len() > BUILD_OUTPUT_KEPT {
+        let mut cut = output.len() - BUILD_OUTPUT_KEPT / 2;
+        while !output.is_char_boundary(cut) {
+            cut += 1;
+        }
+        output.drain(..cut);
     }
 }
 

@@ -9,7 +9,9 @@ mod raw;
 mod views;
 
 pub use connect::{DEFAULT_SOCKET, socket_from_docker_host};
-pub use engine::{BuildRequest, ContainerOp, Engine, NodeRole, ObjectKind, redact_tokens};
+pub use engine::{
+    BuildRequest, ByteStream, ContainerOp, Engine, NodeRole, ObjectKind, redact_tokens,
+};
 pub use error::DockerError;
 pub use views::{
     ContainerRow, ImageRow, LiveEngine, NetworkRow, NodeRow, ServiceRow, TaskRow, ViewChange,

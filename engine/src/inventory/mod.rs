@@ -65,8 +65,7 @@ impl HostAuth {
 /// missing `ansible_user`. The error names the file and line.
 pub fn load_file(path: &std::path::Path, default_user: &str) -> Result<Vec<Host>, String> {
     let shown = path.display().to_string();
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read inventory {shown}: {e}"))?;
+    let text = crate::yaml::read_file(path, "inventory")?;
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let first_line = text
         .lines()

@@ -18,13 +18,13 @@ use serde_json::Value as Json;
 
 use super::Host;
 use super::raw::{InventoryError, RawGroup, RawInventory};
-use crate::playbook::yaml::{self, Node, TopLevel, Yaml};
+use crate::yaml::{self, Node, TopLevel, Yaml};
 
 /// Parses a YAML inventory; `file` names it in errors and `default_user`
 /// fills a missing `ansible_user`.
 pub fn parse(file: &str, text: &str, default_user: &str) -> Result<Vec<Host>, InventoryError> {
     let root = yaml::parse(file, text, TopLevel::Mapping).map_err(|e| InventoryError {
-        line: e.at.as_ref().map_or(0, |p| p.line),
+        line: e.at.line,
         message: e.message,
     })?;
     let mut raw = RawInventory::default();

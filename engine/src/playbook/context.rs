@@ -37,7 +37,7 @@ pub(crate) struct RunContext {
     pub host: Arc<PluginHost>,
     pub store: Store,
     pub job_id: i64,
-    pub plugins: HashMap<&'static str, PreparedPlugin>,
+    pub plugins: HashMap<String, PreparedPlugin>,
     pub templates: Templates,
     pub dir: PathBuf,
     pub options: PlaybookOptions,

@@ -22,15 +22,14 @@ pub(crate) mod prepare;
 pub mod report;
 pub mod run;
 pub mod template;
-pub mod yaml;
 
 use std::fmt;
 use std::path::PathBuf;
 
 use serde::Serialize;
 
+pub use crate::yaml::Pos;
 pub use report::{PlaybookEvent, PlaybookEventSink, PlaybookReport, Recap, TaskOutcome};
-pub use yaml::Pos;
 
 /// A problem in a playbook or a file it uses, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +68,28 @@ impl fmt::Display for PlaybookError {
 }
 
 impl std::error::Error for PlaybookError {}
+
+/// An error about a node of a playbook, at its place.
+pub(crate) trait NodeError {
+    /// An error naming where this node is.
+    fn error(&self, message: impl Into<String>) -> PlaybookError;
+}
+
+impl NodeError for crate::yaml::Node {
+    fn error(&self, message: impl Into<String>) -> PlaybookError {
+        PlaybookError::at(&self.pos, message)
+    }
+}
+
+impl From<crate::yaml::YamlError> for PlaybookError {
+    fn from(e: crate::yaml::YamlError) -> Self {
+        let whole_file = e.at.line == 0;
+        PlaybookError {
+            at: (!whole_file).then_some(e.at),
+            message: e.message,
+        }
+    }
+}
 
 impl From<PlaybookError> for crate::Error {
     fn from(e: PlaybookError) -> Self {

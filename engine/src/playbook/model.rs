@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 
+use super::NodeError;
 use super::PlaybookError;
 use super::modules::{self, Module};
-use super::yaml::{self, Key, Node, Pos, TopLevel, Yaml};
+use crate::yaml::{self, Key, Node, Pos, TopLevel, Yaml};
 
 /// A parsed playbook.
 #[derive(Debug, Clone)]
@@ -77,6 +78,8 @@ pub struct Task {
     pub module: Module,
     /// The module's name as written (for messages).
     pub module_written: String,
+    /// For [`Module::Plugin`]: the plugin and action it names.
+    pub plugin_action: Option<(String, String)>,
     /// Its arguments.
     pub args: Args,
     /// `when:` conditions, all of which must hold.
@@ -121,6 +124,7 @@ impl Task {
             name: None,
             module,
             module_written: written.to_string(),
+            plugin_action: None,
             args: Args::Map(Json::Object(Default::default())),
             when: Vec::new(),
             loop_: None,
@@ -138,6 +142,14 @@ impl Task {
             no_log: None,
             vars: Vec::new(),
             pos,
+        }
+    }
+
+    /// The plugin and action that run this task; `None` for `set_fact`.
+    pub fn plugin_action(&self) -> Option<(&str, &str)> {
+        match &self.plugin_action {
+            Some((plugin, action)) => Some((plugin, action)),
+            None => self.module.plugin_action(),
         }
     }
 
@@ -221,13 +233,8 @@ const UNSUPPORTED_TASK_KEYS: &[(&str, &str)] = &[
 /// Reads and checks a playbook file.
 pub fn load(path: &Path) -> Result<Playbook, PlaybookError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| PlaybookError::plain(format!("cannot read playbook {shown}: {e}")))?;
-    let root = yaml::parse(&shown, &text, TopLevel::Sequence)?;
-    let Yaml::Seq(items) = &root.value else {
-        return Err(root.error("a playbook is a list of plays"));
-    };
-    let plays = items.iter().map(play).collect::<Result<Vec<_>, _>>()?;
+    let text = yaml::read_file(path, "playbook").map_err(PlaybookError::plain)?;
+    let plays = parse_plays(&shown, &text)?;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -238,6 +245,15 @@ pub fn load(path: &Path) -> Result<Playbook, PlaybookError> {
         dir,
         plays,
     })
+}
+
+/// Reads and checks a playbook's text (`shown` names it in errors).
+pub fn parse_plays(shown: &str, text: &str) -> Result<Vec<Play>, PlaybookError> {
+    let root = yaml::parse(shown, text, TopLevel::Sequence)?;
+    let Yaml::Seq(items) = &root.value else {
+        return Err(root.error("a playbook is a list of plays"));
+    };
+    items.iter().map(play).collect()
 }
 
 fn entries<'a>(node: &'a Node, what: &str) -> Result<&'a [(Key, Node)], PlaybookError> {
@@ -417,14 +433,20 @@ fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
     let Some((key, value)) = module else {
         return Err(PlaybookError::at(&task.pos, "this task names no module"));
     };
-    task.module = modules::resolve(&key.name).ok_or_else(|| {
+    task.plugin_action = modules::plugin_module(&key.name);
+    task.module = match &task.plugin_action {
+        Some(_) => Some(Module::Plugin),
+        None => modules::resolve(&key.name),
+    }
+    .ok_or_else(|| {
         let hint = modules::nearest(&key.name)
             .map(|n| format!(" (did you mean `{n}`?)"))
             .unwrap_or_default();
         PlaybookError::at(
             &key.pos,
             format!(
-                "unknown module `{}`{hint}; Capstan runs: {}",
+                "unknown module `{}`{hint}; Capstan runs: {}, and any installed plugin's \
+                 action as `capstan.PLUGIN.ACTION`",
                 key.name,
                 modules::NAMES.join(", ")
             ),

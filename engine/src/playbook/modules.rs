@@ -56,6 +56,21 @@ pub enum Module {
     Template,
     /// `user`.
     User,
+    /// An action of an installed plugin, written `capstan.PLUGIN.ACTION`
+    /// (the task holds which): what third-party plugins bring.
+    Plugin,
+}
+
+/// The plugin and action a `capstan.PLUGIN.ACTION` module name names.
+pub fn plugin_module(written: &str) -> Option<(String, String)> {
+    let rest = written.strip_prefix("capstan.")?;
+    let (plugin, action) = rest.split_once('.')?;
+    let fine = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    };
+    (fine(plugin) && fine(action)).then(|| (plugin.to_string(), action.to_string()))
 }
 
 /// Every module name a task may use (with or without `ansible.builtin.`).
@@ -178,7 +193,7 @@ impl Module {
             Module::Lineinfile => ("lineinfile", "apply"),
             Module::Service => ("service", "apply"),
             Module::Setup => ("setup", "gather"),
-            Module::SetFact => return None,
+            Module::SetFact | Module::Plugin => return None,
         })
     }
 

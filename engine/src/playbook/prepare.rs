@@ -10,21 +10,21 @@ use super::model::Playbook;
 use super::modules::Module;
 
 /// Names of the plugins a playbook's modules need.
-pub(crate) fn plugins_needed(playbook: &Playbook) -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = Vec::new();
-    let mut add = |m: Module| {
-        if let Some((plugin, _)) = m.plugin_action()
-            && !names.contains(&plugin)
+pub(crate) fn plugins_needed(playbook: &Playbook) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut add = |plugin: Option<(&str, &str)>| {
+        if let Some((plugin, _)) = plugin
+            && !names.iter().any(|n| n == plugin)
         {
-            names.push(plugin);
+            names.push(plugin.to_string());
         }
     };
     for play in &playbook.plays {
         if play.gather_facts {
-            add(Module::Setup);
+            add(Module::Setup.plugin_action());
         }
         for task in play.tasks.iter().chain(&play.handlers) {
-            add(task.module);
+            add(task.plugin_action());
         }
     }
     names

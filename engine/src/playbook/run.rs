@@ -280,12 +280,11 @@ fn load_play_vars(ctx: &RunContext, play: &Play, state: &mut HostState) -> Resul
             .render_text(file, &scope)
             .map_err(|e| format!("{pos}: vars_files: {e}"))?;
         let path = ctx.dir.join(&name);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("{pos}: cannot read vars file {}: {e}", path.display()))?;
-        let node = super::yaml::parse(
+        let text = crate::yaml::read_file(&path, "vars file").map_err(|e| format!("{pos}: {e}"))?;
+        let node = crate::yaml::parse(
             &path.display().to_string(),
             &text,
-            super::yaml::TopLevel::Mapping,
+            crate::yaml::TopLevel::Mapping,
         )
         .map_err(|e| e.to_string())?;
         vars.extend(super::model::vars(&node).map_err(|e| e.to_string())?);
@@ -762,19 +761,20 @@ async fn run_module(
         Module::Copy => params = copy_params(ctx, params)?,
         _ => {}
     }
-    let (plugin_name, action) = task
-        .module
-        .plugin_action()
-        .expect("only set_fact has no plugin");
+    let (plugin_name, action) = task.plugin_action().expect("only set_fact has no plugin");
     let plugin = ctx
         .plugins
         .get(plugin_name)
         .ok_or_else(|| format!("plugin `{plugin_name}` is not loaded"))?;
-    if let Some(schema) = plugin.schemas.get(action) {
-        crate::plugin::coerce_params(schema, &mut params);
-        crate::plugin::validate_params(schema, &params)
-            .map_err(|e| format!("{}: {e}", task.module_written))?;
-    }
+    let Some(schema) = plugin.schemas.get(action) else {
+        return Err(format!(
+            "{}: plugin `{plugin_name}` has no action `{action}`",
+            task.module_written
+        ));
+    };
+    crate::plugin::coerce_params(schema, &mut params);
+    crate::plugin::validate_params(schema, &params)
+        .map_err(|e| format!("{}: {e}", task.module_written))?;
     let mut target = state.target.clone();
     if task.become_.or(play.become_).unwrap_or(false) {
         target.become_user = Some(Become {

@@ -713,4 +713,26 @@ mod tests {
             .unwrap();
         assert_eq!(out.len(), 10_000);
     }
+
+    #[test]
+    fn an_unsafe_string_renders_to_exactly_its_text() {
+        let t = Templates::new();
+        let scope = layers(json!({ "secret": "S3CRET" }), json!({}));
+        for text in [
+            "{{ secret }}",
+            "{{ secret }} and {% for i in range(9) %}x{% endfor %}",
+            "quotes ' \" and \\ backslash }} {# not a comment #}\nnew line\t\u{7f} é 🦀",
+            "{% endraw %}{{ secret }}",
+        ] {
+            let written = crate::yaml::unsafe_text(text);
+            assert_eq!(t.render_value(&written, &scope).unwrap(), json!(text));
+            // Through a written variable too, as `vars: {a: !unsafe ...}`.
+            let vars = layers(json!({ "secret": "S3CRET", "a": written }), json!({}));
+            assert_eq!(t.render_value("{{ a }}", &vars).unwrap(), json!(text));
+            assert_eq!(
+                t.render_text("<{{ a }}>", &vars).unwrap(),
+                format!("<{text}>")
+            );
+        }
+    }
 }

@@ -233,4 +233,43 @@ mod tests {
                 .contains("params.create")
         );
     }
+
+    /// JSON values of the shapes schemas and params take.
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            "(object|array|string|boolean|integer|number|null|yes|no|1,2|x)"
+                .prop_map(Value::String),
+        ];
+        leaf.prop_recursive(5, 120, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    "(type|properties|required|items|enum|additionalProperties|a|b)",
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Whatever a plugin's schema and a user's params, checking and
+        /// coercing answers without a panic, and an error names a field.
+        #[test]
+        fn any_schema_and_params_check_without_panic(
+            schema in json_value(),
+            mut params in json_value(),
+        ) {
+            coerce_params(&schema, &mut params);
+            if let Err(e) = validate_params(&schema, &params) {
+                proptest::prop_assert!(e.contains("params"), "{}", e);
+            }
+        }
+    }
 }

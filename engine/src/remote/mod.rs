@@ -6,6 +6,7 @@ mod become_;
 mod local;
 mod quote;
 mod ssh;
+pub mod stream;
 pub(crate) mod via_exec;
 
 use std::fmt;

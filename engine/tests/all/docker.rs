@@ -512,3 +512,77 @@ async fn a_containers_output_is_followed_live() {
     )
     .await;
 }
+
+/// An image tar is streamed to the engine as it is read: a `docker save`
+/// tar loads; a FIFO (which would never end), garbage and a build context
+/// that cannot be packed are each refused by name.
+#[tokio::test(flavor = "multi_thread")]
+async fn image_tars_and_build_contexts_stream_and_bad_ones_are_named() {
+    let (home, capstan) = support::engine();
+    build_images(&capstan).await;
+    let dir = home.path().join("..").join(unique("tars"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dir = dir.canonicalize().unwrap();
+    let tar = dir.join("v1.tar");
+    let tag = format!("{}:v1", unique("loaded"));
+    let sh = |args: &[&str]| {
+        let status = std::process::Command::new("docker")
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(status.success(), "docker {args:?}");
+    };
+    sh(&["tag", &image("v1"), &tag]);
+    sh(&["save", "-o", tar.to_str().unwrap(), &tag]);
+    sh(&["rmi", &tag]);
+    let loaded = docker(
+        &capstan,
+        "image",
+        json!({ "name": tag, "source": "load", "load_path": tar.to_str().unwrap() }),
+    )
+    .await;
+    assert_eq!(loaded.status, ResultStatus::Changed, "{loaded:?}");
+    sh(&["rmi", &tag]);
+
+    let fifo = dir.join("fifo.tar");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let garbage = dir.join("garbage.tar");
+    std::fs::write(&garbage, vec![0x5a; 100_000]).unwrap();
+    for (path, says) in [
+        (&fifo, "not a regular file"),
+        (&garbage, "invalid tar header"),
+    ] {
+        let result = docker(
+            &capstan,
+            "image",
+            json!({ "name": tag, "source": "load", "load_path": path.to_str().unwrap() }),
+        )
+        .await;
+        assert_eq!(result.status, ResultStatus::Failed, "{result:?}");
+        assert!(
+            result.summary.contains(says),
+            "`{}` should say `{says}`",
+            result.summary
+        );
+    }
+
+    let result = docker(
+        &capstan,
+        "image",
+        json!({ "name": tag, "build": { "path": dir.join("no-such-context").to_str().unwrap() } }),
+    )
+    .await;
+    assert_eq!(result.status, ResultStatus::Failed, "{result:?}");
+    assert!(
+        result.summary.contains("could not be packed"),
+        "{}",
+        result.summary
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

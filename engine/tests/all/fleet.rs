@@ -61,11 +61,30 @@ impl Sshd {
             .to_string()
     }
 
+    /// Starts an sshd that logs in normally but answers every command the
+    /// way `behaviour` says, whatever was asked.
+    pub fn start_hostile(behaviour: Hostile) -> Sshd {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("answer.sh");
+        std::fs::write(&script, behaviour.script()).unwrap();
+        let extra = format!("ForceCommand /bin/sh {}\n", script.display());
+        Self::start_configured(dir, free_port(), "ed25519", &extra)
+    }
+
     fn start_in(dir: tempfile::TempDir, port: u16) -> Sshd {
         Self::start_with(dir, port, "ed25519")
     }
 
     fn start_with(dir: tempfile::TempDir, port: u16, host_key_type: &str) -> Sshd {
+        Self::start_configured(dir, port, host_key_type, "")
+    }
+
+    fn start_configured(
+        dir: tempfile::TempDir,
+        port: u16,
+        host_key_type: &str,
+        extra_config: &str,
+    ) -> Sshd {
         assert!(
             Path::new(SSHD).exists(),
             "{SSHD} is missing: install openssh-server (`./dev test` does it)"
@@ -82,7 +101,7 @@ impl Sshd {
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {host_key}\nAuthorizedKeysFile {auth}\n\
              PidFile {pid}\nUsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\n\
              PasswordAuthentication no\nKbdInteractiveAuthentication no\nLogLevel VERBOSE\n\
-             MaxStartups 200\nMaxSessions 100\nSubsystem sftp internal-sftp\n",
+             MaxStartups 200\nMaxSessions 100\nSubsystem sftp internal-sftp\n{extra_config}",
             host_key = d.join("host_key").display(),
             auth = d.join("authorized_keys").display(),
             pid = d.join("sshd.pid").display(),
@@ -144,6 +163,31 @@ impl Sshd {
         read(&self.dir.path().join("sshd.log"))
             .matches("Accepted publickey")
             .count()
+    }
+}
+
+/// How a hostile host answers every command.
+#[derive(Clone, Copy, Debug)]
+pub enum Hostile {
+    /// 64 KiB of random bytes on stdout, then exit 0.
+    Garbage,
+    /// 1 GiB of output on stdout.
+    Flood,
+    /// Never answers (sleeps a minute).
+    Hang,
+    /// Kills its own session: the connection closes mid-command.
+    CloseChannel,
+}
+
+impl Hostile {
+    fn script(self) -> &'static str {
+        match self {
+            Hostile::Garbage => "head -c 65536 /dev/urandom\nexit 0\n",
+            Hostile::Flood => "head -c 1073741824 /dev/zero | tr '\\0' 'x'\n",
+            Hostile::Hang => "exec sleep 60\n",
+            // The shell's parent is sshd's process for this session.
+            Hostile::CloseChannel => "kill -9 $PPID\nsleep 5\n",
+        }
     }
 }
 

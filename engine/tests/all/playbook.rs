@@ -817,3 +817,81 @@ async fn a_secret_variable_works_and_is_masked_in_every_record() {
         }
     }
 }
+
+/// A task's plugin reaches its own host and the play's other hosts after
+/// `--limit`, never the rest of the inventory: a third-party plugin named
+/// `capstan.probe.exec-elsewhere` tries each host of the inventory.
+#[tokio::test]
+async fn a_tasks_plugin_reaches_only_the_plays_hosts_after_the_limit() {
+    let fleet = [Sshd::start(), Sshd::start(), Sshd::start()];
+    let (home, capstan) = engine();
+    crate::support::install_probe(
+        &capstan,
+        &[capstan_engine::capability::Capability::RemoteExec],
+    )
+    .await;
+    let dir = home.path();
+    let inv = inventory(dir, &[&fleet[0], &fleet[1], &fleet[2]], "");
+    let site = write(
+        dir,
+        "reach.yml",
+        "- hosts: 'web:!h3'\n  gather_facts: false\n  tasks:\n\
+         \x20   - capstan.probe.exec-elsewhere: {host: '{{ item }}'}\n\
+         \x20     loop: [h1, h2, h3]\n\
+         \x20     ignore_errors: true\n",
+    );
+    let reached = |events: &[PlaybookEvent]| -> Vec<(String, String)> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                PlaybookEvent::HostDone(o) => Some(o),
+                _ => None,
+            })
+            .flat_map(|o| {
+                o.result["results"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| {
+                        let said = if r["failed"] == true {
+                            r["msg"].as_str().unwrap_or_default().to_string()
+                        } else {
+                            r["stdout"].as_str().unwrap_or_default().trim().to_string()
+                        };
+                        (format!("{}→{}", o.host, r["item"].as_str().unwrap()), said)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+
+    let (_, events) = play(&capstan, &site, &inv, |_| {}).await;
+    let mut seen = reached(&events);
+    seen.sort();
+    let refused = |host: &str| format!("target `{host}` is not part of this run");
+    for (pair, said) in &seen {
+        let wanted = if pair.ends_with("h3") {
+            refused("h3")
+        } else {
+            "reached".to_string()
+        };
+        assert!(
+            said.contains(&wanted),
+            "{pair}: `{said}` should say `{wanted}`"
+        );
+    }
+    assert_eq!(seen.len(), 6, "{seen:?}");
+
+    let (_, events) = play(&capstan, &site, &inv, |o| o.limit = Some("h1".into())).await;
+    let seen = reached(&events);
+    let said: Vec<(&str, bool)> = seen
+        .iter()
+        .map(|(pair, said)| (pair.as_str(), said == "reached"))
+        .collect();
+    assert_eq!(
+        said,
+        [("h1→h1", true), ("h1→h2", false), ("h1→h3", false)],
+        "{seen:?}"
+    );
+    assert!(seen[1].1.contains(&refused("h2")), "{seen:?}");
+}

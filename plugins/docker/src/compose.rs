@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use capstan_plugin_sdk::Error;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::service::{PublishDef, ServiceDef};
 
@@ -21,12 +21,8 @@ pub struct Document {
 impl Document {
     /// Parses YAML text, keeping key positions.
     pub fn parse(source: &str, text: &str) -> Result<Document, Error> {
-        let options = marked_yaml::LoaderOptions::default()
-            .error_on_duplicate_keys(true)
-            .prevent_coercion(true)
-            .toplevel_mapping();
-        let node = marked_yaml::parse_yaml_with_options(0, text, options)
-            .map_err(|e| Error::InvalidParams(format!("{source}: not a Compose file: {e}")))?;
+        let node = capstan_yaml::parse(source, text, capstan_yaml::TopLevel::Mapping)
+            .map_err(|e| Error::InvalidParams(format!("not a Compose file: {e}")))?;
         let mut lines = BTreeMap::new();
         let value = to_json(&node, "", &mut lines);
         Ok(Document {
@@ -58,46 +54,30 @@ impl Document {
     }
 }
 
-fn to_json(node: &marked_yaml::Node, path: &str, lines: &mut BTreeMap<String, usize>) -> Value {
-    match node {
-        marked_yaml::Node::Scalar(s) => {
-            let text = s.as_str();
-            if !s.may_coerce() {
-                return json!(text);
-            }
-            match text {
-                "true" | "yes" | "True" => json!(true),
-                "false" | "no" | "False" => json!(false),
-                "null" | "~" | "" => Value::Null,
-                _ => text
-                    .parse::<i64>()
-                    .map(Value::from)
-                    .or_else(|_| text.parse::<f64>().map(Value::from))
-                    .unwrap_or_else(|_| json!(text)),
-            }
-        }
-        marked_yaml::Node::Sequence(items) => Value::Array(
+fn to_json(node: &capstan_yaml::Node, path: &str, lines: &mut BTreeMap<String, usize>) -> Value {
+    use capstan_yaml::Yaml;
+    match &node.value {
+        Yaml::Seq(items) => Value::Array(
             items
                 .iter()
                 .enumerate()
                 .map(|(i, n)| to_json(n, &format!("{path}[{i}]"), lines))
                 .collect(),
         ),
-        marked_yaml::Node::Mapping(map) => {
+        Yaml::Map(entries) => {
             let mut out = Map::new();
-            for (key, value) in map.iter() {
+            for (key, value) in entries {
                 let key_path = if path.is_empty() {
-                    key.as_str().to_string()
+                    key.name.clone()
                 } else {
-                    format!("{path}.{}", key.as_str())
+                    format!("{path}.{}", key.name)
                 };
-                if let Some(m) = key.span().start() {
-                    lines.insert(key_path.clone(), m.line());
-                }
-                out.insert(key.as_str().to_string(), to_json(value, &key_path, lines));
+                lines.insert(key_path.clone(), key.pos.line);
+                out.insert(key.name.clone(), to_json(value, &key_path, lines));
             }
             Value::Object(out)
         }
+        _ => node.to_json(),
     }
 }
 
@@ -425,5 +405,65 @@ mod tests {
         assert_eq!(publish[0].published_port, Some(8080));
         assert_eq!(publish[1].mode.as_deref(), Some("host"));
         assert!(stack.networks.contains_key("default"));
+    }
+
+    #[test]
+    fn anchors_and_merge_keys_in_extension_fields_are_read() {
+        let text = "x-base: &base\n  image: web:1\n  deploy: {replicas: 2}\n\
+                    services:\n  web:\n    <<: *base\n  api:\n    <<: *base\n    image: api:1\n";
+        let doc = Document::parse("s.yml", text).unwrap();
+        assert_eq!(doc.value["services"]["api"]["image"], "api:1");
+        assert_eq!(doc.value["services"]["web"]["deploy"]["replicas"], 2);
+    }
+
+    /// Text shaped like a Compose file, with random keys and values.
+    fn composeish() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let key = prop_oneof![
+            prop::sample::select(
+                &[
+                    "image",
+                    "ports",
+                    "deploy",
+                    "replicas",
+                    "networks",
+                    "environment",
+                    "labels",
+                    "command",
+                    "healthcheck",
+                    "mode",
+                    "update_config",
+                    "published",
+                    "target",
+                ][..]
+            )
+            .prop_map(String::from),
+            "[a-z_-]{1,8}",
+        ];
+        let value = prop_oneof![
+            "[a-z0-9:./ -]{0,12}".prop_map(|s| format!("{s:?}")),
+            any::<i64>().prop_map(|i| i.to_string()),
+            Just("[80, '8080:80', {target: 53}]".to_string()),
+            Just("{a: b}".to_string()),
+            Just("*x".to_string()),
+        ];
+        let entry = (0usize..4, key, value)
+            .prop_map(|(depth, k, v)| format!("{}{k}: {v}\n", "  ".repeat(depth)));
+        prop::collection::vec(entry, 0..30)
+            .prop_map(|entries| format!("services:\n  web:\n{}", entries.concat()))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_compose_text_is_a_stack_or_a_named_error(text in composeish()) {
+            match Document::parse("s.yml", &text) {
+                Ok(doc) => {
+                    if let Err(e) = read(&[doc]) {
+                        proptest::prop_assert!(e.to_string().contains("s.yml"), "{}", e);
+                    }
+                }
+                Err(e) => proptest::prop_assert!(e.to_string().contains("s.yml"), "{}", e),
+            }
+        }
     }
 }

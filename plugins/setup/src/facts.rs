@@ -4,17 +4,42 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-/// Splits `== name` sections and builds the facts.
-pub fn parse(text: &str) -> Value {
+/// The sections the probe prints, in order.
+const SECTIONS: [&str; 6] = ["uname", "os-release", "meminfo", "route", "addr", "cpus"];
+
+/// Splits `== name` sections and builds the facts. An answer that is not
+/// the probe's (every section, in order, `uname` with its four lines) is
+/// refused: something else answered on the host, and empty facts would
+/// only mislead the tasks that use them.
+pub fn parse(text: &str) -> Result<Value, String> {
     let mut sections: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    let mut current = "";
+    let mut order = Vec::new();
+    let mut current = None;
     for line in text.lines() {
         if let Some(name) = line.strip_prefix("== ") {
-            current = name.trim();
-            sections.entry(current).or_default();
-        } else {
-            sections.entry(current).or_default().push(line);
+            let name = name.trim();
+            current = Some(name);
+            order.push(name);
+            sections.entry(name).or_default();
+        } else if let Some(name) = current {
+            sections.entry(name).or_default().push(line);
+        } else if !line.trim().is_empty() {
+            return Err(not_the_probe(&format!("it starts with `{}`", shown(line))));
         }
+    }
+    if order != SECTIONS {
+        return Err(not_the_probe(&format!(
+            "its sections are [{}], not [{}]",
+            order
+                .iter()
+                .map(|s| shown(s))
+                .collect::<Vec<_>>()
+                .join(", "),
+            SECTIONS.join(", ")
+        )));
+    }
+    if sections["uname"].len() != 4 {
+        return Err(not_the_probe("`uname` did not print four lines"));
     }
     let section = |name: &str| sections.get(name).cloned().unwrap_or_default();
 
@@ -47,7 +72,7 @@ pub fn parse(text: &str) -> Value {
         .unwrap_or_default();
     let hostname = uname.get(3).copied().unwrap_or("").to_string();
 
-    json!({
+    Ok(json!({
         "ansible_system": uname.first().copied().unwrap_or(""),
         "ansible_kernel": uname.get(1).copied().unwrap_or(""),
         "ansible_architecture": uname.get(2).copied().unwrap_or(""),
@@ -70,7 +95,19 @@ pub fn parse(text: &str) -> Value {
         } else {
             json!({ "interface": iface, "address": address, "gateway": gateway })
         },
-    })
+    }))
+}
+
+fn not_the_probe(why: &str) -> String {
+    format!(
+        "the host's answer is not the facts probe's output ({why}): something else answers \
+         commands there (a ForceCommand, a login script that prints, a broken shell)"
+    )
+}
+
+/// At most 40 characters of host text, printable.
+fn shown(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).take(40).collect()
 }
 
 /// The interface and gateway of the default route in /proc/net/route.
@@ -143,7 +180,7 @@ mod tests {
 
     #[test]
     fn facts_have_ansible_names_and_values() {
-        let facts = parse(SAMPLE);
+        let facts = parse(SAMPLE).unwrap();
         assert_eq!(facts["ansible_os_family"], "Debian");
         assert_eq!(facts["ansible_distribution"], "Debian");
         assert_eq!(facts["ansible_distribution_major_version"], "12");
@@ -154,6 +191,18 @@ mod tests {
             facts["ansible_default_ipv4"],
             json!({ "interface": "ens3", "address": "10.0.0.5", "gateway": "10.0.0.1" })
         );
+    }
+
+    #[test]
+    fn an_answer_that_is_not_the_probes_is_refused_by_name() {
+        let err = parse("\u{1b}[31mgarbage\n== uname\n").unwrap_err();
+        assert!(err.contains("it starts with `[31mgarbage`"), "{err}");
+        let err = parse("== uname\nLinux\n").unwrap_err();
+        assert!(err.contains("its sections are [uname]"), "{err}");
+        let short = SAMPLE.replace("x86_64\n", "");
+        let err = parse(&short).unwrap_err();
+        assert!(err.contains("four lines"), "{err}");
+        assert!(parse("").is_err());
     }
 
     #[test]

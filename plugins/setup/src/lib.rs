@@ -47,7 +47,7 @@ impl Plugin for Setup {
                 output.stderr_text().trim()
             )));
         }
-        let facts = facts::parse(&output.stdout_text());
+        let facts = facts::parse(&output.stdout_text()).map_err(Error::msg)?;
         let summary = format!(
             "{} {} {} ({}), {} MB",
             facts["ansible_distribution"].as_str().unwrap_or("?"),

@@ -332,7 +332,6 @@ impl docker::Host for RunState {
 
     async fn build_image(&mut self, target: String, build: docker::Build) -> HostResult<String> {
         let request = BuildRequest {
-            context_tar: Vec::new(),
             dockerfile: build.dockerfile,
             tags: build.tags,
             build_args: build.build_args,

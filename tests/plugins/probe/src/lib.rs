@@ -14,7 +14,7 @@ const ACTIONS: &[(&str, &str)] = &[
     ("exec", "Run params.argv on the target."),
     (
         "exec-elsewhere",
-        "Try to run a command on a host outside the run.",
+        "Try to run a command on params.host (default db-prod-1), which may be outside the run.",
     ),
     ("loop", "Spin forever."),
     ("alloc", "Allocate until stopped."),
@@ -129,8 +129,15 @@ impl Plugin for Probe {
                 Ok(Outcome::changed(out.stdout_text().trim().to_string()))
             }
             "exec-elsewhere" => {
-                remote::Command::new(["id"]).run("db-prod-1")?;
-                Ok(Outcome::changed("ran elsewhere"))
+                #[derive(serde::Deserialize)]
+                struct Elsewhere {
+                    host: Option<String>,
+                }
+                let host = request.params::<Elsewhere>()?.host;
+                let host = host.unwrap_or_else(|| "db-prod-1".into());
+                let out = remote::Command::new(["echo", "reached"]).run(&host)?;
+                Ok(Outcome::changed(format!("ran on {host}"))
+                    .with_data(serde_json::json!({ "stdout": out.stdout_text() })))
             }
             "loop" => {
                 let mut n: u64 = 0;
