@@ -491,7 +491,7 @@ pub struct Inspection {
     pub capabilities: Vec<CapabilityView>,
     /// The file's hash.
     pub sha256: String,
-    /// The installed version it would replace.
+    /// What installing it would replace, in words, if anything.
     pub replaces: Option<String>,
 }
 
@@ -701,15 +701,18 @@ pub async fn inspect_plugin(path: String) -> ApiResult<Inspection> {
     call("inspect_plugin", json!({ "path": path })).await
 }
 
-/// Installs a component with exactly these grants.
+/// Installs a component with exactly these grants; `replace` confirms
+/// replacing a plugin of the same name, whose data goes unless `keep_data`.
 pub async fn install_plugin(
     path: String,
     sha256: String,
     grants: Vec<String>,
+    replace: bool,
+    keep_data: bool,
 ) -> ApiResult<PluginView> {
     call(
         "install_plugin",
-        json!({ "path": path, "sha256": sha256, "grants": grants }),
+        json!({ "path": path, "sha256": sha256, "grants": grants, "replace": replace, "keepData": keep_data }),
     )
     .await
 }

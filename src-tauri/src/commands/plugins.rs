@@ -118,7 +118,8 @@ pub struct Inspection {
     pub capabilities: Vec<CapabilityView>,
     /// The file's SHA-256: installing checks the file still has it.
     pub sha256: String,
-    /// The version of an installed plugin of the same name it would replace.
+    /// What installing it would replace, in words (`installed already (x
+    /// 1.0)`, `bundled with Capstan`), if anything: the dialog then asks.
     pub replaces: Option<String>,
 }
 
@@ -140,11 +141,7 @@ pub async fn inspect_plugin(
     path: String,
 ) -> UiResult<Inspection> {
     let inspected = inspect(&capstan, &path).await?;
-    let replaces = capstan
-        .plugins()?
-        .into_iter()
-        .find(|p| p.manifest.name == inspected.manifest.name)
-        .map(|p| p.manifest.version);
+    let replaces = capstan.replaces(&inspected.manifest.name)?;
     Ok(Inspection {
         name: inspected.manifest.name.clone(),
         version: inspected.manifest.version.clone(),
@@ -163,12 +160,16 @@ pub async fn inspect_plugin(
 
 /// Installs the component at `path` with exactly `grants` (each among what
 /// it asked for), provided the file is still the one the user inspected.
+/// Replacing a plugin of the same name takes `replace` (the user confirmed
+/// it); its stored data goes unless `keep_data`.
 #[tauri::command]
 pub async fn install_plugin(
     capstan: tauri::State<'_, Arc<Capstan>>,
     path: String,
     sha256: String,
     grants: Vec<String>,
+    replace: bool,
+    keep_data: bool,
 ) -> UiResult<PluginView> {
     let inspected = inspect(&capstan, &path).await?;
     if inspected.sha256 != sha256 {
@@ -178,7 +179,11 @@ pub async fn install_plugin(
         ));
     }
     let grants = parse_grants(&grants)?;
-    let record = capstan.install(&inspected, grants)?;
+    let record = if replace {
+        capstan.install_over(&inspected, grants, keep_data)?
+    } else {
+        capstan.install(&inspected, grants)?
+    };
     Ok(plugin_view(record))
 }
 

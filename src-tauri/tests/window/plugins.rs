@@ -69,4 +69,31 @@ fn a_plugin_is_installed_through_the_grant_dialog_with_only_what_was_ticked() {
         .find(|p| p.manifest.name == "probe")
         .unwrap();
     assert_eq!(probe.grants.iter().count(), 0);
+
+    // The same file again: the dialog says what it replaces and asks
+    // whether to keep the old plugin's data; the engine records a replace.
+    window.click("#install-plugin");
+    window.type_into("#field-path", capstan_test_fixtures::PROBE);
+    window.click("#read-plugin");
+    let replaces = window.text("#replaces");
+    assert!(
+        replaces.contains("A plugin called probe is installed already (probe"),
+        "{replaces}"
+    );
+    assert!(
+        replaces.contains("Keep the old plugin's stored data"),
+        "{replaces}"
+    );
+    assert_eq!(window.text("#confirm-install"), "Replace");
+    window.screenshot("replace-dialog");
+    window.click("#confirm-install");
+    let notice = window.wait_text(".notice.ok", |t| t.contains("Replaced"));
+    assert!(notice.contains("Replaced probe, granted"), "{notice}");
+    let audit = capstan.audit_log(10).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "replace" && e.plugin == "probe" && e.detail.contains("deleted")),
+        "{audit:?}"
+    );
 }

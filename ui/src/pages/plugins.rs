@@ -200,6 +200,8 @@ fn GrantDialog(
         .collect();
     let error = RwSignal::new(None::<(bool, String)>);
     let installing = RwSignal::new(false);
+    let replace = inspection.replaces.is_some();
+    let keep_data = RwSignal::new(false);
     let install = {
         let (choices, sha256, name) = (
             choices.clone(),
@@ -220,9 +222,11 @@ fn GrantDialog(
                 } else {
                     grants.join(", ")
                 };
-                match api::install_plugin(path, sha256, grants).await {
+                let keep = keep_data.get_untracked();
+                match api::install_plugin(path, sha256, grants, replace, keep).await {
                     Ok(_) => {
-                        on_installed.run(Some(format!("Installed {name}, granted {granted}.")))
+                        let verb = if replace { "Replaced" } else { "Installed" };
+                        on_installed.run(Some(format!("{verb} {name}, granted {granted}.")))
                     }
                     Err(e) => error.set(Some((false, e.message))),
                 }
@@ -240,8 +244,16 @@ fn GrantDialog(
             <div class="modal grant-dialog" role="dialog" aria-modal="true" aria-labelledby="grant-title">
                 <h2 id="grant-title">{format!("Install {} v{}?", inspection.name, inspection.version)}</h2>
                 <p>{inspection.summary.clone()}</p>
-                {inspection.replaces.clone().map(|v| view! {
-                    <p class="notice warn">{format!("This replaces the installed v{v}; its limits are kept.")}</p>
+                {inspection.replaces.clone().map(|what| view! {
+                    <div class="notice warn stacked" id="replaces">
+                        <p>{format!("A plugin called {} is {what}. Installing this one replaces it; its limits are kept.", inspection.name)}</p>
+                        <label>
+                            <input type="checkbox" id="keep-data"
+                                prop:checked=move || keep_data.get()
+                                on:change=move |ev| keep_data.set(event_target_checked(&ev)) />
+                            " Keep the old plugin's stored data (otherwise it is deleted: the new plugin never reads what the old one stored)"
+                        </label>
+                    </div>
                 })}
                 <h3>"It asks to"</h3>
                 {if choices.is_empty() {
@@ -276,7 +288,11 @@ fn GrantDialog(
                 <Notice message=error />
                 <div class="actions">
                     <button class="primary" id="confirm-install" on:click=install disabled=move || installing.get()>
-                        {move || if installing.get() { "Installing…" } else { "Install" }}
+                        {move || match (installing.get(), replace) {
+                            (true, _) => "Installing…",
+                            (false, true) => "Replace",
+                            (false, false) => "Install",
+                        }}
                     </button>
                     <button on:click=move |_| on_cancel.run(())>"Cancel"</button>
                 </div>
