@@ -29,6 +29,24 @@ pub struct ActionInfo {
     pub params_schema: serde_json::Value,
 }
 
+/// Reads an action's params schema as a plugin sent it: JSON, and an
+/// object (a schema of any other shape would check nothing).
+pub fn read_schema(text: &str) -> Result<serde_json::Value, String> {
+    let schema: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        format!("its params schema is not JSON ({e}), so its parameters could not be checked")
+    })?;
+    if !schema.is_object() {
+        return Err(format!(
+            "its params schema must be a JSON object, not `{}`",
+            printable(
+                &schema.to_string().chars().take(40).collect::<String>(),
+                false
+            )
+        ));
+    }
+    Ok(schema)
+}
+
 impl Manifest {
     /// The action called `name`, or an error listing the ones there are.
     pub fn action(&self, name: &str) -> crate::Result<&ActionInfo> {
@@ -90,7 +108,17 @@ pub fn printable(text: &str, multiline: bool) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::printable;
+    use super::{printable, read_schema};
+
+    #[test]
+    fn a_schema_is_json_and_an_object() {
+        assert!(read_schema(r#"{"type": "object"}"#).is_ok());
+        let err = read_schema("{oops").unwrap_err();
+        assert!(err.contains("not JSON"), "{err}");
+        let err = read_schema("[1, 2]").unwrap_err();
+        assert!(err.contains("must be a JSON object, not `[1,2]`"), "{err}");
+        assert!(read_schema("true").is_err());
+    }
 
     #[test]
     fn escape_sequences_and_overrides_are_dropped() {

@@ -51,6 +51,19 @@ async fn a_plugin_for_an_unknown_contract_version_is_refused() {
 }
 
 #[tokio::test]
+async fn a_plugin_whose_params_schema_cannot_be_read_is_refused_at_install() {
+    let (_dir, capstan) = engine();
+    let bytes = std::fs::read(capstan_test_fixtures::BAD_SCHEMA).unwrap();
+    let message = match capstan.inspect(bytes, "bad.wasm").await {
+        Err(e @ Error::PluginFailed { .. }) => e.to_string(),
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    assert!(message.contains("bad.wasm"), "{message}");
+    assert!(message.contains("action `broken`"), "{message}");
+    assert!(message.contains("params schema is not JSON"), "{message}");
+}
+
+#[tokio::test]
 async fn a_truncated_file_is_refused() {
     let mut bytes = std::fs::read(capstan_test_fixtures::PROBE).unwrap();
     bytes.truncate(bytes.len() / 2);

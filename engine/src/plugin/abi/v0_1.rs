@@ -10,7 +10,7 @@ use crate::capability::HostError;
 use crate::docker::{BuildRequest, ContainerOp, NodeRole, ObjectKind};
 use crate::jobs::{LogLevel, ResultStatus};
 use crate::plugin::call::{CallContext, PluginOutcome};
-use crate::plugin::manifest::{ActionInfo, Manifest, printable};
+use crate::plugin::manifest::{ActionInfo, Manifest, printable, read_schema};
 use crate::plugin::state::RunState;
 use crate::remote::{ExecRequest, FileInfo, FileKind};
 
@@ -45,13 +45,16 @@ pub(super) async fn describe(
         actions: manifest
             .actions
             .into_iter()
-            .map(|a| ActionInfo {
-                params_schema: serde_json::from_str(&a.params_schema)
-                    .unwrap_or_else(|_| serde_json::json!({ "type": "object" })),
-                name: printable(&a.name, false),
-                summary: printable(&a.summary, false),
+            .map(|a| {
+                Ok(ActionInfo {
+                    params_schema: read_schema(&a.params_schema).map_err(|e| {
+                        wasmtime::Error::msg(format!("action `{}`: {e}", printable(&a.name, false)))
+                    })?,
+                    name: printable(&a.name, false),
+                    summary: printable(&a.summary, false),
+                })
             })
-            .collect(),
+            .collect::<wasmtime::Result<_>>()?,
         capabilities: manifest.capabilities,
     })
 }
