@@ -168,7 +168,7 @@ impl Forwarder {
                         targets: Vec::new(),
                     }
                 }
-                PlaybookEvent::Play { name, hosts } => JobUpdate::Play {
+                PlaybookEvent::Play { name, hosts, .. } => JobUpdate::Play {
                     job_id,
                     name: name.clone(),
                     hosts: hosts.clone(),
@@ -181,9 +181,17 @@ impl Forwarder {
                     job_id,
                     outcome: outcome.clone(),
                 },
-                PlaybookEvent::Finished { job_id, recap } => JobUpdate::Finished {
+                PlaybookEvent::Finished {
+                    job_id,
+                    recap,
+                    error,
+                } => JobUpdate::Finished {
                     job_id: *job_id,
-                    overall: capstan_engine::jobs::overall_status(recap.iter().map(|r| r.status())),
+                    overall: if error.is_some() {
+                        Some(ResultStatus::Failed)
+                    } else {
+                        capstan_engine::jobs::overall_status(recap.iter().map(|r| r.status()))
+                    },
                     recap: recap.clone(),
                 },
             })

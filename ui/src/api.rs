@@ -198,6 +198,9 @@ pub struct JobRecord {
     pub started_at_ms: i64,
     /// End.
     pub finished_at_ms: Option<i64>,
+    /// Why it failed as a whole, if it did.
+    #[serde(default)]
+    pub error: Option<String>,
     /// Results per target.
     pub results: Vec<TargetResult>,
 }

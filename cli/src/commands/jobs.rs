@@ -137,6 +137,9 @@ pub async fn exec(capstan: &Capstan, command: JobsCommand) -> anyhow::Result<Exi
                 println!("  {}", result_line(result));
             }
             println!("recap:   {}", recap(&job.results));
+            if let Some(error) = &job.error {
+                println!("error:   {error}");
+            }
             if !tasks.is_empty() {
                 println!("tasks:");
                 for task in &tasks {

@@ -254,8 +254,15 @@ impl Printer {
             PlaybookEvent::Started { job_id } => {
                 tracing::debug!(job_id, "playbook job started");
             }
-            PlaybookEvent::Play { name, hosts } => {
+            PlaybookEvent::Play {
+                name,
+                hosts,
+                warning,
+            } => {
                 self.finish();
+                if let Some(warning) = warning {
+                    self.say(&format!("[WARNING]: {warning}"));
+                }
                 self.say(&banner(&format!("PLAY [{name}]")));
                 if hosts.is_empty() {
                     self.say("skipping: no hosts matched\n");
@@ -282,8 +289,15 @@ impl Printer {
                     bar.inc(1);
                 }
             }
-            PlaybookEvent::Finished { job_id, recap } => {
+            PlaybookEvent::Finished {
+                job_id,
+                recap,
+                error,
+            } => {
                 self.finish();
+                if let Some(error) = error {
+                    self.say(&format!("\nERROR! {error}"));
+                }
                 self.say(&banner("PLAY RECAP"));
                 let width = recap
                     .iter()

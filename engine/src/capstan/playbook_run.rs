@@ -135,8 +135,11 @@ impl Capstan {
             inventory,
             secrets,
         });
-        let recap = run::run_playbook(context, &playbook, hosts).await;
+        let (recap, error) = run::run_playbook(context, &playbook, hosts).await;
         logs.flush();
+        if let Some(error) = &error {
+            self.store.fail_job(job_id, error)?;
+        }
         for host in &recap {
             let result = TargetResult {
                 target: host.host.clone(),
@@ -153,8 +156,13 @@ impl Capstan {
         events(&PlaybookEvent::Finished {
             job_id,
             recap: recap.clone(),
+            error: error.clone(),
         });
-        Ok(PlaybookReport { job_id, recap })
+        Ok(PlaybookReport {
+            job_id,
+            recap,
+            error,
+        })
     }
 }
 

@@ -280,14 +280,22 @@ pub struct JobRecord {
     pub started_at_ms: i64,
     /// End, once it ended.
     pub finished_at_ms: Option<i64>,
+    /// Why it failed as a whole, when it did (a playbook stopped by a play
+    /// whose hosts could not be chosen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     /// Results per target (only those that finished).
     pub results: Vec<TargetResult>,
 }
 
 impl JobRecord {
     /// The worst status across targets: failed/unreachable beat changed,
-    /// changed beats ok; `None` while no target has finished.
+    /// changed beats ok; `None` while no target has finished. A job that
+    /// failed as a whole is failed.
     pub fn overall(&self) -> Option<ResultStatus> {
+        if self.error.is_some() {
+            return Some(ResultStatus::Failed);
+        }
         overall_status(self.results.iter().map(|r| r.status))
     }
 }

@@ -22,6 +22,8 @@ pub enum PlaybookEvent {
         name: String,
         /// Its hosts.
         hosts: Vec<String>,
+        /// Why it has none, when its pattern matched nothing.
+        warning: Option<String>,
     },
     /// A task (or handler) starts on `hosts` hosts.
     Task {
@@ -34,12 +36,14 @@ pub enum PlaybookEvent {
     },
     /// One host finished the current task.
     HostDone(TaskOutcome),
-    /// Every play finished.
+    /// Every play finished, or the run stopped.
     Finished {
         /// The job.
         job_id: i64,
         /// Per-host counts.
         recap: Vec<Recap>,
+        /// Why the run stopped before its last play, if it did.
+        error: Option<String>,
     },
 }
 
@@ -121,11 +125,14 @@ pub struct PlaybookReport {
     pub job_id: i64,
     /// Per-host totals, in inventory order.
     pub recap: Vec<Recap>,
+    /// Why the run stopped before its last play, if it did (a play whose
+    /// `hosts:` could not be rendered or matched).
+    pub error: Option<String>,
 }
 
 impl PlaybookReport {
-    /// True when any host failed or was unreachable.
+    /// True when the run stopped, or any host failed or was unreachable.
     pub fn failed(&self) -> bool {
-        self.recap.iter().any(|r| r.failed > 0 || r.unreachable > 0)
+        self.error.is_some() || self.recap.iter().any(|r| r.failed > 0 || r.unreachable > 0)
     }
 }

@@ -14,8 +14,9 @@ use super::model::{Args, Play, Playbook, Task};
 use super::modules::{self, Module};
 use super::report::{PlaybookEvent, Recap, TaskOutcome};
 use super::template::{Origin, Scope, Templates};
+use crate::capability::log::LogSink;
 use crate::jobs::runner::MAX_PARALLEL_TARGETS;
-use crate::jobs::{FailureKind, ResultStatus};
+use crate::jobs::{FailureKind, LogLevel, LogLine, ResultStatus};
 use crate::plugin::{CallContext, PluginOutcome};
 use crate::remote::Become;
 use crate::target::Target;
@@ -97,12 +98,14 @@ impl ItemResult {
     }
 }
 
-/// Runs every play of `playbook` over `hosts` and returns the recap.
+/// Runs every play of `playbook` over `hosts` and returns the recap, and
+/// why the run stopped early if it did: a play whose `hosts:` cannot be
+/// rendered or matched stops it there, as in Ansible.
 pub(crate) async fn run_playbook(
     ctx: Arc<RunContext>,
     playbook: &Playbook,
     hosts: Vec<RunHost>,
-) -> Vec<Recap> {
+) -> (Vec<Recap>, Option<String>) {
     let mut states: Vec<Option<HostState>> = hosts
         .into_iter()
         .map(|h| {
@@ -124,12 +127,27 @@ pub(crate) async fn run_playbook(
             })
         })
         .collect();
+    let mut stopped = None;
     for play in &playbook.plays {
-        let chosen = match play_hosts(play, &ctx, &states) {
-            Ok(chosen) => chosen,
-            Err(message) => {
-                tracing::warn!(play = %play.name, "{message}");
-                Vec::new()
+        let (chosen, warning) = match play_hosts(play, &ctx, &states) {
+            Ok(chosen) => (chosen, None),
+            Err(PlayHostsError::Unmatched(message)) => {
+                let warning = format!("{}: play `{}`: {message}; skipping it", play.pos, play.name);
+                ctx.logs.line(LogLine {
+                    target: String::new(),
+                    level: LogLevel::Warn,
+                    message: warning.clone(),
+                    fields: Vec::new(),
+                    at_ms: crate::store::now_ms(),
+                });
+                (Vec::new(), Some(warning))
+            }
+            Err(PlayHostsError::Unrendered(message)) => {
+                stopped = Some(format!(
+                    "{}: play `{}`: hosts: {message}",
+                    play.pos, play.name
+                ));
+                break;
             }
         };
         let names: Vec<String> = chosen
@@ -139,6 +157,7 @@ pub(crate) async fn run_playbook(
         (ctx.events)(&PlaybookEvent::Play {
             name: play.name.clone(),
             hosts: names.clone(),
+            warning,
         });
         if chosen.is_empty() {
             continue;
@@ -160,7 +179,17 @@ pub(crate) async fn run_playbook(
     for state in states.iter().flatten() {
         state.target.close().await;
     }
-    states.into_iter().flatten().map(|s| s.recap).collect()
+    let recap = states.into_iter().flatten().map(|s| s.recap).collect();
+    (recap, stopped)
+}
+
+/// Why a play has no hosts to run on.
+enum PlayHostsError {
+    /// Its `hosts:` could not be rendered: the run stops, as in Ansible.
+    Unrendered(String),
+    /// Its pattern names nothing in the inventory: the play is skipped
+    /// with a warning, as in Ansible.
+    Unmatched(String),
 }
 
 /// The indexes of the live hosts a play runs on (its pattern, `--limit`).
@@ -168,18 +197,23 @@ fn play_hosts(
     play: &Play,
     ctx: &RunContext,
     states: &[Option<HostState>],
-) -> Result<Vec<usize>, String> {
+) -> Result<Vec<usize>, PlayHostsError> {
     let inventory = &ctx.inventory;
-    let pattern = ctx.templates.render_text(
-        &play.hosts,
-        &Scope::layered([(&ctx.options.extra_vars, Origin::Written)]),
-    )?;
-    let mut chosen: Vec<String> = super::hosts::select(&pattern, inventory)?
+    let pattern = ctx
+        .templates
+        .render_text(
+            &play.hosts,
+            &Scope::layered([(&ctx.options.extra_vars, Origin::Written)]),
+        )
+        .map_err(PlayHostsError::Unrendered)?;
+    let mut chosen: Vec<String> = super::hosts::select(&pattern, inventory)
+        .map_err(PlayHostsError::Unmatched)?
         .into_iter()
         .map(|h| h.name.clone())
         .collect();
     if let Some(limit) = &ctx.options.limit {
-        let allowed: Vec<String> = super::hosts::select(limit, inventory)?
+        let allowed: Vec<String> = super::hosts::select(limit, inventory)
+            .map_err(PlayHostsError::Unmatched)?
             .into_iter()
             .map(|h| h.name.clone())
             .collect();

@@ -92,6 +92,17 @@ impl Store {
         Ok(())
     }
 
+    /// Records why a job failed as a whole (beside its targets' results).
+    pub fn fail_job(&self, job_id: i64, error: &str) -> Result<()> {
+        self.with(|conn| {
+            conn.execute(
+                "UPDATE jobs SET error = ?2 WHERE id = ?1",
+                params![job_id, error],
+            )
+        })?;
+        Ok(())
+    }
+
     /// One job with its results, if it exists.
     pub fn job(&self, id: i64) -> Result<Option<JobRecord>> {
         let job = self.with(|conn| {
@@ -200,7 +211,7 @@ impl Store {
     }
 }
 
-const SELECT_JOB: &str = "SELECT id, plugin, action, params_json, targets, check_mode, state, started_at, finished_at FROM jobs";
+const SELECT_JOB: &str = "SELECT id, plugin, action, params_json, targets, check_mode, state, started_at, finished_at, error FROM jobs";
 
 fn read_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
     let params: String = r.get(3)?;
@@ -215,6 +226,7 @@ fn read_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
         state: JobState::from_name(&r.get::<_, String>(6)?).unwrap_or(JobState::Interrupted),
         started_at_ms: r.get(7)?,
         finished_at_ms: r.get(8)?,
+        error: r.get(9)?,
         results: Vec::new(),
     })
 }

@@ -126,6 +126,11 @@ pub const MIGRATIONS: &[&str] = &[
         detail  TEXT NOT NULL
     );
     "#,
+    // 8: why a job stopped as a whole (a play whose hosts could not be
+    // chosen), beside its per-target results.
+    r#"
+    ALTER TABLE jobs ADD COLUMN error TEXT;
+    "#,
 ];
 
 /// Brings the database from its recorded version up to the newest, each

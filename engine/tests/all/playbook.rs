@@ -895,3 +895,60 @@ async fn a_tasks_plugin_reaches_only_the_plays_hosts_after_the_limit() {
     );
     assert!(seen[1].1.contains(&refused("h2")), "{seen:?}");
 }
+
+/// A play whose `hosts:` cannot be rendered stops the run there, as in
+/// Ansible: the run and its job are failed with the reason, the plays
+/// before it ran, the ones after it do not. One whose pattern matches
+/// nothing is skipped with a warning.
+#[tokio::test]
+async fn a_play_whose_hosts_cannot_be_rendered_fails_the_run_by_name() {
+    let sshd = Sshd::start();
+    let (home, capstan) = engine();
+    let out = tempfile::tempdir().unwrap();
+    let dir = home.path();
+    let inv = inventory(dir, &[&sshd], "");
+    let site = write(
+        dir,
+        "stops.yml",
+        &format!(
+            "- name: one\n  hosts: web\n  gather_facts: false\n  tasks:\n\
+             \x20   - file: path={out}/one state=touch\n\
+             - name: nowhere\n  hosts: \"{{{{ 'nosuch' }}}}\"\n  tasks: []\n\
+             - name: two\n  hosts: \"{{{{ nope }}}}\"\n  tasks:\n\
+             \x20   - file: path={out}/two state=touch\n\
+             - name: three\n  hosts: web\n  gather_facts: false\n  tasks:\n\
+             \x20   - file: path={out}/three state=touch\n",
+            out = out.path().display()
+        ),
+    );
+    let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
+    let error = report.error.clone().expect("the run stopped");
+    assert!(
+        error.contains("stops.yml:9:3: play `two`: hosts:"),
+        "{error}"
+    );
+    // A pattern that names nothing skips its play with a warning, as in
+    // Ansible; the run goes on to the next play.
+    let warned = events.iter().find_map(|e| match e {
+        PlaybookEvent::Play { name, warning, .. } if name == "nowhere" => warning.clone(),
+        _ => None,
+    });
+    let warned = warned.expect("the unmatched play warns");
+    assert!(
+        warned.contains("play `nowhere`: no host or group is called `nosuch`; skipping it"),
+        "{warned}"
+    );
+    assert!(error.contains("nope"), "{error}");
+    assert!(report.failed());
+    assert!(out.path().join("one").exists());
+    assert!(!out.path().join("two").exists() && !out.path().join("three").exists());
+    assert!(events.iter().any(
+        |e| matches!(e, PlaybookEvent::Finished { error: Some(e), .. } if e.contains("nope"))
+    ));
+    let job = capstan.job(report.job_id).unwrap();
+    assert_eq!(job.error.as_deref(), Some(error.as_str()));
+    assert_eq!(
+        job.overall(),
+        Some(capstan_engine::jobs::ResultStatus::Failed)
+    );
+}

@@ -280,6 +280,7 @@ pub fn Job(id: i64) -> impl IntoView {
         </header>
         <Notice message=notice />
         {move || detail.get().and_then(|r| r.err()).map(|e| view! { <div class="notice error" role="alert">{e.message}</div> })}
+        {move || detail_value.get().and_then(|d| d.job.error).map(|e| view! { <div class="notice error" id="job-error" role="alert">{e}</div> })}
         {move || shown.get().map(|s| view! { <GridView shown=s selected=selected /> })}
         {move || {
             let cell = selected.get()?;
