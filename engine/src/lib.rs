@@ -15,6 +15,7 @@ pub mod error;
 pub mod home;
 pub mod inventory;
 pub mod jobs;
+pub mod natural;
 pub mod playbook;
 pub mod plugin;
 pub mod remote;

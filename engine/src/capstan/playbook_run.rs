@@ -110,7 +110,11 @@ impl Capstan {
                 "skip_tags": options.skip_tags,
                 "extra_vars": options.extra_vars.keys().collect::<Vec<_>>(),
             }),
-            inventory.iter().map(|h| h.name.clone()),
+            {
+                let mut names: Vec<String> = inventory.iter().map(|h| h.name.clone()).collect();
+                crate::natural::sort_naturally(&mut names, |n| n);
+                names
+            },
         );
         request.check = options.check;
         request.diff = options.diff;
@@ -135,7 +139,8 @@ impl Capstan {
             inventory,
             secrets,
         });
-        let (recap, error) = run::run_playbook(context, &playbook, hosts).await;
+        let (mut recap, error) = run::run_playbook(context, &playbook, hosts).await;
+        crate::natural::sort_naturally(&mut recap, |r| &r.host);
         logs.flush();
         if let Some(error) = &error {
             self.store.fail_job(job_id, error)?;

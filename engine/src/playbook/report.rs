@@ -123,7 +123,7 @@ impl Recap {
 pub struct PlaybookReport {
     /// The job in the history.
     pub job_id: i64,
-    /// Per-host totals, in inventory order.
+    /// Per-host totals, in natural order of host names (`h2` before `h10`).
     pub recap: Vec<Recap>,
     /// Why the run stopped before its last play, if it did (a play whose
     /// `hosts:` could not be rendered or matched).

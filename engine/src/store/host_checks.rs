@@ -27,11 +27,11 @@ impl Store {
         Ok(())
     }
 
-    /// Every host's latest check, by host name.
+    /// Every host's latest check, in natural order of host names.
     pub fn host_checks(&self) -> Result<Vec<HostCheck>> {
-        self.with(|conn| {
+        let mut checks: Vec<HostCheck> = self.with(|conn| {
             let mut stmt = conn.prepare(
-                "SELECT name, reachable, message, unknown_key, elapsed_ms, checked_at FROM host_checks ORDER BY name",
+                "SELECT name, reachable, message, unknown_key, elapsed_ms, checked_at FROM host_checks",
             )?;
             stmt.query_map([], |r| {
                 Ok(HostCheck {
@@ -44,7 +44,9 @@ impl Store {
                 })
             })?
             .collect()
-        })
+        })?;
+        crate::natural::sort_naturally(&mut checks, |c| &c.name);
+        Ok(checks)
     }
 
     /// Forgets a host's check (its connection settings changed).

@@ -36,12 +36,14 @@ impl Store {
         })
     }
 
-    /// Every host, by name.
+    /// Every host, in natural order of names (`h2` before `h10`).
     pub fn hosts(&self) -> Result<Vec<Host>> {
-        self.with(|conn| {
-            let mut stmt = conn.prepare(&format!("{SELECT_HOST} ORDER BY name"))?;
+        let mut hosts: Vec<Host> = self.with(|conn| {
+            let mut stmt = conn.prepare(SELECT_HOST)?;
             stmt.query_map([], read_host)?.collect()
-        })
+        })?;
+        crate::natural::sort_naturally(&mut hosts, |h| &h.name);
+        Ok(hosts)
     }
 
     /// Removes a host; false when there was none.

@@ -11,6 +11,7 @@ mod grants;
 mod history;
 mod hostile;
 mod hostile_hosts;
+mod hosts;
 mod jobs;
 mod modules;
 mod nodes;

@@ -66,7 +66,10 @@ fn check(params: CheckParams) -> Outcome {
             .as_ref()
             .map(text)
             .unwrap_or_else(|| "Assertion failed".into());
-        return Outcome::failed(msg.clone()).with_data(serde_json::json!({
+        // The line people read names the condition that was false, as
+        // Ansible's result does (`assertion`); `msg` stays Ansible's.
+        let summary = format!("{msg}: `{}` was false", failed.that);
+        return Outcome::failed(summary).with_data(serde_json::json!({
             "assertion": failed.that,
             "evaluated_to": false,
             "msg": msg,
@@ -111,6 +114,7 @@ mod tests {
     fn first_false_condition_fails_with_the_message() {
         let outcome = check(params(&[true, false], Some("port is wrong")));
         assert_eq!(outcome.status, capstan_plugin_sdk::Status::Failed);
+        assert_eq!(outcome.summary, "port is wrong: `x1` was false");
         let data = outcome.data.unwrap();
         assert_eq!(data["assertion"], "x1");
         assert_eq!(data["msg"], "port is wrong");

@@ -99,7 +99,7 @@ pub async fn plugins(capstan: tauri::State<'_, Arc<Capstan>>) -> UiResult<Vec<Pl
             ),
         });
     }
-    views.sort_by(|a, b| a.name.cmp(&b.name));
+    capstan_engine::natural::sort_naturally(&mut views, |v| &v.name);
     Ok(views)
 }
 

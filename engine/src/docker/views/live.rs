@@ -194,7 +194,7 @@ impl LiveEngine {
     /// The containers now, by name.
     pub fn containers(&self) -> Vec<ContainerRow> {
         let mut rows: Vec<ContainerRow> = self.lock().containers.values().cloned().collect();
-        rows.sort_by(|a, b| a.name.cmp(&b.name));
+        crate::natural::sort_naturally(&mut rows, |r| &r.name);
         rows
     }
 

@@ -85,7 +85,7 @@ pub fn container_rows(list: &Value) -> Vec<ContainerRow> {
         .flatten()
         .map(container_row)
         .collect();
-    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    crate::natural::sort_naturally(&mut rows, |r| &r.name);
     rows
 }
 
@@ -177,7 +177,7 @@ pub fn service_rows(services: &Value, tasks: &Value, nodes: usize) -> Vec<Servic
             }
         })
         .collect();
-    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    crate::natural::sort_naturally(&mut rows, |r| &r.name);
     rows
 }
 
@@ -211,7 +211,7 @@ pub fn node_rows(nodes: &Value) -> Vec<NodeRow> {
             }
         })
         .collect();
-    rows.sort_by(|a, b| a.hostname.cmp(&b.hostname));
+    crate::natural::sort_naturally(&mut rows, |r| &r.hostname);
     rows
 }
 
@@ -322,7 +322,7 @@ pub fn network_rows(list: &Value) -> Vec<NetworkRow> {
                 .map(String::from),
         })
         .collect();
-    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    crate::natural::sort_naturally(&mut rows, |r| &r.name);
     rows
 }
 
@@ -341,7 +341,7 @@ pub fn volume_rows(list: &Value) -> Vec<VolumeRow> {
                 .map(String::from),
         })
         .collect();
-    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    crate::natural::sort_naturally(&mut rows, |r| &r.name);
     rows
 }
 
