@@ -25,6 +25,13 @@ pub enum HostsCommand {
     },
     /// List the inventory.
     List(JsonFlag),
+    /// Rename a host, keeping its address, login, groups and vars.
+    Rename {
+        /// Its name now.
+        old: String,
+        /// Its new name.
+        new: String,
+    },
     /// Remove a host from the inventory.
     Remove {
         /// Host name.
@@ -112,6 +119,11 @@ pub async fn exec(capstan: &Capstan, command: HostsCommand) -> anyhow::Result<Ex
                     );
                 }
             }
+            Ok(Exit::Success)
+        }
+        HostsCommand::Rename { old, new } => {
+            capstan.rename_host(&old, &new)?;
+            println!("renamed {old} to {new}");
             Ok(Exit::Success)
         }
         HostsCommand::Remove { name } => {

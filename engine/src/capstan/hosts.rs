@@ -21,6 +21,30 @@ impl Capstan {
         self.store.hosts()
     }
 
+    /// Saves `host` in place of the host called `old` (an edit, perhaps a
+    /// rename), atomically. The new name must not belong to another host.
+    pub fn update_host(&self, old: &str, host: &Host) -> Result<()> {
+        host.validate().map_err(Error::BadInput)?;
+        if self.store.host(old)?.is_none() {
+            return Err(unknown_host(old));
+        }
+        if host.name != old && self.store.host(&host.name)?.is_some() {
+            return Err(Error::BadInput(format!(
+                "a host called `{}` already exists",
+                host.name
+            )));
+        }
+        self.store.replace_host(old, host)
+    }
+
+    /// Renames a host, keeping everything else about it.
+    pub fn rename_host(&self, old: &str, new: &str) -> Result<Host> {
+        let mut host = self.store.host(old)?.ok_or_else(|| unknown_host(old))?;
+        host.name = new.to_string();
+        self.update_host(old, &host)?;
+        Ok(host)
+    }
+
     /// Removes a host from the inventory.
     pub fn remove_host(&self, name: &str) -> Result<()> {
         if !self.store.remove_host(name)? {

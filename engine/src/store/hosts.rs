@@ -11,21 +11,22 @@ impl Store {
     /// settings that check proved may have changed.
     pub fn save_host(&self, host: &Host) -> Result<()> {
         self.forget_host_check(&host.name)?;
-        let auth = serde_json::to_string(&host.auth).expect("auth serialises");
-        let groups = serde_json::to_string(&host.groups).expect("groups serialise");
-        let vars = serde_json::to_string(&host.vars).expect("vars serialise");
-        self.with(|conn| {
-            conn.execute(
-                "INSERT INTO hosts (name, address, port, user, auth_json, environment, groups_json, created_at, vars_json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                 ON CONFLICT(name) DO UPDATE SET address = excluded.address, port = excluded.port,
-                    user = excluded.user, auth_json = excluded.auth_json,
-                    environment = excluded.environment, groups_json = excluded.groups_json,
-                    vars_json = excluded.vars_json",
-                params![host.name, host.address, host.port, host.user, auth, host.environment, groups, now_ms(), vars],
-            )
-        })?;
+        self.with(|conn| upsert_host(conn, host))?;
         Ok(())
+    }
+
+    /// Replaces the host called `old` by `host` (which may have another
+    /// name) in one transaction: at no moment is the host missing or
+    /// there twice. Both names' last checks are forgotten.
+    pub fn replace_host(&self, old: &str, host: &Host) -> Result<()> {
+        self.forget_host_check(old)?;
+        self.forget_host_check(&host.name)?;
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            tx.execute("DELETE FROM hosts WHERE name = ?1", [old])?;
+            upsert_host(&tx, host)?;
+            tx.commit()
+        })
     }
 
     /// The host called `name`.
@@ -50,6 +51,22 @@ impl Store {
     pub fn remove_host(&self, name: &str) -> Result<bool> {
         self.with(|conn| Ok(conn.execute("DELETE FROM hosts WHERE name = ?1", [name])? > 0))
     }
+}
+
+fn upsert_host(conn: &rusqlite::Connection, host: &Host) -> rusqlite::Result<()> {
+    let auth = serde_json::to_string(&host.auth).expect("auth serialises");
+    let groups = serde_json::to_string(&host.groups).expect("groups serialise");
+    let vars = serde_json::to_string(&host.vars).expect("vars serialise");
+    conn.execute(
+        "INSERT INTO hosts (name, address, port, user, auth_json, environment, groups_json, created_at, vars_json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT(name) DO UPDATE SET address = excluded.address, port = excluded.port,
+            user = excluded.user, auth_json = excluded.auth_json,
+            environment = excluded.environment, groups_json = excluded.groups_json,
+            vars_json = excluded.vars_json",
+        params![host.name, host.address, host.port, host.user, auth, host.environment, groups, now_ms(), vars],
+    )?;
+    Ok(())
 }
 
 const SELECT_HOST: &str =

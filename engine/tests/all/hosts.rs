@@ -28,3 +28,50 @@ fn hosts_are_listed_in_natural_order() {
         .collect();
     assert_eq!(names, ["db", "web-1", "web-2", "web-10"]);
 }
+
+#[test]
+fn a_host_is_renamed_in_one_step_keeping_everything_else() {
+    let (_dir, capstan) = engine();
+    let host = |name: &str, address: &str| Host {
+        name: name.into(),
+        address: address.into(),
+        port: 2222,
+        user: "deploy".into(),
+        auth: HostAuth::Agent,
+        environment: Some("prod".into()),
+        groups: vec!["web".into()],
+        vars: Default::default(),
+    };
+    capstan.add_host(&host("web-1", "10.0.0.5")).unwrap();
+    capstan.add_host(&host("db-1", "10.0.0.9")).unwrap();
+
+    let renamed = capstan.rename_host("web-1", "web-01").unwrap();
+    assert_eq!(renamed, host("web-01", "10.0.0.5"));
+    let names: Vec<String> = capstan
+        .hosts()
+        .unwrap()
+        .into_iter()
+        .map(|h| h.name)
+        .collect();
+    assert_eq!(names, ["db-1", "web-01"]);
+
+    // Onto another host's name: refused, and both stay as they were.
+    let err = capstan
+        .rename_host("web-01", "db-1")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("a host called `db-1` already exists"), "{err}");
+    let err = capstan.rename_host("nope", "x").unwrap_err().to_string();
+    assert!(err.contains("nope"), "{err}");
+    let err = capstan
+        .rename_host("web-01", "bad name!")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("name"), "{err}");
+    assert_eq!(capstan.hosts().unwrap().len(), 2);
+    assert_eq!(
+        capstan.hosts().unwrap()[1],
+        host("web-01", "10.0.0.5"),
+        "an edit with the same name saves in place"
+    );
+}

@@ -138,7 +138,7 @@ impl HostForm {
 }
 
 /// Adds a host, or saves an edited one (`editing` is its name before the
-/// edit: a rename removes the old name once the new one is saved).
+/// edit; a rename is one atomic replace in the engine).
 #[tauri::command]
 pub fn save_host(
     capstan: tauri::State<'_, Arc<Capstan>>,
@@ -156,9 +156,9 @@ pub fn save_host(
             format!("a host called `{}` already exists", host.name),
         ));
     }
-    capstan.add_host(&host)?;
-    if let Some(old) = editing.filter(|old| *old != host.name) {
-        capstan.remove_host(&old)?;
+    match editing {
+        Some(old) => capstan.update_host(&old, &host)?,
+        None => capstan.add_host(&host)?,
     }
     Ok(host)
 }

@@ -59,4 +59,18 @@ fn a_fleet_host_is_added_checked_and_trusted_from_the_window() {
     let reachable = window.text(".env .dot.ok");
     assert_eq!(reachable, "1");
     window.screenshot("overview-reachable");
+
+    // Renamed from its Edit form: one step in the engine, the old name gone.
+    window.click("#nav-hosts");
+    window.click("tr[data-host='web-1'] button.edit");
+    window.type_into("#field-name", "web-01");
+    window.click("#save-host");
+    window.find("tr[data-host='web-01']");
+    let names: Vec<String> = crate::engine(home.path())
+        .hosts()
+        .unwrap()
+        .into_iter()
+        .map(|h| h.name)
+        .collect();
+    assert_eq!(names, ["web-01"]);
 }

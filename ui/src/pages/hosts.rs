@@ -178,7 +178,7 @@ fn HostRow(
                         view! {
                             <button class="check" on:click=move |_| run_check(None)>"Check"</button>
                             <button class="facts" on:click=gather>"Facts"</button>
-                            <button on:click=move |_| on_edit.run(edit_name.clone())>"Edit"</button>
+                            <button class="edit" on:click=move |_| on_edit.run(edit_name.clone())>"Edit"</button>
                             <button class="danger" on:click=move |_| confirm_remove.set(true)>"Remove"</button>
                         }.into_any()
                     }
