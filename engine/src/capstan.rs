@@ -415,11 +415,7 @@ impl Capstan {
         };
         validate_params(&action.params_schema, &params)
             .map_err(|e| Error::BadInput(format!("{} {}: {e}", request.plugin, request.action)))?;
-        let policy = if request.trust_new_hosts {
-            HostKeyPolicy::TrustNew
-        } else {
-            HostKeyPolicy::RequireKnown
-        };
+        let policy = HostKeyPolicy::trusting_new(request.trust_new_hosts);
         let mut targets = self.resolve_targets(&request.targets, policy)?;
         if let Some(user) = &request.become_user {
             if user.is_empty() || user.chars().any(|c| c.is_whitespace() || c.is_control()) {

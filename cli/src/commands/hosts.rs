@@ -199,11 +199,7 @@ async fn check(
     trust_new_hosts: bool,
     json: bool,
 ) -> anyhow::Result<Exit> {
-    let policy = if trust_new_hosts {
-        HostKeyPolicy::TrustNew
-    } else {
-        HostKeyPolicy::RequireKnown
-    };
+    let policy = HostKeyPolicy::trusting_new(trust_new_hosts);
     let mut results = Vec::new();
     for name in &names {
         results.push(capstan.check_host(name, policy.clone()).await?);

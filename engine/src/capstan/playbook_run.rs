@@ -85,11 +85,7 @@ impl Capstan {
             );
         }
 
-        let policy = if options.trust_new_hosts {
-            HostKeyPolicy::TrustNew
-        } else {
-            HostKeyPolicy::RequireKnown
-        };
+        let policy = HostKeyPolicy::trusting_new(options.trust_new_hosts);
         let dir = playbook.dir.clone();
         let hosts: Vec<RunHost> = inventory
             .iter()

@@ -47,6 +47,16 @@ pub enum HostKeyPolicy {
 }
 
 impl HostKeyPolicy {
+    /// The policy of a `--trust-new-hosts` flag: record a new host's key
+    /// when set, refuse it otherwise.
+    pub fn trusting_new(trust_new_hosts: bool) -> HostKeyPolicy {
+        if trust_new_hosts {
+            HostKeyPolicy::TrustNew
+        } else {
+            HostKeyPolicy::RequireKnown
+        }
+    }
+
     /// The fingerprint this policy accepts, without an algorithm prefix.
     fn wanted(&self) -> Option<&str> {
         match self {
