@@ -571,21 +571,22 @@ impl Capstan {
         if let Some(host) = self.store.host(name)? {
             return Ok(vec![Some(host)]);
         }
-        let members: Vec<Option<Host>> = self
-            .store
-            .hosts()?
-            .into_iter()
-            .filter(|h| {
-                name == "all"
-                    || h.groups.iter().any(|g| g == name)
-                    || h.environment.as_deref() == Some(name)
-            })
-            .map(Some)
-            .collect();
+        // The playbooks' host patterns: groups, environments, `all`,
+        // `web-*`, `web:!web-3`, `web:&prod`.
+        let inventory = self.store.hosts()?;
+        let members = crate::inventory::pattern::select(name, &inventory).map_err(|why| {
+            if name.contains([':', ',', '!', '&', '*']) {
+                Error::BadInput(format!("target pattern `{name}`: {why}"))
+            } else {
+                unknown_host(name)
+            }
+        })?;
         if members.is_empty() {
-            return Err(unknown_host(name));
+            return Err(Error::BadInput(format!(
+                "target pattern `{name}` selects no host"
+            )));
         }
-        Ok(members)
+        Ok(members.into_iter().cloned().map(Some).collect())
     }
 
     fn live_grants(&self, record: &PluginRecord) -> SharedGrants {

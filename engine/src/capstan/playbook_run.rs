@@ -37,12 +37,12 @@ impl Capstan {
             None => self.hosts()?,
         };
         if let Some(limit) = &options.limit {
-            crate::playbook::hosts::select(limit, &inventory)
+            crate::inventory::pattern::select(limit, &inventory)
                 .map_err(|e| Error::BadInput(format!("--limit {limit}: {e}")))?;
         }
         for play in &playbook.plays {
             if !Templates::is_template(&play.hosts) {
-                crate::playbook::hosts::select(&play.hosts, &inventory).map_err(|e| {
+                crate::inventory::pattern::select(&play.hosts, &inventory).map_err(|e| {
                     Error::from(PlaybookError::at(
                         &play.pos,
                         format!("hosts `{}`: {e}", play.hosts),

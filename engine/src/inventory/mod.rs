@@ -3,6 +3,7 @@
 
 mod check;
 pub mod ini;
+pub mod pattern;
 mod raw;
 pub mod yaml;
 

@@ -7,7 +7,6 @@
 //! - [`model`] reads plays, tasks and handlers, refusing what is unsupported.
 //! - [`modules`] maps module names and arguments onto plugin actions.
 //! - [`template`] is Jinja (minijinja) with Ansible's filters.
-//! - [`hosts`] matches host patterns against the inventory.
 //! - [`prepare`] finds the plugins a run needs and checks `notify`.
 //! - [`run`] executes plays and records each task's results, with
 //!   [`actions`] doing the controller-side half of some modules.
@@ -15,7 +14,6 @@
 
 mod actions;
 pub(crate) mod context;
-pub mod hosts;
 pub mod model;
 pub mod modules;
 pub(crate) mod prepare;

@@ -206,13 +206,13 @@ fn play_hosts(
             &Scope::layered([(&ctx.options.extra_vars, Origin::Written)]),
         )
         .map_err(PlayHostsError::Unrendered)?;
-    let mut chosen: Vec<String> = super::hosts::select(&pattern, inventory)
+    let mut chosen: Vec<String> = crate::inventory::pattern::select(&pattern, inventory)
         .map_err(PlayHostsError::Unmatched)?
         .into_iter()
         .map(|h| h.name.clone())
         .collect();
     if let Some(limit) = &ctx.options.limit {
-        let allowed: Vec<String> = super::hosts::select(limit, inventory)
+        let allowed: Vec<String> = crate::inventory::pattern::select(limit, inventory)
             .map_err(PlayHostsError::Unmatched)?
             .into_iter()
             .map(|h| h.name.clone())

@@ -75,3 +75,48 @@ fn a_host_is_renamed_in_one_step_keeping_everything_else() {
         "an edit with the same name saves in place"
     );
 }
+
+/// `capstan run -t` takes the playbooks' host patterns: one resolver.
+#[test]
+fn run_targets_take_the_playbooks_host_patterns() {
+    let (_dir, capstan) = engine();
+    for (name, group) in [
+        ("web-1", "web"),
+        ("web-2", "web"),
+        ("web-3", "web"),
+        ("db-1", "db"),
+    ] {
+        let host = Host {
+            name: name.into(),
+            address: "127.0.0.1".into(),
+            port: 22,
+            user: "deploy".into(),
+            auth: HostAuth::Agent,
+            environment: Some(if name == "web-1" { "prod" } else { "dev" }.into()),
+            groups: vec![group.into()],
+            vars: Default::default(),
+        };
+        capstan.add_host(&host).unwrap();
+    }
+    let resolve = |pattern: &str| -> Result<Vec<String>, String> {
+        capstan
+            .resolve_targets(
+                &[pattern.to_string()],
+                capstan_engine::remote::HostKeyPolicy::RequireKnown,
+            )
+            .map(|ts| ts.into_iter().map(|t| t.name).collect())
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(resolve("web:!web-3").unwrap(), ["web-1", "web-2"]);
+    assert_eq!(resolve("web:&prod").unwrap(), ["web-1"]);
+    assert_eq!(resolve("*-1").unwrap(), ["db-1", "web-1"]);
+    assert_eq!(resolve("db").unwrap(), ["db-1"]);
+    let err = resolve("web:nosuch").unwrap_err();
+    assert!(
+        err.contains("target pattern `web:nosuch`: no host or group is called `nosuch`"),
+        "{err}"
+    );
+    let err = resolve("nosuch").unwrap_err();
+    assert!(err.contains("unknown target `nosuch`"), "{err}");
+    assert_eq!(resolve("local").unwrap(), ["local"]);
+}

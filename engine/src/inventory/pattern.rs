@@ -2,7 +2,7 @@
 //! unions (`web:db` or `web,db`), exclusions (`!old`) and intersections
 //! (`&prod`). Environments (dev, preprod, prod) count as groups.
 
-use crate::inventory::Host;
+use super::Host;
 
 /// Whether `host` is in the group (or environment) `group`.
 pub fn in_group(host: &Host, group: &str) -> bool {
