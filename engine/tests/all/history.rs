@@ -8,7 +8,7 @@ use capstan_engine::jobs::{JobEvent, JobState, ResultStatus, RunRequest};
 use capstan_engine::{JobFilter, Rerun};
 use serde_json::json;
 
-use crate::support::engine;
+use crate::support::{engine, host_names};
 
 async fn start(capstan: &capstan_engine::Capstan, request: RunRequest) -> i64 {
     capstan
@@ -187,12 +187,7 @@ fn an_inventory_with_a_bad_line_saves_no_host() {
     let error = capstan.import_inventory(&bad).unwrap_err();
     assert!(error.is_bad_input());
     assert!(error.to_string().contains("bad.ini:3"), "{error}");
-    let names: Vec<String> = capstan
-        .hosts()
-        .unwrap()
-        .into_iter()
-        .map(|h| h.name)
-        .collect();
+    let names = host_names(&capstan);
     assert_eq!(
         names,
         ["web-1", "web-2"],

@@ -2,17 +2,16 @@
 //! a gigabyte of output, silence, a dropped connection, or a new host key.
 //! Each is a named error for that host while the others finish.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use capstan_engine::Capstan;
 use capstan_engine::jobs::{ResultStatus, RunReport, RunRequest, TargetResult};
-use capstan_engine::playbook::{PlaybookEvent, PlaybookOptions, TaskOutcome};
+use capstan_engine::playbook::{PlaybookEvent, TaskOutcome};
 use capstan_engine::plugin::LimitOverrides;
 use serde_json::json;
 
 use crate::fleet::{Hostile, Sshd};
-use crate::support::{engine, execute};
+use crate::support::{engine, execute, play};
 
 /// Two well-behaved hosts and one of each hostile kind.
 /// The sshds, by host name; they run while it lives.
@@ -185,26 +184,10 @@ async fn facts_from_hostile_hosts_fail_by_name_and_the_play_goes_on() {
         "- hosts: all\n  gather_facts: true\n  tasks:\n    - debug: msg={{ ansible_hostname }}\n",
     )
     .unwrap();
-    let options = PlaybookOptions {
-        playbook: playbook.clone(),
-        inventory: Some(inventory_path.clone()),
-        trust_new_hosts: true,
-        ..Default::default()
-    };
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let sink = events.clone();
-    let report = capstan
-        .run_playbook(
-            options,
-            Arc::new(move |e: &PlaybookEvent| sink.lock().unwrap().push(e.clone())),
-        )
-        .await
-        .unwrap();
+    let (report, events) = play(&capstan, &playbook, &inventory_path, |_| {}).await;
     let _ = std::fs::remove_file(&inventory_path);
     let _ = std::fs::remove_file(&playbook);
     let outcomes: Vec<TaskOutcome> = events
-        .lock()
-        .unwrap()
         .iter()
         .filter_map(|e| match e {
             PlaybookEvent::HostDone(outcome) => Some(outcome.clone()),

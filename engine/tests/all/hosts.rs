@@ -2,31 +2,29 @@
 
 use capstan_engine::inventory::{Host, HostAuth};
 
-use crate::support::engine;
+use crate::support::{engine, host_names};
+
+/// A host reached through the ssh-agent, in `group` and `environment`.
+fn host(name: &str, group: Option<&str>, environment: Option<&str>) -> Host {
+    Host {
+        name: name.into(),
+        address: "127.0.0.1".into(),
+        port: 22,
+        user: "deploy".into(),
+        auth: HostAuth::Agent,
+        environment: environment.map(Into::into),
+        groups: group.into_iter().map(Into::into).collect(),
+        vars: Default::default(),
+    }
+}
 
 #[test]
 fn hosts_are_listed_in_natural_order() {
     let (_dir, capstan) = engine();
     for name in ["web-10", "web-2", "db", "web-1"] {
-        let host = Host {
-            name: name.into(),
-            address: "127.0.0.1".into(),
-            port: 22,
-            user: "deploy".into(),
-            auth: HostAuth::Agent,
-            environment: None,
-            groups: vec![],
-            vars: Default::default(),
-        };
-        capstan.add_host(&host).unwrap();
+        capstan.add_host(&host(name, None, None)).unwrap();
     }
-    let names: Vec<String> = capstan
-        .hosts()
-        .unwrap()
-        .into_iter()
-        .map(|h| h.name)
-        .collect();
-    assert_eq!(names, ["db", "web-1", "web-2", "web-10"]);
+    assert_eq!(host_names(&capstan), ["db", "web-1", "web-2", "web-10"]);
 }
 
 #[test]
@@ -47,13 +45,7 @@ fn a_host_is_renamed_in_one_step_keeping_everything_else() {
 
     let renamed = capstan.rename_host("web-1", "web-01").unwrap();
     assert_eq!(renamed, host("web-01", "10.0.0.5"));
-    let names: Vec<String> = capstan
-        .hosts()
-        .unwrap()
-        .into_iter()
-        .map(|h| h.name)
-        .collect();
-    assert_eq!(names, ["db-1", "web-01"]);
+    assert_eq!(host_names(&capstan), ["db-1", "web-01"]);
 
     // Onto another host's name: refused, and both stay as they were.
     let err = capstan
@@ -86,17 +78,10 @@ fn run_targets_take_the_playbooks_host_patterns() {
         ("web-3", "web"),
         ("db-1", "db"),
     ] {
-        let host = Host {
-            name: name.into(),
-            address: "127.0.0.1".into(),
-            port: 22,
-            user: "deploy".into(),
-            auth: HostAuth::Agent,
-            environment: Some(if name == "web-1" { "prod" } else { "dev" }.into()),
-            groups: vec![group.into()],
-            vars: Default::default(),
-        };
-        capstan.add_host(&host).unwrap();
+        let environment = if name == "web-1" { "prod" } else { "dev" };
+        capstan
+            .add_host(&host(name, Some(group), Some(environment)))
+            .unwrap();
     }
     let resolve = |pattern: &str| -> Result<Vec<String>, String> {
         capstan

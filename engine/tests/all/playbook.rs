@@ -2,13 +2,12 @@
 //! disk, recaps compared with what Ansible prints for the same playbook.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use capstan_engine::Capstan;
 use capstan_engine::playbook::{PlaybookEvent, PlaybookOptions, PlaybookReport, Recap};
 
 use crate::fleet::{Sshd, free_port, inventory_text};
-use crate::support::engine;
+use crate::support::{assert_no_file_holds, engine, play};
 
 /// An inventory file listing each sshd as `h1`, `h2`, ... plus `extra` lines.
 fn inventory(dir: &Path, fleet: &[&Sshd], extra: &str) -> PathBuf {
@@ -22,32 +21,6 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, text).unwrap();
     path
-}
-
-async fn play(
-    capstan: &Capstan,
-    playbook: &Path,
-    inventory: &Path,
-    tweak: impl FnOnce(&mut PlaybookOptions),
-) -> (PlaybookReport, Vec<PlaybookEvent>) {
-    let mut options = PlaybookOptions {
-        playbook: playbook.to_path_buf(),
-        inventory: Some(inventory.to_path_buf()),
-        trust_new_hosts: true,
-        ..Default::default()
-    };
-    tweak(&mut options);
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = seen.clone();
-    let report = capstan
-        .run_playbook(
-            options,
-            Arc::new(move |e: &PlaybookEvent| sink.lock().unwrap().push(e.clone())),
-        )
-        .await
-        .unwrap();
-    let events = seen.lock().unwrap().clone();
-    (report, events)
 }
 
 fn recap_of<'a>(report: &'a PlaybookReport, host: &str) -> &'a Recap {
@@ -750,22 +723,7 @@ async fn no_log_keeps_a_tasks_result_out_of_every_record() {
         shown.contains("shown"),
         "a task that says no_log: false is shown"
     );
-    let mut folders = vec![home.path().to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                folders.push(path);
-            } else {
-                let bytes = std::fs::read(&path).unwrap();
-                assert!(
-                    !bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
-                    "{} holds the token",
-                    path.display()
-                );
-            }
-        }
-    }
+    assert_no_file_holds(home.path(), TOKEN, "token");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -800,22 +758,7 @@ async fn a_secret_variable_works_and_is_masked_in_every_record() {
     let shown = format!("{events:?}");
     assert!(!shown.contains(TOKEN), "events: {shown}");
     assert!(shown.contains("use ********"), "{shown}");
-    let mut folders = vec![home.path().to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                folders.push(path);
-            } else {
-                let bytes = std::fs::read(&path).unwrap();
-                assert!(
-                    !bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
-                    "{} holds the secret",
-                    path.display()
-                );
-            }
-        }
-    }
+    assert_no_file_holds(home.path(), TOKEN, "secret");
 }
 
 /// A task's plugin reaches its own host and the play's other hosts after

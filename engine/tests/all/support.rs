@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use capstan_engine::capability::{Capability, GrantSet};
 use capstan_engine::jobs::{EventSink, JobEvent, RunReport, RunRequest, TargetResult};
+use capstan_engine::playbook::{PlaybookEvent, PlaybookOptions, PlaybookReport};
 use capstan_engine::plugin::LimitOverrides;
 use capstan_engine::remote::{FileKind, RemoteError, Transport};
 use capstan_engine::{BundledPlugin, Capstan, Home};
@@ -66,6 +67,65 @@ pub async fn execute(capstan: &Capstan, request: RunRequest) -> RunReport {
         .run(request, Arc::new(|_: &JobEvent| {}))
         .await
         .unwrap()
+}
+
+/// Runs `playbook` on `inventory`, trusting new host keys, with `tweak`
+/// applied to the options; returns the report and the events seen.
+pub async fn play(
+    capstan: &Capstan,
+    playbook: &std::path::Path,
+    inventory: &std::path::Path,
+    tweak: impl FnOnce(&mut PlaybookOptions),
+) -> (PlaybookReport, Vec<PlaybookEvent>) {
+    let mut options = PlaybookOptions {
+        playbook: playbook.to_path_buf(),
+        inventory: Some(inventory.to_path_buf()),
+        trust_new_hosts: true,
+        ..Default::default()
+    };
+    tweak(&mut options);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let report = capstan
+        .run_playbook(
+            options,
+            Arc::new(move |e: &PlaybookEvent| sink.lock().unwrap().push(e.clone())),
+        )
+        .await
+        .unwrap();
+    let events = seen.lock().unwrap().clone();
+    (report, events)
+}
+
+/// The inventory's host names, in the order `hosts()` lists them.
+pub fn host_names(capstan: &Capstan) -> Vec<String> {
+    capstan
+        .hosts()
+        .unwrap()
+        .into_iter()
+        .map(|h| h.name)
+        .collect()
+}
+
+/// Fails naming the first file under `folder` whose bytes hold `needle`
+/// (`what` says what it is, for the message).
+pub fn assert_no_file_holds(folder: &std::path::Path, needle: &str, what: &str) {
+    let mut folders = vec![folder.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                    "{} holds the {what}",
+                    path.display()
+                );
+            }
+        }
+    }
 }
 
 /// The single result of a one-target report.
