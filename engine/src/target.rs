@@ -185,6 +185,18 @@ impl Target {
         Ok(stream::stdout_stream(running, limit, &program))
     }
 
+    /// Streams a regular file (as the `become` user when set), stopping at
+    /// `limit` bytes; a device or FIFO is refused before anything is read.
+    pub async fn stream_file(
+        &self,
+        path: &str,
+        limit: u64,
+    ) -> Result<(ByteStream, StreamFailure), RemoteError> {
+        self.check_reach(path)?;
+        self.stream_stdout(&via_exec::read_command(path), limit)
+            .await
+    }
+
     /// Reads a file (as the `become` user when set).
     pub async fn read_file(&self, path: &str, max_size: u64) -> Result<Vec<u8>, RemoteError> {
         self.check_reach(path)?;

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{Capability, HostError, SharedGrants};
 use crate::docker::{BuildRequest, ContainerOp, DockerError, Engine, NodeRole, ObjectKind};
-use crate::remote::{ExecRequest, FileKind, RemoteError};
+use crate::remote::{ExecRequest, RemoteError};
 use crate::target::Target;
 
 /// The largest build context or image tar the host moves for a plugin.
@@ -231,20 +231,7 @@ impl DockerCapability {
         check_absolute(path)?;
         let engine = self.engine(Capability::DockerWrite, target_name).await?;
         let target = self.target(Capability::DockerWrite, target_name)?.clone();
-        // Only a regular file: a FIFO or a device would never end.
-        let info = target.stat(path).await.map_err(|e| self.remote_fail(e))?;
-        match info.map(|i| i.kind) {
-            Some(FileKind::File) => {}
-            Some(_) => {
-                return Err(HostError::Invalid(format!("{path} is not a regular file")));
-            }
-            None => return Err(HostError::Invalid(format!("{path} does not exist"))),
-        }
-        let request = ExecRequest {
-            argv: vec!["cat".into(), "--".into(), path.into()],
-            ..Default::default()
-        };
-        let read = target.stream_stdout(&request, MAX_ARCHIVE_BYTES).await;
+        let read = target.stream_file(path, MAX_ARCHIVE_BYTES).await;
         let (tar, broke) = read.map_err(|e| self.remote_fail(e))?;
         let result = engine.load_image(tar).await;
         match broke.take() {

@@ -23,18 +23,22 @@ pub fn argv(words: &[&str]) -> ExecRequest {
     }
 }
 
-/// Reads a regular file with `cat`, stopped once it passes `max_size`; a
-/// device or FIFO is refused before anything is read.
+/// The command that prints a regular file with `cat`; a device or FIFO is
+/// refused (exit 3, "not a regular file") before anything is read.
+pub fn read_command(path: &str) -> ExecRequest {
+    const SCRIPT: &str = r#"if [ -e "$1" ] && [ ! -f "$1" ]; then echo "not a regular file" >&2; exit 3; fi
+exec cat -- "$1""#;
+    argv(&["sh", "-c", SCRIPT, "capstan-read", path])
+}
+
+/// Reads a regular file with [`read_command`], stopped once it passes
+/// `max_size`.
 pub async fn read_file(
     port: &impl ExecPort,
     path: &str,
     max_size: u64,
 ) -> Result<Vec<u8>, RemoteError> {
-    const SCRIPT: &str = r#"if [ -e "$1" ] && [ ! -f "$1" ]; then echo "not a regular file" >&2; exit 3; fi
-exec cat -- "$1""#;
-    let out = port
-        .run(&argv(&["sh", "-c", SCRIPT, "capstan-read", path]), max_size)
-        .await?;
+    let out = port.run(&read_command(path), max_size).await?;
     match out.exit_code {
         Some(0) => Ok(out.stdout),
         _ => Err(file_error("read", path, &out)),
