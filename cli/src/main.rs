@@ -39,6 +39,9 @@ enum Command {
     Playbook(commands::playbook::PlaybookCommand),
     /// Who installed, replaced, removed, granted or revoked which plugin, and when.
     Audit(commands::audit::AuditArgs),
+    /// What the window's Overview shows: hosts by environment, running and
+    /// failed jobs, this machine's containers and services.
+    Overview(commands::plugin::JsonFlag),
     /// Look at job history.
     #[command(subcommand)]
     Jobs(commands::jobs::JobsCommand),
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
             Command::Run(args) => commands::run::exec(&capstan, args).await,
             Command::Playbook(cmd) => commands::playbook::exec(&capstan, cmd).await,
             Command::Jobs(cmd) => commands::jobs::exec(&capstan, cmd).await,
+            Command::Overview(json) => commands::overview::exec(&capstan, json).await,
             Command::Audit(args) => commands::audit::exec(&capstan, args),
             Command::Containers(args) => commands::docker::containers(&capstan, args).await,
             Command::Services(args) => commands::docker::services(&capstan, args).await,

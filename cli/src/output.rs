@@ -2,9 +2,11 @@
 
 use capstan_engine::jobs::{FailureKind, ResultStatus, TargetResult};
 
-/// Prints a value as pretty JSON on stdout.
+/// Prints a value as pretty JSON on stdout, in the versioned envelope
+/// every `--json` shares: `{"format": N, "data": …}`.
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    let document = capstan_wire::Versioned::new(value);
+    println!("{}", serde_json::to_string_pretty(&document)?);
     Ok(())
 }
 

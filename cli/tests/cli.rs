@@ -35,8 +35,7 @@ impl Home {
             "{args:?}: {}",
             text(&out.stderr)
         );
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {}", text(&out.stdout)))
+        json_data(&out.stdout)
     }
 
     fn install_probe(&self, grants: &[&str]) {
@@ -50,6 +49,19 @@ impl Home {
         let out = self.run(&args);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     }
+}
+
+/// The data of a `--json` document, after checking it carries the format
+/// version.
+fn json_data(stdout: &[u8]) -> Value {
+    let mut document: Value = serde_json::from_slice(stdout)
+        .unwrap_or_else(|e| panic!("printed no JSON ({e}): {}", text(stdout)));
+    assert_eq!(
+        document["format"],
+        capstan_wire::FORMAT_VERSION,
+        "every --json document carries the format version"
+    );
+    document["data"].take()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -388,6 +400,7 @@ fn every_command_has_help() {
         vec!["plugin", "--help"],
         vec!["plugin", "install", "--help"],
         vec!["jobs", "show", "--help"],
+        vec!["overview", "--help"],
     ] {
         let out = home.run(&args);
         assert_eq!(code(&out), 0, "{args:?}");
@@ -493,7 +506,7 @@ fn hosts_are_added_listed_checked_and_removed() {
             "run", "command", "exec", "-p", "cmd=true", "--target", pattern, "--json",
         ]);
         assert_eq!(code(&out), 2, "{pattern}");
-        let job: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let job = json_data(&out.stdout);
         assert_eq!(
             job["targets"],
             serde_json::json!(["web-1"]),
@@ -634,12 +647,13 @@ fn a_playbook_runs_prints_a_recap_and_exits_by_its_result() {
         "playbook", "run", &site, "-i", &inv, "-e", &out_var, "-e", "fail=yes", "--json",
     ]);
     assert_eq!(code(&out), 2, "{}", text(&out.stderr));
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json_data(&out.stdout);
     assert_eq!(report["recap"][0]["failed"], 1);
     assert_eq!(report["recap"][0]["changed"], 0);
     assert_eq!(report["tasks"].as_array().unwrap().len(), 3);
     let job = home.json(&["jobs", "show", &report["job_id"].to_string(), "--json"]);
     assert_eq!(job["plugin"], "playbook");
+    assert_eq!(job["kind"], "playbook");
 
     // Bad input exits 3 with the file, line and column, and records nothing.
     std::fs::write(
@@ -780,4 +794,64 @@ fn effective_uid() -> u32 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
     line.split_whitespace().nth(2).unwrap().parse().unwrap()
+}
+
+#[test]
+fn the_overview_counts_hosts_by_environment_and_lists_failed_jobs() {
+    let home = Home::new();
+    for (name, env, port) in [
+        ("web-1", "prod", "1"),
+        ("web-2", "prod", "1"),
+        ("db-1", "dev", "1"),
+    ] {
+        let out = home.run(&[
+            "hosts",
+            "add",
+            name,
+            "--address",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--env",
+            env,
+        ]);
+        assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    }
+    // Nothing listens on port 1: web-1's check finds it unreachable.
+    let out = home.run(&["hosts", "check", "web-1"]);
+    assert_ne!(code(&out), 0);
+    let out = home.run(&["run", "debug", "msg", "-p", "msg=hi"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let out = home.run(&["run", "command", "exec", "-p", "cmd=true", "-t", "web-2"]);
+    assert_eq!(
+        code(&out),
+        2,
+        "web-2 cannot be reached: {}",
+        text(&out.stderr)
+    );
+
+    let overview = home.json(&["overview", "--json"]);
+    let envs = overview["environments"].as_array().unwrap();
+    let names: Vec<&str> = envs.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["dev", "prod"], "in the order dev, preprod, prod");
+    assert_eq!(envs[1]["hosts"], 2);
+    assert_eq!(envs[1]["unreachable"], 1, "web-1's check");
+    assert_eq!(envs[1]["reachable"], 0);
+    assert_eq!(overview["running_jobs"], 0);
+    assert_eq!(overview["recent_jobs"].as_array().unwrap().len(), 2);
+    let failures = overview["recent_failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0]["what"], "command exec");
+    assert_eq!(failures[0]["overall"], "unreachable");
+    assert_eq!(failures[0]["kind"], "action");
+
+    let out = home.run(&["overview"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("prod") && shown.contains("2 hosts"),
+        "{shown}"
+    );
+    assert!(shown.contains("recent failures:"), "{shown}");
+    assert!(shown.contains("command exec"), "{shown}");
 }

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use crate::capability::{Capability, GrantSet, SharedGrants};
 use crate::home::Home;
 use crate::inventory::Host;
-use crate::jobs::{self, EventSink, Job, JobRecord, LogLine, RunReport, RunRequest};
+use crate::inventory::HostRules;
+use crate::jobs::{self, EventSink, Job, JobRecord, JobRequest, LogLine, RunReport, RunRequest};
 use crate::plugin::{
     ArtifactCache, CallSetup, ContractVersion, HostConfig, LimitOverrides, Limits, LoadedPlugin,
     Manifest, PluginHost, validate_params,
@@ -24,6 +25,7 @@ mod job_queries;
 
 pub use job_queries::{JobDetail, JobFilter, Rerun};
 mod playbook_run;
+mod views;
 
 /// A plugin shipped inside the binary, installed on first use.
 #[derive(Debug, Clone, Copy)]
@@ -439,7 +441,7 @@ impl Capstan {
         // Secret params (and the sudo password) are masked in everything
         // the job records; the history keeps only their names.
         let (secrets, recorded) = mask_secret_params(&action.params_schema, &request);
-        let id = self.store.create_job(&recorded)?;
+        let id = self.store.create_job(&JobRequest::Action(recorded))?;
         let setup = CallSetup {
             plugin: record.manifest.name.clone(),
             grants: self.live_grants(&record),
@@ -554,7 +556,7 @@ impl Capstan {
             address: host.address.clone(),
             port: host.port,
             user: host.user.clone(),
-            auth: host.auth.to_ssh(),
+            auth: crate::inventory::ssh_auth(&host.auth),
             known_hosts: self.home.known_hosts(),
             policy,
             connect_timeout: Duration::from_secs(10),

@@ -13,6 +13,16 @@ pub enum Error {
     #[error("{0}")]
     BadInput(String),
 
+    /// One field of a form (or request) is wrong: a face marks `field` and
+    /// shows the message beside it.
+    #[error("{message}")]
+    BadField {
+        /// The field (`name`, `port`, `auth_value`…).
+        field: &'static str,
+        /// What is wrong with it and what to do.
+        message: String,
+    },
+
     /// No installed plugin has this name.
     #[error("no plugin named `{0}` is installed (see `capstan plugin list`)")]
     UnknownPlugin(String),
@@ -40,6 +50,24 @@ pub enum Error {
     Store {
         /// The database file.
         path: PathBuf,
+        /// The SQLite error.
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// The store's schema could not be upgraded; nothing of the upgrade
+    /// was kept.
+    #[error(
+        "store {path}: upgrading its schema from version {from} to {to} failed ({source}); \
+         the database was left at version {from}, and a copy of it is beside it"
+    )]
+    Migration {
+        /// The database file.
+        path: PathBuf,
+        /// The version it stays at.
+        from: usize,
+        /// The version this Capstan needs.
+        to: usize,
         /// The SQLite error.
         #[source]
         source: rusqlite::Error,
@@ -81,8 +109,28 @@ impl Error {
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
-            Error::BadInput(_) | Error::UnknownPlugin(_) | Error::NotAPlugin { .. }
+            Error::BadInput(_)
+                | Error::BadField { .. }
+                | Error::UnknownPlugin(_)
+                | Error::NotAPlugin { .. }
         )
+    }
+
+    /// An error about one field.
+    pub fn field(field: &'static str, message: impl Into<String>) -> Self {
+        Error::BadField {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// The error as every face shows it: the message, and the field it is
+    /// about when it is about one.
+    pub fn to_api(&self) -> capstan_wire::ApiError {
+        match self {
+            Error::BadField { field, message } => capstan_wire::ApiError::field(field, message),
+            other => capstan_wire::ApiError::new(other.to_string()),
+        }
     }
 }
 

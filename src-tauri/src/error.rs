@@ -1,43 +1,35 @@
-//! The one error the window's commands return: a message a person can act
-//! on and, for a form, the field it is about.
+//! The one error the window's commands return: the wire's [`ApiError`], a
+//! message a person can act on and, for a form, the field it is about.
 
+use capstan_wire::ApiError;
 use serde::Serialize;
 
-/// A command's failure as the UI shows it.
+/// A command's failure as the UI reads it (serialised as an [`ApiError`]).
 #[derive(Debug, Serialize)]
-pub struct UiError {
-    /// What went wrong and what to do next.
-    pub message: String,
-    /// The form field it is about (`name`, `address`, `path`…), if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<&'static str>,
-}
+#[serde(transparent)]
+pub struct UiError(pub ApiError);
 
 impl UiError {
     /// An error about one form field.
-    pub fn field(field: &'static str, message: impl Into<String>) -> Self {
-        UiError {
-            message: message.into(),
-            field: Some(field),
-        }
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        UiError(ApiError::field(field, message))
+    }
+
+    /// An error about nothing in particular.
+    pub fn message(message: impl Into<String>) -> Self {
+        UiError(ApiError::new(message))
     }
 }
 
 impl From<capstan_engine::Error> for UiError {
     fn from(error: capstan_engine::Error) -> Self {
-        UiError {
-            message: error.to_string(),
-            field: None,
-        }
+        UiError(error.to_api())
     }
 }
 
 impl From<capstan_engine::docker::DockerError> for UiError {
     fn from(error: capstan_engine::docker::DockerError) -> Self {
-        UiError {
-            message: error.to_string(),
-            field: None,
-        }
+        UiError::message(error.to_string())
     }
 }
 

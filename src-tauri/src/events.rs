@@ -7,9 +7,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use capstan_engine::jobs::{EventSink, JobEvent, LogLevel, ResultStatus, TargetResult};
-use capstan_engine::playbook::{PlaybookEvent, PlaybookEventSink, Recap, TaskOutcome};
-use serde::Serialize;
+use capstan_engine::jobs::{EventSink, JobEvent, ResultStatus};
+use capstan_engine::playbook::{PlaybookEvent, PlaybookEventSink};
+use capstan_wire::jobs::JobUpdate;
 use tauri::{AppHandle, Emitter};
 use tokio::sync::mpsc;
 
@@ -18,69 +18,6 @@ pub const JOB_UPDATES: &str = "job-updates";
 
 /// At most this many updates go in one message.
 const BATCH: usize = 2_000;
-
-/// One thing that happened in a job, as the UI reads it.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum JobUpdate {
-    /// The job was recorded; its targets start.
-    Started {
-        /// The job.
-        job_id: i64,
-        /// Its targets (a playbook's come with its plays).
-        targets: Vec<String>,
-    },
-    /// A log line.
-    Log {
-        /// The job.
-        job_id: i64,
-        /// The target whose run wrote it.
-        target: String,
-        /// Its level.
-        level: LogLevel,
-        /// Its text.
-        message: String,
-    },
-    /// A plugin action finished on one target.
-    TargetDone {
-        /// The job.
-        job_id: i64,
-        /// The result.
-        result: TargetResult,
-    },
-    /// A playbook's play starts.
-    Play {
-        /// The job.
-        job_id: i64,
-        /// The play's name.
-        name: String,
-        /// Its hosts.
-        hosts: Vec<String>,
-    },
-    /// A playbook task starts.
-    Task {
-        /// The job.
-        job_id: i64,
-        /// The task's name.
-        name: String,
-    },
-    /// A playbook task finished on one host.
-    HostDone {
-        /// The job.
-        job_id: i64,
-        /// How it ended.
-        outcome: TaskOutcome,
-    },
-    /// The job ended.
-    Finished {
-        /// The job.
-        job_id: i64,
-        /// The worst status across targets.
-        overall: Option<ResultStatus>,
-        /// A playbook's recap per host.
-        recap: Vec<Recap>,
-    },
-}
 
 /// Sends a job's updates to the webview in batches.
 #[derive(Clone)]

@@ -10,8 +10,31 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
 use crate::api::{
-    self, DockerView, JobUpdate, LogChunk, LogLine, Recap, TargetResult, TaskOutcome,
+    self, DockerView, JobUpdate, LogChunk, LogLine, Recap, ResultStatus, TargetResult, TaskOutcome,
 };
+
+/// One line of a job's output as the window draws it: a plugin's log line,
+/// a result, or a playbook's PLAY/TASK heading. `class` picks its colour
+/// (a log level, a status, `play`, `task`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShownLine {
+    /// The target or host it is about (empty for a heading).
+    pub target: String,
+    /// What colours it.
+    pub class: String,
+    /// The text.
+    pub message: String,
+}
+
+impl From<LogLine> for ShownLine {
+    fn from(line: LogLine) -> Self {
+        ShownLine {
+            target: line.target,
+            class: line.level.name().to_string(),
+            message: line.message,
+        }
+    }
+}
 
 /// A job as seen from its events.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -21,7 +44,7 @@ pub struct LiveJob {
     /// Its targets (an action's; a playbook's come with its plays).
     pub targets: Vec<String>,
     /// Log lines: plugin log lines, and a playbook's task lines.
-    pub lines: Vec<LogLine>,
+    pub lines: Vec<ShownLine>,
     /// An action's results per target.
     pub results: Vec<TargetResult>,
     /// A playbook's task results.
@@ -31,7 +54,7 @@ pub struct LiveJob {
     /// It ended.
     pub finished: bool,
     /// Its worst result.
-    pub overall: Option<String>,
+    pub overall: Option<ResultStatus>,
     /// A playbook's recap.
     pub recap: Vec<Recap>,
 }
@@ -48,9 +71,9 @@ impl LiveJob {
                 level,
                 message,
                 ..
-            } => self.lines.push(LogLine {
+            } => self.lines.push(ShownLine {
                 target,
-                level,
+                class: level.name().to_string(),
                 message,
             }),
             JobUpdate::TargetDone { result, .. } => {
@@ -63,16 +86,16 @@ impl LiveJob {
                         self.targets.push(host);
                     }
                 }
-                self.lines.push(LogLine {
+                self.lines.push(ShownLine {
                     target: String::new(),
-                    level: "play".into(),
+                    class: "play".into(),
                     message: format!("PLAY [{name}]"),
                 });
             }
             JobUpdate::Task { name, .. } => {
-                self.lines.push(LogLine {
+                self.lines.push(ShownLine {
                     target: String::new(),
-                    level: "task".into(),
+                    class: "task".into(),
                     message: format!("TASK [{name}]"),
                 });
                 self.current_task = Some(name);
@@ -103,19 +126,19 @@ pub struct FollowedOutput {
 }
 
 /// The output line of a target's result (a plugin action).
-pub fn result_line(result: &TargetResult) -> LogLine {
-    LogLine {
+pub fn result_line(result: &TargetResult) -> ShownLine {
+    ShownLine {
         target: result.target.clone(),
-        level: result.status.clone(),
+        class: result.status.name().to_string(),
         message: format!("{}: {}", result.status, result.summary),
     }
 }
 
 /// The output line of a playbook task's result on one host.
-pub fn task_line(outcome: &TaskOutcome) -> LogLine {
-    LogLine {
+pub fn task_line(outcome: &TaskOutcome) -> ShownLine {
+    ShownLine {
         target: outcome.host.clone(),
-        level: outcome.status.clone(),
+        class: outcome.status.name().to_string(),
         message: format!(
             "{}: [{}] {} — {}",
             outcome.status, outcome.host, outcome.task, outcome.summary

@@ -132,7 +132,7 @@ fn print_containers(out: &mut impl Write, rows: &[ContainerRow]) {
             vec![
                 r.name.clone(),
                 r.id.clone(),
-                r.state.clone(),
+                r.state.to_string(),
                 r.status.clone(),
                 r.image.clone(),
                 r.ports.clone(),
@@ -189,8 +189,8 @@ pub async fn services(capstan: &Capstan, args: ServicesArgs) -> anyhow::Result<E
                     r.id.clone(),
                     r.slot.to_string(),
                     r.node.clone(),
-                    r.desired.clone(),
-                    r.state.clone(),
+                    r.desired.to_string(),
+                    r.state.to_string(),
                     r.image.clone(),
                     r.error.clone(),
                 ]
@@ -217,10 +217,10 @@ pub async fn services(capstan: &Capstan, args: ServicesArgs) -> anyhow::Result<E
             vec![
                 r.name.clone(),
                 r.id.clone(),
-                r.mode.clone(),
+                r.mode.to_string(),
                 replicas,
                 r.image.clone(),
-                r.update.clone(),
+                r.update.map(|u| u.to_string()).unwrap_or_default(),
                 r.ports.clone(),
             ]
         })
@@ -250,9 +250,9 @@ pub async fn nodes(capstan: &Capstan, args: SwarmListArgs) -> anyhow::Result<Exi
             vec![
                 r.hostname.clone(),
                 r.id.clone(),
-                r.role.clone(),
-                r.availability.clone(),
-                r.state.clone(),
+                r.role.to_string(),
+                r.availability.to_string(),
+                r.state.to_string(),
                 r.manager_status.clone(),
                 r.engine.clone(),
                 r.labels.join(","),

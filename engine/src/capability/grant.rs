@@ -1,96 +1,11 @@
 //! Capabilities, and the set a user granted to one plugin.
 
 use std::collections::BTreeSet;
-use std::fmt;
-use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 
 use super::HostError;
 
-/// One narrow permission a plugin asks for and a user grants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Capability {
-    /// Its own persistent key-value store.
-    Kv,
-    /// Run commands on the run's targets.
-    RemoteExec,
-    /// Read, write and inspect files on the run's targets.
-    RemoteFiles,
-    /// See the Docker engines of the run's targets (containers, images,
-    /// services, logs).
-    DockerRead,
-    /// Change the Docker engines of the run's targets.
-    DockerWrite,
-    /// Act on `local`, this computer, as the user running Capstan: needed
-    /// besides `remote.*` or `docker.*` for any call on that target.
-    Local,
-}
-
-impl Capability {
-    /// Every capability this host knows, in display order.
-    pub const ALL: [Capability; 6] = [
-        Capability::Kv,
-        Capability::RemoteExec,
-        Capability::RemoteFiles,
-        Capability::DockerRead,
-        Capability::DockerWrite,
-        Capability::Local,
-    ];
-
-    /// The name used in manifests, the CLI and the store.
-    pub fn name(self) -> &'static str {
-        match self {
-            Capability::Kv => "kv",
-            Capability::RemoteExec => "remote.exec",
-            Capability::RemoteFiles => "remote.files",
-            Capability::DockerRead => "docker.read",
-            Capability::DockerWrite => "docker.write",
-            Capability::Local => "local",
-        }
-    }
-
-    /// What granting it allows, in plain words for the grant prompt.
-    pub fn plain_words(self) -> &'static str {
-        match self {
-            Capability::Kv => "keep its own data between runs (a private key-value store)",
-            Capability::RemoteExec => {
-                "run commands, as your login, on the hosts you run it against"
-            }
-            Capability::RemoteFiles => "read and write files on the hosts you run it against",
-            Capability::DockerRead => {
-                "see the containers, images, services and logs of the hosts' Docker engines"
-            }
-            Capability::DockerWrite => {
-                "create, change and remove containers, images, networks, volumes and swarm \
-                 services on the hosts' Docker engines (as powerful as root there)"
-            }
-            Capability::Local => {
-                "do all of the above on this computer too, as you (Capstan's own data \
-                 folder stays out of its file calls)"
-            }
-        }
-    }
-}
-
-impl fmt::Display for Capability {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Capability {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Capability::ALL
-            .into_iter()
-            .find(|c| c.name() == s)
-            .ok_or_else(|| {
-                let known: Vec<_> = Capability::ALL.iter().map(|c| c.name()).collect();
-                format!("unknown capability `{s}` (known: {})", known.join(", "))
-            })
-    }
-}
+pub use capstan_wire::plugins::Capability;
 
 /// The capabilities granted to one plugin.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -150,7 +65,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_unknown_names_are_refused() {
-        for cap in Capability::ALL {
+        for &cap in Capability::ALL {
             assert_eq!(cap.name().parse::<Capability>().unwrap(), cap);
         }
         let err = "network".parse::<Capability>().unwrap_err();

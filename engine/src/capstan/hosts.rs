@@ -4,16 +4,65 @@
 use std::path::Path;
 
 use super::{Capstan, unknown_host};
-use crate::inventory::{self, Host, HostCheck};
+use crate::inventory::form::{HostForm, host_from_form};
+use crate::inventory::{self, Host, HostCheck, HostRules};
+use crate::jobs::{ResultStatus, RunRequest};
 use crate::remote::{ExecRequest, HostKeyPolicy};
 use crate::store::now_ms;
 use crate::{Error, Result};
+use capstan_wire::hosts::Facts;
 
 impl Capstan {
     /// Adds or replaces a host in the inventory.
     pub fn add_host(&self, host: &Host) -> Result<()> {
         host.validate().map_err(Error::BadInput)?;
         self.store.save_host(host)
+    }
+
+    /// Adds the host a form describes, or saves the edit of host `editing`
+    /// (a rename is one atomic replace). A wrong field is named
+    /// ([`Error::BadField`]), a name taken by another host too.
+    pub fn save_host_form(&self, form: &HostForm, editing: Option<&str>) -> Result<Host> {
+        let before = match editing {
+            Some(name) => Some(self.store.host(name)?.ok_or_else(|| unknown_host(name))?),
+            None => None,
+        };
+        let host = host_from_form(form, before.as_ref())?;
+        if editing != Some(host.name.as_str()) && self.store.host(&host.name)?.is_some() {
+            return Err(Error::field(
+                "name",
+                format!("a host called `{}` already exists", host.name),
+            ));
+        }
+        match editing {
+            Some(old) => self.update_host(old, &host)?,
+            None => self.add_host(&host)?,
+        }
+        Ok(host)
+    }
+
+    /// Gathers a host's facts with the `setup` plugin (a recorded job).
+    pub async fn facts(&self, name: &str) -> Result<Facts> {
+        let request = RunRequest::new("setup", "gather", serde_json::json!({}), [name]);
+        let report = self.run(request, std::sync::Arc::new(|_| {})).await?;
+        let job_id = report.job_id;
+        Ok(match report.results.into_iter().next() {
+            Some(r) if matches!(r.status, ResultStatus::Ok | ResultStatus::Changed) => Facts {
+                job_id,
+                facts: r.data,
+                error: None,
+            },
+            Some(r) => Facts {
+                job_id,
+                facts: None,
+                error: Some(r.summary),
+            },
+            None => Facts {
+                job_id,
+                facts: None,
+                error: Some("the host gave no result".into()),
+            },
+        })
     }
 
     /// Every host in the inventory.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::Capstan;
 use crate::jobs::runner::JobLogs;
-use crate::jobs::{RunRequest, TargetResult};
+use crate::jobs::{JobRequest, PlaybookRequest, TargetResult};
 use crate::playbook::context::{PreparedPlugin, RunContext, RunHost};
 use crate::playbook::prepare;
 use crate::playbook::run;
@@ -96,25 +96,22 @@ impl Capstan {
             })
             .collect();
 
-        let mut request = RunRequest::new(
-            "playbook",
-            &options.playbook.display().to_string(),
-            serde_json::json!({
-                "inventory": options.inventory.as_ref().map(|p| p.display().to_string()),
-                "limit": options.limit,
-                "tags": options.tags,
-                "skip_tags": options.skip_tags,
-                "extra_vars": options.extra_vars.keys().collect::<Vec<_>>(),
-            }),
-            {
+        let request = JobRequest::Playbook(PlaybookRequest {
+            playbook: options.playbook.display().to_string(),
+            inventory: options.inventory.as_ref().map(|p| p.display().to_string()),
+            limit: options.limit.clone(),
+            tags: options.tags.clone(),
+            skip_tags: options.skip_tags.clone(),
+            extra_vars: options.extra_vars.keys().cloned().collect(),
+            check: options.check,
+            diff: options.diff,
+            become_password_env: options.become_password_env.clone(),
+            hosts: {
                 let mut names: Vec<String> = inventory.iter().map(|h| h.name.clone()).collect();
                 crate::natural::sort_naturally(&mut names, |n| n);
                 names
             },
-        );
-        request.check = options.check;
-        request.diff = options.diff;
-        request.become_password_env = options.become_password_env.clone();
+        });
         let job_id = self.store.create_job(&request)?;
         events(&PlaybookEvent::Started { job_id });
 

@@ -1,27 +1,7 @@
 //! What Capstan last learnt when it logged in to a host: reachable or not,
 //! why, and the fingerprint of a host key it has not been told to trust.
 
-use serde::{Deserialize, Serialize};
-
-/// The result of logging in to a host and running `uname`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HostCheck {
-    /// The host.
-    pub name: String,
-    /// Whether Capstan logged in.
-    pub reachable: bool,
-    /// `uname -srm` when it did, else why not.
-    pub message: String,
-    /// The host key's `ALGORITHM SHA256:…` fingerprint when the host
-    /// offered a key Capstan does not know yet: the user compares it with
-    /// the host's own and trusts it, or not.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unknown_key: Option<String>,
-    /// How long the check took.
-    pub elapsed_ms: u64,
-    /// When it was made (ms since the epoch).
-    pub checked_at_ms: i64,
-}
+pub use capstan_wire::hosts::HostCheck;
 
 /// The `ALGORITHM SHA256:…` fingerprint in an "unknown host key" refusal
 /// from the SSH transport, if `message` is one.

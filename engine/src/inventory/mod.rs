@@ -2,6 +2,7 @@
 //! environment (dev, preprod, prod) and groups.
 
 mod check;
+pub mod form;
 pub mod ini;
 pub mod pattern;
 mod raw;
@@ -10,54 +11,16 @@ pub mod yaml;
 pub use check::{HostCheck, unknown_key_in};
 pub use raw::InventoryError;
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
-
 use crate::remote::SshAuth;
 
-/// A host in the inventory.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Host {
-    /// The name used on the command line and in results.
-    pub name: String,
-    /// Address or DNS name to connect to.
-    pub address: String,
-    /// SSH port.
-    pub port: u16,
-    /// Login user.
-    pub user: String,
-    /// How to log in.
-    pub auth: HostAuth,
-    /// dev, preprod or prod, when set.
-    pub environment: Option<String>,
-    /// Groups it belongs to.
-    pub groups: Vec<String>,
-    /// Its variables (from an imported inventory), for playbooks.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub vars: BTreeMap<String, serde_json::Value>,
-}
+pub use capstan_wire::hosts::{Host, HostAuth};
 
-/// How to log in to a host, as stored (never a secret itself).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "kind", content = "value")]
-pub enum HostAuth {
-    /// A private key file.
-    KeyFile(String),
-    /// The running ssh-agent.
-    Agent,
-    /// A password read from this environment variable at connect time.
-    PasswordEnv(String),
-}
-
-impl HostAuth {
-    /// The transport's view of it.
-    pub fn to_ssh(&self) -> SshAuth {
-        match self {
-            HostAuth::KeyFile(path) => SshAuth::KeyFile(path.into()),
-            HostAuth::Agent => SshAuth::Agent,
-            HostAuth::PasswordEnv(var) => SshAuth::PasswordFromEnv(var.clone()),
-        }
+/// The SSH transport's view of how to log in to a host.
+pub fn ssh_auth(auth: &HostAuth) -> SshAuth {
+    match auth {
+        HostAuth::KeyFile(path) => SshAuth::KeyFile(path.into()),
+        HostAuth::Agent => SshAuth::Agent,
+        HostAuth::PasswordEnv(var) => SshAuth::PasswordFromEnv(var.clone()),
     }
 }
 
@@ -99,9 +62,10 @@ pub fn current_user() -> String {
 /// The environments a host can belong to.
 pub const ENVIRONMENTS: [&str; 3] = ["dev", "preprod", "prod"];
 
-impl Host {
+/// The engine's rules for a [`Host`] (the type itself is a wire type).
+pub trait HostRules {
     /// Checks the fields a user typed; the error names the field.
-    pub fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), String> {
         self.invalid_field()
             .map_or(Ok(()), |(_, message)| Err(message))
     }
@@ -109,89 +73,95 @@ impl Host {
     /// The first field a user typed that is wrong, as `(field, message)`:
     /// a form marks that field (`name`, `address`, `port`, `user`,
     /// `environment`, `vars`) and shows the message beside it.
-    pub fn invalid_field(&self) -> Option<(&'static str, String)> {
-        self.check_fields().err()
-    }
-
-    fn check_fields(&self) -> Result<(), (&'static str, String)> {
-        let name_ok = !self.name.is_empty()
-            && self.name.len() <= 253
-            && self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
-            && !self.name.starts_with(['-', '.']);
-        if !name_ok {
-            return Err((
-                "name",
-                format!(
-                    "host name `{}` must be 1-253 characters of letters, digits, '.', '-' or '_'",
-                    self.name.escape_debug()
-                ),
-            ));
-        }
-        if matches!(self.name.as_str(), "local" | "localhost") {
-            return Err((
-                "name",
-                format!("`{}` is reserved for this machine", self.name),
-            ));
-        }
-        if self.address.is_empty()
-            || self
-                .address
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control())
-        {
-            return Err((
-                "address",
-                format!(
-                    "address `{}` is empty or has spaces",
-                    self.address.escape_debug()
-                ),
-            ));
-        }
-        if self.port == 0 {
-            return Err(("port", "port must be 1-65535".into()));
-        }
-        if self.user.is_empty()
-            || self
-                .user
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || c == '@')
-        {
-            return Err((
-                "user",
-                format!(
-                    "user `{}` is empty or has spaces or '@'",
-                    self.user.escape_debug()
-                ),
-            ));
-        }
-        if let Some(env) = &self.environment
-            && !ENVIRONMENTS.contains(&env.as_str())
-        {
-            return Err((
-                "environment",
-                format!(
-                    "environment `{env}` must be one of {}",
-                    ENVIRONMENTS.join(", ")
-                ),
-            ));
-        }
-        if let Some(value) = self.vars.get("docker_host") {
-            let text = value.as_str().unwrap_or_default();
-            crate::docker::socket_from_docker_host(text)
-                .map_err(|e| ("vars", format!("host `{}`: {e}", self.name)))?;
-        }
-        Ok(())
-    }
+    fn invalid_field(&self) -> Option<(&'static str, String)>;
 
     /// The socket of this host's Docker engine when its `docker_host`
     /// variable names one (`unix:///path`).
-    pub fn docker_socket(&self) -> Option<String> {
+    fn docker_socket(&self) -> Option<String>;
+}
+
+impl HostRules for Host {
+    fn invalid_field(&self) -> Option<(&'static str, String)> {
+        check_fields(self).err()
+    }
+
+    fn docker_socket(&self) -> Option<String> {
         let value = self.vars.get("docker_host")?.as_str()?;
         crate::docker::socket_from_docker_host(value).ok()
     }
+}
+
+fn check_fields(host: &Host) -> Result<(), (&'static str, String)> {
+    let name_ok = !host.name.is_empty()
+        && host.name.len() <= 253
+        && host
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
+        && !host.name.starts_with(['-', '.']);
+    if !name_ok {
+        return Err((
+            "name",
+            format!(
+                "host name `{}` must be 1-253 characters of letters, digits, '.', '-' or '_'",
+                host.name.escape_debug()
+            ),
+        ));
+    }
+    if matches!(host.name.as_str(), "local" | "localhost") {
+        return Err((
+            "name",
+            format!("`{}` is reserved for this machine", host.name),
+        ));
+    }
+    if host.address.is_empty()
+        || host
+            .address
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err((
+            "address",
+            format!(
+                "address `{}` is empty or has spaces",
+                host.address.escape_debug()
+            ),
+        ));
+    }
+    if host.port == 0 {
+        return Err(("port", "port must be 1-65535".into()));
+    }
+    if host.user.is_empty()
+        || host
+            .user
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '@')
+    {
+        return Err((
+            "user",
+            format!(
+                "user `{}` is empty or has spaces or '@'",
+                host.user.escape_debug()
+            ),
+        ));
+    }
+    if let Some(env) = &host.environment
+        && !ENVIRONMENTS.contains(&env.as_str())
+    {
+        return Err((
+            "environment",
+            format!(
+                "environment `{env}` must be one of {}",
+                ENVIRONMENTS.join(", ")
+            ),
+        ));
+    }
+    if let Some(value) = host.vars.get("docker_host") {
+        let text = value.as_str().unwrap_or_default();
+        crate::docker::socket_from_docker_host(text)
+            .map_err(|e| ("vars", format!("host `{}`: {e}", host.name)))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -207,7 +177,7 @@ mod tests {
             auth: HostAuth::Agent,
             environment: Some("prod".into()),
             groups: vec!["web".into()],
-            vars: BTreeMap::new(),
+            vars: Default::default(),
         }
     }
 

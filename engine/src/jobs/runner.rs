@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use tokio::task::JoinSet;
 
-use super::model::{FailureKind, LogLine, ResultStatus, TargetResult, overall_status};
+use super::{FailureKind, LogLine, ResultStatus, TargetResult, overall_status};
 use crate::Result;
 use crate::capability::log::LogSink;
 use crate::plugin::{CallContext, CallSetup, LoadedPlugin, PluginHost};

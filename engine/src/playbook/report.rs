@@ -3,11 +3,6 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value as Json;
-
-use crate::jobs::ResultStatus;
-
 /// Something that happened in a playbook run, in order.
 #[derive(Debug, Clone)]
 pub enum PlaybookEvent {
@@ -50,73 +45,9 @@ pub enum PlaybookEvent {
 /// Receives playbook events (the CLI prints them).
 pub type PlaybookEventSink = Arc<dyn Fn(&PlaybookEvent) + Send + Sync>;
 
-/// How one task ended on one host.
-#[derive(Debug, Clone, Serialize)]
-pub struct TaskOutcome {
-    /// The host.
-    pub host: String,
-    /// The play.
-    pub play: String,
-    /// The task's name.
-    pub task: String,
-    /// The module it ran.
-    pub module: String,
-    /// ok, changed, failed, skipped or unreachable.
-    pub status: ResultStatus,
-    /// Failed, but `ignore_errors` let the host go on.
-    pub ignored: bool,
-    /// One line for people.
-    pub summary: String,
-    /// What changed, when asked for diffs.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub diff: Option<String>,
-    /// The result as `register:` sees it.
-    pub result: Json,
-    /// How long it took on this host.
-    pub duration_ms: u64,
-}
+pub use capstan_wire::jobs::{Recap, TaskOutcome};
 
-/// A host's totals, as Ansible's PLAY RECAP prints them.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Recap {
-    /// The host.
-    pub host: String,
-    /// Tasks that ran without failing (changed ones included).
-    pub ok: u32,
-    /// Tasks that changed something.
-    pub changed: u32,
-    /// 1 when the host could not be reached.
-    pub unreachable: u32,
-    /// Tasks that failed.
-    pub failed: u32,
-    /// Tasks skipped by `when` or check mode.
-    pub skipped: u32,
-    /// Failures let through by `ignore_errors`.
-    pub ignored: u32,
-}
-
-impl Recap {
-    /// The host's overall status.
-    pub fn status(&self) -> ResultStatus {
-        if self.unreachable > 0 {
-            ResultStatus::Unreachable
-        } else if self.failed > 0 {
-            ResultStatus::Failed
-        } else if self.changed > 0 {
-            ResultStatus::Changed
-        } else {
-            ResultStatus::Ok
-        }
-    }
-
-    /// `ok=3 changed=1 unreachable=0 failed=0 skipped=0 ignored=0`.
-    pub fn counts(&self) -> String {
-        format!(
-            "ok={} changed={} unreachable={} failed={} skipped={} ignored={}",
-            self.ok, self.changed, self.unreachable, self.failed, self.skipped, self.ignored
-        )
-    }
-}
+use serde::Serialize;
 
 /// What a finished playbook run produced.
 #[derive(Debug, Clone, Serialize)]

@@ -18,16 +18,7 @@ pub struct Manifest {
     pub capabilities: Vec<String>,
 }
 
-/// One action a plugin offers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ActionInfo {
-    /// Its name.
-    pub name: String,
-    /// One line saying what it does.
-    pub summary: String,
-    /// JSON Schema of its parameters.
-    pub params_schema: serde_json::Value,
-}
+pub use capstan_wire::plugins::ActionInfo;
 
 /// Reads an action's params schema as a plugin sent it: JSON, and an
 /// object (a schema of any other shape would check nothing).
@@ -75,6 +66,12 @@ impl Manifest {
                 self.name.escape_debug()
             ));
         }
+        if let Some(use_) = reserved_use(&self.name) {
+            return Err(format!(
+                "plugin name `{}` is reserved: Capstan uses it for {use_}; give the plugin another name",
+                self.name
+            ));
+        }
         let mut seen = std::collections::BTreeSet::new();
         for action in &self.actions {
             if action.name.is_empty() || !seen.insert(action.name.as_str()) {
@@ -86,6 +83,24 @@ impl Manifest {
         }
         Ok(())
     }
+}
+
+/// Plugin names the engine keeps for itself, with what it uses each for.
+pub const RESERVED_NAMES: &[(&str, &str)] = &[
+    ("playbook", "playbook runs in the job history"),
+    (
+        "capstan",
+        "`capstan.PLUGIN.ACTION` module names in playbooks",
+    ),
+    ("ansible", "`ansible.builtin.*` module names in playbooks"),
+];
+
+/// What the engine uses `name` for, when it is a reserved plugin name.
+pub fn reserved_use(name: &str) -> Option<&'static str> {
+    RESERVED_NAMES
+        .iter()
+        .find(|(reserved, _)| *reserved == name)
+        .map(|(_, use_)| *use_)
 }
 
 /// `text` without what a terminal or the window would act on rather than
@@ -108,7 +123,34 @@ pub fn printable(text: &str, multiline: bool) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{printable, read_schema};
+    use super::{ActionInfo, Manifest, printable, read_schema};
+
+    fn named(name: &str) -> Manifest {
+        Manifest {
+            name: name.into(),
+            version: "1.0.0".into(),
+            summary: "test".into(),
+            actions: vec![ActionInfo {
+                name: "go".into(),
+                summary: "goes".into(),
+                params_schema: serde_json::json!({"type": "object"}),
+            }],
+            capabilities: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_engines_own_names_are_refused() {
+        for name in ["playbook", "capstan", "ansible"] {
+            let err = named(name).validate().unwrap_err();
+            assert!(err.contains(&format!("`{name}` is reserved")), "{err}");
+        }
+        assert!(named("playbooks").validate().is_ok());
+        assert!(
+            named("Playbook").validate().is_err(),
+            "upper case is refused anyway"
+        );
+    }
 
     #[test]
     fn a_schema_is_json_and_an_object() {

@@ -5,25 +5,43 @@ use rusqlite::{OptionalExtension, params};
 use super::{Store, now_ms};
 use crate::Result;
 use crate::jobs::{
-    FailureKind, JobRecord, JobState, LogLevel, LogLine, ResultStatus, RunRequest, TargetResult,
+    FailureKind, JobKind, JobRecord, JobRequest, JobState, LogLevel, LogLine, PlaybookRequest,
+    ResultStatus, RunRequest, TargetResult,
 };
 
 impl Store {
     /// Records a new running job owned by this process; returns its id.
-    pub fn create_job(&self, request: &RunRequest) -> Result<i64> {
-        let params_json = request.params.to_string();
-        let targets = serde_json::to_string(&request.targets).expect("targets serialise");
+    /// The row's plugin, action and params columns are what the history
+    /// lists; the typed request is kept whole beside them.
+    pub fn create_job(&self, request: &JobRequest) -> Result<i64> {
+        let (plugin, action, params) = match request {
+            JobRequest::Action(r) => (r.plugin.clone(), r.action.clone(), r.params.to_string()),
+            JobRequest::Playbook(p) => (
+                JobKind::Playbook.name().to_string(),
+                p.playbook.clone(),
+                serde_json::json!({
+                    "inventory": p.inventory,
+                    "limit": p.limit,
+                    "tags": p.tags,
+                    "skip_tags": p.skip_tags,
+                    "extra_vars": p.extra_vars,
+                })
+                .to_string(),
+            ),
+        };
+        let targets = serde_json::to_string(request.targets()).expect("targets serialise");
         let request_json = serde_json::to_string(request).expect("requests serialise");
         self.with(|conn| {
             conn.execute(
-                "INSERT INTO jobs (plugin, action, params_json, targets, check_mode, state, owner_pid, started_at, request_json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?8)",
+                "INSERT INTO jobs (kind, plugin, action, params_json, targets, check_mode, state, owner_pid, started_at, request_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7, ?8, ?9)",
                 params![
-                    request.plugin,
-                    request.action,
-                    params_json,
+                    request.kind().name(),
+                    plugin,
+                    action,
+                    params,
                     targets,
-                    request.check,
+                    request.check(),
                     std::process::id(),
                     now_ms(),
                     request_json
@@ -132,15 +150,53 @@ impl Store {
     }
 
     /// The request a job was started with (jobs recorded before requests
-    /// were kept give `None`).
-    pub fn job_request(&self, id: i64) -> Result<Option<RunRequest>> {
-        let text: Option<Option<String>> = self.with(|conn| {
-            conn.query_row("SELECT request_json FROM jobs WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
+    /// were kept give `None`). Requests stored before job kinds were typed
+    /// (an action's bare request; a playbook's options in its params) are
+    /// read into their kind.
+    pub fn job_request(&self, id: i64) -> Result<Option<JobRequest>> {
+        let row: Option<(String, Option<String>, String, String)> = self.with(|conn| {
+            conn.query_row(
+                "SELECT kind, request_json, action, params_json FROM jobs WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
             .optional()
         })?;
-        Ok(text.flatten().and_then(|t| serde_json::from_str(&t).ok()))
+        let Some((kind, Some(text), action, params)) = row else {
+            return Ok(None);
+        };
+        if let Ok(request) = serde_json::from_str::<JobRequest>(&text) {
+            return Ok(Some(request));
+        }
+        let Ok(old) = serde_json::from_str::<RunRequest>(&text) else {
+            return Ok(None);
+        };
+        Ok(Some(match JobKind::from_name(&kind) {
+            Some(JobKind::Playbook) => {
+                let params: serde_json::Value = serde_json::from_str(&params).unwrap_or_default();
+                let strings = |key: &str| -> Vec<String> {
+                    params[key]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                };
+                JobRequest::Playbook(PlaybookRequest {
+                    playbook: action,
+                    inventory: params["inventory"].as_str().map(String::from),
+                    limit: params["limit"].as_str().map(String::from),
+                    tags: strings("tags"),
+                    skip_tags: strings("skip_tags"),
+                    extra_vars: strings("extra_vars"),
+                    check: old.check,
+                    diff: old.diff,
+                    become_password_env: old.become_password_env,
+                    hosts: old.targets,
+                })
+            }
+            _ => JobRequest::Action(old),
+        }))
     }
 
     /// A job's log lines in order.
@@ -152,7 +208,7 @@ impl Store {
                 let fields: Option<String> = r.get(3)?;
                 Ok(LogLine {
                     target: r.get(0)?,
-                    level: LogLevel::from_name(&r.get::<_, String>(1)?),
+                    level: LogLevel::from_name(&r.get::<_, String>(1)?).unwrap_or(LogLevel::Info),
                     message: r.get(2)?,
                     fields: fields.and_then(|f| serde_json::from_str(&f).ok()).unwrap_or_default(),
                     at_ms: r.get(4)?,
@@ -211,13 +267,14 @@ impl Store {
     }
 }
 
-const SELECT_JOB: &str = "SELECT id, plugin, action, params_json, targets, check_mode, state, started_at, finished_at, error FROM jobs";
+const SELECT_JOB: &str = "SELECT id, plugin, action, params_json, targets, check_mode, state, started_at, finished_at, error, kind FROM jobs";
 
 fn read_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
     let params: String = r.get(3)?;
     let targets: String = r.get(4)?;
     Ok(JobRecord {
         id: r.get(0)?,
+        kind: JobKind::from_name(&r.get::<_, String>(10)?).unwrap_or(JobKind::Action),
         plugin: r.get(1)?,
         action: r.get(2)?,
         params: serde_json::from_str(&params).unwrap_or(serde_json::Value::Null),

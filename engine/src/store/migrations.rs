@@ -131,18 +131,39 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE jobs ADD COLUMN error TEXT;
     "#,
+    // 9: what kind of job each is. Before, a playbook run was a job whose
+    // plugin was named `playbook`; only those whose params hold a
+    // playbook's options are (a plugin of that name was possible then).
+    r#"
+    ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'action'
+        CHECK (kind IN ('action', 'playbook'));
+    UPDATE jobs SET kind = 'playbook'
+     WHERE plugin = 'playbook'
+       AND json_valid(params_json)
+       AND json_type(params_json, '$.skip_tags') IS NOT NULL;
+    "#,
 ];
 
-/// Brings the database from its recorded version up to the newest, each
-/// migration in its own transaction.
-pub fn apply(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
-    let current: usize =
-        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (index + 1) as i64)?;
-        tx.commit()?;
+/// The schema version a database file records.
+pub fn version(conn: &rusqlite::Connection) -> rusqlite::Result<usize> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+        .map(|v| v.max(0) as usize)
+}
+
+/// Brings the database from its recorded version up to `target`, every
+/// pending migration in one transaction: if one fails, none is kept and
+/// the database is as it was.
+pub fn apply_up_to(conn: &mut rusqlite::Connection, target: usize) -> rusqlite::Result<()> {
+    // IMMEDIATE: a second process opening the store at the same moment
+    // waits here, then finds the work done.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let current = version(&tx)?;
+    if current >= target {
+        return Ok(());
     }
-    Ok(())
+    for sql in &MIGRATIONS[current..target] {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", target as i64)?;
+    tx.commit()
 }

@@ -9,6 +9,7 @@ mod kv;
 mod migrations;
 mod plugins;
 mod tasks;
+mod upgrade;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -21,6 +22,7 @@ use crate::{Error, Result};
 pub use audit::AuditEntry;
 pub use kv::KvUsage;
 pub use plugins::PluginRecord;
+pub use upgrade::KEPT_BACKUPS;
 
 /// A handle on the database, cheap to clone and safe to share across tasks.
 #[derive(Clone)]
@@ -58,7 +60,7 @@ impl Store {
             .map_err(wrap)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(wrap)?;
-        migrations::apply(&mut conn).map_err(wrap)?;
+        upgrade::migrate(&mut conn, path)?;
         let store = Store {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),

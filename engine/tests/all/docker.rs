@@ -379,7 +379,7 @@ async fn the_live_view_follows_containers_and_networks_from_events() {
     let running = wait_for(
         "the view to show it running",
         Duration::from_secs(10),
-        || async { row(&name).filter(|r| r.state == "running") },
+        || async { row(&name).filter(|r| r.state.name() == "running") },
     )
     .await;
     assert_eq!(running.image, image("v1"));

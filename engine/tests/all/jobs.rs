@@ -121,7 +121,12 @@ async fn a_job_left_running_by_a_dead_process_is_marked_interrupted() {
     let home = Home::at(dir.path()).unwrap();
     let store = capstan_engine::store::Store::open(&home.database()).unwrap();
     let id = store
-        .create_job(&request("debug", "msg", json!({}), "local"))
+        .create_job(&capstan_engine::jobs::JobRequest::Action(request(
+            "debug",
+            "msg",
+            json!({}),
+            "local",
+        )))
         .unwrap();
     drop(store);
     // Pretend the owner was a process that no longer exists.

@@ -255,7 +255,7 @@ async fn engines_in_containers_form_a_swarm_and_a_drained_worker_hands_its_tasks
             .await
             .unwrap()
             .iter()
-            .map(|n| (n.hostname.clone(), n.role.clone(), n.state.clone()))
+            .map(|n| (n.hostname.clone(), n.role.to_string(), n.state.to_string()))
             .collect();
         if roles
             .iter()

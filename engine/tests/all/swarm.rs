@@ -296,9 +296,9 @@ async fn a_stack_scales_updates_with_no_failed_request_rolls_back_drains_and_goe
     assert_eq!(tally.versions, ["v2"], "{tally:?}");
     let tasks = engine.task_rows(&web).await.unwrap();
     assert!(
-        tasks
-            .iter()
-            .any(|t| t.image == image("v3") && t.desired == "shutdown" && t.state != "running"),
+        tasks.iter().any(|t| t.image == image("v3")
+            && t.desired.name() == "shutdown"
+            && t.state.name() != "running"),
         "the crashed v3 task is in the service's history: {tasks:?}"
     );
     println!(

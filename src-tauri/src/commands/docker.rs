@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use capstan_engine::Capstan;
-use capstan_engine::docker::{ContainerRow, LiveEngine, NodeRow, ServiceRow, TaskRow};
+use capstan_engine::docker::{LiveEngine, TaskRow};
+use capstan_wire::docker::{DockerView, LogChunk};
 use futures_util::StreamExt;
-use serde::Serialize;
 use tauri::{AppHandle, Emitter};
 
 use crate::error::UiResult;
@@ -46,23 +46,6 @@ impl Streams {
     ) -> std::sync::MutexGuard<'_, HashMap<u64, tauri::async_runtime::JoinHandle<()>>> {
         self.running.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
-
-/// A host's engine as the pages show it.
-#[derive(Debug, Clone, Serialize)]
-pub struct DockerView {
-    /// The stream that sent it.
-    pub stream: u64,
-    /// The host.
-    pub host: String,
-    /// Its containers, by name.
-    pub containers: Vec<ContainerRow>,
-    /// Its swarm services (a manager's), by name.
-    pub services: Vec<ServiceRow>,
-    /// Its swarm's nodes (a manager's).
-    pub nodes: Vec<NodeRow>,
-    /// Why the view stopped or could not start, if it did.
-    pub error: Option<String>,
 }
 
 /// Starts a live view of `host`'s engine; its rows arrive as `docker-view`
@@ -109,19 +92,6 @@ pub async fn service_tasks(
 ) -> UiResult<Vec<TaskRow>> {
     let engine = capstan.docker_engine(&host).await?;
     Ok(engine.task_rows(&service).await?)
-}
-
-/// A piece of a followed container's output.
-#[derive(Debug, Clone, Serialize)]
-pub struct LogChunk {
-    /// The stream that sent it.
-    pub stream: u64,
-    /// The text (empty when `ended`).
-    pub text: String,
-    /// The container stopped, or the stream failed (`error` says why).
-    pub ended: bool,
-    /// Why it ended early.
-    pub error: Option<String>,
 }
 
 /// Follows a container's output from its last `tail` lines; chunks arrive

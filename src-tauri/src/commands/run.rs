@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use capstan_engine::jobs::RunRequest;
 use capstan_engine::playbook::PlaybookOptions;
 use capstan_engine::{Capstan, Rerun};
-use serde::Deserialize;
+use capstan_wire::jobs::PlaybookForm;
 use tauri::AppHandle;
 use tokio::sync::oneshot;
 
@@ -25,25 +25,6 @@ pub async fn run_action(
     request: RunRequest,
 ) -> UiResult<i64> {
     start_action(app, capstan.inner().clone(), request).await
-}
-
-/// What the Run page sends to start a playbook.
-#[derive(Debug, Deserialize)]
-pub struct PlaybookForm {
-    /// The playbook file.
-    pub playbook: String,
-    /// An inventory file; empty: Capstan's own hosts.
-    #[serde(default)]
-    pub inventory: String,
-    /// A host pattern (`--limit`); empty: every host of the plays.
-    #[serde(default)]
-    pub limit: String,
-    /// Check mode.
-    #[serde(default)]
-    pub check: bool,
-    /// Show diffs.
-    #[serde(default)]
-    pub diff: bool,
 }
 
 /// Starts a playbook; returns the job's id. A malformed playbook or a
@@ -142,14 +123,8 @@ async fn wait_for_job(
         Ok(id) => Ok(id),
         Err(_) => match run.await {
             Ok(Err(e)) => Err(e.into()),
-            Ok(Ok(())) => Err(UiError {
-                message: "the run ended without recording a job".into(),
-                field: None,
-            }),
-            Err(e) => Err(UiError {
-                message: format!("the run stopped: {e}"),
-                field: None,
-            }),
+            Ok(Ok(())) => Err(UiError::message("the run ended without recording a job")),
+            Err(e) => Err(UiError::message(format!("the run stopped: {e}"))),
         },
     }
 }

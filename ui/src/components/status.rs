@@ -3,14 +3,52 @@
 
 use leptos::prelude::*;
 
+/// The word a status badge shows, which also picks its colour: any of the
+/// wire's status enums, or a word of the window's own (`ignored`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusWord(pub String);
+
+impl From<String> for StatusWord {
+    fn from(word: String) -> Self {
+        StatusWord(word)
+    }
+}
+
+impl From<&str> for StatusWord {
+    fn from(word: &str) -> Self {
+        StatusWord(word.to_string())
+    }
+}
+
+macro_rules! status_words {
+    ($($ty:ty),+) => {$(
+        impl From<$ty> for StatusWord {
+            fn from(status: $ty) -> Self {
+                StatusWord(status.name().to_string())
+            }
+        }
+    )+};
+}
+
+status_words!(
+    capstan_wire::status::ResultStatus,
+    capstan_wire::status::JobState,
+    capstan_wire::docker::ContainerState,
+    capstan_wire::docker::UpdateState,
+    capstan_wire::docker::NodeAvailability,
+    capstan_wire::docker::NodeState,
+    capstan_wire::docker::TaskState
+);
+
 /// A coloured word for a status (`ok`, `changed`, `running`…).
 #[component]
 pub fn Status(
     /// The status.
     #[prop(into)]
-    status: String,
+    status: StatusWord,
 ) -> impl IntoView {
-    view! { <span class=format!("badge status-{status}")>{status.clone()}</span> }
+    let word = status.0;
+    view! { <span class=format!("badge status-{word}")>{word.clone()}</span> }
 }
 
 /// "3 s", "1 min 4 s": a duration for people.

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use serde_json::json;
 
 use super::engine_view::{EngineView, HostPicker, RecentActions};
-use crate::api::{self, ContainerRow};
+use crate::api::{self, ContainerRow, ContainerState};
 use crate::components::status::Status;
 use crate::components::virtual_list::VirtualList;
 use crate::live::{FollowedOutput, live};
@@ -76,7 +76,7 @@ pub fn Containers() -> impl IntoView {
             }}
         </div>
         <p class="muted small">{move || engine.view.get().map(|v| {
-            let running = v.containers.iter().filter(|c| c.state == "running").count();
+            let running = v.containers.iter().filter(|c| c.state == ContainerState::Running).count();
             format!("{running} running of {} · kept current from the engine's events", v.containers.len())
         })}</p>
         {move || following.get().map(|name| view! { <LogPanel host=engine.host.get_untracked() container=name on_close=Callback::new(move |_: ()| following.set(None)) /> })}
@@ -89,7 +89,7 @@ fn container_row(
     confirm: RwSignal<Option<String>>,
     following: RwSignal<Option<String>>,
 ) -> impl IntoView {
-    let running = c.state == "running";
+    let running = c.state == ContainerState::Running;
     let name = c.name.clone();
     let act = move |state: &'static str, restart: bool| {
         let name = name.clone();
@@ -115,7 +115,7 @@ fn container_row(
                 {c.service.clone().map(|s| view! { <span class="tag">{format!("task of {s}")}</span> })}
                 <div class="muted small">{c.id.clone()}</div></span>
             <span class="ellipsis muted">{c.image.clone()}</span>
-            <span><Status status=c.state.clone() /><div class="muted small ellipsis">{c.status.clone()}</div></span>
+            <span><Status status=c.state /><div class="muted small ellipsis">{c.status.clone()}</div></span>
             <span class="ellipsis muted small">{c.ports.clone()}</span>
             <span class="row-actions">
                 {if running {

@@ -64,14 +64,7 @@ impl EngineView {
 
     /// Starts a `docker` plugin action on the chosen host.
     pub fn change(&self, action: &str, params: Value, what: String) {
-        let request = RunRequest {
-            plugin: "docker".into(),
-            action: action.into(),
-            params,
-            targets: vec![self.host.get_untracked()],
-            check: false,
-            diff: false,
-        };
+        let request = RunRequest::new("docker", action, params, [self.host.get_untracked()]);
         let (actions, error) = (self.actions, self.error);
         leptos::task::spawn_local(async move {
             match api::run_action(request).await {
@@ -114,7 +107,7 @@ pub fn RecentActions(actions: RwSignal<Vec<(i64, String)>>) -> impl IntoView {
                     {list.into_iter().map(|(id, what)| {
                         let state = move || jobs.with(|j| j.get(&id).map(|job| {
                             let summary = job.results.first().map(|r| r.summary.clone()).unwrap_or_default();
-                            (job.finished, job.overall.clone(), summary)
+                            (job.finished, job.overall, summary)
                         }));
                         view! {
                             <li>
@@ -122,7 +115,7 @@ pub fn RecentActions(actions: RwSignal<Vec<(i64, String)>>) -> impl IntoView {
                                 " " {what} " "
                                 {move || match state() {
                                     Some((true, overall, summary)) => view! {
-                                        <Status status=overall.unwrap_or_default() />
+                                        <Status status=overall.map_or("", |o| o.name()) />
                                         <span class="muted">{format!(" {summary}")}</span>
                                     }.into_any(),
                                     _ => view! { <span class="pulse">"running…"</span> }.into_any(),

@@ -8,11 +8,11 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 
-use crate::api::{self, JobDetail, LogLine};
+use crate::api::{self, JobDetail, JobState, LogLine, ResultStatus};
 use crate::components::field::Notice;
 use crate::components::status::{Status, duration, when};
 use crate::components::virtual_list::VirtualList;
-use crate::live::{LiveJob, live, result_line, task_line};
+use crate::live::{LiveJob, ShownLine, live, result_line, task_line};
 use crate::{Route, go};
 
 const LINE_HEIGHT: f64 = 20.0;
@@ -43,7 +43,7 @@ impl Grid {
             };
             grid.cells.insert(
                 (r.target.clone(), 0),
-                (r.status.clone(), summary, r.diff.clone()),
+                (r.status.name().to_string(), summary, r.diff.clone()),
             );
         }
         grid
@@ -75,7 +75,7 @@ impl Grid {
             let status = if t.ignored {
                 "ignored".to_string()
             } else {
-                t.status.clone()
+                t.status.name().to_string()
             };
             grid.cells.insert(
                 (t.host.clone(), column),
@@ -87,19 +87,19 @@ impl Grid {
 }
 
 /// What the page draws, from the live events or from the store.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 struct Shown {
     playbook: bool,
     grid: Grid,
     finished: bool,
-    state: String,
-    overall: Option<String>,
+    state: JobState,
+    overall: Option<ResultStatus>,
     recap: Vec<api::Recap>,
 }
 
 fn shown_from_live(job: &LiveJob, detail: Option<&JobDetail>) -> Shown {
     let (playbook, action) = detail.map_or((job.targets.is_empty(), String::new()), |d| {
-        (d.job.plugin == "playbook", d.job.action.clone())
+        (d.job.is_playbook(), d.job.action.clone())
     });
     let grid = if playbook {
         Grid::of_playbook(&job.targets, &job.tasks)
@@ -110,15 +110,19 @@ fn shown_from_live(job: &LiveJob, detail: Option<&JobDetail>) -> Shown {
         playbook,
         grid,
         finished: job.finished,
-        state: if job.finished { "finished" } else { "running" }.into(),
-        overall: job.overall.clone(),
+        state: if job.finished {
+            JobState::Finished
+        } else {
+            JobState::Running
+        },
+        overall: job.overall,
         recap: job.recap.clone(),
     }
 }
 
 fn shown_from_store(detail: &JobDetail) -> Shown {
     let job = &detail.job;
-    let playbook = job.plugin == "playbook";
+    let playbook = job.is_playbook();
     let grid = if playbook {
         Grid::of_playbook(&job.targets, &detail.tasks)
     } else {
@@ -127,18 +131,18 @@ fn shown_from_store(detail: &JobDetail) -> Shown {
     Shown {
         playbook,
         grid,
-        finished: job.state != "running",
-        state: job.state.clone(),
-        overall: detail.overall.clone(),
+        finished: job.state != JobState::Running,
+        state: job.state,
+        overall: detail.overall,
         recap: detail.recap.clone(),
     }
 }
 
 /// Lines of a job read from the store: its log, and a playbook's tasks.
-fn stored_lines(detail: &JobDetail, logs: Vec<LogLine>) -> Vec<LogLine> {
-    let mut lines = logs;
+fn stored_lines(detail: &JobDetail, logs: Vec<LogLine>) -> Vec<ShownLine> {
+    let mut lines: Vec<ShownLine> = logs.into_iter().map(ShownLine::from).collect();
     lines.extend(detail.tasks.iter().map(task_line));
-    if detail.job.plugin != "playbook" {
+    if !detail.job.is_playbook() {
         lines.extend(detail.job.results.iter().map(result_line));
     }
     lines
@@ -186,7 +190,7 @@ pub fn Job(id: i64) -> impl IntoView {
     let poll = set_interval_with_handle(
         move || {
             let running = detail_value
-                .with_untracked(|d| d.as_ref().is_some_and(|d| d.job.state == "running"));
+                .with_untracked(|d| d.as_ref().is_some_and(|d| d.job.state == JobState::Running));
             if running && !complete.get_untracked() {
                 reload.update(|n| *n += 1);
             }
@@ -233,7 +237,7 @@ pub fn Job(id: i64) -> impl IntoView {
         };
         match line {
             Some(l) => view! {
-                <div class=format!("line level-{}", l.level) role="listitem">
+                <div class=format!("line level-{}", l.class) role="listitem">
                     <span class="line-target">{l.target}</span>
                     <span class="line-text">{l.message}</span>
                 </div>
@@ -273,7 +277,7 @@ pub fn Job(id: i64) -> impl IntoView {
                 })}
             </div>
             <div class="actions">
-                <span id="job-state">{move || shown.get().map(|s| view! { <Status status=s.state.clone() /> })}</span>
+                <span id="job-state">{move || shown.get().map(|s| view! { <Status status=s.state /> })}</span>
                 <span id="job-overall">{move || shown.get().and_then(|s| s.overall).map(|o| view! { <Status status=o /> })}</span>
                 <button id="rerun" on:click=rerun disabled=move || !shown.get().is_some_and(|s| s.finished)>"Re-run"</button>
             </div>
@@ -319,7 +323,7 @@ pub fn Job(id: i64) -> impl IntoView {
 }
 
 fn what(detail: &JobDetail) -> String {
-    if detail.job.plugin == "playbook" {
+    if detail.job.is_playbook() {
         format!(" playbook {}", detail.job.action)
     } else {
         format!(" {} {}", detail.job.plugin, detail.job.action)

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::{self, JobFilter, JobRow};
+use crate::api::{self, JobFilter, JobRow, JobState, ResultStatus};
 use crate::components::status::{Status, duration, when};
 use crate::components::virtual_list::VirtualList;
 use crate::live::live;
@@ -22,8 +22,8 @@ pub fn Jobs() -> impl IntoView {
         changed.track();
         let pick = |s: String| Some(s).filter(|s| !s.is_empty());
         api::jobs(JobFilter {
-            state: pick(state.get()),
-            result: pick(result.get()),
+            state: JobState::from_name(&state.get()),
+            result: ResultStatus::from_name(&result.get()),
             text: pick(text.get()),
             limit: 2_000,
         })
@@ -94,8 +94,8 @@ fn job_row(job: JobRow) -> impl IntoView {
             <span>{format!("#{id}")}</span>
             <span class="ellipsis">{job.what.clone()}{job.check.then(|| view! { <span class="tag">"check"</span> })}</span>
             <span class="ellipsis muted">{job.targets.clone()}</span>
-            <span><Status status=job.state.clone() /></span>
-            <span>{job.overall.clone().map(|o| view! { <Status status=o /> })}</span>
+            <span><Status status=job.state /></span>
+            <span>{job.overall.map(|o| view! { <Status status=o /> })}</span>
             <span class="muted">{when(job.started_at_ms)}</span>
             <span class="muted">{job.duration_ms.map(duration)}</span>
         </div>

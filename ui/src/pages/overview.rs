@@ -60,7 +60,10 @@ fn Cards(overview: api::Overview) -> impl IntoView {
     let hosts: usize = overview.environments.iter().map(|e| e.hosts).sum();
     let environments = overview.environments.clone();
     let (containers, containers_detail) = match (overview.containers, &overview.docker_error) {
-        (Some((running, all)), _) => (running.to_string(), format!("running of {all}")),
+        (Some(counts), _) => (
+            counts.running.to_string(),
+            format!("running of {}", counts.total),
+        ),
         (None, Some(e)) => ("—".to_string(), e.clone()),
         (None, None) => ("—".to_string(), "no engine".to_string()),
     };
@@ -138,8 +141,8 @@ fn Cards(overview: api::Overview) -> impl IntoView {
                                         <td>{format!("#{}", j.id)}</td>
                                         <td>{j.what.clone()}</td>
                                         <td class="muted">{j.targets.clone()}</td>
-                                        <td><Status status=j.state.clone() /></td>
-                                        <td>{j.overall.clone().map(|o| view! { <Status status=o /> })}</td>
+                                        <td><Status status=j.state /></td>
+                                        <td>{j.overall.map(|o| view! { <Status status=o /> })}</td>
                                         <td class="muted">{when(j.started_at_ms)}</td>
                                     </tr>
                                 }

@@ -104,7 +104,7 @@ fn PluginCard(plugin: PluginView, on_changed: Callback<Option<(bool, String)>>) 
                     view! { <li class="muted">"Asks for nothing beyond writing to its job's log."</li> }.into_any()
                 } else {
                     plugin.capabilities.into_iter().map(|cap| {
-                        let (plugin_name, cap_name) = (name.clone(), cap.name.clone());
+                        let (plugin_name, cap_name) = (name.clone(), cap.name.name().to_string());
                         let toggle = move |ev: leptos::ev::Event| {
                             let granted = event_target_checked(&ev);
                             let (plugin_name, cap_name) = (plugin_name.clone(), cap_name.clone());
@@ -121,9 +121,9 @@ fn PluginCard(plugin: PluginView, on_changed: Callback<Option<(bool, String)>>) 
                         view! {
                             <li>
                                 <label class="cap">
-                                    <input type="checkbox" class="grant" data-cap=cap.name.clone()
+                                    <input type="checkbox" class="grant" data-cap=cap.name.name()
                                         checked=cap.granted disabled=!installed on:change=toggle />
-                                    <code>{cap.name.clone()}</code>
+                                    <code>{cap.name.name()}</code>
                                     <span>{cap.words.clone()}</span>
                                 </label>
                             </li>
@@ -196,7 +196,7 @@ fn GrantDialog(
     let choices: Vec<(String, RwSignal<bool>)> = inspection
         .capabilities
         .iter()
-        .map(|c| (c.name.clone(), RwSignal::new(true)))
+        .map(|c| (c.name.name().to_string(), RwSignal::new(true)))
         .collect();
     let error = RwSignal::new(None::<(bool, String)>);
     let installing = RwSignal::new(false);
@@ -266,10 +266,10 @@ fn GrantDialog(
                                 view! {
                                     <li>
                                         <label class="cap">
-                                            <input type="checkbox" class="grant" data-cap=cap.name.clone()
+                                            <input type="checkbox" class="grant" data-cap=cap.name.name()
                                                 prop:checked=move || on.get()
                                                 on:change=move |ev| on.set(event_target_checked(&ev)) />
-                                            <code>{cap.name.clone()}</code>
+                                            <code>{cap.name.name()}</code>
                                             <span>{cap.words.clone()}</span>
                                         </label>
                                     </li>
@@ -282,7 +282,7 @@ fn GrantDialog(
                 <details>
                     <summary>{format!("{} actions · SHA-256 {}…", inspection.actions.len(), &inspection.sha256[..16])}</summary>
                     <ul class="small">
-                        {inspection.actions.iter().map(|(name, summary)| view! { <li><code>{name.clone()}</code>" — "{summary.clone()}</li> }).collect_view()}
+                        {inspection.actions.iter().map(|a| view! { <li><code>{a.name.clone()}</code>" — "{a.summary.clone()}</li> }).collect_view()}
                     </ul>
                 </details>
                 <Notice message=error />

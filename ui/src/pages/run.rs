@@ -108,14 +108,9 @@ fn ActionRun() -> impl IntoView {
             error.set(Some((false, "Pick at least one target.".into())));
             return;
         }
-        let request = RunRequest {
-            plugin: plugin.get_untracked(),
-            action: info.name.clone(),
-            params,
-            targets: chosen,
-            check: check.get_untracked(),
-            diff: diff.get_untracked(),
-        };
+        let mut request = RunRequest::new(&plugin.get_untracked(), &info.name, params, chosen);
+        request.check = check.get_untracked();
+        request.diff = diff.get_untracked();
         running.set(true);
         leptos::task::spawn_local(async move {
             match api::run_action(request).await {

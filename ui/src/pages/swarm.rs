@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use serde_json::json;
 
 use super::engine_view::{EngineView, HostPicker, RecentActions};
-use crate::api::{self, ServiceRow};
+use crate::api::{self, ServiceMode, ServiceRow};
 use crate::components::status::Status;
 
 /// The Swarm page.
@@ -50,9 +50,9 @@ pub fn Swarm() -> impl IntoView {
                             {move || nodes.get().into_iter().map(|n| view! {
                                 <tr>
                                     <td><strong>{n.hostname.clone()}</strong><div class="muted small">{n.id.clone()}</div></td>
-                                    <td>{n.role.clone()}{(!n.manager_status.is_empty()).then(|| format!(" ({})", n.manager_status))}</td>
-                                    <td><Status status=n.availability.clone() /></td>
-                                    <td><Status status=n.state.clone() /></td>
+                                    <td>{n.role.name()}{(!n.manager_status.is_empty()).then(|| format!(" ({})", n.manager_status))}</td>
+                                    <td><Status status=n.availability /></td>
+                                    <td><Status status=n.state /></td>
                                     <td class="muted">{n.engine.clone()}</td>
                                 </tr>
                             }).collect_view()}
@@ -110,7 +110,9 @@ fn ServiceLine(id: String, services: Memo<Vec<ServiceRow>>, engine: EngineView) 
     let field = move |f: fn(&ServiceRow) -> String| {
         move || service.with(|s| s.as_ref().map(f).unwrap_or_default())
     };
-    let global = initial.as_ref().is_some_and(|s| s.mode == "global");
+    let global = initial
+        .as_ref()
+        .is_some_and(|s| s.mode == ServiceMode::Global);
     let counts = move || service.with(|s| s.as_ref().map_or((0, 0), |s| (s.running, s.desired)));
     view! {
         <tr data-service=name.clone()>
@@ -129,8 +131,8 @@ fn ServiceLine(id: String, services: Memo<Vec<ServiceRow>>, engine: EngineView) 
             <td class="muted ellipsis">{field(|s| s.image.clone())}</td>
             <td class="muted small">{field(|s| s.ports.clone())}</td>
             <td>{move || {
-                let update = field(|s| s.update.clone())();
-                (!update.is_empty()).then(|| view! { <Status status=update /> })
+                let update = service.with(|s| s.as_ref().and_then(|s| s.update));
+                update.map(|update| view! { <Status status=update /> })
             }}</td>
             <td>
                 {(!global).then(|| view! {
@@ -150,7 +152,7 @@ fn ServiceLine(id: String, services: Memo<Vec<ServiceRow>>, engine: EngineView) 
                         <table class="tasks">
                             <thead><tr><th>"Task"</th><th>"Slot"</th><th>"Node"</th><th>"Wanted"</th><th>"State"</th><th>"Error"</th></tr></thead>
                             <tbody>{rows.into_iter().map(|t| view! {
-                                <tr><td class="muted">{t.id}</td><td>{t.slot}</td><td>{t.node}</td><td>{t.desired}</td><td><Status status=t.state /></td><td class="status-failed">{t.error}</td></tr>
+                                <tr><td class="muted">{t.id}</td><td>{t.slot}</td><td>{t.node}</td><td>{t.desired.name()}</td><td><Status status=t.state /></td><td class="status-failed">{t.error}</td></tr>
                             }).collect_view()}</tbody>
                         </table>
                     }.into_any(),

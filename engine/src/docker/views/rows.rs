@@ -3,74 +3,18 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+pub use capstan_wire::docker::{
+    ContainerRow, ContainerState, ImageRow, NetworkRow, NodeAvailability, NodeRole, NodeRow,
+    NodeState, ServiceMode, ServiceRow, TaskRow, TaskState, UpdateState, VolumeRow,
+};
 use serde_json::Value;
-
-/// One container as a list shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ContainerRow {
-    /// Short id (12 characters).
-    pub id: String,
-    /// Name, without the leading `/`.
-    pub name: String,
-    /// Image as the container was created with it.
-    pub image: String,
-    /// `running`, `exited`, `created`, `paused`, `restarting`, `dead`.
-    pub state: String,
-    /// The engine's human status (`Up 3 minutes (healthy)`).
-    pub status: String,
-    /// Published ports, `127.0.0.1:8080→80/tcp, …`.
-    pub ports: String,
-    /// The swarm service it is a task of, if any.
-    pub service: Option<String>,
-}
-
-/// One swarm service as a list shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ServiceRow {
-    /// Short id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// `replicated` or `global`.
-    pub mode: String,
-    /// Tasks running now.
-    pub running: u64,
-    /// Tasks wanted (replicas, or nodes for a global service).
-    pub desired: u64,
-    /// Image, without a digest.
-    pub image: String,
-    /// Published ports.
-    pub ports: String,
-    /// The last rolling update's state (`completed`, `rollback_completed`…).
-    pub update: String,
-    /// The stack it belongs to, if any.
-    pub stack: Option<String>,
-}
-
-/// One swarm node as a list shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NodeRow {
-    /// Short id.
-    pub id: String,
-    /// Hostname.
-    pub hostname: String,
-    /// `manager` or `worker`.
-    pub role: String,
-    /// `active`, `pause` or `drain`.
-    pub availability: String,
-    /// `ready`, `down`…
-    pub state: String,
-    /// `Leader`, `Reachable`… for managers.
-    pub manager_status: String,
-    /// Docker version.
-    pub engine: String,
-    /// Labels as `k=v`, sorted.
-    pub labels: Vec<String>,
-}
 
 fn text(value: &Value) -> String {
     value.as_str().unwrap_or_default().to_string()
+}
+
+fn task_state(value: &Value) -> TaskState {
+    TaskState::from_name(value.as_str().unwrap_or_default()).unwrap_or(TaskState::Unknown)
 }
 
 fn short(id: &Value) -> String {
@@ -117,7 +61,7 @@ fn container_row(c: &Value) -> ContainerRow {
         id: short(&c["Id"]),
         name,
         image: text(&c["Image"]),
-        state: text(&c["State"]),
+        state: ContainerState::from_name(&text(&c["State"])).unwrap_or(ContainerState::Unknown),
         status: text(&c["Status"]),
         ports: ports.join(", "),
         service: c["Labels"]["com.docker.swarm.service.name"]
@@ -141,8 +85,8 @@ pub fn service_rows(services: &Value, tasks: &Value, nodes: usize) -> Vec<Servic
         .map(|s| {
             let spec = &s["Spec"];
             let (mode, desired) = match spec["Mode"]["Replicated"]["Replicas"].as_u64() {
-                Some(n) => ("replicated", n),
-                None => ("global", nodes as u64),
+                Some(n) => (ServiceMode::Replicated, n),
+                None => (ServiceMode::Global, nodes as u64),
             };
             let image = text(&spec["TaskTemplate"]["ContainerSpec"]["Image"]);
             let image = image.split('@').next().unwrap_or_default().to_string();
@@ -165,12 +109,14 @@ pub fn service_rows(services: &Value, tasks: &Value, nodes: usize) -> Vec<Servic
             ServiceRow {
                 id: short(&s["ID"]),
                 name: text(&spec["Name"]),
-                mode: mode.into(),
+                mode,
                 running: running.get(&text(&s["ID"])).copied().unwrap_or(0),
                 desired,
                 image,
                 ports,
-                update: text(&s["UpdateStatus"]["State"]),
+                update: s["UpdateStatus"]["State"]
+                    .as_str()
+                    .map(|u| UpdateState::from_name(u).unwrap_or(UpdateState::Unknown)),
                 stack: spec["Labels"]["com.docker.stack.namespace"]
                     .as_str()
                     .map(String::from),
@@ -198,9 +144,11 @@ pub fn node_rows(nodes: &Value) -> Vec<NodeRow> {
             NodeRow {
                 id: short(&n["ID"]),
                 hostname: text(&n["Description"]["Hostname"]),
-                role: text(&n["Spec"]["Role"]),
-                availability: text(&n["Spec"]["Availability"]),
-                state: text(&n["Status"]["State"]),
+                role: NodeRole::from_name(&text(&n["Spec"]["Role"])).unwrap_or(NodeRole::Unknown),
+                availability: NodeAvailability::from_name(&text(&n["Spec"]["Availability"]))
+                    .unwrap_or(NodeAvailability::Unknown),
+                state: NodeState::from_name(&text(&n["Status"]["State"]))
+                    .unwrap_or(NodeState::Unknown),
                 manager_status: if n["ManagerStatus"]["Leader"] == true {
                     "Leader".into()
                 } else {
@@ -213,68 +161,6 @@ pub fn node_rows(nodes: &Value) -> Vec<NodeRow> {
         .collect();
     crate::natural::sort_naturally(&mut rows, |r| &r.hostname);
     rows
-}
-
-/// One image as a list shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ImageRow {
-    /// Short id (without `sha256:`).
-    pub id: String,
-    /// `name:tag` references; empty for a dangling image.
-    pub tags: Vec<String>,
-    /// Size in bytes.
-    pub size: u64,
-    /// Creation time, seconds since the epoch.
-    pub created: i64,
-}
-
-/// One network as a list shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NetworkRow {
-    /// Short id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// `bridge`, `overlay`, `host`, `null`…
-    pub driver: String,
-    /// `local` or `swarm`.
-    pub scope: String,
-    /// Joinable by plain containers.
-    pub attachable: bool,
-    /// The stack it belongs to, if any.
-    pub stack: Option<String>,
-}
-
-/// One volume as a list shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct VolumeRow {
-    /// Name.
-    pub name: String,
-    /// Driver.
-    pub driver: String,
-    /// Where its data is on the host.
-    pub mountpoint: String,
-    /// The stack it belongs to, if any.
-    pub stack: Option<String>,
-}
-
-/// One task (a replica of a service) as a list shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TaskRow {
-    /// Short id.
-    pub id: String,
-    /// Slot number of a replicated service (0 for a global one).
-    pub slot: u64,
-    /// The node it is on (hostname when known, else the node id).
-    pub node: String,
-    /// What Swarm wants of it: `running`, `shutdown`…
-    pub desired: String,
-    /// Where it is: `running`, `starting`, `failed`, `rejected`…
-    pub state: String,
-    /// Why it failed, when it did.
-    pub error: String,
-    /// Its image, without a digest.
-    pub image: String,
 }
 
 /// Rows for a `/images/json` list.
@@ -362,8 +248,8 @@ pub fn task_rows(list: &Value, nodes: &HashMap<String, String>) -> Vec<TaskRow> 
                 id: short(&t["ID"]),
                 slot: t["Slot"].as_u64().unwrap_or(0),
                 node: nodes.get(&node_id).cloned().unwrap_or(node_id),
-                desired: text(&t["DesiredState"]),
-                state: text(&t["Status"]["State"]),
+                desired: task_state(&t["DesiredState"]),
+                state: task_state(&t["Status"]["State"]),
                 error: text(&t["Status"]["Err"]),
                 image: text(&t["Spec"]["ContainerSpec"]["Image"])
                     .split('@')
@@ -409,8 +295,8 @@ mod tests {
         let rows = task_rows(&tasks, &nodes);
         assert_eq!(rows[0].id, "t-new");
         assert_eq!(
-            (rows[1].state.as_str(), rows[1].error.as_str()),
-            ("failed", "task: non-zero exit (3)")
+            (rows[1].state, rows[1].error.as_str()),
+            (TaskState::Failed, "task: non-zero exit (3)")
         );
         assert_eq!(
             (rows[1].node.as_str(), rows[1].image.as_str()),

@@ -1,0 +1,47 @@
+//! Capstan's wire types: everything a face shows or sends — jobs and their
+//! results, statuses, hosts, plugins and grants, Docker rows, the
+//! Overview — defined once for the CLI's `--json`, the window and the HTTP
+//! API. The engine produces these types; the faces only pass them on.
+//!
+//! This crate holds data and the small rules that read it (a job's overall
+//! status, a recap's counts), nothing that does I/O, so it builds for the
+//! host and for `wasm32-unknown-unknown`. With the `openapi` feature every
+//! type also derives utoipa's `ToSchema`.
+
+#[macro_use]
+mod named;
+
+pub mod docker;
+pub mod error;
+pub mod hosts;
+pub mod jobs;
+pub mod overview;
+pub mod plugins;
+pub mod status;
+
+pub use error::ApiError;
+
+/// The version of the JSON shapes in this crate, carried by the CLI's
+/// `--json` output (`"format": 1`). It goes up when a field is renamed or
+/// removed, or its meaning changes; adding a field keeps it.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A `--json` document: the format version beside the data.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Versioned<T> {
+    /// [`FORMAT_VERSION`] of the program that wrote it.
+    pub format: u32,
+    /// What was asked for.
+    pub data: T,
+}
+
+impl<T> Versioned<T> {
+    /// `data` stamped with this build's format version.
+    pub fn new(data: T) -> Self {
+        Versioned {
+            format: FORMAT_VERSION,
+            data,
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! `named_enum!`: an enum of fixed names (a status, a kind, a capability)
+//! that is one word on the wire, in the store and on the command line.
+
+/// Declares a fieldless enum whose variants each have one name, with
+/// `ALL`, `name()`, `from_name()`, `Display`, and serde as that name.
+macro_rules! named_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $ty:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $name:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        pub enum $ty {
+            $( $(#[$vmeta])* #[serde(rename = $name)] $variant, )+
+        }
+
+        impl $ty {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
+
+            /// Its one-word name, as stored, printed and sent.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name,)+
+                }
+            }
+
+            /// The value called `name`, if there is one.
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name {
+                    $($name => Some($ty::$variant),)+
+                    _ => None,
+                }
+            }
+
+            /// Every name, comma-separated, for an error that lists them.
+            pub fn names() -> String {
+                [$($name),+].join(", ")
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
