@@ -11,7 +11,7 @@ use crate::inventory::HostRules;
 use crate::jobs::{self, EventSink, Job, JobRecord, JobRequest, LogLine, RunReport, RunRequest};
 use crate::plugin::{
     ArtifactCache, CallSetup, ContractVersion, HostConfig, LimitOverrides, Limits, LoadedPlugin,
-    Manifest, PluginHost, validate_params,
+    Manifest, ManifestRules, PluginHost, validate_params,
 };
 use crate::remote::{Become, HostKeyPolicy, SshSettings};
 use crate::secrets::Secrets;

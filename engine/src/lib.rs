@@ -15,6 +15,8 @@ pub mod error;
 pub mod home;
 pub mod inventory;
 pub mod jobs;
+pub mod limits;
+pub mod log_sink;
 pub mod natural;
 pub mod playbook;
 pub mod plugin;
@@ -22,6 +24,7 @@ pub mod remote;
 pub mod secrets;
 pub mod store;
 pub mod target;
+pub mod text;
 pub use capstan_yaml as yaml;
 
 mod capstan;

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use serde_json::Value as Json;
 
-use crate::capability::log::LogSink;
-use crate::jobs::LogLine;
+use capstan_wire::jobs::LogLine;
+
+use crate::log_sink::LogSink;
 
 /// What a masked value reads as.
 pub const MASK: &str = "********";

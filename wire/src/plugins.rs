@@ -58,6 +58,73 @@ impl std::str::FromStr for Capability {
     }
 }
 
+/// A plugin's self-description, as every contract version is converted
+/// into it and as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Manifest {
+    /// Unique name, used on the command line.
+    pub name: String,
+    /// The plugin's own version.
+    pub version: String,
+    /// One line saying what it is for.
+    pub summary: String,
+    /// The actions it offers.
+    pub actions: Vec<ActionInfo>,
+    /// The capabilities it asks for, as the plugin wrote them.
+    pub capabilities: Vec<String>,
+}
+
+/// The capabilities granted to one plugin.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(transparent)]
+pub struct GrantSet(std::collections::BTreeSet<Capability>);
+
+impl GrantSet {
+    /// A set holding exactly these capabilities.
+    pub fn new(caps: impl IntoIterator<Item = Capability>) -> Self {
+        GrantSet(caps.into_iter().collect())
+    }
+
+    /// True when `cap` is granted.
+    pub fn contains(&self, cap: Capability) -> bool {
+        self.0.contains(&cap)
+    }
+
+    /// The granted capabilities, sorted.
+    pub fn iter(&self) -> impl Iterator<Item = Capability> + '_ {
+        self.0.iter().copied()
+    }
+}
+
+/// A plugin's own limits where they differ from the defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LimitOverrides {
+    /// Memory a plugin instance may use, in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<u64>,
+    /// Guest CPU time per call, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ms: Option<u64>,
+    /// Wall time per call, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_ms: Option<u64>,
+    /// Log bytes per call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_bytes: Option<u64>,
+    /// Output bytes per call (results, command output, file reads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_bytes: Option<u64>,
+    /// Keys in its key-value store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_keys: Option<u64>,
+    /// Bytes in its key-value store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_bytes: Option<u64>,
+}
+
 /// One action a plugin offers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -1,39 +1,24 @@
 //! Capabilities, and the set a user granted to one plugin.
 
-use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
 
 use super::HostError;
 
-pub use capstan_wire::plugins::Capability;
+pub use capstan_wire::plugins::{Capability, GrantSet};
 
-/// The capabilities granted to one plugin.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GrantSet(BTreeSet<Capability>);
-
-impl GrantSet {
-    /// A set holding exactly these capabilities.
-    pub fn new(caps: impl IntoIterator<Item = Capability>) -> Self {
-        GrantSet(caps.into_iter().collect())
-    }
-
+/// Checking a [`GrantSet`] on a host call.
+pub trait GrantCheck {
     /// Allows `cap` or says it is denied.
-    pub fn check(&self, cap: Capability) -> Result<(), HostError> {
-        if self.0.contains(&cap) {
+    fn check(&self, cap: Capability) -> Result<(), HostError>;
+}
+
+impl GrantCheck for GrantSet {
+    fn check(&self, cap: Capability) -> Result<(), HostError> {
+        if self.contains(cap) {
             Ok(())
         } else {
             Err(HostError::Denied(cap))
         }
-    }
-
-    /// True when `cap` is granted.
-    pub fn contains(&self, cap: Capability) -> bool {
-        self.0.contains(&cap)
-    }
-
-    /// The granted capabilities, sorted.
-    pub fn iter(&self) -> impl Iterator<Item = Capability> + '_ {
-        self.0.iter().copied()
     }
 }
 

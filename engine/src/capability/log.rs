@@ -2,23 +2,13 @@
 
 use std::sync::Arc;
 
-use crate::jobs::{LogLevel, LogLine};
-use crate::plugin::{LimitBreach, LimitKind, human_bytes};
+use capstan_wire::jobs::LogLine;
+use capstan_wire::status::LogLevel;
+
+use crate::limits::{LimitBreach, LimitKind, human_bytes};
+pub use crate::log_sink::{DiscardLogs, LogSink};
 use crate::store::now_ms;
-
-/// Receives a run's log lines as they are written.
-pub trait LogSink: Send + Sync {
-    /// One line, already charged against the budget.
-    fn line(&self, line: LogLine);
-}
-
-/// A sink that drops everything (used while a plugin describes itself).
-#[derive(Debug, Default)]
-pub struct DiscardLogs;
-
-impl LogSink for DiscardLogs {
-    fn line(&self, _line: LogLine) {}
-}
+use crate::text::printable;
 
 /// The `log` capability of one call: the target it writes for, its byte
 /// budget and where lines go.
@@ -60,15 +50,10 @@ impl LogCapability {
         self.sink.line(LogLine {
             target: self.target.clone(),
             level,
-            message: crate::plugin::printable(&message, true),
+            message: printable(&message, true),
             fields: fields
                 .into_iter()
-                .map(|(k, v)| {
-                    (
-                        crate::plugin::printable(&k, false),
-                        crate::plugin::printable(&v, true),
-                    )
-                })
+                .map(|(k, v)| (printable(&k, false), printable(&v, true)))
                 .collect(),
             at_ms: now_ms(),
         });

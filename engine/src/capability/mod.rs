@@ -7,7 +7,7 @@ pub mod kv;
 pub mod log;
 pub mod remote;
 
-pub use grant::{Capability, GrantSet, SharedGrants};
+pub use grant::{Capability, GrantCheck, GrantSet, SharedGrants};
 
 /// Why a host call refused or failed, independent of the contract version;
 /// each version's bindings map it onto their own `host-error`.

@@ -1,7 +1,7 @@
 //! What a call into a plugin is given and what it gives back, in the
 //! engine's own types: every contract version converts to these.
 
-use crate::jobs::ResultStatus;
+use capstan_wire::status::ResultStatus;
 
 /// Where and how a call runs: which target, which targets, which modes.
 #[derive(Debug, Clone)]

@@ -13,18 +13,18 @@ use wasmtime::{
 use super::abi::{self, ContractVersion, Instance, PreLinked};
 use super::cache::{ArtifactCache, CacheOutcome, sha256_hex};
 use super::call::{CallContext, PluginOutcome};
-use super::limits::{LimitBreach, LimitKind, Limits, MAX_MEMORY_BYTES, human_bytes};
-use super::manifest::Manifest;
+use super::manifest::{Manifest, ManifestRules};
 use super::state::RunState;
 use crate::capability::SharedGrants;
 use crate::capability::docker::DockerCapability;
 use crate::capability::kv::KvCapability;
 use crate::capability::log::{DiscardLogs, LogCapability, LogSink};
 use crate::capability::remote::RemoteCapability;
-use crate::jobs::{FailureKind, LogLevel, ResultStatus};
+use crate::limits::{LimitBreach, LimitKind, Limits, MAX_MEMORY_BYTES, human_bytes};
 use crate::store::{KvUsage, Store as Database};
 use crate::target::Target;
 use crate::{Error, Result};
+use capstan_wire::status::{FailureKind, LogLevel, ResultStatus};
 
 /// Memory per slot reset in place rather than returned to the OS.
 const KEEP_RESIDENT_BYTES: usize = 4 << 20;

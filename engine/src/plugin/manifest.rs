@@ -1,24 +1,9 @@
 //! What a plugin says about itself, in the engine's own types (every
 //! contract version is converted into these).
 
-use serde::{Deserialize, Serialize};
+pub use capstan_wire::plugins::{ActionInfo, Manifest};
 
-/// A plugin's self-description.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Manifest {
-    /// Unique name, used on the command line.
-    pub name: String,
-    /// The plugin's own version.
-    pub version: String,
-    /// One line saying what it is for.
-    pub summary: String,
-    /// The actions it offers.
-    pub actions: Vec<ActionInfo>,
-    /// The capabilities it asks for, as the plugin wrote them.
-    pub capabilities: Vec<String>,
-}
-
-pub use capstan_wire::plugins::ActionInfo;
+pub use crate::text::printable;
 
 /// Reads an action's params schema as a plugin sent it: JSON, and an
 /// object (a schema of any other shape would check nothing).
@@ -38,9 +23,18 @@ pub fn read_schema(text: &str) -> Result<serde_json::Value, String> {
     Ok(schema)
 }
 
-impl Manifest {
+/// The engine's rules for a [`Manifest`] (the type itself is a wire type).
+pub trait ManifestRules {
     /// The action called `name`, or an error listing the ones there are.
-    pub fn action(&self, name: &str) -> crate::Result<&ActionInfo> {
+    fn action(&self, name: &str) -> crate::Result<&ActionInfo>;
+
+    /// Checks the manifest is usable: a sane name that is not reserved,
+    /// unique actions.
+    fn validate(&self) -> Result<(), String>;
+}
+
+impl ManifestRules for Manifest {
+    fn action(&self, name: &str) -> crate::Result<&ActionInfo> {
         self.actions.iter().find(|a| a.name == name).ok_or_else(|| {
             let known: Vec<_> = self.actions.iter().map(|a| a.name.as_str()).collect();
             crate::Error::BadInput(format!(
@@ -51,8 +45,7 @@ impl Manifest {
         })
     }
 
-    /// Checks the manifest is usable: a sane name, unique actions.
-    pub fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), String> {
         let name_ok = !self.name.is_empty()
             && self.name.len() <= 64
             && self
@@ -103,27 +96,9 @@ pub fn reserved_use(name: &str) -> Option<&'static str> {
         .map(|(_, use_)| *use_)
 }
 
-/// `text` without what a terminal or the window would act on rather than
-/// show: control characters (ESC sequences that move the cursor, rewrite
-/// the line or set the title) and the bidirectional overrides that reorder
-/// what is shown. Tabs and newlines stay only when `multiline`; otherwise
-/// they become spaces. Plugin text goes through this before anyone sees it.
-pub fn printable(text: &str, multiline: bool) -> String {
-    text.chars()
-        .filter_map(|c| match c {
-            '\n' | '\t' if multiline => Some(c),
-            '\r' if multiline => None,
-            '\n' | '\t' | '\r' => Some(' '),
-            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' => None,
-            c if c.is_control() => None,
-            c => Some(c),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{ActionInfo, Manifest, printable, read_schema};
+    use super::{ActionInfo, Manifest, ManifestRules, printable, read_schema};
 
     fn named(name: &str) -> Manifest {
         Manifest {

@@ -6,15 +6,16 @@ mod abi;
 mod cache;
 mod call;
 mod host;
-mod limits;
 mod manifest;
 mod schema;
 mod state;
 
+pub use crate::limits::{
+    LimitBreach, LimitKind, LimitOverrides, Limits, MAX_MEMORY_BYTES, human_bytes,
+};
 pub use abi::{ContractVersion, SUPPORTED_VERSIONS};
 pub use cache::{ArtifactCache, sha256_hex as sha256_of};
 pub use call::{CallContext, PluginOutcome};
 pub use host::{Allocation, CallFailure, CallSetup, HostConfig, LoadedPlugin, PluginHost, Session};
-pub use limits::{LimitBreach, LimitKind, LimitOverrides, Limits, MAX_MEMORY_BYTES, human_bytes};
-pub use manifest::{ActionInfo, Manifest, printable};
+pub use manifest::{ActionInfo, Manifest, ManifestRules, printable};
 pub use schema::{coerce_params, validate_params};

@@ -8,12 +8,12 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
-use super::limits::{LimitBreach, LimitKind, human_bytes};
 use crate::capability::docker::DockerCapability;
 use crate::capability::kv::KvCapability;
 use crate::capability::log::LogCapability;
 use crate::capability::remote::RemoteCapability;
 use crate::capability::{Capability, HostError};
+use crate::limits::{LimitBreach, LimitKind, human_bytes};
 
 /// The data of one plugin call's `Store`.
 pub struct RunState {

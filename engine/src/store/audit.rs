@@ -5,7 +5,7 @@ use rusqlite::params;
 use serde::Serialize;
 
 use super::Store;
-use crate::Result;
+use crate::error::Result;
 
 /// One change to the installed plugins or their grants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

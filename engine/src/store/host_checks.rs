@@ -3,8 +3,8 @@
 use rusqlite::params;
 
 use super::Store;
-use crate::Result;
-use crate::inventory::HostCheck;
+use crate::error::Result;
+use capstan_wire::hosts::HostCheck;
 
 impl Store {
     /// Records a host's latest check, replacing the one before. A check of

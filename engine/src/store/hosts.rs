@@ -3,8 +3,8 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, now_ms};
-use crate::Result;
-use crate::inventory::Host;
+use crate::error::Result;
+use capstan_wire::hosts::Host;
 
 impl Store {
     /// Adds or replaces a host. Replacing it forgets its last check: the

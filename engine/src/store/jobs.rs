@@ -3,11 +3,11 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, now_ms};
-use crate::Result;
-use crate::jobs::{
-    FailureKind, JobKind, JobRecord, JobRequest, JobState, LogLevel, LogLine, PlaybookRequest,
-    ResultStatus, RunRequest, TargetResult,
+use crate::error::Result;
+use capstan_wire::jobs::{
+    JobRecord, JobRequest, LogLine, PlaybookRequest, RunRequest, TargetResult,
 };
+use capstan_wire::status::{FailureKind, JobKind, JobState, LogLevel, ResultStatus};
 
 impl Store {
     /// Records a new running job owned by this process; returns its id.

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::Store;
-use crate::Result;
+use crate::error::Result;
 
 /// Keys and bytes (of keys and values) in a plugin's store, or a quota.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -17,7 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 pub use audit::AuditEntry;
 pub use kv::KvUsage;

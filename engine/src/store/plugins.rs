@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, now_ms};
-use crate::Result;
-use crate::capability::{Capability, GrantSet};
-use crate::plugin::{LimitOverrides, Manifest};
+use crate::error::Result;
+use capstan_wire::plugins::{Capability, GrantSet, LimitOverrides, Manifest};
 
 /// An installed plugin as the store keeps it.
 #[derive(Debug, Clone)]

@@ -3,9 +3,9 @@
 use rusqlite::params;
 
 use super::Store;
-use crate::Result;
-use crate::jobs::ResultStatus;
-use crate::playbook::TaskOutcome;
+use crate::error::Result;
+use capstan_wire::jobs::TaskOutcome;
+use capstan_wire::status::ResultStatus;
 
 /// Results bigger than this are stored cut, with a marker.
 const MAX_RESULT_BYTES: usize = 256 << 10;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 use super::{migrations, now_ms};
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// Backups of the database kept beside it, one per schema upgrade.
 pub const KEPT_BACKUPS: usize = 3;
@@ -88,8 +88,9 @@ fn backup(conn: &Connection, path: &Path, version: usize) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jobs::{JobKind, JobRequest};
     use crate::store::Store;
+    use capstan_wire::jobs::JobRequest;
+    use capstan_wire::status::JobKind;
 
     /// A database at schema version `version`, as an older Capstan left it.
     fn old_store(dir: &Path, version: usize) -> PathBuf {

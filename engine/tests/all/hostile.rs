@@ -3,7 +3,7 @@
 
 use capstan_engine::capability::Capability;
 use capstan_engine::jobs::{FailureKind, JobEvent, ResultStatus};
-use capstan_engine::plugin::LimitOverrides;
+use capstan_engine::plugin::{LimitOverrides, ManifestRules};
 use serde_json::json;
 
 use crate::support::{engine, install_probe, limit_probe, only, run};

@@ -8,11 +8,11 @@ use wasmtime::component::{HasSelf, Linker};
 
 use crate::capability::HostError;
 use crate::docker::{BuildRequest, ContainerOp, NodeRole, ObjectKind};
-use crate::jobs::{LogLevel, ResultStatus};
 use crate::plugin::call::{CallContext, PluginOutcome};
 use crate::plugin::manifest::{ActionInfo, Manifest, printable, read_schema};
 use crate::plugin::state::RunState;
 use crate::remote::{ExecRequest, FileInfo, FileKind};
+use capstan_wire::status::{LogLevel, ResultStatus};
 
 wasmtime::component::bindgen!({
     path: "../plugin-sdk/wit/v0.1.0",

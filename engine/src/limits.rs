@@ -79,31 +79,7 @@ impl Limits {
     }
 }
 
-/// A plugin's own limits where they differ from the defaults.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LimitOverrides {
-    /// See [`Limits::memory_bytes`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory_bytes: Option<u64>,
-    /// See [`Limits::cpu_ms`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpu_ms: Option<u64>,
-    /// See [`Limits::wall_ms`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wall_ms: Option<u64>,
-    /// See [`Limits::log_bytes`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub log_bytes: Option<u64>,
-    /// See [`Limits::output_bytes`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output_bytes: Option<u64>,
-    /// See [`Limits::kv_keys`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kv_keys: Option<u64>,
-    /// See [`Limits::kv_bytes`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kv_bytes: Option<u64>,
-}
+pub use capstan_wire::plugins::LimitOverrides;
 
 /// Which limit a plugin broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
