@@ -15,10 +15,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use capstan_engine::capability::SharedGrants;
-use capstan_engine::capability::log::{DiscardLogs, LogSink};
 use capstan_engine::plugin::{
-    Allocation, ArtifactCache, CallContext, CallSetup, HostConfig, Limits, PluginHost,
+    Allocation, ArtifactCache, CallContext, CallSetup, HostConfig, PluginHost,
 };
 use capstan_engine::target::Target;
 use wasmtime::component::{Component, Linker, ResourceTable};
@@ -130,12 +128,8 @@ fn ms(d: Duration) -> String {
 
 fn setup(targets: Arc<Vec<Target>>) -> CallSetup {
     CallSetup {
-        plugin: "debug".into(),
-        grants: SharedGrants::default(),
-        limits: Limits::default(),
-        store: None,
         targets,
-        log_sink: Arc::new(DiscardLogs) as Arc<dyn LogSink>,
+        ..CallSetup::bare("debug")
     }
 }
 

@@ -442,14 +442,7 @@ impl Capstan {
         // the job records; the history keeps only their names.
         let (secrets, recorded) = mask_secret_params(&action.params_schema, &request);
         let id = self.store.create_job(&JobRequest::Action(recorded))?;
-        let setup = CallSetup {
-            plugin: record.manifest.name.clone(),
-            grants: self.live_grants(&record),
-            limits: Limits::default().with(&record.limits),
-            store: Some(self.store.clone()),
-            targets: Arc::new(targets),
-            log_sink: Arc::new(crate::capability::log::DiscardLogs),
-        };
+        let setup = self.call_setup(&record, targets);
         let job = Job {
             id,
             plugin,
@@ -589,6 +582,20 @@ impl Capstan {
             )));
         }
         Ok(members.into_iter().cloned().map(Some).collect())
+    }
+
+    /// What every call of an installed plugin is given: its live grants,
+    /// its limits, the store for `kv`, the run's targets (log lines go to
+    /// the runner's sink, set by the job).
+    pub(crate) fn call_setup(&self, record: &PluginRecord, targets: Vec<Target>) -> CallSetup {
+        CallSetup {
+            plugin: record.manifest.name.clone(),
+            grants: self.live_grants(record),
+            limits: Limits::default().with(&record.limits),
+            store: Some(self.store.clone()),
+            targets: Arc::new(targets),
+            log_sink: Arc::new(crate::capability::log::DiscardLogs),
+        }
     }
 
     fn live_grants(&self, record: &PluginRecord) -> SharedGrants {

@@ -14,7 +14,6 @@ use crate::playbook::template::Templates;
 use crate::playbook::{
     PlaybookError, PlaybookEvent, PlaybookEventSink, PlaybookOptions, PlaybookReport, model,
 };
-use crate::plugin::{CallSetup, Limits};
 use crate::remote::HostKeyPolicy;
 use crate::secrets::Secrets;
 use crate::{Error, Result};
@@ -67,14 +66,8 @@ impl Capstan {
                 .iter()
                 .map(|a| (a.name.clone(), a.params_schema.clone()))
                 .collect();
-            let setup = CallSetup {
-                plugin: record.manifest.name.clone(),
-                grants: self.live_grants(&record),
-                limits: Limits::default().with(&record.limits),
-                store: Some(self.store.clone()),
-                targets: Arc::new(Vec::new()),
-                log_sink: Arc::new(crate::capability::log::DiscardLogs),
-            };
+            // Each task gives the call its hosts' targets.
+            let setup = self.call_setup(&record, Vec::new());
             plugins.insert(
                 name,
                 PreparedPlugin {

@@ -10,8 +10,16 @@ use super::raw::Socket;
 use super::{DockerError, Engine};
 use crate::remote::RemoteError;
 
-/// Where engines listen when nothing else is said.
+/// Where engines listen when nothing else is said: a unix socket, or on
+/// Windows Docker Desktop's named pipe (this machine's engine only; remote
+/// hosts are reached over SSH to their unix socket).
+#[cfg(not(windows))]
 pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
+/// Where engines listen when nothing else is said: a unix socket, or on
+/// Windows Docker Desktop's named pipe (this machine's engine only; remote
+/// hosts are reached over SSH to their unix socket).
+#[cfg(windows)]
+pub const DEFAULT_SOCKET: &str = r"\\.\pipe\docker_engine";
 
 /// Seconds a single engine request may take (an image build can be long).
 const REQUEST_TIMEOUT_SECS: u64 = 600;
@@ -40,6 +48,7 @@ pub async fn connect(socket: Socket, endpoint: String) -> Result<Engine, DockerE
             other => DockerError::Unreachable(other.to_string()),
         })?;
     } else if let Socket::Local(path) = &socket
+        && cfg!(unix)
         && !std::path::Path::new(path).exists()
     {
         return Err(DockerError::Unreachable(format!(

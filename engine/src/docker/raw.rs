@@ -47,7 +47,10 @@ impl Socket {
         }
         match self {
             Socket::Local(path) => {
+                #[cfg(unix)]
                 let stream = tokio::net::UnixStream::connect(path).await?;
+                #[cfg(windows)]
+                let stream = tokio::net::windows::named_pipe::ClientOptions::new().open(path)?;
                 exchange(TokioIo::new(stream), request).await
             }
             Socket::Ssh(ssh, path) => {

@@ -85,6 +85,21 @@ pub struct CallSetup {
     pub log_sink: Arc<dyn LogSink>,
 }
 
+impl CallSetup {
+    /// A call given nothing: no grants, default limits, no store, no
+    /// targets, logs dropped (a plugin describing itself).
+    pub fn bare(label: &str) -> Self {
+        CallSetup {
+            plugin: label.to_string(),
+            grants: SharedGrants::default(),
+            limits: Limits::default(),
+            store: None,
+            targets: Arc::new(Vec::new()),
+            log_sink: Arc::new(DiscardLogs),
+        }
+    }
+}
+
 /// A plugin compiled, checked and pre-linked: each call instantiates it
 /// afresh from here in microseconds.
 pub struct LoadedPlugin {
@@ -219,14 +234,7 @@ impl PluginHost {
     /// Asks a plugin to describe itself, with no capabilities and default
     /// limits. A plugin that traps or lies about its name is refused.
     pub async fn describe(&self, plugin: &LoadedPlugin, label: &str) -> Result<Manifest> {
-        let setup = CallSetup {
-            plugin: label.to_string(),
-            grants: SharedGrants::default(),
-            limits: Limits::default(),
-            store: None,
-            targets: Arc::new(Vec::new()),
-            log_sink: Arc::new(DiscardLogs),
-        };
+        let setup = CallSetup::bare(label);
         let mut store = self.new_store(&setup, "");
         let result = tokio::time::timeout(setup.limits.wall(), async {
             let instance = plugin.pre.instantiate(&mut store).await?;

@@ -225,26 +225,10 @@ impl SshTransport {
                 Ok(result.success())
             }
             SshAuth::Agent => {
-                let mut agent = russh::keys::agent::client::AgentClient::connect_env()
+                let agent = open_agent().await.map_err(failed)?;
+                authenticate_with_agent(handle, &s.user, hash, agent)
                     .await
-                    .map_err(|e| failed(format!("no ssh-agent (SSH_AUTH_SOCK): {e}")))?;
-                let identities = agent
-                    .request_identities()
-                    .await
-                    .map_err(|e| failed(format!("ssh-agent: {e}")))?;
-                for identity in identities {
-                    let russh::keys::agent::AgentIdentity::PublicKey { key, .. } = identity else {
-                        continue;
-                    };
-                    if let Ok(result) = handle
-                        .authenticate_publickey_with(&s.user, key, hash, &mut agent)
-                        .await
-                        && result.success()
-                    {
-                        return Ok(true);
-                    }
-                }
-                Ok(false)
+                    .map_err(failed)
             }
         }
     }
@@ -564,4 +548,61 @@ impl ExecPort for SshTransport {
     async fn run(&self, request: &ExecRequest, max_output: u64) -> Result<ExecOutput, RemoteError> {
         self.exec(request, max_output).await
     }
+}
+
+/// The user's ssh-agent: `SSH_AUTH_SOCK` on Unix; on Windows the pipe it
+/// names, else the OpenSSH agent's pipe.
+#[cfg(unix)]
+async fn open_agent()
+-> Result<russh::keys::agent::client::AgentClient<tokio::net::UnixStream>, String> {
+    russh::keys::agent::client::AgentClient::connect_env()
+        .await
+        .map_err(|e| format!("no ssh-agent (SSH_AUTH_SOCK): {e}"))
+}
+
+/// The user's ssh-agent: `SSH_AUTH_SOCK` on Unix; on Windows the pipe it
+/// names, else the OpenSSH agent's pipe.
+#[cfg(windows)]
+async fn open_agent() -> Result<
+    russh::keys::agent::client::AgentClient<tokio::net::windows::named_pipe::NamedPipeClient>,
+    String,
+> {
+    let pipe = std::env::var("SSH_AUTH_SOCK")
+        .unwrap_or_else(|_| r"\\.\pipe\openssh-ssh-agent".to_string());
+    russh::keys::agent::client::AgentClient::connect_named_pipe(&pipe)
+        .await
+        .map_err(|e| {
+            format!(
+                "no ssh-agent at {pipe} (is the OpenSSH Authentication Agent service running?): {e}"
+            )
+        })
+}
+
+/// Tries each key the agent holds until the server takes one.
+async fn authenticate_with_agent<S>(
+    handle: &mut Handle<HostKeyCheck>,
+    user: &str,
+    hash: Option<russh::keys::HashAlg>,
+    mut agent: russh::keys::agent::client::AgentClient<S>,
+) -> Result<bool, String>
+where
+    S: russh::keys::agent::client::AgentStream + Send + Unpin + 'static,
+{
+    let identities = agent
+        .request_identities()
+        .await
+        .map_err(|e| format!("ssh-agent: {e}"))?;
+    for identity in identities {
+        let russh::keys::agent::AgentIdentity::PublicKey { key, .. } = identity else {
+            continue;
+        };
+        if let Ok(result) = handle
+            .authenticate_publickey_with(user, key, hash, &mut agent)
+            .await
+            && result.success()
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
