@@ -855,3 +855,36 @@ fn the_overview_counts_hosts_by_environment_and_lists_failed_jobs() {
     assert!(shown.contains("recent failures:"), "{shown}");
     assert!(shown.contains("command exec"), "{shown}");
 }
+
+#[test]
+fn rust_log_shows_one_runs_tree_of_spans() {
+    let home = Home::new();
+    let out = home
+        .command(&["run", "debug", "msg", "-p", "msg=hi"])
+        .env("RUST_LOG", "capstan=debug")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let log = text(&out.stderr);
+    // The job, its target and the plugin call nest, each with its fields.
+    let call_line = log
+        .lines()
+        .find(|l| l.contains("plugin call returned"))
+        .unwrap_or_else(|| panic!("no plugin call event in:\n{log}"));
+    for part in [
+        "job{id=1 plugin=debug action=msg}",
+        "target{name=local}",
+        "plugin_call{plugin=debug action=msg target=local}",
+        "status=ok",
+    ] {
+        assert!(
+            call_line.contains(part),
+            "`{part}` missing from: {call_line}"
+        );
+    }
+    assert!(
+        !log.contains('\u{1b}'),
+        "no terminal colours in a piped log"
+    );
+    assert!(log.contains("job finished"), "{log}");
+}

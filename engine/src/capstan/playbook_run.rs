@@ -125,7 +125,10 @@ impl Capstan {
             inventory,
             secrets,
         });
-        let (mut recap, error) = run::run_playbook(context, &playbook, hosts).await;
+        let span = tracing::info_span!("playbook", job = job_id, file = %playbook.path.display());
+        let (mut recap, error) =
+            tracing::Instrument::instrument(run::run_playbook(context, &playbook, hosts), span)
+                .await;
         crate::natural::sort_naturally(&mut recap, |r| &r.host);
         logs.flush();
         if let Some(error) = &error {

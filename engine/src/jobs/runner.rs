@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::{FailureKind, LogLine, ResultStatus, TargetResult, overall_status};
 use crate::Result;
@@ -77,6 +78,18 @@ pub(crate) async fn run_job(
     job: Job,
     events: EventSink,
 ) -> Result<RunReport> {
+    let span =
+        tracing::info_span!("job", id = job.id, plugin = %job.setup.plugin, action = %job.action);
+    run_targets(host, store, job, events).instrument(span).await
+}
+
+async fn run_targets(
+    host: Arc<PluginHost>,
+    store: Store,
+    job: Job,
+    events: EventSink,
+) -> Result<RunReport> {
+    tracing::debug!(targets = job.setup.targets.len(), "job started");
     let target_names: Vec<String> = job.setup.targets.iter().map(|t| t.name.clone()).collect();
     events(&JobEvent::Started {
         job_id: job.id,
@@ -100,37 +113,42 @@ pub(crate) async fn run_job(
             check: job.check,
             diff: job.diff,
         };
-        tasks.spawn(async move {
-            let _slot = slots
-                .acquire_owned()
-                .await
-                .expect("the semaphore is never closed");
-            let logs = Arc::new(JobLogs::new(job.id, store.clone(), events.clone()));
-            let mut setup = job.setup.clone();
-            setup.log_sink = job.secrets.masking(logs.clone());
-            let started = Instant::now();
-            let outcome = host
-                .run(&job.plugin, &setup, &job.action, &job.params_json, &context)
-                .await;
-            logs.flush();
-            let result = to_result(
-                context.target,
-                outcome,
-                started.elapsed().as_millis() as u64,
-            );
-            let secrets = &job.secrets;
-            let result = TargetResult {
-                summary: secrets.mask(&result.summary),
-                diff: result.diff.map(|d| secrets.mask(&d)),
-                data: result.data.map(|d| secrets.mask_json(&d)),
-                ..result
-            };
-            if let Err(e) = store.save_result(job.id, &result) {
-                tracing::error!(job = job.id, error = %e, "could not save a target result");
+        let target_span = tracing::debug_span!("target", name = %target);
+        tasks.spawn(
+            async move {
+                let _slot = slots
+                    .acquire_owned()
+                    .await
+                    .expect("the semaphore is never closed");
+                let logs = Arc::new(JobLogs::new(job.id, store.clone(), events.clone()));
+                let mut setup = job.setup.clone();
+                setup.log_sink = job.secrets.masking(logs.clone());
+                let started = Instant::now();
+                let outcome = host
+                    .run(&job.plugin, &setup, &job.action, &job.params_json, &context)
+                    .await;
+                logs.flush();
+                let result = to_result(
+                    context.target,
+                    outcome,
+                    started.elapsed().as_millis() as u64,
+                );
+                let secrets = &job.secrets;
+                let result = TargetResult {
+                    summary: secrets.mask(&result.summary),
+                    diff: result.diff.map(|d| secrets.mask(&d)),
+                    data: result.data.map(|d| secrets.mask_json(&d)),
+                    ..result
+                };
+                if let Err(e) = store.save_result(job.id, &result) {
+                    tracing::error!(job = job.id, error = %e, "could not save a target result");
+                }
+                tracing::debug!(status = %result.status, "target done");
+                events(&JobEvent::TargetDone(result.clone()));
+                (index, result)
             }
-            events(&JobEvent::TargetDone(result.clone()));
-            (index, result)
-        });
+            .instrument(target_span),
+        );
     }
 
     let mut results: Vec<Option<TargetResult>> = vec![None; target_names.len()];
@@ -163,6 +181,7 @@ pub(crate) async fn run_job(
         job_id: job.id,
         results,
     };
+    tracing::debug!(overall = report.overall().map_or("-", |s| s.name()), "job finished");
     events(&JobEvent::Finished {
         job_id: job.id,
         overall: report.overall(),

@@ -380,18 +380,26 @@ async fn run_task_on_hosts(
     });
     let mut running = tokio::task::JoinSet::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_PARALLEL_TARGETS));
+    // (The span macro has a `display` of its own: name the text otherwise.)
+    let task_name = display.as_str();
+    let task_span = tracing::debug_span!("task", name = %task_name, hosts = active.len());
     for &i in &active {
         let state = states[i].take().expect("active host");
         let (ctx, play, task, display) = (ctx.clone(), play.clone(), task.clone(), display.clone());
         let slots = slots.clone();
-        running.spawn(async move {
-            let _slot = slots
-                .acquire_owned()
-                .await
-                .expect("the semaphore is never closed");
-            let (state, outcome) = run_task(&ctx, &play, &task, display, state).await;
-            (i, state, outcome)
-        });
+        let host_span = tracing::debug_span!(parent: &task_span, "host", name = %state.name);
+        running.spawn(tracing::Instrument::instrument(
+            async move {
+                let _slot = slots
+                    .acquire_owned()
+                    .await
+                    .expect("the semaphore is never closed");
+                let (state, outcome) = run_task(&ctx, &play, &task, display, state).await;
+                tracing::debug!(status = %outcome.status, "task done");
+                (i, state, outcome)
+            },
+            host_span,
+        ));
     }
     let mut outcomes: Vec<(usize, TaskOutcome)> = Vec::with_capacity(active.len());
     while let Some(joined) = running.join_next().await {

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tracing::Instrument;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
@@ -268,14 +269,38 @@ impl PluginHost {
         params_json: &str,
         context: &CallContext,
     ) -> std::result::Result<PluginOutcome, CallFailure> {
-        let _slot = self.slot().await;
-        let mut store = self.new_store(setup, &context.target);
-        let result = tokio::time::timeout(setup.limits.wall(), async {
-            let instance = plugin.pre.instantiate(&mut store).await?;
-            instance.run(&mut store, action, params_json, context).await
-        })
-        .await;
-        finish_call(result, &mut store, &setup.limits)
+        let span = tracing::debug_span!(
+            "plugin_call",
+            plugin = %setup.plugin,
+            action = %action,
+            target = %context.target
+        );
+        async {
+            let _slot = self.slot().await;
+            let started = std::time::Instant::now();
+            let mut store = self.new_store(setup, &context.target);
+            let result = tokio::time::timeout(setup.limits.wall(), async {
+                let instance = plugin.pre.instantiate(&mut store).await?;
+                instance.run(&mut store, action, params_json, context).await
+            })
+            .await;
+            let outcome = finish_call(result, &mut store, &setup.limits);
+            match &outcome {
+                Ok(done) => tracing::debug!(
+                    status = %done.status,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "plugin call returned"
+                ),
+                Err(failure) => tracing::debug!(
+                    failure = %failure.kind,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "plugin call failed"
+                ),
+            }
+            outcome
+        }
+        .instrument(span)
+        .await
     }
 
     /// Instantiates a plugin once for many calls (the fast path for

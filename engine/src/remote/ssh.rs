@@ -11,6 +11,7 @@ use russh::keys::known_hosts::{known_host_keys_path, learn_known_hosts_path};
 use russh::keys::{PrivateKeyWithHashAlg, PublicKey};
 use russh::{ChannelMsg, Disconnect};
 use tokio::sync::OnceCell;
+use tracing::Instrument;
 
 use super::quote::command_line;
 use super::via_exec::{self, ExecPort};
@@ -132,7 +133,27 @@ impl SshTransport {
         }
         let result = self
             .connection
-            .get_or_try_init(|| async { self.open().await.map(Arc::new) })
+            .get_or_try_init(|| {
+                let span = tracing::debug_span!(
+                    "ssh_connect",
+                    host = %self.settings.name,
+                    address = %self.settings.address,
+                    port = self.settings.port
+                );
+                async {
+                    let started = std::time::Instant::now();
+                    let opened = self.open().await.map(Arc::new);
+                    match &opened {
+                        Ok(_) => tracing::debug!(
+                            elapsed_ms = started.elapsed().as_millis() as u64,
+                            "logged in"
+                        ),
+                        Err(e) => tracing::debug!(error = %e, "could not log in"),
+                    }
+                    opened
+                }
+                .instrument(span)
+            })
             .await
             .cloned();
         if let Err(error) = &result {
