@@ -181,7 +181,10 @@ async fn run_targets(
         job_id: job.id,
         results,
     };
-    tracing::debug!(overall = report.overall().map_or("-", |s| s.name()), "job finished");
+    tracing::debug!(
+        overall = report.overall().map_or("-", |s| s.name()),
+        "job finished"
+    );
     events(&JobEvent::Finished {
         job_id: job.id,
         overall: report.overall(),
