@@ -19,6 +19,7 @@ use crate::store::{PluginRecord, Store, now_ms};
 use crate::target::Target;
 use crate::{Error, Result};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 mod hosts;
 mod job_queries;
@@ -403,7 +404,21 @@ impl Capstan {
     /// Input errors (unknown plugin, action or target, params that do not
     /// fit the schema) are returned before any job is recorded.
     pub async fn run(&self, request: RunRequest, events: EventSink) -> Result<RunReport> {
-        let job = self.prepare(&request).await?;
+        self.run_cancellable(request, events, CancellationToken::new())
+            .await
+    }
+
+    /// [`Capstan::run`], stopped when `cancel` is cancelled: targets still
+    /// running are dropped at their next await and recorded as failed
+    /// ("cancelled before it finished"); the job is finished as usual.
+    pub async fn run_cancellable(
+        &self,
+        request: RunRequest,
+        events: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<RunReport> {
+        let mut job = self.prepare(&request).await?;
+        job.cancel = cancel;
         jobs::run_job(self.host.clone(), self.store.clone(), job, events).await
     }
 
@@ -452,6 +467,7 @@ impl Capstan {
             check: request.check,
             diff: request.diff,
             secrets,
+            cancel: CancellationToken::new(),
         };
         Ok(job)
     }

@@ -12,6 +12,7 @@
 pub mod capability;
 pub mod docker;
 pub mod error;
+pub mod fan_out;
 pub mod home;
 pub mod inventory;
 pub mod jobs;

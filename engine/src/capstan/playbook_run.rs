@@ -124,6 +124,7 @@ impl Capstan {
             logs: logs.clone(),
             inventory,
             secrets,
+            cancel: tokio_util::sync::CancellationToken::new(),
         });
         let span = tracing::info_span!("playbook", job = job_id, file = %playbook.path.display());
         let (mut recap, error) =

@@ -4,12 +4,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::{FailureKind, LogLine, ResultStatus, TargetResult, overall_status};
 use crate::Result;
 use crate::capability::log::LogSink;
+use crate::fan_out::{Finished, fan_out};
 use crate::plugin::{CallContext, CallSetup, LoadedPlugin, PluginHost};
 use crate::store::Store;
 
@@ -69,6 +70,8 @@ pub(crate) struct Job {
     pub diff: bool,
     /// Values masked in its results and log lines.
     pub secrets: crate::secrets::Secrets,
+    /// Cancelling it stops the targets still running.
+    pub cancel: CancellationToken,
 }
 
 /// Runs `job` on all of its setup's targets and records the results.
@@ -97,82 +100,68 @@ async fn run_targets(
     });
 
     let job = Arc::new(job);
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_PARALLEL_TARGETS));
-    let mut tasks = JoinSet::new();
-    for (index, target) in target_names.iter().enumerate() {
-        let (host, store, job, events, slots) = (
-            host.clone(),
-            store.clone(),
-            job.clone(),
-            events.clone(),
-            slots.clone(),
-        );
+    let work = target_names.iter().map(|target| {
+        let (host, store, job, events) = (host.clone(), store.clone(), job.clone(), events.clone());
         let context = CallContext {
             target: target.clone(),
             targets: target_names.clone(),
             check: job.check,
             diff: job.diff,
         };
-        let target_span = tracing::debug_span!("target", name = %target);
-        tasks.spawn(
-            async move {
-                let _slot = slots
-                    .acquire_owned()
-                    .await
-                    .expect("the semaphore is never closed");
-                let logs = Arc::new(JobLogs::new(job.id, store.clone(), events.clone()));
-                let mut setup = job.setup.clone();
-                setup.log_sink = job.secrets.masking(logs.clone());
-                let started = Instant::now();
-                let outcome = host
-                    .run(&job.plugin, &setup, &job.action, &job.params_json, &context)
-                    .await;
-                logs.flush();
-                let result = to_result(
-                    context.target,
-                    outcome,
-                    started.elapsed().as_millis() as u64,
-                );
-                let secrets = &job.secrets;
-                let result = TargetResult {
-                    summary: secrets.mask(&result.summary),
-                    diff: result.diff.map(|d| secrets.mask(&d)),
-                    data: result.data.map(|d| secrets.mask_json(&d)),
-                    ..result
-                };
-                if let Err(e) = store.save_result(job.id, &result) {
-                    tracing::error!(job = job.id, error = %e, "could not save a target result");
-                }
-                tracing::debug!(status = %result.status, "target done");
-                events(&JobEvent::TargetDone(result.clone()));
-                (index, result)
-            }
-            .instrument(target_span),
-        );
-    }
-
-    let mut results: Vec<Option<TargetResult>> = vec![None; target_names.len()];
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((index, result)) => results[index] = Some(result),
-            Err(e) => tracing::error!(job = job.id, error = %e, "a target task panicked"),
+        let span = tracing::debug_span!("target", name = %target);
+        async move {
+            let logs = Arc::new(JobLogs::new(job.id, store.clone(), events.clone()));
+            let mut setup = job.setup.clone();
+            setup.log_sink = job.secrets.masking(logs.clone());
+            let started = Instant::now();
+            let outcome = host
+                .run(&job.plugin, &setup, &job.action, &job.params_json, &context)
+                .await;
+            logs.flush();
+            let result = to_result(
+                context.target,
+                outcome,
+                started.elapsed().as_millis() as u64,
+            );
+            let secrets = &job.secrets;
+            let result = TargetResult {
+                summary: secrets.mask(&result.summary),
+                diff: result.diff.map(|d| secrets.mask(&d)),
+                data: result.data.map(|d| secrets.mask_json(&d)),
+                ..result
+            };
+            record(&store, job.id, &result, &events);
+            result
         }
+        .instrument(span)
+    });
+    let ended = fan_out(work, MAX_PARALLEL_TARGETS, &job.cancel).await;
+    let mut results = Vec::with_capacity(ended.len());
+    for (ended, target) in ended.into_iter().zip(&target_names) {
+        let lost = |summary: String| TargetResult {
+            target: target.clone(),
+            status: ResultStatus::Failed,
+            summary,
+            diff: None,
+            data: None,
+            failure: Some(FailureKind::Host),
+            duration_ms: 0,
+        };
+        results.push(match ended {
+            Finished::Done(result) => result,
+            Finished::Cancelled => {
+                let result = lost("cancelled before it finished".into());
+                record(&store, job.id, &result, &events);
+                result
+            }
+            Finished::Panicked(why) => {
+                tracing::error!(job = job.id, target = %target, panic = %why, "a target task panicked");
+                let result = lost("the host lost this target's task (see the log)".into());
+                record(&store, job.id, &result, &events);
+                result
+            }
+        });
     }
-    let results: Vec<TargetResult> = results
-        .into_iter()
-        .zip(&target_names)
-        .map(|(result, target)| {
-            result.unwrap_or_else(|| TargetResult {
-                target: target.clone(),
-                status: ResultStatus::Failed,
-                summary: "the host lost this target's task (see the log)".into(),
-                diff: None,
-                data: None,
-                failure: Some(FailureKind::Host),
-                duration_ms: 0,
-            })
-        })
-        .collect();
     for target in job.setup.targets.iter() {
         target.close().await;
     }
@@ -190,6 +179,15 @@ async fn run_targets(
         overall: report.overall(),
     });
     Ok(report)
+}
+
+/// Saves one target's result and tells the watchers.
+fn record(store: &Store, job_id: i64, result: &TargetResult, events: &EventSink) {
+    if let Err(e) = store.save_result(job_id, result) {
+        tracing::error!(job = job_id, error = %e, "could not save a target result");
+    }
+    tracing::debug!(status = %result.status, "target done");
+    events(&JobEvent::TargetDone(result.clone()));
 }
 
 fn to_result(

@@ -50,4 +50,6 @@ pub(crate) struct RunContext {
     pub targets: Vec<Target>,
     /// Values masked in every outcome, event and log line of the run.
     pub secrets: Secrets,
+    /// Cancelling it stops the hosts' tasks under way; no task starts after.
+    pub cancel: tokio_util::sync::CancellationToken,
 }

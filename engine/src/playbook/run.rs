@@ -15,6 +15,7 @@ use super::modules::{self, Module};
 use super::report::{PlaybookEvent, Recap, TaskOutcome};
 use super::template::{Origin, Scope, Templates};
 use crate::capability::log::LogSink;
+use crate::fan_out::{Finished, fan_out};
 use crate::jobs::runner::MAX_PARALLEL_TARGETS;
 use crate::jobs::{FailureKind, LogLevel, LogLine, ResultStatus};
 use crate::plugin::{CallContext, PluginOutcome};
@@ -378,42 +379,42 @@ async fn run_task_on_hosts(
         handler,
         hosts: active.len(),
     });
-    let mut running = tokio::task::JoinSet::new();
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_PARALLEL_TARGETS));
     // (The span macro has a `display` of its own: name the text otherwise.)
     let task_name = display.as_str();
     let task_span = tracing::debug_span!("task", name = %task_name, hosts = active.len());
-    for &i in &active {
-        let state = states[i].take().expect("active host");
-        let (ctx, play, task, display) = (ctx.clone(), play.clone(), task.clone(), display.clone());
-        let slots = slots.clone();
-        let host_span = tracing::debug_span!(parent: &task_span, "host", name = %state.name);
-        running.spawn(tracing::Instrument::instrument(
-            async move {
-                let _slot = slots
-                    .acquire_owned()
-                    .await
-                    .expect("the semaphore is never closed");
-                let (state, outcome) = run_task(&ctx, &play, &task, display, state).await;
-                tracing::debug!(status = %outcome.status, "task done");
-                (i, state, outcome)
-            },
-            host_span,
-        ));
-    }
-    let mut outcomes: Vec<(usize, TaskOutcome)> = Vec::with_capacity(active.len());
-    while let Some(joined) = running.join_next().await {
-        match joined {
-            Ok((i, state, outcome)) => {
+    let work: Vec<_> = active
+        .iter()
+        .map(|&i| {
+            let state = states[i].take().expect("active host");
+            let (ctx, play, task, display) =
+                (ctx.clone(), play.clone(), task.clone(), display.clone());
+            let host_span = tracing::debug_span!(parent: &task_span, "host", name = %state.name);
+            tracing::Instrument::instrument(
+                async move {
+                    let (state, outcome) = run_task(&ctx, &play, &task, display, state).await;
+                    tracing::debug!(status = %outcome.status, "task done");
+                    (ctx.events)(&PlaybookEvent::HostDone(outcome.clone()));
+                    (state, outcome)
+                },
+                host_span,
+            )
+        })
+        .collect();
+    let mut outcomes: Vec<TaskOutcome> = Vec::with_capacity(active.len());
+    for (&i, ended) in active
+        .iter()
+        .zip(fan_out(work, MAX_PARALLEL_TARGETS, &ctx.cancel).await)
+    {
+        match ended {
+            Finished::Done((state, outcome)) => {
                 states[i] = Some(state);
-                (ctx.events)(&PlaybookEvent::HostDone(outcome.clone()));
-                outcomes.push((i, outcome));
+                outcomes.push(outcome);
             }
-            Err(e) => tracing::error!(error = %e, "a host's task panicked"),
+            // A cancelled or lost host leaves the run.
+            Finished::Cancelled => {}
+            Finished::Panicked(why) => tracing::error!(panic = %why, "a host's task panicked"),
         }
     }
-    outcomes.sort_by_key(|(i, _)| *i);
-    let outcomes: Vec<TaskOutcome> = outcomes.into_iter().map(|(_, o)| o).collect();
     save_outcomes(ctx, &outcomes);
     active
         .iter()

@@ -157,3 +157,42 @@ fn an_unknown_store_error_names_the_file() {
     assert!(matches!(err, Error::Store { .. }));
     assert!(err.to_string().contains("capstan.db"), "{err}");
 }
+
+#[tokio::test]
+async fn a_cancelled_run_stops_its_targets_and_records_them_as_cancelled() {
+    let (_dir, capstan) = engine();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let trigger = cancel.clone();
+    let events: capstan_engine::jobs::EventSink = Arc::new(move |event: &JobEvent| {
+        // Cancel once the job is under way.
+        if matches!(event, JobEvent::Started { .. }) {
+            let trigger = trigger.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                trigger.cancel();
+            });
+        }
+    });
+    let request = RunRequest::new(
+        "command",
+        "exec",
+        json!({ "argv": ["sleep", "30"] }),
+        ["local"],
+    );
+    let began = std::time::Instant::now();
+    let report = capstan
+        .run_cancellable(request, events, cancel)
+        .await
+        .unwrap();
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(20),
+        "the 30 s command was stopped, not waited for ({:?})",
+        began.elapsed()
+    );
+    let result = only(&report);
+    assert_eq!(result.status, ResultStatus::Failed);
+    assert_eq!(result.summary, "cancelled before it finished");
+    let job = capstan.job(report.job_id).unwrap();
+    assert_eq!(job.state, JobState::Finished, "the job still ends");
+    assert_eq!(job.results[0].summary, "cancelled before it finished");
+}
