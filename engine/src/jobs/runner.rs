@@ -254,6 +254,14 @@ impl JobLogs {
     }
 }
 
+impl Drop for JobLogs {
+    /// A target dropped mid-call (its run cancelled) still keeps the lines
+    /// it wrote.
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
 impl LogSink for JobLogs {
     fn line(&self, line: LogLine) {
         (self.events)(&JobEvent::Log(line.clone()));

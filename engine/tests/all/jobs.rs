@@ -196,3 +196,42 @@ async fn a_cancelled_run_stops_its_targets_and_records_them_as_cancelled() {
     assert_eq!(job.state, JobState::Finished, "the job still ends");
     assert_eq!(job.results[0].summary, "cancelled before it finished");
 }
+
+#[tokio::test]
+async fn a_cancelled_target_keeps_the_log_lines_it_wrote() {
+    let (_dir, capstan) = engine();
+    crate::support::install_probe(
+        &capstan,
+        &[
+            capstan_engine::capability::Capability::RemoteExec,
+            capstan_engine::capability::Capability::Local,
+        ],
+    )
+    .await;
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let trigger = cancel.clone();
+    let events: capstan_engine::jobs::EventSink = Arc::new(move |event: &JobEvent| {
+        // Cancel once the plugin has written its line and is waiting.
+        if matches!(event, JobEvent::Log(_)) {
+            let trigger = trigger.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                trigger.cancel();
+            });
+        }
+    });
+    let request = RunRequest::new(
+        "probe",
+        "log-then-exec",
+        json!({ "argv": ["sleep", "30"] }),
+        ["local"],
+    );
+    let report = capstan
+        .run_cancellable(request, events, cancel)
+        .await
+        .unwrap();
+    assert_eq!(only(&report).summary, "cancelled before it finished");
+    let logs = capstan.job_logs(report.job_id).unwrap();
+    let messages: Vec<&str> = logs.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(messages, ["about to run the command"]);
+}

@@ -13,6 +13,10 @@ const ACTIONS: &[(&str, &str)] = &[
     ("counter", "Increment a counter in kv and report it."),
     ("exec", "Run params.argv on the target."),
     (
+        "log-then-exec",
+        "Write one log line, then run params.argv on the target.",
+    ),
+    (
         "exec-elsewhere",
         "Try to run a command on params.host (default db-prod-1), which may be outside the run.",
     ),
@@ -125,6 +129,16 @@ impl Plugin for Probe {
                     argv: Vec<String>,
                 }
                 let argv = request.params::<Exec>()?.argv;
+                let out = remote::Command::new(argv).run(&ctx.target)?;
+                Ok(Outcome::changed(out.stdout_text().trim().to_string()))
+            }
+            "log-then-exec" => {
+                #[derive(serde::Deserialize)]
+                struct Exec {
+                    argv: Vec<String>,
+                }
+                let argv = request.params::<Exec>()?.argv;
+                log::info("about to run the command");
                 let out = remote::Command::new(argv).run(&ctx.target)?;
                 Ok(Outcome::changed(out.stdout_text().trim().to_string()))
             }
