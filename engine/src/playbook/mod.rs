@@ -3,13 +3,13 @@
 //! connection for the whole run, and every task runs on all its hosts at
 //! once (Ansible's linear strategy, without a fork limit).
 //!
-//! - [`yaml`] loads YAML with file positions.
+//! - [`crate::yaml`] loads YAML with file positions.
 //! - [`model`] reads plays, tasks and handlers, refusing what is unsupported.
 //! - [`modules`] maps module names and arguments onto plugin actions.
 //! - [`template`] is Jinja (minijinja) with Ansible's filters.
-//! - [`prepare`] finds the plugins a run needs and checks `notify`.
-//! - [`run`] executes plays and records each task's results, with
-//!   [`actions`] doing the controller-side half of some modules.
+//! - `prepare` finds the plugins a run needs and checks `notify`.
+//! - `run` executes plays and records each task's results, with
+//!   `actions` doing the controller-side half of some modules.
 //! - [`report`] is what a run tells the world: events, outcomes, recap.
 
 mod actions;

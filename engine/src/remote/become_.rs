@@ -31,7 +31,7 @@ impl Become {
 
     /// Wraps a request in `sudo -S` with the dialog's own prompt; once sudo
     /// lets the command start, a shell first prints the dialog's marker on
-    /// stderr. Nothing is put on stdin here: [`Dialog::converse`] sends the
+    /// stderr. Nothing is put on stdin here: the dialog's `converse` sends the
     /// password only after the prompt, and the command's input only after
     /// the marker.
     pub fn wrap_with_prompt(&self, request: &ExecRequest, dialog: &Dialog) -> ExecRequest {
