@@ -497,9 +497,7 @@ impl Capstan {
 
     /// One job.
     pub fn job(&self, id: i64) -> Result<JobRecord> {
-        self.store
-            .job(id)?
-            .ok_or_else(|| Error::BadInput(format!("no job {id} (see `capstan jobs list`)")))
+        self.store.job(id)?.ok_or_else(|| no_job(id))
     }
 
     /// A job's log lines.
@@ -631,6 +629,11 @@ impl Capstan {
             shared.replace(grants.clone());
         }
     }
+}
+
+/// The error for a job number the history does not have.
+fn no_job(id: i64) -> Error {
+    Error::BadInput(format!("no job {id} (see `capstan jobs list`)"))
 }
 
 pub(crate) fn unknown_host(name: &str) -> Error {

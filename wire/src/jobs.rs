@@ -229,11 +229,9 @@ impl JobRecord {
     pub fn what(&self) -> String {
         match self.kind {
             JobKind::Playbook => {
-                let file = self
-                    .action
-                    .rsplit(['/', '\\'])
-                    .find(|part| !part.is_empty())
-                    .unwrap_or(&self.action);
+                let file = std::path::Path::new(&self.action)
+                    .file_name()
+                    .map_or(self.action.clone(), |f| f.to_string_lossy().into_owned());
                 format!("playbook {file}")
             }
             JobKind::Action => format!("{} {}", self.plugin, self.action),

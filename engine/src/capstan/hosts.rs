@@ -28,14 +28,10 @@ impl Capstan {
             None => None,
         };
         let host = host_from_form(form, before.as_ref())?;
-        if editing != Some(host.name.as_str()) && self.store.host(&host.name)?.is_some() {
-            return Err(Error::field(
-                "name",
-                format!("a host called `{}` already exists", host.name),
-            ));
-        }
         match editing {
             Some(old) => self.update_host(old, &host)?,
+            // Adding never replaces a host of that name.
+            None if self.store.host(&host.name)?.is_some() => return Err(name_taken(&host.name)),
             None => self.add_host(&host)?,
         }
         Ok(host)
@@ -78,10 +74,7 @@ impl Capstan {
             return Err(unknown_host(old));
         }
         if host.name != old && self.store.host(&host.name)?.is_some() {
-            return Err(Error::BadInput(format!(
-                "a host called `{}` already exists",
-                host.name
-            )));
+            return Err(name_taken(&host.name));
         }
         self.store.replace_host(old, host)
     }
@@ -157,4 +150,9 @@ impl Capstan {
         self.store.save_host_check(&check)?;
         Ok(check)
     }
+}
+
+/// A host name another host has, named at the form's `name` field.
+fn name_taken(name: &str) -> Error {
+    Error::field("name", format!("a host called `{name}` already exists"))
 }

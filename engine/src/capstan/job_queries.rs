@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 pub use capstan_wire::jobs::{JobDetail, JobFilter};
 
-use super::Capstan;
-use crate::jobs::{JobRecord, JobRequest, PlaybookRequest, RunRequest};
+use super::{Capstan, no_job};
+use crate::jobs::{JobRecord, JobRequest, RunRequest};
 use crate::playbook::PlaybookOptions;
 use crate::{Error, Result};
 
@@ -72,27 +72,7 @@ impl Capstan {
     /// variables is refused: their values are not stored (they may be
     /// secrets), so it must be started again with them.
     pub fn rerun_of(&self, id: i64) -> Result<Rerun> {
-        let job = self.job(id)?;
-        let request = match self.store.job_request(id)? {
-            Some(request) => request,
-            // Jobs recorded before requests were kept: an action's columns
-            // say all it was given.
-            None if !job.is_playbook() => {
-                let mut request = RunRequest::new(
-                    &job.plugin,
-                    &job.action,
-                    job.params.clone(),
-                    job.targets.clone(),
-                );
-                request.check = job.check;
-                JobRequest::Action(request)
-            }
-            None => JobRequest::Playbook(PlaybookRequest {
-                playbook: job.action.clone(),
-                check: job.check,
-                ..Default::default()
-            }),
-        };
+        let request = self.store.job_request(id)?.ok_or_else(|| no_job(id))?;
         match request {
             JobRequest::Action(request) => {
                 if !request.secret_params.is_empty() {

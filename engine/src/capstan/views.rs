@@ -16,6 +16,7 @@ use crate::Result;
 use crate::capability::{Capability, GrantSet};
 use crate::docker::ObjectKind;
 use crate::jobs::{JobState, ResultStatus};
+use crate::plugin::Manifest;
 use crate::store::PluginRecord;
 
 /// How many of the newest jobs the Overview looks through.
@@ -123,7 +124,8 @@ impl Capstan {
     /// Every plugin: installed ones and bundled ones not installed yet,
     /// naturally sorted by name.
     pub async fn plugin_views(&self) -> Result<Vec<PluginView>> {
-        let mut views: Vec<PluginView> = self.plugins()?.into_iter().map(view_of).collect();
+        let mut views: Vec<PluginView> =
+            self.plugins()?.into_iter().map(PluginView::from).collect();
         for bundled in self.bundled_not_installed()? {
             let inspected = self
                 .inspect(
@@ -131,18 +133,15 @@ impl Capstan {
                     &format!("bundled plugin {}", bundled.name),
                 )
                 .await?;
-            views.push(PluginView {
-                name: inspected.manifest.name.clone(),
-                version: inspected.manifest.version.clone(),
-                summary: inspected.manifest.summary.clone(),
-                bundled: true,
-                installed: false,
-                actions: inspected.manifest.actions.clone(),
-                capabilities: capability_views(
-                    &inspected.requested,
-                    &GrantSet::new(inspected.requested.iter().copied()),
-                ),
-            });
+            // Installing it grants what it asks for.
+            let held = GrantSet::new(inspected.requested.iter().copied());
+            views.push(view(
+                inspected.manifest.clone(),
+                &inspected.requested,
+                &held,
+                true,
+                false,
+            ));
         }
         crate::natural::sort_naturally(&mut views, |v| &v.name);
         Ok(views)
@@ -150,7 +149,7 @@ impl Capstan {
 
     /// One installed plugin as the list shows it.
     pub async fn plugin_view(&self, name: &str) -> Result<PluginView> {
-        Ok(view_of(self.plugin(name).await?))
+        Ok(self.plugin(name).await?.into())
     }
 
     /// A component file described for the grant dialog: what it is, what
@@ -177,21 +176,41 @@ impl Capstan {
 }
 
 /// An installed plugin as the list shows it.
-fn view_of(record: PluginRecord) -> PluginView {
-    let asked: Vec<Capability> = record
-        .manifest
-        .capabilities
-        .iter()
-        .filter_map(|c| c.parse().ok())
-        .collect();
+impl From<PluginRecord> for PluginView {
+    fn from(record: PluginRecord) -> Self {
+        let asked: Vec<Capability> = record
+            .manifest
+            .capabilities
+            .iter()
+            .filter_map(|c| c.parse().ok())
+            .collect();
+        view(
+            record.manifest,
+            &asked,
+            &record.grants,
+            record.bundled,
+            true,
+        )
+    }
+}
+
+/// A plugin as the list shows it: what its manifest says, and which of the
+/// capabilities it asked for it holds.
+fn view(
+    manifest: Manifest,
+    asked: &[Capability],
+    held: &GrantSet,
+    bundled: bool,
+    installed: bool,
+) -> PluginView {
     PluginView {
-        capabilities: capability_views(&asked, &record.grants),
-        name: record.manifest.name,
-        version: record.manifest.version,
-        summary: record.manifest.summary,
-        bundled: record.bundled,
-        installed: true,
-        actions: record.manifest.actions,
+        name: manifest.name,
+        version: manifest.version,
+        summary: manifest.summary,
+        bundled,
+        installed,
+        actions: manifest.actions,
+        capabilities: capability_views(asked, held),
     }
 }
 

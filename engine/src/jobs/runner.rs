@@ -138,29 +138,28 @@ async fn run_targets(
     let ended = fan_out(work, MAX_PARALLEL_TARGETS, &job.cancel).await;
     let mut results = Vec::with_capacity(ended.len());
     for (ended, target) in ended.into_iter().zip(&target_names) {
-        let lost = |summary: String| TargetResult {
+        let summary = match ended {
+            Finished::Done(result) => {
+                results.push(result);
+                continue;
+            }
+            Finished::Cancelled => "cancelled before it finished",
+            Finished::Panicked(why) => {
+                tracing::error!(job = job.id, target = %target, panic = %why, "a target task panicked");
+                "the host lost this target's task (see the log)"
+            }
+        };
+        let result = TargetResult {
             target: target.clone(),
             status: ResultStatus::Failed,
-            summary,
+            summary: summary.into(),
             diff: None,
             data: None,
             failure: Some(FailureKind::Host),
             duration_ms: 0,
         };
-        results.push(match ended {
-            Finished::Done(result) => result,
-            Finished::Cancelled => {
-                let result = lost("cancelled before it finished".into());
-                record(&store, job.id, &result, &events);
-                result
-            }
-            Finished::Panicked(why) => {
-                tracing::error!(job = job.id, target = %target, panic = %why, "a target task panicked");
-                let result = lost("the host lost this target's task (see the log)".into());
-                record(&store, job.id, &result, &events);
-                result
-            }
-        });
+        record(&store, job.id, &result, &events);
+        results.push(result);
     }
     for target in job.setup.targets.iter() {
         target.close().await;

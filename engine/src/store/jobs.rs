@@ -149,31 +149,46 @@ impl Store {
         Ok(jobs)
     }
 
-    /// The request a job was started with (jobs recorded before requests
-    /// were kept give `None`). Requests stored before job kinds were typed
-    /// (an action's bare request; a playbook's options in its params) are
-    /// read into their kind.
+    /// The request a job was started with, `None` when there is no job
+    /// `id`. Jobs recorded before their whole request was kept, or before
+    /// job kinds were typed (an action's bare request; a playbook's options
+    /// in its params), are read into their kind from what the row has.
     pub fn job_request(&self, id: i64) -> Result<Option<JobRequest>> {
-        let row: Option<(String, Option<String>, String, String)> = self.with(|conn| {
+        let row = self.with(|conn| {
             conn.query_row(
-                "SELECT kind, request_json, action, params_json FROM jobs WHERE id = ?1",
+                "SELECT kind, request_json, plugin, action, params_json, targets, check_mode
+                 FROM jobs WHERE id = ?1",
                 [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, bool>(6)?,
+                    ))
+                },
             )
             .optional()
         })?;
-        let Some((kind, Some(text), action, params)) = row else {
+        let Some((kind, text, plugin, action, params, targets, check)) = row else {
             return Ok(None);
         };
+        let text = text.unwrap_or_default();
         if let Ok(request) = serde_json::from_str::<JobRequest>(&text) {
             return Ok(Some(request));
         }
-        let Ok(old) = serde_json::from_str::<RunRequest>(&text) else {
-            return Ok(None);
-        };
+        let params: serde_json::Value = serde_json::from_str(&params).unwrap_or_default();
+        let old = serde_json::from_str::<RunRequest>(&text).unwrap_or_else(|_| {
+            let targets: Vec<String> = serde_json::from_str(&targets).unwrap_or_default();
+            let mut request = RunRequest::new(&plugin, &action, params.clone(), targets);
+            request.check = check;
+            request
+        });
         Ok(Some(match JobKind::from_name(&kind) {
             Some(JobKind::Playbook) => {
-                let params: serde_json::Value = serde_json::from_str(&params).unwrap_or_default();
                 let strings = |key: &str| -> Vec<String> {
                     params[key]
                         .as_array()

@@ -158,21 +158,34 @@ fn an_unknown_store_error_names_the_file() {
     assert!(err.to_string().contains("capstan.db"), "{err}");
 }
 
-#[tokio::test]
-async fn a_cancelled_run_stops_its_targets_and_records_them_as_cancelled() {
-    let (_dir, capstan) = engine();
+/// A token and an event sink that cancels it `ms` milliseconds after the
+/// first event that `when` picks.
+fn cancel_after(
+    when: fn(&JobEvent) -> bool,
+    ms: u64,
+) -> (
+    tokio_util::sync::CancellationToken,
+    capstan_engine::jobs::EventSink,
+) {
     let cancel = tokio_util::sync::CancellationToken::new();
     let trigger = cancel.clone();
     let events: capstan_engine::jobs::EventSink = Arc::new(move |event: &JobEvent| {
-        // Cancel once the job is under way.
-        if matches!(event, JobEvent::Started { .. }) {
+        if when(event) {
             let trigger = trigger.clone();
             tokio::spawn(async move {
-                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
                 trigger.cancel();
             });
         }
     });
+    (cancel, events)
+}
+
+#[tokio::test]
+async fn a_cancelled_run_stops_its_targets_and_records_them_as_cancelled() {
+    let (_dir, capstan) = engine();
+    // Cancel once the job is under way.
+    let (cancel, events) = cancel_after(|e| matches!(e, JobEvent::Started { .. }), 300);
     let request = RunRequest::new(
         "command",
         "exec",
@@ -208,18 +221,8 @@ async fn a_cancelled_target_keeps_the_log_lines_it_wrote() {
         ],
     )
     .await;
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let trigger = cancel.clone();
-    let events: capstan_engine::jobs::EventSink = Arc::new(move |event: &JobEvent| {
-        // Cancel once the plugin has written its line and is waiting.
-        if matches!(event, JobEvent::Log(_)) {
-            let trigger = trigger.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                trigger.cancel();
-            });
-        }
-    });
+    // Cancel once the plugin has written its line and is waiting.
+    let (cancel, events) = cancel_after(|e| matches!(e, JobEvent::Log(_)), 200);
     let request = RunRequest::new(
         "probe",
         "log-then-exec",

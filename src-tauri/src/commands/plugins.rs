@@ -63,7 +63,7 @@ pub async fn install_plugin(
     } else {
         capstan.install(&inspected, grants)?
     };
-    Ok(capstan.plugin_view(&record.manifest.name).await?)
+    Ok(record.into())
 }
 
 fn parse_grants(names: &[String]) -> UiResult<GrantSet> {

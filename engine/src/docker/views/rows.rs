@@ -13,8 +13,10 @@ fn text(value: &Value) -> String {
     value.as_str().unwrap_or_default().to_string()
 }
 
-fn task_state(value: &Value) -> TaskState {
-    TaskState::from_name(value.as_str().unwrap_or_default()).unwrap_or(TaskState::Unknown)
+/// The engine's word at `value` as one of a wire enum's names, or
+/// `unknown` for a word this version does not know.
+fn word<T>(value: &Value, from_name: fn(&str) -> Option<T>, unknown: T) -> T {
+    value.as_str().and_then(from_name).unwrap_or(unknown)
 }
 
 fn short(id: &Value) -> String {
@@ -61,7 +63,11 @@ fn container_row(c: &Value) -> ContainerRow {
         id: short(&c["Id"]),
         name,
         image: text(&c["Image"]),
-        state: ContainerState::from_name(&text(&c["State"])).unwrap_or(ContainerState::Unknown),
+        state: word(
+            &c["State"],
+            ContainerState::from_name,
+            ContainerState::Unknown,
+        ),
         status: text(&c["Status"]),
         ports: ports.join(", "),
         service: c["Labels"]["com.docker.swarm.service.name"]
@@ -114,9 +120,13 @@ pub fn service_rows(services: &Value, tasks: &Value, nodes: usize) -> Vec<Servic
                 desired,
                 image,
                 ports,
-                update: s["UpdateStatus"]["State"]
-                    .as_str()
-                    .map(|u| UpdateState::from_name(u).unwrap_or(UpdateState::Unknown)),
+                update: s["UpdateStatus"]["State"].is_string().then(|| {
+                    word(
+                        &s["UpdateStatus"]["State"],
+                        UpdateState::from_name,
+                        UpdateState::Unknown,
+                    )
+                }),
                 stack: spec["Labels"]["com.docker.stack.namespace"]
                     .as_str()
                     .map(String::from),
@@ -144,11 +154,17 @@ pub fn node_rows(nodes: &Value) -> Vec<NodeRow> {
             NodeRow {
                 id: short(&n["ID"]),
                 hostname: text(&n["Description"]["Hostname"]),
-                role: NodeRole::from_name(&text(&n["Spec"]["Role"])).unwrap_or(NodeRole::Unknown),
-                availability: NodeAvailability::from_name(&text(&n["Spec"]["Availability"]))
-                    .unwrap_or(NodeAvailability::Unknown),
-                state: NodeState::from_name(&text(&n["Status"]["State"]))
-                    .unwrap_or(NodeState::Unknown),
+                role: word(&n["Spec"]["Role"], NodeRole::from_name, NodeRole::Unknown),
+                availability: word(
+                    &n["Spec"]["Availability"],
+                    NodeAvailability::from_name,
+                    NodeAvailability::Unknown,
+                ),
+                state: word(
+                    &n["Status"]["State"],
+                    NodeState::from_name,
+                    NodeState::Unknown,
+                ),
                 manager_status: if n["ManagerStatus"]["Leader"] == true {
                     "Leader".into()
                 } else {
@@ -248,8 +264,12 @@ pub fn task_rows(list: &Value, nodes: &HashMap<String, String>) -> Vec<TaskRow> 
                 id: short(&t["ID"]),
                 slot: t["Slot"].as_u64().unwrap_or(0),
                 node: nodes.get(&node_id).cloned().unwrap_or(node_id),
-                desired: task_state(&t["DesiredState"]),
-                state: task_state(&t["Status"]["State"]),
+                desired: word(&t["DesiredState"], TaskState::from_name, TaskState::Unknown),
+                state: word(
+                    &t["Status"]["State"],
+                    TaskState::from_name,
+                    TaskState::Unknown,
+                ),
                 error: text(&t["Status"]["Err"]),
                 image: text(&t["Spec"]["ContainerSpec"]["Image"])
                     .split('@')
