@@ -8,10 +8,15 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value as Json, json};
 
 use super::context::RunContext;
+use super::task_error::TaskError;
 use super::template::Scope;
 
 /// `debug`: `msg` (any value, printed as Ansible prints it) or `var`.
-pub(crate) fn debug_params(ctx: &RunContext, params: Json, scope: &Scope) -> Result<Json, String> {
+pub(crate) fn debug_params(
+    ctx: &RunContext,
+    params: Json,
+    scope: &Scope,
+) -> Result<Json, TaskError> {
     let Json::Object(mut map) = params else {
         return Ok(json!({"msg": "Hello world!"}));
     };
@@ -29,9 +34,9 @@ pub(crate) fn debug_params(ctx: &RunContext, params: Json, scope: &Scope) -> Res
         .remove("msg")
         .unwrap_or(Json::String("Hello world!".into()));
     if let Some((extra, _)) = map.into_iter().next() {
-        return Err(format!(
+        return Err(TaskError::Args(format!(
             "debug: unknown field `{extra}` (known: msg, var, verbosity)"
-        ));
+        )));
     }
     Ok(json!({"msg": display_json(&msg)}))
 }
@@ -45,13 +50,17 @@ pub(crate) fn display_json(value: &Json) -> String {
 
 /// `assert`: every `that` expression is evaluated here, the plugin
 /// decides and words the outcome.
-pub(crate) fn assert_params(ctx: &RunContext, params: Json, scope: &Scope) -> Result<Json, String> {
+pub(crate) fn assert_params(
+    ctx: &RunContext,
+    params: Json,
+    scope: &Scope,
+) -> Result<Json, TaskError> {
     let Json::Object(mut map) = params else {
-        return Err("assert needs `that:`".into());
+        return Err(TaskError::Args("assert needs `that:`".into()));
     };
     let that = map
         .remove("that")
-        .ok_or_else(|| "assert needs `that:`".to_string())?;
+        .ok_or_else(|| TaskError::Args("assert needs `that:`".into()))?;
     let expressions: Vec<String> = match that {
         Json::Array(items) => items.into_iter().map(|i| display_json(&i)).collect(),
         Json::Bool(b) => vec![b.to_string()],
@@ -80,16 +89,16 @@ pub(crate) fn assert_params(ctx: &RunContext, params: Json, scope: &Scope) -> Re
         out.insert("quiet".into(), quiet);
     }
     if let Some((extra, _)) = map.into_iter().next() {
-        return Err(format!(
+        return Err(TaskError::Args(format!(
             "assert: unknown field `{extra}` (known: that, fail_msg, msg, success_msg, quiet)"
-        ));
+        )));
     }
     Ok(Json::Object(out))
 }
 
 /// Finds a local file a task names: absolute, or under the playbook's
 /// `sub` folder (`files/`, `templates/`), or next to the playbook.
-fn local_file(ctx: &RunContext, sub: &str, name: &str) -> Result<PathBuf, String> {
+fn local_file(ctx: &RunContext, sub: &str, name: &str) -> Result<PathBuf, TaskError> {
     let path = PathBuf::from(name);
     let candidates = if path.is_absolute() {
         vec![path]
@@ -101,24 +110,25 @@ fn local_file(ctx: &RunContext, sub: &str, name: &str) -> Result<PathBuf, String
         .find(|p| p.is_file())
         .cloned()
         .ok_or_else(|| {
-            format!(
+            TaskError::LocalFile(format!(
                 "cannot find `{name}` (looked in {})",
                 candidates
                     .iter()
                     .map(|p| p.display().to_string())
                     .collect::<Vec<_>>()
                     .join(", ")
-            )
+            ))
         })
 }
 
-fn read_text(path: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+fn read_text(path: &Path) -> Result<String, TaskError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| TaskError::LocalFile(format!("cannot read {}: {e}", path.display())))?;
     String::from_utf8(bytes).map_err(|_| {
-        format!(
+        TaskError::LocalFile(format!(
             "{} is not UTF-8 text; copying binary files is not supported yet",
             path.display()
-        )
+        ))
     })
 }
 
@@ -127,38 +137,40 @@ pub(crate) fn template_params(
     ctx: &RunContext,
     params: Json,
     scope: &Scope,
-) -> Result<Json, String> {
+) -> Result<Json, TaskError> {
     let Json::Object(mut map) = params else {
-        return Err("template needs `src` and `dest`".into());
+        return Err(TaskError::Args("template needs `src` and `dest`".into()));
     };
     let src = map
         .remove("src")
         .and_then(|s| s.as_str().map(String::from))
-        .ok_or_else(|| "template needs `src`".to_string())?;
+        .ok_or_else(|| TaskError::Args("template needs `src`".into()))?;
     let path = local_file(ctx, "templates", &src)?;
     let source = read_text(&path)?;
     let content = ctx
         .templates
         .render_text(&source, scope)
-        .map_err(|e| format!("template {}: {e}", path.display()))?;
+        .map_err(TaskError::in_part(format!("template {}", path.display())))?;
     map.insert("content".into(), Json::String(content));
     Ok(Json::Object(map))
 }
 
 /// `copy` with `src`: read the local file, send its content.
-pub(crate) fn copy_params(ctx: &RunContext, params: Json) -> Result<Json, String> {
+pub(crate) fn copy_params(ctx: &RunContext, params: Json) -> Result<Json, TaskError> {
     let Json::Object(mut map) = params else {
         return Ok(params);
     };
     if let Some(src) = map.remove("src") {
         if map.contains_key("content") {
-            return Err("copy: give `src` or `content`, not both".into());
+            return Err(TaskError::Args(
+                "copy: give `src` or `content`, not both".into(),
+            ));
         }
         let name = src.as_str().unwrap_or_default().to_string();
         if name.ends_with('/') {
-            return Err(format!(
+            return Err(TaskError::Args(format!(
                 "copy: copying a folder (`{name}`) is not supported yet"
-            ));
+            )));
         }
         let path = local_file(ctx, "files", &name)?;
         map.insert("content".into(), Json::String(read_text(&path)?));

@@ -9,7 +9,8 @@
 //! - [`template`] is Jinja (minijinja) with Ansible's filters.
 //! - `prepare` finds the plugins a run needs and checks `notify`.
 //! - `run` executes plays and records each task's results, with
-//!   `actions` doing the controller-side half of some modules.
+//!   `actions` doing the controller-side half of some modules; a task
+//!   that cannot run says why with a [`TaskError`].
 //! - [`report`] is what a run tells the world: events, outcomes, recap.
 
 mod actions;
@@ -19,6 +20,7 @@ pub mod modules;
 pub(crate) mod prepare;
 pub mod report;
 pub mod run;
+mod task_error;
 pub mod template;
 
 use std::fmt;
@@ -28,6 +30,8 @@ use serde::Serialize;
 
 pub use crate::yaml::Pos;
 pub use report::{PlaybookEvent, PlaybookEventSink, PlaybookReport, Recap, TaskOutcome};
+pub use task_error::TaskError;
+pub use template::TemplateError;
 
 /// A problem in a playbook or a file it uses, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,6 +5,8 @@
 
 use serde_json::{Map, Value as Json};
 
+use super::task_error::TaskError;
+
 /// A module a task can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Module {
@@ -228,7 +230,7 @@ const COMMAND_OPTIONS: &[&str] = &["creates", "removes", "chdir", "stdin", "exec
 
 /// Turns written arguments (after templating) into the plugin's
 /// parameters: `k=v` text split, aliases renamed.
-pub fn params(module: Module, inline: Option<&str>, map: Option<&Json>) -> Result<Json, String> {
+pub fn params(module: Module, inline: Option<&str>, map: Option<&Json>) -> Result<Json, TaskError> {
     let mut params = Map::new();
     if let Some(text) = inline {
         let words = split_words(text)?;
@@ -250,7 +252,7 @@ pub fn params(module: Module, inline: Option<&str>, map: Option<&Json>) -> Resul
         } else {
             for (_, word) in words {
                 let (key, value) = word.split_once('=').ok_or_else(|| {
-                    format!("expected key=value, got `{word}` (write the arguments as a mapping to pass text with spaces)")
+                    TaskError::Args(format!("expected key=value, got `{word}` (write the arguments as a mapping to pass text with spaces)"))
                 })?;
                 params.insert(key.to_string(), Json::String(value.to_string()));
             }
@@ -264,9 +266,9 @@ pub fn params(module: Module, inline: Option<&str>, map: Option<&Json>) -> Resul
     for (alias, canonical) in module.aliases() {
         if let Some(value) = params.remove(*alias) {
             if params.contains_key(*canonical) {
-                return Err(format!(
+                return Err(TaskError::Args(format!(
                     "give `{canonical}` or its alias `{alias}`, not both"
-                ));
+                )));
             }
             params.insert(canonical.to_string(), value);
         }
@@ -277,7 +279,7 @@ pub fn params(module: Module, inline: Option<&str>, map: Option<&Json>) -> Resul
 /// Splits `k=v` text into words, honouring quotes and keeping Jinja
 /// blocks (`{{ a }}`) whole; each word comes back as written and with its
 /// quotes removed.
-fn split_words(text: &str) -> Result<Vec<(String, String)>, String> {
+fn split_words(text: &str) -> Result<Vec<(String, String)>, TaskError> {
     let mut words = Vec::new();
     let mut raw = String::new();
     let mut plain = String::new();
@@ -330,7 +332,7 @@ fn split_words(text: &str) -> Result<Vec<(String, String)>, String> {
         }
     }
     if let Some(q) = quote {
-        return Err(format!("unbalanced {q} quote in `{text}`"));
+        return Err(TaskError::Args(format!("unbalanced {q} quote in `{text}`")));
     }
     if !raw.is_empty() {
         words.push((raw, plain));
@@ -384,11 +386,13 @@ mod tests {
         assert!(
             params(Module::File, Some("path=/a oops"), None)
                 .unwrap_err()
+                .to_string()
                 .contains("key=value")
         );
         assert!(
             params(Module::File, Some("path='/a"), None)
                 .unwrap_err()
+                .to_string()
                 .contains("unbalanced")
         );
         assert!(
@@ -398,6 +402,7 @@ mod tests {
                 Some(&json!({"path": "/a", "dest": "/b"}))
             )
             .unwrap_err()
+            .to_string()
             .contains("not both")
         );
     }

@@ -26,6 +26,41 @@ const MAX_DEPTH: usize = 32;
 /// 60,000): enough for any real template, and stops one that would hang.
 pub const FUEL: u64 = 20_000_000;
 
+/// Why a template could not be rendered or evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// A variable (or attribute path, `a.b`) the scope lacks.
+    #[error("undefined variable `{0}`")]
+    Undefined(String),
+    /// An expression evaluated to nothing, without naming a missing variable.
+    #[error("`{0}` is undefined")]
+    UndefinedExpression(String),
+    /// The render used up its fuel.
+    #[error(
+        "the template ran more than {FUEL} steps and was stopped: a loop that does not end, \
+         or far more data than expected"
+    )]
+    OutOfFuel,
+    /// A written variable's template uses itself, through `path`.
+    #[error("variable `{name}` refers to itself ({path})")]
+    SelfReference {
+        /// The variable met again.
+        name: String,
+        /// The chain of variables, `a → b → a`.
+        path: String,
+    },
+    /// Written variables refer to each other too deep (32 levels).
+    #[error("variable `{name}`: templates nest more than {MAX_DEPTH} variables deep")]
+    TooDeep {
+        /// The variable at the limit.
+        name: String,
+    },
+    /// A syntax or evaluation error from the template engine: its kind
+    /// and detail, as minijinja words them.
+    #[error("{0}")]
+    Jinja(String),
+}
+
 /// The template engine for one playbook run.
 pub struct Templates {
     env: Environment<'static>,
@@ -165,11 +200,16 @@ impl Templates {
 
     /// Renders a string. A string that is one `{{ expression }}` and nothing
     /// else keeps the expression's type (a list stays a list), as Ansible does.
-    pub fn render_value(&self, text: &str, scope: &Scope) -> Result<Json, String> {
+    pub fn render_value(&self, text: &str, scope: &Scope) -> Result<Json, TemplateError> {
         self.render_value_at(text, scope, &[])
     }
 
-    fn render_value_at(&self, text: &str, scope: &Scope, chain: &[&str]) -> Result<Json, String> {
+    fn render_value_at(
+        &self,
+        text: &str,
+        scope: &Scope,
+        chain: &[&str],
+    ) -> Result<Json, TemplateError> {
         if !Self::is_template(text) {
             return Ok(Json::String(text.to_string()));
         }
@@ -182,11 +222,16 @@ impl Templates {
     }
 
     /// Renders a string to text. The output is never rendered again.
-    pub fn render_text(&self, text: &str, scope: &Scope) -> Result<String, String> {
+    pub fn render_text(&self, text: &str, scope: &Scope) -> Result<String, TemplateError> {
         self.render_text_at(text, scope, &[])
     }
 
-    fn render_text_at(&self, text: &str, scope: &Scope, chain: &[&str]) -> Result<String, String> {
+    fn render_text_at(
+        &self,
+        text: &str,
+        scope: &Scope,
+        chain: &[&str],
+    ) -> Result<String, TemplateError> {
         let template = self
             .env
             .template_from_str(text)
@@ -199,11 +244,11 @@ impl Templates {
     }
 
     /// Evaluates a bare expression (a `when:` condition, `that:` item).
-    pub fn eval(&self, expr: &str, scope: &Scope) -> Result<Value, String> {
+    pub fn eval(&self, expr: &str, scope: &Scope) -> Result<Value, TemplateError> {
         self.eval_at(expr, scope, &[])
     }
 
-    fn eval_at(&self, expr: &str, scope: &Scope, chain: &[&str]) -> Result<Value, String> {
+    fn eval_at(&self, expr: &str, scope: &Scope, chain: &[&str]) -> Result<Value, TemplateError> {
         let expr = expr.trim();
         let expr = single_expression(expr).unwrap_or(expr);
         let compiled = self
@@ -216,8 +261,8 @@ impl Templates {
             .map_err(|e| describe(&e, Some((&compiled.undeclared_variables(true), &scope))))?;
         if value.is_undefined() {
             let names = compiled.undeclared_variables(true);
-            return Err(undefined_message(&names, &scope)
-                .unwrap_or_else(|| format!("`{expr}` is undefined")));
+            return Err(undefined_variable(&names, &scope)
+                .unwrap_or_else(|| TemplateError::UndefinedExpression(expr.to_string())));
         }
         Ok(value)
     }
@@ -229,7 +274,7 @@ impl Templates {
         used: &HashSet<String>,
         scope: &'s Scope,
         chain: &[&str],
-    ) -> Result<std::borrow::Cow<'s, Scope>, String> {
+    ) -> Result<std::borrow::Cow<'s, Scope>, TemplateError> {
         let mut pending: Vec<&String> =
             used.iter().filter(|n| scope.written.contains(*n)).collect();
         if pending.is_empty() {
@@ -242,15 +287,13 @@ impl Templates {
             if chain.contains(&name.as_str()) {
                 let mut path: Vec<&str> = chain.to_vec();
                 path.push(name);
-                return Err(format!(
-                    "variable `{name}` refers to itself ({})",
-                    path.join(" → ")
-                ));
+                return Err(TemplateError::SelfReference {
+                    name: name.clone(),
+                    path: path.join(" → "),
+                });
             }
             if chain.len() >= MAX_DEPTH {
-                return Err(format!(
-                    "variable `{name}`: templates nest more than {MAX_DEPTH} variables deep"
-                ));
+                return Err(TemplateError::TooDeep { name: name.clone() });
             }
             let mut inner = chain.to_vec();
             inner.push(name);
@@ -266,16 +309,21 @@ impl Templates {
     }
 
     /// Evaluates a condition to true or false.
-    pub fn condition(&self, expr: &str, scope: &Scope) -> Result<bool, String> {
+    pub fn condition(&self, expr: &str, scope: &Scope) -> Result<bool, TemplateError> {
         Ok(truthy(&self.eval(expr, scope)?))
     }
 
     /// Templates every string inside a JSON value.
-    pub fn render_json(&self, value: &Json, scope: &Scope) -> Result<Json, String> {
+    pub fn render_json(&self, value: &Json, scope: &Scope) -> Result<Json, TemplateError> {
         self.render_json_at(value, scope, &[])
     }
 
-    fn render_json_at(&self, value: &Json, scope: &Scope, chain: &[&str]) -> Result<Json, String> {
+    fn render_json_at(
+        &self,
+        value: &Json,
+        scope: &Scope,
+        chain: &[&str],
+    ) -> Result<Json, TemplateError> {
         Ok(match value {
             Json::String(s) => self.render_value_at(s, scope, chain)?,
             Json::Array(items) => Json::Array(
@@ -287,7 +335,7 @@ impl Templates {
             Json::Object(map) => Json::Object(
                 map.iter()
                     .map(|(k, v)| Ok((k.clone(), self.render_json_at(v, scope, chain)?)))
-                    .collect::<Result<_, String>>()?,
+                    .collect::<Result<_, TemplateError>>()?,
             ),
             other => other.clone(),
         })
@@ -332,42 +380,42 @@ fn single_expression(text: &str) -> Option<&str> {
     (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%")).then_some(inner)
 }
 
-fn describe(error: &minijinja::Error, undefined: Option<(&HashSet<String>, &Scope)>) -> String {
+fn describe(
+    error: &minijinja::Error,
+    undefined: Option<(&HashSet<String>, &Scope)>,
+) -> TemplateError {
     if error.kind() == ErrorKind::OutOfFuel {
-        return format!(
-            "the template ran more than {FUEL} steps and was stopped: a loop that does not end, \
-             or far more data than expected"
-        );
+        return TemplateError::OutOfFuel;
     }
     if error.kind() == ErrorKind::UndefinedError
         && let Some((names, scope)) = undefined
-        && let Some(message) = undefined_message(names, scope)
+        && let Some(missing) = undefined_variable(names, scope)
     {
-        return message;
+        return missing;
     }
     let mut message = error.kind().to_string();
     if let Some(detail) = error.detail() {
         message = format!("{message}: {detail}");
     }
-    message
+    TemplateError::Jinja(message)
 }
 
 /// Names the first variable (or attribute path) that the scope lacks.
-fn undefined_message(names: &HashSet<String>, scope: &Scope) -> Option<String> {
+fn undefined_variable(names: &HashSet<String>, scope: &Scope) -> Option<TemplateError> {
     let mut names: Vec<&String> = names.iter().collect();
     names.sort();
     for name in names {
         let mut parts = name.split('.');
         let root = parts.next()?;
         let Some(mut value) = scope.json.get(root) else {
-            return Some(format!("undefined variable `{root}`"));
+            return Some(TemplateError::Undefined(root.to_string()));
         };
         let mut path = root.to_string();
         for part in parts {
             path = format!("{path}.{part}");
             match value.get(part) {
                 Some(inner) => value = inner,
-                None => return Some(format!("undefined variable `{path}`")),
+                None => return Some(TemplateError::Undefined(path)),
             }
         }
     }
@@ -616,13 +664,13 @@ mod tests {
     fn undefined_variables_are_named() {
         let t = Templates::new();
         let err = t.render_value("x {{ nope }} y", &scope()).unwrap_err();
-        assert_eq!(err, "undefined variable `nope`");
+        assert_eq!(err, TemplateError::Undefined("nope".into()));
         let err = t
             .render_value("{{ result.stdout_lines }}", &scope())
             .unwrap_err();
-        assert_eq!(err, "undefined variable `result.stdout_lines`");
+        assert_eq!(err, TemplateError::Undefined("result.stdout_lines".into()));
         let err = t.condition("nope == 1", &scope()).unwrap_err();
-        assert_eq!(err, "undefined variable `nope`");
+        assert_eq!(err, TemplateError::Undefined("nope".into()));
         assert!(t.condition("nope is not defined", &scope()).unwrap());
     }
 
@@ -691,7 +739,7 @@ mod tests {
         let t = Templates::new();
         let scope = layers(json!({ "a": "{{ b }}", "b": "x{{ a }}" }), json!({}));
         let err = t.render_value("{{ a }}", &scope).unwrap_err();
-        assert_eq!(err, "variable `a` refers to itself (a → b → a)");
+        assert_eq!(err.to_string(), "variable `a` refers to itself (a → b → a)");
     }
 
     #[test]
@@ -703,7 +751,8 @@ mod tests {
                 &scope(),
             )
             .unwrap_err();
-        assert!(err.contains("was stopped"), "{err}");
+        assert_eq!(err, TemplateError::OutOfFuel);
+        assert!(err.to_string().contains("was stopped"), "{err}");
         // An ordinary loop is well within the limit.
         let out = t
             .render_text(

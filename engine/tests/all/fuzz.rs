@@ -145,7 +145,7 @@ proptest! {
     ) {
         let module = modules::resolve(module).unwrap();
         if let Err(e) = modules::params(module, Some(&text), None) {
-            prop_assert!(!e.is_empty());
+            prop_assert!(!e.to_string().is_empty());
         }
     }
 
@@ -155,7 +155,7 @@ proptest! {
         let scope = Scope::layered([(vars.as_object().unwrap(), Origin::Written)]);
         let templates = Templates::new();
         if let Err(e) = templates.render_text(&text, &scope) {
-            prop_assert!(!e.is_empty());
+            prop_assert!(!e.to_string().is_empty());
         }
     }
 }

@@ -1,0 +1,368 @@
+//! One host's variables and standing through a run: its layers of
+//! variables in Ansible's order of strength, the facts and results it
+//! gathers, the handlers it has notified, and its recap.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{Map, Value as Json};
+
+use super::results::ItemResult;
+use crate::jobs::ResultStatus;
+use crate::playbook::context::RunHost;
+use crate::playbook::model::{Play, Task};
+use crate::playbook::report::Recap;
+use crate::playbook::task_error::TaskError;
+use crate::playbook::template::{Origin, Scope, Templates};
+use crate::target::Target;
+
+/// One host's state through the run.
+pub(super) struct HostState {
+    pub name: String,
+    pub target: Target,
+    pub inventory: Map<String, Json>,
+    pub facts: Map<String, Json>,
+    pub play_vars: Map<String, Json>,
+    /// `register:` and `set_fact:` results.
+    pub set: Map<String, Json>,
+    /// The current play's hosts (after `--limit`): what its tasks may reach.
+    pub play_hosts: Arc<Vec<String>>,
+    pub notified: Vec<String>,
+    pub failed: bool,
+    pub unreachable: bool,
+    pub recap: Recap,
+}
+
+impl HostState {
+    /// A host at the start of the run: its inventory variables only.
+    pub fn new(host: RunHost) -> HostState {
+        HostState {
+            recap: Recap {
+                host: host.name.clone(),
+                ..Recap::default()
+            },
+            name: host.name,
+            target: host.target,
+            inventory: host.vars,
+            facts: Map::new(),
+            play_vars: Map::new(),
+            set: Map::new(),
+            play_hosts: Arc::default(),
+            notified: Vec::new(),
+            failed: false,
+            unreachable: false,
+        }
+    }
+
+    /// Whether the host still takes tasks (it has not failed or been lost).
+    pub fn active(&self) -> bool {
+        !self.failed && !self.unreachable
+    }
+
+    /// Variables in Ansible's order of strength: inventory, facts, play
+    /// vars, task vars, registered and set facts, extra vars. What the
+    /// user wrote may hold templates; facts and results are data.
+    pub fn scope(&self, task_vars: &Map<String, Json>, extra: &Map<String, Json>) -> Scope {
+        Scope::layered([
+            (&self.inventory, Origin::Written),
+            (&self.facts, Origin::Data),
+            (&self.play_vars, Origin::Written),
+            (task_vars, Origin::Written),
+            (&self.set, Origin::Data),
+            (extra, Origin::Written),
+        ])
+    }
+
+    /// Starts a play on this host: its hosts, and no play vars or
+    /// notifications left from the last one.
+    pub fn enter_play(&mut self, play_hosts: &Arc<Vec<String>>) {
+        self.play_hosts = play_hosts.clone();
+        self.play_vars.clear();
+        self.notified.clear();
+        let names = Json::from(play_hosts.as_slice());
+        self.play_vars
+            .insert("ansible_play_hosts".into(), names.clone());
+        self.play_vars.insert("play_hosts".into(), names);
+    }
+
+    /// Adds the play's `vars:` and `vars_files:` (file names rendered with
+    /// what the host knows so far), kept as written: each is rendered when
+    /// a task uses it, as Ansible's lazy variables are, so one may use a
+    /// result registered later.
+    pub fn load_play_vars(
+        &mut self,
+        play: &Play,
+        templates: &Templates,
+        dir: &Path,
+        extra: &Map<String, Json>,
+    ) -> Result<(), TaskError> {
+        let mut vars: Vec<(String, Json)> = play.vars.clone();
+        for (file, pos) in &play.vars_files {
+            let scope = self.scope(&Map::new(), extra);
+            let name = templates
+                .render_text(file, &scope)
+                .map_err(TaskError::in_part(format!("{pos}: vars_files")))?;
+            let path = dir.join(&name);
+            let text = crate::yaml::read_file(&path, "vars file")
+                .map_err(|e| TaskError::VarsFile(format!("{pos}: {e}")))?;
+            let node = crate::yaml::parse(
+                &path.display().to_string(),
+                &text,
+                crate::yaml::TopLevel::Mapping,
+            )
+            .map_err(|e| TaskError::VarsFile(e.to_string()))?;
+            vars.extend(
+                crate::playbook::model::vars(&node)
+                    .map_err(|e| TaskError::VarsFile(e.to_string()))?,
+            );
+        }
+        self.play_vars.extend(vars);
+        Ok(())
+    }
+
+    /// Counts a task's result in the recap and acts on it: a failure or a
+    /// lost host stops the host, a change notifies the task's handlers.
+    /// Returns whether the failure was ignored (`ignore_errors`), which
+    /// Ansible counts as ok, and as changed when the module changed
+    /// something.
+    pub fn record(&mut self, task: &Task, status: ResultStatus, changed: bool) -> bool {
+        match status {
+            ResultStatus::Unreachable => {
+                self.unreachable = true;
+                self.recap.unreachable = 1;
+            }
+            ResultStatus::Failed if task.ignore_errors => {
+                self.recap.ignored += 1;
+                self.recap.ok += 1;
+                if changed {
+                    self.recap.changed += 1;
+                }
+                return true;
+            }
+            ResultStatus::Failed => {
+                self.failed = true;
+                self.recap.failed += 1;
+            }
+            ResultStatus::Skipped => self.recap.skipped += 1,
+            ResultStatus::Changed => {
+                self.recap.ok += 1;
+                self.recap.changed += 1;
+                for name in &task.notify {
+                    if !self.notified.contains(name) {
+                        self.notified.push(name.clone());
+                    }
+                }
+            }
+            ResultStatus::Ok => self.recap.ok += 1,
+        }
+        false
+    }
+
+    /// Keeps the facts a `setup` result carries, both as `ansible_x` and
+    /// under `ansible_facts.x`.
+    pub fn absorb_facts(&mut self, result: &Map<String, Json>) {
+        let Some(Json::Object(facts)) = result.get("ansible_facts") else {
+            return;
+        };
+        let mut short = Map::new();
+        for (key, value) in facts {
+            self.facts.insert(key.clone(), value.clone());
+            short.insert(
+                key.strip_prefix("ansible_").unwrap_or(key).to_string(),
+                value.clone(),
+            );
+        }
+        self.facts
+            .insert("ansible_facts".into(), Json::Object(short));
+    }
+
+    /// `set_fact`: binds each (rendered) parameter on this host.
+    pub fn set_fact(&mut self, params: Json) -> ItemResult {
+        let mut facts = match params {
+            Json::Object(map) => map,
+            _ => Map::new(),
+        };
+        facts.remove("cacheable");
+        let names: Vec<String> = facts.keys().cloned().collect();
+        for (k, v) in &facts {
+            self.set.insert(k.clone(), v.clone());
+        }
+        let mut result = Map::new();
+        result.insert("ansible_facts".into(), Json::Object(facts));
+        result.insert("changed".into(), Json::Bool(false));
+        result.insert("failed".into(), Json::Bool(false));
+        ItemResult {
+            status: ResultStatus::Ok,
+            summary: format!("set {}", names.join(", ")),
+            diff: None,
+            result,
+            unreachable: false,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::playbook::modules::Module;
+    use crate::playbook::template::Templates;
+    use crate::yaml::Pos;
+
+    fn host() -> HostState {
+        HostState::new(RunHost {
+            name: "web-1".into(),
+            target: Target::local_named("web-1"),
+            vars: Map::from_iter([
+                ("port".to_string(), json!(80)),
+                ("who".to_string(), json!("inventory")),
+            ]),
+        })
+    }
+
+    fn pos() -> Pos {
+        Pos {
+            file: "site.yml".into(),
+            line: 3,
+            column: 5,
+        }
+    }
+
+    /// A play with nothing in it, for the tests that need one.
+    pub(in crate::playbook::run) fn empty_play() -> Play {
+        Play {
+            name: "test".into(),
+            hosts: "all".into(),
+            vars: Vec::new(),
+            vars_files: Vec::new(),
+            become_: None,
+            become_user: None,
+            no_log: None,
+            gather_facts: false,
+            tags: Vec::new(),
+            tasks: Vec::new(),
+            handlers: Vec::new(),
+            pos: pos(),
+        }
+    }
+
+    fn task() -> Task {
+        Task::new(Module::Command, "command", pos())
+    }
+
+    fn value(state: &HostState, task_vars: &Map<String, Json>, extra: &Map<String, Json>) -> Json {
+        Templates::new()
+            .render_value("{{ who }}", &state.scope(task_vars, extra))
+            .unwrap()
+    }
+
+    #[test]
+    fn each_layer_of_variables_overrides_the_ones_below_it() {
+        let mut state = host();
+        let none = Map::new();
+        assert_eq!(value(&state, &none, &none), json!("inventory"));
+        state.facts.insert("who".into(), json!("facts"));
+        assert_eq!(value(&state, &none, &none), json!("facts"));
+        state.play_vars.insert("who".into(), json!("play"));
+        assert_eq!(value(&state, &none, &none), json!("play"));
+        let task_vars = Map::from_iter([("who".to_string(), json!("task"))]);
+        assert_eq!(value(&state, &task_vars, &none), json!("task"));
+        state.set.insert("who".into(), json!("registered"));
+        assert_eq!(value(&state, &task_vars, &none), json!("registered"));
+        let extra = Map::from_iter([("who".to_string(), json!("extra"))]);
+        assert_eq!(value(&state, &task_vars, &extra), json!("extra"));
+    }
+
+    #[test]
+    fn a_new_play_clears_the_last_ones_vars_and_notifications() {
+        let mut state = host();
+        state.play_vars.insert("old".into(), json!(1));
+        state.notified.push("restart".into());
+        state.enter_play(&Arc::new(vec!["web-1".into(), "web-2".into()]));
+        assert!(state.notified.is_empty());
+        assert_eq!(
+            Json::Object(state.play_vars.clone()),
+            json!({"ansible_play_hosts": ["web-1", "web-2"], "play_hosts": ["web-1", "web-2"]})
+        );
+    }
+
+    #[test]
+    fn facts_are_kept_long_and_short() {
+        let mut state = host();
+        state.absorb_facts(&Map::from_iter([(
+            "ansible_facts".to_string(),
+            json!({"ansible_os_family": "Debian"}),
+        )]));
+        assert_eq!(state.facts["ansible_os_family"], json!("Debian"));
+        assert_eq!(state.facts["ansible_facts"], json!({"os_family": "Debian"}));
+        // A result without facts changes nothing.
+        state.absorb_facts(&Map::new());
+        assert_eq!(state.facts.len(), 2);
+    }
+
+    #[test]
+    fn set_fact_binds_its_values_but_not_cacheable() {
+        let mut state = host();
+        let item = state.set_fact(json!({"a": 1, "b": "x", "cacheable": true}));
+        assert_eq!(item.summary, "set a, b");
+        assert_eq!(state.set["a"], json!(1));
+        assert!(!state.set.contains_key("cacheable"));
+        assert_eq!(item.result["ansible_facts"], json!({"a": 1, "b": "x"}));
+    }
+
+    #[test]
+    fn the_recap_counts_as_ansible_does() {
+        let mut notifying = task();
+        notifying.notify = vec!["restart".into()];
+        let mut state = host();
+        assert!(!state.record(&notifying, ResultStatus::Changed, true));
+        assert!(!state.record(&notifying, ResultStatus::Changed, true));
+        assert_eq!(state.notified, ["restart"], "each handler is notified once");
+        state.record(&task(), ResultStatus::Ok, false);
+        state.record(&task(), ResultStatus::Skipped, false);
+        let mut ignoring = task();
+        ignoring.ignore_errors = true;
+        assert!(state.record(&ignoring, ResultStatus::Failed, true));
+        assert!(state.active(), "an ignored failure keeps the host");
+        let recap = &state.recap;
+        assert_eq!(
+            (
+                recap.ok,
+                recap.changed,
+                recap.skipped,
+                recap.ignored,
+                recap.failed
+            ),
+            (4, 3, 1, 1, 0)
+        );
+        state.record(&task(), ResultStatus::Failed, false);
+        assert!(!state.active());
+        assert_eq!(state.recap.failed, 1);
+        let mut lost = host();
+        lost.record(&task(), ResultStatus::Unreachable, false);
+        assert!(lost.unreachable && !lost.active());
+        assert_eq!(lost.recap.unreachable, 1);
+    }
+
+    #[test]
+    fn a_missing_vars_file_fails_with_its_place() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("web.yml"), "port: 8080\n").unwrap();
+        let mut play = empty_play();
+        play.vars_files = vec![("{{ role }}.yml".into(), pos())];
+        let mut state = host();
+        state.inventory.insert("role".into(), json!("web"));
+        state
+            .load_play_vars(&play, &Templates::new(), dir.path(), &Map::new())
+            .unwrap();
+        assert_eq!(state.play_vars["port"], json!(8080));
+
+        state.inventory.insert("role".into(), json!("db"));
+        let error = state
+            .load_play_vars(&play, &Templates::new(), dir.path(), &Map::new())
+            .unwrap_err();
+        assert!(matches!(error, TaskError::VarsFile(_)), "{error:?}");
+        assert!(error.to_string().contains("db.yml"), "{error}");
+    }
+}

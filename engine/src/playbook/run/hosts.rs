@@ -1,0 +1,100 @@
+//! One task across its hosts: its shown name, each live host's run at
+//! once (at most [`MAX_PARALLEL_TARGETS`], stopped by the run's
+//! cancellation), each outcome sent as the host ends and all of them saved
+//! when the task ends.
+
+use std::sync::Arc;
+
+use serde_json::Map;
+
+use super::host_state::HostState;
+use super::task::run_task;
+use crate::fan_out::{Finished, fan_out};
+use crate::jobs::runner::MAX_PARALLEL_TARGETS;
+use crate::playbook::context::RunContext;
+use crate::playbook::model::{Play, Task};
+use crate::playbook::report::{PlaybookEvent, TaskOutcome};
+use crate::playbook::template::Templates;
+
+/// Runs one task on the given hosts at once; false when none of them is
+/// left to take the next task.
+pub(super) async fn run_task_on_hosts(
+    ctx: &Arc<RunContext>,
+    play: &Arc<Play>,
+    task: &Arc<Task>,
+    states: &mut [Option<HostState>],
+    chosen: &[usize],
+    handler: bool,
+) -> bool {
+    let active: Vec<usize> = chosen
+        .iter()
+        .copied()
+        .filter(|i| states[*i].as_ref().is_some_and(HostState::active))
+        .collect();
+    let Some(first) = active.first().and_then(|i| states[*i].as_ref()) else {
+        return false;
+    };
+    let shown = shown_name(ctx, task, first);
+    (ctx.events)(&PlaybookEvent::Task {
+        name: shown.clone(),
+        handler,
+        hosts: active.len(),
+    });
+    let task_span = tracing::debug_span!("task", name = %shown, hosts = active.len());
+    let work: Vec<_> = active
+        .iter()
+        .map(|&i| {
+            let state = states[i].take().expect("active host");
+            let (ctx, play, task, shown) = (ctx.clone(), play.clone(), task.clone(), shown.clone());
+            let host_span = tracing::debug_span!(parent: &task_span, "host", name = %state.name);
+            tracing::Instrument::instrument(
+                async move {
+                    let (state, outcome) = run_task(&ctx, &play, &task, shown, state).await;
+                    tracing::debug!(status = %outcome.status, "task done");
+                    (ctx.events)(&PlaybookEvent::HostDone(outcome.clone()));
+                    (state, outcome)
+                },
+                host_span,
+            )
+        })
+        .collect();
+    let mut outcomes: Vec<TaskOutcome> = Vec::with_capacity(active.len());
+    let ended = fan_out(work, MAX_PARALLEL_TARGETS, &ctx.cancel).await;
+    for (&i, ended) in active.iter().zip(ended) {
+        match ended {
+            Finished::Done((state, outcome)) => {
+                states[i] = Some(state);
+                outcomes.push(outcome);
+            }
+            // A cancelled or lost host leaves the run.
+            Finished::Cancelled => {}
+            Finished::Panicked(why) => tracing::error!(panic = %why, "a host's task panicked"),
+        }
+    }
+    save_outcomes(ctx, &outcomes);
+    active
+        .iter()
+        .any(|i| states[*i].as_ref().is_some_and(HostState::active))
+}
+
+/// The task's name as shown, stored and sent with each outcome: rendered
+/// with the first host's variables when it is a template (as Ansible
+/// does), kept as written if that fails, and masked.
+fn shown_name(ctx: &RunContext, task: &Task, first: &HostState) -> String {
+    let name = task.display_name();
+    let name = if Templates::is_template(&name) {
+        let scope = first.scope(&Map::new(), &ctx.options.extra_vars);
+        ctx.templates.render_text(&name, &scope).unwrap_or(name)
+    } else {
+        name
+    };
+    ctx.secrets.mask(&name)
+}
+
+/// Saves outcomes in the run's job; a store that fails is logged, and the
+/// run goes on (its events were sent already).
+pub(super) fn save_outcomes(ctx: &RunContext, outcomes: &[TaskOutcome]) {
+    if let Err(e) = ctx.store.save_task_outcomes(ctx.job_id, outcomes) {
+        tracing::error!(job = ctx.job_id, error = %e, "could not save task results");
+    }
+}

@@ -1,0 +1,363 @@
+//! Executes a playbook: plays in order, each task on all of its hosts at
+//! once, handlers at the end of each play, every host's result recorded
+//! as the task finishes.
+//!
+//! - `host_state`: one host's variables, facts, notifications and recap;
+//! - `hosts`: one task fanned out over its hosts;
+//! - `task`: one task on one host (loop, conditions, the plugin call);
+//! - `results`: item and task results, folded as Ansible folds them.
+
+mod host_state;
+mod hosts;
+mod results;
+mod task;
+
+use std::sync::Arc;
+
+use super::PlaybookOptions;
+use super::context::{RunContext, RunHost};
+use super::model::{Play, Playbook, Task};
+use super::modules::Module;
+use super::report::{PlaybookEvent, Recap, TaskOutcome};
+use super::template::{Origin, Scope, Templates};
+use crate::capability::log::LogSink;
+use crate::jobs::{LogLevel, LogLine, ResultStatus};
+use host_state::HostState;
+use hosts::{run_task_on_hosts, save_outcomes};
+
+/// Runs every play of `playbook` over `hosts` and returns the recap, and
+/// why the run stopped early if it did: a play whose `hosts:` cannot be
+/// rendered stops it there, as in Ansible.
+pub(crate) async fn run_playbook(
+    ctx: Arc<RunContext>,
+    playbook: &Playbook,
+    hosts: Vec<RunHost>,
+) -> (Vec<Recap>, Option<String>) {
+    let mut states: Vec<Option<HostState>> =
+        hosts.into_iter().map(|h| Some(HostState::new(h))).collect();
+    let mut stopped = None;
+    for play in &playbook.plays {
+        let pattern = PlayPattern {
+            templates: &ctx.templates,
+            options: &ctx.options,
+            inventory: &ctx.inventory,
+        };
+        let (names, warning) = match pattern.hosts(play) {
+            Ok(names) => (names, None),
+            Err(PlayHostsError::Unmatched(message)) => {
+                let warning = format!("{}: play `{}`: {message}; skipping it", play.pos, play.name);
+                ctx.logs.line(LogLine {
+                    target: String::new(),
+                    level: LogLevel::Warn,
+                    message: warning.clone(),
+                    fields: Vec::new(),
+                    at_ms: crate::store::now_ms(),
+                });
+                (Vec::new(), Some(warning))
+            }
+            Err(PlayHostsError::Unrendered(message)) => {
+                stopped = Some(format!(
+                    "{}: play `{}`: hosts: {message}",
+                    play.pos, play.name
+                ));
+                break;
+            }
+        };
+        // The live hosts among them, in the run's order.
+        let chosen: Vec<usize> = (0..states.len())
+            .filter(|&i| {
+                states[i]
+                    .as_ref()
+                    .is_some_and(|s| s.active() && names.contains(&s.name))
+            })
+            .collect();
+        let names: Vec<String> = chosen
+            .iter()
+            .filter_map(|i| states[*i].as_ref().map(|s| s.name.clone()))
+            .collect();
+        (ctx.events)(&PlaybookEvent::Play {
+            name: play.name.clone(),
+            hosts: names.clone(),
+            warning,
+        });
+        if chosen.is_empty() {
+            continue;
+        }
+        let play_hosts = Arc::new(names);
+        for &i in &chosen {
+            if let Some(state) = states[i].as_mut() {
+                state.enter_play(&play_hosts);
+            }
+        }
+        run_play(&ctx, play, &mut states, &chosen).await;
+    }
+    for state in states.iter().flatten() {
+        state.target.close().await;
+    }
+    let recap = states.into_iter().flatten().map(|s| s.recap).collect();
+    (recap, stopped)
+}
+
+/// Why a play has no hosts to run on.
+#[derive(Debug, PartialEq, Eq)]
+enum PlayHostsError {
+    /// Its `hosts:` could not be rendered: the run stops, as in Ansible.
+    Unrendered(String),
+    /// Its pattern names nothing in the inventory: the play is skipped
+    /// with a warning, as in Ansible.
+    Unmatched(String),
+}
+
+/// What picks a play's hosts: its pattern rendered with the extra vars,
+/// matched in the inventory, cut by `--limit`.
+struct PlayPattern<'a> {
+    templates: &'a Templates,
+    options: &'a PlaybookOptions,
+    inventory: &'a [crate::inventory::Host],
+}
+
+impl PlayPattern<'_> {
+    /// The names of the hosts `play` runs on, in inventory order.
+    fn hosts(&self, play: &Play) -> Result<Vec<String>, PlayHostsError> {
+        let extra = Scope::layered([(&self.options.extra_vars, Origin::Written)]);
+        let pattern = self
+            .templates
+            .render_text(&play.hosts, &extra)
+            .map_err(|e| PlayHostsError::Unrendered(e.to_string()))?;
+        let select = |pattern: &str| -> Result<Vec<String>, PlayHostsError> {
+            Ok(crate::inventory::pattern::select(pattern, self.inventory)
+                .map_err(|e| PlayHostsError::Unmatched(e.to_string()))?
+                .into_iter()
+                .map(|h| h.name.clone())
+                .collect())
+        };
+        let mut chosen = select(&pattern)?;
+        if let Some(limit) = &self.options.limit {
+            let allowed = select(limit)?;
+            chosen.retain(|n| allowed.contains(n));
+        }
+        Ok(chosen)
+    }
+}
+
+async fn run_play(
+    ctx: &Arc<RunContext>,
+    play: &Play,
+    states: &mut [Option<HostState>],
+    chosen: &[usize],
+) {
+    let play = Arc::new(play.clone());
+    if play.gather_facts {
+        let setup = Arc::new(Task {
+            name: Some("Gathering Facts".into()),
+            tags: vec!["always".into()],
+            become_: Some(false),
+            ..Task::new(Module::Setup, "setup", play.pos.clone())
+        });
+        run_task_on_hosts(ctx, &play, &setup, states, chosen, false).await;
+    }
+    // Play vars and vars files, rendered per host once facts are known.
+    for i in chosen {
+        let Some(state) = states[*i].as_mut().filter(|s| s.active()) else {
+            continue;
+        };
+        let loaded = state.load_play_vars(&play, &ctx.templates, &ctx.dir, &ctx.options.extra_vars);
+        if let Err(error) = loaded {
+            fail_host_setup(ctx, &play, state, error.to_string());
+        }
+    }
+    for task in &play.tasks {
+        if !selected_by_tags(task, &play.tags, &ctx.options) {
+            continue;
+        }
+        let task = Arc::new(task.clone());
+        if !run_task_on_hosts(ctx, &play, &task, states, chosen, false).await {
+            break;
+        }
+    }
+    for handler in &play.handlers {
+        let topics: Vec<&String> = handler.name.iter().chain(handler.listen.iter()).collect();
+        let notified: Vec<usize> = chosen
+            .iter()
+            .copied()
+            .filter(|i| {
+                states[*i]
+                    .as_ref()
+                    .is_some_and(|s| s.active() && s.notified.iter().any(|n| topics.contains(&n)))
+            })
+            .collect();
+        if notified.is_empty() {
+            continue;
+        }
+        let handler = Arc::new(handler.clone());
+        run_task_on_hosts(ctx, &play, &handler, states, &notified, true).await;
+    }
+}
+
+/// Fails a host whose play vars could not be loaded, with a result that
+/// says why.
+fn fail_host_setup(ctx: &RunContext, play: &Play, state: &mut HostState, message: String) {
+    state.failed = true;
+    state.recap.failed += 1;
+    let outcome = TaskOutcome {
+        host: state.name.clone(),
+        play: play.name.clone(),
+        task: "play vars".into(),
+        module: "vars".into(),
+        status: ResultStatus::Failed,
+        ignored: false,
+        summary: message.clone(),
+        diff: None,
+        result: serde_json::json!({"failed": true, "msg": message}),
+        duration_ms: 0,
+    };
+    save_outcomes(ctx, std::slice::from_ref(&outcome));
+    (ctx.events)(&PlaybookEvent::HostDone(outcome));
+}
+
+/// Ansible's tag rules: `--tags` keeps tasks with a listed tag (or
+/// `always`); `--skip-tags` drops tasks with a listed tag; `never` runs
+/// only when asked for by name.
+fn selected_by_tags(task: &Task, play_tags: &[String], options: &PlaybookOptions) -> bool {
+    let tags: Vec<&String> = task.tags.iter().chain(play_tags).collect();
+    let has = |t: &str| tags.iter().any(|x| x.as_str() == t);
+    if options.skip_tags.iter().any(|t| has(t)) {
+        return false;
+    }
+    if options.tags.is_empty() || options.tags.iter().any(|t| t == "all") {
+        return !has("never");
+    }
+    has("always") || options.tags.iter().any(|t| has(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::host_state::tests::empty_play;
+    use super::*;
+    use crate::yaml::Pos;
+
+    fn tagged(tags: &[&str]) -> Task {
+        let pos = Pos {
+            file: "site.yml".into(),
+            line: 1,
+            column: 1,
+        };
+        Task {
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            ..Task::new(Module::Command, "command", pos)
+        }
+    }
+
+    fn options(tags: &[&str], skip: &[&str]) -> PlaybookOptions {
+        PlaybookOptions {
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            skip_tags: skip.iter().map(|t| t.to_string()).collect(),
+            ..PlaybookOptions::default()
+        }
+    }
+
+    #[test]
+    fn tags_select_tasks_as_ansibles_do() {
+        let none = options(&[], &[]);
+        assert!(selected_by_tags(&tagged(&[]), &[], &none));
+        assert!(!selected_by_tags(&tagged(&["never"]), &[], &none));
+        let web = options(&["web"], &[]);
+        assert!(selected_by_tags(&tagged(&["web"]), &[], &web));
+        assert!(!selected_by_tags(&tagged(&["db"]), &[], &web));
+        assert!(selected_by_tags(&tagged(&["always"]), &[], &web));
+        assert!(selected_by_tags(&tagged(&["never", "web"]), &[], &web));
+        // The play's tags count as the task's.
+        assert!(selected_by_tags(&tagged(&[]), &["web".into()], &web));
+        // `--skip-tags` wins over everything, `always` too.
+        let skip = options(&[], &["always"]);
+        assert!(!selected_by_tags(&tagged(&["always"]), &[], &skip));
+        // `all` does not bring back `never`; naming it does.
+        assert!(!selected_by_tags(
+            &tagged(&["never"]),
+            &[],
+            &options(&["all"], &[])
+        ));
+        assert!(selected_by_tags(
+            &tagged(&["never"]),
+            &[],
+            &options(&["never"], &[])
+        ));
+    }
+
+    fn inventory() -> Vec<crate::inventory::Host> {
+        ["web-1", "web-2", "web-3", "db-1"]
+            .iter()
+            .map(|name| {
+                let group = if name.starts_with("web") { "web" } else { "db" };
+                crate::inventory::Host {
+                    name: name.to_string(),
+                    address: "127.0.0.1".into(),
+                    port: 22,
+                    user: "root".into(),
+                    auth: crate::inventory::HostAuth::Agent,
+                    environment: None,
+                    groups: vec![group.to_string()],
+                    vars: Default::default(),
+                }
+            })
+            .collect()
+    }
+
+    fn play_on(hosts: &str) -> Play {
+        Play {
+            hosts: hosts.into(),
+            ..empty_play()
+        }
+    }
+
+    #[test]
+    fn a_plays_hosts_are_its_rendered_pattern_cut_by_the_limit() {
+        let templates = Templates::new();
+        let inventory = inventory();
+        let mut options = options(&[], &[]);
+        options.extra_vars.insert("tier".into(), json!("web"));
+        let pattern = PlayPattern {
+            templates: &templates,
+            options: &options,
+            inventory: &inventory,
+        };
+        assert_eq!(
+            pattern.hosts(&play_on("{{ tier }}:!web-3")).unwrap(),
+            ["web-1", "web-2"]
+        );
+        let limited_options = PlaybookOptions {
+            limit: Some("web-2:db-1".into()),
+            ..options.clone()
+        };
+        let limited = PlayPattern {
+            options: &limited_options,
+            ..pattern
+        };
+        assert_eq!(limited.hosts(&play_on("web")).unwrap(), ["web-2"]);
+        assert_eq!(limited.hosts(&play_on("all")).unwrap(), ["web-2", "db-1"]);
+    }
+
+    #[test]
+    fn a_pattern_that_cannot_render_stops_the_run_and_one_that_matches_nothing_skips() {
+        let templates = Templates::new();
+        let inventory = inventory();
+        let options = options(&[], &[]);
+        let pattern = PlayPattern {
+            templates: &templates,
+            options: &options,
+            inventory: &inventory,
+        };
+        assert_eq!(
+            pattern.hosts(&play_on("{{ nowhere }}")),
+            Err(PlayHostsError::Unrendered(
+                "undefined variable `nowhere`".into()
+            ))
+        );
+        assert!(matches!(
+            pattern.hosts(&play_on("mail")),
+            Err(PlayHostsError::Unmatched(_))
+        ));
+    }
+}
