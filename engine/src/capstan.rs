@@ -430,8 +430,11 @@ impl Capstan {
             serde_json::Value::Null => serde_json::json!({}),
             other => other.clone(),
         };
-        validate_params(&action.params_schema, &params)
-            .map_err(|e| Error::BadInput(format!("{} {}: {e}", request.plugin, request.action)))?;
+        validate_params(&action.params_schema, &params).map_err(|error| Error::BadParams {
+            plugin: request.plugin.clone(),
+            action: request.action.clone(),
+            error: Box::new(error),
+        })?;
         let policy = HostKeyPolicy::trusting_new(request.trust_new_hosts);
         let mut targets = self.resolve_targets(&request.targets, policy)?;
         if let Some(user) = &request.become_user {

@@ -23,6 +23,18 @@ pub enum Error {
         message: String,
     },
 
+    /// An action's parameters do not fit its schema.
+    #[error("{plugin} {action}: {error}")]
+    BadParams {
+        /// The plugin.
+        plugin: String,
+        /// The action.
+        action: String,
+        /// Which parameter and what is wrong with it.
+        #[source]
+        error: Box<crate::plugin::ParamError>,
+    },
+
     /// No installed plugin has this name.
     #[error("no plugin named `{0}` is installed (see `capstan plugin list`)")]
     UnknownPlugin(String),
@@ -111,6 +123,7 @@ impl Error {
             self,
             Error::BadInput(_)
                 | Error::BadField { .. }
+                | Error::BadParams { .. }
                 | Error::UnknownPlugin(_)
                 | Error::NotAPlugin { .. }
         )
@@ -129,6 +142,10 @@ impl Error {
     pub fn to_api(&self) -> capstan_wire::ApiError {
         match self {
             Error::BadField { field, message } => capstan_wire::ApiError::field(field, message),
+            // The field is the parameter's path (`params.mode`).
+            Error::BadParams { error, .. } => {
+                capstan_wire::ApiError::field(&error.at, self.to_string())
+            }
             other => capstan_wire::ApiError::new(other.to_string()),
         }
     }
@@ -137,5 +154,36 @@ impl Error {
 impl From<wasmtime::Error> for Error {
     fn from(e: wasmtime::Error) -> Self {
         Error::Runtime(format!("{e:#}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugin::{ParamError, ParamProblem};
+
+    #[test]
+    fn a_parameter_error_reaches_a_face_with_its_field() {
+        let error = Error::BadParams {
+            plugin: "command".into(),
+            action: "exec".into(),
+            error: Box::new(ParamError {
+                at: "params.cmd".into(),
+                problem: ParamProblem::Missing("cmd".into()),
+            }),
+        };
+        assert!(error.is_bad_input());
+        let api = error.to_api();
+        assert_eq!(api.field.as_deref(), Some("params.cmd"));
+        assert_eq!(api.message, "command exec: params.cmd: `cmd` is required");
+    }
+
+    #[test]
+    fn a_wrong_host_field_is_a_field_error() {
+        let error = Error::from(crate::inventory::HostFieldError {
+            field: "port",
+            message: "port must be 1-65535".into(),
+        });
+        assert_eq!(error.to_api().field.as_deref(), Some("port"));
     }
 }

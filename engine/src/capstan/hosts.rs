@@ -15,7 +15,7 @@ use capstan_wire::hosts::Facts;
 impl Capstan {
     /// Adds or replaces a host in the inventory.
     pub fn add_host(&self, host: &Host) -> Result<()> {
-        host.validate().map_err(Error::BadInput)?;
+        host.validate()?;
         self.store.save_host(host)
     }
 
@@ -69,7 +69,7 @@ impl Capstan {
     /// Saves `host` in place of the host called `old` (an edit, perhaps a
     /// rename), atomically. The new name must not belong to another host.
     pub fn update_host(&self, old: &str, host: &Host) -> Result<()> {
-        host.validate().map_err(Error::BadInput)?;
+        host.validate()?;
         if self.store.host(old)?.is_none() {
             return Err(unknown_host(old));
         }
@@ -99,8 +99,7 @@ impl Capstan {
     /// same name. Every host is checked before any is saved, so a bad line
     /// saves nothing; the error names the file and line.
     pub fn import_inventory(&self, path: &Path) -> Result<Vec<Host>> {
-        let hosts =
-            inventory::load_file(path, &inventory::current_user()).map_err(Error::BadInput)?;
+        let hosts = inventory::load_file(path, &inventory::current_user())?;
         for host in &hosts {
             self.store.save_host(host)?;
         }

@@ -31,8 +31,7 @@ impl Capstan {
         let playbook = model::load(&options.playbook)?;
         prepare::check_notify(&playbook)?;
         let inventory = match &options.inventory {
-            Some(path) => crate::inventory::load_file(path, &crate::inventory::current_user())
-                .map_err(Error::BadInput)?,
+            Some(path) => crate::inventory::load_file(path, &crate::inventory::current_user())?,
             None => self.hosts()?,
         };
         if let Some(limit) = &options.limit {

@@ -13,7 +13,7 @@ use serde_json::Value as Json;
 use super::Host;
 use super::raw::{RawGroup, RawInventory};
 
-pub use super::raw::InventoryError;
+pub use super::raw::LineError;
 
 #[derive(Default)]
 struct Group {
@@ -24,13 +24,13 @@ struct Group {
 
 /// Parses an INI inventory into hosts; `default_user` fills a missing
 /// `ansible_user`.
-pub fn parse(text: &str, default_user: &str) -> Result<Vec<Host>, InventoryError> {
+pub fn parse(text: &str, default_user: &str) -> Result<Vec<Host>, LineError> {
     let mut host_vars: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     let mut section = ("ungrouped".to_string(), "hosts");
     for (index, raw) in text.lines().enumerate() {
         let line_no = index + 1;
-        let err = |message: String| InventoryError {
+        let err = |message: String| LineError {
             line: line_no,
             message,
         };

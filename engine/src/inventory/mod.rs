@@ -9,7 +9,7 @@ mod raw;
 pub mod yaml;
 
 pub use check::{HostCheck, unknown_key_in};
-pub use raw::InventoryError;
+pub use raw::LineError;
 
 use crate::remote::SshAuth;
 
@@ -27,9 +27,9 @@ pub fn ssh_auth(auth: &HostAuth) -> SshAuth {
 /// Reads an inventory file, INI or YAML (by its extension, or by its first
 /// line when it has none), and checks every host. `default_user` fills a
 /// missing `ansible_user`. The error names the file and line.
-pub fn load_file(path: &std::path::Path, default_user: &str) -> Result<Vec<Host>, String> {
+pub fn load_file(path: &std::path::Path, default_user: &str) -> Result<Vec<Host>, InventoryError> {
     let shown = path.display().to_string();
-    let text = crate::yaml::read_file(path, "inventory")?;
+    let text = crate::yaml::read_file(path, "inventory").map_err(InventoryError::Read)?;
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let first_line = text
         .lines()
@@ -44,12 +44,73 @@ pub fn load_file(path: &std::path::Path, default_user: &str) -> Result<Vec<Host>
     } else {
         ini::parse(&text, default_user)
     }
-    .map_err(|e| format!("{shown}:{}: {}", e.line, e.message))?;
+    .map_err(|e| InventoryError::Syntax {
+        file: shown.clone(),
+        line: e.line,
+        message: e.message,
+    })?;
     for host in &hosts {
-        host.validate()
-            .map_err(|e| format!("{shown}: host {}: {e}", host.name))?;
+        host.validate().map_err(|error| InventoryError::BadHost {
+            file: shown.clone(),
+            host: host.name.clone(),
+            error,
+        })?;
     }
     Ok(hosts)
+}
+
+/// Why an inventory file could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InventoryError {
+    /// The file could not be read as text.
+    #[error("{0}")]
+    Read(String),
+    /// A line is not valid INI or YAML inventory.
+    #[error("{file}:{line}: {message}")]
+    Syntax {
+        /// The file, as the user named it.
+        file: String,
+        /// Its 1-based line.
+        line: usize,
+        /// What is wrong there.
+        message: String,
+    },
+    /// A host's fields are wrong.
+    #[error("{file}: host {host}: {error}")]
+    BadHost {
+        /// The file, as the user named it.
+        file: String,
+        /// The host.
+        host: String,
+        /// Its first wrong field.
+        #[source]
+        error: HostFieldError,
+    },
+}
+
+impl From<InventoryError> for crate::Error {
+    fn from(e: InventoryError) -> Self {
+        crate::Error::BadInput(e.to_string())
+    }
+}
+
+/// A host field a user typed that is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct HostFieldError {
+    /// The field: `name`, `address`, `port`, `user`, `environment`, `vars`.
+    pub field: &'static str,
+    /// What is wrong with it and what to do.
+    pub message: String,
+}
+
+impl From<HostFieldError> for crate::Error {
+    fn from(e: HostFieldError) -> Self {
+        crate::Error::BadField {
+            field: e.field,
+            message: e.message,
+        }
+    }
 }
 
 /// The user Capstan logs in as when the inventory names none: `$USER`.
@@ -65,9 +126,10 @@ pub const ENVIRONMENTS: [&str; 3] = ["dev", "preprod", "prod"];
 /// The engine's rules for a [`Host`] (the type itself is a wire type).
 pub trait HostRules {
     /// Checks the fields a user typed; the error names the field.
-    fn validate(&self) -> Result<(), String> {
-        self.invalid_field()
-            .map_or(Ok(()), |(_, message)| Err(message))
+    fn validate(&self) -> Result<(), HostFieldError> {
+        self.invalid_field().map_or(Ok(()), |(field, message)| {
+            Err(HostFieldError { field, message })
+        })
     }
 
     /// The first field a user typed that is wrong, as `(field, message)`:
@@ -187,7 +249,7 @@ mod tests {
         let with = |f: fn(&mut Host)| {
             let mut h = host();
             f(&mut h);
-            h.validate().unwrap_err()
+            h.validate().unwrap_err().to_string()
         };
         assert!(with(|h| h.name = "web 1".into()).contains("host name"));
         assert!(with(|h| h.name = "local".into()).contains("reserved"));

@@ -44,16 +44,27 @@ fn glob(pattern: &str, text: &str) -> bool {
     rest.is_empty()
 }
 
+/// Why a host pattern selects nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    /// The pattern has no words.
+    #[error("the host pattern is empty")]
+    Empty,
+    /// A word (not a glob, not `all`) names no host or group.
+    #[error("no host or group is called `{0}`")]
+    NoMatch(String),
+}
+
 /// The hosts `pattern` selects, in inventory order; `Err` names a word
 /// that matches nothing.
-pub fn select<'a>(pattern: &str, inventory: &'a [Host]) -> Result<Vec<&'a Host>, String> {
+pub fn select<'a>(pattern: &str, inventory: &'a [Host]) -> Result<Vec<&'a Host>, PatternError> {
     let words: Vec<&str> = pattern
         .split([':', ','])
         .map(str::trim)
         .filter(|w| !w.is_empty())
         .collect();
     if words.is_empty() {
-        return Err("the host pattern is empty".into());
+        return Err(PatternError::Empty);
     }
     let mut chosen = vec![false; inventory.len()];
     let mut any_positive = false;
@@ -67,7 +78,7 @@ pub fn select<'a>(pattern: &str, inventory: &'a [Host]) -> Result<Vec<&'a Host>,
             }
         }
         if !found && !word.contains('*') && *word != "all" {
-            return Err(format!("no host or group is called `{word}`"));
+            return Err(PatternError::NoMatch(word.to_string()));
         }
     }
     if !any_positive {
@@ -129,6 +140,10 @@ mod tests {
         assert_eq!(names("all:!web-2"), ["web-1", "db-1"]);
         assert_eq!(names("web-*"), ["web-1", "web-2"]);
         assert_eq!(names("prod"), ["web-1", "db-1"]);
-        assert!(select("cache", &inv).unwrap_err().contains("`cache`"));
+        assert_eq!(
+            select("cache", &inv).unwrap_err(),
+            PatternError::NoMatch("cache".into())
+        );
+        assert_eq!(select(" : ", &inv).unwrap_err(), PatternError::Empty);
     }
 }

@@ -10,14 +10,14 @@ use super::{ENVIRONMENTS, Host, HostAuth};
 
 /// A line the parser refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InventoryError {
+pub struct LineError {
     /// 1-based line number (0 when unknown).
     pub line: usize,
     /// What is wrong.
     pub message: String,
 }
 
-impl std::fmt::Display for InventoryError {
+impl std::fmt::Display for LineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "line {}: {}", self.line, self.message)
     }
@@ -57,7 +57,7 @@ impl RawInventory {
         self,
         default_user: &str,
         line_of: impl Fn(&str) -> usize,
-    ) -> Result<Vec<Host>, InventoryError> {
+    ) -> Result<Vec<Host>, LineError> {
         let mut hosts = Vec::new();
         for (name, own_vars) in &self.host_vars {
             let member_of: Vec<&String> = self
@@ -74,7 +74,7 @@ impl RawInventory {
             }
             vars.extend(own_vars.clone());
             if let Some(secret) = SECRETS.iter().find(|s| vars.contains_key(**s)) {
-                return Err(InventoryError {
+                return Err(LineError {
                     line: line_of(secret),
                     message: format!(
                         "{secret} puts a password in the inventory; Capstan never stores one: \
@@ -83,7 +83,7 @@ impl RawInventory {
                 });
             }
             let port = match vars.remove("ansible_port") {
-                Some(p) => text(&p).parse::<u16>().map_err(|_| InventoryError {
+                Some(p) => text(&p).parse::<u16>().map_err(|_| LineError {
                     line: line_of("ansible_port"),
                     message: format!("ansible_port `{}` of {name} is not a port number", text(&p)),
                 })?,

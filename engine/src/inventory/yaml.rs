@@ -17,13 +17,13 @@
 use serde_json::Value as Json;
 
 use super::Host;
-use super::raw::{InventoryError, RawGroup, RawInventory};
+use super::raw::{LineError, RawGroup, RawInventory};
 use crate::yaml::{self, Node, TopLevel, Yaml};
 
 /// Parses a YAML inventory; `file` names it in errors and `default_user`
 /// fills a missing `ansible_user`.
-pub fn parse(file: &str, text: &str, default_user: &str) -> Result<Vec<Host>, InventoryError> {
-    let root = yaml::parse(file, text, TopLevel::Mapping).map_err(|e| InventoryError {
+pub fn parse(file: &str, text: &str, default_user: &str) -> Result<Vec<Host>, LineError> {
+    let root = yaml::parse(file, text, TopLevel::Mapping).map_err(|e| LineError {
         line: e.at.line,
         message: e.message,
     })?;
@@ -38,8 +38,8 @@ pub fn parse(file: &str, text: &str, default_user: &str) -> Result<Vec<Host>, In
     })
 }
 
-fn error(node: &Node, message: String) -> InventoryError {
-    InventoryError {
+fn error(node: &Node, message: String) -> LineError {
+    LineError {
         line: node.pos.line,
         message,
     }
@@ -50,7 +50,7 @@ fn read_group(
     name: &str,
     node: &Node,
     depth: usize,
-) -> Result<(), InventoryError> {
+) -> Result<(), LineError> {
     if depth > 32 {
         return Err(error(node, format!("groups nest too deep at `{name}`")));
     }
@@ -100,7 +100,7 @@ fn read_group(
                 }
             }
             other => {
-                return Err(InventoryError {
+                return Err(LineError {
                     line: key.pos.line,
                     message: format!(
                         "unknown key `{other}` in group `{name}` (use hosts, vars or children)"

@@ -253,7 +253,7 @@ impl PluginHost {
         };
         manifest.validate().map_err(|reason| Error::NotAPlugin {
             path: label.to_string(),
-            reason,
+            reason: reason.to_string(),
         })?;
         Ok(manifest)
     }

@@ -5,20 +5,44 @@ pub use capstan_wire::plugins::{ActionInfo, Manifest};
 
 pub use crate::text::printable;
 
+/// Why a plugin's description of itself is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    /// An action's params schema is not JSON.
+    #[error("its params schema is not JSON ({0}), so its parameters could not be checked")]
+    SchemaNotJson(String),
+    /// An action's params schema is JSON but not an object (the start of
+    /// it, made printable).
+    #[error("its params schema must be a JSON object, not `{0}`")]
+    SchemaNotObject(String),
+    /// The plugin's name breaks the naming rule.
+    #[error(
+        "plugin name `{0}` must be 1-64 characters of a-z, 0-9, - or _, starting with a letter"
+    )]
+    BadName(String),
+    /// The plugin's name is one the engine keeps for itself.
+    #[error(
+        "plugin name `{name}` is reserved: Capstan uses it for {used_for}; give the plugin another name"
+    )]
+    ReservedName {
+        /// The name.
+        name: String,
+        /// What the engine uses it for.
+        used_for: &'static str,
+    },
+    /// Two actions share a name, or one has none.
+    #[error("action name `{0}` is empty or repeated")]
+    BadActionName(String),
+}
+
 /// Reads an action's params schema as a plugin sent it: JSON, and an
 /// object (a schema of any other shape would check nothing).
-pub fn read_schema(text: &str) -> Result<serde_json::Value, String> {
-    let schema: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        format!("its params schema is not JSON ({e}), so its parameters could not be checked")
-    })?;
+pub fn read_schema(text: &str) -> Result<serde_json::Value, ManifestError> {
+    let schema: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| ManifestError::SchemaNotJson(e.to_string()))?;
     if !schema.is_object() {
-        return Err(format!(
-            "its params schema must be a JSON object, not `{}`",
-            printable(
-                &schema.to_string().chars().take(40).collect::<String>(),
-                false
-            )
-        ));
+        let start: String = schema.to_string().chars().take(40).collect();
+        return Err(ManifestError::SchemaNotObject(printable(&start, false)));
     }
     Ok(schema)
 }
@@ -30,7 +54,7 @@ pub trait ManifestRules {
 
     /// Checks the manifest is usable: a sane name that is not reserved,
     /// unique actions.
-    fn validate(&self) -> Result<(), String>;
+    fn validate(&self) -> Result<(), ManifestError>;
 }
 
 impl ManifestRules for Manifest {
@@ -45,7 +69,7 @@ impl ManifestRules for Manifest {
         })
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), ManifestError> {
         let name_ok = !self.name.is_empty()
             && self.name.len() <= 64
             && self
@@ -54,23 +78,19 @@ impl ManifestRules for Manifest {
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
             && self.name.starts_with(|c: char| c.is_ascii_lowercase());
         if !name_ok {
-            return Err(format!(
-                "plugin name `{}` must be 1-64 characters of a-z, 0-9, - or _, starting with a letter",
-                self.name.escape_debug()
-            ));
+            return Err(ManifestError::BadName(self.name.escape_debug().to_string()));
         }
-        if let Some(use_) = reserved_use(&self.name) {
-            return Err(format!(
-                "plugin name `{}` is reserved: Capstan uses it for {use_}; give the plugin another name",
-                self.name
-            ));
+        if let Some(used_for) = reserved_use(&self.name) {
+            return Err(ManifestError::ReservedName {
+                name: self.name.clone(),
+                used_for,
+            });
         }
         let mut seen = std::collections::BTreeSet::new();
         for action in &self.actions {
             if action.name.is_empty() || !seen.insert(action.name.as_str()) {
-                return Err(format!(
-                    "action name `{}` is empty or repeated",
-                    action.name.escape_debug()
+                return Err(ManifestError::BadActionName(
+                    action.name.escape_debug().to_string(),
                 ));
             }
         }
@@ -118,7 +138,13 @@ mod tests {
     fn the_engines_own_names_are_refused() {
         for name in ["playbook", "capstan", "ansible"] {
             let err = named(name).validate().unwrap_err();
-            assert!(err.contains(&format!("`{name}` is reserved")), "{err}");
+            assert!(
+                matches!(&err, super::ManifestError::ReservedName { name: n, .. } if n == name)
+            );
+            assert!(
+                err.to_string().contains(&format!("`{name}` is reserved")),
+                "{err}"
+            );
         }
         assert!(named("playbooks").validate().is_ok());
         assert!(
@@ -131,9 +157,14 @@ mod tests {
     fn a_schema_is_json_and_an_object() {
         assert!(read_schema(r#"{"type": "object"}"#).is_ok());
         let err = read_schema("{oops").unwrap_err();
-        assert!(err.contains("not JSON"), "{err}");
+        assert!(err.to_string().contains("not JSON"), "{err}");
         let err = read_schema("[1, 2]").unwrap_err();
-        assert!(err.contains("must be a JSON object, not `[1,2]`"), "{err}");
+        assert_eq!(err, super::ManifestError::SchemaNotObject("[1,2]".into()));
+        assert!(
+            err.to_string()
+                .contains("must be a JSON object, not `[1,2]`"),
+            "{err}"
+        );
         assert!(read_schema("true").is_err());
     }
 

@@ -18,4 +18,4 @@ pub use cache::{ArtifactCache, sha256_hex as sha256_of};
 pub use call::{CallContext, PluginOutcome};
 pub use host::{Allocation, CallFailure, CallSetup, HostConfig, LoadedPlugin, PluginHost, Session};
 pub use manifest::{ActionInfo, Manifest, ManifestRules, printable};
-pub use schema::{coerce_params, validate_params};
+pub use schema::{ParamError, ParamProblem, coerce_params, validate_params};

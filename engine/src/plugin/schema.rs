@@ -4,12 +4,61 @@
 
 use serde_json::Value;
 
+/// A parameter the schema refuses, and where it is (`params.mode`,
+/// `params.users[2]`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{at}: {problem}")]
+pub struct ParamError {
+    /// The path to the value, from `params`.
+    pub at: String,
+    /// What is wrong with it.
+    pub problem: ParamProblem,
+}
+
+/// What is wrong with one parameter.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParamProblem {
+    /// Its JSON type is not one the schema allows.
+    #[error("expected {expected}, got {got}")]
+    WrongType {
+        /// The allowed types, `string or integer`.
+        expected: String,
+        /// The value's type.
+        got: &'static str,
+    },
+    /// It is not one of the schema's `enum` values.
+    #[error("{value} is not one of {allowed}")]
+    NotAllowed {
+        /// The value, as JSON.
+        value: String,
+        /// The allowed values, as JSON, comma-separated.
+        allowed: String,
+    },
+    /// A required field is missing.
+    #[error("`{0}` is required")]
+    Missing(String),
+    /// A field the schema does not know, where unknown fields are refused.
+    #[error("unknown field `{name}` (known: {known})")]
+    Unknown {
+        /// The field.
+        name: String,
+        /// The fields the schema knows, comma-separated.
+        known: String,
+    },
+}
+
 /// Checks `value` against `schema`; the error names the offending field.
-pub fn validate_params(schema: &Value, value: &Value) -> Result<(), String> {
+pub fn validate_params(schema: &Value, value: &Value) -> Result<(), ParamError> {
     check(schema, value, "params")
 }
 
-fn check(schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+fn check(schema: &Value, value: &Value, at: &str) -> Result<(), ParamError> {
+    let refuse = |problem: ParamProblem| {
+        Err(ParamError {
+            at: at.to_string(),
+            problem,
+        })
+    };
     let Some(schema) = schema.as_object() else {
         return Ok(());
     };
@@ -20,25 +69,27 @@ fn check(schema: &Value, value: &Value, at: &str) -> Result<(), String> {
             _ => vec![],
         };
         if !types.is_empty() && !types.iter().any(|t| has_type(value, t)) {
-            return Err(format!(
-                "{at}: expected {}, got {}",
-                types.join(" or "),
-                type_name(value)
-            ));
+            return refuse(ParamProblem::WrongType {
+                expected: types.join(" or "),
+                got: type_name(value),
+            });
         }
     }
     if let Some(Value::Array(allowed)) = schema.get("enum")
         && !allowed.contains(value)
     {
         let shown: Vec<String> = allowed.iter().map(Value::to_string).collect();
-        return Err(format!("{at}: {value} is not one of {}", shown.join(", ")));
+        return refuse(ParamProblem::NotAllowed {
+            value: value.to_string(),
+            allowed: shown.join(", "),
+        });
     }
     if let Value::Object(fields) = value {
         let properties = schema.get("properties").and_then(Value::as_object);
         if let Some(Value::Array(required)) = schema.get("required") {
             for name in required.iter().filter_map(Value::as_str) {
                 if !fields.contains_key(name) {
-                    return Err(format!("{at}: `{name}` is required"));
+                    return refuse(ParamProblem::Missing(name.to_string()));
                 }
             }
         }
@@ -49,10 +100,10 @@ fn check(schema: &Value, value: &Value, at: &str) -> Result<(), String> {
                     let known: Vec<&str> = properties
                         .map(|p| p.keys().map(String::as_str).collect())
                         .unwrap_or_default();
-                    return Err(format!(
-                        "{at}: unknown field `{name}` (known: {})",
-                        known.join(", ")
-                    ));
+                    return refuse(ParamProblem::Unknown {
+                        name: name.clone(),
+                        known: known.join(", "),
+                    });
                 }
                 None => {}
             }
@@ -194,7 +245,14 @@ mod tests {
 
     #[test]
     fn names_the_field_that_does_not_fit() {
-        let err = |v: Value| validate_params(&schema(), &v).unwrap_err();
+        let err = |v: Value| validate_params(&schema(), &v).unwrap_err().to_string();
+        assert_eq!(
+            validate_params(&schema(), &json!({})).unwrap_err(),
+            ParamError {
+                at: "params".into(),
+                problem: ParamProblem::Missing("argv".into())
+            }
+        );
         assert_eq!(err(json!({})), "params: `argv` is required");
         assert_eq!(
             err(json!({ "argv": ["ls", 3] })),
@@ -230,7 +288,8 @@ mod tests {
         assert!(
             validate_params(&schema, &v)
                 .unwrap_err()
-                .contains("params.create")
+                .at
+                .starts_with("params.create")
         );
     }
 
@@ -268,7 +327,7 @@ mod tests {
         ) {
             coerce_params(&schema, &mut params);
             if let Err(e) = validate_params(&schema, &params) {
-                proptest::prop_assert!(e.contains("params"), "{}", e);
+                proptest::prop_assert!(e.at.starts_with("params"), "{}", e);
             }
         }
     }
