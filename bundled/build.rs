@@ -1,5 +1,7 @@
 //! Compiles the first-party plugins so the binary can embed them.
 
+use sha2::Digest;
+
 fn main() {
     let built = capstan_plugin_builder::build(&[
         "../plugins/apt",
@@ -20,8 +22,14 @@ fn main() {
     );
     for plugin in &built {
         let name = plugin.crate_name.trim_start_matches("capstan-plugin-");
+        // Hashed here, once, so no run of `capstan` hashes its own plugins.
+        let bytes = std::fs::read(&plugin.wasm).expect("the plugin just built");
+        let sha256: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         code.push_str(&format!(
-            "    BundledPlugin {{ name: {name:?}, wasm: include_bytes!({:?}) }},\n",
+            "    BundledPlugin {{ name: {name:?}, sha256: {sha256:?}, wasm: include_bytes!({:?}) }},\n",
             plugin.wasm.display().to_string()
         ));
     }

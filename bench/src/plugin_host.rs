@@ -144,8 +144,14 @@ fn context() -> CallContext {
 
 async fn engine_instantiate_and_call(wasm: &[u8], allocation: Allocation) -> Vec<Duration> {
     let cache = tempfile::tempdir().unwrap();
-    let host =
-        PluginHost::new(HostConfig { allocation }, ArtifactCache::new(cache.path())).unwrap();
+    let host = PluginHost::new(
+        HostConfig {
+            allocation,
+            ..HostConfig::default()
+        },
+        ArtifactCache::new(cache.path()),
+    )
+    .unwrap();
     let plugin = host.load(wasm, "debug").unwrap();
     let setup = setup(Arc::new(vec![Target::local()]));
     let ctx = context();

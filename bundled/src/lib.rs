@@ -7,6 +7,8 @@
 pub struct BundledPlugin {
     /// The plugin's name, as it appears in its manifest (`command`, `debug`).
     pub name: &'static str,
+    /// SHA-256 of the component, as lower-case hex (computed at build).
+    pub sha256: &'static str,
     /// The component's bytes.
     pub wasm: &'static [u8],
 }

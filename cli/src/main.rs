@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use capstan_engine::plugin::{HostConfig, HostStart};
 use capstan_engine::{BundledPlugin, Capstan, Home};
 
 /// Capstan: servers, containers, pipelines and proxies, run by sandboxed plugins.
@@ -80,7 +81,13 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        let capstan = open(cli.home)?;
+        // A command that will call a plugin has its host built while the
+        // store opens; the others never build it.
+        let start = match cli.command {
+            Command::Run(_) | Command::Playbook(_) | Command::Plugin(_) => HostStart::Background,
+            _ => HostStart::OnFirstUse,
+        };
+        let capstan = open(cli.home, start)?;
         match cli.command {
             Command::Plugin(cmd) => commands::plugin::exec(&capstan, cmd).await,
             Command::Hosts(cmd) => commands::hosts::exec(&capstan, cmd).await,
@@ -107,14 +114,19 @@ fn main() -> ExitCode {
     }
 }
 
-fn open(home: Option<PathBuf>) -> anyhow::Result<Capstan> {
+fn open(home: Option<PathBuf>, start: HostStart) -> anyhow::Result<Capstan> {
     let home = match home {
         Some(dir) => Home::at(dir)?,
         None => Home::from_env()?,
     };
     let bundled = capstan_bundled::PLUGINS.iter().map(|p| BundledPlugin {
         name: p.name,
+        sha256: p.sha256,
         wasm: p.wasm,
     });
-    Ok(Capstan::open(home)?.with_bundled(bundled))
+    let config = HostConfig {
+        start,
+        ..HostConfig::default()
+    };
+    Ok(Capstan::open_with(home, config)?.with_bundled(bundled))
 }

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use crate::capability::{Capability, GrantSet, SharedGrants};
 use crate::home::Home;
@@ -25,6 +25,7 @@ mod hosts;
 mod job_queries;
 
 pub use job_queries::{JobDetail, JobFilter, Rerun};
+mod lazy_host;
 mod playbook_run;
 mod views;
 
@@ -33,22 +34,10 @@ mod views;
 pub struct BundledPlugin {
     /// Its manifest name.
     pub name: &'static str,
+    /// SHA-256 of `wasm` as lower-case hex, computed when it was built.
+    pub sha256: &'static str,
     /// Its component bytes.
     pub wasm: &'static [u8],
-}
-
-/// A bundled plugin and its hash, computed the first time it is needed
-/// (an engine that lives long, like the desktop app's, hashes it once).
-struct Shipped {
-    plugin: BundledPlugin,
-    sha256: OnceLock<String>,
-}
-
-impl Shipped {
-    fn sha256(&self) -> &String {
-        self.sha256
-            .get_or_init(|| crate::plugin::sha256_of(self.plugin.wasm))
-    }
 }
 
 /// A component read and described, not yet installed.
@@ -69,8 +58,8 @@ pub struct Inspected {
 pub struct Capstan {
     home: Home,
     store: Store,
-    host: Arc<PluginHost>,
-    bundled: Vec<Shipped>,
+    host: lazy_host::LazyHost,
+    bundled: Vec<BundledPlugin>,
     /// Grants as running jobs see them, so a revoke applies mid-run.
     live_grants: Mutex<HashMap<String, SharedGrants>>,
 }
@@ -83,15 +72,17 @@ impl Capstan {
 
     /// Opens the engine on `home` with explicit host settings.
     pub fn open_with(home: Home, config: HostConfig) -> Result<Self> {
+        // Started first: with `HostStart::Background` it is built while
+        // the store opens.
+        let host = lazy_host::LazyHost::new(config, ArtifactCache::new(home.cache_dir()));
         let store = Store::open(&home.database())?;
         for file in home.restrict_files() {
             tracing::warn!(file = %file.display(), "other users could read this file: made it 0600");
         }
-        let host = PluginHost::new(config, ArtifactCache::new(home.cache_dir()))?;
         Ok(Capstan {
             home,
             store,
-            host: Arc::new(host),
+            host,
             bundled: Vec::new(),
             live_grants: Mutex::new(HashMap::new()),
         })
@@ -99,13 +90,7 @@ impl Capstan {
 
     /// Makes these plugins installable on first use.
     pub fn with_bundled(mut self, bundled: impl IntoIterator<Item = BundledPlugin>) -> Self {
-        self.bundled = bundled
-            .into_iter()
-            .map(|plugin| Shipped {
-                plugin,
-                sha256: OnceLock::new(),
-            })
-            .collect();
+        self.bundled = bundled.into_iter().collect();
         self
     }
 
@@ -119,9 +104,10 @@ impl Capstan {
         &self.store
     }
 
-    /// The plugin host.
-    pub fn host(&self) -> &Arc<PluginHost> {
-        &self.host
+    /// The plugin host, built the first time it is asked for (or waited
+    /// for, when it was started in the background).
+    pub fn host(&self) -> Result<&Arc<PluginHost>> {
+        self.host.get()
     }
 
     /// Reads and describes a component file without installing it.
@@ -134,8 +120,9 @@ impl Capstan {
 
     /// Describes a component without installing it. `label` names it in errors.
     pub async fn inspect(&self, wasm: Vec<u8>, label: &str) -> Result<Inspected> {
-        let loaded = self.host.load(&wasm, label)?;
-        let manifest = self.host.describe(&loaded, label).await?;
+        let host = self.host()?;
+        let loaded = host.load(&wasm, label)?;
+        let manifest = host.describe(&loaded, label).await?;
         let requested = manifest
             .capabilities
             .iter()
@@ -182,7 +169,7 @@ impl Capstan {
         Ok(self
             .bundled
             .iter()
-            .any(|b| b.plugin.name == name)
+            .any(|b| b.name == name)
             .then(|| "bundled with Capstan".to_string()))
     }
 
@@ -293,7 +280,7 @@ impl Capstan {
         Ok(self
             .bundled
             .iter()
-            .map(|b| b.plugin)
+            .copied()
             .filter(|b| !installed.contains(b.name))
             .collect())
     }
@@ -304,19 +291,14 @@ impl Capstan {
     /// for) when this binary ships a newer build.
     pub async fn plugin(&self, name: &str) -> Result<PluginRecord> {
         let record = self.store.plugin(name)?;
-        let Some(shipped) = self.bundled.iter().find(|b| b.plugin.name == name) else {
+        let Some(shipped) = self.bundled.iter().find(|b| b.name == name) else {
             return record.ok_or_else(|| Error::UnknownPlugin(name.to_string()));
         };
         match record {
-            Some(record) if !record.bundled || record.wasm_sha256 == *shipped.sha256() => {
-                Ok(record)
-            }
+            Some(record) if !record.bundled || record.wasm_sha256 == shipped.sha256 => Ok(record),
             previous => {
                 let inspected = self
-                    .inspect(
-                        shipped.plugin.wasm.to_vec(),
-                        &format!("bundled plugin {name}"),
-                    )
+                    .inspect(shipped.wasm.to_vec(), &format!("bundled plugin {name}"))
                     .await?;
                 // A first-party build asking for something new gets it, as
                 // on a first install; what the user revoked stays revoked.
@@ -340,6 +322,28 @@ impl Capstan {
                 self.put_plugin(&inspected, grants, true, (action, "bundled"))
             }
         }
+    }
+
+    /// Compiles the code of the bundled plugins among `names` that this
+    /// machine has not compiled yet, all at once on blocking threads, so a
+    /// run that needs several (a fresh data folder's first playbook) does
+    /// not compile them one after another. A plugin that fails to compile
+    /// is left for its install to report.
+    pub async fn compile_bundled(&self, names: &[String]) -> Result<()> {
+        let host = self.host()?;
+        let work = self
+            .bundled
+            .iter()
+            .filter(|b| names.iter().any(|n| n == b.name))
+            .map(|&shipped| {
+                let host = host.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ =
+                        host.load_hashed(shipped.wasm, shipped.sha256.to_string(), shipped.name);
+                })
+            });
+        futures_util::future::join_all(work).await;
+        Ok(())
     }
 
     /// Uninstalls a plugin and deletes its data.
@@ -417,9 +421,10 @@ impl Capstan {
         events: EventSink,
         cancel: CancellationToken,
     ) -> Result<RunReport> {
+        let host = self.host()?.clone();
         let mut job = self.prepare(&request).await?;
         job.cancel = cancel;
-        jobs::run_job(self.host.clone(), self.store.clone(), job, events).await
+        jobs::run_job(host, self.store.clone(), job, events).await
     }
 
     /// Checks a request and records its job; nothing runs yet.
@@ -478,6 +483,18 @@ impl Capstan {
     /// Loads an installed plugin's component, refusing a file that changed
     /// on disk since it was installed.
     pub fn load_installed(&self, record: &PluginRecord) -> Result<Arc<LoadedPlugin>> {
+        // A bundled plugin still at the binary's version is loaded from
+        // the binary: no file to read, and nothing to hash.
+        let shipped = self.bundled.iter().find(|b| {
+            record.bundled && b.name == record.manifest.name && b.sha256 == record.wasm_sha256
+        });
+        if let Some(shipped) = shipped {
+            return self.host()?.load_hashed(
+                shipped.wasm,
+                shipped.sha256.to_string(),
+                &record.manifest.name,
+            );
+        }
         let wasm = std::fs::read(&record.wasm_path)
             .map_err(|e| Error::io("read", &record.wasm_path, e))?;
         let sha256 = crate::plugin::sha256_of(&wasm);
@@ -490,7 +507,8 @@ impl Capstan {
                 ),
             });
         }
-        self.host.load_hashed(&wasm, sha256, &record.manifest.name)
+        self.host()?
+            .load_hashed(&wasm, sha256, &record.manifest.name)
     }
 
     /// The newest jobs, at most `limit`.

@@ -86,6 +86,7 @@ fn main() {
 fn open() -> capstan_engine::Result<Capstan> {
     let bundled = capstan_bundled::PLUGINS.iter().map(|p| BundledPlugin {
         name: p.name,
+        sha256: p.sha256,
         wasm: p.wasm,
     });
     Ok(Capstan::open(Home::from_env()?)?.with_bundled(bundled))

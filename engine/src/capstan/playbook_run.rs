@@ -49,8 +49,10 @@ impl Capstan {
             }
         }
 
+        let needed = prepare::plugins_needed(&playbook);
+        self.compile_bundled(&needed).await?;
         let mut plugins = HashMap::new();
-        for name in prepare::plugins_needed(&playbook) {
+        for name in needed {
             let record = self.plugin(&name).await.map_err(|e| match e {
                 Error::UnknownPlugin(_) => Error::BadInput(format!(
                     "the playbook needs plugin `{name}`, which is not installed \
@@ -104,6 +106,7 @@ impl Capstan {
                 names
             },
         });
+        let host = self.host()?.clone();
         let job_id = self.store.create_job(&request)?;
         events(&PlaybookEvent::Started { job_id });
 
@@ -112,7 +115,7 @@ impl Capstan {
         let targets = hosts.iter().map(|h| h.target.clone()).collect();
         let context = Arc::new(RunContext {
             targets,
-            host: self.host.clone(),
+            host,
             store: self.store.clone(),
             job_id,
             plugins,

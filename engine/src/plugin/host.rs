@@ -50,12 +50,25 @@ pub enum Allocation {
 pub struct HostConfig {
     /// Instance allocation strategy.
     pub allocation: Allocation,
+    /// When the engine's facade builds the host.
+    pub start: HostStart,
+}
+
+/// When [`crate::Capstan`] builds its plugin host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostStart {
+    /// When something first needs it (a window that may only show lists).
+    OnFirstUse,
+    /// At once, on another thread, while the store opens (a command that
+    /// is about to call a plugin).
+    Background,
 }
 
 impl Default for HostConfig {
     fn default() -> Self {
         HostConfig {
             allocation: Allocation::Pooling { max_instances: 128 },
+            start: HostStart::OnFirstUse,
         }
     }
 }
@@ -132,7 +145,8 @@ impl PluginHost {
         let mut wasm = Config::new();
         wasm.wasm_component_model(true)
             .epoch_interruption(true)
-            .max_wasm_stack(512 << 10);
+            .max_wasm_stack(512 << 10)
+            .cranelift_opt_level(wasmtime::OptLevel::None);
         if let Allocation::Pooling { max_instances } = config.allocation {
             let mut pool = PoolingAllocationConfig::new();
             pool.total_component_instances(max_instances)

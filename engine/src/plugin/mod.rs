@@ -16,6 +16,8 @@ pub use crate::limits::{
 pub use abi::{ContractVersion, SUPPORTED_VERSIONS};
 pub use cache::{ArtifactCache, sha256_hex as sha256_of};
 pub use call::{CallContext, PluginOutcome};
-pub use host::{Allocation, CallFailure, CallSetup, HostConfig, LoadedPlugin, PluginHost, Session};
+pub use host::{
+    Allocation, CallFailure, CallSetup, HostConfig, HostStart, LoadedPlugin, PluginHost, Session,
+};
 pub use manifest::{ActionInfo, Manifest, ManifestRules, printable};
 pub use schema::{ParamError, ParamProblem, coerce_params, validate_params};

@@ -241,6 +241,7 @@ async fn more_targets_than_instance_slots_wait_for_a_slot_instead_of_failing() {
         capstan_engine::Home::at(dir.path()).unwrap(),
         capstan_engine::plugin::HostConfig {
             allocation: capstan_engine::plugin::Allocation::Pooling { max_instances: 2 },
+            start: capstan_engine::plugin::HostStart::OnFirstUse,
         },
     )
     .unwrap();

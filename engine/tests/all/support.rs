@@ -20,6 +20,7 @@ pub fn engine() -> (tempfile::TempDir, Capstan) {
 pub fn open(dir: &tempfile::TempDir) -> Capstan {
     let bundled = capstan_bundled::PLUGINS.iter().map(|p| BundledPlugin {
         name: p.name,
+        sha256: p.sha256,
         wasm: p.wasm,
     });
     Capstan::open(Home::at(dir.path()).unwrap())

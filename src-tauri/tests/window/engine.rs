@@ -7,6 +7,7 @@ pub fn open(home: &std::path::Path) -> capstan_engine::Capstan {
         .iter()
         .map(|p| capstan_engine::BundledPlugin {
             name: p.name,
+            sha256: p.sha256,
             wasm: p.wasm,
         });
     capstan_engine::Capstan::open(capstan_engine::Home::at(home).unwrap())
