@@ -32,7 +32,7 @@ pub enum Error {
         action: String,
         /// Which parameter and what is wrong with it.
         #[source]
-        error: Box<crate::plugin::ParamError>,
+        error: Box<crate::param_error::ParamError>,
     },
 
     /// No installed plugin has this name.
@@ -160,7 +160,7 @@ impl From<wasmtime::Error> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin::{ParamError, ParamProblem};
+    use crate::param_error::{ParamError, ParamProblem};
 
     #[test]
     fn a_parameter_error_reaches_a_face_with_its_field() {
@@ -176,14 +176,5 @@ mod tests {
         let api = error.to_api();
         assert_eq!(api.field.as_deref(), Some("params.cmd"));
         assert_eq!(api.message, "command exec: params.cmd: `cmd` is required");
-    }
-
-    #[test]
-    fn a_wrong_host_field_is_a_field_error() {
-        let error = Error::from(crate::inventory::HostFieldError {
-            field: "port",
-            message: "port must be 1-65535".into(),
-        });
-        assert_eq!(error.to_api().field.as_deref(), Some("port"));
     }
 }

@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod limits;
 pub mod log_sink;
 pub mod natural;
+pub mod param_error;
 pub mod playbook;
 pub mod plugin;
 pub mod remote;

@@ -261,4 +261,13 @@ mod tests {
         h.port = 0;
         assert_eq!(h.invalid_field().map(|(field, _)| field), Some("port"));
     }
+
+    #[test]
+    fn a_wrong_host_field_is_a_field_error() {
+        let error = crate::Error::from(HostFieldError {
+            field: "port",
+            message: "port must be 1-65535".into(),
+        });
+        assert_eq!(error.to_api().field.as_deref(), Some("port"));
+    }
 }
