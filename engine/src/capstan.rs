@@ -25,6 +25,7 @@ mod hosts;
 mod job_queries;
 
 pub use job_queries::{JobDetail, JobFilter, Rerun};
+mod kv_backend;
 mod lazy_host;
 mod playbook_run;
 mod views;
@@ -627,7 +628,7 @@ impl Capstan {
             plugin: record.manifest.name.clone(),
             grants: self.live_grants(record),
             limits: Limits::default().with(&record.limits),
-            store: Some(self.store.clone()),
+            store: Some(Arc::new(self.store.clone())),
             targets: Arc::new(targets),
             log_sink: Arc::new(crate::capability::log::DiscardLogs),
         }

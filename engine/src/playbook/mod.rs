@@ -1,7 +1,8 @@
 //! Runs Ansible playbooks (the common subset) with Capstan's plugins:
 //! each module is a sandboxed plugin action, each host keeps one SSH
 //! connection for the whole run, and every task runs on all its hosts at
-//! once (Ansible's linear strategy, without a fork limit).
+//! once (Ansible's linear strategy; at most 200 hosts at a time,
+//! `MAX_PARALLEL_TARGETS` in the job runner).
 //!
 //! - [`crate::yaml`] loads YAML with file positions.
 //! - [`model`] reads plays, tasks and handlers, refusing what is unsupported.

@@ -18,11 +18,12 @@ use super::manifest::{Manifest, ManifestRules};
 use super::state::RunState;
 use crate::capability::SharedGrants;
 use crate::capability::docker::DockerCapability;
+use crate::capability::kv::KvBackend;
 use crate::capability::kv::KvCapability;
 use crate::capability::log::{DiscardLogs, LogCapability, LogSink};
 use crate::capability::remote::RemoteCapability;
+use crate::limits::KvUsage;
 use crate::limits::{LimitBreach, LimitKind, Limits, MAX_MEMORY_BYTES, human_bytes};
-use crate::store::{KvUsage, Store as Database};
 use crate::target::Target;
 use crate::{Error, Result};
 use capstan_wire::status::{FailureKind, LogLevel, ResultStatus};
@@ -91,8 +92,8 @@ pub struct CallSetup {
     pub grants: SharedGrants,
     /// Limits for this call.
     pub limits: Limits,
-    /// The database for `kv`.
-    pub store: Option<Database>,
+    /// Where the `kv` capability keeps the plugin's keys.
+    pub store: Option<Arc<dyn KvBackend>>,
     /// The run's targets.
     pub targets: Arc<Vec<Target>>,
     /// Where log lines go.

@@ -4,15 +4,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::Store;
 use crate::error::Result;
-
-/// Keys and bytes (of keys and values) in a plugin's store, or a quota.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct KvUsage {
-    /// Keys.
-    pub keys: u64,
-    /// Bytes of keys and values.
-    pub bytes: u64,
-}
+use crate::limits::KvUsage;
 
 impl Store {
     /// Reads `key` of `plugin`.

@@ -19,8 +19,8 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
+pub use crate::limits::KvUsage;
 pub use audit::AuditEntry;
-pub use kv::KvUsage;
 pub use plugins::PluginRecord;
 pub use upgrade::KEPT_BACKUPS;
 
