@@ -36,12 +36,12 @@ pub(crate) async fn run_playbook(
     let mut states: Vec<Option<HostState>> =
         hosts.into_iter().map(|h| Some(HostState::new(h))).collect();
     let mut stopped = None;
+    let pattern = PlayPattern {
+        templates: &ctx.templates,
+        options: &ctx.options,
+        inventory: &ctx.inventory,
+    };
     for play in &playbook.plays {
-        let pattern = PlayPattern {
-            templates: &ctx.templates,
-            options: &ctx.options,
-            inventory: &ctx.inventory,
-        };
         let (names, warning) = match pattern.hosts(play) {
             Ok(names) => (names, None),
             Err(PlayHostsError::Unmatched(message)) => {

@@ -8,7 +8,8 @@ use crate::jobs::{FailureKind, ResultStatus};
 use crate::playbook::model::{Play, Task};
 use crate::plugin::{CallFailure, PluginOutcome};
 
-/// The result of one loop item (or of the task, without a loop).
+/// The result of one loop item, or of a whole task on one host (its
+/// items folded by [`ItemResult::combine`]).
 #[derive(Debug, Clone)]
 pub(super) struct ItemResult {
     pub status: ResultStatus,
@@ -101,34 +102,17 @@ impl ItemResult {
     }
 }
 
-/// A task's result on one host, all its items folded.
-#[derive(Debug, Clone)]
-pub(super) struct TaskResult {
-    pub status: ResultStatus,
-    pub summary: String,
-    pub diff: Option<String>,
-    /// What `register:` stores.
-    pub registered: Map<String, Json>,
-    pub unreachable: bool,
-}
-
-impl TaskResult {
+impl ItemResult {
     /// Folds item results (each with the label it is shown by) into the
-    /// task's. Without a loop there is exactly one, taken as it is.
-    pub fn combine(looped: bool, mut results: Vec<(Option<Json>, ItemResult)>) -> TaskResult {
+    /// task's, with what `register:` stores as its `result`. Without a
+    /// loop there is exactly one, taken as it is.
+    pub fn combine(looped: bool, mut results: Vec<(Option<Json>, ItemResult)>) -> ItemResult {
         if !looped {
-            let (_, r) = results.pop().expect("one result without a loop");
-            return TaskResult {
-                status: if r.unreachable {
-                    ResultStatus::Unreachable
-                } else {
-                    r.status
-                },
-                summary: r.summary,
-                diff: r.diff,
-                registered: r.result,
-                unreachable: r.unreachable,
-            };
+            let mut only = results.pop().expect("one result without a loop");
+            if only.1.unreachable {
+                only.1.status = ResultStatus::Unreachable;
+            }
+            return only.1;
         }
         let any = |status: ResultStatus| results.iter().any(|(_, r)| r.status == status);
         let unreachable = results.iter().any(|(_, r)| r.unreachable);
@@ -171,11 +155,11 @@ impl TaskResult {
                     .collect(),
             ),
         );
-        TaskResult {
+        ItemResult {
             status,
             summary,
             diff: (!diffs.is_empty()).then(|| diffs.join("\n")),
-            registered,
+            result: registered,
             unreachable,
         }
     }
@@ -258,7 +242,7 @@ mod tests {
     fn without_a_loop_the_one_result_is_the_tasks() {
         let mut item = ItemResult::failed("no route".into());
         item.unreachable = true;
-        let task = TaskResult::combine(false, vec![(None, item)]);
+        let task = ItemResult::combine(false, vec![(None, item)]);
         assert_eq!(task.status, ResultStatus::Unreachable);
         assert_eq!(task.summary, "no route");
         assert!(task.unreachable);
@@ -266,7 +250,7 @@ mod tests {
 
     #[test]
     fn a_loop_fails_on_its_first_failed_item_and_registers_every_result() {
-        let task = TaskResult::combine(
+        let task = ItemResult::combine(
             true,
             vec![
                 (Some(json!("a")), ok(ResultStatus::Changed, "made a")),
@@ -276,15 +260,15 @@ mod tests {
         );
         assert_eq!(task.status, ResultStatus::Failed);
         assert_eq!(task.summary, "item b: no space");
-        assert_eq!(task.registered["changed"], json!(true));
-        assert_eq!(task.registered["failed"], json!(true));
-        assert_eq!(task.registered["msg"], json!("One or more items failed"));
-        assert_eq!(task.registered["results"].as_array().unwrap().len(), 3);
+        assert_eq!(task.result["changed"], json!(true));
+        assert_eq!(task.result["failed"], json!(true));
+        assert_eq!(task.result["msg"], json!("One or more items failed"));
+        assert_eq!(task.result["results"].as_array().unwrap().len(), 3);
     }
 
     #[test]
     fn a_loop_names_each_items_status_and_is_skipped_only_when_all_are() {
-        let task = TaskResult::combine(
+        let task = ItemResult::combine(
             true,
             vec![
                 (Some(json!("a")), ok(ResultStatus::Skipped, "no")),
@@ -293,16 +277,16 @@ mod tests {
         );
         assert_eq!(task.status, ResultStatus::Changed);
         assert_eq!(task.summary, "2 items: a skipped, 2 changed");
-        assert!(!task.registered.contains_key("skipped"));
+        assert!(!task.result.contains_key("skipped"));
 
-        let skipped = TaskResult::combine(
+        let skipped = ItemResult::combine(
             true,
             vec![(Some(json!("a")), ItemResult::skipped("off".into()))],
         );
         assert_eq!(skipped.status, ResultStatus::Skipped);
-        assert_eq!(skipped.registered["skipped"], json!(true));
+        assert_eq!(skipped.result["skipped"], json!(true));
 
-        let empty = TaskResult::combine(true, Vec::new());
+        let empty = ItemResult::combine(true, Vec::new());
         assert_eq!(empty.summary, "no items");
         assert_eq!(empty.status, ResultStatus::Skipped);
     }
@@ -313,7 +297,7 @@ mod tests {
         first.diff = Some("-a".into());
         let mut second = ok(ResultStatus::Changed, "b");
         second.diff = Some("-b".into());
-        let task = TaskResult::combine(true, vec![(None, first), (None, second)]);
+        let task = ItemResult::combine(true, vec![(None, first), (None, second)]);
         assert_eq!(task.diff.as_deref(), Some("-a\n-b"));
     }
 

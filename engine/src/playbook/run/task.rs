@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde_json::{Map, Value as Json};
 
 use super::host_state::HostState;
-use super::results::{CENSORED, ItemResult, TaskResult, censored, hides_output};
+use super::results::{CENSORED, ItemResult, censored, hides_output};
 use crate::jobs::ResultStatus;
 use crate::playbook::actions::{assert_params, copy_params, debug_params, template_params};
 use crate::playbook::context::RunContext;
@@ -67,13 +67,13 @@ pub(super) async fn run_task(
             results
         }
     };
-    let TaskResult {
+    let ItemResult {
         status,
         summary,
         diff,
-        registered,
-        unreachable,
-    } = TaskResult::combine(task.loop_.is_some(), results);
+        result: registered,
+        ..
+    } = ItemResult::combine(task.loop_.is_some(), results);
     if let Some(name) = &task.register {
         state
             .set
@@ -81,7 +81,6 @@ pub(super) async fn run_task(
     }
     let changed = registered.get("changed") == Some(&Json::Bool(true));
     // A lost host's status is `Unreachable`: never an ignored failure.
-    debug_assert!(!unreachable || status == ResultStatus::Unreachable);
     let ignored = state.record(task, status, changed);
     let (summary, diff, result) = if hides_output(play, task) {
         (CENSORED.to_string(), None, censored(&registered))
