@@ -334,28 +334,6 @@ impl Capstan {
         }
     }
 
-    /// Compiles the code of the bundled plugins among `names` that this
-    /// machine has not compiled yet, all at once on blocking threads, so a
-    /// run that needs several (a fresh data folder's first playbook) does
-    /// not compile them one after another. A plugin that fails to compile
-    /// is left for its install to report.
-    pub async fn compile_bundled(&self, names: &[String]) -> Result<()> {
-        let host = self.host()?;
-        let work = self
-            .bundled
-            .iter()
-            .filter(|b| names.iter().any(|n| n == b.name))
-            .map(|&shipped| {
-                let host = host.clone();
-                tokio::task::spawn_blocking(move || {
-                    let _ =
-                        host.load_hashed(shipped.wasm, shipped.sha256.to_string(), shipped.name);
-                })
-            });
-        futures_util::future::join_all(work).await;
-        Ok(())
-    }
-
     /// Uninstalls a plugin and deletes its data.
     pub fn remove(&self, name: &str) -> Result<()> {
         let record = self

@@ -49,10 +49,8 @@ impl Capstan {
             }
         }
 
-        let needed = prepare::plugins_needed(&playbook);
-        self.compile_bundled(&needed).await?;
         let mut plugins = HashMap::new();
-        for name in needed {
+        for name in prepare::plugins_needed(&playbook) {
             let record = self.plugin(&name).await.map_err(|e| match e {
                 Error::UnknownPlugin(_) => Error::BadInput(format!(
                     "the playbook needs plugin `{name}`, which is not installed \
