@@ -16,8 +16,9 @@ use capstan_engine::{BundledPlugin, Capstan, Home};
 #[derive(Parser)]
 #[command(name = "capstan", version, about, propagate_version = true)]
 struct Cli {
-    /// Data folder (database, plugins, cache). Default: the platform's data
-    /// folder, e.g. ~/.local/share/capstan.
+    /// Data folder (database, installed plugins). Default: the platform's
+    /// data folder, e.g. ~/.local/share/capstan. Compiled plugin code is
+    /// kept apart, in CAPSTAN_CACHE or e.g. ~/.cache/capstan/compiled.
     #[arg(long, global = true, env = "CAPSTAN_HOME", value_name = "DIR")]
     home: Option<PathBuf>,
 
@@ -116,7 +117,7 @@ fn main() -> ExitCode {
 
 fn open(home: Option<PathBuf>, start: HostStart) -> anyhow::Result<Capstan> {
     let home = match home {
-        Some(dir) => Home::at(dir)?,
+        Some(dir) => Home::with_user_cache(dir)?,
         None => Home::from_env()?,
     };
     let bundled = capstan_bundled::PLUGINS.iter().map(|p| BundledPlugin {

@@ -95,6 +95,60 @@ fn a_bundled_plugin_runs_on_first_use_with_live_log_and_a_result_line() {
 }
 
 #[test]
+fn prepared_plugins_are_ready_for_every_fresh_data_folder() {
+    let cache = tempfile::tempdir().unwrap();
+    let prepare = |home: &Home| {
+        let out = home
+            .command(&["plugin", "prepare"])
+            .env("CAPSTAN_CACHE", cache.path())
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let first = prepare(&Home::new());
+    for name in ["command", "debug", "docker", "file"] {
+        assert!(
+            first
+                .lines()
+                .any(|l| l.starts_with(name) && l.contains("compiled in")),
+            "{first}"
+        );
+    }
+    // Another data folder shares the compiled code: nothing to compile.
+    let second = prepare(&Home::new());
+    assert!(!second.contains("compiled in"), "{second}");
+    assert_eq!(
+        second
+            .lines()
+            .filter(|l| l.contains("ready (cached)"))
+            .count(),
+        first.lines().filter(|l| l.contains("compiled in")).count(),
+        "{second}"
+    );
+
+    // The cache is the user's alone: the folder 0700, its files 0600.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(cache.path()), 0o700);
+    for entry in std::fs::read_dir(cache.path()).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+
+    // A plugin installed from a file is prepared too, in a folder that has it.
+    let home = Home::new();
+    home.install_probe(&[]);
+    let with_probe = prepare(&home);
+    assert!(
+        with_probe
+            .lines()
+            .any(|l| l.starts_with("probe") && !l.contains("FAILED")),
+        "{with_probe}"
+    );
+}
+
+#[test]
 fn a_plugin_round_trips_through_install_run_and_history() {
     let home = Home::new();
     home.install_probe(&["kv"]);

@@ -28,7 +28,10 @@ pub use job_queries::{JobDetail, JobFilter, Rerun};
 mod kv_backend;
 mod lazy_host;
 mod playbook_run;
+mod prepare;
 mod views;
+
+pub use prepare::{PrepareOutcome, Prepared};
 
 /// A plugin shipped inside the binary, installed on first use.
 #[derive(Debug, Clone, Copy)]
@@ -529,7 +532,7 @@ impl Capstan {
         for name in names {
             for host in self.expand_target(name)? {
                 let target = match host {
-                    None => Target::local().guarding(self.home.root()),
+                    None => Target::local().guarding(self.home.private_folders()),
                     Some(host) => self.target_for(&host, policy.clone()),
                 };
                 if seen.insert(target.name.clone()) {
@@ -565,7 +568,7 @@ impl Capstan {
 
     fn transport_for(&self, host: &Host, policy: HostKeyPolicy) -> Target {
         if host.vars.get("ansible_connection").and_then(|v| v.as_str()) == Some("local") {
-            return Target::local_named(&host.name).guarding(self.home.root());
+            return Target::local_named(&host.name).guarding(self.home.private_folders());
         }
         Target::ssh(SshSettings {
             name: host.name.clone(),

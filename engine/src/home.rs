@@ -1,37 +1,71 @@
-//! Where Capstan keeps its files: the database, installed plugins and the
-//! compiled-component cache.
+//! Where Capstan keeps its files: the database and installed plugins in a
+//! data folder, and plugins' compiled code in a cache folder that every
+//! data folder of the same user may share.
 
 use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
 
-/// Capstan's data folder and the paths inside it.
+/// Capstan's data folder and the paths inside it, and where compiled
+/// plugin code is kept.
 #[derive(Debug, Clone)]
 pub struct Home {
     root: PathBuf,
+    cache: PathBuf,
 }
 
 impl Home {
     /// `CAPSTAN_HOME` when set, else the platform's data folder
-    /// (`~/.local/share/capstan` on Linux).
+    /// (`~/.local/share/capstan` on Linux), with the user's compiled-code
+    /// cache ([`Home::user_cache_dir`]).
     pub fn from_env() -> Result<Self> {
-        if let Some(dir) = std::env::var_os("CAPSTAN_HOME").filter(|d| !d.is_empty()) {
-            return Self::at(PathBuf::from(dir));
-        }
-        let dirs = directories::ProjectDirs::from("dev", "capstan", "capstan")
-            .ok_or_else(|| Error::BadInput("no home folder found: set CAPSTAN_HOME".into()))?;
-        Self::at(dirs.data_dir().to_path_buf())
+        let root = match std::env::var_os("CAPSTAN_HOME").filter(|d| !d.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => project_dirs()?.data_dir().to_path_buf(),
+        };
+        Self::with_user_cache(root)
     }
 
-    /// A home at `root`, created if missing.
+    /// A home at `root` with the user's compiled-code cache
+    /// ([`Home::user_cache_dir`]). A cache that cannot be used (no home
+    /// folder, not writable, someone else's) is passed over, with a
+    /// warning, for one inside `root`: compiled code only saves time.
+    pub fn with_user_cache(root: impl Into<PathBuf>) -> Result<Self> {
+        let root = root.into();
+        let shared = Self::user_cache_dir().and_then(|dir| {
+            prepare_folder(&dir, Folder::Cache)?;
+            Ok(dir)
+        });
+        let cache = match shared {
+            Ok(dir) => dir,
+            Err(e) => {
+                let own = root.join("cache");
+                tracing::warn!(error = %e, fallback = %own.display(), "the shared compiled-code cache cannot be used; compiling into the data folder");
+                own
+            }
+        };
+        Self::with_cache(root, cache)
+    }
+
+    /// A self-contained home at `root`, created if missing: its compiled
+    /// code is kept inside it (`root/cache`), shared with no other folder.
     pub fn at(root: impl Into<PathBuf>) -> Result<Self> {
-        let home = Home { root: root.into() };
-        for dir in [home.root.clone(), home.plugins_dir(), home.cache_dir()] {
-            std::fs::create_dir_all(&dir).map_err(|e| Error::io("create folder", &dir, e))?;
-        }
-        check_owner(&home.root)?;
-        restrict(&home.root, 0o700)
-            .map_err(|e| Error::io("keep other users out of (chmod 700)", &home.root, e))?;
+        let root = root.into();
+        let cache = root.join("cache");
+        Self::with_cache(root, cache)
+    }
+
+    /// A home at `root` whose compiled code is kept in `cache`; both are
+    /// created if missing and must belong to the user.
+    pub fn with_cache(root: impl Into<PathBuf>, cache: impl Into<PathBuf>) -> Result<Self> {
+        let home = Home {
+            root: root.into(),
+            cache: cache.into(),
+        };
+        prepare_folder(&home.root, Folder::Data)?;
+        let plugins = home.plugins_dir();
+        std::fs::create_dir_all(&plugins).map_err(|e| Error::io("create folder", &plugins, e))?;
+        prepare_folder(&home.cache, Folder::Cache)?;
         // SQLite creates a missing database (and later its journal, with
         // the database's mode) as the umask allows: start it private.
         let db = home.database();
@@ -83,13 +117,54 @@ impl Home {
 
     /// Compiled components, keyed by content hash and engine.
     pub fn cache_dir(&self) -> PathBuf {
-        self.root.join("cache")
+        self.cache.clone()
+    }
+
+    /// The folders no plugin may reach on this computer: the data folder
+    /// and the compiled-code cache.
+    pub fn private_folders(&self) -> [&Path; 2] {
+        [&self.root, &self.cache]
+    }
+
+    /// The user's compiled-code cache, shared by all their data folders:
+    /// `CAPSTAN_CACHE` when set, else the platform's cache folder
+    /// (`~/.cache/capstan/compiled` on Linux). Compiled code is keyed by
+    /// the component's content hash and the engine, so sharing it is
+    /// sound, and `capstan plugin prepare` fills it once for every folder.
+    pub fn user_cache_dir() -> Result<PathBuf> {
+        if let Some(dir) = std::env::var_os("CAPSTAN_CACHE").filter(|d| !d.is_empty()) {
+            return Ok(PathBuf::from(dir));
+        }
+        Ok(project_dirs()?.cache_dir().join("compiled"))
     }
 }
 
-/// Refuses a data folder that belongs to another user: whoever owns it
-/// can change Capstan's grants, known hosts and plugins.
-fn check_owner(root: &Path) -> Result<()> {
+/// The platform's folders for Capstan.
+fn project_dirs() -> Result<directories::ProjectDirs> {
+    directories::ProjectDirs::from("dev", "capstan", "capstan").ok_or_else(|| {
+        Error::BadInput("no home folder found: set CAPSTAN_HOME and CAPSTAN_CACHE".into())
+    })
+}
+
+/// Creates one of Capstan's folders if missing, refuses it if it is
+/// someone else's, and keeps other users out of it (0700).
+fn prepare_folder(dir: &Path, role: Folder) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
+    check_owner(dir, role)?;
+    restrict(dir, 0o700).map_err(|e| Error::io("keep other users out of (chmod 700)", dir, e))
+}
+
+/// Which of Capstan's folders is being checked, for the error.
+#[derive(Clone, Copy)]
+enum Folder {
+    Data,
+    Cache,
+}
+
+/// Refuses a folder that belongs to another user: whoever owns the data
+/// folder can change Capstan's grants, known hosts and plugins, and whoever
+/// owns the cache can change the code plugins run as.
+fn check_owner(root: &Path, role: Folder) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
@@ -98,10 +173,22 @@ fn check_owner(root: &Path) -> Result<()> {
         #[allow(unsafe_code)]
         let me = unsafe { libc::geteuid() };
         if meta.uid() != me {
+            let (what, controls, variable) = match role {
+                Folder::Data => (
+                    "data folder",
+                    "Capstan's grants and known hosts",
+                    "CAPSTAN_HOME",
+                ),
+                Folder::Cache => (
+                    "compiled-code cache",
+                    "the code plugins run as",
+                    "CAPSTAN_CACHE",
+                ),
+            };
             return Err(Error::BadInput(format!(
-                "the data folder {} belongs to user id {}, not to you (user id {me}): \
-                 whoever owns it controls Capstan's grants and known hosts. Use a folder of \
-                 your own (CAPSTAN_HOME=...) or take it over with `chown -R {me} {}`",
+                "the {what} {} belongs to user id {}, not to you (user id {me}): \
+                 whoever owns it controls {controls}. Use a folder of your own \
+                 ({variable}=...) or take it over with `chown -R {me} {}`",
                 root.display(),
                 meta.uid(),
                 root.display()
@@ -109,7 +196,7 @@ fn check_owner(root: &Path) -> Result<()> {
         }
     }
     #[cfg(not(unix))]
-    let _ = root;
+    let _ = (root, role);
     Ok(())
 }
 

@@ -31,7 +31,9 @@ pub use capstan_yaml as yaml;
 
 mod capstan;
 
-pub use capstan::{BundledPlugin, Capstan, Inspected, JobDetail, JobFilter, Rerun};
+pub use capstan::{
+    BundledPlugin, Capstan, Inspected, JobDetail, JobFilter, PrepareOutcome, Prepared, Rerun,
+};
 pub use error::{Error, Result};
 pub use home::Home;
 pub use inventory::HostCheck;

@@ -24,9 +24,9 @@ pub struct Target {
     pub become_user: Option<Become>,
     /// Its Docker engine, connected on first use.
     docker: Arc<EngineCell>,
-    /// On this computer: a folder no file call may reach (Capstan's own
-    /// data folder), as its canonical path.
-    off_limits: Option<Arc<PathBuf>>,
+    /// On this computer: folders no file call may reach (Capstan's data
+    /// folder and compiled-code cache), as canonical paths.
+    off_limits: Arc<[PathBuf]>,
 }
 
 impl Target {
@@ -37,7 +37,7 @@ impl Target {
             transport: Transport::Local(LocalTransport),
             become_user: None,
             docker: Arc::default(),
-            off_limits: None,
+            off_limits: Arc::new([]),
         }
     }
 
@@ -57,46 +57,32 @@ impl Target {
             transport: Transport::Ssh(Arc::new(SshTransport::new(settings))),
             become_user: None,
             docker: Arc::default(),
-            off_limits: None,
+            off_limits: Arc::new([]),
         }
     }
 
-    /// The same target, with `folder` out of reach of its file calls when
-    /// it is this computer (Capstan's data folder: its database, grants,
-    /// known hosts and cache).
-    pub fn guarding(mut self, folder: &Path) -> Target {
+    /// The same target, with `folders` out of reach of its file calls when
+    /// it is this computer (Capstan's data folder, with its database,
+    /// grants and known hosts, and the compiled-code cache).
+    pub fn guarding<'a>(mut self, folders: impl IntoIterator<Item = &'a Path>) -> Target {
         if self.is_local() {
-            let folder = folder
-                .canonicalize()
-                .unwrap_or_else(|_| folder.to_path_buf());
-            self.off_limits = Some(Arc::new(folder));
+            self.off_limits = folders
+                .into_iter()
+                .map(|folder| {
+                    folder
+                        .canonicalize()
+                        .unwrap_or_else(|_| folder.to_path_buf())
+                })
+                .collect();
         }
         self
     }
 
-    /// Refuses a path inside the folder this target guards, wherever a
+    /// Refuses a path inside a folder this target guards, wherever a
     /// symlink or `..` would lead.
     fn check_reach(&self, path: &str) -> Result<(), RemoteError> {
-        let Some(folder) = &self.off_limits else {
-            return Ok(());
-        };
-        let path = Path::new(path);
-        let resolved = path.canonicalize().ok();
-        let beside = path
-            .parent()
-            .and_then(|p| p.canonicalize().ok())
-            .map(|parent| parent.join(path.file_name().unwrap_or_default()));
-        let lexical = path.to_path_buf();
-        let inside = [resolved, beside, Some(lexical)]
-            .into_iter()
-            .flatten()
-            .any(|p| p.starts_with(folder.as_path()));
-        if inside {
-            return Err(RemoteError::Failed(format!(
-                "{} is inside Capstan's data folder {}, which no plugin may read or change",
-                path.display(),
-                folder.display()
-            )));
+        for folder in self.off_limits.iter() {
+            check_outside(Path::new(path), folder)?;
         }
         Ok(())
     }
@@ -241,4 +227,27 @@ impl via_exec::ExecPort for Target {
     async fn run(&self, request: &ExecRequest, max_output: u64) -> Result<ExecOutput, RemoteError> {
         self.exec(request, max_output).await
     }
+}
+
+/// Refuses `path` when it is inside `folder`, wherever a symlink or `..`
+/// would lead.
+fn check_outside(path: &Path, folder: &Path) -> Result<(), RemoteError> {
+    let resolved = path.canonicalize().ok();
+    let beside = path
+        .parent()
+        .and_then(|p| p.canonicalize().ok())
+        .map(|parent| parent.join(path.file_name().unwrap_or_default()));
+    let lexical = path.to_path_buf();
+    let inside = [resolved, beside, Some(lexical)]
+        .into_iter()
+        .flatten()
+        .any(|p| p.starts_with(folder));
+    if inside {
+        return Err(RemoteError::Failed(format!(
+            "{} is inside {}, Capstan's own folder, which no plugin may read or change",
+            path.display(),
+            folder.display()
+        )));
+    }
+    Ok(())
 }

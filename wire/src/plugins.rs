@@ -43,7 +43,7 @@ impl Capability {
             }
             Capability::Local => {
                 "do all of the above on this computer too, as you (Capstan's own data \
-                 folder stays out of its file calls)"
+                 folder and compiled-code cache stay out of its file calls)"
             }
         }
     }

@@ -1,5 +1,5 @@
 //! `capstan plugin …`: install (with a grant prompt), list, show, grant,
-//! revoke, limits, remove.
+//! revoke, limits, remove, prepare.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use capstan_engine::Capstan;
 use capstan_engine::capability::{Capability, GrantSet};
 use capstan_engine::plugin::{LimitOverrides, Limits};
 use capstan_engine::store::PluginRecord;
+use capstan_engine::{Capstan, PrepareOutcome};
 
 use crate::exit::{BadInput, Exit};
 use crate::output::{print_json, timestamp};
@@ -65,6 +65,9 @@ pub enum PluginCommand {
         /// Plugin name.
         name: String,
     },
+    /// Compile the bundled and installed plugins ahead of their first run,
+    /// into the compiled-code cache every data folder of yours shares.
+    Prepare,
 }
 
 /// `--json` for commands that print data.
@@ -139,7 +142,36 @@ pub async fn exec(capstan: &Capstan, command: PluginCommand) -> anyhow::Result<E
             println!("removed {name} and its stored data");
             Ok(Exit::Success)
         }
+        PluginCommand::Prepare => prepare(capstan),
     }
+}
+
+fn prepare(capstan: &Capstan) -> anyhow::Result<Exit> {
+    let started = std::time::Instant::now();
+    let report = capstan.prepare_plugins()?;
+    let mut failed = 0;
+    for plugin in &report {
+        let what = match &plugin.outcome {
+            PrepareOutcome::Ready => "ready (cached)".to_string(),
+            PrepareOutcome::Compiled(took) => format!("compiled in {} ms", took.as_millis()),
+            PrepareOutcome::Failed(why) => {
+                failed += 1;
+                format!("FAILED: {why}")
+            }
+        };
+        println!("{:<12} {what}", plugin.name);
+    }
+    println!(
+        "{} plugins prepared in {} ms, in {}",
+        report.len() - failed,
+        started.elapsed().as_millis(),
+        capstan.home().cache_dir().display()
+    );
+    Ok(if failed == 0 {
+        Exit::Success
+    } else {
+        Exit::Failed
+    })
 }
 
 /// What `--replace` and `--keep-data` said.

@@ -153,24 +153,7 @@ async fn no_plugin_reaches_capstans_own_data_folder_even_on_local() {
         home.join("plugins/../known_hosts"),
         link.join("capstan.db"),
     ] {
-        let (report, _) = run(
-            &capstan,
-            "copy",
-            "apply",
-            json!({ "dest": dest.display().to_string(), "content": "owned\n" }),
-        )
-        .await;
-        let result = only(&report);
-        assert_eq!(
-            result.status,
-            capstan_engine::jobs::ResultStatus::Failed,
-            "{dest:?}: {result:?}"
-        );
-        assert!(
-            result.summary.contains("inside Capstan's data folder"),
-            "{dest:?}: {}",
-            result.summary
-        );
+        copy_is_refused(&capstan, &dest).await;
     }
     assert!(!home.join("known_hosts").exists());
     assert_eq!(
@@ -189,6 +172,55 @@ async fn no_plugin_reaches_capstans_own_data_folder_even_on_local() {
         only(&report).status,
         capstan_engine::jobs::ResultStatus::Changed
     );
+}
+
+/// A `copy` to `dest` on local fails, naming Capstan's own folder.
+async fn copy_is_refused(capstan: &capstan_engine::Capstan, dest: &std::path::Path) {
+    let (report, _) = run(
+        capstan,
+        "copy",
+        "apply",
+        json!({ "dest": dest.display().to_string(), "content": "owned\n" }),
+    )
+    .await;
+    let result = only(&report);
+    assert_eq!(result.status, ResultStatus::Failed, "{dest:?}: {result:?}");
+    assert!(
+        result.summary.contains("Capstan's own folder"),
+        "{dest:?}: {}",
+        result.summary
+    );
+}
+
+#[tokio::test]
+async fn no_plugin_reaches_the_compiled_code_cache_even_on_local() {
+    let data = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let capstan = crate::support::open_home(
+        capstan_engine::Home::with_cache(data.path(), cache.path()).unwrap(),
+    );
+    // Compiled code lands in the cache (the copy plugin's own, here).
+    let outside = tempfile::tempdir().unwrap();
+    let ok = outside.path().join("ok").display().to_string();
+    let (report, _) = run(
+        &capstan,
+        "copy",
+        "apply",
+        json!({ "dest": ok, "content": "x" }),
+    )
+    .await;
+    assert_eq!(only(&report).status, ResultStatus::Changed, "{report:?}");
+    let compiled: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .collect();
+    assert!(!compiled.is_empty(), "the cache holds the compiled plugin");
+    // A plugin that could overwrite it would run its own code unsandboxed.
+    for dest in [compiled[0].clone(), cache.path().join("new.cwasm")] {
+        copy_is_refused(&capstan, &dest).await;
+    }
+    assert!(!cache.path().join("new.cwasm").exists());
 }
 
 #[tokio::test]
@@ -225,6 +257,15 @@ async fn the_data_folder_is_the_users_alone() {
         .to_string();
     assert!(err.contains("belongs to user id 65534"), "{err}");
     assert!(err.contains("CAPSTAN_HOME"), "{err}");
+
+    // So is a compiled-code cache of someone else's: it holds the code
+    // plugins run as.
+    let mine = tempfile::tempdir().unwrap();
+    let err = capstan_engine::Home::with_cache(mine.path(), theirs.path())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("compiled-code cache"), "{err}");
+    assert!(err.contains("CAPSTAN_CACHE"), "{err}");
 }
 
 #[tokio::test]

@@ -18,14 +18,17 @@ pub fn engine() -> (tempfile::TempDir, Capstan) {
 
 /// Opens (or reopens) an engine on `dir`, with the bundled plugins.
 pub fn open(dir: &tempfile::TempDir) -> Capstan {
+    open_home(Home::at(dir.path()).unwrap())
+}
+
+/// Opens an engine on `home`, with the bundled plugins.
+pub fn open_home(home: Home) -> Capstan {
     let bundled = capstan_bundled::PLUGINS.iter().map(|p| BundledPlugin {
         name: p.name,
         sha256: p.sha256,
         wasm: p.wasm,
     });
-    Capstan::open(Home::at(dir.path()).unwrap())
-        .unwrap()
-        .with_bundled(bundled)
+    Capstan::open(home).unwrap().with_bundled(bundled)
 }
 
 /// Installs the probe test plugin with exactly `grants`.
