@@ -3,19 +3,40 @@
 //!
 //! A plugin implements [`Plugin`] and registers itself with
 //! [`register_plugin!`]. The host calls [`Plugin::manifest`] once at install
-//! time and [`Plugin::run`] once per target of a run. Everything the plugin
+//! time and [`Plugin::run`] once per target of a run, which by default
+//! hands the request to the action's handler. Each action's parameters are
+//! a struct deriving `Deserialize` and [`JsonSchema`], so the schema the host
+//! checks is the struct's own. The derive names the `schemars` crate, so a
+//! plugin depends on `schemars = "1"` too. Everything the plugin
 //! can touch outside its sandbox goes through [`log`], [`kv`], [`remote`] and [`docker`],
 //! each behind a capability the user granted.
 //!
 //! # Example
 //!
 //! ```no_run
-//! use capstan_plugin_sdk::{register_plugin, remote, Action, Context, Manifest, Outcome, Plugin, Request};
+//! use capstan_plugin_sdk::{
+//!     register_plugin, remote, Action, Capability, Context, Error, JsonSchema, Manifest, Outcome,
+//!     Plugin,
+//! };
 //! use serde::Deserialize;
 //!
-//! #[derive(Deserialize)]
+//! /// Parameters of `touch`: the schema the host checks is derived from
+//! /// this struct, and its doc comments describe the fields.
+//! #[derive(Deserialize, JsonSchema)]
+//! #[serde(deny_unknown_fields)]
 //! struct Touch {
+//!     /// The file to create.
 //!     path: String,
+//! }
+//!
+//! fn touch(params: Touch, ctx: &Context) -> Result<Outcome, Error> {
+//!     if remote::stat(&ctx.target, &params.path)?.is_some() {
+//!         return Ok(Outcome::ok(format!("{} exists", params.path)));
+//!     }
+//!     if !ctx.check {
+//!         remote::write_file(&ctx.target, &params.path, b"", Some(0o644))?;
+//!     }
+//!     Ok(Outcome::changed(format!("created {}", params.path)))
 //! }
 //!
 //! struct TouchPlugin;
@@ -23,25 +44,8 @@
 //! impl Plugin for TouchPlugin {
 //!     fn manifest() -> Manifest {
 //!         Manifest::new("touch", env!("CARGO_PKG_VERSION"), "Creates empty files.")
-//!             .capability("remote.files")
-//!             .action(Action::new("touch", "Create an empty file if it is missing.").params_schema(
-//!                 serde_json::json!({
-//!                     "type": "object",
-//!                     "properties": { "path": { "type": "string" } },
-//!                     "required": ["path"]
-//!                 }),
-//!             ))
-//!     }
-//!
-//!     fn run(request: Request, ctx: &Context) -> Result<Outcome, capstan_plugin_sdk::Error> {
-//!         let params: Touch = request.params()?;
-//!         if remote::stat(&ctx.target, &params.path)?.is_some() {
-//!             return Ok(Outcome::ok(format!("{} exists", params.path)));
-//!         }
-//!         if !ctx.check {
-//!             remote::write_file(&ctx.target, &params.path, b"", Some(0o644))?;
-//!         }
-//!         Ok(Outcome::changed(format!("created {}", params.path)))
+//!             .capability(Capability::RemoteFiles)
+//!             .action(Action::new("touch", "Create an empty file if it is missing.").run(touch))
 //!     }
 //! }
 //!
@@ -60,9 +64,11 @@ pub mod log;
 pub mod mode;
 pub mod remote;
 
+pub use capstan_wire::plugins::Capability;
 pub use error::Error;
-pub use manifest::{Action, Manifest};
+pub use manifest::{Action, Manifest, NoParams, params_schema};
 pub use outcome::{Outcome, Status};
+pub use schemars::{self, JsonSchema};
 
 /// The raw bindings generated from the WIT contract. Plugins rarely need
 /// them: the rest of this crate wraps them.
@@ -126,11 +132,17 @@ impl Request {
 
 /// What every plugin implements.
 pub trait Plugin {
-    /// Describes the plugin: its actions and the capabilities it needs.
+    /// Describes the plugin: its actions (each with the function that
+    /// runs it, [`Action::run`]) and the capabilities it needs.
     fn manifest() -> Manifest;
+
     /// Runs one action for one target. Returning `Err` reports the target
-    /// as failed with the error's message.
-    fn run(request: Request, ctx: &Context) -> Result<Outcome, Error>;
+    /// as failed with the error's message. By default the manifest's
+    /// table picks the action's handler; a plugin that decodes requests
+    /// itself overrides this.
+    fn run(request: Request, ctx: &Context) -> Result<Outcome, Error> {
+        Self::manifest().dispatch(&request, ctx)
+    }
 }
 
 /// Makes a type implementing [`Plugin`] the component's export.
@@ -153,7 +165,29 @@ macro_rules! register_plugin {
             }
         }
 
+        // Exported only in the component: a host build (clippy, unit
+        // tests) links the crate as a cdylib, whose export list cannot
+        // hold the contract's names.
+        #[cfg(target_family = "wasm")]
         $crate::bindings::__export_plugin_world!(__CapstanGuest with_types_in $crate::bindings);
+
+        /// On the host, one plain export keeps the plugin reachable, so
+        /// the compiler still reports code nothing uses.
+        #[cfg(not(target_family = "wasm"))]
+        #[allow(unsafe_code)]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn capstan_plugin_host_build() -> usize {
+            use $crate::bindings::exports::capstan::plugin::guest::Guest;
+            let describe: fn() -> $crate::bindings::exports::capstan::plugin::guest::Manifest =
+                <__CapstanGuest as Guest>::describe;
+            let run: fn(
+                ::std::string::String,
+                ::std::string::String,
+                $crate::bindings::exports::capstan::plugin::guest::Context,
+            ) -> $crate::bindings::exports::capstan::plugin::guest::Outcome =
+                <__CapstanGuest as Guest>::run;
+            describe as usize ^ run as usize
+        }
     };
 }
 

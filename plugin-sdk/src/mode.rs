@@ -1,6 +1,41 @@
 //! File modes as Ansible modules take them.
 
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::Deserialize;
+
 use crate::Error;
+
+/// A file mode parameter: octal text (`"0644"`) or a number (YAML's
+/// unquoted `0644`). Its schema allows both; [`Mode::bits`] reads it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(transparent)]
+pub struct Mode(serde_json::Value);
+
+impl Mode {
+    /// The permission bits, or an error naming a mode that is not octal.
+    pub fn bits(&self) -> Result<u32, Error> {
+        parse(&self.0)
+    }
+}
+
+impl JsonSchema for Mode {
+    fn schema_name() -> Cow<'static, str> {
+        "Mode".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": ["string", "integer"],
+            "description": "Octal permissions, e.g. \"0644\" (symbolic modes are not supported)."
+        })
+    }
+}
 
 /// Parses an octal mode given as `"0644"`, `"644"`, `"0o644"` or the number
 /// `644` (YAML's unquoted `0644` arrives as 644: its digits are read as

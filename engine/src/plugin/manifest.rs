@@ -15,6 +15,11 @@ pub enum ManifestError {
     /// it, made printable).
     #[error("its params schema must be a JSON object, not `{0}`")]
     SchemaNotObject(String),
+    /// An action's params schema relies on something Capstan cannot
+    /// check (a keyword, a reference outside the schema), which would
+    /// leave fields unchecked.
+    #[error("its params schema cannot be enforced: {0}")]
+    SchemaUnchecked(String),
     /// The plugin's name breaks the naming rule.
     #[error(
         "plugin name `{0}` must be 1-64 characters of a-z, 0-9, - or _, starting with a letter"
@@ -35,8 +40,9 @@ pub enum ManifestError {
     BadActionName(String),
 }
 
-/// Reads an action's params schema as a plugin sent it: JSON, and an
-/// object (a schema of any other shape would check nothing).
+/// Reads an action's params schema as a plugin sent it: JSON, an object
+/// (a schema of any other shape would check nothing), and only what the
+/// host's checker enforces.
 pub fn read_schema(text: &str) -> Result<serde_json::Value, ManifestError> {
     let schema: serde_json::Value =
         serde_json::from_str(text).map_err(|e| ManifestError::SchemaNotJson(e.to_string()))?;
@@ -44,6 +50,8 @@ pub fn read_schema(text: &str) -> Result<serde_json::Value, ManifestError> {
         let start: String = schema.to_string().chars().take(40).collect();
         return Err(ManifestError::SchemaNotObject(printable(&start, false)));
     }
+    super::schema::check_vocabulary(&schema)
+        .map_err(|e| ManifestError::SchemaUnchecked(printable(&e, false)))?;
     Ok(schema)
 }
 
@@ -166,6 +174,13 @@ mod tests {
             "{err}"
         );
         assert!(read_schema("true").is_err());
+        let err =
+            read_schema(r#"{"type": "object", "properties": {"a": {"not": {}}}}"#).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("its params schema cannot be enforced: schema.properties.a.not"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -11,8 +11,9 @@
 //! ```
 //!
 //! The plugins are built once, in the `plugin` profile (release, size
-//! optimised), into a target folder of their own beside the caller's, so the
-//! nested cargo never waits on the outer one's lock.
+//! optimised), by one cargo into a target folder of their own beside the
+//! caller's, so the nested cargo never waits on the outer one's lock. Each
+//! plugin crate declares `crate-type = ["cdylib"]`.
 
 use std::env;
 use std::fs;
@@ -47,36 +48,40 @@ pub fn build(crate_dirs: &[&str]) -> Vec<BuiltPlugin> {
     // `cargo rustc --crate-type cdylib` makes the component while the
     // crates stay plain libraries on the host, where their unit tests run
     // (a host cdylib cannot even link: export names contain ':').
-    for (dir, name) in dirs.iter().zip(&names) {
-        let mut cargo = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cargo
-            .args([
-                "rustc",
-                "--lib",
-                "--crate-type",
-                "cdylib",
-                "--target",
-                PLUGIN_TARGET,
-                "--profile",
-                PLUGIN_PROFILE,
-            ])
-            .arg("--target-dir")
-            .arg(&target_dir)
-            .arg("--manifest-path")
-            .arg(dir.join("Cargo.toml"))
-            .arg("-p")
-            .arg(name);
-        scrub_outer_build_env(&mut cargo);
-        let status = cargo
-            .status()
-            .expect("could not start cargo to build the plugins");
-        if !status.success() {
-            panic!(
-                "building plugin {name} for {PLUGIN_TARGET} failed ({status}): see the \
-                 compiler's messages above. If it says the target is missing, run \
-                 `rustup target add {PLUGIN_TARGET}` (or ../shared/toolchain/install-wasm-targets)."
-            );
-        }
+    if dirs.is_empty() {
+        return Vec::new();
+    }
+    // One cargo for all of them: the crates compile side by side on every
+    // core (each links with LTO and one codegen unit, so one at a time
+    // would leave the other cores idle). Each crate says it is a cdylib.
+    let mut cargo = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo
+        .args([
+            "build",
+            "--lib",
+            "--target",
+            PLUGIN_TARGET,
+            "--profile",
+            PLUGIN_PROFILE,
+        ])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .arg("--manifest-path")
+        .arg(dirs[0].join("Cargo.toml"));
+    for name in &names {
+        cargo.arg("-p").arg(name);
+    }
+    scrub_outer_build_env(&mut cargo);
+    let status = cargo
+        .status()
+        .expect("could not start cargo to build the plugins");
+    if !status.success() {
+        panic!(
+            "building the plugins {} for {PLUGIN_TARGET} failed ({status}): see the \
+             compiler's messages above. If it says the target is missing, run \
+             `rustup target add {PLUGIN_TARGET}` (or ../shared/toolchain/install-wasm-targets).",
+            names.join(", ")
+        );
     }
 
     for dir in &dirs {

@@ -4,45 +4,57 @@
 
 use capstan_plugin_sdk::remote::Command;
 use capstan_plugin_sdk::{
-    Action, Context, Error, Manifest, Outcome, Plugin, Request, register_plugin,
+    Action, Capability, Context, Error, JsonSchema, Manifest, Outcome, Plugin, register_plugin,
 };
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+/// Parameters of `apply`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AptParams {
+    /// Packages (`name` or `name=version`).
     #[serde(default)]
     name: Vec<String>,
-    state: Option<String>,
+    /// What the packages should be (default: present).
+    state: Option<AptState>,
+    /// Run apt-get update first.
     #[serde(default)]
     update_cache: bool,
+    /// Skip the update when the cache is younger than this many seconds.
     cache_valid_time: Option<u64>,
+}
+
+/// What packages should be.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum AptState {
+    Present,
+    Absent,
+    Latest,
+}
+
+impl AptState {
+    fn name(self) -> &'static str {
+        match self {
+            AptState::Present => "present",
+            AptState::Absent => "absent",
+            AptState::Latest => "latest",
+        }
+    }
 }
 
 struct Apt;
 
 impl Plugin for Apt {
     fn manifest() -> Manifest {
-        Manifest::new("apt", env!("CARGO_PKG_VERSION"), "Manage Debian packages with apt.")
-            .capability("remote.exec")
-            .capability("local")
-            .action(Action::new("apply", "Bring packages to the wanted state.").params_schema(serde_json::json!({
-                "type": "object",
-                "properties": {
-                    "name": { "type": "array", "items": { "type": "string" }, "description": "Packages (`name` or `name=version`)." },
-                    "state": { "enum": ["present", "absent", "latest"], "description": "Default: present." },
-                    "update_cache": { "type": "boolean", "description": "Run apt-get update first." },
-                    "cache_valid_time": { "type": "integer", "description": "Skip the update when the cache is younger than this many seconds." }
-                },
-                "additionalProperties": false
-            })))
-    }
-
-    fn run(request: Request, ctx: &Context) -> Result<Outcome, Error> {
-        match request.action.as_str() {
-            "apply" => apply(request.params()?, ctx),
-            other => Err(Error::UnknownAction(other.into())),
-        }
+        Manifest::new(
+            "apt",
+            env!("CARGO_PKG_VERSION"),
+            "Manage Debian packages with apt.",
+        )
+        .capability(Capability::RemoteExec)
+        .capability(Capability::Local)
+        .action(Action::new("apply", "Bring packages to the wanted state.").run(apply))
     }
 }
 
@@ -160,7 +172,7 @@ fn apply(p: AptParams, ctx: &Context) -> Result<Outcome, Error> {
     for spec in &p.name {
         check_name(spec)?;
     }
-    let state = p.state.as_deref().unwrap_or("present");
+    let state = p.state.map_or("present", AptState::name);
     let mut done: Vec<String> = Vec::new();
     let mut cache_updated = false;
     if p.update_cache {

@@ -3,24 +3,31 @@
 //! and words it as Ansible does. It needs no capability at all.
 
 use capstan_plugin_sdk::{
-    Action, Context, Error, Manifest, Outcome, Plugin, Request, register_plugin,
+    Action, Context, Error, JsonSchema, Manifest, Outcome, Plugin, register_plugin,
 };
 use serde::Deserialize;
 
 /// One evaluated expression.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Check {
+    /// The expression, as written.
     that: String,
+    /// Whether it held.
     ok: bool,
 }
 
-#[derive(Deserialize)]
+/// Parameters of `check`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CheckParams {
+    /// Conditions and whether each held.
     checks: Vec<Check>,
+    /// Message when one does not hold (text, or a list of lines).
     fail_msg: Option<serde_json::Value>,
+    /// Message when all hold.
     success_msg: Option<serde_json::Value>,
+    /// Say less on success.
     #[serde(default)]
     quiet: bool,
 }
@@ -29,26 +36,15 @@ struct Assert;
 
 impl Plugin for Assert {
     fn manifest() -> Manifest {
-        Manifest::new("assert", env!("CARGO_PKG_VERSION"), "Fail unless every condition holds.").action(
-            Action::new("check", "Report failed on the first false condition.").params_schema(serde_json::json!({
-                "type": "object",
-                "properties": {
-                    "checks": { "type": "array", "items": { "type": "object" }, "description": "Conditions and whether each held." },
-                    "fail_msg": { "description": "Message when one does not hold." },
-                    "success_msg": { "description": "Message when all hold." },
-                    "quiet": { "type": "boolean", "description": "Say less on success." }
-                },
-                "required": ["checks"],
-                "additionalProperties": false
-            })),
+        Manifest::new(
+            "assert",
+            env!("CARGO_PKG_VERSION"),
+            "Fail unless every condition holds.",
         )
-    }
-
-    fn run(request: Request, _ctx: &Context) -> Result<Outcome, Error> {
-        match request.action.as_str() {
-            "check" => Ok(check(request.params()?)),
-            other => Err(Error::UnknownAction(other.into())),
-        }
+        .action(
+            Action::new("check", "Report failed on the first false condition.")
+                .run(|params, _ctx: &Context| -> Result<Outcome, Error> { Ok(check(params)) }),
+        )
     }
 }
 

@@ -5,11 +5,14 @@
 mod split;
 
 use capstan_plugin_sdk::{
-    Action, Context, Error, Manifest, Outcome, Plugin, Request, log, register_plugin, remote,
+    Action, Capability, Context, Error, JsonSchema, Manifest, Outcome, Plugin, log,
+    register_plugin, remote,
 };
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+/// Parameters of `exec`: `cmd` or `argv`, not both (the plugin says so;
+/// the schema cannot say it in words a user would read).
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ExecParams {
     /// A command line, split into words like a shell would (no expansion).
@@ -26,7 +29,8 @@ struct ExecParams {
     stdin: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// Parameters of `shell`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ShellParams {
     /// The command line, given to the shell as is.
@@ -55,44 +59,22 @@ struct Command;
 
 impl Plugin for Command {
     fn manifest() -> Manifest {
-        Manifest::new("command", env!("CARGO_PKG_VERSION"), "Run a command on the target, without a shell.")
-            .capability("remote.exec")
-            .capability("remote.files")
-            .capability("local")
-            .action(Action::new("exec", "Run a command; changed when it ran.").params_schema(serde_json::json!({
-                "type": "object",
-                "properties": {
-                    "cmd": { "type": "string", "description": "Command line, split into words (no shell)." },
-                    "argv": { "type": "array", "items": { "type": "string" }, "description": "Program and arguments." },
-                    "chdir": { "type": "string", "description": "Run in this directory." },
-                    "creates": { "type": "string", "description": "Skip when this path exists." },
-                    "removes": { "type": "string", "description": "Skip unless this path exists." },
-                    "stdin": { "type": "string", "description": "Text fed on standard input." }
-                },
-                "oneOf": [ { "required": ["cmd"] }, { "required": ["argv"] } ],
-                "additionalProperties": false
-            })))
-            .action(Action::new("shell", "Run a command line through the shell; changed when it ran.").params_schema(serde_json::json!({
-                "type": "object",
-                "properties": {
-                    "cmd": { "type": "string", "description": "Command line for the shell (pipes, redirections, variables)." },
-                    "executable": { "type": "string", "description": "The shell to use (default /bin/sh)." },
-                    "chdir": { "type": "string", "description": "Run in this directory." },
-                    "creates": { "type": "string", "description": "Skip when this path exists." },
-                    "removes": { "type": "string", "description": "Skip unless this path exists." },
-                    "stdin": { "type": "string", "description": "Text fed on standard input." }
-                },
-                "required": ["cmd"],
-                "additionalProperties": false
-            })))
-    }
-
-    fn run(request: Request, ctx: &Context) -> Result<Outcome, Error> {
-        match request.action.as_str() {
-            "exec" => exec(request.params()?, ctx),
-            "shell" => shell(request.params()?, ctx),
-            other => Err(Error::UnknownAction(other.into())),
-        }
+        Manifest::new(
+            "command",
+            env!("CARGO_PKG_VERSION"),
+            "Run a command on the target, without a shell.",
+        )
+        .capability(Capability::RemoteExec)
+        .capability(Capability::RemoteFiles)
+        .capability(Capability::Local)
+        .action(Action::new("exec", "Run a command; changed when it ran.").run(exec))
+        .action(
+            Action::new(
+                "shell",
+                "Run a command line through the shell; changed when it ran.",
+            )
+            .run(shell),
+        )
     }
 }
 

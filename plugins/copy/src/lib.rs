@@ -3,22 +3,32 @@
 //! the target, with mode, owner, group and an optional backup, changed only
 //! when one of them differs; check mode and a unified diff.
 
+use capstan_plugin_sdk::mode::Mode;
 use capstan_plugin_sdk::remote::{self, FileKind};
 use capstan_plugin_sdk::{
-    Action, Context, Error, Manifest, Outcome, Plugin, Request, accounts, diff, register_plugin,
+    Action, Capability, Context, Error, JsonSchema, Manifest, Outcome, Plugin, accounts, diff,
+    register_plugin,
 };
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+/// Parameters of `apply`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CopyParams {
+    /// Absolute path of the file on the target.
     dest: String,
+    /// What the file should hold.
     content: String,
-    mode: Option<serde_json::Value>,
+    /// Octal permissions, e.g. "0644".
+    mode: Option<Mode>,
+    /// Owning user.
     owner: Option<String>,
+    /// Owning group.
     group: Option<String>,
+    /// Keep the old file as DEST.<time>~ when it changes.
     #[serde(default)]
     backup: bool,
+    /// Replace a file whose content differs (default true).
     #[serde(default = "yes")]
     force: bool,
 }
@@ -31,41 +41,21 @@ struct Copy;
 
 impl Plugin for Copy {
     fn manifest() -> Manifest {
-        Manifest::new("copy", env!("CARGO_PKG_VERSION"), "Put content into a file on the target.")
-            .capability("remote.exec")
-            .capability("remote.files")
-            .capability("local")
-            .action(Action::new("apply", "Make the file hold exactly this content.").params_schema(serde_json::json!({
-                "type": "object",
-                "properties": {
-                    "dest": { "type": "string", "description": "Absolute path of the file on the target." },
-                    "content": { "type": "string", "description": "What the file should hold." },
-                    "mode": { "type": ["string", "integer"], "description": "Octal permissions, e.g. \"0644\"." },
-                "owner": { "type": "string", "description": "Owning user." },
-                "group": { "type": "string", "description": "Owning group." },
-                    "backup": { "type": "boolean", "description": "Keep the old file as DEST.<time>~ when it changes." },
-                    "force": { "type": "boolean", "description": "Replace a file whose content differs (default true)." }
-                },
-                "required": ["dest", "content"],
-                "additionalProperties": false
-            })))
-    }
-
-    fn run(request: Request, ctx: &Context) -> Result<Outcome, Error> {
-        match request.action.as_str() {
-            "apply" => apply(request.params()?, ctx),
-            other => Err(Error::UnknownAction(other.into())),
-        }
+        Manifest::new(
+            "copy",
+            env!("CARGO_PKG_VERSION"),
+            "Put content into a file on the target.",
+        )
+        .capability(Capability::RemoteExec)
+        .capability(Capability::RemoteFiles)
+        .capability(Capability::Local)
+        .action(Action::new("apply", "Make the file hold exactly this content.").run(apply))
     }
 }
 
 fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
     let dest = params.dest.as_str();
-    let mode = params
-        .mode
-        .as_ref()
-        .map(capstan_plugin_sdk::mode::parse)
-        .transpose()?;
+    let mode = params.mode.as_ref().map(Mode::bits).transpose()?;
     let existing = remote::stat(&ctx.target, dest)?;
     let before = match &existing {
         Some(info) if info.kind == FileKind::Directory => {

@@ -4,76 +4,85 @@
 
 mod stat;
 
+use capstan_plugin_sdk::mode::Mode;
 use capstan_plugin_sdk::remote::{self, FileInfo, FileKind};
 use capstan_plugin_sdk::{
-    Action, Context, Error, Manifest, Outcome, Plugin, Request, register_plugin,
+    Action, Capability, Context, Error, JsonSchema, Manifest, Outcome, Plugin, register_plugin,
 };
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+/// Parameters of `apply`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct FileParams {
+    /// Absolute path on the target.
     path: String,
+    /// What the path should be (default: what is there, else a file).
     #[serde(default)]
-    state: Option<String>,
-    mode: Option<serde_json::Value>,
+    state: Option<State>,
+    /// Octal permissions, e.g. "0644" (symbolic modes are not supported).
+    mode: Option<Mode>,
+    /// Owning user.
     owner: Option<String>,
+    /// Owning group.
     group: Option<String>,
+    /// Where a link points (state=link).
     src: Option<String>,
+}
+
+/// What a path should be.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum State {
+    File,
+    Directory,
+    Touch,
+    Absent,
+    Link,
+}
+
+impl State {
+    fn name(self) -> &'static str {
+        match self {
+            State::File => "file",
+            State::Directory => "directory",
+            State::Touch => "touch",
+            State::Absent => "absent",
+            State::Link => "link",
+        }
+    }
 }
 
 struct File;
 
 impl Plugin for File {
     fn manifest() -> Manifest {
-        Manifest::new("file", env!("CARGO_PKG_VERSION"), "Manage files, directories and symlinks and their attributes.")
-            .capability("remote.exec")
-            .capability("remote.files")
-            .capability("local")
-            .action(Action::new("apply", "Bring a path to the wanted state.").params_schema(serde_json::json!({
-                "type": "object",
-                "properties": {
-                    "path": { "type": "string", "description": "Absolute path on the target." },
-                    "state": { "enum": ["file", "directory", "touch", "absent", "link"], "description": "What the path should be (default: file)." },
-                    "mode": { "type": ["string", "integer"], "description": "Octal permissions, e.g. \"0644\" (symbolic modes are not supported)." },
-                    "owner": { "type": "string", "description": "Owning user." },
-                    "group": { "type": "string", "description": "Owning group." },
-                    "src": { "type": "string", "description": "Where a link points (state=link)." }
-                },
-                "required": ["path"],
-                "additionalProperties": false
-            })))
-            .action(Action::new("stat", "Describe a path (Ansible's stat); never changes anything.").params_schema(serde_json::json!({
-                "type": "object",
-                "properties": {
-                    "path": { "type": "string", "description": "Absolute path on the target." },
-                    "follow": { "type": "boolean", "description": "Describe what a symlink points to." }
-                },
-                "required": ["path"],
-                "additionalProperties": false
-            })))
-    }
-
-    fn run(request: Request, ctx: &Context) -> Result<Outcome, Error> {
-        match request.action.as_str() {
-            "apply" => apply(request.params()?, ctx),
-            "stat" => stat::stat(request.params()?, ctx),
-            other => Err(Error::UnknownAction(other.into())),
-        }
+        Manifest::new(
+            "file",
+            env!("CARGO_PKG_VERSION"),
+            "Manage files, directories and symlinks and their attributes.",
+        )
+        .capability(Capability::RemoteExec)
+        .capability(Capability::RemoteFiles)
+        .capability(Capability::Local)
+        .action(Action::new("apply", "Bring a path to the wanted state.").run(apply))
+        .action(
+            Action::new(
+                "stat",
+                "Describe a path (Ansible's stat); never changes anything.",
+            )
+            .run(stat::stat),
+        )
     }
 }
 
 fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
     let path = params.path.as_str();
-    let mode = params
-        .mode
-        .as_ref()
-        .map(capstan_plugin_sdk::mode::parse)
-        .transpose()?;
+    let mode = params.mode.as_ref().map(Mode::bits).transpose()?;
     let before = remote::stat(&ctx.target, path)?;
     let mut created_with_mode = false;
     // Without `state`, Ansible keeps what is there (a folder stays a folder).
-    let state = match (params.state.as_deref(), &before) {
+    let state = match (params.state.map(State::name), &before) {
         (Some(state), _) => state,
         (None, Some(info)) if info.kind == FileKind::Directory => "directory",
         (None, _) => "file",

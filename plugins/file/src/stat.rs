@@ -1,14 +1,16 @@
 //! Ansible's `stat` module: what is at a path, for `register:` and `when:`.
 
 use capstan_plugin_sdk::remote::{self, FileKind};
-use capstan_plugin_sdk::{Context, Error, Outcome};
+use capstan_plugin_sdk::{Context, Error, JsonSchema, Outcome};
 use serde::Deserialize;
 
 /// Parameters of the `stat` action.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatParams {
+    /// Absolute path on the target.
     path: String,
+    /// Describe what a symlink points to.
     #[serde(default)]
     follow: bool,
 }

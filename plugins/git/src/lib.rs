@@ -5,19 +5,26 @@
 
 use capstan_plugin_sdk::remote::Command;
 use capstan_plugin_sdk::{
-    Action, Context, Error, Manifest, Outcome, Plugin, Request, register_plugin,
+    Action, Capability, Context, Error, JsonSchema, Manifest, Outcome, Plugin, register_plugin,
 };
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+/// Parameters of `apply`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct GitParams {
+    /// Repository URL or path.
     repo: String,
+    /// Absolute path of the checkout.
     dest: String,
+    /// Branch, tag or commit (default: the remote's HEAD).
     version: Option<String>,
+    /// Fetch and move to `version` when it moved (default true).
     update: Option<bool>,
+    /// Discard local changes.
     #[serde(default)]
     force: bool,
+    /// Shallow clone with this many commits.
     depth: Option<u32>,
 }
 
@@ -25,29 +32,14 @@ struct Git;
 
 impl Plugin for Git {
     fn manifest() -> Manifest {
-        Manifest::new("git", env!("CARGO_PKG_VERSION"), "Check out git repositories.")
-            .capability("remote.exec")
-            .capability("local")
-            .action(Action::new("apply", "Clone or update a checkout to a version.").params_schema(serde_json::json!({
-                "type": "object",
-                "properties": {
-                    "repo": { "type": "string", "description": "Repository URL or path." },
-                    "dest": { "type": "string", "description": "Absolute path of the checkout." },
-                    "version": { "type": "string", "description": "Branch, tag or commit (default: the remote's HEAD)." },
-                    "update": { "type": "boolean", "description": "Fetch and move to `version` when it moved (default true)." },
-                    "force": { "type": "boolean", "description": "Discard local changes." },
-                    "depth": { "type": "integer", "description": "Shallow clone with this many commits." }
-                },
-                "required": ["repo", "dest"],
-                "additionalProperties": false
-            })))
-    }
-
-    fn run(request: Request, ctx: &Context) -> Result<Outcome, Error> {
-        match request.action.as_str() {
-            "apply" => apply(request.params()?, ctx),
-            other => Err(Error::UnknownAction(other.into())),
-        }
+        Manifest::new(
+            "git",
+            env!("CARGO_PKG_VERSION"),
+            "Check out git repositories.",
+        )
+        .capability(Capability::RemoteExec)
+        .capability(Capability::Local)
+        .action(Action::new("apply", "Clone or update a checkout to a version.").run(apply))
     }
 }
 

@@ -1,34 +1,52 @@
 //! The text edit itself, apart from any I/O so it can be tested directly.
 
-use capstan_plugin_sdk::Error;
+use capstan_plugin_sdk::mode::Mode;
+use capstan_plugin_sdk::{Error, JsonSchema};
 use regex::Regex;
 use serde::Deserialize;
 
 /// The module's parameters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineParams {
-    /// The file.
+    /// Absolute path of the file.
     #[serde(alias = "dest")]
     pub path: String,
-    /// The wanted line.
+    /// The line that should be there.
     pub line: Option<String>,
-    /// Which existing line to replace (the last match).
+    /// Replace the last line this matches.
     pub regexp: Option<String>,
-    /// present (default) or absent.
-    pub state: Option<String>,
-    /// Regexp or EOF.
+    /// Whether the line should be there (default: present).
+    pub state: Option<LineState>,
+    /// Regexp, or EOF (default).
     pub insertafter: Option<String>,
-    /// Regexp or BOF.
+    /// Regexp, or BOF.
     pub insertbefore: Option<String>,
-    /// Expand backreferences; no change when `regexp` does not match.
+    /// Expand \1 in `line` from `regexp`; change nothing when it does not match.
     #[serde(default)]
     pub backrefs: bool,
     /// Create the file when missing.
     #[serde(default)]
     pub create: bool,
-    /// File mode.
-    pub mode: Option<serde_json::Value>,
+    /// Octal permissions for the file.
+    pub mode: Option<Mode>,
+}
+
+/// Whether the line should be in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LineState {
+    /// It should be there.
+    Present,
+    /// It should not.
+    Absent,
+}
+
+impl LineParams {
+    /// Whether the line should be gone.
+    pub fn absent(&self) -> bool {
+        self.state == Some(LineState::Absent)
+    }
 }
 
 /// The new text and what happened, in words.
@@ -55,7 +73,7 @@ pub fn apply(params: &LineParams, text: &str) -> Result<Edit, Error> {
         .as_deref()
         .map(|r| compile(r, "regexp"))
         .transpose()?;
-    if params.state.as_deref() == Some("absent") {
+    if params.absent() {
         let before = lines.len();
         lines.retain(|l| match (&regexp, &params.line) {
             (Some(re), _) => !re.is_match(l),

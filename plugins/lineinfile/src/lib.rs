@@ -4,53 +4,32 @@
 
 mod edit;
 
+use capstan_plugin_sdk::mode::Mode;
 use capstan_plugin_sdk::remote::{self, FileKind};
 use capstan_plugin_sdk::{
-    Action, Context, Error, Manifest, Outcome, Plugin, Request, diff, register_plugin,
+    Action, Capability, Context, Error, Manifest, Outcome, Plugin, diff, register_plugin,
 };
 
-pub use edit::{Edit, LineParams};
+pub use edit::{Edit, LineParams, LineState};
 
 struct LineInFile;
 
 impl Plugin for LineInFile {
     fn manifest() -> Manifest {
-        Manifest::new("lineinfile", env!("CARGO_PKG_VERSION"), "Make sure a line is (or is not) in a file.")
-            .capability("remote.files")
-            .capability("local")
-            .action(Action::new("apply", "Bring the file to the wanted line.").params_schema(serde_json::json!({
-                "type": "object",
-                "properties": {
-                    "path": { "type": "string", "description": "Absolute path of the file." },
-                    "line": { "type": "string", "description": "The line that should be there." },
-                    "regexp": { "type": "string", "description": "Replace the last line this matches." },
-                    "state": { "enum": ["present", "absent"], "description": "Default: present." },
-                    "insertafter": { "type": "string", "description": "Regexp, or EOF (default)." },
-                    "insertbefore": { "type": "string", "description": "Regexp, or BOF." },
-                    "backrefs": { "type": "boolean", "description": "Expand \\1 in `line` from `regexp`; change nothing when it does not match." },
-                    "create": { "type": "boolean", "description": "Create the file when missing." },
-                    "mode": { "type": ["string", "integer"], "description": "Octal permissions for the file." }
-                },
-                "required": ["path"],
-                "additionalProperties": false
-            })))
-    }
-
-    fn run(request: Request, ctx: &Context) -> Result<Outcome, Error> {
-        match request.action.as_str() {
-            "apply" => apply(request.params()?, ctx),
-            other => Err(Error::UnknownAction(other.into())),
-        }
+        Manifest::new(
+            "lineinfile",
+            env!("CARGO_PKG_VERSION"),
+            "Make sure a line is (or is not) in a file.",
+        )
+        .capability(Capability::RemoteFiles)
+        .capability(Capability::Local)
+        .action(Action::new("apply", "Bring the file to the wanted line.").run(apply))
     }
 }
 
 fn apply(params: LineParams, ctx: &Context) -> Result<Outcome, Error> {
     let path = params.path.clone();
-    let mode = params
-        .mode
-        .as_ref()
-        .map(capstan_plugin_sdk::mode::parse)
-        .transpose()?;
+    let mode = params.mode.as_ref().map(Mode::bits).transpose()?;
     // Read first: the file is usually there, and one command is cheaper
     // than two. Only when the read fails, ask why.
     let before = match remote::read_file(&ctx.target, &path) {
@@ -60,7 +39,7 @@ fn apply(params: LineParams, ctx: &Context) -> Result<Outcome, Error> {
                 return Err(Error::msg(format!("{path} is a directory")));
             }
             Some(_) => return Err(read_error.into()),
-            None if params.create || params.state.as_deref() == Some("absent") => None,
+            None if params.create || params.absent() => None,
             None => {
                 return Err(Error::msg(format!(
                     "destination {path} does not exist (set create: true to create it)"
@@ -68,7 +47,7 @@ fn apply(params: LineParams, ctx: &Context) -> Result<Outcome, Error> {
             }
         },
     };
-    if before.is_none() && params.state.as_deref() == Some("absent") {
+    if before.is_none() && params.absent() {
         return Ok(Outcome::ok(format!(
             "{path} does not exist: nothing to remove"
         )));

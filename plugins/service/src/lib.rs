@@ -4,16 +4,41 @@
 
 use capstan_plugin_sdk::remote::Command;
 use capstan_plugin_sdk::{
-    Action, Context, Error, Manifest, Outcome, Plugin, Request, register_plugin,
+    Action, Capability, Context, Error, JsonSchema, Manifest, Outcome, Plugin, register_plugin,
 };
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+/// Parameters of `apply`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ServiceParams {
+    /// The service (systemd unit or init script).
     name: String,
-    state: Option<String>,
+    /// What it should do now.
+    state: Option<ServiceState>,
+    /// Whether it starts at boot.
     enabled: Option<bool>,
+}
+
+/// What a service should do now.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum ServiceState {
+    Started,
+    Stopped,
+    Restarted,
+    Reloaded,
+}
+
+impl ServiceState {
+    fn name(self) -> &'static str {
+        match self {
+            ServiceState::Started => "started",
+            ServiceState::Stopped => "stopped",
+            ServiceState::Restarted => "restarted",
+            ServiceState::Reloaded => "reloaded",
+        }
+    }
 }
 
 /// Reports the init system, whether the service runs, whether it starts at boot.
@@ -34,26 +59,14 @@ struct Service;
 
 impl Plugin for Service {
     fn manifest() -> Manifest {
-        Manifest::new("service", env!("CARGO_PKG_VERSION"), "Start, stop, restart and enable services.")
-            .capability("remote.exec")
-            .capability("local")
-            .action(Action::new("apply", "Bring a service to the wanted state.").params_schema(serde_json::json!({
-                "type": "object",
-                "properties": {
-                    "name": { "type": "string", "description": "The service (systemd unit or init script)." },
-                    "state": { "enum": ["started", "stopped", "restarted", "reloaded"], "description": "What it should do now." },
-                    "enabled": { "type": "boolean", "description": "Whether it starts at boot." }
-                },
-                "required": ["name"],
-                "additionalProperties": false
-            })))
-    }
-
-    fn run(request: Request, ctx: &Context) -> Result<Outcome, Error> {
-        match request.action.as_str() {
-            "apply" => apply(request.params()?, ctx),
-            other => Err(Error::UnknownAction(other.into())),
-        }
+        Manifest::new(
+            "service",
+            env!("CARGO_PKG_VERSION"),
+            "Start, stop, restart and enable services.",
+        )
+        .capability(Capability::RemoteExec)
+        .capability(Capability::Local)
+        .action(Action::new("apply", "Bring a service to the wanted state.").run(apply))
     }
 }
 
@@ -106,7 +119,7 @@ fn apply(p: ServiceParams, ctx: &Context) -> Result<Outcome, Error> {
         }
     };
     let mut steps: Vec<Vec<String>> = Vec::new();
-    match p.state.as_deref() {
+    match p.state.map(ServiceState::name) {
         Some("started") if !running => steps.push(control("start")),
         Some("stopped") if running => steps.push(control("stop")),
         Some("restarted") => steps.push(control("restart")),
@@ -133,7 +146,7 @@ fn apply(p: ServiceParams, ctx: &Context) -> Result<Outcome, Error> {
             (false, false) => vec!["update-rc.d".into(), name.into(), "disable".into()],
         });
     }
-    let state_now = match p.state.as_deref() {
+    let state_now = match p.state.map(ServiceState::name) {
         Some("stopped") => "stopped",
         Some(_) => "started",
         None if running => "started",

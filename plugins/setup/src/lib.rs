@@ -5,7 +5,8 @@
 mod facts;
 
 use capstan_plugin_sdk::{
-    Action, Context, Error, Manifest, Outcome, Plugin, Request, register_plugin, remote,
+    Action, Capability, Context, Error, Manifest, NoParams, Outcome, Plugin, register_plugin,
+    remote,
 };
 
 /// Prints everything the facts are made of, in sections, in one round trip.
@@ -28,38 +29,32 @@ impl Plugin for Setup {
             env!("CARGO_PKG_VERSION"),
             "Gather facts about the target.",
         )
-        .capability("remote.exec")
-        .capability("local")
-        .action(Action::new(
-            "gather",
-            "Gather facts (never changes anything).",
-        ))
+        .capability(Capability::RemoteExec)
+        .capability(Capability::Local)
+        .action(Action::new("gather", "Gather facts (never changes anything).").run(gather))
     }
+}
 
-    fn run(request: Request, ctx: &Context) -> Result<Outcome, Error> {
-        if request.action != "gather" {
-            return Err(Error::UnknownAction(request.action));
-        }
-        let output = remote::Command::new(["sh", "-c", PROBE]).run(&ctx.target)?;
-        if !output.success() {
-            return Err(Error::msg(format!(
-                "gathering facts failed: {}",
-                output.stderr_text().trim()
-            )));
-        }
-        let facts = facts::parse(&output.stdout_text()).map_err(Error::msg)?;
-        let summary = format!(
-            "{} {} {} ({}), {} MB",
-            facts["ansible_distribution"].as_str().unwrap_or("?"),
-            facts["ansible_distribution_version"]
-                .as_str()
-                .unwrap_or("?"),
-            facts["ansible_architecture"].as_str().unwrap_or("?"),
-            facts["ansible_hostname"].as_str().unwrap_or("?"),
-            facts["ansible_memtotal_mb"]
-        );
-        Ok(Outcome::ok(summary).with_data(serde_json::json!({ "ansible_facts": facts })))
+fn gather(_: NoParams, ctx: &Context) -> Result<Outcome, Error> {
+    let output = remote::Command::new(["sh", "-c", PROBE]).run(&ctx.target)?;
+    if !output.success() {
+        return Err(Error::msg(format!(
+            "gathering facts failed: {}",
+            output.stderr_text().trim()
+        )));
     }
+    let facts = facts::parse(&output.stdout_text()).map_err(Error::msg)?;
+    let summary = format!(
+        "{} {} {} ({}), {} MB",
+        facts["ansible_distribution"].as_str().unwrap_or("?"),
+        facts["ansible_distribution_version"]
+            .as_str()
+            .unwrap_or("?"),
+        facts["ansible_architecture"].as_str().unwrap_or("?"),
+        facts["ansible_hostname"].as_str().unwrap_or("?"),
+        facts["ansible_memtotal_mb"]
+    );
+    Ok(Outcome::ok(summary).with_data(serde_json::json!({ "ansible_facts": facts })))
 }
 
 register_plugin!(Setup);

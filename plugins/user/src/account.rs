@@ -2,39 +2,65 @@
 //! bring it to what was asked.
 
 use capstan_plugin_sdk::remote::Command;
-use capstan_plugin_sdk::{Context, Error, Outcome, diff};
+use capstan_plugin_sdk::{Context, Error, JsonSchema, Outcome, diff};
 use serde::Deserialize;
 
 /// Parameters of the `user` action (Ansible's names).
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserParams {
+    /// Login name.
     name: String,
-    state: Option<String>,
+    /// Whether the account should exist (default: present).
+    state: Option<Presence>,
+    /// User id.
     uid: Option<u32>,
+    /// Primary group (name or number).
     group: Option<String>,
+    /// Supplementary groups.
     groups: Option<Vec<String>>,
+    /// Add to `groups` without leaving others (default false).
     #[serde(default)]
     append: bool,
+    /// Login shell.
     shell: Option<String>,
+    /// Home folder.
     home: Option<String>,
+    /// Create the home folder for a new user (default true).
     create_home: Option<bool>,
+    /// A system account (new users only).
     #[serde(default)]
     system: bool,
+    /// The GECOS field.
     comment: Option<String>,
+    /// With state=absent, remove the home folder too.
     #[serde(default)]
     remove: bool,
 }
 
 /// Parameters of the `group` action.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupParams {
+    /// Group name.
     name: String,
-    state: Option<String>,
+    /// Whether the group should exist (default: present).
+    state: Option<Presence>,
+    /// Group id.
     gid: Option<u32>,
+    /// A system group (new groups only).
     #[serde(default)]
     system: bool,
+}
+
+/// Whether an account or group should exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Presence {
+    /// It should exist.
+    Present,
+    /// It should not.
+    Absent,
 }
 
 /// An account as the target has it.
@@ -127,14 +153,8 @@ fn run(ctx: &Context, argv: &[String]) -> Result<(), Error> {
     Ok(())
 }
 
-fn state_of(state: &Option<String>) -> Result<bool, Error> {
-    match state.as_deref().unwrap_or("present") {
-        "present" => Ok(true),
-        "absent" => Ok(false),
-        other => Err(Error::InvalidParams(format!(
-            "state must be present or absent, not `{other}`"
-        ))),
-    }
+fn state_of(state: &Option<Presence>) -> Result<bool, Error> {
+    Ok(*state != Some(Presence::Absent))
 }
 
 /// The `user` action.

@@ -1,6 +1,9 @@
 //! A form built from an action's JSON Schema: a text box per string or
-//! number, a choice for an enum or a boolean, one item per line for a
-//! list of strings, JSON for the rest. What is typed is kept as text and
+//! number (or a value that may be either), a choice for an enum, a `const`
+//! or a boolean, one item per line for a list of strings, JSON for the
+//! rest (the host checks every field against the whole schema, whatever
+//! the form drew). `$ref`s are followed and an optional value's null shape
+//! is set aside. What is typed is kept as text and
 //! turned into the params object only when the user runs the action, so
 //! a mistake is named at its field and nothing typed is lost.
 
@@ -35,6 +38,8 @@ pub struct Param {
 /// The parameters of a schema, required ones first. `None` when the schema
 /// names no properties (the action then takes params as JSON).
 pub fn params_of(schema: &Value) -> Option<Vec<Param>> {
+    let root = schema;
+    let schema = settle(root, schema);
     let properties = schema.get("properties")?.as_object()?;
     if properties.is_empty() {
         return None;
@@ -49,32 +54,113 @@ pub fn params_of(schema: &Value) -> Option<Vec<Param>> {
         .iter()
         .map(|(name, spec)| Param {
             name: name.clone(),
-            kind: kind_of(spec),
+            kind: kind_of(root, spec),
             required: required.contains(&name.as_str()),
-            description: spec["description"].as_str().unwrap_or_default().to_string(),
+            description: description(root, spec),
         })
         .collect();
     params.sort_by_key(|p| !p.required);
     Some(params)
 }
 
-fn kind_of(spec: &Value) -> Kind {
-    if let Some(choices) = spec["enum"].as_array() {
+/// The schema a field's form is drawn from: a `$ref` followed, a single
+/// `allOf` opened, and an optional value's null shape set aside (an empty
+/// field already means "not given"). Anything else is drawn as it is.
+fn settle<'a>(root: &'a Value, spec: &'a Value) -> &'a Value {
+    let mut spec = spec;
+    for _ in 0..8 {
+        if let Some(target) = spec["$ref"]
+            .as_str()
+            .and_then(|r| r.strip_prefix('#'))
+            .and_then(|pointer| root.pointer(pointer))
+        {
+            spec = target;
+            continue;
+        }
+        let shapes = ["anyOf", "oneOf", "allOf"]
+            .iter()
+            .find_map(|k| spec[*k].as_array())
+            .map(|shapes| {
+                shapes
+                    .iter()
+                    .filter(|s| s["type"] != "null")
+                    .collect::<Vec<_>>()
+            });
+        match shapes.as_deref() {
+            Some([only]) => spec = only,
+            _ => return spec,
+        }
+    }
+    spec
+}
+
+/// A field's description, wherever the schema put it.
+fn description(root: &Value, spec: &Value) -> String {
+    spec["description"]
+        .as_str()
+        .or_else(|| settle(root, spec)["description"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn kind_of(root: &Value, spec: &Value) -> Kind {
+    let spec = settle(root, spec);
+    let choices: Option<Vec<&Value>> = match (spec["enum"].as_array(), spec.get("const")) {
+        (Some(values), _) => Some(values.iter().collect()),
+        (None, Some(only)) => Some(vec![only]),
+        _ => None,
+    };
+    if let Some(choices) = choices {
         return Kind::Choice(
             choices
-                .iter()
+                .into_iter()
+                .filter(|c| !c.is_null())
                 .map(|c| c.as_str().map_or(c.to_string(), String::from))
                 .collect(),
         );
     }
-    match spec["type"].as_str() {
-        Some("string") => Kind::Text,
-        Some("integer") => Kind::Integer,
-        Some("number") => Kind::Number,
-        Some("boolean") => Kind::Boolean,
-        Some("array") if spec["items"]["type"] == "string" => Kind::Lines,
+    let types: Vec<&str> = match &spec["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|t| *t != "null")
+            .collect(),
+        _ => Vec::new(),
+    };
+    match types.as_slice() {
+        ["string"] => Kind::Text,
+        ["integer"] => Kind::Integer,
+        ["number"] => Kind::Number,
+        ["boolean"] => Kind::Boolean,
+        ["array"] if settle(root, &spec["items"])["type"] == "string" => Kind::Lines,
+        // Text or a number (a file mode): typed as text, which the host
+        // reads as whichever fits.
+        [_, _, ..]
+            if types
+                .iter()
+                .all(|t| ["string", "integer", "number"].contains(t)) =>
+        {
+            Kind::Text
+        }
+        _ if scalar_shapes(root, spec) => Kind::Text,
         _ => Kind::Json,
     }
+}
+
+/// Whether every shape a value may take (`anyOf`, `oneOf`) is text or a
+/// number, so a text box fits it.
+fn scalar_shapes(root: &Value, spec: &Value) -> bool {
+    let Some(shapes) = ["anyOf", "oneOf"].iter().find_map(|k| spec[*k].as_array()) else {
+        return false;
+    };
+    shapes.iter().all(|shape| {
+        let shape = settle(root, shape);
+        matches!(
+            shape["type"].as_str(),
+            Some("string" | "integer" | "number" | "null")
+        )
+    })
 }
 
 /// Turns what was typed into the params object, or names the field that

@@ -2,7 +2,8 @@
 //! stop every hostile action with a clear error and keep serving.
 
 use capstan_plugin_sdk::{
-    Action, Context, Error, Manifest, Outcome, Plugin, Request, kv, log, register_plugin, remote,
+    Action, Capability, Context, Error, Manifest, Outcome, Plugin, Request, kv, log,
+    register_plugin, remote,
 };
 use std::hint::black_box;
 
@@ -52,11 +53,14 @@ impl Plugin for Probe {
             env!("CARGO_PKG_VERSION"),
             "Test plugin: behaves and misbehaves.",
         )
-        .capability("kv")
-        .capability("remote.exec")
-        .capability("local");
+        .capability(Capability::Kv)
+        .capability(Capability::RemoteExec)
+        .capability(Capability::Local);
+        // Its actions take any params: it decodes them itself.
         for (name, summary) in ACTIONS {
-            manifest = manifest.action(Action::new(name, summary));
+            manifest = manifest.action(
+                Action::new(name, summary).params_schema(serde_json::json!({ "type": "object" })),
+            );
         }
         // A careless plugin: it repeats a secret param everywhere it can.
         manifest.action(
