@@ -8,6 +8,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
-(cd ui && trunk build --offline --release >/dev/null)
+./dev build-ui >/dev/null
 cargo build --release -p capstan-app -p capstan-bench-empty-window -p capstan-bench --bin window --bin capstan-app --bin capstan-bench-empty-window
 exec "$target/release/window" "$target/release/capstan-app" "$target/release/capstan-bench-empty-window" "${1:-5}"
