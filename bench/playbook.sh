@@ -40,8 +40,8 @@ fi
 usermod -p '*' "$user"   # no password, but not locked (sshd refuses locked accounts)
 chmod 755 "$work"
 chmod 644 "$work/client_key.pub"
-mkdir -p "$work/capstan-out" "$work/capstan-cold-out" "$work/ansible-out"
-chown "$user" "$work/capstan-out" "$work/capstan-cold-out" "$work/ansible-out"
+mkdir -p "$work/capstan-out" "$work/capstan-cold-out" "$work/capstan-bare-out" "$work/ansible-out"
+chown "$user" "$work/capstan-out" "$work/capstan-cold-out" "$work/capstan-bare-out" "$work/ansible-out"
 
 # start_fleet COUNT FIRST_PORT: writes $work/inventory-COUNT.ini
 start_fleet() {
@@ -111,8 +111,15 @@ run_ansible() {
 }
 
 echo "bench: $hosts hosts x 10 tasks; first runs, then repeat runs" >&2
-# "cold": Capstan's very first use on this machine: a fresh data folder, so
-# it also installs and compiles its plugins (once per machine and version).
+# The compiled-code cache of this run alone.
+export CAPSTAN_CACHE="$work/capstan-cache"
+# "bare": Capstan's very first use, with nothing prepared: a fresh data
+# folder and an empty cache, so it also compiles its plugins.
+CAPSTAN_CACHE="$work/capstan-bare-cache" CAPSTAN_HOME="$work/capstan-bare-home" \
+    run_capstan capstan-bare capstan-bare-out
+# "cold": a fresh data folder on a machine where Capstan was installed:
+# `./dev run` prepared the bundled plugins (`capstan plugin prepare`).
+CAPSTAN_HOME="$work/capstan-prepare-home" "$capstan" plugin prepare >/dev/null
 CAPSTAN_HOME="$work/capstan-cold-home" run_capstan capstan-cold capstan-cold-out
 # Capstan has been used before on this machine (plugins compiled, by a run
 # on the local machine); the hosts are new to it.
@@ -125,7 +132,8 @@ run_ansible ansible-repeat
 
 # All must have left the same files behind.
 if ! diff -r "$work/capstan-out" "$work/ansible-out" >/dev/null \
-    || ! diff -r "$work/capstan-cold-out" "$work/ansible-out" >/dev/null; then
+    || ! diff -r "$work/capstan-cold-out" "$work/ansible-out" >/dev/null \
+    || ! diff -r "$work/capstan-bare-out" "$work/ansible-out" >/dev/null; then
     echo "bench: Capstan and Ansible left different files:" >&2
     diff -r "$work/capstan-out" "$work/ansible-out" >&2 || true
     exit 1
@@ -143,7 +151,8 @@ row() {
 }
 row "first" ansible-first capstan-first
 row "repeat" ansible-repeat capstan-repeat
-row "first, fresh Capstan home" ansible-first capstan-cold
+row "first, fresh home" ansible-first capstan-cold
+row "first, nothing prepared" ansible-first capstan-bare
 echo
 echo "recap of h1, ansible first: $(recap ansible-first)"
 echo "recap of h1, capstan first: $(recap capstan-first)"
