@@ -36,15 +36,14 @@ impl Home {
             prepare_folder(&dir, Folder::Cache)?;
             Ok(dir)
         });
-        let cache = match shared {
-            Ok(dir) => dir,
+        match shared {
+            Ok(cache) => Self::open(root, cache, false),
             Err(e) => {
                 let own = root.join("cache");
                 tracing::warn!(error = %e, fallback = %own.display(), "the shared compiled-code cache cannot be used; compiling into the data folder");
-                own
+                Self::open(root, own, true)
             }
-        };
-        Self::with_cache(root, cache)
+        }
     }
 
     /// A self-contained home at `root`, created if missing: its compiled
@@ -58,14 +57,18 @@ impl Home {
     /// A home at `root` whose compiled code is kept in `cache`; both are
     /// created if missing and must belong to the user.
     pub fn with_cache(root: impl Into<PathBuf>, cache: impl Into<PathBuf>) -> Result<Self> {
-        let home = Home {
-            root: root.into(),
-            cache: cache.into(),
-        };
+        Self::open(root.into(), cache.into(), true)
+    }
+
+    /// Makes the data folder ready (and the cache, unless the caller did).
+    fn open(root: PathBuf, cache: PathBuf, prepare_cache: bool) -> Result<Self> {
+        let home = Home { root, cache };
         prepare_folder(&home.root, Folder::Data)?;
         let plugins = home.plugins_dir();
         std::fs::create_dir_all(&plugins).map_err(|e| Error::io("create folder", &plugins, e))?;
-        prepare_folder(&home.cache, Folder::Cache)?;
+        if prepare_cache {
+            prepare_folder(&home.cache, Folder::Cache)?;
+        }
         // SQLite creates a missing database (and later its journal, with
         // the database's mode) as the umask allows: start it private.
         let db = home.database();

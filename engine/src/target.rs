@@ -81,8 +81,26 @@ impl Target {
     /// Refuses a path inside a folder this target guards, wherever a
     /// symlink or `..` would lead.
     fn check_reach(&self, path: &str) -> Result<(), RemoteError> {
+        if self.off_limits.is_empty() {
+            return Ok(());
+        }
+        let path = Path::new(path);
+        // Where it leads: resolved, beside its resolved parent (a file not
+        // there yet), and as written.
+        let resolved = path.canonicalize().ok();
+        let beside = path
+            .parent()
+            .and_then(|p| p.canonicalize().ok())
+            .map(|parent| parent.join(path.file_name().unwrap_or_default()));
+        let places = [resolved, beside, Some(path.to_path_buf())];
         for folder in self.off_limits.iter() {
-            check_outside(Path::new(path), folder)?;
+            if places.iter().flatten().any(|p| p.starts_with(folder)) {
+                return Err(RemoteError::Failed(format!(
+                    "{} is inside {}, Capstan's own folder, which no plugin may read or change",
+                    path.display(),
+                    folder.display()
+                )));
+            }
         }
         Ok(())
     }
@@ -227,27 +245,4 @@ impl via_exec::ExecPort for Target {
     async fn run(&self, request: &ExecRequest, max_output: u64) -> Result<ExecOutput, RemoteError> {
         self.exec(request, max_output).await
     }
-}
-
-/// Refuses `path` when it is inside `folder`, wherever a symlink or `..`
-/// would lead.
-fn check_outside(path: &Path, folder: &Path) -> Result<(), RemoteError> {
-    let resolved = path.canonicalize().ok();
-    let beside = path
-        .parent()
-        .and_then(|p| p.canonicalize().ok())
-        .map(|parent| parent.join(path.file_name().unwrap_or_default()));
-    let lexical = path.to_path_buf();
-    let inside = [resolved, beside, Some(lexical)]
-        .into_iter()
-        .flatten()
-        .any(|p| p.starts_with(folder));
-    if inside {
-        return Err(RemoteError::Failed(format!(
-            "{} is inside {}, Capstan's own folder, which no plugin may read or change",
-            path.display(),
-            folder.display()
-        )));
-    }
-    Ok(())
 }

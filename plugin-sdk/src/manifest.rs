@@ -73,7 +73,7 @@ impl Manifest {
                 .actions
                 .into_iter()
                 .map(|a| wit::ActionInfo {
-                    params_schema: a.schema.json().to_string(),
+                    params_schema: a.schema.into_json().to_string(),
                     name: a.name,
                     summary: a.summary,
                 })
@@ -95,18 +95,23 @@ type Handler = Rc<dyn Fn(&Request, &Context) -> Result<Outcome, Error>>;
 enum Schema {
     /// Written out by hand.
     Written(serde_json::Value),
-    /// Derived from the params type, when the manifest is sent (not on
-    /// every call, which only dispatches).
-    Derived(fn() -> serde_json::Value),
+    /// Made when the manifest is sent (derived from the params type, or
+    /// written by a function): never on a call, which only dispatches.
+    Later(fn() -> serde_json::Value),
 }
 
 impl Schema {
-    fn json(&self) -> serde_json::Value {
+    fn into_json(self) -> serde_json::Value {
         match self {
-            Schema::Written(schema) => schema.clone(),
-            Schema::Derived(derive) => derive(),
+            Schema::Written(schema) => schema,
+            Schema::Later(make) => make(),
         }
     }
+}
+
+/// The schema of an action without parameters: any field is refused.
+fn no_params() -> serde_json::Value {
+    serde_json::json!({ "type": "object", "properties": {}, "additionalProperties": false })
 }
 
 /// One action of a plugin: its name, what it does, the JSON Schema of its
@@ -136,11 +141,7 @@ impl Action {
         Action {
             name: name.into(),
             summary: summary.into(),
-            schema: Schema::Written(serde_json::json!({
-                "type": "object",
-                "properties": {},
-                "additionalProperties": false
-            })),
+            schema: Schema::Later(no_params),
             handler: None,
         }
     }
@@ -154,7 +155,7 @@ impl Action {
     where
         P: DeserializeOwned + JsonSchema + 'static,
     {
-        self.schema = Schema::Derived(params_schema::<P>);
+        self.schema = Schema::Later(params_schema::<P>);
         self.handler = Some(Rc::new(move |request: &Request, ctx: &Context| {
             handler(request.params()?, ctx)
         }));
@@ -171,6 +172,14 @@ impl Action {
         self.handler = Some(Rc::new(move |request: &Request, ctx: &Context| {
             handler(request.params()?, ctx)
         }));
+        self
+    }
+
+    /// Sets a schema written by a function (an object schema), which runs
+    /// only when the manifest is sent: for an action run by
+    /// [`Action::handle`] whose schema is large.
+    pub fn params_schema_with(mut self, schema: fn() -> serde_json::Value) -> Self {
+        self.schema = Schema::Later(schema);
         self
     }
 

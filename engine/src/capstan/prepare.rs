@@ -22,8 +22,6 @@ pub enum PrepareOutcome {
 pub struct Prepared {
     /// The plugin's name.
     pub name: String,
-    /// Whether it is one of the plugins shipped in the binary.
-    pub bundled: bool,
     /// What happened.
     pub outcome: PrepareOutcome,
 }
@@ -45,7 +43,6 @@ impl Capstan {
             );
             report.push(Prepared {
                 name: shipped.name.to_string(),
-                bundled: true,
                 outcome: outcome(loaded.map(|l| l.from_cache), started),
             });
         }
@@ -57,7 +54,6 @@ impl Capstan {
             let loaded = self.load_installed(&record);
             report.push(Prepared {
                 name: record.manifest.name.clone(),
-                bundled: false,
                 outcome: outcome(loaded.map(|l| l.from_cache), started),
             });
         }

@@ -20,4 +20,4 @@ pub use host::{
     Allocation, CallFailure, CallSetup, HostConfig, HostStart, LoadedPlugin, PluginHost, Session,
 };
 pub use manifest::{ActionInfo, Manifest, ManifestRules, printable};
-pub use schema::{ParamError, ParamProblem, check_vocabulary, coerce_params, validate_params};
+pub use schema::{ParamError, ParamProblem, coerce_params, validate_params};

@@ -88,3 +88,17 @@ async fn an_installed_file_changed_on_disk_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn every_bundled_plugins_recorded_hash_is_its_bytes() {
+    // The binary loads a bundled plugin by the SHA-256 its build recorded,
+    // without hashing it again: the two must agree.
+    for shipped in capstan_bundled::PLUGINS {
+        assert_eq!(
+            capstan_engine::plugin::sha256_of(shipped.wasm),
+            shipped.sha256,
+            "bundled plugin `{}`",
+            shipped.name
+        );
+    }
+}

@@ -116,11 +116,7 @@ impl Checker<'_> {
     ) -> Checked {
         let prefix = list(schema, "prefixItems");
         for (i, item) in items.iter().enumerate() {
-            let sub = match prefix.get(i) {
-                Some(sub) => Some(*sub),
-                None => schema.get("items"),
-            };
-            if let Some(sub) = sub {
+            if let Some(sub) = prefix.get(i).copied().or_else(|| schema.get("items")) {
                 self.check(sub, item, &format!("{at}[{i}]"), depth)?;
             }
         }

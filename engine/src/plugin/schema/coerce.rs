@@ -61,26 +61,19 @@ impl Coercer<'_> {
             Value::Object(fields) => {
                 let properties = object.get("properties").and_then(Value::as_object);
                 for (name, field) in fields.iter_mut() {
-                    match properties.and_then(|p| p.get(name)) {
-                        Some(sub) => self.coerce(sub, field, depth),
-                        None => {
-                            if let Some(other) = object.get("additionalProperties") {
-                                self.coerce(other, field, depth);
-                            }
-                        }
+                    let sub = properties
+                        .and_then(|p| p.get(name))
+                        .or_else(|| object.get("additionalProperties"));
+                    if let Some(sub) = sub {
+                        self.coerce(sub, field, depth);
                     }
                 }
             }
             Value::Array(items) => {
                 let prefix = list(object, "prefixItems");
                 for (i, item) in items.iter_mut().enumerate() {
-                    match prefix.get(i) {
-                        Some(sub) => self.coerce(sub, item, depth),
-                        None => {
-                            if let Some(sub) = object.get("items") {
-                                self.coerce(sub, item, depth);
-                            }
-                        }
+                    if let Some(sub) = prefix.get(i).copied().or_else(|| object.get("items")) {
+                        self.coerce(sub, item, depth);
                     }
                 }
             }
