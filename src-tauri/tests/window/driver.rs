@@ -301,7 +301,18 @@ impl Window {
     /// It is the element's rendered text (`innerText`): WebKitWebDriver's
     /// own text call leaves out cells cut with an ellipsis.
     pub fn wait_text(&self, css: &str, ready: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + PATIENCE;
+        self.wait_text_within(css, PATIENCE, ready)
+    }
+
+    /// [`Window::wait_text`] for a step that waits on something slower than
+    /// the window (containers starting on a loaded machine).
+    pub fn wait_text_within(
+        &self,
+        css: &str,
+        patience: Duration,
+        ready: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + patience;
         let mut last = String::new();
         loop {
             let text = self.script(

@@ -4,6 +4,8 @@
 //! swarm is left at the end; its node carries the label the engine's swarm
 //! test knows, so either test may clean up after the other.
 
+use std::time::Duration;
+
 use serde_json::json;
 
 use crate::containers::{docker, webapp_image};
@@ -11,6 +13,9 @@ use crate::containers::{docker, webapp_image};
 /// The node label the engine's swarm test also uses for swarms it may
 /// tear down.
 const TEST_LABEL: &str = "capstan-test-swarm";
+
+/// How long the page may take to show replicas the engine starts.
+const REPLICAS_PATIENCE: Duration = Duration::from_secs(120);
 
 /// Leaves the swarm whatever happens.
 struct Swarm;
@@ -74,7 +79,9 @@ fn a_service_is_scaled_from_the_swarm_page_and_its_replicas_follow_live() {
     let mut window = crate::open(home.path(), "swarm");
     window.click("#nav-swarm");
     let row = format!("tr[data-service='{service}']");
-    window.wait_text(&row, |t| t.contains("1 / 1"));
+    // Replicas start at the engine's pace: on two busy cores (the other
+    // container tests beside this one) the first took over 30 s once.
+    window.wait_text_within(&row, REPLICAS_PATIENCE, |t| t.contains("1 / 1"));
     window.wait_text(".nodes-table", |t| {
         t.contains("manager") && t.contains("ready")
     });
@@ -84,9 +91,11 @@ fn a_service_is_scaled_from_the_swarm_page_and_its_replicas_follow_live() {
     window.wait_text(".recent-actions", |t| {
         t.contains(&format!("scale {service} to 3")) && t.contains("changed")
     });
-    window.wait_text(&row, |t| t.contains("3 / 3"));
+    window.wait_text_within(&row, REPLICAS_PATIENCE, |t| t.contains("3 / 3"));
     window.click(&format!("{row} button.linklike"));
-    let tasks = window.wait_text("table.tasks", |t| t.matches("running").count() >= 6);
+    let tasks = window.wait_text_within("table.tasks", REPLICAS_PATIENCE, |t| {
+        t.matches("running").count() >= 6
+    });
     assert!(tasks.contains("Slot"), "{tasks}");
     window.screenshot("scaled");
 
