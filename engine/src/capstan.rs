@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use crate::capability::{Capability, GrantSet, SharedGrants};
+use crate::clock::now_ms;
 use crate::home::Home;
 use crate::inventory::Host;
 use crate::inventory::HostRules;
@@ -15,9 +16,10 @@ use crate::plugin::{
 };
 use crate::remote::{Become, HostKeyPolicy, SshSettings};
 use crate::secrets::Secrets;
-use crate::store::{PluginRecord, Store, now_ms};
+use crate::store::{PluginRecord, Store};
 use crate::target::Target;
 use crate::{Error, Result};
+use recorder::Recorder;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -29,6 +31,7 @@ mod kv_backend;
 mod lazy_host;
 mod playbook_run;
 mod prepare;
+mod recorder;
 mod views;
 
 pub use prepare::{PrepareOutcome, Prepared};
@@ -406,7 +409,10 @@ impl Capstan {
         let host = self.host()?.clone();
         let mut job = self.prepare(&request).await?;
         job.cancel = cancel;
-        jobs::run_job(host, self.store.clone(), job, events).await
+        let recorder = Recorder::new(self.store.clone(), job.id);
+        let report = jobs::run_job(host, job, recorder.job_events(events)).await;
+        recorder.close()?;
+        Ok(report)
     }
 
     /// Checks a request and records its job; nothing runs yet.

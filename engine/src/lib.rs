@@ -10,6 +10,7 @@
 //! - [`jobs`] runs an action over targets and records what happened.
 
 pub mod capability;
+pub mod clock;
 pub mod docker;
 pub mod error;
 pub mod fan_out;

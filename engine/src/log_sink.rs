@@ -16,3 +16,11 @@ pub struct DiscardLogs;
 impl LogSink for DiscardLogs {
     fn line(&self, _line: LogLine) {}
 }
+
+/// A function of a line is a sink: a runner turns its lines into events
+/// this way.
+impl<F: Fn(LogLine) + Send + Sync> LogSink for F {
+    fn line(&self, line: LogLine) {
+        self(line)
+    }
+}

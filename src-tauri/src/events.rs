@@ -114,6 +114,12 @@ impl Forwarder {
                     job_id,
                     name: name.clone(),
                 },
+                PlaybookEvent::Log(line) => JobUpdate::Log {
+                    job_id,
+                    target: line.target.clone(),
+                    level: line.level,
+                    message: line.message.clone(),
+                },
                 PlaybookEvent::HostDone(outcome) => JobUpdate::HostDone {
                     job_id,
                     outcome: outcome.clone(),

@@ -278,6 +278,9 @@ impl Printer {
                 self.say(&banner(&format!("{kind} [{name}]")));
                 self.start_bar(name, *hosts);
             }
+            // Plugins' log lines go to the job's log (`capstan jobs log`);
+            // the run's output stays Ansible's.
+            PlaybookEvent::Log(_) => {}
             PlaybookEvent::HostDone(outcome) => {
                 self.say(&host_line(outcome));
                 if self.diff

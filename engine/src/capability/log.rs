@@ -5,9 +5,9 @@ use std::sync::Arc;
 use capstan_wire::jobs::LogLine;
 use capstan_wire::status::LogLevel;
 
+use crate::clock::now_ms;
 use crate::limits::{LimitBreach, LimitKind, human_bytes};
 pub use crate::log_sink::{DiscardLogs, LogSink};
-use crate::store::now_ms;
 use crate::text::printable;
 
 /// The `log` capability of one call: the target it writes for, its byte

@@ -4,11 +4,11 @@
 use std::path::Path;
 
 use super::{Capstan, unknown_host};
+use crate::clock::now_ms;
 use crate::inventory::form::{HostForm, host_from_form};
 use crate::inventory::{self, Host, HostCheck, HostRules};
 use crate::jobs::{ResultStatus, RunRequest};
 use crate::remote::{ExecRequest, HostKeyPolicy};
-use crate::store::now_ms;
 use crate::{Error, Result};
 use capstan_wire::hosts::Facts;
 

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::Capstan;
-use crate::jobs::runner::JobLogs;
-use crate::jobs::{JobRequest, PlaybookRequest, TargetResult};
+use super::recorder::Recorder;
+use crate::jobs::{JobRequest, LogLine, PlaybookRequest};
+use crate::log_sink::LogSink;
 use crate::playbook::context::{PreparedPlugin, RunContext, RunHost};
 use crate::playbook::prepare;
 use crate::playbook::run;
@@ -106,22 +107,24 @@ impl Capstan {
         });
         let host = self.host()?.clone();
         let job_id = self.store.create_job(&request)?;
+        let recorder = Recorder::new(self.store.clone(), job_id);
+        let events = recorder.playbook_events(events);
         events(&PlaybookEvent::Started { job_id });
 
-        let logs = Arc::new(JobLogs::new(job_id, self.store.clone(), Arc::new(|_| {})));
+        let lines = events.clone();
+        let logs: Arc<dyn LogSink> =
+            Arc::new(move |line: LogLine| lines(&PlaybookEvent::Log(line)));
         let secrets = run_secrets(&options, &inventory);
         let targets = hosts.iter().map(|h| h.target.clone()).collect();
         let context = Arc::new(RunContext {
             targets,
             host,
-            store: self.store.clone(),
-            job_id,
             plugins,
             templates: Templates::new(),
             dir,
             options,
             events: events.clone(),
-            logs: logs.clone(),
+            logs,
             inventory,
             secrets,
             cancel: tokio_util::sync::CancellationToken::new(),
@@ -131,28 +134,12 @@ impl Capstan {
             tracing::Instrument::instrument(run::run_playbook(context, &playbook, hosts), span)
                 .await;
         crate::natural::sort_naturally(&mut recap, |r| &r.host);
-        logs.flush();
-        if let Some(error) = &error {
-            self.store.fail_job(job_id, error)?;
-        }
-        for host in &recap {
-            let result = TargetResult {
-                target: host.host.clone(),
-                status: host.status(),
-                summary: host.counts(),
-                diff: None,
-                data: Some(serde_json::to_value(host).unwrap_or_default()),
-                failure: None,
-                duration_ms: 0,
-            };
-            self.store.save_result(job_id, &result)?;
-        }
-        self.store.finish_job(job_id)?;
         events(&PlaybookEvent::Finished {
             job_id,
             recap: recap.clone(),
             error: error.clone(),
         });
+        recorder.close()?;
         Ok(PlaybookReport {
             job_id,
             recap,

@@ -1,18 +1,18 @@
 //! Runs one job: every target concurrently, each in a fresh plugin
-//! instance, results and logs saved as they arrive.
+//! instance, its log lines and results announced as events as they arrive.
+//! The runner keeps no records: the facade's recorder saves what it
+//! announces.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::{FailureKind, LogLine, ResultStatus, TargetResult, overall_status};
-use crate::Result;
 use crate::capability::log::LogSink;
 use crate::fan_out::{Finished, fan_out};
 use crate::plugin::{CallContext, CallSetup, LoadedPlugin, PluginHost};
-use crate::store::Store;
 
 /// Something that happened in a job, in the order it happened.
 #[derive(Debug, Clone)]
@@ -40,7 +40,8 @@ pub enum JobEvent {
 /// Targets worked on at once; the rest wait for a free slot.
 pub const MAX_PARALLEL_TARGETS: usize = 200;
 
-/// Receives job events (the CLI prints them, the desktop app forwards them).
+/// Receives job events (the facade's recorder saves them, the CLI prints
+/// them, the desktop app forwards them).
 pub type EventSink = Arc<dyn Fn(&JobEvent) + Send + Sync>;
 
 /// What a finished job produced.
@@ -74,24 +75,15 @@ pub(crate) struct Job {
     pub cancel: CancellationToken,
 }
 
-/// Runs `job` on all of its setup's targets and records the results.
-pub(crate) async fn run_job(
-    host: Arc<PluginHost>,
-    store: Store,
-    job: Job,
-    events: EventSink,
-) -> Result<RunReport> {
+/// Runs `job` on all of its setup's targets, announcing each log line and
+/// result to `events`.
+pub(crate) async fn run_job(host: Arc<PluginHost>, job: Job, events: EventSink) -> RunReport {
     let span =
         tracing::info_span!("job", id = job.id, plugin = %job.setup.plugin, action = %job.action);
-    run_targets(host, store, job, events).instrument(span).await
+    run_targets(host, job, events).instrument(span).await
 }
 
-async fn run_targets(
-    host: Arc<PluginHost>,
-    store: Store,
-    job: Job,
-    events: EventSink,
-) -> Result<RunReport> {
+async fn run_targets(host: Arc<PluginHost>, job: Job, events: EventSink) -> RunReport {
     tracing::debug!(targets = job.setup.targets.len(), "job started");
     let target_names: Vec<String> = job.setup.targets.iter().map(|t| t.name.clone()).collect();
     events(&JobEvent::Started {
@@ -101,7 +93,7 @@ async fn run_targets(
 
     let job = Arc::new(job);
     let work = target_names.iter().map(|target| {
-        let (host, store, job, events) = (host.clone(), store.clone(), job.clone(), events.clone());
+        let (host, job, events) = (host.clone(), job.clone(), events.clone());
         let context = CallContext {
             target: target.clone(),
             targets: target_names.clone(),
@@ -110,14 +102,14 @@ async fn run_targets(
         };
         let span = tracing::debug_span!("target", name = %target);
         async move {
-            let logs = Arc::new(JobLogs::new(job.id, store.clone(), events.clone()));
+            let lines = events.clone();
+            let logs: Arc<dyn LogSink> = Arc::new(move |line: LogLine| lines(&JobEvent::Log(line)));
             let mut setup = job.setup.clone();
-            setup.log_sink = job.secrets.masking(logs.clone());
+            setup.log_sink = job.secrets.masking(logs);
             let started = Instant::now();
             let outcome = host
                 .run(&job.plugin, &setup, &job.action, &job.params_json, &context)
                 .await;
-            logs.flush();
             let result = to_result(
                 context.target,
                 outcome,
@@ -130,7 +122,7 @@ async fn run_targets(
                 data: result.data.map(|d| secrets.mask_json(&d)),
                 ..result
             };
-            record(&store, job.id, &result, &events);
+            done(&result, &events);
             result
         }
         .instrument(span)
@@ -158,13 +150,12 @@ async fn run_targets(
             failure: Some(FailureKind::Host),
             duration_ms: 0,
         };
-        record(&store, job.id, &result, &events);
+        done(&result, &events);
         results.push(result);
     }
     for target in job.setup.targets.iter() {
         target.close().await;
     }
-    store.finish_job(job.id)?;
     let report = RunReport {
         job_id: job.id,
         results,
@@ -177,14 +168,11 @@ async fn run_targets(
         job_id: job.id,
         overall: report.overall(),
     });
-    Ok(report)
+    report
 }
 
-/// Saves one target's result and tells the watchers.
-fn record(store: &Store, job_id: i64, result: &TargetResult, events: &EventSink) {
-    if let Err(e) = store.save_result(job_id, result) {
-        tracing::error!(job = job_id, error = %e, "could not save a target result");
-    }
+/// Announces one target's result.
+fn done(result: &TargetResult, events: &EventSink) {
     tracing::debug!(status = %result.status, "target done");
     events(&JobEvent::TargetDone(result.clone()));
 }
@@ -219,58 +207,5 @@ fn to_result(
             failure: Some(failure.kind),
             duration_ms,
         },
-    }
-}
-
-/// Log lines of one target: streamed to the watcher at once, saved in
-/// batches so a chatty plugin does not cost a transaction per line.
-pub(crate) struct JobLogs {
-    job_id: i64,
-    store: Store,
-    events: EventSink,
-    pending: Mutex<Vec<LogLine>>,
-}
-
-const LOG_BATCH: usize = 64;
-
-impl JobLogs {
-    /// Log lines of `job_id`, also streamed to `events`.
-    pub(crate) fn new(job_id: i64, store: Store, events: EventSink) -> Self {
-        JobLogs {
-            job_id,
-            store,
-            events,
-            pending: Mutex::new(Vec::new()),
-        }
-    }
-
-    /// Saves the lines not saved yet.
-    pub(crate) fn flush(&self) {
-        let lines = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
-        if let Err(e) = self.store.append_logs(self.job_id, &lines) {
-            tracing::error!(job = self.job_id, error = %e, "could not save log lines");
-        }
-    }
-}
-
-impl Drop for JobLogs {
-    /// A target dropped mid-call (its run cancelled) still keeps the lines
-    /// it wrote.
-    fn drop(&mut self) {
-        self.flush();
-    }
-}
-
-impl LogSink for JobLogs {
-    fn line(&self, line: LogLine) {
-        (self.events)(&JobEvent::Log(line.clone()));
-        let full = {
-            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            pending.push(line);
-            pending.len() >= LOG_BATCH
-        };
-        if full {
-            self.flush();
-        }
     }
 }

@@ -10,10 +10,9 @@ use serde_json::{Map, Value as Json};
 use super::PlaybookOptions;
 use super::report::PlaybookEventSink;
 use super::template::Templates;
-use crate::jobs::runner::JobLogs;
+use crate::log_sink::LogSink;
 use crate::plugin::{CallSetup, LoadedPlugin, PluginHost};
 use crate::secrets::Secrets;
-use crate::store::Store;
 use crate::target::Target;
 
 /// A plugin ready to be called for a module.
@@ -35,14 +34,13 @@ pub(crate) struct RunHost {
 /// Everything every task of a run shares.
 pub(crate) struct RunContext {
     pub host: Arc<PluginHost>,
-    pub store: Store,
-    pub job_id: i64,
     pub plugins: HashMap<String, PreparedPlugin>,
     pub templates: Templates,
     pub dir: PathBuf,
     pub options: PlaybookOptions,
     pub events: PlaybookEventSink,
-    pub logs: Arc<JobLogs>,
+    /// Where log lines go (as [`super::PlaybookEvent::Log`]).
+    pub logs: Arc<dyn LogSink>,
     /// The run's hosts as the inventory describes them (for host patterns).
     pub inventory: Vec<crate::inventory::Host>,
     /// Every host's target, sharing its connections: a task's plugin may

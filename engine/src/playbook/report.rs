@@ -31,6 +31,8 @@ pub enum PlaybookEvent {
     },
     /// One host finished the current task.
     HostDone(TaskOutcome),
+    /// A plugin, or the run itself, wrote a log line.
+    Log(LogLine),
     /// Every play finished, or the run stopped.
     Finished {
         /// The job.
@@ -45,7 +47,7 @@ pub enum PlaybookEvent {
 /// Receives playbook events (the CLI prints them).
 pub type PlaybookEventSink = Arc<dyn Fn(&PlaybookEvent) + Send + Sync>;
 
-pub use capstan_wire::jobs::{Recap, TaskOutcome};
+pub use capstan_wire::jobs::{LogLine, Recap, TaskOutcome};
 
 use serde::Serialize;
 

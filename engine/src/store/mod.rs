@@ -13,12 +13,12 @@ mod upgrade;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
+pub use crate::clock::now_ms;
 pub use crate::limits::KvUsage;
 pub use audit::AuditEntry;
 pub use plugins::PluginRecord;
@@ -93,12 +93,4 @@ impl Store {
             source,
         })
     }
-}
-
-/// Milliseconds since the Unix epoch, the store's timestamp unit.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

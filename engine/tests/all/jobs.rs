@@ -30,6 +30,42 @@ async fn a_run_is_recorded_with_its_result_and_log() {
     assert_eq!(logs[0].message, "hello");
 }
 
+/// The recorder saves each event before passing it on: a watcher (here a
+/// second engine on the same data folder, as the window beside the CLI)
+/// told of a result or of the end finds it in the store already.
+#[tokio::test]
+async fn a_watcher_finds_in_the_store_what_it_is_told() {
+    let (dir, capstan) = engine();
+    let watcher = crate::support::open(&dir);
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = {
+        let seen = seen.clone();
+        Arc::new(move |event: &JobEvent| {
+            let found = match event {
+                JobEvent::TargetDone(result) => {
+                    let id = watcher.jobs(1).unwrap()[0].id;
+                    let job = watcher.job(id).unwrap();
+                    let saved = job.results.iter().any(|r| r.target == result.target);
+                    format!("result saved: {saved}")
+                }
+                JobEvent::Finished { job_id, .. } => {
+                    let job = watcher.job(*job_id).unwrap();
+                    let logs = watcher.job_logs(*job_id).unwrap();
+                    format!("state: {:?}, log lines: {}", job.state, logs.len())
+                }
+                _ => return,
+            };
+            seen.lock().unwrap().push(found);
+        })
+    };
+    let request = RunRequest::new("debug", "msg", json!({ "msg": "hello" }), ["local"]);
+    capstan.run(request, sink).await.unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["result saved: true", "state: Finished, log lines: 1"]
+    );
+}
+
 async fn bad_input(request: RunRequest) -> String {
     let (_dir, capstan) = engine();
     let err = capstan

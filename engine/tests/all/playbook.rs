@@ -888,6 +888,17 @@ async fn a_play_whose_hosts_cannot_be_rendered_fails_the_run_by_name() {
     assert!(events.iter().any(
         |e| matches!(e, PlaybookEvent::Finished { error: Some(e), .. } if e.contains("nope"))
     ));
+    // The warning is also a line of the run's log, announced and saved.
+    assert!(
+        events.iter().any(
+            |e| matches!(e, PlaybookEvent::Log(line) if line.message.contains("play `nowhere`"))
+        )
+    );
+    let logs = capstan.job_logs(report.job_id).unwrap();
+    assert!(
+        logs.iter().any(|l| l.message.contains("play `nowhere`")),
+        "{logs:?}"
+    );
     let job = capstan.job(report.job_id).unwrap();
     assert_eq!(job.error.as_deref(), Some(error.as_str()));
     assert_eq!(

@@ -1,7 +1,6 @@
 //! One task across its hosts: its shown name, each live host's run at
 //! once (at most [`MAX_PARALLEL_TARGETS`], stopped by the run's
-//! cancellation), each outcome sent as the host ends and all of them saved
-//! when the task ends.
+//! cancellation), each outcome announced as the host ends.
 
 use std::sync::Arc;
 
@@ -13,7 +12,7 @@ use crate::fan_out::{Finished, fan_out};
 use crate::jobs::runner::MAX_PARALLEL_TARGETS;
 use crate::playbook::context::RunContext;
 use crate::playbook::model::{Play, Task};
-use crate::playbook::report::{PlaybookEvent, TaskOutcome};
+use crate::playbook::report::PlaybookEvent;
 use crate::playbook::template::Templates;
 
 /// Runs one task on the given hosts at once; false when none of them is
@@ -51,27 +50,22 @@ pub(super) async fn run_task_on_hosts(
                 async move {
                     let (state, outcome) = run_task(&ctx, &play, &task, shown, state).await;
                     tracing::debug!(status = %outcome.status, "task done");
-                    (ctx.events)(&PlaybookEvent::HostDone(outcome.clone()));
-                    (state, outcome)
+                    (ctx.events)(&PlaybookEvent::HostDone(outcome));
+                    state
                 },
                 host_span,
             )
         })
         .collect();
-    let mut outcomes: Vec<TaskOutcome> = Vec::with_capacity(active.len());
     let ended = fan_out(work, MAX_PARALLEL_TARGETS, &ctx.cancel).await;
     for (&i, ended) in active.iter().zip(ended) {
         match ended {
-            Finished::Done((state, outcome)) => {
-                states[i] = Some(state);
-                outcomes.push(outcome);
-            }
+            Finished::Done(state) => states[i] = Some(state),
             // A cancelled or lost host leaves the run.
             Finished::Cancelled => {}
             Finished::Panicked(why) => tracing::error!(panic = %why, "a host's task panicked"),
         }
     }
-    save_outcomes(ctx, &outcomes);
     active
         .iter()
         .any(|i| states[*i].as_ref().is_some_and(HostState::active))
@@ -89,12 +83,4 @@ fn shown_name(ctx: &RunContext, task: &Task, first: &HostState) -> String {
         name
     };
     ctx.secrets.mask(&name)
-}
-
-/// Saves outcomes in the run's job; a store that fails is logged, and the
-/// run goes on (its events were sent already).
-pub(super) fn save_outcomes(ctx: &RunContext, outcomes: &[TaskOutcome]) {
-    if let Err(e) = ctx.store.save_task_outcomes(ctx.job_id, outcomes) {
-        tracing::error!(job = ctx.job_id, error = %e, "could not save task results");
-    }
 }

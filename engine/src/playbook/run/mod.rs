@@ -20,10 +20,9 @@ use super::model::{Play, Playbook, Task};
 use super::modules::Module;
 use super::report::{PlaybookEvent, Recap, TaskOutcome};
 use super::template::{Origin, Scope, Templates};
-use crate::capability::log::LogSink;
 use crate::jobs::{LogLevel, LogLine, ResultStatus};
 use host_state::HostState;
-use hosts::{run_task_on_hosts, save_outcomes};
+use hosts::run_task_on_hosts;
 
 /// Runs every play of `playbook` over `hosts` and returns the recap, and
 /// why the run stopped early if it did: a play whose `hosts:` cannot be
@@ -51,7 +50,7 @@ pub(crate) async fn run_playbook(
                     level: LogLevel::Warn,
                     message: warning.clone(),
                     fields: Vec::new(),
-                    at_ms: crate::store::now_ms(),
+                    at_ms: crate::clock::now_ms(),
                 });
                 (Vec::new(), Some(warning))
             }
@@ -211,7 +210,6 @@ fn fail_host_setup(ctx: &RunContext, play: &Play, state: &mut HostState, message
         result: serde_json::json!({"failed": true, "msg": message}),
         duration_ms: 0,
     };
-    save_outcomes(ctx, std::slice::from_ref(&outcome));
     (ctx.events)(&PlaybookEvent::HostDone(outcome));
 }
 

@@ -1,0 +1,200 @@
+//! The one place where a run's events become rows. Runners (the job
+//! runner, the playbook runner) only announce what happens; the facade
+//! puts a [`Recorder`] between them and whoever watches, and it saves each
+//! event before passing it on, so a watcher told a job finished finds it
+//! finished in the store.
+//!
+//! Log lines and task outcomes are saved in batches (a chatty plugin or a
+//! task on 200 hosts does not cost a transaction per line or host): lines
+//! every [`LOG_BATCH`], outcomes when the next task, play or the end comes.
+//! Whatever is still pending when the recorder goes (a run dropped
+//! mid-way) is saved then.
+
+use std::sync::{Arc, Mutex};
+
+use crate::jobs::{EventSink, JobEvent, LogLine, TargetResult};
+use crate::playbook::{PlaybookEvent, PlaybookEventSink, Recap, TaskOutcome};
+use crate::store::Store;
+use crate::{Error, Result};
+
+/// Log lines saved in one transaction.
+const LOG_BATCH: usize = 64;
+
+/// Task outcomes saved in one transaction at most, when a task's hosts are
+/// many.
+const OUTCOME_BATCH: usize = 256;
+
+/// Saves one job's events as they pass.
+pub(crate) struct Recorder {
+    store: Store,
+    job_id: i64,
+    pending: Mutex<Pending>,
+}
+
+#[derive(Default)]
+struct Pending {
+    logs: Vec<LogLine>,
+    outcomes: Vec<TaskOutcome>,
+    /// The first failure to close the job, given back by [`Recorder::close`].
+    closing: Option<Error>,
+}
+
+impl Recorder {
+    /// A recorder for the job `job_id`, already created in `store`.
+    pub(crate) fn new(store: Store, job_id: i64) -> Arc<Self> {
+        Arc::new(Recorder {
+            store,
+            job_id,
+            pending: Mutex::new(Pending::default()),
+        })
+    }
+
+    /// A job sink that saves each event, then hands it to `watcher`.
+    pub(crate) fn job_events(self: &Arc<Self>, watcher: EventSink) -> EventSink {
+        let recorder = self.clone();
+        Arc::new(move |event| {
+            recorder.record_job(event);
+            watcher(event);
+        })
+    }
+
+    /// A playbook sink that saves each event, then hands it to `watcher`.
+    pub(crate) fn playbook_events(
+        self: &Arc<Self>,
+        watcher: PlaybookEventSink,
+    ) -> PlaybookEventSink {
+        let recorder = self.clone();
+        Arc::new(move |event| {
+            recorder.record_playbook(event);
+            watcher(event);
+        })
+    }
+
+    /// Saves what is pending and tells whether the job could be closed
+    /// (its end state saved).
+    pub(crate) fn close(&self) -> Result<()> {
+        self.flush_logs();
+        self.flush_outcomes();
+        match self.pending().closing.take() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    fn record_job(&self, event: &JobEvent) {
+        match event {
+            JobEvent::Started { .. } => {}
+            JobEvent::Log(line) => self.log(line),
+            JobEvent::TargetDone(result) => self.result(result),
+            JobEvent::Finished { .. } => {
+                self.flush_logs();
+                self.finish(None, &[]);
+            }
+        }
+    }
+
+    fn record_playbook(&self, event: &PlaybookEvent) {
+        match event {
+            PlaybookEvent::Started { .. } => {}
+            PlaybookEvent::Play { .. } | PlaybookEvent::Task { .. } => self.flush_outcomes(),
+            PlaybookEvent::Log(line) => self.log(line),
+            PlaybookEvent::HostDone(outcome) => {
+                let full = {
+                    let mut pending = self.pending();
+                    pending.outcomes.push(outcome.clone());
+                    pending.outcomes.len() >= OUTCOME_BATCH
+                };
+                if full {
+                    self.flush_outcomes();
+                }
+            }
+            PlaybookEvent::Finished { recap, error, .. } => {
+                self.flush_logs();
+                self.flush_outcomes();
+                self.finish(error.as_deref(), recap);
+            }
+        }
+    }
+
+    fn log(&self, line: &LogLine) {
+        let full = {
+            let mut pending = self.pending();
+            pending.logs.push(line.clone());
+            pending.logs.len() >= LOG_BATCH
+        };
+        if full {
+            self.flush_logs();
+        }
+    }
+
+    fn result(&self, result: &TargetResult) {
+        if let Err(e) = self.store.save_result(self.job_id, result) {
+            tracing::error!(job = self.job_id, error = %e, "could not save a target result");
+        }
+    }
+
+    /// Closes the job: a playbook's stopping error, one result per host of
+    /// its recap, then the end time. The first failure is kept for
+    /// [`Recorder::close`].
+    fn finish(&self, error: Option<&str>, recap: &[Recap]) {
+        let closed = (|| {
+            if let Some(error) = error {
+                self.store.fail_job(self.job_id, error)?;
+            }
+            for host in recap {
+                self.store.save_result(self.job_id, &recap_result(host))?;
+            }
+            self.store.finish_job(self.job_id)
+        })();
+        if let Err(e) = closed {
+            tracing::error!(job = self.job_id, error = %e, "could not close the job");
+            self.pending().closing.get_or_insert(e);
+        }
+    }
+
+    fn flush_logs(&self) {
+        let lines = std::mem::take(&mut self.pending().logs);
+        if lines.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.append_logs(self.job_id, &lines) {
+            tracing::error!(job = self.job_id, error = %e, "could not save log lines");
+        }
+    }
+
+    fn flush_outcomes(&self) {
+        let outcomes = std::mem::take(&mut self.pending().outcomes);
+        if outcomes.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.save_task_outcomes(self.job_id, &outcomes) {
+            tracing::error!(job = self.job_id, error = %e, "could not save task results");
+        }
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for Recorder {
+    /// A run dropped mid-way (its future cancelled) still keeps the lines
+    /// and outcomes it announced.
+    fn drop(&mut self) {
+        self.flush_logs();
+        self.flush_outcomes();
+    }
+}
+
+/// A playbook host's recap as the job's result for that host.
+fn recap_result(host: &Recap) -> TargetResult {
+    TargetResult {
+        target: host.host.clone(),
+        status: host.status(),
+        summary: host.counts(),
+        diff: None,
+        data: Some(serde_json::to_value(host).unwrap_or_default()),
+        failure: None,
+        duration_ms: 0,
+    }
+}
