@@ -175,14 +175,6 @@ impl Action {
         self
     }
 
-    /// Sets a schema written by a function (an object schema), which runs
-    /// only when the manifest is sent: for an action run by
-    /// [`Action::handle`] whose schema is large.
-    pub fn params_schema_with(mut self, schema: fn() -> serde_json::Value) -> Self {
-        self.schema = Schema::Later(schema);
-        self
-    }
-
     /// Sets a schema written by hand (an object schema), for an action
     /// run by [`Action::handle`] or a plugin that decodes its parameters
     /// itself in [`crate::Plugin::run`].

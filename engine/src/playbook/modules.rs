@@ -213,6 +213,7 @@ impl Module {
             Module::Git => &[("name", "repo")],
             Module::Service => &[("service", "name")],
             Module::Command | Module::Shell => &[("_raw_params", "cmd")],
+            Module::DockerContainer => &[("ports", "published_ports")],
             Module::DockerNetwork => &[("network_name", "name")],
             Module::DockerVolume => &[("volume_name", "name")],
             _ => &[],
@@ -404,6 +405,16 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("not both")
+        );
+        // The docker plugin's schema names only canonical fields.
+        assert_eq!(
+            params(
+                Module::DockerContainer,
+                None,
+                Some(&json!({"name": "web", "ports": ["8080:80"]}))
+            )
+            .unwrap(),
+            json!({"name": "web", "published_ports": ["8080:80"]})
         );
     }
 }

@@ -1,12 +1,54 @@
 //! Helpers every docker action shares: diffs of specs, comparisons that
-//! ignore what the engine fills in, durations, and outcomes.
+//! ignore what the engine fills in, durations, outcomes, and the schemas
+//! of the loosely typed fields (written once here, named by each field).
 
+use capstan_plugin_sdk::schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use capstan_plugin_sdk::{Context, Error, Outcome, diff};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
-/// The `state` most modules default to (a serde default).
-pub fn present() -> String {
-    "present".into()
+/// Whether an object should exist (most modules' `state`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Presence {
+    /// It exists, as described (the default).
+    #[default]
+    Present,
+    /// It does not exist.
+    Absent,
+}
+
+/// Schema of a duration, as [`duration_ns`] reads it.
+pub fn duration_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": ["string", "number"],
+        "description": "A duration: 10s, 1m30s, 500ms, 2h, or a number of seconds."
+    })
+}
+
+/// Schema of a mapping of scalars or a list of `KEY=value` texts, as
+/// [`env_list`] and [`string_map`] read them.
+pub fn string_map_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "anyOf": [
+            {
+                "type": "object",
+                "additionalProperties": { "type": ["string", "number", "boolean", "null"] }
+            },
+            { "type": "array", "items": { "type": ["string", "number", "boolean"] } }
+        ]
+    })
+}
+
+/// Schema of a command, as [`argv`] reads it: one text split like a shell,
+/// or a list of words.
+pub fn command_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "anyOf": [
+            { "type": "string" },
+            { "type": "array", "items": { "type": ["string", "number", "boolean"] } }
+        ]
+    })
 }
 
 /// An outcome for a change, with a diff of `before` → `after` when asked.

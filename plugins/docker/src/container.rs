@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use capstan_plugin_sdk::JsonSchema;
 use capstan_plugin_sdk::docker::{self, ContainerOp, ObjectKind};
 use capstan_plugin_sdk::{Context, Error, Outcome};
 use serde::Deserialize;
@@ -12,69 +13,121 @@ use serde_json::{Map, Value, json};
 use crate::common::{argv, changed, check_name, env_list, string_map};
 
 /// Parameters, named as community.docker.docker_container names them.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
+    /// The container's name.
     name: String,
+    /// Image to run (must be on the host: build or load it with docker_image).
     image: Option<String>,
+    /// Command (string or list).
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::command_schema")]
     command: Option<Value>,
+    /// Entrypoint (string or list).
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::command_schema")]
     entrypoint: Option<Value>,
+    /// Environment variables: a mapping, or a list of KEY=value.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::string_map_schema")]
     env: Option<Value>,
-    #[serde(alias = "ports")]
+    /// Published ports, each [ip:]host:container[/proto] (Ansible's alias: ports).
     published_ports: Option<Vec<String>>,
+    /// Bind mounts and volumes, each source:target[:ro].
     volumes: Option<Vec<String>>,
-    networks: Option<Vec<Value>>,
+    /// Networks to attach (one for now): names, or {name, aliases}.
+    networks: Option<Vec<NetworkRef>>,
+    /// Labels: a mapping, or a list of key=value.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::string_map_schema")]
     labels: Option<Value>,
-    restart_policy: Option<String>,
+    /// When the engine restarts the container.
+    restart_policy: Option<RestartPolicy>,
+    /// The container's host name.
     hostname: Option<String>,
+    /// User (and group) the command runs as.
     user: Option<String>,
+    /// Working directory of the command.
     working_dir: Option<String>,
+    /// Kernel capabilities to add (cap_add).
     capabilities: Option<Vec<String>>,
+    /// Security options (security_opt).
     security_opts: Option<Vec<String>>,
+    /// Run with every device and capability.
     privileged: Option<bool>,
-    #[serde(default = "started")]
-    state: String,
+    /// The wanted state (default: started).
+    #[serde(default)]
+    state: ContainerState,
+    /// Recreate even when the spec is the same.
     #[serde(default)]
     recreate: bool,
+    /// Restart a running container.
     #[serde(default)]
     restart: bool,
+    /// Seconds between SIGTERM and SIGKILL when stopping.
     stop_timeout: Option<u32>,
 }
 
-fn started() -> String {
-    "started".into()
+/// The state a container should be in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum ContainerState {
+    /// Created and running (the default).
+    #[default]
+    Started,
+    /// Created and stopped.
+    Stopped,
+    /// Created, running or not.
+    Present,
+    /// Removed.
+    Absent,
 }
 
-/// The action's JSON Schema.
-pub fn schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "name": { "type": "string", "description": "The container's name." },
-            "image": { "type": "string", "description": "Image to run (must be on the host: build or load it with docker_image)." },
-            "command": { "description": "Command (string or list)." },
-            "entrypoint": { "description": "Entrypoint (string or list)." },
-            "env": { "type": "object", "description": "Environment variables." },
-            "published_ports": { "type": "array", "items": { "type": "string" }, "description": "[ip:]host:container[/proto]" },
-            "ports": { "type": "array", "items": { "type": "string" } },
-            "volumes": { "type": "array", "items": { "type": "string" }, "description": "source:target[:ro]" },
-            "networks": { "type": "array", "description": "Networks: names, or {name, aliases}." },
-            "labels": { "type": "object" },
-            "restart_policy": { "enum": ["no", "always", "on-failure", "unless-stopped"] },
-            "hostname": { "type": "string" },
-            "user": { "type": "string" },
-            "working_dir": { "type": "string" },
-            "capabilities": { "type": "array", "items": { "type": "string" }, "description": "Kernel capabilities to add (cap_add)." },
-            "security_opts": { "type": "array", "items": { "type": "string" } },
-            "privileged": { "type": "boolean" },
-            "state": { "enum": ["started", "stopped", "present", "absent"] },
-            "recreate": { "type": "boolean" },
-            "restart": { "type": "boolean" },
-            "stop_timeout": { "type": "integer", "minimum": 0 }
-        },
-        "required": ["name"],
-        "additionalProperties": false
-    })
+/// The engine's restart policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+enum RestartPolicy {
+    /// Never restart.
+    No,
+    /// Always restart.
+    Always,
+    /// Restart when the command exits with an error.
+    OnFailure,
+    /// Always, unless stopped by hand.
+    UnlessStopped,
+}
+
+impl RestartPolicy {
+    fn name(self) -> &'static str {
+        match self {
+            RestartPolicy::No => "no",
+            RestartPolicy::Always => "always",
+            RestartPolicy::OnFailure => "on-failure",
+            RestartPolicy::UnlessStopped => "unless-stopped",
+        }
+    }
+}
+
+/// A network to attach: its name, or its name with aliases.
+#[derive(Deserialize, JsonSchema)]
+#[serde(untagged)]
+enum NetworkRef {
+    /// Just the network's name.
+    Name(String),
+    /// A network with aliases for the container on it.
+    WithAliases(NetworkAttach),
+}
+
+/// A network with aliases.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct NetworkAttach {
+    /// The network's name.
+    name: String,
+    /// Other names the container answers to on it.
+    #[serde(default)]
+    aliases: Vec<String>,
 }
 
 /// What this task controls, in the engine's words: the create body, and
@@ -89,7 +142,7 @@ pub fn apply(params: Params, ctx: &Context) -> Result<Outcome, Error> {
     check_name(&params.name, "container")?;
     let target = ctx.target.as_str();
     let current = docker::inspect(target, ObjectKind::Container, &params.name)?;
-    if params.state == "absent" {
+    if params.state == ContainerState::Absent {
         return absent(&params, ctx, current);
     }
     let wanted = match &params.image {
@@ -112,10 +165,10 @@ pub fn apply(params: Params, ctx: &Context) -> Result<Outcome, Error> {
             return create(&params, ctx, wanted, Some(&current));
         }
     }
-    let op = match params.state.as_str() {
-        "started" if !running => Some((ContainerOp::Start, "start")),
-        "started" if params.restart => Some((ContainerOp::Restart, "restart")),
-        "stopped" if running => Some((ContainerOp::Stop, "stop")),
+    let op = match params.state {
+        ContainerState::Started if !running => Some((ContainerOp::Start, "start")),
+        ContainerState::Started if params.restart => Some((ContainerOp::Restart, "restart")),
+        ContainerState::Stopped if running => Some((ContainerOp::Stop, "stop")),
         _ => None,
     };
     let data = json!({ "container": current });
@@ -200,7 +253,7 @@ fn create(
         docker::remove(target, ObjectKind::Container, &params.name, true)?;
     }
     docker::create(target, ObjectKind::Container, &params.name, &wanted.body)?;
-    if params.state == "started"
+    if params.state == ContainerState::Started
         && let Err(e) = docker::container(target, &params.name, ContainerOp::Start, None)
     {
         let cleanup = docker::remove(target, ObjectKind::Container, &params.name, true);
@@ -241,13 +294,13 @@ fn wanted(params: &Params, image: &str, target: &str) -> Result<Wanted, Error> {
     for bind in &binds {
         check_bind(bind)?;
     }
-    let networks = networks(params.networks.as_deref().unwrap_or_default())?;
+    let networks = networks(params.networks.as_deref().unwrap_or_default());
     if networks.len() > 1 {
         return Err(Error::InvalidParams(
             "networks: one network per container for now (engines before API 1.44 connect only one at creation)".into(),
         ));
     }
-    let restart = params.restart_policy.clone().unwrap_or_else(|| "no".into());
+    let restart = params.restart_policy.map_or("no", RestartPolicy::name);
 
     let mut config = Map::new();
     config.insert("Image".into(), json!(image));
@@ -295,11 +348,7 @@ fn wanted(params: &Params, image: &str, target: &str) -> Result<Wanted, Error> {
     // The same fields as `docker inspect` shows them, for comparing; what
     // the task does not set stays null and is not compared.
     let given = |present: bool, value: Value| if present { value } else { Value::Null };
-    let restart_name = if restart == "no" {
-        String::new()
-    } else {
-        restart.clone()
-    };
+    let restart_name = if restart == "no" { "" } else { restart };
     let mut comparable = json!({
         "Image": image_id,
         "Config": {},
@@ -443,29 +492,12 @@ fn check_bind(bind: &str) -> Result<(), Error> {
     }
 }
 
-fn networks(items: &[Value]) -> Result<Vec<(String, Vec<String>)>, Error> {
+fn networks(items: &[NetworkRef]) -> Vec<(String, Vec<String>)> {
     items
         .iter()
         .map(|item| match item {
-            Value::String(name) => Ok((name.clone(), Vec::new())),
-            Value::Object(map) => {
-                let name = map.get("name").and_then(Value::as_str).ok_or_else(|| {
-                    Error::InvalidParams("networks: each entry needs a `name`".into())
-                })?;
-                let aliases = map
-                    .get("aliases")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|v| v.as_str().map(String::from))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                Ok((name.to_string(), aliases))
-            }
-            other => Err(Error::InvalidParams(format!(
-                "networks: `{other}` is not a name or {{name, aliases}}"
-            ))),
+            NetworkRef::Name(name) => (name.clone(), Vec::new()),
+            NetworkRef::WithAliases(attach) => (attach.name.clone(), attach.aliases.clone()),
         })
         .collect()
 }
@@ -473,6 +505,36 @@ fn networks(items: &[Value]) -> Result<Vec<(String, Vec<String>)>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The schema is the struct's: its fields, what is required, the
+    /// states as words, and the loose fields' shapes from `common`.
+    #[test]
+    fn the_schema_is_derived_from_the_params() {
+        let schema = capstan_plugin_sdk::params_schema::<Params>();
+        let fields = schema["properties"].as_object().unwrap();
+        assert!(fields.contains_key("published_ports") && !fields.contains_key("ports"));
+        assert_eq!(schema["required"], json!(["name"]));
+        assert_eq!(schema["additionalProperties"], json!(false));
+        let states: Vec<&Value> = fields["state"]["oneOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|shape| &shape["const"])
+            .collect();
+        assert_eq!(
+            json!(states),
+            json!(["started", "stopped", "present", "absent"])
+        );
+        assert_eq!(fields["env"]["anyOf"][0]["type"], json!("object"));
+        assert_eq!(fields["command"]["anyOf"][1]["type"], json!("array"));
+        assert_eq!(
+            fields["image"]["description"],
+            json!("Image to run (must be on the host: build or load it with docker_image).")
+        );
+        let networks = &fields["networks"]["items"]["anyOf"];
+        assert_eq!(networks[0]["type"], json!("string"));
+        assert_eq!(networks[1]["required"], json!(["name"]));
+    }
 
     #[test]
     fn ports_parse_every_form_and_refuse_nonsense() {

@@ -1,64 +1,62 @@
 //! `docker_image`: an image built from a folder on the host, loaded from a
 //! `docker save` tar, or removed. Capstan pulls from no registry.
 
+use capstan_plugin_sdk::JsonSchema;
 use capstan_plugin_sdk::docker::{self, Build, ObjectKind};
 use capstan_plugin_sdk::{Context, Error, Outcome};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::common::{changed, scalar_text};
+use crate::common::{Presence, changed, scalar_text};
 
 /// Parameters, named as community.docker.docker_image names them.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
+    /// Image name, with or without :tag.
     name: String,
+    /// Tag when `name` has none (default latest).
     tag: Option<String>,
-    source: Option<String>,
+    /// Where the image comes from (default: build when `build` is given,
+    /// load when `load_path` is, else it must be there already).
+    source: Option<Source>,
+    /// How to build it.
     build: Option<BuildParams>,
+    /// A `docker save` tar on the host.
     load_path: Option<String>,
-    #[serde(default = "crate::common::present")]
-    state: String,
+    /// Whether the image should exist (default: present).
+    #[serde(default)]
+    state: Presence,
+    /// Build or load even when the image exists.
     #[serde(default)]
     force_source: bool,
+    /// Remove even when other tags point at it.
     #[serde(default)]
     force_absent: bool,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BuildParams {
-    path: String,
-    dockerfile: Option<String>,
-    args: Option<serde_json::Map<String, Value>>,
+/// Where an image comes from; Capstan pulls from no registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum Source {
+    /// Built from a folder on the host.
+    Build,
+    /// Loaded from a `docker save` tar.
+    Load,
+    /// Already on the host.
+    Local,
 }
 
-/// The action's JSON Schema.
-pub fn schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "name": { "type": "string", "description": "Image name, with or without :tag." },
-            "tag": { "type": "string", "description": "Tag when `name` has none (default latest)." },
-            "source": { "enum": ["build", "load", "local"] },
-            "build": {
-                "type": "object",
-                "properties": {
-                    "path": { "type": "string", "description": "Build context: a folder on the host." },
-                    "dockerfile": { "type": "string" },
-                    "args": { "type": "object" }
-                },
-                "required": ["path"],
-                "additionalProperties": false
-            },
-            "load_path": { "type": "string", "description": "A `docker save` tar on the host." },
-            "state": { "enum": ["present", "absent"] },
-            "force_source": { "type": "boolean", "description": "Build or load even when the image exists." },
-            "force_absent": { "type": "boolean", "description": "Remove even when other tags point at it." }
-        },
-        "required": ["name"],
-        "additionalProperties": false
-    })
+/// How to build an image.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct BuildParams {
+    /// Build context: a folder on the host.
+    path: String,
+    /// The Dockerfile, relative to the context (default Dockerfile).
+    dockerfile: Option<String>,
+    /// Build arguments.
+    args: Option<serde_json::Map<String, Value>>,
 }
 
 /// Applies the parameters on one target.
@@ -70,7 +68,7 @@ pub fn apply(params: Params, ctx: &Context) -> Result<Outcome, Error> {
         .as_ref()
         .and_then(|c| c["Id"].as_str())
         .map(String::from);
-    if params.state == "absent" {
+    if params.state == Presence::Absent {
         let Some(id) = current_id else {
             return Ok(Outcome::ok(format!("image {name} is absent")));
         };
@@ -85,26 +83,27 @@ pub fn apply(params: Params, ctx: &Context) -> Result<Outcome, Error> {
             &Value::Null,
         ));
     }
-    let source = match params.source.as_deref() {
+    let source = match params.source {
         Some(s) => s,
-        None if params.build.is_some() => "build",
-        None if params.load_path.is_some() => "load",
-        None => "local",
+        None if params.build.is_some() => Source::Build,
+        None if params.load_path.is_some() => Source::Load,
+        None => Source::Local,
     };
     if current_id.is_some() && !params.force_source {
         return Ok(
             Outcome::ok(format!("image {name} is present")).with_data(json!({ "image": current }))
         );
     }
-    if source == "local" {
-        return Err(Error::msg(format!(
-            "image {name} is not on {target}: give `build` or `load_path` to make it (no registry is used)"
-        )));
-    }
-    let summary = format!(
-        "{} image {name}",
-        if source == "build" { "build" } else { "load" }
-    );
+    let verb = match source {
+        Source::Build => "build",
+        Source::Load => "load",
+        Source::Local => {
+            return Err(Error::msg(format!(
+                "image {name} is not on {target}: give `build` or `load_path` to make it (no registry is used)"
+            )));
+        }
+    };
+    let summary = format!("{verb} image {name}");
     if ctx.check {
         return Ok(changed(
             ctx,
@@ -114,42 +113,34 @@ pub fn apply(params: Params, ctx: &Context) -> Result<Outcome, Error> {
             &json!({ "Id": "(new)" }),
         ));
     }
-    match source {
-        "build" => {
-            let build = params
-                .build
-                .as_ref()
-                .ok_or_else(|| Error::InvalidParams("source: build needs `build.path`".into()))?;
-            let mut build_args = Vec::new();
-            for (k, v) in build.args.iter().flatten() {
-                build_args.push((k.clone(), scalar_text(v, "build.args")?));
-            }
-            docker::build_image(
-                target,
-                &Build {
-                    context: build.path.clone(),
-                    dockerfile: build.dockerfile.clone(),
-                    tags: vec![name.clone()],
-                    build_args,
-                },
-            )?;
+    if source == Source::Build {
+        let build = params
+            .build
+            .as_ref()
+            .ok_or_else(|| Error::InvalidParams("source: build needs `build.path`".into()))?;
+        let mut build_args = Vec::new();
+        for (k, v) in build.args.iter().flatten() {
+            build_args.push((k.clone(), scalar_text(v, "build.args")?));
         }
-        "load" => {
-            let path = params
-                .load_path
-                .as_deref()
-                .ok_or_else(|| Error::InvalidParams("source: load needs `load_path`".into()))?;
-            let loaded = docker::load_image(target, path)?;
-            if docker::inspect(target, ObjectKind::Image, &name)?.is_none() {
-                return Err(Error::msg(format!(
-                    "{path} held {} but not {name}",
-                    loaded.join(", ")
-                )));
-            }
-        }
-        other => {
-            return Err(Error::InvalidParams(format!(
-                "source `{other}` is not build, load or local"
+        docker::build_image(
+            target,
+            &Build {
+                context: build.path.clone(),
+                dockerfile: build.dockerfile.clone(),
+                tags: vec![name.clone()],
+                build_args,
+            },
+        )?;
+    } else {
+        let path = params
+            .load_path
+            .as_deref()
+            .ok_or_else(|| Error::InvalidParams("source: load needs `load_path`".into()))?;
+        let loaded = docker::load_image(target, path)?;
+        if docker::inspect(target, ObjectKind::Image, &name)?.is_none() {
+            return Err(Error::msg(format!(
+                "{path} held {} but not {name}",
+                loaded.join(", ")
             )));
         }
     }

@@ -18,8 +18,9 @@ struct Docker;
 
 impl Plugin for Docker {
     fn manifest() -> Manifest {
-        // The schemas are written by hand: many fields take a map or a
-        // list, a number or a duration, which the structs read as JSON.
+        // Each action's schema is its params struct's; fields that take a
+        // map or a list, a command or a duration name their shape in
+        // `common`.
         Manifest::new(
             "docker",
             env!("CARGO_PKG_VERSION"),
@@ -29,15 +30,15 @@ impl Plugin for Docker {
         .capability(Capability::DockerWrite)
         .capability(Capability::RemoteFiles)
         .capability(Capability::Local)
-        .action(Action::new("container", "A container in the wanted state (docker_container).").params_schema_with(container::schema).handle(container::apply))
-        .action(Action::new("image", "Build, load or remove an image (docker_image).").params_schema_with(image::schema).handle(image::apply))
-        .action(Action::new("network", "A network (docker_network).").params_schema_with(network::network_schema).handle(network::network))
-        .action(Action::new("volume", "A volume (docker_volume).").params_schema_with(network::volume_schema).handle(network::volume))
-        .action(Action::new("swarm", "Init, join or leave a swarm (docker_swarm).").params_schema_with(swarm::swarm_schema).handle(swarm::swarm))
-        .action(Action::new("node", "A swarm node's role, availability and labels (docker_node).").params_schema_with(swarm::node_schema).handle(swarm::node))
-        .action(Action::new("service", "A swarm service (docker_swarm_service).").params_schema_with(service::schema).handle(service::apply))
-        .action(Action::new("scale", "Change a service's replica count only (docker service scale).").params_schema_with(service::scale_schema).handle(service::scale))
-        .action(Action::new("stack", "Deploy or remove a Compose file as a stack (docker_stack).").params_schema_with(stack::schema).handle(stack::apply))
+        .action(Action::new("container", "A container in the wanted state (docker_container).").run(container::apply))
+        .action(Action::new("image", "Build, load or remove an image (docker_image).").run(image::apply))
+        .action(Action::new("network", "A network (docker_network).").run(network::network))
+        .action(Action::new("volume", "A volume (docker_volume).").run(network::volume))
+        .action(Action::new("swarm", "Init, join or leave a swarm (docker_swarm).").run(swarm::swarm))
+        .action(Action::new("node", "A swarm node's role, availability and labels (docker_node).").run(swarm::node))
+        .action(Action::new("service", "A swarm service (docker_swarm_service).").run(service::apply))
+        .action(Action::new("scale", "Change a service's replica count only (docker service scale).").run(service::scale))
+        .action(Action::new("stack", "Deploy or remove a Compose file as a stack (docker_stack).").run(stack::apply))
     }
 }
 

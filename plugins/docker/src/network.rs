@@ -1,45 +1,80 @@
 //! `docker_network` and `docker_volume`: named networks (bridge or
 //! overlay) and volumes, recreated when their options change.
 
+use capstan_plugin_sdk::JsonSchema;
 use capstan_plugin_sdk::docker::{self, ObjectKind};
 use capstan_plugin_sdk::{Context, Error, Outcome};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::common::{changed, check_name, contains, project, string_map};
+use crate::common::{Presence, changed, check_name, contains, project, string_map};
 
-/// Parameters of `docker_network`.
-#[derive(Deserialize)]
+/// Parameters of `docker_network` (Ansible's alias for `name`:
+/// network_name).
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkParams {
-    #[serde(alias = "network_name")]
+    /// The network's name.
     name: String,
+    /// bridge (default) or overlay.
     #[serde(default = "bridge")]
     driver: String,
+    /// Containers outside a swarm service may attach (overlay).
     #[serde(default)]
     attachable: bool,
+    /// No route out of the network.
     #[serde(default)]
     internal: bool,
+    /// Labels: a mapping, or a list of key=value.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::string_map_schema")]
     labels: Option<Value>,
+    /// The driver's options: a mapping, or a list of key=value.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::string_map_schema")]
     driver_options: Option<Value>,
-    #[serde(default = "crate::common::present")]
-    state: String,
+    /// Whether the network should exist (default: present).
+    #[serde(default)]
+    state: Presence,
 }
 
-/// Parameters of `docker_volume`.
-#[derive(Deserialize)]
+/// Parameters of `docker_volume` (Ansible's alias for `name`:
+/// volume_name).
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VolumeParams {
-    #[serde(alias = "volume_name")]
+    /// The volume's name.
     name: String,
+    /// The volume driver (default local).
     #[serde(default = "local")]
     driver: String,
+    /// The driver's options: a mapping, or a list of key=value.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::string_map_schema")]
     driver_options: Option<Value>,
+    /// Labels: a mapping, or a list of key=value.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::string_map_schema")]
     labels: Option<Value>,
-    #[serde(default = "crate::common::present")]
-    state: String,
-    #[serde(default = "options_changed")]
-    recreate: String,
+    /// Whether the volume should exist (default: present).
+    #[serde(default)]
+    state: Presence,
+    /// When an existing volume is replaced (default: options-changed).
+    #[serde(default)]
+    recreate: Recreate,
+}
+
+/// When an existing volume is replaced by a new one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+enum Recreate {
+    /// Never: whatever exists is kept.
+    Never,
+    /// When its driver, options or labels differ (the default).
+    #[default]
+    OptionsChanged,
+    /// Every run.
+    Always,
 }
 
 fn bridge() -> String {
@@ -47,44 +82,6 @@ fn bridge() -> String {
 }
 fn local() -> String {
     "local".into()
-}
-fn options_changed() -> String {
-    "options-changed".into()
-}
-
-/// `docker_network`'s JSON Schema.
-pub fn network_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "name": { "type": "string" },
-            "network_name": { "type": "string" },
-            "driver": { "type": "string", "description": "bridge (default) or overlay." },
-            "attachable": { "type": "boolean" },
-            "internal": { "type": "boolean" },
-            "labels": { "type": "object" },
-            "driver_options": { "type": "object" },
-            "state": { "enum": ["present", "absent"] }
-        },
-        "additionalProperties": false
-    })
-}
-
-/// `docker_volume`'s JSON Schema.
-pub fn volume_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "name": { "type": "string" },
-            "volume_name": { "type": "string" },
-            "driver": { "type": "string" },
-            "driver_options": { "type": "object" },
-            "labels": { "type": "object" },
-            "state": { "enum": ["present", "absent"] },
-            "recreate": { "enum": ["never", "options-changed", "always"] }
-        },
-        "additionalProperties": false
-    })
 }
 
 /// Applies a network on one target.
@@ -112,7 +109,7 @@ pub fn network(params: NetworkParams, ctx: &Context) -> Result<Outcome, Error> {
         ctx,
         ObjectKind::Network,
         &params.name,
-        &params.state,
+        params.state,
         current,
         &spec,
         &comparable,
@@ -137,20 +134,20 @@ pub fn volume(params: VolumeParams, ctx: &Context) -> Result<Outcome, Error> {
         "Labels": if params.labels.is_some() { json!(labels) } else { Value::Null },
     });
     let current = docker::inspect(&ctx.target, ObjectKind::Volume, &params.name)?;
-    let current = match params.recreate.as_str() {
+    let current = match params.recreate {
         // `never` keeps whatever exists: compare nothing.
-        "never" => current.map(|_| comparable.clone()),
-        _ => current,
+        Recreate::Never => current.map(|_| comparable.clone()),
+        Recreate::OptionsChanged | Recreate::Always => current,
     };
     converge(
         ctx,
         ObjectKind::Volume,
         &params.name,
-        &params.state,
+        params.state,
         current,
         &spec,
         &comparable,
-        params.recreate == "always",
+        params.recreate == Recreate::Always,
     )
 }
 
@@ -159,7 +156,7 @@ fn converge(
     ctx: &Context,
     kind: ObjectKind,
     name: &str,
-    state: &str,
+    state: Presence,
     current: Option<Value>,
     spec: &Value,
     comparable: &Value,
@@ -172,8 +169,8 @@ fn converge(
     };
     let target = ctx.target.as_str();
     match (state, current) {
-        ("absent", None) => Ok(Outcome::ok(format!("{word} {name} is absent"))),
-        ("absent", Some(current)) => {
+        (Presence::Absent, None) => Ok(Outcome::ok(format!("{word} {name} is absent"))),
+        (Presence::Absent, Some(current)) => {
             if !ctx.check {
                 docker::remove(target, kind, name, false).map_err(|e| in_use(e, word, name))?;
             }

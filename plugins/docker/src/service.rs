@@ -3,6 +3,7 @@
 //! update and rollback settings. The spec is compared field by field with
 //! the service's; an update hands the change to Swarm's own rolling update.
 
+use capstan_plugin_sdk::JsonSchema;
 use capstan_plugin_sdk::docker::{self, ObjectKind};
 use capstan_plugin_sdk::{Context, Error, Outcome};
 use serde::Deserialize;
@@ -13,7 +14,7 @@ use crate::common::{
 };
 
 /// A service as a task or a Compose file describes it.
-#[derive(Deserialize, Default, Clone)]
+#[derive(Deserialize, JsonSchema, Default, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceDef {
     /// Service name.
@@ -21,12 +22,19 @@ pub struct ServiceDef {
     /// Image to run (present on every node that may run it).
     pub image: Option<String>,
     /// Replaces the image's entrypoint.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::command_schema")]
     pub command: Option<Value>,
     /// Replaces the image's command.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::command_schema")]
     pub args: Option<Value>,
     /// Environment.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::string_map_schema")]
     pub env: Option<Value>,
     /// `replicated` (default) or `global`.
+    #[schemars(extend("enum" = ["replicated", "global"]))]
     pub mode: Option<String>,
     /// Replica count.
     pub replicas: Option<u64>,
@@ -35,10 +43,15 @@ pub struct ServiceDef {
     /// Networks by name.
     pub networks: Option<Vec<String>>,
     /// Service labels.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::string_map_schema")]
     pub labels: Option<Value>,
     /// Container labels.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::string_map_schema")]
     pub container_labels: Option<Value>,
     /// `vip` or `dnsrr`.
+    #[schemars(extend("enum" = ["vip", "dnsrr"]))]
     pub endpoint_mode: Option<String>,
     /// Rolling update settings.
     pub update_config: Option<UpdateDef>,
@@ -51,8 +64,11 @@ pub struct ServiceDef {
     /// Placement constraints.
     pub placement: Option<PlacementDef>,
     /// Time between SIGTERM and SIGKILL.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::duration_schema")]
     pub stop_grace_period: Option<Value>,
     /// `present` (default) or `absent`.
+    #[schemars(extend("enum" = ["present", "absent"]))]
     pub state: Option<String>,
     /// Restart every task even when nothing changed.
     #[serde(default)]
@@ -60,7 +76,7 @@ pub struct ServiceDef {
 }
 
 /// A published port.
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize, JsonSchema, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct PublishDef {
     /// Port on the nodes.
@@ -68,137 +84,96 @@ pub struct PublishDef {
     /// Port in the container.
     pub target_port: u16,
     /// tcp (default), udp or sctp.
+    #[schemars(extend("enum" = ["tcp", "udp", "sctp"]))]
     pub protocol: Option<String>,
     /// `ingress` (routing mesh, default) or `host`.
+    #[schemars(extend("enum" = ["ingress", "host"]))]
     pub mode: Option<String>,
 }
 
 /// Rolling update or rollback settings.
-#[derive(Deserialize, Clone, Default)]
+#[derive(Deserialize, JsonSchema, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateDef {
     /// Tasks updated at once.
     pub parallelism: Option<u64>,
     /// Pause between batches.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::duration_schema")]
     pub delay: Option<Value>,
     /// `continue`, `pause` or `rollback`.
+    #[schemars(extend("enum" = ["continue", "pause", "rollback"]))]
     pub failure_action: Option<String>,
     /// How long a new task is watched for failure.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::duration_schema")]
     pub monitor: Option<Value>,
     /// Failures tolerated, as a fraction.
     pub max_failure_ratio: Option<f64>,
     /// `stop-first` or `start-first`.
+    #[schemars(extend("enum" = ["stop-first", "start-first"]))]
     pub order: Option<String>,
 }
 
 /// Restart policy.
-#[derive(Deserialize, Clone, Default)]
+#[derive(Deserialize, JsonSchema, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RestartDef {
     /// `none`, `on-failure` or `any`.
+    #[schemars(extend("enum" = ["none", "on-failure", "any"]))]
     pub condition: Option<String>,
     /// Wait between restarts.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::duration_schema")]
     pub delay: Option<Value>,
     /// Attempts before giving up.
     pub max_attempts: Option<u64>,
     /// Window attempts are counted in.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::duration_schema")]
     pub window: Option<Value>,
 }
 
 /// Health check.
-#[derive(Deserialize, Clone, Default)]
+#[derive(Deserialize, JsonSchema, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub struct HealthDef {
     /// `["CMD", ...]`, `["CMD-SHELL", "..."]`, `["NONE"]`, or a shell string.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::command_schema")]
     pub test: Option<Value>,
     /// Between checks.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::duration_schema")]
     pub interval: Option<Value>,
     /// One check's limit.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::duration_schema")]
     pub timeout: Option<Value>,
     /// Failures before unhealthy.
     pub retries: Option<u64>,
     /// Grace after start.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::duration_schema")]
     pub start_period: Option<Value>,
 }
 
 /// Placement.
-#[derive(Deserialize, Clone, Default)]
+#[derive(Deserialize, JsonSchema, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub struct PlacementDef {
     /// e.g. `node.role == worker`.
     pub constraints: Option<Vec<String>>,
 }
 
-/// The action's JSON Schema.
-pub fn schema() -> Value {
-    let update = json!({
-        "type": "object",
-        "properties": {
-            "parallelism": { "type": "integer", "minimum": 0 },
-            "delay": { "type": "string" },
-            "failure_action": { "enum": ["continue", "pause", "rollback"] },
-            "monitor": { "type": "string" },
-            "max_failure_ratio": { "type": "number" },
-            "order": { "enum": ["stop-first", "start-first"] }
-        },
-        "additionalProperties": false
-    });
-    json!({
-        "type": "object",
-        "properties": {
-            "name": { "type": "string" },
-            "image": { "type": "string" },
-            "command": {}, "args": {}, "env": {},
-            "mode": { "enum": ["replicated", "global"] },
-            "replicas": { "type": "integer", "minimum": 0 },
-            "publish": { "type": "array", "items": {
-                "type": "object",
-                "properties": {
-                    "published_port": { "type": "integer" },
-                    "target_port": { "type": "integer" },
-                    "protocol": { "enum": ["tcp", "udp", "sctp"] },
-                    "mode": { "enum": ["ingress", "host"] }
-                },
-                "required": ["target_port"],
-                "additionalProperties": false
-            }},
-            "networks": { "type": "array", "items": { "type": "string" } },
-            "labels": { "type": "object" },
-            "container_labels": { "type": "object" },
-            "endpoint_mode": { "enum": ["vip", "dnsrr"] },
-            "update_config": update,
-            "rollback_config": update,
-            "restart_config": { "type": "object" },
-            "healthcheck": { "type": "object" },
-            "placement": { "type": "object" },
-            "stop_grace_period": { "type": "string" },
-            "state": { "enum": ["present", "absent"] },
-            "force_update": { "type": "boolean" }
-        },
-        "required": ["name"],
-        "additionalProperties": false
-    })
-}
-
 /// Parameters of `scale`: like `docker service scale NAME=N`.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScaleParams {
+    /// The service (e.g. a stack's `web_app`).
     name: String,
+    /// How many tasks it should run.
     replicas: u64,
-}
-
-/// `scale`'s JSON Schema.
-pub fn scale_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "name": { "type": "string", "description": "The service (e.g. a stack's `web_app`)." },
-            "replicas": { "type": "integer", "minimum": 0 }
-        },
-        "required": ["name", "replicas"],
-        "additionalProperties": false
-    })
 }
 
 /// Changes a replicated service's replica count and nothing else.

@@ -2,12 +2,14 @@
 //! networks named `<stack>_<name>` and labelled with the stack), updates
 //! what changed through Swarm's rolling updates, prunes, and removes.
 
+use capstan_plugin_sdk::JsonSchema;
 use capstan_plugin_sdk::docker::{self, ObjectKind};
+use capstan_plugin_sdk::schemars::{Schema, SchemaGenerator, json_schema};
 use capstan_plugin_sdk::{Context, Error, Outcome, remote};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::common::check_name;
+use crate::common::{Presence, check_name};
 use crate::compose::{self, Document};
 use crate::service;
 
@@ -15,30 +17,29 @@ use crate::service;
 const NAMESPACE: &str = "com.docker.stack.namespace";
 
 /// Parameters, named as community.docker.docker_stack names them.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
+    /// The stack's name (prefix of its services and networks).
     name: String,
+    /// Compose files on the host (paths), or inline Compose mappings;
+    /// later ones override earlier ones.
     #[serde(default)]
+    #[schemars(schema_with = "compose_schema")]
     compose: Vec<Value>,
-    #[serde(default = "crate::common::present")]
-    state: String,
+    /// Whether the stack should exist (default: present).
+    #[serde(default)]
+    state: Presence,
+    /// Remove the stack's services no longer in the Compose files.
     #[serde(default)]
     prune: bool,
 }
 
-/// The action's JSON Schema.
-pub fn schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "name": { "type": "string", "description": "The stack's name (prefix of its services and networks)." },
-            "compose": { "type": "array", "description": "Compose files on the host (paths), or inline Compose mappings; later ones override earlier ones." },
-            "state": { "enum": ["present", "absent"] },
-            "prune": { "type": "boolean", "description": "Remove the stack's services no longer in the Compose files." }
-        },
-        "required": ["name"],
-        "additionalProperties": false
+/// Schema of `compose`: paths, or inline Compose mappings.
+fn compose_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "array",
+        "items": { "anyOf": [{ "type": "string" }, { "type": "object" }] }
     })
 }
 
@@ -88,9 +89,9 @@ impl Done {
 pub fn apply(params: Params, ctx: &Context) -> Result<Outcome, Error> {
     check_name(&params.name, "stack")?;
     let mut done = Done::default();
-    let result = match params.state.as_str() {
-        "absent" => remove(&params.name, ctx, &mut done),
-        _ => deploy(&params, ctx, &mut done),
+    let result = match params.state {
+        Presence::Absent => remove(&params.name, ctx, &mut done),
+        Presence::Present => deploy(&params, ctx, &mut done),
     };
     if let Err(e) = result {
         let so_far = done.summary();

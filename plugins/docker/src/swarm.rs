@@ -2,6 +2,7 @@
 //! availability, labels). Join tokens stay with the host: a joining target
 //! names its manager, and the host fetches the token from it.
 
+use capstan_plugin_sdk::JsonSchema;
 use capstan_plugin_sdk::docker::{self, NodeRole, ObjectKind};
 use capstan_plugin_sdk::{Context, Error, Outcome};
 use serde::Deserialize;
@@ -10,70 +11,117 @@ use serde_json::{Map, Value, json};
 use crate::common::{changed, string_map};
 
 /// Parameters of `docker_swarm`.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SwarmParams {
-    #[serde(default = "crate::common::present")]
-    state: String,
+    /// What this node should be (default: present).
+    #[serde(default)]
+    state: SwarmState,
+    /// The address other nodes reach this one at.
     advertise_addr: Option<String>,
-    /// The run's target that manages the swarm to join.
+    /// For join: the target (of this run) that manages the swarm.
     manager: Option<String>,
-    #[serde(default = "worker")]
-    role: String,
+    /// For join: the role to join as (default: worker).
+    #[serde(default)]
+    role: Role,
+    /// For absent: leave even as the last manager.
     #[serde(default)]
     force: bool,
 }
 
+/// What a node should be, swarm-wise.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum SwarmState {
+    /// A manager of a swarm (one is initialised if needed); the default.
+    #[default]
+    Present,
+    /// A member of `manager`'s swarm.
+    Join,
+    /// In no swarm: leave it.
+    Absent,
+}
+
+/// A node's role in its swarm.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum Role {
+    /// Runs tasks (the default).
+    #[default]
+    Worker,
+    /// Runs tasks and manages the swarm.
+    Manager,
+}
+
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Role::Worker => "worker",
+            Role::Manager => "manager",
+        }
+    }
+
+    fn node_role(self) -> NodeRole {
+        match self {
+            Role::Worker => NodeRole::Worker,
+            Role::Manager => NodeRole::Manager,
+        }
+    }
+}
+
 /// Parameters of `docker_node`.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NodeParams {
+    /// The node's hostname or id (run this on a manager).
     hostname: String,
-    role: Option<String>,
-    availability: Option<String>,
+    /// The role it should have.
+    role: Option<Role>,
+    /// Whether it takes tasks.
+    availability: Option<Availability>,
+    /// Labels: a mapping, or a list of key=value.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::common::string_map_schema")]
     labels: Option<Value>,
-    #[serde(default = "merge")]
-    labels_state: String,
+    /// Whether `labels` are added to the node's (merge, the default) or
+    /// are all it keeps (replace).
+    #[serde(default)]
+    labels_state: LabelsState,
+    /// Label keys to take away.
     labels_to_remove: Option<Vec<String>>,
 }
 
-fn worker() -> String {
-    "worker".into()
-}
-fn merge() -> String {
-    "merge".into()
-}
-
-/// `docker_swarm`'s JSON Schema.
-pub fn swarm_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "state": { "enum": ["present", "join", "absent"], "description": "present: be a manager of a swarm (init one if needed); join: join `manager`'s swarm; absent: leave." },
-            "advertise_addr": { "type": "string" },
-            "manager": { "type": "string", "description": "For join: the target (of this run) that manages the swarm." },
-            "role": { "enum": ["worker", "manager"] },
-            "force": { "type": "boolean", "description": "For absent: leave even as the last manager." }
-        },
-        "additionalProperties": false
-    })
+/// Whether a node takes tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum Availability {
+    /// It takes tasks.
+    Active,
+    /// It keeps its tasks and takes no new ones.
+    Pause,
+    /// Its tasks move to other nodes.
+    Drain,
 }
 
-/// `docker_node`'s JSON Schema.
-pub fn node_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "hostname": { "type": "string", "description": "The node's hostname or id (run this on a manager)." },
-            "role": { "enum": ["worker", "manager"] },
-            "availability": { "enum": ["active", "pause", "drain"] },
-            "labels": { "type": "object" },
-            "labels_state": { "enum": ["merge", "replace"] },
-            "labels_to_remove": { "type": "array", "items": { "type": "string" } }
-        },
-        "required": ["hostname"],
-        "additionalProperties": false
-    })
+impl Availability {
+    fn name(self) -> &'static str {
+        match self {
+            Availability::Active => "active",
+            Availability::Pause => "pause",
+            Availability::Drain => "drain",
+        }
+    }
+}
+
+/// How given labels meet the node's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum LabelsState {
+    /// Added to the node's (the default).
+    #[default]
+    Merge,
+    /// All the node keeps.
+    Replace,
 }
 
 /// The target's swarm state: (`LocalNodeState`, is a manager, node id).
@@ -96,8 +144,8 @@ pub fn swarm(params: SwarmParams, ctx: &Context) -> Result<Outcome, Error> {
     let (state, manager, node_id) = local_state(target)?;
     let active = state == "active";
     let before = json!({ "LocalNodeState": state, "Manager": manager });
-    match params.state.as_str() {
-        "present" => {
+    match params.state {
+        SwarmState::Present => {
             if active && manager {
                 return Ok(Outcome::ok("this node manages a swarm")
                     .with_data(json!({ "node_id": node_id })));
@@ -118,7 +166,7 @@ pub fn swarm(params: SwarmParams, ctx: &Context) -> Result<Outcome, Error> {
                     .with_data(json!({ "node_id": node_id })),
             )
         }
-        "join" => {
+        SwarmState::Join => {
             let manager_target = params.manager.as_deref().ok_or_else(|| {
                 Error::InvalidParams(
                     "state: join needs `manager`: the target that manages the swarm".into(),
@@ -134,10 +182,7 @@ pub fn swarm(params: SwarmParams, ctx: &Context) -> Result<Outcome, Error> {
                     "a node cannot join itself: `manager` must be another target".into(),
                 ));
             }
-            let role = match params.role.as_str() {
-                "manager" => NodeRole::Manager,
-                _ => NodeRole::Worker,
-            };
+            let role = params.role.node_role();
             if !ctx.check {
                 docker::swarm_join(
                     target,
@@ -150,12 +195,12 @@ pub fn swarm(params: SwarmParams, ctx: &Context) -> Result<Outcome, Error> {
             Ok(changed(
                 ctx,
                 "swarm",
-                format!("join {manager_target}'s swarm as a {}", params.role),
+                format!("join {manager_target}'s swarm as a {}", params.role.name()),
                 &before,
                 &after,
             ))
         }
-        "absent" => {
+        SwarmState::Absent => {
             if !active && state != "pending" && state != "error" {
                 return Ok(Outcome::ok("this node is in no swarm"));
             }
@@ -171,9 +216,6 @@ pub fn swarm(params: SwarmParams, ctx: &Context) -> Result<Outcome, Error> {
                 &after,
             ))
         }
-        other => Err(Error::InvalidParams(format!(
-            "state `{other}` is not present, join or absent"
-        ))),
     }
 }
 
@@ -201,16 +243,16 @@ fn node_once(params: &NodeParams, ctx: &Context) -> Result<Outcome, Error> {
     let id = node["ID"].as_str().unwrap_or_default().to_string();
     let spec = node["Spec"].clone();
     let mut wanted = spec.clone();
-    if let Some(role) = &params.role {
-        wanted["Role"] = json!(role);
+    if let Some(role) = params.role {
+        wanted["Role"] = json!(role.name());
     }
-    if let Some(availability) = &params.availability {
-        wanted["Availability"] = json!(availability);
+    if let Some(availability) = params.availability {
+        wanted["Availability"] = json!(availability.name());
     }
     let mut labels: Map<String, Value> = spec["Labels"].as_object().cloned().unwrap_or_default();
     if let Some(given) = &params.labels {
         let given = string_map(Some(given), "labels")?;
-        if params.labels_state == "replace" {
+        if params.labels_state == LabelsState::Replace {
             labels = given;
         } else {
             labels.extend(given);
