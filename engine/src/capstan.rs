@@ -257,23 +257,24 @@ impl Capstan {
 
     /// Appends to the audit log, as the OS user running Capstan.
     fn record_audit(&self, action: &str, plugin: &str, detail: &str) -> Result<()> {
-        self.store.audit(&crate::store::AuditEntry {
+        let entry = crate::store::AuditEntry {
             at_ms: now_ms(),
             actor: crate::inventory::current_user(),
             action: action.into(),
             plugin: plugin.into(),
             detail: detail.into(),
-        })
+        };
+        Ok(self.store.audit(&entry)?)
     }
 
     /// The newest `limit` entries of the audit log, newest first.
     pub fn audit_log(&self, limit: usize) -> Result<Vec<crate::store::AuditEntry>> {
-        self.store.audit_log(limit)
+        Ok(self.store.audit_log(limit)?)
     }
 
     /// Every installed plugin.
     pub fn plugins(&self) -> Result<Vec<PluginRecord>> {
-        self.store.plugins()
+        Ok(self.store.plugins()?)
     }
 
     /// The bundled plugins that are not installed yet.
@@ -375,7 +376,7 @@ impl Capstan {
 
     /// How much a plugin keeps in its `kv` store.
     pub fn kv_usage(&self, name: &str) -> Result<crate::store::KvUsage> {
-        self.store.kv_usage(name)
+        Ok(self.store.kv_usage(name)?)
     }
 
     /// Sets a plugin's own limits.
@@ -501,7 +502,7 @@ impl Capstan {
 
     /// The newest jobs, at most `limit`.
     pub fn jobs(&self, limit: usize) -> Result<Vec<JobRecord>> {
-        self.store.jobs(limit)
+        Ok(self.store.jobs(limit)?)
     }
 
     /// One job.
@@ -511,7 +512,7 @@ impl Capstan {
 
     /// A job's log lines.
     pub fn job_logs(&self, id: i64) -> Result<Vec<LogLine>> {
-        self.store.job_logs(id)
+        Ok(self.store.job_logs(id)?)
     }
 
     /// Resolves target names (default: `local`) to transports, dropping

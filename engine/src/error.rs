@@ -57,33 +57,10 @@ pub enum Error {
         reason: String,
     },
 
-    /// The database could not be opened or written.
-    #[error("store {path}: {source}")]
-    Store {
-        /// The database file.
-        path: PathBuf,
-        /// The SQLite error.
-        #[source]
-        source: rusqlite::Error,
-    },
-
-    /// The store's schema could not be upgraded; nothing of the upgrade
-    /// was kept.
-    #[error(
-        "store {path}: upgrading its schema from version {from} to {to} failed ({source}); \
-         the database was left at version {from}, and a copy of it is beside it"
-    )]
-    Migration {
-        /// The database file.
-        path: PathBuf,
-        /// The version it stays at.
-        from: usize,
-        /// The version this Capstan needs.
-        to: usize,
-        /// The SQLite error.
-        #[source]
-        source: rusqlite::Error,
-    },
+    /// The store failed (SQLite, a schema upgrade, a newer store, a
+    /// backup beside it); the message names the database file.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 
     /// A file of Capstan's own could not be read or written.
     #[error("{what} {path}: {source}")]
@@ -126,6 +103,7 @@ impl Error {
                 | Error::BadParams { .. }
                 | Error::UnknownPlugin(_)
                 | Error::NotAPlugin { .. }
+                | Error::Store(crate::store::StoreError::Newer { .. })
         )
     }
 

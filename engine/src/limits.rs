@@ -79,16 +79,7 @@ impl Limits {
     }
 }
 
-pub use capstan_wire::plugins::LimitOverrides;
-
-/// Keys and bytes (of keys and values) in a plugin's store, or a quota.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct KvUsage {
-    /// Keys.
-    pub keys: u64,
-    /// Bytes of keys and values.
-    pub bytes: u64,
-}
+pub use capstan_wire::plugins::{KvUsage, LimitOverrides};
 
 /// Which limit a plugin broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

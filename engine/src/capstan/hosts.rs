@@ -16,7 +16,7 @@ impl Capstan {
     /// Adds or replaces a host in the inventory.
     pub fn add_host(&self, host: &Host) -> Result<()> {
         host.validate()?;
-        self.store.save_host(host)
+        Ok(self.store.save_host(host)?)
     }
 
     /// Adds the host a form describes, or saves the edit of host `editing`
@@ -63,7 +63,7 @@ impl Capstan {
 
     /// Every host in the inventory.
     pub fn hosts(&self) -> Result<Vec<Host>> {
-        self.store.hosts()
+        Ok(self.store.hosts()?)
     }
 
     /// Saves `host` in place of the host called `old` (an edit, perhaps a
@@ -76,7 +76,7 @@ impl Capstan {
         if host.name != old && self.store.host(&host.name)?.is_some() {
             return Err(name_taken(&host.name));
         }
-        self.store.replace_host(old, host)
+        Ok(self.store.replace_host(old, host)?)
     }
 
     /// Renames a host, keeping everything else about it.
@@ -108,7 +108,7 @@ impl Capstan {
 
     /// Each host's latest check.
     pub fn host_checks(&self) -> Result<Vec<HostCheck>> {
-        self.store.host_checks()
+        Ok(self.store.host_checks()?)
     }
 
     /// Connects to a host and runs `uname -srm` there: proves the address,

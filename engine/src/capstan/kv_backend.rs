@@ -7,7 +7,7 @@ use crate::store::Store;
 
 impl KvBackend for Store {
     fn get(&self, plugin: &str, key: &str) -> crate::Result<Option<Vec<u8>>> {
-        self.kv_get(plugin, key)
+        Ok(self.kv_get(plugin, key)?)
     }
 
     fn set(
@@ -17,14 +17,14 @@ impl KvBackend for Store {
         value: &[u8],
         quota: KvUsage,
     ) -> crate::Result<Result<(), KvUsage>> {
-        self.kv_set(plugin, key, value, quota)
+        Ok(self.kv_set(plugin, key, value, quota)?)
     }
 
     fn delete(&self, plugin: &str, key: &str) -> crate::Result<()> {
-        self.kv_delete(plugin, key)
+        Ok(self.kv_delete(plugin, key)?)
     }
 
     fn keys(&self, plugin: &str, prefix: &str) -> crate::Result<Vec<String>> {
-        self.kv_keys(plugin, prefix)
+        Ok(self.kv_keys(plugin, prefix)?)
     }
 }

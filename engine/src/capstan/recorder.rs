@@ -12,10 +12,10 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::Result;
 use crate::jobs::{EventSink, JobEvent, LogLine, TargetResult};
 use crate::playbook::{PlaybookEvent, PlaybookEventSink, Recap, TaskOutcome};
-use crate::store::Store;
-use crate::{Error, Result};
+use crate::store::{Store, StoreError};
 
 /// Log lines saved in one transaction.
 const LOG_BATCH: usize = 64;
@@ -36,7 +36,7 @@ struct Pending {
     logs: Vec<LogLine>,
     outcomes: Vec<TaskOutcome>,
     /// The first failure to close the job, given back by [`Recorder::close`].
-    closing: Option<Error>,
+    closing: Option<StoreError>,
 }
 
 impl Recorder {
@@ -76,7 +76,7 @@ impl Recorder {
         self.flush_logs();
         self.flush_outcomes();
         match self.pending().closing.take() {
-            Some(error) => Err(error),
+            Some(error) => Err(error.into()),
             None => Ok(()),
         }
     }

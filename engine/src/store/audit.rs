@@ -4,8 +4,8 @@
 use rusqlite::params;
 use serde::Serialize;
 
+use super::Result;
 use super::Store;
-use crate::error::Result;
 
 /// One change to the installed plugins or their grants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

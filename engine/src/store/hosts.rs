@@ -2,8 +2,8 @@
 
 use rusqlite::{OptionalExtension, params};
 
+use super::Result;
 use super::{Store, now_ms};
-use crate::error::Result;
 use capstan_wire::hosts::Host;
 
 impl Store {

@@ -2,8 +2,8 @@
 
 use rusqlite::{OptionalExtension, params};
 
+use super::Result;
 use super::{Store, now_ms};
-use crate::error::Result;
 use capstan_wire::jobs::{
     JobRecord, JobRequest, LogLine, PlaybookRequest, RunRequest, TargetResult,
 };

@@ -2,9 +2,9 @@
 
 use rusqlite::{OptionalExtension, params};
 
+use super::KvUsage;
+use super::Result;
 use super::Store;
-use crate::error::Result;
-use crate::limits::KvUsage;
 
 impl Store {
     /// Reads `key` of `plugin`.

@@ -2,6 +2,7 @@
 //! installed plugins and grants, plugin key-values and job history.
 
 mod audit;
+mod error;
 mod host_checks;
 mod hosts;
 mod jobs;
@@ -16,11 +17,10 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
-use crate::error::{Error, Result};
-
 pub use crate::clock::now_ms;
-pub use crate::limits::KvUsage;
 pub use audit::AuditEntry;
+pub use capstan_wire::plugins::KvUsage;
+pub use error::{Result, StoreError};
 pub use plugins::PluginRecord;
 pub use upgrade::KEPT_BACKUPS;
 
@@ -47,10 +47,7 @@ impl Store {
     /// Opens (creating if needed) the database, runs pending migrations and
     /// marks jobs whose process is gone as interrupted.
     pub fn open(path: &Path) -> Result<Store> {
-        let wrap = |source| Error::Store {
-            path: path.to_path_buf(),
-            source,
-        };
+        let wrap = |source| StoreError::sqlite(path, source);
         let mut conn = Connection::open(path).map_err(wrap)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(wrap)?;
@@ -85,12 +82,9 @@ impl Store {
         &self.inner.path
     }
 
-    /// Runs `f` with the connection, mapping SQLite errors to [`Error::Store`].
+    /// Runs `f` with the connection, mapping SQLite errors to [`StoreError::Sqlite`].
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
         let mut conn = self.inner.conn.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut conn).map_err(|source| Error::Store {
-            path: self.inner.path.clone(),
-            source,
-        })
+        f(&mut conn).map_err(|source| StoreError::sqlite(&self.inner.path, source))
     }
 }

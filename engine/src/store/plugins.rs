@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use rusqlite::{OptionalExtension, params};
 
+use super::Result;
 use super::{Store, now_ms};
-use crate::error::Result;
 use capstan_wire::plugins::{Capability, GrantSet, LimitOverrides, Manifest};
 
 /// An installed plugin as the store keeps it.

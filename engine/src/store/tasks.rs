@@ -2,8 +2,8 @@
 
 use rusqlite::params;
 
+use super::Result;
 use super::Store;
-use crate::error::Result;
 use capstan_wire::jobs::TaskOutcome;
 use capstan_wire::status::ResultStatus;
 

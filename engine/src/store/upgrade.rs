@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
+use super::error::{Result, StoreError};
 use super::{migrations, now_ms};
-use crate::error::{Error, Result};
 
 /// Backups of the database kept beside it, one per schema upgrade.
 pub const KEPT_BACKUPS: usize = 3;
@@ -17,18 +17,15 @@ pub const KEPT_BACKUPS: usize = 3;
 /// a failure leaves the database as it was. A database from a newer
 /// Capstan is refused rather than misread.
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
-    let wrap = |source| Error::Store {
-        path: path.to_path_buf(),
-        source,
-    };
+    let wrap = |source| StoreError::sqlite(path, source);
     let current = migrations::version(conn).map_err(wrap)?;
     let newest = migrations::MIGRATIONS.len();
     if current > newest {
-        return Err(Error::BadInput(format!(
-            "store {} has schema version {current}, newer than this Capstan knows ({newest}): \
-             it was written by a newer Capstan; use that one, or restore a backup",
-            path.display()
-        )));
+        return Err(StoreError::Newer {
+            path: path.to_path_buf(),
+            found: current,
+            known: newest,
+        });
     }
     if current == newest {
         return Ok(());
@@ -36,7 +33,7 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     if current > 0 {
         backup(conn, path, current)?;
     }
-    migrations::apply_up_to(conn, newest).map_err(|source| Error::Migration {
+    migrations::apply_up_to(conn, newest).map_err(|source| StoreError::Migration {
         path: path.to_path_buf(),
         from: current,
         to: newest,
@@ -61,15 +58,12 @@ fn backup(conn: &Connection, path: &Path, version: usize) -> Result<PathBuf> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options
         .open(&target)
-        .map_err(|e| Error::io("create backup", &target, e))?;
+        .map_err(|e| StoreError::io("create backup", &target, e))?;
     conn.execute("VACUUM INTO ?1", [target.to_string_lossy()])
-        .map_err(|source| Error::Store {
-            path: target.clone(),
-            source,
-        })?;
+        .map_err(|source| StoreError::sqlite(&target, source))?;
     let prefix = format!("{name}.v");
     let mut backups: Vec<(i64, PathBuf)> = std::fs::read_dir(dir)
-        .map_err(|e| Error::io("list", dir, e))?
+        .map_err(|e| StoreError::io("list", dir, e))?
         .filter_map(|entry| {
             let file = entry.ok()?.file_name().to_string_lossy().into_owned();
             let stamp = file.strip_prefix(&prefix)?.strip_suffix(".bak")?;
@@ -80,7 +74,7 @@ fn backup(conn: &Connection, path: &Path, version: usize) -> Result<PathBuf> {
     backups.sort();
     let excess = backups.len().saturating_sub(KEPT_BACKUPS);
     for (_, old) in backups.into_iter().take(excess) {
-        std::fs::remove_file(&old).map_err(|e| Error::io("remove old backup", &old, e))?;
+        std::fs::remove_file(&old).map_err(|e| StoreError::io("remove old backup", &old, e))?;
     }
     Ok(target)
 }
@@ -229,10 +223,14 @@ mod tests {
         let conn = Connection::open(&path).unwrap();
         conn.pragma_update(None, "user_version", 999).unwrap();
         drop(conn);
-        let err = Store::open(&path).unwrap_err().to_string();
+        let err = Store::open(&path).unwrap_err();
         assert!(
-            err.contains("schema version 999, newer than this Capstan knows"),
+            err.to_string()
+                .contains("schema version 999, newer than this Capstan knows"),
             "{err}"
         );
+        // A face shows it as the user's to fix, as it did before the store
+        // had its own error type.
+        assert!(crate::Error::from(err).is_bad_input());
     }
 }

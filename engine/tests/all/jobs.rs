@@ -190,8 +190,16 @@ fn an_unknown_store_error_names_the_file() {
     )
     .unwrap();
     let err = capstan_engine::store::Store::open(&db).unwrap_err();
-    assert!(matches!(err, Error::Store { .. }));
+    assert!(matches!(
+        err,
+        capstan_engine::store::StoreError::Sqlite { .. }
+    ));
     assert!(err.to_string().contains("capstan.db"), "{err}");
+    // The engine's error carries it whole, with the same message.
+    let shown = err.to_string();
+    let err = Error::from(err);
+    assert!(matches!(err, Error::Store(_)));
+    assert_eq!(err.to_string(), shown);
 }
 
 /// A token and an event sink that cancels it `ms` milliseconds after the
