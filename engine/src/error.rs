@@ -155,4 +155,17 @@ mod tests {
         assert_eq!(api.field.as_deref(), Some("params.cmd"));
         assert_eq!(api.message, "command exec: params.cmd: `cmd` is required");
     }
+
+    /// A store written by a newer Capstan is the user's to fix (use that
+    /// Capstan, or restore a backup), as faces show bad input.
+    #[test]
+    fn a_newer_store_is_bad_input() {
+        let error = Error::from(crate::store::StoreError::Newer {
+            path: "capstan.db".into(),
+            found: 99,
+            known: 10,
+        });
+        assert!(error.is_bad_input());
+        assert!(error.to_string().contains("newer than this Capstan knows"));
+    }
 }

@@ -10,7 +10,6 @@
 //! - [`jobs`] runs an action over targets and records what happened.
 
 pub mod capability;
-pub mod clock;
 pub mod docker;
 pub mod error;
 pub mod fan_out;
@@ -19,15 +18,15 @@ pub mod inventory;
 pub mod jobs;
 pub mod limits;
 pub mod log_sink;
-pub mod natural;
 pub mod param_error;
 pub mod playbook;
 pub mod plugin;
 pub mod remote;
 pub mod secrets;
-pub mod store;
 pub mod target;
 pub mod text;
+pub use capstan_store as store;
+pub use capstan_store::{clock, natural};
 pub use capstan_yaml as yaml;
 
 mod capstan;

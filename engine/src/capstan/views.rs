@@ -124,8 +124,7 @@ impl Capstan {
     /// Every plugin: installed ones and bundled ones not installed yet,
     /// naturally sorted by name.
     pub async fn plugin_views(&self) -> Result<Vec<PluginView>> {
-        let mut views: Vec<PluginView> =
-            self.plugins()?.into_iter().map(PluginView::from).collect();
+        let mut views: Vec<PluginView> = self.plugins()?.into_iter().map(installed_view).collect();
         for bundled in self.bundled_not_installed()? {
             let inspected = self
                 .inspect(
@@ -149,7 +148,7 @@ impl Capstan {
 
     /// One installed plugin as the list shows it.
     pub async fn plugin_view(&self, name: &str) -> Result<PluginView> {
-        Ok(self.plugin(name).await?.into())
+        Ok(installed_view(self.plugin(name).await?))
     }
 
     /// A component file described for the grant dialog: what it is, what
@@ -175,23 +174,29 @@ impl Capstan {
     }
 }
 
-/// An installed plugin as the list shows it.
-impl From<PluginRecord> for PluginView {
-    fn from(record: PluginRecord) -> Self {
-        let asked: Vec<Capability> = record
-            .manifest
-            .capabilities
-            .iter()
-            .filter_map(|c| c.parse().ok())
-            .collect();
-        view(
-            record.manifest,
-            &asked,
-            &record.grants,
-            record.bundled,
-            true,
-        )
+impl Capstan {
+    /// An installed plugin's record (as `install` returns it) as every
+    /// face shows it.
+    pub fn installed_view(record: PluginRecord) -> PluginView {
+        installed_view(record)
     }
+}
+
+/// An installed plugin as the list shows it.
+fn installed_view(record: PluginRecord) -> PluginView {
+    let asked: Vec<Capability> = record
+        .manifest
+        .capabilities
+        .iter()
+        .filter_map(|c| c.parse().ok())
+        .collect();
+    view(
+        record.manifest,
+        &asked,
+        &record.grants,
+        record.bundled,
+        true,
+    )
 }
 
 /// A plugin as the list shows it: what its manifest says, and which of the

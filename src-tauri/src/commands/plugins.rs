@@ -63,7 +63,7 @@ pub async fn install_plugin(
     } else {
         capstan.install(&inspected, grants)?
     };
-    Ok(record.into())
+    Ok(Capstan::installed_view(record))
 }
 
 fn parse_grants(names: &[String]) -> UiResult<GrantSet> {

@@ -82,7 +82,7 @@ fn backup(conn: &Connection, path: &Path, version: usize) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
+    use crate::Store;
     use capstan_wire::jobs::JobRequest;
     use capstan_wire::status::JobKind;
 
@@ -229,8 +229,6 @@ mod tests {
                 .contains("schema version 999, newer than this Capstan knows"),
             "{err}"
         );
-        // A face shows it as the user's to fix, as it did before the store
-        // had its own error type.
-        assert!(crate::Error::from(err).is_bad_input());
+        assert!(matches!(err, StoreError::Newer { found: 999, .. }));
     }
 }
