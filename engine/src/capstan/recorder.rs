@@ -6,7 +6,8 @@
 //!
 //! Log lines and task outcomes are saved in batches (a chatty plugin or a
 //! task on 200 hosts does not cost a transaction per line or host): lines
-//! every [`LOG_BATCH`], outcomes when the next task, play or the end comes.
+//! every [`LOG_BATCH`] and before a target's result, outcomes when the next
+//! task, play or the end comes.
 //! Whatever is still pending when the recorder goes (a run dropped
 //! mid-way) is saved then.
 
@@ -85,7 +86,12 @@ impl Recorder {
         match event {
             JobEvent::Started { .. } => {}
             JobEvent::Log(line) => self.log(line),
-            JobEvent::TargetDone(result) => self.result(result),
+            // A target's lines are saved before its result, as a watcher
+            // told of the result may read them.
+            JobEvent::TargetDone(result) => {
+                self.flush_logs();
+                self.result(result);
+            }
             JobEvent::Finished { .. } => {
                 self.flush_logs();
                 self.finish(None, &[]);

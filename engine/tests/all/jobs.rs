@@ -46,7 +46,8 @@ async fn a_watcher_finds_in_the_store_what_it_is_told() {
                     let id = watcher.jobs(1).unwrap()[0].id;
                     let job = watcher.job(id).unwrap();
                     let saved = job.results.iter().any(|r| r.target == result.target);
-                    format!("result saved: {saved}")
+                    let logs = watcher.job_logs(id).unwrap().len();
+                    format!("result saved: {saved}, log lines: {logs}")
                 }
                 JobEvent::Finished { job_id, .. } => {
                     let job = watcher.job(*job_id).unwrap();
@@ -62,7 +63,10 @@ async fn a_watcher_finds_in_the_store_what_it_is_told() {
     capstan.run(request, sink).await.unwrap();
     assert_eq!(
         *seen.lock().unwrap(),
-        ["result saved: true", "state: Finished, log lines: 1"]
+        [
+            "result saved: true, log lines: 1",
+            "state: Finished, log lines: 1"
+        ]
     );
 }
 
