@@ -60,7 +60,7 @@ pub enum Error {
     /// The store failed (SQLite, a schema upgrade, a newer store, a
     /// backup beside it); the message names the database file.
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] capstan_store::StoreError),
 
     /// A file of Capstan's own could not be read or written.
     #[error("{what} {path}: {source}")]
@@ -103,7 +103,7 @@ impl Error {
                 | Error::BadParams { .. }
                 | Error::UnknownPlugin(_)
                 | Error::NotAPlugin { .. }
-                | Error::Store(crate::store::StoreError::Newer { .. })
+                | Error::Store(capstan_store::StoreError::Newer { .. })
         )
     }
 
@@ -160,7 +160,7 @@ mod tests {
     /// Capstan, or restore a backup), as faces show bad input.
     #[test]
     fn a_newer_store_is_bad_input() {
-        let error = Error::from(crate::store::StoreError::Newer {
+        let error = Error::from(capstan_store::StoreError::Newer {
             path: "capstan.db".into(),
             found: 99,
             known: 10,
