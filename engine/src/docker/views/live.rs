@@ -16,6 +16,11 @@ use crate::docker::{DockerError, Engine, ObjectKind};
 /// again after a task's container changed, and how many times.
 const SETTLE_EVERY: Duration = Duration::from_millis(400);
 const SETTLE_READS: u32 = 8;
+/// How long the re-reads go on past [`SETTLE_READS`] while a service runs
+/// fewer tasks than it wants: on a loaded machine Swarm recorded a started
+/// task more than 8 re-reads after its container's event, and no later
+/// event came to show it (the window kept `0 / 1`).
+const SETTLE_LIMIT: Duration = Duration::from_secs(60);
 
 /// A change the live view applied.
 #[derive(Debug, Clone)]
@@ -78,6 +83,7 @@ impl LiveEngine {
         // changed: Swarm records the task's new state a moment after the
         // container's event, and nothing else tells when it did.
         let mut settling: u32 = 0;
+        let mut settle_until = Instant::now();
         loop {
             let next = if settling > 0 {
                 match tokio::time::timeout(SETTLE_EVERY, events.next()).await {
@@ -86,6 +92,10 @@ impl LiveEngine {
                         settling -= 1;
                         let before = view.services();
                         view.refresh(&engine, "service", None).await?;
+                        let converging = view.services().iter().any(|s| s.running != s.desired);
+                        if settling == 0 && converging && Instant::now() < settle_until {
+                            settling = 1;
+                        }
                         if view.services() != before {
                             let change = ViewChange {
                                 kind: "service".into(),
@@ -122,6 +132,7 @@ impl LiveEngine {
             if kind == "container" && attributes.contains_key("com.docker.swarm.service.id") {
                 view.refresh(&engine, "service", None).await?;
                 settling = SETTLE_READS;
+                settle_until = Instant::now() + SETTLE_LIMIT;
             }
             let change = ViewChange {
                 kind,
