@@ -105,12 +105,7 @@ impl Recorder {
             PlaybookEvent::Play { .. } | PlaybookEvent::Task { .. } => self.flush_outcomes(),
             PlaybookEvent::Log(line) => self.log(line),
             PlaybookEvent::HostDone(outcome) => {
-                let full = {
-                    let mut pending = self.pending();
-                    pending.outcomes.push(outcome.clone());
-                    pending.outcomes.len() >= OUTCOME_BATCH
-                };
-                if full {
+                if push(&mut self.pending().outcomes, outcome, OUTCOME_BATCH) {
                     self.flush_outcomes();
                 }
             }
@@ -123,58 +118,58 @@ impl Recorder {
     }
 
     fn log(&self, line: &LogLine) {
-        let full = {
-            let mut pending = self.pending();
-            pending.logs.push(line.clone());
-            pending.logs.len() >= LOG_BATCH
-        };
-        if full {
+        if push(&mut self.pending().logs, line, LOG_BATCH) {
             self.flush_logs();
         }
     }
 
     fn result(&self, result: &TargetResult) {
-        if let Err(e) = self.store.save_result(self.job_id, result) {
-            tracing::error!(job = self.job_id, error = %e, "could not save a target result");
-        }
+        self.logged(
+            "a target result",
+            self.store.save_result(self.job_id, result),
+        );
     }
 
     /// Closes the job: a playbook's stopping error, one result per host of
     /// its recap, then the end time. The first failure is kept for
     /// [`Recorder::close`].
     fn finish(&self, error: Option<&str>, recap: &[Recap]) {
-        let closed = (|| {
-            if let Some(error) = error {
-                self.store.fail_job(self.job_id, error)?;
-            }
-            for host in recap {
-                self.store.save_result(self.job_id, &recap_result(host))?;
-            }
-            self.store.finish_job(self.job_id)
-        })();
-        if let Err(e) = closed {
+        if let Err(e) = self.close_job(error, recap) {
             tracing::error!(job = self.job_id, error = %e, "could not close the job");
             self.pending().closing.get_or_insert(e);
         }
     }
 
+    fn close_job(&self, error: Option<&str>, recap: &[Recap]) -> Result<(), StoreError> {
+        if let Some(error) = error {
+            self.store.fail_job(self.job_id, error)?;
+        }
+        for host in recap {
+            self.store.save_result(self.job_id, &recap_result(host))?;
+        }
+        self.store.finish_job(self.job_id)
+    }
+
     fn flush_logs(&self) {
         let lines = std::mem::take(&mut self.pending().logs);
-        if lines.is_empty() {
-            return;
-        }
-        if let Err(e) = self.store.append_logs(self.job_id, &lines) {
-            tracing::error!(job = self.job_id, error = %e, "could not save log lines");
+        if !lines.is_empty() {
+            self.logged("log lines", self.store.append_logs(self.job_id, &lines));
         }
     }
 
     fn flush_outcomes(&self) {
         let outcomes = std::mem::take(&mut self.pending().outcomes);
-        if outcomes.is_empty() {
-            return;
+        if !outcomes.is_empty() {
+            let saved = self.store.save_task_outcomes(self.job_id, &outcomes);
+            self.logged("task results", saved);
         }
-        if let Err(e) = self.store.save_task_outcomes(self.job_id, &outcomes) {
-            tracing::error!(job = self.job_id, error = %e, "could not save task results");
+    }
+
+    /// A save that failed is logged; the run goes on (its events were
+    /// announced, and the watcher has them).
+    fn logged(&self, what: &str, saved: Result<(), StoreError>) {
+        if let Err(e) = saved {
+            tracing::error!(job = self.job_id, error = %e, "could not save {what}");
         }
     }
 
@@ -190,6 +185,12 @@ impl Drop for Recorder {
         self.flush_logs();
         self.flush_outcomes();
     }
+}
+
+/// Adds `item` to a batch; true when the batch is full and due to be saved.
+fn push<T: Clone>(batch: &mut Vec<T>, item: &T, size: usize) -> bool {
+    batch.push(item.clone());
+    batch.len() >= size
 }
 
 /// A playbook host's recap as the job's result for that host.

@@ -124,7 +124,11 @@ impl Capstan {
     /// Every plugin: installed ones and bundled ones not installed yet,
     /// naturally sorted by name.
     pub async fn plugin_views(&self) -> Result<Vec<PluginView>> {
-        let mut views: Vec<PluginView> = self.plugins()?.into_iter().map(installed_view).collect();
+        let mut views: Vec<PluginView> = self
+            .plugins()?
+            .into_iter()
+            .map(Capstan::installed_view)
+            .collect();
         for bundled in self.bundled_not_installed()? {
             let inspected = self
                 .inspect(
@@ -148,7 +152,7 @@ impl Capstan {
 
     /// One installed plugin as the list shows it.
     pub async fn plugin_view(&self, name: &str) -> Result<PluginView> {
-        Ok(installed_view(self.plugin(name).await?))
+        Ok(Capstan::installed_view(self.plugin(name).await?))
     }
 
     /// A component file described for the grant dialog: what it is, what
@@ -178,25 +182,20 @@ impl Capstan {
     /// An installed plugin's record (as `install` returns it) as every
     /// face shows it.
     pub fn installed_view(record: PluginRecord) -> PluginView {
-        installed_view(record)
+        let asked: Vec<Capability> = record
+            .manifest
+            .capabilities
+            .iter()
+            .filter_map(|c| c.parse().ok())
+            .collect();
+        view(
+            record.manifest,
+            &asked,
+            &record.grants,
+            record.bundled,
+            true,
+        )
     }
-}
-
-/// An installed plugin as the list shows it.
-fn installed_view(record: PluginRecord) -> PluginView {
-    let asked: Vec<Capability> = record
-        .manifest
-        .capabilities
-        .iter()
-        .filter_map(|c| c.parse().ok())
-        .collect();
-    view(
-        record.manifest,
-        &asked,
-        &record.grants,
-        record.bundled,
-        true,
-    )
 }
 
 /// A plugin as the list shows it: what its manifest says, and which of the

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::common::{
-    argv, changed, check_name, contains, duration_ns, env_list, project, string_map,
+    Presence, argv, changed, check_name, contains, duration_ns, env_list, project, string_map,
 };
 
 /// A service as a task or a Compose file describes it.
@@ -67,9 +67,8 @@ pub struct ServiceDef {
     #[serde(default)]
     #[schemars(schema_with = "crate::common::duration_schema")]
     pub stop_grace_period: Option<Value>,
-    /// `present` (default) or `absent`.
-    #[schemars(extend("enum" = ["present", "absent"]))]
-    pub state: Option<String>,
+    /// Whether the service should exist (default: present).
+    pub state: Option<Presence>,
     /// Restart every task even when nothing changed.
     #[serde(default)]
     pub force_update: bool,
@@ -234,7 +233,7 @@ pub fn converge(def: &ServiceDef, ctx: &Context, aliases: &[String]) -> Result<O
     check_name(&def.name, "service")?;
     let target = ctx.target.as_str();
     let current = docker::inspect(target, ObjectKind::Service, &def.name)?;
-    if def.state.as_deref() == Some("absent") {
+    if def.state == Some(Presence::Absent) {
         let Some(current) = current else {
             return Ok(Outcome::ok(format!("service {} is absent", def.name)));
         };
