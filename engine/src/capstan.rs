@@ -4,21 +4,21 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use crate::capability::{Capability, GrantSet, SharedGrants};
-use crate::clock::now_ms;
 use crate::home::Home;
 use crate::inventory::Host;
 use crate::inventory::HostRules;
 use crate::jobs::{self, EventSink, Job, JobRecord, JobRequest, LogLine, RunReport, RunRequest};
-use crate::plugin::{
+use crate::secrets::Secrets;
+use crate::{Error, Result};
+use capstan_plugin_host::capability::{Capability, GrantSet, SharedGrants};
+use capstan_plugin_host::plugin::{
     ArtifactCache, CallSetup, ContractVersion, HostConfig, LimitOverrides, Limits, LoadedPlugin,
     Manifest, ManifestRules, PluginHost, validate_params,
 };
-use crate::remote::{Become, HostKeyPolicy, SshSettings};
-use crate::secrets::Secrets;
-use crate::store::{PluginRecord, Store};
-use crate::target::Target;
-use crate::{Error, Result};
+use capstan_plugin_host::target::Target;
+use capstan_remote::{Become, HostKeyPolicy, SshSettings};
+use capstan_store::{PluginRecord, Store};
+use capstan_wire::clock::now_ms;
 use recorder::Recorder;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -221,7 +221,7 @@ impl Capstan {
             .home
             .plugins_dir()
             .join(format!("{name}-{}.wasm", &inspected.sha256[..16]));
-        crate::home::write_private(&path, &inspected.wasm)
+        capstan_remote::private_file::write_private(&path, &inspected.wasm)
             .map_err(|e| Error::io("write", &path, e))?;
         let previous = self.store.plugin(name)?;
         let record = PluginRecord {
@@ -257,7 +257,7 @@ impl Capstan {
 
     /// Appends to the audit log, as the OS user running Capstan.
     fn record_audit(&self, action: &str, plugin: &str, detail: &str) -> Result<()> {
-        let entry = crate::store::AuditEntry {
+        let entry = capstan_store::AuditEntry {
             at_ms: now_ms(),
             actor: crate::inventory::current_user(),
             action: action.into(),
@@ -268,7 +268,7 @@ impl Capstan {
     }
 
     /// The newest `limit` entries of the audit log, newest first.
-    pub fn audit_log(&self, limit: usize) -> Result<Vec<crate::store::AuditEntry>> {
+    pub fn audit_log(&self, limit: usize) -> Result<Vec<capstan_store::AuditEntry>> {
         Ok(self.store.audit_log(limit)?)
     }
 
@@ -375,7 +375,7 @@ impl Capstan {
     }
 
     /// How much a plugin keeps in its `kv` store.
-    pub fn kv_usage(&self, name: &str) -> Result<crate::store::KvUsage> {
+    pub fn kv_usage(&self, name: &str) -> Result<capstan_store::KvUsage> {
         Ok(self.store.kv_usage(name)?)
     }
 
@@ -478,15 +478,15 @@ impl Capstan {
             record.bundled && b.name == record.manifest.name && b.sha256 == record.wasm_sha256
         });
         if let Some(shipped) = shipped {
-            return self.host()?.load_hashed(
+            return Ok(self.host()?.load_hashed(
                 shipped.wasm,
                 shipped.sha256.to_string(),
                 &record.manifest.name,
-            );
+            )?);
         }
         let wasm = std::fs::read(&record.wasm_path)
             .map_err(|e| Error::io("read", &record.wasm_path, e))?;
-        let sha256 = crate::plugin::sha256_of(&wasm);
+        let sha256 = capstan_plugin_host::plugin::sha256_of(&wasm);
         if sha256 != record.wasm_sha256 {
             return Err(Error::NotAPlugin {
                 path: record.wasm_path.display().to_string(),
@@ -496,8 +496,9 @@ impl Capstan {
                 ),
             });
         }
-        self.host()?
-            .load_hashed(&wasm, sha256, &record.manifest.name)
+        Ok(self
+            .host()?
+            .load_hashed(&wasm, sha256, &record.manifest.name)?)
     }
 
     /// The newest jobs, at most `limit`.
@@ -543,7 +544,7 @@ impl Capstan {
 
     /// The Docker engine of `host` (an inventory host, or `local`), for the
     /// container, service and node views.
-    pub async fn docker_engine(&self, host: &str) -> Result<crate::docker::Engine> {
+    pub async fn docker_engine(&self, host: &str) -> Result<capstan_docker::Engine> {
         let targets = self.resolve_targets(&[host.to_string()], HostKeyPolicy::RequireKnown)?;
         let [target] = targets.as_slice() else {
             return Err(Error::BadInput(format!(
@@ -616,9 +617,9 @@ impl Capstan {
             plugin: record.manifest.name.clone(),
             grants: self.live_grants(record),
             limits: Limits::default().with(&record.limits),
-            store: Some(Arc::new(self.store.clone())),
+            store: Some(Arc::new(kv_backend::StoreKv(self.store.clone()))),
             targets: Arc::new(targets),
-            log_sink: Arc::new(crate::capability::log::DiscardLogs),
+            log_sink: Arc::new(capstan_plugin_host::capability::log::DiscardLogs),
         }
     }
 

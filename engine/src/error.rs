@@ -26,13 +26,13 @@ pub enum Error {
     /// An action's parameters do not fit its schema.
     #[error("{plugin} {action}: {error}")]
     BadParams {
-        /// The plugin.
+        /// The plugin whose action was called.
         plugin: String,
-        /// The action.
+        /// The action the parameters were for.
         action: String,
         /// Which parameter and what is wrong with it.
         #[source]
-        error: Box<crate::param_error::ParamError>,
+        error: Box<capstan_plugin_host::param_error::ParamError>,
     },
 
     /// No installed plugin has this name.
@@ -76,7 +76,7 @@ pub enum Error {
 
     /// A Docker engine could not be reached or refused a call.
     #[error(transparent)]
-    Docker(#[from] crate::docker::DockerError),
+    Docker(#[from] capstan_docker::DockerError),
 
     /// wasmtime could not be configured or failed in a way that is not the
     /// plugin's fault.
@@ -129,16 +129,23 @@ impl Error {
     }
 }
 
-impl From<wasmtime::Error> for Error {
-    fn from(e: wasmtime::Error) -> Self {
-        Error::Runtime(format!("{e:#}"))
+impl From<capstan_plugin_host::PluginError> for Error {
+    /// The plugin host's errors, as the engine has always named them.
+    fn from(e: capstan_plugin_host::PluginError) -> Self {
+        use capstan_plugin_host::PluginError;
+        match e {
+            PluginError::NotAPlugin { path, reason } => Error::NotAPlugin { path, reason },
+            PluginError::Failed { plugin, reason } => Error::PluginFailed { plugin, reason },
+            unknown @ PluginError::UnknownAction { .. } => Error::BadInput(unknown.to_string()),
+            PluginError::Runtime(message) => Error::Runtime(message),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::param_error::{ParamError, ParamProblem};
+    use capstan_plugin_host::param_error::{ParamError, ParamProblem};
 
     #[test]
     fn a_parameter_error_reaches_a_face_with_its_field() {

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
+use capstan_remote::private_file::{restrict, write_private};
 
 /// Capstan's data folder and the paths inside it, and where compiled
 /// plugin code is kept.
@@ -203,24 +204,6 @@ fn check_owner(root: &Path, role: Folder) -> Result<()> {
     Ok(())
 }
 
-/// Writes a file that only its owner may read or write (0600 from the
-/// moment it exists): everything Capstan keeps in its data folder.
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(bytes)?;
-    // An existing file keeps its mode on open: narrow it too.
-    restrict(path, 0o600)
-}
-
-/// Narrows a file Capstan keeps (written by a library) to its owner.
-pub(crate) fn make_private(path: &Path) -> std::io::Result<()> {
-    restrict(path, 0o600)
-}
-
 /// Whether a regular file can be read or written by anyone but its owner.
 fn too_open(path: &Path) -> bool {
     #[cfg(unix)]
@@ -233,19 +216,5 @@ fn too_open(path: &Path) -> bool {
     {
         let _ = path;
         false
-    }
-}
-
-/// Sets `path`'s permission bits.
-fn restrict(path: &Path, mode: u32) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (path, mode);
-        Ok(())
     }
 }

@@ -1,32 +1,38 @@
 //! Capstan's headless core. The CLI and the desktop app are two thin faces
 //! over [`Capstan`]: anything a button does, a command can do.
 //!
-//! - [`plugin`] hosts untrusted WebAssembly components under wasmtime.
-//! - [`capability`] holds each door a plugin may be granted, with its check.
-//! - [`remote`] reaches targets: the local machine, or hosts over SSH.
-//! - [`docker`] reaches targets' Docker engines and keeps live views of them.
+//! Its own modules:
 //! - [`inventory`] describes the hosts.
-//! - [`store`] keeps plugins, grants, key-values and job history in SQLite.
-//! - [`jobs`] runs an action over targets and records what happened.
+//! - [`jobs`] runs an action over targets and announces what happened.
+//! - [`playbook`] runs Ansible playbooks (the common subset) with plugins.
+//! - [`Capstan`], the facade, saves what runs announce and gives every face
+//!   its views.
+//!
+//! The floors below it are crates of their own, re-exported here:
+//! - [`plugin`] (with [`capability`], [`target`], [`limits`]) hosts
+//!   untrusted WebAssembly components under wasmtime (`capstan-plugin-host`).
+//! - [`remote`] reaches targets: the local machine, or hosts over SSH
+//!   (`capstan-remote`).
+//! - [`docker`] reaches targets' Docker engines and keeps live views of them
+//!   (`capstan-docker`).
+//! - [`store`] keeps plugins, grants, key-values and job history in SQLite
+//!   (`capstan-store`).
 
-pub mod capability;
-pub mod docker;
 pub mod error;
 pub mod fan_out;
 pub mod home;
 pub mod inventory;
 pub mod jobs;
-pub mod limits;
-pub mod log_sink;
-pub mod param_error;
 pub mod playbook;
-pub mod plugin;
-pub mod remote;
 pub mod secrets;
-pub mod target;
-pub mod text;
+pub use capstan_docker as docker;
+pub use capstan_plugin_host::{
+    PluginError, capability, limits, log_sink, param_error, plugin, target, text,
+};
+pub use capstan_remote as remote;
 pub use capstan_store as store;
-pub use capstan_store::{clock, natural};
+pub use capstan_wire::clock;
+pub use capstan_wire::natural;
 pub use capstan_yaml as yaml;
 
 mod capstan;

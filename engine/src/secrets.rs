@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 
 use capstan_wire::jobs::LogLine;
 
-use crate::log_sink::LogSink;
+use capstan_plugin_host::log_sink::LogSink;
 
 /// What a masked value reads as.
 pub const MASK: &str = "********";

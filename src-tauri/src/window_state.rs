@@ -11,9 +11,9 @@ use tauri::{WebviewUrl, WebviewWindowBuilder, WindowEvent};
 /// The window's size (logical pixels) and whether it was maximised.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct WindowState {
-    /// Width.
+    /// Inner width in logical pixels.
     pub width: f64,
-    /// Height.
+    /// Inner height in logical pixels.
     pub height: f64,
     /// Maximised.
     pub maximized: bool,

@@ -9,7 +9,7 @@ named_enum! {
     pub enum ContainerState {
         /// Made, never started.
         Created = "created",
-        /// Running.
+        /// Its main process runs.
         Running = "running",
         /// Frozen by `docker pause`.
         Paused = "paused",
@@ -113,9 +113,9 @@ named_enum! {
         Preparing = "preparing",
         /// Ready to start.
         Ready = "ready",
-        /// Starting.
+        /// Its container is being started.
         Starting = "starting",
-        /// Running.
+        /// Its container runs.
         Running = "running",
         /// Exited successfully.
         Complete = "complete",
@@ -158,9 +158,9 @@ pub struct ContainerRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceRow {
-    /// Short id.
+    /// Short id (12 characters, as `docker` prints it).
     pub id: String,
-    /// Name.
+    /// Its name, unique on the engine.
     pub name: String,
     /// Replicated or global.
     pub mode: ServiceMode,
@@ -182,9 +182,9 @@ pub struct ServiceRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NodeRow {
-    /// Short id.
+    /// Short id (12 characters, as `docker` prints it).
     pub id: String,
-    /// Hostname.
+    /// The node's hostname, as the swarm knows it.
     pub hostname: String,
     /// Manager or worker.
     pub role: NodeRole,
@@ -219,9 +219,9 @@ pub struct ImageRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NetworkRow {
-    /// Short id.
+    /// Short id (12 characters, as `docker` prints it).
     pub id: String,
-    /// Name.
+    /// Its name, unique on the engine.
     pub name: String,
     /// `bridge`, `overlay`, `host`, `null`… (a driver is a plugin's name).
     pub driver: String,
@@ -237,9 +237,9 @@ pub struct NetworkRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VolumeRow {
-    /// Name.
+    /// Its name, unique on the engine.
     pub name: String,
-    /// Driver.
+    /// The volume driver that keeps it (`local` unless a plugin does).
     pub driver: String,
     /// Where its data is on the host.
     pub mountpoint: String,
@@ -274,7 +274,7 @@ pub struct TaskRow {
 pub struct DockerView {
     /// The stream that sent it.
     pub stream: u64,
-    /// The host.
+    /// The host whose engine it shows, by its inventory name.
     pub host: String,
     /// Its containers, by name.
     pub containers: Vec<ContainerRow>,

@@ -78,7 +78,7 @@ pub struct HostView {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostForm {
-    /// Name.
+    /// The host's name in the inventory and on the command line.
     pub name: String,
     /// Address or DNS name.
     pub address: String,

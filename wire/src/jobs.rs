@@ -106,12 +106,12 @@ pub struct PlaybookRequest {
 pub enum JobRequest {
     /// A plugin action.
     Action(RunRequest),
-    /// A playbook.
+    /// A playbook run over an inventory.
     Playbook(PlaybookRequest),
 }
 
 impl JobRequest {
-    /// Its kind.
+    /// Which kind of job this request starts (the tag it is stored under).
     pub fn kind(&self) -> JobKind {
         match self {
             JobRequest::Action(_) => JobKind::Action,
@@ -243,9 +243,9 @@ impl JobRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskOutcome {
-    /// The host.
+    /// The host, by its inventory name.
     pub host: String,
-    /// The play.
+    /// The name of the play the task belongs to.
     pub play: String,
     /// The task's name.
     pub task: String,
@@ -272,7 +272,7 @@ pub struct TaskOutcome {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Recap {
-    /// The host.
+    /// The host, by its inventory name.
     pub host: String,
     /// Tasks that ran without failing (changed ones included).
     pub ok: u32,
@@ -445,55 +445,55 @@ pub struct PlaybookForm {
 pub enum JobUpdate {
     /// The job was recorded; its targets start.
     Started {
-        /// The job.
+        /// The job's id, as `capstan jobs show` takes it.
         job_id: i64,
         /// Its targets (a playbook's come with its plays).
         targets: Vec<String>,
     },
     /// A log line.
     Log {
-        /// The job.
+        /// The job's id, as `capstan jobs show` takes it.
         job_id: i64,
         /// The target whose run wrote it.
         target: String,
-        /// Its level.
+        /// How loud it is (`debug` lines are kept but not shown by default).
         level: LogLevel,
-        /// Its text.
+        /// The line as the plugin wrote it, secrets masked.
         message: String,
     },
     /// A plugin action finished on one target.
     TargetDone {
-        /// The job.
+        /// The job's id, as `capstan jobs show` takes it.
         job_id: i64,
-        /// The result.
+        /// How the action ended there, with its data and output.
         result: TargetResult,
     },
     /// A playbook's play starts.
     Play {
-        /// The job.
+        /// The job's id, as `capstan jobs show` takes it.
         job_id: i64,
         /// The play's name.
         name: String,
-        /// Its hosts.
+        /// The hosts it runs on, after `--limit`.
         hosts: Vec<String>,
     },
     /// A playbook task starts.
     Task {
-        /// The job.
+        /// The job's id, as `capstan jobs show` takes it.
         job_id: i64,
         /// The task's name.
         name: String,
     },
     /// A playbook task finished on one host.
     HostDone {
-        /// The job.
+        /// The job's id, as `capstan jobs show` takes it.
         job_id: i64,
         /// How it ended.
         outcome: TaskOutcome,
     },
     /// The job ended.
     Finished {
-        /// The job.
+        /// The job's id, as `capstan jobs show` takes it.
         job_id: i64,
         /// The worst status across targets.
         overall: Option<ResultStatus>,

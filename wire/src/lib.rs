@@ -4,17 +4,20 @@
 //! API. The engine produces these types; the faces only pass them on.
 //!
 //! This crate holds data and the small rules that read it (a job's overall
-//! status, a recap's counts), nothing that does I/O, so it builds for the
-//! host and for `wasm32-unknown-unknown`. With the `openapi` feature every
-//! type also derives utoipa's `ToSchema`.
+//! status, a recap's counts, the natural order rows are listed in, the
+//! clock records are stamped with), nothing that does I/O, so it builds for
+//! the host and for `wasm32-unknown-unknown`. With the `openapi` feature
+//! every type also derives utoipa's `ToSchema`.
 
 #[macro_use]
 mod named;
 
+pub mod clock;
 pub mod docker;
 pub mod error;
 pub mod hosts;
 pub mod jobs;
+pub mod natural;
 pub mod overview;
 pub mod plugins;
 pub mod status;

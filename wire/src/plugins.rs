@@ -103,7 +103,7 @@ impl GrantSet {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KvUsage {
-    /// Keys.
+    /// How many keys.
     pub keys: u64,
     /// Bytes of keys and values.
     pub bytes: u64,

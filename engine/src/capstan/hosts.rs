@@ -4,12 +4,12 @@
 use std::path::Path;
 
 use super::{Capstan, unknown_host};
-use crate::clock::now_ms;
 use crate::inventory::form::{HostForm, host_from_form};
 use crate::inventory::{self, Host, HostCheck, HostRules};
 use crate::jobs::{ResultStatus, RunRequest};
-use crate::remote::{ExecRequest, HostKeyPolicy};
 use crate::{Error, Result};
+use capstan_remote::{ExecRequest, HostKeyPolicy};
+use capstan_wire::clock::now_ms;
 use capstan_wire::hosts::Facts;
 
 impl Capstan {

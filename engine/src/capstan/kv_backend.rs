@@ -1,13 +1,17 @@
 //! The store as the `kv` capability's backend: the facade joins the two,
 //! so neither imports the other.
 
-use crate::capability::kv::KvBackend;
-use crate::limits::KvUsage;
-use crate::store::Store;
+use capstan_plugin_host::capability::kv::{BackendResult, KvBackend};
+use capstan_plugin_host::limits::KvUsage;
+use capstan_store::Store;
 
-impl KvBackend for Store {
-    fn get(&self, plugin: &str, key: &str) -> crate::Result<Option<Vec<u8>>> {
-        Ok(self.kv_get(plugin, key)?)
+/// The store seen as the `kv` capability's backend (a type of the engine's
+/// own, since neither the trait nor the store is).
+pub(crate) struct StoreKv(pub(crate) Store);
+
+impl KvBackend for StoreKv {
+    fn get(&self, plugin: &str, key: &str) -> BackendResult<Option<Vec<u8>>> {
+        Ok(self.0.kv_get(plugin, key)?)
     }
 
     fn set(
@@ -16,15 +20,15 @@ impl KvBackend for Store {
         key: &str,
         value: &[u8],
         quota: KvUsage,
-    ) -> crate::Result<Result<(), KvUsage>> {
-        Ok(self.kv_set(plugin, key, value, quota)?)
+    ) -> BackendResult<Result<(), KvUsage>> {
+        Ok(self.0.kv_set(plugin, key, value, quota)?)
     }
 
-    fn delete(&self, plugin: &str, key: &str) -> crate::Result<()> {
-        Ok(self.kv_delete(plugin, key)?)
+    fn delete(&self, plugin: &str, key: &str) -> BackendResult<()> {
+        Ok(self.0.kv_delete(plugin, key)?)
     }
 
-    fn keys(&self, plugin: &str, prefix: &str) -> crate::Result<Vec<String>> {
-        Ok(self.kv_keys(plugin, prefix)?)
+    fn keys(&self, plugin: &str, prefix: &str) -> BackendResult<Vec<String>> {
+        Ok(self.0.kv_keys(plugin, prefix)?)
     }
 }

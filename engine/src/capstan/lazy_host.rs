@@ -7,8 +7,8 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 
-use crate::plugin::{ArtifactCache, HostConfig, HostStart, PluginHost};
-use crate::{Error, Result};
+use crate::{Error, PluginError, Result};
+use capstan_plugin_host::plugin::{ArtifactCache, HostConfig, HostStart, PluginHost};
 
 /// A [`PluginHost`] built on first use, or in the background from the start.
 pub(crate) struct LazyHost {
@@ -20,7 +20,7 @@ enum Pending {
     /// Not started: built by the first caller.
     Waiting(HostConfig, ArtifactCache),
     /// Being built on its own thread.
-    Building(JoinHandle<Result<PluginHost>>),
+    Building(JoinHandle<std::result::Result<PluginHost, PluginError>>),
 }
 
 impl LazyHost {
@@ -56,10 +56,13 @@ impl LazyHost {
                 .unwrap_or_else(|e| e.into_inner())
                 .take();
             let host = match pending {
-                Some(Pending::Waiting(config, cache)) => PluginHost::new(config, cache),
-                Some(Pending::Building(handle)) => handle.join().unwrap_or_else(|_| {
-                    Err(Error::Runtime("building the plugin host panicked".into()))
-                }),
+                Some(Pending::Waiting(config, cache)) => {
+                    PluginHost::new(config, cache).map_err(Error::from)
+                }
+                Some(Pending::Building(handle)) => match handle.join() {
+                    Ok(built) => built.map_err(Error::from),
+                    Err(_) => Err(Error::Runtime("building the plugin host panicked".into())),
+                },
                 None => Err(Error::Runtime(
                     "the plugin host was never configured".into(),
                 )),
@@ -75,7 +78,7 @@ impl LazyHost {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin::Allocation;
+    use capstan_plugin_host::plugin::Allocation;
 
     fn config(start: HostStart) -> HostConfig {
         HostConfig {

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use super::Capstan;
 use super::recorder::Recorder;
 use crate::jobs::{JobRequest, LogLine, PlaybookRequest};
-use crate::log_sink::LogSink;
 use crate::playbook::context::{PreparedPlugin, RunContext, RunHost};
 use crate::playbook::prepare;
 use crate::playbook::run;
@@ -15,9 +14,10 @@ use crate::playbook::template::Templates;
 use crate::playbook::{
     PlaybookError, PlaybookEvent, PlaybookEventSink, PlaybookOptions, PlaybookReport, model,
 };
-use crate::remote::HostKeyPolicy;
 use crate::secrets::Secrets;
 use crate::{Error, Result};
+use capstan_plugin_host::log_sink::LogSink;
+use capstan_remote::HostKeyPolicy;
 
 impl Capstan {
     /// Runs an Ansible playbook. Input errors (a malformed or unsupported
@@ -101,7 +101,7 @@ impl Capstan {
             become_password_env: options.become_password_env.clone(),
             hosts: {
                 let mut names: Vec<String> = inventory.iter().map(|h| h.name.clone()).collect();
-                crate::natural::sort_naturally(&mut names, |n| n);
+                capstan_wire::natural::sort_naturally(&mut names, |n| n);
                 names
             },
         });
@@ -133,7 +133,7 @@ impl Capstan {
         let (mut recap, error) =
             tracing::Instrument::instrument(run::run_playbook(context, &playbook, hosts), span)
                 .await;
-        crate::natural::sort_naturally(&mut recap, |r| &r.host);
+        capstan_wire::natural::sort_naturally(&mut recap, |r| &r.host);
         events(&PlaybookEvent::Finished {
             job_id,
             recap: recap.clone(),

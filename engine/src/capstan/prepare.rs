@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::Capstan;
-use crate::Result;
+use crate::{Error, Result};
 
 /// What preparing one plugin did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +43,7 @@ impl Capstan {
             );
             report.push(Prepared {
                 name: shipped.name.to_string(),
-                outcome: outcome(loaded.map(|l| l.from_cache), started),
+                outcome: outcome(loaded.map(|l| l.from_cache).map_err(Error::from), started),
             });
         }
         for record in self.store.plugins()? {

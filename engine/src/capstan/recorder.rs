@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use crate::Result;
 use crate::jobs::{EventSink, JobEvent, LogLine, TargetResult};
 use crate::playbook::{PlaybookEvent, PlaybookEventSink, Recap, TaskOutcome};
-use crate::store::{Store, StoreError};
+use capstan_store::{Store, StoreError};
 
 /// Log lines saved in one transaction.
 const LOG_BATCH: usize = 64;

@@ -13,11 +13,11 @@ use capstan_wire::plugins::{ActionSummary, CapabilityView, Inspection, PluginVie
 
 use super::{Capstan, Inspected};
 use crate::Result;
-use crate::capability::{Capability, GrantSet};
-use crate::docker::ObjectKind;
 use crate::jobs::{JobState, ResultStatus};
-use crate::plugin::Manifest;
-use crate::store::PluginRecord;
+use capstan_docker::ObjectKind;
+use capstan_plugin_host::capability::{Capability, GrantSet};
+use capstan_plugin_host::plugin::Manifest;
+use capstan_store::PluginRecord;
 
 /// How many of the newest jobs the Overview looks through.
 const OVERVIEW_JOBS: usize = 50;
@@ -146,7 +146,7 @@ impl Capstan {
                 false,
             ));
         }
-        crate::natural::sort_naturally(&mut views, |v| &v.name);
+        capstan_wire::natural::sort_naturally(&mut views, |v| &v.name);
         Ok(views)
     }
 

@@ -11,7 +11,7 @@ pub mod yaml;
 pub use check::{HostCheck, unknown_key_in};
 pub use raw::LineError;
 
-use crate::remote::SshAuth;
+use capstan_remote::SshAuth;
 
 pub use capstan_wire::hosts::{Host, HostAuth};
 
@@ -29,7 +29,7 @@ pub fn ssh_auth(auth: &HostAuth) -> SshAuth {
 /// missing `ansible_user`. The error names the file and line.
 pub fn load_file(path: &std::path::Path, default_user: &str) -> Result<Vec<Host>, InventoryError> {
     let shown = path.display().to_string();
-    let text = crate::yaml::read_file(path, "inventory").map_err(InventoryError::Read)?;
+    let text = capstan_yaml::read_file(path, "inventory").map_err(InventoryError::Read)?;
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let first_line = text
         .lines()
@@ -80,7 +80,7 @@ pub enum InventoryError {
     BadHost {
         /// The file, as the user named it.
         file: String,
-        /// The host.
+        /// The host, by the name the file gives it.
         host: String,
         /// Its first wrong field.
         #[source]
@@ -149,7 +149,7 @@ impl HostRules for Host {
 
     fn docker_socket(&self) -> Option<String> {
         let value = self.vars.get("docker_host")?.as_str()?;
-        crate::docker::socket_from_docker_host(value).ok()
+        capstan_docker::socket_from_docker_host(value).ok()
     }
 }
 
@@ -220,7 +220,7 @@ fn check_fields(host: &Host) -> Result<(), (&'static str, String)> {
     }
     if let Some(value) = host.vars.get("docker_host") {
         let text = value.as_str().unwrap_or_default();
-        crate::docker::socket_from_docker_host(text)
+        capstan_docker::socket_from_docker_host(text)
             .map_err(|e| ("vars", format!("host `{}`: {e}", host.name)))?;
     }
     Ok(())

@@ -18,7 +18,7 @@ use serde_json::Value as Json;
 
 use super::Host;
 use super::raw::{LineError, RawGroup, RawInventory};
-use crate::yaml::{self, Node, TopLevel, Yaml};
+use capstan_yaml::{self as yaml, Node, TopLevel, Yaml};
 
 /// Parses a YAML inventory; `file` names it in errors and `default_user`
 /// fills a missing `ansible_user`.

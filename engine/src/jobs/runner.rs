@@ -10,9 +10,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::{FailureKind, LogLine, ResultStatus, TargetResult, overall_status};
-use crate::capability::log::LogSink;
 use crate::fan_out::{Finished, fan_out};
-use crate::plugin::{CallContext, CallSetup, LoadedPlugin, PluginHost};
+use capstan_plugin_host::capability::log::LogSink;
+use capstan_plugin_host::plugin::{CallContext, CallSetup, LoadedPlugin, PluginHost};
 
 /// Something that happened in a job, in the order it happened.
 #[derive(Debug, Clone)]
@@ -21,7 +21,7 @@ pub enum JobEvent {
     Started {
         /// The job's id.
         job_id: i64,
-        /// Its targets.
+        /// The targets it runs on, in the order results are reported.
         targets: Vec<String>,
     },
     /// A plugin wrote a log line.
@@ -179,7 +179,10 @@ fn done(result: &TargetResult, events: &EventSink) {
 
 fn to_result(
     target: String,
-    outcome: std::result::Result<crate::plugin::PluginOutcome, crate::plugin::CallFailure>,
+    outcome: std::result::Result<
+        capstan_plugin_host::plugin::PluginOutcome,
+        capstan_plugin_host::plugin::CallFailure,
+    >,
     duration_ms: u64,
 ) -> TargetResult {
     match outcome {

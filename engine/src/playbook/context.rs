@@ -10,10 +10,10 @@ use serde_json::{Map, Value as Json};
 use super::PlaybookOptions;
 use super::report::PlaybookEventSink;
 use super::template::Templates;
-use crate::log_sink::LogSink;
-use crate::plugin::{CallSetup, LoadedPlugin, PluginHost};
 use crate::secrets::Secrets;
-use crate::target::Target;
+use capstan_plugin_host::log_sink::LogSink;
+use capstan_plugin_host::plugin::{CallSetup, LoadedPlugin, PluginHost};
+use capstan_plugin_host::target::Target;
 
 /// A plugin ready to be called for a module.
 pub(crate) struct PreparedPlugin {

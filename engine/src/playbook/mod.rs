@@ -4,7 +4,7 @@
 //! once (Ansible's linear strategy; at most 200 hosts at a time,
 //! `MAX_PARALLEL_TARGETS` in the job runner).
 //!
-//! - [`crate::yaml`] loads YAML with file positions.
+//! - [`capstan_yaml`] loads YAML with file positions.
 //! - [`model`] reads plays, tasks and handlers, refusing what is unsupported.
 //! - [`modules`] maps module names and arguments onto plugin actions.
 //! - [`template`] is Jinja (minijinja) with Ansible's filters.
@@ -29,7 +29,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-pub use crate::yaml::Pos;
+pub use capstan_yaml::Pos;
 pub use report::{PlaybookEvent, PlaybookEventSink, PlaybookReport, Recap, TaskOutcome};
 pub use task_error::TaskError;
 pub use template::TemplateError;
@@ -78,14 +78,14 @@ pub(crate) trait NodeError {
     fn error(&self, message: impl Into<String>) -> PlaybookError;
 }
 
-impl NodeError for crate::yaml::Node {
+impl NodeError for capstan_yaml::Node {
     fn error(&self, message: impl Into<String>) -> PlaybookError {
         PlaybookError::at(&self.pos, message)
     }
 }
 
-impl From<crate::yaml::YamlError> for PlaybookError {
-    fn from(e: crate::yaml::YamlError) -> Self {
+impl From<capstan_yaml::YamlError> for PlaybookError {
+    fn from(e: capstan_yaml::YamlError) -> Self {
         let whole_file = e.at.line == 0;
         PlaybookError {
             at: (!whole_file).then_some(e.at),

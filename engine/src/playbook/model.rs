@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 use super::NodeError;
 use super::PlaybookError;
 use super::modules::{self, Module};
-use crate::yaml::{self, Key, Node, Pos, TopLevel, Yaml};
+use capstan_yaml::{self as yaml, Key, Node, Pos, TopLevel, Yaml};
 
 /// A parsed playbook.
 #[derive(Debug, Clone)]

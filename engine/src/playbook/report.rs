@@ -35,7 +35,7 @@ pub enum PlaybookEvent {
     Log(LogLine),
     /// Every play finished, or the run stopped.
     Finished {
-        /// The job.
+        /// The job's id.
         job_id: i64,
         /// Per-host counts.
         recap: Vec<Recap>,

@@ -594,7 +594,7 @@ fn dirname(path: String) -> String {
 }
 
 fn quote(value: String) -> String {
-    crate::remote::quote(&value)
+    capstan_remote::quote(&value)
 }
 
 fn mandatory(value: Value) -> Result<Value, minijinja::Error> {
@@ -773,7 +773,7 @@ mod tests {
             "quotes ' \" and \\ backslash }} {# not a comment #}\nnew line\t\u{7f} é 🦀",
             "{% endraw %}{{ secret }}",
         ] {
-            let written = crate::yaml::unsafe_text(text);
+            let written = capstan_yaml::unsafe_text(text);
             assert_eq!(t.render_value(&written, &scope).unwrap(), json!(text));
             // Through a written variable too, as `vars: {a: !unsafe ...}`.
             let vars = layers(json!({ "secret": "S3CRET", "a": written }), json!({}));

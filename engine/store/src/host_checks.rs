@@ -45,7 +45,7 @@ impl Store {
             })?
             .collect()
         })?;
-        crate::natural::sort_naturally(&mut checks, |c| &c.name);
+        capstan_wire::natural::sort_naturally(&mut checks, |c| &c.name);
         Ok(checks)
     }
 

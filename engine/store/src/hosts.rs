@@ -43,7 +43,7 @@ impl Store {
             let mut stmt = conn.prepare(SELECT_HOST)?;
             stmt.query_map([], read_host)?.collect()
         })?;
-        crate::natural::sort_naturally(&mut hosts, |h| &h.name);
+        capstan_wire::natural::sort_naturally(&mut hosts, |h| &h.name);
         Ok(hosts)
     }
 

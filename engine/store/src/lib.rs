@@ -2,14 +2,12 @@
 //! installed plugins and grants, plugin key-values and job history.
 
 mod audit;
-pub mod clock;
 mod error;
 mod host_checks;
 mod hosts;
 mod jobs;
 mod kv;
 mod migrations;
-pub mod natural;
 mod plugins;
 mod tasks;
 mod upgrade;
@@ -20,8 +18,8 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 
 pub use audit::AuditEntry;
+pub use capstan_wire::clock::now_ms;
 pub use capstan_wire::plugins::KvUsage;
-pub use clock::now_ms;
 pub use error::{Result, StoreError};
 pub use plugins::PluginRecord;
 pub use upgrade::KEPT_BACKUPS;

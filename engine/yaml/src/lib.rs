@@ -77,7 +77,7 @@ pub struct Key {
 /// A YAML value and where it starts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
-    /// The value.
+    /// The value, its scalars typed and its aliases expanded.
     pub value: Yaml,
     /// Where it starts.
     pub pos: Pos,

@@ -14,7 +14,7 @@ use crate::playbook::model::{Play, Task};
 use crate::playbook::report::Recap;
 use crate::playbook::task_error::TaskError;
 use crate::playbook::template::{Origin, Scope, Templates};
-use crate::target::Target;
+use capstan_plugin_host::target::Target;
 
 /// One host's state through the run.
 pub(super) struct HostState {
@@ -103,12 +103,12 @@ impl HostState {
                 .render_text(file, &scope)
                 .map_err(TaskError::in_part(format!("{pos}: vars_files")))?;
             let path = dir.join(&name);
-            let text = crate::yaml::read_file(&path, "vars file")
+            let text = capstan_yaml::read_file(&path, "vars file")
                 .map_err(|e| TaskError::VarsFile(format!("{pos}: {e}")))?;
-            let node = crate::yaml::parse(
+            let node = capstan_yaml::parse(
                 &path.display().to_string(),
                 &text,
-                crate::yaml::TopLevel::Mapping,
+                capstan_yaml::TopLevel::Mapping,
             )
             .map_err(|e| TaskError::VarsFile(e.to_string()))?;
             vars.extend(
@@ -208,7 +208,7 @@ pub(super) mod tests {
     use super::*;
     use crate::playbook::modules::Module;
     use crate::playbook::template::Templates;
-    use crate::yaml::Pos;
+    use capstan_yaml::Pos;
 
     fn host() -> HostState {
         HostState::new(RunHost {

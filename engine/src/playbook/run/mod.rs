@@ -50,7 +50,7 @@ pub(crate) async fn run_playbook(
                     level: LogLevel::Warn,
                     message: warning.clone(),
                     fields: Vec::new(),
-                    at_ms: crate::clock::now_ms(),
+                    at_ms: capstan_wire::clock::now_ms(),
                 });
                 (Vec::new(), Some(warning))
             }
@@ -234,7 +234,7 @@ mod tests {
 
     use super::host_state::tests::empty_play;
     use super::*;
-    use crate::yaml::Pos;
+    use capstan_yaml::Pos;
 
     fn tagged(tags: &[&str]) -> Task {
         let pos = Pos {

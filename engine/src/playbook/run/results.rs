@@ -6,7 +6,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::jobs::{FailureKind, ResultStatus};
 use crate::playbook::model::{Play, Task};
-use crate::plugin::{CallFailure, PluginOutcome};
+use capstan_plugin_host::plugin::{CallFailure, PluginOutcome};
 
 /// The result of one loop item, or of a whole task on one host (its
 /// items folded by [`ItemResult::combine`]).

@@ -17,9 +17,9 @@ use crate::playbook::modules::{self, Module};
 use crate::playbook::report::TaskOutcome;
 use crate::playbook::task_error::TaskError;
 use crate::playbook::template::{Scope, Templates};
-use crate::plugin::CallContext;
-use crate::remote::Become;
-use crate::target::Target;
+use capstan_plugin_host::plugin::CallContext;
+use capstan_plugin_host::target::Target;
+use capstan_remote::Become;
 
 /// Runs `task` on one host: conditions, loop, module, register, notify.
 /// `display` is the task's name as shown.
@@ -271,8 +271,8 @@ async fn run_module(
             task.module_written
         )));
     };
-    crate::plugin::coerce_params(schema, &mut params);
-    crate::plugin::validate_params(schema, &params)
+    capstan_plugin_host::plugin::coerce_params(schema, &mut params);
+    capstan_plugin_host::plugin::validate_params(schema, &params)
         .map_err(|e| TaskError::Plugin(format!("{}: {e}", task.module_written)))?;
     let mut target = state.target.clone();
     if task.become_.or(play.become_).unwrap_or(false) {
@@ -292,7 +292,7 @@ async fn run_module(
     setup.targets = Arc::new(task_reach(&ctx.targets, target, &state.play_hosts, manager));
     // A `no_log` task's plugin lines are neither stored nor shown.
     setup.log_sink = if hides_output(play, task) {
-        Arc::new(crate::capability::log::DiscardLogs)
+        Arc::new(capstan_plugin_host::capability::log::DiscardLogs)
     } else {
         ctx.secrets.masking(ctx.logs.clone())
     };
@@ -341,7 +341,7 @@ mod tests {
 
     use super::*;
     use crate::playbook::model::LoopSpec;
-    use crate::yaml::Pos;
+    use capstan_yaml::Pos;
 
     #[test]
     fn a_task_reaches_its_play_hosts_and_a_named_manager_only() {

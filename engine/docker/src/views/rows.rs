@@ -31,7 +31,7 @@ pub fn container_rows(list: &Value) -> Vec<ContainerRow> {
         .flatten()
         .map(container_row)
         .collect();
-    crate::natural::sort_naturally(&mut rows, |r| &r.name);
+    capstan_wire::natural::sort_naturally(&mut rows, |r| &r.name);
     rows
 }
 
@@ -133,7 +133,7 @@ pub fn service_rows(services: &Value, tasks: &Value, nodes: usize) -> Vec<Servic
             }
         })
         .collect();
-    crate::natural::sort_naturally(&mut rows, |r| &r.name);
+    capstan_wire::natural::sort_naturally(&mut rows, |r| &r.name);
     rows
 }
 
@@ -175,7 +175,7 @@ pub fn node_rows(nodes: &Value) -> Vec<NodeRow> {
             }
         })
         .collect();
-    crate::natural::sort_naturally(&mut rows, |r| &r.hostname);
+    capstan_wire::natural::sort_naturally(&mut rows, |r| &r.hostname);
     rows
 }
 
@@ -224,7 +224,7 @@ pub fn network_rows(list: &Value) -> Vec<NetworkRow> {
                 .map(String::from),
         })
         .collect();
-    crate::natural::sort_naturally(&mut rows, |r| &r.name);
+    capstan_wire::natural::sort_naturally(&mut rows, |r| &r.name);
     rows
 }
 
@@ -243,7 +243,7 @@ pub fn volume_rows(list: &Value) -> Vec<VolumeRow> {
                 .map(String::from),
         })
         .collect();
-    crate::natural::sort_naturally(&mut rows, |r| &r.name);
+    capstan_wire::natural::sort_naturally(&mut rows, |r| &r.name);
     rows
 }
 

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::{Capability, HostError, SharedGrants};
-use crate::remote::{ExecOutput, ExecRequest, FileInfo, RemoteError};
 use crate::target::Target;
+use capstan_remote::{ExecOutput, ExecRequest, FileInfo, RemoteError};
 
 /// The remote capabilities of one call.
 pub struct RemoteCapability {

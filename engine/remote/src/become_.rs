@@ -115,6 +115,13 @@ pub struct Dialog {
     marker: String,
 }
 
+impl Default for Dialog {
+    /// A fresh prompt and marker, as [`Dialog::new`] makes.
+    fn default() -> Self {
+        Dialog::new()
+    }
+}
+
 impl Dialog {
     /// A fresh prompt and marker for one command.
     pub fn new() -> Dialog {
@@ -278,7 +285,7 @@ mod tests {
                 .to_vec(),
             ..Default::default()
         };
-        let running = crate::remote::LocalTransport
+        let running = crate::LocalTransport
             .start(&fake_sudo)
             .await
             .map(Running::Local)?;

@@ -8,7 +8,7 @@ use super::rows::{
     ContainerRow, ImageRow, NetworkRow, NodeRow, ServiceRow, TaskRow, VolumeRow, container_rows,
     image_rows, network_rows, node_rows, service_rows, task_rows, volume_rows,
 };
-use crate::docker::{DockerError, Engine, ObjectKind};
+use crate::{DockerError, Engine, ObjectKind};
 
 impl Engine {
     /// The containers (all states) as rows.

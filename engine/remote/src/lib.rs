@@ -1,19 +1,19 @@
-//! Reaching a target: run a command, read, write or inspect a file. Today
-//! the only transport is `local` (the machine running Capstan, like
-//! Ansible's `connection: local`); SSH plugs in behind the same calls.
+//! Reaching a target: run a command, read, write or inspect a file, on the
+//! machine running Capstan (like Ansible's `connection: local`) or on a host
+//! over SSH, behind the same calls; `become` wraps either in sudo.
 
 mod become_;
 mod local;
+pub mod private_file;
 mod quote;
 mod ssh;
 pub mod stream;
-pub(crate) mod via_exec;
+pub mod via_exec;
 
-use std::fmt;
 use std::sync::Arc;
 
 pub use become_::Become;
-pub(crate) use become_::Dialog;
+pub use become_::Dialog;
 pub use local::{LocalRunning, LocalTransport};
 pub use quote::{command_line, quote};
 pub use ssh::{HostKeyPolicy, SshAuth, SshRunning, SshSettings, SshTransport};
@@ -155,29 +155,23 @@ pub struct FileInfo {
     pub link_target: Option<String>,
 }
 
-/// Why a transport call failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a transport call failed. Each message is whole: the host, the
+/// program or the path and what happened, in the OS's words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RemoteError {
     /// The host itself could not be reached: refused, timed out, unknown or
     /// changed host key, login refused, connection lost.
+    #[error("{0}")]
     Unreachable(String),
     /// The target, program or path could not be reached or found.
+    #[error("{0}")]
     Unavailable(String),
     /// Output or a file was larger than the run allows.
+    #[error("{0}")]
     TooLarge(String),
     /// Anything else, in the OS's words.
+    #[error("{0}")]
     Failed(String),
-}
-
-impl fmt::Display for RemoteError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RemoteError::Unreachable(m)
-            | RemoteError::Unavailable(m)
-            | RemoteError::TooLarge(m)
-            | RemoteError::Failed(m) => f.write_str(m),
-        }
-    }
 }
 
 /// Appends `data` to a command's output, or says which stream of which

@@ -1,4 +1,5 @@
-//! The one clock every record is stamped with.
+//! The one clock every record is stamped with (on the host: the UI, built
+//! for `wasm32-unknown-unknown`, has no clock to read and never calls it).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use super::rows::{
     ContainerRow, ImageRow, NetworkRow, NodeRow, ServiceRow, VolumeRow, container_rows,
 };
-use crate::docker::{DockerError, Engine, ObjectKind};
+use crate::{DockerError, Engine, ObjectKind};
 
 /// How long the event stream must be quiet before the services are read
 /// again after a task's container changed, and how many times.
@@ -205,7 +205,7 @@ impl LiveEngine {
     /// The containers now, by name.
     pub fn containers(&self) -> Vec<ContainerRow> {
         let mut rows: Vec<ContainerRow> = self.lock().containers.values().cloned().collect();
-        crate::natural::sort_naturally(&mut rows, |r| &r.name);
+        capstan_wire::natural::sort_naturally(&mut rows, |r| &r.name);
         rows
     }
 

@@ -7,11 +7,18 @@ use std::sync::Arc;
 use super::{Capability, HostError, SharedGrants};
 use crate::limits::KvUsage;
 
+/// Why the backend could not answer (the store's own error, boxed: this
+/// crate does not know the store).
+pub type BackendError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A backend call's result.
+pub type BackendResult<T> = std::result::Result<T, BackendError>;
+
 /// What the `kv` capability needs of the database: one plugin's keys,
 /// read, written within a quota, removed and listed.
 pub trait KvBackend: Send + Sync {
     /// Reads `key` of `plugin`.
-    fn get(&self, plugin: &str, key: &str) -> crate::Result<Option<Vec<u8>>>;
+    fn get(&self, plugin: &str, key: &str) -> BackendResult<Option<Vec<u8>>>;
     /// Writes `key` of `plugin` unless the plugin's keys would then pass
     /// `quota`; returns the usage it would have reached when refused.
     fn set(
@@ -20,11 +27,11 @@ pub trait KvBackend: Send + Sync {
         key: &str,
         value: &[u8],
         quota: KvUsage,
-    ) -> crate::Result<Result<(), KvUsage>>;
+    ) -> BackendResult<Result<(), KvUsage>>;
     /// Removes `key` of `plugin`.
-    fn delete(&self, plugin: &str, key: &str) -> crate::Result<()>;
+    fn delete(&self, plugin: &str, key: &str) -> BackendResult<()>;
     /// `plugin`'s keys starting with `prefix`.
-    fn keys(&self, plugin: &str, prefix: &str) -> crate::Result<Vec<String>>;
+    fn keys(&self, plugin: &str, prefix: &str) -> BackendResult<Vec<String>>;
 }
 
 /// Longest key, in bytes.
@@ -120,7 +127,7 @@ impl KvCapability {
     }
 }
 
-fn store_error(e: crate::Error) -> HostError {
+fn store_error(e: BackendError) -> HostError {
     HostError::Failed(e.to_string())
 }
 
@@ -137,7 +144,7 @@ mod tests {
     struct InMemory(Mutex<BTreeMap<(String, String), Vec<u8>>>);
 
     impl KvBackend for InMemory {
-        fn get(&self, plugin: &str, key: &str) -> crate::Result<Option<Vec<u8>>> {
+        fn get(&self, plugin: &str, key: &str) -> BackendResult<Option<Vec<u8>>> {
             let keys = self.0.lock().unwrap();
             Ok(keys.get(&(plugin.into(), key.into())).cloned())
         }
@@ -147,7 +154,7 @@ mod tests {
             key: &str,
             value: &[u8],
             quota: KvUsage,
-        ) -> crate::Result<Result<(), KvUsage>> {
+        ) -> BackendResult<Result<(), KvUsage>> {
             let mut keys = self.0.lock().unwrap();
             let after = KvUsage {
                 keys: keys.keys().filter(|(p, k)| p == plugin && k != key).count() as u64 + 1,
@@ -159,11 +166,11 @@ mod tests {
             keys.insert((plugin.into(), key.into()), value.to_vec());
             Ok(Ok(()))
         }
-        fn delete(&self, plugin: &str, key: &str) -> crate::Result<()> {
+        fn delete(&self, plugin: &str, key: &str) -> BackendResult<()> {
             self.0.lock().unwrap().remove(&(plugin.into(), key.into()));
             Ok(())
         }
-        fn keys(&self, plugin: &str, prefix: &str) -> crate::Result<Vec<String>> {
+        fn keys(&self, plugin: &str, prefix: &str) -> BackendResult<Vec<String>> {
             let keys = self.0.lock().unwrap();
             Ok(keys
                 .keys()

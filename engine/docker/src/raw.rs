@@ -12,7 +12,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::Value;
 
 use super::DockerError;
-use crate::remote::SshTransport;
+use capstan_remote::SshTransport;
 
 /// Where the engine's socket is reached from.
 #[derive(Debug, Clone)]

@@ -19,7 +19,7 @@ pub struct CallContext {
 /// What a plugin returned from `run`.
 #[derive(Debug, Clone)]
 pub struct PluginOutcome {
-    /// Its status.
+    /// How the action ended: ok, changed, failed or skipped.
     pub status: ResultStatus,
     /// One line for people.
     pub summary: String,

@@ -25,7 +25,7 @@ use crate::capability::remote::RemoteCapability;
 use crate::limits::KvUsage;
 use crate::limits::{LimitBreach, LimitKind, Limits, MAX_MEMORY_BYTES, human_bytes};
 use crate::target::Target;
-use crate::{Error, Result};
+use crate::{PluginError as Error, Result};
 use capstan_wire::status::{FailureKind, LogLevel, ResultStatus};
 
 /// Memory per slot reset in place rather than returned to the OS.
@@ -55,7 +55,7 @@ pub struct HostConfig {
     pub start: HostStart,
 }
 
-/// When [`crate::Capstan`] builds its plugin host.
+/// When the engine's facade builds its plugin host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostStart {
     /// When something first needs it (a window that may only show lists).
@@ -257,7 +257,7 @@ impl PluginHost {
             instance.describe(&mut store).await
         })
         .await;
-        let failed = |reason: String| Error::PluginFailed {
+        let failed = |reason: String| Error::Failed {
             plugin: label.to_string(),
             reason: format!("while describing itself: {reason}"),
         };
@@ -328,15 +328,14 @@ impl PluginHost {
     ) -> Result<Session> {
         let slot = self.slot().await;
         let mut store = self.new_store(setup, target);
-        let instance =
-            plugin
-                .pre
-                .instantiate(&mut store)
-                .await
-                .map_err(|e| Error::PluginFailed {
-                    plugin: setup.plugin.clone(),
-                    reason: classify(&e, &store).message,
-                })?;
+        let instance = plugin
+            .pre
+            .instantiate(&mut store)
+            .await
+            .map_err(|e| Error::Failed {
+                plugin: setup.plugin.clone(),
+                reason: classify(&e, &store).message,
+            })?;
         Ok(Session {
             store,
             instance,

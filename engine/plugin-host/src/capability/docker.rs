@@ -8,9 +8,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{Capability, HostError, SharedGrants};
-use crate::docker::{BuildRequest, ContainerOp, DockerError, Engine, NodeRole, ObjectKind};
-use crate::remote::{ExecRequest, RemoteError};
 use crate::target::Target;
+use capstan_docker::{BuildRequest, ContainerOp, DockerError, Engine, NodeRole, ObjectKind};
+use capstan_remote::{ExecRequest, RemoteError};
 
 /// The largest build context or image tar the host moves for a plugin.
 const MAX_ARCHIVE_BYTES: u64 = 1 << 30;

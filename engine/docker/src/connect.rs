@@ -8,7 +8,7 @@ use bollard::{API_DEFAULT_VERSION, BollardRequest, Docker};
 
 use super::raw::Socket;
 use super::{DockerError, Engine};
-use crate::remote::RemoteError;
+use capstan_remote::RemoteError;
 
 /// Where engines listen when nothing else is said: a unix socket, or on
 /// Windows Docker Desktop's named pipe (this machine's engine only; remote

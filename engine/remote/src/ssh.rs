@@ -76,7 +76,7 @@ pub struct SshSettings {
     pub name: String,
     /// Address or host name.
     pub address: String,
-    /// Port.
+    /// The SSH port (22 unless the inventory says otherwise).
     pub port: u16,
     /// Login user.
     pub user: String,
@@ -496,7 +496,7 @@ impl HostKeyCheck {
             }
             learn_known_hosts_path(&self.host, self.port, key, &self.known_hosts)
                 .map_err(std::io::Error::other)?;
-            crate::home::make_private(&self.known_hosts)
+            crate::private_file::make_private(&self.known_hosts)
         })();
         match result {
             Ok(()) => {
@@ -544,7 +544,7 @@ fn forget_host(path: &std::path::Path, host: &str, port: u16) -> std::io::Result
         return std::fs::remove_file(path);
     }
     let temp = path.with_extension("capstan-new");
-    crate::home::write_private(&temp, kept.as_bytes())?;
+    crate::private_file::write_private(&temp, kept.as_bytes())?;
     std::fs::rename(&temp, path)
 }
 

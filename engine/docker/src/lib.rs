@@ -21,7 +21,7 @@ pub use views::{
 
 use tokio::sync::OnceCell;
 
-use crate::remote::Transport;
+use capstan_remote::Transport;
 
 /// A target's engine, connected on first use and shared by every call of
 /// a run on that target.

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use capstan_wire::jobs::LogLine;
 use capstan_wire::status::LogLevel;
 
-use crate::clock::now_ms;
 use crate::limits::{LimitBreach, LimitKind, human_bytes};
 pub use crate::log_sink::{DiscardLogs, LogSink};
 use crate::text::printable;
+use capstan_wire::clock::now_ms;
 
 /// The `log` capability of one call: the target it writes for, its byte
 /// budget and where lines go.

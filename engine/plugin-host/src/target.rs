@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::docker::{DockerError, Engine, EngineCell};
-use crate::remote::stream::{self, ByteStream, StreamFailure};
-use crate::remote::via_exec;
-use crate::remote::{
+use capstan_docker::{DockerError, Engine, EngineCell};
+use capstan_remote::stream::{self, ByteStream, StreamFailure};
+use capstan_remote::via_exec;
+use capstan_remote::{
     Become, Dialog, ExecOutput, ExecRequest, FileInfo, LocalTransport, RemoteError, SshSettings,
     SshTransport, Transport,
 };

@@ -30,7 +30,7 @@ pub enum ManifestError {
         "plugin name `{name}` is reserved: Capstan uses it for {used_for}; give the plugin another name"
     )]
     ReservedName {
-        /// The name.
+        /// The name the plugin asked for.
         name: String,
         /// What the engine uses it for.
         used_for: &'static str,
@@ -69,11 +69,11 @@ impl ManifestRules for Manifest {
     fn action(&self, name: &str) -> crate::Result<&ActionInfo> {
         self.actions.iter().find(|a| a.name == name).ok_or_else(|| {
             let known: Vec<_> = self.actions.iter().map(|a| a.name.as_str()).collect();
-            crate::Error::BadInput(format!(
-                "plugin `{}` has no action `{name}` (it has: {})",
-                self.name,
-                known.join(", ")
-            ))
+            crate::PluginError::UnknownAction {
+                plugin: self.name.clone(),
+                action: name.to_string(),
+                known: known.join(", "),
+            }
         })
     }
 

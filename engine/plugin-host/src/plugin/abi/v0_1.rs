@@ -7,15 +7,15 @@ use wasmtime::Store;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::capability::HostError;
-use crate::docker::{BuildRequest, ContainerOp, NodeRole, ObjectKind};
 use crate::plugin::call::{CallContext, PluginOutcome};
 use crate::plugin::manifest::{ActionInfo, Manifest, printable, read_schema};
 use crate::plugin::state::RunState;
-use crate::remote::{ExecRequest, FileInfo, FileKind};
+use capstan_docker::{BuildRequest, ContainerOp, NodeRole, ObjectKind};
+use capstan_remote::{ExecRequest, FileInfo, FileKind};
 use capstan_wire::status::{LogLevel, ResultStatus};
 
 wasmtime::component::bindgen!({
-    path: "../plugin-sdk/wit/v0.1.0",
+    path: "../../plugin-sdk/wit/v0.1.0",
     world: "plugin",
     imports: { default: async | trappable },
     exports: { default: async },

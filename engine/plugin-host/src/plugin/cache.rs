@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use crate::{Error, Result};
+use crate::{PluginError as Error, Result};
 
 /// Where compiled components are kept.
 #[derive(Debug, Clone)]
@@ -30,7 +30,7 @@ pub enum CacheOutcome {
 }
 
 impl ArtifactCache {
-    /// A cache in `dir` (created by [`crate::Home`]).
+    /// A cache in `dir` (the data folder's, or `CAPSTAN_CACHE`).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         ArtifactCache { dir: dir.into() }
     }
@@ -124,6 +124,6 @@ fn hex(bytes: &[u8]) -> String {
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let temp = path.with_extension(format!("tmp{}", std::process::id()));
-    crate::home::write_private(&temp, bytes)?;
+    capstan_remote::private_file::write_private(&temp, bytes)?;
     std::fs::rename(&temp, path)
 }
