@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -p capstan-bench --bin docker-views
-exec target/release/docker-views "${1:-1000}"
+exec "${CARGO_TARGET_DIR:-target}/release/docker-views" "${1:-1000}"

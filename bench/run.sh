@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -p capstan-cli -p capstan-bench
 unset RUST_BACKTRACE
-exec target/release/plugin-host target/release/capstan
+target="${CARGO_TARGET_DIR:-target}"
+exec "$target/release/plugin-host" "$target/release/capstan"
