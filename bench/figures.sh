@@ -33,9 +33,9 @@ bare=$(pick playbook.txt '^first, nothing prepared +[0-9.]+ +[0-9.]+ +([0-9.]+x)
 process=$(pick run.txt '^whole process, p50: .*: ([0-9.]+ ?[mµu]?s) more.*')
 pooled=$(pick run.txt '^\| `debug msg` through the engine, instantiate \+ call \(pooling\) \|.*\| ([0-9.]+x) \|$')
 
-printf '\n| %-60s | %-22s | %-12s |\n' "measure" "now" "goal"
-printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..62})" "$(printf -- '-%.0s' {1..24})" "$(printf -- '-%.0s' {1..14})"
-row() { printf '| %-60s | %-22s | %-12s |\n' "$1" "$2" "$3"; }
+printf '\n| %-62s | %-14s | %-9s |\n' "measure" "now" "goal"
+printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..64})" "$(printf -- '-%.0s' {1..16})" "$(printf -- '-%.0s' {1..11})"
+row() { printf '| %-62s | %-14s | %-9s |\n' "$1" "$2" "$3"; }
 row "window PSS, 5 s idle, 100 hosts + 1,000 jobs (vs empty Tauri)" "$pss" "<= 1.10x"
 row "window start -> interactive paint (vs empty Tauri)" "$start" "<= 1.30x"
 row "first playbook, fresh data folder, 20 hosts (x Ansible)" "$fresh faster" ">= 25x"
