@@ -163,6 +163,46 @@ mod tests {
         assert_eq!(api.message, "command exec: params.cmd: `cmd` is required");
     }
 
+    /// The plugin host's errors keep the engine's variants and messages,
+    /// and a missing action stays the caller's mistake.
+    #[test]
+    fn a_plugin_host_error_becomes_the_engine_variant_it_always_was() {
+        use capstan_plugin_host::PluginError;
+        let not_a_plugin = Error::from(PluginError::NotAPlugin {
+            path: "x.wasm".into(),
+            reason: "no magic bytes".into(),
+        });
+        assert!(matches!(not_a_plugin, Error::NotAPlugin { .. }));
+        assert!(not_a_plugin.is_bad_input());
+        assert_eq!(
+            not_a_plugin.to_string(),
+            "x.wasm is not a Capstan plugin: no magic bytes"
+        );
+
+        let failed = Error::from(PluginError::Failed {
+            plugin: "probe".into(),
+            reason: "out of fuel".into(),
+        });
+        assert!(matches!(failed, Error::PluginFailed { .. }));
+        assert!(!failed.is_bad_input());
+        assert_eq!(failed.to_string(), "plugin `probe` failed: out of fuel");
+
+        let unknown = Error::from(PluginError::UnknownAction {
+            plugin: "debug".into(),
+            action: "shout".into(),
+            known: "msg".into(),
+        });
+        assert!(unknown.is_bad_input());
+        assert_eq!(
+            unknown.to_string(),
+            "plugin `debug` has no action `shout` (it has: msg)"
+        );
+
+        let runtime = Error::from(PluginError::Runtime("no memory".into()));
+        assert!(matches!(runtime, Error::Runtime(_)));
+        assert_eq!(runtime.to_string(), "wasm runtime: no memory");
+    }
+
     /// A store written by a newer Capstan is the user's to fix (use that
     /// Capstan, or restore a backup), as faces show bad input.
     #[test]
