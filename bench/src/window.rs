@@ -74,6 +74,10 @@ fn main() {
             .unwrap_or_default()
     };
     let (capstan_parts, empty_parts) = (breakdown(&capstan_runs), breakdown(&empty_runs));
+    let capstan_report = capstan_runs
+        .last()
+        .map(|r| r.report.clone())
+        .unwrap_or_default();
     let (capstan_ms, capstan_mib): (Vec<f64>, Vec<f64>) =
         capstan_runs.into_iter().map(|r| (r.ms, r.mib)).unzip();
     let (empty_ms, empty_mib): (Vec<f64>, Vec<f64>) =
@@ -94,6 +98,7 @@ fn main() {
         "           ratio {:.2}x  (goal: at most 1.30x)",
         median(&capstan_ms) / median(&empty_ms)
     );
+    println!("           Capstan's own account (last run): {capstan_report}");
     println!(
         "   memory  Capstan: median {:>6.1} MiB PSS   empty window: median {:.1} MiB   ratio {:.2}x  (goal: at most 1.10x)",
         median(&capstan_mib),
@@ -180,6 +185,8 @@ impl Drop for Display {
 /// memory 5 s later.
 struct Started {
     ms: f64,
+    /// The line the app printed when it was ready.
+    report: String,
     mib: f64,
     /// `name MiB` per process of the tree.
     by_process: String,
@@ -205,9 +212,9 @@ fn start_once(binary: &Path, home: &Path, display: &str, word: &str) -> Started 
             let _ = tx.send((Instant::now(), line));
         }
     });
-    let ready = loop {
+    let (ready, report) = loop {
         match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok((at, line)) if line.contains(word) => break at,
+            Ok((at, line)) if line.contains(word) => break (at, line),
             Ok(_) => {}
             Err(_) => panic!("{} never said it was {word}", binary.display()),
         }
@@ -231,6 +238,7 @@ fn start_once(binary: &Path, home: &Path, display: &str, word: &str) -> Started 
     std::thread::sleep(Duration::from_millis(300));
     Started {
         ms,
+        report,
         mib: pss_kib as f64 / 1024.0,
         by_process: parts
             .iter()

@@ -1,7 +1,9 @@
 //! What of the desktop shell can be tested without building the window:
-//! the window's remembered size. (The binary is `main.rs`; it is compiled
-//! once, never as a test harness, see `Cargo.toml`.)
+//! the window's remembered size and the data its first page is given.
+//! (The binary is `main.rs`; it is compiled once, never as a test harness,
+//! see `Cargo.toml`.)
 
+pub mod first_overview;
 pub mod window_state;
 
 /// The window's Content-Security-Policy, as `tauri.conf.json` sets it.

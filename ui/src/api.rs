@@ -91,9 +91,12 @@ pub use capstan_wire::status::{JobState, ResultStatus};
 
 // ---------------------------------------------------------------- calls
 
-/// Tells the backend the first page is painted and usable.
-pub async fn ui_ready() {
-    let _ = call::<()>("ui_ready", json!({})).await;
+/// Tells the backend the first page is painted and usable, with when (ms
+/// since the page began loading) the UI's code started, its data arrived
+/// and it painted.
+pub async fn ui_ready(code_ms: f64, data_ms: f64, painted_ms: f64) {
+    let marks = json!({ "codeMs": code_ms, "dataMs": data_ms, "paintedMs": painted_ms });
+    let _ = call::<()>("ui_ready", marks).await;
 }
 
 /// The Overview page's data.

@@ -9,7 +9,26 @@ mod pages;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
+thread_local! {
+    /// When the UI's code started running, in ms since the page began
+    /// loading (for the start-up report).
+    static CODE_STARTED: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+}
+
+/// Milliseconds since the page began loading.
+pub fn page_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+/// When the UI's code started running ([`page_ms`]).
+pub fn code_started_ms() -> f64 {
+    CODE_STARTED.with(|c| c.get())
+}
+
 fn main() {
+    CODE_STARTED.with(|c| c.set(page_ms()));
     std::panic::set_hook(Box::new(|info| {
         let message = info.to_string();
         console_error(&message);

@@ -27,7 +27,15 @@ pub fn Overview() -> impl IntoView {
             {move || data.get().map(|result| match result {
                 Ok(o) => {
                     if !READY_SENT.swap(true, Ordering::Relaxed) {
-                        after_paint(|| leptos::task::spawn_local(api::ui_ready()));
+                        let data_ms = crate::page_ms();
+                        after_paint(move || {
+                            let painted_ms = crate::page_ms();
+                            leptos::task::spawn_local(api::ui_ready(
+                                crate::code_started_ms(),
+                                data_ms,
+                                painted_ms,
+                            ))
+                        });
                     }
                     view! { <Cards overview=o /> }.into_any()
                 }
