@@ -42,6 +42,14 @@ fn the_overview_shows_the_engines_hosts_and_jobs_and_the_window_keeps_its_size()
     seed(home.path());
     let mut window = crate::open(home.path(), "overview");
     assert_eq!(window.text("h1"), "Overview");
+    // WebKitGTK is given only fontconfig's generic families: each font
+    // name it cannot find costs a fontconfig search at start.
+    let fonts = window.script(
+        "return [getComputedStyle(document.body).fontFamily, \
+                 getComputedStyle(document.querySelector('nav kbd')).fontFamily];",
+        json!([]),
+    );
+    assert_eq!(fonts, json!(["sans-serif", "monospace"]));
     let hosts = window.text(".card:nth-child(1)");
     assert!(
         hosts.contains("HOSTS") && hosts.contains("dev") && hosts.contains("prod"),
