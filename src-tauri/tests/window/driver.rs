@@ -4,6 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -29,12 +30,18 @@ pub struct Launch<'a> {
 /// How long a step waits for the window to show what it expects.
 const PATIENCE: Duration = Duration::from_secs(30);
 
-/// Processes that die with the test.
+/// Processes that die with the test, each with its process group:
+/// tauri-driver's WebKitWebDriver (and the app under it) outlived a
+/// killed tauri-driver before.
 struct Kill(Vec<Child>);
 
 impl Drop for Kill {
     fn drop(&mut self) {
         for child in self.0.iter_mut().rev() {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .stderr(Stdio::null())
+                .status();
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -169,6 +176,7 @@ impl Window {
             .envs(launch.env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("tauri-driver (./dev setup installs it)");
         kill.0.push(driver);
