@@ -4,7 +4,6 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -30,18 +29,22 @@ pub struct Launch<'a> {
 /// How long a step waits for the window to show what it expects.
 const PATIENCE: Duration = Duration::from_secs(30);
 
-/// Processes that die with the test, each with its process group:
-/// tauri-driver's WebKitWebDriver (and the app under it) outlived a
-/// killed tauri-driver before.
+/// Processes that die with the test. Each is first asked to stop
+/// (SIGTERM), which tauri-driver answers by killing the WebKitWebDriver it
+/// started (a plain kill left that running after every test), then killed.
 struct Kill(Vec<Child>);
 
 impl Drop for Kill {
     fn drop(&mut self) {
         for child in self.0.iter_mut().rev() {
             let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .args(["-TERM", &child.id().to_string()])
                 .stderr(Stdio::null())
                 .status();
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -176,7 +179,6 @@ impl Window {
             .envs(launch.env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .process_group(0)
             .spawn()
             .expect("tauri-driver (./dev setup installs it)");
         kill.0.push(driver);
