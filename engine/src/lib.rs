@@ -26,9 +26,7 @@ pub mod jobs;
 pub mod playbook;
 pub mod secrets;
 pub use capstan_docker as docker;
-pub use capstan_plugin_host::{
-    PluginError, capability, limits, log_sink, param_error, plugin, target, text,
-};
+pub use capstan_plugin_host::{capability, limits, log_sink, param_error, plugin, target, text};
 pub use capstan_remote as remote;
 pub use capstan_store as store;
 pub use capstan_wire::clock;

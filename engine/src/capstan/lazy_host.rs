@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 
-use crate::{Error, PluginError, Result};
+use crate::{Error, Result};
 use capstan_plugin_host::plugin::{ArtifactCache, HostConfig, HostStart, PluginHost};
 
 /// A [`PluginHost`] built on first use, or in the background from the start.
@@ -20,7 +20,7 @@ enum Pending {
     /// Not started: built by the first caller.
     Waiting(HostConfig, ArtifactCache),
     /// Being built on its own thread.
-    Building(JoinHandle<std::result::Result<PluginHost, PluginError>>),
+    Building(JoinHandle<capstan_plugin_host::Result<PluginHost>>),
 }
 
 impl LazyHost {
