@@ -13,6 +13,9 @@ pub enum Exit {
     Failed = 2,
     /// Bad input, or a capability was denied.
     DeniedOrBadInput = 3,
+    /// The job was cancelled (Ctrl-C, `capstan jobs cancel`, the window,
+    /// the API): 128 + SIGINT, as shells report an interrupted command.
+    Cancelled = 130,
 }
 
 impl From<Exit> for ExitCode {

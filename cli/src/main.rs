@@ -2,6 +2,7 @@
 
 mod commands;
 mod exit;
+mod interrupt;
 mod output;
 
 use std::path::PathBuf;

@@ -356,6 +356,111 @@ fn a_capstan_killed_mid_run_leaves_a_database_that_opens_with_the_job_interrupte
     );
 }
 
+/// Waits for the job started by a `capstan run` child to show as running.
+fn running_job_id(home: &Home) -> i64 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let jobs = home.json(&["jobs", "list", "--state", "running", "--json"]);
+        if let Some(job) = jobs.as_array().unwrap().first() {
+            return job["id"].as_i64().unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the job never showed up as running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits (up to 20 s) for a child to exit and returns its exit code.
+fn exit_code_within(child: &mut std::process::Child) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().expect("exited normally");
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the run did not stop after its cancel");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn jobs_cancel_stops_a_run_owned_by_another_process() {
+    let home = Home::new();
+    home.install_probe(&[]);
+    assert_eq!(
+        code(&home.run(&["plugin", "limits", "probe", "--cpu-ms", "120000"])),
+        0
+    );
+    // A plugin spinning in WebAssembly, and a command the plugin started.
+    for argv in [
+        vec!["run", "probe", "loop"],
+        vec!["run", "command", "exec", "-p", r#"argv:=["sleep","31405"]"#],
+    ] {
+        let mut child = home
+            .command(&argv)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let id = running_job_id(&home).to_string();
+        let out = home.run(&["jobs", "cancel", &id]);
+        assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout).trim(), format!("job {id}: cancelled"));
+        assert_eq!(
+            exit_code_within(&mut child),
+            130,
+            "{argv:?} says it was cancelled"
+        );
+        let job = home.json(&["jobs", "show", &id, "--json"]);
+        assert_eq!(job["state"], "cancelled");
+        assert!(
+            job["cancelled_by"].as_str().unwrap().starts_with("user:"),
+            "{job}"
+        );
+        let again = home.run(&["jobs", "cancel", &id]);
+        assert_eq!(code(&again), 0);
+        assert!(text(&again.stdout).contains("had already ended: cancelled"));
+    }
+    let gone = Command::new("pgrep")
+        .args(["-f", "sleep 31405"])
+        .status()
+        .unwrap();
+    assert!(!gone.success(), "the command the plugin ran was killed");
+    let out = home.run(&["jobs", "cancel", "999"]);
+    assert_eq!(code(&out), 3, "no such job is bad input");
+    assert!(text(&out.stderr).contains("there is no job 999"));
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_cancels_the_run_and_records_it() {
+    let home = Home::new();
+    let mut child = home
+        .command(&["run", "command", "exec", "-p", r#"argv:=["sleep","31406"]"#])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let id = running_job_id(&home).to_string();
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    assert_eq!(exit_code_within(&mut child), 130);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("cancelling"), "{stderr}");
+    let job = home.json(&["jobs", "show", &id, "--json"]);
+    assert_eq!(job["state"], "cancelled");
+    assert_eq!(job["results"][0]["summary"], "cancelled before it finished");
+    assert_eq!(job["cancelled_by"], job["launched_by"], "by whoever ran it");
+}
+
 #[test]
 fn installing_over_a_plugin_is_asked_for_and_audited() {
     let home = Home::new();

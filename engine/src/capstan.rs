@@ -23,8 +23,11 @@ use recorder::Recorder;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+mod control;
 mod hosts;
 mod job_queries;
+
+pub use control::{CANCEL_POLL, JobControl};
 
 pub use job_queries::{JobDetail, JobFilter, Rerun};
 mod kv_backend;
@@ -394,30 +397,38 @@ impl Capstan {
     /// Input errors (unknown plugin, action or target, params that do not
     /// fit the schema) are returned before any job is recorded.
     pub async fn run(&self, request: RunRequest, events: EventSink) -> Result<RunReport> {
-        self.run_cancellable(request, events, CancellationToken::new())
-            .await
+        self.run_with(request, events, JobControl::default()).await
     }
 
-    /// [`Capstan::run`], stopped when `cancel` is cancelled: targets still
-    /// running are dropped at their next await and recorded as failed
-    /// ("cancelled before it finished"); the job is finished as usual.
-    pub async fn run_cancellable(
+    /// [`Capstan::run`] launched by `control.launched_by`, and stopped
+    /// when `control.cancel` is cancelled or a cancel request for the job
+    /// is recorded: targets still running are dropped at their next await
+    /// (their remote commands signalled) and recorded as failed
+    /// ("cancelled before it finished"); the job is recorded `cancelled`.
+    pub async fn run_with(
         &self,
         request: RunRequest,
         events: EventSink,
-        cancel: CancellationToken,
+        control: JobControl,
     ) -> Result<RunReport> {
         let host = self.host()?.clone();
-        let mut job = self.prepare(&request).await?;
-        job.cancel = cancel;
-        let recorder = Recorder::new(self.store.clone(), job.id);
+        let launched_by = control.launched_by.unwrap_or_else(|| self.actor());
+        let mut job = self.prepare(&request, &launched_by).await?;
+        job.cancel = control.cancel.clone();
+        let _watch =
+            control::CancelWatch::start(self.store.clone(), job.id, control.cancel.clone());
+        let recorder = Recorder::new(self.store.clone(), job.id, control.cancel);
         let report = jobs::run_job(host, job, recorder.job_events(events)).await;
         recorder.close()?;
         Ok(report)
     }
 
     /// Checks a request and records its job; nothing runs yet.
-    async fn prepare(&self, request: &RunRequest) -> Result<Job> {
+    async fn prepare(
+        &self,
+        request: &RunRequest,
+        launched_by: &capstan_wire::Actor,
+    ) -> Result<Job> {
         let record = self.plugin(&request.plugin).await?;
         let action = record.manifest.action(&request.action)?;
         let params = match &request.params {
@@ -453,7 +464,9 @@ impl Capstan {
         // Secret params (and the sudo password) are masked in everything
         // the job records; the history keeps only their names.
         let (secrets, recorded) = mask_secret_params(&action.params_schema, &request);
-        let id = self.store.create_job(&JobRequest::Action(recorded))?;
+        let id = self
+            .store
+            .create_job(&JobRequest::Action(recorded), launched_by)?;
         let setup = self.call_setup(&record, targets);
         let job = Job {
             id,

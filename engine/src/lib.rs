@@ -36,7 +36,8 @@ pub use capstan_yaml as yaml;
 mod capstan;
 
 pub use capstan::{
-    BundledPlugin, Capstan, Inspected, JobDetail, JobFilter, PrepareOutcome, Prepared, Rerun,
+    BundledPlugin, CANCEL_POLL, Capstan, Inspected, JobControl, JobDetail, JobFilter,
+    PrepareOutcome, Prepared, Rerun,
 };
 pub use error::{Error, Result};
 pub use home::Home;

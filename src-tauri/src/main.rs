@@ -93,6 +93,7 @@ fn main() {
             run::rerun,
             jobs::jobs,
             jobs::job,
+            jobs::cancel_job,
             docker::watch_docker,
             docker::service_tasks,
             docker::follow_logs,

@@ -190,6 +190,12 @@ pub async fn rerun(job_id: i64) -> ApiResult<i64> {
     call("rerun", json!({ "jobId": job_id })).await
 }
 
+/// Asks for a running job to be cancelled, whichever process runs it;
+/// returns what became of the request, in words.
+pub async fn cancel_job(job_id: i64) -> ApiResult<String> {
+    call("cancel_job", json!({ "jobId": job_id })).await
+}
+
 /// The history.
 pub async fn jobs(filter: JobFilter) -> ApiResult<Vec<JobRow>> {
     call("jobs", json!({ "filter": filter })).await

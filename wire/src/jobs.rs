@@ -195,8 +195,17 @@ pub struct JobRecord {
     pub targets: Vec<String>,
     /// Whether it ran in check mode.
     pub check: bool,
-    /// Running, finished or interrupted.
+    /// Running, finished, interrupted or cancelled.
     pub state: JobState,
+    /// Who started it: an OS user (the CLI, the window), a token, a
+    /// schedule or a webhook.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "user:alice"))]
+    pub launched_by: crate::Actor,
+    /// Who asked for it to be cancelled, once someone did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub cancelled_by: Option<crate::Actor>,
     /// Start (ms since the epoch).
     pub started_at_ms: i64,
     /// End, once it ended.
@@ -388,8 +397,13 @@ pub struct JobRow {
     pub what: String,
     /// Its targets, comma-separated.
     pub targets: String,
-    /// Running, finished or interrupted.
+    /// Running, finished, interrupted or cancelled.
     pub state: JobState,
+    /// Who started it: an OS user (the CLI, the window), a token, a
+    /// schedule or a webhook.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "user:alice"))]
+    pub launched_by: crate::Actor,
     /// The worst result across targets.
     pub overall: Option<ResultStatus>,
     /// Check mode.
@@ -408,6 +422,7 @@ impl From<&JobRecord> for JobRow {
             what: job.what(),
             targets: job.targets.join(", "),
             state: job.state,
+            launched_by: job.launched_by.clone(),
             overall: job.overall(),
             check: job.check,
             started_at_ms: job.started_at_ms,
@@ -531,6 +546,8 @@ mod tests {
             targets: vec!["web-1".into()],
             check: false,
             state: JobState::Finished,
+            launched_by: crate::Actor::User("alice".into()),
+            cancelled_by: None,
             started_at_ms: 1_000,
             finished_at_ms: Some(1_500),
             error: None,

@@ -12,6 +12,7 @@
 #[macro_use]
 mod named;
 
+pub mod actor;
 pub mod clock;
 pub mod docker;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod overview;
 pub mod plugins;
 pub mod status;
 
+pub use actor::Actor;
 pub use error::ApiError;
 
 /// The version of the JSON shapes in this crate, carried by the CLI's

@@ -73,6 +73,8 @@ named_enum! {
         Finished = "finished",
         /// The process running it died before it finished.
         Interrupted = "interrupted",
+        /// Someone cancelled it; what had finished is kept.
+        Cancelled = "cancelled",
     }
 }
 

@@ -1,5 +1,6 @@
-//! `capstan jobs list|show|rerun`: the job history, filtered; one job;
-//! a job run again as it ran.
+//! `capstan jobs list|show|rerun|cancel`: the job history, filtered; one
+//! job; a job run again as it ran; a running job stopped, whichever
+//! process runs it.
 
 use clap::Subcommand;
 
@@ -38,6 +39,18 @@ pub enum JobsCommand {
         #[command(flatten)]
         json: JsonFlag,
     },
+    /// Cancel a running job, whichever process runs it (another terminal,
+    /// the window, the service): its commands are stopped on the hosts and
+    /// it is recorded `cancelled` with what had finished.
+    Cancel {
+        /// The job's number.
+        id: i64,
+        /// Record the request and return without waiting for the job to stop.
+        #[arg(long)]
+        no_wait: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
     /// One job: its results per target and its log.
     Show {
         /// The job's number.
@@ -48,7 +61,7 @@ pub enum JobsCommand {
 }
 
 fn parse_state(text: &str) -> Result<JobState, String> {
-    JobState::from_name(text).ok_or_else(|| "one of running, finished, interrupted".into())
+    JobState::from_name(text).ok_or_else(|| format!("one of {}", JobState::names()))
 }
 
 fn parse_result(text: &str) -> Result<ResultStatus, String> {
@@ -59,6 +72,7 @@ fn parse_result(text: &str) -> Result<ResultStatus, String> {
 /// Runs a jobs subcommand.
 pub async fn exec(capstan: &Capstan, command: JobsCommand) -> anyhow::Result<Exit> {
     match command {
+        JobsCommand::Cancel { id, no_wait, json } => cancel(capstan, id, no_wait, json.json).await,
         JobsCommand::Rerun { id, json } => match capstan.rerun_of(id)? {
             Rerun::Action(request) => {
                 crate::commands::run::run_request(capstan, request, json.json, false).await
@@ -123,6 +137,10 @@ pub async fn exec(capstan: &Capstan, command: JobsCommand) -> anyhow::Result<Exi
                 if job.check { " (check mode)" } else { "" }
             );
             println!("state:   {}", job.state.name());
+            println!("by:      {}", job.launched_by);
+            if let Some(by) = &job.cancelled_by {
+                println!("cancel:  asked by {by}");
+            }
             println!("started: {}", timestamp(job.started_at_ms));
             if let Some(end) = job.finished_at_ms {
                 println!(
@@ -171,4 +189,55 @@ pub async fn exec(capstan: &Capstan, command: JobsCommand) -> anyhow::Result<Exi
             Ok(Exit::Success)
         }
     }
+}
+
+/// How long `capstan jobs cancel` waits for the job's owner to stop it
+/// (it looks every [`capstan_engine::CANCEL_POLL`]; stopping a command on a
+/// host takes up to a few seconds more).
+const CANCEL_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+async fn cancel(capstan: &Capstan, id: i64, no_wait: bool, json: bool) -> anyhow::Result<Exit> {
+    use capstan_engine::store::CancelRequest;
+    let asked = capstan.cancel_job(id, &capstan.actor())?;
+    let said = match asked {
+        CancelRequest::NoSuchJob => {
+            return Err(crate::exit::BadInput(format!(
+                "there is no job {id} (`capstan jobs list` shows them)"
+            ))
+            .into());
+        }
+        CancelRequest::AlreadyEnded(state) => format!("job {id} had already ended: {state}"),
+        CancelRequest::OwnerGone => {
+            format!("job {id}'s process is gone: it is now marked interrupted")
+        }
+        CancelRequest::Recorded { owner_pid } if no_wait => {
+            format!("job {id}: cancel requested (process {owner_pid} runs it)")
+        }
+        CancelRequest::Recorded { owner_pid } => {
+            let deadline = std::time::Instant::now() + CANCEL_WAIT;
+            loop {
+                let job = capstan.job(id)?;
+                if job.state != JobState::Running {
+                    break format!("job {id}: {}", job.state);
+                }
+                if std::time::Instant::now() > deadline {
+                    break format!(
+                        "job {id}: cancel requested, but process {owner_pid} has not stopped it after {}s",
+                        CANCEL_WAIT.as_secs()
+                    );
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let job = capstan.job(id)?;
+    if json {
+        print_json(&job)?;
+    } else {
+        println!("{said}");
+    }
+    let stopped = !matches!(asked, CancelRequest::Recorded { .. })
+        || no_wait
+        || job.state != JobState::Running;
+    Ok(if stopped { Exit::Success } else { Exit::Failed })
 }

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value as Json};
 
 use capstan_engine::Capstan;
-use capstan_engine::jobs::ResultStatus;
+use capstan_engine::jobs::{JobState, ResultStatus};
 use capstan_engine::playbook::{PlaybookEvent, PlaybookOptions, Recap, TaskOutcome};
 
 use crate::exit::{BadInput, Exit};
@@ -141,10 +141,12 @@ pub async fn run_options(
 ) -> anyhow::Result<Exit> {
     let printer = Arc::new(Printer::new(json, options.diff));
     let sink = printer.clone();
+    let (control, _listening) = crate::interrupt::cancel_on_ctrl_c();
     let report = capstan
-        .run_playbook(options, Arc::new(move |event| sink.event(event)))
+        .run_playbook_with(options, Arc::new(move |event| sink.event(event)), control)
         .await?;
     printer.finish();
+    let cancelled = capstan.job(report.job_id)?.state == JobState::Cancelled;
     if json {
         let tasks = capstan.store().task_outcomes(report.job_id)?;
         print_json(&serde_json::json!({
@@ -153,7 +155,9 @@ pub async fn run_options(
             "tasks": tasks,
         }))?;
     }
-    Ok(if report.failed() {
+    Ok(if cancelled {
+        Exit::Cancelled
+    } else if report.failed() {
         Exit::Failed
     } else {
         Exit::Success

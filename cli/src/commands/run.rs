@@ -7,7 +7,7 @@ use std::sync::Arc;
 use clap::Args;
 
 use capstan_engine::Capstan;
-use capstan_engine::jobs::{FailureKind, JobEvent, ResultStatus, RunRequest};
+use capstan_engine::jobs::{FailureKind, JobEvent, JobState, ResultStatus, RunRequest};
 
 use crate::exit::{BadInput, Exit};
 use crate::output::{print_json, recap, result_line};
@@ -103,7 +103,9 @@ pub async fn run_request(
             };
         }
     });
-    let report = capstan.run(request, events).await?;
+    let (control, _listening) = crate::interrupt::cancel_on_ctrl_c();
+    let report = capstan.run_with(request, events, control).await?;
+    let cancelled = capstan.job(report.job_id)?.state == JobState::Cancelled;
 
     if json {
         print_json(&capstan.job(report.job_id)?)?;
@@ -121,7 +123,9 @@ pub async fn run_request(
         .results
         .iter()
         .any(|r| r.failure == Some(FailureKind::Denied));
-    Ok(if denied {
+    Ok(if cancelled {
+        Exit::Cancelled
+    } else if denied {
         Exit::DeniedOrBadInput
     } else if matches!(
         report.overall(),

@@ -153,8 +153,14 @@ impl LocalTransport {
 }
 
 /// A local command started with its input open, read chunk by chunk.
+///
+/// On Unix it leads a process group of its own; dropped (or aborted)
+/// before it exited, the whole group is sent SIGTERM, then SIGKILL if the
+/// command has not exited after [`STOP_GRACE`], so what it started (a
+/// shell's children) goes with it. Elsewhere the command alone is killed.
 pub struct LocalRunning {
-    child: tokio::process::Child,
+    /// `None` once handed over to be stopped.
+    child: Option<tokio::process::Child>,
     stdin: Option<tokio::process::ChildStdin>,
     chunks: tokio::sync::mpsc::Receiver<Chunk>,
     exited: bool,
@@ -175,6 +181,10 @@ impl LocalTransport {
         if let Some(dir) = &request.cwd {
             command.current_dir(dir);
         }
+        // Its own group, so stopping it reaches what it starts; Ctrl-C in
+        // Capstan's terminal cancels the job, which stops the group.
+        #[cfg(unix)]
+        command.process_group(0);
         let mut child = command.spawn().map_err(|e| spawn_error(request, e))?;
         let (tx, chunks) = tokio::sync::mpsc::channel(16);
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -183,7 +193,7 @@ impl LocalTransport {
         tokio::spawn(forward(stderr, tx, Chunk::Stderr));
         Ok(LocalRunning {
             stdin: child.stdin.take(),
-            child,
+            child: Some(child),
             chunks,
             exited: false,
         })
@@ -234,18 +244,62 @@ impl LocalRunning {
         if self.exited {
             return Ok(None);
         }
-        self.exited = true;
-        let status = self
-            .child
+        let child = self.child.as_mut().expect("only taken when stopping");
+        let status = child
             .wait()
             .await
             .map_err(|e| RemoteError::Failed(format!("waiting for a command: {e}")))?;
+        self.exited = true;
         Ok(Some(Chunk::Exit(status.code())))
     }
 
-    /// Stops the command.
-    pub async fn abort(mut self) {
-        let _ = self.child.kill().await;
+    /// Stops the command (and, on Unix, what it started), in a task of its
+    /// own: the caller goes on at once.
+    pub async fn abort(self) {
+        drop(self);
+    }
+}
+
+/// How long a local command given up on has to exit after SIGTERM.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
+impl Drop for LocalRunning {
+    fn drop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if self.exited {
+            return;
+        }
+        #[cfg(unix)]
+        if let (Some(pid), Ok(runtime)) = (child.id(), tokio::runtime::Handle::try_current()) {
+            // The child is not reaped until the group is signalled for the
+            // last time, so its id cannot be reused meanwhile.
+            signal_group(pid, libc::SIGTERM);
+            runtime.spawn(async move {
+                let exited = tokio::time::timeout(STOP_GRACE, child.wait()).await.is_ok();
+                if !exited {
+                    signal_group(pid, libc::SIGKILL);
+                    let _ = child.wait().await;
+                }
+            });
+            return;
+        }
+        // No group to signal: `kill_on_drop` kills the command itself.
+        let _ = child.start_kill();
+    }
+}
+
+/// Sends `signal` to the process group `pid` leads.
+#[cfg(unix)]
+fn signal_group(pid: u32, signal: libc::c_int) {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    // SAFETY: killpg only sends a signal; it touches no memory of ours.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::killpg(pid, signal);
     }
 }
 

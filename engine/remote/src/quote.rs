@@ -16,7 +16,19 @@ pub fn quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }
 
-/// The command line for `request`: `cd DIR && exec env K=V... argv...`.
+/// What the command line prints as its first line of output, before the
+/// process id it runs as (see [`command_line`]).
+pub const PID_MARKER: &str = "capstan-pid:";
+
+/// The command line for `request`:
+/// `cd DIR && exec sh -c 'echo capstan-pid:$$ && exec "$@"' capstan env K=V... argv...`.
+///
+/// The command first says its process id on a line of its own (which the
+/// transport takes off its output): sshd makes each session's process lead
+/// its own process group, so that id is how a command given up on — and
+/// every process it started — is stopped on the host, whatever user it
+/// logged in as. (OpenSSH's `signal` request is refused for root logins.)
+/// `sh -c` keeps `$$` POSIX whatever the login shell is.
 pub fn command_line(request: &ExecRequest) -> String {
     let mut line = String::new();
     if let Some(dir) = &request.cwd {
@@ -24,7 +36,9 @@ pub fn command_line(request: &ExecRequest) -> String {
         line.push_str(&quote(dir));
         line.push_str(" && ");
     }
-    line.push_str("exec");
+    line.push_str("exec sh -c 'echo ");
+    line.push_str(PID_MARKER);
+    line.push_str("$$ && exec \"$@\"' capstan");
     if !request.env.is_empty() {
         line.push_str(" env");
         for (key, value) in &request.env {
@@ -63,7 +77,17 @@ mod tests {
         };
         assert_eq!(
             command_line(&request),
-            "cd '/tmp/x y' && exec env 'GREETING=hi there' echo 'a;b'"
+            "cd '/tmp/x y' && exec sh -c 'echo capstan-pid:$$ && exec \"$@\"' capstan env 'GREETING=hi there' echo 'a;b'"
+        );
+        let bare = ExecRequest {
+            argv: vec!["true".into()],
+            env: vec![],
+            cwd: None,
+            stdin: None,
+        };
+        assert_eq!(
+            command_line(&bare),
+            "exec sh -c 'echo capstan-pid:$$ && exec \"$@\"' capstan true"
         );
     }
 }

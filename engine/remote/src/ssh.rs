@@ -6,16 +6,22 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use russh::Disconnect;
 use russh::client::{self, Handle};
 use russh::keys::known_hosts::{known_host_keys_path, learn_known_hosts_path};
 use russh::keys::{PrivateKeyWithHashAlg, PublicKey};
-use russh::{ChannelMsg, Disconnect};
 use tokio::sync::OnceCell;
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use super::quote::command_line;
+
+mod running;
+
 use super::via_exec::{self, ExecPort};
-use super::{Chunk, ExecOutput, ExecRequest, FileInfo, RemoteError, Running};
+use super::{ExecOutput, ExecRequest, FileInfo, RemoteError, Running};
+pub use running::SshRunning;
+use running::{STOP_AFTER_KILL, STOP_GRACE};
 
 /// How to log in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +102,9 @@ pub struct SshTransport {
     connection: OnceCell<Arc<Handle<HostKeyCheck>>>,
     /// The connect error, kept so every later call reports the same cause.
     failed: Mutex<Option<RemoteError>>,
+    /// Commands being stopped on the host (their caller gave up on them);
+    /// [`SshTransport::close`] lets them finish before it hangs up.
+    stopping: TaskTracker,
 }
 
 impl std::fmt::Debug for SshTransport {
@@ -113,6 +122,7 @@ impl SshTransport {
             settings,
             connection: OnceCell::new(),
             failed: Mutex::new(None),
+            stopping: TaskTracker::new(),
         }
     }
 
@@ -290,14 +300,13 @@ impl SshTransport {
             .exec(true, command_line(request))
             .await
             .map_err(lost)?;
-        Ok(SshRunning {
+        Ok(SshRunning::new(
             channel,
             handle,
-            name: self.settings.name.clone(),
-            program: request.argv[0].clone(),
-            exit: None,
-            done: false,
-        })
+            self.stopping.clone(),
+            &self.settings.name,
+            &request.argv[0],
+        ))
     }
 
     /// Reads a file with `cat`.
@@ -320,80 +329,15 @@ impl SshTransport {
         via_exec::stat(self, path).await
     }
 
-    /// Says goodbye to the server, if connected.
+    /// Says goodbye to the server, if connected, once the commands being
+    /// stopped are gone (a hang-up alone would leave them running).
     pub async fn close(&self) {
+        self.stopping.close();
+        let _ = tokio::time::timeout(STOP_GRACE + STOP_AFTER_KILL, self.stopping.wait()).await;
+        self.stopping.reopen();
         if let Some(handle) = self.connection.get() {
             let _ = handle.disconnect(Disconnect::ByApplication, "", "en").await;
         }
-    }
-}
-
-/// A command running over SSH with its input open, read chunk by chunk.
-pub struct SshRunning {
-    channel: russh::Channel<client::Msg>,
-    handle: Arc<Handle<HostKeyCheck>>,
-    name: String,
-    program: String,
-    exit: Option<Option<i32>>,
-    done: bool,
-}
-
-impl SshRunning {
-    fn lost(&self, e: russh::Error) -> RemoteError {
-        RemoteError::Unreachable(format!("{}: connection lost: {e}", self.name))
-    }
-
-    /// Writes to the command's stdin.
-    pub async fn send(&mut self, bytes: &[u8]) -> Result<(), RemoteError> {
-        self.channel.data(bytes).await.map_err(|e| self.lost(e))
-    }
-
-    /// Writes the command's input, if any, and closes its stdin.
-    pub async fn send_input(&mut self, input: Option<Vec<u8>>) -> Result<(), RemoteError> {
-        if let Some(bytes) = input {
-            self.send(&bytes).await?;
-        }
-        self.channel.eof().await.map_err(|e| self.lost(e))
-    }
-
-    /// The next piece of output, then `Exit` once the channel closed.
-    pub async fn next(&mut self) -> Result<Option<Chunk>, RemoteError> {
-        if self.done {
-            return Ok(None);
-        }
-        while let Some(message) = self.channel.wait().await {
-            match message {
-                ChannelMsg::Data { data } => return Ok(Some(Chunk::Stdout(data.to_vec()))),
-                ChannelMsg::ExtendedData { data, ext: 1 } => {
-                    return Ok(Some(Chunk::Stderr(data.to_vec())));
-                }
-                ChannelMsg::ExitStatus { exit_status } => {
-                    self.exit = Some(Some(exit_status as i32))
-                }
-                ChannelMsg::ExitSignal { .. } => self.exit = Some(None),
-                _ => {}
-            }
-        }
-        self.done = true;
-        match self.exit {
-            Some(code) => Ok(Some(Chunk::Exit(code))),
-            None => {
-                let why = if self.handle.is_closed() {
-                    "connection lost"
-                } else {
-                    "the channel closed"
-                };
-                Err(RemoteError::Unreachable(format!(
-                    "{}: {why} while `{}` was running",
-                    self.name, self.program
-                )))
-            }
-        }
-    }
-
-    /// Stops waiting for the command and closes its channel.
-    pub async fn abort(self) {
-        let _ = self.channel.close().await;
     }
 }
 

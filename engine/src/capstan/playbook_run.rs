@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::Capstan;
+use super::control::{CancelWatch, JobControl};
 use super::recorder::Recorder;
 use crate::jobs::{JobRequest, LogLine, PlaybookRequest};
 use crate::playbook::context::{PreparedPlugin, RunContext, RunHost};
@@ -28,6 +29,21 @@ impl Capstan {
         &self,
         options: PlaybookOptions,
         events: PlaybookEventSink,
+    ) -> Result<PlaybookReport> {
+        self.run_playbook_with(options, events, JobControl::default())
+            .await
+    }
+
+    /// [`Capstan::run_playbook`] launched by `control.launched_by` and
+    /// stopped by `control.cancel` or a recorded cancel request: hosts
+    /// under way are dropped (their remote commands signalled), no task is
+    /// started after, and the job is recorded `cancelled` with the task
+    /// results that had come.
+    pub async fn run_playbook_with(
+        &self,
+        options: PlaybookOptions,
+        events: PlaybookEventSink,
+        control: JobControl,
     ) -> Result<PlaybookReport> {
         let playbook = model::load(&options.playbook)?;
         prepare::check_notify(&playbook)?;
@@ -106,8 +122,11 @@ impl Capstan {
             },
         });
         let host = self.host()?.clone();
-        let job_id = self.store.create_job(&request)?;
-        let recorder = Recorder::new(self.store.clone(), job_id);
+        let launched_by = control.launched_by.unwrap_or_else(|| self.actor());
+        let job_id = self.store.create_job(&request, &launched_by)?;
+        let cancel = control.cancel;
+        let _watch = CancelWatch::start(self.store.clone(), job_id, cancel.clone());
+        let recorder = Recorder::new(self.store.clone(), job_id, cancel.clone());
         let events = recorder.playbook_events(events);
         events(&PlaybookEvent::Started { job_id });
 
@@ -127,12 +146,17 @@ impl Capstan {
             logs,
             inventory,
             secrets,
-            cancel: tokio_util::sync::CancellationToken::new(),
+            cancel: cancel.clone(),
         });
         let span = tracing::info_span!("playbook", job = job_id, file = %playbook.path.display());
-        let (mut recap, error) =
+        let (mut recap, mut error) =
             tracing::Instrument::instrument(run::run_playbook(context, &playbook, hosts), span)
                 .await;
+        if cancel.is_cancelled() && error.is_none() {
+            error = Some(
+                "cancelled: the hosts under way were stopped and no task was started after".into(),
+            );
+        }
         capstan_wire::natural::sort_naturally(&mut recap, |r| &r.host);
         events(&PlaybookEvent::Finished {
             job_id,

@@ -13,10 +13,12 @@
 
 use std::sync::{Arc, Mutex};
 
+use tokio_util::sync::CancellationToken;
+
 use crate::Result;
 use crate::jobs::{EventSink, JobEvent, LogLine, TargetResult};
 use crate::playbook::{PlaybookEvent, PlaybookEventSink, Recap, TaskOutcome};
-use capstan_store::{Store, StoreError};
+use capstan_store::{JobEnd, Store, StoreError};
 
 /// Log lines saved in one transaction.
 const LOG_BATCH: usize = 64;
@@ -29,6 +31,8 @@ const OUTCOME_BATCH: usize = 256;
 pub(crate) struct Recorder {
     store: Store,
     job_id: i64,
+    /// Cancelled: the job ends `cancelled` rather than `finished`.
+    cancel: CancellationToken,
     pending: Mutex<Pending>,
 }
 
@@ -41,11 +45,13 @@ struct Pending {
 }
 
 impl Recorder {
-    /// A recorder for the job `job_id`, already created in `store`.
-    pub(crate) fn new(store: Store, job_id: i64) -> Arc<Self> {
+    /// A recorder for the job `job_id`, already created in `store`, which
+    /// `cancel` stops.
+    pub(crate) fn new(store: Store, job_id: i64, cancel: CancellationToken) -> Arc<Self> {
         Arc::new(Recorder {
             store,
             job_id,
+            cancel,
             pending: Mutex::new(Pending::default()),
         })
     }
@@ -147,7 +153,11 @@ impl Recorder {
         for host in recap {
             self.store.save_result(self.job_id, &recap_result(host))?;
         }
-        self.store.finish_job(self.job_id)
+        let end = match self.cancel.is_cancelled() {
+            true => JobEnd::Cancelled,
+            false => JobEnd::Finished,
+        };
+        self.store.finish_job(self.job_id, end)
     }
 
     fn flush_logs(&self) {

@@ -4,16 +4,42 @@ use rusqlite::{OptionalExtension, params};
 
 use super::Result;
 use super::{Store, now_ms};
+use capstan_wire::Actor;
 use capstan_wire::jobs::{
     JobRecord, JobRequest, LogLine, PlaybookRequest, RunRequest, TargetResult,
 };
 use capstan_wire::status::{FailureKind, JobKind, JobState, LogLevel, ResultStatus};
 
+/// What became of a request to cancel a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelRequest {
+    /// Recorded: the process running the job stops it.
+    Recorded {
+        /// That process.
+        owner_pid: i64,
+    },
+    /// The job had already ended, in this state.
+    AlreadyEnded(JobState),
+    /// The process that ran it is gone: it is now marked interrupted.
+    OwnerGone,
+    /// There is no such job.
+    NoSuchJob,
+}
+
+/// How a job ended, as its owner saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobEnd {
+    /// It ran to its end.
+    Finished,
+    /// It was cancelled; what had finished is kept.
+    Cancelled,
+}
+
 impl Store {
     /// Records a new running job owned by this process; returns its id.
     /// The row's plugin, action and params columns are what the history
     /// lists; the typed request is kept whole beside them.
-    pub fn create_job(&self, request: &JobRequest) -> Result<i64> {
+    pub fn create_job(&self, request: &JobRequest, launched_by: &Actor) -> Result<i64> {
         let (plugin, action, params) = match request {
             JobRequest::Action(r) => (r.plugin.clone(), r.action.clone(), r.params.to_string()),
             JobRequest::Playbook(p) => (
@@ -33,8 +59,8 @@ impl Store {
         let request_json = serde_json::to_string(request).expect("requests serialise");
         self.with(|conn| {
             conn.execute(
-                "INSERT INTO jobs (kind, plugin, action, params_json, targets, check_mode, state, owner_pid, started_at, request_json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7, ?8, ?9)",
+                "INSERT INTO jobs (kind, plugin, action, params_json, targets, check_mode, state, owner_pid, started_at, request_json, launched_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7, ?8, ?9, ?10)",
                 params![
                     request.kind().name(),
                     plugin,
@@ -44,7 +70,8 @@ impl Store {
                     request.check(),
                     std::process::id(),
                     now_ms(),
-                    request_json
+                    request_json,
+                    launched_by.to_string()
                 ],
             )?;
             Ok(conn.last_insert_rowid())
@@ -99,15 +126,74 @@ impl Store {
         })
     }
 
-    /// Marks a job finished.
-    pub fn finish_job(&self, job_id: i64) -> Result<()> {
+    /// Marks a job ended: finished, or cancelled (by whoever asked, or,
+    /// when it was cancelled where it runs, by whoever launched it).
+    pub fn finish_job(&self, job_id: i64, end: JobEnd) -> Result<()> {
+        let state = match end {
+            JobEnd::Finished => JobState::Finished,
+            JobEnd::Cancelled => JobState::Cancelled,
+        };
         self.with(|conn| {
             conn.execute(
-                "UPDATE jobs SET state = 'finished', finished_at = ?2 WHERE id = ?1",
-                params![job_id, now_ms()],
+                "UPDATE jobs SET state = ?2, finished_at = ?3,
+                        cancelled_by = CASE WHEN ?2 = 'cancelled' THEN COALESCE(cancelled_by, launched_by) ELSE cancelled_by END
+                  WHERE id = ?1",
+                params![job_id, state.name(), now_ms()],
             )
         })?;
         Ok(())
+    }
+
+    /// Asks for a running job to be cancelled, by whichever process owns
+    /// it (it looks with [`Store::cancel_requested`]). A job whose owner
+    /// is gone is marked interrupted instead.
+    pub fn request_cancel(&self, job_id: i64, by: &Actor) -> Result<CancelRequest> {
+        let row = self.with(|conn| {
+            conn.query_row(
+                "SELECT state, owner_pid FROM jobs WHERE id = ?1",
+                [job_id],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+            )
+            .optional()
+        })?;
+        let Some((state, owner_pid)) = row else {
+            return Ok(CancelRequest::NoSuchJob);
+        };
+        let state = JobState::from_name(&state).unwrap_or(JobState::Interrupted);
+        if state != JobState::Running {
+            return Ok(CancelRequest::AlreadyEnded(state));
+        }
+        if !process_alive(owner_pid) {
+            self.mark_interrupted_jobs()?;
+            return Ok(CancelRequest::OwnerGone);
+        }
+        let changed = self.with(|conn| {
+            conn.execute(
+                "UPDATE jobs SET cancel_requested_at = COALESCE(cancel_requested_at, ?2),
+                                 cancelled_by = COALESCE(cancelled_by, ?3)
+                  WHERE id = ?1 AND state = 'running'",
+                params![job_id, now_ms(), by.to_string()],
+            )
+        })?;
+        if changed == 0 {
+            // It ended between the two statements.
+            let state = self.job(job_id)?.map_or(JobState::Interrupted, |j| j.state);
+            return Ok(CancelRequest::AlreadyEnded(state));
+        }
+        Ok(CancelRequest::Recorded { owner_pid })
+    }
+
+    /// Whether someone asked for job `job_id` to be cancelled.
+    pub fn cancel_requested(&self, job_id: i64) -> Result<bool> {
+        self.with(|conn| {
+            conn.query_row(
+                "SELECT cancel_requested_at IS NOT NULL FROM jobs WHERE id = ?1",
+                [job_id],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+        .map(|asked| asked.unwrap_or(false))
     }
 
     /// Records why a job failed as a whole (beside its targets' results).
@@ -282,7 +368,7 @@ impl Store {
     }
 }
 
-const SELECT_JOB: &str = "SELECT id, plugin, action, params_json, targets, check_mode, state, started_at, finished_at, error, kind FROM jobs";
+const SELECT_JOB: &str = "SELECT id, plugin, action, params_json, targets, check_mode, state, started_at, finished_at, error, kind, launched_by, cancelled_by FROM jobs";
 
 fn read_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
     let params: String = r.get(3)?;
@@ -299,8 +385,15 @@ fn read_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
         started_at_ms: r.get(7)?,
         finished_at_ms: r.get(8)?,
         error: r.get(9)?,
+        launched_by: actor(&r.get::<_, String>(11)?),
+        cancelled_by: r.get::<_, Option<String>>(12)?.as_deref().map(actor),
         results: Vec::new(),
     })
+}
+
+fn actor(text: &str) -> Actor {
+    let Ok(actor) = text.parse();
+    actor
 }
 
 /// True when a process with this id exists. The current process is alive.

@@ -21,6 +21,7 @@ pub use audit::AuditEntry;
 pub use capstan_wire::clock::now_ms;
 pub use capstan_wire::plugins::KvUsage;
 pub use error::{Result, StoreError};
+pub use jobs::{CancelRequest, JobEnd};
 pub use plugins::PluginRecord;
 pub use upgrade::KEPT_BACKUPS;
 

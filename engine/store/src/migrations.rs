@@ -2,6 +2,8 @@
 //! change the schema by appending one. `PRAGMA user_version` records how
 //! many have run.
 
+use rusqlite::OptionalExtension;
+
 /// The migrations, in order; index + 1 is the version each one brings.
 pub const MIGRATIONS: &[&str] = &[
     // 1: plugins, grants, key-values, jobs.
@@ -142,6 +144,39 @@ pub const MIGRATIONS: &[&str] = &[
        AND json_valid(params_json)
        AND json_type(params_json, '$.skip_tags') IS NOT NULL;
     "#,
+    // 10: who launched each job, cancellation asked for by anyone (the
+    // owner acts on it) and the `cancelled` state. SQLite cannot change a
+    // CHECK in place, so the table is rebuilt; the rows that reference it
+    // are untouched (foreign keys are off while migrations run).
+    r#"
+    CREATE TABLE jobs_v10 (
+        id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind                TEXT NOT NULL DEFAULT 'action' CHECK (kind IN ('action', 'playbook')),
+        plugin              TEXT NOT NULL,
+        action              TEXT NOT NULL,
+        params_json         TEXT NOT NULL,
+        targets             TEXT NOT NULL,
+        check_mode          INTEGER NOT NULL,
+        state               TEXT NOT NULL
+            CHECK (state IN ('running', 'finished', 'interrupted', 'cancelled')),
+        owner_pid           INTEGER NOT NULL,
+        started_at          INTEGER NOT NULL,
+        finished_at         INTEGER,
+        request_json        TEXT,
+        error               TEXT,
+        launched_by         TEXT NOT NULL DEFAULT '',
+        cancel_requested_at INTEGER,
+        cancelled_by        TEXT
+    );
+    INSERT INTO jobs_v10 (id, kind, plugin, action, params_json, targets, check_mode, state,
+                          owner_pid, started_at, finished_at, request_json, error)
+        SELECT id, kind, plugin, action, params_json, targets, check_mode, state,
+               owner_pid, started_at, finished_at, request_json, error
+          FROM jobs;
+    DROP TABLE jobs;
+    ALTER TABLE jobs_v10 RENAME TO jobs;
+    CREATE INDEX jobs_by_state ON jobs(state);
+    "#,
 ];
 
 /// The schema version a database file records.
@@ -153,7 +188,19 @@ pub fn version(conn: &rusqlite::Connection) -> rusqlite::Result<usize> {
 /// Brings the database from its recorded version up to `target`, every
 /// pending migration in one transaction: if one fails, none is kept and
 /// the database is as it was.
+///
+/// Foreign keys are off meanwhile (SQLite's way to rebuild a table that
+/// others reference, as a migration that changes a constraint must) and
+/// checked whole before the commit.
 pub fn apply_up_to(conn: &mut rusqlite::Connection, target: usize) -> rusqlite::Result<()> {
+    let enforced: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let applied = apply_in_transaction(conn, target);
+    conn.pragma_update(None, "foreign_keys", enforced)?;
+    applied
+}
+
+fn apply_in_transaction(conn: &mut rusqlite::Connection, target: usize) -> rusqlite::Result<()> {
     // IMMEDIATE: a second process opening the store at the same moment
     // waits here, then finds the work done.
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -163,6 +210,17 @@ pub fn apply_up_to(conn: &mut rusqlite::Connection, target: usize) -> rusqlite::
     }
     for sql in &MIGRATIONS[current..target] {
         tx.execute_batch(sql)?;
+    }
+    let broken: Option<String> = tx
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .optional()?;
+    if let Some(table) = broken {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+            Some(format!(
+                "a migration left rows in `{table}` that reference nothing"
+            )),
+        ));
     }
     tx.pragma_update(None, "user_version", target as i64)?;
     tx.commit()

@@ -172,6 +172,58 @@ mod tests {
     }
 
     #[test]
+    fn rebuilding_the_jobs_table_keeps_every_job_with_its_results_logs_and_tasks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = old_store(dir.path(), 9);
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "INSERT INTO jobs (id, kind, plugin, action, params_json, targets, check_mode, state, owner_pid, started_at, finished_at, error)
+                 VALUES (41, 'action', 'command', 'exec', '{}', '[\"web-1\"]', 0, 'finished', 1, 10, 20, NULL);
+             INSERT INTO job_results (job_id, target, status, summary, duration_ms)
+                 VALUES (41, 'web-1', 'changed', 'ran', 5);
+             INSERT INTO job_logs (job_id, seq, target, at, level, message)
+                 VALUES (41, 1, 'web-1', 11, 'info', 'hello');
+             INSERT INTO job_tasks (job_id, seq, play, task, module, host, status, ignored, summary, result_json, duration_ms)
+                 VALUES (41, 1, 'p', 't', 'command', 'web-1', 'changed', 0, 'ran', '{}', 5);",
+        )
+        .unwrap();
+        drop(conn);
+
+        let store = Store::open(&path).unwrap();
+        let job = store.job(41).unwrap().expect("the job survived");
+        assert_eq!(job.results.len(), 1);
+        assert_eq!(job.finished_at_ms, Some(20));
+        assert_eq!(
+            job.launched_by,
+            capstan_wire::Actor::default(),
+            "who is unknown"
+        );
+        assert_eq!(store.job_logs(41).unwrap()[0].message, "hello");
+        assert_eq!(store.task_outcomes(41).unwrap().len(), 1);
+        let next = store
+            .create_job(
+                &JobRequest::Action(capstan_wire::jobs::RunRequest::new(
+                    "debug",
+                    "msg",
+                    serde_json::json!({}),
+                    Vec::<String>::new(),
+                )),
+                &capstan_wire::Actor::User("alice".into()),
+            )
+            .unwrap();
+        assert_eq!(next, 42, "numbering goes on after the last job");
+        let conn = Connection::open(&path).unwrap();
+        let children: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_foreign_key_list('job_results')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(children, 1, "results still reference jobs");
+    }
+
+    #[test]
     fn a_current_store_is_not_copied_and_only_three_copies_are_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = old_store(dir.path(), migrations::MIGRATIONS.len());

@@ -1,7 +1,7 @@
 //! Jobs: results, logs and history, and bad input refused before a job.
 
 use capstan_engine::jobs::{JobEvent, JobState, ResultStatus, RunRequest};
-use capstan_engine::{Error, Home};
+use capstan_engine::{Error, Home, JobControl};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -160,20 +160,46 @@ async fn a_job_left_running_by_a_dead_process_is_marked_interrupted() {
     let dir = tempfile::tempdir().unwrap();
     let home = Home::at(dir.path()).unwrap();
     let store = capstan_engine::store::Store::open(&home.database()).unwrap();
-    let id = store
-        .create_job(&capstan_engine::jobs::JobRequest::Action(request(
-            "debug",
-            "msg",
-            json!({}),
-            "local",
-        )))
-        .unwrap();
-    drop(store);
+    let new_job = || {
+        store
+            .create_job(
+                &capstan_engine::jobs::JobRequest::Action(request(
+                    "debug",
+                    "msg",
+                    json!({}),
+                    "local",
+                )),
+                &capstan_wire::Actor::User("alice".into()),
+            )
+            .unwrap()
+    };
+    let (first, second) = (new_job(), new_job());
     // Pretend the owner was a process that no longer exists.
-    let updated = set_dead_owner(&home.database(), id);
-    assert!(updated, "updated owner pid");
+    assert!(set_dead_owner(&home.database(), first), "updated owner pid");
+    assert!(
+        set_dead_owner(&home.database(), second),
+        "updated owner pid"
+    );
+    // Cancelling a job whose owner is gone marks it at once.
+    let by = capstan_wire::Actor::User("bob".into());
+    assert_eq!(
+        store.request_cancel(second, &by).unwrap(),
+        capstan_engine::store::CancelRequest::OwnerGone
+    );
+    assert_eq!(
+        store.request_cancel(second, &by).unwrap(),
+        capstan_engine::store::CancelRequest::AlreadyEnded(JobState::Interrupted)
+    );
+    assert_eq!(
+        store.request_cancel(9_999, &by).unwrap(),
+        capstan_engine::store::CancelRequest::NoSuchJob
+    );
+    drop(store);
     let store = capstan_engine::store::Store::open(&home.database()).unwrap();
-    assert_eq!(store.job(id).unwrap().unwrap().state, JobState::Interrupted);
+    assert_eq!(
+        store.job(first).unwrap().unwrap().state,
+        JobState::Interrupted
+    );
 }
 
 /// Rewrites a job's owner to a pid that cannot exist.
@@ -242,7 +268,7 @@ async fn a_cancelled_run_stops_its_targets_and_records_them_as_cancelled() {
     );
     let began = std::time::Instant::now();
     let report = capstan
-        .run_cancellable(request, events, cancel)
+        .run_with(request, events, JobControl::cancelled_by(cancel))
         .await
         .unwrap();
     assert!(
@@ -254,7 +280,8 @@ async fn a_cancelled_run_stops_its_targets_and_records_them_as_cancelled() {
     assert_eq!(result.status, ResultStatus::Failed);
     assert_eq!(result.summary, "cancelled before it finished");
     let job = capstan.job(report.job_id).unwrap();
-    assert_eq!(job.state, JobState::Finished, "the job still ends");
+    assert_eq!(job.state, JobState::Cancelled, "the job ends cancelled");
+    assert!(job.finished_at_ms.is_some());
     assert_eq!(job.results[0].summary, "cancelled before it finished");
 }
 
@@ -278,7 +305,7 @@ async fn a_cancelled_target_keeps_the_log_lines_it_wrote() {
         ["local"],
     );
     let report = capstan
-        .run_cancellable(request, events, cancel)
+        .run_with(request, events, JobControl::cancelled_by(cancel))
         .await
         .unwrap();
     assert_eq!(only(&report).summary, "cancelled before it finished");

@@ -2,6 +2,7 @@
 
 mod become_;
 mod cache;
+mod cancel;
 mod contract;
 mod docker;
 mod dockerhost;

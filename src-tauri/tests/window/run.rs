@@ -56,3 +56,40 @@ fn an_action_runs_on_the_local_host_and_its_job_finishes_live() {
     assert!(second.contains("command shell"), "{second}");
     window.wait_text("#job-state", |s| s == "finished");
 }
+
+#[test]
+fn a_running_job_is_cancelled_from_its_page_and_its_command_is_killed() {
+    let home = tempfile::tempdir().unwrap();
+    let mut window = crate::open(home.path(), "cancel");
+    window.click("#nav-run");
+    window.select("#run-plugin", "command");
+    window.select("#run-action", "shell");
+    window.type_into("#param-cmd", "sleep 31407; echo never");
+    window.click("#run-submit");
+    window.wait_text("#job-state", |s| s == "running");
+    let running = || {
+        std::process::Command::new("pgrep")
+            .args(["-f", "sleep 31407"])
+            .status()
+            .unwrap()
+            .success()
+    };
+    let started = Instant::now();
+    while !running() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the command never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    window.click("#cancel");
+    window.wait_text("#job-state", |s| s == "cancelled");
+    let cell = window.text(".task-grid tr[data-host='local'] td");
+    assert_eq!(cell, "failed", "the target was cut short");
+    assert!(
+        !window.exists("#cancel:not([hidden])"),
+        "nothing left to cancel"
+    );
+    assert!(!running(), "the command was killed");
+    window.screenshot("job-cancelled");
+}

@@ -110,10 +110,12 @@ fn shown_from_live(job: &LiveJob, detail: Option<&JobDetail>) -> Shown {
         playbook,
         grid,
         finished: job.finished,
-        state: if job.finished {
-            JobState::Finished
-        } else {
-            JobState::Running
+        // How it ended (finished, cancelled) is the store's word, read
+        // again once it ends.
+        state: match detail.map(|d| d.job.state) {
+            Some(state) if job.finished && state != JobState::Running => state,
+            _ if job.finished => JobState::Finished,
+            _ => JobState::Running,
         },
         overall: job.overall,
         recap: job.recap.clone(),
@@ -248,6 +250,14 @@ pub fn Job(id: i64) -> impl IntoView {
     });
     let selected = RwSignal::new(None::<(String, usize)>);
     let notice = RwSignal::new(None::<(bool, String)>);
+    let cancel = move |_| {
+        leptos::task::spawn_local(async move {
+            match api::cancel_job(id).await {
+                Ok(said) => notice.set(Some((true, said))),
+                Err(e) => notice.set(Some((false, e.message))),
+            }
+        });
+    };
     let rerun = move |_| {
         leptos::task::spawn_local(async move {
             match api::rerun(id).await {
@@ -279,6 +289,7 @@ pub fn Job(id: i64) -> impl IntoView {
             <div class="actions">
                 <span id="job-state">{move || shown.get().map(|s| view! { <Status status=s.state /> })}</span>
                 <span id="job-overall">{move || shown.get().and_then(|s| s.overall).map(|o| view! { <Status status=o /> })}</span>
+                <button id="cancel" on:click=cancel hidden=move || shown.get().is_none_or(|s| s.finished)>"Cancel"</button>
                 <button id="rerun" on:click=rerun disabled=move || !shown.get().is_some_and(|s| s.finished)>"Re-run"</button>
             </div>
         </header>

@@ -61,6 +61,7 @@ pub fn Jobs() -> impl IntoView {
                     <option value="running">"running"</option>
                     <option value="finished">"finished"</option>
                     <option value="interrupted">"interrupted"</option>
+                    <option value="cancelled">"cancelled"</option>
                 </select>
                 <select id="jobs-result" aria-label="Result" prop:value=move || result.get() on:change=move |ev| result.set(event_target_value(&ev))>
                     <option value="">"Any result"</option>
