@@ -45,9 +45,15 @@ enum Command {
     /// What the window's Overview shows: hosts by environment, running and
     /// failed jobs, this machine's containers and services.
     Overview(commands::plugin::JsonFlag),
-    /// Look at job history.
+    /// Look at job history; cancel a running job.
     #[command(subcommand)]
     Jobs(commands::jobs::JobsCommand),
+    /// Run as a service: the HTTP API on a Unix socket in the data folder
+    /// (and on TCP with --listen), until SIGTERM.
+    Serve(commands::serve::ServeArgs),
+    /// API tokens for `capstan serve`: create (the secret is shown once), list, revoke.
+    #[command(subcommand)]
+    Tokens(commands::tokens::TokensCommand),
     /// A host's Docker containers (and their logs).
     Containers(commands::docker::ContainersArgs),
     /// A swarm's services, with running and desired tasks (and each one's tasks).
@@ -98,6 +104,8 @@ fn main() -> ExitCode {
             Command::Jobs(cmd) => commands::jobs::exec(&capstan, cmd).await,
             Command::Overview(json) => commands::overview::exec(&capstan, json).await,
             Command::Audit(args) => commands::audit::exec(&capstan, args),
+            Command::Tokens(cmd) => commands::tokens::exec(&capstan, cmd),
+            Command::Serve(args) => commands::serve::exec(capstan, args).await,
             Command::Containers(args) => commands::docker::containers(&capstan, args).await,
             Command::Services(args) => commands::docker::services(&capstan, args).await,
             Command::Nodes(args) => commands::docker::nodes(&capstan, args).await,

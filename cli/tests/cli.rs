@@ -461,6 +461,96 @@ fn ctrl_c_cancels_the_run_and_records_it() {
     assert_eq!(job["cancelled_by"], job["launched_by"], "by whoever ran it");
 }
 
+#[cfg(unix)]
+#[test]
+fn serve_answers_on_its_socket_and_tcp_and_stops_on_sigterm() {
+    let home = Home::new();
+    let out = home.run(&["tokens", "create", "ci", "--scope", "read"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let secret = text(&out.stdout).trim().to_string();
+    assert!(secret.starts_with("capstan_"), "{secret}");
+    assert!(text(&out.stderr).contains("shown once"));
+    let listed = home.run(&["tokens", "list"]);
+    assert!(
+        text(&listed.stdout).contains("ci "),
+        "{}",
+        text(&listed.stdout)
+    );
+    assert!(
+        !text(&listed.stdout).contains(&secret),
+        "the secret is never listed"
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    let mut server = home
+        .command(&["serve", "--listen", &address])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let socket = home.0.path().join("capstan.sock");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(socket.exists() && std::net::TcpStream::connect(&address).is_ok()) {
+        assert!(Instant::now() < deadline, "serve never listened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let get = |path: &str, token: Option<&str>| -> String {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    assert!(get("/healthz", None).starts_with("HTTP/1.1 200"));
+    assert!(get("/api/v1/jobs", None).starts_with("HTTP/1.1 401"));
+    // A job run by the CLI beside the service is in its history.
+    assert_eq!(
+        code(&home.run(&["run", "debug", "msg", "-p", "msg=beside"])),
+        0
+    );
+    let jobs = get("/api/v1/jobs?limit=1", Some(&secret));
+    assert!(jobs.starts_with("HTTP/1.1 200"), "{jobs}");
+    assert!(jobs.contains("\"plugin\":\"debug\""), "{jobs}");
+    let metrics = get("/metrics", Some(&secret));
+    assert!(
+        metrics.contains("capstan_jobs{state=\"finished\"} 1"),
+        "{metrics}"
+    );
+
+    let sent = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    assert_eq!(exit_code_within(&mut server), 0, "a graceful stop");
+    assert!(!socket.exists(), "the socket is removed on the way out");
+}
+
+#[test]
+fn serve_prints_a_systemd_unit() {
+    let home = Home::new();
+    let out = home.run(&["serve", "--print-unit", "--listen", "127.0.0.1:8470"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let unit = text(&out.stdout);
+    assert!(unit.contains("[Service]"), "{unit}");
+    assert!(unit.contains(" serve --listen 127.0.0.1:8470"), "{unit}");
+    assert!(
+        unit.contains(&format!("--home {}", home.0.path().display())),
+        "{unit}"
+    );
+}
+
 #[test]
 fn installing_over_a_plugin_is_asked_for_and_audited() {
     let home = Home::new();

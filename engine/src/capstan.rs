@@ -35,7 +35,10 @@ mod lazy_host;
 mod playbook_run;
 mod prepare;
 mod recorder;
+mod tokens;
 mod views;
+
+pub use tokens::{CreatedToken, TOKEN_PREFIX, TokenRefused};
 
 pub use prepare::{PrepareOutcome, Prepared};
 
@@ -258,15 +261,16 @@ impl Capstan {
         Ok(record)
     }
 
-    /// Appends to the audit log, as the OS user running Capstan.
+    /// Appends to the audit log an entry about plugin `plugin`, as the OS
+    /// user running Capstan.
     fn record_audit(&self, action: &str, plugin: &str, detail: &str) -> Result<()> {
-        let entry = capstan_store::AuditEntry {
-            at_ms: now_ms(),
-            actor: crate::inventory::current_user(),
-            action: action.into(),
-            plugin: plugin.into(),
-            detail: detail.into(),
-        };
+        let entry = capstan_store::AuditEntry::about_plugin(
+            now_ms(),
+            &crate::inventory::current_user(),
+            action,
+            plugin,
+            detail,
+        );
         Ok(self.store.audit(&entry)?)
     }
 
@@ -657,7 +661,7 @@ impl Capstan {
 
 /// The error for a job number the history does not have.
 fn no_job(id: i64) -> Error {
-    Error::BadInput(format!("no job {id} (see `capstan jobs list`)"))
+    Error::NotFound(format!("no job {id} (see `capstan jobs list`)"))
 }
 
 pub(crate) fn unknown_host(name: &str) -> Error {

@@ -13,6 +13,10 @@ pub enum Error {
     #[error("{0}")]
     BadInput(String),
 
+    /// What the caller named does not exist (a job number).
+    #[error("{0}")]
+    NotFound(String),
+
     /// One field of a form (or request) is wrong: a face marks `field` and
     /// shows the message beside it.
     #[error("{message}")]
@@ -99,6 +103,7 @@ impl Error {
         matches!(
             self,
             Error::BadInput(_)
+                | Error::NotFound(_)
                 | Error::BadField { .. }
                 | Error::BadParams { .. }
                 | Error::UnknownPlugin(_)
@@ -124,7 +129,13 @@ impl Error {
             Error::BadParams { error, .. } => {
                 capstan_wire::ApiError::field(&error.at, self.to_string())
             }
-            other => capstan_wire::ApiError::new(other.to_string()),
+            Error::NotFound(_) | Error::UnknownPlugin(_) => {
+                capstan_wire::ApiError::new(self.to_string())
+                    .with_code(capstan_wire::ErrorCode::NotFound)
+            }
+            other if other.is_bad_input() => capstan_wire::ApiError::new(other.to_string()),
+            other => capstan_wire::ApiError::new(other.to_string())
+                .with_code(capstan_wire::ErrorCode::Failed),
         }
     }
 }

@@ -114,6 +114,11 @@ impl Home {
         self.root.join("plugins")
     }
 
+    /// The Unix socket `capstan serve` listens on.
+    pub fn socket(&self) -> PathBuf {
+        self.root.join("capstan.sock")
+    }
+
     /// The host keys Capstan trusts (OpenSSH known_hosts format).
     pub fn known_hosts(&self) -> PathBuf {
         self.root.join("known_hosts")

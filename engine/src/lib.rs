@@ -36,8 +36,8 @@ pub use capstan_yaml as yaml;
 mod capstan;
 
 pub use capstan::{
-    BundledPlugin, CANCEL_POLL, Capstan, Inspected, JobControl, JobDetail, JobFilter,
-    PrepareOutcome, Prepared, Rerun,
+    BundledPlugin, CANCEL_POLL, Capstan, CreatedToken, Inspected, JobControl, JobDetail, JobFilter,
+    PrepareOutcome, Prepared, Rerun, TOKEN_PREFIX, TokenRefused,
 };
 pub use error::{Error, Result};
 pub use home::Home;

@@ -22,9 +22,10 @@ pub mod natural;
 pub mod overview;
 pub mod plugins;
 pub mod status;
+pub mod tokens;
 
 pub use actor::Actor;
-pub use error::ApiError;
+pub use error::{ApiError, ErrorCode};
 
 /// The version of the JSON shapes in this crate, carried by the CLI's
 /// `--json` output (`"format": 1`). It goes up when a field is renamed or

@@ -1,5 +1,5 @@
 //! `capstan audit`: who installed, replaced, removed, granted or revoked
-//! which plugin, and when.
+//! which plugin, who made or revoked which token, and when.
 
 use clap::Args;
 
@@ -35,7 +35,7 @@ pub fn exec(capstan: &Capstan, args: AuditArgs) -> anyhow::Result<Exit> {
             timestamp(e.at_ms),
             e.actor,
             e.action,
-            e.plugin,
+            e.plugin.as_deref().unwrap_or(&e.subject),
             e.detail
         );
     }

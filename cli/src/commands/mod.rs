@@ -8,3 +8,5 @@ pub mod overview;
 pub mod playbook;
 pub mod plugin;
 pub mod run;
+pub mod serve;
+pub mod tokens;

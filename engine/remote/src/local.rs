@@ -156,7 +156,7 @@ impl LocalTransport {
 ///
 /// On Unix it leads a process group of its own; dropped (or aborted)
 /// before it exited, the whole group is sent SIGTERM, then SIGKILL if the
-/// command has not exited after [`STOP_GRACE`], so what it started (a
+/// command has not exited after 3 s, so what it started (a
 /// shell's children) goes with it. Elsewhere the command alone is killed.
 pub struct LocalRunning {
     /// `None` once handed over to be stopped.

@@ -222,17 +222,52 @@ impl Store {
         }
     }
 
-    /// The newest jobs first, at most `limit`, with their results.
+    /// The newest jobs first, at most `limit`, with their results (read
+    /// in one query for the whole page).
     pub fn jobs(&self, limit: usize) -> Result<Vec<JobRecord>> {
-        let mut jobs = self.with(|conn| {
-            let mut stmt = conn.prepare(&format!("{SELECT_JOB} ORDER BY id DESC LIMIT ?1"))?;
-            stmt.query_map([limit as i64], read_job)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })?;
-        for job in &mut jobs {
-            job.results = self.results(job.id)?;
-        }
-        Ok(jobs)
+        self.with(|conn| {
+            let mut stmt =
+                conn.prepare_cached(&format!("{SELECT_JOB} ORDER BY id DESC LIMIT ?1"))?;
+            let mut jobs = stmt
+                .query_map([limit as i64], read_job)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let (Some(newest), Some(oldest)) = (jobs.first(), jobs.last()) else {
+                return Ok(jobs);
+            };
+            let mut stmt = conn.prepare_cached(&format!(
+                "{SELECT_RESULT} WHERE job_id BETWEEN ?1 AND ?2 ORDER BY job_id DESC, target"
+            ))?;
+            let mut rows = stmt.query(params![oldest.id, newest.id])?;
+            // Both come newest job first: walk them together.
+            let mut at = 0;
+            while let Some(row) = rows.next()? {
+                let job_id: i64 = row.get(7)?;
+                while at < jobs.len() && jobs[at].id > job_id {
+                    at += 1;
+                }
+                if let Some(job) = jobs.get_mut(at).filter(|j| j.id == job_id) {
+                    job.results.push(read_result(row)?);
+                }
+            }
+            Ok(jobs)
+        })
+    }
+
+    /// How many jobs are in each state.
+    pub fn job_counts(&self) -> Result<Vec<(JobState, i64)>> {
+        self.with(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT state, COUNT(*) FROM jobs GROUP BY state")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            let mut counts = Vec::new();
+            for row in rows {
+                let (state, count) = row?;
+                if let Some(state) = JobState::from_name(&state) {
+                    counts.push((state, count));
+                }
+            }
+            Ok(counts)
+        })
     }
 
     /// The request a job was started with, `None` when there is no job
@@ -345,27 +380,28 @@ impl Store {
 
     fn results(&self, job_id: i64) -> Result<Vec<TargetResult>> {
         self.with(|conn| {
-            let mut stmt = conn.prepare(
-                "SELECT target, status, summary, diff, data_json, failure_kind, duration_ms
-                 FROM job_results WHERE job_id = ?1 ORDER BY target",
-            )?;
-            stmt.query_map([job_id], |r| {
-                let data: Option<String> = r.get(4)?;
-                let failure: Option<String> = r.get(5)?;
-                Ok(TargetResult {
-                    target: r.get(0)?,
-                    status: ResultStatus::from_name(&r.get::<_, String>(1)?)
-                        .unwrap_or(ResultStatus::Failed),
-                    summary: r.get(2)?,
-                    diff: r.get(3)?,
-                    data: data.and_then(|d| serde_json::from_str(&d).ok()),
-                    failure: failure.as_deref().and_then(FailureKind::from_name),
-                    duration_ms: r.get::<_, i64>(6)? as u64,
-                })
-            })?
-            .collect()
+            let mut stmt = conn.prepare_cached(&format!(
+                "{SELECT_RESULT} WHERE job_id = ?1 ORDER BY target"
+            ))?;
+            stmt.query_map([job_id], read_result)?.collect()
         })
     }
+}
+
+const SELECT_RESULT: &str = "SELECT target, status, summary, diff, data_json, failure_kind, duration_ms, job_id FROM job_results";
+
+fn read_result(r: &rusqlite::Row<'_>) -> rusqlite::Result<TargetResult> {
+    let data: Option<String> = r.get(4)?;
+    let failure: Option<String> = r.get(5)?;
+    Ok(TargetResult {
+        target: r.get(0)?,
+        status: ResultStatus::from_name(&r.get::<_, String>(1)?).unwrap_or(ResultStatus::Failed),
+        summary: r.get(2)?,
+        diff: r.get(3)?,
+        data: data.and_then(|d| serde_json::from_str(&d).ok()),
+        failure: failure.as_deref().and_then(FailureKind::from_name),
+        duration_ms: r.get::<_, i64>(6)? as u64,
+    })
 }
 
 const SELECT_JOB: &str = "SELECT id, plugin, action, params_json, targets, check_mode, state, started_at, finished_at, error, kind, launched_by, cancelled_by FROM jobs";

@@ -10,6 +10,7 @@ mod kv;
 mod migrations;
 mod plugins;
 mod tasks;
+mod tokens;
 mod upgrade;
 
 use std::path::{Path, PathBuf};
@@ -23,6 +24,7 @@ pub use capstan_wire::plugins::KvUsage;
 pub use error::{Result, StoreError};
 pub use jobs::{CancelRequest, JobEnd};
 pub use plugins::PluginRecord;
+pub use tokens::NewToken;
 pub use upgrade::KEPT_BACKUPS;
 
 /// A handle on the database, cheap to clone and safe to share across tasks.

@@ -177,6 +177,25 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE jobs_v10 RENAME TO jobs;
     CREATE INDEX jobs_by_state ON jobs(state);
     "#,
+    // 11: API tokens (the secret's SHA-256, never the secret), and an
+    // audit log about more than plugins: `subject` is `kind:name`
+    // (a bare name, as older rows have, is a plugin).
+    r#"
+    CREATE TABLE tokens (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        name         TEXT NOT NULL,
+        scope        TEXT NOT NULL CHECK (scope IN ('read', 'run', 'admin')),
+        hash         TEXT NOT NULL UNIQUE,
+        prefix       TEXT NOT NULL,
+        created_by   TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER,
+        last_used_at INTEGER,
+        revoked_at   INTEGER
+    );
+    CREATE UNIQUE INDEX tokens_live_name ON tokens(name) WHERE revoked_at IS NULL;
+    ALTER TABLE audit RENAME COLUMN plugin TO subject;
+    "#,
 ];
 
 /// The schema version a database file records.

@@ -309,7 +309,7 @@ async fn a_plugin_is_never_replaced_silently_nor_inherits_the_old_ones_data() {
     let log = capstan.audit_log(20).unwrap();
     let actions: Vec<(&str, &str)> = log
         .iter()
-        .map(|e| (e.action.as_str(), e.plugin.as_str()))
+        .map(|e| (e.action.as_str(), e.plugin.as_deref().unwrap_or_default()))
         .collect();
     assert_eq!(
         actions,

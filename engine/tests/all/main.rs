@@ -21,4 +21,5 @@ mod playbook;
 mod ssh;
 mod support;
 mod swarm;
+mod tokens;
 mod transport;

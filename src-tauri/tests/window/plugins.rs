@@ -91,9 +91,9 @@ fn a_plugin_is_installed_through_the_grant_dialog_with_only_what_was_ticked() {
     assert!(notice.contains("Replaced probe, granted"), "{notice}");
     let audit = capstan.audit_log(10).unwrap();
     assert!(
-        audit
-            .iter()
-            .any(|e| e.action == "replace" && e.plugin == "probe" && e.detail.contains("deleted")),
+        audit.iter().any(|e| e.action == "replace"
+            && e.plugin.as_deref() == Some("probe")
+            && e.detail.contains("deleted")),
         "{audit:?}"
     );
 }

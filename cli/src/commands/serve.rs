@@ -1,0 +1,133 @@
+//! `capstan serve`: the engine as a long-lived service with the HTTP API,
+//! on a Unix socket in the data folder and, with `--listen`, on TCP.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+
+use capstan_engine::Capstan;
+use capstan_server::AppState;
+
+use crate::exit::{BadInput, Exit};
+
+/// Arguments of `capstan serve`.
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The Unix socket to listen on (made 0600). Default: capstan.sock in
+    /// the data folder.
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Also listen on TCP, e.g. 127.0.0.1:8470; every request then needs
+    /// a token. Loopback only until TLS lands.
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<SocketAddr>,
+    /// Print a systemd unit that runs this service, and exit.
+    #[arg(long)]
+    print_unit: bool,
+}
+
+/// Runs the service until SIGTERM or Ctrl-C.
+pub async fn exec(capstan: Capstan, args: ServeArgs) -> anyhow::Result<Exit> {
+    if args.print_unit {
+        print!("{}", unit(&capstan, &args)?);
+        return Ok(Exit::Success);
+    }
+    let socket = args.socket.unwrap_or_else(|| capstan.home().socket());
+    let state = AppState {
+        socket_user: Some(capstan.actor()),
+        capstan: Arc::new(capstan),
+        failures: Default::default(),
+        started: std::time::Instant::now(),
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let signalled = tokio::spawn(async move {
+        stop_signal().await;
+        eprintln!("capstan serve: stopping");
+        let _ = stop.send(true);
+    });
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }
+    };
+    eprintln!("capstan serve: listening on {}", socket.display());
+    let tcp = args.listen.map(|address| {
+        eprintln!("capstan serve: listening on http://{address} (tokens required)");
+        tokio::spawn(capstan_server::listen::on_tcp(
+            address,
+            state.clone(),
+            until_stopped(),
+        ))
+    });
+    #[cfg(unix)]
+    let served = capstan_server::listen::on_socket(&socket, state, until_stopped()).await;
+    #[cfg(not(unix))]
+    let served: Result<(), capstan_server::listen::ListenError> = {
+        let _ = (socket, state);
+        until_stopped().await;
+        Ok(())
+    };
+    signalled.abort();
+    served.map_err(|e| BadInput(e.to_string()))?;
+    if let Some(tcp) = tcp {
+        tcp.await?.map_err(|e| BadInput(e.to_string()))?;
+    }
+    Ok(Exit::Success)
+}
+
+/// SIGTERM (systemd's stop) or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// A systemd unit for this service, as this user, on this data folder.
+fn unit(capstan: &Capstan, args: &ServeArgs) -> anyhow::Result<String> {
+    let program = std::env::current_exe()?;
+    let mut command = format!(
+        "{} --home {} serve",
+        program.display(),
+        capstan.home().root().display()
+    );
+    if let Some(socket) = &args.socket {
+        command.push_str(&format!(" --socket {}", socket.display()));
+    }
+    if let Some(address) = &args.listen {
+        command.push_str(&format!(" --listen {address}"));
+    }
+    Ok(format!(
+        "[Unit]\n\
+         Description=Capstan service (HTTP API, schedules, webhooks)\n\
+         After=network-online.target\n\
+         Wants=network-online.target\n\
+         \n\
+         [Service]\n\
+         User={user}\n\
+         ExecStart={command}\n\
+         Restart=on-failure\n\
+         # Running jobs get this long to finish after a stop.\n\
+         TimeoutStopSec=60\n\
+         NoNewPrivileges=false\n\
+         \n\
+         [Install]\n\
+         WantedBy=multi-user.target\n",
+        user = capstan.actor().name(),
+    ))
+}

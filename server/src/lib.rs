@@ -1,0 +1,42 @@
+//! `capstan serve`: the engine as a long-lived service. It answers an HTTP
+//! API at `/api/v1` (its OpenAPI 3.1 document at `/api/v1/openapi.json`) on
+//! a Unix socket in the data folder (mode 0600, where the connecting OS
+//! user acts as themselves) and, when asked, on TCP, where every request
+//! presents a token (`Authorization: Bearer capstan_…`) whose scope each
+//! route checks.
+//!
+//! Modules:
+//! - [`auth`]: who a request is (a token, or the socket's user) and
+//!   whether its scope allows the route; failed attempts are rate-limited.
+//! - [`error`]: the one error shape every route answers with.
+//! - [`routes`]: the routes and the OpenAPI document they make.
+//! - [`listen`]: the socket and TCP listeners, and a graceful stop.
+
+pub mod auth;
+pub mod error;
+pub mod listen;
+pub mod routes;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use capstan_engine::Capstan;
+use capstan_wire::Actor;
+
+/// Largest request body accepted (a plugin upload will have its own).
+pub const BODY_LIMIT: usize = 1 << 20;
+
+/// What every route reaches: the engine, and how requests on this
+/// listener are authenticated.
+#[derive(Clone)]
+pub struct AppState {
+    /// The engine.
+    pub capstan: Arc<Capstan>,
+    /// The OS user a request without a token acts as, on the Unix socket;
+    /// `None` on TCP, where a token is required.
+    pub socket_user: Option<Actor>,
+    /// Failed authentications per source.
+    pub failures: Arc<auth::FailureLimiter>,
+    /// When the service started.
+    pub started: Instant,
+}

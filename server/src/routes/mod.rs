@@ -1,0 +1,92 @@
+//! The routes, and the OpenAPI document made from them. Every route but
+//! `/healthz` and the document itself takes a scoped caller
+//! ([`crate::auth`]); its OpenAPI `security` names that scope, which the
+//! route-walking test holds it to.
+
+pub mod jobs;
+pub mod system;
+pub mod tokens;
+
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use crate::{AppState, BODY_LIMIT};
+
+/// The API's routes over `state`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(system::healthz))
+        .route("/metrics", get(system::metrics))
+        .route("/api/v1/openapi.json", get(system::openapi))
+        .route("/api/v1/jobs", get(jobs::list))
+        .route("/api/v1/jobs/{id}", get(jobs::show))
+        .route("/api/v1/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
+        .route("/api/v1/tokens/{name}", delete(tokens::revoke))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> crate::error::HttpError {
+    crate::error::HttpError::new(
+        capstan_wire::ErrorCode::NotFound,
+        format!("no route {}: see /api/v1/openapi.json", uri.path()),
+    )
+}
+
+/// The API as OpenAPI describes it.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Capstan", description = "Capstan's HTTP API: jobs, tokens and the service itself."),
+    paths(
+        system::healthz, system::metrics, system::openapi,
+        jobs::list, jobs::show, jobs::cancel,
+        tokens::list, tokens::create, tokens::revoke,
+    ),
+    modifiers(&BearerToken),
+    tags(
+        (name = "jobs", description = "The job history; cancelling a job"),
+        (name = "tokens", description = "API tokens (admin)"),
+        (name = "system", description = "Liveness, metrics, this document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Declares the `token` security scheme: a bearer token, whose scopes
+/// (`read`, `run`, `admin`) each operation's security names.
+struct BearerToken;
+
+impl utoipa::Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A token from `capstan tokens create`; its scope (read < run < admin) must include the operation's",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document as JSON, made once.
+pub fn document_json() -> String {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    DOCUMENT
+        .get_or_init(|| {
+            ApiDoc::openapi()
+                .to_pretty_json()
+                .expect("the OpenAPI document serialises")
+        })
+        .clone()
+}

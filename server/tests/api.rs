@@ -1,0 +1,360 @@
+//! The HTTP API as a client sees it, over real sockets: every route
+//! walked with each scope, the Unix socket's owner, tokens refused at
+//! once when revoked, failed logins limited, bodies bounded, and errors in
+//! one shape.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use capstan_engine::{BundledPlugin, Capstan, Home};
+use capstan_server::AppState;
+use capstan_wire::Actor;
+use capstan_wire::tokens::Scope;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use serde_json::{Value, json};
+
+/// A service on a fresh home: its TCP address, its socket and the engine.
+struct Service {
+    _home: tempfile::TempDir,
+    address: SocketAddr,
+    socket: std::path::PathBuf,
+    capstan: Arc<Capstan>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Service {
+    async fn start() -> Service {
+        let home = tempfile::tempdir().unwrap();
+        let bundled = capstan_bundled::PLUGINS.iter().map(|p| BundledPlugin {
+            name: p.name,
+            sha256: p.sha256,
+            wasm: p.wasm,
+        });
+        let capstan = Arc::new(
+            Capstan::open(Home::at(home.path()).unwrap())
+                .unwrap()
+                .with_bundled(bundled),
+        );
+        let state = AppState {
+            socket_user: Some(Actor::User("owner".into())),
+            capstan: capstan.clone(),
+            failures: Default::default(),
+            started: std::time::Instant::now(),
+        };
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let until = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            }
+        };
+        let address: SocketAddr = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap()
+        };
+        tokio::spawn(capstan_server::listen::on_tcp(
+            address,
+            state.clone(),
+            until(),
+        ));
+        let socket = home.path().join("capstan.sock");
+        let path = socket.clone();
+        tokio::spawn(async move { capstan_server::listen::on_socket(&path, state, until()).await });
+        for _ in 0..200 {
+            if socket.exists() && std::net::TcpStream::connect(address).is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        Service {
+            _home: home,
+            address,
+            socket,
+            capstan,
+            stop,
+        }
+    }
+
+    fn token(&self, name: &str, scope: Scope) -> String {
+        self.capstan
+            .create_token(name, scope, None, &Actor::User("owner".into()))
+            .unwrap()
+            .secret
+    }
+
+    /// A request over TCP: the status and the body as JSON (or a string).
+    async fn tcp(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let stream = tokio::net::TcpStream::connect(self.address).await.unwrap();
+        send(
+            stream,
+            method,
+            path,
+            token,
+            body.map(|b| b.to_string().into_bytes()),
+        )
+        .await
+    }
+
+    /// A request over the Unix socket.
+    async fn unix(&self, method: &str, path: &str, token: Option<&str>) -> (u16, Value) {
+        let stream = tokio::net::UnixStream::connect(&self.socket).await.unwrap();
+        send(stream, method, path, token, None).await
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+async fn send<S>(
+    stream: S,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Vec<u8>>,
+) -> (u16, Value)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let mut request = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "capstan");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    if body.is_some() {
+        request = request.header("content-type", "application/json");
+    }
+    let request = request
+        .body(Full::new(Bytes::from(body.unwrap_or_default())))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, value)
+}
+
+/// Every operation of the OpenAPI document: method, path with its
+/// parameters filled, and the scope its security names (`None`: open).
+fn operations(document: &Value) -> Vec<(String, String, Option<Scope>)> {
+    let mut found = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let scope = operation["security"]
+                .as_array()
+                .and_then(|s| s.first())
+                .and_then(|s| s["token"][0].as_str())
+                .map(|name| Scope::from_name(name).expect("a known scope"));
+            let filled = path.replace("{id}", "1").replace("{name}", "nobody");
+            found.push((method.to_uppercase(), filled, scope));
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn every_route_checks_its_scope() {
+    let service = Service::start().await;
+    let tokens = [
+        (Scope::Read, service.token("reader", Scope::Read)),
+        (Scope::Run, service.token("runner", Scope::Run)),
+        (Scope::Admin, service.token("admin", Scope::Admin)),
+    ];
+    let (status, document) = service.tcp("GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(document["openapi"], "3.1.0");
+    let operations = operations(&document);
+    assert!(operations.len() >= 9, "{operations:?}");
+    let open: Vec<&str> = operations
+        .iter()
+        .filter(|(_, _, scope)| scope.is_none())
+        .map(|(_, path, _)| path.as_str())
+        .collect();
+    assert_eq!(
+        open,
+        ["/api/v1/openapi.json", "/healthz"],
+        "only these answer anyone"
+    );
+
+    for (method, path, needed) in &operations {
+        let Some(needed) = needed else { continue };
+        let body = (method == "POST").then(|| json!({}));
+        let (status, error) = service.tcp(method, path, None, body.clone()).await;
+        assert_eq!(status, 401, "{method} {path} without a token: {error}");
+        assert_eq!(error["code"], "unauthorized", "{error}");
+        for (scope, secret) in &tokens {
+            let (status, answer) = service.tcp(method, path, Some(secret), body.clone()).await;
+            if scope.allows(*needed) {
+                assert!(
+                    status != 401 && status != 403 && status < 500,
+                    "{method} {path} with scope {scope}: {status} {answer}"
+                );
+            } else {
+                assert_eq!(status, 403, "{method} {path} with scope {scope}: {answer}");
+                assert_eq!(answer["code"], "forbidden");
+                assert!(
+                    answer["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains(&format!("needs `{needed}`"))
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_socket_is_its_owner_s_and_needs_no_token() {
+    let service = Service::start().await;
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&service.socket)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "only its owner can connect");
+    let (status, jobs) = service.unix("GET", "/api/v1/jobs?limit=5", None).await;
+    assert_eq!(status, 200, "{jobs}");
+    assert_eq!(jobs, json!([]));
+    let (status, made) = service.unix("GET", "/api/v1/tokens", None).await;
+    assert_eq!((status, made), (200, json!([])), "the owner is admin");
+    let (status, error) = service.unix("POST", "/api/v1/jobs/42/cancel", None).await;
+    assert_eq!(status, 404);
+    assert_eq!(error["code"], "not_found");
+    // A token presented on the socket is still checked.
+    let (status, _) = service
+        .unix("GET", "/api/v1/jobs", Some("capstan_nonsense"))
+        .await;
+    assert_eq!(status, 401);
+    // Over TCP the same request needs a token.
+    let (status, _) = service.tcp("GET", "/api/v1/jobs", None, None).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn a_token_made_through_the_api_works_until_revoked_and_is_refused_at_once() {
+    let service = Service::start().await;
+    let admin = service.token("admin", Scope::Admin);
+    let (status, made) = service
+        .tcp(
+            "POST",
+            "/api/v1/tokens",
+            Some(&admin),
+            Some(json!({ "name": "ci", "scope": "read" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{made}");
+    let secret = made["secret"].as_str().unwrap().to_string();
+    assert_eq!(made["token"]["created_by"], "token:admin");
+    let (status, _) = service
+        .tcp("GET", "/api/v1/jobs", Some(&secret), None)
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = service
+        .tcp("DELETE", "/api/v1/tokens/ci", Some(&admin), None)
+        .await;
+    assert_eq!(status, 204);
+    let (status, error) = service
+        .tcp("GET", "/api/v1/jobs", Some(&secret), None)
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(error["message"], "token `ci` was revoked");
+    let audit = service.capstan.audit_log(5).unwrap();
+    assert_eq!(audit[0].actor, "token:admin");
+    assert_eq!(
+        (audit[0].action.as_str(), audit[0].subject.as_str()),
+        ("revoke", "token:ci")
+    );
+}
+
+#[tokio::test]
+async fn bad_bodies_and_queries_get_the_error_shape() {
+    let service = Service::start().await;
+    let admin = service.token("admin", Scope::Admin);
+    let huge = json!({ "name": "x".repeat(capstan_server::BODY_LIMIT + 1), "scope": "read" });
+    let (status, error) = service
+        .tcp("POST", "/api/v1/tokens", Some(&admin), Some(huge))
+        .await;
+    assert_eq!(status, 413, "{error}");
+    assert_eq!(error["code"], "too_large");
+    let (status, error) = service
+        .tcp(
+            "POST",
+            "/api/v1/tokens",
+            Some(&admin),
+            Some(json!({ "name": "x", "scope": "root" })),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(error["code"], "bad_input");
+    assert!(
+        error["message"].as_str().unwrap().contains("scope"),
+        "{error}"
+    );
+    let (status, error) = service
+        .tcp("GET", "/api/v1/jobs?limit=0", Some(&admin), None)
+        .await;
+    assert_eq!((status, error["field"].as_str()), (400, Some("limit")));
+    let (status, error) = service
+        .tcp("GET", "/api/v1/jobs?state=paused", Some(&admin), None)
+        .await;
+    assert_eq!((status, error["code"].as_str()), (400, Some("bad_input")));
+    let (status, error) = service
+        .tcp("GET", "/api/v1/jobs/abc", Some(&admin), None)
+        .await;
+    assert_eq!((status, error["code"].as_str()), (400, Some("bad_input")));
+    let (status, error) = service
+        .tcp("GET", "/api/v1/nothing", Some(&admin), None)
+        .await;
+    assert_eq!((status, error["code"].as_str()), (404, Some("not_found")));
+}
+
+#[tokio::test]
+async fn failed_authentications_are_limited_per_source() {
+    let service = Service::start().await;
+    let good = service.token("good", Scope::Read);
+    for _ in 0..capstan_server::auth::MAX_FAILURES {
+        let (status, _) = service
+            .tcp("GET", "/api/v1/jobs", Some("capstan_guess"), None)
+            .await;
+        assert_eq!(status, 401);
+    }
+    let (status, error) = service
+        .tcp("GET", "/api/v1/jobs", Some("capstan_guess"), None)
+        .await;
+    assert_eq!(status, 429, "{error}");
+    let (status, _) = service.tcp("GET", "/api/v1/jobs", Some(&good), None).await;
+    assert_eq!(status, 429, "the source waits, whatever it presents");
+    // The socket's owner is another source.
+    let (status, _) = service.unix("GET", "/api/v1/jobs", None).await;
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn the_document_names_a_scope_for_every_operation_but_two() {
+    let document: Value = serde_json::from_str(&capstan_server::routes::document_json()).unwrap();
+    assert!(document["components"]["securitySchemes"]["token"]["scheme"] == "bearer");
+    let scoped = operations(&document)
+        .iter()
+        .filter(|o| o.2.is_some())
+        .count();
+    assert!(scoped >= 7);
+    let _ = Path::new("");
+}
