@@ -39,4 +39,45 @@ pub struct AppState {
     pub failures: Arc<auth::FailureLimiter>,
     /// When the service started.
     pub started: Instant,
+    /// The jobs the service runs, waited for when it stops.
+    pub jobs: tokio_util::task::TaskTracker,
+    /// Cancelled when the service stops and its grace period is over:
+    /// the jobs still running are cancelled and recorded so.
+    pub stopping: tokio_util::sync::CancellationToken,
+}
+
+impl AppState {
+    /// A state for `capstan` whose socket's user is `socket_user`.
+    pub fn new(capstan: Arc<Capstan>, socket_user: Option<Actor>) -> Self {
+        AppState {
+            capstan,
+            socket_user,
+            failures: Default::default(),
+            started: Instant::now(),
+            jobs: Default::default(),
+            stopping: Default::default(),
+        }
+    }
+
+    /// Waits up to `grace` for the jobs the service runs to finish, then
+    /// cancels the rest and waits for them to record it. New jobs are
+    /// still accepted until the listeners stop.
+    pub async fn finish_jobs(&self, grace: std::time::Duration) -> usize {
+        self.jobs.close();
+        let running = self.jobs.len();
+        if running == 0 {
+            return 0;
+        }
+        tracing::info!(running, ?grace, "waiting for the jobs the service runs");
+        if tokio::time::timeout(grace, self.jobs.wait()).await.is_err() {
+            tracing::warn!(
+                running = self.jobs.len(),
+                "grace period over: cancelling the jobs still running"
+            );
+            self.stopping.cancel();
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_secs(15), self.jobs.wait()).await;
+        }
+        running
+    }
 }

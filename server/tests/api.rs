@@ -21,6 +21,7 @@ struct Service {
     address: SocketAddr,
     socket: std::path::PathBuf,
     capstan: Arc<Capstan>,
+    state: AppState,
     stop: tokio::sync::watch::Sender<bool>,
 }
 
@@ -37,12 +38,7 @@ impl Service {
                 .unwrap()
                 .with_bundled(bundled),
         );
-        let state = AppState {
-            socket_user: Some(Actor::User("owner".into())),
-            capstan: capstan.clone(),
-            failures: Default::default(),
-            started: std::time::Instant::now(),
-        };
+        let state = AppState::new(capstan.clone(), Some(Actor::User("owner".into())));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let until = move || {
             let mut stopped = stopped.clone();
@@ -61,7 +57,10 @@ impl Service {
         ));
         let socket = home.path().join("capstan.sock");
         let path = socket.clone();
-        tokio::spawn(async move { capstan_server::listen::on_socket(&path, state, until()).await });
+        let served = state.clone();
+        tokio::spawn(
+            async move { capstan_server::listen::on_socket(&path, served, until()).await },
+        );
         for _ in 0..200 {
             if socket.exists() && std::net::TcpStream::connect(address).is_ok() {
                 break;
@@ -73,6 +72,7 @@ impl Service {
             address,
             socket,
             capstan,
+            state,
             stop,
         }
     }
@@ -107,6 +107,19 @@ impl Service {
     async fn unix(&self, method: &str, path: &str, token: Option<&str>) -> (u16, Value) {
         let stream = tokio::net::UnixStream::connect(&self.socket).await.unwrap();
         send(stream, method, path, token, None).await
+    }
+
+    /// A POST with a JSON body over the Unix socket, as its owner.
+    async fn unix_post(&self, path: &str, body: Value) -> (u16, Value) {
+        let stream = tokio::net::UnixStream::connect(&self.socket).await.unwrap();
+        send(
+            stream,
+            "POST",
+            path,
+            None,
+            Some(body.to_string().into_bytes()),
+        )
+        .await
     }
 }
 
@@ -357,4 +370,155 @@ fn the_document_names_a_scope_for_every_operation_but_two() {
         .count();
     assert!(scoped >= 7);
     let _ = Path::new("");
+}
+
+/// The events of an SSE body: (event, id, data).
+fn sse_events(body: &str) -> Vec<(String, Option<String>, Value)> {
+    body.split("\n\n")
+        .filter(|block| !block.trim().is_empty())
+        .filter_map(|block| {
+            let (mut event, mut id, mut data) = (String::new(), None, String::new());
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    event = v.trim().to_string();
+                } else if let Some(v) = line.strip_prefix("id:") {
+                    id = Some(v.trim().to_string());
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim());
+                }
+            }
+            (!event.is_empty()).then(|| {
+                (
+                    event,
+                    id,
+                    serde_json::from_str(&data).unwrap_or(Value::Null),
+                )
+            })
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_run_started_through_the_api_is_followed_to_its_end_and_run_again() {
+    let service = Service::start().await;
+    let runner = service.token("runner", Scope::Run);
+    let request = json!({
+        "plugin": "debug", "action": "msg", "params": { "msg": "hello from the API" },
+        "targets": ["local"]
+    });
+    let (status, started) = service
+        .tcp("POST", "/api/v1/runs", Some(&runner), Some(request))
+        .await;
+    assert_eq!(status, 202, "{started}");
+    let id = started["job_id"].as_i64().unwrap();
+
+    let (status, body) = service
+        .tcp(
+            "GET",
+            &format!("/api/v1/jobs/{id}/log"),
+            Some(&runner),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let events = sse_events(body.as_str().unwrap());
+    let (last, lines) = events.split_last().unwrap();
+    assert_eq!(last.0, "end", "{events:?}");
+    assert_eq!(last.2["state"], "finished");
+    assert_eq!(last.2["launched_by"], "token:runner");
+    assert!(
+        lines
+            .iter()
+            .any(|(e, _, line)| e == "line" && line["message"] == "hello from the API"),
+        "{events:?}"
+    );
+    // Reconnecting after the last line seen gives only the end.
+    let last_id = lines.last().unwrap().1.clone().unwrap();
+    let stream = tokio::net::TcpStream::connect(service.address)
+        .await
+        .unwrap();
+    let (_, again) = send_with(stream, &format!("/api/v1/jobs/{id}/log"), &runner, &last_id).await;
+    let again = sse_events(&again);
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(again[0].0, "end");
+
+    let (status, rerun) = service
+        .tcp(
+            "POST",
+            &format!("/api/v1/jobs/{id}/rerun"),
+            Some(&runner),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{rerun}");
+    assert!(rerun["job_id"].as_i64().unwrap() > id);
+
+    let bad = json!({ "plugin": "nosuch", "action": "x", "params": {}, "targets": ["local"] });
+    let (status, error) = service
+        .tcp("POST", "/api/v1/runs", Some(&runner), Some(bad))
+        .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (404, Some("not_found")),
+        "{error}"
+    );
+    let trusting = json!({ "plugin": "debug", "action": "msg", "params": {}, "targets": ["local"], "trust_new_hosts": true });
+    let (status, error) = service
+        .tcp("POST", "/api/v1/runs", Some(&runner), Some(trusting))
+        .await;
+    assert_eq!(
+        (status, error["field"].as_str()),
+        (403, Some("trust_new_hosts")),
+        "{error}"
+    );
+}
+
+/// A GET with `Last-Event-ID`; the body as text.
+async fn send_with(
+    stream: tokio::net::TcpStream,
+    path: &str,
+    token: &str,
+    last: &str,
+) -> (u16, String) {
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let request = hyper::Request::builder()
+        .uri(path)
+        .header("host", "capstan")
+        .header("authorization", format!("Bearer {token}"))
+        .header("last-event-id", last)
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tokio::test]
+async fn stopping_the_service_cancels_its_jobs_after_the_grace_period() {
+    let service = Service::start().await;
+    let request = json!({
+        "plugin": "command", "action": "exec", "params": { "argv": ["sleep", "31408"] },
+        "targets": ["local"]
+    });
+    let (status, started) = service.unix_post("/api/v1/runs", request).await;
+    assert_eq!(status, 202, "{started}");
+    let id = started["job_id"].as_i64().unwrap();
+    let state = service.state.clone();
+    let running = state
+        .finish_jobs(std::time::Duration::from_millis(300))
+        .await;
+    assert_eq!(running, 1);
+    let job = service.capstan.job(id).unwrap();
+    assert_eq!(job.state, capstan_wire::status::JobState::Cancelled);
+    assert_eq!(job.launched_by, Actor::User("owner".into()));
+    let still = std::process::Command::new("pgrep")
+        .args(["-f", "sleep 31408"])
+        .status()
+        .unwrap();
+    assert!(!still.success(), "the command was stopped");
 }

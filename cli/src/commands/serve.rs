@@ -23,6 +23,10 @@ pub struct ServeArgs {
     /// a token. Loopback only until TLS lands.
     #[arg(long, value_name = "ADDR:PORT")]
     listen: Option<SocketAddr>,
+    /// How long jobs the service runs get to finish once it is told to
+    /// stop, before they are cancelled (and recorded so): `30s`, `5m`.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::commands::tokens::parse_lifetime)]
+    grace: std::time::Duration,
     /// Print a systemd unit that runs this service, and exit.
     #[arg(long)]
     print_unit: bool,
@@ -35,12 +39,8 @@ pub async fn exec(capstan: Capstan, args: ServeArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Success);
     }
     let socket = args.socket.unwrap_or_else(|| capstan.home().socket());
-    let state = AppState {
-        socket_user: Some(capstan.actor()),
-        capstan: Arc::new(capstan),
-        failures: Default::default(),
-        started: std::time::Instant::now(),
-    };
+    let actor = capstan.actor();
+    let state = AppState::new(Arc::new(capstan), Some(actor));
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let signalled = tokio::spawn(async move {
         stop_signal().await;
@@ -63,14 +63,18 @@ pub async fn exec(capstan: Capstan, args: ServeArgs) -> anyhow::Result<Exit> {
         ))
     });
     #[cfg(unix)]
-    let served = capstan_server::listen::on_socket(&socket, state, until_stopped()).await;
+    let served = capstan_server::listen::on_socket(&socket, state.clone(), until_stopped()).await;
     #[cfg(not(unix))]
     let served: Result<(), capstan_server::listen::ListenError> = {
-        let _ = (socket, state);
+        let _ = socket;
         until_stopped().await;
         Ok(())
     };
     signalled.abort();
+    let waited = state.finish_jobs(args.grace).await;
+    if waited > 0 {
+        eprintln!("capstan serve: {waited} job(s) were running; each finished or was cancelled");
+    }
     served.map_err(|e| BadInput(e.to_string()))?;
     if let Some(tcp) = tcp {
         tcp.await?.map_err(|e| BadInput(e.to_string()))?;
@@ -122,9 +126,8 @@ fn unit(capstan: &Capstan, args: &ServeArgs) -> anyhow::Result<String> {
          User={user}\n\
          ExecStart={command}\n\
          Restart=on-failure\n\
-         # Running jobs get this long to finish after a stop.\n\
+         # Running jobs get --grace (30 s) to finish after a stop, then are cancelled.\n\
          TimeoutStopSec=60\n\
-         NoNewPrivileges=false\n\
          \n\
          [Install]\n\
          WantedBy=multi-user.target\n",

@@ -46,7 +46,7 @@ fn parse_scope(text: &str) -> Result<Scope, String> {
 }
 
 /// `30d`, `12h`, `90m`, `45s` or `8w`.
-fn parse_lifetime(text: &str) -> Result<Duration, String> {
+pub fn parse_lifetime(text: &str) -> Result<Duration, String> {
     let bad = || format!("`{text}`: give a number and a unit, as in 90m, 12h, 30d or 8w");
     let unit = text.chars().last().ok_or_else(bad)?;
     let count: u64 = text[..text.len() - unit.len_utf8()]

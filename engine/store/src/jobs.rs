@@ -337,18 +337,35 @@ impl Store {
 
     /// A job's log lines in order.
     pub fn job_logs(&self, id: i64) -> Result<Vec<LogLine>> {
+        Ok(self
+            .job_logs_after(id, 0, usize::MAX)?
+            .into_iter()
+            .map(|(_, line)| line)
+            .collect())
+    }
+
+    /// At most `limit` of a job's log lines after line number `after`,
+    /// each with its number (from 1), in order: a follower asks again from
+    /// the last number it saw.
+    pub fn job_logs_after(&self, id: i64, after: i64, limit: usize) -> Result<Vec<(i64, LogLine)>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.with(|conn| {
-            let mut stmt =
-                conn.prepare("SELECT target, level, message, fields_json, at FROM job_logs WHERE job_id = ?1 ORDER BY seq")?;
-            stmt.query_map([id], |r| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT target, level, message, fields_json, at, seq FROM job_logs
+                  WHERE job_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            stmt.query_map(params![id, after, limit], |r| {
                 let fields: Option<String> = r.get(3)?;
-                Ok(LogLine {
+                let line = LogLine {
                     target: r.get(0)?,
                     level: LogLevel::from_name(&r.get::<_, String>(1)?).unwrap_or(LogLevel::Info),
                     message: r.get(2)?,
-                    fields: fields.and_then(|f| serde_json::from_str(&f).ok()).unwrap_or_default(),
+                    fields: fields
+                        .and_then(|f| serde_json::from_str(&f).ok())
+                        .unwrap_or_default(),
                     at_ms: r.get(4)?,
-                })
+                };
+                Ok((r.get(5)?, line))
             })?
             .collect()
         })

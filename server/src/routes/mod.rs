@@ -4,6 +4,8 @@
 //! route-walking test holds it to.
 
 pub mod jobs;
+pub mod log;
+pub mod runs;
 pub mod system;
 pub mod tokens;
 
@@ -26,6 +28,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/jobs", get(jobs::list))
         .route("/api/v1/jobs/{id}", get(jobs::show))
         .route("/api/v1/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/api/v1/jobs/{id}/rerun", post(runs::rerun))
+        .route("/api/v1/jobs/{id}/log", get(log::follow))
+        .route("/api/v1/runs", post(runs::run_action))
         .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
         .route("/api/v1/tokens/{name}", delete(tokens::revoke))
         .fallback(not_found)
@@ -46,12 +51,14 @@ async fn not_found(uri: axum::http::Uri) -> crate::error::HttpError {
     info(title = "Capstan", description = "Capstan's HTTP API: jobs, tokens and the service itself."),
     paths(
         system::healthz, system::metrics, system::openapi,
-        jobs::list, jobs::show, jobs::cancel,
+        jobs::list, jobs::show, jobs::cancel, runs::rerun, log::follow,
+        runs::run_action,
         tokens::list, tokens::create, tokens::revoke,
     ),
     modifiers(&BearerToken),
     tags(
-        (name = "jobs", description = "The job history; cancelling a job"),
+        (name = "jobs", description = "The job history; following, cancelling and re-running a job"),
+        (name = "runs", description = "Starting a plugin action on targets"),
         (name = "tokens", description = "API tokens (admin)"),
         (name = "system", description = "Liveness, metrics, this document"),
     )

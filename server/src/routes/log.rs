@@ -1,0 +1,90 @@
+//! A job's log as a stream of server-sent events, for a job run by any
+//! process: the lines already written, then each new one as the store
+//! gets it, then `end` with the job once it is no longer running. Each
+//! line's event id is its number, so a client that reconnects with
+//! `Last-Event-ID` gets only what it missed.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use capstan_wire::status::JobState;
+use futures_util::Stream;
+
+use crate::AppState;
+use crate::auth::Reader;
+use crate::error::{HttpResult, PathOf};
+
+/// How often the store is read for new lines while the job runs.
+pub const FOLLOW_POLL: Duration = Duration::from_millis(200);
+
+/// Lines sent in one read of the store.
+const PAGE: usize = 500;
+
+/// Follows a job's log: events `line` (a `LogLine`, id its number), then
+/// `end` (the job's record).
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/log", tag = "jobs",
+    params(("id" = i64, Path, description = "The job's number"),
+        ("Last-Event-ID" = Option<i64>, Header, description = "The last line number already seen")),
+    responses((status = 200, content_type = "text/event-stream", body = String,
+        description = "`line` events (a LogLine each), then one `end` event (the JobRecord)"),
+        (status = 404, body = capstan_wire::ApiError)),
+    security(("token" = ["read"])))]
+pub async fn follow(
+    _: Reader,
+    State(state): State<AppState>,
+    PathOf(id): PathOf<i64>,
+    headers: HeaderMap,
+) -> HttpResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    state.capstan.job(id)?;
+    let after = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or(0);
+    let events = futures_util::stream::unfold(Some(after), move |cursor| {
+        let state = state.clone();
+        async move {
+            let mut after = cursor?;
+            loop {
+                // Read whether it ended before the lines, so none written
+                // just before the end is missed.
+                let job = state.capstan.job(id).ok();
+                let lines = state
+                    .capstan
+                    .store()
+                    .job_logs_after(id, after, PAGE)
+                    .unwrap_or_default();
+                if !lines.is_empty() {
+                    let events: Vec<Result<Event, Infallible>> = lines
+                        .iter()
+                        .map(|(seq, line)| {
+                            Ok(Event::default()
+                                .event("line")
+                                .id(seq.to_string())
+                                .json_data(line)
+                                .unwrap_or_default())
+                        })
+                        .collect();
+                    after = lines.last().map_or(after, |(seq, _)| *seq);
+                    return Some((futures_util::stream::iter(events), Some(after)));
+                }
+                match job {
+                    Some(job) if job.state == JobState::Running => {
+                        tokio::time::sleep(FOLLOW_POLL).await;
+                    }
+                    job => {
+                        let end = Event::default()
+                            .event("end")
+                            .json_data(&job)
+                            .unwrap_or_default();
+                        return Some((futures_util::stream::iter(vec![Ok(end)]), None));
+                    }
+                }
+            }
+        }
+    });
+    Ok(Sse::new(futures_util::StreamExt::flatten(events)).keep_alive(KeepAlive::default()))
+}
