@@ -21,7 +21,8 @@ use capstan_wire::{Actor, ErrorCode};
 use crate::AppState;
 use crate::error::HttpError;
 
-/// Failed authentications a source may make in [`FAILURE_WINDOW`].
+/// Failed authentications a source may make in [`FAILURE_WINDOW`] by
+/// default (`capstan serve --auth-failures`).
 pub const MAX_FAILURES: u32 = 10;
 
 /// The window failures are counted over.
@@ -40,18 +41,34 @@ pub struct Caller {
 }
 
 /// Counts failed authentications per source.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FailureLimiter {
     windows: Mutex<HashMap<String, (Instant, u32)>>,
+    max: u32,
+}
+
+impl Default for FailureLimiter {
+    fn default() -> Self {
+        FailureLimiter::new(MAX_FAILURES)
+    }
 }
 
 impl FailureLimiter {
+    /// A limiter that blocks a source after `max` failures in
+    /// [`FAILURE_WINDOW`].
+    pub fn new(max: u32) -> Self {
+        FailureLimiter {
+            windows: Mutex::default(),
+            max: max.max(1),
+        }
+    }
+
     /// Whether `source` is over its limit now.
     fn blocked(&self, source: &str) -> bool {
         let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        windows.get(source).is_some_and(|(start, count)| {
-            start.elapsed() < FAILURE_WINDOW && *count >= MAX_FAILURES
-        })
+        windows
+            .get(source)
+            .is_some_and(|(start, count)| start.elapsed() < FAILURE_WINDOW && *count >= self.max)
     }
 
     /// Counts one failure of `source`.

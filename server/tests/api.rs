@@ -522,3 +522,23 @@ async fn stopping_the_service_cancels_its_jobs_after_the_grace_period() {
         .unwrap();
     assert!(!still.success(), "the command was stopped");
 }
+
+#[test]
+fn operation_ids_are_unique() {
+    let document: Value = serde_json::from_str(&capstan_server::routes::document_json()).unwrap();
+    let mut ids: Vec<&str> = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .map(|operation| {
+            operation["operationId"]
+                .as_str()
+                .expect("every operation has an id")
+        })
+        .collect();
+    let count = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "{ids:?}");
+}

@@ -27,6 +27,10 @@ pub struct ServeArgs {
     /// stop, before they are cancelled (and recorded so): `30s`, `5m`.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::commands::tokens::parse_lifetime)]
     grace: std::time::Duration,
+    /// Failed authentications one address may make in a minute before it
+    /// is refused (429) until the minute ends.
+    #[arg(long, value_name = "N", default_value_t = capstan_server::auth::MAX_FAILURES)]
+    auth_failures: u32,
     /// Print a systemd unit that runs this service, and exit.
     #[arg(long)]
     print_unit: bool,
@@ -40,7 +44,12 @@ pub async fn exec(capstan: Capstan, args: ServeArgs) -> anyhow::Result<Exit> {
     }
     let socket = args.socket.unwrap_or_else(|| capstan.home().socket());
     let actor = capstan.actor();
-    let state = AppState::new(Arc::new(capstan), Some(actor));
+    let state = AppState {
+        failures: Arc::new(capstan_server::auth::FailureLimiter::new(
+            args.auth_failures,
+        )),
+        ..AppState::new(Arc::new(capstan), Some(actor))
+    };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let signalled = tokio::spawn(async move {
         stop_signal().await;

@@ -235,7 +235,7 @@ impl Store {
                 return Ok(jobs);
             };
             let mut stmt = conn.prepare_cached(&format!(
-                "{SELECT_RESULT} WHERE job_id BETWEEN ?1 AND ?2 ORDER BY job_id DESC, target"
+                "{SELECT_RESULT} WHERE job_id BETWEEN ?1 AND ?2 ORDER BY job_id DESC, target DESC"
             ))?;
             let mut rows = stmt.query(params![oldest.id, newest.id])?;
             // Both come newest job first: walk them together.
@@ -248,6 +248,11 @@ impl Store {
                 if let Some(job) = jobs.get_mut(at).filter(|j| j.id == job_id) {
                     job.results.push(read_result(row)?);
                 }
+            }
+            // Read backwards along the (job, target) key, which needs no
+            // sort; each job's results are wanted by target.
+            for job in &mut jobs {
+                job.results.reverse();
             }
             Ok(jobs)
         })

@@ -31,7 +31,7 @@ pub struct JobQuery {
 }
 
 /// The newest jobs that pass the filters.
-#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", params(JobQuery),
+#[utoipa::path(get, path = "/api/v1/jobs", operation_id = "list_jobs", tag = "jobs", params(JobQuery),
     responses((status = 200, body = Vec<JobRecord>), (status = 400, body = capstan_wire::ApiError)),
     security(("token" = ["read"])))]
 pub async fn list(
@@ -56,7 +56,7 @@ pub async fn list(
 }
 
 /// One job: its results, a playbook's tasks and recap, and its log.
-#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs",
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", operation_id = "show_job", tag = "jobs",
     params(("id" = i64, Path, description = "The job's number")),
     responses((status = 200, body = JobDetail), (status = 404, body = capstan_wire::ApiError)),
     security(("token" = ["read"])))]
@@ -79,7 +79,7 @@ pub struct Cancelled {
 }
 
 /// Cancels a running job, whichever process runs it.
-#[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs",
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", operation_id = "cancel_job", tag = "jobs",
     params(("id" = i64, Path, description = "The job's number")),
     responses((status = 200, body = Cancelled), (status = 404, body = capstan_wire::ApiError)),
     security(("token" = ["run"])))]

@@ -25,7 +25,7 @@ const PAGE: usize = 500;
 
 /// Follows a job's log: events `line` (a `LogLine`, id its number), then
 /// `end` (the job's record).
-#[utoipa::path(get, path = "/api/v1/jobs/{id}/log", tag = "jobs",
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/log", operation_id = "follow_job_log", tag = "jobs",
     params(("id" = i64, Path, description = "The job's number"),
         ("Last-Event-ID" = Option<i64>, Header, description = "The last line number already seen")),
     responses((status = 200, content_type = "text/event-stream", body = String,

@@ -55,6 +55,7 @@ async fn not_found(uri: axum::http::Uri) -> crate::error::HttpError {
         runs::run_action,
         tokens::list, tokens::create, tokens::revoke,
     ),
+    components(schemas(capstan_wire::ApiError, capstan_wire::ErrorCode)),
     modifiers(&BearerToken),
     tags(
         (name = "jobs", description = "The job history; following, cancelling and re-running a job"),
@@ -71,6 +72,48 @@ struct BearerToken;
 
 impl utoipa::Modify for BearerToken {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        // What every operation that needs a token may also answer.
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if operation.security.is_none() {
+                    continue;
+                }
+                for (status, why) in [
+                    (
+                        "400",
+                        "A malformed request: a path or query value that does not parse, a bad body",
+                    ),
+                    ("401", "No valid token"),
+                    ("403", "The token's scope does not allow this"),
+                    ("413", "The request body is too large"),
+                    ("429", "Too many failed authentications from this address"),
+                ] {
+                    let error = utoipa::openapi::ResponseBuilder::new()
+                        .description(why)
+                        .content(
+                            "application/json",
+                            utoipa::openapi::ContentBuilder::new()
+                                .schema(Some(utoipa::openapi::Ref::from_schema_name("ApiError")))
+                                .build(),
+                        )
+                        .build();
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert(error.into());
+                }
+            }
+        }
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "token",

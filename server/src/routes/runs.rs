@@ -28,8 +28,9 @@ pub struct Started {
 }
 
 /// Runs a plugin action on its targets.
-#[utoipa::path(post, path = "/api/v1/runs", tag = "runs", request_body = RunRequest,
-    responses((status = 202, body = Started), (status = 400, body = ApiError), (status = 403, body = ApiError)),
+#[utoipa::path(post, path = "/api/v1/runs", operation_id = "run_action", tag = "runs", request_body = RunRequest,
+    responses((status = 202, body = Started), (status = 400, body = ApiError),
+        (status = 404, description = "No such plugin", body = ApiError)),
     security(("token" = ["run"])))]
 pub async fn run_action(
     Runner(caller): Runner,
@@ -41,7 +42,7 @@ pub async fn run_action(
 }
 
 /// Runs a recorded job again as it ran (a playbook from the same files).
-#[utoipa::path(post, path = "/api/v1/jobs/{id}/rerun", tag = "jobs",
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/rerun", operation_id = "rerun_job", tag = "jobs",
     params(("id" = i64, Path, description = "The job's number")),
     responses((status = 202, body = Started), (status = 400, body = ApiError), (status = 404, body = ApiError)),
     security(("token" = ["run"])))]

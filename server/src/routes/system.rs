@@ -21,7 +21,7 @@ pub struct Health {
 }
 
 /// Liveness: answers without a token.
-#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "system", responses((status = 200, body = Health)))]
 pub async fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
@@ -30,7 +30,7 @@ pub async fn healthz() -> Json<Health> {
 }
 
 /// Counters in Prometheus' text format.
-#[utoipa::path(get, path = "/metrics", tag = "system",
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "system",
     responses((status = 200, content_type = "text/plain", body = String)),
     security(("token" = ["read"])))]
 pub async fn metrics(_: Reader, State(state): State<AppState>) -> HttpResult<impl IntoResponse> {
@@ -58,7 +58,7 @@ pub async fn metrics(_: Reader, State(state): State<AppState>) -> HttpResult<imp
 }
 
 /// The OpenAPI 3.1 document of this API.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system",
+#[utoipa::path(get, path = "/api/v1/openapi.json", operation_id = "openapi_document", tag = "system",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
 pub async fn openapi() -> impl IntoResponse {
     (
