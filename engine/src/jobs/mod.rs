@@ -4,6 +4,7 @@
 //! defined once in `capstan-wire` and re-exported here.
 
 pub(crate) mod runner;
+mod started;
 
 pub use capstan_wire::jobs::{
     JobRecord, JobRequest, LogLine, PlaybookRequest, RunRequest, TargetResult,
@@ -13,3 +14,4 @@ pub use capstan_wire::status::{
 };
 pub use runner::{EventSink, JobEvent, RunReport};
 pub(crate) use runner::{Job, run_job};
+pub use started::started_signal;

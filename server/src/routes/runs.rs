@@ -4,12 +4,12 @@
 //! plugin, action or target, params that do not fit) is answered 400
 //! before any job is recorded.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use capstan_engine::jobs::{EventSink, JobEvent, RunRequest};
+use capstan_engine::jobs::{EventSink, JobEvent, RunRequest, started_signal};
 use capstan_engine::playbook::{PlaybookEvent, PlaybookEventSink};
 use capstan_engine::{JobControl, Rerun};
 use capstan_wire::{ApiError, ErrorCode};
@@ -57,7 +57,7 @@ pub async fn rerun(
             start_action(&state, &caller, request).await
         }
         Rerun::Playbook(options) => {
-            let (started, job_id) = started_channel();
+            let (started, job_id) = started_signal();
             let sink: PlaybookEventSink = Arc::new(move |event: &PlaybookEvent| {
                 if let PlaybookEvent::Started { job_id } = event {
                     started(*job_id);
@@ -100,7 +100,7 @@ async fn start_action(
     caller: &Caller,
     request: RunRequest,
 ) -> HttpResult<(StatusCode, Json<Started>)> {
-    let (started, job_id) = started_channel();
+    let (started, job_id) = started_signal();
     let sink: EventSink = Arc::new(move |event: &JobEvent| {
         if let JobEvent::Started { job_id, .. } = event {
             started(*job_id);
@@ -119,18 +119,6 @@ fn control(state: &AppState, caller: &Caller) -> JobControl {
         launched_by: Some(caller.actor.clone()),
         cancel: state.stopping.child_token(),
     }
-}
-
-/// A callback for the engine's "started" event and the number it delivers.
-fn started_channel() -> (impl Fn(i64) + Send + Sync + 'static, oneshot::Receiver<i64>) {
-    let (tx, rx) = oneshot::channel();
-    let tx = Mutex::new(Some(tx));
-    let started = move |job_id: i64| {
-        if let Some(tx) = tx.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            let _ = tx.send(job_id);
-        }
-    };
-    (started, rx)
 }
 
 /// The job's number once it is recorded, or the error that came first.

@@ -3,9 +3,9 @@
 //! the background, its events forwarded to the window.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use capstan_engine::jobs::RunRequest;
+use capstan_engine::jobs::{RunRequest, started_signal};
 use capstan_engine::playbook::PlaybookOptions;
 use capstan_engine::{Capstan, Rerun};
 use capstan_wire::jobs::PlaybookForm;
@@ -82,7 +82,7 @@ pub async fn rerun(
 }
 
 async fn start_action(app: AppHandle, capstan: Arc<Capstan>, request: RunRequest) -> UiResult<i64> {
-    let (started, job_id) = started_channel();
+    let (started, job_id) = started_signal();
     let sink = Forwarder::new(app).action_sink(started);
     let run =
         tauri::async_runtime::spawn(async move { capstan.run(request, sink).await.map(|_| ()) });
@@ -94,24 +94,12 @@ async fn start_playbook(
     capstan: Arc<Capstan>,
     options: PlaybookOptions,
 ) -> UiResult<i64> {
-    let (started, job_id) = started_channel();
+    let (started, job_id) = started_signal();
     let sink = Forwarder::new(app).playbook_sink(started);
     let run = tauri::async_runtime::spawn(async move {
         capstan.run_playbook(options, sink).await.map(|_| ())
     });
     wait_for_job(job_id, run).await
-}
-
-/// A callback for the engine's "started" event and the id it delivers.
-fn started_channel() -> (impl Fn(i64) + Send + Sync + 'static, oneshot::Receiver<i64>) {
-    let (tx, rx) = oneshot::channel();
-    let tx = Mutex::new(Some(tx));
-    let started = move |job_id: i64| {
-        if let Some(tx) = tx.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            let _ = tx.send(job_id);
-        }
-    };
-    (started, rx)
 }
 
 /// The job's id once it is recorded, or the error that stopped it first.
