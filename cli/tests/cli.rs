@@ -325,23 +325,7 @@ fn a_capstan_killed_mid_run_leaves_a_database_that_opens_with_the_job_interrupte
         .spawn()
         .unwrap();
 
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let id = loop {
-        let jobs = home.json(&["jobs", "list", "--json"]);
-        if let Some(job) = jobs
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|j| j["state"] == "running")
-        {
-            break job["id"].as_i64().unwrap();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the job never showed up as running"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let id = running_job_id(&home);
     child.kill().unwrap();
     child.wait().unwrap();
 

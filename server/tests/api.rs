@@ -139,6 +139,21 @@ async fn send<S>(
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    send_with(stream, method, path, token, body, &[]).await
+}
+
+/// [`send`] with extra headers.
+async fn send_with<S>(
+    stream: S,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Vec<u8>>,
+    headers: &[(&str, &str)],
+) -> (u16, Value)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
             .await
@@ -153,6 +168,9 @@ where
     }
     if body.is_some() {
         request = request.header("content-type", "application/json");
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
     let request = request
         .body(Full::new(Bytes::from(body.unwrap_or_default())))
@@ -437,8 +455,10 @@ async fn a_run_started_through_the_api_is_followed_to_its_end_and_run_again() {
     let stream = tokio::net::TcpStream::connect(service.address)
         .await
         .unwrap();
-    let (_, again) = send_with(stream, &format!("/api/v1/jobs/{id}/log"), &runner, &last_id).await;
-    let again = sse_events(&again);
+    let path = format!("/api/v1/jobs/{id}/log");
+    let headers = [("last-event-id", last_id.as_str())];
+    let (_, again) = send_with(stream, "GET", &path, Some(&runner), None, &headers).await;
+    let again = sse_events(again.as_str().unwrap());
     assert_eq!(again.len(), 1, "{again:?}");
     assert_eq!(again[0].0, "end");
 
@@ -471,31 +491,6 @@ async fn a_run_started_through_the_api_is_followed_to_its_end_and_run_again() {
         (403, Some("trust_new_hosts")),
         "{error}"
     );
-}
-
-/// A GET with `Last-Event-ID`; the body as text.
-async fn send_with(
-    stream: tokio::net::TcpStream,
-    path: &str,
-    token: &str,
-    last: &str,
-) -> (u16, String) {
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(connection);
-    let request = hyper::Request::builder()
-        .uri(path)
-        .header("host", "capstan")
-        .header("authorization", format!("Bearer {token}"))
-        .header("last-event-id", last)
-        .body(Full::new(Bytes::new()))
-        .unwrap();
-    let response = sender.send_request(request).await.unwrap();
-    let status = response.status().as_u16();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
 #[tokio::test]
