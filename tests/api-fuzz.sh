@@ -3,8 +3,9 @@
 # Schemathesis (PyPI), after openapi-spec-validator accepts the document:
 # no 5xx, and every answer matches its schema. Bounded: N examples per
 # operation (API_FUZZ_EXAMPLES, default 25). The service runs on a
-# throwaway data folder with an admin token; the log stream (SSE) has its
-# own test in server/tests/api.rs and is left out here. Left out too:
+# throwaway data folder with an admin token; the two streams (SSE, a
+# job's log and its updates) have their own tests in server/tests/api.rs
+# and are left out here. Left out too:
 # Schemathesis' `positive_data_acceptance`, which expects every request its
 # schema allows to succeed, where the API rightly refuses (400) what no
 # schema can say: a plugin that is not installed, params that do not fit
@@ -23,7 +24,8 @@ if [ ! -x "$venv/bin/st" ]; then
 fi
 
 home="$(mktemp -d)"
-trap 'kill "${server:-0}" 2>/dev/null || true; wait "${server:-0}" 2>/dev/null || true; rm -rf "$home"' EXIT
+# Uploaded playbooks go beside the data folder, in "$home-work".
+trap 'kill "${server:-0}" 2>/dev/null || true; wait "${server:-0}" 2>/dev/null || true; rm -rf "$home" "$home-work"' EXIT
 export CAPSTAN_HOME="$home"
 token="$("$capstan" tokens create fuzz --scope admin 2>/dev/null)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
@@ -43,7 +45,7 @@ curl -sf "http://127.0.0.1:$port/api/v1/openapi.json" -o "$home/openapi.json"
     -H "Authorization: Bearer $token" \
     --checks all \
     --exclude-checks positive_data_acceptance \
-    --exclude-path-regex '/log$' \
+    --exclude-path-regex '/(log|updates)$' \
     --max-examples "${API_FUZZ_EXAMPLES:-25}" \
     --generation-deterministic \
     --request-timeout 10

@@ -4,6 +4,7 @@ mod commands;
 mod exit;
 mod interrupt;
 mod output;
+mod remote;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,6 +23,23 @@ struct Cli {
     /// kept apart, in CAPSTAN_CACHE or e.g. ~/.cache/capstan/compiled.
     #[arg(long, global = true, env = "CAPSTAN_HOME", value_name = "DIR")]
     home: Option<PathBuf>,
+
+    /// Work through a `capstan serve` instead of on this machine:
+    /// `https://host:port`, or `unix:///path/to/capstan.sock`. Runs,
+    /// playbooks (their folder is uploaded) and the job history go
+    /// through it, on its inventory, host keys and credentials.
+    #[arg(long, global = true, env = "CAPSTAN_SERVER", value_name = "URL")]
+    server: Option<String>,
+
+    /// With --server: a file holding the API token (default: the
+    /// CAPSTAN_TOKEN environment variable).
+    #[arg(long, global = true, env = "CAPSTAN_TOKEN_FILE", value_name = "FILE")]
+    token_file: Option<PathBuf>,
+
+    /// With --server over https: a certificate (PEM) to trust besides the
+    /// system's, such as a `capstan serve --self-signed` one.
+    #[arg(long, global = true, env = "CAPSTAN_CA_CERT", value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -51,6 +69,10 @@ enum Command {
     /// Run as a service: the HTTP API on a Unix socket in the data folder
     /// (and on TCP with --listen), until SIGTERM.
     Serve(commands::serve::ServeArgs),
+    /// Jobs `capstan serve` runs at the times a cron expression names:
+    /// add, list, show, pause, resume, remove.
+    #[command(subcommand)]
+    Schedules(commands::schedules::SchedulesCommand),
     /// API tokens for `capstan serve`: create (the secret is shown once), list, revoke.
     #[command(subcommand)]
     Tokens(commands::tokens::TokensCommand),
@@ -89,6 +111,9 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
+        if let Some(url) = &cli.server {
+            return through_server(url, &cli.token_file, &cli.ca_cert, cli.command).await;
+        }
         // A command that will call a plugin has its host built while the
         // store opens; the others never build it.
         let start = match cli.command {
@@ -105,6 +130,7 @@ fn main() -> ExitCode {
             Command::Overview(json) => commands::overview::exec(&capstan, json).await,
             Command::Audit(args) => commands::audit::exec(&capstan, args),
             Command::Tokens(cmd) => commands::tokens::exec(&capstan, cmd),
+            Command::Schedules(cmd) => commands::schedules::exec(&capstan, cmd).await,
             Command::Serve(args) => commands::serve::exec(capstan, args).await,
             Command::Containers(args) => commands::docker::containers(&capstan, args).await,
             Command::Services(args) => commands::docker::services(&capstan, args).await,
@@ -121,6 +147,27 @@ fn main() -> ExitCode {
             eprintln!("error: {error:#}");
             code.into()
         }
+    }
+}
+
+/// Runs a command through a `capstan serve`.
+async fn through_server(
+    url: &str,
+    token_file: &Option<PathBuf>,
+    ca_cert: &Option<PathBuf>,
+    command: Command,
+) -> anyhow::Result<exit::Exit> {
+    let server = remote::Server::new(url, token_file.as_deref(), ca_cert.as_deref())?;
+    match command {
+        Command::Run(args) => remote::run(&server, args).await,
+        Command::Playbook(cmd) => remote::playbook(&server, cmd).await,
+        Command::Jobs(cmd) => remote::jobs(&server, cmd).await,
+        Command::Schedules(cmd) => remote::schedules(&server, cmd).await,
+        _ => Err(exit::BadInput(format!(
+            "this command does not work through --server yet: run it on the service's machine \
+             (through {url}: run, playbook run, jobs, schedules)"
+        ))
+        .into()),
     }
 }
 

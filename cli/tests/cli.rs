@@ -1121,3 +1121,132 @@ fn rust_log_shows_one_runs_tree_of_spans() {
     );
     assert!(log.contains("job finished"), "{log}");
 }
+
+#[test]
+fn schedules_take_their_command_after_dashes_and_are_paused_and_removed() {
+    let home = Home::new();
+    let out = home.run(&[
+        "schedules",
+        "add",
+        "nightly",
+        "--cron",
+        "0 3 * * *",
+        "--tz",
+        "Europe/Paris",
+        "--",
+        "run",
+        "debug",
+        "msg",
+        "-p",
+        "msg=hi",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("schedule nightly added: debug msg; next"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stderr).contains("capstan serve"),
+        "says who runs it"
+    );
+    let listed = home.json(&["schedules", "list", "--json"]);
+    assert_eq!(listed[0]["name"], "nightly");
+    assert_eq!(listed[0]["tz"], "Europe/Paris");
+    assert_eq!(listed[0]["job"]["kind"], "action");
+    assert_eq!(listed[0]["job"]["request"]["params"]["msg"], "hi");
+    assert_eq!(listed[0]["next_runs_ms"].as_array().unwrap().len(), 3);
+    let shown = text(&home.run(&["schedules", "show", "nightly"]).stdout);
+    assert!(
+        shown.contains("when:     0 3 * * * (Europe/Paris)"),
+        "{shown}"
+    );
+
+    // A playbook's path is kept absolute: the service runs elsewhere.
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("site.yml"), "- hosts: all\n  tasks: []\n").unwrap();
+    let out = home
+        .command(&[
+            "schedules",
+            "add",
+            "weekly",
+            "--cron",
+            "0 4 * * SUN",
+            "--misfire",
+            "skip",
+            "--",
+            "playbook",
+            "run",
+            "site.yml",
+        ])
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let weekly = home.json(&["schedules", "show", "weekly", "--json"]);
+    assert_eq!(
+        weekly["job"]["playbook"]["playbook"],
+        work.path().join("site.yml").display().to_string()
+    );
+    assert_eq!(weekly["misfire"], "skip");
+
+    let paused = text(&home.run(&["schedules", "pause", "nightly"]).stdout);
+    assert!(paused.contains("state:    paused"), "{paused}");
+    assert!(text(&home.run(&["schedules", "list"]).stdout).contains("paused"));
+    assert_eq!(code(&home.run(&["schedules", "resume", "nightly"])), 0);
+    assert_eq!(code(&home.run(&["schedules", "remove", "nightly"])), 0);
+    assert_eq!(code(&home.run(&["schedules", "remove", "weekly"])), 0);
+    assert!(text(&home.run(&["schedules", "list"]).stdout).contains("no schedules"));
+    let audit = text(&home.run(&["audit"]).stdout);
+    assert!(
+        audit.contains("schedule:nightly") && audit.contains("pause"),
+        "{audit}"
+    );
+
+    for (args, says) in [
+        (
+            vec!["schedules", "add", "x", "--cron", "0 3 * * *", "--", "run"],
+            "the command after --",
+        ),
+        (
+            vec![
+                "schedules",
+                "add",
+                "x",
+                "--cron",
+                "nope",
+                "--",
+                "run",
+                "debug",
+                "msg",
+            ],
+            "`nope`",
+        ),
+        (
+            vec![
+                "schedules",
+                "add",
+                "x",
+                "--cron",
+                "0 3 * * *",
+                "--",
+                "run",
+                "nosuch",
+                "y",
+            ],
+            "no plugin named `nosuch`",
+        ),
+        (
+            vec!["schedules", "pause", "ghost"],
+            "no schedule named `ghost`",
+        ),
+    ] {
+        let out = home.run(&args);
+        assert_eq!(code(&out), 3, "{args:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(says),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}

@@ -35,9 +35,11 @@ mod lazy_host;
 mod playbook_run;
 mod prepare;
 mod recorder;
+mod schedules;
 mod tokens;
 mod views;
 
+pub use schedules::{Due, NEXT_SHOWN};
 pub use tokens::{CreatedToken, TOKEN_PREFIX, TokenRefused};
 
 pub use prepare::{PrepareOutcome, Prepared};
@@ -427,12 +429,13 @@ impl Capstan {
         Ok(report)
     }
 
-    /// Checks a request and records its job; nothing runs yet.
-    async fn prepare(
+    /// Checks what a request names: an installed plugin and one of its
+    /// actions, params that fit its schema (returned, `{}` for none), and
+    /// known targets. Nothing is recorded.
+    async fn check_request(
         &self,
         request: &RunRequest,
-        launched_by: &capstan_wire::Actor,
-    ) -> Result<Job> {
+    ) -> Result<(PluginRecord, serde_json::Value)> {
         let record = self.plugin(&request.plugin).await?;
         let action = record.manifest.action(&request.action)?;
         let params = match &request.params {
@@ -444,6 +447,19 @@ impl Capstan {
             action: request.action.clone(),
             error: Box::new(error),
         })?;
+        let policy = HostKeyPolicy::trusting_new(request.trust_new_hosts);
+        self.resolve_targets(&request.targets, policy)?;
+        Ok((record, params))
+    }
+
+    /// Checks a request and records its job; nothing runs yet.
+    async fn prepare(
+        &self,
+        request: &RunRequest,
+        launched_by: &capstan_wire::Actor,
+    ) -> Result<Job> {
+        let (record, params) = self.check_request(request).await?;
+        let action = record.manifest.action(&request.action)?;
         let policy = HostKeyPolicy::trusting_new(request.trust_new_hosts);
         let mut targets = self.resolve_targets(&request.targets, policy)?;
         if let Some(user) = &request.become_user {

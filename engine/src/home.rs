@@ -124,6 +124,18 @@ impl Home {
         self.root.join("known_hosts")
     }
 
+    /// Where jobs' own files live, beside the data folder (plugins read
+    /// them, and may never reach the data folder): `uploads/` holds the
+    /// playbook folders sent to `capstan serve`. For a data folder
+    /// `~/.local/share/capstan` it is `~/.local/share/capstan-work`.
+    pub fn work_dir(&self) -> PathBuf {
+        let name = self
+            .root
+            .file_name()
+            .map_or_else(|| "capstan".into(), |n| n.to_string_lossy().into_owned());
+        self.root.with_file_name(format!("{name}-work"))
+    }
+
     /// Compiled components, keyed by content hash and engine.
     pub fn cache_dir(&self) -> PathBuf {
         self.cache.clone()

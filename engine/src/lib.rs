@@ -5,6 +5,7 @@
 //! - [`inventory`] describes the hosts.
 //! - [`jobs`] runs an action over targets and announces what happened.
 //! - [`playbook`] runs Ansible playbooks (the common subset) with plugins.
+//! - [`cron`] reads schedules' cron expressions in their time zones.
 //! - [`Capstan`], the facade, saves what runs announce and gives every face
 //!   its views.
 //!
@@ -18,6 +19,7 @@
 //! - [`store`] keeps plugins, grants, key-values and job history in SQLite
 //!   (`capstan-store`).
 
+pub mod cron;
 pub mod error;
 pub mod fan_out;
 pub mod home;
@@ -36,8 +38,8 @@ pub use capstan_yaml as yaml;
 mod capstan;
 
 pub use capstan::{
-    BundledPlugin, CANCEL_POLL, Capstan, CreatedToken, Inspected, JobControl, JobDetail, JobFilter,
-    PrepareOutcome, Prepared, Rerun, TOKEN_PREFIX, TokenRefused,
+    BundledPlugin, CANCEL_POLL, Capstan, CreatedToken, Due, Inspected, JobControl, JobDetail,
+    JobFilter, NEXT_SHOWN, PrepareOutcome, Prepared, Rerun, TOKEN_PREFIX, TokenRefused,
 };
 pub use error::{Error, Result};
 pub use home::Home;

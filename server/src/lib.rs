@@ -10,12 +10,21 @@
 //!   whether its scope allows the route; failed attempts are rate-limited.
 //! - [`error`]: the one error shape every route answers with.
 //! - [`routes`]: the routes and the OpenAPI document they make.
+//! - [`scheduler`]: fires the schedules' jobs.
+//! - [`live`]: the updates of the jobs the service runs, for clients
+//!   following them.
 //! - [`listen`]: the socket and TCP listeners, and a graceful stop.
+//! - [`upload`]: an uploaded playbook folder, checked and written out.
+//! - [`tls`]: certificates, and the TLS listener TCP uses beyond loopback.
 
 pub mod auth;
 pub mod error;
 pub mod listen;
+pub mod live;
 pub mod routes;
+pub mod scheduler;
+pub mod tls;
+pub mod upload;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,7 +32,8 @@ use std::time::Instant;
 use capstan_engine::Capstan;
 use capstan_wire::Actor;
 
-/// Largest request body accepted (a plugin upload will have its own).
+/// Largest request body accepted (a playbook upload has its own,
+/// [`upload::UPLOAD_BODY_LIMIT`]).
 pub const BODY_LIMIT: usize = 1 << 20;
 
 /// What every route reaches: the engine, and how requests on this
@@ -41,20 +51,24 @@ pub struct AppState {
     pub started: Instant,
     /// The jobs the service runs, waited for when it stops.
     pub jobs: tokio_util::task::TaskTracker,
+    /// The updates of the jobs the service runs.
+    pub live: Arc<live::LiveJobs>,
     /// Cancelled when the service stops and its grace period is over:
     /// the jobs still running are cancelled and recorded so.
     pub stopping: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {
-    /// A state for `capstan` whose socket's user is `socket_user`.
-    pub fn new(capstan: Arc<Capstan>, socket_user: Option<Actor>) -> Self {
+    /// A state for `capstan` whose socket's user is `socket_user`, refusing
+    /// a source after `max_failures` failed authentications in a minute.
+    pub fn new(capstan: Arc<Capstan>, socket_user: Option<Actor>, max_failures: u32) -> Self {
         AppState {
             capstan,
             socket_user,
-            failures: Default::default(),
+            failures: Arc::new(auth::FailureLimiter::new(max_failures)),
             started: Instant::now(),
             jobs: Default::default(),
+            live: Default::default(),
             stopping: Default::default(),
         }
     }

@@ -1,11 +1,12 @@
 //! Where the service listens: a Unix socket in the data folder, made
-//! private to its owner, and TCP when asked (loopback only until TLS
-//! lands). Both stop accepting when `shutdown` completes and let requests
-//! under way finish.
+//! private to its owner, and TCP when asked: plain on loopback, TLS
+//! anywhere (and required beyond loopback). Both stop accepting when
+//! `shutdown` completes and let requests under way finish.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::AppState;
 
@@ -26,7 +27,8 @@ pub enum ListenError {
     InUse(PathBuf),
     /// TCP beyond loopback without TLS.
     #[error(
-        "{0} is not a loopback address: listening beyond this machine needs TLS, which this build does not have yet"
+        "{0} is not a loopback address: listening beyond this machine needs TLS \
+         (--tls-cert FILE --tls-key FILE, or --self-signed to try it)"
     )]
     NeedsTls(SocketAddr),
 }
@@ -67,12 +69,15 @@ pub async fn on_socket(
 }
 
 /// Serves the API on TCP `address` until `shutdown`; tokens required.
+/// With `tls`, every connection is TLS; without, only a loopback address
+/// is accepted.
 pub async fn on_tcp(
     address: SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ListenError> {
-    if !address.ip().is_loopback() {
+    if tls.is_none() && !address.ip().is_loopback() {
         return Err(ListenError::NeedsTls(address));
     }
     let bind = |source| ListenError::Bind {
@@ -80,16 +85,31 @@ pub async fn on_tcp(
         source,
     };
     let listener = tokio::net::TcpListener::bind(address).await.map_err(bind)?;
-    tracing::info!(%address, "listening");
+    tracing::info!(%address, tls = tls.is_some(), "listening");
     let state = AppState {
         socket_user: None,
         ..state
     };
     let app = crate::routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(bind)
+    match tls {
+        Some(config) => {
+            // Wrapped by a tap that does nothing: axum gives the peer's
+            // address (`ConnectInfo`, which the failure limiter counts by)
+            // for its own TCP listener and for a tapped one, not for others.
+            let listener = axum::serve::ListenerExt::tap_io(
+                crate::tls::TlsListener::new(listener, config).map_err(bind)?,
+                |_| {},
+            );
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(bind)
+        }
+        None => axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(bind),
+    }
 }
 
 /// A umask of 077 while it lives (the process's, so only while binding).

@@ -38,7 +38,11 @@ impl Service {
                 .unwrap()
                 .with_bundled(bundled),
         );
-        let state = AppState::new(capstan.clone(), Some(Actor::User("owner".into())));
+        let state = AppState::new(
+            capstan.clone(),
+            Some(Actor::User("owner".into())),
+            capstan_server::auth::MAX_FAILURES,
+        );
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let until = move || {
             let mut stopped = stopped.clone();
@@ -52,6 +56,7 @@ impl Service {
         };
         tokio::spawn(capstan_server::listen::on_tcp(
             address,
+            None,
             state.clone(),
             until(),
         ));
@@ -462,6 +467,73 @@ async fn a_run_started_through_the_api_is_followed_to_its_end_and_run_again() {
     assert_eq!(again.len(), 1, "{again:?}");
     assert_eq!(again[0].0, "end");
 
+    // The service ran it: its updates, as the engine made them, then the end.
+    let (status, body) = service
+        .tcp(
+            "GET",
+            &format!("/api/v1/jobs/{id}/updates"),
+            Some(&runner),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let updates = sse_events(body.as_str().unwrap());
+    let kinds: Vec<&str> = updates
+        .iter()
+        .map(|(event, _, data)| match event.as_str() {
+            "update" => data["kind"].as_str().unwrap(),
+            other => other,
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["started", "log", "target-done", "finished", "end"],
+        "{updates:?}"
+    );
+    assert_eq!(updates[1].1.as_deref(), Some("2"), "ids count the updates");
+    let stream = tokio::net::TcpStream::connect(service.address)
+        .await
+        .unwrap();
+    let path = format!("/api/v1/jobs/{id}/updates");
+    let (_, rest) = send_with(
+        stream,
+        "GET",
+        &path,
+        Some(&runner),
+        None,
+        &[("last-event-id", "3")],
+    )
+    .await;
+    let rest = sse_events(rest.as_str().unwrap());
+    assert_eq!(rest.len(), 2, "only what came after: {rest:?}");
+    // A job run by another process has no updates here: its log has.
+    let beside = service
+        .capstan
+        .run(
+            capstan_wire::jobs::RunRequest::new(
+                "debug",
+                "msg",
+                json!({"msg": "beside"}),
+                ["local"],
+            ),
+            std::sync::Arc::new(|_: &capstan_engine::jobs::JobEvent| {}),
+        )
+        .await
+        .unwrap();
+    let (status, error) = service
+        .tcp(
+            "GET",
+            &format!("/api/v1/jobs/{}/updates", beside.job_id),
+            Some(&runner),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("/log"),
+        "{error}"
+    );
+
     let (status, rerun) = service
         .tcp(
             "POST",
@@ -536,4 +608,162 @@ fn operation_ids_are_unique() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), count, "{ids:?}");
+}
+
+#[tokio::test]
+async fn tls_serves_with_a_self_signed_certificate_and_plain_tcp_stays_on_loopback() {
+    use capstan_server::tls;
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["localhost".to_string(), "127.0.0.1".to_string()];
+    let files = tls::self_signed(&dir.path().join("tls"), &names).unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&files.key).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "the key is its owner's only");
+    let again = tls::self_signed(&dir.path().join("tls"), &names).unwrap();
+    assert_eq!(
+        again.fingerprint().unwrap(),
+        files.fingerprint().unwrap(),
+        "made once, then reused"
+    );
+
+    let home = tempfile::tempdir().unwrap();
+    let capstan = Arc::new(Capstan::open(Home::at(home.path()).unwrap()).unwrap());
+    let state = AppState::new(capstan, None, capstan_server::auth::MAX_FAILURES);
+    let address: SocketAddr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap()
+    };
+    let config = files.server_config().unwrap();
+    tokio::spawn(capstan_server::listen::on_tcp(
+        address,
+        Some(config),
+        state.clone(),
+        std::future::pending(),
+    ));
+    while tokio::net::TcpStream::connect(address).await.is_err() {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    // A client that trusts the certificate gets answers over TLS.
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in tls::read_certs(&files.cert).unwrap() {
+        roots.add(cert).unwrap();
+    }
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    let connect = || async {
+        let tcp = tokio::net::TcpStream::connect(address).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+        connector.connect(name, tcp).await
+    };
+    let (status, _) = send(connect().await.unwrap(), "GET", "/healthz", None, None).await;
+    assert_eq!(status, 200);
+    let (status, body) = send(connect().await.unwrap(), "GET", "/api/v1/jobs", None, None).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
+
+    // Plain HTTP to the TLS port gets no answer; a silent client does not
+    // hold up others.
+    let mut silent = tokio::net::TcpStream::connect(address).await.unwrap();
+    let mut plain = tokio::net::TcpStream::connect(address).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut plain, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        tokio::io::AsyncReadExt::read_to_end(&mut plain, &mut answer),
+    )
+    .await;
+    assert!(!String::from_utf8_lossy(&answer).contains("200 OK"));
+    let (status, _) = send(connect().await.unwrap(), "GET", "/healthz", None, None).await;
+    assert_eq!(status, 200, "answered while a client says nothing");
+    tokio::io::AsyncWriteExt::shutdown(&mut silent)
+        .await
+        .unwrap();
+
+    // Without TLS, only loopback.
+    let beyond: SocketAddr = "0.0.0.0:0".parse().unwrap();
+    let refused = capstan_server::listen::on_tcp(beyond, None, state, std::future::pending())
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("--tls-cert"), "{refused}");
+
+    // Files that are not a certificate and key are named.
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "not pem").unwrap();
+    let error = tls::TlsFiles {
+        cert: junk.clone(),
+        key: files.key.clone(),
+    }
+    .server_config()
+    .unwrap_err();
+    assert!(error.to_string().contains("junk.pem"), "{error}");
+    let error = tls::TlsFiles {
+        cert: files.cert.clone(),
+        key: junk,
+    }
+    .server_config()
+    .unwrap_err();
+    assert!(error.to_string().contains("junk.pem"), "{error}");
+}
+
+#[tokio::test]
+async fn the_scheduler_fires_a_second_schedule_as_jobs_launched_by_it() {
+    let service = Service::start().await;
+    let spec = json!({
+        "name": "tick", "cron": "* * * * * *",
+        "job": { "kind": "action", "request": {
+            "plugin": "debug", "action": "msg", "params": { "msg": "tick" }, "targets": ["local"] } }
+    });
+    let (status, body) = service.unix_post("/api/v1/schedules", spec).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["next_runs_ms"].as_array().unwrap().len(), 3, "{body}");
+    let stop = tokio_util::sync::CancellationToken::new();
+    let scheduler = tokio::spawn(capstan_server::scheduler::run(
+        service.state.clone(),
+        stop.clone(),
+    ));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while service.capstan.schedule("tick").unwrap().fired < 2 {
+        assert!(std::time::Instant::now() < deadline, "it never fired twice");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    stop.cancel();
+    scheduler.await.unwrap();
+    service
+        .state
+        .finish_jobs(std::time::Duration::from_secs(10))
+        .await;
+    let schedule = service.capstan.schedule("tick").unwrap();
+    let jobs = service
+        .capstan
+        .find_jobs(&capstan_engine::JobFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(jobs.len() as u64, schedule.fired, "one job per firing");
+    assert!(
+        jobs.iter()
+            .all(|j| j.launched_by == Actor::Schedule("tick".into())),
+        "{jobs:?}"
+    );
+    assert_eq!(schedule.last_job_id, Some(jobs[0].id));
+    let (status, _) = service.unix("GET", "/api/v1/schedules/tick", None).await;
+    assert_eq!(status, 200);
+    let (status, body) = service
+        .unix_post("/api/v1/schedules/tick/pause", json!({}))
+        .await;
+    assert_eq!(
+        (status, body["paused"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
 }

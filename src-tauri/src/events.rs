@@ -5,9 +5,8 @@
 //! webview parses one string far faster than it walks thousands of objects.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 
-use capstan_engine::jobs::{EventSink, JobEvent, ResultStatus};
+use capstan_engine::jobs::{EventSink, JobEvent, UpdateStream};
 use capstan_engine::playbook::{PlaybookEvent, PlaybookEventSink};
 use capstan_wire::jobs::JobUpdate;
 use tauri::{AppHandle, Emitter};
@@ -23,7 +22,6 @@ const BATCH: usize = 2_000;
 #[derive(Clone)]
 pub struct Forwarder {
     queue: mpsc::UnboundedSender<JobUpdate>,
-    job_id: Arc<AtomicI64>,
 }
 
 impl Forwarder {
@@ -45,10 +43,7 @@ impl Forwarder {
                 }
             }
         });
-        Forwarder {
-            queue,
-            job_id: Arc::new(AtomicI64::new(0)),
-        }
+        Forwarder { queue }
     }
 
     fn send(&self, update: JobUpdate) {
@@ -57,34 +52,12 @@ impl Forwarder {
 
     /// The engine's sink for a plugin action's events.
     pub fn action_sink(&self, on_started: impl Fn(i64) + Send + Sync + 'static) -> EventSink {
-        let this = self.clone();
+        let (this, stream) = (self.clone(), UpdateStream::default());
         Arc::new(move |event: &JobEvent| {
-            let job_id = this.job_id.load(Ordering::Relaxed);
-            this.send(match event {
-                JobEvent::Started { job_id, targets } => {
-                    this.job_id.store(*job_id, Ordering::Relaxed);
-                    on_started(*job_id);
-                    JobUpdate::Started {
-                        job_id: *job_id,
-                        targets: targets.clone(),
-                    }
-                }
-                JobEvent::Log(line) => JobUpdate::Log {
-                    job_id,
-                    target: line.target.clone(),
-                    level: line.level,
-                    message: line.message.clone(),
-                },
-                JobEvent::TargetDone(result) => JobUpdate::TargetDone {
-                    job_id,
-                    result: result.clone(),
-                },
-                JobEvent::Finished { job_id, overall } => JobUpdate::Finished {
-                    job_id: *job_id,
-                    overall: *overall,
-                    recap: Vec::new(),
-                },
-            })
+            if let JobEvent::Started { job_id, .. } = event {
+                on_started(*job_id);
+            }
+            this.send(stream.of_action(event));
         })
     }
 
@@ -93,51 +66,12 @@ impl Forwarder {
         &self,
         on_started: impl Fn(i64) + Send + Sync + 'static,
     ) -> PlaybookEventSink {
-        let this = self.clone();
+        let (this, stream) = (self.clone(), UpdateStream::default());
         Arc::new(move |event: &PlaybookEvent| {
-            let job_id = this.job_id.load(Ordering::Relaxed);
-            this.send(match event {
-                PlaybookEvent::Started { job_id } => {
-                    this.job_id.store(*job_id, Ordering::Relaxed);
-                    on_started(*job_id);
-                    JobUpdate::Started {
-                        job_id: *job_id,
-                        targets: Vec::new(),
-                    }
-                }
-                PlaybookEvent::Play { name, hosts, .. } => JobUpdate::Play {
-                    job_id,
-                    name: name.clone(),
-                    hosts: hosts.clone(),
-                },
-                PlaybookEvent::Task { name, .. } => JobUpdate::Task {
-                    job_id,
-                    name: name.clone(),
-                },
-                PlaybookEvent::Log(line) => JobUpdate::Log {
-                    job_id,
-                    target: line.target.clone(),
-                    level: line.level,
-                    message: line.message.clone(),
-                },
-                PlaybookEvent::HostDone(outcome) => JobUpdate::HostDone {
-                    job_id,
-                    outcome: outcome.clone(),
-                },
-                PlaybookEvent::Finished {
-                    job_id,
-                    recap,
-                    error,
-                } => JobUpdate::Finished {
-                    job_id: *job_id,
-                    overall: if error.is_some() {
-                        Some(ResultStatus::Failed)
-                    } else {
-                        capstan_engine::jobs::overall_status(recap.iter().map(|r| r.status()))
-                    },
-                    recap: recap.clone(),
-                },
-            })
+            if let PlaybookEvent::Started { job_id } = event {
+                on_started(*job_id);
+            }
+            this.send(stream.of_playbook(event));
         })
     }
 }

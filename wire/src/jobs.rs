@@ -452,6 +452,59 @@ pub struct PlaybookForm {
     pub diff: bool,
 }
 
+/// A playbook run sent to a service with the playbook's folder
+/// (`capstan --server URL playbook run`): it runs there on the service's
+/// inventory, host keys and credentials.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlaybookUpload {
+    /// The playbook, as the path of one of `files`.
+    pub playbook: String,
+    /// The playbook's folder (roles, templates, files, vars): every file
+    /// by its path relative to the folder.
+    pub files: Vec<UploadedFile>,
+    /// Only hosts matching this pattern (`--limit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
+    /// Only tasks with one of these tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Not tasks with one of these tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skip_tags: Vec<String>,
+    /// Extra variables (`-e`), stronger than any other.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub extra_vars: serde_json::Map<String, Value>,
+    /// Names of extra variables whose values are secret: masked in every
+    /// stored or printed output.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_vars: Vec<String>,
+    /// Check mode: change nothing, report what would change.
+    #[serde(default)]
+    pub check: bool,
+    /// Show diffs of what changes.
+    #[serde(default)]
+    pub diff: bool,
+    /// Record unknown host keys instead of refusing them (needs `admin`).
+    #[serde(default)]
+    pub trust_new_hosts: bool,
+}
+
+/// One file of an uploaded playbook folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UploadedFile {
+    /// Its path inside the folder, with `/` between parts (no `..`, not
+    /// absolute).
+    pub path: String,
+    /// Its bytes, in standard base64.
+    pub content_base64: String,
+    /// Whether it is executable (a script the playbook runs).
+    #[serde(default)]
+    pub executable: bool,
+}
+
 /// Something that happened in a running job, pushed to a face as it
 /// happens (the window's `job-updates`, the API's event stream).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -491,6 +544,9 @@ pub enum JobUpdate {
         name: String,
         /// The hosts it runs on, after `--limit`.
         hosts: Vec<String>,
+        /// Why it has no hosts, when its pattern matched none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        warning: Option<String>,
     },
     /// A playbook task starts.
     Task {
@@ -498,6 +554,12 @@ pub enum JobUpdate {
         job_id: i64,
         /// The task's name.
         name: String,
+        /// Whether it is a handler.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        handler: bool,
+        /// How many hosts run it.
+        #[serde(default)]
+        hosts: usize,
     },
     /// A playbook task finished on one host.
     HostDone {
@@ -514,6 +576,9 @@ pub enum JobUpdate {
         overall: Option<ResultStatus>,
         /// A playbook's recap per host.
         recap: Vec<Recap>,
+        /// Why a playbook stopped before its last play, if it did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
     },
 }
 

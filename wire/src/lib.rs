@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod natural;
 pub mod overview;
 pub mod plugins;
+pub mod schedules;
 pub mod status;
 pub mod tokens;
 

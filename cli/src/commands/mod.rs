@@ -8,5 +8,6 @@ pub mod overview;
 pub mod playbook;
 pub mod plugin;
 pub mod run;
+pub mod schedules;
 pub mod serve;
 pub mod tokens;

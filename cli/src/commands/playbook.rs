@@ -11,8 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value as Json};
 
 use capstan_engine::Capstan;
-use capstan_engine::jobs::{JobState, ResultStatus};
-use capstan_engine::playbook::{PlaybookEvent, PlaybookOptions, Recap, TaskOutcome};
+use capstan_engine::jobs::{JobRecord, JobState, JobUpdate, ResultStatus, UpdateStream};
+use capstan_engine::playbook::{PlaybookOptions, Recap, TaskOutcome};
 
 use crate::exit::{BadInput, Exit};
 use crate::output::print_json;
@@ -77,30 +77,42 @@ pub async fn exec(capstan: &Capstan, command: PlaybookCommand) -> anyhow::Result
 }
 
 async fn run(capstan: &Capstan, args: PlaybookRunArgs) -> anyhow::Result<Exit> {
-    let mut extra_vars = Map::new();
-    for spec in &args.extra_vars {
-        extra_vars.extend(parse_extra_vars(spec)?);
+    let json = args.json;
+    run_options(capstan, args.into_options()?, json).await
+}
+
+impl PlaybookRunArgs {
+    /// Whether to print the recap and tasks as JSON.
+    pub fn json(&self) -> bool {
+        self.json
     }
-    let mut secret_vars = Vec::new();
-    for spec in &args.secrets {
-        let (name, value) = read_secret(spec)?;
-        extra_vars.insert(name.clone(), Json::String(value));
-        secret_vars.push(name);
+
+    /// The options these arguments make, with `-e` and `--secret` read.
+    pub fn into_options(self) -> anyhow::Result<PlaybookOptions> {
+        let mut extra_vars = Map::new();
+        for spec in &self.extra_vars {
+            extra_vars.extend(parse_extra_vars(spec)?);
+        }
+        let mut secret_vars = Vec::new();
+        for spec in &self.secrets {
+            let (name, value) = read_secret(spec)?;
+            extra_vars.insert(name.clone(), Json::String(value));
+            secret_vars.push(name);
+        }
+        Ok(PlaybookOptions {
+            playbook: self.playbook,
+            inventory: self.inventory,
+            limit: self.limit,
+            tags: self.tags,
+            skip_tags: self.skip_tags,
+            extra_vars,
+            check: self.check,
+            diff: self.diff,
+            trust_new_hosts: self.trust_new_hosts,
+            become_password_env: self.become_password_env,
+            secret_vars,
+        })
     }
-    let options = PlaybookOptions {
-        playbook: args.playbook,
-        inventory: args.inventory,
-        limit: args.limit,
-        tags: args.tags,
-        skip_tags: args.skip_tags,
-        extra_vars,
-        check: args.check,
-        diff: args.diff,
-        trust_new_hosts: args.trust_new_hosts,
-        become_password_env: args.become_password_env,
-        secret_vars,
-    };
-    run_options(capstan, options, args.json).await
 }
 
 /// Reads `--secret NAME` (from the environment) or `--secret NAME=FILE`.
@@ -140,28 +152,18 @@ pub async fn run_options(
     json: bool,
 ) -> anyhow::Result<Exit> {
     let printer = Arc::new(Printer::new(json, options.diff));
-    let sink = printer.clone();
+    let (sink, stream) = (printer.clone(), UpdateStream::default());
     let (control, _listening) = crate::interrupt::cancel_on_ctrl_c();
     let report = capstan
-        .run_playbook_with(options, Arc::new(move |event| sink.event(event)), control)
+        .run_playbook_with(
+            options,
+            Arc::new(move |event| sink.update(&stream.of_playbook(event))),
+            control,
+        )
         .await?;
-    printer.finish();
-    let cancelled = capstan.job(report.job_id)?.state == JobState::Cancelled;
-    if json {
-        let tasks = capstan.store().task_outcomes(report.job_id)?;
-        print_json(&serde_json::json!({
-            "job_id": report.job_id,
-            "recap": report.recap,
-            "tasks": tasks,
-        }))?;
-    }
-    Ok(if cancelled {
-        Exit::Cancelled
-    } else if report.failed() {
-        Exit::Failed
-    } else {
-        Exit::Success
-    })
+    let job = capstan.job(report.job_id)?;
+    let tasks = capstan.store().task_outcomes(report.job_id)?;
+    printer.finish_run(&job, &report.recap, &tasks)
 }
 
 /// `-e` in its three forms.
@@ -197,15 +199,18 @@ fn parse_extra_vars(spec: &str) -> anyhow::Result<Map<String, Json>> {
     Ok(map)
 }
 
-/// Prints events as Ansible does, with a progress bar while a task runs.
-struct Printer {
+/// Prints a playbook's updates as Ansible does, with a progress bar while
+/// a task runs: the same for a local run and one followed through
+/// `--server`.
+pub struct Printer {
     json: bool,
     diff: bool,
     bar: Mutex<Option<ProgressBar>>,
 }
 
 impl Printer {
-    fn new(json: bool, diff: bool) -> Printer {
+    /// A printer; with `json`, lines for people go to stderr.
+    pub fn new(json: bool, diff: bool) -> Printer {
         Printer {
             json,
             diff,
@@ -253,15 +258,17 @@ impl Printer {
         }
     }
 
-    fn event(&self, event: &PlaybookEvent) {
-        match event {
-            PlaybookEvent::Started { job_id } => {
+    /// Prints one update as `ansible-playbook` would.
+    pub fn update(&self, update: &JobUpdate) {
+        match update {
+            JobUpdate::Started { job_id, .. } => {
                 tracing::debug!(job_id, "playbook job started");
             }
-            PlaybookEvent::Play {
+            JobUpdate::Play {
                 name,
                 hosts,
                 warning,
+                ..
             } => {
                 self.finish();
                 if let Some(warning) = warning {
@@ -272,20 +279,21 @@ impl Printer {
                     self.say("skipping: no hosts matched\n");
                 }
             }
-            PlaybookEvent::Task {
+            JobUpdate::Task {
                 name,
                 handler,
                 hosts,
+                ..
             } => {
                 self.finish();
                 let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
                 self.say(&banner(&format!("{kind} [{name}]")));
                 self.start_bar(name, *hosts);
             }
-            // Plugins' log lines go to the job's log (`capstan jobs log`);
+            // Plugins' log lines go to the job's log (`capstan jobs show`);
             // the run's output stays Ansible's.
-            PlaybookEvent::Log(_) => {}
-            PlaybookEvent::HostDone(outcome) => {
+            JobUpdate::Log { .. } | JobUpdate::TargetDone { .. } => {}
+            JobUpdate::HostDone { outcome, .. } => {
                 self.say(&host_line(outcome));
                 if self.diff
                     && let Some(diff) = &outcome.diff
@@ -296,10 +304,11 @@ impl Printer {
                     bar.inc(1);
                 }
             }
-            PlaybookEvent::Finished {
+            JobUpdate::Finished {
                 job_id,
                 recap,
                 error,
+                ..
             } => {
                 self.finish();
                 if let Some(error) = error {
@@ -320,6 +329,32 @@ impl Printer {
                 ));
             }
         }
+    }
+
+    /// After the run: the recap and tasks as JSON when asked, and the exit
+    /// code the finished job means.
+    pub fn finish_run(
+        &self,
+        job: &JobRecord,
+        recap: &[Recap],
+        tasks: &[TaskOutcome],
+    ) -> anyhow::Result<Exit> {
+        self.finish();
+        if self.json {
+            print_json(&serde_json::json!({
+                "job_id": job.id,
+                "recap": recap,
+                "tasks": tasks,
+            }))?;
+        }
+        let failed = job.error.is_some() || recap.iter().any(|r| r.failed > 0 || r.unreachable > 0);
+        Ok(if job.state == JobState::Cancelled {
+            Exit::Cancelled
+        } else if failed {
+            Exit::Failed
+        } else {
+            Exit::Success
+        })
     }
 }
 

@@ -3,11 +3,15 @@
 
 use std::io::Write;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 
 use capstan_engine::Capstan;
-use capstan_engine::jobs::{FailureKind, JobEvent, JobState, ResultStatus, RunRequest};
+use capstan_engine::jobs::{
+    FailureKind, JobEvent, JobRecord, JobState, JobUpdate, ResultStatus, RunRequest, TargetResult,
+    UpdateStream,
+};
 
 use crate::exit::{BadInput, Exit};
 use crate::output::{print_json, recap, result_line};
@@ -57,22 +61,34 @@ pub struct RunArgs {
 
 /// Runs the action and returns the exit code its results mean.
 pub async fn exec(capstan: &Capstan, args: RunArgs) -> anyhow::Result<Exit> {
-    let params = build_params(args.params_json.as_deref(), &args.params)?;
-    let request = RunRequest {
-        plugin: args.plugin,
-        action: args.action,
-        params,
-        targets: args.targets,
-        check: args.check,
-        diff: args.diff,
-        trust_new_hosts: args.trust_new_hosts,
-        become_user: args
-            .become_user
-            .or(args.become_root.then(|| "root".to_string())),
-        become_password_env: args.become_password_env,
-        secret_params: Vec::new(),
-    };
-    run_request(capstan, request, args.json, args.quiet).await
+    let (json, quiet) = args.output();
+    run_request(capstan, args.into_request()?, json, quiet).await
+}
+
+impl RunArgs {
+    /// Whether to print the job as JSON, and whether to leave out log lines.
+    pub fn output(&self) -> (bool, bool) {
+        (self.json, self.quiet)
+    }
+
+    /// The request these arguments make.
+    pub fn into_request(self) -> anyhow::Result<RunRequest> {
+        let params = build_params(self.params_json.as_deref(), &self.params)?;
+        Ok(RunRequest {
+            plugin: self.plugin,
+            action: self.action,
+            params,
+            targets: self.targets,
+            check: self.check,
+            diff: self.diff,
+            trust_new_hosts: self.trust_new_hosts,
+            become_user: self
+                .become_user
+                .or(self.become_root.then(|| "root".to_string())),
+            become_password_env: self.become_password_env,
+            secret_params: Vec::new(),
+        })
+    }
 }
 
 /// Runs `request`, printing its log and results (or the job as JSON), and
@@ -83,58 +99,88 @@ pub async fn run_request(
     json: bool,
     quiet: bool,
 ) -> anyhow::Result<Exit> {
+    let printer = Arc::new(ActionPrinter::new(quiet));
+    let (sink, stream) = (printer.clone(), UpdateStream::default());
+    let events = Arc::new(move |event: &JobEvent| sink.update(&stream.of_action(event)));
     let diff = request.diff;
-    let multi_target = request.targets.len() > 1;
-    let events = Arc::new(move |event: &JobEvent| {
-        if let JobEvent::Log(line) = event
-            && !quiet
-        {
-            let mut err = std::io::stderr().lock();
-            let _ = if multi_target {
-                writeln!(
-                    err,
-                    "[{}] {:<5} {}",
-                    line.target,
-                    line.level.name(),
-                    line.message
-                )
-            } else {
-                writeln!(err, "{:<5} {}", line.level.name(), line.message)
-            };
-        }
-    });
     let (control, _listening) = crate::interrupt::cancel_on_ctrl_c();
     let report = capstan.run_with(request, events, control).await?;
-    let cancelled = capstan.job(report.job_id)?.state == JobState::Cancelled;
+    printer.finish(&capstan.job(report.job_id)?, diff, json)
+}
 
-    if json {
-        print_json(&capstan.job(report.job_id)?)?;
-    } else {
-        for result in &report.results {
-            println!("{}", result_line(result));
-            if diff && let Some(diff) = &result.diff {
-                println!("{diff}");
-            }
+/// Prints a plugin action's run as it goes, from its updates (the same
+/// for a local run and one followed through `--server`), then its results.
+pub struct ActionPrinter {
+    quiet: bool,
+    multi_target: AtomicBool,
+}
+
+impl ActionPrinter {
+    /// A printer; `quiet` leaves out the log lines.
+    pub fn new(quiet: bool) -> ActionPrinter {
+        ActionPrinter {
+            quiet,
+            multi_target: AtomicBool::new(false),
         }
-        eprintln!("job {}: {}", report.job_id, recap(&report.results));
     }
 
-    let denied = report
-        .results
-        .iter()
-        .any(|r| r.failure == Some(FailureKind::Denied));
-    Ok(if cancelled {
-        Exit::Cancelled
-    } else if denied {
-        Exit::DeniedOrBadInput
-    } else if matches!(
-        report.overall(),
-        Some(ResultStatus::Failed | ResultStatus::Unreachable)
-    ) {
-        Exit::Failed
-    } else {
-        Exit::Success
-    })
+    /// Prints a log line as it comes, on stderr (named by its target when
+    /// the job has several).
+    pub fn update(&self, update: &JobUpdate) {
+        match update {
+            JobUpdate::Started { targets, .. } => {
+                self.multi_target
+                    .store(targets.len() > 1, Ordering::Relaxed);
+            }
+            JobUpdate::Log {
+                target,
+                level,
+                message,
+                ..
+            } if !self.quiet => {
+                let mut err = std::io::stderr().lock();
+                let _ = if self.multi_target.load(Ordering::Relaxed) {
+                    writeln!(err, "[{target}] {:<5} {message}", level.name())
+                } else {
+                    writeln!(err, "{:<5} {message}", level.name())
+                };
+            }
+            _ => {}
+        }
+    }
+
+    /// Prints the finished job's results in its targets' order (or the job
+    /// as JSON) and returns the exit code they mean.
+    pub fn finish(&self, job: &JobRecord, diff: bool, json: bool) -> anyhow::Result<Exit> {
+        let mut results: Vec<&TargetResult> = job.results.iter().collect();
+        results.sort_by_key(|r| job.targets.iter().position(|t| *t == r.target));
+        if json {
+            print_json(job)?;
+        } else {
+            for result in &results {
+                println!("{}", result_line(result));
+                if diff && let Some(diff) = &result.diff {
+                    println!("{diff}");
+                }
+            }
+            eprintln!("job {}: {}", job.id, recap(&job.results));
+        }
+        let denied = results
+            .iter()
+            .any(|r| r.failure == Some(FailureKind::Denied));
+        Ok(if job.state == JobState::Cancelled {
+            Exit::Cancelled
+        } else if denied {
+            Exit::DeniedOrBadInput
+        } else if matches!(
+            job.overall(),
+            Some(ResultStatus::Failed | ResultStatus::Unreachable)
+        ) {
+            Exit::Failed
+        } else {
+            Exit::Success
+        })
+    }
 }
 
 /// Merges `--params-json` and each `-p` into one JSON object.

@@ -20,9 +20,19 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH")]
     socket: Option<PathBuf>,
     /// Also listen on TCP, e.g. 127.0.0.1:8470; every request then needs
-    /// a token. Loopback only until TLS lands.
+    /// a token. Beyond loopback, TLS is required.
     #[arg(long, value_name = "ADDR:PORT")]
     listen: Option<SocketAddr>,
+    /// TLS on the TCP listener: the certificate chain (PEM), leaf first.
+    #[arg(long, value_name = "FILE", requires_all = ["tls_key", "listen"], conflicts_with = "self_signed")]
+    tls_cert: Option<PathBuf>,
+    /// TLS on the TCP listener: the certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// TLS with a certificate made for trying it (kept in tls/ in the data
+    /// folder); clients trust it with `--ca-cert` that file.
+    #[arg(long, requires = "listen")]
+    self_signed: bool,
     /// How long jobs the service runs get to finish once it is told to
     /// stop, before they are cancelled (and recorded so): `30s`, `5m`.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::commands::tokens::parse_lifetime)]
@@ -42,20 +52,25 @@ pub async fn exec(capstan: Capstan, args: ServeArgs) -> anyhow::Result<Exit> {
         print!("{}", unit(&capstan, &args)?);
         return Ok(Exit::Success);
     }
-    let socket = args.socket.unwrap_or_else(|| capstan.home().socket());
+    let socket = args
+        .socket
+        .clone()
+        .unwrap_or_else(|| capstan.home().socket());
     let actor = capstan.actor();
-    let state = AppState {
-        failures: Arc::new(capstan_server::auth::FailureLimiter::new(
-            args.auth_failures,
-        )),
-        ..AppState::new(Arc::new(capstan), Some(actor))
-    };
+    let state = AppState::new(Arc::new(capstan), Some(actor), args.auth_failures);
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let no_more_firings = tokio_util::sync::CancellationToken::new();
+    let stop_firing = no_more_firings.clone();
     let signalled = tokio::spawn(async move {
         stop_signal().await;
         eprintln!("capstan serve: stopping");
+        stop_firing.cancel();
         let _ = stop.send(true);
     });
+    let scheduler = tokio::spawn(capstan_server::scheduler::run(
+        state.clone(),
+        no_more_firings.clone(),
+    ));
     let until_stopped = move || {
         let mut stopped = stopped.clone();
         async move {
@@ -63,10 +78,13 @@ pub async fn exec(capstan: Capstan, args: ServeArgs) -> anyhow::Result<Exit> {
         }
     };
     eprintln!("capstan serve: listening on {}", socket.display());
+    let tls = tls_config(&state, &args)?;
     let tcp = args.listen.map(|address| {
-        eprintln!("capstan serve: listening on http://{address} (tokens required)");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        eprintln!("capstan serve: listening on {scheme}://{address} (tokens required)");
         tokio::spawn(capstan_server::listen::on_tcp(
             address,
+            tls.clone(),
             state.clone(),
             until_stopped(),
         ))
@@ -80,6 +98,8 @@ pub async fn exec(capstan: Capstan, args: ServeArgs) -> anyhow::Result<Exit> {
         Ok(())
     };
     signalled.abort();
+    no_more_firings.cancel();
+    let _ = scheduler.await;
     let waited = state.finish_jobs(args.grace).await;
     if waited > 0 {
         eprintln!("capstan serve: {waited} job(s) were running; each finished or was cancelled");
@@ -89,6 +109,56 @@ pub async fn exec(capstan: Capstan, args: ServeArgs) -> anyhow::Result<Exit> {
         tcp.await?.map_err(|e| BadInput(e.to_string()))?;
     }
     Ok(Exit::Success)
+}
+
+/// The TCP listener's TLS: from `--tls-cert`/`--tls-key`, or made with
+/// `--self-signed`; its fingerprint is printed for clients to check.
+fn tls_config(
+    state: &AppState,
+    args: &ServeArgs,
+) -> anyhow::Result<Option<Arc<capstan_server::tls::ServerConfig>>> {
+    use capstan_server::tls::{self, TlsFiles};
+    let files = match (&args.tls_cert, &args.tls_key, args.self_signed, args.listen) {
+        (Some(cert), Some(key), _, _) => TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        (_, _, true, Some(address)) => {
+            let names = self_signed_names(address);
+            let files = tls::self_signed(&state.capstan.home().root().join("tls"), &names)
+                .map_err(|e| BadInput(e.to_string()))?;
+            eprintln!(
+                "capstan serve: self-signed certificate for {} in {} (clients: --ca-cert {})",
+                names.join(", "),
+                files.cert.display(),
+                files.cert.display()
+            );
+            files
+        }
+        _ => return Ok(None),
+    };
+    let config = files.server_config().map_err(|e| BadInput(e.to_string()))?;
+    eprintln!(
+        "capstan serve: certificate SHA-256 fingerprint {}",
+        files.fingerprint().map_err(|e| BadInput(e.to_string()))?
+    );
+    Ok(Some(config))
+}
+
+/// What a self-signed certificate for `address` names: localhost, the
+/// address (unless it is 0.0.0.0 or ::), and this machine's host name.
+fn self_signed_names(address: SocketAddr) -> Vec<String> {
+    let mut names = vec!["localhost".to_string()];
+    if !address.ip().is_unspecified() {
+        names.push(address.ip().to_string());
+    }
+    if let Ok(host) = std::fs::read_to_string("/etc/hostname") {
+        let host = host.trim();
+        if !host.is_empty() && !names.iter().any(|n| n == host) {
+            names.push(host.to_string());
+        }
+    }
+    names
 }
 
 /// SIGTERM (systemd's stop) or Ctrl-C.
@@ -124,6 +194,15 @@ fn unit(capstan: &Capstan, args: &ServeArgs) -> anyhow::Result<String> {
     }
     if let Some(address) = &args.listen {
         command.push_str(&format!(" --listen {address}"));
+    }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        command.push_str(&format!(
+            " --tls-cert {} --tls-key {}",
+            cert.display(),
+            key.display()
+        ));
+    } else if args.self_signed {
+        command.push_str(" --self-signed");
     }
     Ok(format!(
         "[Unit]\n\

@@ -5,7 +5,9 @@
 
 pub(crate) mod runner;
 mod started;
+mod updates;
 
+pub use capstan_wire::jobs::JobUpdate;
 pub use capstan_wire::jobs::{
     JobRecord, JobRequest, LogLine, PlaybookRequest, RunRequest, TargetResult,
 };
@@ -15,3 +17,4 @@ pub use capstan_wire::status::{
 pub use runner::{EventSink, JobEvent, RunReport};
 pub(crate) use runner::{Job, run_job};
 pub use started::started_signal;
+pub use updates::UpdateStream;

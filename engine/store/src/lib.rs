@@ -9,6 +9,7 @@ mod jobs;
 mod kv;
 mod migrations;
 mod plugins;
+mod schedules;
 mod tasks;
 mod tokens;
 mod upgrade;
@@ -24,6 +25,7 @@ pub use capstan_wire::plugins::KvUsage;
 pub use error::{Result, StoreError};
 pub use jobs::{CancelRequest, JobEnd};
 pub use plugins::PluginRecord;
+pub use schedules::StoredSchedule;
 pub use tokens::NewToken;
 pub use upgrade::KEPT_BACKUPS;
 

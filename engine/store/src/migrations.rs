@@ -196,6 +196,22 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX tokens_live_name ON tokens(name) WHERE revoked_at IS NULL;
     ALTER TABLE audit RENAME COLUMN plugin TO subject;
     "#,
+    // 12: schedules. `spec_json` is what was asked for (a ScheduleSpec);
+    // `last_due` is the last due time handled (fired or skipped), the
+    // mark a firing claims by moving it forward.
+    r#"
+    CREATE TABLE schedules (
+        name        TEXT PRIMARY KEY,
+        spec_json   TEXT NOT NULL,
+        paused      INTEGER NOT NULL DEFAULT 0,
+        created_by  TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        last_due    INTEGER,
+        last_job_id INTEGER REFERENCES jobs(id) ON DELETE SET NULL,
+        fired       INTEGER NOT NULL DEFAULT 0,
+        skipped     INTEGER NOT NULL DEFAULT 0
+    );
+    "#,
 ];
 
 /// The schema version a database file records.

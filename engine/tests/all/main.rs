@@ -18,6 +18,7 @@ mod modules;
 mod nodes;
 mod oracle;
 mod playbook;
+mod schedules;
 mod ssh;
 mod support;
 mod swarm;

@@ -6,6 +6,7 @@
 pub mod jobs;
 pub mod log;
 pub mod runs;
+pub mod schedules;
 pub mod system;
 pub mod tokens;
 
@@ -30,7 +31,22 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/jobs/{id}/cancel", post(jobs::cancel))
         .route("/api/v1/jobs/{id}/rerun", post(runs::rerun))
         .route("/api/v1/jobs/{id}/log", get(log::follow))
+        .route("/api/v1/jobs/{id}/updates", get(log::updates))
         .route("/api/v1/runs", post(runs::run_action))
+        .route(
+            "/api/v1/playbooks/runs",
+            post(runs::run_playbook).layer(DefaultBodyLimit::max(crate::upload::UPLOAD_BODY_LIMIT)),
+        )
+        .route(
+            "/api/v1/schedules",
+            get(schedules::list).post(schedules::add),
+        )
+        .route(
+            "/api/v1/schedules/{name}",
+            get(schedules::show).delete(schedules::remove),
+        )
+        .route("/api/v1/schedules/{name}/pause", post(schedules::pause))
+        .route("/api/v1/schedules/{name}/resume", post(schedules::resume))
         .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
         .route("/api/v1/tokens/{name}", delete(tokens::revoke))
         .fallback(not_found)
@@ -48,18 +64,20 @@ async fn not_found(uri: axum::http::Uri) -> crate::error::HttpError {
 /// The API as OpenAPI describes it.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Capstan", description = "Capstan's HTTP API: jobs, tokens and the service itself."),
+    info(title = "Capstan", description = "Capstan's HTTP API: jobs, runs, schedules, tokens and the service itself."),
     paths(
         system::healthz, system::metrics, system::openapi,
-        jobs::list, jobs::show, jobs::cancel, runs::rerun, log::follow,
-        runs::run_action,
+        jobs::list, jobs::show, jobs::cancel, runs::rerun, log::follow, log::updates,
+        runs::run_action, runs::run_playbook,
+        schedules::list, schedules::show, schedules::add, schedules::pause, schedules::resume, schedules::remove,
         tokens::list, tokens::create, tokens::revoke,
     ),
     components(schemas(capstan_wire::ApiError, capstan_wire::ErrorCode)),
     modifiers(&BearerToken),
     tags(
         (name = "jobs", description = "The job history; following, cancelling and re-running a job"),
-        (name = "runs", description = "Starting a plugin action on targets"),
+        (name = "runs", description = "Starting a plugin action on targets, or a playbook uploaded with its folder"),
+        (name = "schedules", description = "Jobs run at the times a cron expression names"),
         (name = "tokens", description = "API tokens (admin)"),
         (name = "system", description = "Liveness, metrics, this document"),
     )

@@ -1,18 +1,18 @@
-//! Starting work: a plugin action on targets, or a recorded job again.
-//! Each answers as soon as the job is recorded (202, with its number) and
-//! runs it in the service, launched by the caller; bad input (an unknown
-//! plugin, action or target, params that do not fit) is answered 400
-//! before any job is recorded.
-
-use std::sync::Arc;
+//! Starting work: a plugin action on targets, an uploaded playbook, or a
+//! recorded job again. Each answers as soon as the job is recorded (202,
+//! with its number) and runs it in the service, launched by the caller,
+//! its updates kept for `/jobs/{id}/updates`; bad input (an unknown
+//! plugin, action or target, params that do not fit, a path that leaves
+//! the upload) is answered 400 before any job is recorded.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use capstan_engine::jobs::{EventSink, JobEvent, RunRequest, started_signal};
-use capstan_engine::playbook::{PlaybookEvent, PlaybookEventSink};
+use capstan_engine::jobs::{JobEvent, RunRequest, started_signal};
+use capstan_engine::playbook::{PlaybookEvent, PlaybookOptions};
 use capstan_engine::{JobControl, Rerun};
-use capstan_wire::{ApiError, ErrorCode};
+use capstan_wire::jobs::PlaybookUpload;
+use capstan_wire::{Actor, ApiError, ErrorCode};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
@@ -38,7 +38,7 @@ pub async fn run_action(
     Body(request): Body<RunRequest>,
 ) -> HttpResult<(StatusCode, Json<Started>)> {
     check_request(&caller, &request)?;
-    start_action(&state, &caller, request).await
+    accepted(start_action(&state, &caller.actor, request).await)
 }
 
 /// Runs a recorded job again as it ran (a playbook from the same files).
@@ -54,25 +54,70 @@ pub async fn rerun(
     match state.capstan.rerun_of(id)? {
         Rerun::Action(request) => {
             check_request(&caller, &request)?;
-            start_action(&state, &caller, request).await
+            accepted(start_action(&state, &caller.actor, request).await)
         }
-        Rerun::Playbook(options) => {
-            let (started, job_id) = started_signal();
-            let sink: PlaybookEventSink = Arc::new(move |event: &PlaybookEvent| {
-                if let PlaybookEvent::Started { job_id } = event {
-                    started(*job_id);
-                }
-            });
-            let (capstan, control) = (state.capstan.clone(), control(&state, &caller));
-            let run = state.jobs.spawn(async move {
-                capstan
-                    .run_playbook_with(options, sink, control)
-                    .await
-                    .map(|_| ())
-            });
-            wait_for_job(job_id, run).await
-        }
+        Rerun::Playbook(options) => accepted(start_playbook(&state, &caller.actor, options).await),
     }
+}
+
+/// Runs an uploaded playbook folder on the service's inventory.
+#[utoipa::path(post, path = "/api/v1/playbooks/runs", operation_id = "run_playbook", tag = "runs",
+    request_body = PlaybookUpload,
+    responses((status = 202, body = Started), (status = 400, body = ApiError)),
+    security(("token" = ["run"])))]
+pub async fn run_playbook(
+    Runner(caller): Runner,
+    State(state): State<AppState>,
+    Body(upload): Body<PlaybookUpload>,
+) -> HttpResult<(StatusCode, Json<Started>)> {
+    if upload.trust_new_hosts && !caller.scope.allows(capstan_wire::tokens::Scope::Admin) {
+        return Err(needs_admin_to_trust());
+    }
+    // Outside the data folder, which no plugin may read.
+    let uploads = state.capstan.home().work_dir().join("uploads");
+    let folder = create_private_dir_all(&uploads)
+        .and_then(|()| {
+            tempfile::Builder::new()
+                .prefix("playbook-")
+                .tempdir_in(&uploads)
+        })
+        .map_err(|e| {
+            HttpError::new(
+                ErrorCode::Failed,
+                format!(
+                    "cannot make a folder for the upload in {}: {e}",
+                    uploads.display()
+                ),
+            )
+        })?
+        // Kept: the job's record names its playbook there, for re-runs.
+        .keep();
+    let playbook = match crate::upload::unpack(&upload, &folder) {
+        Ok(playbook) => playbook,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&folder);
+            return Err(HttpError(ApiError::field(&e.field, e.message)));
+        }
+    };
+    let options = PlaybookOptions {
+        playbook,
+        inventory: None,
+        limit: upload.limit,
+        tags: upload.tags,
+        skip_tags: upload.skip_tags,
+        extra_vars: upload.extra_vars,
+        check: upload.check,
+        diff: upload.diff,
+        trust_new_hosts: upload.trust_new_hosts,
+        become_password_env: None,
+        secret_vars: upload.secret_vars,
+    };
+    let started = start_playbook(&state, &caller.actor, options).await;
+    if started.is_err() {
+        // Refused before a job was recorded: nothing will read it again.
+        let _ = std::fs::remove_dir_all(&folder);
+    }
+    accepted(started)
 }
 
 /// What the API may not ask of the service's own machine and hosts.
@@ -84,39 +129,75 @@ fn check_request(caller: &Caller, request: &RunRequest) -> HttpResult<()> {
         )));
     }
     if request.trust_new_hosts && !caller.scope.allows(capstan_wire::tokens::Scope::Admin) {
-        return Err(HttpError(
-            ApiError::field(
-                "trust_new_hosts",
-                "trusting new host keys changes the service's known hosts: it needs `admin`",
-            )
-            .with_code(ErrorCode::Forbidden),
-        ));
+        return Err(needs_admin_to_trust());
     }
     Ok(())
 }
 
-async fn start_action(
-    state: &AppState,
-    caller: &Caller,
-    request: RunRequest,
-) -> HttpResult<(StatusCode, Json<Started>)> {
+fn needs_admin_to_trust() -> HttpError {
+    HttpError(
+        ApiError::field(
+            "trust_new_hosts",
+            "trusting new host keys changes the service's known hosts: it needs `admin`",
+        )
+        .with_code(ErrorCode::Forbidden),
+    )
+}
+
+/// 202 with the job's number.
+fn accepted(job_id: HttpResult<i64>) -> HttpResult<(StatusCode, Json<Started>)> {
+    Ok((StatusCode::ACCEPTED, Json(Started { job_id: job_id? })))
+}
+
+/// Starts a plugin action in the service, launched by `actor`; its number
+/// once it is recorded.
+pub async fn start_action(state: &AppState, actor: &Actor, request: RunRequest) -> HttpResult<i64> {
     let (started, job_id) = started_signal();
-    let sink: EventSink = Arc::new(move |event: &JobEvent| {
+    let tracked = state.live.track();
+    let sink = tracked.action_sink(move |event: &JobEvent| {
         if let JobEvent::Started { job_id, .. } = event {
             started(*job_id);
         }
     });
-    let (capstan, control) = (state.capstan.clone(), control(state, caller));
-    let run = state
-        .jobs
-        .spawn(async move { capstan.run_with(request, sink, control).await.map(|_| ()) });
+    let (capstan, control) = (state.capstan.clone(), control(state, actor));
+    let run = state.jobs.spawn(async move {
+        let ran = capstan.run_with(request, sink, control).await.map(|_| ());
+        tracked.end();
+        ran
+    });
     wait_for_job(job_id, run).await
 }
 
-/// A job launched by the caller, cancelled when the service stops.
-fn control(state: &AppState, caller: &Caller) -> JobControl {
+/// Starts a playbook in the service, launched by `actor`; its number
+/// once it is recorded.
+pub async fn start_playbook(
+    state: &AppState,
+    actor: &Actor,
+    options: PlaybookOptions,
+) -> HttpResult<i64> {
+    let (started, job_id) = started_signal();
+    let tracked = state.live.track();
+    let sink = tracked.playbook_sink(move |event: &PlaybookEvent| {
+        if let PlaybookEvent::Started { job_id } = event {
+            started(*job_id);
+        }
+    });
+    let (capstan, control) = (state.capstan.clone(), control(state, actor));
+    let run = state.jobs.spawn(async move {
+        let ran = capstan
+            .run_playbook_with(options, sink, control)
+            .await
+            .map(|_| ());
+        tracked.end();
+        ran
+    });
+    wait_for_job(job_id, run).await
+}
+
+/// A job launched by `actor`, cancelled when the service stops.
+fn control(state: &AppState, actor: &Actor) -> JobControl {
     JobControl {
-        launched_by: Some(caller.actor.clone()),
+        launched_by: Some(actor.clone()),
         cancel: state.stopping.child_token(),
     }
 }
@@ -125,9 +206,9 @@ fn control(state: &AppState, caller: &Caller) -> JobControl {
 async fn wait_for_job(
     job_id: oneshot::Receiver<i64>,
     run: tokio::task::JoinHandle<capstan_engine::Result<()>>,
-) -> HttpResult<(StatusCode, Json<Started>)> {
+) -> HttpResult<i64> {
     match job_id.await {
-        Ok(job_id) => Ok((StatusCode::ACCEPTED, Json(Started { job_id }))),
+        Ok(job_id) => Ok(job_id),
         Err(_) => match run.await {
             Ok(Err(e)) => Err(e.into()),
             Ok(Ok(())) => Err(HttpError::new(
@@ -140,4 +221,14 @@ async fn wait_for_job(
             )),
         },
     }
+}
+
+/// Creates a folder and its missing parents, the ones made private to the
+/// service's user.
+fn create_private_dir_all(path: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)
 }

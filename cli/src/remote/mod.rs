@@ -1,0 +1,349 @@
+//! `capstan --server URL …`: the CLI as a client of a `capstan serve`.
+//! Runs of actions and playbooks (with the playbook's folder uploaded),
+//! and the job history, go through the API and print what a local run
+//! prints, from the same updates, with the same exit codes. What runs,
+//! runs there: on the service's inventory, host keys and credentials.
+
+mod connection;
+mod events;
+mod folder;
+
+use hyper::Method;
+use serde::Deserialize;
+
+use capstan_engine::jobs::{JobRecord, JobUpdate};
+use capstan_wire::jobs::{JobDetail, PlaybookUpload};
+
+use crate::commands::jobs::{CancelOutcome, JobsCommand, report_cancel};
+use crate::commands::playbook::{PlaybookCommand, Printer};
+use crate::commands::run::{ActionPrinter, RunArgs};
+use crate::commands::schedules::SchedulesCommand;
+use crate::exit::{BadInput, Exit};
+use capstan_wire::schedules::{Schedule, ScheduledJob};
+
+pub use connection::{RemoteError, Server};
+use events::EventReader;
+
+/// Times the update stream may drop before the client gives up on it.
+const RECONNECTS: u32 = 5;
+
+/// A job just started by the service.
+#[derive(Deserialize)]
+struct Started {
+    job_id: i64,
+}
+
+/// What the service says of a cancel request.
+#[derive(Deserialize)]
+struct Cancelled {
+    outcome: String,
+    job: JobRecord,
+}
+
+/// `capstan --server URL run …`.
+pub async fn run(server: &Server, args: RunArgs) -> anyhow::Result<Exit> {
+    let (json, quiet) = args.output();
+    let request = args.into_request()?;
+    if request.become_password_env.is_some() {
+        return Err(BadInput(
+            "--become-password-env: the service does not read passwords from its environment for API calls".into(),
+        )
+        .into());
+    }
+    let diff = request.diff;
+    let started: Started = server
+        .call(Method::POST, "/api/v1/runs", Some(&request))
+        .await?;
+    follow_action(server, started.job_id, diff, json, quiet).await
+}
+
+/// `capstan --server URL playbook run …`.
+pub async fn playbook(server: &Server, command: PlaybookCommand) -> anyhow::Result<Exit> {
+    let PlaybookCommand::Run(args) = command;
+    let json = args.json();
+    let options = args.into_options()?;
+    if options.inventory.is_some() {
+        return Err(BadInput(
+            "-i: through --server a playbook runs on the service's own inventory (`capstan hosts` there)".into(),
+        )
+        .into());
+    }
+    if options.become_password_env.is_some() {
+        return Err(BadInput(
+            "--become-password-env: the service does not read passwords from its environment for API calls".into(),
+        )
+        .into());
+    }
+    let (playbook, files) = folder::collect(&options.playbook)?;
+    let upload = PlaybookUpload {
+        playbook,
+        files,
+        limit: options.limit,
+        tags: options.tags,
+        skip_tags: options.skip_tags,
+        extra_vars: options.extra_vars,
+        secret_vars: options.secret_vars,
+        check: options.check,
+        diff: options.diff,
+        trust_new_hosts: options.trust_new_hosts,
+    };
+    let started: Started = server
+        .call(Method::POST, "/api/v1/playbooks/runs", Some(&upload))
+        .await?;
+    follow_playbook(server, started.job_id, options.diff, json).await
+}
+
+/// `capstan --server URL jobs …`.
+pub async fn jobs(server: &Server, command: JobsCommand) -> anyhow::Result<Exit> {
+    use crate::commands::jobs::{print_detail, print_list};
+    match command {
+        JobsCommand::List {
+            limit,
+            state,
+            result,
+            grep,
+            json,
+        } => {
+            let mut query = format!("limit={limit}");
+            if let Some(state) = state {
+                query.push_str(&format!("&state={}", state.name()));
+            }
+            if let Some(result) = result {
+                query.push_str(&format!("&result={}", result.name()));
+            }
+            if let Some(grep) = grep {
+                query.push_str(&format!("&grep={}", encode(&grep)));
+            }
+            let jobs: Vec<JobRecord> = server
+                .call(Method::GET, &format!("/api/v1/jobs?{query}"), None::<&()>)
+                .await?;
+            print_list(&jobs, json.json)
+        }
+        JobsCommand::Show { id, json } => print_detail(&detail(server, id).await?, json.json),
+        JobsCommand::Cancel { id, no_wait, json } => {
+            let asked: Cancelled = server
+                .call(
+                    Method::POST,
+                    &format!("/api/v1/jobs/{id}/cancel"),
+                    None::<&()>,
+                )
+                .await?;
+            let outcome = CancelOutcome::from_name(&asked.outcome).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the service answered an unknown cancel outcome `{}`",
+                    asked.outcome
+                )
+            })?;
+            let mut job = asked.job;
+            if outcome == CancelOutcome::Requested && !no_wait {
+                let deadline = std::time::Instant::now() + crate::commands::jobs::CANCEL_WAIT;
+                while job.state == capstan_engine::jobs::JobState::Running
+                    && std::time::Instant::now() < deadline
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    job = detail(server, id).await?.job;
+                }
+            }
+            report_cancel(outcome, &job, no_wait, json.json)
+        }
+        JobsCommand::Rerun { id, json } => {
+            let playbook = detail(server, id).await?.job.is_playbook();
+            let started: Started = server
+                .call(
+                    Method::POST,
+                    &format!("/api/v1/jobs/{id}/rerun"),
+                    None::<&()>,
+                )
+                .await?;
+            if playbook {
+                follow_playbook(server, started.job_id, false, json.json).await
+            } else {
+                follow_action(server, started.job_id, false, json.json, false).await
+            }
+        }
+    }
+}
+
+/// `capstan --server URL schedules …` (changes need an `admin` token).
+pub async fn schedules(server: &Server, command: SchedulesCommand) -> anyhow::Result<Exit> {
+    use crate::commands::schedules::{print_added, print_list, print_one};
+    let path = |name: &str, what: &str| format!("/api/v1/schedules/{}{what}", encode(name));
+    match command {
+        SchedulesCommand::Add(args) => {
+            let spec = args.into_spec()?;
+            if let ScheduledJob::Playbook { .. } = spec.job {
+                eprintln!(
+                    "note: the playbook's path is read on the service's machine; its folder is not uploaded"
+                );
+            }
+            let schedule: Schedule = server
+                .call(Method::POST, "/api/v1/schedules", Some(&spec))
+                .await?;
+            print_added(&schedule);
+            Ok(Exit::Success)
+        }
+        SchedulesCommand::List { json } => {
+            let schedules: Vec<Schedule> = server
+                .call(Method::GET, "/api/v1/schedules", None::<&()>)
+                .await?;
+            print_list(&schedules, json.json)
+        }
+        SchedulesCommand::Show { name, json } => {
+            let schedule: Schedule = server
+                .call(Method::GET, &path(&name, ""), None::<&()>)
+                .await?;
+            print_one(&schedule, json.json)
+        }
+        SchedulesCommand::Pause { name } => {
+            let schedule: Schedule = server
+                .call(Method::POST, &path(&name, "/pause"), None::<&()>)
+                .await?;
+            print_one(&schedule, false)
+        }
+        SchedulesCommand::Resume { name } => {
+            let schedule: Schedule = server
+                .call(Method::POST, &path(&name, "/resume"), None::<&()>)
+                .await?;
+            print_one(&schedule, false)
+        }
+        SchedulesCommand::Remove { name } => {
+            server.delete(&path(&name, "")).await?;
+            println!("schedule {name} removed (its jobs stay in the history)");
+            Ok(Exit::Success)
+        }
+    }
+}
+
+async fn detail(server: &Server, id: i64) -> anyhow::Result<JobDetail> {
+    server
+        .call(Method::GET, &format!("/api/v1/jobs/{id}"), None::<&()>)
+        .await
+}
+
+async fn follow_action(
+    server: &Server,
+    job_id: i64,
+    diff: bool,
+    json: bool,
+    quiet: bool,
+) -> anyhow::Result<Exit> {
+    let printer = ActionPrinter::new(quiet);
+    let job = follow(server, job_id, |update| printer.update(update)).await?;
+    printer.finish(&job, diff, json)
+}
+
+async fn follow_playbook(
+    server: &Server,
+    job_id: i64,
+    diff: bool,
+    json: bool,
+) -> anyhow::Result<Exit> {
+    let printer = Printer::new(json, diff);
+    follow(server, job_id, |update| printer.update(update)).await?;
+    let detail = detail(server, job_id).await?;
+    printer.finish_run(&detail.job, &detail.recap, &detail.tasks)
+}
+
+/// Follows a job the service runs, handing each update to `on_update`,
+/// until it ends; returns its final record. The first Ctrl-C asks the
+/// service to cancel it (and following goes on until it is recorded so),
+/// a second one quits at once.
+async fn follow(
+    server: &Server,
+    job_id: i64,
+    mut on_update: impl FnMut(&JobUpdate),
+) -> anyhow::Result<JobRecord> {
+    let (control, _listening) = crate::interrupt::cancel_on_ctrl_c();
+    let mut cancel_asked = false;
+    let mut seen: u64 = 0;
+    let mut drops = 0;
+    let path = format!("/api/v1/jobs/{job_id}/updates");
+    loop {
+        let response = server.send(Method::GET, &path, None, Some(seen)).await;
+        let mut events = match response {
+            Ok(response) if response.status().is_success() => {
+                EventReader::new(response.into_body())
+            }
+            Ok(response) => {
+                let status = response.status();
+                let body = http_body_util::BodyExt::collect(response.into_body())
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                return Err(connection::answer_error(status, &body).into());
+            }
+            Err(e) if drops < RECONNECTS => {
+                tracing::debug!("following job {job_id}: {e:#}");
+                drops += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        loop {
+            let next = tokio::select! {
+                next = events.next() => next,
+                () = control.cancel.cancelled(), if !cancel_asked => {
+                    cancel_asked = true;
+                    let asked: anyhow::Result<Cancelled> = server
+                        .call(Method::POST, &format!("/api/v1/jobs/{job_id}/cancel"), None::<&()>)
+                        .await;
+                    if let Err(e) = asked {
+                        eprintln!("could not ask the service to cancel job {job_id}: {e:#}");
+                    }
+                    continue;
+                }
+            };
+            match next {
+                Ok(Some(event)) if event.event == "update" => {
+                    let update: JobUpdate = serde_json::from_str(&event.data).map_err(|e| {
+                        anyhow::anyhow!("the service sent an update this capstan cannot read: {e}")
+                    })?;
+                    on_update(&update);
+                    if let Some(id) = event.id.and_then(|id| id.parse().ok()) {
+                        seen = id;
+                    }
+                }
+                Ok(Some(event)) if event.event == "end" => {
+                    return match serde_json::from_str::<Option<JobRecord>>(&event.data) {
+                        Ok(Some(job)) => Ok(job),
+                        _ => Ok(detail(server, job_id).await?.job),
+                    };
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) if drops < RECONNECTS => {
+                    drops += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    break;
+                }
+                Ok(None) | Err(_) => {
+                    return Err(anyhow::anyhow!(
+                        "lost {} while following job {job_id}: `capstan --server {} jobs show {job_id}` tells how it ended",
+                        server.url(),
+                        server.url()
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(super::encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+    }
+}
