@@ -5,6 +5,7 @@ mod exit;
 mod interrupt;
 mod output;
 mod remote;
+mod terminal;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,6 +74,10 @@ enum Command {
     /// add, list, show, pause, resume, remove.
     #[command(subcommand)]
     Schedules(commands::schedules::SchedulesCommand),
+    /// The encrypted secrets store (values unattended runs need): set,
+    /// list (names only), remove.
+    #[command(subcommand)]
+    Secrets(commands::secrets::SecretsCommand),
     /// API tokens for `capstan serve`: create (the secret is shown once), list, revoke.
     #[command(subcommand)]
     Tokens(commands::tokens::TokensCommand),
@@ -131,6 +136,7 @@ fn main() -> ExitCode {
             Command::Audit(args) => commands::audit::exec(&capstan, args),
             Command::Tokens(cmd) => commands::tokens::exec(&capstan, cmd),
             Command::Schedules(cmd) => commands::schedules::exec(&capstan, cmd).await,
+            Command::Secrets(cmd) => commands::secrets::exec(&capstan, cmd),
             Command::Serve(args) => commands::serve::exec(capstan, args).await,
             Command::Containers(args) => commands::docker::containers(&capstan, args).await,
             Command::Services(args) => commands::docker::services(&capstan, args).await,
@@ -163,9 +169,10 @@ async fn through_server(
         Command::Playbook(cmd) => remote::playbook(&server, cmd).await,
         Command::Jobs(cmd) => remote::jobs(&server, cmd).await,
         Command::Schedules(cmd) => remote::schedules(&server, cmd).await,
+        Command::Secrets(cmd) => remote::secrets(&server, cmd).await,
         _ => Err(exit::BadInput(format!(
             "this command does not work through --server yet: run it on the service's machine \
-             (through {url}: run, playbook run, jobs, schedules)"
+             (through {url}: run, playbook run, jobs, schedules, secrets)"
         ))
         .into()),
     }

@@ -1250,3 +1250,112 @@ fn schedules_take_their_command_after_dashes_and_are_paused_and_removed() {
         );
     }
 }
+
+#[test]
+fn a_secret_is_read_from_stdin_never_listed_and_masked_in_a_playbook() {
+    use std::io::Write;
+    let home = Home::new();
+    let mut set = home
+        .command(&["secrets", "set", "db_password"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    set.stdin
+        .take()
+        .unwrap()
+        .write_all(b"s3cr3t-in-the-store\n")
+        .unwrap();
+    let out = set.wait_with_output().unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let listed = home.run(&["secrets", "list"]);
+    assert!(text(&listed.stdout).contains("db_password"));
+    assert!(!text(&listed.stdout).contains("s3cr3t"));
+
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(
+        work.path().join("inv.ini"),
+        "box ansible_connection=local\n",
+    )
+    .unwrap();
+    std::fs::write(
+        work.path().join("site.yml"),
+        "- hosts: box\n  gather_facts: no\n  tasks:\n    - debug: msg=\"pw={{ db_password }}\"\n",
+    )
+    .unwrap();
+    let site = work.path().join("site.yml").display().to_string();
+    let inv = work.path().join("inv.ini").display().to_string();
+    let out = home.run(&[
+        "playbook",
+        "run",
+        &site,
+        "-i",
+        &inv,
+        "--stored-secret",
+        "db_password",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("pw=********"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!text(&out.stdout).contains("s3cr3t"));
+
+    let out = home.run(&[
+        "playbook",
+        "run",
+        &site,
+        "-i",
+        &inv,
+        "--stored-secret",
+        "nope",
+    ]);
+    assert_eq!(code(&out), 3);
+    assert!(
+        text(&out.stderr).contains("no secret named `nope`"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A schedule names it, and is refused a secret it could not find.
+    let out = home.run(&[
+        "schedules",
+        "add",
+        "nightly",
+        "--cron",
+        "0 3 * * *",
+        "--",
+        "playbook",
+        "run",
+        &site,
+        "-i",
+        &inv,
+        "--stored-secret",
+        "nope",
+    ]);
+    assert_eq!(code(&out), 3, "{}", text(&out.stderr));
+    let out = home.run(&[
+        "schedules",
+        "add",
+        "nightly",
+        "--cron",
+        "0 3 * * *",
+        "--",
+        "playbook",
+        "run",
+        &site,
+        "-i",
+        &inv,
+        "--secret",
+        "X",
+    ]);
+    assert_eq!(code(&out), 3);
+    assert!(
+        text(&out.stderr).contains("--stored-secret"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(code(&home.run(&["secrets", "remove", "db_password"])), 0);
+    assert!(text(&home.run(&["secrets", "list"]).stdout).contains("no secrets"));
+}

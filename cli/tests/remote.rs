@@ -96,6 +96,10 @@ struct Client {
 
 impl Client {
     fn run(&self, args: &[&str]) -> Output {
+        self.run_with_input(args, b"")
+    }
+
+    fn run_with_input(&self, args: &[&str], input: &[u8]) -> Output {
         let mut all = vec!["--server", &self.server];
         let cert;
         if let Some(path) = &self.ca_cert {
@@ -107,7 +111,14 @@ impl Client {
         if let Some(token) = &self.token {
             cmd.env("CAPSTAN_TOKEN", token);
         }
-        cmd.output().unwrap()
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input).unwrap();
+        child.wait_with_output().unwrap()
     }
 }
 
@@ -295,6 +306,25 @@ fn a_playbook_folder_is_uploaded_and_runs_on_the_services_inventory() {
         without_job_numbers(&text(&here.stdout))
     );
 
+    // A secret from the service's store, set and used through it, masked.
+    let out = client.run_with_input(&["secrets", "set", "who"], b"the-stored-world\n");
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let secret_dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        secret_dir.path().join("say.yml"),
+        "- hosts: box\n  gather_facts: no\n  tasks:\n    - debug: msg=\"{{ who }}\"\n",
+    )
+    .unwrap();
+    let say = secret_dir.path().join("say.yml").display().to_string();
+    let out = client.run(&["playbook", "run", &say, "--stored-secret", "who"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("ok: [box] => ********"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!text(&client.run(&["secrets", "list"]).stdout).contains("the-stored-world"));
+
     // Only the service's own inventory: -i is refused, and a path that
     // leaves the folder never reaches it (the client sends none).
     let out = client.run(&["playbook", "run", &site, "-i", "x.ini"]);
@@ -307,9 +337,12 @@ fn a_playbook_folder_is_uploaded_and_runs_on_the_services_inventory() {
     let uploads: Vec<_> = std::fs::read_dir(format!("{}-work/uploads", service.path().display()))
         .unwrap()
         .collect();
-    assert_eq!(uploads.len(), 2, "one folder per upload");
+    assert_eq!(uploads.len(), 3, "one folder per upload");
     for upload in uploads {
         let upload = upload.unwrap().path();
+        if upload.join("say.yml").exists() {
+            continue;
+        }
         assert!(upload.join("templates/motd.j2").is_file());
         assert!(!upload.join(".git").exists(), "hidden folders stay home");
     }

@@ -36,10 +36,12 @@ mod playbook_run;
 mod prepare;
 mod recorder;
 mod schedules;
+mod stored_secrets;
 mod tokens;
 mod views;
 
 pub use schedules::{Due, NEXT_SHOWN};
+pub use stored_secrets::MAX_SECRET_BYTES;
 pub use tokens::{CreatedToken, TOKEN_PREFIX, TokenRefused};
 
 pub use prepare::{PrepareOutcome, Prepared};

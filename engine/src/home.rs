@@ -119,6 +119,12 @@ impl Home {
         self.root.join("capstan.sock")
     }
 
+    /// The key that seals the secrets store (32 random bytes, 0600; no
+    /// plugin can reach the data folder).
+    pub fn secrets_key(&self) -> PathBuf {
+        self.root.join("secrets.key")
+    }
+
     /// The host keys Capstan trusts (OpenSSH known_hosts format).
     pub fn known_hosts(&self) -> PathBuf {
         self.root.join("known_hosts")

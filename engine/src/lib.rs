@@ -39,7 +39,8 @@ mod capstan;
 
 pub use capstan::{
     BundledPlugin, CANCEL_POLL, Capstan, CreatedToken, Due, Inspected, JobControl, JobDetail,
-    JobFilter, NEXT_SHOWN, PrepareOutcome, Prepared, Rerun, TOKEN_PREFIX, TokenRefused,
+    JobFilter, MAX_SECRET_BYTES, NEXT_SHOWN, PrepareOutcome, Prepared, Rerun, TOKEN_PREFIX,
+    TokenRefused,
 };
 pub use error::{Error, Result};
 pub use home::Home;

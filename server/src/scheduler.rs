@@ -69,7 +69,12 @@ async fn fire(state: &AppState, name: &str, job: ScheduledJob) {
     let started = match job {
         ScheduledJob::Action { request } => start_action(state, &actor, request).await,
         ScheduledJob::Playbook { playbook } => {
-            start_playbook(state, &actor, playbook_options(playbook)).await
+            let stored = playbook.stored_secrets.clone();
+            let mut options = playbook_options(playbook);
+            match state.capstan.add_stored_secrets(&mut options, &stored) {
+                Ok(()) => start_playbook(state, &actor, options).await,
+                Err(e) => Err(e.into()),
+            }
         }
     };
     let recorded = match started {

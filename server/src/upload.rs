@@ -159,6 +159,7 @@ mod tests {
             skip_tags: Vec::new(),
             extra_vars: Default::default(),
             secret_vars: Vec::new(),
+            stored_secrets: Vec::new(),
             check: false,
             diff: false,
             trust_new_hosts: false,

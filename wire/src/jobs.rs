@@ -480,6 +480,10 @@ pub struct PlaybookUpload {
     /// stored or printed output.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secret_vars: Vec<String>,
+    /// Secrets from the service's secrets store, by name, given to the
+    /// playbook as variables of those names (masked everywhere).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stored_secrets: Vec<String>,
     /// Check mode: change nothing, report what would change.
     #[serde(default)]
     pub check: bool,

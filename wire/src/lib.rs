@@ -22,6 +22,7 @@ pub mod natural;
 pub mod overview;
 pub mod plugins;
 pub mod schedules;
+pub mod secrets;
 pub mod status;
 pub mod tokens;
 

@@ -50,6 +50,10 @@ pub struct ScheduledPlaybook {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub extra_vars: serde_json::Map<String, Value>,
+    /// Secrets from the service's secrets store, by name, given to the
+    /// playbook as variables of those names (masked everywhere).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stored_secrets: Vec<String>,
     /// Check mode.
     #[serde(default)]
     pub check: bool,

@@ -9,5 +9,6 @@ pub mod playbook;
 pub mod plugin;
 pub mod run;
 pub mod schedules;
+pub mod secrets;
 pub mod serve;
 pub mod tokens;

@@ -64,6 +64,10 @@ pub struct PlaybookRunArgs {
     /// Usable as {{ NAME }}; masked in every stored or printed output.
     #[arg(long = "secret", value_name = "NAME[=FILE]")]
     secrets: Vec<String>,
+    /// A secret variable from the secrets store (`capstan secrets set
+    /// NAME`); through --server, the service's store. Masked like --secret.
+    #[arg(long = "stored-secret", value_name = "NAME")]
+    stored_secrets: Vec<String>,
     /// Print the recap and every task result as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -77,14 +81,27 @@ pub async fn exec(capstan: &Capstan, command: PlaybookCommand) -> anyhow::Result
 }
 
 async fn run(capstan: &Capstan, args: PlaybookRunArgs) -> anyhow::Result<Exit> {
-    let json = args.json;
-    run_options(capstan, args.into_options()?, json).await
+    let (json, stored) = (args.json, args.stored_secrets.clone());
+    let mut options = args.into_options()?;
+    capstan.add_stored_secrets(&mut options, &stored)?;
+    run_options(capstan, options, json).await
 }
 
 impl PlaybookRunArgs {
     /// Whether to print the recap and tasks as JSON.
     pub fn json(&self) -> bool {
         self.json
+    }
+
+    /// Whether it reads secrets from this process's environment or files
+    /// (`--secret`, `--become-password-env`), which a schedule cannot.
+    pub fn reads_local_secrets(&self) -> bool {
+        !self.secrets.is_empty() || self.become_password_env.is_some()
+    }
+
+    /// The secrets store's variables it names (`--stored-secret`).
+    pub fn stored_secrets(&self) -> &[String] {
+        &self.stored_secrets
     }
 
     /// The options these arguments make, with `-e` and `--secret` read.

@@ -116,13 +116,16 @@ impl AddArgs {
                 request: args.into_request()?,
             },
             ScheduledCommand::Playbook(PlaybookCommand::Run(args)) => {
-                let options = args.into_options()?;
-                if !options.secret_vars.is_empty() || options.become_password_env.is_some() {
+                if args.reads_local_secrets() {
                     return Err(BadInput(
-                        "--secret and --become-password-env cannot be scheduled yet: a schedule stores what it runs".into(),
+                        "--secret and --become-password-env cannot be scheduled: a schedule stores what it runs; \
+                         put the value in the secrets store (`capstan secrets set NAME`) and use --stored-secret NAME"
+                            .into(),
                     )
                     .into());
                 }
+                let stored_secrets = args.stored_secrets().to_vec();
+                let options = args.into_options()?;
                 let absolute = |path: &std::path::Path| {
                     std::path::absolute(path)
                         .map(|p| p.display().to_string())
@@ -136,6 +139,7 @@ impl AddArgs {
                         tags: options.tags,
                         skip_tags: options.skip_tags,
                         extra_vars: options.extra_vars,
+                        stored_secrets,
                         check: options.check,
                         diff: options.diff,
                     },

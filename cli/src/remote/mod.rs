@@ -18,6 +18,7 @@ use crate::commands::jobs::{CancelOutcome, JobsCommand, report_cancel};
 use crate::commands::playbook::{PlaybookCommand, Printer};
 use crate::commands::run::{ActionPrinter, RunArgs};
 use crate::commands::schedules::SchedulesCommand;
+use crate::commands::secrets::SecretsCommand;
 use crate::exit::{BadInput, Exit};
 use capstan_wire::schedules::{Schedule, ScheduledJob};
 
@@ -60,7 +61,7 @@ pub async fn run(server: &Server, args: RunArgs) -> anyhow::Result<Exit> {
 /// `capstan --server URL playbook run …`.
 pub async fn playbook(server: &Server, command: PlaybookCommand) -> anyhow::Result<Exit> {
     let PlaybookCommand::Run(args) = command;
-    let json = args.json();
+    let (json, stored_secrets) = (args.json(), args.stored_secrets().to_vec());
     let options = args.into_options()?;
     if options.inventory.is_some() {
         return Err(BadInput(
@@ -83,6 +84,7 @@ pub async fn playbook(server: &Server, command: PlaybookCommand) -> anyhow::Resu
         skip_tags: options.skip_tags,
         extra_vars: options.extra_vars,
         secret_vars: options.secret_vars,
+        stored_secrets,
         check: options.check,
         diff: options.diff,
         trust_new_hosts: options.trust_new_hosts,
@@ -209,6 +211,38 @@ pub async fn schedules(server: &Server, command: SchedulesCommand) -> anyhow::Re
         SchedulesCommand::Remove { name } => {
             server.delete(&path(&name, "")).await?;
             println!("schedule {name} removed (its jobs stay in the history)");
+            Ok(Exit::Success)
+        }
+    }
+}
+
+/// `capstan --server URL secrets …` (an `admin` token).
+pub async fn secrets(server: &Server, command: SecretsCommand) -> anyhow::Result<Exit> {
+    use crate::commands::secrets::{print_list, read_value};
+    match command {
+        SecretsCommand::Set { name, from_file } => {
+            let value = read_value(&name, from_file)?;
+            server
+                .call::<serde::de::IgnoredAny>(
+                    Method::PUT,
+                    &format!("/api/v1/secrets/{}", encode(&name)),
+                    Some(&serde_json::json!({ "value": value })),
+                )
+                .await?;
+            println!("secret {name} stored in {} (sealed)", server.url());
+            Ok(Exit::Success)
+        }
+        SecretsCommand::List { json } => {
+            let secrets: Vec<capstan_wire::secrets::SecretInfo> = server
+                .call(Method::GET, "/api/v1/secrets", None::<&()>)
+                .await?;
+            print_list(&secrets, json.json)
+        }
+        SecretsCommand::Remove { name } => {
+            server
+                .delete(&format!("/api/v1/secrets/{}", encode(&name)))
+                .await?;
+            println!("secret {name} removed");
             Ok(Exit::Success)
         }
     }

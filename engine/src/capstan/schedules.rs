@@ -44,6 +44,9 @@ impl Capstan {
             }
             ScheduledJob::Playbook { playbook } => {
                 crate::playbook::model::load(std::path::Path::new(&playbook.playbook))?;
+                for name in &playbook.stored_secrets {
+                    self.secret_value(name)?;
+                }
                 if let Some(inventory) = &playbook.inventory
                     && !std::path::Path::new(inventory).is_file()
                 {

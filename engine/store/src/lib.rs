@@ -10,6 +10,7 @@ mod kv;
 mod migrations;
 mod plugins;
 mod schedules;
+mod secrets;
 mod tasks;
 mod tokens;
 mod upgrade;
@@ -26,6 +27,7 @@ pub use error::{Result, StoreError};
 pub use jobs::{CancelRequest, JobEnd};
 pub use plugins::PluginRecord;
 pub use schedules::StoredSchedule;
+pub use secrets::SealedSecret;
 pub use tokens::NewToken;
 pub use upgrade::KEPT_BACKUPS;
 

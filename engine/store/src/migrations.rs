@@ -212,6 +212,19 @@ pub const MIGRATIONS: &[&str] = &[
         skipped     INTEGER NOT NULL DEFAULT 0
     );
     "#,
+    // 13: the secrets store: each value sealed (ChaCha20-Poly1305, its
+    // name as associated data) with the key in the data folder's
+    // secrets.key; never a value in clear.
+    r#"
+    CREATE TABLE secrets (
+        name        TEXT PRIMARY KEY,
+        nonce       BLOB NOT NULL,
+        sealed      BLOB NOT NULL,
+        updated_by  TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version a database file records.

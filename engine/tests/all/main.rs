@@ -19,6 +19,7 @@ mod nodes;
 mod oracle;
 mod playbook;
 mod schedules;
+mod secrets_store;
 mod ssh;
 mod support;
 mod swarm;

@@ -242,6 +242,7 @@ async fn bad_schedules_are_refused_with_what_is_wrong() {
                 tags: Vec::new(),
                 skip_tags: Vec::new(),
                 extra_vars: Default::default(),
+                stored_secrets: Vec::new(),
                 check: false,
                 diff: false,
             },

@@ -7,6 +7,7 @@ pub mod jobs;
 pub mod log;
 pub mod runs;
 pub mod schedules;
+pub mod secrets;
 pub mod system;
 pub mod tokens;
 
@@ -14,7 +15,7 @@ use std::sync::OnceLock;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -47,6 +48,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/schedules/{name}/pause", post(schedules::pause))
         .route("/api/v1/schedules/{name}/resume", post(schedules::resume))
+        .route("/api/v1/secrets", get(secrets::list))
+        .route(
+            "/api/v1/secrets/{name}",
+            put(secrets::set).delete(secrets::remove),
+        )
         .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
         .route("/api/v1/tokens/{name}", delete(tokens::revoke))
         .fallback(not_found)
@@ -64,12 +70,13 @@ async fn not_found(uri: axum::http::Uri) -> crate::error::HttpError {
 /// The API as OpenAPI describes it.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Capstan", description = "Capstan's HTTP API: jobs, runs, schedules, tokens and the service itself."),
+    info(title = "Capstan", description = "Capstan's HTTP API: jobs, runs, schedules, secrets, tokens and the service itself."),
     paths(
         system::healthz, system::metrics, system::openapi,
         jobs::list, jobs::show, jobs::cancel, runs::rerun, log::follow, log::updates,
         runs::run_action, runs::run_playbook,
         schedules::list, schedules::show, schedules::add, schedules::pause, schedules::resume, schedules::remove,
+        secrets::list, secrets::set, secrets::remove,
         tokens::list, tokens::create, tokens::revoke,
     ),
     components(schemas(capstan_wire::ApiError, capstan_wire::ErrorCode)),
@@ -78,6 +85,7 @@ async fn not_found(uri: axum::http::Uri) -> crate::error::HttpError {
         (name = "jobs", description = "The job history; following, cancelling and re-running a job"),
         (name = "runs", description = "Starting a plugin action on targets, or a playbook uploaded with its folder"),
         (name = "schedules", description = "Jobs run at the times a cron expression names"),
+        (name = "secrets", description = "The encrypted secrets store: names only are ever answered (admin)"),
         (name = "tokens", description = "API tokens (admin)"),
         (name = "system", description = "Liveness, metrics, this document"),
     )

@@ -99,7 +99,7 @@ pub async fn run_playbook(
             return Err(HttpError(ApiError::field(&e.field, e.message)));
         }
     };
-    let options = PlaybookOptions {
+    let mut options = PlaybookOptions {
         playbook,
         inventory: None,
         limit: upload.limit,
@@ -112,6 +112,13 @@ pub async fn run_playbook(
         become_password_env: None,
         secret_vars: upload.secret_vars,
     };
+    if let Err(e) = state
+        .capstan
+        .add_stored_secrets(&mut options, &upload.stored_secrets)
+    {
+        let _ = std::fs::remove_dir_all(&folder);
+        return Err(e.into());
+    }
     let started = start_playbook(&state, &caller.actor, options).await;
     if started.is_err() {
         // Refused before a job was recorded: nothing will read it again.
