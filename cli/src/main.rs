@@ -78,6 +78,10 @@ enum Command {
     /// list (names only), remove.
     #[command(subcommand)]
     Secrets(commands::secrets::SecretsCommand),
+    /// Webhooks in: deliveries to `capstan serve` that start a job (add,
+    /// list, remove).
+    #[command(subcommand)]
+    Webhooks(commands::webhooks::WebhooksCommand),
     /// API tokens for `capstan serve`: create (the secret is shown once), list, revoke.
     #[command(subcommand)]
     Tokens(commands::tokens::TokensCommand),
@@ -137,6 +141,7 @@ fn main() -> ExitCode {
             Command::Tokens(cmd) => commands::tokens::exec(&capstan, cmd),
             Command::Schedules(cmd) => commands::schedules::exec(&capstan, cmd).await,
             Command::Secrets(cmd) => commands::secrets::exec(&capstan, cmd),
+            Command::Webhooks(cmd) => commands::webhooks::exec(&capstan, cmd).await,
             Command::Serve(args) => commands::serve::exec(capstan, args).await,
             Command::Containers(args) => commands::docker::containers(&capstan, args).await,
             Command::Services(args) => commands::docker::services(&capstan, args).await,
@@ -170,9 +175,10 @@ async fn through_server(
         Command::Jobs(cmd) => remote::jobs(&server, cmd).await,
         Command::Schedules(cmd) => remote::schedules(&server, cmd).await,
         Command::Secrets(cmd) => remote::secrets(&server, cmd).await,
+        Command::Webhooks(cmd) => remote::webhooks(&server, cmd).await,
         _ => Err(exit::BadInput(format!(
             "this command does not work through --server yet: run it on the service's machine \
-             (through {url}: run, playbook run, jobs, schedules, secrets)"
+             (through {url}: run, playbook run, jobs, schedules, secrets, webhooks)"
         ))
         .into()),
     }

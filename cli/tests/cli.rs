@@ -1359,3 +1359,54 @@ fn a_secret_is_read_from_stdin_never_listed_and_masked_in_a_playbook() {
     assert_eq!(code(&home.run(&["secrets", "remove", "db_password"])), 0);
     assert!(text(&home.run(&["secrets", "list"]).stdout).contains("no secrets"));
 }
+
+#[test]
+fn webhooks_name_a_stored_secret_and_take_their_command_after_dashes() {
+    use std::io::Write;
+    let home = Home::new();
+    let out = home.run(&[
+        "webhooks", "add", "deploy", "--secret", "hook_key", "--", "run", "debug", "msg",
+    ]);
+    assert_eq!(code(&out), 3);
+    assert!(
+        text(&out.stderr).contains("no secret named `hook_key`"),
+        "{}",
+        text(&out.stderr)
+    );
+    let mut set = home
+        .command(&["secrets", "set", "hook_key"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    set.stdin.take().unwrap().write_all(b"k3y\n").unwrap();
+    assert!(set.wait().unwrap().success());
+    let out = home.run(&[
+        "webhooks",
+        "add",
+        "deploy",
+        "--secret",
+        "hook_key",
+        "--auth",
+        "token",
+        "--",
+        "run",
+        "debug",
+        "msg",
+        "-p",
+        "msg=deployed",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("POST /api/v1/hooks/deploy (token)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let listed = home.json(&["webhooks", "list", "--json"]);
+    assert_eq!(listed[0]["name"], "deploy");
+    assert_eq!(listed[0]["auth"], "token");
+    assert_eq!(listed[0]["deliveries"], 0);
+    assert_eq!(code(&home.run(&["webhooks", "remove", "deploy"])), 0);
+    assert!(text(&home.run(&["webhooks", "list"]).stdout).contains("no webhooks"));
+    let audit = text(&home.run(&["audit"]).stdout);
+    assert!(audit.contains("webhook:deploy"), "{audit}");
+}

@@ -39,10 +39,12 @@ mod schedules;
 mod stored_secrets;
 mod tokens;
 mod views;
+mod webhooks;
 
 pub use schedules::{Due, NEXT_SHOWN};
 pub use stored_secrets::MAX_SECRET_BYTES;
 pub use tokens::{CreatedToken, TOKEN_PREFIX, TokenRefused};
+pub use webhooks::{Accepted, Delivery, DeliveryRefused, TIMESTAMP_WINDOW_MS};
 
 pub use prepare::{PrepareOutcome, Prepared};
 

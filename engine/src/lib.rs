@@ -38,9 +38,9 @@ pub use capstan_yaml as yaml;
 mod capstan;
 
 pub use capstan::{
-    BundledPlugin, CANCEL_POLL, Capstan, CreatedToken, Due, Inspected, JobControl, JobDetail,
-    JobFilter, MAX_SECRET_BYTES, NEXT_SHOWN, PrepareOutcome, Prepared, Rerun, TOKEN_PREFIX,
-    TokenRefused,
+    Accepted, BundledPlugin, CANCEL_POLL, Capstan, CreatedToken, Delivery, DeliveryRefused, Due,
+    Inspected, JobControl, JobDetail, JobFilter, MAX_SECRET_BYTES, NEXT_SHOWN, PrepareOutcome,
+    Prepared, Rerun, TIMESTAMP_WINDOW_MS, TOKEN_PREFIX, TokenRefused,
 };
 pub use error::{Error, Result};
 pub use home::Home;

@@ -64,7 +64,7 @@ impl FailureLimiter {
     }
 
     /// Whether `source` is over its limit now.
-    fn blocked(&self, source: &str) -> bool {
+    pub(crate) fn blocked(&self, source: &str) -> bool {
         let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         windows
             .get(source)
@@ -72,7 +72,7 @@ impl FailureLimiter {
     }
 
     /// Counts one failure of `source`.
-    fn failed(&self, source: &str) {
+    pub(crate) fn failed(&self, source: &str) {
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         if windows.len() >= TRACKED_SOURCES {
             windows.retain(|_, (start, _)| start.elapsed() < FAILURE_WINDOW);
@@ -93,19 +93,8 @@ pub async fn authorize(
     state: &AppState,
     needed: Scope,
 ) -> Result<Caller, HttpError> {
-    let source = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unix".to_string(), |info| info.0.ip().to_string());
-    if state.failures.blocked(&source) {
-        return Err(HttpError::new(
-            ErrorCode::RateLimited,
-            format!(
-                "too many failed authentications from {source}: wait up to {} s",
-                FAILURE_WINDOW.as_secs()
-            ),
-        ));
-    }
+    let source = source_of(parts);
+    refuse_if_blocked(state, &source)?;
     let presented = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
@@ -148,6 +137,28 @@ pub async fn authorize(
         ));
     }
     Ok(caller)
+}
+
+/// Where a request comes from: its IP address, or `unix` for the socket.
+pub fn source_of(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unix".to_string(), |info| info.0.ip().to_string())
+}
+
+/// 429 when `source` failed to authenticate too often lately.
+pub fn refuse_if_blocked(state: &AppState, source: &str) -> Result<(), HttpError> {
+    if state.failures.blocked(source) {
+        return Err(HttpError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "too many failed authentications from {source}: wait up to {} s",
+                FAILURE_WINDOW.as_secs()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 macro_rules! scoped_caller {

@@ -4,19 +4,17 @@
 //! launched by `schedule:NAME`, like an API run. It sleeps until the next
 //! due time, or a second at most.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use capstan_engine::Due;
 use capstan_engine::clock::now_ms;
 use capstan_engine::cron::CronTimes;
-use capstan_engine::playbook::PlaybookOptions;
 use capstan_wire::Actor;
-use capstan_wire::schedules::{ScheduledJob, ScheduledPlaybook};
+use capstan_wire::schedules::ScheduledJob;
 use tokio_util::sync::CancellationToken;
 
 use crate::AppState;
-use crate::routes::runs::{start_action, start_playbook};
+use crate::routes::runs::start_scheduled;
 
 /// The longest the scheduler sleeps between looks at the store.
 pub const LOOK_EVERY: Duration = Duration::from_secs(1);
@@ -66,18 +64,7 @@ pub async fn run(state: AppState, stop: CancellationToken) {
 /// cannot start (its plugin was removed, say) is audited.
 async fn fire(state: &AppState, name: &str, job: ScheduledJob) {
     let actor = Actor::Schedule(name.to_string());
-    let started = match job {
-        ScheduledJob::Action { request } => start_action(state, &actor, request).await,
-        ScheduledJob::Playbook { playbook } => {
-            let stored = playbook.stored_secrets.clone();
-            let mut options = playbook_options(playbook);
-            match state.capstan.add_stored_secrets(&mut options, &stored) {
-                Ok(()) => start_playbook(state, &actor, options).await,
-                Err(e) => Err(e.into()),
-            }
-        }
-    };
-    let recorded = match started {
+    let recorded = match start_scheduled(state, &actor, job).await {
         Ok(job_id) => {
             tracing::info!(schedule = %name, job_id, "fired");
             state.capstan.schedule_fired(name, job_id)
@@ -89,22 +76,5 @@ async fn fire(state: &AppState, name: &str, job: ScheduledJob) {
     };
     if let Err(e) = recorded {
         tracing::error!(schedule = %name, "recording the firing failed: {e}");
-    }
-}
-
-/// A scheduled playbook as the engine runs it.
-fn playbook_options(playbook: ScheduledPlaybook) -> PlaybookOptions {
-    PlaybookOptions {
-        playbook: PathBuf::from(playbook.playbook),
-        inventory: playbook.inventory.map(PathBuf::from),
-        limit: playbook.limit,
-        tags: playbook.tags,
-        skip_tags: playbook.skip_tags,
-        extra_vars: playbook.extra_vars,
-        check: playbook.check,
-        diff: playbook.diff,
-        trust_new_hosts: false,
-        become_password_env: None,
-        secret_vars: Vec::new(),
     }
 }

@@ -226,8 +226,8 @@ async fn every_route_checks_its_scope() {
         .collect();
     assert_eq!(
         open,
-        ["/api/v1/openapi.json", "/healthz"],
-        "only these answer anyone"
+        ["/api/v1/hooks/nobody", "/api/v1/openapi.json", "/healthz"],
+        "only these answer without a token"
     );
 
     for (method, path, needed) in &operations {
@@ -384,14 +384,24 @@ async fn failed_authentications_are_limited_per_source() {
 }
 
 #[test]
-fn the_document_names_a_scope_for_every_operation_but_two() {
+fn the_document_names_a_scope_for_every_operation_but_three() {
     let document: Value = serde_json::from_str(&capstan_server::routes::document_json()).unwrap();
     assert!(document["components"]["securitySchemes"]["token"]["scheme"] == "bearer");
-    let scoped = operations(&document)
-        .iter()
-        .filter(|o| o.2.is_some())
-        .count();
-    assert!(scoped >= 7);
+    let mut open: Vec<String> = operations(&document)
+        .into_iter()
+        .filter(|o| o.2.is_none())
+        .map(|o| format!("{} {}", o.0, o.1))
+        .collect();
+    open.sort();
+    assert_eq!(
+        open,
+        [
+            "GET /api/v1/openapi.json",
+            "GET /healthz",
+            "POST /api/v1/hooks/nobody",
+        ],
+        "only these answer without a token (a delivery proves its signature instead)"
+    );
     let _ = Path::new("");
 }
 
@@ -766,4 +776,150 @@ async fn the_scheduler_fires_a_second_schedule_as_jobs_launched_by_it() {
         (200, Some(true)),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn a_signed_delivery_starts_the_hooks_job_once_with_its_payload_as_data() {
+    let service = Service::start().await;
+    let owner = Actor::User("owner".into());
+    service
+        .capstan
+        .set_secret("hook_key", "k3y-for-hooks", &owner)
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(
+        work.path().join("inv.ini"),
+        "box ansible_connection=local\n",
+    )
+    .unwrap();
+    std::fs::write(
+        work.path().join("deploy.yml"),
+        "- hosts: box\n  gather_facts: no\n  tasks:\n    - debug: msg=\"{{ webhook.event }} {{ webhook.payload.ref }} {{ webhook.payload.evil }}\"\n",
+    )
+    .unwrap();
+    let hook = json!({
+        "name": "deploy", "auth": "hmac", "secret": "hook_key",
+        "job": { "kind": "playbook", "playbook": {
+            "playbook": work.path().join("deploy.yml"),
+            "inventory": work.path().join("inv.ini") } }
+    });
+    let (status, body) = service.unix_post("/api/v1/webhooks", hook).await;
+    assert_eq!(status, 201, "{body}");
+
+    let payload = br#"{"ref":"refs/heads/main","evil":"{{ 7 * 6 }}"}"#.to_vec();
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"k3y-for-hooks");
+    let signature = format!(
+        "sha256={}",
+        ring::hmac::sign(&key, &payload)
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let deliver = |payload: Vec<u8>, headers: Vec<(&'static str, String)>| {
+        let address = service.address;
+        async move {
+            let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            send_with(
+                stream,
+                "POST",
+                "/api/v1/hooks/deploy",
+                None,
+                Some(payload),
+                &headers,
+            )
+            .await
+        }
+    };
+    let signed = vec![
+        ("x-hub-signature-256", signature.clone()),
+        ("x-github-delivery", "d-1".to_string()),
+        ("x-github-event", "push".to_string()),
+    ];
+    let (status, body) = deliver(payload.clone(), signed.clone()).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["job_id"].as_i64().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while service.capstan.job(id).unwrap().state == capstan_wire::status::JobState::Running {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let job = service.capstan.job_detail(id, false).unwrap();
+    assert_eq!(job.job.launched_by, Actor::Webhook("deploy".into()));
+    assert_eq!(
+        job.tasks[0].summary, "push refs/heads/main {{ 7 * 6 }}",
+        "the payload is data: its template is never rendered"
+    );
+
+    // The same delivery again: nothing runs.
+    let (status, body) = deliver(payload.clone(), signed).await;
+    assert_eq!(
+        (status, body["repeat"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
+    // A wrong signature, or none: 401.
+    let forged = vec![
+        ("x-hub-signature-256", signature.replace('a', "b")),
+        ("x-github-delivery", "d-2".to_string()),
+    ];
+    let (status, body) = deliver(payload.clone(), forged).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("unauthorized")),
+        "{body}"
+    );
+    let (status, _) = deliver(b"{}".to_vec(), vec![]).await;
+    assert_eq!(status, 401);
+    let listed = service.capstan.webhook("deploy").unwrap();
+    assert_eq!((listed.deliveries, listed.last_job_id), (1, Some(id)));
+    // An unknown hook.
+    let stream = tokio::net::TcpStream::connect(service.address)
+        .await
+        .unwrap();
+    let (status, _) = send(
+        stream,
+        "POST",
+        "/api/v1/hooks/ghost",
+        None,
+        Some(b"{}".to_vec()),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // A shared-token hook: the token and a fresh timestamp.
+    let ping = json!({
+        "name": "ping", "auth": "token", "secret": "hook_key",
+        "job": { "kind": "action", "request": {
+            "plugin": "debug", "action": "msg", "params": { "msg": "pong" }, "targets": ["local"] } }
+    });
+    let (status, body) = service.unix_post("/api/v1/webhooks", ping).await;
+    assert_eq!(status, 201, "{body}");
+    let now = (capstan_engine::clock::now_ms() / 1000).to_string();
+    let stale = (capstan_engine::clock::now_ms() / 1000 - 600).to_string();
+    for (timestamp, token, expected) in [
+        (now.as_str(), "k3y-for-hooks", 202),
+        (stale.as_str(), "k3y-for-hooks", 401),
+        (now.as_str(), "wrong", 401),
+    ] {
+        let stream = tokio::net::TcpStream::connect(service.address)
+            .await
+            .unwrap();
+        let headers = [
+            ("x-capstan-token", token),
+            ("x-capstan-timestamp", timestamp),
+        ];
+        let (status, body) = send_with(
+            stream,
+            "POST",
+            "/api/v1/hooks/ping",
+            None,
+            Some(format!("{{\"at\": {timestamp}}}").into_bytes()),
+            &headers,
+        )
+        .await;
+        assert_eq!(status, expected, "{timestamp} {token}: {body}");
+    }
 }

@@ -25,6 +25,7 @@ pub mod schedules;
 pub mod secrets;
 pub mod status;
 pub mod tokens;
+pub mod webhooks;
 
 pub use actor::Actor;
 pub use error::{ApiError, ErrorCode};

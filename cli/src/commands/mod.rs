@@ -12,3 +12,4 @@ pub mod schedules;
 pub mod secrets;
 pub mod serve;
 pub mod tokens;
+pub mod webhooks;

@@ -106,55 +106,60 @@ enum ScheduledCommand {
 }
 
 impl AddArgs {
-    /// The schedule these arguments describe: a playbook's paths made
-    /// absolute, since the service does not run in this folder.
+    /// The schedule these arguments describe.
     pub fn into_spec(self) -> anyhow::Result<ScheduleSpec> {
-        let parsed = Scheduled::try_parse_from(&self.command)
-            .map_err(|e| BadInput(format!("the command after --: {}", e.render())))?;
-        let job = match parsed.command {
-            ScheduledCommand::Run(args) => ScheduledJob::Action {
-                request: args.into_request()?,
-            },
-            ScheduledCommand::Playbook(PlaybookCommand::Run(args)) => {
-                if args.reads_local_secrets() {
-                    return Err(BadInput(
-                        "--secret and --become-password-env cannot be scheduled: a schedule stores what it runs; \
-                         put the value in the secrets store (`capstan secrets set NAME`) and use --stored-secret NAME"
-                            .into(),
-                    )
-                    .into());
-                }
-                let stored_secrets = args.stored_secrets().to_vec();
-                let options = args.into_options()?;
-                let absolute = |path: &std::path::Path| {
-                    std::path::absolute(path)
-                        .map(|p| p.display().to_string())
-                        .map_err(|e| BadInput(format!("{}: {e}", path.display())))
-                };
-                ScheduledJob::Playbook {
-                    playbook: ScheduledPlaybook {
-                        playbook: absolute(&options.playbook)?,
-                        inventory: options.inventory.as_deref().map(absolute).transpose()?,
-                        limit: options.limit,
-                        tags: options.tags,
-                        skip_tags: options.skip_tags,
-                        extra_vars: options.extra_vars,
-                        stored_secrets,
-                        check: options.check,
-                        diff: options.diff,
-                    },
-                }
-            }
-        };
         Ok(ScheduleSpec {
+            job: stored_job(&self.command)?,
             name: self.name,
             cron: self.cron,
             tz: self.tz,
-            job,
             overlap: self.overlap,
             misfire: self.misfire,
         })
     }
+}
+
+/// A job kept to run later (by a schedule or a webhook), from the command
+/// written after `--`: a playbook's paths made absolute, since the
+/// service does not run in this folder.
+pub fn stored_job(command: &[String]) -> anyhow::Result<ScheduledJob> {
+    let parsed = Scheduled::try_parse_from(command)
+        .map_err(|e| BadInput(format!("the command after --: {}", e.render())))?;
+    Ok(match parsed.command {
+        ScheduledCommand::Run(args) => ScheduledJob::Action {
+            request: args.into_request()?,
+        },
+        ScheduledCommand::Playbook(PlaybookCommand::Run(args)) => {
+            if args.reads_local_secrets() {
+                return Err(BadInput(
+                    "--secret and --become-password-env cannot be kept to run later: they read this process's environment; \
+                     put the value in the secrets store (`capstan secrets set NAME`) and use --stored-secret NAME"
+                        .into(),
+                )
+                .into());
+            }
+            let stored_secrets = args.stored_secrets().to_vec();
+            let options = args.into_options()?;
+            let absolute = |path: &std::path::Path| {
+                std::path::absolute(path)
+                    .map(|p| p.display().to_string())
+                    .map_err(|e| BadInput(format!("{}: {e}", path.display())))
+            };
+            ScheduledJob::Playbook {
+                playbook: ScheduledPlaybook {
+                    playbook: absolute(&options.playbook)?,
+                    inventory: options.inventory.as_deref().map(absolute).transpose()?,
+                    limit: options.limit,
+                    tags: options.tags,
+                    skip_tags: options.skip_tags,
+                    extra_vars: options.extra_vars,
+                    stored_secrets,
+                    check: options.check,
+                    diff: options.diff,
+                },
+            }
+        }
+    })
 }
 
 /// Runs a schedules subcommand on this machine's store.

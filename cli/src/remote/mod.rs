@@ -19,6 +19,7 @@ use crate::commands::playbook::{PlaybookCommand, Printer};
 use crate::commands::run::{ActionPrinter, RunArgs};
 use crate::commands::schedules::SchedulesCommand;
 use crate::commands::secrets::SecretsCommand;
+use crate::commands::webhooks::WebhooksCommand;
 use crate::exit::{BadInput, Exit};
 use capstan_wire::schedules::{Schedule, ScheduledJob};
 
@@ -243,6 +244,33 @@ pub async fn secrets(server: &Server, command: SecretsCommand) -> anyhow::Result
                 .delete(&format!("/api/v1/secrets/{}", encode(&name)))
                 .await?;
             println!("secret {name} removed");
+            Ok(Exit::Success)
+        }
+    }
+}
+
+/// `capstan --server URL webhooks …` (changes need an `admin` token).
+pub async fn webhooks(server: &Server, command: WebhooksCommand) -> anyhow::Result<Exit> {
+    use crate::commands::webhooks::{print_added, print_list};
+    match command {
+        WebhooksCommand::Add(args) => {
+            let hook: capstan_wire::webhooks::Hook = server
+                .call(Method::POST, "/api/v1/webhooks", Some(&args.into_spec()?))
+                .await?;
+            print_added(&hook);
+            Ok(Exit::Success)
+        }
+        WebhooksCommand::List { json } => {
+            let hooks: Vec<capstan_wire::webhooks::Hook> = server
+                .call(Method::GET, "/api/v1/webhooks", None::<&()>)
+                .await?;
+            print_list(&hooks, json.json)
+        }
+        WebhooksCommand::Remove { name } => {
+            server
+                .delete(&format!("/api/v1/webhooks/{}", encode(&name)))
+                .await?;
+            println!("webhook {name} removed (its jobs stay in the history)");
             Ok(Exit::Success)
         }
     }

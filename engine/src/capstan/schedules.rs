@@ -38,24 +38,7 @@ impl Capstan {
         check_name(&spec.name)?;
         CronTimes::parse(&spec.cron, spec.tz.as_deref())
             .map_err(|e| Error::BadInput(e.to_string()))?;
-        match &spec.job {
-            ScheduledJob::Action { request } => {
-                self.check_request(request).await?;
-            }
-            ScheduledJob::Playbook { playbook } => {
-                crate::playbook::model::load(std::path::Path::new(&playbook.playbook))?;
-                for name in &playbook.stored_secrets {
-                    self.secret_value(name)?;
-                }
-                if let Some(inventory) = &playbook.inventory
-                    && !std::path::Path::new(inventory).is_file()
-                {
-                    return Err(Error::BadInput(format!(
-                        "inventory {inventory}: no such file"
-                    )));
-                }
-            }
-        }
+        self.check_stored_job(&spec.job).await?;
         if !self.store.add_schedule(&spec, by, now_ms())? {
             return Err(Error::BadInput(format!(
                 "a schedule named `{}` exists: remove it first, or pick another name",
@@ -73,6 +56,31 @@ impl Capstan {
         );
         self.audit_as(by, "add", &format!("schedule:{}", spec.name), &detail)?;
         self.schedule(&spec.name)
+    }
+
+    /// Checks a job kept to run later (by a schedule or a webhook): an
+    /// installed plugin, its action, params that fit, known targets; a
+    /// playbook file that parses, its inventory, its stored secrets.
+    pub(crate) async fn check_stored_job(&self, job: &ScheduledJob) -> Result<()> {
+        match job {
+            ScheduledJob::Action { request } => {
+                self.check_request(request).await?;
+            }
+            ScheduledJob::Playbook { playbook } => {
+                crate::playbook::model::load(std::path::Path::new(&playbook.playbook))?;
+                for name in &playbook.stored_secrets {
+                    self.secret_value(name)?;
+                }
+                if let Some(inventory) = &playbook.inventory
+                    && !std::path::Path::new(inventory).is_file()
+                {
+                    return Err(Error::BadInput(format!(
+                        "inventory {inventory}: no such file"
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Every schedule, by name, with its next times.
@@ -205,8 +213,9 @@ fn no_schedule(name: &str) -> Error {
     ))
 }
 
-/// A schedule's name: it is written into `schedule:NAME`.
-fn check_name(name: &str) -> Result<()> {
+/// A schedule's or webhook's name: it is written into `schedule:NAME`
+/// or `webhook:NAME`, and into a URL.
+pub(crate) fn check_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name
@@ -216,7 +225,7 @@ fn check_name(name: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::BadInput(format!(
-            "schedule name `{}`: 1-64 letters, digits, '-', '_' or '.'",
+            "name `{}`: 1-64 letters, digits, '-', '_' or '.'",
             name.escape_debug()
         )))
     }

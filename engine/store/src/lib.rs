@@ -14,6 +14,7 @@ mod secrets;
 mod tasks;
 mod tokens;
 mod upgrade;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

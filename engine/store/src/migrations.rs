@@ -225,6 +225,23 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at  INTEGER NOT NULL
     );
     "#,
+    // 14: webhooks in, and their deliveries: one row per delivery id, so a
+    // repeated delivery is found by the primary key.
+    r#"
+    CREATE TABLE webhooks (
+        name        TEXT PRIMARY KEY,
+        spec_json   TEXT NOT NULL,
+        created_by  TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE webhook_deliveries (
+        webhook     TEXT NOT NULL REFERENCES webhooks(name) ON DELETE CASCADE,
+        delivery    TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        job_id      INTEGER REFERENCES jobs(id) ON DELETE SET NULL,
+        PRIMARY KEY (webhook, delivery)
+    );
+    "#,
 ];
 
 /// The schema version a database file records.

@@ -218,7 +218,7 @@ async fn bad_schedules_are_refused_with_what_is_wrong() {
         ..base.clone()
     })
     .await;
-    assert!(error.contains("schedule name"), "{error}");
+    assert!(error.contains("name `no spaces`"), "{error}");
     let nosuch = ScheduleSpec {
         job: ScheduledJob::Action {
             request: RunRequest::new("nosuch", "x", json!({}), ["local"]),

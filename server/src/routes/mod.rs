@@ -3,6 +3,7 @@
 //! ([`crate::auth`]); its OpenAPI `security` names that scope, which the
 //! route-walking test holds it to.
 
+pub mod hooks;
 pub mod jobs;
 pub mod log;
 pub mod runs;
@@ -53,6 +54,9 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/secrets/{name}",
             put(secrets::set).delete(secrets::remove),
         )
+        .route("/api/v1/hooks/{name}", post(hooks::deliver))
+        .route("/api/v1/webhooks", get(hooks::list).post(hooks::add))
+        .route("/api/v1/webhooks/{name}", delete(hooks::remove))
         .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
         .route("/api/v1/tokens/{name}", delete(tokens::revoke))
         .fallback(not_found)
@@ -70,13 +74,14 @@ async fn not_found(uri: axum::http::Uri) -> crate::error::HttpError {
 /// The API as OpenAPI describes it.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Capstan", description = "Capstan's HTTP API: jobs, runs, schedules, secrets, tokens and the service itself."),
+    info(title = "Capstan", description = "Capstan's HTTP API: jobs, runs, schedules, secrets, webhooks, tokens and the service itself."),
     paths(
         system::healthz, system::metrics, system::openapi,
         jobs::list, jobs::show, jobs::cancel, runs::rerun, log::follow, log::updates,
         runs::run_action, runs::run_playbook,
         schedules::list, schedules::show, schedules::add, schedules::pause, schedules::resume, schedules::remove,
         secrets::list, secrets::set, secrets::remove,
+        hooks::deliver, hooks::list, hooks::add, hooks::remove,
         tokens::list, tokens::create, tokens::revoke,
     ),
     components(schemas(capstan_wire::ApiError, capstan_wire::ErrorCode)),
@@ -86,6 +91,7 @@ async fn not_found(uri: axum::http::Uri) -> crate::error::HttpError {
         (name = "runs", description = "Starting a plugin action on targets, or a playbook uploaded with its folder"),
         (name = "schedules", description = "Jobs run at the times a cron expression names"),
         (name = "secrets", description = "The encrypted secrets store: names only are ever answered (admin)"),
+        (name = "webhooks", description = "Webhooks in: a signed delivery starts a configured job"),
         (name = "tokens", description = "API tokens (admin)"),
         (name = "system", description = "Liveness, metrics, this document"),
     )

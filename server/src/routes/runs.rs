@@ -12,6 +12,7 @@ use capstan_engine::jobs::{JobEvent, RunRequest, started_signal};
 use capstan_engine::playbook::{PlaybookEvent, PlaybookOptions};
 use capstan_engine::{JobControl, Rerun};
 use capstan_wire::jobs::PlaybookUpload;
+use capstan_wire::schedules::{ScheduledJob, ScheduledPlaybook};
 use capstan_wire::{Actor, ApiError, ErrorCode};
 use serde::Serialize;
 use tokio::sync::oneshot;
@@ -63,7 +64,8 @@ pub async fn rerun(
 /// Runs an uploaded playbook folder on the service's inventory.
 #[utoipa::path(post, path = "/api/v1/playbooks/runs", operation_id = "run_playbook", tag = "runs",
     request_body = PlaybookUpload,
-    responses((status = 202, body = Started), (status = 400, body = ApiError)),
+    responses((status = 202, body = Started), (status = 400, body = ApiError),
+        (status = 404, description = "No such stored secret", body = ApiError)),
     security(("token" = ["run"])))]
 pub async fn run_playbook(
     Runner(caller): Runner,
@@ -199,6 +201,41 @@ pub async fn start_playbook(
         ran
     });
     wait_for_job(job_id, run).await
+}
+
+/// Starts a job kept to run later (a schedule's or a webhook's), launched
+/// by `actor`, with a playbook's stored secrets; its number.
+pub async fn start_scheduled(
+    state: &AppState,
+    actor: &Actor,
+    job: ScheduledJob,
+) -> HttpResult<i64> {
+    match job {
+        ScheduledJob::Action { request } => start_action(state, actor, request).await,
+        ScheduledJob::Playbook { playbook } => {
+            let stored = playbook.stored_secrets.clone();
+            let mut options = scheduled_playbook(playbook);
+            state.capstan.add_stored_secrets(&mut options, &stored)?;
+            start_playbook(state, actor, options).await
+        }
+    }
+}
+
+/// A kept playbook as the engine runs it.
+fn scheduled_playbook(playbook: ScheduledPlaybook) -> PlaybookOptions {
+    PlaybookOptions {
+        playbook: std::path::PathBuf::from(playbook.playbook),
+        inventory: playbook.inventory.map(std::path::PathBuf::from),
+        limit: playbook.limit,
+        tags: playbook.tags,
+        skip_tags: playbook.skip_tags,
+        extra_vars: playbook.extra_vars,
+        check: playbook.check,
+        diff: playbook.diff,
+        trust_new_hosts: false,
+        become_password_env: None,
+        secret_vars: Vec::new(),
+    }
 }
 
 /// A job launched by `actor`, cancelled when the service stops.

@@ -35,7 +35,8 @@ pub async fn show(
 /// Adds a schedule, once its times and its job check out.
 #[utoipa::path(post, path = "/api/v1/schedules", operation_id = "add_schedule", tag = "schedules",
     request_body = ScheduleSpec,
-    responses((status = 201, body = Schedule), (status = 400, body = ApiError)),
+    responses((status = 201, body = Schedule), (status = 400, body = ApiError),
+        (status = 404, description = "No such secret or plugin", body = ApiError)),
     security(("token" = ["admin"])))]
 pub async fn add(
     Admin(caller): Admin,
