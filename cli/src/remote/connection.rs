@@ -3,6 +3,7 @@
 //! one HTTP/1.1 request per connection. API errors come back as
 //! [`RemoteError`], which keeps the service's code, message and field.
 
+#[cfg(unix)]
 use std::path::PathBuf;
 use std::sync::Arc;
 

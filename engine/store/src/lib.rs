@@ -91,6 +91,19 @@ impl Store {
     }
 
     /// Runs `f` with the connection, mapping SQLite errors to [`StoreError::Sqlite`].
+    /// An insert's outcome as whether it added a row: false (not an
+    /// error) when a unique name was taken.
+    fn added_unless_taken(inserted: Result<usize>) -> Result<bool> {
+        match inserted {
+            Err(StoreError::Sqlite { source, .. })
+                if source.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
+            {
+                Ok(false)
+            }
+            other => other.map(|_| true),
+        }
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
         let mut conn = self.inner.conn.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut conn).map_err(|source| StoreError::sqlite(&self.inner.path, source))

@@ -5,7 +5,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Store, StoreError};
+use super::{Result, Store};
 use capstan_wire::Actor;
 use capstan_wire::schedules::ScheduleSpec;
 
@@ -41,14 +41,7 @@ impl Store {
                 params![spec.name, json, by.to_string(), now_ms],
             )
         });
-        match added {
-            Err(StoreError::Sqlite { source, .. })
-                if source.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
-            {
-                Ok(false)
-            }
-            other => other.map(|_| true),
-        }
+        Store::added_unless_taken(added)
     }
 
     /// Every schedule, by name.

@@ -4,7 +4,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Store, StoreError};
+use super::{Result, Store};
 use capstan_wire::Actor;
 use capstan_wire::tokens::{Scope, TokenInfo};
 
@@ -50,14 +50,7 @@ impl Store {
                 ],
             )
         });
-        match added {
-            Err(StoreError::Sqlite { source, .. })
-                if source.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
-            {
-                Ok(false)
-            }
-            other => other.map(|_| true),
-        }
+        Store::added_unless_taken(added)
     }
 
     /// Every token, live ones first, then by name.

@@ -3,7 +3,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Store, StoreError};
+use super::{Result, Store};
 use capstan_wire::Actor;
 use capstan_wire::webhooks::{Hook, HookSpec};
 
@@ -17,14 +17,7 @@ impl Store {
                 params![spec.name, json, by.to_string(), now_ms],
             )
         });
-        match added {
-            Err(StoreError::Sqlite { source, .. })
-                if source.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
-            {
-                Ok(false)
-            }
-            other => other.map(|_| true),
-        }
+        Store::added_unless_taken(added)
     }
 
     /// Every webhook, by name, with its deliveries counted.

@@ -114,14 +114,7 @@ pub async fn add(
     State(state): State<AppState>,
     Body(spec): Body<HookSpec>,
 ) -> HttpResult<(StatusCode, Json<Hook>)> {
-    if let capstan_wire::schedules::ScheduledJob::Action { request } = &spec.job
-        && request.become_password_env.is_some()
-    {
-        return Err(HttpError(ApiError::field(
-            "job.request.become_password_env",
-            "the service does not read passwords from its environment for API calls",
-        )));
-    }
+    crate::routes::runs::refuse_environment_password(&spec.job, "job.request.become_password_env")?;
     let hook = state.capstan.add_webhook(spec, &caller.actor).await?;
     Ok((StatusCode::CREATED, Json(hook)))
 }

@@ -203,6 +203,20 @@ pub async fn start_playbook(
     wait_for_job(job_id, run).await
 }
 
+/// Refuses a job kept to run later that would read a sudo password from
+/// the service's environment (`field` names where, for the error).
+pub fn refuse_environment_password(job: &ScheduledJob, field: &str) -> HttpResult<()> {
+    if let ScheduledJob::Action { request } = job
+        && request.become_password_env.is_some()
+    {
+        return Err(HttpError(ApiError::field(
+            field,
+            "the service does not read passwords from its environment for API calls",
+        )));
+    }
+    Ok(())
+}
+
 /// Starts a job kept to run later (a schedule's or a webhook's), launched
 /// by `actor`, with a playbook's stored secrets; its number.
 pub async fn start_scheduled(

@@ -43,14 +43,7 @@ pub async fn add(
     State(state): State<AppState>,
     Body(spec): Body<ScheduleSpec>,
 ) -> HttpResult<(StatusCode, Json<Schedule>)> {
-    if let ScheduledJob::Action { request } = &spec.job
-        && request.become_password_env.is_some()
-    {
-        return Err(HttpError(ApiError::field(
-            "job.request.become_password_env",
-            "the service does not read passwords from its environment for API calls",
-        )));
-    }
+    crate::routes::runs::refuse_environment_password(&spec.job, "job.request.become_password_env")?;
     let schedule = state.capstan.add_schedule(spec, &caller.actor).await?;
     Ok((StatusCode::CREATED, Json(schedule)))
 }
