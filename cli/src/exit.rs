@@ -30,12 +30,6 @@ pub fn classify(error: &anyhow::Error) -> Exit {
         Some(e) if e.is_bad_input() => Exit::DeniedOrBadInput,
         Some(capstan_engine::Error::PluginFailed { .. }) => Exit::Failed,
         _ if error.downcast_ref::<BadInput>().is_some() => Exit::DeniedOrBadInput,
-        _ if error
-            .downcast_ref::<crate::remote::RemoteError>()
-            .is_some_and(|e| e.is_bad_input()) =>
-        {
-            Exit::DeniedOrBadInput
-        }
         _ => Exit::Internal,
     }
 }

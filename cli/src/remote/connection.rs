@@ -1,7 +1,9 @@
 //! Talking to a `capstan serve`: where it is (`unix:///path`,
 //! `https://host:port`, or `http://` on loopback), the token, TLS, and
-//! one HTTP/1.1 request per connection. API errors come back as
-//! [`RemoteError`], which keeps the service's code, message and field.
+//! one HTTP/1.1 request per connection. An API error is read into a
+//! [`RemoteError`] (the service's code, message and field) and handed on
+//! as the CLI's bad input when the request was at fault, so it exits 3
+//! as the same mistake made locally does.
 
 #[cfg(unix)]
 use std::path::PathBuf;
@@ -82,6 +84,17 @@ impl RemoteError {
     /// rather than the service.
     pub fn is_bad_input(&self) -> bool {
         !matches!(self.error.code, ErrorCode::Failed)
+    }
+
+    /// The error the CLI ends with: the caller's mistakes become
+    /// [`BadInput`] (exit 3); the service's failures stay errors of their
+    /// own (exit 1).
+    pub fn into_error(self) -> anyhow::Error {
+        if self.is_bad_input() {
+            BadInput(self.to_string()).into()
+        } else {
+            anyhow::Error::new(self)
+        }
     }
 }
 
@@ -178,7 +191,7 @@ impl Server {
             .with_context(|| format!("reading the answer from {} failed", self.url))?
             .to_bytes();
         if !status.is_success() {
-            return Err(answer_error(status, &bytes).into());
+            return Err(answer_error(status, &bytes).into_error());
         }
         serde_json::from_slice(&bytes).with_context(|| {
             format!(
@@ -195,7 +208,7 @@ impl Server {
             return Ok(());
         }
         let bytes = response.into_body().collect().await?.to_bytes();
-        Err(answer_error(status, &bytes).into())
+        Err(answer_error(status, &bytes).into_error())
     }
 
     async fn connect(&self) -> anyhow::Result<Box<dyn Io>> {

@@ -23,7 +23,7 @@ use crate::commands::webhooks::WebhooksCommand;
 use crate::exit::{BadInput, Exit};
 use capstan_wire::schedules::{Schedule, ScheduledJob};
 
-pub use connection::{RemoteError, Server};
+pub use connection::Server;
 use events::EventReader;
 
 /// Times the update stream may drop before the client gives up on it.
@@ -332,7 +332,7 @@ async fn follow(
                     .await
                     .map(|b| b.to_bytes())
                     .unwrap_or_default();
-                return Err(connection::answer_error(status, &body).into());
+                return Err(connection::answer_error(status, &body).into_error());
             }
             Err(e) if drops < RECONNECTS => {
                 tracing::debug!("following job {job_id}: {e:#}");

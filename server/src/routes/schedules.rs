@@ -5,11 +5,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use capstan_wire::ApiError;
-use capstan_wire::schedules::{Schedule, ScheduleSpec, ScheduledJob};
+use capstan_wire::schedules::{Schedule, ScheduleSpec};
 
 use crate::AppState;
 use crate::auth::{Admin, Reader};
-use crate::error::{Body, HttpError, HttpResult, PathOf};
+use crate::error::{Body, HttpResult, PathOf};
 
 /// Every schedule, by name.
 #[utoipa::path(get, path = "/api/v1/schedules", operation_id = "list_schedules", tag = "schedules",
