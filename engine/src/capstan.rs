@@ -435,11 +435,11 @@ impl Capstan {
 
     /// Checks what a request names: an installed plugin and one of its
     /// actions, params that fit its schema (returned, `{}` for none), and
-    /// known targets. Nothing is recorded.
+    /// known targets (returned). Nothing is recorded.
     async fn check_request(
         &self,
         request: &RunRequest,
-    ) -> Result<(PluginRecord, serde_json::Value)> {
+    ) -> Result<(PluginRecord, serde_json::Value, Vec<Target>)> {
         let record = self.plugin(&request.plugin).await?;
         let action = record.manifest.action(&request.action)?;
         let params = match &request.params {
@@ -452,8 +452,8 @@ impl Capstan {
             error: Box::new(error),
         })?;
         let policy = HostKeyPolicy::trusting_new(request.trust_new_hosts);
-        self.resolve_targets(&request.targets, policy)?;
-        Ok((record, params))
+        let targets = self.resolve_targets(&request.targets, policy)?;
+        Ok((record, params, targets))
     }
 
     /// Checks a request and records its job; nothing runs yet.
@@ -462,10 +462,8 @@ impl Capstan {
         request: &RunRequest,
         launched_by: &capstan_wire::Actor,
     ) -> Result<Job> {
-        let (record, params) = self.check_request(request).await?;
+        let (record, params, mut targets) = self.check_request(request).await?;
         let action = record.manifest.action(&request.action)?;
-        let policy = HostKeyPolicy::trusting_new(request.trust_new_hosts);
-        let mut targets = self.resolve_targets(&request.targets, policy)?;
         if let Some(user) = &request.become_user {
             if user.is_empty() || user.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 return Err(Error::BadInput(format!(

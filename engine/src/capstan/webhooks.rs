@@ -111,9 +111,12 @@ impl Capstan {
         delivery: &Delivery<'_>,
         now_ms: i64,
     ) -> Result<std::result::Result<Accepted, DeliveryRefused>> {
-        let hook = self.webhook(name)?;
-        let secret = self.secret_value(&hook.spec.secret)?;
-        let refused = match hook.spec.auth {
+        let spec = self
+            .store
+            .webhook_spec(name)?
+            .ok_or_else(|| no_hook(name))?;
+        let secret = self.secret_value(&spec.secret)?;
+        let refused = match spec.auth {
             HookAuth::Hmac => check_signature(&secret, delivery),
             HookAuth::Token => check_token(&secret, delivery, now_ms),
         };
@@ -124,7 +127,7 @@ impl Capstan {
         if !self.store.first_delivery(name, &id, now_ms)? {
             return Ok(Ok(Accepted::Repeat { delivery: id }));
         }
-        let mut job = hook.spec.job;
+        let mut job = spec.job;
         if let ScheduledJob::Playbook { playbook } = &mut job {
             let payload = serde_json::from_slice::<Value>(delivery.body)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(delivery.body).into()));

@@ -41,6 +41,19 @@ impl Store {
         })
     }
 
+    /// What the webhook called `name` was set up to do (without counting
+    /// its deliveries, as [`Store::webhook`] does): read on each delivery.
+    pub fn webhook_spec(&self, name: &str) -> Result<Option<HookSpec>> {
+        self.with(|conn| {
+            conn.query_row(
+                "SELECT spec_json FROM webhooks WHERE name = ?1",
+                [name],
+                read_spec,
+            )
+            .optional()
+        })
+    }
+
     /// Removes a webhook and its deliveries; false when there is none.
     pub fn remove_webhook(&self, name: &str) -> Result<bool> {
         self.with(|conn| {
@@ -81,16 +94,20 @@ const SELECT_HOOK: &str = "SELECT w.spec_json, w.created_by, w.created_at, COUNT
      FROM webhooks w LEFT JOIN webhook_deliveries d ON d.webhook = w.name";
 
 fn read_hook(r: &rusqlite::Row<'_>) -> rusqlite::Result<Hook> {
-    let json: String = r.get(0)?;
-    let spec = serde_json::from_str(&json).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })?;
     Ok(Hook {
-        spec,
+        spec: read_spec(r)?,
         created_by: r.get::<_, String>(1)?.parse().unwrap_or_default(),
         created_at_ms: r.get(2)?,
         deliveries: r.get::<_, i64>(3)?.max(0) as u64,
         last_delivery_ms: r.get(4)?,
         last_job_id: r.get(5)?,
+    })
+}
+
+/// The hook's spec, from the row's first column.
+fn read_spec(r: &rusqlite::Row<'_>) -> rusqlite::Result<HookSpec> {
+    let json: String = r.get(0)?;
+    serde_json::from_str(&json).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })
 }

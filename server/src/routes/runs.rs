@@ -94,13 +94,23 @@ pub async fn run_playbook(
         })?
         // Kept: the job's record names its playbook there, for re-runs.
         .keep();
-    let playbook = match crate::upload::unpack(&upload, &folder) {
-        Ok(playbook) => playbook,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&folder);
-            return Err(HttpError(ApiError::field(&e.field, e.message)));
-        }
-    };
+    let started = start_upload(&state, &caller.actor, upload, &folder).await;
+    if started.is_err() {
+        // Refused before a job was recorded: nothing will read it again.
+        let _ = std::fs::remove_dir_all(&folder);
+    }
+    accepted(started)
+}
+
+/// Writes an upload into `folder` and starts its playbook there.
+async fn start_upload(
+    state: &AppState,
+    actor: &Actor,
+    upload: PlaybookUpload,
+    folder: &std::path::Path,
+) -> HttpResult<i64> {
+    let playbook = crate::upload::unpack(&upload, folder)
+        .map_err(|e| HttpError(ApiError::field(&e.field, e.message)))?;
     let mut options = PlaybookOptions {
         playbook,
         inventory: None,
@@ -114,29 +124,15 @@ pub async fn run_playbook(
         become_password_env: None,
         secret_vars: upload.secret_vars,
     };
-    if let Err(e) = state
+    state
         .capstan
-        .add_stored_secrets(&mut options, &upload.stored_secrets)
-    {
-        let _ = std::fs::remove_dir_all(&folder);
-        return Err(e.into());
-    }
-    let started = start_playbook(&state, &caller.actor, options).await;
-    if started.is_err() {
-        // Refused before a job was recorded: nothing will read it again.
-        let _ = std::fs::remove_dir_all(&folder);
-    }
-    accepted(started)
+        .add_stored_secrets(&mut options, &upload.stored_secrets)?;
+    start_playbook(state, actor, options).await
 }
 
 /// What the API may not ask of the service's own machine and hosts.
 fn check_request(caller: &Caller, request: &RunRequest) -> HttpResult<()> {
-    if request.become_password_env.is_some() {
-        return Err(HttpError(ApiError::field(
-            "become_password_env",
-            "the service does not read passwords from its environment for API calls",
-        )));
-    }
+    refuse_password_env(request, "become_password_env")?;
     if request.trust_new_hosts && !caller.scope.allows(capstan_wire::tokens::Scope::Admin) {
         return Err(needs_admin_to_trust());
     }
@@ -206,9 +202,16 @@ pub async fn start_playbook(
 /// Refuses a job kept to run later that would read a sudo password from
 /// the service's environment (`field` names where, for the error).
 pub fn refuse_environment_password(job: &ScheduledJob, field: &str) -> HttpResult<()> {
-    if let ScheduledJob::Action { request } = job
-        && request.become_password_env.is_some()
-    {
+    match job {
+        ScheduledJob::Action { request } => refuse_password_env(request, field),
+        ScheduledJob::Playbook { .. } => Ok(()),
+    }
+}
+
+/// Refuses a request that names an environment variable for the sudo
+/// password: through the API, that would be the service's environment.
+fn refuse_password_env(request: &RunRequest, field: &str) -> HttpResult<()> {
+    if request.become_password_env.is_some() {
         return Err(HttpError(ApiError::field(
             field,
             "the service does not read passwords from its environment for API calls",
