@@ -13,6 +13,7 @@ fn main() {
         "../plugins/file",
         "../plugins/git",
         "../plugins/lineinfile",
+        "../plugins/notify",
         "../plugins/service",
         "../plugins/setup",
         "../plugins/user",

@@ -82,6 +82,10 @@ enum Command {
     /// list, remove).
     #[command(subcommand)]
     Webhooks(commands::webhooks::WebhooksCommand),
+    /// Notifications of job ends: channels (Slack, signed webhooks), rules,
+    /// and every delivery with its attempts; `capstan serve` sends them.
+    #[command(subcommand)]
+    Notifications(commands::notifications::NotificationsCommand),
     /// API tokens for `capstan serve`: create (the secret is shown once), list, revoke.
     #[command(subcommand)]
     Tokens(commands::tokens::TokensCommand),
@@ -142,6 +146,7 @@ fn main() -> ExitCode {
             Command::Schedules(cmd) => commands::schedules::exec(&capstan, cmd).await,
             Command::Secrets(cmd) => commands::secrets::exec(&capstan, cmd),
             Command::Webhooks(cmd) => commands::webhooks::exec(&capstan, cmd).await,
+            Command::Notifications(cmd) => commands::notifications::exec(&capstan, cmd).await,
             Command::Serve(args) => commands::serve::exec(capstan, args).await,
             Command::Containers(args) => commands::docker::containers(&capstan, args).await,
             Command::Services(args) => commands::docker::services(&capstan, args).await,
@@ -176,9 +181,10 @@ async fn through_server(
         Command::Schedules(cmd) => remote::schedules(&server, cmd).await,
         Command::Secrets(cmd) => remote::secrets(&server, cmd).await,
         Command::Webhooks(cmd) => remote::webhooks(&server, cmd).await,
+        Command::Notifications(cmd) => remote::notifications(&server, cmd).await,
         _ => Err(exit::BadInput(format!(
             "this command does not work through --server yet: run it on the service's machine \
-             (through {url}: run, playbook run, jobs, schedules, secrets, webhooks)"
+             (through {url}: run, playbook run, jobs, schedules, secrets, webhooks, notifications)"
         ))
         .into()),
     }

@@ -156,7 +156,7 @@ fn a_plugin_round_trips_through_install_run_and_history() {
     assert_eq!(shown["granted"], serde_json::json!(["kv"]));
     assert_eq!(
         shown["requested"],
-        serde_json::json!(["kv", "remote.exec", "local"])
+        serde_json::json!(["kv", "remote.exec", "local", "http", "events"])
     );
 
     let job = home.json(&["run", "probe", "counter", "--json"]);

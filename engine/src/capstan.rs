@@ -10,7 +10,7 @@ use crate::inventory::HostRules;
 use crate::jobs::{self, EventSink, Job, JobRecord, JobRequest, LogLine, RunReport, RunRequest};
 use crate::secrets::Secrets;
 use crate::{Error, Result};
-use capstan_plugin_host::capability::{Capability, GrantSet, SharedGrants};
+use capstan_plugin_host::capability::{Capability, Grant, GrantSet, SharedGrants};
 use capstan_plugin_host::plugin::{
     ArtifactCache, CallSetup, ContractVersion, HostConfig, LimitOverrides, Limits, LoadedPlugin,
     Manifest, ManifestRules, PluginHost, validate_params,
@@ -24,14 +24,17 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 mod control;
+mod deliver;
 mod hosts;
 mod job_queries;
 
 pub use control::{CANCEL_POLL, JobControl};
+pub use deliver::EventDelivery;
 
 pub use job_queries::{JobDetail, JobFilter, Rerun};
 mod kv_backend;
 mod lazy_host;
+mod notifications;
 mod playbook_run;
 mod prepare;
 mod recorder;
@@ -361,29 +364,44 @@ impl Capstan {
         )
     }
 
-    /// Grants a capability the plugin asked for.
-    pub async fn grant(&self, name: &str, cap: Capability) -> Result<GrantSet> {
+    /// Grants a capability the plugin asked for, or an HTTP host to a
+    /// plugin that asked for `http`.
+    pub async fn grant(&self, name: &str, grant: impl Into<Grant>) -> Result<GrantSet> {
+        let grant = grant.into();
         let record = self.plugin(name).await?;
-        if !record.manifest.capabilities.iter().any(|c| c == cap.name()) {
+        let needs = match &grant {
+            Grant::Capability(cap) => *cap,
+            Grant::Http(_) => Capability::Http,
+        };
+        if !record
+            .manifest
+            .capabilities
+            .iter()
+            .any(|c| c == needs.name())
+        {
             return Err(Error::BadInput(format!(
-                "plugin `{name}` did not ask for `{cap}`; it asks for: {}",
+                "plugin `{name}` did not ask for `{needs}`; it asks for: {}",
                 record.manifest.capabilities.join(", ")
             )));
         }
-        let grants = GrantSet::new(record.grants.iter().chain([cap]));
+        let mut grants = record.grants.clone();
+        grants.add(grant.clone());
         self.store.set_grants(name, &grants)?;
         self.refresh_live_grants(name, &grants);
-        self.record_audit("grant", name, cap.name())?;
+        self.record_audit("grant", name, &grant.to_string())?;
         Ok(grants)
     }
 
-    /// Revokes a capability; running jobs of this engine lose it at once.
-    pub async fn revoke(&self, name: &str, cap: Capability) -> Result<GrantSet> {
+    /// Revokes a grant (`http` takes every HTTP host with it); running jobs
+    /// of this engine lose it at once.
+    pub async fn revoke(&self, name: &str, grant: impl Into<Grant>) -> Result<GrantSet> {
+        let grant = grant.into();
         let record = self.plugin(name).await?;
-        let grants = GrantSet::new(record.grants.iter().filter(|c| *c != cap));
+        let mut grants = record.grants.clone();
+        grants.remove(&grant);
         self.store.set_grants(name, &grants)?;
         self.refresh_live_grants(name, &grants);
-        self.record_audit("revoke", name, cap.name())?;
+        self.record_audit("revoke", name, &grant.to_string())?;
         Ok(grants)
     }
 
@@ -619,6 +637,15 @@ impl Capstan {
     /// What a target name stands for, as Ansible reads host patterns:
     /// `local`, a host, `all`, a group or an environment (dev, preprod,
     /// prod). `None` is this machine.
+    /// The names of the hosts `group` (any target pattern) stands for.
+    pub(crate) fn group_members(&self, group: &str) -> Result<Vec<String>> {
+        Ok(self
+            .expand_target(group)?
+            .into_iter()
+            .map(|host| host.map_or_else(|| "local".to_string(), |h| h.name))
+            .collect())
+    }
+
     fn expand_target(&self, name: &str) -> Result<Vec<Option<Host>>> {
         if matches!(name, "local" | "localhost") {
             return Ok(vec![None]);

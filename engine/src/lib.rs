@@ -21,6 +21,7 @@
 
 pub mod cron;
 pub mod error;
+pub mod events;
 pub mod fan_out;
 pub mod home;
 pub mod inventory;
@@ -39,8 +40,8 @@ mod capstan;
 
 pub use capstan::{
     Accepted, BundledPlugin, CANCEL_POLL, Capstan, CreatedToken, Delivery, DeliveryRefused, Due,
-    Inspected, JobControl, JobDetail, JobFilter, MAX_SECRET_BYTES, NEXT_SHOWN, PrepareOutcome,
-    Prepared, Rerun, TIMESTAMP_WINDOW_MS, TOKEN_PREFIX, TokenRefused,
+    EventDelivery, Inspected, JobControl, JobDetail, JobFilter, MAX_SECRET_BYTES, NEXT_SHOWN,
+    PrepareOutcome, Prepared, Rerun, TIMESTAMP_WINDOW_MS, TOKEN_PREFIX, TokenRefused,
 };
 pub use error::{Error, Result};
 pub use home::Home;

@@ -8,8 +8,12 @@
 //! a struct deriving `Deserialize` and [`JsonSchema`], so the schema the host
 //! checks is the struct's own. The derive names the `schemars` crate, so a
 //! plugin depends on `schemars = "1"` too. Everything the plugin
-//! can touch outside its sandbox goes through [`log`], [`kv`], [`remote`] and [`docker`],
-//! each behind a capability the user granted.
+//! can touch outside its sandbox goes through [`log`], [`kv`], [`remote`], [`docker`]
+//! and [`http`], each behind a capability the user granted.
+//!
+//! A plugin may also react to events while `capstan serve` runs (a job
+//! finished, a container started): it subscribes in its manifest
+//! ([`Manifest::subscribe`]) and implements [`Plugin::handle`].
 //!
 //! # Example
 //!
@@ -59,11 +63,13 @@ mod outcome;
 pub mod accounts;
 pub mod diff;
 pub mod docker;
+pub mod http;
 pub mod kv;
 pub mod log;
 pub mod mode;
 pub mod remote;
 
+pub use capstan_wire::events::{Event, EventKind};
 pub use capstan_wire::plugins::Capability;
 pub use error::Error;
 pub use manifest::{Action, Manifest, NoParams, params_schema};
@@ -75,8 +81,8 @@ pub use schemars::{self, JsonSchema};
 #[allow(missing_docs, unsafe_code, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "wit/v0.1.0",
-        world: "plugin",
+        path: "wit/v0.2.0",
+        world: "reactor",
         pub_export_macro: true,
         export_macro_name: "__export_plugin_world",
         default_bindings_module: "capstan_plugin_sdk::bindings",
@@ -84,7 +90,7 @@ pub mod bindings {
 }
 
 /// The contract version this SDK builds plugins for.
-pub const API_VERSION: &str = "0.1.0";
+pub const API_VERSION: &str = "0.2.0";
 
 /// Where a call runs: the target, the run's other targets, and its modes.
 #[derive(Debug, Clone)]
@@ -143,6 +149,15 @@ pub trait Plugin {
     fn run(request: Request, ctx: &Context) -> Result<Outcome, Error> {
         Self::manifest().dispatch(&request, ctx)
     }
+
+    /// Handles one event of a kind the manifest subscribes to. `Ok`
+    /// acknowledges it; `Err` has it delivered again later (delivery is at
+    /// least once, so a handler acts idempotently, keyed on
+    /// [`Event::id`]). By default it acknowledges and does nothing.
+    fn handle(event: Event) -> Result<(), Error> {
+        let _ = event;
+        Ok(())
+    }
 }
 
 /// Makes a type implementing [`Plugin`] the component's export.
@@ -162,6 +177,14 @@ macro_rules! register_plugin {
                 context: $crate::bindings::exports::capstan::plugin::guest::Context,
             ) -> $crate::bindings::exports::capstan::plugin::guest::Outcome {
                 $crate::__private::run::<$plugin>(action, params, context)
+            }
+        }
+
+        impl $crate::bindings::exports::capstan::plugin::handler::Guest for __CapstanGuest {
+            fn handle(
+                event: $crate::bindings::capstan::plugin::events::Event,
+            ) -> ::std::result::Result<(), ::std::string::String> {
+                $crate::__private::handle::<$plugin>(event)
             }
         }
 
@@ -186,7 +209,10 @@ macro_rules! register_plugin {
                 $crate::bindings::exports::capstan::plugin::guest::Context,
             ) -> $crate::bindings::exports::capstan::plugin::guest::Outcome =
                 <__CapstanGuest as Guest>::run;
-            describe as usize ^ run as usize
+            let handle: fn(
+                $crate::bindings::capstan::plugin::events::Event,
+            ) -> ::std::result::Result<(), ::std::string::String> = <__CapstanGuest as $crate::bindings::exports::capstan::plugin::handler::Guest>::handle;
+            describe as usize ^ run as usize ^ handle as usize
         }
     };
 }
@@ -215,5 +241,38 @@ pub mod __private {
             Ok(outcome) => outcome.into_wit(),
             Err(error) => Outcome::failed(error.to_string()).into_wit(),
         }
+    }
+
+    pub fn handle<P: Plugin>(
+        event: crate::bindings::capstan::plugin::events::Event,
+    ) -> Result<(), String> {
+        let event = event_from_wit(event)?;
+        P::handle(event).map_err(|e| e.to_string())
+    }
+
+    /// The SDK's event from the contract's; an event whose data is not
+    /// JSON is refused (and so delivered again, which a host bug would
+    /// show in the delivery record).
+    fn event_from_wit(
+        event: crate::bindings::capstan::plugin::events::Event,
+    ) -> Result<Event, String> {
+        use crate::bindings::capstan::plugin::events::EventKind as Wit;
+        let kind = match event.kind {
+            Wit::JobFinished => EventKind::JobFinished,
+            Wit::ScheduleFired => EventKind::ScheduleFired,
+            Wit::WebhookReceived => EventKind::WebhookReceived,
+            Wit::ContainerChanged => EventKind::ContainerChanged,
+            Wit::ServiceChanged => EventKind::ServiceChanged,
+            Wit::NodeChanged => EventKind::NodeChanged,
+            Wit::Announcement => EventKind::Announcement,
+        };
+        Ok(Event {
+            id: event.id,
+            kind,
+            at_ms: i64::try_from(event.at_ms).unwrap_or(i64::MAX),
+            target: event.target,
+            data: serde_json::from_str(&event.data)
+                .map_err(|e| format!("event {}: its data is not JSON: {e}", event.id))?,
+        })
     }
 }

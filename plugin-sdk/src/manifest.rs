@@ -3,6 +3,7 @@
 use std::fmt;
 use std::rc::Rc;
 
+use capstan_wire::events::EventKind;
 use capstan_wire::plugins::Capability;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -19,6 +20,7 @@ pub struct Manifest {
     summary: String,
     actions: Vec<Action>,
     capabilities: Vec<Capability>,
+    subscriptions: Vec<EventKind>,
 }
 
 impl Manifest {
@@ -30,6 +32,7 @@ impl Manifest {
             summary: summary.into(),
             actions: Vec::new(),
             capabilities: Vec::new(),
+            subscriptions: Vec::new(),
         }
     }
 
@@ -39,6 +42,16 @@ impl Manifest {
             self.capabilities.push(capability);
         }
         self
+    }
+
+    /// Subscribes to an event kind: while `capstan serve` runs and the user
+    /// grants `events`, [`crate::Plugin::handle`] is called with each such
+    /// event. Asks for `events` too.
+    pub fn subscribe(mut self, kind: EventKind) -> Self {
+        if !self.subscriptions.contains(&kind) {
+            self.subscriptions.push(kind);
+        }
+        self.capability(Capability::Events)
     }
 
     /// Adds an action the plugin offers.
@@ -82,6 +95,11 @@ impl Manifest {
                 .capabilities
                 .iter()
                 .map(|c| c.name().to_string())
+                .collect(),
+            subscriptions: self
+                .subscriptions
+                .iter()
+                .map(|k| k.name().to_string())
                 .collect(),
         }
     }

@@ -11,26 +11,34 @@
 //! - [`error`]: the one error shape every route answers with.
 //! - [`routes`]: the routes and the OpenAPI document they make.
 //! - [`scheduler`]: fires the schedules' jobs.
+//! - [`notifier`]: sends the notifications that are due, and retries.
+//! - the event bus (`capstan_engine::events`) hands what happens to the
+//!   plugins that subscribe to it.
 //! - [`live`]: the updates of the jobs the service runs, for clients
 //!   following them.
 //! - [`listen`]: the socket and TCP listeners, and a graceful stop.
 //! - [`upload`]: an uploaded playbook folder, checked and written out.
+//! - [`watch`]: the store read for jobs that ended, announced as events.
 //! - [`tls`]: certificates, and the TLS listener TCP uses beyond loopback.
 
 pub mod auth;
 pub mod error;
 pub mod listen;
 pub mod live;
+pub mod notifier;
 pub mod routes;
 pub mod scheduler;
 pub mod tls;
 pub mod upload;
+pub mod watch;
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use capstan_engine::Capstan;
+use capstan_engine::events::{BusSettings, EventBus};
 use capstan_wire::Actor;
+use capstan_wire::events::EventKind;
 
 /// Largest request body accepted (a playbook upload has its own,
 /// [`upload::UPLOAD_BODY_LIMIT`]).
@@ -56,6 +64,8 @@ pub struct AppState {
     /// Cancelled when the service stops and its grace period is over:
     /// the jobs still running are cancelled and recorded so.
     pub stopping: tokio_util::sync::CancellationToken,
+    /// Hands events to the plugins that subscribe to them.
+    pub events: EventBus,
 }
 
 impl AppState {
@@ -63,13 +73,28 @@ impl AppState {
     /// a source after `max_failures` failed authentications in a minute.
     pub fn new(capstan: Arc<Capstan>, socket_user: Option<Actor>, max_failures: u32) -> Self {
         AppState {
-            capstan,
+            capstan: capstan.clone(),
             socket_user,
             failures: Arc::new(auth::FailureLimiter::new(max_failures)),
             started: Instant::now(),
             jobs: Default::default(),
             live: Default::default(),
             stopping: Default::default(),
+            events: EventBus::new(capstan, BusSettings::default()),
+        }
+    }
+
+    /// The same state with the event bus queueing and retrying as `settings` say.
+    pub fn with_bus_settings(mut self, settings: BusSettings) -> Self {
+        self.events = EventBus::new(self.capstan.clone(), settings);
+        self
+    }
+
+    /// Publishes an event that nobody waits on; a failure to read the
+    /// subscribers is logged, never the caller's failure.
+    pub fn announce(&self, kind: EventKind, data: serde_json::Value) {
+        if let Err(e) = self.events.publish(kind, None, data) {
+            tracing::error!(%kind, "announcing an event failed: {e}");
         }
     }
 

@@ -67,6 +67,10 @@ async fn fire(state: &AppState, name: &str, job: ScheduledJob) {
     let recorded = match start_scheduled(state, &actor, job).await {
         Ok(job_id) => {
             tracing::info!(schedule = %name, job_id, "fired");
+            state.announce(
+                capstan_wire::events::EventKind::ScheduleFired,
+                serde_json::json!({ "schedule": name, "job": job_id }),
+            );
             state.capstan.schedule_fired(name, job_id)
         }
         Err(e) => {

@@ -923,3 +923,264 @@ async fn a_signed_delivery_starts_the_hooks_job_once_with_its_payload_as_data() 
         assert_eq!(status, expected, "{timestamp} {token}: {body}");
     }
 }
+
+/// Installs the probe test plugin (contract 0.2: it records the events it
+/// handles) with `kv`, `http` and `events`.
+async fn install_reactive_probe(capstan: &Capstan) {
+    let inspected = capstan
+        .inspect_file(capstan_test_fixtures::PROBE.as_ref())
+        .await
+        .unwrap();
+    use capstan_engine::capability::{Capability, GrantSet};
+    capstan
+        .install(
+            &inspected,
+            GrantSet::new([Capability::Kv, Capability::Http, Capability::Events]),
+        )
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_job_run_beside_the_service_reaches_a_subscribed_plugin_and_announcements_are_acknowledged()
+ {
+    let service = Service::start().await;
+    install_reactive_probe(&service.capstan).await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let watcher = tokio::spawn(capstan_server::watch::job_ends(
+        service.state.clone(),
+        stop.clone(),
+    ));
+    // Another process's job, as far as the service knows: it only reads
+    // the store.
+    let beside = service
+        .capstan
+        .run(
+            capstan_wire::jobs::RunRequest::new(
+                "debug",
+                "msg",
+                json!({"msg": "never-in-an-event"}),
+                ["local"],
+            ),
+            std::sync::Arc::new(|_: &capstan_engine::jobs::JobEvent| {}),
+        )
+        .await;
+    let job_id = beside.unwrap().job_id;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let event = loop {
+        let keys = service.capstan.store().kv_keys("probe", "event-").unwrap();
+        let found = keys.iter().find_map(|key| {
+            let bytes = service.capstan.store().kv_get("probe", key).unwrap()?;
+            let event: Value = serde_json::from_slice(&bytes).ok()?;
+            (event["data"]["job"] == job_id).then_some(event)
+        });
+        if let Some(event) = found {
+            break event;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the probe never handled job {job_id}'s end"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(event["kind"], "job-finished");
+    assert_eq!(event["data"]["name"], "debug.msg");
+    assert_eq!(
+        event["data"]["launched_by"],
+        service.capstan.actor().to_string()
+    );
+    assert!(
+        !event.to_string().contains("never-in-an-event"),
+        "an event never carries a job's params: {event}"
+    );
+
+    let runner = service.token("deployer", Scope::Run);
+    let reader = service.token("viewer", Scope::Read);
+    let announcement =
+        json!({ "topic": "task-stopping", "data": { "task": "web.1" }, "wait_ms": 20000 });
+    let (status, _) = service
+        .tcp(
+            "POST",
+            "/api/v1/events/announcements",
+            Some(&reader),
+            Some(announcement.clone()),
+        )
+        .await;
+    assert_eq!(status, 403, "read scope cannot announce");
+    let (status, acks) = service
+        .tcp(
+            "POST",
+            "/api/v1/events/announcements",
+            Some(&runner),
+            Some(announcement),
+        )
+        .await;
+    assert_eq!(status, 200, "{acks}");
+    assert_eq!(acks["acknowledged"], json!(["probe"]), "{acks}");
+    assert_eq!(acks["pending"], json!([]), "{acks}");
+    let (status, error) = service
+        .tcp(
+            "POST",
+            "/api/v1/events/announcements",
+            Some(&runner),
+            Some(json!({ "topic": "x", "wait_ms": 999999 })),
+        )
+        .await;
+    assert_eq!(
+        (status, error["field"].as_str()),
+        (400, Some("wait_ms")),
+        "{error}"
+    );
+    let (status, subscribers) = service
+        .tcp("GET", "/api/v1/events/subscribers", Some(&reader), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(subscribers[0]["plugin"], "probe", "{subscribers}");
+    assert!(
+        subscribers[0]["delivered"].as_u64().unwrap() >= 2,
+        "{subscribers}"
+    );
+    stop.cancel();
+    watcher.await.unwrap();
+}
+
+/// A real HTTP receiver on 127.0.0.1 answering 200 to everything; sends
+/// each request's body on the channel.
+async fn http_receiver() -> (u16, tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (bodies, received) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let bodies = bodies.clone();
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let n = socket.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buffer.extend_from_slice(&chunk[..n]);
+                    let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if buffer.len() >= end + 4 + length {
+                        let _ = bodies.send(buffer[end + 4..end + 4 + length].to_vec());
+                        let _ = socket
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                            .await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, received)
+}
+
+#[tokio::test]
+async fn a_rule_added_through_the_api_notifies_a_webhook_of_a_job_run_beside_the_service() {
+    let service = Service::start().await;
+    let (port, mut received) = http_receiver().await;
+    let admin = service.token("ops", Scope::Admin);
+    let reader = service.token("viewer", Scope::Read);
+    let channel =
+        json!({ "name": "audit", "kind": "webhook", "url": format!("http://127.0.0.1:{port}/in") });
+    let (status, _) = service
+        .tcp(
+            "POST",
+            "/api/v1/notifications/channels",
+            Some(&reader),
+            Some(channel.clone()),
+        )
+        .await;
+    assert_eq!(status, 403, "read scope cannot add a channel");
+    let (status, added) = service
+        .tcp(
+            "POST",
+            "/api/v1/notifications/channels",
+            Some(&admin),
+            Some(channel),
+        )
+        .await;
+    assert_eq!(status, 201, "{added}");
+    assert_eq!(added["host"], format!("127.0.0.1:{port}"));
+    let rule = json!({ "name": "all", "on": "finished", "channel": "audit", "plugin": "debug" });
+    let (status, body) = service
+        .tcp(
+            "POST",
+            "/api/v1/notifications/rules",
+            Some(&admin),
+            Some(rule),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    let stop = tokio_util::sync::CancellationToken::new();
+    let watcher = tokio::spawn(capstan_server::watch::job_ends(
+        service.state.clone(),
+        stop.clone(),
+    ));
+    let notifier = tokio::spawn(capstan_server::notifier::run(
+        service.state.clone(),
+        stop.clone(),
+    ));
+    let job = service
+        .capstan
+        .run(
+            capstan_wire::jobs::RunRequest::new("debug", "msg", json!({"msg": "hi"}), ["local"]),
+            std::sync::Arc::new(|_: &capstan_engine::jobs::JobEvent| {}),
+        )
+        .await
+        .unwrap();
+    let body = tokio::time::timeout(std::time::Duration::from_secs(30), received.recv())
+        .await
+        .expect("the webhook was never called")
+        .unwrap();
+    let sent: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(sent["job"]["job"], job.job_id, "{sent}");
+    assert_eq!(sent["rule"], "all");
+    // The delivery is recorded as sent once the attempt is written.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (status, deliveries) = service
+            .tcp(
+                "GET",
+                "/api/v1/notifications/deliveries?limit=5",
+                Some(&reader),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
+        if deliveries[0]["state"] == "sent" {
+            assert_eq!(deliveries[0]["job_id"], job.job_id);
+            assert_eq!(deliveries[0]["history"][0]["ok"], true, "{deliveries}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{deliveries}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (status, error) = service
+        .tcp(
+            "DELETE",
+            "/api/v1/notifications/channels/audit",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (400, Some("bad_input")),
+        "a rule still uses it: {error}"
+    );
+    stop.cancel();
+    watcher.await.unwrap();
+    notifier.await.unwrap();
+}

@@ -22,6 +22,12 @@ named_enum! {
         /// needed besides `remote.*` or `docker.*` for any call on that
         /// target.
         Local = "local",
+        /// Send HTTP requests, to the hosts granted one by one
+        /// (`http:HOST`).
+        Http = "http",
+        /// Be told of events (jobs finishing, schedules firing, webhooks,
+        /// Docker changes) and handle them while `capstan serve` runs.
+        Events = "events",
     }
 }
 
@@ -44,6 +50,13 @@ impl Capability {
             Capability::Local => {
                 "do all of the above on this computer too, as you (Capstan's own data \
                  folder and compiled-code cache stay out of its file calls)"
+            }
+            Capability::Http => {
+                "send HTTP requests to the hosts you allow it, one by one (http:HOST)"
+            }
+            Capability::Events => {
+                "learn when jobs finish, schedules fire, webhooks arrive and containers \
+                 change, and act on it within its other grants"
             }
         }
     }
@@ -73,30 +86,12 @@ pub struct Manifest {
     pub actions: Vec<ActionInfo>,
     /// The capabilities it asks for, as the plugin wrote them.
     pub capabilities: Vec<String>,
+    /// The events it handles (contract 0.2 and later).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions: Vec<crate::events::EventKind>,
 }
 
-/// The capabilities granted to one plugin.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(transparent)]
-pub struct GrantSet(std::collections::BTreeSet<Capability>);
-
-impl GrantSet {
-    /// A set holding exactly these capabilities.
-    pub fn new(caps: impl IntoIterator<Item = Capability>) -> Self {
-        GrantSet(caps.into_iter().collect())
-    }
-
-    /// True when `cap` is granted.
-    pub fn contains(&self, cap: Capability) -> bool {
-        self.0.contains(&cap)
-    }
-
-    /// The granted capabilities, sorted.
-    pub fn iter(&self) -> impl Iterator<Item = Capability> + '_ {
-        self.0.iter().copied()
-    }
-}
+pub use crate::grants::{Grant, GrantSet, HttpHost};
 
 /// Keys and bytes (of keys and values) in a plugin's `kv` store, or a
 /// quota of them.
@@ -189,6 +184,12 @@ pub struct PluginView {
     pub actions: Vec<ActionInfo>,
     /// What it asked for, and whether it holds each.
     pub capabilities: Vec<CapabilityView>,
+    /// The HTTP hosts it may reach (`host` or `host:port`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http_hosts: Vec<String>,
+    /// The events it handles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions: Vec<crate::events::EventKind>,
 }
 
 /// An action's name and what it does.

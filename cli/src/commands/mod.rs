@@ -4,6 +4,7 @@ pub mod audit;
 pub mod docker;
 pub mod hosts;
 pub mod jobs;
+pub mod notifications;
 pub mod overview;
 pub mod playbook;
 pub mod plugin;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use capstan_engine::capability::{Capability, GrantSet};
+use capstan_engine::capability::{Grant, GrantSet};
 use capstan_engine::plugin::{LimitOverrides, Limits};
 use capstan_engine::store::PluginRecord;
 use capstan_engine::{Capstan, PrepareOutcome};
@@ -48,14 +48,15 @@ pub enum PluginCommand {
     Grant {
         /// Plugin name.
         name: String,
-        /// Capability (kv, remote.exec, remote.files).
+        /// Capability (kv, remote.exec, remote.files, ...), or an HTTP host
+        /// for a plugin that asked for `http`: `http:HOST` or `http:HOST:PORT`.
         capability: String,
     },
     /// Revoke a capability; the plugin's next host call is denied.
     Revoke {
         /// Plugin name.
         name: String,
-        /// Capability (kv, remote.exec, remote.files).
+        /// Capability, or `http:HOST` (`http` revokes every host).
         capability: String,
     },
     /// Set a plugin's own limits (the rest stay at their defaults).
@@ -209,7 +210,7 @@ async fn install(
     }
 
     let granted = if !grants.is_empty() {
-        GrantSet::new(
+        GrantSet::from_grants(
             grants
                 .iter()
                 .map(|g| parse_capability(g))
@@ -333,6 +334,13 @@ async fn show(capstan: &Capstan, name: &str, json: bool) -> anyhow::Result<Exit>
         }
     );
     println!("granted:   {}", grant_names(&record.grants));
+    if !m.subscriptions.is_empty() {
+        let kinds: Vec<_> = m.subscriptions.iter().map(|k| k.name()).collect();
+        println!(
+            "handles:   {} (while `capstan serve` runs)",
+            kinds.join(", ")
+        );
+    }
     println!(
         "limits:    {}",
         describe_limits(&Limits::default().with(&record.limits))
@@ -405,18 +413,19 @@ fn record_json(p: &PluginRecord) -> serde_json::Value {
         "bundled": p.bundled,
         "sha256": p.wasm_sha256,
         "requested": p.manifest.capabilities,
-        "granted": p.grants.iter().map(|c| c.name()).collect::<Vec<_>>(),
+        "granted": p.grants.grants().map(|g| g.to_string()).collect::<Vec<_>>(),
+        "subscriptions": p.manifest.subscriptions,
         "limits": Limits::default().with(&p.limits),
         "actions": p.manifest.actions,
     })
 }
 
-fn parse_capability(name: &str) -> anyhow::Result<Capability> {
-    name.parse::<Capability>().map_err(|e| BadInput(e).into())
+fn parse_capability(name: &str) -> anyhow::Result<Grant> {
+    name.parse::<Grant>().map_err(|e| BadInput(e).into())
 }
 
 fn grant_names(grants: &GrantSet) -> String {
-    let names: Vec<_> = grants.iter().map(|c| c.name()).collect();
+    let names: Vec<_> = grants.grants().map(|g| g.to_string()).collect();
     if names.is_empty() {
         "nothing".into()
     } else {

@@ -71,6 +71,17 @@ pub async fn exec(capstan: Capstan, args: ServeArgs) -> anyhow::Result<Exit> {
         state.clone(),
         no_more_firings.clone(),
     ));
+    // Announces the end of every job, the service's and other processes',
+    // and sends the notifications that ends queue.
+    let no_more_watching = tokio_util::sync::CancellationToken::new();
+    let watcher = tokio::spawn(capstan_server::watch::job_ends(
+        state.clone(),
+        no_more_watching.clone(),
+    ));
+    let notifier = tokio::spawn(capstan_server::notifier::run(
+        state.clone(),
+        no_more_watching.clone(),
+    ));
     let until_stopped = move || {
         let mut stopped = stopped.clone();
         async move {
@@ -101,6 +112,11 @@ pub async fn exec(capstan: Capstan, args: ServeArgs) -> anyhow::Result<Exit> {
     no_more_firings.cancel();
     let _ = scheduler.await;
     let waited = state.finish_jobs(args.grace).await;
+    // One more look, so the jobs that ended in the grace period are announced.
+    tokio::time::sleep(capstan_server::watch::LOOK_EVERY).await;
+    no_more_watching.cancel();
+    let _ = watcher.await;
+    let _ = notifier.await;
     if waited > 0 {
         eprintln!("capstan serve: {waited} job(s) were running; each finished or was cancelled");
     }

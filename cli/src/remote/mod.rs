@@ -15,6 +15,7 @@ use capstan_engine::jobs::{JobRecord, JobUpdate};
 use capstan_wire::jobs::{JobDetail, PlaybookUpload};
 
 use crate::commands::jobs::{CancelOutcome, JobsCommand, report_cancel};
+use crate::commands::notifications::NotificationsCommand;
 use crate::commands::playbook::{PlaybookCommand, Printer};
 use crate::commands::run::{ActionPrinter, RunArgs};
 use crate::commands::schedules::SchedulesCommand;
@@ -268,6 +269,82 @@ pub async fn webhooks(server: &Server, command: WebhooksCommand) -> anyhow::Resu
                 .await?;
             println!("webhook {name} removed (its jobs stay in the history)");
             Ok(Exit::Success)
+        }
+    }
+}
+
+/// `capstan notifications …` through the service.
+pub async fn notifications(server: &Server, command: NotificationsCommand) -> anyhow::Result<Exit> {
+    use crate::commands::notifications::{
+        describe_rule, print_channels, print_deliveries, print_rules,
+    };
+    use capstan_wire::notifications::{Channel, NotificationDelivery, Rule};
+    const BASE: &str = "/api/v1/notifications";
+    match command {
+        NotificationsCommand::ChannelAdd(args) => {
+            let channel: Channel = server
+                .call(
+                    Method::POST,
+                    &format!("{BASE}/channels"),
+                    Some(&args.into_spec()),
+                )
+                .await?;
+            println!(
+                "channel {} added: {} to {}",
+                channel.spec.name, channel.spec.kind, channel.host
+            );
+            Ok(Exit::Success)
+        }
+        NotificationsCommand::Channels { json } => {
+            let channels: Vec<Channel> = server
+                .call(Method::GET, &format!("{BASE}/channels"), None::<&()>)
+                .await?;
+            print_channels(&channels, json.json)
+        }
+        NotificationsCommand::ChannelRemove { name } => {
+            server
+                .delete(&format!("{BASE}/channels/{}", encode(&name)))
+                .await?;
+            println!("channel {name} removed");
+            Ok(Exit::Success)
+        }
+        NotificationsCommand::RuleAdd(args) => {
+            let rule: Rule = server
+                .call(
+                    Method::POST,
+                    &format!("{BASE}/rules"),
+                    Some(&args.into_spec()),
+                )
+                .await?;
+            println!(
+                "rule {} added: {}",
+                rule.spec.name,
+                describe_rule(&rule.spec)
+            );
+            Ok(Exit::Success)
+        }
+        NotificationsCommand::Rules { json } => {
+            let rules: Vec<Rule> = server
+                .call(Method::GET, &format!("{BASE}/rules"), None::<&()>)
+                .await?;
+            print_rules(&rules, json.json)
+        }
+        NotificationsCommand::RuleRemove { name } => {
+            server
+                .delete(&format!("{BASE}/rules/{}", encode(&name)))
+                .await?;
+            println!("rule {name} removed");
+            Ok(Exit::Success)
+        }
+        NotificationsCommand::Deliveries { limit, json } => {
+            let deliveries: Vec<NotificationDelivery> = server
+                .call(
+                    Method::GET,
+                    &format!("{BASE}/deliveries?limit={limit}"),
+                    None::<&()>,
+                )
+                .await?;
+            print_deliveries(&deliveries, json.json)
         }
     }
 }

@@ -215,6 +215,8 @@ fn view(
         installed,
         actions: manifest.actions,
         capabilities: capability_views(asked, held),
+        http_hosts: held.http_hosts().map(|h| h.to_string()).collect(),
+        subscriptions: manifest.subscriptions,
     }
 }
 

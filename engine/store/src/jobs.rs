@@ -258,6 +258,21 @@ impl Store {
         })
     }
 
+    /// The jobs that ended at or after `since_ms` (by their end time), as
+    /// `(id, finished_at)`, oldest end first, at most `limit`.
+    pub fn jobs_ended_since(&self, since_ms: i64, limit: usize) -> Result<Vec<(i64, i64)>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, finished_at FROM jobs WHERE finished_at >= ?1 \
+                 ORDER BY finished_at, id LIMIT ?2",
+            )?;
+            stmt.query_map(params![since_ms, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect()
+        })
+    }
+
     /// How many jobs are in each state.
     pub fn job_counts(&self) -> Result<Vec<(JobState, i64)>> {
         self.with(|conn| {

@@ -242,6 +242,51 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (webhook, delivery)
     );
     "#,
+    // 15: jobs by the time they ended, for the service that announces
+    // each job's end, whichever process ran it.
+    r#"
+    CREATE INDEX jobs_by_finish ON jobs(finished_at) WHERE finished_at IS NOT NULL;
+    "#,
+    // 16: notifications: channels, the rules that send to them (a channel
+    // in use cannot go), one delivery per rule and job, and every attempt.
+    r#"
+    CREATE TABLE notification_channels (
+        name        TEXT PRIMARY KEY,
+        spec_json   TEXT NOT NULL,
+        host        TEXT NOT NULL,
+        created_by  TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE notification_rules (
+        name        TEXT PRIMARY KEY,
+        channel     TEXT NOT NULL REFERENCES notification_channels(name) ON DELETE RESTRICT,
+        spec_json   TEXT NOT NULL,
+        created_by  TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE notification_deliveries (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        rule            TEXT NOT NULL,
+        channel         TEXT NOT NULL,
+        job_id          INTEGER NOT NULL,
+        state           TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+        attempts        INTEGER NOT NULL,
+        next_attempt_at INTEGER,
+        last_error      TEXT,
+        created_at      INTEGER NOT NULL,
+        sent_at         INTEGER,
+        UNIQUE (rule, job_id)
+    );
+    CREATE INDEX deliveries_due ON notification_deliveries(next_attempt_at) WHERE state = 'pending';
+    CREATE TABLE notification_attempts (
+        delivery_id INTEGER NOT NULL REFERENCES notification_deliveries(id) ON DELETE CASCADE,
+        attempt     INTEGER NOT NULL,
+        at          INTEGER NOT NULL,
+        ok          INTEGER NOT NULL,
+        detail      TEXT NOT NULL,
+        PRIMARY KEY (delivery_id, attempt)
+    );
+    "#,
 ];
 
 /// The schema version a database file records.

@@ -6,7 +6,8 @@ use rusqlite::{OptionalExtension, params};
 
 use super::Result;
 use super::{Store, now_ms};
-use capstan_wire::plugins::{Capability, GrantSet, LimitOverrides, Manifest};
+use capstan_wire::grants::Grant;
+use capstan_wire::plugins::{GrantSet, LimitOverrides, Manifest};
 
 /// An installed plugin as the store keeps it.
 #[derive(Debug, Clone)]
@@ -137,8 +138,8 @@ impl Store {
         })?;
         // A capability this build does not know (written by a newer one)
         // grants nothing here.
-        Ok(GrantSet::new(
-            names.iter().filter_map(|n| n.parse::<Capability>().ok()),
+        Ok(GrantSet::from_grants(
+            names.iter().filter_map(|n| n.parse::<Grant>().ok()),
         ))
     }
 }
@@ -170,10 +171,10 @@ fn write_grants(
 ) -> rusqlite::Result<()> {
     tx.execute("DELETE FROM grants WHERE plugin = ?1", [name])?;
     let now = now_ms();
-    for cap in grants.iter() {
+    for grant in grants.grants() {
         tx.execute(
             "INSERT INTO grants (plugin, capability, granted_at) VALUES (?1, ?2, ?3)",
-            params![name, cap.name(), now],
+            params![name, grant.to_string(), now],
         )?;
     }
     Ok(())

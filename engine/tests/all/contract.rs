@@ -22,11 +22,11 @@ async fn a_plugin_describes_itself() {
         .await
         .unwrap();
     assert_eq!(inspected.manifest.name, "probe");
-    assert_eq!(inspected.version, ContractVersion::V0_1);
+    assert_eq!(inspected.version, ContractVersion::V0_2);
     assert!(inspected.manifest.actions.iter().any(|a| a.name == "echo"));
     assert_eq!(
         inspected.manifest.capabilities,
-        ["kv", "remote.exec", "local"]
+        ["kv", "remote.exec", "local", "http", "events"]
     );
 }
 

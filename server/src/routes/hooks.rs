@@ -79,6 +79,10 @@ pub async fn deliver(
             let job_id = start_scheduled(&state, &actor, job).await?;
             state.capstan.delivery_started(&name, &delivery, job_id)?;
             tracing::info!(hook = %name, job_id, %delivery, "a delivery started a job");
+            state.announce(
+                capstan_wire::events::EventKind::WebhookReceived,
+                serde_json::json!({ "webhook": name, "delivery": delivery, "job": job_id }),
+            );
             Ok((
                 StatusCode::ACCEPTED,
                 Json(Delivered {

@@ -3,9 +3,11 @@
 //! ([`crate::auth`]); its OpenAPI `security` names that scope, which the
 //! route-walking test holds it to.
 
+pub mod events;
 pub mod hooks;
 pub mod jobs;
 pub mod log;
+pub mod notifications;
 pub mod runs;
 pub mod schedules;
 pub mod secrets;
@@ -57,6 +59,28 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/hooks/{name}", post(hooks::deliver))
         .route("/api/v1/webhooks", get(hooks::list).post(hooks::add))
         .route("/api/v1/webhooks/{name}", delete(hooks::remove))
+        .route(
+            "/api/v1/notifications/channels",
+            get(notifications::channels).post(notifications::add_channel),
+        )
+        .route(
+            "/api/v1/notifications/channels/{name}",
+            delete(notifications::remove_channel),
+        )
+        .route(
+            "/api/v1/notifications/rules",
+            get(notifications::rules).post(notifications::add_rule),
+        )
+        .route(
+            "/api/v1/notifications/rules/{name}",
+            delete(notifications::remove_rule),
+        )
+        .route(
+            "/api/v1/notifications/deliveries",
+            get(notifications::deliveries),
+        )
+        .route("/api/v1/events/subscribers", get(events::subscribers))
+        .route("/api/v1/events/announcements", post(events::announce))
         .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
         .route("/api/v1/tokens/{name}", delete(tokens::revoke))
         .fallback(not_found)
@@ -82,6 +106,10 @@ async fn not_found(uri: axum::http::Uri) -> crate::error::HttpError {
         schedules::list, schedules::show, schedules::add, schedules::pause, schedules::resume, schedules::remove,
         secrets::list, secrets::set, secrets::remove,
         hooks::deliver, hooks::list, hooks::add, hooks::remove,
+        events::subscribers, events::announce,
+        notifications::channels, notifications::add_channel, notifications::remove_channel,
+        notifications::rules, notifications::add_rule, notifications::remove_rule,
+        notifications::deliveries,
         tokens::list, tokens::create, tokens::revoke,
     ),
     components(schemas(capstan_wire::ApiError, capstan_wire::ErrorCode)),
@@ -92,6 +120,8 @@ async fn not_found(uri: axum::http::Uri) -> crate::error::HttpError {
         (name = "schedules", description = "Jobs run at the times a cron expression names"),
         (name = "secrets", description = "The encrypted secrets store: names only are ever answered (admin)"),
         (name = "webhooks", description = "Webhooks in: a signed delivery starts a configured job"),
+        (name = "notifications", description = "Channels, the rules that send job ends to them, and every delivery with its attempts"),
+        (name = "events", description = "Events handed to the plugins that subscribe to them; announcements a producer waits on"),
         (name = "tokens", description = "API tokens (admin)"),
         (name = "system", description = "Liveness, metrics, this document"),
     )

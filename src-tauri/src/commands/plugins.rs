@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use capstan_engine::capability::{Capability, GrantSet};
+use capstan_engine::capability::{Grant, GrantSet};
 use capstan_engine::{Capstan, Inspected};
 use capstan_wire::plugins::{Inspection, PluginView};
 
@@ -67,12 +67,12 @@ pub async fn install_plugin(
 }
 
 fn parse_grants(names: &[String]) -> UiResult<GrantSet> {
-    let caps = names
+    let grants = names
         .iter()
-        .map(|n| n.parse::<Capability>())
+        .map(|n| n.parse::<Grant>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(UiError::message)?;
-    Ok(GrantSet::new(caps))
+    Ok(GrantSet::from_grants(grants))
 }
 
 /// Grants (`granted: true`) or revokes one capability; returns the plugin.
@@ -83,7 +83,7 @@ pub async fn set_grant(
     capability: String,
     granted: bool,
 ) -> UiResult<PluginView> {
-    let cap = capability.parse::<Capability>().map_err(UiError::message)?;
+    let cap = capability.parse::<Grant>().map_err(UiError::message)?;
     if granted {
         capstan.grant(&plugin, cap).await?;
     } else {

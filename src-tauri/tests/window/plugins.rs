@@ -38,9 +38,14 @@ fn a_plugin_is_installed_through_the_grant_dialog_with_only_what_was_ticked() {
         dialog.contains("on this computer too, as you"),
         "acting on this computer is asked for on its own: {dialog}"
     );
-    // Refuse remote.exec and local, grant kv.
-    window.click(".grant-dialog input[data-cap='remote.exec']");
-    window.click(".grant-dialog input[data-cap='local']");
+    assert!(
+        dialog.contains("send HTTP requests to the hosts you allow it"),
+        "a 0.2 plugin's capabilities are asked for too: {dialog}"
+    );
+    // Refuse remote.exec, local, http and events; grant kv.
+    for cap in ["remote.exec", "local", "http", "events"] {
+        window.click(&format!(".grant-dialog input[data-cap='{cap}']"));
+    }
     window.screenshot("grant-dialog");
     window.click("#confirm-install");
     let notice = window.text(".notice.ok");

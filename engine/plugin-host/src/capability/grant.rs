@@ -4,7 +4,8 @@ use std::sync::{Arc, RwLock};
 
 use super::HostError;
 
-pub use capstan_wire::plugins::{Capability, GrantSet};
+pub use capstan_wire::grants::{Grant, GrantSet, HttpHost};
+pub use capstan_wire::plugins::Capability;
 
 /// Checking a [`GrantSet`] on a host call.
 pub trait GrantCheck {
@@ -17,7 +18,7 @@ impl GrantCheck for GrantSet {
         if self.contains(cap) {
             Ok(())
         } else {
-            Err(HostError::Denied(cap))
+            Err(HostError::Denied(Grant::Capability(cap)))
         }
     }
 }
@@ -36,6 +37,20 @@ impl SharedGrants {
     /// Checks one capability against the current grants.
     pub fn check(&self, cap: Capability) -> Result<(), HostError> {
         self.0.read().unwrap_or_else(|e| e.into_inner()).check(cap)
+    }
+
+    /// Allows a request to `host:port` by `scheme` (`http` or `https`), or
+    /// says which grant it lacks: `http:HOST:PORT`.
+    pub fn check_http(&self, scheme: &str, host: &str, port: u16) -> Result<(), HostError> {
+        let grants = self.0.read().unwrap_or_else(|e| e.into_inner());
+        if grants.allows_http(scheme, host, port) {
+            return Ok(());
+        }
+        let default_port = matches!((scheme, port), ("http", 80) | ("https", 443));
+        Err(HostError::Denied(Grant::Http(HttpHost {
+            host: host.to_string(),
+            port: (!default_port).then_some(port),
+        })))
     }
 
     /// Replaces the grants.
@@ -64,7 +79,7 @@ mod tests {
         assert!(grants.check(Capability::Kv).is_ok());
         assert_eq!(
             grants.check(Capability::RemoteExec),
-            Err(HostError::Denied(Capability::RemoteExec))
+            Err(HostError::Denied(Grant::Capability(Capability::RemoteExec)))
         );
     }
 
@@ -75,5 +90,27 @@ mod tests {
         assert!(seen_by_run.check(Capability::Kv).is_ok());
         shared.replace(GrantSet::default());
         assert!(seen_by_run.check(Capability::Kv).is_err());
+    }
+
+    #[test]
+    fn an_http_refusal_names_the_host_and_port_to_grant() {
+        let shared = SharedGrants::new(GrantSet::from_grants(["http:hooks.example.com"
+            .parse()
+            .unwrap()]));
+        assert!(shared.check_http("https", "hooks.example.com", 443).is_ok());
+        let refused = shared
+            .check_http("http", "hooks.example.com", 8080)
+            .unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "capability `http:hooks.example.com:8080` is not granted"
+        );
+        let refused = shared
+            .check_http("https", "other.example", 443)
+            .unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "capability `http:other.example` is not granted"
+        );
     }
 }

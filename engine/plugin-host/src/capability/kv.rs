@@ -222,7 +222,9 @@ mod tests {
         let backend = Arc::new(InMemory::default());
         assert!(matches!(
             kv("a", false, &backend).set("x", b"1"),
-            Err(HostError::Denied(Capability::Kv))
+            Err(HostError::Denied(crate::capability::Grant::Capability(
+                Capability::Kv
+            )))
         ));
         let a = kv("a", true, &backend);
         assert!(matches!(a.set("", b"1"), Err(HostError::Invalid(_))));

@@ -3,18 +3,19 @@
 
 pub mod docker;
 mod grant;
+pub mod http;
 pub mod kv;
 pub mod log;
 pub mod remote;
 
-pub use grant::{Capability, GrantCheck, GrantSet, SharedGrants};
+pub use grant::{Capability, Grant, GrantCheck, GrantSet, HttpHost, SharedGrants};
 
 /// Why a host call refused or failed, independent of the contract version;
 /// each version's bindings map it onto their own `host-error`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostError {
-    /// The capability is not granted.
-    Denied(Capability),
+    /// The capability (or HTTP host) is not granted.
+    Denied(Grant),
     /// An argument was refused.
     Invalid(String),
     /// The target could not be reached.
@@ -28,7 +29,7 @@ pub enum HostError {
 impl std::fmt::Display for HostError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            HostError::Denied(cap) => write!(f, "capability `{cap}` is not granted"),
+            HostError::Denied(grant) => write!(f, "capability `{grant}` is not granted"),
             HostError::Invalid(m) => write!(f, "invalid argument: {m}"),
             HostError::Unavailable(m) => write!(f, "unavailable: {m}"),
             HostError::Limit(m) => write!(f, "limit reached: {m}"),

@@ -28,3 +28,14 @@ pub struct PluginOutcome {
     /// JSON data, if any (as the plugin wrote it).
     pub data: Option<String>,
 }
+
+/// What a plugin's `handler` made of an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// It handled the event.
+    Acknowledged,
+    /// It could not, for this reason: deliver it again later.
+    Refused(String),
+    /// It has no `handler` (a 0.1 plugin, or a 0.2 one without events).
+    NoHandler,
+}

@@ -13,11 +13,12 @@ use wasmtime::{
 
 use super::abi::{self, ContractVersion, Instance, PreLinked};
 use super::cache::{ArtifactCache, CacheOutcome, sha256_hex};
-use super::call::{CallContext, PluginOutcome};
+use super::call::{CallContext, Handled, PluginOutcome};
 use super::manifest::{Manifest, ManifestRules};
-use super::state::RunState;
+use super::state::{Capabilities, RunState};
 use crate::capability::SharedGrants;
 use crate::capability::docker::DockerCapability;
+use crate::capability::http::HttpCapability;
 use crate::capability::kv::KvBackend;
 use crate::capability::kv::KvCapability;
 use crate::capability::log::{DiscardLogs, LogCapability, LogSink};
@@ -26,6 +27,7 @@ use crate::limits::KvUsage;
 use crate::limits::{LimitBreach, LimitKind, Limits, MAX_MEMORY_BYTES, human_bytes};
 use crate::target::Target;
 use crate::{PluginError as Error, Result};
+use capstan_wire::events::Event;
 use capstan_wire::status::{FailureKind, LogLevel, ResultStatus};
 
 /// Memory per slot reset in place rather than returned to the OS.
@@ -318,6 +320,40 @@ impl PluginHost {
         .await
     }
 
+    /// Hands one event to a plugin's `handler` in a fresh instance, within
+    /// the setup's limits and grants (the setup's targets are the event's).
+    pub async fn handle(
+        &self,
+        plugin: &LoadedPlugin,
+        setup: &CallSetup,
+        event: &Event,
+    ) -> std::result::Result<Handled, CallFailure> {
+        let span = tracing::debug_span!(
+            "plugin_event",
+            plugin = %setup.plugin,
+            event = event.id,
+            kind = %event.kind
+        );
+        async {
+            let _slot = self.slot().await;
+            let target = event.target.as_deref().unwrap_or("");
+            let mut store = self.new_store(setup, target);
+            let result = tokio::time::timeout(setup.limits.wall(), async {
+                let instance = plugin.pre.instantiate(&mut store).await?;
+                instance.handle(&mut store, event).await
+            })
+            .await;
+            let handled = settle(result, &mut store, &setup.limits)?;
+            Ok(match handled {
+                None => Handled::NoHandler,
+                Some(Ok(())) => Handled::Acknowledged,
+                Some(Err(reason)) => Handled::Refused(reason),
+            })
+        }
+        .instrument(span)
+        .await
+    }
+
     /// Instantiates a plugin once for many calls (the fast path for
     /// repeated actions on one target). The session ends at its first trap.
     pub async fn session(
@@ -360,26 +396,33 @@ impl PluginHost {
             limits.memory_bytes,
             limits.cpu(),
             limits.log_bytes as usize,
-            LogCapability::new(target.to_string(), limits.log_bytes, setup.log_sink.clone()),
-            KvCapability::new(
-                setup.plugin.clone(),
-                setup.grants.clone(),
-                setup.store.clone(),
-                KvUsage {
-                    keys: limits.kv_keys,
-                    bytes: limits.kv_bytes,
-                },
-            ),
-            RemoteCapability::new(
-                setup.grants.clone(),
-                setup.targets.clone(),
-                limits.output_bytes,
-            ),
-            DockerCapability::new(
-                setup.grants.clone(),
-                setup.targets.clone(),
-                limits.output_bytes,
-            ),
+            Capabilities {
+                log: LogCapability::new(
+                    target.to_string(),
+                    limits.log_bytes,
+                    setup.log_sink.clone(),
+                ),
+                kv: KvCapability::new(
+                    setup.plugin.clone(),
+                    setup.grants.clone(),
+                    setup.store.clone(),
+                    KvUsage {
+                        keys: limits.kv_keys,
+                        bytes: limits.kv_bytes,
+                    },
+                ),
+                remote: RemoteCapability::new(
+                    setup.grants.clone(),
+                    setup.targets.clone(),
+                    limits.output_bytes,
+                ),
+                docker: DockerCapability::new(
+                    setup.grants.clone(),
+                    setup.targets.clone(),
+                    limits.output_bytes,
+                ),
+                http: HttpCapability::new(setup.grants.clone(), limits.output_bytes),
+            },
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
@@ -440,17 +483,7 @@ fn finish_call(
     store: &mut Store<RunState>,
     limits: &Limits,
 ) -> std::result::Result<PluginOutcome, CallFailure> {
-    forward_stdio(store);
-    let outcome = match result {
-        Ok(Ok(outcome)) => outcome,
-        Ok(Err(e)) => return Err(classify(&e, store)),
-        Err(_) => {
-            return Err(CallFailure {
-                kind: FailureKind::Limit,
-                message: wall_breach(limits).to_string(),
-            });
-        }
-    };
+    let outcome = settle(result, store, limits)?;
     let size = outcome.summary.len()
         + outcome.diff.as_ref().map_or(0, String::len)
         + outcome.data.as_ref().map_or(0, String::len);
@@ -478,7 +511,7 @@ fn finish_call(
             message: why.to_string(),
         });
     }
-    if let Some(cap) = store.data().denied
+    if let Some(cap) = &store.data().denied
         && outcome.status == ResultStatus::Failed
     {
         return Err(CallFailure {
@@ -490,6 +523,24 @@ fn finish_call(
         });
     }
     Ok(outcome)
+}
+
+/// What any call returned, once its output is forwarded to its log: the
+/// value, or why there is none (a trap, a limit, the wall clock).
+fn settle<T>(
+    result: std::result::Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,
+    store: &mut Store<RunState>,
+    limits: &Limits,
+) -> std::result::Result<T, CallFailure> {
+    forward_stdio(store);
+    match result {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(classify(&e, store)),
+        Err(_) => Err(CallFailure {
+            kind: FailureKind::Limit,
+            message: wall_breach(limits).to_string(),
+        }),
+    }
 }
 
 fn wall_breach(limits: &Limits) -> LimitBreach {

@@ -139,6 +139,7 @@ mod tests {
                 params_schema: serde_json::json!({"type": "object"}),
             }],
             capabilities: Vec::new(),
+            subscriptions: Vec::new(),
         }
     }
 

@@ -15,7 +15,7 @@ pub use crate::limits::{
 };
 pub use abi::{ContractVersion, SUPPORTED_VERSIONS};
 pub use cache::{ArtifactCache, sha256_hex as sha256_of};
-pub use call::{CallContext, PluginOutcome};
+pub use call::{CallContext, Handled, PluginOutcome};
 pub use host::{
     Allocation, CallFailure, CallSetup, HostConfig, HostStart, LoadedPlugin, PluginHost, Session,
 };

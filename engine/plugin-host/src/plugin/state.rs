@@ -9,10 +9,11 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 use crate::capability::docker::DockerCapability;
+use crate::capability::http::HttpCapability;
 use crate::capability::kv::KvCapability;
 use crate::capability::log::LogCapability;
 use crate::capability::remote::RemoteCapability;
-use crate::capability::{Capability, HostError};
+use crate::capability::{Grant, HostError};
 use crate::limits::{LimitBreach, LimitKind, human_bytes};
 
 /// The data of one plugin call's `Store`.
@@ -24,9 +25,10 @@ pub struct RunState {
     pub(super) kv: KvCapability,
     pub(super) remote: RemoteCapability,
     pub(super) docker: DockerCapability,
+    pub(super) http: HttpCapability,
     pub(super) clock: GuestClock,
-    /// The first capability a host call was refused, if any.
-    pub(super) denied: Option<Capability>,
+    /// The first grant a host call was refused for, if any.
+    pub(super) denied: Option<Grant>,
     pub(super) stdout: MemoryOutputPipe,
     pub(super) stderr: MemoryOutputPipe,
 }
@@ -38,11 +40,15 @@ impl RunState {
         memory_limit: u64,
         cpu_limit: Duration,
         io_capacity: usize,
-        log: LogCapability,
-        kv: KvCapability,
-        remote: RemoteCapability,
-        docker: DockerCapability,
+        capabilities: Capabilities,
     ) -> Self {
+        let Capabilities {
+            log,
+            kv,
+            remote,
+            docker,
+            http,
+        } = capabilities;
         let stdout = MemoryOutputPipe::new(io_capacity);
         let stderr = MemoryOutputPipe::new(io_capacity);
         let wasi = WasiCtx::builder()
@@ -64,6 +70,7 @@ impl RunState {
             kv,
             remote,
             docker,
+            http,
             clock: GuestClock::new(cpu_limit),
             denied: None,
             stdout,
@@ -73,11 +80,20 @@ impl RunState {
 
     /// Remembers a refused capability so the run is reported as denied.
     pub(super) fn note<T>(&mut self, result: Result<T, HostError>) -> Result<T, HostError> {
-        if let Err(HostError::Denied(cap)) = &result {
-            self.denied.get_or_insert(*cap);
+        if let Err(HostError::Denied(grant)) = &result {
+            self.denied.get_or_insert_with(|| grant.clone());
         }
         result
     }
+}
+
+/// The doors one call is given, each checking its grant on every call.
+pub(super) struct Capabilities {
+    pub(super) log: LogCapability,
+    pub(super) kv: KvCapability,
+    pub(super) remote: RemoteCapability,
+    pub(super) docker: DockerCapability,
+    pub(super) http: HttpCapability,
 }
 
 impl WasiView for RunState {

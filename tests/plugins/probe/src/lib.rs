@@ -1,9 +1,11 @@
 //! A test plugin with well-behaved actions and hostile ones. The host must
-//! stop every hostile action with a clear error and keep serving.
+//! stop every hostile action with a clear error and keep serving. It also
+//! sends HTTP requests (`fetch`) and records the events it is handed in its
+//! `kv` store (`event-<id>`), refusing those whose data says `"refuse"`.
 
 use capstan_plugin_sdk::{
-    Action, Capability, Context, Error, Manifest, Outcome, Plugin, Request, kv, log,
-    register_plugin, remote,
+    Action, Capability, Context, Error, Event, EventKind, Manifest, Outcome, Plugin, Request, http,
+    kv, log, register_plugin, remote,
 };
 use std::hint::black_box;
 
@@ -44,6 +46,14 @@ const ACTIONS: &[(&str, &str)] = &[
         "log-lines",
         "Write params.count numbered log lines, then report ok.",
     ),
+    (
+        "fetch",
+        "Send params.method (default GET) to params.url with params.body and params.headers; report the answer.",
+    ),
+    (
+        "events",
+        "Report the ids of the events it handled, in order.",
+    ),
 ];
 
 impl Plugin for Probe {
@@ -55,7 +65,10 @@ impl Plugin for Probe {
         )
         .capability(Capability::Kv)
         .capability(Capability::RemoteExec)
-        .capability(Capability::Local);
+        .capability(Capability::Local)
+        .capability(Capability::Http)
+        .subscribe(EventKind::JobFinished)
+        .subscribe(EventKind::Announcement);
         // Its actions take any params: it decodes them itself.
         for (name, summary) in ACTIONS {
             manifest = manifest.action(
@@ -198,9 +211,82 @@ impl Plugin for Probe {
                 Ok(Outcome::ok("\u{1b}[2K\u{1b}[1Aall good\u{202e}"))
             }
             "huge-outcome" => Ok(Outcome::ok("x".repeat(8 << 20))),
+            "fetch" => fetch(&request),
+            "events" => {
+                let handled = kv::get("handled")?.unwrap_or_default();
+                let ids: Vec<u64> = String::from_utf8_lossy(&handled)
+                    .split_whitespace()
+                    .filter_map(|id| id.parse().ok())
+                    .collect();
+                Ok(Outcome::ok(format!("{} events", ids.len()))
+                    .with_data(serde_json::json!({ "ids": ids })))
+            }
             other => Err(Error::UnknownAction(other.into())),
         }
     }
+
+    fn handle(event: Event) -> Result<(), Error> {
+        if event.data["refuse"] == true {
+            return Err(Error::msg(format!(
+                "refusing event {} on purpose",
+                event.id
+            )));
+        }
+        if let Some(url) = event.data["notify"].as_str() {
+            let answer = http::post_json(url, &event, &[("x-probe", "event")])?;
+            if !answer.is_success() {
+                return Err(Error::msg(format!("{url} answered {}", answer.status)));
+            }
+        }
+        let mut handled = kv::get("handled")?.unwrap_or_default();
+        handled.extend_from_slice(format!("{} ", event.id).as_bytes());
+        kv::set("handled", &handled)?;
+        kv::set(
+            &format!("event-{}", event.id),
+            serde_json::to_string(&event).unwrap_or_default().as_bytes(),
+        )?;
+        Ok(())
+    }
+}
+
+/// The `fetch` action: one HTTP request, its answer as data.
+fn fetch(request: &Request) -> Result<Outcome, Error> {
+    #[derive(serde::Deserialize)]
+    struct Fetch {
+        url: String,
+        #[serde(default)]
+        method: Option<String>,
+        #[serde(default)]
+        body: Option<String>,
+        #[serde(default)]
+        headers: Vec<(String, String)>,
+        #[serde(default)]
+        timeout_ms: Option<u32>,
+    }
+    let fetch = request.params::<Fetch>()?;
+    let method = match fetch.method.as_deref().unwrap_or("GET") {
+        "GET" => http::Method::Get,
+        "HEAD" => http::Method::Head,
+        "POST" => http::Method::Post,
+        "PUT" => http::Method::Put,
+        "PATCH" => http::Method::Patch,
+        "DELETE" => http::Method::Delete,
+        other => return Err(Error::InvalidParams(format!("method `{other}`"))),
+    };
+    let answer = http::send(&http::Request {
+        method,
+        url: fetch.url,
+        headers: fetch.headers,
+        body: fetch.body.unwrap_or_default().into_bytes(),
+        timeout_ms: fetch.timeout_ms,
+    })?;
+    Ok(
+        Outcome::ok(format!("status {}", answer.status)).with_data(serde_json::json!({
+            "status": answer.status,
+            "body": String::from_utf8_lossy(&answer.body),
+            "headers": answer.headers,
+        })),
+    )
 }
 
 #[allow(unconditional_recursion)]

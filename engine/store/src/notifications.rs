@@ -1,0 +1,244 @@
+//! Notification channels and rules as stored, and the deliveries: one row
+//! per rule and job (so a job's end seen twice notifies once), each with
+//! every attempt made.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, Store};
+use capstan_wire::Actor;
+use capstan_wire::notifications::{
+    Channel, ChannelSpec, DeliveryAttempt, DeliveryState, NotificationDelivery, Rule, RuleSpec,
+};
+
+/// How one attempt at a delivery ended, to record.
+#[derive(Debug, Clone)]
+pub enum AttemptOutcome {
+    /// The channel accepted it.
+    Sent,
+    /// It failed; the next attempt is due at this time (ms since the epoch).
+    RetryAt(i64),
+    /// It failed and was the last attempt.
+    GaveUp,
+}
+
+impl Store {
+    /// Adds a channel whose plugin reaches `host`; false when one has that name.
+    pub fn add_channel(
+        &self,
+        spec: &ChannelSpec,
+        host: &str,
+        by: &Actor,
+        now_ms: i64,
+    ) -> Result<bool> {
+        let json = serde_json::to_string(spec).unwrap_or_default();
+        let added = self.with(|conn| {
+            conn.execute(
+                "INSERT INTO notification_channels (name, spec_json, host, created_by, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![spec.name, json, host, by.to_string(), now_ms],
+            )
+        });
+        Store::added_unless_taken(added)
+    }
+
+    /// Every channel, by name.
+    pub fn channels(&self) -> Result<Vec<Channel>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT spec_json, host, created_by, created_at FROM notification_channels ORDER BY name",
+            )?;
+            stmt.query_map([], read_channel)?.collect()
+        })
+    }
+
+    /// The channel called `name`.
+    pub fn channel(&self, name: &str) -> Result<Option<Channel>> {
+        self.with(|conn| {
+            conn.query_row(
+                "SELECT spec_json, host, created_by, created_at FROM notification_channels WHERE name = ?1",
+                [name],
+                read_channel,
+            )
+            .optional()
+        })
+    }
+
+    /// Removes a channel; false when there is none. The rules that send to
+    /// it must be removed first (the schema refuses otherwise).
+    pub fn remove_channel(&self, name: &str) -> Result<bool> {
+        self.with(|conn| {
+            conn.execute("DELETE FROM notification_channels WHERE name = ?1", [name])
+                .map(|n| n == 1)
+        })
+    }
+
+    /// Adds a rule; false when one has that name.
+    pub fn add_rule(&self, spec: &RuleSpec, by: &Actor, now_ms: i64) -> Result<bool> {
+        let json = serde_json::to_string(spec).unwrap_or_default();
+        let added = self.with(|conn| {
+            conn.execute(
+                "INSERT INTO notification_rules (name, channel, spec_json, created_by, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![spec.name, spec.channel, json, by.to_string(), now_ms],
+            )
+        });
+        Store::added_unless_taken(added)
+    }
+
+    /// Every rule, by name.
+    pub fn rules(&self) -> Result<Vec<Rule>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT spec_json, created_by, created_at FROM notification_rules ORDER BY name",
+            )?;
+            stmt.query_map([], |r| {
+                Ok(Rule {
+                    spec: read_json(r, 0)?,
+                    created_by: r.get::<_, String>(1)?.parse().unwrap_or_default(),
+                    created_at_ms: r.get(2)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
+    /// Removes a rule (its deliveries stay in the record); false when
+    /// there is none.
+    pub fn remove_rule(&self, name: &str) -> Result<bool> {
+        self.with(|conn| {
+            conn.execute("DELETE FROM notification_rules WHERE name = ?1", [name])
+                .map(|n| n == 1)
+        })
+    }
+
+    /// Queues a delivery of `rule`'s notification about `job_id`, due now;
+    /// `None` when that rule already notified about that job.
+    pub fn queue_delivery(
+        &self,
+        rule: &str,
+        channel: &str,
+        job_id: i64,
+        now_ms: i64,
+    ) -> Result<Option<i64>> {
+        self.with(|conn| {
+            let added = conn.execute(
+                "INSERT OR IGNORE INTO notification_deliveries \
+                 (rule, channel, job_id, state, attempts, next_attempt_at, created_at) \
+                 VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4)",
+                params![rule, channel, job_id, now_ms],
+            )?;
+            Ok((added == 1).then(|| conn.last_insert_rowid()))
+        })
+    }
+
+    /// The pending deliveries due at `now_ms`, oldest first, at most `limit`.
+    pub fn due_deliveries(&self, now_ms: i64, limit: usize) -> Result<Vec<NotificationDelivery>> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "{SELECT_DELIVERY} WHERE state = 'pending' AND next_attempt_at <= ?1 \
+                 ORDER BY next_attempt_at, id LIMIT ?2"
+            ))?;
+            stmt.query_map(params![now_ms, limit as i64], read_delivery)?
+                .collect()
+        })
+    }
+
+    /// Records one attempt and where the delivery stands after it.
+    pub fn record_attempt(
+        &self,
+        id: i64,
+        attempt: u32,
+        now_ms: i64,
+        outcome: &AttemptOutcome,
+        detail: &str,
+    ) -> Result<()> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            let ok = matches!(outcome, AttemptOutcome::Sent);
+            tx.execute(
+                "INSERT INTO notification_attempts (delivery_id, attempt, at, ok, detail) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, attempt, now_ms, ok, detail],
+            )?;
+            let (state, next, sent, error) = match outcome {
+                AttemptOutcome::Sent => ("sent", None, Some(now_ms), None),
+                AttemptOutcome::RetryAt(at) => ("pending", Some(*at), None, Some(detail)),
+                AttemptOutcome::GaveUp => ("failed", None, None, Some(detail)),
+            };
+            tx.execute(
+                "UPDATE notification_deliveries SET state = ?2, attempts = ?3, next_attempt_at = ?4, \
+                 sent_at = ?5, last_error = ?6 WHERE id = ?1",
+                params![id, state, attempt, next, sent, error],
+            )?;
+            tx.commit()
+        })
+    }
+
+    /// The newest deliveries first, at most `limit`, each with its attempts.
+    pub fn deliveries(&self, limit: usize) -> Result<Vec<NotificationDelivery>> {
+        self.with(|conn| {
+            let mut stmt =
+                conn.prepare_cached(&format!("{SELECT_DELIVERY} ORDER BY id DESC LIMIT ?1"))?;
+            let mut rows = stmt
+                .query_map([limit as i64], read_delivery)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut attempts = conn.prepare_cached(
+                "SELECT attempt, at, ok, detail FROM notification_attempts \
+                 WHERE delivery_id = ?1 ORDER BY attempt",
+            )?;
+            for row in &mut rows {
+                row.history = attempts
+                    .query_map([row.id], |r| {
+                        Ok(DeliveryAttempt {
+                            attempt: r.get(0)?,
+                            at_ms: r.get(1)?,
+                            ok: r.get(2)?,
+                            detail: r.get(3)?,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<_>>()?;
+            }
+            Ok(rows)
+        })
+    }
+}
+
+const SELECT_DELIVERY: &str = "SELECT id, rule, channel, job_id, state, attempts, next_attempt_at, \
+     last_error, created_at, sent_at FROM notification_deliveries";
+
+fn read_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<NotificationDelivery> {
+    let state: String = r.get(4)?;
+    Ok(NotificationDelivery {
+        id: r.get(0)?,
+        rule: r.get(1)?,
+        channel: r.get(2)?,
+        job_id: r.get(3)?,
+        state: DeliveryState::from_name(&state).unwrap_or(DeliveryState::Failed),
+        attempts: r.get(5)?,
+        next_attempt_ms: r.get(6)?,
+        last_error: r.get(7)?,
+        created_at_ms: r.get(8)?,
+        sent_at_ms: r.get(9)?,
+        history: Vec::new(),
+    })
+}
+
+fn read_channel(r: &rusqlite::Row<'_>) -> rusqlite::Result<Channel> {
+    Ok(Channel {
+        spec: read_json::<ChannelSpec>(r, 0)?,
+        host: r.get(1)?,
+        created_by: r.get::<_, String>(2)?.parse().unwrap_or_default(),
+        created_at_ms: r.get(3)?,
+    })
+}
+
+/// A JSON column read into its type.
+fn read_json<T: serde::de::DeserializeOwned>(
+    r: &rusqlite::Row<'_>,
+    column: usize,
+) -> rusqlite::Result<T> {
+    let json: String = r.get(column)?;
+    serde_json::from_str(&json).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
+    })
+}

@@ -1,0 +1,296 @@
+//! Notifications against a real HTTP receiver on loopback: rules pick the
+//! job ends, the `notify` plugin sends them through its `http` grant (the
+//! channel's host, granted as the channel is added), a signed webhook's
+//! signature holds, a failing channel is retried with backoff, and every
+//! attempt is recorded without the channel's secret URL.
+
+use capstan_engine::Capstan;
+use capstan_engine::capability::{Capability, Grant};
+use capstan_wire::Actor;
+use capstan_wire::clock::now_ms;
+use capstan_wire::notifications::{ChannelKind, ChannelSpec, DeliveryState, NotifyOn, RuleSpec};
+use serde_json::{Value, json};
+
+use crate::events::receiver;
+use crate::support::{engine, install_probe, run};
+
+fn me() -> Actor {
+    Actor::User("tester".into())
+}
+
+fn slack(name: &str, secret: &str) -> ChannelSpec {
+    ChannelSpec {
+        name: name.into(),
+        kind: ChannelKind::Slack,
+        url: None,
+        url_secret: Some(secret.into()),
+        signing_secret: None,
+    }
+}
+
+fn rule(name: &str, on: NotifyOn, channel: &str) -> RuleSpec {
+    RuleSpec {
+        name: name.into(),
+        on,
+        channel: channel.into(),
+        plugin: None,
+        playbook: None,
+        schedule: None,
+        group: None,
+    }
+}
+
+/// Runs `plugin action` and returns the job as recorded.
+async fn job_of(
+    capstan: &Capstan,
+    plugin: &str,
+    action: &str,
+    params: Value,
+) -> capstan_wire::jobs::JobRecord {
+    let (report, _) = run(capstan, plugin, action, params).await;
+    capstan.job(report.job_id).unwrap()
+}
+
+#[tokio::test]
+async fn a_failed_job_notifies_slack_and_a_signed_webhook_once_each() {
+    let (_dir, capstan) = engine();
+    install_probe(&capstan, &[Capability::Kv]).await;
+    let (port, seen) =
+        receiver("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").await;
+    let slack_url = format!("http://127.0.0.1:{port}/services/T0/B0/SECRETTOKEN");
+    capstan.set_secret("slack_url", &slack_url, &me()).unwrap();
+    capstan.set_secret("sign_key", "k3y", &me()).unwrap();
+    let channel = capstan
+        .add_channel(slack("ops", "slack_url"), &me())
+        .await
+        .unwrap();
+    assert_eq!(channel.host, format!("127.0.0.1:{port}"));
+    let notify = capstan.plugin("notify").await.unwrap();
+    assert_eq!(
+        notify
+            .grants
+            .http_hosts()
+            .map(|h| h.to_string())
+            .collect::<Vec<_>>(),
+        [format!("127.0.0.1:{port}")],
+        "the plugin holds exactly the channel's host"
+    );
+    capstan
+        .add_channel(
+            ChannelSpec {
+                name: "audit".into(),
+                kind: ChannelKind::Webhook,
+                url: Some(format!("http://127.0.0.1:{port}/hook")),
+                url_secret: None,
+                signing_secret: Some("sign_key".into()),
+            },
+            &me(),
+        )
+        .await
+        .unwrap();
+    capstan
+        .add_rule(rule("failures", NotifyOn::Failed, "ops"), &me())
+        .unwrap();
+    capstan
+        .add_rule(
+            RuleSpec {
+                plugin: Some("probe".into()),
+                ..rule("probe-ends", NotifyOn::Finished, "audit")
+            },
+            &me(),
+        )
+        .unwrap();
+
+    let failed = job_of(&capstan, "probe", "panic", json!({})).await;
+    let fine = job_of(&capstan, "debug", "msg", json!({ "msg": "hi" })).await;
+    assert_eq!(capstan.queue_notifications(&failed).unwrap(), 2);
+    assert_eq!(
+        capstan.queue_notifications(&fine).unwrap(),
+        0,
+        "no rule matches"
+    );
+    assert_eq!(
+        capstan.queue_notifications(&failed).unwrap(),
+        0,
+        "an end seen twice notifies once"
+    );
+    assert_eq!(capstan.send_due_notifications(now_ms()).await.unwrap(), 2);
+
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    let to_slack = seen
+        .iter()
+        .find(|s| s.head.starts_with("POST /services/T0/B0/SECRETTOKEN "))
+        .expect("slack was sent to");
+    let text: Value = serde_json::from_slice(&to_slack.body).unwrap();
+    let text = text["text"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("job {} `probe.panic`", failed.id)) && text.contains("failed"),
+        "{text}"
+    );
+    let to_hook = seen
+        .iter()
+        .find(|s| s.head.starts_with("POST /hook "))
+        .expect("the webhook was sent to");
+    let body: Value = serde_json::from_slice(&to_hook.body).unwrap();
+    assert_eq!(body["job"]["job"], failed.id);
+    assert_eq!(body["rule"], "probe-ends");
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"k3y");
+    let tag = ring::hmac::sign(&key, &to_hook.body);
+    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    assert!(
+        to_hook
+            .head
+            .to_ascii_lowercase()
+            .contains(&format!("x-capstan-signature-256: sha256={hex}")),
+        "{}",
+        to_hook.head
+    );
+
+    let deliveries = capstan.notification_deliveries(10).unwrap();
+    assert_eq!(deliveries.len(), 2);
+    for delivery in &deliveries {
+        assert_eq!(delivery.state, DeliveryState::Sent, "{delivery:?}");
+        assert_eq!(delivery.history.len(), 1);
+        assert!(delivery.history[0].ok);
+    }
+}
+
+#[tokio::test]
+async fn a_failing_channel_is_retried_with_backoff_and_its_url_is_never_recorded() {
+    let (dir, capstan) = engine();
+    let (port, seen) = receiver(
+        "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 4\r\nconnection: close\r\n\r\nboom",
+    )
+    .await;
+    let url = format!("http://127.0.0.1:{port}/services/SECRETTOKEN");
+    capstan.set_secret("slack_url", &url, &me()).unwrap();
+    capstan
+        .add_channel(slack("ops", "slack_url"), &me())
+        .await
+        .unwrap();
+    capstan
+        .add_rule(rule("all", NotifyOn::Finished, "ops"), &me())
+        .unwrap();
+    let job = job_of(&capstan, "debug", "msg", json!({ "msg": "hi" })).await;
+    assert_eq!(capstan.queue_notifications(&job).unwrap(), 1);
+
+    let start = now_ms();
+    assert_eq!(capstan.send_due_notifications(start).await.unwrap(), 1);
+    let delivery = &capstan.notification_deliveries(1).unwrap()[0];
+    assert_eq!(delivery.state, DeliveryState::Pending);
+    assert_eq!(delivery.next_attempt_ms, Some(start + 2_000));
+    assert_eq!(
+        capstan.send_due_notifications(start + 1_000).await.unwrap(),
+        0,
+        "not due before its delay"
+    );
+    // 2 s, 4 s, 8 s, 16 s later: the last attempt gives up.
+    let mut at = start;
+    for delay in [2_000, 4_000, 8_000, 16_000] {
+        at += delay;
+        assert_eq!(capstan.send_due_notifications(at).await.unwrap(), 1);
+    }
+    let delivery = &capstan.notification_deliveries(1).unwrap()[0];
+    assert_eq!(delivery.state, DeliveryState::Failed);
+    assert_eq!(delivery.attempts, 5);
+    assert_eq!(delivery.history.len(), 5);
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        5,
+        "each attempt reached the receiver"
+    );
+    for attempt in &delivery.history {
+        assert!(!attempt.ok);
+        assert!(
+            attempt.detail.contains("answered 500: boom"),
+            "{}",
+            attempt.detail
+        );
+        assert!(
+            !attempt.detail.contains("SECRETTOKEN"),
+            "{}",
+            attempt.detail
+        );
+    }
+    assert_eq!(
+        capstan.send_due_notifications(at + 60_000).await.unwrap(),
+        0
+    );
+    drop(capstan);
+    let mut stored = std::fs::read(dir.path().join("capstan.db")).unwrap();
+    stored.extend(std::fs::read(dir.path().join("capstan.db-wal")).unwrap_or_default());
+    assert!(
+        stored.windows(12).any(|w| w == b"answered 500"),
+        "the attempts are in the files looked at"
+    );
+    assert!(
+        !stored.windows(11).any(|w| w == b"SECRETTOKEN"),
+        "the channel's URL is on disk in clear"
+    );
+}
+
+#[tokio::test]
+async fn channels_and_rules_refuse_what_cannot_work_and_hosts_are_taken_back() {
+    let (_dir, capstan) = engine();
+    capstan
+        .set_secret("bad_url", "ftp://127.0.0.1/x", &me())
+        .unwrap();
+    capstan
+        .set_secret("good_url", "http://127.0.0.1:9/y", &me())
+        .unwrap();
+    for (spec, why) in [
+        (
+            ChannelSpec {
+                url: Some("http://127.0.0.1/".into()),
+                url_secret: None,
+                ..slack("a", "x")
+            },
+            "from a secret",
+        ),
+        (slack("a", "missing"), "missing"),
+        (slack("a", "bad_url"), "scheme `ftp`"),
+        (
+            ChannelSpec {
+                name: "a".into(),
+                kind: ChannelKind::Webhook,
+                url: Some("http://127.0.0.1:9/".into()),
+                url_secret: None,
+                signing_secret: Some("missing".into()),
+            },
+            "missing",
+        ),
+        (slack("bad name!", "good_url"), "name"),
+    ] {
+        let err = capstan.add_channel(spec, &me()).await.unwrap_err();
+        assert!(err.to_string().contains(why), "{why}: {err}");
+    }
+    let err = capstan
+        .add_rule(rule("r", NotifyOn::Failed, "nowhere"), &me())
+        .unwrap_err();
+    assert!(err.to_string().contains("no channel `nowhere`"), "{err}");
+
+    capstan
+        .add_channel(slack("ops", "good_url"), &me())
+        .await
+        .unwrap();
+    capstan
+        .add_rule(rule("r", NotifyOn::Failed, "ops"), &me())
+        .unwrap();
+    let err = capstan.remove_channel("ops", &me()).await.unwrap_err();
+    assert!(err.to_string().contains("used by rule(s) r"), "{err}");
+    capstan.remove_rule("r", &me()).unwrap();
+    capstan.remove_channel("ops", &me()).await.unwrap();
+    let notify = capstan.plugin("notify").await.unwrap();
+    assert_eq!(
+        notify.grants.http_hosts().count(),
+        0,
+        "its host was taken back"
+    );
+    assert!(
+        !notify
+            .grants
+            .grants()
+            .any(|g| g == Grant::Http("127.0.0.1:9".parse().unwrap()))
+    );
+}
