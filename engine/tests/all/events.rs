@@ -10,7 +10,7 @@ use capstan_engine::capability::{Capability, Grant};
 use capstan_engine::events::{BusSettings, EventBus};
 use capstan_engine::jobs::{FailureKind, ResultStatus};
 use capstan_engine::plugin::{ContractVersion, LimitOverrides};
-use capstan_wire::events::EventKind;
+use capstan_wire::events::{Acknowledgements, EventKind};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -319,6 +319,13 @@ fn quick_bus(capstan: Arc<capstan_engine::Capstan>, attempts: u32, backlog: usiz
     )
 }
 
+/// Publishes one event and waits (30 s at most) for it to be settled.
+async fn settled(bus: &EventBus, kind: EventKind, data: Value) -> Acknowledgements {
+    bus.publish_and_wait(kind, None, data, Duration::from_secs(30))
+        .await
+        .unwrap()
+}
+
 /// The event ids the probe recorded, in the order it handled them.
 async fn handled(capstan: &capstan_engine::Capstan) -> Vec<u64> {
     let (report, _) = run(capstan, "probe", "events", json!({})).await;
@@ -369,15 +376,7 @@ async fn a_refused_event_is_retried_with_its_id_then_given_up() {
     reactive_probe(&capstan, &[]).await;
     let capstan = Arc::new(capstan);
     let bus = quick_bus(capstan.clone(), 3, 100);
-    let acks = bus
-        .publish_and_wait(
-            EventKind::JobFinished,
-            None,
-            json!({ "refuse": true }),
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap();
+    let acks = settled(&bus, EventKind::JobFinished, json!({ "refuse": true })).await;
     assert!(acks.acknowledged.is_empty());
     let capstan_wire::events::GaveUp {
         plugin,
@@ -392,15 +391,7 @@ async fn a_refused_event_is_retried_with_its_id_then_given_up() {
     let status = &bus.status()[0];
     assert_eq!((status.retried, status.dropped), (3, 1));
     // The next event is not held up by the one given up on.
-    let acks = bus
-        .publish_and_wait(
-            EventKind::JobFinished,
-            None,
-            json!({}),
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap();
+    let acks = settled(&bus, EventKind::JobFinished, json!({})).await;
     assert_eq!(acks.acknowledged, ["probe"]);
 }
 
@@ -411,15 +402,7 @@ async fn without_the_events_grant_nothing_is_delivered() {
     capstan.revoke("probe", Capability::Events).await.unwrap();
     let capstan = Arc::new(capstan);
     let bus = quick_bus(capstan.clone(), 3, 100);
-    let acks = bus
-        .publish_and_wait(
-            EventKind::JobFinished,
-            None,
-            json!({}),
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap();
+    let acks = settled(&bus, EventKind::JobFinished, json!({})).await;
     let why = &acks.failed[0].reason;
     assert!(why.contains("not granted `events`"), "{why}");
     assert!(handled(&capstan).await.is_empty());
@@ -478,15 +461,12 @@ async fn a_handler_can_notify_a_granted_host() {
     let capstan = Arc::new(capstan);
     let bus = quick_bus(capstan.clone(), 2, 10);
     let notify = format!("http://127.0.0.1:{port}/notify");
-    let acks = bus
-        .publish_and_wait(
-            EventKind::JobFinished,
-            None,
-            json!({ "job": 7, "status": "failed", "notify": notify }),
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap();
+    let acks = settled(
+        &bus,
+        EventKind::JobFinished,
+        json!({ "job": 7, "status": "failed", "notify": notify }),
+    )
+    .await;
     assert_eq!(acks.acknowledged, ["probe"], "{acks:?}");
     let sent = seen.lock().unwrap()[0].clone();
     let event: Value = serde_json::from_slice(&sent.body).unwrap();
