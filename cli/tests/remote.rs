@@ -398,3 +398,135 @@ fn the_client_says_what_is_wrong_with_the_server_it_was_given() {
         text(&out.stderr)
     );
 }
+
+/// What a `--json` command printed under `data`.
+fn json_of(home: &Path, args: &[&str]) -> serde_json::Value {
+    let out = local(home, args).output().unwrap();
+    assert_eq!(code(&out), 0, "{args:?}: {}", text(&out.stderr));
+    let mut document: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    document["data"].take()
+}
+
+/// Starts `capstan serve` on `home` (its socket only) and waits for it.
+fn serve(home: &Path) -> Child {
+    let _ = std::fs::remove_file(home.join("capstan.sock"));
+    let child = local(home, &["serve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::os::unix::net::UnixStream::connect(home.join("capstan.sock")).is_err() {
+        assert!(Instant::now() < deadline, "serve never listened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+/// Waits until `done` holds (60 s at most), saying `what` if it never does.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn killing_the_service_mid_job_loses_nothing_and_its_schedules_resume() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let added = local(
+        home,
+        &[
+            "schedules",
+            "add",
+            "tick",
+            "--cron",
+            "* * * * * *",
+            "--",
+            "run",
+            "debug",
+            "msg",
+            "-p",
+            "msg=tick",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(code(&added), 0, "{}", text(&added.stderr));
+    let fired = |home: &Path| {
+        json_of(home, &["schedules", "list", "--json"])[0]["fired"]
+            .as_u64()
+            .unwrap()
+    };
+
+    let mut service = serve(home);
+    // A long job the service runs, started through its socket.
+    let socket = format!("unix://{}", home.join("capstan.sock").display());
+    let client_home = tempfile::tempdir().unwrap();
+    let mut client = local(
+        client_home.path(),
+        &[
+            "--server",
+            &socket,
+            "run",
+            "command",
+            "exec",
+            "-p",
+            "cmd=sleep 30",
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let mut long_job = 0;
+    wait_until("the long job never started", || {
+        let jobs = json_of(home, &["jobs", "list", "--grep", "exec", "--json"]);
+        match jobs.as_array().unwrap().first() {
+            Some(job) if job["state"] == "running" => {
+                long_job = job["id"].as_i64().unwrap();
+                true
+            }
+            _ => false,
+        }
+    });
+    wait_until("the schedule never fired twice", || fired(home) >= 2);
+
+    service.kill().unwrap(); // SIGKILL: no grace, no cleanup.
+    service.wait().unwrap();
+    let _ = client.wait();
+    let before_restart = fired(home);
+
+    // Whatever was recorded is still there, and the killed job no longer
+    // claims to run.
+    let job = json_of(home, &["jobs", "show", &long_job.to_string(), "--json"]);
+    assert_eq!(job["state"], "interrupted", "{job}");
+    let ticks = json_of(
+        home,
+        &["jobs", "list", "--grep", "msg", "--limit", "1000", "--json"],
+    );
+    let ticks: Vec<_> = ticks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["launched_by"] == "schedule:tick")
+        .collect();
+    assert!(
+        ticks.len() as u64 >= before_restart.saturating_sub(1),
+        "{} jobs for {before_restart} firings",
+        ticks.len()
+    );
+    assert!(ticks.iter().all(|j| j["state"] != "running"), "{ticks:?}");
+
+    // Restarted, the service fires the schedule again.
+    let mut service = serve(home);
+    wait_until("the schedule never fired after the restart", || {
+        fired(home) >= before_restart + 2
+    });
+    let _ = Command::new("kill")
+        .args(["-TERM", &service.id().to_string()])
+        .status();
+    assert!(service.wait().unwrap().success(), "a SIGTERM stop is clean");
+}
