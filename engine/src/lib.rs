@@ -28,6 +28,7 @@ pub mod inventory;
 pub mod jobs;
 pub mod playbook;
 pub mod secrets;
+pub mod smtp;
 pub use capstan_docker as docker;
 pub use capstan_plugin_host::{capability, limits, log_sink, param_error, plugin, target, text};
 pub use capstan_remote as remote;

@@ -13,6 +13,9 @@ named_enum! {
         /// A generic webhook: the event as JSON, signed with HMAC-SHA256 in
         /// `X-Capstan-Signature-256` when a signing secret is named.
         Webhook = "webhook",
+        /// E-mail, through the SMTP server configured once
+        /// (`SmtpSettings`), to the addresses in `to`.
+        Email = "email",
     }
 }
 
@@ -47,6 +50,56 @@ pub struct ChannelSpec {
     /// The secret holding the HMAC-SHA256 key a webhook channel signs with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_secret: Option<String>,
+    /// The addresses an e-mail channel writes to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub to: Vec<String>,
+}
+
+named_enum! {
+    /// How the connection to the SMTP server is protected.
+    pub enum SmtpSecurity {
+        /// STARTTLS when the server offers it, plain otherwise (a password
+        /// is only ever sent over TLS, or to a server on loopback).
+        Starttls = "starttls",
+        /// STARTTLS, refusing a server that does not offer it.
+        Required = "required",
+        /// TLS from the first byte (port 465).
+        Tls = "tls",
+    }
+}
+
+impl std::str::FromStr for SmtpSecurity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SmtpSecurity::from_name(s)
+            .ok_or_else(|| format!("unknown security `{s}` (known: {})", SmtpSecurity::names()))
+    }
+}
+
+/// The SMTP server e-mail channels send through, configured once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// Its host name or address.
+    pub host: String,
+    /// Its port (587 for STARTTLS, 465 for TLS, 25).
+    pub port: u16,
+    /// How the connection is protected.
+    pub security: SmtpSecurity,
+    /// The sender address (`From:` and `MAIL FROM`).
+    pub from: String,
+    /// The user to log in as, if the server wants a login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The secret holding that user's password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_secret: Option<String>,
+    /// A PEM file of certificates to trust besides the system's (a
+    /// private CA, a self-signed server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<String>,
 }
 
 /// A channel as listed.

@@ -14,6 +14,7 @@ use clap::{Args, Subcommand};
 use capstan_engine::Capstan;
 use capstan_wire::notifications::{
     Channel, ChannelKind, ChannelSpec, NotificationDelivery, NotifyOn, Rule, RuleSpec,
+    SmtpSecurity, SmtpSettings,
 };
 
 use crate::commands::plugin::JsonFlag;
@@ -23,7 +24,8 @@ use crate::output::{print_json, timestamp};
 /// Notification subcommands.
 #[derive(Subcommand)]
 pub enum NotificationsCommand {
-    /// Add a channel: a Slack-compatible webhook or a signed generic webhook.
+    /// Add a channel: a Slack-compatible webhook, a signed generic webhook,
+    /// or e-mail.
     ChannelAdd(ChannelArgs),
     /// Every channel.
     Channels {
@@ -46,6 +48,13 @@ pub enum NotificationsCommand {
     RuleRemove {
         /// Its name.
         name: String,
+    },
+    /// Configure the SMTP server e-mail channels send through.
+    SmtpSet(SmtpArgs),
+    /// The SMTP server configured.
+    SmtpShow {
+        #[command(flatten)]
+        json: JsonFlag,
     },
     /// The newest deliveries, with every attempt.
     Deliveries {
@@ -76,6 +85,55 @@ pub struct ChannelArgs {
     /// (X-Capstan-Signature-256: sha256=HMAC of the body).
     #[arg(long, value_name = "SECRET")]
     signing_secret: Option<String>,
+    /// An e-mail channel's recipient (repeat for more).
+    #[arg(long, value_name = "ADDRESS")]
+    to: Vec<String>,
+}
+
+/// Arguments of `capstan notifications smtp-set`.
+#[derive(Args)]
+pub struct SmtpArgs {
+    /// The server's host name or address.
+    #[arg(long)]
+    host: String,
+    /// Its port.
+    #[arg(long, default_value_t = 587)]
+    port: u16,
+    /// starttls (STARTTLS when offered), required (STARTTLS or refuse) or
+    /// tls (TLS from the start, port 465).
+    #[arg(long, default_value = "starttls", value_parser = parse_security)]
+    security: SmtpSecurity,
+    /// The sender address.
+    #[arg(long)]
+    from: String,
+    /// The user to log in as.
+    #[arg(long, requires = "password_secret")]
+    user: Option<String>,
+    /// The secret holding that user's password (`capstan secrets set`).
+    #[arg(long, value_name = "SECRET", requires = "user")]
+    password_secret: Option<String>,
+    /// A PEM file of certificates to trust besides the system's.
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<String>,
+}
+
+impl SmtpArgs {
+    /// The settings these arguments describe.
+    pub fn into_settings(self) -> SmtpSettings {
+        SmtpSettings {
+            host: self.host,
+            port: self.port,
+            security: self.security,
+            from: self.from,
+            user: self.user,
+            password_secret: self.password_secret,
+            ca_cert: self.ca_cert,
+        }
+    }
+}
+
+fn parse_security(text: &str) -> Result<SmtpSecurity, String> {
+    text.parse()
 }
 
 impl ChannelArgs {
@@ -87,6 +145,7 @@ impl ChannelArgs {
             url: self.url,
             url_secret: self.url_secret,
             signing_secret: self.signing_secret,
+            to: self.to,
         }
     }
 }
@@ -173,10 +232,47 @@ pub async fn exec(capstan: &Capstan, command: NotificationsCommand) -> anyhow::R
             println!("rule {name} removed");
             Ok(Exit::Success)
         }
+        NotificationsCommand::SmtpSet(args) => {
+            let settings = args.into_settings();
+            capstan.set_smtp(settings.clone(), &me)?;
+            println!("SMTP server set: {}", describe_smtp(&settings));
+            Ok(Exit::Success)
+        }
+        NotificationsCommand::SmtpShow { json } => print_smtp(capstan.smtp()?.as_ref(), json.json),
         NotificationsCommand::Deliveries { limit, json } => {
             print_deliveries(&capstan.notification_deliveries(limit)?, json.json)
         }
     }
+}
+
+/// The SMTP server in words (never its password).
+pub fn describe_smtp(smtp: &SmtpSettings) -> String {
+    format!(
+        "{}:{} ({}), from {}{}",
+        smtp.host,
+        smtp.port,
+        smtp.security,
+        smtp.from,
+        smtp.user
+            .as_ref()
+            .map(|u| format!(", as {u}"))
+            .unwrap_or_default()
+    )
+}
+
+/// Prints the SMTP server (or as JSON).
+pub fn print_smtp(smtp: Option<&SmtpSettings>, json: bool) -> anyhow::Result<Exit> {
+    if json {
+        print_json(&smtp)?;
+        return Ok(Exit::Success);
+    }
+    match smtp {
+        Some(smtp) => println!("{}", describe_smtp(smtp)),
+        None => {
+            println!("no SMTP server: `capstan notifications smtp-set --host HOST --from ADDRESS`")
+        }
+    }
+    Ok(Exit::Success)
 }
 
 /// A rule in words: `on failed of plugin apt, to ops`.

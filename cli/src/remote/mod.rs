@@ -336,6 +336,13 @@ pub async fn notifications(server: &Server, command: NotificationsCommand) -> an
             println!("rule {name} removed");
             Ok(Exit::Success)
         }
+        NotificationsCommand::SmtpSet(_) | NotificationsCommand::SmtpShow { .. } => {
+            Err(crate::exit::BadInput(
+                "the SMTP server is set on the service's machine (`capstan notifications smtp-set` there)"
+                    .into(),
+            )
+            .into())
+        }
         NotificationsCommand::Deliveries { limit, json } => {
             let deliveries: Vec<NotificationDelivery> = server
                 .call(

@@ -20,7 +20,7 @@ use capstan_wire::Actor;
 use capstan_wire::clock::now_ms;
 use capstan_wire::jobs::JobRecord;
 use capstan_wire::notifications::{
-    Channel, ChannelKind, ChannelSpec, NotificationDelivery, NotifyOn, Rule, RuleSpec,
+    Channel, ChannelKind, ChannelSpec, NotificationDelivery, NotifyOn, Rule, RuleSpec, SmtpSettings,
 };
 use capstan_wire::status::ResultStatus;
 use ring::hmac;
@@ -38,12 +38,22 @@ pub const FIRST_RETRY_MS: i64 = 2_000;
 const NOTIFY_PLUGIN: &str = "notify";
 /// Deliveries attempted per call of [`Capstan::send_due_notifications`].
 const BATCH: usize = 50;
+/// The settings key of the SMTP server.
+const SMTP_SETTING: &str = "smtp";
 
 impl Capstan {
     /// Adds a channel: checks its fields and secrets, and grants the
     /// `notify` plugin its URL's host.
     pub async fn add_channel(&self, spec: ChannelSpec, by: &Actor) -> Result<Channel> {
         check_name(&spec.name)?;
+        if spec.kind == ChannelKind::Email {
+            return self.add_email_channel(spec, by);
+        }
+        if !spec.to.is_empty() {
+            return Err(Error::BadInput(
+                "to: only an e-mail channel has recipients".into(),
+            ));
+        }
         let url = self.channel_url(&spec)?;
         if let Some(secret) = &spec.signing_secret {
             if spec.kind != ChannelKind::Webhook {
@@ -75,6 +85,88 @@ impl Capstan {
         self.channel(&spec.name)
     }
 
+    /// An e-mail channel: recipients checked, the SMTP server configured.
+    fn add_email_channel(&self, spec: ChannelSpec, by: &Actor) -> Result<Channel> {
+        if spec.url.is_some() || spec.url_secret.is_some() || spec.signing_secret.is_some() {
+            return Err(Error::BadInput(
+                "an e-mail channel takes recipients (to), not a URL or a signing secret".into(),
+            ));
+        }
+        if spec.to.is_empty() {
+            return Err(Error::BadInput(
+                "to: an e-mail channel needs a recipient".into(),
+            ));
+        }
+        for address in &spec.to {
+            crate::smtp::check_address(address).map_err(Error::BadInput)?;
+        }
+        let smtp = self.smtp()?.ok_or_else(|| {
+            Error::BadInput(
+                "no SMTP server is configured: `capstan notifications smtp-set --host HOST --from ADDRESS` first"
+                    .into(),
+            )
+        })?;
+        let place = format!("smtp {}:{}", smtp.host, smtp.port);
+        if !self.store.add_channel(&spec, &place, by, now_ms())? {
+            return Err(Error::BadInput(format!(
+                "a channel named `{}` exists: remove it first, or pick another name",
+                spec.name
+            )));
+        }
+        self.audit_as(
+            by,
+            "add",
+            &format!("channel:{}", spec.name),
+            &format!("email to {}", spec.to.join(", ")),
+        )?;
+        self.channel(&spec.name)
+    }
+
+    /// Configures the SMTP server e-mail channels send through.
+    pub fn set_smtp(&self, settings: SmtpSettings, by: &Actor) -> Result<()> {
+        crate::smtp::check_address(&settings.from).map_err(Error::BadInput)?;
+        if settings.host.trim().is_empty() || settings.port == 0 {
+            return Err(Error::BadInput(
+                "host and port: where the SMTP server listens".into(),
+            ));
+        }
+        match (&settings.user, &settings.password_secret) {
+            (Some(_), Some(secret)) => {
+                self.secret_value(secret)?;
+            }
+            (None, None) => {}
+            _ => {
+                return Err(Error::BadInput(
+                    "user and password_secret go together".into(),
+                ));
+            }
+        }
+        if let Some(path) = &settings.ca_cert
+            && !std::path::Path::new(path).is_file()
+        {
+            return Err(Error::BadInput(format!("ca_cert: no file {path}")));
+        }
+        let json = serde_json::to_string(&settings).unwrap_or_default();
+        self.store.set_setting(SMTP_SETTING, &json, by, now_ms())?;
+        self.audit_as(
+            by,
+            "set",
+            "setting:smtp",
+            &format!(
+                "{}:{} ({})",
+                settings.host, settings.port, settings.security
+            ),
+        )
+    }
+
+    /// The SMTP server, once configured.
+    pub fn smtp(&self) -> Result<Option<SmtpSettings>> {
+        Ok(self
+            .store
+            .setting(SMTP_SETTING)?
+            .and_then(|json| serde_json::from_str(&json).ok()))
+    }
+
     /// Every channel, by name.
     pub fn channels(&self) -> Result<Vec<Channel>> {
         Ok(self.store.channels()?)
@@ -103,7 +195,10 @@ impl Capstan {
         }
         self.store.remove_channel(name)?;
         let still_used = self.channels()?.iter().any(|c| c.host == channel.host);
-        if !still_used && let Ok(host) = channel.host.parse::<HttpHost>() {
+        if channel.spec.kind != ChannelKind::Email
+            && !still_used
+            && let Ok(host) = channel.host.parse::<HttpHost>()
+        {
             self.revoke(NOTIFY_PLUGIN, Grant::Http(host)).await?;
         }
         self.audit_as(by, "remove", &format!("channel:{name}"), "")
@@ -202,9 +297,13 @@ impl Capstan {
     ) -> std::result::Result<String, String> {
         let channel = self.channel(&delivery.channel).map_err(|e| e.to_string())?;
         let job = self.job(delivery.job_id).map_err(|e| e.to_string())?;
+        if channel.spec.kind == ChannelKind::Email {
+            return self.send_email(&channel.spec, &job).await;
+        }
         let url = self.channel_url(&channel.spec).map_err(|e| e.to_string())?;
         let (action, params) = match channel.spec.kind {
             ChannelKind::Slack => ("slack", json!({ "url": url, "text": slack_text(&job) })),
+            ChannelKind::Email => return self.send_email(&channel.spec, &job).await,
             ChannelKind::Webhook => {
                 let body = json!({
                     "event": "job-finished",
@@ -232,6 +331,43 @@ impl Capstan {
             .await
             .map_err(|why| mask(&why, &url))
             .map(|said| mask(&said, &url))
+    }
+
+    /// One e-mail about `job` to the channel's recipients, through the
+    /// configured SMTP server (the password never in what is recorded).
+    async fn send_email(
+        &self,
+        spec: &ChannelSpec,
+        job: &JobRecord,
+    ) -> std::result::Result<String, String> {
+        let smtp = self
+            .smtp()
+            .map_err(|e| e.to_string())?
+            .ok_or("no SMTP server is configured")?;
+        let password = match &smtp.password_secret {
+            Some(secret) => Some(self.secret_value(secret).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let status = job
+            .overall()
+            .map_or("no result".to_string(), |s| s.to_string());
+        let mail = crate::smtp::Mail {
+            to: spec.to.clone(),
+            subject: format!("[Capstan] job {} {} {status}", job.id, job_name(job))
+                .replace(['\r', '\n'], " "),
+            body: format!(
+                "{}\n\n{}\n",
+                slack_text(job),
+                serde_json::to_string_pretty(&crate::events::job_finished(job)).unwrap_or_default()
+            ),
+        };
+        let result = crate::smtp::send(&smtp, password.as_deref(), &mail).await;
+        match &password {
+            Some(password) => result
+                .map(|said| mask(&said, password))
+                .map_err(|why| mask(&why, password)),
+            None => result,
+        }
     }
 
     /// Calls one of the `notify` plugin's actions directly (no job).
@@ -274,6 +410,9 @@ impl Capstan {
             (ChannelKind::Webhook, Some(url), None) => Ok(url.clone()),
             (ChannelKind::Webhook, _, _) => Err(Error::BadInput(
                 "a webhook channel takes a url (and, to sign, a signing_secret)".into(),
+            )),
+            (ChannelKind::Email, _, _) => Err(Error::BadInput(
+                "an e-mail channel sends through the SMTP server, not to a URL".into(),
             )),
         }
     }
@@ -358,16 +497,21 @@ fn mask(text: &str, secret: &str) -> String {
     }
 }
 
+/// What ran: `playbook `site.yml`` or `` `debug.msg` ``.
+fn job_name(job: &JobRecord) -> String {
+    if job.is_playbook() {
+        format!("playbook `{}`", job.action)
+    } else {
+        format!("`{}.{}`", job.plugin, job.action)
+    }
+}
+
 /// One line about a job's end, for a chat channel.
 fn slack_text(job: &JobRecord) -> String {
     let status = job
         .overall()
         .map_or("no result".to_string(), |s| s.to_string());
-    let name = if job.is_playbook() {
-        format!("playbook `{}`", job.action)
-    } else {
-        format!("`{}.{}`", job.plugin, job.action)
-    };
+    let name = job_name(job);
     let changed = job
         .results
         .iter()

@@ -287,6 +287,16 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (delivery_id, attempt)
     );
     "#,
+    // 17: settings configured once (the SMTP server e-mail channels use),
+    // each a JSON document under its key.
+    r#"
+    CREATE TABLE settings (
+        key         TEXT PRIMARY KEY,
+        json        TEXT NOT NULL,
+        updated_by  TEXT NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version a database file records.

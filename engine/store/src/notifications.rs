@@ -174,6 +174,28 @@ impl Store {
         })
     }
 
+    /// A setting's JSON document, if it was ever set.
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        self.with(|conn| {
+            conn.query_row("SELECT json FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
+        })
+    }
+
+    /// Sets a setting, replacing what it was.
+    pub fn set_setting(&self, key: &str, json: &str, by: &Actor, now_ms: i64) -> Result<()> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO settings (key, json, updated_by, updated_at) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (key) DO UPDATE SET json = ?2, updated_by = ?3, updated_at = ?4",
+                params![key, json, by.to_string(), now_ms],
+            )
+            .map(|_| ())
+        })
+    }
+
     /// The newest deliveries first, at most `limit`, each with its attempts.
     pub fn deliveries(&self, limit: usize) -> Result<Vec<NotificationDelivery>> {
         self.with(|conn| {

@@ -25,6 +25,7 @@ fn slack(name: &str, secret: &str) -> ChannelSpec {
         url: None,
         url_secret: Some(secret.into()),
         signing_secret: None,
+        to: Vec::new(),
     }
 }
 
@@ -83,6 +84,7 @@ async fn a_failed_job_notifies_slack_and_a_signed_webhook_once_each() {
                 url: Some(format!("http://127.0.0.1:{port}/hook")),
                 url_secret: None,
                 signing_secret: Some("sign_key".into()),
+                to: Vec::new(),
             },
             &me(),
         )
@@ -257,6 +259,7 @@ async fn channels_and_rules_refuse_what_cannot_work_and_hosts_are_taken_back() {
                 url: Some("http://127.0.0.1:9/".into()),
                 url_secret: None,
                 signing_secret: Some("missing".into()),
+                to: Vec::new(),
             },
             "missing",
         ),
@@ -293,4 +296,192 @@ async fn channels_and_rules_refuse_what_cannot_work_and_hosts_are_taken_back() {
             .grants()
             .any(|g| g == Grant::Http("127.0.0.1:9".parse().unwrap()))
     );
+}
+
+/// aiosmtpd (PyPI), in a virtualenv of the target folder made on first use.
+fn aiosmtpd_python() -> std::path::PathBuf {
+    let venv = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("aiosmtpd-venv");
+    let python = venv.join("bin/python");
+    let ready = |python: &std::path::Path| {
+        std::process::Command::new(python)
+            .args(["-c", "import aiosmtpd"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !ready(&python) {
+        let made = std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .expect("python3 runs (./dev test installs python3-venv)");
+        assert!(made.success(), "python3 -m venv failed");
+        let installed = std::process::Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "aiosmtpd==1.4.*"])
+            .status()
+            .unwrap();
+        assert!(installed.success(), "pip could not install aiosmtpd");
+    }
+    python
+}
+
+/// A real SMTP server (aiosmtpd) on 127.0.0.1 that requires STARTTLS with
+/// a self-signed certificate; what it receives is printed on its stdout.
+struct SmtpServer {
+    child: std::process::Child,
+    port: u16,
+    cert: std::path::PathBuf,
+    received: std::sync::Arc<std::sync::Mutex<String>>,
+    _dir: tempfile::TempDir,
+}
+
+impl SmtpServer {
+    fn start() -> SmtpServer {
+        let dir = tempfile::tempdir().unwrap();
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let cert = dir.path().join("cert.pem");
+        let key = dir.path().join("key.pem");
+        std::fs::write(&cert, made.cert.pem()).unwrap();
+        std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = std::process::Command::new(aiosmtpd_python())
+            .args([
+                "-u",
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .arg("--tlscert")
+            .arg(&cert)
+            .arg("--tlskey")
+            .arg(&key)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let received = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = received.clone();
+        let mut stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut stdout, &mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&chunk[..n]));
+            }
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "aiosmtpd never listened"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        SmtpServer {
+            child,
+            port,
+            cert,
+            received,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_failed_job_is_mailed_over_starttls_to_a_real_smtp_server() {
+    let server = tokio::task::spawn_blocking(SmtpServer::start)
+        .await
+        .unwrap();
+    let (_dir, capstan) = engine();
+    let email = ChannelSpec {
+        name: "mail".into(),
+        kind: ChannelKind::Email,
+        url: None,
+        url_secret: None,
+        signing_secret: None,
+        to: vec!["ops@example.com".into(), "lead@example.com".into()],
+    };
+    let err = capstan.add_channel(email.clone(), &me()).await.unwrap_err();
+    assert!(
+        err.to_string().contains("no SMTP server is configured"),
+        "{err}"
+    );
+    let smtp = capstan_wire::notifications::SmtpSettings {
+        host: "localhost".into(),
+        port: server.port,
+        security: capstan_wire::notifications::SmtpSecurity::Required,
+        from: "capstan@example.com".into(),
+        user: None,
+        password_secret: None,
+        ca_cert: Some(server.cert.display().to_string()),
+    };
+    capstan.set_smtp(smtp.clone(), &me()).unwrap();
+    capstan.add_channel(email, &me()).await.unwrap();
+    capstan
+        .add_rule(rule("failures", NotifyOn::Failed, "mail"), &me())
+        .unwrap();
+    install_probe(&capstan, &[]).await;
+    let failed = job_of(&capstan, "probe", "panic", json!({})).await;
+    assert_eq!(capstan.queue_notifications(&failed).unwrap(), 1);
+    capstan.send_due_notifications(now_ms()).await.unwrap();
+    let delivery = &capstan.notification_deliveries(1).unwrap()[0];
+    assert_eq!(delivery.state, DeliveryState::Sent, "{delivery:?}");
+    assert!(
+        delivery.history[0].detail.starts_with("250"),
+        "{delivery:?}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let message = loop {
+        let text = server.received.lock().unwrap().clone();
+        if text.contains("END MESSAGE") {
+            break text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "aiosmtpd printed: {text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(
+        message.contains(&format!(
+            "Subject: [Capstan] job {} `probe.panic` failed",
+            failed.id
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains("To: ops@example.com, lead@example.com"),
+        "{message}"
+    );
+    // aiosmtpd records the recipients of the envelope.
+    assert!(message.contains("lead@example.com"), "{message}");
+
+    // A server that does not offer STARTTLS is refused when it is required:
+    // the plain receiver here answers HTTP, which is not SMTP either way.
+    let plain = capstan_wire::notifications::SmtpSettings { port: 1, ..smtp };
+    let mail = capstan_engine::smtp::Mail {
+        to: vec!["ops@example.com".into()],
+        subject: "x".into(),
+        body: "y".into(),
+    };
+    let err = capstan_engine::smtp::send(&plain, None, &mail)
+        .await
+        .unwrap_err();
+    assert!(err.contains("could not connect"), "{err}");
 }
