@@ -423,6 +423,16 @@ fn serve(home: &Path) -> Child {
     child
 }
 
+/// Whether a process runs with exactly `argv` (read from /proc).
+fn running_command(argv: &[&str]) -> bool {
+    let wanted: Vec<u8> = argv.iter().flat_map(|a| a.bytes().chain([0])).collect();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
+        .any(|cmdline| cmdline == wanted)
+}
+
 /// Waits until `done` holds (60 s at most), saying `what` if it never does.
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -433,7 +443,7 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 #[test]
-fn killing_the_service_mid_job_loses_nothing_and_its_schedules_resume() {
+fn killing_the_service_mid_job_loses_nothing_leaves_no_command_running_and_its_schedules_resume() {
     let home = tempfile::tempdir().unwrap();
     let home = home.path();
     let added = local(
@@ -474,7 +484,7 @@ fn killing_the_service_mid_job_loses_nothing_and_its_schedules_resume() {
             "command",
             "exec",
             "-p",
-            "cmd=sleep 30",
+            "cmd=sleep 300.25",
         ],
     )
     .stdout(Stdio::null())
@@ -493,10 +503,16 @@ fn killing_the_service_mid_job_loses_nothing_and_its_schedules_resume() {
         }
     });
     wait_until("the schedule never fired twice", || fired(home) >= 2);
+    wait_until("the long job's command never started", || {
+        running_command(&["sleep", "300.25"])
+    });
 
     service.kill().unwrap(); // SIGKILL: no grace, no cleanup.
     service.wait().unwrap();
     let _ = client.wait();
+    wait_until("the killed service's command still runs", || {
+        !running_command(&["sleep", "300.25"])
+    });
     let before_restart = fired(home);
 
     // Whatever was recorded is still there, and the killed job no longer

@@ -185,6 +185,8 @@ impl LocalTransport {
         // Capstan's terminal cancels the job, which stops the group.
         #[cfg(unix)]
         command.process_group(0);
+        #[cfg(target_os = "linux")]
+        die_with_capstan(&mut command);
         let mut child = command.spawn().map_err(|e| spawn_error(request, e))?;
         let (tx, chunks) = tokio::sync::mpsc::channel(16);
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -287,6 +289,33 @@ impl Drop for LocalRunning {
         }
         // No group to signal: `kill_on_drop` kills the command itself.
         let _ = child.start_kill();
+    }
+}
+
+/// Has the kernel kill the command if Capstan dies without stopping it (a
+/// `kill -9` of `capstan serve`): otherwise it would run on, orphaned, with
+/// its job already recorded as interrupted. (What a shell command starts
+/// in turn is its own; the ordinary stop signals the whole group.)
+#[cfg(target_os = "linux")]
+fn die_with_capstan(command: &mut tokio::process::Command) {
+    let capstan = std::process::id();
+    // SAFETY: between fork and exec the closure only makes two
+    // async-signal-safe calls (prctl, getppid) and touches no memory it
+    // shares with the parent.
+    #[allow(unsafe_code)]
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // Capstan died before the call above took effect: go now.
+            if libc::getppid() as u32 != capstan {
+                return Err(std::io::Error::other(
+                    "Capstan exited while the command started",
+                ));
+            }
+            Ok(())
+        });
     }
 }
 
