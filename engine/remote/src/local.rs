@@ -295,7 +295,10 @@ impl Drop for LocalRunning {
 /// Has the kernel kill the command if Capstan dies without stopping it (a
 /// `kill -9` of `capstan serve`): otherwise it would run on, orphaned, with
 /// its job already recorded as interrupted. (What a shell command starts
-/// in turn is its own; the ordinary stop signals the whole group.)
+/// in turn is its own; the ordinary stop signals the whole group.) The
+/// kernel watches the thread that started the command, not the process:
+/// commands start from the async runtime's workers, which live as long as
+/// Capstan, never from a blocking-pool thread that may end while they run.
 #[cfg(target_os = "linux")]
 fn die_with_capstan(command: &mut tokio::process::Command) {
     let capstan = std::process::id();
