@@ -25,14 +25,7 @@ named_enum! {
     }
 }
 
-impl std::str::FromStr for EventKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        EventKind::from_name(s)
-            .ok_or_else(|| format!("unknown event kind `{s}` (known: {})", EventKind::names()))
-    }
-}
+named_from_str!(EventKind, "event kind");
 
 /// One event, as handlers receive it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

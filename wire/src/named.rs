@@ -63,3 +63,23 @@ macro_rules! named_enum {
         }
     };
 }
+
+/// Parses a [`named_enum!`] from its name, refusing any other word with
+/// one that lists the names there are: `unknown WHAT `x` (known: a, b)`.
+macro_rules! named_from_str {
+    ($ty:ident, $what:literal) => {
+        impl std::str::FromStr for $ty {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $ty::from_name(s).ok_or_else(|| {
+                    format!(
+                        concat!("unknown ", $what, " `{}` (known: {})"),
+                        s,
+                        $ty::names()
+                    )
+                })
+            }
+        }
+    };
+}

@@ -19,18 +19,7 @@ named_enum! {
     }
 }
 
-impl std::str::FromStr for ChannelKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ChannelKind::from_name(s).ok_or_else(|| {
-            format!(
-                "unknown channel kind `{s}` (known: {})",
-                ChannelKind::names()
-            )
-        })
-    }
-}
+named_from_str!(ChannelKind, "channel kind");
 
 /// A channel as asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,14 +57,7 @@ named_enum! {
     }
 }
 
-impl std::str::FromStr for SmtpSecurity {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        SmtpSecurity::from_name(s)
-            .ok_or_else(|| format!("unknown security `{s}` (known: {})", SmtpSecurity::names()))
-    }
-}
+named_from_str!(SmtpSecurity, "security");
 
 /// The SMTP server e-mail channels send through, configured once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,14 +113,7 @@ named_enum! {
     }
 }
 
-impl std::str::FromStr for NotifyOn {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        NotifyOn::from_name(s)
-            .ok_or_else(|| format!("unknown `on` value `{s}` (known: {})", NotifyOn::names()))
-    }
-}
+named_from_str!(NotifyOn, "`on` value");
 
 /// A rule as asked for: which job ends send to which channel. Each filter
 /// given must match; none given matches every job.

@@ -62,14 +62,7 @@ impl Capability {
     }
 }
 
-impl std::str::FromStr for Capability {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Capability::from_name(s)
-            .ok_or_else(|| format!("unknown capability `{s}` (known: {})", Capability::names()))
-    }
-}
+named_from_str!(Capability, "capability");
 
 /// A plugin's self-description, as every contract version is converted
 /// into it and as the store keeps it.
