@@ -1184,3 +1184,75 @@ async fn a_rule_added_through_the_api_notifies_a_webhook_of_a_job_run_beside_the
     watcher.await.unwrap();
     notifier.await.unwrap();
 }
+
+#[tokio::test]
+async fn a_job_that_ended_while_no_service_watched_is_announced_when_one_starts() {
+    let service = Service::start().await;
+    install_reactive_probe(&service.capstan).await;
+    // A service announced up to a minute ago, then stopped.
+    let a_minute_ago = capstan_engine::clock::now_ms() - 60_000;
+    service
+        .capstan
+        .store()
+        .set_setting(
+            "watch.last_end",
+            &a_minute_ago.to_string(),
+            &Actor::User("capstan serve".into()),
+            a_minute_ago,
+        )
+        .unwrap();
+    let job = service
+        .capstan
+        .run(
+            capstan_wire::jobs::RunRequest::new(
+                "debug",
+                "msg",
+                json!({"msg": "meanwhile"}),
+                ["local"],
+            ),
+            std::sync::Arc::new(|_: &capstan_engine::jobs::JobEvent| {}),
+        )
+        .await
+        .unwrap();
+    // Past the watcher's own look back (5 s): only the kept cursor finds it.
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let watcher = tokio::spawn(capstan_server::watch::job_ends(
+        service.state.clone(),
+        stop.clone(),
+    ));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !service
+        .capstan
+        .store()
+        .kv_keys("probe", "event-")
+        .unwrap()
+        .iter()
+        .any(|key| {
+            let bytes = service
+                .capstan
+                .store()
+                .kv_get("probe", key)
+                .unwrap()
+                .unwrap_or_default();
+            serde_json::from_slice::<Value>(&bytes).is_ok_and(|e| e["data"]["job"] == job.job_id)
+        })
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the end was never announced"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    stop.cancel();
+    watcher.await.unwrap();
+    let cursor: i64 = service
+        .capstan
+        .store()
+        .setting("watch.last_end")
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(cursor > a_minute_ago, "the last end announced is kept");
+}

@@ -258,15 +258,17 @@ impl Store {
         })
     }
 
-    /// The jobs that ended at or after `since_ms` (by their end time), as
-    /// `(id, finished_at)`, oldest end first, at most `limit`.
-    pub fn jobs_ended_since(&self, since_ms: i64, limit: usize) -> Result<Vec<(i64, i64)>> {
+    /// The jobs that ended after `(at_ms, id)` in end-time order (later, or
+    /// at the same time with a higher id), as `(id, finished_at)`, oldest
+    /// end first, at most `limit`: a page that the next one continues.
+    pub fn jobs_ended_after(&self, at_ms: i64, id: i64, limit: usize) -> Result<Vec<(i64, i64)>> {
         self.with(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT id, finished_at FROM jobs WHERE finished_at >= ?1 \
-                 ORDER BY finished_at, id LIMIT ?2",
+                "SELECT id, finished_at FROM jobs \
+                 WHERE finished_at > ?1 OR (finished_at = ?1 AND id > ?2) \
+                 ORDER BY finished_at, id LIMIT ?3",
             )?;
-            stmt.query_map(params![since_ms, limit as i64], |r| {
+            stmt.query_map(params![at_ms, id, limit as i64], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })?
             .collect()
