@@ -81,8 +81,25 @@ fn a_container_is_listed_live_stopped_followed_and_removed_from_the_window() {
     window.wait_text(&row, |t| t.contains("running"));
     window.screenshot("running");
 
-    // Output, followed.
-    window.click(&format!("{row} button:nth-of-type(3)"));
+    // Output, followed. The list re-renders on every engine event (other
+    // tests' containers come and go), so a click can land on a row being
+    // replaced: it is made again until the panel opens.
+    let logs_button = format!("{row} button:nth-of-type(3)");
+    let panel_open = || {
+        window.script(
+            "return document.querySelector('.log-panel') !== null;",
+            json!([]),
+        ) == json!(true)
+    };
+    for _ in 0..5 {
+        window.click(&logs_button);
+        if (0..20).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            panel_open()
+        }) {
+            break;
+        }
+    }
     window.wait_text(".container-log", |t| t.contains("serving v1"));
 
     // Stop: a docker plugin job, and the row follows the engine's events.
