@@ -251,11 +251,8 @@ impl EventBus {
     }
 }
 
-/// Who has settled one event so far.
-struct AckTracker {
-    settled: Mutex<AckState>,
-    pending: watch::Sender<usize>,
-}
+/// Who has settled one event so far, watched by producers waiting on it.
+struct AckTracker(watch::Sender<AckState>);
 
 #[derive(Default)]
 struct AckState {
@@ -266,38 +263,34 @@ struct AckState {
 
 impl AckTracker {
     fn new(subscribers: &[String]) -> Self {
-        let waiting: BTreeSet<String> = subscribers.iter().cloned().collect();
-        let (pending, _) = watch::channel(waiting.len());
-        AckTracker {
-            settled: Mutex::new(AckState {
-                waiting,
-                ..AckState::default()
-            }),
-            pending,
-        }
+        AckTracker(watch::Sender::new(AckState {
+            waiting: subscribers.iter().cloned().collect(),
+            ..AckState::default()
+        }))
     }
 
     /// Records how `plugin` settled the event.
     fn settle(&self, plugin: &str, outcome: std::result::Result<(), String>) {
-        let mut state = self.settled.lock().unwrap_or_else(|e| e.into_inner());
-        if !state.waiting.remove(plugin) {
-            return;
-        }
-        match outcome {
-            Ok(()) => state.acknowledged.push(plugin.to_string()),
-            Err(reason) => state.failed.push(GaveUp {
-                plugin: plugin.to_string(),
-                reason,
-            }),
-        }
-        self.pending.send_replace(state.waiting.len());
+        self.0.send_if_modified(|state| {
+            if !state.waiting.remove(plugin) {
+                return false;
+            }
+            match outcome {
+                Ok(()) => state.acknowledged.push(plugin.to_string()),
+                Err(reason) => state.failed.push(GaveUp {
+                    plugin: plugin.to_string(),
+                    reason,
+                }),
+            }
+            true
+        });
     }
 
     /// Waits for every subscriber to settle, at most `wait`.
     async fn wait(&self, event: u64, wait: Duration) -> Acknowledgements {
-        let mut pending = self.pending.subscribe();
-        let _ = tokio::time::timeout(wait, pending.wait_for(|left| *left == 0)).await;
-        let state = self.settled.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.0.subscribe();
+        let _ = tokio::time::timeout(wait, state.wait_for(|s| s.waiting.is_empty())).await;
+        let state = state.borrow();
         Acknowledgements {
             event,
             acknowledged: state.acknowledged.clone(),

@@ -233,10 +233,7 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     stream: S,
 ) -> Result<tokio_rustls::client::TlsStream<S>, String> {
     let place = format!("{}:{}", settings.host, settings.port);
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
+    let mut roots = system_roots().clone();
     if let Some(path) = &settings.ca_cert {
         use rustls::pki_types::CertificateDer;
         use rustls::pki_types::pem::PemObject;
@@ -264,6 +261,18 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     )
     .await?
     .map_err(|e| format!("{place}: TLS failed: {e}"))
+}
+
+/// The system's trusted certificates, read once per process.
+fn system_roots() -> &'static rustls::RootCertStore {
+    static ROOTS: std::sync::OnceLock<rustls::RootCertStore> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(cert);
+        }
+        roots
+    })
 }
 
 /// Runs one step within [`STEP_TIME`].
