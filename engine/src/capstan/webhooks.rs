@@ -41,8 +41,8 @@ pub struct Delivery<'a> {
 pub enum Accepted {
     /// Start this job (a playbook's already carries `webhook`).
     Start {
-        /// The job.
-        job: ScheduledJob,
+        /// The job (boxed: a run request is large beside a repeat).
+        job: Box<ScheduledJob>,
         /// The delivery's id, to record the job against.
         delivery: String,
     },
@@ -141,7 +141,10 @@ impl Capstan {
                 .extra_vars
                 .insert("webhook".into(), unsafe_json(&webhook));
         }
-        Ok(Ok(Accepted::Start { job, delivery: id }))
+        Ok(Ok(Accepted::Start {
+            job: Box::new(job),
+            delivery: id,
+        }))
     }
 
     /// Records the job a delivery started.

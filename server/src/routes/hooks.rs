@@ -76,7 +76,7 @@ pub async fn deliver(
         )),
         Ok(Accepted::Start { job, delivery }) => {
             let actor = Actor::Webhook(name.clone());
-            let job_id = start_scheduled(&state, &actor, job).await?;
+            let job_id = start_scheduled(&state, &actor, *job).await?;
             state.capstan.delivery_started(&name, &delivery, job_id)?;
             tracing::info!(hook = %name, job_id, %delivery, "a delivery started a job");
             state.announce(
