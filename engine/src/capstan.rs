@@ -18,6 +18,7 @@ use capstan_plugin_host::plugin::{
 use capstan_plugin_host::target::Target;
 use capstan_remote::{Become, HostKeyPolicy, SshSettings};
 use capstan_store::{PluginRecord, Store};
+use capstan_wire::Actor;
 use capstan_wire::clock::now_ms;
 use recorder::Recorder;
 use std::time::Duration;
@@ -167,6 +168,16 @@ impl Capstan {
     /// it asked for. A plugin of the same name, installed or bundled, is
     /// never replaced silently: that is [`Capstan::install_over`], asked for.
     pub fn install(&self, inspected: &Inspected, grants: GrantSet) -> Result<PluginRecord> {
+        self.install_as(inspected, grants, &self.actor())
+    }
+
+    /// [`Capstan::install`], recorded in the audit log as done by `by`.
+    pub fn install_as(
+        &self,
+        inspected: &Inspected,
+        grants: GrantSet,
+        by: &Actor,
+    ) -> Result<PluginRecord> {
         let name = &inspected.manifest.name;
         if let Some(replaced) = self.replaces(name)? {
             return Err(Error::BadInput(format!(
@@ -174,7 +185,7 @@ impl Capstan {
                  which must be asked for (and whether to keep the old one's stored data)"
             )));
         }
-        self.put_plugin(inspected, grants, false, ("install", ""))
+        self.put_plugin(inspected, grants, false, ("install", ""), by)
     }
 
     /// What installing a plugin called `name` would replace, in words
@@ -204,12 +215,23 @@ impl Capstan {
         grants: GrantSet,
         keep_data: bool,
     ) -> Result<PluginRecord> {
+        self.install_over_as(inspected, grants, keep_data, &self.actor())
+    }
+
+    /// [`Capstan::install_over`], recorded in the audit log as done by `by`.
+    pub fn install_over_as(
+        &self,
+        inspected: &Inspected,
+        grants: GrantSet,
+        keep_data: bool,
+        by: &Actor,
+    ) -> Result<PluginRecord> {
         let data = if keep_data {
             "the old plugin's stored data was kept"
         } else {
             "the old plugin's stored data was deleted"
         };
-        let record = self.put_plugin(inspected, grants, false, ("replace", data))?;
+        let record = self.put_plugin(inspected, grants, false, ("replace", data), by)?;
         if !keep_data {
             self.store.kv_clear(&inspected.manifest.name)?;
         }
@@ -224,6 +246,7 @@ impl Capstan {
         grants: GrantSet,
         bundled: bool,
         (action, note): (&str, &str),
+        by: &Actor,
     ) -> Result<PluginRecord> {
         let name = &inspected.manifest.name;
         if let Some(extra) = grants.iter().find(|c| !inspected.requested.contains(c)) {
@@ -257,6 +280,7 @@ impl Capstan {
         }
         self.refresh_live_grants(name, &record.grants);
         self.record_audit(
+            by,
             action,
             name,
             &format!(
@@ -270,17 +294,9 @@ impl Capstan {
         Ok(record)
     }
 
-    /// Appends to the audit log an entry about plugin `plugin`, as the OS
-    /// user running Capstan.
-    fn record_audit(&self, action: &str, plugin: &str, detail: &str) -> Result<()> {
-        let entry = capstan_store::AuditEntry::about_plugin(
-            now_ms(),
-            &crate::inventory::current_user(),
-            action,
-            plugin,
-            detail,
-        );
-        Ok(self.store.audit(&entry)?)
+    /// Appends to the audit log an entry about plugin `plugin`, made by `by`.
+    fn record_audit(&self, by: &Actor, action: &str, plugin: &str, detail: &str) -> Result<()> {
+        self.audit_as(by, action, &format!("plugin:{plugin}"), detail)
     }
 
     /// The newest `limit` entries of the audit log, newest first.
@@ -343,13 +359,18 @@ impl Capstan {
                 } else {
                     "install"
                 };
-                self.put_plugin(&inspected, grants, true, (action, "bundled"))
+                self.put_plugin(&inspected, grants, true, (action, "bundled"), &self.actor())
             }
         }
     }
 
     /// Uninstalls a plugin and deletes its data.
     pub fn remove(&self, name: &str) -> Result<()> {
+        self.remove_as(name, &self.actor())
+    }
+
+    /// [`Capstan::remove`], recorded in the audit log as done by `by`.
+    pub fn remove_as(&self, name: &str, by: &Actor) -> Result<()> {
         let record = self
             .store
             .plugin(name)?
@@ -358,6 +379,7 @@ impl Capstan {
         let _ = std::fs::remove_file(&record.wasm_path);
         self.refresh_live_grants(name, &GrantSet::default());
         self.record_audit(
+            by,
             "remove",
             name,
             &format!("version {} and its stored data", record.manifest.version),
@@ -367,7 +389,11 @@ impl Capstan {
     /// Grants a capability the plugin asked for, or an HTTP host to a
     /// plugin that asked for `http`.
     pub async fn grant(&self, name: &str, grant: impl Into<Grant>) -> Result<GrantSet> {
-        let grant = grant.into();
+        self.grant_as(name, grant.into(), &self.actor()).await
+    }
+
+    /// [`Capstan::grant`], recorded in the audit log as done by `by`.
+    pub async fn grant_as(&self, name: &str, grant: Grant, by: &Actor) -> Result<GrantSet> {
         let record = self.plugin(name).await?;
         let needs = match &grant {
             Grant::Capability(cap) => *cap,
@@ -388,20 +414,24 @@ impl Capstan {
         grants.add(grant.clone());
         self.store.set_grants(name, &grants)?;
         self.refresh_live_grants(name, &grants);
-        self.record_audit("grant", name, &grant.to_string())?;
+        self.record_audit(by, "grant", name, &grant.to_string())?;
         Ok(grants)
     }
 
     /// Revokes a grant (`http` takes every HTTP host with it); running jobs
     /// of this engine lose it at once.
     pub async fn revoke(&self, name: &str, grant: impl Into<Grant>) -> Result<GrantSet> {
-        let grant = grant.into();
+        self.revoke_as(name, grant.into(), &self.actor()).await
+    }
+
+    /// [`Capstan::revoke`], recorded in the audit log as done by `by`.
+    pub async fn revoke_as(&self, name: &str, grant: Grant, by: &Actor) -> Result<GrantSet> {
         let record = self.plugin(name).await?;
         let mut grants = record.grants.clone();
         grants.remove(&grant);
         self.store.set_grants(name, &grants)?;
         self.refresh_live_grants(name, &grants);
-        self.record_audit("revoke", name, &grant.to_string())?;
+        self.record_audit(by, "revoke", name, &grant.to_string())?;
         Ok(grants)
     }
 
@@ -415,6 +445,7 @@ impl Capstan {
         self.plugin(name).await?;
         self.store.set_limits(name, &limits)?;
         self.record_audit(
+            &self.actor(),
             "limits",
             name,
             &serde_json::to_string(&limits).unwrap_or_default(),
@@ -482,6 +513,7 @@ impl Capstan {
     ) -> Result<Job> {
         let (record, params, mut targets) = self.check_request(request).await?;
         let action = record.manifest.action(&request.action)?;
+        let sudo_password = self.sudo_password(request.become_password_secret.as_deref())?;
         if let Some(user) = &request.become_user {
             if user.is_empty() || user.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 return Err(Error::BadInput(format!(
@@ -493,6 +525,7 @@ impl Capstan {
                 target.become_user = Some(Become {
                     user: user.clone(),
                     password_env: request.become_password_env.clone(),
+                    password: sudo_password.clone(),
                 });
             }
         }
@@ -503,7 +536,8 @@ impl Capstan {
         request.params = params;
         // Secret params (and the sudo password) are masked in everything
         // the job records; the history keeps only their names.
-        let (secrets, recorded) = mask_secret_params(&action.params_schema, &request);
+        let (secrets, recorded) =
+            mask_secret_params(&action.params_schema, &request, sudo_password.as_ref());
         let id = self
             .store
             .create_job(&JobRequest::Action(recorded), launched_by)?;
@@ -719,7 +753,11 @@ pub(crate) fn unknown_host(name: &str) -> Error {
 /// The values to mask in a job (its secret params and the sudo password
 /// read from the environment) and the request as the history records it,
 /// secret values replaced by [`crate::secrets::MASK`].
-fn mask_secret_params(schema: &serde_json::Value, request: &RunRequest) -> (Secrets, RunRequest) {
+fn mask_secret_params(
+    schema: &serde_json::Value,
+    request: &RunRequest,
+    sudo_password: Option<&capstan_remote::SudoPassword>,
+) -> (Secrets, RunRequest) {
     let is_secret = |spec: &serde_json::Value| {
         spec.get("secret") == Some(&serde_json::Value::Bool(true))
             || spec.get("writeOnly") == Some(&serde_json::Value::Bool(true))
@@ -749,7 +787,11 @@ fn mask_secret_params(schema: &serde_json::Value, request: &RunRequest) -> (Secr
         .become_password_env
         .as_ref()
         .and_then(|var| std::env::var(var).ok());
-    (Secrets::new(values.into_iter().chain(password)), recorded)
+    let stored = sudo_password.map(|p| p.expose().to_string());
+    (
+        Secrets::new(values.into_iter().chain(password).chain(stored)),
+        recorded,
+    )
 }
 
 fn names(caps: &[Capability]) -> String {

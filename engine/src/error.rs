@@ -109,6 +109,11 @@ impl Error {
                 | Error::UnknownPlugin(_)
                 | Error::NotAPlugin { .. }
                 | Error::Store(capstan_store::StoreError::Newer { .. })
+                | Error::Docker(
+                    capstan_docker::DockerError::NotFound(_)
+                        | capstan_docker::DockerError::Conflict(_)
+                        | capstan_docker::DockerError::Invalid(_)
+                )
         )
     }
 
@@ -129,10 +134,17 @@ impl Error {
             Error::BadParams { error, .. } => {
                 capstan_wire::ApiError::field(&error.at, self.to_string())
             }
-            Error::NotFound(_) | Error::UnknownPlugin(_) => {
+            Error::NotFound(_)
+            | Error::UnknownPlugin(_)
+            | Error::Docker(capstan_docker::DockerError::NotFound(_)) => {
                 capstan_wire::ApiError::new(self.to_string())
                     .with_code(capstan_wire::ErrorCode::NotFound)
             }
+            Error::Docker(
+                capstan_docker::DockerError::Unreachable(_)
+                | capstan_docker::DockerError::PermissionDenied(_),
+            ) => capstan_wire::ApiError::new(self.to_string())
+                .with_code(capstan_wire::ErrorCode::Unreachable),
             other if other.is_bad_input() => capstan_wire::ApiError::new(other.to_string()),
             other => capstan_wire::ApiError::new(other.to_string())
                 .with_code(capstan_wire::ErrorCode::Failed),

@@ -26,6 +26,7 @@ impl HttpError {
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::Unreachable => StatusCode::FAILED_DEPENDENCY,
             ErrorCode::Failed => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -92,5 +93,30 @@ impl From<axum::extract::rejection::QueryRejection> for HttpError {
 impl From<axum::extract::rejection::PathRejection> for HttpError {
     fn from(rejection: axum::extract::rejection::PathRejection) -> Self {
         HttpError::new(ErrorCode::BadInput, rejection.body_text())
+    }
+}
+
+/// A body taken as bytes (an uploaded component); an oversized one is
+/// answered in the API's error shape.
+#[derive(Debug)]
+pub struct RawBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for RawBody {
+    type Rejection = HttpError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, HttpError> {
+        Ok(RawBody(
+            axum::body::Bytes::from_request(request, state).await?,
+        ))
+    }
+}
+
+impl From<axum::extract::rejection::BytesRejection> for HttpError {
+    fn from(rejection: axum::extract::rejection::BytesRejection) -> Self {
+        let code = match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::TooLarge,
+            _ => ErrorCode::BadInput,
+        };
+        HttpError::new(code, rejection.body_text())
     }
 }

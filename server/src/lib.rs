@@ -11,6 +11,8 @@
 //! - [`error`]: the one error shape every route answers with.
 //! - [`routes`]: the routes and the OpenAPI document they make.
 //! - [`scheduler`]: fires the schedules' jobs.
+//! - [`docker_events`]: Docker changes announced to the plugins that
+//!   subscribe to them.
 //! - [`notifier`]: sends the notifications that are due, and retries.
 //! - the event bus (`capstan_engine::events`) hands what happens to the
 //!   plugins that subscribe to it.
@@ -22,6 +24,7 @@
 //! - [`tls`]: certificates, and the TLS listener TCP uses beyond loopback.
 
 pub mod auth;
+pub mod docker_events;
 pub mod error;
 pub mod listen;
 pub mod live;

@@ -163,6 +163,7 @@ mod tests {
             check: false,
             diff: false,
             trust_new_hosts: false,
+            become_password_secret: None,
         }
     }
 

@@ -299,3 +299,34 @@ pub struct LogChunk {
     /// Why it ended early.
     pub error: Option<String>,
 }
+
+/// A host's engine read once: every kind of object as rows (what the API
+/// answers; the window follows a [`DockerView`] instead).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DockerSnapshot {
+    /// The host whose engine it shows, by its inventory name.
+    pub host: String,
+    /// Its containers, in every state.
+    pub containers: Vec<ContainerRow>,
+    /// Its swarm services (empty outside a swarm manager).
+    pub services: Vec<ServiceRow>,
+    /// Its swarm's nodes (empty outside a swarm manager).
+    pub nodes: Vec<NodeRow>,
+    /// Its images.
+    pub images: Vec<ImageRow>,
+    /// Its networks.
+    pub networks: Vec<NetworkRow>,
+    /// Its volumes.
+    pub volumes: Vec<VolumeRow>,
+}
+
+/// A container's latest output, read once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ContainerLogs {
+    /// The container, as it was named.
+    pub container: String,
+    /// Its last lines, stdout and stderr interleaved.
+    pub text: String,
+}

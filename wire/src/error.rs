@@ -18,6 +18,10 @@ named_enum! {
         RateLimited = "rate_limited",
         /// The request body is larger than allowed.
         TooLarge = "too_large",
+        /// A host or a Docker engine the request needed could not be
+        /// reached (answered 424: the request was fine, what it depends on
+        /// failed).
+        Unreachable = "unreachable",
         /// Capstan itself, or a host, failed.
         Failed = "failed",
     }

@@ -33,6 +33,10 @@ pub struct RunRequest {
     /// Environment variable holding the sudo password, if sudo asks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub become_password_env: Option<String>,
+    /// The stored secret holding the sudo password, if sudo asks: what an
+    /// unattended run (a schedule's, a webhook's, the API's) uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub become_password_secret: Option<String>,
     /// Params the action's schema marks secret, as recorded: their values
     /// are masked in the history, so a re-run must be given them again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -58,6 +62,7 @@ impl RunRequest {
             trust_new_hosts: false,
             become_user: None,
             become_password_env: None,
+            become_password_secret: None,
             secret_params: Vec::new(),
         }
     }
@@ -94,6 +99,9 @@ pub struct PlaybookRequest {
     /// Environment variable holding the sudo password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub become_password_env: Option<String>,
+    /// The stored secret holding the sudo password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub become_password_secret: Option<String>,
     /// The inventory's hosts when it ran, naturally sorted.
     #[serde(default)]
     pub hosts: Vec<String>,
@@ -493,6 +501,9 @@ pub struct PlaybookUpload {
     /// Record unknown host keys instead of refusing them (needs `admin`).
     #[serde(default)]
     pub trust_new_hosts: bool,
+    /// The stored secret holding the sudo password, for `become`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub become_password_secret: Option<String>,
 }
 
 /// One file of an uploaded playbook folder.

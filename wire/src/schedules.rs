@@ -54,6 +54,9 @@ pub struct ScheduledPlaybook {
     /// playbook as variables of those names (masked everywhere).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stored_secrets: Vec<String>,
+    /// The stored secret holding the sudo password, for `become`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub become_password_secret: Option<String>,
     /// Check mode.
     #[serde(default)]
     pub check: bool,

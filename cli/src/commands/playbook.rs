@@ -57,8 +57,12 @@ pub struct PlaybookRunArgs {
     #[arg(long)]
     trust_new_hosts: bool,
     /// Environment variable holding the sudo password, when `become` needs one.
-    #[arg(long, value_name = "VAR")]
+    #[arg(long, value_name = "VAR", conflicts_with = "become_password_secret")]
     become_password_env: Option<String>,
+    /// The stored secret (`capstan secrets set`) holding the sudo password:
+    /// what a schedule or a run through `--server` uses.
+    #[arg(long, value_name = "NAME")]
+    become_password_secret: Option<String>,
     /// A secret variable: `NAME` takes its value from the environment
     /// variable NAME, `NAME=FILE` from a file (never from the command line).
     /// Usable as {{ NAME }}; masked in every stored or printed output.
@@ -127,6 +131,8 @@ impl PlaybookRunArgs {
             diff: self.diff,
             trust_new_hosts: self.trust_new_hosts,
             become_password_env: self.become_password_env,
+            become_password_secret: self.become_password_secret,
+            become_password: None,
             secret_vars,
         })
     }

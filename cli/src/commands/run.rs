@@ -49,8 +49,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "USER")]
     become_user: Option<String>,
     /// Environment variable holding the sudo password, when sudo asks for one.
-    #[arg(long, value_name = "VAR")]
+    #[arg(long, value_name = "VAR", conflicts_with = "become_password_secret")]
     become_password_env: Option<String>,
+    /// The stored secret (`capstan secrets set`) holding the sudo password:
+    /// what a schedule or a run through `--server` uses.
+    #[arg(long, value_name = "NAME")]
+    become_password_secret: Option<String>,
     /// Print the job as JSON on stdout (log lines still go to stderr).
     #[arg(long)]
     json: bool,
@@ -86,6 +90,7 @@ impl RunArgs {
                 .become_user
                 .or(self.become_root.then(|| "root".to_string())),
             become_password_env: self.become_password_env,
+            become_password_secret: self.become_password_secret,
             secret_params: Vec::new(),
         })
     }

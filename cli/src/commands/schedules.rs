@@ -154,6 +154,7 @@ pub fn stored_job(command: &[String]) -> anyhow::Result<ScheduledJob> {
                     skip_tags: options.skip_tags,
                     extra_vars: options.extra_vars,
                     stored_secrets,
+                    become_password_secret: options.become_password_secret,
                     check: options.check,
                     diff: options.diff,
                 },

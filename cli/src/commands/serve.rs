@@ -82,6 +82,10 @@ pub async fn exec(capstan: Capstan, args: ServeArgs) -> anyhow::Result<Exit> {
         state.clone(),
         no_more_watching.clone(),
     ));
+    let docker_events = tokio::spawn(capstan_server::docker_events::run(
+        state.clone(),
+        no_more_watching.clone(),
+    ));
     let until_stopped = move || {
         let mut stopped = stopped.clone();
         async move {
@@ -117,6 +121,7 @@ pub async fn exec(capstan: Capstan, args: ServeArgs) -> anyhow::Result<Exit> {
     no_more_watching.cancel();
     let _ = watcher.await;
     let _ = notifier.await;
+    let _ = docker_events.await;
     if waited > 0 {
         eprintln!("capstan serve: {waited} job(s) were running; each finished or was cancelled");
     }

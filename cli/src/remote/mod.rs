@@ -86,6 +86,7 @@ pub async fn playbook(server: &Server, command: PlaybookCommand) -> anyhow::Resu
         check: options.check,
         diff: options.diff,
         trust_new_hosts: options.trust_new_hosts,
+        become_password_secret: options.become_password_secret,
     };
     let started: Started = server
         .call(Method::POST, "/api/v1/playbooks/runs", Some(&upload))

@@ -131,7 +131,7 @@ impl Target {
     ) -> Result<ExecOutput, RemoteError> {
         match &self.become_user {
             None => self.transport.exec(request, max_output).await,
-            Some(become_user) if become_user.password_env.is_none() => {
+            Some(become_user) if !become_user.has_password() => {
                 let output = self
                     .transport
                     .exec(&become_user.wrap_no_password(request), max_output)
@@ -166,7 +166,7 @@ impl Target {
         let program = request.argv.first().cloned().unwrap_or_default();
         let mut running = match &self.become_user {
             None => self.transport.start(request).await?,
-            Some(become_user) if become_user.password_env.is_none() => {
+            Some(become_user) if !become_user.has_password() => {
                 self.transport
                     .start(&become_user.wrap_no_password(request))
                     .await?

@@ -4,13 +4,38 @@
 use super::{Chunk, ExecOutput, ExecRequest, RemoteError, Running, append_capped};
 
 /// Whom to become, and where the sudo password comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Become {
     /// The user to run as (`root` by default).
     pub user: String,
     /// The password, read from this environment variable when needed
-    /// (never stored). Without it sudo must not ask (`-n`).
+    /// (never stored). Without it or `password`, sudo must not ask (`-n`).
     pub password_env: Option<String>,
+    /// The password itself, when the caller read it from the secrets
+    /// store (an unattended run); it wins over `password_env`.
+    pub password: Option<SudoPassword>,
+}
+
+/// A sudo password held in memory for one run. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SudoPassword(String);
+
+impl SudoPassword {
+    /// Holds `password`.
+    pub fn new(password: impl Into<String>) -> Self {
+        SudoPassword(password.into())
+    }
+
+    /// The password, for masking it out of what a run records.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SudoPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SudoPassword(***)")
+    }
 }
 
 impl Become {
@@ -57,8 +82,16 @@ impl Become {
         }
     }
 
-    /// The sudo password, from its environment variable.
+    /// Whether sudo may be given a password (else it must not ask: `-n`).
+    pub fn has_password(&self) -> bool {
+        self.password.is_some() || self.password_env.is_some()
+    }
+
+    /// The sudo password: the one given, or its environment variable's.
     fn password(&self) -> Option<String> {
+        if let Some(SudoPassword(given)) = &self.password {
+            return Some(given.clone());
+        }
         std::env::var(self.password_env.as_deref()?).ok()
     }
 
@@ -228,6 +261,7 @@ mod tests {
         let become_root = Become {
             user: "root".into(),
             password_env: None,
+            ..Default::default()
         };
         let request = ExecRequest {
             argv: vec!["id".into(), "-un".into()],
@@ -249,6 +283,7 @@ mod tests {
         let become_root = Become {
             user: "root".into(),
             password_env: Some("CAPSTAN_TEST_SUDO_PW".into()),
+            ..Default::default()
         };
         let request = ExecRequest {
             argv: vec!["cat".into()],
@@ -277,6 +312,7 @@ mod tests {
         let become_root = Become {
             user: "root".into(),
             password_env: Some("CAPSTAN_TEST_SUDO_PW".into()),
+            ..Default::default()
         };
         let dialog = Dialog::new();
         let fake_sudo = ExecRequest {
@@ -327,6 +363,7 @@ printf 'lecture\n%s\nwarning\n' "$2" >&2; exec cat"#;
         let become_root = Become {
             user: "root".into(),
             password_env: None,
+            ..Default::default()
         };
         let refused = |stderr: &str| {
             become_root

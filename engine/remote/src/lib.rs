@@ -12,8 +12,8 @@ pub mod via_exec;
 
 use std::sync::Arc;
 
-pub use become_::Become;
 pub use become_::Dialog;
+pub use become_::{Become, SudoPassword};
 pub use local::{LocalRunning, LocalTransport};
 pub use quote::{command_line, quote};
 pub use ssh::{HostKeyPolicy, SshAuth, SshRunning, SshSettings, SshTransport};

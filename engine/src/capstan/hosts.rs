@@ -100,10 +100,21 @@ impl Capstan {
     /// saves nothing; the error names the file and line.
     pub fn import_inventory(&self, path: &Path) -> Result<Vec<Host>> {
         let hosts = inventory::load_file(path, &inventory::current_user())?;
-        for host in &hosts {
-            self.store.save_host(host)?;
-        }
+        self.save_imported(&hosts)?;
         Ok(hosts)
+    }
+
+    /// Imports an inventory sent as text (INI or YAML, told apart as a
+    /// file without an extension is), as [`Capstan::import_inventory`]
+    /// does; `shown` names it in errors.
+    pub fn import_inventory_text(&self, shown: &str, text: &str) -> Result<Vec<Host>> {
+        let hosts = inventory::parse_text(shown, text, "", &inventory::current_user())?;
+        self.save_imported(&hosts)?;
+        Ok(hosts)
+    }
+
+    fn save_imported(&self, hosts: &[Host]) -> Result<()> {
+        Ok(self.store.save_hosts(hosts)?)
     }
 
     /// Each host's latest check.

@@ -107,6 +107,7 @@ impl Capstan {
                     diff: request.diff,
                     trust_new_hosts: false,
                     become_password_env: request.become_password_env,
+                    become_password_secret: request.become_password_secret,
                     ..Default::default()
                 }))
             }

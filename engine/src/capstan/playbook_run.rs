@@ -41,10 +41,11 @@ impl Capstan {
     /// results that had come.
     pub async fn run_playbook_with(
         &self,
-        options: PlaybookOptions,
+        mut options: PlaybookOptions,
         events: PlaybookEventSink,
         control: JobControl,
     ) -> Result<PlaybookReport> {
+        options.become_password = self.sudo_password(options.become_password_secret.as_deref())?;
         let playbook = model::load(&options.playbook)?;
         prepare::check_notify(&playbook)?;
         let inventory = match &options.inventory {
@@ -115,6 +116,7 @@ impl Capstan {
             check: options.check,
             diff: options.diff,
             become_password_env: options.become_password_env.clone(),
+            become_password_secret: options.become_password_secret.clone(),
             hosts: {
                 let mut names: Vec<String> = inventory.iter().map(|h| h.name.clone()).collect();
                 capstan_wire::natural::sort_naturally(&mut names, |n| n);
@@ -189,5 +191,9 @@ fn run_secrets(options: &PlaybookOptions, inventory: &[crate::inventory::Host]) 
             _ => None,
         }));
     let passwords = password_vars.filter_map(|var| std::env::var(var).ok());
-    Secrets::new(from_vars.chain(passwords))
+    let stored = options
+        .become_password
+        .as_ref()
+        .map(|p| p.expose().to_string());
+    Secrets::new(from_vars.chain(passwords).chain(stored))
 }

@@ -60,17 +60,20 @@ impl Capstan {
 
     /// Checks a job kept to run later (by a schedule or a webhook): an
     /// installed plugin, its action, params that fit, known targets; a
-    /// playbook file that parses, its inventory, its stored secrets.
+    /// playbook file that parses, its inventory, its stored secrets (the
+    /// sudo password's among them).
     pub(crate) async fn check_stored_job(&self, job: &ScheduledJob) -> Result<()> {
         match job {
             ScheduledJob::Action { request } => {
                 self.check_request(request).await?;
+                self.sudo_password(request.become_password_secret.as_deref())?;
             }
             ScheduledJob::Playbook { playbook } => {
                 crate::playbook::model::load(std::path::Path::new(&playbook.playbook))?;
                 for name in &playbook.stored_secrets {
                     self.secret_value(name)?;
                 }
+                self.sudo_password(playbook.become_password_secret.as_deref())?;
                 if let Some(inventory) = &playbook.inventory
                     && !std::path::Path::new(inventory).is_file()
                 {

@@ -75,6 +75,18 @@ impl Capstan {
         self.audit_as(by, "remove", &format!("secret:{name}"), "")
     }
 
+    /// The sudo password in the stored secret `name`, when one is named.
+    pub fn sudo_password(
+        &self,
+        name: Option<&str>,
+    ) -> Result<Option<capstan_remote::SudoPassword>> {
+        name.map(|name| {
+            self.secret_value(name)
+                .map(capstan_remote::SudoPassword::new)
+        })
+        .transpose()
+    }
+
     /// A secret's value, for a run that needs it (it must mask it).
     pub fn secret_value(&self, name: &str) -> Result<String> {
         let secret = self

@@ -130,13 +130,7 @@ impl Capstan {
     }
 
     /// Appends an audit entry about `subject` (`kind:name`) made by `by`.
-    pub(crate) fn audit_as(
-        &self,
-        by: &Actor,
-        action: &str,
-        subject: &str,
-        detail: &str,
-    ) -> Result<()> {
+    pub fn audit_as(&self, by: &Actor, action: &str, subject: &str, detail: &str) -> Result<()> {
         // An OS user is written bare, as every entry was before actors had kinds.
         let actor = match by {
             Actor::User(name) => name.clone(),

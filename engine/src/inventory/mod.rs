@@ -28,9 +28,20 @@ pub fn ssh_auth(auth: &HostAuth) -> SshAuth {
 /// line when it has none), and checks every host. `default_user` fills a
 /// missing `ansible_user`. The error names the file and line.
 pub fn load_file(path: &std::path::Path, default_user: &str) -> Result<Vec<Host>, InventoryError> {
-    let shown = path.display().to_string();
     let text = capstan_yaml::read_file(path, "inventory").map_err(InventoryError::Read)?;
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    parse_text(&path.display().to_string(), &text, extension, default_user)
+}
+
+/// Parses an inventory's text, INI or YAML (by `extension`: `yml` or
+/// `yaml`; or, when it is empty, by its first line), and checks every host.
+/// `shown` names the text in errors, with the line at fault.
+pub fn parse_text(
+    shown: &str,
+    text: &str,
+    extension: &str,
+    default_user: &str,
+) -> Result<Vec<Host>, InventoryError> {
     let first_line = text
         .lines()
         .map(str::trim)
@@ -40,18 +51,18 @@ pub fn load_file(path: &std::path::Path, default_user: &str) -> Result<Vec<Host>
         || (extension.is_empty() && first_line.ends_with(':') && !first_line.starts_with('['))
         || first_line == "---";
     let hosts = if is_yaml {
-        yaml::parse(&shown, &text, default_user)
+        yaml::parse(shown, text, default_user)
     } else {
-        ini::parse(&text, default_user)
+        ini::parse(text, default_user)
     }
     .map_err(|e| InventoryError::Syntax {
-        file: shown.clone(),
+        file: shown.to_string(),
         line: e.line,
         message: e.message,
     })?;
     for host in &hosts {
         host.validate().map_err(|error| InventoryError::BadHost {
-            file: shown.clone(),
+            file: shown.to_string(),
             host: host.name.clone(),
             error,
         })?;

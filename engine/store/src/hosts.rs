@@ -15,6 +15,20 @@ impl Store {
         Ok(())
     }
 
+    /// Adds or replaces every host of `hosts` in one transaction (an
+    /// import): all of them are saved, or none. Their last checks are
+    /// forgotten.
+    pub fn save_hosts(&self, hosts: &[Host]) -> Result<()> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            for host in hosts {
+                tx.execute("DELETE FROM host_checks WHERE name = ?1", [&host.name])?;
+                upsert_host(&tx, host)?;
+            }
+            tx.commit()
+        })
+    }
+
     /// Replaces the host called `old` by `host` (which may have another
     /// name) in one transaction: at no moment is the host missing or
     /// there twice. Both names' last checks are forgotten.

@@ -350,6 +350,7 @@ impl Store {
                     check: old.check,
                     diff: old.diff,
                     become_password_env: old.become_password_env,
+                    become_password_secret: None,
                     hosts: old.targets,
                 })
             }

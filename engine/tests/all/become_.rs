@@ -63,6 +63,7 @@ async fn files_are_written_as_the_become_user() {
         target.become_user = Some(Become {
             user: "nobody".into(),
             password_env: None,
+            ..Default::default()
         });
         let path = shared.path().join(format!("from-{name}"));
         let path = path.to_str().unwrap();
@@ -115,6 +116,7 @@ async fn a_sudo_password_never_reaches_a_command_when_sudo_does_not_ask() {
     target.become_user = Some(Become {
         user: "nobody".into(),
         password_env: Some("CAPSTAN_TEST_BECOME_PW".into()),
+        ..Default::default()
     });
     let out = target
         .exec(
@@ -331,4 +333,78 @@ async fn a_sudo_password_reaches_no_file_output_or_record_with_either_ticket_set
             std::fs::remove_file(out.path().join(name)).unwrap();
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sudo_password_from_the_secrets_store_serves_an_action_and_a_playbook_unattended() {
+    const PASSWORD: &str = "pw-Kx40-stored-sealed";
+    let sshd = Sshd::start();
+    let sudoer = Sudoer::create("capstan-sealed", PASSWORD, &sshd);
+    let (home, capstan) = engine();
+    let inventory = home.path().join("inventory.ini");
+    std::fs::write(
+        &inventory,
+        format!(
+            "h1 ansible_host=127.0.0.1 ansible_port={} ansible_user={} ansible_ssh_private_key_file={}\n",
+            sshd.port,
+            sudoer.name,
+            sshd.client_key.display()
+        ),
+    )
+    .unwrap();
+    capstan.import_inventory(&inventory).unwrap();
+    let owner = capstan.actor();
+    capstan.set_secret("sudo_pw", PASSWORD, &owner).unwrap();
+    let as_root = |secret: Option<&str>| RunRequest {
+        become_password_secret: secret.map(String::from),
+        ..request(&["h1"], "root")
+    };
+
+    // Without a password sudo asks and is refused; with the stored one it
+    // lets the command run.
+    let refused = execute(&capstan, as_root(None)).await;
+    assert_eq!(
+        refused.results[0].status,
+        ResultStatus::Failed,
+        "{refused:?}"
+    );
+    let ran = execute(&capstan, as_root(Some("sudo_pw"))).await;
+    assert_eq!(ran.results[0].status, ResultStatus::Changed, "{ran:?}");
+    assert_eq!(ran.results[0].data.as_ref().unwrap()["stdout"], "root");
+    let job = capstan.job(ran.job_id).unwrap();
+    let recorded = serde_json::to_string(&job).unwrap();
+    assert!(!recorded.contains(PASSWORD), "{recorded}");
+    let missing = capstan
+        .run(as_root(Some("no_such_secret")), std::sync::Arc::new(|_| {}))
+        .await
+        .unwrap_err();
+    assert!(missing.to_string().contains("no_such_secret"), "{missing}");
+
+    let playbook = home.path().join("site.yml");
+    std::fs::write(
+        &playbook,
+        "- hosts: all\n  gather_facts: no\n  become: yes\n  tasks:\n\
+         \x20   - command: id -un\n      register: who\n\
+         \x20   - assert:\n        that:\n          - who.stdout == 'root'\n",
+    )
+    .unwrap();
+    let options = capstan_engine::playbook::PlaybookOptions {
+        playbook,
+        become_password_secret: Some("sudo_pw".into()),
+        ..Default::default()
+    };
+    let report = capstan
+        .run_playbook(options, std::sync::Arc::new(|_| {}))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.recap[0].ok, report.recap[0].failed),
+        (2, 0),
+        "{report:?}"
+    );
+    assert_eq!(
+        files_holding(home.path(), PASSWORD.as_bytes()),
+        Vec::<String>::new(),
+        "the store (the secret is sealed), logs and job records"
+    );
 }

@@ -243,6 +243,7 @@ async fn bad_schedules_are_refused_with_what_is_wrong() {
                 skip_tags: Vec::new(),
                 extra_vars: Default::default(),
                 stored_secrets: Vec::new(),
+                become_password_secret: None,
                 check: false,
                 diff: false,
             },

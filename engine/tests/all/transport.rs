@@ -100,6 +100,7 @@ async fn only_regular_files_are_read_and_never_past_the_limit() {
     as_root.become_user = Some(capstan_engine::remote::Become {
         user: "root".into(),
         password_env: None,
+        ..Default::default()
     });
     for path in ["/dev/zero", fifo.to_str().unwrap(), "/tmp"] {
         match local.read_file(path, 1 << 20).await {

@@ -1,13 +1,17 @@
 //! The routes, and the OpenAPI document made from them. Every route but
-//! `/healthz` and the document itself takes a scoped caller
+//! `/healthz`, the document and its docs page takes a scoped caller
 //! ([`crate::auth`]); its OpenAPI `security` names that scope, which the
 //! route-walking test holds it to.
 
+pub mod docker;
+pub mod docs;
 pub mod events;
 pub mod hooks;
+pub mod hosts;
 pub mod jobs;
 pub mod log;
 pub mod notifications;
+pub mod plugins;
 pub mod runs;
 pub mod schedules;
 pub mod secrets;
@@ -30,6 +34,9 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(system::healthz))
         .route("/metrics", get(system::metrics))
         .route("/api/v1/openapi.json", get(system::openapi))
+        .route("/api/v1/docs", get(docs::page))
+        .route("/api/v1/docs/docs.js", get(docs::script))
+        .route("/api/v1/docs/docs.css", get(docs::style))
         .route("/api/v1/jobs", get(jobs::list))
         .route("/api/v1/jobs/{id}", get(jobs::show))
         .route("/api/v1/jobs/{id}/cancel", post(jobs::cancel))
@@ -81,6 +88,46 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/events/subscribers", get(events::subscribers))
         .route("/api/v1/events/announcements", post(events::announce))
+        .route("/api/v1/hosts", get(hosts::list).post(hosts::add))
+        .route(
+            "/api/v1/hosts/{name}",
+            get(hosts::show).put(hosts::edit).delete(hosts::remove),
+        )
+        .route("/api/v1/hosts/{name}/check", post(hosts::check))
+        .route("/api/v1/hosts/{name}/trust", post(hosts::trust))
+        .route("/api/v1/hosts/{name}/facts", post(hosts::facts))
+        .route("/api/v1/inventory", post(hosts::import))
+        .route(
+            "/api/v1/plugins",
+            get(plugins::list)
+                .post(plugins::install)
+                .layer(DefaultBodyLimit::max(plugins::PLUGIN_BODY_LIMIT)),
+        )
+        .route(
+            "/api/v1/plugin-inspection",
+            post(plugins::inspect).layer(DefaultBodyLimit::max(plugins::PLUGIN_BODY_LIMIT)),
+        )
+        .route(
+            "/api/v1/plugins/{name}",
+            get(plugins::show).delete(plugins::remove),
+        )
+        .route(
+            "/api/v1/plugins/{name}/grants/{grant}",
+            put(plugins::grant).delete(plugins::revoke),
+        )
+        .route("/api/v1/docker/{host}", get(docker::snapshot))
+        .route(
+            "/api/v1/docker/{host}/services/{service}/tasks",
+            get(docker::tasks),
+        )
+        .route(
+            "/api/v1/docker/{host}/containers/{container}/logs",
+            get(docker::logs),
+        )
+        .route(
+            "/api/v1/notifications/smtp",
+            get(notifications::smtp).put(notifications::set_smtp),
+        )
         .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
         .route("/api/v1/tokens/{name}", delete(tokens::revoke))
         .fallback(not_found)
@@ -98,7 +145,7 @@ async fn not_found(uri: axum::http::Uri) -> crate::error::HttpError {
 /// The API as OpenAPI describes it.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Capstan", description = "Capstan's HTTP API: jobs, runs, schedules, secrets, webhooks, tokens and the service itself."),
+    info(title = "Capstan", description = "Capstan's HTTP API: jobs, runs, hosts, plugins, Docker, schedules, secrets, webhooks, notifications, events, tokens and the service itself."),
     paths(
         system::healthz, system::metrics, system::openapi,
         jobs::list, jobs::show, jobs::cancel, runs::rerun, log::follow, log::updates,
@@ -109,7 +156,12 @@ async fn not_found(uri: axum::http::Uri) -> crate::error::HttpError {
         events::subscribers, events::announce,
         notifications::channels, notifications::add_channel, notifications::remove_channel,
         notifications::rules, notifications::add_rule, notifications::remove_rule,
-        notifications::deliveries,
+        notifications::deliveries, notifications::smtp, notifications::set_smtp,
+        hosts::list, hosts::show, hosts::add, hosts::edit, hosts::remove,
+        hosts::check, hosts::trust, hosts::facts, hosts::import,
+        plugins::list, plugins::show, plugins::inspect, plugins::install,
+        plugins::grant, plugins::revoke, plugins::remove,
+        docker::snapshot, docker::tasks, docker::logs,
         tokens::list, tokens::create, tokens::revoke,
     ),
     components(schemas(capstan_wire::ApiError, capstan_wire::ErrorCode)),
@@ -122,6 +174,9 @@ async fn not_found(uri: axum::http::Uri) -> crate::error::HttpError {
         (name = "webhooks", description = "Webhooks in: a signed delivery starts a configured job"),
         (name = "notifications", description = "Channels, the rules that send job ends to them, and every delivery with its attempts"),
         (name = "events", description = "Events handed to the plugins that subscribe to them; announcements a producer waits on"),
+        (name = "hosts", description = "The inventory: hosts with their last check, an Ansible inventory imported, logins checked, facts gathered"),
+        (name = "plugins", description = "Plugins with what they hold: inspected and installed by upload, granted, revoked, removed"),
+        (name = "docker", description = "Docker engines read (containers, services, nodes, images, networks, volumes, tasks, output); changes are runs of the `docker` plugin"),
         (name = "tokens", description = "API tokens (admin)"),
         (name = "system", description = "Liveness, metrics, this document"),
     )

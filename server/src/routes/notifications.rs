@@ -5,7 +5,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use capstan_wire::ApiError;
-use capstan_wire::notifications::{Channel, ChannelSpec, NotificationDelivery, Rule, RuleSpec};
+use capstan_wire::notifications::{
+    Channel, ChannelSpec, NotificationDelivery, Rule, RuleSpec, SmtpSettings,
+};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -116,4 +118,34 @@ pub async fn deliveries(
         )));
     }
     Ok(Json(state.capstan.notification_deliveries(limit)?))
+}
+
+/// The SMTP server e-mail channels send through.
+#[utoipa::path(get, path = "/api/v1/notifications/smtp", operation_id = "show_smtp", tag = "notifications",
+    responses((status = 200, body = SmtpSettings),
+        (status = 404, description = "None is configured", body = ApiError)),
+    security(("token" = ["read"])))]
+pub async fn smtp(_: Reader, State(state): State<AppState>) -> HttpResult<Json<SmtpSettings>> {
+    state.capstan.smtp()?.map(Json).ok_or_else(|| {
+        HttpError::new(
+            capstan_wire::ErrorCode::NotFound,
+            "no SMTP server is configured (PUT /api/v1/notifications/smtp sets one)",
+        )
+    })
+}
+
+/// Sets the SMTP server e-mail channels send through; its password is
+/// named as a stored secret, never sent here.
+#[utoipa::path(put, path = "/api/v1/notifications/smtp", operation_id = "set_smtp", tag = "notifications",
+    request_body = SmtpSettings,
+    responses((status = 200, body = SmtpSettings), (status = 400, body = ApiError),
+        (status = 404, description = "No such secret", body = ApiError)),
+    security(("token" = ["admin"])))]
+pub async fn set_smtp(
+    Admin(caller): Admin,
+    State(state): State<AppState>,
+    Body(settings): Body<SmtpSettings>,
+) -> HttpResult<Json<SmtpSettings>> {
+    state.capstan.set_smtp(settings.clone(), &caller.actor)?;
+    Ok(Json(settings))
 }

@@ -122,6 +122,8 @@ async fn start_upload(
         diff: upload.diff,
         trust_new_hosts: upload.trust_new_hosts,
         become_password_env: None,
+        become_password_secret: upload.become_password_secret,
+        become_password: None,
         secret_vars: upload.secret_vars,
     };
     state
@@ -251,6 +253,8 @@ fn scheduled_playbook(playbook: ScheduledPlaybook) -> PlaybookOptions {
         diff: playbook.diff,
         trust_new_hosts: false,
         become_password_env: None,
+        become_password_secret: playbook.become_password_secret,
+        become_password: None,
         secret_vars: Vec::new(),
     }
 }

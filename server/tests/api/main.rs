@@ -15,6 +15,8 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use serde_json::{Value, json};
 
+mod resources;
+
 /// A service on a fresh home: its TCP address, its socket and the engine.
 struct Service {
     _home: tempfile::TempDir,
@@ -199,11 +201,28 @@ fn operations(document: &Value) -> Vec<(String, String, Option<Scope>)> {
                 .and_then(|s| s.first())
                 .and_then(|s| s["token"][0].as_str())
                 .map(|name| Scope::from_name(name).expect("a known scope"));
-            let filled = path.replace("{id}", "1").replace("{name}", "nobody");
+            let filled = fill_parameters(path);
             found.push((method.to_uppercase(), filled, scope));
         }
     }
     found
+}
+
+/// `path` with `{id}` as 1 and every other parameter as `nobody`.
+fn fill_parameters(path: &str) -> String {
+    let mut filled = String::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        let close = open + rest[open..].find('}').expect("a closed parameter");
+        filled.push_str(&rest[..open]);
+        filled.push_str(if &rest[open..=close] == "{id}" {
+            "1"
+        } else {
+            "nobody"
+        });
+        rest = &rest[close + 1..];
+    }
+    filled + rest
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ use super::rows::{
     image_rows, network_rows, node_rows, service_rows, task_rows, volume_rows,
 };
 use crate::{DockerError, Engine, ObjectKind};
+use capstan_wire::docker::DockerSnapshot;
 
 impl Engine {
     /// The containers (all states) as rows.
@@ -64,8 +65,36 @@ impl Engine {
         ))
     }
 
+    /// Every kind of object as rows, read together; `host` names the
+    /// engine in the answer.
+    pub async fn snapshot(&self, host: &str) -> Result<DockerSnapshot, DockerError> {
+        let (containers, services, nodes, images, networks, volumes) = futures_util::try_join!(
+            self.container_rows(),
+            self.service_rows(),
+            self.node_rows(),
+            self.image_rows(),
+            self.network_rows(),
+            self.volume_rows(),
+        )?;
+        Ok(DockerSnapshot {
+            host: host.to_string(),
+            containers,
+            services,
+            nodes,
+            images,
+            networks,
+            volumes,
+        })
+    }
+
     /// A service's tasks (current and past) as rows.
     pub async fn task_rows(&self, service: &str) -> Result<Vec<TaskRow>, DockerError> {
+        if !self.is_swarm_manager().await? {
+            return Err(DockerError::Invalid(format!(
+                "the engine at {} is not a swarm manager: it has no services",
+                self.endpoint()
+            )));
+        }
         let Some(found) = self.inspect(ObjectKind::Service, service).await? else {
             return Err(DockerError::NotFound(format!(
                 "no service {service} (`capstan services` lists them)"

@@ -68,6 +68,7 @@ impl Plugin for Probe {
         .capability(Capability::Local)
         .capability(Capability::Http)
         .subscribe(EventKind::JobFinished)
+        .subscribe(EventKind::ContainerChanged)
         .subscribe(EventKind::Announcement);
         // Its actions take any params: it decodes them itself.
         for (name, summary) in ACTIONS {
