@@ -6,6 +6,8 @@
 //! - [`jobs`] runs an action over targets and announces what happened.
 //! - [`playbook`] runs Ansible playbooks (the common subset) with plugins.
 //! - [`cron`] reads schedules' cron expressions in their time zones.
+//! - [`desktop`] shows desktop notifications over the session bus, and
+//!   [`smtp`] sends e-mail: the channels the host itself sends.
 //! - [`Capstan`], the facade, saves what runs announce and gives every face
 //!   its views.
 //!
@@ -20,6 +22,7 @@
 //!   (`capstan-store`).
 
 pub mod cron;
+pub mod desktop;
 pub mod error;
 pub mod events;
 pub mod fan_out;

@@ -16,6 +16,9 @@ named_enum! {
         /// E-mail, through the SMTP server configured once
         /// (`SmtpSettings`), to the addresses in `to`.
         Email = "email",
+        /// A desktop notification, shown through the session bus of the
+        /// user the sending Capstan runs as.
+        Desktop = "desktop",
     }
 }
 
@@ -24,7 +27,6 @@ named_from_str!(ChannelKind, "channel kind");
 /// A channel as asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
 pub struct ChannelSpec {
     /// Its name (letters, digits, `-`, `_`).
     pub name: String,
@@ -119,7 +121,6 @@ named_from_str!(NotifyOn, "`on` value");
 /// given must match; none given matches every job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
 pub struct RuleSpec {
     /// Its name.
     pub name: String,
@@ -211,4 +212,28 @@ pub struct DeliveryAttempt {
     pub ok: bool,
     /// What the channel (or the plugin) said.
     pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listed_channel_and_rule_read_back_as_sent() {
+        let channel = Channel {
+            spec: ChannelSpec {
+                name: "me".into(),
+                kind: ChannelKind::Desktop,
+                url: None,
+                url_secret: None,
+                signing_secret: None,
+                to: Vec::new(),
+            },
+            host: "session bus".into(),
+            created_by: crate::Actor::Token("ops".into()),
+            created_at_ms: 1,
+        };
+        let text = serde_json::to_string(&channel).unwrap();
+        assert_eq!(serde_json::from_str::<Channel>(&text).unwrap(), channel);
+    }
 }

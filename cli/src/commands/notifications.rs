@@ -25,7 +25,7 @@ use crate::output::{print_json, timestamp};
 #[derive(Subcommand)]
 pub enum NotificationsCommand {
     /// Add a channel: a Slack-compatible webhook, a signed generic webhook,
-    /// or e-mail.
+    /// e-mail, or the desktop.
     ChannelAdd(ChannelArgs),
     /// Every channel.
     Channels {
@@ -71,8 +71,10 @@ pub enum NotificationsCommand {
 pub struct ChannelArgs {
     /// Its name.
     name: String,
-    /// slack (an incoming webhook URL kept in a secret) or webhook (a URL,
-    /// sent the event as JSON, signed when --signing-secret is given).
+    /// slack (an incoming webhook URL kept in a secret), webhook (a URL,
+    /// sent the event as JSON, signed when --signing-secret is given),
+    /// email (--to, through the SMTP server) or desktop (a notification on
+    /// the session bus of the user the sending Capstan runs as).
     #[arg(long, value_parser = parse_kind)]
     kind: ChannelKind,
     /// The webhook channel's URL.

@@ -40,14 +40,18 @@ const NOTIFY_PLUGIN: &str = "notify";
 const BATCH: usize = 50;
 /// The settings key of the SMTP server.
 const SMTP_SETTING: &str = "smtp";
+/// Where a desktop channel sends, as listed.
+const DESKTOP_PLACE: &str = "session bus";
 
 impl Capstan {
     /// Adds a channel: checks its fields and secrets, and grants the
     /// `notify` plugin its URL's host.
     pub async fn add_channel(&self, spec: ChannelSpec, by: &Actor) -> Result<Channel> {
         check_name(&spec.name)?;
-        if spec.kind == ChannelKind::Email {
-            return self.add_email_channel(spec, by);
+        match spec.kind {
+            ChannelKind::Email => return self.add_email_channel(spec, by),
+            ChannelKind::Desktop => return self.add_desktop_channel(spec, by),
+            ChannelKind::Slack | ChannelKind::Webhook => {}
         }
         if !spec.to.is_empty() {
             return Err(Error::BadInput(
@@ -75,13 +79,37 @@ impl Capstan {
                 spec.name
             )));
         }
-        self.grant(NOTIFY_PLUGIN, Grant::Http(host.clone())).await?;
+        self.grant_as(NOTIFY_PLUGIN, Grant::Http(host.clone()), by)
+            .await?;
         self.audit_as(
             by,
             "add",
             &format!("channel:{}", spec.name),
             &format!("{} to {host}", spec.kind),
         )?;
+        self.channel(&spec.name)
+    }
+
+    /// A desktop channel: nothing to give it but a name.
+    fn add_desktop_channel(&self, spec: ChannelSpec, by: &Actor) -> Result<Channel> {
+        if spec.url.is_some()
+            || spec.url_secret.is_some()
+            || spec.signing_secret.is_some()
+            || !spec.to.is_empty()
+        {
+            return Err(Error::BadInput(
+                "a desktop channel takes no URL, secret or recipient: it shows the notification \
+                 on the desktop of the user Capstan runs as"
+                    .into(),
+            ));
+        }
+        if !self.store.add_channel(&spec, DESKTOP_PLACE, by, now_ms())? {
+            return Err(Error::BadInput(format!(
+                "a channel named `{}` exists: remove it first, or pick another name",
+                spec.name
+            )));
+        }
+        self.audit_as(by, "add", &format!("channel:{}", spec.name), "desktop")?;
         self.channel(&spec.name)
     }
 
@@ -199,7 +227,7 @@ impl Capstan {
             && !still_used
             && let Ok(host) = channel.host.parse::<HttpHost>()
         {
-            self.revoke(NOTIFY_PLUGIN, Grant::Http(host)).await?;
+            self.revoke_as(NOTIFY_PLUGIN, Grant::Http(host), by).await?;
         }
         self.audit_as(by, "remove", &format!("channel:{name}"), "")
     }
@@ -297,13 +325,17 @@ impl Capstan {
     ) -> std::result::Result<String, String> {
         let channel = self.channel(&delivery.channel).map_err(|e| e.to_string())?;
         let job = self.job(delivery.job_id).map_err(|e| e.to_string())?;
-        if channel.spec.kind == ChannelKind::Email {
-            return self.send_email(&channel.spec, &job).await;
+        match channel.spec.kind {
+            ChannelKind::Email => return self.send_email(&channel.spec, &job).await,
+            ChannelKind::Desktop => return send_desktop(&job).await,
+            ChannelKind::Slack | ChannelKind::Webhook => {}
         }
         let url = self.channel_url(&channel.spec).map_err(|e| e.to_string())?;
         let (action, params) = match channel.spec.kind {
             ChannelKind::Slack => ("slack", json!({ "url": url, "text": slack_text(&job) })),
-            ChannelKind::Email => return self.send_email(&channel.spec, &job).await,
+            kind @ (ChannelKind::Email | ChannelKind::Desktop) => {
+                return Err(format!("a {kind} channel is not sent over HTTP"));
+            }
             ChannelKind::Webhook => {
                 let body = json!({
                     "event": "job-finished",
@@ -414,6 +446,9 @@ impl Capstan {
             (ChannelKind::Email, _, _) => Err(Error::BadInput(
                 "an e-mail channel sends through the SMTP server, not to a URL".into(),
             )),
+            (ChannelKind::Desktop, _, _) => Err(Error::BadInput(
+                "a desktop channel shows a notification on the session bus, not at a URL".into(),
+            )),
         }
     }
 
@@ -495,6 +530,19 @@ fn mask(text: &str, secret: &str) -> String {
     } else {
         text.replace(secret, "********")
     }
+}
+
+/// Shows the end of `job` on this user's desktop.
+async fn send_desktop(job: &JobRecord) -> std::result::Result<String, String> {
+    let status = job
+        .overall()
+        .map_or("no result".to_string(), |s| s.to_string());
+    let summary = format!("Capstan: job {} {status}", job.id);
+    let body = slack_text(job);
+    tokio::task::spawn_blocking(move || crate::desktop::notify(&summary, &body))
+        .await
+        .map_err(|e| format!("the notification stopped: {e}"))?
+        .map(|id| format!("shown (notification {id})"))
 }
 
 /// What ran: `playbook `site.yml`` or `` `debug.msg` ``.

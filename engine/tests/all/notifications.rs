@@ -485,3 +485,141 @@ async fn a_failed_job_is_mailed_over_starttls_to_a_real_smtp_server() {
         .unwrap_err();
     assert!(err.contains("could not connect"), "{err}");
 }
+
+/// A `dbus-daemon` of the test's own, on a socket in a fresh folder.
+struct SessionBus {
+    daemon: std::process::Child,
+    address: String,
+    _dir: tempfile::TempDir,
+}
+
+impl SessionBus {
+    fn start() -> SessionBus {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("bus");
+        let address = format!("unix:path={}", socket.display());
+        let daemon = std::process::Command::new("dbus-daemon")
+            .args([
+                "--session",
+                "--nofork",
+                "--nopidfile",
+                "--address",
+                &address,
+            ])
+            .spawn()
+            .expect("dbus-daemon (Debian's dbus-daemon) runs");
+        for _ in 0..200 {
+            if socket.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        SessionBus {
+            daemon,
+            address,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for SessionBus {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}
+
+/// Stands in for a desktop's notification service on `address`: answers
+/// every `Notify` with id 41 and hands its summary and body to the test.
+fn notification_service(address: &str) -> std::sync::mpsc::Receiver<(String, String)> {
+    use capstan_engine::desktop::dbus::{Connection, Kind, Value};
+    let mut bus = Connection::open(address).unwrap();
+    bus.request_name(capstan_engine::desktop::SERVICE).unwrap();
+    let (shown, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        while let Ok(call) = bus.read() {
+            if call.kind != Kind::Call || call.member.as_deref() != Some("Notify") {
+                continue;
+            }
+            let text = |at: usize| match call.body.get(at) {
+                Some(Value::Str(s)) => s.clone(),
+                _ => String::new(),
+            };
+            let _ = shown.send((text(3), text(4)));
+            if bus.reply(&call, &[Value::U32(41)]).is_err() {
+                break;
+            }
+        }
+    });
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_desktop_channel_shows_a_job_s_end_through_the_session_bus_and_says_when_it_cannot() {
+    let (_dir, capstan) = engine();
+    let desktop = ChannelSpec {
+        kind: ChannelKind::Desktop,
+        ..slack("me", "unused")
+    };
+    let refused = capstan
+        .add_channel(desktop.clone(), &me())
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("takes no URL"), "{refused}");
+    let desktop = ChannelSpec {
+        url_secret: None,
+        ..desktop
+    };
+    capstan.add_channel(desktop, &me()).await.unwrap();
+    capstan
+        .add_rule(rule("mine", NotifyOn::Finished, "me"), &me())
+        .unwrap();
+    let job = job_of(&capstan, "debug", "msg", json!({ "msg": "hi" })).await;
+    assert_eq!(capstan.queue_notifications(&job).unwrap(), 1);
+    let attempt_says = |capstan: &Capstan| {
+        let delivery = capstan.notification_deliveries(1).unwrap().remove(0);
+        (
+            delivery.state,
+            delivery.history.last().unwrap().detail.clone(),
+        )
+    };
+
+    // No session bus at all, then a bus with no notification service:
+    // each attempt records why.
+    // SAFETY: this test's process (nextest runs each test alone) is the
+    // only reader of the variable.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::env::remove_var("DBUS_SESSION_BUS_ADDRESS")
+    };
+    let start = now_ms();
+    assert_eq!(capstan.send_due_notifications(start).await.unwrap(), 1);
+    let (state, detail) = attempt_says(&capstan);
+    assert_eq!(state, DeliveryState::Pending);
+    assert!(detail.contains("no session bus"), "{detail}");
+    let bus = SessionBus::start();
+    #[allow(unsafe_code)]
+    unsafe {
+        std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+    };
+    assert_eq!(
+        capstan.send_due_notifications(start + 2_000).await.unwrap(),
+        1
+    );
+    let (_, detail) = attempt_says(&capstan);
+    assert!(detail.contains("no notification service"), "{detail}");
+
+    let shown = notification_service(&bus.address);
+    assert_eq!(
+        capstan.send_due_notifications(start + 6_000).await.unwrap(),
+        1
+    );
+    let (state, detail) = attempt_says(&capstan);
+    assert_eq!(state, DeliveryState::Sent, "{detail}");
+    assert_eq!(detail, "shown (notification 41)");
+    let (summary, body) = shown
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(summary, format!("Capstan: job {} ok", job.id));
+    assert!(body.contains("`debug.msg`"), "{body}");
+}
