@@ -14,7 +14,7 @@ use capstan_app::window_state;
 use capstan_engine::{BundledPlugin, Capstan, Home};
 use tauri::Manager;
 
-use commands::{docker, hosts, jobs, overview, plugins, run};
+use commands::{docker, hosts, jobs, overview, plugins, run, schedules};
 
 /// When the process started, and when the webview began loading the page,
 /// for the start-up report.
@@ -98,6 +98,13 @@ fn main() {
             docker::service_tasks,
             docker::follow_logs,
             docker::stop_stream,
+            schedules::schedules,
+            schedules::add_schedule,
+            schedules::pause_schedule,
+            schedules::remove_schedule,
+            schedules::secrets,
+            schedules::set_secret,
+            schedules::remove_secret,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {

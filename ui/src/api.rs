@@ -87,6 +87,10 @@ pub use capstan_wire::jobs::{
 };
 pub use capstan_wire::overview::Overview;
 pub use capstan_wire::plugins::{Inspection, PluginView};
+pub use capstan_wire::schedules::{
+    Misfire, Overlap, Schedule, ScheduleSpec, ScheduledJob, ScheduledPlaybook,
+};
+pub use capstan_wire::secrets::SecretInfo;
 pub use capstan_wire::status::{JobState, ResultStatus};
 
 // ---------------------------------------------------------------- calls
@@ -228,4 +232,39 @@ pub async fn follow_logs(host: String, container: String, tail: u32) -> ApiResul
 /// Stops a stream.
 pub async fn stop_stream(stream: u64) {
     let _ = call::<()>("stop_stream", json!({ "stream": stream })).await;
+}
+
+/// Every schedule, with its next times.
+pub async fn schedules() -> ApiResult<Vec<Schedule>> {
+    call("schedules", json!({})).await
+}
+
+/// Adds a schedule.
+pub async fn add_schedule(spec: ScheduleSpec) -> ApiResult<Schedule> {
+    call("add_schedule", json!({ "spec": spec })).await
+}
+
+/// Pauses or resumes a schedule.
+pub async fn pause_schedule(name: String, paused: bool) -> ApiResult<Schedule> {
+    call("pause_schedule", json!({ "name": name, "paused": paused })).await
+}
+
+/// Removes a schedule.
+pub async fn remove_schedule(name: String) -> ApiResult<()> {
+    call("remove_schedule", json!({ "name": name })).await
+}
+
+/// Every secret's name and dates.
+pub async fn secrets() -> ApiResult<Vec<SecretInfo>> {
+    call("secrets", json!({})).await
+}
+
+/// Seals and stores a secret.
+pub async fn set_secret(name: String, value: String) -> ApiResult<()> {
+    call("set_secret", json!({ "name": name, "value": value })).await
+}
+
+/// Removes a secret.
+pub async fn remove_secret(name: String) -> ApiResult<()> {
+    call("remove_secret", json!({ "name": name })).await
 }

@@ -87,11 +87,15 @@ pub enum Route {
     Containers,
     /// A swarm's services and nodes.
     Swarm,
+    /// Jobs run at set times.
+    Schedules,
+    /// The encrypted secrets store.
+    Secrets,
 }
 
 impl Route {
     /// The pages of the navigation, in order (Ctrl+1… jumps to them).
-    const PAGES: [(Route, &'static str); 7] = [
+    const PAGES: [(Route, &'static str); 9] = [
         (Route::Overview, "Overview"),
         (Route::Hosts, "Hosts"),
         (Route::Plugins, "Plugins"),
@@ -99,6 +103,8 @@ impl Route {
         (Route::Jobs, "Jobs"),
         (Route::Containers, "Containers"),
         (Route::Swarm, "Swarm"),
+        (Route::Schedules, "Schedules"),
+        (Route::Secrets, "Secrets"),
     ];
 
     /// The navigation entry this route is under.
@@ -128,7 +134,7 @@ fn App() -> impl IntoView {
     let route = ROUTE.with(|route| *route);
     live::Live::start();
 
-    // Ctrl+1…7 (or Alt+1…7) jump between pages.
+    // Ctrl+1…9 (or Alt+1…9) jump between pages.
     let keys = window_event_listener(leptos::ev::keydown, move |ev| {
         if !(ev.ctrl_key() || ev.alt_key()) {
             return;
@@ -137,7 +143,7 @@ fn App() -> impl IntoView {
             .key()
             .parse::<usize>()
             .ok()
-            .filter(|n| (1..=7).contains(n))
+            .filter(|n| (1..=Route::PAGES.len()).contains(n))
         {
             ev.prevent_default();
             route.set(Route::PAGES[n - 1].0);
@@ -182,6 +188,8 @@ fn App() -> impl IntoView {
                     Route::Job(id) => view! { <pages::job::Job id=id /> }.into_any(),
                     Route::Containers => view! { <pages::containers::Containers /> }.into_any(),
                     Route::Swarm => view! { <pages::swarm::Swarm /> }.into_any(),
+                    Route::Schedules => view! { <pages::schedules::Schedules /> }.into_any(),
+                    Route::Secrets => view! { <pages::secrets::Secrets /> }.into_any(),
                 }}
             </main>
         </div>

@@ -8,3 +8,4 @@ pub mod jobs;
 pub mod overview;
 pub mod plugins;
 pub mod run;
+pub mod schedules;

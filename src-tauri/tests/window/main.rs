@@ -14,6 +14,7 @@ mod hosts;
 mod overview;
 mod plugins;
 mod run;
+mod schedules;
 mod swarm;
 
 /// The engine on a test's data folder, as the app opens it.

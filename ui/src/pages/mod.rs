@@ -8,4 +8,6 @@ pub mod jobs;
 pub mod overview;
 pub mod plugins;
 pub mod run;
+pub mod schedules;
+pub mod secrets;
 pub mod swarm;
