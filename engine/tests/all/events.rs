@@ -129,7 +129,11 @@ async fn a_0_2_plugin_declares_its_subscriptions() {
     assert_eq!(inspected.version, ContractVersion::V0_2);
     assert_eq!(
         inspected.manifest.subscriptions,
-        [EventKind::JobFinished, EventKind::Announcement]
+        [
+            EventKind::JobFinished,
+            EventKind::ContainerChanged,
+            EventKind::Announcement
+        ]
     );
     assert!(inspected.requested.contains(&Capability::Http));
     assert!(inspected.requested.contains(&Capability::Events));
@@ -350,7 +354,7 @@ async fn events_reach_a_subscriber_in_order_and_are_acknowledged() {
     // Not subscribed: nobody gets it, and a wait on it ends at once.
     let nobody = bus
         .publish_and_wait(
-            EventKind::ContainerChanged,
+            EventKind::NodeChanged,
             None,
             json!({}),
             Duration::from_secs(5),
