@@ -225,7 +225,7 @@ impl Store {
     /// The newest jobs first, at most `limit`, with their results (read
     /// in one query for the whole page).
     pub fn jobs(&self, limit: usize) -> Result<Vec<JobRecord>> {
-        self.with(|conn| {
+        self.read(|conn| {
             let mut stmt =
                 conn.prepare_cached(&format!("{SELECT_JOB} ORDER BY id DESC LIMIT ?1"))?;
             let mut jobs = stmt

@@ -42,8 +42,16 @@ pub struct Store {
 
 struct Inner {
     path: PathBuf,
+    /// The connection every write (and most reads) goes through.
     conn: Mutex<Connection>,
+    /// Read-only connections for the hot reads ([`Store::read`]), opened
+    /// as they are first needed and kept; in WAL mode they read beside
+    /// the writer and each other.
+    readers: Mutex<Vec<Connection>>,
 }
+
+/// Read-only connections kept for reuse.
+const KEPT_READERS: usize = 4;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -81,6 +89,7 @@ impl Store {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 conn: Mutex::new(conn),
+                readers: Mutex::default(),
             }),
         };
         store.mark_interrupted_jobs()?;
@@ -92,7 +101,6 @@ impl Store {
         &self.inner.path
     }
 
-    /// Runs `f` with the connection, mapping SQLite errors to [`StoreError::Sqlite`].
     /// An insert's outcome as whether it added a row: false (not an
     /// error) when a unique name was taken.
     fn added_unless_taken(inserted: Result<usize>) -> Result<bool> {
@@ -106,8 +114,79 @@ impl Store {
         }
     }
 
+    /// Runs `f` with the connection, mapping SQLite errors to [`StoreError::Sqlite`].
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
         let mut conn = self.inner.conn.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut conn).map_err(|source| StoreError::sqlite(&self.inner.path, source))
+    }
+
+    /// Runs a read-only `f` on a read-only connection of its own, so that
+    /// reads on several threads (the service's requests) go on together
+    /// instead of waiting on the one connection [`Store::with`] holds.
+    /// It sees everything committed before it starts.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let wrap = |source| StoreError::sqlite(&self.inner.path, source);
+        let taken = self.readers().pop();
+        let conn = match taken {
+            Some(conn) => conn,
+            None => self.open_reader().map_err(wrap)?,
+        };
+        let result = f(&conn).map_err(wrap);
+        let mut readers = self.readers();
+        if readers.len() < KEPT_READERS {
+            readers.push(conn);
+        }
+        result
+    }
+
+    fn readers(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+        self.inner.readers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn open_reader(&self) -> rusqlite::Result<Connection> {
+        use rusqlite::OpenFlags;
+        let conn = Connection::open_with_flags(
+            &self.inner.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(conn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use capstan_wire::jobs::{JobRequest, RunRequest};
+
+    #[test]
+    fn reads_on_many_threads_see_every_write_committed_before_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("capstan.db")).unwrap();
+        let request = JobRequest::Action(RunRequest::new(
+            "debug",
+            "msg",
+            serde_json::json!({}),
+            ["local"],
+        ));
+        let me = capstan_wire::Actor::User("tester".into());
+        std::thread::scope(|threads| {
+            for _ in 0..8 {
+                threads.spawn(|| {
+                    for _ in 0..25 {
+                        // Each thread's own write is in its next read.
+                        let id = store.create_job(&request, &me).unwrap();
+                        let newest = store.jobs(1).unwrap();
+                        assert!(newest[0].id >= id, "{} < {id}", newest[0].id);
+                    }
+                });
+            }
+        });
+        assert_eq!(store.jobs(1_000).unwrap().len(), 200);
+        assert!(store.readers().len() <= KEPT_READERS);
+        // A reader never writes.
+        let refused = store.read(|conn| conn.execute("DELETE FROM jobs", []));
+        assert!(refused.is_err());
+        assert_eq!(store.jobs(1_000).unwrap().len(), 200);
     }
 }

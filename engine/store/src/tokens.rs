@@ -67,13 +67,10 @@ impl Store {
     /// expired ones too: the caller says why it is refused). Its last use
     /// is recorded, to the minute.
     pub fn token_by_hash(&self, hash: &str, now_ms: i64) -> Result<Option<TokenInfo>> {
-        let token = self.with(|conn| {
-            conn.query_row(
-                &format!("{SELECT_TOKEN} WHERE hash = ?1"),
-                [hash],
-                read_token,
-            )
-            .optional()
+        let token = self.read(|conn| {
+            conn.prepare_cached(&format!("{SELECT_TOKEN} WHERE hash = ?1"))?
+                .query_row([hash], read_token)
+                .optional()
         })?;
         if let Some(token) = &token
             && token.usable(now_ms)
