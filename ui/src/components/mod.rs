@@ -2,5 +2,6 @@
 
 pub mod field;
 pub mod params;
+pub mod remove;
 pub mod status;
 pub mod virtual_list;

@@ -10,6 +10,7 @@ use crate::api::{
     ScheduledPlaybook,
 };
 use crate::components::field::{Notice, TextField};
+use crate::components::remove::RemoveButton;
 use crate::components::status::when;
 use crate::{Route, go};
 
@@ -74,7 +75,6 @@ pub fn Schedules() -> impl IntoView {
 fn ScheduleRow(schedule: Schedule, on_changed: Callback<Option<(bool, String)>>) -> impl IntoView {
     let name = schedule.spec.name.clone();
     let paused = schedule.paused;
-    let confirm_remove = RwSignal::new(false);
     let toggle = {
         let name = name.clone();
         move |_| {
@@ -92,11 +92,7 @@ fn ScheduleRow(schedule: Schedule, on_changed: Callback<Option<(bool, String)>>)
     };
     let remove = {
         let name = name.clone();
-        move |_| {
-            if !confirm_remove.get() {
-                confirm_remove.set(true);
-                return;
-            }
+        Callback::new(move |()| {
             let name = name.clone();
             leptos::task::spawn_local(async move {
                 match api::remove_schedule(name.clone()).await {
@@ -107,7 +103,7 @@ fn ScheduleRow(schedule: Schedule, on_changed: Callback<Option<(bool, String)>>)
                     Err(e) => on_changed.run(Some((false, e.message))),
                 }
             });
-        }
+        })
     };
     let next = if paused {
         "paused".to_string()
@@ -133,9 +129,7 @@ fn ScheduleRow(schedule: Schedule, on_changed: Callback<Option<(bool, String)>>)
             })}</td>
             <td class="row-actions">
                 <button class="pause" on:click=toggle>{if paused { "Resume" } else { "Pause" }}</button>
-                <button class="remove danger" class:confirm-remove=move || confirm_remove.get() on:click=remove>
-                    {move || if confirm_remove.get() { "Really remove" } else { "Remove" }}
-                </button>
+                <RemoveButton on_remove=remove />
             </td>
         </tr>
     }

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::api::{self, ApiError, SecretInfo};
 use crate::components::field::{Notice, TextField};
+use crate::components::remove::RemoveButton;
 use crate::components::status::when;
 
 /// The Secrets page.
@@ -53,14 +54,9 @@ pub fn Secrets() -> impl IntoView {
 #[component]
 fn SecretRow(secret: SecretInfo, on_changed: Callback<(bool, String)>) -> impl IntoView {
     let name = secret.name.clone();
-    let confirm = RwSignal::new(false);
     let remove = {
         let name = name.clone();
-        move |_| {
-            if !confirm.get() {
-                confirm.set(true);
-                return;
-            }
+        Callback::new(move |()| {
             let name = name.clone();
             leptos::task::spawn_local(async move {
                 match api::remove_secret(name.clone()).await {
@@ -68,7 +64,7 @@ fn SecretRow(secret: SecretInfo, on_changed: Callback<(bool, String)>) -> impl I
                     Err(e) => on_changed.run((false, e.message)),
                 }
             });
-        }
+        })
     };
     view! {
         <tr data-secret=name.clone()>
@@ -76,9 +72,7 @@ fn SecretRow(secret: SecretInfo, on_changed: Callback<(bool, String)>) -> impl I
             <td class="muted">{secret.updated_by.to_string()}</td>
             <td class="muted">{when(secret.updated_at_ms)}</td>
             <td class="row-actions">
-                <button class="remove danger" class:confirm-remove=move || confirm.get() on:click=remove>
-                    {move || if confirm.get() { "Really remove" } else { "Remove" }}
-                </button>
+                <RemoveButton on_remove=remove />
             </td>
         </tr>
     }
