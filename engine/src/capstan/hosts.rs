@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{Capstan, unknown_host};
+use super::Capstan;
 use crate::inventory::form::{HostForm, host_from_form};
 use crate::inventory::{self, Host, HostCheck, HostRules};
 use crate::jobs::{ResultStatus, RunRequest};
@@ -24,7 +24,7 @@ impl Capstan {
     /// ([`Error::BadField`]), a name taken by another host too.
     pub fn save_host_form(&self, form: &HostForm, editing: Option<&str>) -> Result<Host> {
         let before = match editing {
-            Some(name) => Some(self.store.host(name)?.ok_or_else(|| unknown_host(name))?),
+            Some(name) => Some(self.store.host(name)?.ok_or_else(|| no_such_host(name))?),
             None => None,
         };
         let host = host_from_form(form, before.as_ref())?;
@@ -39,6 +39,7 @@ impl Capstan {
 
     /// Gathers a host's facts with the `setup` plugin (a recorded job).
     pub async fn facts(&self, name: &str) -> Result<Facts> {
+        self.require_host(name)?;
         let request = RunRequest::new("setup", "gather", serde_json::json!({}), [name]);
         let report = self.run(request, std::sync::Arc::new(|_| {})).await?;
         let job_id = report.job_id;
@@ -61,6 +62,16 @@ impl Capstan {
         })
     }
 
+    /// Refuses a name that is neither an inventory host nor `local` (a
+    /// group or a pattern is a target, not a host).
+    fn require_host(&self, name: &str) -> Result<()> {
+        if name == "local" || self.store.host(name)?.is_some() {
+            Ok(())
+        } else {
+            Err(no_such_host(name))
+        }
+    }
+
     /// Every host in the inventory.
     pub fn hosts(&self) -> Result<Vec<Host>> {
         Ok(self.store.hosts()?)
@@ -71,7 +82,7 @@ impl Capstan {
     pub fn update_host(&self, old: &str, host: &Host) -> Result<()> {
         host.validate()?;
         if self.store.host(old)?.is_none() {
-            return Err(unknown_host(old));
+            return Err(no_such_host(old));
         }
         if host.name != old && self.store.host(&host.name)?.is_some() {
             return Err(name_taken(&host.name));
@@ -81,7 +92,7 @@ impl Capstan {
 
     /// Renames a host, keeping everything else about it.
     pub fn rename_host(&self, old: &str, new: &str) -> Result<Host> {
-        let mut host = self.store.host(old)?.ok_or_else(|| unknown_host(old))?;
+        let mut host = self.store.host(old)?.ok_or_else(|| no_such_host(old))?;
         host.name = new.to_string();
         self.update_host(old, &host)?;
         Ok(host)
@@ -90,7 +101,7 @@ impl Capstan {
     /// Removes a host from the inventory.
     pub fn remove_host(&self, name: &str) -> Result<()> {
         if !self.store.remove_host(name)? {
-            return Err(unknown_host(name));
+            return Err(no_such_host(name));
         }
         Ok(())
     }
@@ -127,6 +138,7 @@ impl Capstan {
     /// latest check. With `TrustNew`, an unknown host key is recorded (the
     /// CLI and the window show its fingerprint and ask the user first).
     pub async fn check_host(&self, name: &str, policy: HostKeyPolicy) -> Result<HostCheck> {
+        self.require_host(name)?;
         let target = self.resolve_targets(&[name.to_string()], policy)?.remove(0);
         let started = std::time::Instant::now();
         let request = ExecRequest {
@@ -163,6 +175,13 @@ impl Capstan {
 }
 
 /// A host name another host has, named at the form's `name` field.
+/// A host the inventory does not hold, where one was named.
+fn no_such_host(name: &str) -> Error {
+    Error::NotFound(format!(
+        "no host called `{name}` in the inventory (`capstan hosts list` shows them)"
+    ))
+}
+
 fn name_taken(name: &str) -> Error {
     Error::field("name", format!("a host called `{name}` already exists"))
 }

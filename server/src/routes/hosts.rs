@@ -78,7 +78,6 @@ pub async fn edit(
     PathOf(name): PathOf<String>,
     Body(form): Body<HostForm>,
 ) -> HttpResult<Json<Host>> {
-    known_host(&state, &name)?;
     refuse_password_env_form(&form)?;
     let host = state.capstan.save_host_form(&form, Some(&name))?;
     audit(&state, &caller.actor, "edit", &name)?;
@@ -95,7 +94,6 @@ pub async fn remove(
     State(state): State<AppState>,
     PathOf(name): PathOf<String>,
 ) -> HttpResult<StatusCode> {
-    known_host(&state, &name)?;
     state.capstan.remove_host(&name)?;
     audit(&state, &caller.actor, "remove", &name)?;
     Ok(StatusCode::NO_CONTENT)
@@ -113,7 +111,6 @@ pub async fn check(
     State(state): State<AppState>,
     PathOf(name): PathOf<String>,
 ) -> HttpResult<Json<HostCheck>> {
-    known_host(&state, &name)?;
     Ok(Json(
         state
             .capstan
@@ -144,7 +141,6 @@ pub async fn trust(
     PathOf(name): PathOf<String>,
     Body(key): Body<TrustKey>,
 ) -> HttpResult<Json<HostCheck>> {
-    known_host(&state, &name)?;
     let fingerprint = key.fingerprint.trim().to_string();
     if fingerprint.is_empty() {
         return Err(HttpError(ApiError::field(
@@ -154,7 +150,7 @@ pub async fn trust(
     }
     let checked = state
         .capstan
-        .check_host(&name, HostKeyPolicy::TrustFingerprint(fingerprint.clone()))
+        .check_host(&name, HostKeyPolicy::TrustFingerprint(fingerprint))
         .await?;
     if checked.reachable {
         audit(&state, &caller.actor, "trust-key", &name)?;
@@ -172,7 +168,6 @@ pub async fn facts(
     State(state): State<AppState>,
     PathOf(name): PathOf<String>,
 ) -> HttpResult<Json<Facts>> {
-    known_host(&state, &name)?;
     Ok(Json(state.capstan.facts(&name).await?))
 }
 
@@ -233,14 +228,6 @@ fn field_of(error: capstan_engine::Error, field: &str) -> ApiError {
         ApiError::field(field, api.message)
     } else {
         api
-    }
-}
-
-fn known_host(state: &AppState, name: &str) -> HttpResult<()> {
-    if state.capstan.hosts()?.iter().any(|h| h.name == name) {
-        Ok(())
-    } else {
-        Err(no_host(name))
     }
 }
 
