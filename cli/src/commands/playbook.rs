@@ -132,7 +132,6 @@ impl PlaybookRunArgs {
             trust_new_hosts: self.trust_new_hosts,
             become_password_env: self.become_password_env,
             become_password_secret: self.become_password_secret,
-            become_password: None,
             secret_vars,
         })
     }

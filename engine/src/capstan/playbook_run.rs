@@ -41,11 +41,11 @@ impl Capstan {
     /// results that had come.
     pub async fn run_playbook_with(
         &self,
-        mut options: PlaybookOptions,
+        options: PlaybookOptions,
         events: PlaybookEventSink,
         control: JobControl,
     ) -> Result<PlaybookReport> {
-        options.become_password = self.sudo_password(options.become_password_secret.as_deref())?;
+        let sudo_password = self.sudo_password(options.become_password_secret.as_deref())?;
         let playbook = model::load(&options.playbook)?;
         prepare::check_notify(&playbook)?;
         let inventory = match &options.inventory {
@@ -135,7 +135,7 @@ impl Capstan {
         let lines = events.clone();
         let logs: Arc<dyn LogSink> =
             Arc::new(move |line: LogLine| lines(&PlaybookEvent::Log(line)));
-        let secrets = run_secrets(&options, &inventory);
+        let secrets = run_secrets(&options, &inventory, sudo_password.as_ref());
         let targets = hosts.iter().map(|h| h.target.clone()).collect();
         let context = Arc::new(RunContext {
             targets,
@@ -148,6 +148,7 @@ impl Capstan {
             logs,
             inventory,
             secrets,
+            sudo_password,
             cancel: cancel.clone(),
         });
         let span = tracing::info_span!("playbook", job = job_id, file = %playbook.path.display());
@@ -175,8 +176,13 @@ impl Capstan {
 }
 
 /// What a playbook run masks: the values of its `--secret` variables, the
-/// sudo password and the SSH passwords its hosts read from the environment.
-fn run_secrets(options: &PlaybookOptions, inventory: &[crate::inventory::Host]) -> Secrets {
+/// sudo password (stored, or from the environment) and the SSH passwords
+/// its hosts read from the environment.
+fn run_secrets(
+    options: &PlaybookOptions,
+    inventory: &[crate::inventory::Host],
+    sudo_password: Option<&capstan_remote::SudoPassword>,
+) -> Secrets {
     let from_vars = options.secret_vars.iter().filter_map(|name| {
         options.extra_vars.get(name).map(|value| match value {
             serde_json::Value::String(s) => s.clone(),
@@ -191,9 +197,6 @@ fn run_secrets(options: &PlaybookOptions, inventory: &[crate::inventory::Host]) 
             _ => None,
         }));
     let passwords = password_vars.filter_map(|var| std::env::var(var).ok());
-    let stored = options
-        .become_password
-        .as_ref()
-        .map(|p| p.expose().to_string());
+    let stored = sudo_password.map(|p| p.expose().to_string());
     Secrets::new(from_vars.chain(passwords).chain(stored))
 }

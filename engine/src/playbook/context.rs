@@ -48,6 +48,8 @@ pub(crate) struct RunContext {
     pub targets: Vec<Target>,
     /// Values masked in every outcome, event and log line of the run.
     pub secrets: Secrets,
+    /// The sudo password opened from `options.become_password_secret`.
+    pub sudo_password: Option<capstan_remote::SudoPassword>,
     /// Cancelling it stops the hosts' tasks under way; no task starts after.
     pub cancel: tokio_util::sync::CancellationToken,
 }

@@ -126,10 +126,6 @@ pub struct PlaybookOptions {
     /// The stored secret holding the sudo password, for `become` (it wins
     /// over `become_password_env`); the engine opens it when the run starts.
     pub become_password_secret: Option<String>,
-    /// The sudo password opened from `become_password_secret`, for the
-    /// run's targets; never serialized.
-    #[serde(skip)]
-    pub become_password: Option<capstan_remote::SudoPassword>,
     /// Names of extra variables whose values are secret (`--secret`):
     /// masked in every stored or printed output.
     pub secret_vars: Vec<String>,

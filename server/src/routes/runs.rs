@@ -123,7 +123,6 @@ async fn start_upload(
         trust_new_hosts: upload.trust_new_hosts,
         become_password_env: None,
         become_password_secret: upload.become_password_secret,
-        become_password: None,
         secret_vars: upload.secret_vars,
     };
     state
@@ -254,7 +253,6 @@ fn scheduled_playbook(playbook: ScheduledPlaybook) -> PlaybookOptions {
         trust_new_hosts: false,
         become_password_env: None,
         become_password_secret: playbook.become_password_secret,
-        become_password: None,
         secret_vars: Vec::new(),
     }
 }

@@ -283,7 +283,7 @@ async fn run_module(
                 .or_else(|| play.become_user.clone())
                 .unwrap_or_else(|| "root".into()),
             password_env: ctx.options.become_password_env.clone(),
-            password: ctx.options.become_password.clone(),
+            password: ctx.sudo_password.clone(),
         });
     }
     let mut setup = plugin.setup.clone();
