@@ -131,34 +131,33 @@ fn changed_row(view: &LiveEngine, change: &ViewChange) -> Option<(EventKind, Val
         // The first listing, and the services' re-reads that name no object.
         return None;
     }
+    // Events name objects by a short id, rows by theirs: one is the
+    // other's start.
     let same =
         |id: &str| !id.is_empty() && (id.starts_with(&change.id) || change.id.starts_with(id));
-    let row = |found: Option<Value>| found.unwrap_or(Value::Null);
-    match change.kind.as_str() {
-        "container" => Some((
-            EventKind::ContainerChanged,
-            row(view
-                .containers()
-                .into_iter()
-                .find(|c| same(&c.id))
-                .and_then(|c| serde_json::to_value(c).ok())),
-        )),
-        "service" => Some((
-            EventKind::ServiceChanged,
-            row(view
-                .services()
-                .into_iter()
-                .find(|s| same(&s.id))
-                .and_then(|s| serde_json::to_value(s).ok())),
-        )),
-        "node" => Some((
-            EventKind::NodeChanged,
-            row(view
-                .nodes()
-                .into_iter()
-                .find(|n| same(&n.id))
-                .and_then(|n| serde_json::to_value(n).ok())),
-        )),
-        _ => None,
+    fn row_of<T: serde::Serialize>(
+        rows: Vec<T>,
+        id: impl Fn(&T) -> &str,
+        same: impl Fn(&str) -> bool,
+    ) -> Value {
+        rows.into_iter()
+            .find(|row| same(id(row)))
+            .and_then(|row| serde_json::to_value(row).ok())
+            .unwrap_or(Value::Null)
     }
+    Some(match change.kind.as_str() {
+        "container" => (
+            EventKind::ContainerChanged,
+            row_of(view.containers(), |c| &c.id, same),
+        ),
+        "service" => (
+            EventKind::ServiceChanged,
+            row_of(view.services(), |s| &s.id, same),
+        ),
+        "node" => (
+            EventKind::NodeChanged,
+            row_of(view.nodes(), |n| &n.id, same),
+        ),
+        _ => return None,
+    })
 }

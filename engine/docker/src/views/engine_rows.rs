@@ -21,17 +21,7 @@ impl Engine {
 
     /// The swarm's services as rows (an engine outside a swarm has none).
     pub async fn service_rows(&self) -> Result<Vec<ServiceRow>, DockerError> {
-        if !self.is_swarm_manager().await? {
-            return Ok(Vec::new());
-        }
-        let services = self.list(ObjectKind::Service, HashMap::new()).await?;
-        let tasks = self.list(ObjectKind::Task, HashMap::new()).await?;
-        let nodes = self.list(ObjectKind::Node, HashMap::new()).await?;
-        Ok(service_rows(
-            &services,
-            &tasks,
-            nodes.as_array().map_or(0, Vec::len),
-        ))
+        Ok(self.swarm_rows().await?.0)
     }
 
     /// The swarm's nodes as rows (an engine outside a swarm has none).
@@ -68,10 +58,9 @@ impl Engine {
     /// Every kind of object as rows, read together; `host` names the
     /// engine in the answer.
     pub async fn snapshot(&self, host: &str) -> Result<DockerSnapshot, DockerError> {
-        let (containers, services, nodes, images, networks, volumes) = futures_util::try_join!(
+        let (containers, (services, nodes), images, networks, volumes) = futures_util::try_join!(
             self.container_rows(),
-            self.service_rows(),
-            self.node_rows(),
+            self.swarm_rows(),
             self.image_rows(),
             self.network_rows(),
             self.volume_rows(),
@@ -85,6 +74,22 @@ impl Engine {
             networks,
             volumes,
         })
+    }
+
+    /// The swarm's services and nodes as rows, the engine's info and its
+    /// nodes read once for both (none outside a swarm manager).
+    async fn swarm_rows(&self) -> Result<(Vec<ServiceRow>, Vec<NodeRow>), DockerError> {
+        if !self.is_swarm_manager().await? {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let none = HashMap::new;
+        let (services, tasks, nodes) = futures_util::try_join!(
+            self.list(ObjectKind::Service, none()),
+            self.list(ObjectKind::Task, none()),
+            self.list(ObjectKind::Node, none()),
+        )?;
+        let count = nodes.as_array().map_or(0, Vec::len);
+        Ok((service_rows(&services, &tasks, count), node_rows(&nodes)))
     }
 
     /// A service's tasks (current and past) as rows.
