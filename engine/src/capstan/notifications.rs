@@ -70,15 +70,7 @@ impl Capstan {
         let host = grant_for_url(&url).map_err(|why| {
             Error::BadInput(format!("channel `{}`: {}", spec.name, mask(&why, &url)))
         })?;
-        if !self
-            .store
-            .add_channel(&spec, &host.to_string(), by, now_ms())?
-        {
-            return Err(Error::BadInput(format!(
-                "a channel named `{}` exists: remove it first, or pick another name",
-                spec.name
-            )));
-        }
+        self.save_new_channel(&spec, &host.to_string(), by)?;
         self.grant_as(NOTIFY_PLUGIN, Grant::Http(host.clone()), by)
             .await?;
         self.audit_as(
@@ -88,6 +80,17 @@ impl Capstan {
             &format!("{} to {host}", spec.kind),
         )?;
         self.channel(&spec.name)
+    }
+
+    /// Stores a new channel sending to `place`; a name taken is refused.
+    fn save_new_channel(&self, spec: &ChannelSpec, place: &str, by: &Actor) -> Result<()> {
+        if self.store.add_channel(spec, place, by, now_ms())? {
+            return Ok(());
+        }
+        Err(Error::BadInput(format!(
+            "a channel named `{}` exists: remove it first, or pick another name",
+            spec.name
+        )))
     }
 
     /// A desktop channel: nothing to give it but a name.
@@ -103,12 +106,7 @@ impl Capstan {
                     .into(),
             ));
         }
-        if !self.store.add_channel(&spec, DESKTOP_PLACE, by, now_ms())? {
-            return Err(Error::BadInput(format!(
-                "a channel named `{}` exists: remove it first, or pick another name",
-                spec.name
-            )));
-        }
+        self.save_new_channel(&spec, DESKTOP_PLACE, by)?;
         self.audit_as(by, "add", &format!("channel:{}", spec.name), "desktop")?;
         self.channel(&spec.name)
     }
@@ -135,12 +133,7 @@ impl Capstan {
             )
         })?;
         let place = format!("smtp {}:{}", smtp.host, smtp.port);
-        if !self.store.add_channel(&spec, &place, by, now_ms())? {
-            return Err(Error::BadInput(format!(
-                "a channel named `{}` exists: remove it first, or pick another name",
-                spec.name
-            )));
-        }
+        self.save_new_channel(&spec, &place, by)?;
         self.audit_as(
             by,
             "add",
