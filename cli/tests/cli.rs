@@ -910,7 +910,10 @@ fn a_playbook_runs_prints_a_recap_and_exits_by_its_result() {
 fn containers_services_and_nodes_are_listed_from_the_engine() {
     let home = Home::new();
     let context = capstan_test_fixtures::webapp_context(home.0.path());
-    let image = capstan_test_fixtures::webapp_image("v1");
+    // A tag of this test's own: tests running beside it build the shared
+    // one too, and a build that lands after this container was created
+    // moves that tag, leaving the container listed by image id.
+    let image = format!("{}-cli", capstan_test_fixtures::webapp_image("v1"));
     let build = format!(r#"build:={{"path":"{}"}}"#, context.display());
     let out = home.run(&[
         "run",
