@@ -4,8 +4,11 @@
 //! order they were published. A delivery the plugin refuses (or that
 //! crashes, or hits a limit) is tried again after a growing delay, with the
 //! same event id, up to [`BusSettings::attempts`] times: delivery is at
-//! least once while the bus runs. A producer may wait, bounded, until every
-//! subscriber has acknowledged an event ([`EventBus::publish_and_wait`]).
+//! least once. Each event is written to the store's outbox before it is
+//! queued and struck off once settled, so a service that stops or dies
+//! meanwhile hands it again when it starts ([`EventBus::resume`]). A
+//! producer may wait, bounded, until every subscriber has acknowledged an
+//! event ([`EventBus::publish_and_wait`]).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -108,30 +111,98 @@ impl EventBus {
             data,
         });
         let subscribers = self.capstan.subscribers(kind)?;
+        if let Err(e) = self
+            .capstan
+            .store()
+            .owe_event(&subscribers, &event, event.at_ms)
+        {
+            // Still handed on now; only a restart before it is handled
+            // would lose it.
+            tracing::error!(event = event.id, kind = %kind, "recording the event in the outbox failed: {e}");
+        }
         let tracker = Arc::new(AckTracker::new(&subscribers));
         for plugin in subscribers {
-            let queued = Queued {
-                event: event.clone(),
-                tracker: tracker.clone(),
-            };
-            if let Err(refused) = self.queue_for(&plugin).try_send(queued) {
-                let why = match refused {
-                    mpsc::error::TrySendError::Full(_) => format!(
-                        "its backlog is full ({} events waiting)",
-                        self.settings.backlog
-                    ),
-                    mpsc::error::TrySendError::Closed(_) => "its worker stopped".to_string(),
-                };
-                tracing::warn!(plugin = %plugin, event = event.id, kind = %kind, "event dropped: {why}");
-                self.update_status(&plugin, |s| {
-                    s.dropped += 1;
-                    s.last_error = Some(why.clone());
-                });
-                tracker.settle(&plugin, Err(why));
-            }
+            self.enqueue(&plugin, event.clone(), tracker.clone());
         }
         tracing::debug!(event = event.id, kind = %kind, "event published");
         Ok(Published { event, tracker })
+    }
+
+    /// Hands again the events the outbox says are still owed (a service
+    /// that stopped or died before its subscribers settled them), each
+    /// plugin's in the order they were first published, with their first
+    /// ids. Call it once, before anything publishes. An event whose plugin
+    /// no longer subscribes to its kind (or is gone) is struck off.
+    /// Returns how many were queued again.
+    pub fn resume(&self) -> Result<usize> {
+        let store = self.capstan.store();
+        let mut subscribers: HashMap<EventKind, Vec<String>> = HashMap::new();
+        let mut queued = 0;
+        for owed in store.owed_events()? {
+            let kind = owed.event.kind;
+            let wanted = match subscribers.entry(kind) {
+                std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                std::collections::hash_map::Entry::Vacant(new) => {
+                    new.insert(self.capstan.subscribers(kind)?)
+                }
+            };
+            if !wanted.contains(&owed.plugin) {
+                tracing::info!(plugin = %owed.plugin, event = owed.event.id, "an owed event's plugin no longer subscribes to it: struck off");
+                self.strike_off(&owed.plugin, owed.event.id);
+                continue;
+            }
+            let tracker = Arc::new(AckTracker::new(std::slice::from_ref(&owed.plugin)));
+            if self.enqueue(&owed.plugin, Arc::new(owed.event), tracker) {
+                queued += 1;
+            }
+        }
+        if queued > 0 {
+            tracing::info!(
+                queued,
+                "events owed from before the restart are handed again"
+            );
+        }
+        Ok(queued)
+    }
+
+    /// Queues `event` for `plugin`; false (the event dropped for it,
+    /// struck off and settled as failed) when its backlog is full.
+    fn enqueue(&self, plugin: &str, event: Arc<Event>, tracker: Arc<AckTracker>) -> bool {
+        let id = event.id;
+        let kind = event.kind;
+        let queued = Queued {
+            event,
+            tracker: tracker.clone(),
+        };
+        let Err(refused) = self.queue_for(plugin).try_send(queued) else {
+            return true;
+        };
+        let why = match refused {
+            mpsc::error::TrySendError::Full(_) => format!(
+                "its backlog is full ({} events waiting)",
+                self.settings.backlog
+            ),
+            mpsc::error::TrySendError::Closed(_) => "its worker stopped".to_string(),
+        };
+        tracing::warn!(plugin, event = id, kind = %kind, "event dropped: {why}");
+        self.update_status(plugin, |s| {
+            s.dropped += 1;
+            s.last_error = Some(why.clone());
+        });
+        self.strike_off(plugin, id);
+        tracker.settle(plugin, Err(why));
+        false
+    }
+
+    /// Removes an event settled by (or for) `plugin` from the outbox.
+    fn strike_off(&self, plugin: &str, event: u64) {
+        if let Err(e) = self.capstan.store().settle_event(plugin, event) {
+            tracing::warn!(
+                plugin,
+                event,
+                "striking a settled event off the outbox failed: {e}"
+            );
+        }
     }
 
     /// Publishes and waits, at most `wait`, for every subscriber to
@@ -202,6 +273,7 @@ impl EventBus {
         };
         while let Some(queued) = queue.recv().await {
             let outcome = bus.deliver(&plugin, &queued.event).await;
+            bus.strike_off(&plugin, queued.event.id);
             queued.tracker.settle(&plugin, outcome);
         }
     }

@@ -31,7 +31,8 @@ named_from_str!(EventKind, "event kind");
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
-    /// Increasing within one service; a redelivery carries the same id.
+    /// Increasing; a redelivery, also by a restarted service, carries the
+    /// same id.
     pub id: u64,
     /// What happened.
     pub kind: EventKind,

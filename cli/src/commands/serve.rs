@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use anyhow::Context;
 use clap::Args;
 
 use capstan_engine::Capstan;
@@ -67,6 +68,12 @@ pub async fn exec(capstan: Capstan, args: ServeArgs) -> anyhow::Result<Exit> {
         stop_firing.cancel();
         let _ = stop.send(true);
     });
+    // Events owed from before a stop or crash go first, so each plugin
+    // still sees its events in the order they were published.
+    state
+        .events
+        .resume()
+        .context("handing again the events owed from before the restart")?;
     let scheduler = tokio::spawn(capstan_server::scheduler::run(
         state.clone(),
         no_more_firings.clone(),

@@ -297,6 +297,17 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at  INTEGER NOT NULL
     );
     "#,
+    // 18: events handed to a plugin and not yet settled (handled, refused
+    // for good, or given up on): what a restarted service delivers again.
+    r#"
+    CREATE TABLE event_outbox (
+        plugin      TEXT NOT NULL,
+        event_id    INTEGER NOT NULL,
+        event_json  TEXT NOT NULL,
+        queued_at   INTEGER NOT NULL,
+        PRIMARY KEY (plugin, event_id)
+    );
+    "#,
 ];
 
 /// The schema version a database file records.

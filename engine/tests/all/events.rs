@@ -14,7 +14,7 @@ use capstan_wire::events::{Acknowledgements, EventKind};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::{engine, install_probe, limit_probe, only, run};
+use crate::support::{engine, install_probe, limit_probe, only, open, run};
 
 /// What the receiver saw of one request.
 #[derive(Debug, Clone)]
@@ -394,9 +394,69 @@ async fn a_refused_event_is_retried_with_its_id_then_given_up() {
     );
     let status = &bus.status()[0];
     assert_eq!((status.retried, status.dropped), (3, 1));
+    // Given up on is settled: a restart does not hand it again.
+    assert!(capstan.store().owed_events().unwrap().is_empty());
     // The next event is not held up by the one given up on.
     let acks = settled(&bus, EventKind::JobFinished, json!({})).await;
     assert_eq!(acks.acknowledged, ["probe"]);
+}
+
+#[test]
+fn events_owed_when_the_service_died_are_handed_again_when_it_starts() {
+    let (dir, capstan) = engine();
+    // The first service publishes three events and dies before its
+    // workers run: its runtime is dropped with them.
+    let first = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    first.block_on(reactive_probe(&capstan, &[]));
+    let capstan = Arc::new(capstan);
+    let owed: Vec<u64> = first.block_on(async {
+        let bus = quick_bus(capstan.clone(), 3, 100);
+        (0..3)
+            .map(|n| {
+                bus.publish(EventKind::JobFinished, None, json!({ "job": n }))
+                    .unwrap()
+                    .event
+                    .id
+            })
+            .collect()
+    });
+    drop(first);
+    // An event owed to a plugin that is gone.
+    let gone = capstan_wire::events::Event {
+        id: 1,
+        kind: EventKind::JobFinished,
+        at_ms: 0,
+        target: None,
+        data: json!({}),
+    };
+    capstan
+        .store()
+        .owe_event(&["gone".to_string()], &gone, 0)
+        .unwrap();
+    drop(capstan);
+
+    // The next service, on the same store.
+    let capstan = Arc::new(open(&dir));
+    let second = tokio::runtime::Runtime::new().unwrap();
+    second.block_on(async {
+        assert!(handled(&capstan).await.is_empty(), "nothing ran yet");
+        let bus = quick_bus(capstan.clone(), 3, 100);
+        assert_eq!(bus.resume().unwrap(), 3, "the gone plugin's is struck off");
+        let later = bus
+            .publish(EventKind::JobFinished, None, json!({ "job": 3 }))
+            .unwrap();
+        let acks = later.acknowledgements(Duration::from_secs(30)).await;
+        assert_eq!(acks.acknowledged, ["probe"], "{acks:?}");
+        let mut expected = owed.clone();
+        expected.push(later.event.id);
+        assert_eq!(handled(&capstan).await, expected, "once each, in order");
+        assert!(capstan.store().owed_events().unwrap().is_empty());
+        // A third start owes nothing.
+        assert_eq!(quick_bus(capstan.clone(), 3, 100).resume().unwrap(), 0);
+    });
 }
 
 #[tokio::test]
