@@ -45,6 +45,7 @@ mod tokens;
 mod views;
 mod webhooks;
 
+pub use notifications::WINDOW_FRESH_MS;
 pub use schedules::{Due, NEXT_SHOWN};
 pub use stored_secrets::MAX_SECRET_BYTES;
 pub use tokens::{CreatedToken, TOKEN_PREFIX, TokenRefused};

@@ -46,6 +46,7 @@ pub use capstan::{
     Accepted, BundledPlugin, CANCEL_POLL, Capstan, CreatedToken, Delivery, DeliveryRefused, Due,
     EventDelivery, Inspected, JobControl, JobDetail, JobFilter, MAX_SECRET_BYTES, NEXT_SHOWN,
     PrepareOutcome, Prepared, Rerun, TIMESTAMP_WINDOW_MS, TOKEN_PREFIX, TokenRefused,
+    WINDOW_FRESH_MS,
 };
 pub use error::{Error, Result};
 pub use home::Home;

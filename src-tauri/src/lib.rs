@@ -1,8 +1,10 @@
 //! What of the desktop shell can be tested without building the window:
-//! the window's remembered size and the data its first page is given.
+//! the window's remembered size, the data its first page is given, and the
+//! desktop notifications it shows.
 //! (The binary is `main.rs`; it is compiled once, never as a test harness,
 //! see `Cargo.toml`.)
 
+pub mod desktop_notifications;
 pub mod first_overview;
 pub mod window_state;
 

@@ -59,6 +59,7 @@ fn main() {
     let capstan = Arc::new(capstan);
     // The first page's data is put together while the webview loads.
     let first_overview = capstan_app::first_overview::FirstOverview::start(capstan.clone());
+    capstan_app::desktop_notifications::start(capstan.clone());
     tauri::Builder::default()
         .manage(capstan)
         .manage(first_overview)

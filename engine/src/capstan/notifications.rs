@@ -11,11 +11,17 @@
 //!
 //! The plugin is called directly, not as a job: a notification never
 //! starts a job, so it can never notify about itself.
+//!
+//! Any number of processes may send: each claims a delivery in the store
+//! before its attempt, so two services, or the window beside the service,
+//! never make the same attempt twice. The window shows the desktop ones
+//! ([`Capstan::send_due_desktop_notifications`]) while it runs; the
+//! service sends them only when no window has been seen for a while.
 
 use capstan_plugin_host::capability::http::grant_for_url;
 use capstan_plugin_host::capability::{Grant, HttpHost};
 use capstan_plugin_host::plugin::CallContext;
-use capstan_store::AttemptOutcome;
+use capstan_store::{AttemptOutcome, DueChannels};
 use capstan_wire::Actor;
 use capstan_wire::clock::now_ms;
 use capstan_wire::jobs::JobRecord;
@@ -38,6 +44,15 @@ pub const FIRST_RETRY_MS: i64 = 2_000;
 const NOTIFY_PLUGIN: &str = "notify";
 /// Deliveries attempted per call of [`Capstan::send_due_notifications`].
 const BATCH: usize = 50;
+/// How long a sender holds a delivery it claimed before another may
+/// attempt it (longer than any one attempt takes).
+const CLAIM_LEASE_MS: i64 = 120_000;
+/// The settings key the window refreshes while it shows desktop
+/// notifications.
+const WINDOW_SEEN: &str = "desktop.window_seen";
+/// How long after the window's last sign of life the service leaves
+/// desktop deliveries to it.
+pub const WINDOW_FRESH_MS: i64 = 15_000;
 /// The settings key of the SMTP server.
 const SMTP_SETTING: &str = "smtp";
 /// Where a desktop channel sends, as listed.
@@ -284,10 +299,45 @@ impl Capstan {
         Ok(queued)
     }
 
-    /// Makes every attempt due at `now_ms`; returns how many were made.
+    /// The service's sender: makes every attempt due at `now_ms`, but
+    /// leaves desktop ones to a window that showed signs of life in the
+    /// last [`WINDOW_FRESH_MS`] (the service may run where no desktop is);
+    /// returns how many were made.
     pub async fn send_due_notifications(&self, now_ms: i64) -> Result<usize> {
-        let due = self.store.due_deliveries(now_ms, BATCH)?;
+        let window_seen = self
+            .store
+            .setting(WINDOW_SEEN)?
+            .and_then(|text| text.parse::<i64>().ok());
+        let which = match window_seen {
+            Some(seen) if now_ms - seen <= WINDOW_FRESH_MS => DueChannels::NotDesktop,
+            _ => DueChannels::All,
+        };
+        self.send_due(now_ms, which).await
+    }
+
+    /// The window's sender: records that a window shows desktop
+    /// notifications on this store (so the service leaves them to it),
+    /// then makes the desktop attempts due at `now_ms`. The window calls
+    /// it more often than every [`WINDOW_FRESH_MS`].
+    pub async fn send_due_desktop_notifications(&self, now_ms: i64) -> Result<usize> {
+        self.store
+            .set_setting(WINDOW_SEEN, &now_ms.to_string(), &self.actor(), now_ms)?;
+        self.send_due(now_ms, DueChannels::DesktopOnly).await
+    }
+
+    /// Claims and makes each attempt due at `now_ms` to the channels
+    /// `which` names; one another sender claimed first is passed by.
+    async fn send_due(&self, now_ms: i64, which: DueChannels) -> Result<usize> {
+        let due = self.store.due_deliveries(now_ms, BATCH, which)?;
+        let mut made = 0;
         for delivery in &due {
+            if !self
+                .store
+                .claim_delivery(delivery, now_ms, now_ms + CLAIM_LEASE_MS)?
+            {
+                continue;
+            }
+            made += 1;
             let attempt = delivery.attempts + 1;
             let (outcome, detail) = match self.send_one(delivery).await {
                 Ok(detail) => (AttemptOutcome::Sent, detail),
@@ -307,7 +357,7 @@ impl Capstan {
             self.store
                 .record_attempt(delivery.id, attempt, now_ms, &outcome, &detail)?;
         }
-        Ok(due.len())
+        Ok(made)
     }
 
     /// One attempt: what the channel said, or why it failed (never the

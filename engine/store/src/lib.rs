@@ -28,7 +28,7 @@ pub use capstan_wire::clock::now_ms;
 pub use capstan_wire::plugins::KvUsage;
 pub use error::{Result, StoreError};
 pub use jobs::{CancelRequest, JobEnd};
-pub use notifications::AttemptOutcome;
+pub use notifications::{AttemptOutcome, DueChannels};
 pub use outbox::OwedEvent;
 pub use plugins::PluginRecord;
 pub use schedules::StoredSchedule;

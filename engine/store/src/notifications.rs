@@ -21,6 +21,17 @@ pub enum AttemptOutcome {
     GaveUp,
 }
 
+/// Which due deliveries a sender picks, by the kind of their channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueChannels {
+    /// Every channel's.
+    All,
+    /// Desktop channels' only (the window shows them).
+    DesktopOnly,
+    /// Every channel's but the desktop ones (a window shows those).
+    NotDesktop,
+}
+
 impl Store {
     /// Adds a channel whose plugin reaches `host`; false when one has that name.
     pub fn add_channel(
@@ -131,15 +142,58 @@ impl Store {
         })
     }
 
-    /// The pending deliveries due at `now_ms`, oldest first, at most `limit`.
-    pub fn due_deliveries(&self, now_ms: i64, limit: usize) -> Result<Vec<NotificationDelivery>> {
+    /// The pending deliveries due at `now_ms` to the channels `which`
+    /// names, oldest first, at most `limit`. A delivery whose channel is
+    /// gone counts as not a desktop one (its sender records why it fails).
+    pub fn due_deliveries(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        which: DueChannels,
+    ) -> Result<Vec<NotificationDelivery>> {
+        let kind = match which {
+            DueChannels::All => "",
+            DueChannels::DesktopOnly => "AND c.kind = 'desktop'",
+            DueChannels::NotDesktop => "AND c.kind IS NOT 'desktop'",
+        };
         self.with(|conn| {
             let mut stmt = conn.prepare_cached(&format!(
-                "{SELECT_DELIVERY} WHERE state = 'pending' AND next_attempt_at <= ?1 \
-                 ORDER BY next_attempt_at, id LIMIT ?2"
+                "SELECT d.id, d.rule, d.channel, d.job_id, d.state, d.attempts, d.next_attempt_at, \
+                 d.last_error, d.created_at, d.sent_at FROM notification_deliveries d \
+                 LEFT JOIN (SELECT name, json_extract(spec_json, '$.kind') AS kind \
+                            FROM notification_channels) c ON c.name = d.channel \
+                 WHERE d.state = 'pending' AND d.next_attempt_at <= ?1 {kind} \
+                 ORDER BY d.next_attempt_at, d.id LIMIT ?2"
             ))?;
             stmt.query_map(params![now_ms, limit as i64], read_delivery)?
                 .collect()
+        })
+    }
+
+    /// Claims a due delivery for one attempt: moves its next attempt to
+    /// `lease_until_ms`, so another sender (a second service, or the window
+    /// beside the service) reading the due deliveries now passes it by.
+    /// False when it is not due any more (someone else claimed it, or it
+    /// was attempted meanwhile). A sender that dies holding the claim leaves
+    /// the delivery due again once the lease is over.
+    pub fn claim_delivery(
+        &self,
+        delivery: &NotificationDelivery,
+        now_ms: i64,
+        lease_until_ms: i64,
+    ) -> Result<bool> {
+        self.with(|conn| {
+            conn.prepare_cached(
+                "UPDATE notification_deliveries SET next_attempt_at = ?4 \
+                 WHERE id = ?1 AND state = 'pending' AND attempts = ?2 AND next_attempt_at <= ?3",
+            )?
+            .execute(params![
+                delivery.id,
+                delivery.attempts,
+                now_ms,
+                lease_until_ms
+            ])
+            .map(|changed| changed == 1)
         })
     }
 
@@ -263,4 +317,88 @@ fn read_json<T: serde::de::DeserializeOwned>(
     serde_json::from_str(&json).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use capstan_wire::notifications::ChannelKind;
+
+    fn channel(name: &str, kind: ChannelKind) -> ChannelSpec {
+        ChannelSpec {
+            name: name.into(),
+            kind,
+            url: None,
+            url_secret: None,
+            signing_secret: None,
+            to: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_due_delivery_is_claimed_by_one_sender_and_due_again_when_its_lease_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("capstan.db");
+        let store = Store::open(&path).unwrap();
+        let me = Actor::User("tester".into());
+        store
+            .add_channel(
+                &channel("desk", ChannelKind::Desktop),
+                "session bus",
+                &me,
+                1,
+            )
+            .unwrap();
+        store
+            .add_channel(
+                &channel("hook", ChannelKind::Webhook),
+                "127.0.0.1:1",
+                &me,
+                1,
+            )
+            .unwrap();
+        let desk = store.queue_delivery("r1", "desk", 7, 100).unwrap().unwrap();
+        let hook = store.queue_delivery("r2", "hook", 7, 100).unwrap().unwrap();
+        let gone = store
+            .queue_delivery("r3", "removed", 7, 100)
+            .unwrap()
+            .unwrap();
+        let ids = |which| -> Vec<i64> {
+            store
+                .due_deliveries(200, 10, which)
+                .unwrap()
+                .iter()
+                .map(|d| d.id)
+                .collect()
+        };
+        assert_eq!(ids(DueChannels::All), [desk, hook, gone]);
+        assert_eq!(ids(DueChannels::DesktopOnly), [desk]);
+        assert_eq!(ids(DueChannels::NotDesktop), [hook, gone]);
+
+        // Two senders read the same due delivery; one claims it.
+        let second = Store::open(&path).unwrap();
+        let seen_by_first = store.due_deliveries(200, 10, DueChannels::All).unwrap();
+        let seen_by_second = second.due_deliveries(200, 10, DueChannels::All).unwrap();
+        assert!(store.claim_delivery(&seen_by_first[1], 200, 1_200).unwrap());
+        assert!(
+            !second
+                .claim_delivery(&seen_by_second[1], 200, 1_200)
+                .unwrap()
+        );
+        assert_eq!(ids(DueChannels::NotDesktop), [gone], "claimed: not due");
+        // Attempted meanwhile (an attempt recorded): an old read claims nothing.
+        store
+            .record_attempt(desk, 1, 200, &AttemptOutcome::RetryAt(150), "no bus")
+            .unwrap();
+        assert!(
+            !second
+                .claim_delivery(&seen_by_second[0], 200, 1_200)
+                .unwrap()
+        );
+        // The first sender died holding its claim: due again after the lease.
+        let later = second.due_deliveries(1_300, 10, DueChannels::All).unwrap();
+        assert!(later.iter().any(|d| d.id == hook));
+        let again = later.iter().find(|d| d.id == hook).unwrap();
+        assert!(second.claim_delivery(again, 1_300, 2_300).unwrap());
+    }
 }

@@ -12,7 +12,7 @@ use capstan_wire::notifications::{ChannelKind, ChannelSpec, DeliveryState, Notif
 use serde_json::{Value, json};
 
 use crate::events::receiver;
-use crate::support::{engine, install_probe, run};
+use crate::support::{engine, install_probe, open, run};
 
 fn me() -> Actor {
     Actor::User("tester".into())
@@ -54,7 +54,7 @@ async fn job_of(
 
 #[tokio::test]
 async fn a_failed_job_notifies_slack_and_a_signed_webhook_once_each() {
-    let (_dir, capstan) = engine();
+    let (dir, capstan) = engine();
     install_probe(&capstan, &[Capability::Kv]).await;
     let (port, seen) =
         receiver("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").await;
@@ -116,7 +116,15 @@ async fn a_failed_job_notifies_slack_and_a_signed_webhook_once_each() {
         0,
         "an end seen twice notifies once"
     );
-    assert_eq!(capstan.send_due_notifications(now_ms()).await.unwrap(), 2);
+    // Two services on one store send at once: each delivery is claimed by
+    // one of them, and attempted once.
+    let second = open(&dir);
+    let now = now_ms();
+    let (first_made, second_made) = tokio::join!(
+        capstan.send_due_notifications(now),
+        second.send_due_notifications(now)
+    );
+    assert_eq!(first_made.unwrap() + second_made.unwrap(), 2);
 
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2);
@@ -609,9 +617,16 @@ async fn a_desktop_channel_shows_a_job_s_end_through_the_session_bus_and_says_wh
     let (_, detail) = attempt_says(&capstan);
     assert!(detail.contains("no notification service"), "{detail}");
 
+    // The window shows it, and from then on the service leaves desktop
+    // deliveries to the window, until the window has not been seen for
+    // a while.
     let shown = notification_service(&bus.address);
+    let window = start + 6_000;
     assert_eq!(
-        capstan.send_due_notifications(start + 6_000).await.unwrap(),
+        capstan
+            .send_due_desktop_notifications(window)
+            .await
+            .unwrap(),
         1
     );
     let (state, detail) = attempt_says(&capstan);
@@ -622,4 +637,15 @@ async fn a_desktop_channel_shows_a_job_s_end_through_the_session_bus_and_says_wh
         .unwrap();
     assert_eq!(summary, format!("Capstan: job {} ok", job.id));
     assert!(body.contains("`debug.msg`"), "{body}");
+
+    let next = job_of(&capstan, "debug", "msg", json!({ "msg": "again" })).await;
+    assert_eq!(capstan.queue_notifications(&next).unwrap(), 1);
+    let due = window + 1_000;
+    assert_eq!(capstan.send_due_notifications(due).await.unwrap(), 0);
+    let gone = window + capstan_engine::WINDOW_FRESH_MS + 1;
+    assert_eq!(capstan.send_due_notifications(gone).await.unwrap(), 1);
+    let (summary, _) = shown
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(summary, format!("Capstan: job {} ok", next.id));
 }
