@@ -14,7 +14,7 @@ use capstan_app::window_state;
 use capstan_engine::{BundledPlugin, Capstan, Home};
 use tauri::Manager;
 
-use commands::{docker, hosts, jobs, overview, plugins, run, schedules};
+use commands::{docker, hosts, jobs, notifications, overview, plugins, run, schedules, webhooks};
 
 /// When the process started, and when the webview began loading the page,
 /// for the start-up report.
@@ -106,6 +106,18 @@ fn main() {
             schedules::secrets,
             schedules::set_secret,
             schedules::remove_secret,
+            webhooks::webhooks,
+            webhooks::add_webhook,
+            webhooks::remove_webhook,
+            notifications::channels,
+            notifications::add_channel,
+            notifications::remove_channel,
+            notifications::rules,
+            notifications::add_rule,
+            notifications::remove_rule,
+            notifications::notification_deliveries,
+            notifications::smtp,
+            notifications::set_smtp,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {

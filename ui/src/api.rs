@@ -85,6 +85,10 @@ pub use capstan_wire::jobs::{
     JobDetail, JobFilter, JobRow, JobUpdate, LogLine, PlaybookForm, Recap, RunRequest,
     TargetResult, TaskOutcome,
 };
+pub use capstan_wire::notifications::{
+    Channel, ChannelKind, ChannelSpec, DeliveryState, NotificationDelivery, NotifyOn, Rule,
+    RuleSpec, SmtpSecurity, SmtpSettings,
+};
 pub use capstan_wire::overview::Overview;
 pub use capstan_wire::plugins::{Inspection, PluginView};
 pub use capstan_wire::schedules::{
@@ -92,6 +96,7 @@ pub use capstan_wire::schedules::{
 };
 pub use capstan_wire::secrets::SecretInfo;
 pub use capstan_wire::status::{JobState, ResultStatus};
+pub use capstan_wire::webhooks::{Hook, HookAuth, HookSpec};
 
 // ---------------------------------------------------------------- calls
 
@@ -267,4 +272,64 @@ pub async fn set_secret(name: String, value: String) -> ApiResult<()> {
 /// Removes a secret.
 pub async fn remove_secret(name: String) -> ApiResult<()> {
     call("remove_secret", json!({ "name": name })).await
+}
+
+/// Every webhook, with its deliveries counted.
+pub async fn webhooks() -> ApiResult<Vec<Hook>> {
+    call("webhooks", json!({})).await
+}
+
+/// Adds a webhook.
+pub async fn add_webhook(spec: HookSpec) -> ApiResult<Hook> {
+    call("add_webhook", json!({ "spec": spec })).await
+}
+
+/// Removes a webhook.
+pub async fn remove_webhook(name: String) -> ApiResult<()> {
+    call("remove_webhook", json!({ "name": name })).await
+}
+
+/// Every notification channel.
+pub async fn channels() -> ApiResult<Vec<Channel>> {
+    call("channels", json!({})).await
+}
+
+/// Adds a notification channel.
+pub async fn add_channel(spec: ChannelSpec) -> ApiResult<Channel> {
+    call("add_channel", json!({ "spec": spec })).await
+}
+
+/// Removes a notification channel.
+pub async fn remove_channel(name: String) -> ApiResult<()> {
+    call("remove_channel", json!({ "name": name })).await
+}
+
+/// Every notification rule.
+pub async fn rules() -> ApiResult<Vec<Rule>> {
+    call("rules", json!({})).await
+}
+
+/// Adds a notification rule.
+pub async fn add_rule(spec: RuleSpec) -> ApiResult<Rule> {
+    call("add_rule", json!({ "spec": spec })).await
+}
+
+/// Removes a notification rule.
+pub async fn remove_rule(name: String) -> ApiResult<()> {
+    call("remove_rule", json!({ "name": name })).await
+}
+
+/// The newest notification deliveries, with their attempts.
+pub async fn notification_deliveries() -> ApiResult<Vec<NotificationDelivery>> {
+    call("notification_deliveries", json!({})).await
+}
+
+/// The SMTP server e-mail channels send through, if set.
+pub async fn smtp() -> ApiResult<Option<SmtpSettings>> {
+    call("smtp", json!({})).await
+}
+
+/// Sets the SMTP server.
+pub async fn set_smtp(settings: SmtpSettings) -> ApiResult<()> {
+    call("set_smtp", json!({ "settings": settings })).await
 }

@@ -89,13 +89,18 @@ pub enum Route {
     Swarm,
     /// Jobs run at set times.
     Schedules,
+    /// Jobs started by a push or any signed delivery.
+    Webhooks,
+    /// Channels, rules and deliveries.
+    Notifications,
     /// The encrypted secrets store.
     Secrets,
 }
 
 impl Route {
-    /// The pages of the navigation, in order (Ctrl+1… jumps to them).
-    const PAGES: [(Route, &'static str); 9] = [
+    /// The pages of the navigation, in order (Ctrl+1…9 jumps to the
+    /// first nine).
+    const PAGES: [(Route, &'static str); 11] = [
         (Route::Overview, "Overview"),
         (Route::Hosts, "Hosts"),
         (Route::Plugins, "Plugins"),
@@ -104,8 +109,13 @@ impl Route {
         (Route::Containers, "Containers"),
         (Route::Swarm, "Swarm"),
         (Route::Schedules, "Schedules"),
+        (Route::Webhooks, "Webhooks"),
+        (Route::Notifications, "Notifications"),
         (Route::Secrets, "Secrets"),
     ];
+
+    /// The pages a digit key reaches.
+    const KEYED: usize = 9;
 
     /// The navigation entry this route is under.
     fn section(self) -> Route {
@@ -134,7 +144,7 @@ fn App() -> impl IntoView {
     let route = ROUTE.with(|route| *route);
     live::Live::start();
 
-    // Ctrl+1…9 (or Alt+1…9) jump between pages.
+    // Ctrl+1…9 (or Alt+1…9) jump to the first nine pages.
     let keys = window_event_listener(leptos::ev::keydown, move |ev| {
         if !(ev.ctrl_key() || ev.alt_key()) {
             return;
@@ -143,7 +153,7 @@ fn App() -> impl IntoView {
             .key()
             .parse::<usize>()
             .ok()
-            .filter(|n| (1..=Route::PAGES.len()).contains(n))
+            .filter(|n| (1..=Route::KEYED).contains(n))
         {
             ev.prevent_default();
             route.set(Route::PAGES[n - 1].0);
@@ -163,16 +173,17 @@ fn App() -> impl IntoView {
                     .enumerate()
                     .map(|(i, (page, title))| {
                         let page = *page;
+                        let key = (i < Route::KEYED).then(|| i + 1);
                         view! {
                             <button
                                 class="nav-item"
                                 id=format!("nav-{}", title.to_lowercase())
                                 aria-current=move || (route.get().section() == page).then_some("page")
-                                title=format!("{title} (Ctrl+{})", i + 1)
+                                title=match key { Some(n) => format!("{title} (Ctrl+{n})"), None => title.to_string() }
                                 on:click=move |_| route.set(page)
                             >
                                 {*title}
-                                <kbd>{format!("{}", i + 1)}</kbd>
+                                {key.map(|n| view! { <kbd>{n.to_string()}</kbd> })}
                             </button>
                         }
                     })
@@ -189,6 +200,8 @@ fn App() -> impl IntoView {
                     Route::Containers => view! { <pages::containers::Containers /> }.into_any(),
                     Route::Swarm => view! { <pages::swarm::Swarm /> }.into_any(),
                     Route::Schedules => view! { <pages::schedules::Schedules /> }.into_any(),
+                    Route::Webhooks => view! { <pages::webhooks::Webhooks /> }.into_any(),
+                    Route::Notifications => view! { <pages::notifications::Notifications /> }.into_any(),
                     Route::Secrets => view! { <pages::secrets::Secrets /> }.into_any(),
                 }}
             </main>

@@ -5,7 +5,9 @@
 pub mod docker;
 pub mod hosts;
 pub mod jobs;
+pub mod notifications;
 pub mod overview;
 pub mod plugins;
 pub mod run;
 pub mod schedules;
+pub mod webhooks;

@@ -11,6 +11,7 @@ mod fleet;
 
 mod containers;
 mod hosts;
+mod notifications;
 mod overview;
 mod plugins;
 mod run;

@@ -58,3 +58,23 @@ pub fn Notice(
         })
     }
 }
+
+/// The message of `error` when it names `field`: what a field shows
+/// under itself.
+pub fn error_about(
+    error: RwSignal<Option<crate::api::ApiError>>,
+    field: &'static str,
+) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        error
+            .get()
+            .filter(|e| e.field.as_deref() == Some(field))
+            .map(|e| e.message)
+    })
+}
+
+/// What `value` holds, trimmed; `None` when that is empty (an optional
+/// field left blank).
+pub fn given(value: RwSignal<String>) -> Option<String> {
+    Some(value.get().trim().to_string()).filter(|s| !s.is_empty())
+}

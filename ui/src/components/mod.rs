@@ -1,6 +1,7 @@
 //! Widgets the pages share.
 
 pub mod field;
+pub mod job_fields;
 pub mod params;
 pub mod remove;
 pub mod status;

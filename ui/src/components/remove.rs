@@ -14,3 +14,26 @@ pub fn RemoveButton(on_remove: Callback<()>) -> impl IntoView {
         </button>
     }
 }
+
+/// What a row's [`RemoveButton`] runs: `remove(name)`, then `on_changed`
+/// told `(true, "NAME removed…")` with `after` appended, or `(false, why)`.
+pub fn removal<F, Fut>(
+    name: String,
+    remove: F,
+    after: &'static str,
+    on_changed: Callback<(bool, String)>,
+) -> Callback<()>
+where
+    F: Fn(String) -> Fut + Copy + Send + Sync + 'static,
+    Fut: std::future::Future<Output = crate::api::ApiResult<()>> + 'static,
+{
+    Callback::new(move |()| {
+        let name = name.clone();
+        leptos::task::spawn_local(async move {
+            match remove(name.clone()).await {
+                Ok(()) => on_changed.run((true, format!("{name} removed{after}."))),
+                Err(e) => on_changed.run((false, e.message)),
+            }
+        });
+    })
+}

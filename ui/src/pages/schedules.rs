@@ -5,12 +5,10 @@
 
 use leptos::prelude::*;
 
-use crate::api::{
-    self, ApiError, Misfire, Overlap, RunRequest, Schedule, ScheduleSpec, ScheduledJob,
-    ScheduledPlaybook,
-};
-use crate::components::field::{Notice, TextField};
-use crate::components::remove::RemoveButton;
+use crate::api::{self, ApiError, Misfire, Overlap, Schedule, ScheduleSpec};
+use crate::components::field::{Notice, TextField, error_about};
+use crate::components::job_fields::{JobDraft, JobFields};
+use crate::components::remove::{RemoveButton, removal};
 use crate::components::status::when;
 use crate::{Route, go};
 
@@ -90,21 +88,12 @@ fn ScheduleRow(schedule: Schedule, on_changed: Callback<Option<(bool, String)>>)
             });
         }
     };
-    let remove = {
-        let name = name.clone();
-        Callback::new(move |()| {
-            let name = name.clone();
-            leptos::task::spawn_local(async move {
-                match api::remove_schedule(name.clone()).await {
-                    Ok(()) => on_changed.run(Some((
-                        true,
-                        format!("{name} removed; its jobs stay in the history."),
-                    ))),
-                    Err(e) => on_changed.run(Some((false, e.message))),
-                }
-            });
-        })
-    };
+    let remove = removal(
+        name.clone(),
+        api::remove_schedule,
+        "; its jobs stay in the history",
+        Callback::new(move |message| on_changed.run(Some(message))),
+    );
     let next = if paused {
         "paused".to_string()
     } else {
@@ -142,24 +131,12 @@ fn ScheduleForm(on_done: Callback<Option<String>>) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let cron = RwSignal::new(String::new());
     let tz = RwSignal::new(String::new());
-    let kind = RwSignal::new("action".to_string());
-    let plugin = RwSignal::new(String::new());
-    let action = RwSignal::new(String::new());
-    let targets = RwSignal::new("local".to_string());
-    let params = RwSignal::new("{}".to_string());
-    let playbook = RwSignal::new(String::new());
+    let draft = JobDraft::new();
     let overlap = RwSignal::new(false);
     let skip_missed = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
     let saving = RwSignal::new(false);
-    let about = move |field: &'static str| {
-        Signal::derive(move || {
-            error
-                .get()
-                .filter(|e| e.field.as_deref() == Some(field))
-                .map(|e| e.message)
-        })
-    };
+    let about = move |field: &'static str| error_about(error, field);
     let general = Signal::derive(move || {
         error
             .get()
@@ -168,37 +145,11 @@ fn ScheduleForm(on_done: Callback<Option<String>>) -> impl IntoView {
     });
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let job = if kind.get() == "playbook" {
-            ScheduledJob::Playbook {
-                playbook: ScheduledPlaybook {
-                    playbook: playbook.get().trim().to_string(),
-                    inventory: None,
-                    limit: None,
-                    tags: Vec::new(),
-                    skip_tags: Vec::new(),
-                    extra_vars: Default::default(),
-                    stored_secrets: Vec::new(),
-                    become_password_secret: None,
-                    check: false,
-                    diff: false,
-                },
-            }
-        } else {
-            let params = match serde_json::from_str::<serde_json::Value>(&params.get()) {
-                Ok(value) => value,
-                Err(e) => {
-                    error.set(Some(ApiError::field("params", format!("not JSON: {e}"))));
-                    return;
-                }
-            };
-            let targets: Vec<String> = targets
-                .get()
-                .split([',', ' '])
-                .filter(|t| !t.is_empty())
-                .map(String::from)
-                .collect();
-            ScheduledJob::Action {
-                request: RunRequest::new(plugin.get().trim(), action.get().trim(), params, targets),
+        let job = match draft.job() {
+            Ok(job) => job,
+            Err(e) => {
+                error.set(Some(e));
+                return;
             }
         };
         let spec = ScheduleSpec {
@@ -243,30 +194,7 @@ fn ScheduleForm(on_done: Callback<Option<String>>) -> impl IntoView {
                 <TextField label="Cron" name="cron" value=cron error=about("cron") placeholder="0 3 * * *"
                     hint="5 fields, or 6 with seconds first (*/10 * * * * *)." />
                 <TextField label="Time zone" name="tz" value=tz error=about("tz") placeholder="UTC, or Europe/Paris" />
-                <div class="field">
-                    <label for="field-kind">"Runs"</label>
-                    <select id="field-kind" prop:value=move || kind.get() on:change=move |ev| kind.set(event_target_value(&ev))>
-                        <option value="action">"a plugin action"</option>
-                        <option value="playbook">"a playbook"</option>
-                    </select>
-                </div>
-                {move || if kind.get() == "playbook" {
-                    view! {
-                        <TextField label="Playbook file" name="playbook" value=playbook error=about("playbook") placeholder="/srv/ops/site.yml" />
-                    }.into_any()
-                } else {
-                    view! {
-                        <TextField label="Plugin" name="plugin" value=plugin error=about("plugin") placeholder="command" />
-                        <TextField label="Action" name="action" value=action error=about("action") placeholder="exec" />
-                        <TextField label="Targets" name="targets" value=targets error=about("targets") placeholder="web, db" />
-                        <div class="field" class:invalid=move || about("params").get().is_some()>
-                            <label for="field-params">"Params (JSON)"</label>
-                            <textarea id="field-params" rows="3" prop:value=move || params.get()
-                                on:input=move |ev| params.set(event_target_value(&ev))></textarea>
-                            {move || about("params").get().map(|m| view! { <div class="field-error">{m}</div> })}
-                        </div>
-                    }.into_any()
-                }}
+                <JobFields draft=draft error=error />
                 <label class="check"><input type="checkbox" id="field-overlap" prop:checked=move || overlap.get()
                     on:change=move |ev| overlap.set(event_target_checked(&ev)) />" Start even while its last job runs"</label>
                 <label class="check"><input type="checkbox" id="field-skip-missed" prop:checked=move || skip_missed.get()

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::api::{self, ApiError, SecretInfo};
 use crate::components::field::{Notice, TextField};
-use crate::components::remove::RemoveButton;
+use crate::components::remove::{RemoveButton, removal};
 use crate::components::status::when;
 
 /// The Secrets page.
@@ -54,18 +54,7 @@ pub fn Secrets() -> impl IntoView {
 #[component]
 fn SecretRow(secret: SecretInfo, on_changed: Callback<(bool, String)>) -> impl IntoView {
     let name = secret.name.clone();
-    let remove = {
-        let name = name.clone();
-        Callback::new(move |()| {
-            let name = name.clone();
-            leptos::task::spawn_local(async move {
-                match api::remove_secret(name.clone()).await {
-                    Ok(()) => on_changed.run((true, format!("{name} removed."))),
-                    Err(e) => on_changed.run((false, e.message)),
-                }
-            });
-        })
-    };
+    let remove = removal(name.clone(), api::remove_secret, "", on_changed);
     view! {
         <tr data-secret=name.clone()>
             <td><code>{name.clone()}</code></td>
