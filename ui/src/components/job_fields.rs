@@ -31,9 +31,15 @@ impl JobDraft {
         }
     }
 
-    /// The job as typed, or the error naming the field at fault (params
-    /// that are not JSON; the rest is checked by the engine).
-    pub fn job(&self) -> Result<ScheduledJob, ApiError> {
+    /// The job as typed; `None`, with `error` set to the one naming the
+    /// field at fault (params that are not JSON; the engine checks the
+    /// rest), when it cannot be read.
+    pub fn job_or_error(&self, error: RwSignal<Option<ApiError>>) -> Option<ScheduledJob> {
+        self.job().map_err(|e| error.set(Some(e))).ok()
+    }
+
+    /// The job as typed, or the error naming the field at fault.
+    fn job(&self) -> Result<ScheduledJob, ApiError> {
         if self.kind.get() == "playbook" {
             return Ok(ScheduledJob::Playbook {
                 playbook: ScheduledPlaybook {
@@ -68,6 +74,17 @@ impl JobDraft {
             ),
         })
     }
+}
+
+/// The message a form holding [`JobFields`] shows above its buttons: its
+/// last error, unless the params field shows it under itself.
+pub fn form_error(error: RwSignal<Option<ApiError>>) -> Signal<Option<(bool, String)>> {
+    Signal::derive(move || {
+        error
+            .get()
+            .filter(|e| !matches!(e.field.as_deref(), Some("params")))
+            .map(|e| (false, e.message))
+    })
 }
 
 impl Default for JobDraft {

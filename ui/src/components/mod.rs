@@ -2,6 +2,7 @@
 
 pub mod field;
 pub mod job_fields;
+pub mod listing;
 pub mod params;
 pub mod remove;
 pub mod status;

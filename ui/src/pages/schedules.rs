@@ -7,7 +7,8 @@ use leptos::prelude::*;
 
 use crate::api::{self, ApiError, Misfire, Overlap, Schedule, ScheduleSpec};
 use crate::components::field::{Notice, TextField, error_about};
-use crate::components::job_fields::{JobDraft, JobFields};
+use crate::components::job_fields::{JobDraft, JobFields, form_error};
+use crate::components::listing::Listing;
 use crate::components::remove::{RemoveButton, removal};
 use crate::components::status::when;
 use crate::{Route, go};
@@ -39,32 +40,26 @@ pub fn Schedules() -> impl IntoView {
                 refresh();
             }) />
         })}
-        <Transition fallback=|| view! { <div class="table-skeleton"></div> }>
-            {move || schedules.get().map(|result| match result {
-                Ok(list) if list.is_empty() => view! {
-                    <div class="empty">
-                        <p>"No schedules yet."</p>
-                        <p class="muted">"Add one to run an action or a playbook at set times: nightly patches, hourly checks."</p>
-                    </div>
-                }.into_any(),
-                Ok(list) => view! {
-                    <table class="schedules-table">
-                        <thead><tr>
-                            <th>"Schedule"</th><th>"When"</th><th>"Runs"</th><th>"Next"</th><th>"Fired / skipped"</th><th>"Last job"</th><th></th>
-                        </tr></thead>
-                        <tbody>
-                            {list.into_iter().map(|schedule| view! {
-                                <ScheduleRow schedule=schedule on_changed=Callback::new(move |message: Option<(bool, String)>| {
-                                    if message.is_some() { notice.set(message); }
-                                    refresh();
-                                }) />
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any(),
-                Err(e) => view! { <div class="notice error" role="alert">{e.message}</div> }.into_any(),
-            })}
-        </Transition>
+        <Listing items=schedules empty=|| view! {
+            <div class="empty">
+                <p>"No schedules yet."</p>
+                <p class="muted">"Add one to run an action or a playbook at set times: nightly patches, hourly checks."</p>
+            </div>
+        } rows=move |list| view! {
+            <table class="schedules-table">
+                <thead><tr>
+                    <th>"Schedule"</th><th>"When"</th><th>"Runs"</th><th>"Next"</th><th>"Fired / skipped"</th><th>"Last job"</th><th></th>
+                </tr></thead>
+                <tbody>
+                    {list.into_iter().map(|schedule| view! {
+                        <ScheduleRow schedule=schedule on_changed=Callback::new(move |message: Option<(bool, String)>| {
+                            if message.is_some() { notice.set(message); }
+                            refresh();
+                        }) />
+                    }).collect_view()}
+                </tbody>
+            </table>
+        } />
     }
 }
 
@@ -137,20 +132,11 @@ fn ScheduleForm(on_done: Callback<Option<String>>) -> impl IntoView {
     let error = RwSignal::new(None::<ApiError>);
     let saving = RwSignal::new(false);
     let about = move |field: &'static str| error_about(error, field);
-    let general = Signal::derive(move || {
-        error
-            .get()
-            .filter(|e| !matches!(e.field.as_deref(), Some("params")))
-            .map(|e| (false, e.message))
-    });
+    let general = form_error(error);
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let job = match draft.job() {
-            Ok(job) => job,
-            Err(e) => {
-                error.set(Some(e));
-                return;
-            }
+        let Some(job) = draft.job_or_error(error) else {
+            return;
         };
         let spec = ScheduleSpec {
             name: name.get().trim().to_string(),

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::api::{self, ApiError, SecretInfo};
 use crate::components::field::{Notice, TextField};
+use crate::components::listing::Listing;
 use crate::components::remove::{RemoveButton, removal};
 use crate::components::status::when;
 
@@ -26,27 +27,21 @@ pub fn Secrets() -> impl IntoView {
             notice.set(Some((true, message)));
             refresh();
         }) />
-        <Transition fallback=|| view! { <div class="table-skeleton"></div> }>
-            {move || secrets.get().map(|result| match result {
-                Ok(list) if list.is_empty() => view! {
-                    <div class="empty"><p>"No secrets yet."</p></div>
-                }.into_any(),
-                Ok(list) => view! {
-                    <table class="secrets-table">
-                        <thead><tr><th>"Name"</th><th>"Set by"</th><th>"Updated"</th><th></th></tr></thead>
-                        <tbody>
-                            {list.into_iter().map(|secret| view! {
-                                <SecretRow secret=secret on_changed=Callback::new(move |message: (bool, String)| {
-                                    notice.set(Some(message));
-                                    refresh();
-                                }) />
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any(),
-                Err(e) => view! { <div class="notice error" role="alert">{e.message}</div> }.into_any(),
-            })}
-        </Transition>
+        <Listing items=secrets empty=|| view! {
+            <div class="empty"><p>"No secrets yet."</p></div>
+        } rows=move |list| view! {
+            <table class="secrets-table">
+                <thead><tr><th>"Name"</th><th>"Set by"</th><th>"Updated"</th><th></th></tr></thead>
+                <tbody>
+                    {list.into_iter().map(|secret| view! {
+                        <SecretRow secret=secret on_changed=Callback::new(move |message: (bool, String)| {
+                            notice.set(Some(message));
+                            refresh();
+                        }) />
+                    }).collect_view()}
+                </tbody>
+            </table>
+        } />
     }
 }
 

@@ -7,7 +7,8 @@ use leptos::prelude::*;
 
 use crate::api::{self, ApiError, Hook, HookAuth, HookSpec};
 use crate::components::field::{Notice, TextField, error_about};
-use crate::components::job_fields::{JobDraft, JobFields};
+use crate::components::job_fields::{JobDraft, JobFields, form_error};
+use crate::components::listing::Listing;
 use crate::components::remove::{RemoveButton, removal};
 use crate::components::status::when;
 use crate::{Route, go};
@@ -42,32 +43,26 @@ pub fn Webhooks() -> impl IntoView {
                 refresh();
             }) />
         })}
-        <Transition fallback=|| view! { <div class="table-skeleton"></div> }>
-            {move || hooks.get().map(|result| match result {
-                Ok(list) if list.is_empty() => view! {
-                    <div class="empty">
-                        <p>"No webhooks yet."</p>
-                        <p class="muted">"Add one to deploy on a push: point the repository's webhook at the service with the hook's secret."</p>
-                    </div>
-                }.into_any(),
-                Ok(list) => view! {
-                    <table class="webhooks-table">
-                        <thead><tr>
-                            <th>"Webhook"</th><th>"Checked by"</th><th>"Runs"</th><th>"Deliveries"</th><th>"Last"</th><th>"Last job"</th><th></th>
-                        </tr></thead>
-                        <tbody>
-                            {list.into_iter().map(|hook| view! {
-                                <WebhookRow hook=hook on_changed=Callback::new(move |message: (bool, String)| {
-                                    notice.set(Some(message));
-                                    refresh();
-                                }) />
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any(),
-                Err(e) => view! { <div class="notice error" role="alert">{e.message}</div> }.into_any(),
-            })}
-        </Transition>
+        <Listing items=hooks empty=|| view! {
+            <div class="empty">
+                <p>"No webhooks yet."</p>
+                <p class="muted">"Add one to deploy on a push: point the repository's webhook at the service with the hook's secret."</p>
+            </div>
+        } rows=move |list| view! {
+            <table class="webhooks-table">
+                <thead><tr>
+                    <th>"Webhook"</th><th>"Checked by"</th><th>"Runs"</th><th>"Deliveries"</th><th>"Last"</th><th>"Last job"</th><th></th>
+                </tr></thead>
+                <tbody>
+                    {list.into_iter().map(|hook| view! {
+                        <WebhookRow hook=hook on_changed=Callback::new(move |message: (bool, String)| {
+                            notice.set(Some(message));
+                            refresh();
+                        }) />
+                    }).collect_view()}
+                </tbody>
+            </table>
+        } />
     }
 }
 
@@ -115,20 +110,11 @@ fn WebhookForm(on_done: Callback<Option<String>>) -> impl IntoView {
     let error = RwSignal::new(None::<ApiError>);
     let saving = RwSignal::new(false);
     let about = move |field: &'static str| error_about(error, field);
-    let general = Signal::derive(move || {
-        error
-            .get()
-            .filter(|e| !matches!(e.field.as_deref(), Some("params")))
-            .map(|e| (false, e.message))
-    });
+    let general = form_error(error);
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let job = match draft.job() {
-            Ok(job) => job,
-            Err(e) => {
-                error.set(Some(e));
-                return;
-            }
+        let Some(job) = draft.job_or_error(error) else {
+            return;
         };
         let spec = HookSpec {
             name: name.get().trim().to_string(),

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::api::{self, ApiError, Channel, ChannelKind, ChannelSpec};
 use crate::components::field::{Notice, TextField, error_about, given};
+use crate::components::listing::Listing;
 use crate::components::remove::{RemoveButton, removal};
 use crate::components::status::when;
 
@@ -27,24 +28,18 @@ pub fn Channels(reload: RwSignal<u32>, on_changed: Callback<(bool, String)>) -> 
                     if let Some(m) = message { on_changed.run((true, m)); }
                 }) />
             })}
-            <Transition fallback=|| view! { <div class="table-skeleton"></div> }>
-                {move || channels.get().map(|result| match result {
-                    Ok(list) if list.is_empty() => view! {
-                        <div class="empty"><p>"No channels yet."</p></div>
-                    }.into_any(),
-                    Ok(list) => view! {
-                        <table class="channels-table">
-                            <thead><tr><th>"Channel"</th><th>"Kind"</th><th>"Sends to"</th><th>"Added"</th><th></th></tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|channel| view! {
-                                    <ChannelRow channel=channel on_changed=on_changed />
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                    Err(e) => view! { <div class="notice error" role="alert">{e.message}</div> }.into_any(),
-                })}
-            </Transition>
+            <Listing items=channels empty=|| view! {
+                <div class="empty"><p>"No channels yet."</p></div>
+            } rows=move |list| view! {
+                <table class="channels-table">
+                    <thead><tr><th>"Channel"</th><th>"Kind"</th><th>"Sends to"</th><th>"Added"</th><th></th></tr></thead>
+                    <tbody>
+                        {list.into_iter().map(|channel| view! {
+                            <ChannelRow channel=channel on_changed=on_changed />
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            } />
         </section>
     }
 }

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::{self, DeliveryState, NotificationDelivery};
+use crate::components::listing::Listing;
 use crate::components::status::when;
 use crate::{Route, go};
 
@@ -20,22 +21,16 @@ pub fn Deliveries(reload: RwSignal<u32>) -> impl IntoView {
                 <h2>"Deliveries"</h2>
                 <button id="reload-deliveries" on:click=move |_| reload.update(|n| *n += 1)>"Reload"</button>
             </div>
-            <Transition fallback=|| view! { <div class="table-skeleton"></div> }>
-                {move || deliveries.get().map(|result| match result {
-                    Ok(list) if list.is_empty() => view! {
-                        <div class="empty"><p>"Nothing sent yet."</p></div>
-                    }.into_any(),
-                    Ok(list) => view! {
-                        <table class="deliveries-table">
-                            <thead><tr><th>"#"</th><th>"Rule → channel"</th><th>"Job"</th><th>"State"</th><th>"Attempts"</th><th>"When"</th></tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|delivery| view! { <DeliveryRow delivery=delivery /> }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                    Err(e) => view! { <div class="notice error" role="alert">{e.message}</div> }.into_any(),
-                })}
-            </Transition>
+            <Listing items=deliveries empty=|| view! {
+                <div class="empty"><p>"Nothing sent yet."</p></div>
+            } rows=move |list| view! {
+                <table class="deliveries-table">
+                    <thead><tr><th>"#"</th><th>"Rule → channel"</th><th>"Job"</th><th>"State"</th><th>"Attempts"</th><th>"When"</th></tr></thead>
+                    <tbody>
+                        {list.into_iter().map(|delivery| view! { <DeliveryRow delivery=delivery /> }).collect_view()}
+                    </tbody>
+                </table>
+            } />
         </section>
     }
 }

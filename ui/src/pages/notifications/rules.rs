@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::api::{self, ApiError, NotifyOn, Rule, RuleSpec};
 use crate::components::field::{Notice, TextField, error_about, given};
+use crate::components::listing::Listing;
 use crate::components::remove::{RemoveButton, removal};
 
 /// The rules: a table, and a form to add one.
@@ -26,24 +27,18 @@ pub fn Rules(reload: RwSignal<u32>, on_changed: Callback<(bool, String)>) -> imp
                     if let Some(m) = message { on_changed.run((true, m)); }
                 }) />
             })}
-            <Transition fallback=|| view! { <div class="table-skeleton"></div> }>
-                {move || rules.get().map(|result| match result {
-                    Ok(list) if list.is_empty() => view! {
-                        <div class="empty"><p>"No rules yet: nothing is sent."</p></div>
-                    }.into_any(),
-                    Ok(list) => view! {
-                        <table class="rules-table">
-                            <thead><tr><th>"Rule"</th><th>"When a job"</th><th>"Of"</th><th>"Sends to"</th><th></th></tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|rule| view! {
-                                    <RuleRow rule=rule on_changed=on_changed />
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                    Err(e) => view! { <div class="notice error" role="alert">{e.message}</div> }.into_any(),
-                })}
-            </Transition>
+            <Listing items=rules empty=|| view! {
+                <div class="empty"><p>"No rules yet: nothing is sent."</p></div>
+            } rows=move |list| view! {
+                <table class="rules-table">
+                    <thead><tr><th>"Rule"</th><th>"When a job"</th><th>"Of"</th><th>"Sends to"</th><th></th></tr></thead>
+                    <tbody>
+                        {list.into_iter().map(|rule| view! {
+                            <RuleRow rule=rule on_changed=on_changed />
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            } />
         </section>
     }
 }
