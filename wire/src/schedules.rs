@@ -82,6 +82,25 @@ pub enum ScheduledJob {
     },
 }
 
+impl ScheduledPlaybook {
+    /// A run of the playbook file `path` on the service's inventory, with
+    /// no limit, tags, variables or secrets, not in check mode.
+    pub fn new(path: impl Into<String>) -> Self {
+        ScheduledPlaybook {
+            playbook: path.into(),
+            inventory: None,
+            limit: None,
+            tags: Vec::new(),
+            skip_tags: Vec::new(),
+            extra_vars: Default::default(),
+            stored_secrets: Vec::new(),
+            become_password_secret: None,
+            check: false,
+            diff: false,
+        }
+    }
+}
+
 impl ScheduledJob {
     /// `debug msg` or `playbook site.yml`, for lists.
     pub fn describe(&self) -> String {

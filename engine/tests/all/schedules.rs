@@ -235,18 +235,7 @@ async fn bad_schedules_are_refused_with_what_is_wrong() {
     assert!(refused(bad_params).await.contains("mesage"));
     let missing = ScheduleSpec {
         job: ScheduledJob::Playbook {
-            playbook: ScheduledPlaybook {
-                playbook: dir.path().join("nope.yml").display().to_string(),
-                inventory: None,
-                limit: None,
-                tags: Vec::new(),
-                skip_tags: Vec::new(),
-                extra_vars: Default::default(),
-                stored_secrets: Vec::new(),
-                become_password_secret: None,
-                check: false,
-                diff: false,
-            },
+            playbook: ScheduledPlaybook::new(dir.path().join("nope.yml").display().to_string()),
         },
         ..base.clone()
     };

@@ -42,18 +42,7 @@ impl JobDraft {
     fn job(&self) -> Result<ScheduledJob, ApiError> {
         if self.kind.get() == "playbook" {
             return Ok(ScheduledJob::Playbook {
-                playbook: ScheduledPlaybook {
-                    playbook: self.playbook.get().trim().to_string(),
-                    inventory: None,
-                    limit: None,
-                    tags: Vec::new(),
-                    skip_tags: Vec::new(),
-                    extra_vars: Default::default(),
-                    stored_secrets: Vec::new(),
-                    become_password_secret: None,
-                    check: false,
-                    diff: false,
-                },
+                playbook: ScheduledPlaybook::new(self.playbook.get().trim()),
             });
         }
         let params = serde_json::from_str::<serde_json::Value>(&self.params.get())
