@@ -1,8 +1,22 @@
 //! The compatibility oracle: every playbook in `tests/oracle/` runs twice
 //! with ansible-core (installed into a venv from PyPI by
-//! `tests/ansible/setup-venv`) on two sshd hosts and twice with Capstan on
-//! two others; what ends up on the hosts and each host's recap must match
-//! after the first and after the second run.
+//! `tests/ansible/setup-venv`) and twice with Capstan, each on two sshd
+//! hosts; what ends up on the hosts and each host's recap must match after
+//! the first and after the second run.
+//!
+//! ansible-core takes about ten minutes over the set on two cores, and
+//! gives the same answer every time for a given playbook. So its answers
+//! are recorded, one file per playbook, in `tests/oracle/answers/`:
+//! - [`capstan_gives_ansible_cores_recorded_answers`] (every run, CI
+//!   too) runs Capstan against them;
+//! - [`live_ansible_core_gives_the_recorded_answers`] (`./dev test
+//!   --full`) runs ansible-core against them, so a recorded answer never
+//!   drifts from what ansible-core does; with `CAPSTAN_ORACLE_RECORD=1` it
+//!   writes them instead.
+//!
+//! Each answer holds a digest of everything its playbook reads (the
+//! playbook, its reset script, the shared files, templates and vars): an
+//! answer recorded for an older playbook fails rather than passes.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +24,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use capstan_engine::playbook::{PlaybookOptions, Recap};
+use serde::{Deserialize, Serialize};
 
 use crate::fleet::{Sshd, inventory_text};
 use crate::support::engine;
@@ -18,6 +33,122 @@ use crate::support::engine;
 /// accounts): `12-users.yml` names everything it makes with one.
 const ANSIBLE_PREFIX: &str = "capoa";
 const CAPSTAN_PREFIX: &str = "capoc";
+
+/// How to record the answers again, for the messages that need it.
+const RECORD: &str = "CAPSTAN_ORACLE_RECORD=1 ./dev test --full -E 'test(live_ansible)'";
+
+/// One host's recap counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Counts {
+    ok: u32,
+    changed: u32,
+    unreachable: u32,
+    failed: u32,
+    skipped: u32,
+    ignored: u32,
+}
+
+/// What one run left: each host's recap and every path under `base`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct RunOutcome {
+    recap: BTreeMap<String, Counts>,
+    files: BTreeMap<String, String>,
+}
+
+/// ansible-core's answer for one playbook, as recorded.
+#[derive(Debug, Serialize, Deserialize)]
+struct Answer {
+    /// `ansible-playbook --version`'s first line.
+    ansible_core: String,
+    /// The digest of what the playbook reads ([`inputs_digest`]).
+    inputs: String,
+    /// The first run, then the second.
+    runs: [RunOutcome; 2],
+    /// ansible-playbook's output of each run, for reading a mismatch.
+    output: [Vec<String>; 2],
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn oracle_dir() -> PathBuf {
+    repo().join("tests/oracle")
+}
+
+fn answer_path(name: &str) -> PathBuf {
+    oracle_dir().join("answers").join(format!("{name}.json"))
+}
+
+/// The playbooks, sorted (only those matching `CAPSTAN_ORACLE_ONLY`, e.g.
+/// `14-host-data`, while working on one).
+fn playbooks() -> Vec<PathBuf> {
+    let mut playbooks: Vec<PathBuf> = std::fs::read_dir(oracle_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    playbooks.sort();
+    assert!(
+        playbooks.len() >= 10,
+        "the oracle needs at least 10 playbooks"
+    );
+    if let Ok(only) = std::env::var("CAPSTAN_ORACLE_ONLY") {
+        playbooks.retain(|p| p.to_string_lossy().contains(&only));
+        assert!(!playbooks.is_empty(), "no oracle playbook matches {only}");
+    }
+    playbooks
+}
+
+fn name_of(playbook: &Path) -> String {
+    playbook.file_stem().unwrap().to_string_lossy().into_owned()
+}
+
+/// SHA-256 (hex) of the playbook, its reset script and every file under
+/// the shared `files`, `templates` and `vars` folders, with their paths.
+fn inputs_digest(playbook: &Path) -> String {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let dir = oracle_dir();
+    let mut inputs = vec![playbook.to_path_buf()];
+    let reset = playbook.with_extension("reset");
+    if reset.exists() {
+        inputs.push(reset);
+    }
+    let mut shared = Vec::new();
+    for folder in ["files", "templates", "vars"] {
+        walk(&dir.join(folder), &mut shared);
+    }
+    shared.sort();
+    inputs.extend(shared);
+    let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+    for path in inputs {
+        let rel = path.strip_prefix(&dir).unwrap().display().to_string();
+        let content = std::fs::read(&path).unwrap();
+        for part in [rel.as_bytes(), &content] {
+            digest.update(&(part.len() as u64).to_le_bytes());
+            digest.update(part);
+        }
+    }
+    digest
+        .finish()
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 /// Deletes the users and groups a run with `prefix` made.
 fn remove_accounts(prefix: &str) {
@@ -30,11 +161,25 @@ for g in $(getent group | cut -d: -f1 | grep "^$1"); do groupdel "$g"; done"#;
     assert!(status.success(), "could not remove the {prefix}* accounts");
 }
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+/// A playbook that acts on what both tools share (packages, services)
+/// has a reset script: it brings the machine back to "never provisioned"
+/// (or, with `cleanup`, removes what it set up).
+fn reset_machine(playbook: &Path, work: &Path, args: &[&str]) {
+    let reset = playbook.with_extension("reset");
+    if !reset.exists() {
+        return;
+    }
+    let out = Command::new(&reset)
+        .args(args)
+        .env("ORACLE_WORK", work)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        reset.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The venv's bin folder, installing ansible-core on first use.
@@ -50,18 +195,18 @@ fn ansible_bin() -> PathBuf {
     PathBuf::from(String::from_utf8(output.stdout).unwrap().trim())
 }
 
-fn inventory(dir: &Path, name: &str, fleet: &[&Sshd]) -> PathBuf {
+fn inventory(dir: &Path, name: &str, fleet: &[Sshd; 2]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(
         &path,
-        inventory_text(fleet, "[web:vars]\nrole_name=frontend\n"),
+        inventory_text(&[&fleet[0], &fleet[1]], "[web:vars]\nrole_name=frontend\n"),
     )
     .unwrap();
     path
 }
 
 /// Parses the PLAY RECAP lines of ansible-playbook's output.
-fn ansible_recap(output: &str) -> BTreeMap<String, (u32, u32, u32, u32, u32, u32)> {
+fn ansible_recap(output: &str) -> BTreeMap<String, Counts> {
     let mut recap = BTreeMap::new();
     let after = output.split("PLAY RECAP").nth(1).unwrap_or_default();
     for line in after.lines().filter(|l| l.contains(" : ok=")) {
@@ -76,33 +221,33 @@ fn ansible_recap(output: &str) -> BTreeMap<String, (u32, u32, u32, u32, u32, u32
         };
         recap.insert(
             host.trim().to_string(),
-            (
-                get("ok"),
-                get("changed"),
-                get("unreachable"),
-                get("failed"),
-                get("skipped"),
-                get("ignored"),
-            ),
+            Counts {
+                ok: get("ok"),
+                changed: get("changed"),
+                unreachable: get("unreachable"),
+                failed: get("failed"),
+                skipped: get("skipped"),
+                ignored: get("ignored"),
+            },
         );
     }
     recap
 }
 
-fn capstan_recap(recap: &[Recap]) -> BTreeMap<String, (u32, u32, u32, u32, u32, u32)> {
+fn capstan_recap(recap: &[Recap]) -> BTreeMap<String, Counts> {
     recap
         .iter()
         .map(|r| {
             (
                 r.host.clone(),
-                (
-                    r.ok,
-                    r.changed,
-                    r.unreachable,
-                    r.failed,
-                    r.skipped,
-                    r.ignored,
-                ),
+                Counts {
+                    ok: r.ok,
+                    changed: r.changed,
+                    unreachable: r.unreachable,
+                    failed: r.failed,
+                    skipped: r.skipped,
+                    ignored: r.ignored,
+                },
             )
         })
         .collect()
@@ -129,21 +274,20 @@ fn snapshot(base: &Path) -> BTreeMap<String, String> {
                 // A checkout's internals hold timestamps; compare what is checked out.
                 continue;
             }
-            let normalise = |s: String| {
-                let b = base.display().to_string();
-                s.replace(&b, "<base>").replace(&b.to_uppercase(), "<BASE>")
-            };
             let what = if meta.file_type().is_symlink() {
                 format!(
                     "link -> {}",
-                    normalise(std::fs::read_link(&path).unwrap().display().to_string())
+                    normalise(
+                        base,
+                        &std::fs::read_link(&path).unwrap().display().to_string()
+                    )
                 )
             } else if meta.is_dir() {
                 walk(base, &path, out);
                 format!("dir {mode:o} {owner}")
             } else {
                 let content = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
-                format!("file {mode:o} {owner} {:?}", normalise(content))
+                format!("file {mode:o} {owner} {:?}", normalise(base, &content))
             };
             out.insert(rel, what);
         }
@@ -153,91 +297,193 @@ fn snapshot(base: &Path) -> BTreeMap<String, String> {
     out
 }
 
+/// `text` with the run's own folder written as `<base>` (`<BASE>` in
+/// capitals), so two tools' (and two recordings') runs compare.
+fn normalise(base: &Path, text: &str) -> String {
+    let b = base.display().to_string();
+    text.replace(&b, "<base>")
+        .replace(&b.to_uppercase(), "<BASE>")
+}
+
+/// What differs between two runs' files, each side's version listed
+/// under its label.
+fn files_differ(labels: [&str; 2], expected: &RunOutcome, got: &RunOutcome) -> Option<String> {
+    if expected.files == got.files {
+        return None;
+    }
+    let only = |x: &BTreeMap<String, String>, y: &BTreeMap<String, String>| -> Vec<String> {
+        x.iter()
+            .filter(|(k, v)| y.get(*k) != Some(*v))
+            .map(|(k, v)| format!("    {k}: {v}"))
+            .collect()
+    };
+    Some(format!(
+        "  {}:\n{}\n  {}:\n{}",
+        labels[0],
+        only(&expected.files, &got.files).join("\n"),
+        labels[1],
+        only(&got.files, &expected.files).join("\n")
+    ))
+}
+
+/// A work folder (with the git repository `13-system.reset` makes there)
+/// and a fresh pair of sshd hosts with their inventory.
+struct Setting {
+    work: tempfile::TempDir,
+    inventory: PathBuf,
+    _hosts: [Sshd; 2],
+}
+
+impl Setting {
+    fn new() -> Setting {
+        let work = tempfile::tempdir().unwrap();
+        let hosts = [Sshd::start(), Sshd::start()];
+        let inventory = inventory(work.path(), "inventory.ini", &hosts);
+        Setting {
+            work,
+            inventory,
+            _hosts: hosts,
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.work.path()
+    }
+
+    /// The extra variables every playbook gets: where to work, the
+    /// accounts' prefix and group ids, the git repository.
+    fn extra_vars(
+        &self,
+        base: &Path,
+        prefix: &str,
+        gid_base: u32,
+    ) -> Vec<(&'static str, serde_json::Value)> {
+        let repo = self.path().join("repo.git");
+        vec![
+            ("base", base.display().to_string().into()),
+            ("prefix", prefix.into()),
+            ("gid_base", gid_base.into()),
+            ("repo", repo.display().to_string().into()),
+        ]
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn oracle_playbooks_match_ansible_on_first_and_second_runs() {
-    let bin = ansible_bin();
-    let ansible_hosts = [Sshd::start(), Sshd::start()];
-    let capstan_hosts = [Sshd::start(), Sshd::start()];
+async fn capstan_gives_ansible_cores_recorded_answers() {
+    let setting = Setting::new();
     let (home, capstan) = engine();
-    let work = tempfile::tempdir().unwrap();
-    let ansible_inv = inventory(
-        work.path(),
-        "ansible.ini",
-        &[&ansible_hosts[0], &ansible_hosts[1]],
-    );
-    let capstan_inv = inventory(
-        work.path(),
-        "capstan.ini",
-        &[&capstan_hosts[0], &capstan_hosts[1]],
-    );
+    remove_accounts(CAPSTAN_PREFIX);
+    let mut mismatches = Vec::new();
+    for playbook in playbooks() {
+        let name = name_of(&playbook);
+        let text = std::fs::read_to_string(answer_path(&name)).unwrap_or_else(|_| {
+            panic!("{name} has no recorded answer in tests/oracle/answers: record it: {RECORD}")
+        });
+        let answer: Answer = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            answer.inputs,
+            inputs_digest(&playbook),
+            "tests/oracle/answers/{name}.json was recorded for another version of {name} \
+             (or of the shared files, templates and vars): record it again: {RECORD}"
+        );
+        let base = setting.path().join(format!("c-{name}"));
+        reset_machine(&playbook, setting.path(), &[]);
+        for (run, (expected, output)) in ["first", "second"]
+            .into_iter()
+            .zip(answer.runs.iter().zip(&answer.output))
+        {
+            let mut options = PlaybookOptions {
+                playbook: playbook.clone(),
+                inventory: Some(setting.inventory.clone()),
+                trust_new_hosts: true,
+                ..Default::default()
+            };
+            for (key, value) in setting.extra_vars(&base, CAPSTAN_PREFIX, 45200) {
+                options.extra_vars.insert(key.into(), value);
+            }
+            let report = capstan
+                .run_playbook(options, Arc::new(|_| {}))
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let got = RunOutcome {
+                recap: capstan_recap(&report.recap),
+                files: snapshot(&base),
+            };
+            if got.recap != expected.recap {
+                let tasks = capstan.store().task_outcomes(report.job_id).unwrap();
+                let lines: Vec<String> = tasks
+                    .iter()
+                    .map(|t| format!("  {} {} {}: {}", t.host, t.task, t.status.name(), t.summary))
+                    .collect();
+                mismatches.push(format!(
+                    "{name} ({run} run) recap: {} {:?}, capstan {:?}\n{}\n--- ansible's output:\n{}",
+                    answer.ansible_core,
+                    expected.recap,
+                    got.recap,
+                    lines.join("\n"),
+                    output.join("\n")
+                ));
+            }
+            if let Some(differences) = files_differ(["ansible", "capstan"], expected, &got) {
+                mismatches.push(format!("{name} ({run} run) hosts differ\n{differences}"));
+            }
+        }
+        reset_machine(&playbook, setting.path(), &["cleanup"]);
+    }
+    drop(home);
+    remove_accounts(CAPSTAN_PREFIX);
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n\n"));
+}
+
+/// `./dev test --full` only (ansible-core's runs take about ten minutes).
+#[test]
+fn live_ansible_core_gives_the_recorded_answers() {
+    let bin = ansible_bin();
+    let version = Command::new(bin.join("ansible-playbook"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    let version = String::from_utf8_lossy(&version.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let record = std::env::var_os("CAPSTAN_ORACLE_RECORD").is_some();
+    let setting = Setting::new();
     std::fs::write(
-        work.path().join("ansible.cfg"),
+        setting.path().join("ansible.cfg"),
         format!(
             "[defaults]\nhost_key_checking = False\ninterpreter_python = /usr/bin/python3\nforks = 10\n\
              [ssh_connection]\npipelining = True\ncontrol_path_dir = {}/cp\n\
              ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no\n",
-            work.path().display()
+            setting.path().display()
         ),
     )
     .unwrap();
-
-    let mut playbooks: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/oracle"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
-        .collect();
-    playbooks.sort();
-    assert!(
-        playbooks.len() >= 10,
-        "the oracle needs at least 10 playbooks"
-    );
-    // While working on one playbook: CAPSTAN_ORACLE_ONLY=14-host-data
-    if let Ok(only) = std::env::var("CAPSTAN_ORACLE_ONLY") {
-        playbooks.retain(|p| p.to_string_lossy().contains(&only));
-        assert!(!playbooks.is_empty(), "no oracle playbook matches {only}");
-    }
-
     remove_accounts(ANSIBLE_PREFIX);
-    remove_accounts(CAPSTAN_PREFIX);
     let mut mismatches = Vec::new();
-    let repo = work.path().join("repo.git").display().to_string();
-    for playbook in &playbooks {
-        let name = playbook.file_stem().unwrap().to_string_lossy().to_string();
-        let ansible_base = work.path().join(format!("a-{name}"));
-        let capstan_base = work.path().join(format!("c-{name}"));
-        // A playbook that acts on what both tools share (packages,
-        // services) has a reset script: Ansible runs twice from a reset
-        // machine, then Capstan does.
-        let reset = playbook.with_extension("reset");
-        let reset_machine = |args: &[&str]| {
-            if reset.exists() {
-                let out = Command::new(&reset)
-                    .args(args)
-                    .env("ORACLE_WORK", work.path())
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "{}: {}",
-                    reset.display(),
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-        };
-        reset_machine(&[]);
-        let mut ansible_runs = Vec::new();
+    for playbook in playbooks() {
+        let name = name_of(&playbook);
+        let base = setting.path().join(format!("a-{name}"));
+        let extra: Vec<String> = setting
+            .extra_vars(&base, ANSIBLE_PREFIX, 45100)
+            .into_iter()
+            .map(|(key, value)| match value {
+                serde_json::Value::String(text) => format!("{key}={text}"),
+                other => format!("{key}={other}"),
+            })
+            .collect();
+        reset_machine(&playbook, setting.path(), &[]);
+        let mut runs = Vec::new();
+        let mut outputs = Vec::new();
         for _ in 0..2 {
             let output = Command::new(bin.join("ansible-playbook"))
-                .arg(playbook)
+                .arg(&playbook)
                 .arg("-i")
-                .arg(&ansible_inv)
+                .arg(&setting.inventory)
                 .arg("-e")
-                .arg(format!(
-                    "base={} prefix={ANSIBLE_PREFIX} gid_base=45100 repo={repo}",
-                    ansible_base.display()
-                ))
-                .env("ANSIBLE_CONFIG", work.path().join("ansible.cfg"))
+                .arg(extra.join(" "))
+                .env("ANSIBLE_CONFIG", setting.path().join("ansible.cfg"))
                 .env("ANSIBLE_NOCOLOR", "1")
                 .output()
                 .unwrap();
@@ -248,65 +494,62 @@ async fn oracle_playbooks_match_ansible_on_first_and_second_runs() {
                 "{name}: no recap from ansible:\n{text}\n{}",
                 String::from_utf8_lossy(&output.stderr)
             );
-            ansible_runs.push((recap, snapshot(&ansible_base), text));
+            runs.push(RunOutcome {
+                recap,
+                files: snapshot(&base),
+            });
+            outputs.push(
+                normalise(&base, &text)
+                    .replace(&setting.path().display().to_string(), "<work>")
+                    .lines()
+                    .map(str::to_string)
+                    .collect(),
+            );
         }
-        reset_machine(&[]);
-        for (run, (expected, ansible_files, text)) in
-            ["first", "second"].into_iter().zip(ansible_runs)
+        reset_machine(&playbook, setting.path(), &["cleanup"]);
+        let answer = Answer {
+            ansible_core: version.clone(),
+            inputs: inputs_digest(&playbook),
+            runs: runs.try_into().unwrap(),
+            output: outputs.try_into().unwrap(),
+        };
+        let path = answer_path(&name);
+        if record {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let text = serde_json::to_string_pretty(&answer).unwrap() + "\n";
+            std::fs::write(&path, text).unwrap();
+            continue;
+        }
+        let Some(recorded) = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|text| serde_json::from_str::<Answer>(&text).ok())
+        else {
+            mismatches.push(format!("{name}: no recorded answer"));
+            continue;
+        };
+        if recorded.inputs != answer.inputs {
+            mismatches.push(format!("{name}: recorded for another version of it"));
+        }
+        for (run, (was, now)) in ["first", "second"]
+            .into_iter()
+            .zip(recorded.runs.iter().zip(&answer.runs))
         {
-            let mut options = PlaybookOptions {
-                playbook: playbook.clone(),
-                inventory: Some(capstan_inv.clone()),
-                trust_new_hosts: true,
-                ..Default::default()
-            };
-            for (key, value) in [
-                (
-                    "base",
-                    serde_json::json!(capstan_base.display().to_string()),
-                ),
-                ("prefix", serde_json::json!(CAPSTAN_PREFIX)),
-                ("gid_base", serde_json::json!(45200)),
-                ("repo", serde_json::json!(repo)),
-            ] {
-                options.extra_vars.insert(key.into(), value);
-            }
-            let report = capstan
-                .run_playbook(options, Arc::new(|_| {}))
-                .await
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
-            let got = capstan_recap(&report.recap);
-            if got != expected {
-                let tasks = capstan.store().task_outcomes(report.job_id).unwrap();
-                let lines: Vec<String> = tasks
-                    .iter()
-                    .map(|t| format!("  {} {} {}: {}", t.host, t.task, t.status.name(), t.summary))
-                    .collect();
+            if was.recap != now.recap {
                 mismatches.push(format!(
-                    "{name} ({run} run) recap: ansible {expected:?}, capstan {got:?}\n{}\n--- ansible output:\n{text}",
-                    lines.join("\n")
+                    "{name} ({run} run) recap: recorded {:?}, ansible-core now {:?}",
+                    was.recap, now.recap
                 ));
             }
-            let (a, c) = (ansible_files, snapshot(&capstan_base));
-            if a != c {
-                let only =
-                    |x: &BTreeMap<String, String>, y: &BTreeMap<String, String>| -> Vec<String> {
-                        x.iter()
-                            .filter(|(k, v)| y.get(*k) != Some(*v))
-                            .map(|(k, v)| format!("    {k}: {v}"))
-                            .collect()
-                    };
-                mismatches.push(format!(
-                    "{name} ({run} run) hosts differ\n  ansible:\n{}\n  capstan:\n{}",
-                    only(&a, &c).join("\n"),
-                    only(&c, &a).join("\n")
-                ));
+            if let Some(differences) = files_differ(["recorded", "ansible-core now"], was, now) {
+                mismatches.push(format!("{name} ({run} run) files differ\n{differences}"));
             }
         }
-        reset_machine(&["cleanup"]);
     }
-    drop(home);
     remove_accounts(ANSIBLE_PREFIX);
-    remove_accounts(CAPSTAN_PREFIX);
-    assert!(mismatches.is_empty(), "{}", mismatches.join("\n\n"));
+    assert!(
+        mismatches.is_empty(),
+        "ansible-core ({version}) no longer gives the recorded answers; if that is right \
+         (a changed playbook, a new ansible-core), record them again: {RECORD}\n\n{}",
+        mismatches.join("\n\n")
+    );
 }
