@@ -154,22 +154,36 @@ pub fn write_path_constants(built: &[BuiltPlugin], prefix: &str) {
 }
 
 /// The plugins' own target folder: beside the outer build's, so `cargo
-/// clean` removes it too and it is shared by every crate that builds plugins.
+/// clean` removes it too and it is shared by every crate that builds
+/// plugins, in every profile and for every target the outer build is for
+/// (a plugin is the same wasm32-wasip2 module whether it is embedded in a
+/// Linux build or checked for Windows).
 fn plugin_target_dir() -> PathBuf {
     if let Ok(dir) = env::var("CAPSTAN_PLUGIN_TARGET_DIR") {
         return PathBuf::from(dir);
     }
     let out = PathBuf::from(env::var("OUT_DIR").expect("run from a build script"));
-    // OUT_DIR is <target>/[<triple>/]<profile>/build/<pkg>-<hash>/out.
-    let build = out
+    shared_plugin_dir(&out, env::var("TARGET").ok().as_deref())
+}
+
+/// `<target>/wasm-plugins` for a build script's `OUT_DIR`, which is
+/// `<target>/[<triple>/]<profile>/build/<pkg>-<hash>/out` (the triple's
+/// folder only in a build for an explicit `--target`).
+fn shared_plugin_dir(out_dir: &Path, triple: Option<&str>) -> PathBuf {
+    let build = out_dir
         .ancestors()
         .find(|p| p.file_name().is_some_and(|n| n == "build"))
         .expect("OUT_DIR under a build folder");
-    build
+    let mut target = build
         .parent()
         .and_then(Path::parent)
-        .expect("target folder above the profile folder")
-        .join("wasm-plugins")
+        .expect("target folder above the profile folder");
+    if let Some(triple) = triple
+        && target.file_name().is_some_and(|n| n == triple)
+    {
+        target = target.parent().expect("target folder above the triple's");
+    }
+    target.join("wasm-plugins")
 }
 
 /// Reads `name = "..."` from the `[package]` table of a crate's manifest.
@@ -190,4 +204,28 @@ fn package_name(crate_dir: &Path) -> String {
         }
     }
     panic!("{} has no [package] name", manifest.display());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_profile_and_target_shares_one_plugin_folder() {
+        let out = |rest: &str| PathBuf::from(format!("/t/{rest}/build/capstan-bundled-0123/out"));
+        let shared = PathBuf::from("/t/wasm-plugins");
+        let host = "x86_64-unknown-linux-gnu";
+        assert_eq!(shared_plugin_dir(&out("debug"), Some(host)), shared);
+        assert_eq!(shared_plugin_dir(&out("release"), Some(host)), shared);
+        let windows = "x86_64-pc-windows-gnu";
+        assert_eq!(
+            shared_plugin_dir(&out(&format!("{windows}/debug")), Some(windows)),
+            shared
+        );
+        // Only the build's own triple is stepped over.
+        assert_eq!(
+            shared_plugin_dir(&out(&format!("{host}/debug")), Some(windows)),
+            PathBuf::from(format!("/t/{host}/wasm-plugins"))
+        );
+    }
 }
