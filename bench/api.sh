@@ -9,9 +9,14 @@
 # Nothing else should run beside it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p capstan-cli >&2
-target="${CARGO_TARGET_DIR:-target}"
-capstan="$(realpath "$target/release/capstan")"
+# CAPSTAN_BIN=path measures that build instead (to compare two builds).
+if [ -n "${CAPSTAN_BIN:-}" ]; then
+    capstan="$(realpath "$CAPSTAN_BIN")"
+else
+    cargo build --release -p capstan-cli >&2
+    target="${CARGO_TARGET_DIR:-target}"
+    capstan="$(realpath "$target/release/capstan")"
+fi
 command -v wrk >/dev/null || { echo "bench/api.sh needs wrk (apt-get install wrk)" >&2; exit 1; }
 
 JOBS="${JOBS:-100000}"

@@ -228,9 +228,12 @@ impl Store {
         self.read(|conn| {
             let mut stmt =
                 conn.prepare_cached(&format!("{SELECT_JOB} ORDER BY id DESC LIMIT ?1"))?;
-            let mut jobs = stmt
-                .query_map([limit as i64], read_job)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            // Sized for the page up front: a page of 50 jobs is several
+            // KiB, and growing it step by step copies it each time.
+            let mut jobs = Vec::with_capacity(limit.min(PAGE_CAPACITY_CAP));
+            for job in stmt.query_map([limit as i64], read_job)? {
+                jobs.push(job?);
+            }
             let (Some(newest), Some(oldest)) = (jobs.first(), jobs.last()) else {
                 return Ok(jobs);
             };
@@ -428,41 +431,56 @@ impl Store {
     }
 }
 
+/// The most jobs [`Store::jobs`] makes room for before reading (a larger
+/// page grows as it is read).
+const PAGE_CAPACITY_CAP: usize = 1_000;
+
 const SELECT_RESULT: &str = "SELECT target, status, summary, diff, data_json, failure_kind, duration_ms, job_id FROM job_results";
 
 fn read_result(r: &rusqlite::Row<'_>) -> rusqlite::Result<TargetResult> {
-    let data: Option<String> = r.get(4)?;
-    let failure: Option<String> = r.get(5)?;
     Ok(TargetResult {
         target: r.get(0)?,
-        status: ResultStatus::from_name(&r.get::<_, String>(1)?).unwrap_or(ResultStatus::Failed),
+        status: ResultStatus::from_name(text(r, 1)?).unwrap_or(ResultStatus::Failed),
         summary: r.get(2)?,
         diff: r.get(3)?,
-        data: data.and_then(|d| serde_json::from_str(&d).ok()),
-        failure: failure.as_deref().and_then(FailureKind::from_name),
+        data: text_or_null(r, 4)?.and_then(|d| serde_json::from_str(d).ok()),
+        failure: text_or_null(r, 5)?.and_then(FailureKind::from_name),
         duration_ms: r.get::<_, i64>(6)? as u64,
     })
 }
 
-const SELECT_JOB: &str = "SELECT id, plugin, action, params_json, targets, check_mode, state, started_at, finished_at, error, kind, launched_by, cancelled_by FROM jobs";
+/// Column `i` as text borrowed from the row: no copy of a value that is
+/// only parsed (a page of jobs reads thousands).
+fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+    r.get_ref(i)?.as_str().map_err(|e| not_text(i, e))
+}
+
+/// [`text`] of a column that may be NULL.
+fn text_or_null<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
+    r.get_ref(i)?.as_str_or_null().map_err(|e| not_text(i, e))
+}
+
+fn not_text(i: usize, e: rusqlite::types::FromSqlError) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+}
+
+pub(crate) const SELECT_JOB: &str = "SELECT id, plugin, action, params_json, targets, check_mode, state, started_at, finished_at, error, kind, launched_by, cancelled_by FROM jobs";
 
 fn read_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
-    let params: String = r.get(3)?;
-    let targets: String = r.get(4)?;
     Ok(JobRecord {
         id: r.get(0)?,
-        kind: JobKind::from_name(&r.get::<_, String>(10)?).unwrap_or(JobKind::Action),
+        kind: JobKind::from_name(text(r, 10)?).unwrap_or(JobKind::Action),
         plugin: r.get(1)?,
         action: r.get(2)?,
-        params: serde_json::from_str(&params).unwrap_or(serde_json::Value::Null),
-        targets: serde_json::from_str(&targets).unwrap_or_default(),
+        params: serde_json::from_str(text(r, 3)?).unwrap_or(serde_json::Value::Null),
+        targets: serde_json::from_str(text(r, 4)?).unwrap_or_default(),
         check: r.get(5)?,
-        state: JobState::from_name(&r.get::<_, String>(6)?).unwrap_or(JobState::Interrupted),
+        state: JobState::from_name(text(r, 6)?).unwrap_or(JobState::Interrupted),
         started_at_ms: r.get(7)?,
         finished_at_ms: r.get(8)?,
         error: r.get(9)?,
-        launched_by: actor(&r.get::<_, String>(11)?),
-        cancelled_by: r.get::<_, Option<String>>(12)?.as_deref().map(actor),
+        launched_by: actor(text(r, 11)?),
+        cancelled_by: text_or_null(r, 12)?.map(actor),
         results: Vec::new(),
     })
 }

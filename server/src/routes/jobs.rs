@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::auth::{Reader, Runner};
-use crate::error::{HttpError, HttpResult, Params, PathOf};
+use crate::error::{HttpError, HttpResult, Params, PathOf, SizedJson};
 
 /// The most jobs one page lists.
 pub const MAX_LIMIT: usize = 1_000;
@@ -38,7 +38,7 @@ pub async fn list(
     _: Reader,
     State(state): State<AppState>,
     Params(query): Params<JobQuery>,
-) -> HttpResult<Json<Vec<JobRecord>>> {
+) -> HttpResult<SizedJson<Vec<JobRecord>>> {
     let limit = query.limit.unwrap_or(20);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(HttpError(capstan_wire::ApiError::field(
@@ -52,8 +52,14 @@ pub async fn list(
         text: query.grep,
         limit,
     };
-    Ok(Json(state.capstan.find_jobs(&filter)?))
+    let jobs = state.capstan.find_jobs(&filter)?;
+    let size = jobs.len() * JOB_JSON_BYTES + 2;
+    Ok(SizedJson(jobs, size))
 }
+
+/// About how long one job of a page is as JSON (one with a result and
+/// short parameters is about 380 bytes).
+const JOB_JSON_BYTES: usize = 512;
 
 /// One job: its results, a playbook's tasks and recap, and its log.
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", operation_id = "show_job", tag = "jobs",
