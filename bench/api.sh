@@ -9,14 +9,7 @@
 # Nothing else should run beside it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# CAPSTAN_BIN=path measures that build instead (to compare two builds).
-if [ -n "${CAPSTAN_BIN:-}" ]; then
-    capstan="$(realpath "$CAPSTAN_BIN")"
-else
-    cargo build --release -p capstan-cli >&2
-    target="${CARGO_TARGET_DIR:-target}"
-    capstan="$(realpath "$target/release/capstan")"
-fi
+source bench/capstan-binary.sh
 command -v wrk >/dev/null || { echo "bench/api.sh needs wrk (apt-get install wrk)" >&2; exit 1; }
 
 JOBS="${JOBS:-100000}"

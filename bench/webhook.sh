@@ -7,14 +7,7 @@
 # HTTP stack, no signature, no store write).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# CAPSTAN_BIN: measure that binary instead of building the release one.
-if [ -n "${CAPSTAN_BIN:-}" ]; then
-    capstan="$(realpath "$CAPSTAN_BIN")"
-else
-    cargo build --release -p capstan-cli >&2
-    target="${CARGO_TARGET_DIR:-target}"
-    capstan="$(realpath "$target/release/capstan")"
-fi
+source bench/capstan-binary.sh
 N="${N:-300}"
 home="$(mktemp -d)"
 trap 'kill "${server:-0}" 2>/dev/null || true; wait "${server:-0}" 2>/dev/null || true; rm -rf "$home" "$home-work"' EXIT

@@ -176,8 +176,9 @@ mod tests {
     use super::*;
     use capstan_wire::jobs::{JobRequest, RunRequest};
 
-    #[test]
-    fn a_page_read_again_with_other_values_is_not_compiled_again() {
+    /// A fresh store, and a job request with its launcher to create jobs
+    /// from.
+    fn store_and_job() -> (tempfile::TempDir, Store, JobRequest, capstan_wire::Actor) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("capstan.db")).unwrap();
         let request = JobRequest::Action(RunRequest::new(
@@ -187,6 +188,12 @@ mod tests {
             ["local"],
         ));
         let me = capstan_wire::Actor::User("tester".into());
+        (dir, store, request, me)
+    }
+
+    #[test]
+    fn a_page_read_again_with_other_values_is_not_compiled_again() {
+        let (_dir, store, request, me) = store_and_job();
         for _ in 0..3 {
             store.create_job(&request, &me).unwrap();
         }
@@ -207,15 +214,7 @@ mod tests {
 
     #[test]
     fn reads_on_many_threads_see_every_write_committed_before_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("capstan.db")).unwrap();
-        let request = JobRequest::Action(RunRequest::new(
-            "debug",
-            "msg",
-            serde_json::json!({}),
-            ["local"],
-        ));
-        let me = capstan_wire::Actor::User("tester".into());
+        let (_dir, store, request, me) = store_and_job();
         std::thread::scope(|threads| {
             for _ in 0..8 {
                 threads.spawn(|| {
