@@ -4,7 +4,7 @@
 //! hosts; what ends up on the hosts and each host's recap must match after
 //! the first and after the second run.
 //!
-//! ansible-core takes about ten minutes over the set on two cores, and
+//! ansible-core takes 6 to 10 minutes over the set on two cores, and
 //! gives the same answer every time for a given playbook. So its answers
 //! are recorded, one file per playbook, in `tests/oracle/answers/`:
 //! - [`capstan_gives_ansible_cores_recorded_answers`] (every run, CI
@@ -435,7 +435,7 @@ async fn capstan_gives_ansible_cores_recorded_answers() {
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n\n"));
 }
 
-/// `./dev test --full` only (ansible-core's runs take about ten minutes).
+/// `./dev test --full` only (ansible-core's runs take 6 to 10 minutes).
 #[test]
 fn live_ansible_core_gives_the_recorded_answers() {
     let bin = ansible_bin();
