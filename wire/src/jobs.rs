@@ -301,6 +301,9 @@ pub struct Recap {
     pub failed: u32,
     /// Tasks skipped by `when` or check mode.
     pub skipped: u32,
+    /// Failures a block's `rescue:` took over (not counted as failed).
+    #[serde(default)]
+    pub rescued: u32,
     /// Failures let through by `ignore_errors`.
     #[serde(default)]
     pub ignored: u32,
@@ -320,11 +323,17 @@ impl Recap {
         }
     }
 
-    /// `ok=3 changed=1 unreachable=0 failed=0 skipped=0 ignored=0`.
+    /// `ok=3 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0`.
     pub fn counts(&self) -> String {
         format!(
-            "ok={} changed={} unreachable={} failed={} skipped={} ignored={}",
-            self.ok, self.changed, self.unreachable, self.failed, self.skipped, self.ignored
+            "ok={} changed={} unreachable={} failed={} skipped={} rescued={} ignored={}",
+            self.ok,
+            self.changed,
+            self.unreachable,
+            self.failed,
+            self.skipped,
+            self.rescued,
+            self.ignored
         )
     }
 }

@@ -403,13 +403,14 @@ fn host_line(outcome: &TaskOutcome) -> String {
 
 fn recap_line(recap: &Recap, width: usize) -> String {
     format!(
-        "{:<width$} : ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4} ignored={}",
+        "{:<width$} : ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4} rescued={:<4} ignored={}",
         recap.host,
         recap.ok,
         recap.changed,
         recap.unreachable,
         recap.failed,
         recap.skipped,
+        recap.rescued,
         recap.ignored
     )
 }

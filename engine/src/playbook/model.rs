@@ -43,8 +43,8 @@ pub struct Play {
     pub gather_facts: bool,
     /// Tags every task inherits.
     pub tags: Vec<String>,
-    /// Tasks, in order.
-    pub tasks: Vec<Task>,
+    /// Tasks and blocks, in order.
+    pub tasks: Vec<Step>,
     /// Handlers, in definition order.
     pub handlers: Vec<Task>,
     /// Where the play starts.
@@ -67,6 +67,60 @@ pub struct LoopSpec {
     pub items: Json,
     /// `with_items` flattens nested lists one level.
     pub flatten: bool,
+}
+
+/// One entry of a task list: a task, or a block of them (an
+/// `import_tasks` is read into a block when the playbook is loaded).
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// One task (boxed: a task is several times a block's size).
+    Task(Box<Task>),
+    /// `block:` with its `rescue:` and `always:`.
+    Block(Block),
+}
+
+impl Step {
+    /// Every task inside, in file order (a block's body, rescue, always).
+    pub fn tasks(&self) -> Vec<&Task> {
+        let mut all = Vec::new();
+        self.collect_tasks(&mut all);
+        all
+    }
+
+    fn collect_tasks<'a>(&'a self, all: &mut Vec<&'a Task>) {
+        match self {
+            Step::Task(task) => all.push(task),
+            Step::Block(block) => {
+                for step in block.body.iter().chain(&block.rescue).chain(&block.always) {
+                    step.collect_tasks(all);
+                }
+            }
+        }
+    }
+}
+
+/// Every task of a list of steps, in file order.
+pub fn all_tasks(steps: &[Step]) -> Vec<&Task> {
+    steps.iter().flat_map(Step::tasks).collect()
+}
+
+/// Tasks that run together: `rescue:` runs on the hosts that failed in
+/// the body (which then count as rescued, not failed), `always:` on every
+/// host that entered the block. The block's own keywords (`when`, `tags`,
+/// `become`, `vars`, ...) are already handed down to each task inside, as
+/// Ansible applies them.
+#[derive(Debug, Clone)]
+pub struct Block {
+    /// Its name, if given.
+    pub name: Option<String>,
+    /// `block:`.
+    pub body: Vec<Step>,
+    /// `rescue:`.
+    pub rescue: Vec<Step>,
+    /// `always:`.
+    pub always: Vec<Step>,
+    /// Where the block starts.
+    pub pos: Pos,
 }
 
 /// One task (or handler).
@@ -98,8 +152,8 @@ pub struct Task {
     pub listen: Vec<String>,
     /// `tags:`.
     pub tags: Vec<String>,
-    /// `ignore_errors:`.
-    pub ignore_errors: bool,
+    /// `ignore_errors:` (its own, or handed down by a block).
+    pub ignore_errors: Option<bool>,
     /// `changed_when:` conditions.
     pub changed_when: Option<Vec<String>>,
     /// `failed_when:` conditions.
@@ -134,7 +188,7 @@ impl Task {
             notify: Vec::new(),
             listen: Vec::new(),
             tags: Vec::new(),
-            ignore_errors: false,
+            ignore_errors: None,
             changed_when: None,
             failed_when: None,
             become_: None,
@@ -151,6 +205,11 @@ impl Task {
             Some((plugin, action)) => Some((plugin, action)),
             None => self.module.plugin_action(),
         }
+    }
+
+    /// Whether a failure of this task is ignored.
+    pub fn ignores_errors(&self) -> bool {
+        self.ignore_errors == Some(true)
     }
 
     /// The name to show: the given one, or the module's.
@@ -197,11 +256,9 @@ const TASK_KEYS: &[&str] = &[
 
 /// Task keywords Ansible has and Capstan does not, with what to do instead.
 const UNSUPPORTED_TASK_KEYS: &[(&str, &str)] = &[
-    ("block", "blocks are not supported; list the tasks directly"),
-    ("rescue", "blocks are not supported"),
-    ("always", "blocks are not supported"),
+    ("rescue", "`rescue:` belongs to a `block:`"),
+    ("always", "`always:` belongs to a `block:`"),
     ("include_tasks", "including task files is not supported yet"),
-    ("import_tasks", "importing task files is not supported yet"),
     ("include_role", "roles are not supported yet"),
     ("import_role", "roles are not supported yet"),
     ("delegate_to", "delegation is not supported"),
@@ -230,7 +287,7 @@ const UNSUPPORTED_TASK_KEYS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Reads and checks a playbook file.
+/// Reads and checks a playbook file, with the task files it imports.
 pub fn load(path: &Path) -> Result<Playbook, PlaybookError> {
     let shown = path.display().to_string();
     let text = yaml::read_file(path, "playbook").map_err(PlaybookError::plain)?;
@@ -247,13 +304,96 @@ pub fn load(path: &Path) -> Result<Playbook, PlaybookError> {
     })
 }
 
-/// Reads and checks a playbook's text (`shown` names it in errors).
+/// Reads and checks a playbook's text (`shown` is its path, which names
+/// it in errors and from which imported files are found).
 pub fn parse_plays(shown: &str, text: &str) -> Result<Vec<Play>, PlaybookError> {
     let root = yaml::parse(shown, text, TopLevel::Sequence)?;
     let Yaml::Seq(items) = &root.value else {
         return Err(root.error("a playbook is a list of plays"));
     };
-    items.iter().map(play).collect()
+    let mut loader = Loader::new(Path::new(shown));
+    items.iter().map(|node| play(node, &mut loader)).collect()
+}
+
+/// Reads the task files a playbook imports: each found beside the file
+/// that imports it, or else beside the playbook, and none imported again
+/// while it is being read (a cycle).
+struct Loader {
+    /// The playbook's folder.
+    base: PathBuf,
+    /// The files being read, the playbook first.
+    reading: Vec<PathBuf>,
+}
+
+impl Loader {
+    fn new(playbook: &Path) -> Loader {
+        Loader {
+            base: folder_of(playbook),
+            reading: vec![playbook.to_path_buf()],
+        }
+    }
+
+    /// The file `name` (an `import_tasks:` at `at`) names.
+    fn find(&self, name: &str, at: &Pos) -> Result<PathBuf, PlaybookError> {
+        let current = self.reading.last().map(|f| folder_of(f));
+        let places: Vec<PathBuf> = current
+            .into_iter()
+            .chain([self.base.clone()])
+            .map(|dir| dir.join(name))
+            .collect();
+        places.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
+            let looked: Vec<String> = places.iter().map(|p| p.display().to_string()).collect();
+            PlaybookError::at(
+                at,
+                format!(
+                    "no task file `{name}` (looked for {})",
+                    looked.join(" and ")
+                ),
+            )
+        })
+    }
+
+    /// Reads the task list in `path` with `read`, refusing a file that is
+    /// already being read (it imports itself, directly or not).
+    fn read_tasks<T>(
+        &mut self,
+        path: &Path,
+        at: &Pos,
+        read: impl FnOnce(&mut Loader, &Node) -> Result<T, PlaybookError>,
+    ) -> Result<T, PlaybookError> {
+        let same = |a: &Path, b: &Path| {
+            a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
+        };
+        if self.reading.iter().any(|f| same(f, path)) {
+            let chain: Vec<String> = self
+                .reading
+                .iter()
+                .chain([&path.to_path_buf()])
+                .map(|f| f.display().to_string())
+                .collect();
+            return Err(PlaybookError::at(
+                at,
+                format!(
+                    "task files import each other in a circle: {}",
+                    chain.join(" -> ")
+                ),
+            ));
+        }
+        let text = yaml::read_file(path, "task file").map_err(|e| PlaybookError::at(at, e))?;
+        let node = yaml::parse(&path.display().to_string(), &text, TopLevel::Sequence)?;
+        self.reading.push(path.to_path_buf());
+        let read = read(self, &node);
+        self.reading.pop();
+        read
+    }
+}
+
+/// The folder a file is in (`.` for a bare name).
+fn folder_of(file: &Path) -> PathBuf {
+    file.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf()
 }
 
 fn entries<'a>(node: &'a Node, what: &str) -> Result<&'a [(Key, Node)], PlaybookError> {
@@ -261,7 +401,7 @@ fn entries<'a>(node: &'a Node, what: &str) -> Result<&'a [(Key, Node)], Playbook
         .ok_or_else(|| node.error(format!("{what} must be a mapping, not {}", node.kind())))
 }
 
-fn play(node: &Node) -> Result<Play, PlaybookError> {
+fn play(node: &Node, loader: &mut Loader) -> Result<Play, PlaybookError> {
     let fields = entries(node, "a play")?;
     if let Some((key, _)) = fields
         .iter()
@@ -316,8 +456,8 @@ fn play(node: &Node) -> Result<Play, PlaybookError> {
             "no_log" => play.no_log = Some(boolean(value, "no_log")?),
             "gather_facts" => play.gather_facts = boolean(value, "gather_facts")?,
             "tags" => play.tags = strings(value, "tags")?,
-            "tasks" => play.tasks = tasks(value, false)?,
-            "handlers" => play.handlers = tasks(value, true)?,
+            "tasks" => play.tasks = steps(value, loader)?,
+            "handlers" => play.handlers = handlers(value)?,
             other => {
                 let hint = match other {
                     "roles" | "pre_tasks" | "post_tasks" => {
@@ -347,11 +487,229 @@ fn play(node: &Node) -> Result<Play, PlaybookError> {
     Ok(play)
 }
 
-fn tasks(node: &Node, handlers: bool) -> Result<Vec<Task>, PlaybookError> {
+/// The items of a task list (`Null` for an empty one).
+fn task_list(node: &Node) -> Result<&[Node], PlaybookError> {
     match &node.value {
-        Yaml::Null => Ok(Vec::new()),
-        Yaml::Seq(items) => items.iter().map(|t| task(t, handlers)).collect(),
+        Yaml::Null => Ok(&[]),
+        Yaml::Seq(items) => Ok(items),
         _ => Err(node.error(format!("expected a list of tasks, not {}", node.kind()))),
+    }
+}
+
+fn handlers(node: &Node) -> Result<Vec<Task>, PlaybookError> {
+    task_list(node)?
+        .iter()
+        .map(|item| {
+            if let Some((key, _)) = entries(item, "a handler")?
+                .iter()
+                .find(|(k, _)| matches!(k.name.as_str(), "block" | "import_tasks"))
+            {
+                return Err(PlaybookError::at(
+                    &key.pos,
+                    format!(
+                        "a handler is one task; `{}` is not supported among handlers",
+                        key.name
+                    ),
+                ));
+            }
+            task(item, true)
+        })
+        .collect()
+}
+
+fn steps(node: &Node, loader: &mut Loader) -> Result<Vec<Step>, PlaybookError> {
+    task_list(node)?
+        .iter()
+        .map(|item| step(item, loader))
+        .collect()
+}
+
+fn step(node: &Node, loader: &mut Loader) -> Result<Step, PlaybookError> {
+    let fields = entries(node, "a task")?;
+    let has = |name: &str| fields.iter().any(|(k, _)| k.name == name);
+    if has("block") {
+        return block(node, fields, loader).map(Step::Block);
+    }
+    if has("import_tasks") || has("ansible.builtin.import_tasks") {
+        return import_tasks(node, fields, loader).map(Step::Block);
+    }
+    task(node, false).map(|task| Step::Task(Box::new(task)))
+}
+
+const BLOCK_KEYS: &[&str] = &[
+    "name",
+    "block",
+    "rescue",
+    "always",
+    "when",
+    "tags",
+    "become",
+    "become_user",
+    "no_log",
+    "ignore_errors",
+    "vars",
+];
+
+fn block(node: &Node, fields: &[(Key, Node)], loader: &mut Loader) -> Result<Block, PlaybookError> {
+    let mut block = Block {
+        name: None,
+        body: Vec::new(),
+        rescue: Vec::new(),
+        always: Vec::new(),
+        pos: start_of(node, fields),
+    };
+    let mut handed = HandedDown::default();
+    for (key, value) in fields {
+        match key.name.as_str() {
+            "name" => block.name = Some(string(value, "name")?),
+            "block" => block.body = steps(value, loader)?,
+            "rescue" => block.rescue = steps(value, loader)?,
+            "always" => block.always = steps(value, loader)?,
+            other => {
+                if !handed.read(key, value)? {
+                    return Err(PlaybookError::at(
+                        &key.pos,
+                        format!(
+                            "unsupported block keyword `{other}`; supported: {}",
+                            BLOCK_KEYS.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    for steps in [&mut block.body, &mut block.rescue, &mut block.always] {
+        handed.hand_down(steps);
+    }
+    Ok(block)
+}
+
+const IMPORT_KEYS: &[&str] = &[
+    "name",
+    "import_tasks",
+    "when",
+    "tags",
+    "become",
+    "become_user",
+    "no_log",
+    "ignore_errors",
+    "vars",
+];
+
+/// `import_tasks: FILE`: the file's tasks, read now, with the import's
+/// keywords handed down to each (as a block without rescue).
+fn import_tasks(
+    node: &Node,
+    fields: &[(Key, Node)],
+    loader: &mut Loader,
+) -> Result<Block, PlaybookError> {
+    let pos = start_of(node, fields);
+    let mut name = None;
+    let mut file = None;
+    let mut handed = HandedDown::default();
+    for (key, value) in fields {
+        match key.name.as_str() {
+            "name" => name = Some(string(value, "name")?),
+            "import_tasks" | "ansible.builtin.import_tasks" => {
+                file = Some((string(value, "import_tasks")?, value.pos.clone()))
+            }
+            other => {
+                if !handed.read(key, value)? {
+                    return Err(PlaybookError::at(
+                        &key.pos,
+                        format!(
+                            "unsupported keyword `{other}` on import_tasks; supported: {}",
+                            IMPORT_KEYS.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    let (file, at) = file.expect("step() saw the key");
+    if file.contains("{{") {
+        return Err(PlaybookError::at(
+            &at,
+            format!(
+                "`import_tasks: {file}` is read when the playbook loads, before variables \
+                 have values: name the file, or use include_tasks"
+            ),
+        ));
+    }
+    let path = loader.find(&file, &at)?;
+    let mut body = loader.read_tasks(&path, &at, |loader, node| steps(node, loader))?;
+    handed.hand_down(&mut body);
+    Ok(Block {
+        name,
+        body,
+        rescue: Vec::new(),
+        always: Vec::new(),
+        pos,
+    })
+}
+
+/// Keywords a block or an import hands down to every task it holds: its
+/// conditions come first and its tags add up; its `become`, `no_log` and
+/// `ignore_errors` hold where a task sets none; its vars sit under the
+/// task's own.
+#[derive(Debug, Default)]
+struct HandedDown {
+    when: Vec<String>,
+    tags: Vec<String>,
+    become_: Option<bool>,
+    become_user: Option<String>,
+    no_log: Option<bool>,
+    ignore_errors: Option<bool>,
+    vars: Vec<(String, Json)>,
+}
+
+impl HandedDown {
+    /// Reads `key` if it is one it hands down; false if it is not.
+    fn read(&mut self, key: &Key, value: &Node) -> Result<bool, PlaybookError> {
+        match key.name.as_str() {
+            "when" => self.when = conditions(value)?,
+            "tags" => self.tags = strings(value, "tags")?,
+            "become" => self.become_ = Some(boolean(value, "become")?),
+            "become_user" => self.become_user = Some(string(value, "become_user")?),
+            "no_log" => self.no_log = Some(boolean(value, "no_log")?),
+            "ignore_errors" => self.ignore_errors = Some(boolean(value, "ignore_errors")?),
+            "vars" => self.vars = vars(value)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn hand_down(&self, steps: &mut [Step]) {
+        for step in steps {
+            match step {
+                Step::Task(task) => self.hand_to(task),
+                Step::Block(block) => {
+                    for steps in [&mut block.body, &mut block.rescue, &mut block.always] {
+                        self.hand_down(steps);
+                    }
+                }
+            }
+        }
+    }
+
+    fn hand_to(&self, task: &mut Task) {
+        if !self.when.is_empty() {
+            task.when = self.when.iter().chain(&task.when).cloned().collect();
+        }
+        for tag in &self.tags {
+            if !task.tags.contains(tag) {
+                task.tags.push(tag.clone());
+            }
+        }
+        task.become_ = task.become_.or(self.become_);
+        if task.become_user.is_none() {
+            task.become_user = self.become_user.clone();
+        }
+        task.no_log = task.no_log.or(self.no_log);
+        task.ignore_errors = task.ignore_errors.or(self.ignore_errors);
+        if !self.vars.is_empty() {
+            task.vars = self.vars.iter().chain(&task.vars).cloned().collect();
+        }
     }
 }
 
@@ -396,7 +754,7 @@ fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
             "notify" => task.notify = strings(value, "notify")?,
             "listen" if handler => task.listen = strings(value, "listen")?,
             "tags" => task.tags = strings(value, "tags")?,
-            "ignore_errors" => task.ignore_errors = boolean(value, "ignore_errors")?,
+            "ignore_errors" => task.ignore_errors = Some(boolean(value, "ignore_errors")?),
             "changed_when" => task.changed_when = Some(conditions(value)?),
             "failed_when" => task.failed_when = Some(conditions(value)?),
             "become" => task.become_ = Some(boolean(value, "become")?),
@@ -575,4 +933,166 @@ pub fn vars(node: &Node) -> Result<Vec<(String, Json)>, PlaybookError> {
         .iter()
         .map(|(k, v)| Ok((k.name.clone(), v.to_json())))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes `files` under a new folder and loads `site.yml` from it.
+    fn load_with(files: &[(&str, &str)]) -> (tempfile::TempDir, Result<Playbook, PlaybookError>) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let loaded = load(&dir.path().join("site.yml"));
+        (dir, loaded)
+    }
+
+    fn names(steps: &[Step]) -> Vec<String> {
+        all_tasks(steps).iter().map(|t| t.display_name()).collect()
+    }
+
+    #[test]
+    fn a_blocks_keywords_reach_every_task_inside_under_the_tasks_own() {
+        let (_dir, loaded) = load_with(&[(
+            "site.yml",
+            r#"- hosts: all
+  tasks:
+    - name: outer
+      when: a
+      tags: [outer]
+      become: true
+      vars: {x: outer, y: outer}
+      block:
+        - name: inner block
+          when: b
+          become: false
+          ignore_errors: true
+          block:
+            - name: t1
+              debug: msg=1
+              when: c
+              vars: {y: task}
+      rescue:
+        - name: r1
+          debug: msg=r
+      always:
+        - name: a1
+          debug: msg=a
+          tags: [own]
+"#,
+        )]);
+        let playbook = loaded.unwrap();
+        let tasks = all_tasks(&playbook.plays[0].tasks);
+        assert_eq!(names(&playbook.plays[0].tasks), ["t1", "r1", "a1"]);
+        let t1 = tasks[0];
+        assert_eq!(t1.when, ["a", "b", "c"], "outer conditions first");
+        assert_eq!(t1.tags, ["outer"]);
+        assert_eq!(t1.become_, Some(false), "the nearer block wins");
+        assert!(t1.ignores_errors());
+        assert_eq!(
+            t1.vars,
+            [
+                ("x".to_string(), serde_json::json!("outer")),
+                ("y".to_string(), serde_json::json!("outer")),
+                ("y".to_string(), serde_json::json!("task")),
+            ],
+            "the task's own vars come last, and win"
+        );
+        assert_eq!(tasks[1].when, ["a"], "a rescue is under the block's when");
+        assert!(!tasks[1].ignores_errors());
+        assert_eq!(tasks[2].tags, ["own", "outer"]);
+    }
+
+    #[test]
+    fn imported_task_files_are_found_beside_their_importer_and_take_its_keywords() {
+        let (_dir, loaded) = load_with(&[
+            (
+                "site.yml",
+                "- hosts: all\n  tasks:\n    - import_tasks: tasks/main.yml\n      when: go\n      tags: [t]\n",
+            ),
+            (
+                "tasks/main.yml",
+                "- name: one\n  debug: msg=1\n- import_tasks: more.yml\n",
+            ),
+            ("tasks/more.yml", "- name: two\n  debug: msg=2\n"),
+        ]);
+        let playbook = loaded.unwrap();
+        assert_eq!(names(&playbook.plays[0].tasks), ["one", "two"]);
+        for task in all_tasks(&playbook.plays[0].tasks) {
+            assert_eq!(
+                (task.when.as_slice(), task.tags.as_slice()),
+                (&["go".to_string()][..], &["t".to_string()][..])
+            );
+        }
+        assert!(
+            all_tasks(&playbook.plays[0].tasks)[1]
+                .pos
+                .file
+                .ends_with("more.yml"),
+            "a task keeps the place it was written"
+        );
+    }
+
+    #[test]
+    fn a_missing_or_circular_import_is_named_where_it_is_written() {
+        let (_dir, missing) = load_with(&[(
+            "site.yml",
+            "- hosts: all\n  tasks:\n    - import_tasks: nowhere.yml\n",
+        )]);
+        let error = missing.unwrap_err().to_string();
+        assert!(error.contains("site.yml:3:21"), "{error}");
+        assert!(error.contains("no task file `nowhere.yml`"), "{error}");
+
+        let (_dir, circle) = load_with(&[
+            (
+                "site.yml",
+                "- hosts: all\n  tasks:\n    - import_tasks: a.yml\n",
+            ),
+            ("a.yml", "- import_tasks: b.yml\n"),
+            ("b.yml", "- debug: msg=x\n- import_tasks: a.yml\n"),
+        ]);
+        let error = circle.unwrap_err().to_string();
+        assert!(error.contains("b.yml:2:17"), "{error}");
+        assert!(error.contains("import each other in a circle"), "{error}");
+        assert!(error.contains("a.yml -> "), "{error}");
+
+        let (_dir, templated) = load_with(&[(
+            "site.yml",
+            "- hosts: all\n  tasks:\n    - import_tasks: \"{{ os }}.yml\"\n",
+        )]);
+        let error = templated.unwrap_err().to_string();
+        assert!(error.contains("use include_tasks"), "{error}");
+    }
+
+    #[test]
+    fn blocks_refuse_what_they_cannot_hold() {
+        let (_dir, keyword) = load_with(&[(
+            "site.yml",
+            "- hosts: all\n  tasks:\n    - block:\n        - debug: msg=x\n      loop: [1]\n",
+        )]);
+        let error = keyword.unwrap_err().to_string();
+        assert!(error.contains("site.yml:5:7"), "{error}");
+        assert!(
+            error.contains("unsupported block keyword `loop`"),
+            "{error}"
+        );
+
+        let (_dir, handler) = load_with(&[(
+            "site.yml",
+            "- hosts: all\n  tasks: []\n  handlers:\n    - name: h\n      block: []\n",
+        )]);
+        let error = handler.unwrap_err().to_string();
+        assert!(error.contains("not supported among handlers"), "{error}");
+
+        let (_dir, stray) = load_with(&[(
+            "site.yml",
+            "- hosts: all\n  tasks:\n    - debug: msg=x\n      rescue: []\n",
+        )]);
+        let error = stray.unwrap_err().to_string();
+        assert!(error.contains("belongs to a `block:`"), "{error}");
+    }
 }

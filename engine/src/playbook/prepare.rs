@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value as Json, json};
 
 use super::PlaybookOptions;
-use super::model::Playbook;
+use super::model::{Playbook, all_tasks};
 use super::modules::Module;
 
 /// Names of the plugins a playbook's modules need.
@@ -23,7 +23,7 @@ pub(crate) fn plugins_needed(playbook: &Playbook) -> Vec<String> {
         if play.gather_facts {
             add(Module::Setup.plugin_action());
         }
-        for task in play.tasks.iter().chain(&play.handlers) {
+        for task in all_tasks(&play.tasks).into_iter().chain(&play.handlers) {
             add(task.plugin_action());
         }
     }
@@ -38,7 +38,7 @@ pub(crate) fn check_notify(playbook: &Playbook) -> Result<(), super::PlaybookErr
             .iter()
             .flat_map(|h| h.name.iter().chain(h.listen.iter()))
             .collect();
-        for task in play.tasks.iter().chain(&play.handlers) {
+        for task in all_tasks(&play.tasks).into_iter().chain(&play.handlers) {
             if let Some(missing) = task.notify.iter().find(|n| !topics.contains(n)) {
                 return Err(super::PlaybookError::at(
                     &task.pos,

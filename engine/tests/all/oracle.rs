@@ -45,6 +45,9 @@ struct Counts {
     unreachable: u32,
     failed: u32,
     skipped: u32,
+    /// Answers recorded before blocks ran have none.
+    #[serde(default)]
+    rescued: u32,
     ignored: u32,
 }
 
@@ -109,7 +112,8 @@ fn name_of(playbook: &Path) -> String {
 }
 
 /// SHA-256 (hex) of the playbook, its reset script and every file under
-/// the shared `files`, `templates` and `vars` folders, with their paths.
+/// the shared `files`, `templates` and `vars` folders and its own folder
+/// (`NAME/`, when it has one), with their paths.
 fn inputs_digest(playbook: &Path) -> String {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -128,8 +132,15 @@ fn inputs_digest(playbook: &Path) -> String {
         inputs.push(reset);
     }
     let mut shared = Vec::new();
-    for folder in ["files", "templates", "vars"] {
-        walk(&dir.join(folder), &mut shared);
+    // A playbook's own folder (NAME/, the task files it imports) too.
+    let own = playbook.with_extension("");
+    for folder in [
+        dir.join("files"),
+        dir.join("templates"),
+        dir.join("vars"),
+        own,
+    ] {
+        walk(&folder, &mut shared);
     }
     shared.sort();
     inputs.extend(shared);
@@ -227,6 +238,7 @@ fn ansible_recap(output: &str) -> BTreeMap<String, Counts> {
                 unreachable: get("unreachable"),
                 failed: get("failed"),
                 skipped: get("skipped"),
+                rescued: get("rescued"),
                 ignored: get("ignored"),
             },
         );
@@ -246,6 +258,7 @@ fn capstan_recap(recap: &[Recap]) -> BTreeMap<String, Counts> {
                     unreachable: r.unreachable,
                     failed: r.failed,
                     skipped: r.skipped,
+                    rescued: r.rescued,
                     ignored: r.ignored,
                 },
             )

@@ -28,6 +28,10 @@ pub(super) struct HostState {
     /// The current play's hosts (after `--limit`): what its tasks may reach.
     pub play_hosts: Arc<Vec<String>>,
     pub notified: Vec<String>,
+    /// The last task that failed here and its result, until a block's
+    /// `rescue:` hands them on as `ansible_failed_task` and
+    /// `ansible_failed_result`.
+    pub last_failure: Option<(Json, Json)>,
     pub failed: bool,
     pub unreachable: bool,
     pub recap: Recap,
@@ -49,6 +53,7 @@ impl HostState {
             set: Map::new(),
             play_hosts: Arc::default(),
             notified: Vec::new(),
+            last_failure: None,
             failed: false,
             unreachable: false,
         }
@@ -131,7 +136,7 @@ impl HostState {
                 self.unreachable = true;
                 self.recap.unreachable = 1;
             }
-            ResultStatus::Failed if task.ignore_errors => {
+            ResultStatus::Failed if task.ignores_errors() => {
                 self.recap.ignored += 1;
                 self.recap.ok += 1;
                 if changed {
@@ -156,6 +161,20 @@ impl HostState {
             ResultStatus::Ok => self.recap.ok += 1,
         }
         false
+    }
+
+    /// Takes back the failure that stopped this host, for a block's
+    /// `rescue:`: the host goes on, the failure counts as rescued (not
+    /// failed, as Ansible counts it), and the task that failed and its
+    /// result become `ansible_failed_task` and `ansible_failed_result`.
+    pub fn rescue(&mut self) {
+        self.failed = false;
+        self.recap.failed = self.recap.failed.saturating_sub(1);
+        self.recap.rescued += 1;
+        if let Some((task, result)) = self.last_failure.take() {
+            self.set.insert("ansible_failed_task".into(), task);
+            self.set.insert("ansible_failed_result".into(), result);
+        }
     }
 
     /// Keeps the facts a `setup` result carries, both as `ansible_x` and
@@ -322,7 +341,7 @@ pub(super) mod tests {
         state.record(&task(), ResultStatus::Ok, false);
         state.record(&task(), ResultStatus::Skipped, false);
         let mut ignoring = task();
-        ignoring.ignore_errors = true;
+        ignoring.ignore_errors = Some(true);
         assert!(state.record(&ignoring, ResultStatus::Failed, true));
         assert!(state.active(), "an ignored failure keeps the host");
         let recap = &state.recap;

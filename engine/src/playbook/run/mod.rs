@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use super::PlaybookOptions;
 use super::context::{RunContext, RunHost};
-use super::model::{Play, Playbook, Task};
+use super::model::{Block, Play, Playbook, Step, Task};
 use super::modules::Module;
 use super::report::{PlaybookEvent, Recap, TaskOutcome};
 use super::template::{Origin, Scope, Templates};
@@ -165,15 +165,7 @@ async fn run_play(
             fail_host_setup(ctx, &play, state, error.to_string());
         }
     }
-    for task in &play.tasks {
-        if !selected_by_tags(task, &play.tags, &ctx.options) {
-            continue;
-        }
-        let task = Arc::new(task.clone());
-        if !run_task_on_hosts(ctx, &play, &task, states, chosen, false).await {
-            break;
-        }
-    }
+    run_steps(ctx, &play, &play.tasks, states, chosen).await;
     for handler in &play.handlers {
         let topics: Vec<&String> = handler.name.iter().chain(handler.listen.iter()).collect();
         let notified: Vec<usize> = chosen
@@ -191,6 +183,102 @@ async fn run_play(
         let handler = Arc::new(handler.clone());
         run_task_on_hosts(ctx, &play, &handler, states, &notified, true).await;
     }
+}
+
+/// Runs `steps` in order on the chosen hosts that are still active;
+/// false once none of them is left to take the next step.
+fn run_steps<'a>(
+    ctx: &'a Arc<RunContext>,
+    play: &'a Arc<Play>,
+    steps: &'a [Step],
+    states: &'a mut [Option<HostState>],
+    chosen: &'a [usize],
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>> {
+    Box::pin(async move {
+        for step in steps {
+            let going = match step {
+                Step::Task(task) => {
+                    if !selected_by_tags(task, &play.tags, &ctx.options) {
+                        continue;
+                    }
+                    let task = Arc::new(task.as_ref().clone());
+                    run_task_on_hosts(ctx, play, &task, states, chosen, false).await
+                }
+                Step::Block(block) => run_block(ctx, play, block, states, chosen).await,
+            };
+            if !going {
+                return false;
+            }
+        }
+        any_active(states, chosen)
+    })
+}
+
+/// A block on the chosen hosts: its body; its `rescue:` on the hosts that
+/// failed in the body (they are rescued, not failed, and go on); its
+/// `always:` on every host that entered it and can still be reached,
+/// failed or not (a failure it did not rescue stands after it).
+async fn run_block(
+    ctx: &Arc<RunContext>,
+    play: &Arc<Play>,
+    block: &Block,
+    states: &mut [Option<HostState>],
+    chosen: &[usize],
+) -> bool {
+    let entered: Vec<usize> = chosen
+        .iter()
+        .copied()
+        .filter(|i| states[*i].as_ref().is_some_and(HostState::active))
+        .collect();
+    if entered.is_empty() {
+        return false;
+    }
+    run_steps(ctx, play, &block.body, states, &entered).await;
+    let failed_in_body = hosts_where(states, &entered, |s| s.failed && !s.unreachable);
+    if !block.rescue.is_empty() && !failed_in_body.is_empty() {
+        for &i in &failed_in_body {
+            if let Some(state) = states[i].as_mut() {
+                state.rescue();
+            }
+        }
+        run_steps(ctx, play, &block.rescue, states, &failed_in_body).await;
+    }
+    if !block.always.is_empty() {
+        let reachable = hosts_where(states, &entered, |s| !s.unreachable);
+        let failed_before = hosts_where(states, &reachable, |s| s.failed);
+        for &i in &failed_before {
+            if let Some(state) = states[i].as_mut() {
+                state.failed = false;
+            }
+        }
+        run_steps(ctx, play, &block.always, states, &reachable).await;
+        for &i in &failed_before {
+            if let Some(state) = states[i].as_mut() {
+                state.failed = true;
+            }
+        }
+    }
+    any_active(states, &entered)
+}
+
+/// The chosen hosts (still in the run) whose state passes `test`.
+fn hosts_where(
+    states: &[Option<HostState>],
+    chosen: &[usize],
+    test: impl Fn(&HostState) -> bool,
+) -> Vec<usize> {
+    chosen
+        .iter()
+        .copied()
+        .filter(|i| states[*i].as_ref().is_some_and(&test))
+        .collect()
+}
+
+/// Whether any of the chosen hosts still takes tasks.
+fn any_active(states: &[Option<HostState>], chosen: &[usize]) -> bool {
+    chosen
+        .iter()
+        .any(|i| states[*i].as_ref().is_some_and(HostState::active))
 }
 
 /// Fails a host whose play vars could not be loaded, with a result that

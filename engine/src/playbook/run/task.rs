@@ -82,6 +82,13 @@ pub(super) async fn run_task(
     let changed = registered.get("changed") == Some(&Json::Bool(true));
     // A lost host's status is `Unreachable`: never an ignored failure.
     let ignored = state.record(task, status, changed);
+    if status == ResultStatus::Failed && !ignored {
+        let failed_task = serde_json::json!({
+            "name": display,
+            "action": task.module_written,
+        });
+        state.last_failure = Some((failed_task, Json::Object(registered.clone())));
+    }
     let (summary, diff, result) = if hides_output(play, task) {
         (CENSORED.to_string(), None, censored(&registered))
     } else {
