@@ -3,8 +3,9 @@
 #   - GET /api/v1/jobs?limit=50 over a store of 100,000 jobs: p99 latency
 #     and requests/s from wrk (2 threads, 32 connections, 127.0.0.1),
 #     beside GET /healthz on the same service as the baseline (the same
-#     HTTP stack, auth-free and with no store read), and wrk's own CPU
-#     share (it runs on the same 2 cores);
+#     HTTP stack, auth-free and with no store read), wrk's own CPU share
+#     (it runs on the same 2 cores), and the service's CPU time per
+#     request (steadier than either between runs on a noisy machine);
 #   - the service's resident memory idle after start and after the load.
 # Nothing else should run beside it.
 set -euo pipefail
@@ -51,16 +52,23 @@ sleep 2
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$server/status"; }
 idle_rss=$(rss_kb)
 
-# One wrk run: prints "req/s p99_ms wrk_cpu_percent".
+# The service's CPU time so far, in clock ticks (user + system).
+service_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+
+# One wrk run: prints "req/s p99_ms wrk_cpu_percent service_cpu_us_per_request".
 load() {
-    local url=$1 out start_cpu end_cpu
+    local url=$1 out start_ticks
     out="$(mktemp)"
+    start_ticks=$(service_ticks)
     /usr/bin/time -f '%U %S %e' -o "$out.time" \
         wrk -t2 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" "$url" >"$out"
+    echo "$(( $(service_ticks) - start_ticks )) $(getconf CLK_TCK)" >"$out.ticks"
     python3 - "$out" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 user, system, wall = map(float, open(sys.argv[1] + ".time").read().split())
+ticks, per_second = map(int, open(sys.argv[1] + ".ticks").read().split())
+total = int(re.search(r"(\d+) requests in", text).group(1))
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", text)
 value, unit = float(p99.group(1)), p99.group(2)
@@ -68,20 +76,20 @@ ms = value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 if errors:
     sys.exit(f"wrk saw {errors.group(1)} failed responses:\n{text}")
-print(f"{rps:.0f} {ms:.2f} {100 * (user + system) / wall / 2:.0f}")
+print(f"{rps:.0f} {ms:.2f} {100 * (user + system) / wall / 2:.0f} {1e6 * ticks / per_second / total:.0f}")
 PY
-    rm -f "$out" "$out.time"
+    rm -f "$out" "$out.time" "$out.ticks"
 }
 
 # A first page read warms the store's caches; then each figure.
 curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/jobs?limit=50" >/dev/null
-read -r jobs_rps jobs_p99 jobs_wrk <<<"$(load "http://127.0.0.1:$port/api/v1/jobs?limit=50")"
-read -r base_rps base_p99 base_wrk <<<"$(load "http://127.0.0.1:$port/healthz")"
+read -r jobs_rps jobs_p99 jobs_wrk jobs_cpu <<<"$(load "http://127.0.0.1:$port/api/v1/jobs?limit=50")"
+read -r base_rps base_p99 base_wrk base_cpu <<<"$(load "http://127.0.0.1:$port/healthz")"
 loaded_rss=$(rss_kb)
 
-printf '%-52s %12s %12s %14s\n' "measure ($JOBS jobs, wrk -t2 -c32 -d$DURATION)" "req/s" "p99 ms" "wrk CPU share"
-printf '%-52s %12s %12s %13s%%\n' "GET /api/v1/jobs?limit=50" "$jobs_rps" "$jobs_p99" "$jobs_wrk"
-printf '%-52s %12s %12s %13s%%\n' "GET /healthz (baseline: no token, no store)" "$base_rps" "$base_p99" "$base_wrk"
+printf '%-52s %10s %8s %14s %18s\n' "measure ($JOBS jobs, wrk -t2 -c32 -d$DURATION)" "req/s" "p99 ms" "wrk CPU share" "service CPU/req"
+printf '%-52s %10s %8s %13s%% %15s us\n' "GET /api/v1/jobs?limit=50" "$jobs_rps" "$jobs_p99" "$jobs_wrk" "$jobs_cpu"
+printf '%-52s %10s %8s %13s%% %15s us\n' "GET /healthz (baseline: no token, no store)" "$base_rps" "$base_p99" "$base_wrk" "$base_cpu"
 python3 -c "print(f'{\"jobs page / healthz throughput\":<52} {$jobs_rps / $base_rps:11.2f}x')"
 printf '%-52s %9.1f MB\n' "service RSS, idle after start" "$(echo "$idle_rss / 1024" | bc -l)"
 printf '%-52s %9.1f MB\n' "service RSS, after the load" "$(echo "$loaded_rss / 1024" | bc -l)"

@@ -197,8 +197,9 @@ pub struct JobRecord {
     pub plugin: String,
     /// The action that ran, or the playbook's path.
     pub action: String,
-    /// Parameters given (a playbook's options).
-    pub params: Value,
+    /// Parameters given (a playbook's options), as recorded.
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
+    pub params: crate::RawJson,
     /// Targets it ran on.
     pub targets: Vec<String>,
     /// Whether it ran in check mode.
@@ -631,7 +632,7 @@ mod tests {
             kind,
             plugin: plugin.into(),
             action: action.into(),
-            params: Value::Null,
+            params: crate::RawJson::null(),
             targets: vec!["web-1".into()],
             check: false,
             state: JobState::Finished,

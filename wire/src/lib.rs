@@ -24,6 +24,7 @@ pub mod natural;
 pub mod notifications;
 pub mod overview;
 pub mod plugins;
+pub mod raw_json;
 pub mod schedules;
 pub mod secrets;
 pub mod status;
@@ -32,6 +33,7 @@ pub mod webhooks;
 
 pub use actor::Actor;
 pub use error::{ApiError, ErrorCode};
+pub use raw_json::RawJson;
 
 /// The version of the JSON shapes in this crate, carried by the CLI's
 /// `--json` output (`"format": 1`). It goes up when a field is renamed or

@@ -4,11 +4,11 @@ use rusqlite::{OptionalExtension, params};
 
 use super::Result;
 use super::{Store, now_ms};
-use capstan_wire::Actor;
 use capstan_wire::jobs::{
     JobRecord, JobRequest, LogLine, PlaybookRequest, RunRequest, TargetResult,
 };
 use capstan_wire::status::{FailureKind, JobKind, JobState, LogLevel, ResultStatus};
+use capstan_wire::{Actor, RawJson};
 
 /// What became of a request to cancel a job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -472,7 +472,7 @@ fn read_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
         kind: JobKind::from_name(text(r, 10)?).unwrap_or(JobKind::Action),
         plugin: r.get(1)?,
         action: r.get(2)?,
-        params: serde_json::from_str(text(r, 3)?).unwrap_or(serde_json::Value::Null),
+        params: RawJson::parse(text(r, 3)?).unwrap_or_default(),
         targets: serde_json::from_str(text(r, 4)?).unwrap_or_default(),
         check: r.get(5)?,
         state: JobState::from_name(text(r, 6)?).unwrap_or(JobState::Interrupted),

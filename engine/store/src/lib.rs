@@ -50,6 +50,11 @@ struct Inner {
     /// as they are first needed and kept; in WAL mode they read beside
     /// the writer and each other.
     readers: Mutex<Vec<Connection>>,
+    /// A read-only connection that only asks whether anything was
+    /// committed since ([`Store::data_version`]), opened when first needed.
+    watch: Mutex<Option<Connection>>,
+    /// Tokens found lately, good while the database is unchanged.
+    tokens: Mutex<tokens::TokenCache>,
 }
 
 /// Read-only connections kept for reuse.
@@ -93,6 +98,8 @@ impl Store {
                 path: path.to_path_buf(),
                 conn: Mutex::new(conn),
                 readers: Mutex::default(),
+                watch: Mutex::default(),
+                tokens: Mutex::default(),
             }),
         };
         store.mark_interrupted_jobs()?;
@@ -140,6 +147,22 @@ impl Store {
             readers.push(conn);
         }
         result
+    }
+
+    /// A number that changes whenever anything is committed to the
+    /// database, by this process or another: what a cache of rows checks
+    /// before it answers. It comes from a connection that never writes
+    /// (SQLite counts the commits of every other connection).
+    fn data_version(&self) -> Result<i64> {
+        let wrap = |source| StoreError::sqlite(&self.inner.path, source);
+        let mut watch = self.inner.watch.lock().unwrap_or_else(|e| e.into_inner());
+        if watch.is_none() {
+            *watch = Some(self.open_reader().map_err(wrap)?);
+        }
+        let conn = watch.as_ref().expect("opened above");
+        conn.prepare_cached("PRAGMA data_version")
+            .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+            .map_err(wrap)
     }
 
     fn readers(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {

@@ -308,6 +308,27 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (plugin, event_id)
     );
     "#,
+    // 19: results kept in their key's order (WITHOUT ROWID): a page of
+    // jobs reads its results straight from the (job, target) key instead
+    // of looking each row up by rowid from an index of that key.
+    r#"
+    CREATE TABLE job_results_v19 (
+        job_id       INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+        target       TEXT NOT NULL,
+        status       TEXT NOT NULL,
+        summary      TEXT NOT NULL,
+        diff         TEXT,
+        data_json    TEXT,
+        failure_kind TEXT,
+        duration_ms  INTEGER NOT NULL,
+        PRIMARY KEY (job_id, target)
+    ) WITHOUT ROWID;
+    INSERT INTO job_results_v19
+        SELECT job_id, target, status, summary, diff, data_json, failure_kind, duration_ms
+          FROM job_results;
+    DROP TABLE job_results;
+    ALTER TABLE job_results_v19 RENAME TO job_results;
+    "#,
 ];
 
 /// The schema version a database file records.

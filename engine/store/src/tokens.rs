@@ -2,6 +2,8 @@
 //! itself is never stored), with who made it, expiry, last use and
 //! revocation.
 
+use std::collections::HashMap;
+
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store};
@@ -66,12 +68,27 @@ impl Store {
     /// The token whose secret hashes to `hash`, if any (revoked or
     /// expired ones too: the caller says why it is refused). Its last use
     /// is recorded, to the minute.
+    ///
+    /// A token found since the database last changed is answered from
+    /// memory; any commit (a revocation by this process or another
+    /// included) makes the next request read it again.
     pub fn token_by_hash(&self, hash: &str, now_ms: i64) -> Result<Option<TokenInfo>> {
-        let token = self.read(|conn| {
-            conn.prepare_cached(&format!("{SELECT_TOKEN} WHERE hash = ?1"))?
-                .query_row([hash], read_token)
-                .optional()
-        })?;
+        // The version first: a row read after it is at least that new.
+        let version = self.data_version()?;
+        let token = match self.cached_token(hash, version) {
+            Some(token) => Some(token),
+            None => {
+                let token = self.read(|conn| {
+                    conn.prepare_cached(&format!("{SELECT_TOKEN} WHERE hash = ?1"))?
+                        .query_row([hash], read_token)
+                        .optional()
+                })?;
+                if let Some(token) = &token {
+                    self.cache_token(hash, version, token);
+                }
+                token
+            }
+        };
         if let Some(token) = &token
             && token.usable(now_ms)
             && token
@@ -97,6 +114,39 @@ impl Store {
             )
         })?;
         Ok(changed > 0)
+    }
+}
+
+/// Tokens found lately, keyed by hash, all read at one database version.
+#[derive(Debug, Default)]
+pub(crate) struct TokenCache {
+    version: i64,
+    found: HashMap<String, TokenInfo>,
+}
+
+/// The most tokens remembered; past that the cache starts again.
+const CACHED_TOKENS: usize = 256;
+
+impl Store {
+    fn token_cache(&self) -> std::sync::MutexGuard<'_, TokenCache> {
+        self.inner.tokens.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The token found for `hash` at database `version`, if remembered.
+    fn cached_token(&self, hash: &str, version: i64) -> Option<TokenInfo> {
+        let cache = self.token_cache();
+        (cache.version == version)
+            .then(|| cache.found.get(hash).cloned())
+            .flatten()
+    }
+
+    fn cache_token(&self, hash: &str, version: i64, token: &TokenInfo) {
+        let mut cache = self.token_cache();
+        if cache.version != version || cache.found.len() >= CACHED_TOKENS {
+            cache.found.clear();
+            cache.version = version;
+        }
+        cache.found.insert(hash.to_string(), token.clone());
     }
 }
 

@@ -224,6 +224,39 @@ mod tests {
     }
 
     #[test]
+    fn results_move_into_their_key_order_whole_and_still_go_with_their_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = old_store(dir.path(), 18);
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "INSERT INTO jobs (id, kind, plugin, action, params_json, targets, check_mode, state, owner_pid, started_at, finished_at)
+                 VALUES (7, 'action', 'command', 'exec', '{}', '[\"b\",\"a\"]', 0, 'finished', 1, 10, 20);
+             INSERT INTO job_results (job_id, target, status, summary, diff, data_json, failure_kind, duration_ms)
+                 VALUES (7, 'b', 'failed', 'no', '-x\n+y', '{\"rc\":2}', 'module', 9),
+                        (7, 'a', 'ok', 'fine', NULL, NULL, NULL, 3);",
+        )
+        .unwrap();
+        drop(conn);
+
+        let store = Store::open(&path).unwrap();
+        let job = store.job(7).unwrap().expect("the job survived");
+        let targets: Vec<&str> = job.results.iter().map(|r| r.target.as_str()).collect();
+        assert_eq!(targets, ["a", "b"]);
+        assert_eq!(job.results[1].diff.as_deref(), Some("-x\n+y"));
+        assert_eq!(job.results[1].data, Some(serde_json::json!({ "rc": 2 })));
+        assert_eq!(job.results[1].duration_ms, 9);
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        let rowid = conn.query_row("SELECT rowid FROM job_results", [], |r| r.get::<_, i64>(0));
+        assert!(rowid.is_err(), "the table has no rowid: {rowid:?}");
+        conn.execute("DELETE FROM jobs WHERE id = 7", []).unwrap();
+        let left: i64 = conn
+            .query_row("SELECT COUNT(*) FROM job_results", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0, "a job's results go with it");
+    }
+
+    #[test]
     fn a_current_store_is_not_copied_and_only_three_copies_are_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = old_store(dir.path(), migrations::MIGRATIONS.len());

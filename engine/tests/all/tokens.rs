@@ -7,7 +7,33 @@ use capstan_engine::{Error, TOKEN_PREFIX, TokenRefused};
 use capstan_wire::Actor;
 use capstan_wire::tokens::Scope;
 
-use crate::support::{assert_no_file_holds, engine};
+use crate::support::{assert_no_file_holds, engine, open};
+
+#[test]
+fn a_token_revoked_by_another_process_is_refused_by_the_next_request() {
+    let (dir, service) = engine();
+    let cli = open(&dir);
+    let alice = Actor::User("alice".into());
+    let made = cli
+        .create_token("deploy", Scope::Run, None, &alice)
+        .unwrap();
+    for _ in 0..3 {
+        // Answered from memory after the first: the database is unchanged.
+        assert!(service.authenticate(&made.secret).unwrap().is_ok());
+    }
+    cli.revoke_token("deploy", &alice).unwrap();
+    assert_eq!(
+        service.authenticate(&made.secret).unwrap(),
+        Err(TokenRefused::Revoked("deploy".into()))
+    );
+    let remade = cli
+        .create_token("deploy", Scope::Read, None, &alice)
+        .unwrap();
+    assert_eq!(
+        service.authenticate(&remade.secret).unwrap().unwrap().scope,
+        Scope::Read
+    );
+}
 
 #[test]
 fn a_token_authenticates_until_revoked_and_its_secret_is_never_stored() {
