@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value as Json, json};
 
 use super::context::RunContext;
+use super::model::RoleRef;
 use super::task_error::TaskError;
 use super::template::Scope;
 
@@ -96,14 +97,24 @@ pub(crate) fn assert_params(
     Ok(Json::Object(out))
 }
 
-/// Finds a local file a task names: absolute, or under the playbook's
-/// `sub` folder (`files/`, `templates/`), or next to the playbook.
-fn local_file(ctx: &RunContext, sub: &str, name: &str) -> Result<PathBuf, TaskError> {
+/// Finds a local file a task names: absolute, or under its role's `sub`
+/// folder (`files/`, `templates/`) or in its role's folder, then under
+/// the playbook's `sub` folder or next to the playbook.
+fn local_file(
+    ctx: &RunContext,
+    role: Option<&RoleRef>,
+    sub: &str,
+    name: &str,
+) -> Result<PathBuf, TaskError> {
     let path = PathBuf::from(name);
     let candidates = if path.is_absolute() {
         vec![path]
     } else {
-        vec![ctx.dir.join(sub).join(&path), ctx.dir.join(&path)]
+        role.map(|r| r.path.as_path())
+            .into_iter()
+            .chain([ctx.dir.as_path()])
+            .flat_map(|dir| [dir.join(sub).join(&path), dir.join(&path)])
+            .collect()
     };
     candidates
         .iter()
@@ -135,6 +146,7 @@ fn read_text(path: &Path) -> Result<String, TaskError> {
 /// `template`: render `src` here, hand the text to `copy`.
 pub(crate) fn template_params(
     ctx: &RunContext,
+    role: Option<&RoleRef>,
     params: Json,
     scope: &Scope,
 ) -> Result<Json, TaskError> {
@@ -145,7 +157,7 @@ pub(crate) fn template_params(
         .remove("src")
         .and_then(|s| s.as_str().map(String::from))
         .ok_or_else(|| TaskError::Args("template needs `src`".into()))?;
-    let path = local_file(ctx, "templates", &src)?;
+    let path = local_file(ctx, role, "templates", &src)?;
     let source = read_text(&path)?;
     let content = ctx
         .templates
@@ -156,7 +168,11 @@ pub(crate) fn template_params(
 }
 
 /// `copy` with `src`: read the local file, send its content.
-pub(crate) fn copy_params(ctx: &RunContext, params: Json) -> Result<Json, TaskError> {
+pub(crate) fn copy_params(
+    ctx: &RunContext,
+    role: Option<&RoleRef>,
+    params: Json,
+) -> Result<Json, TaskError> {
     let Json::Object(mut map) = params else {
         return Ok(params);
     };
@@ -172,7 +188,7 @@ pub(crate) fn copy_params(ctx: &RunContext, params: Json) -> Result<Json, TaskEr
                 "copy: copying a folder (`{name}`) is not supported yet"
             )));
         }
-        let path = local_file(ctx, "files", &name)?;
+        let path = local_file(ctx, role, "files", &name)?;
         map.insert("content".into(), Json::String(read_text(&path)?));
     }
     Ok(Json::Object(map))

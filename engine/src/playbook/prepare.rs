@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value as Json, json};
 
 use super::PlaybookOptions;
-use super::model::{Playbook, all_tasks};
+use super::model::Playbook;
 use super::modules::Module;
 
 /// Names of the plugins a playbook's modules need.
@@ -23,7 +23,7 @@ pub(crate) fn plugins_needed(playbook: &Playbook) -> Vec<String> {
         if play.gather_facts {
             add(Module::Setup.plugin_action());
         }
-        for task in all_tasks(&play.tasks).into_iter().chain(&play.handlers) {
+        for task in play.all_tasks().into_iter().chain(&play.handlers) {
             add(task.plugin_action());
         }
     }
@@ -33,12 +33,12 @@ pub(crate) fn plugins_needed(playbook: &Playbook) -> Vec<String> {
 /// Every `notify:` must name a handler (or a `listen:` topic) of its play.
 pub(crate) fn check_notify(playbook: &Playbook) -> Result<(), super::PlaybookError> {
     for play in &playbook.plays {
-        let topics: Vec<&String> = play
+        let topics: Vec<String> = play
             .handlers
             .iter()
-            .flat_map(|h| h.name.iter().chain(h.listen.iter()))
+            .flat_map(|h| h.handler_topics())
             .collect();
-        for task in all_tasks(&play.tasks).into_iter().chain(&play.handlers) {
+        for task in play.all_tasks().into_iter().chain(&play.handlers) {
             if let Some(missing) = task.notify.iter().find(|n| !topics.contains(n)) {
                 return Err(super::PlaybookError::at(
                     &task.pos,

@@ -112,7 +112,7 @@ fn name_of(playbook: &Path) -> String {
 }
 
 /// SHA-256 (hex) of the playbook, its reset script and every file under
-/// the shared `files`, `templates` and `vars` folders and its own folder
+/// the shared `files`, `templates`, `vars` and `roles` folders and its own folder
 /// (`NAME/`, when it has one), with their paths.
 fn inputs_digest(playbook: &Path) -> String {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -138,6 +138,7 @@ fn inputs_digest(playbook: &Path) -> String {
         dir.join("files"),
         dir.join("templates"),
         dir.join("vars"),
+        dir.join("roles"),
         own,
     ] {
         walk(&folder, &mut shared);

@@ -326,8 +326,13 @@ async fn bad_playbooks_are_refused_with_file_line_and_column() {
         ),
         (
             "- hosts: all\n  roles: [web]\n",
+            "bad.yml:2:11",
+            "no role `web` (looked in ",
+        ),
+        (
+            "- hosts: all\n  serial: 2\n  tasks: []\n",
             "bad.yml:2:3",
-            "unsupported play keyword `roles`",
+            "unsupported play keyword `serial`",
         ),
         (
             "- hosts: all\n  tasks:\n    - copy: dest=/x content=y\n      notify: nobody\n",

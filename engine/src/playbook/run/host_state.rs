@@ -22,7 +22,11 @@ pub(super) struct HostState {
     pub target: Target,
     pub inventory: Map<String, Json>,
     pub facts: Map<String, Json>,
+    /// The play's roles' defaults: under every other variable.
+    pub role_defaults: Map<String, Json>,
     pub play_vars: Map<String, Json>,
+    /// The play's roles' `vars/`: over the play's vars.
+    pub role_vars: Map<String, Json>,
     /// `register:` and `set_fact:` results.
     pub set: Map<String, Json>,
     /// The current play's hosts (after `--limit`): what its tasks may reach.
@@ -49,7 +53,9 @@ impl HostState {
             target: host.target,
             inventory: host.vars,
             facts: Map::new(),
+            role_defaults: Map::new(),
             play_vars: Map::new(),
+            role_vars: Map::new(),
             set: Map::new(),
             play_hosts: Arc::default(),
             notified: Vec::new(),
@@ -64,14 +70,17 @@ impl HostState {
         !self.failed && !self.unreachable
     }
 
-    /// Variables in Ansible's order of strength: inventory, facts, play
-    /// vars, task vars, registered and set facts, extra vars. What the
-    /// user wrote may hold templates; facts and results are data.
+    /// Variables in Ansible's order of strength: role defaults,
+    /// inventory, facts, play vars, role vars, task vars, registered and
+    /// set facts, extra vars. What the user wrote may hold templates;
+    /// facts and results are data.
     pub fn scope(&self, task_vars: &Map<String, Json>, extra: &Map<String, Json>) -> Scope {
         Scope::layered([
+            (&self.role_defaults, Origin::Written),
             (&self.inventory, Origin::Written),
             (&self.facts, Origin::Data),
             (&self.play_vars, Origin::Written),
+            (&self.role_vars, Origin::Written),
             (task_vars, Origin::Written),
             (&self.set, Origin::Data),
             (extra, Origin::Written),
@@ -83,6 +92,8 @@ impl HostState {
     pub fn enter_play(&mut self, play_hosts: &Arc<Vec<String>>) {
         self.play_hosts = play_hosts.clone();
         self.play_vars.clear();
+        self.role_defaults.clear();
+        self.role_vars.clear();
         self.notified.clear();
         let names = Json::from(play_hosts.as_slice());
         self.play_vars
@@ -122,6 +133,8 @@ impl HostState {
             );
         }
         self.play_vars.extend(vars);
+        self.role_defaults = play.role_defaults.iter().cloned().collect();
+        self.role_vars = play.role_vars.iter().cloned().collect();
         Ok(())
     }
 
@@ -260,7 +273,12 @@ pub(super) mod tests {
             no_log: None,
             gather_facts: false,
             tags: Vec::new(),
+            pre_tasks: Vec::new(),
+            roles: Vec::new(),
             tasks: Vec::new(),
+            post_tasks: Vec::new(),
+            role_defaults: Vec::new(),
+            role_vars: Vec::new(),
             handlers: Vec::new(),
             pos: pos(),
         }

@@ -1,5 +1,6 @@
 //! Executes a playbook: plays in order, each task on all of its hosts at
-//! once, handlers at the end of each play, every host's result recorded
+//! once, handlers after each section of a play (pre-tasks; roles and
+//! tasks; post-tasks), every host's result recorded
 //! as the task finishes.
 //!
 //! - `host_state`: one host's variables, facts, notifications and recap;
@@ -165,24 +166,68 @@ async fn run_play(
             fail_host_setup(ctx, &play, state, error.to_string());
         }
     }
-    run_steps(ctx, &play, &play.tasks, states, chosen).await;
-    for handler in &play.handlers {
-        let topics: Vec<&String> = handler.name.iter().chain(handler.listen.iter()).collect();
-        let notified: Vec<usize> = chosen
-            .iter()
-            .copied()
-            .filter(|i| {
-                states[*i]
-                    .as_ref()
-                    .is_some_and(|s| s.active() && s.notified.iter().any(|n| topics.contains(&n)))
-            })
-            .collect();
+    // Ansible's order: pre-tasks, their handlers; roles and tasks, their
+    // handlers; post-tasks, their handlers.
+    for section in [
+        vec![&play.pre_tasks],
+        vec![&play.roles, &play.tasks],
+        vec![&play.post_tasks],
+    ] {
+        for steps in section {
+            run_steps(ctx, &play, steps, states, chosen).await;
+        }
+        run_notified_handlers(ctx, &play, states, chosen).await;
+    }
+}
+
+/// Runs the handlers the chosen hosts have notified, each on the hosts
+/// that notified it, in the order the handlers are written; then those
+/// notifications are spent.
+async fn run_notified_handlers(
+    ctx: &Arc<RunContext>,
+    play: &Arc<Play>,
+    states: &mut [Option<HostState>],
+    chosen: &[usize],
+) {
+    for (handler, topics) in play.handlers.iter().zip(answered_topics(&play.handlers)) {
+        let notified = hosts_where(states, chosen, |s| {
+            s.active() && s.notified.iter().any(|n| topics.contains(n))
+        });
         if notified.is_empty() {
             continue;
         }
         let handler = Arc::new(handler.clone());
-        run_task_on_hosts(ctx, &play, &handler, states, &notified, true).await;
+        run_task_on_hosts(ctx, play, &handler, states, &notified, true).await;
     }
+    for &i in chosen {
+        if let Some(state) = states[i].as_mut() {
+            state.notified.clear();
+        }
+    }
+}
+
+/// What each handler answers to, as Ansible resolves a notification: a
+/// name reaches only the last handler loaded with that name (a role read
+/// twice brings its handlers twice; one runs), a `listen:` topic every
+/// handler that listens to it.
+fn answered_topics(handlers: &[Task]) -> Vec<Vec<String>> {
+    let mut claimed: Vec<String> = Vec::new();
+    let mut answered: Vec<Vec<String>> = handlers
+        .iter()
+        .rev()
+        .map(|handler| {
+            let mut topics = handler.listen.clone();
+            for name in handler.handler_names() {
+                if !claimed.contains(&name) {
+                    claimed.push(name.clone());
+                    topics.push(name);
+                }
+            }
+            topics
+        })
+        .collect();
+    answered.reverse();
+    answered
 }
 
 /// Runs `steps` in order on the chosen hosts that are still active;

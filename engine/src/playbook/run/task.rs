@@ -263,8 +263,8 @@ async fn run_module(
         Module::SetFact => return Ok(state.set_fact(params)),
         Module::Debug => params = debug_params(ctx, params, scope)?,
         Module::Assert => params = assert_params(ctx, params, scope)?,
-        Module::Template => params = template_params(ctx, params, scope)?,
-        Module::Copy => params = copy_params(ctx, params)?,
+        Module::Template => params = template_params(ctx, task.role.as_deref(), params, scope)?,
+        Module::Copy => params = copy_params(ctx, task.role.as_deref(), params)?,
         _ => {}
     }
     let (plugin_name, action) = task.plugin_action().expect("only set_fact has no plugin");

@@ -1,0 +1,131 @@
+//! The files a playbook reads beyond itself: task files it imports, found
+//! beside the file that imports them or beside the playbook, none read
+//! again while it is being read; and the folders of the roles it names.
+
+use std::path::{Path, PathBuf};
+
+use super::PlaybookError;
+use capstan_yaml::{self as yaml, Node, Pos, TopLevel};
+
+/// Reads the task files a playbook imports: each found beside the file
+/// that imports it, or else beside the playbook, and none imported again
+/// while it is being read (a cycle).
+pub(super) struct Loader {
+    /// The playbook's folder.
+    base: PathBuf,
+    /// The files being read, the playbook first.
+    reading: Vec<PathBuf>,
+    /// Where roles are looked for after the playbook's `roles/` folder
+    /// (`ANSIBLE_ROLES_PATH`, then Ansible's defaults).
+    roles_path: Vec<PathBuf>,
+    /// What the roles of the play being read bring to it.
+    pub(super) play_roles: super::roles::PlayRoles,
+}
+
+impl Loader {
+    pub(super) fn new(playbook: &Path) -> Loader {
+        Loader {
+            base: folder_of(playbook),
+            reading: vec![playbook.to_path_buf()],
+            roles_path: roles_path(),
+            play_roles: Default::default(),
+        }
+    }
+
+    /// The folder of role `name` (a role named at `at`): a path (with a
+    /// `/`) from the playbook's folder, or a name looked for in the
+    /// playbook's `roles/`, the roles path, then the playbook's folder.
+    pub(super) fn find_role(&self, name: &str, at: &Pos) -> Result<PathBuf, PlaybookError> {
+        let places: Vec<PathBuf> = if name.contains('/') {
+            vec![self.base.join(name)]
+        } else {
+            std::iter::once(self.base.join("roles"))
+                .chain(self.roles_path.iter().cloned())
+                .chain([self.base.clone()])
+                .map(|dir| dir.join(name))
+                .collect()
+        };
+        places.iter().find(|p| p.is_dir()).cloned().ok_or_else(|| {
+            let looked: Vec<String> = places.iter().map(|p| p.display().to_string()).collect();
+            PlaybookError::at(
+                at,
+                format!("no role `{name}` (looked in {})", looked.join(", ")),
+            )
+        })
+    }
+
+    /// The file `name` (an `import_tasks:` at `at`) names.
+    pub(super) fn find(&self, name: &str, at: &Pos) -> Result<PathBuf, PlaybookError> {
+        let current = self.reading.last().map(|f| folder_of(f));
+        let places: Vec<PathBuf> = current
+            .into_iter()
+            .chain([self.base.clone()])
+            .map(|dir| dir.join(name))
+            .collect();
+        places.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
+            let looked: Vec<String> = places.iter().map(|p| p.display().to_string()).collect();
+            PlaybookError::at(
+                at,
+                format!(
+                    "no task file `{name}` (looked for {})",
+                    looked.join(" and ")
+                ),
+            )
+        })
+    }
+
+    /// Reads the task list in `path` with `read`, refusing a file that is
+    /// already being read (it imports itself, directly or not).
+    pub(super) fn read_tasks<T>(
+        &mut self,
+        path: &Path,
+        at: &Pos,
+        read: impl FnOnce(&mut Loader, &Node) -> Result<T, PlaybookError>,
+    ) -> Result<T, PlaybookError> {
+        let same = |a: &Path, b: &Path| {
+            a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
+        };
+        if self.reading.iter().any(|f| same(f, path)) {
+            let chain: Vec<String> = self
+                .reading
+                .iter()
+                .chain([&path.to_path_buf()])
+                .map(|f| f.display().to_string())
+                .collect();
+            return Err(PlaybookError::at(
+                at,
+                format!(
+                    "task files import each other in a circle: {}",
+                    chain.join(" -> ")
+                ),
+            ));
+        }
+        let text = yaml::read_file(path, "task file").map_err(|e| PlaybookError::at(at, e))?;
+        let node = yaml::parse(&path.display().to_string(), &text, TopLevel::Sequence)?;
+        self.reading.push(path.to_path_buf());
+        let read = read(self, &node);
+        self.reading.pop();
+        read
+    }
+}
+
+/// The folder a file is in (`.` for a bare name).
+pub(super) fn folder_of(file: &Path) -> PathBuf {
+    file.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf()
+}
+
+/// `ANSIBLE_ROLES_PATH` (folders separated by `:`), then the folders
+/// Ansible looks in by default.
+fn roles_path() -> Vec<PathBuf> {
+    let mut path: Vec<PathBuf> = std::env::var_os("ANSIBLE_ROLES_PATH")
+        .map(|v| std::env::split_paths(&v).collect())
+        .unwrap_or_default();
+    if let Some(home) = std::env::var_os("HOME") {
+        path.push(PathBuf::from(home).join(".ansible/roles"));
+    }
+    path.extend(["/usr/share/ansible/roles", "/etc/ansible/roles"].map(PathBuf::from));
+    path
+}

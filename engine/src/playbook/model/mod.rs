@@ -1,0 +1,459 @@
+//! A playbook as Capstan understands it: plays, tasks, blocks and handlers
+//! read from the YAML tree (with the task files it imports), every keyword
+//! outside the supported subset refused at its file position.
+//!
+//! - `tasks`: task lists: tasks, blocks, imported task files and roles;
+//! - `handed`: what a block, an import or a role hands down to its tasks;
+//! - `roles`: a role's folder as files (defaults, vars, meta, tasks);
+//! - `loader`: the files and role folders a playbook reads beyond itself;
+//! - `scalars`: reading one keyword's value (a string, a list, a boolean).
+
+mod handed;
+mod loader;
+mod roles;
+mod scalars;
+mod tasks;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value as Json;
+
+use super::modules::Module;
+use super::{NodeError, PlaybookError};
+use capstan_yaml::{self as yaml, Node, Pos, TopLevel, Yaml};
+use loader::Loader;
+pub use scalars::vars;
+use scalars::{boolean, entries, list, start_of, string, strings};
+
+/// A parsed playbook.
+#[derive(Debug, Clone)]
+pub struct Playbook {
+    /// Its file.
+    pub path: PathBuf,
+    /// The folder relative paths (`vars_files`, `src`) start from.
+    pub dir: PathBuf,
+    /// Its plays, in order.
+    pub plays: Vec<Play>,
+}
+
+/// One play: hosts and what to do on them.
+#[derive(Debug, Clone)]
+pub struct Play {
+    /// Its name (or its hosts pattern).
+    pub name: String,
+    /// Host pattern (`all`, `web:db`, `web:!old`).
+    pub hosts: String,
+    /// `vars:` in file order.
+    pub vars: Vec<(String, Json)>,
+    /// `vars_files:` (templated, relative to the playbook).
+    pub vars_files: Vec<(String, Pos)>,
+    /// `become:` for all its tasks.
+    pub become_: Option<bool>,
+    /// `become_user:` for all its tasks.
+    pub become_user: Option<String>,
+    /// `no_log:` for all its tasks.
+    pub no_log: Option<bool>,
+    /// Whether to run `setup` first (default yes).
+    pub gather_facts: bool,
+    /// Tags every task inherits.
+    pub tags: Vec<String>,
+    /// `pre_tasks:`, run before the roles (their handlers right after).
+    pub pre_tasks: Vec<Step>,
+    /// `roles:`, each read into a block (its dependencies first).
+    pub roles: Vec<Step>,
+    /// Tasks and blocks, in order, after the roles.
+    pub tasks: Vec<Step>,
+    /// `post_tasks:`, run after the tasks' handlers.
+    pub post_tasks: Vec<Step>,
+    /// The defaults of every role the play reads, in order: under every
+    /// other variable.
+    pub role_defaults: Vec<(String, Json)>,
+    /// The `vars/` of every role the play reads, in order: over the
+    /// play's vars, under a task's.
+    pub role_vars: Vec<(String, Json)>,
+    /// Handlers, in definition order: its roles' first, then its own.
+    pub handlers: Vec<Task>,
+    /// Where the play starts.
+    pub pos: Pos,
+}
+
+/// A task's module arguments as written.
+#[derive(Debug, Clone)]
+pub enum Args {
+    /// `module: key=value ...` or a free-form command line.
+    Inline(String),
+    /// `module: {key: value}`.
+    Map(Json),
+}
+
+/// `loop:` / `with_items:`.
+#[derive(Debug, Clone)]
+pub struct LoopSpec {
+    /// The list, or a template giving it.
+    pub items: Json,
+    /// `with_items` flattens nested lists one level.
+    pub flatten: bool,
+}
+
+/// One entry of a task list: a task, or a block of them (an
+/// `import_tasks` is read into a block when the playbook is loaded).
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// One task (boxed: a task is several times a block's size).
+    Task(Box<Task>),
+    /// `block:` with its `rescue:` and `always:`.
+    Block(Block),
+}
+
+impl Step {
+    /// Every task inside, in file order (a block's body, rescue, always).
+    pub fn tasks(&self) -> Vec<&Task> {
+        let mut all = Vec::new();
+        self.collect_tasks(&mut all);
+        all
+    }
+
+    fn collect_tasks<'a>(&'a self, all: &mut Vec<&'a Task>) {
+        match self {
+            Step::Task(task) => all.push(task),
+            Step::Block(block) => {
+                for step in block.body.iter().chain(&block.rescue).chain(&block.always) {
+                    step.collect_tasks(all);
+                }
+            }
+        }
+    }
+}
+
+/// Every task of a list of steps, in file order.
+pub fn all_tasks(steps: &[Step]) -> Vec<&Task> {
+    steps.iter().flat_map(Step::tasks).collect()
+}
+
+/// Tasks that run together: `rescue:` runs on the hosts that failed in
+/// the body (which then count as rescued, not failed), `always:` on every
+/// host that entered the block. The block's own keywords (`when`, `tags`,
+/// `become`, `vars`, ...) are already handed down to each task inside, as
+/// Ansible applies them.
+#[derive(Debug, Clone)]
+pub struct Block {
+    /// Its name, if given.
+    pub name: Option<String>,
+    /// `block:`.
+    pub body: Vec<Step>,
+    /// `rescue:`.
+    pub rescue: Vec<Step>,
+    /// `always:`.
+    pub always: Vec<Step>,
+    /// Where the block starts.
+    pub pos: Pos,
+}
+
+impl Play {
+    /// Its task lists in the order they run: pre-tasks, roles, tasks,
+    /// post-tasks.
+    pub fn sections(&self) -> [&[Step]; 4] {
+        [&self.pre_tasks, &self.roles, &self.tasks, &self.post_tasks]
+    }
+
+    /// Every task of the play (handlers aside), in the order written.
+    pub fn all_tasks(&self) -> Vec<&Task> {
+        self.sections().into_iter().flat_map(all_tasks).collect()
+    }
+}
+
+impl Block {
+    /// A block with nothing in it (a role that already ran in the play).
+    pub fn empty(pos: Pos) -> Block {
+        Block {
+            name: None,
+            body: Vec::new(),
+            rescue: Vec::new(),
+            always: Vec::new(),
+            pos,
+        }
+    }
+}
+
+/// The role a task comes from: its templates and files are looked for in
+/// its folder first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleRef {
+    /// As the play or the dependency named it.
+    pub name: String,
+    /// Its folder.
+    pub path: PathBuf,
+}
+
+/// One task (or handler).
+#[derive(Debug, Clone)]
+pub struct Task {
+    /// Its name, as written (may hold a template).
+    pub name: Option<String>,
+    /// The module it runs.
+    pub module: Module,
+    /// The module's name as written (for messages).
+    pub module_written: String,
+    /// For [`Module::Plugin`]: the plugin and action it names.
+    pub plugin_action: Option<(String, String)>,
+    /// Its arguments.
+    pub args: Args,
+    /// `when:` conditions, all of which must hold.
+    pub when: Vec<String>,
+    /// `loop:` or `with_items:`.
+    pub loop_: Option<LoopSpec>,
+    /// `loop_control.loop_var` (default `item`).
+    pub loop_var: String,
+    /// `loop_control.label`.
+    pub loop_label: Option<String>,
+    /// `register:`.
+    pub register: Option<String>,
+    /// `notify:` handler names.
+    pub notify: Vec<String>,
+    /// `listen:` topics (handlers only).
+    pub listen: Vec<String>,
+    /// `tags:`.
+    pub tags: Vec<String>,
+    /// `ignore_errors:` (its own, or handed down by a block).
+    pub ignore_errors: Option<bool>,
+    /// `changed_when:` conditions.
+    pub changed_when: Option<Vec<String>>,
+    /// `failed_when:` conditions.
+    pub failed_when: Option<Vec<String>>,
+    /// `become:`.
+    pub become_: Option<bool>,
+    /// `become_user:`.
+    pub become_user: Option<String>,
+    /// `no_log:`: its results, arguments, diffs and log lines are never
+    /// stored or shown (a registered result still holds them, in memory).
+    pub no_log: Option<bool>,
+    /// `vars:`.
+    pub vars: Vec<(String, Json)>,
+    /// The role it belongs to, if any.
+    pub role: Option<Arc<RoleRef>>,
+    /// Where the task starts.
+    pub pos: Pos,
+}
+
+impl Task {
+    /// A task running `module` with no arguments and every keyword unset.
+    pub fn new(module: Module, written: &str, pos: Pos) -> Task {
+        Task {
+            name: None,
+            module,
+            module_written: written.to_string(),
+            plugin_action: None,
+            args: Args::Map(Json::Object(Default::default())),
+            when: Vec::new(),
+            loop_: None,
+            loop_var: "item".into(),
+            loop_label: None,
+            register: None,
+            notify: Vec::new(),
+            listen: Vec::new(),
+            tags: Vec::new(),
+            ignore_errors: None,
+            changed_when: None,
+            failed_when: None,
+            become_: None,
+            become_user: None,
+            no_log: None,
+            vars: Vec::new(),
+            role: None,
+            pos,
+        }
+    }
+
+    /// The plugin and action that run this task; `None` for `set_fact`.
+    pub fn plugin_action(&self) -> Option<(&str, &str)> {
+        match &self.plugin_action {
+            Some((plugin, action)) => Some((plugin, action)),
+            None => self.module.plugin_action(),
+        }
+    }
+
+    /// Whether a failure of this task is ignored.
+    pub fn ignores_errors(&self) -> bool {
+        self.ignore_errors == Some(true)
+    }
+
+    /// The names a handler answers to in `notify:`: its name, and
+    /// `ROLE : name` for a role's.
+    pub fn handler_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.name.iter().cloned().collect();
+        if let (Some(role), Some(name)) = (&self.role, &self.name) {
+            names.push(format!("{} : {name}", role.name));
+        }
+        names
+    }
+
+    /// Every `notify:` a handler answers to: its names and its `listen:`
+    /// topics.
+    pub fn handler_topics(&self) -> Vec<String> {
+        let mut topics = self.handler_names();
+        topics.extend(self.listen.iter().cloned());
+        topics
+    }
+
+    /// The name to show: the given one, or the module's.
+    pub fn display_name(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| self.module_written.clone())
+    }
+}
+
+const PLAY_KEYS: &[&str] = &[
+    "name",
+    "hosts",
+    "vars",
+    "vars_files",
+    "become",
+    "become_user",
+    "no_log",
+    "gather_facts",
+    "tags",
+    "pre_tasks",
+    "roles",
+    "tasks",
+    "post_tasks",
+    "handlers",
+];
+
+/// Reads and checks a playbook file, with the task files it imports.
+pub fn load(path: &Path) -> Result<Playbook, PlaybookError> {
+    let shown = path.display().to_string();
+    let text = yaml::read_file(path, "playbook").map_err(PlaybookError::plain)?;
+    let plays = parse_plays(&shown, &text)?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    Ok(Playbook {
+        path: path.to_path_buf(),
+        dir,
+        plays,
+    })
+}
+
+/// Reads and checks a playbook's text (`shown` is its path, which names
+/// it in errors and from which imported files are found).
+pub fn parse_plays(shown: &str, text: &str) -> Result<Vec<Play>, PlaybookError> {
+    let root = yaml::parse(shown, text, TopLevel::Sequence)?;
+    let Yaml::Seq(items) = &root.value else {
+        return Err(root.error("a playbook is a list of plays"));
+    };
+    let mut loader = Loader::new(Path::new(shown));
+    items.iter().map(|node| play(node, &mut loader)).collect()
+}
+
+fn play(node: &Node, loader: &mut Loader) -> Result<Play, PlaybookError> {
+    let fields = entries(node, "a play")?;
+    if let Some((key, _)) = fields
+        .iter()
+        .find(|(k, _)| matches!(k.name.as_str(), "import_playbook" | "include"))
+    {
+        return Err(PlaybookError::at(
+            &key.pos,
+            format!(
+                "`{}` is not supported yet; run the playbooks one after another",
+                key.name
+            ),
+        ));
+    }
+    let mut play = Play {
+        name: String::new(),
+        hosts: String::new(),
+        vars: Vec::new(),
+        vars_files: Vec::new(),
+        become_: None,
+        become_user: None,
+        no_log: None,
+        gather_facts: true,
+        tags: Vec::new(),
+        pre_tasks: Vec::new(),
+        roles: Vec::new(),
+        tasks: Vec::new(),
+        post_tasks: Vec::new(),
+        role_defaults: Vec::new(),
+        role_vars: Vec::new(),
+        handlers: Vec::new(),
+        pos: start_of(node, fields),
+    };
+    let mut own_handlers = Vec::new();
+    // Roles first, whatever the order of the keys: a play's roles run
+    // before its tasks, and their vars and handlers count from the start.
+    if let Some((_, value)) = fields.iter().find(|(k, _)| k.name == "roles") {
+        for entry in scalars::list(value) {
+            let call = tasks::RoleCall::entry(entry)?;
+            if let Some(block) = tasks::role_block(call, loader, &mut Vec::new())? {
+                play.roles.push(Step::Block(block));
+            }
+        }
+    }
+    let mut has_hosts = false;
+    for (key, value) in fields {
+        match key.name.as_str() {
+            "name" => play.name = string(value, "name")?,
+            "hosts" => {
+                has_hosts = true;
+                play.hosts = match &value.value {
+                    Yaml::Seq(items) => items
+                        .iter()
+                        .map(|i| string(i, "hosts"))
+                        .collect::<Result<Vec<_>, _>>()?
+                        .join(":"),
+                    _ => string(value, "hosts")?,
+                }
+            }
+            "vars" => play.vars = vars(value)?,
+            "vars_files" => {
+                play.vars_files = list(value)
+                    .iter()
+                    .map(|n| Ok((string(n, "vars_files")?, n.pos.clone())))
+                    .collect::<Result<_, PlaybookError>>()?
+            }
+            "become" => play.become_ = Some(boolean(value, "become")?),
+            "become_user" => play.become_user = Some(string(value, "become_user")?),
+            "no_log" => play.no_log = Some(boolean(value, "no_log")?),
+            "gather_facts" => play.gather_facts = boolean(value, "gather_facts")?,
+            "tags" => play.tags = strings(value, "tags")?,
+            "pre_tasks" => play.pre_tasks = tasks::steps(value, loader)?,
+            "roles" => {}
+            "tasks" => play.tasks = tasks::steps(value, loader)?,
+            "post_tasks" => play.post_tasks = tasks::steps(value, loader)?,
+            "handlers" => own_handlers = tasks::handlers(value)?,
+            other => {
+                let hint = match other {
+                    "serial" | "strategy" | "max_fail_percentage" | "any_errors_fatal" => {
+                        " (Capstan runs each task on all hosts at once and stops only the hosts that fail)"
+                    }
+                    _ => "",
+                };
+                return Err(PlaybookError::at(
+                    &key.pos,
+                    format!(
+                        "unsupported play keyword `{other}`{hint}; supported: {}",
+                        PLAY_KEYS.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    if !has_hosts {
+        return Err(PlaybookError::at(&play.pos, "this play has no `hosts:`"));
+    }
+    if play.name.is_empty() {
+        play.name = play.hosts.clone();
+    }
+    let roles = std::mem::take(&mut loader.play_roles);
+    play.role_defaults = roles.defaults;
+    play.role_vars = roles.vars;
+    play.handlers = roles.handlers;
+    play.handlers.extend(own_handlers);
+    Ok(play)
+}

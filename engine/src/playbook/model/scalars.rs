@@ -1,0 +1,96 @@
+//! Reading one keyword's value: a string, a list of strings, a boolean,
+//! conditions, a `vars:` mapping; each error names the keyword and where.
+
+use serde_json::Value as Json;
+
+use crate::playbook::{NodeError, PlaybookError};
+use capstan_yaml::{self as yaml, Key, Node, Pos, Yaml};
+
+pub(super) fn entries<'a>(node: &'a Node, what: &str) -> Result<&'a [(Key, Node)], PlaybookError> {
+    node.as_map()
+        .ok_or_else(|| node.error(format!("{what} must be a mapping, not {}", node.kind())))
+}
+
+/// Where a mapping starts: its first key (the mapping's own mark can
+/// point at its first value).
+pub(super) fn start_of(node: &Node, fields: &[(Key, Node)]) -> Pos {
+    fields
+        .first()
+        .map(|(k, _)| k.pos.clone())
+        .unwrap_or_else(|| node.pos.clone())
+}
+
+pub(super) fn list(node: &Node) -> Vec<&Node> {
+    match &node.value {
+        Yaml::Seq(items) => items.iter().collect(),
+        Yaml::Null => Vec::new(),
+        _ => vec![node],
+    }
+}
+
+pub(super) fn string(node: &Node, what: &str) -> Result<String, PlaybookError> {
+    match &node.value {
+        Yaml::Str(s) => Ok(s.clone()),
+        Yaml::Int(_) | Yaml::Float(_) | Yaml::Bool(_) => Ok(node.to_json().to_string()),
+        _ => Err(node.error(format!("`{what}` must be a string, not {}", node.kind()))),
+    }
+}
+
+pub(super) fn identifier(node: &Node, what: &str) -> Result<String, PlaybookError> {
+    let name = string(node, what)?;
+    let ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ok {
+        return Err(node.error(format!(
+            "`{what}: {name}` is not a valid variable name (letters, digits, _)"
+        )));
+    }
+    Ok(name)
+}
+
+pub(super) fn strings(node: &Node, what: &str) -> Result<Vec<String>, PlaybookError> {
+    match &node.value {
+        Yaml::Str(s) if what == "tags" => Ok(s.split(',').map(|t| t.trim().to_string()).collect()),
+        _ => list(node).into_iter().map(|n| string(n, what)).collect(),
+    }
+}
+
+pub(super) fn boolean(node: &Node, what: &str) -> Result<bool, PlaybookError> {
+    match &node.value {
+        Yaml::Bool(b) => Ok(*b),
+        Yaml::Str(s) => match yaml::plain_scalar(s) {
+            Yaml::Bool(b) => Ok(b),
+            _ => Err(node.error(format!("`{what}` must be yes/no or true/false, not `{s}`"))),
+        },
+        _ => Err(node.error(format!("`{what}` must be a boolean, not {}", node.kind()))),
+    }
+}
+
+pub(super) fn conditions(node: &Node) -> Result<Vec<String>, PlaybookError> {
+    list(node)
+        .into_iter()
+        .map(|n| match &n.value {
+            Yaml::Bool(b) => Ok(b.to_string()),
+            Yaml::Str(s) => Ok(s.clone()),
+            Yaml::Int(_) | Yaml::Float(_) => Ok(n.to_json().to_string()),
+            _ => Err(n.error(format!(
+                "a condition must be an expression, not {}",
+                n.kind()
+            ))),
+        })
+        .collect()
+}
+
+/// A `vars:` mapping.
+pub fn vars(node: &Node) -> Result<Vec<(String, Json)>, PlaybookError> {
+    if matches!(node.value, Yaml::Null) {
+        return Ok(Vec::new());
+    }
+    entries(node, "vars")?
+        .iter()
+        .map(|(k, v)| Ok((k.name.clone(), v.to_json())))
+        .collect()
+}

@@ -1,0 +1,609 @@
+//! Task lists: tasks, blocks and imported task files, and the keywords a
+//! block or an import hands down to each task inside.
+
+use serde_json::Value as Json;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::handed::HandedDown;
+use super::loader::Loader;
+use super::roles::RoleFolder;
+use super::scalars::{boolean, conditions, entries, identifier, start_of, string, strings, vars};
+use super::{Args, Block, LoopSpec, RoleRef, Step, Task};
+use crate::playbook::modules::{self, Module};
+use crate::playbook::{NodeError, PlaybookError};
+use capstan_yaml::{Key, Node, Pos, Yaml};
+
+const TASK_KEYS: &[&str] = &[
+    "name",
+    "when",
+    "loop",
+    "with_items",
+    "with_list",
+    "loop_control",
+    "register",
+    "notify",
+    "tags",
+    "ignore_errors",
+    "changed_when",
+    "failed_when",
+    "become",
+    "become_user",
+    "no_log",
+    "vars",
+    "args",
+];
+
+/// Task keywords Ansible has and Capstan does not, with what to do instead.
+const UNSUPPORTED_TASK_KEYS: &[(&str, &str)] = &[
+    ("rescue", "`rescue:` belongs to a `block:`"),
+    ("always", "`always:` belongs to a `block:`"),
+    ("include_tasks", "including task files is not supported yet"),
+    (
+        "include_role",
+        "include_role is not supported yet; import_role reads the role when the playbook loads",
+    ),
+    ("delegate_to", "delegation is not supported"),
+    ("local_action", "local_action is not supported"),
+    ("run_once", "run_once is not supported"),
+    ("async", "async tasks are not supported"),
+    ("poll", "async tasks are not supported"),
+    ("until", "retries are not supported"),
+    ("retries", "retries are not supported"),
+    ("delay", "retries are not supported"),
+    ("environment", "task environments are not supported"),
+    (
+        "check_mode",
+        "per-task check_mode is not supported; use --check",
+    ),
+    ("diff", "per-task diff is not supported; use --diff"),
+    (
+        "with_dict",
+        "with_dict is not supported; use loop with dict2items-free lists",
+    ),
+    ("with_fileglob", "with_fileglob is not supported"),
+    ("with_nested", "with_nested is not supported"),
+    (
+        "action",
+        "the `action:` form is not supported; name the module as the key",
+    ),
+];
+
+/// The items of a task list (`Null` for an empty one).
+fn task_list(node: &Node) -> Result<&[Node], PlaybookError> {
+    match &node.value {
+        Yaml::Null => Ok(&[]),
+        Yaml::Seq(items) => Ok(items),
+        _ => Err(node.error(format!("expected a list of tasks, not {}", node.kind()))),
+    }
+}
+
+pub(super) fn handlers(node: &Node) -> Result<Vec<Task>, PlaybookError> {
+    task_list(node)?
+        .iter()
+        .map(|item| {
+            if let Some((key, _)) = entries(item, "a handler")?
+                .iter()
+                .find(|(k, _)| matches!(k.name.as_str(), "block" | "import_tasks"))
+            {
+                return Err(PlaybookError::at(
+                    &key.pos,
+                    format!(
+                        "a handler is one task; `{}` is not supported among handlers",
+                        key.name
+                    ),
+                ));
+            }
+            task(item, true)
+        })
+        .collect()
+}
+
+pub(super) fn steps(node: &Node, loader: &mut Loader) -> Result<Vec<Step>, PlaybookError> {
+    task_list(node)?
+        .iter()
+        .map(|item| step(item, loader))
+        .collect()
+}
+
+fn step(node: &Node, loader: &mut Loader) -> Result<Step, PlaybookError> {
+    let fields = entries(node, "a task")?;
+    let has = |name: &str| fields.iter().any(|(k, _)| k.name == name);
+    if has("block") {
+        return block(node, fields, loader).map(Step::Block);
+    }
+    if has("import_tasks") || has("ansible.builtin.import_tasks") {
+        return import_tasks(node, fields, loader).map(Step::Block);
+    }
+    if has("import_role") || has("ansible.builtin.import_role") {
+        let call = RoleCall::import(node, fields)?;
+        return Ok(Step::Block(
+            role_block(call, loader, &mut Vec::new())?
+                .unwrap_or_else(|| Block::empty(start_of(node, fields))),
+        ));
+    }
+    task(node, false).map(|task| Step::Task(Box::new(task)))
+}
+
+const BLOCK_KEYS: &[&str] = &[
+    "name",
+    "block",
+    "rescue",
+    "always",
+    "when",
+    "tags",
+    "become",
+    "become_user",
+    "no_log",
+    "ignore_errors",
+    "vars",
+];
+
+fn block(node: &Node, fields: &[(Key, Node)], loader: &mut Loader) -> Result<Block, PlaybookError> {
+    let mut block = Block {
+        name: None,
+        body: Vec::new(),
+        rescue: Vec::new(),
+        always: Vec::new(),
+        pos: start_of(node, fields),
+    };
+    let mut handed = HandedDown::default();
+    for (key, value) in fields {
+        match key.name.as_str() {
+            "name" => block.name = Some(string(value, "name")?),
+            "block" => block.body = steps(value, loader)?,
+            "rescue" => block.rescue = steps(value, loader)?,
+            "always" => block.always = steps(value, loader)?,
+            other => {
+                if !handed.read(key, value)? {
+                    return Err(PlaybookError::at(
+                        &key.pos,
+                        format!(
+                            "unsupported block keyword `{other}`; supported: {}",
+                            BLOCK_KEYS.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    for steps in [&mut block.body, &mut block.rescue, &mut block.always] {
+        handed.hand_down(steps);
+    }
+    Ok(block)
+}
+
+const IMPORT_KEYS: &[&str] = &[
+    "name",
+    "import_tasks",
+    "when",
+    "tags",
+    "become",
+    "become_user",
+    "no_log",
+    "ignore_errors",
+    "vars",
+];
+
+/// `import_tasks: FILE`: the file's tasks, read now, with the import's
+/// keywords handed down to each (as a block without rescue).
+fn import_tasks(
+    node: &Node,
+    fields: &[(Key, Node)],
+    loader: &mut Loader,
+) -> Result<Block, PlaybookError> {
+    let pos = start_of(node, fields);
+    let mut name = None;
+    let mut file = None;
+    let mut handed = HandedDown::default();
+    for (key, value) in fields {
+        match key.name.as_str() {
+            "name" => name = Some(string(value, "name")?),
+            "import_tasks" | "ansible.builtin.import_tasks" => {
+                file = Some((string(value, "import_tasks")?, value.pos.clone()))
+            }
+            other => {
+                if !handed.read(key, value)? {
+                    return Err(PlaybookError::at(
+                        &key.pos,
+                        format!(
+                            "unsupported keyword `{other}` on import_tasks; supported: {}",
+                            IMPORT_KEYS.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    let (file, at) = file.expect("step() saw the key");
+    if file.contains("{{") {
+        return Err(PlaybookError::at(
+            &at,
+            format!(
+                "`import_tasks: {file}` is read when the playbook loads, before variables \
+                 have values: name the file, or use include_tasks"
+            ),
+        ));
+    }
+    let path = loader.find(&file, &at)?;
+    let mut body = loader.read_tasks(&path, &at, |loader, node| steps(node, loader))?;
+    handed.hand_down(&mut body);
+    Ok(Block {
+        name,
+        body,
+        rescue: Vec::new(),
+        always: Vec::new(),
+        pos,
+    })
+}
+
+/// A role as a play, a role's `meta/` or an `import_role` names it: which
+/// role, the parameters its own tasks see, and the keywords (`when`,
+/// `tags`, `become`, ...) handed down to its tasks and its dependencies'.
+#[derive(Debug)]
+pub(super) struct RoleCall {
+    name: String,
+    at: Pos,
+    params: Vec<(String, Json)>,
+    handed: HandedDown,
+    tasks_from: Option<String>,
+}
+
+impl RoleCall {
+    /// A `roles:` entry or a dependency: a name, or a mapping with `role:`
+    /// (or `name:`), keywords, `vars:`, and any other key as a parameter.
+    pub(super) fn entry(node: &Node) -> Result<RoleCall, PlaybookError> {
+        if let Yaml::Str(name) = &node.value {
+            return Ok(RoleCall::named(name.clone(), node.pos.clone()));
+        }
+        let fields = entries(node, "a role")?;
+        let mut call = RoleCall::named(String::new(), start_of(node, fields));
+        for (key, value) in fields {
+            match key.name.as_str() {
+                "role" | "name" => {
+                    call.name = string(value, "role")?;
+                    call.at = value.pos.clone();
+                }
+                "vars" => call.params.extend(vars(value)?),
+                _ if call.handed.read(key, value)? => {}
+                other => call.params.push((other.to_string(), value.to_json())),
+            }
+        }
+        call.checked_name()
+    }
+
+    /// `import_role: {name: ..., tasks_from: ...}` with a task's keywords.
+    fn import(node: &Node, fields: &[(Key, Node)]) -> Result<RoleCall, PlaybookError> {
+        let mut call = RoleCall::named(String::new(), start_of(node, fields));
+        for (key, value) in fields {
+            match key.name.as_str() {
+                "import_role" | "ansible.builtin.import_role" => {
+                    for (k, v) in entries(value, "import_role")? {
+                        match k.name.as_str() {
+                            "name" => {
+                                call.name = string(v, "name")?;
+                                call.at = v.pos.clone();
+                            }
+                            "tasks_from" => call.tasks_from = Some(string(v, "tasks_from")?),
+                            other => {
+                                return Err(PlaybookError::at(
+                                    &k.pos,
+                                    format!(
+                                        "unsupported import_role option `{other}` \
+                                         (supported: name, tasks_from)"
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                }
+                "name" => {}
+                "vars" => call.params.extend(vars(value)?),
+                other => {
+                    if !call.handed.read(key, value)? {
+                        return Err(PlaybookError::at(
+                            &key.pos,
+                            format!("unsupported keyword `{other}` on import_role"),
+                        ));
+                    }
+                }
+            }
+        }
+        call.checked_name()
+    }
+
+    fn named(name: String, at: Pos) -> RoleCall {
+        RoleCall {
+            name,
+            at,
+            params: Vec::new(),
+            handed: HandedDown::default(),
+            tasks_from: None,
+        }
+    }
+
+    fn checked_name(self) -> Result<RoleCall, PlaybookError> {
+        if self.name.is_empty() {
+            return Err(PlaybookError::at(
+                &self.at,
+                "this role entry names no role (`role: NAME`)",
+            ));
+        }
+        if self.name.contains("{{") {
+            return Err(PlaybookError::at(
+                &self.at,
+                format!(
+                    "role `{}` is read when the playbook loads, before variables have values: \
+                     name the role",
+                    self.name
+                ),
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// A role's steps as one block: its dependencies' first, then its own
+/// tasks (`tasks_from`, or `tasks/main.yml`), each knowing its role, under
+/// what the call hands down; its defaults, vars and handlers join the
+/// play's. `None` when the role already ran in this play with the same
+/// parameters (unless its meta allows duplicates). `calling` holds the
+/// roles whose dependencies are being read, to refuse a circle.
+pub(super) fn role_block(
+    call: RoleCall,
+    loader: &mut Loader,
+    calling: &mut Vec<PathBuf>,
+) -> Result<Option<Block>, PlaybookError> {
+    let path = loader.find_role(&call.name, &call.at)?;
+    let folder = RoleFolder {
+        name: call.name.clone(),
+        path: path.clone(),
+    };
+    if calling.contains(&path) {
+        let mut circle: Vec<String> = calling
+            .iter()
+            .map(|p| {
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        circle.push(call.name.clone());
+        return Err(PlaybookError::at(
+            &call.at,
+            format!(
+                "roles depend on each other in a circle: {}",
+                circle.join(" -> ")
+            ),
+        ));
+    }
+    let meta = folder.meta()?;
+    let ran = (
+        path.clone(),
+        format!(
+            "{}|{}",
+            serde_json::to_string(&call.params).unwrap_or_default(),
+            call.tasks_from.as_deref().unwrap_or("main")
+        ),
+    );
+    if !meta.allow_duplicates && loader.play_roles.ran.contains(&ran) {
+        return Ok(None);
+    }
+    let first_time = !loader.play_roles.ran.iter().any(|(p, _)| *p == path);
+    loader.play_roles.ran.push(ran);
+    let role = Arc::new(RoleRef {
+        name: call.name.clone(),
+        path: path.clone(),
+    });
+    let mut body = Vec::new();
+    calling.push(path.clone());
+    for dependency in &meta.dependencies {
+        let dependency = RoleCall::entry(dependency)?;
+        if let Some(block) = role_block(dependency, loader, calling)? {
+            body.push(Step::Block(block));
+        }
+    }
+    calling.pop();
+    if first_time {
+        let defaults = folder.vars("defaults")?;
+        let role_vars = folder.vars("vars")?;
+        loader.play_roles.defaults.extend(defaults);
+        loader.play_roles.vars.extend(role_vars);
+    }
+    // What only the role's own tasks and handlers see: its name, folder
+    // and parameters.
+    let own = HandedDown {
+        vars: [
+            ("role_name".to_string(), Json::String(role.name.clone())),
+            (
+                "role_path".to_string(),
+                Json::String(path.display().to_string()),
+            ),
+        ]
+        .into_iter()
+        .chain(call.params.iter().cloned())
+        .collect(),
+        ..HandedDown::default()
+    };
+    if let Some(file) = folder.tasks_file(call.tasks_from.as_deref(), &call.at)? {
+        let mut steps = loader.read_tasks(&file, &call.at, |loader, node| steps(node, loader))?;
+        set_role(&mut steps, &role);
+        own.hand_down(&mut steps);
+        body.extend(steps);
+    }
+    if let Some(file) = folder.handlers_file() {
+        let mut handlers = loader.read_tasks(&file, &call.at, |_, node| handlers(node))?;
+        for handler in &mut handlers {
+            handler.role = Some(role.clone());
+            own.hand_to(handler);
+            call.handed.hand_to(handler);
+        }
+        loader.play_roles.handlers.extend(handlers);
+    }
+    call.handed.hand_down(&mut body);
+    Ok(Some(Block {
+        name: Some(format!("role {}", call.name)),
+        body,
+        rescue: Vec::new(),
+        always: Vec::new(),
+        pos: call.at,
+    }))
+}
+
+/// Marks every task in `steps` that is no other role's as `role`'s.
+fn set_role(steps: &mut [Step], role: &Arc<RoleRef>) {
+    for step in steps {
+        match step {
+            Step::Task(task) => {
+                if task.role.is_none() {
+                    task.role = Some(role.clone());
+                }
+            }
+            Step::Block(block) => {
+                for steps in [&mut block.body, &mut block.rescue, &mut block.always] {
+                    set_role(steps, role);
+                }
+            }
+        }
+    }
+}
+
+fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
+    let fields = entries(node, "a task")?;
+    let mut module: Option<(&Key, &Node)> = None;
+    let mut extra_args: Option<&Node> = None;
+    let mut task = Task::new(Module::Debug, "", start_of(node, fields));
+    for (key, value) in fields {
+        match key.name.as_str() {
+            "name" => task.name = Some(string(value, "name")?),
+            "when" => task.when = conditions(value)?,
+            "loop" | "with_list" => {
+                task.loop_ = Some(LoopSpec {
+                    items: value.to_json(),
+                    flatten: false,
+                })
+            }
+            "with_items" => {
+                task.loop_ = Some(LoopSpec {
+                    items: value.to_json(),
+                    flatten: true,
+                })
+            }
+            "loop_control" => {
+                for (k, v) in entries(value, "loop_control")? {
+                    match k.name.as_str() {
+                        "loop_var" => task.loop_var = string(v, "loop_var")?,
+                        "label" => task.loop_label = Some(string(v, "label")?),
+                        other => {
+                            return Err(PlaybookError::at(
+                                &k.pos,
+                                format!(
+                                    "unsupported loop_control `{other}` (supported: loop_var, label)"
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+            "register" => task.register = Some(identifier(value, "register")?),
+            "notify" => task.notify = strings(value, "notify")?,
+            "listen" if handler => task.listen = strings(value, "listen")?,
+            "tags" => task.tags = strings(value, "tags")?,
+            "ignore_errors" => task.ignore_errors = Some(boolean(value, "ignore_errors")?),
+            "changed_when" => task.changed_when = Some(conditions(value)?),
+            "failed_when" => task.failed_when = Some(conditions(value)?),
+            "become" => task.become_ = Some(boolean(value, "become")?),
+            "become_user" => task.become_user = Some(string(value, "become_user")?),
+            "no_log" => task.no_log = Some(boolean(value, "no_log")?),
+            "vars" => task.vars = vars(value)?,
+            "args" => extra_args = Some(value),
+            other => {
+                if let Some((_, why)) = UNSUPPORTED_TASK_KEYS.iter().find(|(k, _)| *k == other) {
+                    return Err(PlaybookError::at(
+                        &key.pos,
+                        format!("unsupported task keyword `{other}`: {why}"),
+                    ));
+                }
+                if let Some((first, _)) = module {
+                    let message = if modules::resolve(other).is_some() {
+                        format!(
+                            "this task names two modules, `{}` and `{other}`; a task runs one",
+                            first.name
+                        )
+                    } else {
+                        format!(
+                            "unsupported task keyword `{other}` (the module is `{}`); supported: {}",
+                            first.name,
+                            TASK_KEYS.join(", ")
+                        )
+                    };
+                    return Err(PlaybookError::at(&key.pos, message));
+                }
+                module = Some((key, value));
+            }
+        }
+    }
+    let Some((key, value)) = module else {
+        return Err(PlaybookError::at(&task.pos, "this task names no module"));
+    };
+    task.plugin_action = modules::plugin_module(&key.name);
+    task.module = match &task.plugin_action {
+        Some(_) => Some(Module::Plugin),
+        None => modules::resolve(&key.name),
+    }
+    .ok_or_else(|| {
+        let hint = modules::nearest(&key.name)
+            .map(|n| format!(" (did you mean `{n}`?)"))
+            .unwrap_or_default();
+        PlaybookError::at(
+            &key.pos,
+            format!(
+                "unknown module `{}`{hint}; Capstan runs: {}, and any installed plugin's \
+                 action as `capstan.PLUGIN.ACTION`",
+                key.name,
+                modules::NAMES.join(", ")
+            ),
+        )
+    })?;
+    task.module_written = key.name.clone();
+    task.args = match &value.value {
+        Yaml::Null => Args::Map(Json::Object(Default::default())),
+        Yaml::Map(_) => Args::Map(value.to_json()),
+        Yaml::Str(s) => Args::Inline(s.clone()),
+        Yaml::Bool(_) | Yaml::Int(_) | Yaml::Float(_) => {
+            Args::Inline(value.to_json().to_string().trim_matches('"').to_string())
+        }
+        Yaml::Seq(_) => {
+            return Err(value.error(format!(
+                "the arguments of `{}` must be a mapping or key=value text, not a list",
+                key.name
+            )));
+        }
+    };
+    if let Some(extra) = extra_args {
+        let Json::Object(more) = entries(extra, "args").map(|_| extra.to_json())? else {
+            unreachable!("entries() checked it is a mapping")
+        };
+        task.args = match std::mem::replace(&mut task.args, Args::Inline(String::new())) {
+            Args::Map(Json::Object(mut map)) => {
+                map.extend(more);
+                Args::Map(Json::Object(map))
+            }
+            Args::Inline(text) => {
+                let mut map = more;
+                map.insert("_raw_params".into(), Json::String(text));
+                Args::Map(Json::Object(map))
+            }
+            other => other,
+        };
+    }
+    if handler && task.name.is_none() {
+        return Err(PlaybookError::at(
+            &task.pos,
+            "a handler needs a `name:` (tasks notify it by name)",
+        ));
+    }
+    Ok(task)
+}

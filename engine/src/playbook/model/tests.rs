@@ -1,0 +1,247 @@
+//! Reading playbooks: blocks, imports and what they hand down.
+
+use super::*;
+
+/// Writes `files` under a new folder and loads `site.yml` from it.
+fn load_with(files: &[(&str, &str)]) -> (tempfile::TempDir, Result<Playbook, PlaybookError>) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let loaded = load(&dir.path().join("site.yml"));
+    (dir, loaded)
+}
+
+fn names(steps: &[Step]) -> Vec<String> {
+    all_tasks(steps).iter().map(|t| t.display_name()).collect()
+}
+
+#[test]
+fn a_blocks_keywords_reach_every_task_inside_under_the_tasks_own() {
+    let (_dir, loaded) = load_with(&[(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - name: outer
+      when: a
+      tags: [outer]
+      become: true
+      vars: {x: outer, y: outer}
+      block:
+        - name: inner block
+          when: b
+          become: false
+          ignore_errors: true
+          block:
+            - name: t1
+              debug: msg=1
+              when: c
+              vars: {y: task}
+      rescue:
+        - name: r1
+          debug: msg=r
+      always:
+        - name: a1
+          debug: msg=a
+          tags: [own]
+"#,
+    )]);
+    let playbook = loaded.unwrap();
+    let tasks = all_tasks(&playbook.plays[0].tasks);
+    assert_eq!(names(&playbook.plays[0].tasks), ["t1", "r1", "a1"]);
+    let t1 = tasks[0];
+    assert_eq!(t1.when, ["a", "b", "c"], "outer conditions first");
+    assert_eq!(t1.tags, ["outer"]);
+    assert_eq!(t1.become_, Some(false), "the nearer block wins");
+    assert!(t1.ignores_errors());
+    assert_eq!(
+        t1.vars,
+        [
+            ("x".to_string(), serde_json::json!("outer")),
+            ("y".to_string(), serde_json::json!("outer")),
+            ("y".to_string(), serde_json::json!("task")),
+        ],
+        "the task's own vars come last, and win"
+    );
+    assert_eq!(tasks[1].when, ["a"], "a rescue is under the block's when");
+    assert!(!tasks[1].ignores_errors());
+    assert_eq!(tasks[2].tags, ["own", "outer"]);
+}
+
+#[test]
+fn imported_task_files_are_found_beside_their_importer_and_take_its_keywords() {
+    let (_dir, loaded) = load_with(&[
+        (
+            "site.yml",
+            "- hosts: all\n  tasks:\n    - import_tasks: tasks/main.yml\n      when: go\n      tags: [t]\n",
+        ),
+        (
+            "tasks/main.yml",
+            "- name: one\n  debug: msg=1\n- import_tasks: more.yml\n",
+        ),
+        ("tasks/more.yml", "- name: two\n  debug: msg=2\n"),
+    ]);
+    let playbook = loaded.unwrap();
+    assert_eq!(names(&playbook.plays[0].tasks), ["one", "two"]);
+    for task in all_tasks(&playbook.plays[0].tasks) {
+        assert_eq!(
+            (task.when.as_slice(), task.tags.as_slice()),
+            (&["go".to_string()][..], &["t".to_string()][..])
+        );
+    }
+    assert!(
+        all_tasks(&playbook.plays[0].tasks)[1]
+            .pos
+            .file
+            .ends_with("more.yml"),
+        "a task keeps the place it was written"
+    );
+}
+
+#[test]
+fn a_missing_or_circular_import_is_named_where_it_is_written() {
+    let (_dir, missing) = load_with(&[(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - import_tasks: nowhere.yml\n",
+    )]);
+    let error = missing.unwrap_err().to_string();
+    assert!(error.contains("site.yml:3:21"), "{error}");
+    assert!(error.contains("no task file `nowhere.yml`"), "{error}");
+
+    let (_dir, circle) = load_with(&[
+        (
+            "site.yml",
+            "- hosts: all\n  tasks:\n    - import_tasks: a.yml\n",
+        ),
+        ("a.yml", "- import_tasks: b.yml\n"),
+        ("b.yml", "- debug: msg=x\n- import_tasks: a.yml\n"),
+    ]);
+    let error = circle.unwrap_err().to_string();
+    assert!(error.contains("b.yml:2:17"), "{error}");
+    assert!(error.contains("import each other in a circle"), "{error}");
+    assert!(error.contains("a.yml -> "), "{error}");
+
+    let (_dir, templated) = load_with(&[(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - import_tasks: \"{{ os }}.yml\"\n",
+    )]);
+    let error = templated.unwrap_err().to_string();
+    assert!(error.contains("use include_tasks"), "{error}");
+}
+
+#[test]
+fn blocks_refuse_what_they_cannot_hold() {
+    let (_dir, keyword) = load_with(&[(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - block:\n        - debug: msg=x\n      loop: [1]\n",
+    )]);
+    let error = keyword.unwrap_err().to_string();
+    assert!(error.contains("site.yml:5:7"), "{error}");
+    assert!(
+        error.contains("unsupported block keyword `loop`"),
+        "{error}"
+    );
+
+    let (_dir, handler) = load_with(&[(
+        "site.yml",
+        "- hosts: all\n  tasks: []\n  handlers:\n    - name: h\n      block: []\n",
+    )]);
+    let error = handler.unwrap_err().to_string();
+    assert!(error.contains("not supported among handlers"), "{error}");
+
+    let (_dir, stray) = load_with(&[(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - debug: msg=x\n      rescue: []\n",
+    )]);
+    let error = stray.unwrap_err().to_string();
+    assert!(error.contains("belongs to a `block:`"), "{error}");
+}
+
+#[test]
+fn a_roles_tasks_know_their_role_and_its_defaults_vars_and_handlers_join_the_play() {
+    let (_dir, loaded) = load_with(&[
+        (
+            "site.yml",
+            "- hosts: all\n  roles:\n    - base\n    - role: web\n      port: 81\n      when: go\n    - role: web\n      port: 81\n      when: go\n  tasks:\n    - import_role: {name: web, tasks_from: extra}\n",
+        ),
+        (
+            "roles/base/tasks/main.yml",
+            "- name: base task\n  debug: msg=b\n",
+        ),
+        ("roles/web/defaults/main.yml", "port: 80\nuser: www\n"),
+        ("roles/web/vars/main.yml", "user: nginx\n"),
+        ("roles/web/meta/main.yml", "dependencies: [base]\n"),
+        (
+            "roles/web/tasks/main.yml",
+            "- name: web task\n  debug: msg=w\n",
+        ),
+        (
+            "roles/web/tasks/extra.yml",
+            "- name: extra task\n  debug: msg=e\n",
+        ),
+        (
+            "roles/web/handlers/main.yml",
+            "- name: reload\n  debug: msg=r\n",
+        ),
+    ]);
+    let play = &loaded.unwrap().plays[0];
+    let names: Vec<String> = play.all_tasks().iter().map(|t| t.display_name()).collect();
+    // base once (web's dependency on it already ran), web once (the same
+    // parameters twice), then the imported task file.
+    assert_eq!(names, ["base task", "web task", "extra task"]);
+    let web = play.all_tasks()[1];
+    assert_eq!(web.role.as_ref().unwrap().name, "web");
+    assert_eq!(web.when, ["go"], "the role entry's when reaches its tasks");
+    let vars: Vec<&str> = web.vars.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(vars, ["role_name", "role_path", "port"]);
+    assert_eq!(
+        play.role_defaults,
+        [
+            ("port".to_string(), serde_json::json!(80)),
+            ("user".to_string(), serde_json::json!("www"))
+        ]
+    );
+    assert_eq!(
+        play.role_vars,
+        [("user".to_string(), serde_json::json!("nginx"))]
+    );
+    assert_eq!(
+        play.handlers.len(),
+        2,
+        "web's handlers, read for each time it ran"
+    );
+    assert_eq!(play.handlers[0].handler_names(), ["reload", "web : reload"]);
+}
+
+#[test]
+fn a_missing_role_or_a_circle_of_dependencies_is_named_where_it_is_written() {
+    let (_dir, missing) = load_with(&[("site.yml", "- hosts: all\n  roles:\n    - nginx\n")]);
+    let error = missing.unwrap_err().to_string();
+    assert!(error.contains("site.yml:3:7"), "{error}");
+    assert!(error.contains("no role `nginx` (looked in "), "{error}");
+    assert!(error.contains("roles/nginx"), "{error}");
+
+    let (_dir, circle) = load_with(&[
+        ("site.yml", "- hosts: all\n  roles: [a]\n"),
+        ("roles/a/meta/main.yml", "dependencies: [b]\n"),
+        ("roles/b/meta/main.yml", "dependencies:\n  - role: a\n"),
+    ]);
+    let error = circle.unwrap_err().to_string();
+    assert!(error.contains("b/meta/main.yml:2:11"), "{error}");
+    assert!(error.contains("in a circle: a -> b -> a"), "{error}");
+
+    let (_dir, from) = load_with(&[
+        (
+            "site.yml",
+            "- hosts: all\n  tasks:\n    - import_role:\n        name: a\n        tasks_from: nope\n",
+        ),
+        ("roles/a/tasks/main.yml", "- debug: msg=x\n"),
+    ]);
+    let error = from.unwrap_err().to_string();
+    assert!(
+        error.contains("role `a` has no task file `nope`"),
+        "{error}"
+    );
+}
