@@ -68,14 +68,24 @@ impl Capstan {
         }
 
         let mut plugins = HashMap::new();
-        for name in prepare::plugins_needed(&playbook) {
-            let record = self.plugin(&name).await.map_err(|e| match e {
-                Error::UnknownPlugin(_) => Error::BadInput(format!(
-                    "the playbook needs plugin `{name}`, which is not installed \
-                     (`capstan plugin install FILE.wasm`)"
-                )),
-                other => other,
-            })?;
+        let needed = prepare::plugins_needed(&playbook);
+        let maybe = prepare::plugins_maybe_needed(&playbook)
+            .into_iter()
+            .filter(|name| !needed.iter().any(|n| n == name))
+            .map(|name| (name, false))
+            .collect::<Vec<_>>();
+        for (name, required) in needed.into_iter().map(|n| (n, true)).chain(maybe) {
+            let record = match self.plugin(&name).await {
+                Ok(record) => record,
+                Err(Error::UnknownPlugin(_)) if !required => continue,
+                Err(Error::UnknownPlugin(_)) => {
+                    return Err(Error::BadInput(format!(
+                        "the playbook needs plugin `{name}`, which is not installed \
+                         (`capstan plugin install FILE.wasm`)"
+                    )));
+                }
+                Err(other) => return Err(other),
+            };
             let loaded = self.load_installed(&record)?;
             let schemas = record
                 .manifest

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value as Json, json};
 
 use super::PlaybookOptions;
-use super::model::Playbook;
+use super::model::{Playbook, Step, all_tasks};
 use super::modules::Module;
 
 /// Names of the plugins a playbook's modules need.
@@ -28,6 +28,69 @@ pub(crate) fn plugins_needed(playbook: &Playbook) -> Vec<String> {
         }
     }
     names
+}
+
+/// The plugins that task files read only during the run may need (an
+/// include whose name has a template, `include_tasks: "{{ os }}.yml"`):
+/// those of the files its name could match beside it (each read now;
+/// one that does not read is left out), or, when none matches, those of
+/// every module Capstan knows. The run prepares those that are installed.
+pub(crate) fn plugins_maybe_needed(playbook: &Playbook) -> Vec<String> {
+    let mut names = Vec::new();
+    for play in &playbook.plays {
+        for steps in play.sections() {
+            late_include_plugins(steps, 0, &mut names);
+        }
+    }
+    names
+}
+
+/// How deep late includes inside late includes are followed.
+const LATE_INCLUDE_DEPTH: usize = 4;
+
+fn late_include_plugins(steps: &[Step], depth: usize, names: &mut Vec<String>) {
+    fn add(names: &mut Vec<String>, name: &str) {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+    for step in steps {
+        match step {
+            Step::Task(_) => {}
+            Step::Block(block) => {
+                for steps in [&block.body, &block.rescue, &block.always] {
+                    late_include_plugins(steps, depth, names);
+                }
+            }
+            Step::Include(include) => match &include.steps {
+                Some(steps) => late_include_plugins(steps, depth, names),
+                None => {
+                    let candidates = include.candidate_files();
+                    if candidates.is_empty() || depth >= LATE_INCLUDE_DEPTH {
+                        for name in super::modules::NAMES {
+                            if let Some((plugin, _)) = super::modules::resolve(name)
+                                .and_then(|module| module.plugin_action())
+                            {
+                                add(names, plugin);
+                            }
+                        }
+                        continue;
+                    }
+                    for file in candidates {
+                        let Ok(steps) = include.read(&file) else {
+                            continue;
+                        };
+                        for task in all_tasks(&steps) {
+                            if let Some((plugin, _)) = task.plugin_action() {
+                                add(names, plugin);
+                            }
+                        }
+                        late_include_plugins(&steps, depth + 1, names);
+                    }
+                }
+            },
+        }
+    }
 }
 
 /// Every `notify:` must name a handler (or a `listen:` topic) of its play.

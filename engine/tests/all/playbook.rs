@@ -911,3 +911,36 @@ async fn a_play_whose_hosts_cannot_be_rendered_fails_the_run_by_name() {
         Some(capstan_engine::jobs::ResultStatus::Failed)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_include_whose_file_a_host_cannot_find_fails_that_host_by_name() {
+    let (home, capstan) = engine();
+    let inv = write(
+        home.path(),
+        "inv.ini",
+        "[all]\nbox ansible_connection=local part=here\nbox2 ansible_connection=local part=gone\n",
+    );
+    write(
+        home.path(),
+        "here.yml",
+        "- debug: msg=\"found {{ part }}\"\n",
+    );
+    let site = write(
+        home.path(),
+        "site.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - include_tasks: \"{{ part }}.yml\"\n    - debug: msg=after\n",
+    );
+    let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
+    // The inclusion counts ok, as in Ansible; then its task and the next.
+    assert_eq!(counts(recap_of(&report, "box")), (3, 0, 0, 0, 0, 0));
+    assert_eq!(counts(recap_of(&report, "box2")), (0, 0, 0, 1, 0, 0));
+    let failure = events
+        .iter()
+        .find_map(|e| match e {
+            PlaybookEvent::HostDone(o) if o.host == "box2" => Some(o.summary.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(failure.contains("no task file `gone.yml`"), "{failure}");
+    assert!(failure.contains("site.yml:4:7"), "{failure}");
+}

@@ -12,15 +12,15 @@ use capstan_yaml::{Key, Node};
 /// conditions come first and its tags add up; its `become`, `no_log` and
 /// `ignore_errors` hold where a task sets none; its vars sit under the
 /// task's own.
-#[derive(Debug, Default)]
-pub(super) struct HandedDown {
-    pub when: Vec<String>,
-    pub tags: Vec<String>,
-    pub become_: Option<bool>,
-    pub become_user: Option<String>,
-    pub no_log: Option<bool>,
-    pub ignore_errors: Option<bool>,
-    pub vars: Vec<(String, Json)>,
+#[derive(Debug, Default, Clone)]
+pub struct HandedDown {
+    pub(super) when: Vec<String>,
+    pub(super) tags: Vec<String>,
+    pub(super) become_: Option<bool>,
+    pub(super) become_user: Option<String>,
+    pub(super) no_log: Option<bool>,
+    pub(super) ignore_errors: Option<bool>,
+    pub(super) vars: Vec<(String, Json)>,
 }
 
 impl HandedDown {
@@ -39,7 +39,8 @@ impl HandedDown {
         Ok(true)
     }
 
-    pub(super) fn hand_down(&self, steps: &mut [Step]) {
+    /// Hands these keywords down to every task in `steps`.
+    pub fn hand_down(&self, steps: &mut [Step]) {
         for step in steps {
             match step {
                 Step::Task(task) => self.hand_to(task),
@@ -48,7 +49,54 @@ impl HandedDown {
                         self.hand_down(steps);
                     }
                 }
+                // The include is run or not by the conditions and tags
+                // around it; the rest reaches the tasks it brings.
+                Step::Include(include) => {
+                    include.when = self.when.iter().chain(&include.when).cloned().collect();
+                    for tag in &self.tags {
+                        if !include.tags.contains(tag) {
+                            include.tags.push(tag.clone());
+                        }
+                    }
+                    include.handed.absorb(self);
+                    if let Some(steps) = &mut include.steps {
+                        self.without_when_and_tags().hand_down(steps);
+                    }
+                }
             }
+        }
+    }
+
+    /// Only variables, handed under each task's own (an include's `vars`
+    /// and loop item).
+    pub fn with_vars(vars: Vec<(String, Json)>) -> HandedDown {
+        HandedDown {
+            vars,
+            ..HandedDown::default()
+        }
+    }
+
+    /// Takes what an enclosing `outer` hands down, under its own.
+    fn absorb(&mut self, outer: &HandedDown) {
+        self.become_ = self.become_.or(outer.become_);
+        if self.become_user.is_none() {
+            self.become_user = outer.become_user.clone();
+        }
+        self.no_log = self.no_log.or(outer.no_log);
+        self.ignore_errors = self.ignore_errors.or(outer.ignore_errors);
+        self.vars = outer.vars.iter().chain(&self.vars).cloned().collect();
+    }
+
+    /// The same, without conditions or tags (an include checked those).
+    pub fn without_when_and_tags(&self) -> HandedDown {
+        HandedDown {
+            when: Vec::new(),
+            tags: Vec::new(),
+            become_: self.become_,
+            become_user: self.become_user.clone(),
+            no_log: self.no_log,
+            ignore_errors: self.ignore_errors,
+            vars: self.vars.clone(),
         }
     }
 

@@ -56,22 +56,32 @@ impl Loader {
 
     /// The file `name` (an `import_tasks:` at `at`) names.
     pub(super) fn find(&self, name: &str, at: &Pos) -> Result<PathBuf, PlaybookError> {
-        let current = self.reading.last().map(|f| folder_of(f));
-        let places: Vec<PathBuf> = current
-            .into_iter()
-            .chain([self.base.clone()])
-            .map(|dir| dir.join(name))
-            .collect();
-        places.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
-            let looked: Vec<String> = places.iter().map(|p| p.display().to_string()).collect();
-            PlaybookError::at(
-                at,
-                format!(
-                    "no task file `{name}` (looked for {})",
-                    looked.join(" and ")
-                ),
-            )
-        })
+        find_task_file(name, &self.current_dir(), None, &self.base)
+            .map_err(|message| PlaybookError::at(at, message))
+    }
+
+    /// The folder of the file being read.
+    pub(super) fn current_dir(&self) -> PathBuf {
+        self.reading
+            .last()
+            .map(|f| folder_of(f))
+            .unwrap_or_else(|| self.base.clone())
+    }
+
+    /// The playbook's folder.
+    pub(super) fn base(&self) -> &Path {
+        &self.base
+    }
+
+    /// A loader for a playbook in `base` that is reading nothing yet (a
+    /// task file read on its own, when an include reaches it).
+    pub(super) fn within(base: &Path) -> Loader {
+        Loader {
+            base: base.to_path_buf(),
+            reading: Vec::new(),
+            roles_path: roles_path(),
+            play_roles: Default::default(),
+        }
     }
 
     /// Reads the task list in `path` with `read`, refusing a file that is
@@ -128,4 +138,66 @@ fn roles_path() -> Vec<PathBuf> {
     }
     path.extend(["/usr/share/ansible/roles", "/etc/ansible/roles"].map(PathBuf::from));
     path
+}
+
+/// The task file `name` names, from a file in `dir`: beside it, in the
+/// role's `tasks/` folder, or beside the playbook (in `base`); an error
+/// names where it looked.
+pub(crate) fn find_task_file(
+    name: &str,
+    dir: &Path,
+    role: Option<&super::RoleRef>,
+    base: &Path,
+) -> Result<PathBuf, String> {
+    let path = Path::new(name);
+    let places: Vec<PathBuf> = if path.is_absolute() {
+        vec![path.to_path_buf()]
+    } else {
+        [dir.to_path_buf()]
+            .into_iter()
+            .chain(role.map(|r| r.path.join("tasks")))
+            .chain([base.to_path_buf()])
+            .map(|d| d.join(name))
+            .collect()
+    };
+    places.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
+        let looked: Vec<String> = places.iter().map(|p| p.display().to_string()).collect();
+        format!(
+            "no task file `{name}` (looked for {})",
+            looked.join(" and ")
+        )
+    })
+}
+
+/// A file name with templates as literal parts and wildcards: each
+/// `{{ ... }}` stands for any text.
+pub(crate) fn wildcards(name: &str) -> Vec<Option<String>> {
+    let mut parts = Vec::new();
+    let mut rest = name;
+    while let Some(start) = rest.find("{{") {
+        if start > 0 {
+            parts.push(Some(rest[..start].to_string()));
+        }
+        parts.push(None);
+        rest = rest[start..]
+            .find("}}")
+            .map_or("", |end| &rest[start + end + 2..]);
+    }
+    if !rest.is_empty() {
+        parts.push(Some(rest.to_string()));
+    }
+    parts
+}
+
+/// Whether `text` matches `pattern` (from [`wildcards`]).
+pub(crate) fn matches(pattern: &[Option<String>], text: &str) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some((Some(literal), rest)) => text
+            .strip_prefix(literal.as_str())
+            .is_some_and(|tail| matches(rest, tail)),
+        Some((None, rest)) => (0..=text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .any(|i| matches(rest, &text[i..])),
+    }
 }

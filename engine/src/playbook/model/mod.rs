@@ -24,6 +24,7 @@ use serde_json::Value as Json;
 use super::modules::Module;
 use super::{NodeError, PlaybookError};
 use capstan_yaml::{self as yaml, Node, Pos, TopLevel, Yaml};
+pub use handed::HandedDown;
 use loader::Loader;
 pub use scalars::vars;
 use scalars::{boolean, entries, list, start_of, string, strings};
@@ -106,6 +107,8 @@ pub enum Step {
     Task(Box<Task>),
     /// `block:` with its `rescue:` and `always:`.
     Block(Block),
+    /// `include_tasks:`, read when the run reaches it.
+    Include(Box<Include>),
 }
 
 impl Step {
@@ -124,7 +127,102 @@ impl Step {
                     step.collect_tasks(all);
                 }
             }
+            Step::Include(include) => {
+                for step in include.steps.iter().flatten() {
+                    step.collect_tasks(all);
+                }
+            }
         }
+    }
+}
+
+/// `include_tasks: FILE`: a task file run when the run reaches it, on the
+/// hosts whose `when` holds, once per item of its `loop`, with its `vars`
+/// seen by the tasks it brings. Its `when` and `tags` are its own (they
+/// decide whether it runs); what enclosing blocks hand down reaches the
+/// tasks it brings through `handed`.
+#[derive(Debug, Clone)]
+pub struct Include {
+    /// Its name, if given.
+    pub name: Option<String>,
+    /// The file, relative to the including file's folder (or the role's
+    /// `tasks/`, or the playbook's folder); may hold a template.
+    pub file: String,
+    /// Conditions, checked per host before it is read.
+    pub when: Vec<String>,
+    /// `loop:` / `with_items:`: one inclusion per item.
+    pub loop_: Option<LoopSpec>,
+    /// `loop_control.loop_var` (default `item`).
+    pub loop_var: String,
+    /// `vars:`: seen by the included tasks.
+    pub vars: Vec<(String, Json)>,
+    /// `tags:` (of the include itself).
+    pub tags: Vec<String>,
+    /// Keywords enclosing blocks hand to the tasks it brings.
+    pub handed: HandedDown,
+    /// The folder of the file it is written in.
+    pub dir: PathBuf,
+    /// The playbook's folder.
+    pub base: PathBuf,
+    /// The role it is written in, if any.
+    pub role: Option<Arc<RoleRef>>,
+    /// The file's steps, read when the playbook loaded (a name with no
+    /// template); `None` when the name is only known per host.
+    pub steps: Option<Vec<Step>>,
+    /// Where it is written.
+    pub pos: Pos,
+}
+
+impl Include {
+    /// The task file `name` (rendered for a host) names: beside the
+    /// including file, in its role's `tasks/`, or beside the playbook.
+    pub fn find(&self, name: &str) -> Result<PathBuf, String> {
+        loader::find_task_file(name, &self.dir, self.role.as_deref(), &self.base)
+    }
+
+    /// The files a templated name could name: in each folder it is
+    /// looked for in, those whose path matches the name with each `{{ }}`
+    /// read as a wildcard (`{{ os }}.yml` → `debian.yml`, `redhat.yml`).
+    pub fn candidate_files(&self) -> Vec<PathBuf> {
+        let (folder, name) = match self.file.rsplit_once('/') {
+            Some((folder, name)) if !folder.contains("{{") => (folder, name),
+            Some(_) => return Vec::new(),
+            None => ("", self.file.as_str()),
+        };
+        let name_pattern = loader::wildcards(name);
+        let places = [
+            Some(self.dir.clone()),
+            self.role.as_ref().map(|r| r.path.join("tasks")),
+            Some(self.base.clone()),
+        ];
+        let mut found = Vec::new();
+        for place in places.into_iter().flatten() {
+            let dir = place.join(folder);
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let file_name = entry.file_name().to_string_lossy().into_owned();
+                let path = entry.path();
+                if path.is_file()
+                    && loader::matches(&name_pattern, &file_name)
+                    && !found.contains(&path)
+                {
+                    found.push(path);
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    /// The steps of the task file at `path`, read now (for a name known
+    /// only per host), each owned by the include's role.
+    pub fn read(&self, path: &Path) -> Result<Vec<Step>, PlaybookError> {
+        let mut loader = Loader::within(&self.base);
+        let mut steps =
+            loader.read_tasks(path, &self.pos, |loader, node| tasks::steps(node, loader))?;
+        if let Some(role) = &self.role {
+            tasks::set_role(&mut steps, role);
+        }
+        Ok(steps)
     }
 }
 

@@ -10,7 +10,7 @@ use super::handed::HandedDown;
 use super::loader::Loader;
 use super::roles::RoleFolder;
 use super::scalars::{boolean, conditions, entries, identifier, start_of, string, strings, vars};
-use super::{Args, Block, LoopSpec, RoleRef, Step, Task};
+use super::{Args, Block, Include, LoopSpec, RoleRef, Step, Task};
 use crate::playbook::modules::{self, Module};
 use crate::playbook::{NodeError, PlaybookError};
 use capstan_yaml::{Key, Node, Pos, Yaml};
@@ -39,7 +39,6 @@ const TASK_KEYS: &[&str] = &[
 const UNSUPPORTED_TASK_KEYS: &[(&str, &str)] = &[
     ("rescue", "`rescue:` belongs to a `block:`"),
     ("always", "`always:` belongs to a `block:`"),
-    ("include_tasks", "including task files is not supported yet"),
     (
         "include_role",
         "include_role is not supported yet; import_role reads the role when the playbook loads",
@@ -115,6 +114,9 @@ fn step(node: &Node, loader: &mut Loader) -> Result<Step, PlaybookError> {
     }
     if has("import_tasks") || has("ansible.builtin.import_tasks") {
         return import_tasks(node, fields, loader).map(Step::Block);
+    }
+    if has("include_tasks") || has("ansible.builtin.include_tasks") {
+        return include_tasks(node, fields, loader).map(|i| Step::Include(Box::new(i)));
     }
     if has("import_role") || has("ansible.builtin.import_role") {
         let call = RoleCall::import(node, fields)?;
@@ -236,6 +238,90 @@ fn import_tasks(
         always: Vec::new(),
         pos,
     })
+}
+
+/// `include_tasks: FILE` with `when`, `loop`, `vars`, `tags`, `name`:
+/// read now when the name has no template (so a missing file or a bad
+/// task is named before the run), else when a host reaches it.
+fn include_tasks(
+    node: &Node,
+    fields: &[(Key, Node)],
+    loader: &mut Loader,
+) -> Result<Include, PlaybookError> {
+    let mut include = Include {
+        name: None,
+        file: String::new(),
+        when: Vec::new(),
+        loop_: None,
+        loop_var: "item".into(),
+        vars: Vec::new(),
+        tags: Vec::new(),
+        handed: HandedDown::default(),
+        dir: loader.current_dir(),
+        base: loader.base().to_path_buf(),
+        role: None,
+        steps: None,
+        pos: start_of(node, fields),
+    };
+    let mut file_at = include.pos.clone();
+    for (key, value) in fields {
+        match key.name.as_str() {
+            "include_tasks" | "ansible.builtin.include_tasks" => {
+                include.file = match &value.value {
+                    Yaml::Map(_) => {
+                        let file = entries(value, "include_tasks")?
+                            .iter()
+                            .find(|(k, _)| k.name == "file")
+                            .ok_or_else(|| value.error("include_tasks needs `file:`"))?;
+                        string(&file.1, "file")?
+                    }
+                    _ => string(value, "include_tasks")?,
+                };
+                file_at = value.pos.clone();
+            }
+            "name" => include.name = Some(string(value, "name")?),
+            "when" => include.when = conditions(value)?,
+            "tags" => include.tags = strings(value, "tags")?,
+            "vars" => include.vars = vars(value)?,
+            "loop" | "with_list" | "with_items" => {
+                include.loop_ = Some(LoopSpec {
+                    items: value.to_json(),
+                    flatten: key.name == "with_items",
+                })
+            }
+            "loop_control" => {
+                for (k, v) in entries(value, "loop_control")? {
+                    match k.name.as_str() {
+                        "loop_var" => include.loop_var = identifier(v, "loop_var")?,
+                        other => {
+                            return Err(PlaybookError::at(
+                                &k.pos,
+                                format!(
+                                    "unsupported loop_control `{other}` on include_tasks \
+                                     (supported: loop_var)"
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+            other => {
+                return Err(PlaybookError::at(
+                    &key.pos,
+                    format!(
+                        "unsupported keyword `{other}` on include_tasks; supported: name, \
+                         when, tags, vars, loop, with_items, loop_control"
+                    ),
+                ));
+            }
+        }
+    }
+    if !include.file.contains("{{") {
+        let path = loader.find(&include.file, &file_at)?;
+        include.steps =
+            Some(loader.read_tasks(&path, &file_at, |loader, node| steps(node, loader))?);
+    }
+    Ok(include)
 }
 
 /// A role as a play, a role's `meta/` or an `import_role` names it: which
@@ -453,9 +539,17 @@ pub(super) fn role_block(
 }
 
 /// Marks every task in `steps` that is no other role's as `role`'s.
-fn set_role(steps: &mut [Step], role: &Arc<RoleRef>) {
+pub(super) fn set_role(steps: &mut [Step], role: &Arc<RoleRef>) {
     for step in steps {
         match step {
+            Step::Include(include) => {
+                if include.role.is_none() {
+                    include.role = Some(role.clone());
+                }
+                if let Some(steps) = &mut include.steps {
+                    set_role(steps, role);
+                }
+            }
             Step::Task(task) => {
                 if task.role.is_none() {
                     task.role = Some(role.clone());

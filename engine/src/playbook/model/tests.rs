@@ -245,3 +245,89 @@ fn a_missing_role_or_a_circle_of_dependencies_is_named_where_it_is_written() {
         "{error}"
     );
 }
+
+#[test]
+fn an_include_with_a_plain_name_is_read_at_load_and_one_with_a_template_waits() {
+    let (_dir, loaded) = load_with(&[
+        (
+            "site.yml",
+            "- hosts: all\n  tasks:\n    - block:\n        - include_tasks: steps.yml\n          when: b\n          vars: {x: 1}\n      become: true\n      when: a\n    - include_tasks: \"{{ os }}.yml\"\n      loop: [1, 2]\n",
+        ),
+        ("steps.yml", "- name: step\n  debug: msg=s\n"),
+    ]);
+    let play = &loaded.unwrap().plays[0];
+    let Step::Block(block) = &play.tasks[0] else {
+        panic!("a block first")
+    };
+    let Step::Include(plain) = &block.body[0] else {
+        panic!("an include in the block")
+    };
+    assert_eq!(
+        plain.when,
+        ["a", "b"],
+        "the block's when decides the include"
+    );
+    let steps = plain.steps.as_ref().expect("read at load");
+    let step = &all_tasks(steps)[0];
+    assert_eq!(step.display_name(), "step");
+    assert!(step.when.is_empty(), "the include's when is not the task's");
+    assert_eq!(step.become_, Some(true), "the block's become reaches it");
+    let Step::Include(templated) = &play.tasks[1] else {
+        panic!("a second include")
+    };
+    assert!(templated.steps.is_none());
+    assert!(templated.loop_.is_some());
+}
+
+#[test]
+fn an_include_of_a_missing_file_or_with_an_unknown_keyword_is_refused() {
+    let (_dir, missing) = load_with(&[(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - include_tasks: gone.yml\n",
+    )]);
+    let error = missing.unwrap_err().to_string();
+    assert!(error.contains("site.yml:3:22"), "{error}");
+    assert!(error.contains("no task file `gone.yml`"), "{error}");
+
+    let (_dir, keyword) = load_with(&[
+        (
+            "site.yml",
+            "- hosts: all\n  tasks:\n    - include_tasks: x.yml\n      register: r\n",
+        ),
+        ("x.yml", "- debug: msg=x\n"),
+    ]);
+    let error = keyword.unwrap_err().to_string();
+    assert!(
+        error.contains("unsupported keyword `register` on include_tasks"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_templated_include_names_the_files_its_name_could_match() {
+    let (dir, loaded) = load_with(&[
+        (
+            "site.yml",
+            "- hosts: all\n  tasks:\n    - include_tasks: \"os/{{ ansible_os_family | lower }}.yml\"\n",
+        ),
+        ("os/debian.yml", "- debug: msg=d\n"),
+        ("os/redhat.yml", "- debug: msg=r\n"),
+        ("os/notes.txt", "not a task file\n"),
+    ]);
+    let play = &loaded.unwrap().plays[0];
+    let Step::Include(include) = &play.tasks[0] else {
+        panic!("an include")
+    };
+    assert_eq!(
+        include.candidate_files(),
+        [
+            dir.path().join("os/debian.yml"),
+            dir.path().join("os/redhat.yml")
+        ]
+    );
+    let pattern = loader::wildcards("pre-{{ a }}-{{ b }}.yml");
+    assert!(loader::matches(&pattern, "pre-x-y.yml"));
+    assert!(loader::matches(&pattern, "pre--.yml"));
+    assert!(!loader::matches(&pattern, "pre-x.yml"));
+    assert!(!loader::matches(&pattern, "pre-x-y.yaml"));
+}

@@ -10,6 +10,7 @@
 
 mod host_state;
 mod hosts;
+mod include;
 mod results;
 mod task;
 
@@ -243,13 +244,19 @@ fn run_steps<'a>(
         for step in steps {
             let going = match step {
                 Step::Task(task) => {
-                    if !selected_by_tags(task, &play.tags, &ctx.options) {
+                    if !selected_by_tags(&task.tags, &play.tags, &ctx.options) {
                         continue;
                     }
                     let task = Arc::new(task.as_ref().clone());
                     run_task_on_hosts(ctx, play, &task, states, chosen, false).await
                 }
                 Step::Block(block) => run_block(ctx, play, block, states, chosen).await,
+                Step::Include(include) => {
+                    if !selected_by_tags(&include.tags, &play.tags, &ctx.options) {
+                        continue;
+                    }
+                    include::run_include(ctx, play, include, states, chosen).await
+                }
             };
             if !going {
                 return false;
@@ -349,8 +356,8 @@ fn fail_host_setup(ctx: &RunContext, play: &Play, state: &mut HostState, message
 /// Ansible's tag rules: `--tags` keeps tasks with a listed tag (or
 /// `always`); `--skip-tags` drops tasks with a listed tag; `never` runs
 /// only when asked for by name.
-fn selected_by_tags(task: &Task, play_tags: &[String], options: &PlaybookOptions) -> bool {
-    let tags: Vec<&String> = task.tags.iter().chain(play_tags).collect();
+fn selected_by_tags(own: &[String], play_tags: &[String], options: &PlaybookOptions) -> bool {
+    let tags: Vec<&String> = own.iter().chain(play_tags).collect();
     let has = |t: &str| tags.iter().any(|x| x.as_str() == t);
     if options.skip_tags.iter().any(|t| has(t)) {
         return false;
@@ -367,18 +374,9 @@ mod tests {
 
     use super::host_state::tests::empty_play;
     use super::*;
-    use capstan_yaml::Pos;
 
-    fn tagged(tags: &[&str]) -> Task {
-        let pos = Pos {
-            file: "site.yml".into(),
-            line: 1,
-            column: 1,
-        };
-        Task {
-            tags: tags.iter().map(|t| t.to_string()).collect(),
-            ..Task::new(Module::Command, "command", pos)
-        }
+    fn tagged(tags: &[&str]) -> Vec<String> {
+        tags.iter().map(|t| t.to_string()).collect()
     }
 
     fn options(tags: &[&str], skip: &[&str]) -> PlaybookOptions {

@@ -12,7 +12,7 @@ use super::results::{CENSORED, ItemResult, censored, hides_output};
 use crate::jobs::ResultStatus;
 use crate::playbook::actions::{assert_params, copy_params, debug_params, template_params};
 use crate::playbook::context::RunContext;
-use crate::playbook::model::{Args, Play, Task};
+use crate::playbook::model::{Args, LoopSpec, Play, Task};
 use crate::playbook::modules::{self, Module};
 use crate::playbook::report::TaskOutcome;
 use crate::playbook::task_error::TaskError;
@@ -122,9 +122,18 @@ fn loop_items(
     task: &Task,
     scope: &Scope,
 ) -> Result<Option<Vec<Json>>, TaskError> {
-    let Some(spec) = &task.loop_ else {
-        return Ok(None);
-    };
+    task.loop_
+        .as_ref()
+        .map(|spec| items_of(templates, spec, scope))
+        .transpose()
+}
+
+/// The items a `loop:` (or `with_items:`, flattened one level) gives.
+pub(super) fn items_of(
+    templates: &Templates,
+    spec: &LoopSpec,
+    scope: &Scope,
+) -> Result<Vec<Json>, TaskError> {
     let items = match templates.render_json(&spec.items, scope)? {
         Json::Array(items) => items,
         Json::Null => Vec::new(),
@@ -133,17 +142,15 @@ fn loop_items(
         other => return Err(TaskError::NotAList(format!("`{other}`"))),
     };
     if !spec.flatten {
-        return Ok(Some(items));
+        return Ok(items);
     }
-    Ok(Some(
-        items
-            .into_iter()
-            .flat_map(|i| match i {
-                Json::Array(inner) => inner,
-                other => vec![other],
-            })
-            .collect(),
-    ))
+    Ok(items
+        .into_iter()
+        .flat_map(|i| match i {
+            Json::Array(inner) => inner,
+            other => vec![other],
+        })
+        .collect())
 }
 
 /// One pass of a task: `when`, the module, `failed_when`/`changed_when`.
@@ -348,7 +355,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::playbook::model::LoopSpec;
     use capstan_yaml::Pos;
 
     #[test]
