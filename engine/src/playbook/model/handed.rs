@@ -8,6 +8,17 @@ use super::{Step, Task};
 use crate::playbook::PlaybookError;
 use capstan_yaml::{Key, Node};
 
+/// The keywords [`HandedDown`] reads.
+pub(super) const HANDED_KEYS: &[&str] = &[
+    "when",
+    "tags",
+    "become",
+    "become_user",
+    "no_log",
+    "ignore_errors",
+    "vars",
+];
+
 /// Keywords a block or an import hands down to every task it holds: its
 /// conditions come first and its tags add up; its `become`, `no_log` and
 /// `ignore_errors` hold where a task sets none; its vars sit under the

@@ -251,6 +251,29 @@ pub struct Block {
 }
 
 impl Play {
+    /// A play on `hosts` with nothing in it yet, gathering facts.
+    pub fn new(hosts: String, pos: Pos) -> Play {
+        Play {
+            name: String::new(),
+            hosts,
+            vars: Vec::new(),
+            vars_files: Vec::new(),
+            become_: None,
+            become_user: None,
+            no_log: None,
+            gather_facts: true,
+            tags: Vec::new(),
+            pre_tasks: Vec::new(),
+            roles: Vec::new(),
+            tasks: Vec::new(),
+            post_tasks: Vec::new(),
+            role_defaults: Vec::new(),
+            role_vars: Vec::new(),
+            handlers: Vec::new(),
+            pos,
+        }
+    }
+
     /// Its task lists in the order they run: pre-tasks, roles, tasks,
     /// post-tasks.
     pub fn sections(&self) -> [&[Step]; 4] {
@@ -463,25 +486,7 @@ fn play(node: &Node, loader: &mut Loader) -> Result<Play, PlaybookError> {
             ),
         ));
     }
-    let mut play = Play {
-        name: String::new(),
-        hosts: String::new(),
-        vars: Vec::new(),
-        vars_files: Vec::new(),
-        become_: None,
-        become_user: None,
-        no_log: None,
-        gather_facts: true,
-        tags: Vec::new(),
-        pre_tasks: Vec::new(),
-        roles: Vec::new(),
-        tasks: Vec::new(),
-        post_tasks: Vec::new(),
-        role_defaults: Vec::new(),
-        role_vars: Vec::new(),
-        handlers: Vec::new(),
-        pos: start_of(node, fields),
-    };
+    let mut play = Play::new(String::new(), start_of(node, fields));
     let mut own_handlers = Vec::new();
     // Roles first, whatever the order of the keys: a play's roles run
     // before its tasks, and their vars and handlers count from the start.

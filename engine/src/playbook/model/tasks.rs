@@ -6,7 +6,7 @@ use serde_json::Value as Json;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::handed::HandedDown;
+use super::handed::{HANDED_KEYS, HandedDown};
 use super::loader::Loader;
 use super::roles::RoleFolder;
 use super::scalars::{boolean, conditions, entries, identifier, start_of, string, strings, vars};
@@ -128,19 +128,8 @@ fn step(node: &Node, loader: &mut Loader) -> Result<Step, PlaybookError> {
     task(node, false).map(|task| Step::Task(Box::new(task)))
 }
 
-const BLOCK_KEYS: &[&str] = &[
-    "name",
-    "block",
-    "rescue",
-    "always",
-    "when",
-    "tags",
-    "become",
-    "become_user",
-    "no_log",
-    "ignore_errors",
-    "vars",
-];
+/// A block's own keywords, beside those it hands down.
+const BLOCK_KEYS: &[&str] = &["name", "block", "rescue", "always"];
 
 fn block(node: &Node, fields: &[(Key, Node)], loader: &mut Loader) -> Result<Block, PlaybookError> {
     let mut block = Block {
@@ -162,8 +151,9 @@ fn block(node: &Node, fields: &[(Key, Node)], loader: &mut Loader) -> Result<Blo
                     return Err(PlaybookError::at(
                         &key.pos,
                         format!(
-                            "unsupported block keyword `{other}`; supported: {}",
-                            BLOCK_KEYS.join(", ")
+                            "unsupported block keyword `{other}`; supported: {}, {}",
+                            BLOCK_KEYS.join(", "),
+                            HANDED_KEYS.join(", ")
                         ),
                     ));
                 }
@@ -176,17 +166,8 @@ fn block(node: &Node, fields: &[(Key, Node)], loader: &mut Loader) -> Result<Blo
     Ok(block)
 }
 
-const IMPORT_KEYS: &[&str] = &[
-    "name",
-    "import_tasks",
-    "when",
-    "tags",
-    "become",
-    "become_user",
-    "no_log",
-    "ignore_errors",
-    "vars",
-];
+/// An import's own keywords, beside those it hands down.
+const IMPORT_KEYS: &[&str] = &["name", "import_tasks"];
 
 /// `import_tasks: FILE`: the file's tasks, read now, with the import's
 /// keywords handed down to each (as a block without rescue).
@@ -210,8 +191,9 @@ fn import_tasks(
                     return Err(PlaybookError::at(
                         &key.pos,
                         format!(
-                            "unsupported keyword `{other}` on import_tasks; supported: {}",
-                            IMPORT_KEYS.join(", ")
+                            "unsupported keyword `{other}` on import_tasks; supported: {}, {}",
+                            IMPORT_KEYS.join(", "),
+                            HANDED_KEYS.join(", ")
                         ),
                     ));
                 }

@@ -265,22 +265,8 @@ pub(super) mod tests {
     pub(in crate::playbook::run) fn empty_play() -> Play {
         Play {
             name: "test".into(),
-            hosts: "all".into(),
-            vars: Vec::new(),
-            vars_files: Vec::new(),
-            become_: None,
-            become_user: None,
-            no_log: None,
             gather_facts: false,
-            tags: Vec::new(),
-            pre_tasks: Vec::new(),
-            roles: Vec::new(),
-            tasks: Vec::new(),
-            post_tasks: Vec::new(),
-            role_defaults: Vec::new(),
-            role_vars: Vec::new(),
-            handlers: Vec::new(),
-            pos: pos(),
+            ..Play::new("all".into(), pos())
         }
     }
 
