@@ -193,3 +193,65 @@ pub(crate) fn copy_params(
     }
     Ok(Json::Object(map))
 }
+
+/// `include_vars`: the mapping in `file` (under `name` when given), read
+/// on the controller from the role's `vars/` or folder, the task file's
+/// `vars/` or folder, or the playbook's `vars/` or folder.
+pub(crate) fn include_vars(
+    ctx: &RunContext,
+    task: &crate::playbook::model::Task,
+    params: Json,
+) -> Result<(PathBuf, Map<String, Json>), TaskError> {
+    let Json::Object(mut map) = params else {
+        return Err(TaskError::Args("include_vars needs a file".into()));
+    };
+    let file = map
+        .remove("file")
+        .and_then(|f| f.as_str().map(String::from))
+        .ok_or_else(|| TaskError::Args("include_vars needs `file` (or the file's name)".into()))?;
+    let name = map
+        .remove("name")
+        .and_then(|n| n.as_str().map(String::from));
+    if let Some((extra, _)) = map.into_iter().next() {
+        return Err(TaskError::Args(format!(
+            "include_vars: unsupported option `{extra}` (supported: file, name)"
+        )));
+    }
+    let task_dir = Path::new(&*task.pos.file)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let path = PathBuf::from(&file);
+    let candidates: Vec<PathBuf> = if path.is_absolute() {
+        vec![path]
+    } else {
+        task.role
+            .iter()
+            .map(|r| r.path.clone())
+            .chain([task_dir, ctx.dir.clone()])
+            .flat_map(|dir| [dir.join("vars").join(&path), dir.join(&path)])
+            .collect()
+    };
+    let found = candidates.iter().find(|p| p.is_file()).ok_or_else(|| {
+        let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+        TaskError::LocalFile(format!(
+            "cannot find `{file}` (looked in {})",
+            looked.join(", ")
+        ))
+    })?;
+    let text = capstan_yaml::read_file(found, "vars file").map_err(TaskError::VarsFile)?;
+    let node = capstan_yaml::parse(
+        &found.display().to_string(),
+        &text,
+        capstan_yaml::TopLevel::Mapping,
+    )
+    .map_err(|e| TaskError::VarsFile(e.to_string()))?;
+    let vars: Map<String, Json> = crate::playbook::model::vars(&node)
+        .map_err(|e| TaskError::VarsFile(e.to_string()))?
+        .into_iter()
+        .collect();
+    Ok(match name {
+        Some(name) => (found.clone(), Map::from_iter([(name, Json::Object(vars))])),
+        None => (found.clone(), vars),
+    })
+}

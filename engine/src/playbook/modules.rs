@@ -42,6 +42,8 @@ pub enum Module {
     Git,
     /// `group`.
     Group,
+    /// `include_vars` (read on the controller, like `set_fact`).
+    IncludeVars,
     /// `lineinfile`.
     Lineinfile,
     /// `service` (and `systemd`).
@@ -94,6 +96,7 @@ pub const NAMES: &[&str] = &[
     "file",
     "git",
     "group",
+    "include_vars",
     "lineinfile",
     "service",
     "set_fact",
@@ -129,6 +132,7 @@ pub fn resolve(written: &str) -> Option<Module> {
         "file" => Module::File,
         "git" => Module::Git,
         "group" => Module::Group,
+        "include_vars" => Module::IncludeVars,
         "lineinfile" => Module::Lineinfile,
         "service" | "systemd" | "systemd_service" => Module::Service,
         "set_fact" => Module::SetFact,
@@ -195,7 +199,7 @@ impl Module {
             Module::Lineinfile => ("lineinfile", "apply"),
             Module::Service => ("service", "apply"),
             Module::Setup => ("setup", "gather"),
-            Module::SetFact | Module::Plugin => return None,
+            Module::SetFact | Module::IncludeVars | Module::Plugin => return None,
         })
     }
 
@@ -250,6 +254,8 @@ pub fn params(module: Module, inline: Option<&str>, map: Option<&Json>) -> Resul
             }
         } else if module == Module::Debug && !text.contains('=') {
             params.insert("msg".into(), Json::String(text.to_string()));
+        } else if module == Module::IncludeVars && !text.contains('=') {
+            params.insert("file".into(), Json::String(text.trim().to_string()));
         } else {
             for (_, word) in words {
                 let (key, value) = word.split_once('=').ok_or_else(|| {

@@ -944,3 +944,38 @@ async fn an_include_whose_file_a_host_cannot_find_fails_that_host_by_name() {
     assert!(failure.contains("no task file `gone.yml`"), "{failure}");
     assert!(failure.contains("site.yml:4:7"), "{failure}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn include_vars_reads_a_mapping_and_names_a_file_it_cannot_find() {
+    let (home, capstan) = engine();
+    let inv = write(
+        home.path(),
+        "inv.ini",
+        "[all]\nbox ansible_connection=local\n",
+    );
+    write(home.path(), "vars/app.yml", "port: 8080\nname: shop\n");
+    let site = write(
+        home.path(),
+        "site.yml",
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - include_vars: app.yml
+    - include_vars: {file: app.yml, name: app}
+    - assert:
+        that: [port == 8080, app.name == 'shop']
+    - include_vars: nowhere.yml
+"#,
+    );
+    let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
+    assert_eq!(counts(recap_of(&report, "box")), (3, 0, 0, 1, 0, 0));
+    let failure = events
+        .iter()
+        .find_map(|e| match e {
+            PlaybookEvent::HostDone(o) if o.status.name() == "failed" => Some(o.summary.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(failure.contains("cannot find `nowhere.yml`"), "{failure}");
+    assert!(failure.contains("site.yml:8:7"), "{failure}");
+}

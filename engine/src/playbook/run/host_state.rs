@@ -208,6 +208,30 @@ impl HostState {
             .insert("ansible_facts".into(), Json::Object(short));
     }
 
+    /// `include_vars`: binds the variables read from `file` on this host
+    /// (as strong as `set_fact`).
+    pub fn include_vars(&mut self, file: &Path, vars: Map<String, Json>) -> ItemResult {
+        let names: Vec<String> = vars.keys().cloned().collect();
+        for (k, v) in &vars {
+            self.set.insert(k.clone(), v.clone());
+        }
+        let mut result = Map::new();
+        result.insert("ansible_facts".into(), Json::Object(vars));
+        result.insert(
+            "ansible_included_var_files".into(),
+            Json::from(vec![file.display().to_string()]),
+        );
+        result.insert("changed".into(), Json::Bool(false));
+        result.insert("failed".into(), Json::Bool(false));
+        ItemResult {
+            status: ResultStatus::Ok,
+            summary: format!("{} from {}", names.join(", "), file.display()),
+            diff: None,
+            result,
+            unreachable: false,
+        }
+    }
+
     /// `set_fact`: binds each (rendered) parameter on this host.
     pub fn set_fact(&mut self, params: Json) -> ItemResult {
         let mut facts = match params {

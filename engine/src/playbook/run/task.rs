@@ -10,7 +10,9 @@ use serde_json::{Map, Value as Json};
 use super::host_state::HostState;
 use super::results::{CENSORED, ItemResult, censored, hides_output};
 use crate::jobs::ResultStatus;
-use crate::playbook::actions::{assert_params, copy_params, debug_params, template_params};
+use crate::playbook::actions::{
+    assert_params, copy_params, debug_params, include_vars, template_params,
+};
 use crate::playbook::context::RunContext;
 use crate::playbook::model::{Args, LoopSpec, Play, Task};
 use crate::playbook::modules::{self, Module};
@@ -268,13 +270,19 @@ async fn run_module(
     };
     match task.module {
         Module::SetFact => return Ok(state.set_fact(params)),
+        Module::IncludeVars => {
+            let (file, vars) = include_vars(ctx, task, params)?;
+            return Ok(state.include_vars(&file, vars));
+        }
         Module::Debug => params = debug_params(ctx, params, scope)?,
         Module::Assert => params = assert_params(ctx, params, scope)?,
         Module::Template => params = template_params(ctx, task.role.as_deref(), params, scope)?,
         Module::Copy => params = copy_params(ctx, task.role.as_deref(), params)?,
         _ => {}
     }
-    let (plugin_name, action) = task.plugin_action().expect("only set_fact has no plugin");
+    let (plugin_name, action) = task
+        .plugin_action()
+        .expect("only set_fact and include_vars have no plugin");
     let plugin = ctx
         .plugins
         .get(plugin_name)
