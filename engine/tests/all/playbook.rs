@@ -23,6 +23,19 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
+/// The summary of the first failure a run reported (ignored ones aside).
+fn first_failure(events: &[PlaybookEvent]) -> String {
+    events
+        .iter()
+        .find_map(|e| match e {
+            PlaybookEvent::HostDone(o) if o.status.name() == "failed" && !o.ignored => {
+                Some(o.summary.clone())
+            }
+            _ => None,
+        })
+        .expect("a task failed")
+}
+
 fn recap_of<'a>(report: &'a PlaybookReport, host: &str) -> &'a Recap {
     report.recap.iter().find(|r| r.host == host).unwrap()
 }
@@ -287,15 +300,7 @@ async fn failures_stop_the_host_unless_ignored_and_name_undefined_variables() {
     // What ansible-core 2.19 prints for this playbook.
     assert_eq!(counts(recap_of(&report, "box")), (3, 2, 0, 1, 0, 1));
     assert_eq!(counts(recap_of(&report, "box2")), (4, 2, 0, 0, 1, 1));
-    let failure = events
-        .iter()
-        .find_map(|e| match e {
-            PlaybookEvent::HostDone(o) if o.status.name() == "failed" && !o.ignored => {
-                Some(o.summary.clone())
-            }
-            _ => None,
-        })
-        .unwrap();
+    let failure = first_failure(&events);
     assert!(failure.contains("undefined variable `nope`"), "{failure}");
     assert!(failure.contains("site.yml:11:7"), "{failure}");
 }
@@ -426,13 +431,7 @@ async fn git_clones_updates_and_keeps_local_changes() {
     ));
     let (report, events) = play(&capstan, &site, &inv, run("v1")).await;
     assert_eq!(recap_of(&report, "h1").failed, 1);
-    let failure = events
-        .iter()
-        .find_map(|e| match e {
-            PlaybookEvent::HostDone(o) if o.status.name() == "failed" => Some(o.summary.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let failure = first_failure(&events);
     assert!(failure.contains("local modifications"), "{failure}");
 }
 
@@ -969,13 +968,7 @@ async fn include_vars_reads_a_mapping_and_names_a_file_it_cannot_find() {
     );
     let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
     assert_eq!(counts(recap_of(&report, "box")), (3, 0, 0, 1, 0, 0));
-    let failure = events
-        .iter()
-        .find_map(|e| match e {
-            PlaybookEvent::HostDone(o) if o.status.name() == "failed" => Some(o.summary.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let failure = first_failure(&events);
     assert!(failure.contains("cannot find `nowhere.yml`"), "{failure}");
     assert!(failure.contains("site.yml:8:7"), "{failure}");
 }
