@@ -72,8 +72,11 @@ impl Serialize for RawJson {
 }
 
 impl<'de> Deserialize<'de> for RawJson {
+    /// Through a [`Value`], not a `Box<RawValue>`: a raw value can only be
+    /// read by serde_json's own deserializer, and the window reads jobs
+    /// through serde-wasm-bindgen. (Writing one, the hot path, is raw.)
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Box::<RawValue>::deserialize(deserializer).map(RawJson)
+        Value::deserialize(deserializer).map(|value| RawJson::from_value(&value))
     }
 }
 
@@ -107,6 +110,14 @@ mod tests {
             "equal as values, though written apart"
         );
         assert_eq!(from_value.params.to_value()["n"][1], 2);
+    }
+
+    #[test]
+    fn it_reads_from_a_deserializer_that_is_not_serde_jsons() {
+        use serde::de::IntoDeserializer;
+        let text: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+            "hi".into_deserializer();
+        assert_eq!(RawJson::deserialize(text).unwrap().get(), r#""hi""#);
     }
 
     #[test]
