@@ -16,6 +16,16 @@ fn inventory(dir: &Path, fleet: &[&Sshd], extra: &str) -> PathBuf {
     path
 }
 
+/// An inventory file of hosts on this machine (`ansible_connection=local`),
+/// each with its extra `key=value` text.
+fn local_inventory(dir: &Path, hosts: &[(&str, &str)]) -> PathBuf {
+    let mut text = String::from("[all]\n");
+    for (name, vars) in hosts {
+        text.push_str(&format!("{name} ansible_connection=local {vars}\n"));
+    }
+    write(dir, "inv.ini", &text)
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -272,11 +282,7 @@ async fn a_dead_host_is_unreachable_and_the_others_finish() {
 #[tokio::test(flavor = "multi_thread")]
 async fn failures_stop_the_host_unless_ignored_and_name_undefined_variables() {
     let (home, capstan) = engine();
-    let inv = write(
-        home.path(),
-        "inv.ini",
-        "[all]\nbox ansible_connection=local\nbox2 ansible_connection=local\n",
-    );
+    let inv = local_inventory(home.path(), &[("box", ""), ("box2", "")]);
     let site = write(
         home.path(),
         "site.yml",
@@ -308,11 +314,7 @@ async fn failures_stop_the_host_unless_ignored_and_name_undefined_variables() {
 #[tokio::test]
 async fn bad_playbooks_are_refused_with_file_line_and_column() {
     let (home, capstan) = engine();
-    let inv = write(
-        home.path(),
-        "inv.ini",
-        "[all]\nbox ansible_connection=local\n",
-    );
+    let inv = local_inventory(home.path(), &[("box", "")]);
     let cases = [
         (
             "- hosts: all\n  tasks:\n    - copy: {dest: /x\n",
@@ -914,11 +916,7 @@ async fn a_play_whose_hosts_cannot_be_rendered_fails_the_run_by_name() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_include_whose_file_a_host_cannot_find_fails_that_host_by_name() {
     let (home, capstan) = engine();
-    let inv = write(
-        home.path(),
-        "inv.ini",
-        "[all]\nbox ansible_connection=local part=here\nbox2 ansible_connection=local part=gone\n",
-    );
+    let inv = local_inventory(home.path(), &[("box", "part=here"), ("box2", "part=gone")]);
     write(
         home.path(),
         "here.yml",
@@ -947,11 +945,7 @@ async fn an_include_whose_file_a_host_cannot_find_fails_that_host_by_name() {
 #[tokio::test(flavor = "multi_thread")]
 async fn include_vars_reads_a_mapping_and_names_a_file_it_cannot_find() {
     let (home, capstan) = engine();
-    let inv = write(
-        home.path(),
-        "inv.ini",
-        "[all]\nbox ansible_connection=local\n",
-    );
+    let inv = local_inventory(home.path(), &[("box", "")]);
     write(home.path(), "vars/app.yml", "port: 8080\nname: shop\n");
     let site = write(
         home.path(),
