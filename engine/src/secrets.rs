@@ -8,6 +8,7 @@ use serde_json::Value as Json;
 
 use capstan_wire::jobs::LogLine;
 
+use crate::vault::Vault;
 use capstan_plugin_host::log_sink::LogSink;
 
 /// What a masked value reads as.
@@ -17,9 +18,10 @@ pub const MASK: &str = "********";
 /// blank out every output and hide nothing worth hiding.
 const SHORTEST: usize = 3;
 
-/// The secret values of one run.
+/// The secret values of one run: those known when it starts, and what its
+/// vault opens as it goes.
 #[derive(Debug, Clone, Default)]
-pub struct Secrets(Arc<Vec<String>>);
+pub struct Secrets(Arc<Vec<String>>, Option<Arc<Vault>>);
 
 impl Secrets {
     /// The non-trivial values among `values`, longest first (so a secret
@@ -31,18 +33,32 @@ impl Secrets {
             .collect();
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
         values.dedup();
-        Secrets(Arc::new(values))
+        Secrets(Arc::new(values), None)
     }
 
-    /// Whether there is nothing to mask.
+    /// These secrets, and every value `vault` opens (now or later).
+    pub fn with_vault(self, vault: Arc<Vault>) -> Secrets {
+        Secrets(self.0, Some(vault))
+    }
+
+    /// Whether there is nothing to mask (and no vault to open more).
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_empty() && self.1.is_none()
     }
 
     /// `text` with every secret value replaced by [`MASK`].
     pub fn mask(&self, text: &str) -> String {
         let mut out = text.to_string();
-        for secret in self.0.iter() {
+        let opened = self.1.as_ref().map(|v| v.opened()).unwrap_or_default();
+        let mut all: Vec<&String> = self
+            .0
+            .iter()
+            .chain(opened.iter().filter(|v| v.chars().count() >= SHORTEST))
+            .collect();
+        if !opened.is_empty() {
+            all.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        }
+        for secret in all {
             if out.contains(secret.as_str()) {
                 out = out.replace(secret.as_str(), MASK);
             }

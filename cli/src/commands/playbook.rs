@@ -72,6 +72,13 @@ pub struct PlaybookRunArgs {
     /// NAME`); through --server, the service's store. Masked like --secret.
     #[arg(long = "stored-secret", value_name = "NAME")]
     stored_secrets: Vec<String>,
+    /// A file holding the vault password (its first line; an executable
+    /// file is run and prints it). Repeatable.
+    #[arg(long, value_name = "FILE", env = "ANSIBLE_VAULT_PASSWORD_FILE")]
+    vault_password_file: Vec<PathBuf>,
+    /// A vault id's password: `ID@FILE` (or just `FILE`). Repeatable.
+    #[arg(long, value_name = "[ID@]FILE")]
+    vault_id: Vec<String>,
     /// Print the recap and every task result as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -100,7 +107,10 @@ impl PlaybookRunArgs {
     /// Whether it reads secrets from this process's environment or files
     /// (`--secret`, `--become-password-env`), which a schedule cannot.
     pub fn reads_local_secrets(&self) -> bool {
-        !self.secrets.is_empty() || self.become_password_env.is_some()
+        !self.secrets.is_empty()
+            || self.become_password_env.is_some()
+            || !self.vault_password_file.is_empty()
+            || !self.vault_id.is_empty()
     }
 
     /// The secrets store's variables it names (`--stored-secret`).
@@ -133,6 +143,8 @@ impl PlaybookRunArgs {
             become_password_env: self.become_password_env,
             become_password_secret: self.become_password_secret,
             secret_vars,
+            vault_password_files: self.vault_password_file,
+            vault_ids: self.vault_id,
         })
     }
 }

@@ -73,6 +73,14 @@ pub async fn playbook(server: &Server, command: PlaybookCommand) -> anyhow::Resu
         )
         .into());
     }
+    if !options.vault_password_files.is_empty() || !options.vault_ids.is_empty() {
+        return Err(BadInput(
+            "--vault-password-file/--vault-id: a run through --server cannot open a vault yet; \
+             run it locally"
+                .into(),
+        )
+        .into());
+    }
     let (playbook, files) = folder::collect(&options.playbook)?;
     let upload = PlaybookUpload {
         playbook,

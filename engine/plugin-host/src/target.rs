@@ -22,6 +22,9 @@ pub struct Target {
     pub transport: Transport,
     /// Run everything as another user through sudo.
     pub become_user: Option<Become>,
+    /// Variables added to every command's environment (a task's
+    /// `environment:`); a command's own win.
+    pub env: Arc<[(String, String)]>,
     /// Its Docker engine, connected on first use.
     docker: Arc<EngineCell>,
     /// On this computer: folders no file call may reach (Capstan's data
@@ -36,6 +39,7 @@ impl Target {
             name: "local".into(),
             transport: Transport::Local(LocalTransport),
             become_user: None,
+            env: Arc::new([]),
             docker: Arc::default(),
             off_limits: Arc::new([]),
         }
@@ -56,6 +60,7 @@ impl Target {
             name: settings.name.clone(),
             transport: Transport::Ssh(Arc::new(SshTransport::new(settings))),
             become_user: None,
+            env: Arc::new([]),
             docker: Arc::default(),
             off_limits: Arc::new([]),
         }
@@ -123,12 +128,31 @@ impl Target {
         self.docker.engine(&self.transport, &self.name).await
     }
 
+    /// `request` with this target's environment under its own.
+    fn with_env<'a>(&self, request: &'a ExecRequest) -> std::borrow::Cow<'a, ExecRequest> {
+        if self.env.is_empty() {
+            return std::borrow::Cow::Borrowed(request);
+        }
+        let mut env: Vec<(String, String)> = self
+            .env
+            .iter()
+            .filter(|(name, _)| !request.env.iter().any(|(own, _)| own == name))
+            .cloned()
+            .collect();
+        env.extend(request.env.iter().cloned());
+        std::borrow::Cow::Owned(ExecRequest {
+            env,
+            ..request.clone()
+        })
+    }
+
     /// Runs a command, through sudo when this target has `become`.
     pub async fn exec(
         &self,
         request: &ExecRequest,
         max_output: u64,
     ) -> Result<ExecOutput, RemoteError> {
+        let request = &*self.with_env(request);
         match &self.become_user {
             None => self.transport.exec(request, max_output).await,
             Some(become_user) if !become_user.has_password() => {
@@ -163,6 +187,7 @@ impl Target {
         request: &ExecRequest,
         limit: u64,
     ) -> Result<(ByteStream, StreamFailure), RemoteError> {
+        let request = &*self.with_env(request);
         let program = request.argv.first().cloned().unwrap_or_default();
         let mut running = match &self.become_user {
             None => self.transport.start(request).await?,

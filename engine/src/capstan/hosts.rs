@@ -110,7 +110,12 @@ impl Capstan {
     /// same name. Every host is checked before any is saved, so a bad line
     /// saves nothing; the error names the file and line.
     pub fn import_inventory(&self, path: &Path) -> Result<Vec<Host>> {
-        let hosts = inventory::load_file(path, &inventory::current_user())?;
+        let hosts = inventory::load_file(
+            path,
+            &inventory::current_user(),
+            None,
+            &crate::vault::Vault::default(),
+        )?;
         self.save_imported(&hosts)?;
         Ok(hosts)
     }
@@ -119,7 +124,13 @@ impl Capstan {
     /// file without an extension is), as [`Capstan::import_inventory`]
     /// does; `shown` names it in errors.
     pub fn import_inventory_text(&self, shown: &str, text: &str) -> Result<Vec<Host>> {
-        let hosts = inventory::parse_text(shown, text, "", &inventory::current_user())?;
+        let hosts = inventory::parse_text(
+            shown,
+            text,
+            "",
+            &inventory::current_user(),
+            &inventory::VarFolders::default(),
+        )?;
         self.save_imported(&hosts)?;
         Ok(hosts)
     }

@@ -16,6 +16,7 @@ use crate::playbook::{
     PlaybookError, PlaybookEvent, PlaybookEventSink, PlaybookOptions, PlaybookReport, model,
 };
 use crate::secrets::Secrets;
+use crate::vault::Vault;
 use crate::{Error, Result};
 use capstan_plugin_host::log_sink::LogSink;
 use capstan_remote::HostKeyPolicy;
@@ -46,11 +47,25 @@ impl Capstan {
         control: JobControl,
     ) -> Result<PlaybookReport> {
         let sudo_password = self.sudo_password(options.become_password_secret.as_deref())?;
-        let playbook = model::load(&options.playbook)?;
+        let vault = Arc::new(
+            Vault::from_options(&options.vault_password_files, &options.vault_ids)
+                .map_err(|e| Error::BadInput(e.to_string()))?,
+        );
+        let playbook = model::load_with(&options.playbook, &vault)?;
         prepare::check_notify(&playbook)?;
+        prepare::check_vars_files(&playbook, &vault)?;
         let inventory = match &options.inventory {
-            Some(path) => crate::inventory::load_file(path, &crate::inventory::current_user())?,
-            None => self.hosts()?,
+            Some(path) => crate::inventory::load_file(
+                path,
+                &crate::inventory::current_user(),
+                Some(&playbook.dir),
+                &vault,
+            )?,
+            None => {
+                let mut hosts = self.hosts()?;
+                crate::inventory::apply_folders(&mut hosts, &playbook.dir, &vault)?;
+                hosts
+            }
         };
         if let Some(limit) = &options.limit {
             crate::inventory::pattern::select(limit, &inventory)
@@ -69,7 +84,7 @@ impl Capstan {
 
         let mut plugins = HashMap::new();
         let needed = prepare::plugins_needed(&playbook);
-        let maybe = prepare::plugins_maybe_needed(&playbook)
+        let maybe = prepare::plugins_maybe_needed(&playbook, &vault)
             .into_iter()
             .filter(|name| !needed.iter().any(|n| n == name))
             .map(|name| (name, false))
@@ -145,10 +160,14 @@ impl Capstan {
         let lines = events.clone();
         let logs: Arc<dyn LogSink> =
             Arc::new(move |line: LogLine| lines(&PlaybookEvent::Log(line)));
-        let secrets = run_secrets(&options, &inventory, sudo_password.as_ref());
+        let secrets =
+            run_secrets(&options, &inventory, sudo_password.as_ref()).with_vault(vault.clone());
         let targets = hosts.iter().map(|h| h.target.clone()).collect();
         let context = Arc::new(RunContext {
+            vault,
             targets,
+            controller: capstan_plugin_host::target::Target::local_named("localhost")
+                .guarding(self.home.private_folders()),
             host,
             plugins,
             templates: Templates::new(),

@@ -57,7 +57,7 @@ impl Capstan {
         let mut bytes = [0u8; 24];
         getrandom::fill(&mut bytes)
             .map_err(|e| Error::BadInput(format!("no random bytes from the OS: {e}")))?;
-        let secret = format!("{TOKEN_PREFIX}{}", hex(&bytes));
+        let secret = format!("{TOKEN_PREFIX}{}", crate::hex::encode(&bytes));
         let now = now_ms();
         let expires_at_ms = lifetime.map(|d| now.saturating_add(d.as_millis() as i64));
         let hash = sha256_of(secret.as_bytes());
@@ -155,8 +155,4 @@ fn check_name(name: &str) -> Result<()> {
         "token name `{}`: use 1 to 64 letters, digits, `.`, `_` or `-`",
         name.escape_debug()
     )))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

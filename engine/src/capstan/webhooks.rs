@@ -160,7 +160,7 @@ fn check_signature(
 ) -> std::result::Result<(), DeliveryRefused> {
     let given = delivery.signature.ok_or(DeliveryRefused::BadSignature)?;
     let hex_digest = given.strip_prefix("sha256=").unwrap_or(given);
-    let tag = decode_hex(hex_digest.trim()).ok_or(DeliveryRefused::BadSignature)?;
+    let tag = crate::hex::decode(hex_digest.trim()).ok_or(DeliveryRefused::BadSignature)?;
     let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
     hmac::verify(&key, delivery.body, &tag).map_err(|_| DeliveryRefused::BadSignature)
 }
@@ -204,16 +204,6 @@ fn delivery_id(delivery: &Delivery<'_>) -> String {
             format!("sha256:{}", capstan_plugin_host::plugin::sha256_of(&bytes))
         }
     }
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// Every string in `value` written so that rendering gives back exactly

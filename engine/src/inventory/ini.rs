@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value as Json;
 
 use super::Host;
-use super::raw::{RawGroup, RawInventory};
+use super::folders::VarFolders;
+use super::raw::{RawGroup, RawInventory, line_in};
 
 pub use super::raw::LineError;
 
@@ -25,6 +26,11 @@ struct Group {
 /// Parses an INI inventory into hosts; `default_user` fills a missing
 /// `ansible_user`.
 pub fn parse(text: &str, default_user: &str) -> Result<Vec<Host>, LineError> {
+    read(text)?.resolve(default_user, &VarFolders::default(), line_in(text))
+}
+
+/// Reads an INI inventory's groups and hosts as written.
+pub(crate) fn read(text: &str) -> Result<RawInventory, LineError> {
     let mut host_vars: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     let mut section = ("ungrouped".to_string(), "hosts");
@@ -93,12 +99,7 @@ pub fn parse(text: &str, default_user: &str) -> Result<Vec<Host>, LineError> {
         }
     }
 
-    let line_of = |key: &str| {
-        text.lines()
-            .position(|l| l.contains(key))
-            .map_or(0, |i| i + 1)
-    };
-    let raw = RawInventory {
+    Ok(RawInventory {
         host_vars: host_vars
             .into_iter()
             .map(|(host, vars)| {
@@ -125,8 +126,7 @@ pub fn parse(text: &str, default_user: &str) -> Result<Vec<Host>, LineError> {
                 (name, group)
             })
             .collect(),
-    };
-    raw.resolve(default_user, line_of)
+    })
 }
 
 fn unquote(value: &str) -> String {
@@ -190,6 +190,19 @@ db
             ("me", None)
         );
         assert!(bastion.groups.is_empty());
+    }
+
+    #[test]
+    fn a_child_group_outranks_its_parent_whatever_their_names() {
+        let text = "[web]\nw1\n[zone:children]\nweb\n[zone:vars]\nx=zone\ny=zone\n\
+                    [web:vars]\nx=web\n[aaa]\nw1\n[aaa:vars]\ny=aaa\n";
+        let hosts = parse(text, "me").unwrap();
+        assert_eq!(hosts[0].vars["x"], "web", "the child beats its parent");
+        assert_eq!(
+            hosts[0].vars["y"], "zone",
+            "same depth: by name, later wins"
+        );
+        assert_eq!(hosts[0].groups, ["aaa", "web", "zone"]);
     }
 
     #[test]

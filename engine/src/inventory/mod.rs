@@ -2,6 +2,7 @@
 //! environment (dev, preprod, prod) and groups.
 
 mod check;
+pub mod folders;
 pub mod form;
 pub mod ini;
 pub mod pattern;
@@ -9,6 +10,9 @@ mod raw;
 pub mod yaml;
 
 pub use check::{HostCheck, unknown_key_in};
+pub use folders::VarFolders;
+
+use crate::vault::Vault;
 pub use raw::LineError;
 
 use capstan_remote::SshAuth;
@@ -25,22 +29,112 @@ pub fn ssh_auth(auth: &HostAuth) -> SshAuth {
 }
 
 /// Reads an inventory file, INI or YAML (by its extension, or by its first
-/// line when it has none), and checks every host. `default_user` fills a
-/// missing `ansible_user`. The error names the file and line.
-pub fn load_file(path: &std::path::Path, default_user: &str) -> Result<Vec<Host>, InventoryError> {
+/// line when it has none), with the `group_vars/` and `host_vars/` folders
+/// beside it and then beside `playbook_dir` (whose values win), and checks
+/// every host. `default_user` fills a missing `ansible_user`. The error
+/// names the file and line.
+pub fn load_file(
+    path: &std::path::Path,
+    default_user: &str,
+    playbook_dir: Option<&std::path::Path>,
+    vault: &Vault,
+) -> Result<Vec<Host>, InventoryError> {
     let text = capstan_yaml::read_file(path, "inventory").map_err(InventoryError::Read)?;
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    parse_text(&path.display().to_string(), &text, extension, default_user)
+    let beside = path.parent().unwrap_or(std::path::Path::new("."));
+    let dirs: Vec<std::path::PathBuf> = std::iter::once(beside)
+        .chain(playbook_dir)
+        .map(|d| {
+            if d.as_os_str().is_empty() {
+                ".".as_ref()
+            } else {
+                d
+            }
+        })
+        .map(std::path::Path::to_path_buf)
+        .collect();
+    let folders = VarFolders::read(&dirs, vault)?;
+    let hosts = parse_text(
+        &path.display().to_string(),
+        &text,
+        extension,
+        default_user,
+        &folders,
+    )?;
+    open_host_vars(hosts, vault, &path.display().to_string())
+}
+
+/// Opens the `!vault` values of hosts' variables (a YAML inventory's).
+fn open_host_vars(
+    mut hosts: Vec<Host>,
+    vault: &Vault,
+    shown: &str,
+) -> Result<Vec<Host>, InventoryError> {
+    for host in &mut hosts {
+        for (name, value) in host.vars.iter_mut() {
+            open_json(value, vault).map_err(|e| {
+                InventoryError::Read(format!("{shown}: host {}: `{name}`: {e}", host.name))
+            })?;
+        }
+    }
+    Ok(hosts)
+}
+
+/// Opens every vaulted string inside a value, in place.
+fn open_json(value: &mut serde_json::Value, vault: &Vault) -> Result<(), crate::vault::VaultError> {
+    match value {
+        serde_json::Value::String(text) if Vault::is_vaulted(text) => {
+            *text = vault.open(text)?;
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                open_json(item, vault)?;
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for item in map.values_mut() {
+                open_json(item, vault)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Applies the `group_vars/` and `host_vars/` folders beside a playbook
+/// to hosts Capstan keeps itself (a run without `-i`).
+pub fn apply_folders(
+    hosts: &mut [Host],
+    playbook_dir: &std::path::Path,
+    vault: &Vault,
+) -> Result<(), InventoryError> {
+    let folders = VarFolders::read(&[playbook_dir.to_path_buf()], vault)?;
+    if folders.is_empty() {
+        return Ok(());
+    }
+    for host in hosts {
+        raw::apply_folders(host, &folders).map_err(|e| {
+            InventoryError::Read(format!(
+                "{}: host {}: {}",
+                playbook_dir.display(),
+                host.name,
+                e.message
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// Parses an inventory's text, INI or YAML (by `extension`: `yml` or
 /// `yaml`; or, when it is empty, by its first line), and checks every host.
-/// `shown` names the text in errors, with the line at fault.
+/// `shown` names the text in errors, with the line at fault; `folders`
+/// adds group and host variables from `group_vars/` and `host_vars/`.
 pub fn parse_text(
     shown: &str,
     text: &str,
     extension: &str,
     default_user: &str,
+    folders: &VarFolders,
 ) -> Result<Vec<Host>, InventoryError> {
     let first_line = text
         .lines()
@@ -50,16 +144,18 @@ pub fn parse_text(
     let is_yaml = matches!(extension, "yml" | "yaml")
         || (extension.is_empty() && first_line.ends_with(':') && !first_line.starts_with('['))
         || first_line == "---";
-    let hosts = if is_yaml {
-        yaml::parse(shown, text, default_user)
+    let raw = if is_yaml {
+        yaml::read(shown, text)
     } else {
-        ini::parse(text, default_user)
-    }
-    .map_err(|e| InventoryError::Syntax {
-        file: shown.to_string(),
-        line: e.line,
-        message: e.message,
-    })?;
+        ini::read(text)
+    };
+    let hosts = raw
+        .and_then(|raw| raw.resolve(default_user, folders, raw::line_in(text)))
+        .map_err(|e| InventoryError::Syntax {
+            file: shown.to_string(),
+            line: e.line,
+            message: e.message,
+        })?;
     for host in &hosts {
         host.validate().map_err(|error| InventoryError::BadHost {
             file: shown.to_string(),

@@ -17,12 +17,18 @@
 use serde_json::Value as Json;
 
 use super::Host;
-use super::raw::{LineError, RawGroup, RawInventory};
+use super::folders::VarFolders;
+use super::raw::{LineError, RawGroup, RawInventory, line_in};
 use capstan_yaml::{self as yaml, Node, TopLevel, Yaml};
 
 /// Parses a YAML inventory; `file` names it in errors and `default_user`
 /// fills a missing `ansible_user`.
 pub fn parse(file: &str, text: &str, default_user: &str) -> Result<Vec<Host>, LineError> {
+    read(file, text)?.resolve(default_user, &VarFolders::default(), line_in(text))
+}
+
+/// Reads a YAML inventory's groups and hosts as written.
+pub(crate) fn read(file: &str, text: &str) -> Result<RawInventory, LineError> {
     let root = yaml::parse(file, text, TopLevel::Mapping).map_err(|e| LineError {
         line: e.at.line,
         message: e.message,
@@ -31,11 +37,7 @@ pub fn parse(file: &str, text: &str, default_user: &str) -> Result<Vec<Host>, Li
     for (key, group) in root.as_map().unwrap_or_default() {
         read_group(&mut raw, &key.name, group, 0)?;
     }
-    raw.resolve(default_user, |key| {
-        text.lines()
-            .position(|l| l.contains(key))
-            .map_or(0, |i| i + 1)
-    })
+    Ok(raw)
 }
 
 fn error(node: &Node, message: String) -> LineError {

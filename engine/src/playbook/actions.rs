@@ -239,13 +239,10 @@ pub(crate) fn include_vars(
             looked.join(", ")
         ))
     })?;
-    let text = capstan_yaml::read_file(found, "vars file").map_err(TaskError::VarsFile)?;
-    let node = capstan_yaml::parse(
-        &found.display().to_string(),
-        &text,
-        capstan_yaml::TopLevel::Mapping,
-    )
-    .map_err(|e| TaskError::VarsFile(e.to_string()))?;
+    let node = ctx
+        .vault
+        .read_yaml(found, capstan_yaml::TopLevel::Mapping, "vars file")
+        .map_err(|e| TaskError::VarsFile(e.to_string()))?;
     let vars: Map<String, Json> = crate::playbook::model::vars(&node)
         .map_err(|e| TaskError::VarsFile(e.to_string()))?
         .into_iter()

@@ -46,6 +46,11 @@ pub(crate) struct RunContext {
     /// Every host's target, sharing its connections: a task's plugin may
     /// reach the run's other hosts (a worker joining the manager's swarm).
     pub targets: Vec<Target>,
+    /// This computer, where `delegate_to: localhost` and `local_action`
+    /// run (Capstan's own folders out of its reach).
+    pub controller: Target,
+    /// Opens vault-encrypted vars files and values read during the run.
+    pub vault: Arc<crate::vault::Vault>,
     /// Values masked in every outcome, event and log line of the run.
     pub secrets: Secrets,
     /// The sudo password opened from `options.become_password_secret`.

@@ -16,13 +16,18 @@
 
 mod actions;
 pub(crate) mod context;
+mod controller_files;
+mod filters;
+mod lookups;
 pub mod model;
 pub mod modules;
 pub(crate) mod prepare;
 pub mod report;
 pub mod run;
+mod sha512_crypt;
 mod task_error;
 pub mod template;
+mod yaml_out;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -84,6 +89,15 @@ impl NodeError for capstan_yaml::Node {
     }
 }
 
+impl From<crate::vault::ReadError> for PlaybookError {
+    fn from(e: crate::vault::ReadError) -> Self {
+        match e {
+            crate::vault::ReadError::File(message) => PlaybookError::plain(message),
+            crate::vault::ReadError::Yaml(e) => e.into(),
+        }
+    }
+}
+
 impl From<capstan_yaml::YamlError> for PlaybookError {
     fn from(e: capstan_yaml::YamlError) -> Self {
         let whole_file = e.at.line == 0;
@@ -129,4 +143,9 @@ pub struct PlaybookOptions {
     /// Names of extra variables whose values are secret (`--secret`):
     /// masked in every stored or printed output.
     pub secret_vars: Vec<String>,
+    /// Files holding vault passwords (`--vault-password-file`); an
+    /// executable one is run for it.
+    pub vault_password_files: Vec<PathBuf>,
+    /// `--vault-id [ID@]FILE`: passwords for vault ids.
+    pub vault_ids: Vec<String>,
 }

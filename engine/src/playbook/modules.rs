@@ -46,6 +46,8 @@ pub enum Module {
     IncludeVars,
     /// `lineinfile`.
     Lineinfile,
+    /// `meta` (run by the play itself: handlers, ending hosts or the play).
+    Meta,
     /// `service` (and `systemd`).
     Service,
     /// `set_fact`.
@@ -98,6 +100,7 @@ pub const NAMES: &[&str] = &[
     "group",
     "include_vars",
     "lineinfile",
+    "meta",
     "service",
     "set_fact",
     "setup",
@@ -134,6 +137,7 @@ pub fn resolve(written: &str) -> Option<Module> {
         "group" => Module::Group,
         "include_vars" => Module::IncludeVars,
         "lineinfile" => Module::Lineinfile,
+        "meta" => Module::Meta,
         "service" | "systemd" | "systemd_service" => Module::Service,
         "set_fact" => Module::SetFact,
         "setup" | "gather_facts" => Module::Setup,
@@ -174,7 +178,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 impl Module {
     /// The plugin and action that do this module's work on a host; `None`
-    /// for `set_fact`, which only changes variables.
+    /// for those the run does itself (`set_fact`, `include_vars`, `meta`)
+    /// and for an installed plugin's action (the task names it).
     pub fn plugin_action(self) -> Option<(&'static str, &'static str)> {
         Some(match self {
             Module::Apt => ("apt", "apply"),
@@ -199,7 +204,7 @@ impl Module {
             Module::Lineinfile => ("lineinfile", "apply"),
             Module::Service => ("service", "apply"),
             Module::Setup => ("setup", "gather"),
-            Module::SetFact | Module::IncludeVars | Module::Plugin => return None,
+            Module::SetFact | Module::IncludeVars | Module::Meta | Module::Plugin => return None,
         })
     }
 

@@ -2,12 +2,15 @@
 //! check that every `notify` has a handler, and each host's magic variables.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value as Json, json};
 
-use super::PlaybookOptions;
 use super::model::{Playbook, Step, all_tasks};
 use super::modules::Module;
+use super::template::Templates;
+use super::{PlaybookError, PlaybookOptions};
+use crate::vault::Vault;
 
 /// Names of the plugins a playbook's modules need.
 pub(crate) fn plugins_needed(playbook: &Playbook) -> Vec<String> {
@@ -35,11 +38,11 @@ pub(crate) fn plugins_needed(playbook: &Playbook) -> Vec<String> {
 /// those of the files its name could match beside it (each read now;
 /// one that does not read is left out), or, when none matches, those of
 /// every module Capstan knows. The run prepares those that are installed.
-pub(crate) fn plugins_maybe_needed(playbook: &Playbook) -> Vec<String> {
+pub(crate) fn plugins_maybe_needed(playbook: &Playbook, vault: &Arc<Vault>) -> Vec<String> {
     let mut names = Vec::new();
     for play in &playbook.plays {
         for steps in play.sections() {
-            late_include_plugins(steps, 0, &mut names);
+            late_include_plugins(steps, 0, vault, &mut names);
         }
     }
     names
@@ -48,7 +51,7 @@ pub(crate) fn plugins_maybe_needed(playbook: &Playbook) -> Vec<String> {
 /// How deep late includes inside late includes are followed.
 const LATE_INCLUDE_DEPTH: usize = 4;
 
-fn late_include_plugins(steps: &[Step], depth: usize, names: &mut Vec<String>) {
+fn late_include_plugins(steps: &[Step], depth: usize, vault: &Arc<Vault>, names: &mut Vec<String>) {
     fn add(names: &mut Vec<String>, name: &str) {
         if !names.iter().any(|n| n == name) {
             names.push(name.to_string());
@@ -59,11 +62,11 @@ fn late_include_plugins(steps: &[Step], depth: usize, names: &mut Vec<String>) {
             Step::Task(_) => {}
             Step::Block(block) => {
                 for steps in [&block.body, &block.rescue, &block.always] {
-                    late_include_plugins(steps, depth, names);
+                    late_include_plugins(steps, depth, vault, names);
                 }
             }
             Step::Include(include) => match &include.steps {
-                Some(steps) => late_include_plugins(steps, depth, names),
+                Some(steps) => late_include_plugins(steps, depth, vault, names),
                 None => {
                     let candidates = include.candidate_files();
                     if candidates.is_empty() || depth >= LATE_INCLUDE_DEPTH {
@@ -77,7 +80,7 @@ fn late_include_plugins(steps: &[Step], depth: usize, names: &mut Vec<String>) {
                         continue;
                     }
                     for file in candidates {
-                        let Ok(steps) = include.read(&file) else {
+                        let Ok(steps) = include.read(&file, vault) else {
                             continue;
                         };
                         for task in all_tasks(&steps) {
@@ -85,7 +88,7 @@ fn late_include_plugins(steps: &[Step], depth: usize, names: &mut Vec<String>) {
                                 add(names, plugin);
                             }
                         }
-                        late_include_plugins(&steps, depth + 1, names);
+                        late_include_plugins(&steps, depth + 1, vault, names);
                     }
                 }
             },
@@ -107,6 +110,29 @@ pub(crate) fn check_notify(playbook: &Playbook) -> Result<(), super::PlaybookErr
                     &task.pos,
                     format!("`notify: {missing}` names no handler of this play"),
                 ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Opens every vars file a play names without a template, so a missing
+/// vault password or a wrong one is named (with the file) before any job
+/// is recorded.
+pub(crate) fn check_vars_files(playbook: &Playbook, vault: &Vault) -> Result<(), PlaybookError> {
+    for play in &playbook.plays {
+        for (file, pos) in &play.vars_files {
+            if Templates::is_template(file) {
+                continue;
+            }
+            let path = playbook.dir.join(file);
+            if !path.is_file() {
+                continue;
+            }
+            match vault.read_yaml(&path, capstan_yaml::TopLevel::Mapping, "vars file") {
+                Ok(_) => {}
+                Err(crate::vault::ReadError::File(e)) => return Err(PlaybookError::at(pos, e)),
+                Err(crate::vault::ReadError::Yaml(e)) => return Err(e.into()),
             }
         }
     }
@@ -139,6 +165,8 @@ pub(crate) fn magic_vars(
         json!(host.name.split('.').next().unwrap_or(&host.name)),
     );
     vars.entry("ansible_host").or_insert(json!(host.address));
+    vars.entry("ansible_port").or_insert(json!(host.port));
+    vars.entry("ansible_user").or_insert(json!(host.user));
     vars.insert("group_names".into(), json!(group_names));
     vars.insert("groups".into(), json!(groups));
     vars.insert("ansible_check_mode".into(), json!(options.check));

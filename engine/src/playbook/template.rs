@@ -185,6 +185,8 @@ impl Templates {
         env.add_filter("dirname", dirname);
         env.add_filter("quote", quote);
         env.add_filter("mandatory", mandatory);
+        super::lookups::register(&mut env);
+        super::filters::register(&mut env);
         env.add_test("changed", |v: Value| field_true(&v, "changed"));
         env.add_test("failed", |v: Value| field_true(&v, "failed"));
         env.add_test("skipped", |v: Value| field_true(&v, "skipped"));
@@ -236,7 +238,7 @@ impl Templates {
             .env
             .template_from_str(text)
             .map_err(|e| describe(&e, None))?;
-        let used = template.undeclared_variables(false);
+        let used = with_lookups(text, template.undeclared_variables(false), scope);
         let scope = self.resolve(&used, scope, chain)?;
         template
             .render(&scope.value)
@@ -255,7 +257,8 @@ impl Templates {
             .env
             .compile_expression(expr)
             .map_err(|e| describe(&e, None))?;
-        let scope = self.resolve(&compiled.undeclared_variables(false), scope, chain)?;
+        let used = with_lookups(expr, compiled.undeclared_variables(false), scope);
+        let scope = self.resolve(&used, scope, chain)?;
         let value = compiled
             .eval(&scope.value)
             .map_err(|e| describe(&e, Some((&compiled.undeclared_variables(true), &scope))))?;
@@ -342,6 +345,19 @@ impl Templates {
     }
 }
 
+/// The variables a template uses: those it names, and every written one
+/// when it calls a lookup (`lookup('vars', name)` and a looked-up
+/// template name theirs only as text).
+fn with_lookups(text: &str, mut used: HashSet<String>, scope: &Scope) -> HashSet<String> {
+    if ["lookup(", "query(", "q("]
+        .iter()
+        .any(|call| text.contains(call))
+    {
+        used.extend(scope.written.iter().cloned());
+    }
+    used
+}
+
 /// A value's truth as Jinja (and Ansible's `bool`) sees it; the strings
 /// "yes", "true", "on" and "1" are true, "no", "false", "off", "0" false.
 pub fn truthy(value: &Value) -> bool {
@@ -377,7 +393,11 @@ fn python_literal(text: &str) -> Option<Json> {
 /// `{{ expr }}` alone, without other text: its inner expression.
 fn single_expression(text: &str) -> Option<&str> {
     let inner = text.strip_prefix("{{")?.strip_suffix("}}")?;
-    (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%")).then_some(inner)
+    // A `}}` inside may close a mapping literal (`{'a': {'b': 1}}`), not
+    // the expression: then the braces inside balance.
+    let balanced = inner.matches('{').count() == inner.matches('}').count();
+    (!inner.contains("{{") && !inner.contains("{%") && (!inner.contains("}}") || balanced))
+        .then_some(inner)
 }
 
 fn describe(

@@ -227,7 +227,9 @@ async fn bad_input_is_named_and_nothing_half_made_is_left() {
         ),
     )
     .unwrap();
-    for host in capstan_engine::inventory::load_file(&inventory, "root").unwrap() {
+    for host in
+        capstan_engine::inventory::load_file(&inventory, "root", None, &Default::default()).unwrap()
+    {
         capstan.add_host(&host).unwrap();
     }
     let report = support::execute(

@@ -299,7 +299,14 @@ async fn engines_in_containers_form_a_swarm_and_a_drained_worker_hands_its_tasks
 
     // Drain w1 (from the manager, as the stored inventory knows it): its
     // tasks move to w2.
-    for host in capstan_engine::inventory::load_file(&dir.join("hosts.ini"), "root").unwrap() {
+    for host in capstan_engine::inventory::load_file(
+        &dir.join("hosts.ini"),
+        "root",
+        None,
+        &Default::default(),
+    )
+    .unwrap()
+    {
         capstan.add_host(&host).unwrap();
     }
     let report = support::execute(

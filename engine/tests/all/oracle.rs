@@ -107,13 +107,19 @@ fn playbooks() -> Vec<PathBuf> {
     playbooks
 }
 
+/// The vault password file a playbook's own folder holds, if any.
+fn vault_password(playbook: &Path) -> Option<PathBuf> {
+    Some(playbook.with_extension("").join("vault-password")).filter(|p| p.is_file())
+}
+
 fn name_of(playbook: &Path) -> String {
     playbook.file_stem().unwrap().to_string_lossy().into_owned()
 }
 
 /// SHA-256 (hex) of the playbook, its reset script and every file under
-/// the shared `files`, `templates`, `vars` and `roles` folders and its own folder
-/// (`NAME/`, when it has one), with their paths.
+/// the shared `files`, `templates`, `vars`, `roles`, `group_vars` and
+/// `host_vars` folders and its own folder (`NAME/`, when it has one), with
+/// their paths.
 fn inputs_digest(playbook: &Path) -> String {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -139,6 +145,8 @@ fn inputs_digest(playbook: &Path) -> String {
         dir.join("templates"),
         dir.join("vars"),
         dir.join("roles"),
+        dir.join("group_vars"),
+        dir.join("host_vars"),
         own,
     ] {
         walk(&folder, &mut shared);
@@ -207,11 +215,23 @@ fn ansible_bin() -> PathBuf {
     PathBuf::from(String::from_utf8(output.stdout).unwrap().trim())
 }
 
+/// The hosts' inventory, with a `group_vars/` folder beside it (which the
+/// playbooks' own `group_vars/` outranks).
 fn inventory(dir: &Path, name: &str, fleet: &[Sshd; 2]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(
         &path,
-        inventory_text(&[&fleet[0], &fleet[1]], "[web:vars]\nrole_name=frontend\n"),
+        inventory_text(
+            &[&fleet[0], &fleet[1]],
+            "[web:vars]\nrole_name=frontend\noracle_file_group=file\n\
+             [web]\nh2 oracle_connection_note=file-host\n",
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("group_vars")).unwrap();
+    std::fs::write(
+        dir.join("group_vars/all.yml"),
+        "oracle_both: inventory\noracle_beside_inventory: yes-{{ inventory_hostname }}\n",
     )
     .unwrap();
     path
@@ -410,6 +430,7 @@ async fn capstan_gives_ansible_cores_recorded_answers() {
                 playbook: playbook.clone(),
                 inventory: Some(setting.inventory.clone()),
                 trust_new_hosts: true,
+                vault_password_files: vault_password(&playbook).into_iter().collect(),
                 ..Default::default()
             };
             for (key, value) in setting.extra_vars(&base, CAPSTAN_PREFIX, 45200) {
@@ -491,7 +512,11 @@ fn live_ansible_core_gives_the_recorded_answers() {
         let mut runs = Vec::new();
         let mut outputs = Vec::new();
         for _ in 0..2 {
-            let output = Command::new(bin.join("ansible-playbook"))
+            let mut command = Command::new(bin.join("ansible-playbook"));
+            if let Some(password) = vault_password(&playbook) {
+                command.arg("--vault-password-file").arg(password);
+            }
+            let output = command
                 .arg(&playbook)
                 .arg("-i")
                 .arg(&setting.inventory)

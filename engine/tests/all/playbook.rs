@@ -327,9 +327,9 @@ async fn bad_playbooks_are_refused_with_file_line_and_column() {
             "unknown module `coppy` (did you mean `copy`?)",
         ),
         (
-            "- hosts: all\n  tasks:\n    - copy: dest=/x content=y\n      delegate_to: db\n",
-            "bad.yml:4:7",
-            "delegation is not supported",
+            "- hosts: all\n  tasks:\n    - local_action: {dest: /x}\n",
+            "bad.yml:3:21",
+            "`local_action:` as a mapping names its module with `module:`",
         ),
         (
             "- hosts: all\n  roles: [web]\n",
@@ -337,9 +337,19 @@ async fn bad_playbooks_are_refused_with_file_line_and_column() {
             "no role `web` (looked in ",
         ),
         (
-            "- hosts: all\n  serial: 2\n  tasks: []\n",
-            "bad.yml:2:3",
-            "unsupported play keyword `serial`",
+            "- hosts: all\n  serial: fast\n  tasks: []\n",
+            "bad.yml:2:11",
+            "serial takes a number of hosts, a whole percentage",
+        ),
+        (
+            "- hosts: all\n  max_fail_percentage: 120\n  tasks: []\n",
+            "bad.yml:2:24",
+            "max_fail_percentage takes a number from 0 to 100",
+        ),
+        (
+            "- hosts: all\n  tasks:\n    - command: \"true\"\n      retries: many\n",
+            "bad.yml:4:16",
+            "`retries` takes a whole number",
         ),
         (
             "- hosts: all\n  tasks:\n    - copy: dest=/x content=y\n      notify: nobody\n",
@@ -354,22 +364,31 @@ async fn bad_playbooks_are_refused_with_file_line_and_column() {
     ];
     for (text, at, message) in cases {
         let bad = write(home.path(), "bad.yml", text);
-        let options = PlaybookOptions {
-            playbook: bad,
-            inventory: Some(inv.clone()),
-            ..Default::default()
-        };
-        let err = capstan
-            .run_playbook(options, Arc::new(|_| {}))
-            .await
-            .unwrap_err()
-            .to_string();
+        let err = refused(&capstan, bad, Some(inv.clone())).await;
         assert!(err.contains(at) && err.contains(message), "{text:?}: {err}");
     }
     assert!(
         capstan.jobs(10).unwrap().is_empty(),
         "a refused playbook left a job"
     );
+}
+
+/// Why `playbook` (on `inventory`, or the stored hosts) is refused.
+async fn refused(
+    capstan: &capstan_engine::Capstan,
+    playbook: PathBuf,
+    inventory: Option<PathBuf>,
+) -> String {
+    let options = PlaybookOptions {
+        playbook,
+        inventory,
+        ..Default::default()
+    };
+    capstan
+        .run_playbook(options, Arc::new(|_| {}))
+        .await
+        .expect_err("the run is refused")
+        .to_string()
 }
 
 fn sh(script: &str) -> String {
@@ -965,4 +984,162 @@ async fn include_vars_reads_a_mapping_and_names_a_file_it_cannot_find() {
     let failure = first_failure(&events);
     assert!(failure.contains("cannot find `nowhere.yml`"), "{failure}");
     assert!(failure.contains("site.yml:8:7"), "{failure}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delegate_outside_the_inventory_is_refused_by_name() {
+    let (home, capstan) = engine();
+    let inv = local_inventory(home.path(), &[("box", "")]);
+    // Not in Capstan's own folder, which no plugin may reach.
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    let site = write(
+        home.path(),
+        "site.yml",
+        &format!(
+            r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - copy: dest={out}/local content=x
+      delegate_to: localhost
+    - command: "true"
+      delegate_to: "{{{{ 'db' ~ '-9' }}}}"
+"#,
+            out = out.display()
+        ),
+    );
+    std::fs::create_dir_all(&out).unwrap();
+    let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
+    assert_eq!(counts(recap_of(&report, "box")), (1, 1, 0, 1, 0, 0));
+    assert!(out.join("local").exists());
+    let failure = first_failure(&events);
+    assert!(
+        failure.contains("delegate_to `db-9` is neither a host of the inventory nor localhost"),
+        "{failure}"
+    );
+    assert!(failure.contains("site.yml:6:7"), "{failure}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn group_vars_beside_the_playbook_reach_hosts_capstan_keeps() {
+    let (home, capstan) = engine();
+    capstan
+        .import_inventory_text(
+            "hosts.ini",
+            "[web]\nbox ansible_connection=local own=host\n",
+        )
+        .unwrap();
+    write(home.path(), "group_vars/all.yml", "tier: base\nown: all\n");
+    write(home.path(), "group_vars/web.yml", "tier: web\n");
+    write(home.path(), "host_vars/box.yml", "last: box\n");
+    let site = write(
+        home.path(),
+        "site.yml",
+        r#"- hosts: web
+  gather_facts: false
+  tasks:
+    - assert:
+        that: [tier == 'web', own == 'host', last == 'box']
+"#,
+    );
+    let options = PlaybookOptions {
+        playbook: site,
+        ..Default::default()
+    };
+    let report = capstan
+        .run_playbook(options, Arc::new(|_| {}))
+        .await
+        .unwrap();
+    assert_eq!(counts(recap_of(&report, "box")), (1, 0, 0, 0, 0, 0));
+
+    write(home.path(), "group_vars/web.yml", "- not\n- a mapping\n");
+    let err = refused(&capstan, home.path().join("site.yml"), None).await;
+    assert!(err.contains("group_vars/web.yml:1:1"), "{err}");
+    assert_eq!(
+        capstan.jobs(10).unwrap().len(),
+        1,
+        "the refused run left a job"
+    );
+}
+
+/// `text` indented by `spaces` on every line after the first.
+fn indent_rest(text: &str, spaces: usize) -> String {
+    text.trim_end()
+        .lines()
+        .collect::<Vec<_>>()
+        .join(&format!("\n{}", " ".repeat(spaces)))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vaulted_values_open_with_the_password_and_are_masked_everywhere() {
+    use capstan_engine::vault::encrypt;
+    let (home, capstan) = engine();
+    let inv = local_inventory(home.path(), &[("box", "")]);
+    std::fs::write(
+        home.path().join("secrets.yml"),
+        encrypt("pw-1", "token: supersecret-1\n"),
+    )
+    .unwrap();
+    let password = write(home.path(), "vault-pass", "pw-1\n");
+    let wrong = write(home.path(), "wrong-pass", "pw-2\n");
+    let inline = indent_rest(&encrypt("pw-1", "inline-secret-2"), 6);
+    let site = write(
+        home.path(),
+        "site.yml",
+        &format!(
+            r#"- hosts: all
+  gather_facts: false
+  vars_files: [secrets.yml]
+  vars:
+    mail: !vault |
+      {inline}
+  tasks:
+    - debug:
+        msg: "token {{{{ token }}}} and {{{{ mail }}}}"
+    - command: echo {{{{ token }}}}
+      register: said
+    - assert:
+        that: [said.stdout == 'supersecret-1', mail == 'inline-secret-2']
+"#
+        ),
+    );
+    let run = |files: Vec<PathBuf>| {
+        let options = PlaybookOptions {
+            playbook: site.clone(),
+            inventory: Some(inv.clone()),
+            vault_password_files: files,
+            ..Default::default()
+        };
+        let capstan = &capstan;
+        async move { capstan.run_playbook(options, Arc::new(|_| {})).await }
+    };
+    for (files, says) in [
+        (Vec::new(), "no vault password was given"),
+        (vec![wrong.clone()], "no vault password given opens it"),
+    ] {
+        let err = run(files).await.unwrap_err().to_string();
+        assert!(err.contains(says), "{err}");
+        assert!(err.contains("site.yml:6:7"), "names the value: {err}");
+    }
+    assert!(
+        capstan.jobs(10).unwrap().is_empty(),
+        "a refused run left a job"
+    );
+    // The inline value alone: the file is named where the whole file is.
+    let only_file = write(
+        home.path(),
+        "file-only.yml",
+        "- hosts: all\n  gather_facts: false\n  vars_files: [secrets.yml]\n  tasks: []\n",
+    );
+    let err = refused(&capstan, only_file, Some(inv.clone())).await;
+    assert!(err.contains("secrets.yml:1:1"), "{err}");
+
+    let report = run(vec![password]).await.unwrap();
+    assert_eq!(counts(recap_of(&report, "box")), (3, 1, 0, 0, 0, 0));
+    let tasks = capstan.store().task_outcomes(report.job_id).unwrap();
+    let stored = serde_json::to_string(&tasks).unwrap();
+    assert!(stored.contains("********"), "{stored}");
+    for secret in ["supersecret-1", "inline-secret-2"] {
+        assert!(!stored.contains(secret), "{secret} was stored: {stored}");
+    }
 }

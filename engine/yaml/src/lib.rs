@@ -171,6 +171,8 @@ pub enum TopLevel {
     Sequence,
     /// A mapping (vars files, YAML inventories).
     Mapping,
+    /// Anything (a `from_yaml` filter's text).
+    Any,
 }
 
 /// Reads a file Capstan will parse (YAML, or an INI inventory) as text:
@@ -247,7 +249,9 @@ pub fn parse(file: &str, text: &str, top: TopLevel) -> Result<Node, YamlError> {
         message: "the file holds no YAML document".into(),
     })?;
     match (top, &root.value) {
-        (TopLevel::Sequence, Yaml::Seq(_)) | (TopLevel::Mapping, Yaml::Map(_)) => Ok(root),
+        (TopLevel::Sequence, Yaml::Seq(_))
+        | (TopLevel::Mapping, Yaml::Map(_))
+        | (TopLevel::Any, _) => Ok(root),
         (TopLevel::Sequence, _) => Err(YamlError {
             at: root.pos,
             message: "the top level must be a list (of plays, or of tasks)".into(),
@@ -524,16 +528,13 @@ impl Loader {
                 _ => Err(wrong("a boolean")),
             },
             "!!null" => Ok(Yaml::Null),
-            "!vault" => Err(self.error(
-                mark,
-                "`!vault` values are not supported yet: decrypt the value, or pass it with \
-                 `--secret NAME`",
-            )),
+            // The vault text; the reader opens it (or names why not).
+            "!vault" => Ok(Yaml::Str(text)),
             _ => Err(self.error(
                 mark,
                 format!(
-                    "the YAML tag `{shown}` is not supported (Capstan reads !unsafe, !!str, \
-                     !!int, !!float, !!bool and !!null)"
+                    "the YAML tag `{shown}` is not supported (Capstan reads !unsafe, !vault, \
+                     !!str, !!int, !!float, !!bool and !!null)"
                 ),
             )),
         }
@@ -730,17 +731,9 @@ mod tests {
         assert_eq!(value["b"], "plain");
         assert_eq!(value["c"], "12");
         assert_eq!(value["d"], 7);
-        let err = parse(
-            "t.yml",
-            "a: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n",
-            TopLevel::Mapping,
-        )
-        .unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("`!vault` values are not supported yet"),
-            "{err}"
-        );
+        // A `!vault` value stays vault text, for the reader to open.
+        let vaulted = map("a: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  3030\n");
+        assert_eq!(vaulted["a"], "$ANSIBLE_VAULT;1.1;AES256\n3030\n");
         let err = parse("t.yml", "a: !python/object x\n", TopLevel::Mapping).unwrap_err();
         assert!(err.to_string().contains("tag `!python/object`"), "{err}");
     }

@@ -22,6 +22,8 @@ impl Plugin for LineInFile {
             "Make sure a line is (or is not) in a file.",
         )
         .capability(Capability::RemoteFiles)
+        // `mkdir -p` for a file created in a folder not there yet.
+        .capability(Capability::RemoteExec)
         .capability(Capability::Local)
         .action(Action::new("apply", "Bring the file to the wanted line.").run(apply))
     }
@@ -58,6 +60,10 @@ fn apply(params: LineParams, ctx: &Context) -> Result<Outcome, Error> {
         return Ok(Outcome::ok(message));
     }
     if !ctx.check {
+        if before.is_none() {
+            // As Ansible's: `create` makes the folders on the way too.
+            make_parent(&ctx.target, &path)?;
+        }
         remote::write_file(&ctx.target, &path, after.as_bytes(), mode)?;
     }
     let mut outcome = Outcome::changed(message).with_data(serde_json::json!({ "path": path }));
@@ -65,6 +71,18 @@ fn apply(params: LineParams, ctx: &Context) -> Result<Outcome, Error> {
         outcome = outcome.with_diff(diff::unified(&path, &text, &after));
     }
     Ok(outcome)
+}
+
+/// Makes the folder `path` goes in, and those above it, when missing.
+fn make_parent(target: &str, path: &str) -> Result<(), Error> {
+    let Some((parent, _)) = path.rsplit_once('/') else {
+        return Ok(());
+    };
+    if parent.is_empty() || remote::stat(target, parent)?.is_some() {
+        return Ok(());
+    }
+    remote::Command::new(["mkdir", "-p", "--", parent]).run_checked(target)?;
+    Ok(())
 }
 
 register_plugin!(LineInFile);

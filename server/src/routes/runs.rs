@@ -124,6 +124,9 @@ async fn start_upload(
         become_password_env: None,
         become_password_secret: upload.become_password_secret,
         secret_vars: upload.secret_vars,
+        // The service reads no password files of its machine for a caller.
+        vault_password_files: Vec::new(),
+        vault_ids: Vec::new(),
     };
     state
         .capstan
@@ -254,6 +257,8 @@ fn scheduled_playbook(playbook: ScheduledPlaybook) -> PlaybookOptions {
         become_password_env: None,
         become_password_secret: playbook.become_password_secret,
         secret_vars: Vec::new(),
+        vault_password_files: Vec::new(),
+        vault_ids: Vec::new(),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::Value as Json;
 
-use super::scalars::{boolean, conditions, string, strings, vars};
+use super::scalars::{boolean, conditions, environment, string, strings, throttle, vars};
 use super::{Step, Task};
 use crate::playbook::PlaybookError;
 use capstan_yaml::{Key, Node};
@@ -16,6 +16,15 @@ pub(super) const HANDED_KEYS: &[&str] = &[
     "become_user",
     "no_log",
     "ignore_errors",
+    "any_errors_fatal",
+    "run_once",
+    "delegate_to",
+    "delegate_facts",
+    "check_mode",
+    "diff",
+    "environment",
+    "ignore_unreachable",
+    "throttle",
     "vars",
 ];
 
@@ -31,6 +40,15 @@ pub struct HandedDown {
     pub(super) become_user: Option<String>,
     pub(super) no_log: Option<bool>,
     pub(super) ignore_errors: Option<bool>,
+    pub(super) any_errors_fatal: Option<bool>,
+    pub(super) run_once: Option<bool>,
+    pub(super) delegate_to: Option<String>,
+    pub(super) delegate_facts: Option<bool>,
+    pub(super) check_mode: Option<bool>,
+    pub(super) diff: Option<bool>,
+    pub(super) environment: Vec<Json>,
+    pub(super) ignore_unreachable: Option<bool>,
+    pub(super) throttle: Option<u32>,
     pub(super) vars: Vec<(String, Json)>,
 }
 
@@ -44,6 +62,19 @@ impl HandedDown {
             "become_user" => self.become_user = Some(string(value, "become_user")?),
             "no_log" => self.no_log = Some(boolean(value, "no_log")?),
             "ignore_errors" => self.ignore_errors = Some(boolean(value, "ignore_errors")?),
+            "any_errors_fatal" => {
+                self.any_errors_fatal = Some(boolean(value, "any_errors_fatal")?);
+            }
+            "run_once" => self.run_once = Some(boolean(value, "run_once")?),
+            "delegate_to" => self.delegate_to = Some(string(value, "delegate_to")?),
+            "delegate_facts" => self.delegate_facts = Some(boolean(value, "delegate_facts")?),
+            "check_mode" => self.check_mode = Some(boolean(value, "check_mode")?),
+            "diff" => self.diff = Some(boolean(value, "diff")?),
+            "environment" => self.environment = vec![environment(value)?],
+            "ignore_unreachable" => {
+                self.ignore_unreachable = Some(boolean(value, "ignore_unreachable")?);
+            }
+            "throttle" => self.throttle = Some(throttle(value)?),
             "vars" => self.vars = vars(value)?,
             _ => return Ok(false),
         }
@@ -95,6 +126,22 @@ impl HandedDown {
         }
         self.no_log = self.no_log.or(outer.no_log);
         self.ignore_errors = self.ignore_errors.or(outer.ignore_errors);
+        self.any_errors_fatal = self.any_errors_fatal.or(outer.any_errors_fatal);
+        self.run_once = self.run_once.or(outer.run_once);
+        if self.delegate_to.is_none() {
+            self.delegate_to = outer.delegate_to.clone();
+        }
+        self.delegate_facts = self.delegate_facts.or(outer.delegate_facts);
+        self.check_mode = self.check_mode.or(outer.check_mode);
+        self.diff = self.diff.or(outer.diff);
+        self.environment = outer
+            .environment
+            .iter()
+            .chain(&self.environment)
+            .cloned()
+            .collect();
+        self.ignore_unreachable = self.ignore_unreachable.or(outer.ignore_unreachable);
+        self.throttle = self.throttle.or(outer.throttle);
         self.vars = outer.vars.iter().chain(&self.vars).cloned().collect();
     }
 
@@ -107,6 +154,15 @@ impl HandedDown {
             become_user: self.become_user.clone(),
             no_log: self.no_log,
             ignore_errors: self.ignore_errors,
+            any_errors_fatal: self.any_errors_fatal,
+            run_once: self.run_once,
+            delegate_to: self.delegate_to.clone(),
+            delegate_facts: self.delegate_facts,
+            check_mode: self.check_mode,
+            diff: self.diff,
+            environment: self.environment.clone(),
+            ignore_unreachable: self.ignore_unreachable,
+            throttle: self.throttle,
             vars: self.vars.clone(),
         }
     }
@@ -126,6 +182,24 @@ impl HandedDown {
         }
         task.no_log = task.no_log.or(self.no_log);
         task.ignore_errors = task.ignore_errors.or(self.ignore_errors);
+        task.any_errors_fatal = task.any_errors_fatal.or(self.any_errors_fatal);
+        task.run_once = task.run_once.or(self.run_once);
+        if task.delegate_to.is_none() {
+            task.delegate_to = self.delegate_to.clone();
+        }
+        task.delegate_facts = task.delegate_facts.or(self.delegate_facts);
+        task.check_mode = task.check_mode.or(self.check_mode);
+        task.diff = task.diff.or(self.diff);
+        if !self.environment.is_empty() {
+            task.environment = self
+                .environment
+                .iter()
+                .chain(&task.environment)
+                .cloned()
+                .collect();
+        }
+        task.ignore_unreachable = task.ignore_unreachable.or(self.ignore_unreachable);
+        task.throttle = task.throttle.or(self.throttle);
         if !self.vars.is_empty() {
             task.vars = self.vars.iter().chain(&task.vars).cloned().collect();
         }

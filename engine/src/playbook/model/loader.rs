@@ -2,10 +2,13 @@
 //! beside the file that imports them or beside the playbook, none read
 //! again while it is being read; and the folders of the roles it names.
 
+use std::sync::Arc;
+
+use crate::vault::Vault;
 use std::path::{Path, PathBuf};
 
 use super::PlaybookError;
-use capstan_yaml::{self as yaml, Node, Pos, TopLevel};
+use capstan_yaml::{Node, Pos, TopLevel};
 
 /// Reads the task files a playbook imports: each found beside the file
 /// that imports it, or else beside the playbook, and none imported again
@@ -20,15 +23,18 @@ pub(super) struct Loader {
     roles_path: Vec<PathBuf>,
     /// What the roles of the play being read bring to it.
     pub(super) play_roles: super::roles::PlayRoles,
+    /// Opens vault-encrypted files and values.
+    pub(super) vault: Arc<Vault>,
 }
 
 impl Loader {
-    pub(super) fn new(playbook: &Path) -> Loader {
+    pub(super) fn new(playbook: &Path, vault: Arc<Vault>) -> Loader {
         Loader {
             base: folder_of(playbook),
             reading: vec![playbook.to_path_buf()],
             roles_path: roles_path(),
             play_roles: Default::default(),
+            vault,
         }
     }
 
@@ -75,12 +81,13 @@ impl Loader {
 
     /// A loader for a playbook in `base` that is reading nothing yet (a
     /// task file read on its own, when an include reaches it).
-    pub(super) fn within(base: &Path) -> Loader {
+    pub(super) fn within(base: &Path, vault: Arc<Vault>) -> Loader {
         Loader {
             base: base.to_path_buf(),
             reading: Vec::new(),
             roles_path: roles_path(),
             play_roles: Default::default(),
+            vault,
         }
     }
 
@@ -110,8 +117,11 @@ impl Loader {
                 ),
             ));
         }
-        let text = yaml::read_file(path, "task file").map_err(|e| PlaybookError::at(at, e))?;
-        let node = yaml::parse(&path.display().to_string(), &text, TopLevel::Sequence)?;
+        let node = match self.vault.read_yaml(path, TopLevel::Sequence, "task file") {
+            Ok(node) => node,
+            Err(crate::vault::ReadError::File(e)) => return Err(PlaybookError::at(at, e)),
+            Err(crate::vault::ReadError::Yaml(e)) => return Err(e.into()),
+        };
         self.reading.push(path.to_path_buf());
         let read = read(self, &node);
         self.reading.pop();

@@ -16,6 +16,7 @@ mod tasks;
 #[cfg(test)]
 mod tests;
 
+use crate::vault::Vault;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -26,8 +27,8 @@ use super::{NodeError, PlaybookError};
 use capstan_yaml::{self as yaml, Node, Pos, TopLevel, Yaml};
 pub use handed::HandedDown;
 use loader::Loader;
-pub use scalars::vars;
 use scalars::{boolean, entries, list, start_of, string, strings};
+pub use scalars::{is_env_name, vars};
 
 /// A parsed playbook.
 #[derive(Debug, Clone)]
@@ -77,8 +78,105 @@ pub struct Play {
     pub role_vars: Vec<(String, Json)>,
     /// Handlers, in definition order: its roles' first, then its own.
     pub handlers: Vec<Task>,
+    /// `serial:` batch sizes (none: every host at once).
+    pub serial: Vec<BatchSize>,
+    /// `max_fail_percentage:`: more failed hosts in a batch than this
+    /// share stops the run.
+    pub max_fail_percentage: Option<f64>,
+    /// `any_errors_fatal:`: one failed host stops the run.
+    pub any_errors_fatal: bool,
+    /// `environment:` for every task (under theirs).
+    pub environment: Vec<Json>,
+    /// `strategy:`: hosts in step (linear) or each at its own pace (free).
+    pub strategy: Strategy,
     /// Where the play starts.
     pub pos: Pos,
+}
+
+/// How a play moves its hosts through its tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// Every host finishes a task before any starts the next.
+    Linear,
+    /// Each host goes through the play at its own pace.
+    Free,
+}
+
+impl Strategy {
+    /// `strategy: linear` or `free` (Mitogen's `mitogen_linear` and
+    /// `mitogen_free` are the same to Capstan).
+    fn read(node: &Node) -> Result<Strategy, PlaybookError> {
+        match node.as_str().map(str::trim) {
+            Some("linear" | "mitogen_linear") => Ok(Strategy::Linear),
+            Some("free" | "mitogen_free") => Ok(Strategy::Free),
+            _ => Err(node.error(format!(
+                "strategy `{}` is not supported; Capstan runs `linear` and `free`",
+                node.to_json()
+            ))),
+        }
+    }
+}
+
+/// What a `meta:` task does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetaAction {
+    /// `flush_handlers`: runs the handlers notified so far.
+    FlushHandlers,
+    /// `end_play`: ends the play for every host, later batches too.
+    EndPlay,
+    /// `end_batch`: ends the play for the batch's hosts.
+    EndBatch,
+    /// `end_host`: ends the play for each host whose `when` holds.
+    EndHost,
+    /// `noop`, `refresh_inventory`, `reset_connection`: nothing to do
+    /// (Capstan reads the inventory once and connects on demand).
+    Noop,
+}
+
+impl MetaAction {
+    /// The names `meta:` takes.
+    pub const NAMES: &[&str] = &[
+        "flush_handlers",
+        "end_play",
+        "end_batch",
+        "end_host",
+        "noop",
+        "refresh_inventory",
+        "reset_connection",
+    ];
+
+    /// The action `meta: NAME` names.
+    pub fn parse(name: &str) -> Option<MetaAction> {
+        Some(match name.trim() {
+            "flush_handlers" => MetaAction::FlushHandlers,
+            "end_play" => MetaAction::EndPlay,
+            "end_batch" => MetaAction::EndBatch,
+            "end_host" => MetaAction::EndHost,
+            "noop" | "refresh_inventory" | "reset_connection" => MetaAction::Noop,
+            _ => return None,
+        })
+    }
+}
+
+/// One `serial:` batch size.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchSize {
+    /// So many hosts (0: all that are left).
+    Count(usize),
+    /// So many percent of the play's hosts (at least one).
+    Percent(usize),
+    /// A template, rendered when the play starts.
+    Template(String),
+}
+
+impl BatchSize {
+    /// `5`, `30%` (whole percentages, as Ansible's); `None` otherwise.
+    pub fn parse(text: &str) -> Option<BatchSize> {
+        match text.strip_suffix('%') {
+            Some(pct) => pct.trim().parse().ok().map(BatchSize::Percent),
+            None => text.parse().ok().map(BatchSize::Count),
+        }
+    }
 }
 
 /// A task's module arguments as written.
@@ -90,13 +188,92 @@ pub enum Args {
     Map(Json),
 }
 
-/// `loop:` / `with_items:`.
+/// `loop:`, `with_items:` or another `with_*` form.
 #[derive(Debug, Clone)]
 pub struct LoopSpec {
-    /// The list, or a template giving it.
+    /// What the keyword was given, with any templates in it.
     pub items: Json,
-    /// `with_items` flattens nested lists one level.
-    pub flatten: bool,
+    /// Which keyword: how its value turns into items.
+    pub kind: LoopKind,
+}
+
+/// The loop keywords, each turning its value into items its own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoopKind {
+    /// `loop:` and `with_list:`: the list as it is.
+    List,
+    /// `with_items:`: flattened one level; a lone value is one item.
+    Items,
+    /// `with_dict:`: a mapping's entries as `{key, value}`.
+    Dict,
+    /// `with_fileglob:`: the controller's files matching the patterns.
+    Fileglob,
+    /// `with_nested:`: every combination of the lists.
+    Nested,
+    /// `with_sequence:`: numbers as text (`start=1 end=5 format=%02d`).
+    Sequence,
+    /// `with_together:`: the lists side by side.
+    Together,
+    /// `with_subelements:`: each element with each member of its list.
+    Subelements,
+}
+
+impl LoopKind {
+    /// The loop keyword `key` is, if it is one.
+    pub fn of(key: &str) -> Option<LoopKind> {
+        Some(match key {
+            "loop" | "with_list" => LoopKind::List,
+            "with_items" => LoopKind::Items,
+            "with_dict" => LoopKind::Dict,
+            "with_fileglob" => LoopKind::Fileglob,
+            "with_nested" | "with_cartesian" => LoopKind::Nested,
+            "with_sequence" => LoopKind::Sequence,
+            "with_together" => LoopKind::Together,
+            "with_subelements" => LoopKind::Subelements,
+            _ => return None,
+        })
+    }
+
+    /// Every loop keyword.
+    pub const KEYWORDS: &[&str] = &[
+        "loop",
+        "with_list",
+        "with_items",
+        "with_dict",
+        "with_fileglob",
+        "with_nested",
+        "with_cartesian",
+        "with_sequence",
+        "with_together",
+        "with_subelements",
+    ];
+}
+
+/// `loop_control:` of a task or an include.
+#[derive(Debug, Clone)]
+pub struct LoopControl {
+    /// `loop_var` (default `item`).
+    pub loop_var: String,
+    /// `label`: how an item is named in results.
+    pub label: Option<String>,
+    /// `index_var`: a variable holding the item's index from 0.
+    pub index_var: Option<String>,
+    /// `extended`: `ansible_loop` with the item's place among the others.
+    pub extended: bool,
+    /// `pause`: seconds between items.
+    pub pause: Option<f64>,
+}
+
+impl Default for LoopControl {
+    fn default() -> Self {
+        LoopControl {
+            loop_var: "item".into(),
+            label: None,
+            index_var: None,
+            extended: false,
+            pause: None,
+        }
+    }
 }
 
 /// One entry of a task list: a task, or a block of them (an
@@ -152,8 +329,8 @@ pub struct Include {
     pub when: Vec<String>,
     /// `loop:` / `with_items:`: one inclusion per item.
     pub loop_: Option<LoopSpec>,
-    /// `loop_control.loop_var` (default `item`).
-    pub loop_var: String,
+    /// `loop_control:`.
+    pub loop_control: LoopControl,
     /// `vars:`: seen by the included tasks.
     pub vars: Vec<(String, Json)>,
     /// `tags:` (of the include itself).
@@ -214,9 +391,10 @@ impl Include {
     }
 
     /// The steps of the task file at `path`, read now (for a name known
-    /// only per host), each owned by the include's role.
-    pub fn read(&self, path: &Path) -> Result<Vec<Step>, PlaybookError> {
-        let mut loader = Loader::within(&self.base);
+    /// only per host), each owned by the include's role; `vault` opens
+    /// what is encrypted.
+    pub fn read(&self, path: &Path, vault: &Arc<Vault>) -> Result<Vec<Step>, PlaybookError> {
+        let mut loader = Loader::within(&self.base, vault.clone());
         let mut steps =
             loader.read_tasks(path, &self.pos, |loader, node| tasks::steps(node, loader))?;
         if let Some(role) = &self.role {
@@ -270,6 +448,11 @@ impl Play {
             role_defaults: Vec::new(),
             role_vars: Vec::new(),
             handlers: Vec::new(),
+            serial: Vec::new(),
+            max_fail_percentage: None,
+            any_errors_fatal: false,
+            environment: Vec::new(),
+            strategy: Strategy::Linear,
             pos,
         }
     }
@@ -326,10 +509,8 @@ pub struct Task {
     pub when: Vec<String>,
     /// `loop:` or `with_items:`.
     pub loop_: Option<LoopSpec>,
-    /// `loop_control.loop_var` (default `item`).
-    pub loop_var: String,
-    /// `loop_control.label`.
-    pub loop_label: Option<String>,
+    /// `loop_control:`.
+    pub loop_control: LoopControl,
     /// `register:`.
     pub register: Option<String>,
     /// `notify:` handler names.
@@ -353,6 +534,36 @@ pub struct Task {
     pub no_log: Option<bool>,
     /// `vars:`.
     pub vars: Vec<(String, Json)>,
+    /// `any_errors_fatal:` (its own, or handed down), over the play's.
+    pub any_errors_fatal: Option<bool>,
+    /// `run_once:`: runs on the batch's first host; what it registers or
+    /// sets reaches every host of the batch.
+    pub run_once: Option<bool>,
+    /// `delegate_to:` (or `localhost` for `local_action:`): where the
+    /// module runs, with this host's variables; a template.
+    pub delegate_to: Option<String>,
+    /// `delegate_facts:`: facts it gathers or sets go to the delegate.
+    pub delegate_facts: Option<bool>,
+    /// `until:`: conditions the result must meet, retried until they do.
+    pub until: Option<Vec<String>>,
+    /// `retries:` (3 when `until:` is set without it); without `until:`,
+    /// it retries while the task fails.
+    pub retries: Option<u32>,
+    /// `delay:` between tries, in seconds (5 without it).
+    pub delay: Option<f64>,
+    /// For `meta:`, what it does.
+    pub meta: Option<MetaAction>,
+    /// `check_mode:`: runs in check mode (or not) whatever `--check` says.
+    pub check_mode: Option<bool>,
+    /// `diff:`: reports differences (or not) whatever `--diff` says.
+    pub diff: Option<bool>,
+    /// `environment:` of the play, its blocks and the task, outermost
+    /// first: each a mapping or a template giving one, merged in order.
+    pub environment: Vec<Json>,
+    /// `ignore_unreachable:`: an unreachable host is counted and goes on.
+    pub ignore_unreachable: Option<bool>,
+    /// `throttle:`: at most so many hosts run it at once.
+    pub throttle: Option<u32>,
     /// The role it belongs to, if any.
     pub role: Option<Arc<RoleRef>>,
     /// Where the task starts.
@@ -370,13 +581,25 @@ impl Task {
             args: Args::Map(Json::Object(Default::default())),
             when: Vec::new(),
             loop_: None,
-            loop_var: "item".into(),
-            loop_label: None,
+            loop_control: LoopControl::default(),
             register: None,
             notify: Vec::new(),
             listen: Vec::new(),
             tags: Vec::new(),
             ignore_errors: None,
+            any_errors_fatal: None,
+            run_once: None,
+            delegate_to: None,
+            delegate_facts: None,
+            until: None,
+            retries: None,
+            delay: None,
+            meta: None,
+            check_mode: None,
+            diff: None,
+            environment: Vec::new(),
+            ignore_unreachable: None,
+            throttle: None,
             changed_when: None,
             failed_when: None,
             become_: None,
@@ -442,13 +665,63 @@ const PLAY_KEYS: &[&str] = &[
     "tasks",
     "post_tasks",
     "handlers",
+    "serial",
+    "max_fail_percentage",
+    "any_errors_fatal",
+    "environment",
+    "strategy",
 ];
 
-/// Reads and checks a playbook file, with the task files it imports.
+/// `serial:`: a size or a list of sizes, each a number, a percentage or a
+/// template.
+fn serial(node: &Node) -> Result<Vec<BatchSize>, PlaybookError> {
+    let one = |item: &Node| -> Result<BatchSize, PlaybookError> {
+        let text = match &item.value {
+            Yaml::Int(n) if *n >= 0 => return Ok(BatchSize::Count(*n as usize)),
+            Yaml::Str(text) => text.trim().to_string(),
+            _ => String::new(),
+        };
+        if text.contains("{{") {
+            return Ok(BatchSize::Template(text));
+        }
+        BatchSize::parse(&text).ok_or_else(|| {
+            item.error(format!(
+                "serial takes a number of hosts, a whole percentage (`30%`) or a list of them, \
+                 not `{}`",
+                item.to_json()
+            ))
+        })
+    };
+    match &node.value {
+        Yaml::Seq(items) if !items.is_empty() => items.iter().map(one).collect(),
+        _ => Ok(vec![one(node)?]),
+    }
+}
+
+/// `max_fail_percentage:`: a number from 0 to 100.
+fn percentage(node: &Node) -> Result<f64, PlaybookError> {
+    let value = match &node.value {
+        Yaml::Int(n) => Some(*n as f64),
+        Yaml::Float(f) => Some(*f),
+        Yaml::Str(text) => text.trim().trim_end_matches('%').parse().ok(),
+        _ => None,
+    };
+    value
+        .filter(|v| (0.0..=100.0).contains(v))
+        .ok_or_else(|| node.error("max_fail_percentage takes a number from 0 to 100"))
+}
+
+/// Reads and checks a playbook file, with the task files it imports
+/// (nothing vault-encrypted in them).
 pub fn load(path: &Path) -> Result<Playbook, PlaybookError> {
+    load_with(path, &Arc::new(Vault::default()))
+}
+
+/// [`load`], opening vault-encrypted files and values with `vault`.
+pub fn load_with(path: &Path, vault: &Arc<Vault>) -> Result<Playbook, PlaybookError> {
     let shown = path.display().to_string();
     let text = yaml::read_file(path, "playbook").map_err(PlaybookError::plain)?;
-    let plays = parse_plays(&shown, &text)?;
+    let plays = parse_plays_with(&shown, &text, vault)?;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -464,11 +737,20 @@ pub fn load(path: &Path) -> Result<Playbook, PlaybookError> {
 /// Reads and checks a playbook's text (`shown` is its path, which names
 /// it in errors and from which imported files are found).
 pub fn parse_plays(shown: &str, text: &str) -> Result<Vec<Play>, PlaybookError> {
-    let root = yaml::parse(shown, text, TopLevel::Sequence)?;
+    parse_plays_with(shown, text, &Arc::new(Vault::default()))
+}
+
+/// [`parse_plays`], opening vault-encrypted values with `vault`.
+pub fn parse_plays_with(
+    shown: &str,
+    text: &str,
+    vault: &Arc<Vault>,
+) -> Result<Vec<Play>, PlaybookError> {
+    let root = vault.parse_yaml(shown, text, TopLevel::Sequence, "playbook")?;
     let Yaml::Seq(items) = &root.value else {
         return Err(root.error("a playbook is a list of plays"));
     };
-    let mut loader = Loader::new(Path::new(shown));
+    let mut loader = Loader::new(Path::new(shown), vault.clone());
     items.iter().map(|node| play(node, &mut loader)).collect()
 }
 
@@ -530,17 +812,16 @@ fn play(node: &Node, loader: &mut Loader) -> Result<Play, PlaybookError> {
             "tasks" => play.tasks = tasks::steps(value, loader)?,
             "post_tasks" => play.post_tasks = tasks::steps(value, loader)?,
             "handlers" => own_handlers = tasks::handlers(value)?,
+            "serial" => play.serial = serial(value)?,
+            "max_fail_percentage" => play.max_fail_percentage = Some(percentage(value)?),
+            "any_errors_fatal" => play.any_errors_fatal = boolean(value, "any_errors_fatal")?,
+            "environment" => play.environment = vec![scalars::environment(value)?],
+            "strategy" => play.strategy = Strategy::read(value)?,
             other => {
-                let hint = match other {
-                    "serial" | "strategy" | "max_fail_percentage" | "any_errors_fatal" => {
-                        " (Capstan runs each task on all hosts at once and stops only the hosts that fail)"
-                    }
-                    _ => "",
-                };
                 return Err(PlaybookError::at(
                     &key.pos,
                     format!(
-                        "unsupported play keyword `{other}`{hint}; supported: {}",
+                        "unsupported play keyword `{other}`; supported: {}",
                         PLAY_KEYS.join(", ")
                     ),
                 ));

@@ -2,6 +2,9 @@
 //! `meta/` dependencies, and its task and handler files; and what the
 //! roles of a play bring to it. Reading the task lists is `tasks`' job.
 
+use std::sync::Arc;
+
+use crate::vault::Vault;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
@@ -9,7 +12,7 @@ use serde_json::Value as Json;
 use super::Task;
 use super::scalars::{boolean, entries, vars};
 use crate::playbook::PlaybookError;
-use capstan_yaml::{self as yaml, Node, Pos, TopLevel, Yaml};
+use capstan_yaml::{Node, Pos, TopLevel, Yaml};
 
 /// What the roles of one play bring to it besides their tasks: their
 /// defaults (under every other variable) and vars (over the play's), in
@@ -28,6 +31,8 @@ pub(crate) struct PlayRoles {
 pub(super) struct RoleFolder {
     pub name: String,
     pub path: PathBuf,
+    /// Opens its vault-encrypted vars files and values.
+    pub vault: Arc<Vault>,
 }
 
 /// What `meta/main.yml` says: the roles to run first, and whether the
@@ -95,7 +100,7 @@ impl RoleFolder {
         let Some(path) = self.main_file(sub) else {
             return Ok(Vec::new());
         };
-        let node = read(&path, TopLevel::Mapping, "role variables")?;
+        let node = read(&self.vault, &path, TopLevel::Mapping, "role variables")?;
         vars(&node)
     }
 
@@ -104,7 +109,7 @@ impl RoleFolder {
         let Some(path) = self.main_file("meta") else {
             return Ok(RoleMeta::default());
         };
-        let node = read(&path, TopLevel::Mapping, "role meta")?;
+        let node = read(&self.vault, &path, TopLevel::Mapping, "role meta")?;
         let mut meta = RoleMeta::default();
         if matches!(node.value, Yaml::Null) {
             return Ok(meta);
@@ -132,7 +137,6 @@ impl RoleFolder {
     }
 }
 
-fn read(path: &Path, top: TopLevel, what: &str) -> Result<Node, PlaybookError> {
-    let text = yaml::read_file(path, what).map_err(PlaybookError::plain)?;
-    Ok(yaml::parse(&path.display().to_string(), &text, top)?)
+fn read(vault: &Vault, path: &Path, top: TopLevel, what: &str) -> Result<Node, PlaybookError> {
+    Ok(vault.read_yaml(path, top, what)?)
 }

@@ -94,3 +94,44 @@ pub fn vars(node: &Node) -> Result<Vec<(String, Json)>, PlaybookError> {
         .map(|(k, v)| Ok((k.name.clone(), v.to_json())))
         .collect()
 }
+
+/// `environment:`: a mapping of variable names to values, or a template
+/// giving one (checked when the task runs).
+pub fn environment(node: &Node) -> Result<Json, PlaybookError> {
+    match &node.value {
+        Yaml::Map(entries) => {
+            for (key, _) in entries {
+                if !is_env_name(&key.name) {
+                    return Err(PlaybookError::at(
+                        &key.pos,
+                        format!(
+                            "`{}` is not an environment variable name (letters, digits and _, \
+                             not starting with a digit)",
+                            key.name
+                        ),
+                    ));
+                }
+            }
+            Ok(node.to_json())
+        }
+        Yaml::Str(text) if text.contains("{{") => Ok(node.to_json()),
+        _ => Err(node.error("`environment:` takes a mapping of variable names to values")),
+    }
+}
+
+/// Whether `name` can name an environment variable.
+pub fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `throttle:`: at most so many hosts run the task at once (1 or more).
+pub fn throttle(node: &Node) -> Result<u32, PlaybookError> {
+    match &node.value {
+        Yaml::Int(n) if (1..=100_000).contains(n) => Ok(*n as u32),
+        _ => Err(node.error("`throttle:` takes a whole number of hosts, 1 or more")),
+    }
+}

@@ -9,8 +9,13 @@ use std::sync::Arc;
 use super::handed::{HANDED_KEYS, HandedDown};
 use super::loader::Loader;
 use super::roles::RoleFolder;
-use super::scalars::{boolean, conditions, entries, identifier, start_of, string, strings, vars};
-use super::{Args, Block, Include, LoopSpec, RoleRef, Step, Task};
+use super::scalars::{
+    boolean, conditions, entries, environment, identifier, start_of, string, strings, throttle,
+    vars,
+};
+use super::{
+    Args, Block, Include, LoopControl, LoopKind, LoopSpec, MetaAction, RoleRef, Step, Task,
+};
 use crate::playbook::modules::{self, Module};
 use crate::playbook::{NodeError, PlaybookError};
 use capstan_yaml::{Key, Node, Pos, Yaml};
@@ -21,11 +26,31 @@ const TASK_KEYS: &[&str] = &[
     "loop",
     "with_items",
     "with_list",
+    "with_dict",
+    "with_fileglob",
+    "with_nested",
+    "with_sequence",
+    "with_together",
+    "with_subelements",
     "loop_control",
     "register",
     "notify",
     "tags",
     "ignore_errors",
+    "any_errors_fatal",
+    "run_once",
+    "delegate_to",
+    "delegate_facts",
+    "local_action",
+    "action",
+    "until",
+    "retries",
+    "delay",
+    "check_mode",
+    "diff",
+    "environment",
+    "ignore_unreachable",
+    "throttle",
     "changed_when",
     "failed_when",
     "become",
@@ -43,30 +68,8 @@ const UNSUPPORTED_TASK_KEYS: &[(&str, &str)] = &[
         "include_role",
         "include_role is not supported yet; import_role reads the role when the playbook loads",
     ),
-    ("delegate_to", "delegation is not supported"),
-    ("local_action", "local_action is not supported"),
-    ("run_once", "run_once is not supported"),
     ("async", "async tasks are not supported"),
     ("poll", "async tasks are not supported"),
-    ("until", "retries are not supported"),
-    ("retries", "retries are not supported"),
-    ("delay", "retries are not supported"),
-    ("environment", "task environments are not supported"),
-    (
-        "check_mode",
-        "per-task check_mode is not supported; use --check",
-    ),
-    ("diff", "per-task diff is not supported; use --diff"),
-    (
-        "with_dict",
-        "with_dict is not supported; use loop with dict2items-free lists",
-    ),
-    ("with_fileglob", "with_fileglob is not supported"),
-    ("with_nested", "with_nested is not supported"),
-    (
-        "action",
-        "the `action:` form is not supported; name the module as the key",
-    ),
 ];
 
 /// The items of a task list (`Null` for an empty one).
@@ -235,7 +238,7 @@ fn include_tasks(
         file: String::new(),
         when: Vec::new(),
         loop_: None,
-        loop_var: "item".into(),
+        loop_control: LoopControl::default(),
         vars: Vec::new(),
         tags: Vec::new(),
         handed: HandedDown::default(),
@@ -265,34 +268,16 @@ fn include_tasks(
             "when" => include.when = conditions(value)?,
             "tags" => include.tags = strings(value, "tags")?,
             "vars" => include.vars = vars(value)?,
-            "loop" | "with_list" | "with_items" => {
-                include.loop_ = Some(LoopSpec {
-                    items: value.to_json(),
-                    flatten: key.name == "with_items",
-                })
+            name if LoopKind::of(name).is_some() => {
+                include.loop_ = Some(loop_spec(key, value));
             }
-            "loop_control" => {
-                for (k, v) in entries(value, "loop_control")? {
-                    match k.name.as_str() {
-                        "loop_var" => include.loop_var = identifier(v, "loop_var")?,
-                        other => {
-                            return Err(PlaybookError::at(
-                                &k.pos,
-                                format!(
-                                    "unsupported loop_control `{other}` on include_tasks \
-                                     (supported: loop_var)"
-                                ),
-                            ));
-                        }
-                    }
-                }
-            }
+            "loop_control" => include.loop_control = loop_control(value)?,
             other => {
                 return Err(PlaybookError::at(
                     &key.pos,
                     format!(
                         "unsupported keyword `{other}` on include_tasks; supported: name, \
-                         when, tags, vars, loop, with_items, loop_control"
+                         when, tags, vars, loop (and the with_* forms), loop_control"
                     ),
                 ));
             }
@@ -427,6 +412,7 @@ pub(super) fn role_block(
     let folder = RoleFolder {
         name: call.name.clone(),
         path: path.clone(),
+        vault: loader.vault.clone(),
     };
     if calling.contains(&path) {
         let mut circle: Vec<String> = calling
@@ -546,6 +532,107 @@ pub(super) fn set_role(steps: &mut [Step], role: &Arc<RoleRef>) {
     }
 }
 
+/// A loop keyword's spec.
+fn loop_spec(key: &Key, value: &Node) -> LoopSpec {
+    LoopSpec {
+        items: value.to_json(),
+        kind: LoopKind::of(&key.name).unwrap_or(LoopKind::List),
+    }
+}
+
+/// `loop_control:`: `loop_var`, `label`, `index_var`, `extended`, `pause`.
+fn loop_control(value: &Node) -> Result<LoopControl, PlaybookError> {
+    let mut control = LoopControl::default();
+    for (k, v) in entries(value, "loop_control")? {
+        match k.name.as_str() {
+            "loop_var" => control.loop_var = identifier(v, "loop_var")?,
+            "label" => control.label = Some(string(v, "label")?),
+            "index_var" => control.index_var = Some(identifier(v, "index_var")?),
+            "extended" => control.extended = boolean(v, "extended")?,
+            "pause" => control.pause = Some(seconds(v, "pause")?),
+            other => {
+                return Err(PlaybookError::at(
+                    &k.pos,
+                    format!(
+                        "unsupported loop_control `{other}` (supported: loop_var, label, \
+                         index_var, extended, pause)"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(control)
+}
+
+/// A module's arguments as written after its name.
+fn module_args(name: &str, value: &Node) -> Result<Args, PlaybookError> {
+    Ok(match &value.value {
+        Yaml::Null => Args::Map(Json::Object(Default::default())),
+        Yaml::Map(_) => Args::Map(value.to_json()),
+        Yaml::Str(s) => Args::Inline(s.clone()),
+        Yaml::Bool(_) | Yaml::Int(_) | Yaml::Float(_) => {
+            Args::Inline(value.to_json().to_string().trim_matches('"').to_string())
+        }
+        Yaml::Seq(_) => {
+            return Err(value.error(format!(
+                "the arguments of `{name}` must be a mapping or key=value text, not a list"
+            )));
+        }
+    })
+}
+
+/// `action:` and `local_action:`: the module and its arguments, as
+/// `MODULE key=value ...` or a mapping with `module:`.
+fn action_form(keyword: &str, value: &Node) -> Result<(String, Args), PlaybookError> {
+    match &value.value {
+        Yaml::Str(text) => {
+            let text = text.trim();
+            let (name, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+            if name.is_empty() {
+                return Err(value.error(format!("`{keyword}:` names no module")));
+            }
+            Ok((name.to_string(), Args::Inline(rest.trim().to_string())))
+        }
+        Yaml::Map(_) => {
+            let Json::Object(mut map) = value.to_json() else {
+                unreachable!("a mapping")
+            };
+            let Some(Json::String(name)) = map.remove("module") else {
+                return Err(value.error(format!(
+                    "`{keyword}:` as a mapping names its module with `module:`"
+                )));
+            };
+            Ok((name, Args::Map(Json::Object(map))))
+        }
+        _ => Err(value.error(format!(
+            "`{keyword}:` takes `MODULE key=value ...` or a mapping with `module:`"
+        ))),
+    }
+}
+
+/// A whole number of times (`retries:`).
+fn count(value: &Node, what: &str) -> Result<u32, PlaybookError> {
+    match &value.value {
+        Yaml::Int(n) if (0..=10_000).contains(n) => Ok(*n as u32),
+        Yaml::Str(s) if s.trim().parse::<u32>().is_ok_and(|n| n <= 10_000) => {
+            Ok(s.trim().parse().unwrap_or_default())
+        }
+        _ => Err(value.error(format!("`{what}` takes a whole number from 0 to 10000"))),
+    }
+}
+
+/// A number of seconds (`delay:`), at most an hour.
+fn seconds(value: &Node, what: &str) -> Result<f64, PlaybookError> {
+    let secs = match &value.value {
+        Yaml::Int(n) => Some(*n as f64),
+        Yaml::Float(f) => Some(*f),
+        Yaml::Str(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    secs.filter(|s| (0.0..=3600.0).contains(s))
+        .ok_or_else(|| value.error(format!("`{what}` takes a number of seconds from 0 to 3600")))
+}
+
 fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
     let fields = entries(node, "a task")?;
     let mut module: Option<(&Key, &Node)> = None;
@@ -555,39 +642,16 @@ fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
         match key.name.as_str() {
             "name" => task.name = Some(string(value, "name")?),
             "when" => task.when = conditions(value)?,
-            "loop" | "with_list" => {
-                task.loop_ = Some(LoopSpec {
-                    items: value.to_json(),
-                    flatten: false,
-                })
-            }
-            "with_items" => {
-                task.loop_ = Some(LoopSpec {
-                    items: value.to_json(),
-                    flatten: true,
-                })
-            }
-            "loop_control" => {
-                for (k, v) in entries(value, "loop_control")? {
-                    match k.name.as_str() {
-                        "loop_var" => task.loop_var = string(v, "loop_var")?,
-                        "label" => task.loop_label = Some(string(v, "label")?),
-                        other => {
-                            return Err(PlaybookError::at(
-                                &k.pos,
-                                format!(
-                                    "unsupported loop_control `{other}` (supported: loop_var, label)"
-                                ),
-                            ));
-                        }
-                    }
-                }
-            }
+            name if LoopKind::of(name).is_some() => task.loop_ = Some(loop_spec(key, value)),
+            "loop_control" => task.loop_control = loop_control(value)?,
             "register" => task.register = Some(identifier(value, "register")?),
             "notify" => task.notify = strings(value, "notify")?,
             "listen" if handler => task.listen = strings(value, "listen")?,
             "tags" => task.tags = strings(value, "tags")?,
             "ignore_errors" => task.ignore_errors = Some(boolean(value, "ignore_errors")?),
+            "any_errors_fatal" => {
+                task.any_errors_fatal = Some(boolean(value, "any_errors_fatal")?);
+            }
             "changed_when" => task.changed_when = Some(conditions(value)?),
             "failed_when" => task.failed_when = Some(conditions(value)?),
             "become" => task.become_ = Some(boolean(value, "become")?),
@@ -595,6 +659,34 @@ fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
             "no_log" => task.no_log = Some(boolean(value, "no_log")?),
             "vars" => task.vars = vars(value)?,
             "args" => extra_args = Some(value),
+            "run_once" => task.run_once = Some(boolean(value, "run_once")?),
+            "delegate_to" => task.delegate_to = Some(string(value, "delegate_to")?),
+            "delegate_facts" => task.delegate_facts = Some(boolean(value, "delegate_facts")?),
+            "until" => task.until = Some(conditions(value)?),
+            "retries" => task.retries = Some(count(value, "retries")?),
+            "delay" => task.delay = Some(seconds(value, "delay")?),
+            "check_mode" => task.check_mode = Some(boolean(value, "check_mode")?),
+            "diff" => task.diff = Some(boolean(value, "diff")?),
+            "environment" => task.environment = vec![environment(value)?],
+            "ignore_unreachable" => {
+                task.ignore_unreachable = Some(boolean(value, "ignore_unreachable")?);
+            }
+            "throttle" => task.throttle = Some(throttle(value)?),
+            "local_action" | "action" => {
+                if let Some((first, _)) = module {
+                    return Err(PlaybookError::at(
+                        &key.pos,
+                        format!(
+                            "this task names a module twice, `{}` and `{}`; a task runs one",
+                            first.name, key.name
+                        ),
+                    ));
+                }
+                if key.name == "local_action" {
+                    task.delegate_to = Some("localhost".into());
+                }
+                module = Some((key, value));
+            }
             other => {
                 if let Some((_, why)) = UNSUPPORTED_TASK_KEYS.iter().find(|(k, _)| *k == other) {
                     return Err(PlaybookError::at(
@@ -624,40 +716,48 @@ fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
     let Some((key, value)) = module else {
         return Err(PlaybookError::at(&task.pos, "this task names no module"));
     };
-    task.plugin_action = modules::plugin_module(&key.name);
+    let (name, args) = if matches!(key.name.as_str(), "local_action" | "action") {
+        action_form(&key.name, value)?
+    } else {
+        (key.name.clone(), module_args(&key.name, value)?)
+    };
+    task.plugin_action = modules::plugin_module(&name);
     task.module = match &task.plugin_action {
         Some(_) => Some(Module::Plugin),
-        None => modules::resolve(&key.name),
+        None => modules::resolve(&name),
     }
     .ok_or_else(|| {
-        let hint = modules::nearest(&key.name)
+        let hint = modules::nearest(&name)
             .map(|n| format!(" (did you mean `{n}`?)"))
             .unwrap_or_default();
         PlaybookError::at(
             &key.pos,
             format!(
-                "unknown module `{}`{hint}; Capstan runs: {}, and any installed plugin's \
+                "unknown module `{name}`{hint}; Capstan runs: {}, and any installed plugin's \
                  action as `capstan.PLUGIN.ACTION`",
-                key.name,
                 modules::NAMES.join(", ")
             ),
         )
     })?;
-    task.module_written = key.name.clone();
-    task.args = match &value.value {
-        Yaml::Null => Args::Map(Json::Object(Default::default())),
-        Yaml::Map(_) => Args::Map(value.to_json()),
-        Yaml::Str(s) => Args::Inline(s.clone()),
-        Yaml::Bool(_) | Yaml::Int(_) | Yaml::Float(_) => {
-            Args::Inline(value.to_json().to_string().trim_matches('"').to_string())
-        }
-        Yaml::Seq(_) => {
-            return Err(value.error(format!(
-                "the arguments of `{}` must be a mapping or key=value text, not a list",
-                key.name
-            )));
-        }
-    };
+    task.module_written = name;
+    if task.module == Module::Meta {
+        let written = match &args {
+            Args::Inline(text) => text.clone(),
+            Args::Map(map) => map
+                .get("_raw_params")
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .to_string(),
+        };
+        task.meta = Some(MetaAction::parse(&written).ok_or_else(|| {
+            value.error(format!(
+                "meta `{written}` is not supported; Capstan runs: {}",
+                MetaAction::NAMES.join(", ")
+            ))
+        })?);
+    }
+    task.args = args;
+
     if let Some(extra) = extra_args {
         let Json::Object(more) = entries(extra, "args").map(|_| extra.to_json())? else {
             unreachable!("entries() checked it is a mapping")

@@ -331,3 +331,77 @@ fn a_templated_include_names_the_files_its_name_could_match() {
     assert!(!loader::matches(&pattern, "pre-x.yml"));
     assert!(!loader::matches(&pattern, "pre-x-y.yaml"));
 }
+
+#[test]
+fn action_forms_delegation_retries_and_batches_are_read() {
+    let (_dir, loaded) = load_with(&[(
+        "site.yml",
+        r#"- hosts: all
+  serial: [1, "30%", "{{ step }}"]
+  max_fail_percentage: 25
+  any_errors_fatal: true
+  tasks:
+    - local_action: command echo hi
+    - action: {module: copy, dest: /x, content: y}
+      delegate_to: "{{ peer }}"
+      delegate_facts: true
+    - block:
+        - command: "true"
+          register: r
+          until: r.rc == 0
+          retries: 2
+          delay: 0.5
+      run_once: true
+      any_errors_fatal: false
+"#,
+    )]);
+    let play = &loaded.unwrap().plays[0];
+    assert_eq!(
+        play.serial,
+        [
+            BatchSize::Count(1),
+            BatchSize::Percent(30),
+            BatchSize::Template("{{ step }}".into())
+        ]
+    );
+    assert_eq!(
+        (play.max_fail_percentage, play.any_errors_fatal),
+        (Some(25.0), true)
+    );
+    let tasks = play.all_tasks();
+    assert_eq!(tasks[0].module, Module::Command);
+    assert!(matches!(&tasks[0].args, Args::Inline(a) if a == "echo hi"));
+    assert_eq!(tasks[0].delegate_to.as_deref(), Some("localhost"));
+    assert_eq!(tasks[1].module, Module::Copy);
+    assert!(
+        matches!(&tasks[1].args, Args::Map(m) if m["dest"] == "/x" && m.get("module").is_none())
+    );
+    assert_eq!(
+        (tasks[1].delegate_to.as_deref(), tasks[1].delegate_facts),
+        (Some("{{ peer }}"), Some(true))
+    );
+    let retried = tasks[2];
+    assert_eq!(
+        retried.until.as_deref(),
+        Some(&["r.rc == 0".to_string()][..])
+    );
+    assert_eq!((retried.retries, retried.delay), (Some(2), Some(0.5)));
+    assert_eq!(
+        (retried.run_once, retried.any_errors_fatal),
+        (Some(true), Some(false)),
+        "the block hands run_once and any_errors_fatal down"
+    );
+}
+
+#[test]
+fn a_task_that_names_two_modules_through_action_is_refused() {
+    let (_dir, loaded) = load_with(&[(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - command: echo\n      local_action: shell echo\n",
+    )]);
+    let err = loaded.unwrap_err().to_string();
+    assert!(
+        err.contains("site.yml:4:7") && err.contains("names a module twice"),
+        "{err}"
+    );
+}

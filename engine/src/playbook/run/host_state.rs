@@ -14,7 +14,31 @@ use crate::playbook::model::{Play, Task};
 use crate::playbook::report::Recap;
 use crate::playbook::task_error::TaskError;
 use crate::playbook::template::{Origin, Scope, Templates};
+use crate::vault::Vault;
 use capstan_plugin_host::target::Target;
+
+/// The hosts of a play as a batch of it starts, by name.
+#[derive(Debug, Default, Clone)]
+pub(super) struct PlayHosts {
+    /// Every host the play chose.
+    pub all: Arc<Vec<String>>,
+    /// Those that have not failed or been lost.
+    pub left: Arc<Vec<String>>,
+    /// This batch's.
+    pub batch: Arc<Vec<String>>,
+}
+
+/// Facts a task gathered (`setup`) or set (`set_fact`) on behalf of its
+/// delegate (`delegate_facts: true`).
+#[derive(Debug, Clone)]
+pub(super) struct DelegatedFacts {
+    /// The host they belong to.
+    pub host: String,
+    /// A `setup` result (with `ansible_facts`), or `set_fact`'s values.
+    pub values: Map<String, Json>,
+    /// Whether they were set with `set_fact`.
+    pub set: bool,
+}
 
 /// One host's state through the run.
 pub(super) struct HostState {
@@ -38,6 +62,12 @@ pub(super) struct HostState {
     pub last_failure: Option<(Json, Json)>,
     pub failed: bool,
     pub unreachable: bool,
+    /// Facts gathered or set here for another host (`delegate_facts`):
+    /// handed over when the task ends.
+    pub facts_for_others: Vec<DelegatedFacts>,
+    /// Takes no more tasks in this play, without having failed (its batch
+    /// was stopped by `any_errors_fatal` or `max_fail_percentage`).
+    pub ended: bool,
     pub recap: Recap,
 }
 
@@ -62,12 +92,21 @@ impl HostState {
             last_failure: None,
             failed: false,
             unreachable: false,
+            ended: false,
+            facts_for_others: Vec::new(),
         }
     }
 
-    /// Whether the host still takes tasks (it has not failed or been lost).
-    pub fn active(&self) -> bool {
+    /// Whether the host is still in the run (it has not failed or been
+    /// lost); one that ended a play comes back for the next.
+    pub fn in_run(&self) -> bool {
         !self.failed && !self.unreachable
+    }
+
+    /// Whether the host still takes tasks (it has not failed, been lost
+    /// or ended the play).
+    pub fn active(&self) -> bool {
+        !self.failed && !self.unreachable && !self.ended
     }
 
     /// Variables in Ansible's order of strength: role defaults,
@@ -87,18 +126,26 @@ impl HostState {
         ])
     }
 
-    /// Starts a play on this host: its hosts, and no play vars or
-    /// notifications left from the last one.
-    pub fn enter_play(&mut self, play_hosts: &Arc<Vec<String>>) {
-        self.play_hosts = play_hosts.clone();
+    /// Starts a play (or its next `serial:` batch) on this host: the
+    /// play's hosts (`ansible_play_hosts_all`), those still in it
+    /// (`ansible_play_hosts`), its batch (`ansible_play_batch`), and no
+    /// play vars or notifications left from before.
+    pub fn enter_play(&mut self, hosts: &PlayHosts) {
+        self.play_hosts = hosts.all.clone();
         self.play_vars.clear();
         self.role_defaults.clear();
         self.role_vars.clear();
         self.notified.clear();
-        let names = Json::from(play_hosts.as_slice());
-        self.play_vars
-            .insert("ansible_play_hosts".into(), names.clone());
-        self.play_vars.insert("play_hosts".into(), names);
+        self.ended = false;
+        for (name, hosts) in [
+            ("ansible_play_hosts_all", &hosts.all),
+            ("ansible_play_hosts", &hosts.left),
+            ("ansible_play_batch", &hosts.batch),
+            ("play_hosts", &hosts.batch),
+        ] {
+            self.play_vars
+                .insert(name.into(), Json::from(hosts.as_slice()));
+        }
     }
 
     /// Adds the play's `vars:` and `vars_files:` (file names rendered with
@@ -111,6 +158,7 @@ impl HostState {
         templates: &Templates,
         dir: &Path,
         extra: &Map<String, Json>,
+        vault: &Vault,
     ) -> Result<(), TaskError> {
         let mut vars: Vec<(String, Json)> = play.vars.clone();
         for (file, pos) in &play.vars_files {
@@ -119,14 +167,12 @@ impl HostState {
                 .render_text(file, &scope)
                 .map_err(TaskError::in_part(format!("{pos}: vars_files")))?;
             let path = dir.join(&name);
-            let text = capstan_yaml::read_file(&path, "vars file")
-                .map_err(|e| TaskError::VarsFile(format!("{pos}: {e}")))?;
-            let node = capstan_yaml::parse(
-                &path.display().to_string(),
-                &text,
-                capstan_yaml::TopLevel::Mapping,
-            )
-            .map_err(|e| TaskError::VarsFile(e.to_string()))?;
+            let node = vault
+                .read_yaml(&path, capstan_yaml::TopLevel::Mapping, "vars file")
+                .map_err(|e| match e {
+                    crate::vault::ReadError::File(e) => TaskError::VarsFile(format!("{pos}: {e}")),
+                    crate::vault::ReadError::Yaml(e) => TaskError::VarsFile(e.to_string()),
+                })?;
             vars.extend(
                 crate::playbook::model::vars(&node)
                     .map_err(|e| TaskError::VarsFile(e.to_string()))?,
@@ -145,6 +191,12 @@ impl HostState {
     /// something.
     pub fn record(&mut self, task: &Task, status: ResultStatus, changed: bool) -> bool {
         match status {
+            // As Ansible counts an unreachable host it was told to ignore.
+            ResultStatus::Unreachable if task.ignore_unreachable == Some(true) => {
+                self.recap.ignored += 1;
+                self.recap.ok += 1;
+                return true;
+            }
             ResultStatus::Unreachable => {
                 self.unreachable = true;
                 self.recap.unreachable = 1;
@@ -187,6 +239,15 @@ impl HostState {
         if let Some((task, result)) = self.last_failure.take() {
             self.set.insert("ansible_failed_task".into(), task);
             self.set.insert("ansible_failed_result".into(), result);
+        }
+    }
+
+    /// Takes facts another host's task gathered or set for this one.
+    pub fn take_delegated(&mut self, facts: DelegatedFacts) {
+        if facts.set {
+            self.set.extend(facts.values);
+        } else {
+            self.absorb_facts(&facts.values);
         }
     }
 
@@ -234,17 +295,27 @@ impl HostState {
 
     /// `set_fact`: binds each (rendered) parameter on this host.
     pub fn set_fact(&mut self, params: Json) -> ItemResult {
+        let facts = Self::facts_of(params);
+        let result = Self::fact_result(&facts);
+        self.set.extend(facts);
+        result
+    }
+
+    /// The values a `set_fact` sets (all its parameters but `cacheable`).
+    pub fn facts_of(params: Json) -> Map<String, Json> {
         let mut facts = match params {
             Json::Object(map) => map,
             _ => Map::new(),
         };
         facts.remove("cacheable");
-        let names: Vec<String> = facts.keys().cloned().collect();
-        for (k, v) in &facts {
-            self.set.insert(k.clone(), v.clone());
-        }
+        facts
+    }
+
+    /// A `set_fact`'s result, as Ansible gives it.
+    pub fn fact_result(facts: &Map<String, Json>) -> ItemResult {
+        let names: Vec<&str> = facts.keys().map(String::as_str).collect();
         let mut result = Map::new();
-        result.insert("ansible_facts".into(), Json::Object(facts));
+        result.insert("ansible_facts".into(), Json::Object(facts.clone()));
         result.insert("changed".into(), Json::Bool(false));
         result.insert("failed".into(), Json::Bool(false));
         ItemResult {
@@ -326,11 +397,21 @@ pub(super) mod tests {
         let mut state = host();
         state.play_vars.insert("old".into(), json!(1));
         state.notified.push("restart".into());
-        state.enter_play(&Arc::new(vec!["web-1".into(), "web-2".into()]));
-        assert!(state.notified.is_empty());
+        state.ended = true;
+        state.enter_play(&PlayHosts {
+            all: Arc::new(vec!["web-1".into(), "web-2".into(), "web-3".into()]),
+            left: Arc::new(vec!["web-1".into(), "web-2".into()]),
+            batch: Arc::new(vec!["web-1".into()]),
+        });
+        assert!(state.notified.is_empty() && state.active());
         assert_eq!(
             Json::Object(state.play_vars.clone()),
-            json!({"ansible_play_hosts": ["web-1", "web-2"], "play_hosts": ["web-1", "web-2"]})
+            json!({
+                "ansible_play_hosts_all": ["web-1", "web-2", "web-3"],
+                "ansible_play_hosts": ["web-1", "web-2"],
+                "ansible_play_batch": ["web-1"],
+                "play_hosts": ["web-1"],
+            })
         );
     }
 
@@ -401,13 +482,25 @@ pub(super) mod tests {
         let mut state = host();
         state.inventory.insert("role".into(), json!("web"));
         state
-            .load_play_vars(&play, &Templates::new(), dir.path(), &Map::new())
+            .load_play_vars(
+                &play,
+                &Templates::new(),
+                dir.path(),
+                &Map::new(),
+                &crate::vault::Vault::default(),
+            )
             .unwrap();
         assert_eq!(state.play_vars["port"], json!(8080));
 
         state.inventory.insert("role".into(), json!("db"));
         let error = state
-            .load_play_vars(&play, &Templates::new(), dir.path(), &Map::new())
+            .load_play_vars(
+                &play,
+                &Templates::new(),
+                dir.path(),
+                &Map::new(),
+                &crate::vault::Vault::default(),
+            )
             .unwrap_err();
         assert!(matches!(error, TaskError::VarsFile(_)), "{error:?}");
         assert!(error.to_string().contains("db.yml"), "{error}");

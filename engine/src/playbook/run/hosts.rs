@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use serde_json::Map;
+use serde_json::{Map, Value as Json};
 
 use super::host_state::HostState;
 use super::task::run_task;
@@ -25,7 +25,7 @@ pub(super) async fn run_task_on_hosts(
     chosen: &[usize],
     handler: bool,
 ) -> bool {
-    let active: Vec<usize> = chosen
+    let mut active: Vec<usize> = chosen
         .iter()
         .copied()
         .filter(|i| states[*i].as_ref().is_some_and(HostState::active))
@@ -33,6 +33,11 @@ pub(super) async fn run_task_on_hosts(
     let Some(first) = active.first().and_then(|i| states[*i].as_ref()) else {
         return false;
     };
+    // `run_once`: the first host runs it; the others get what it set.
+    let once = (task.run_once == Some(true)).then(|| (active.clone(), first.set.clone()));
+    if once.is_some() {
+        active.truncate(1);
+    }
     let shown = shown_name(ctx, task, first);
     (ctx.events)(&PlaybookEvent::Task {
         name: shown.clone(),
@@ -57,7 +62,10 @@ pub(super) async fn run_task_on_hosts(
             )
         })
         .collect();
-    let ended = fan_out(work, MAX_PARALLEL_TARGETS, &ctx.cancel).await;
+    let at_once = task.throttle.map_or(MAX_PARALLEL_TARGETS, |t| {
+        (t as usize).min(MAX_PARALLEL_TARGETS)
+    });
+    let ended = fan_out(work, at_once, &ctx.cancel).await;
     for (&i, ended) in active.iter().zip(ended) {
         match ended {
             Finished::Done(state) => states[i] = Some(state),
@@ -66,9 +74,48 @@ pub(super) async fn run_task_on_hosts(
             Finished::Panicked(why) => tracing::error!(panic = %why, "a host's task panicked"),
         }
     }
+    hand_over_delegated_facts(states, &active);
+    if let Some((all, before)) = once {
+        share_what_was_set(states, &all, &before);
+        active = all;
+    }
     active
         .iter()
         .any(|i| states[*i].as_ref().is_some_and(HostState::active))
+}
+
+/// After a `run_once` task: what the host that ran it registered or set
+/// (the values of `set` that differ from `before`) is set on the others.
+fn share_what_was_set(states: &mut [Option<HostState>], all: &[usize], before: &Map<String, Json>) {
+    let Some(ran) = all.first().and_then(|i| states[*i].as_ref()) else {
+        return;
+    };
+    let changed: Vec<(String, Json)> = ran
+        .set
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for &i in &all[1..] {
+        if let Some(state) = states[i].as_mut() {
+            state.set.extend(changed.iter().cloned());
+        }
+    }
+}
+
+/// Hands facts gathered or set for a delegate (`delegate_facts`) to it.
+fn hand_over_delegated_facts(states: &mut [Option<HostState>], ran: &[usize]) {
+    let mut handed = Vec::new();
+    for &i in ran {
+        if let Some(state) = states[i].as_mut() {
+            handed.append(&mut state.facts_for_others);
+        }
+    }
+    for facts in handed {
+        if let Some(state) = states.iter_mut().flatten().find(|s| s.name == facts.host) {
+            state.take_delegated(facts);
+        }
+    }
 }
 
 /// The task's name as shown, stored and sent with each outcome: rendered

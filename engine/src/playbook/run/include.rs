@@ -9,16 +9,18 @@ use std::sync::Arc;
 use serde_json::{Map, Value as Json};
 
 use super::host_state::HostState;
-use super::task::items_of;
-use super::{any_active, hosts_where, run_steps};
+use super::loops::{item_vars, items_of};
+use super::serial::Batch;
+use super::{announce, any_active, run_steps};
 use crate::jobs::ResultStatus;
 use crate::playbook::context::RunContext;
 use crate::playbook::model::{HandedDown, Include, Play};
 use crate::playbook::report::{PlaybookEvent, TaskOutcome};
 use crate::playbook::template::Scope;
 
-/// One task file a host reads, for one item of the include's loop.
-type Inclusion = (PathBuf, Option<Json>);
+/// One task file a host reads, with what one item of the include's loop
+/// binds (nothing without a loop).
+type Inclusion = (PathBuf, Option<Vec<(String, Json)>>);
 
 /// Runs `include` on the chosen hosts still active; false once none of
 /// them is left to take the next step.
@@ -27,21 +29,16 @@ pub(super) async fn run_include(
     play: &Arc<Play>,
     include: &Include,
     states: &mut [Option<HostState>],
+    batch: &Batch,
     chosen: &[usize],
 ) -> bool {
-    let active = hosts_where(states, chosen, HostState::active);
-    if active.is_empty() {
-        return false;
-    }
     let shown = include
         .name
         .clone()
         .unwrap_or_else(|| "include_tasks".to_string());
-    (ctx.events)(&PlaybookEvent::Task {
-        name: shown.clone(),
-        handler: false,
-        hosts: active.len(),
-    });
+    let Some(active) = announce(ctx, states, chosen, &shown) else {
+        return false;
+    };
     let include_vars: Map<String, Json> = include.vars.iter().cloned().collect();
     // Each distinct inclusion with its hosts, in the order first met.
     let mut groups: Vec<(Inclusion, Vec<usize>)> = Vec::new();
@@ -94,7 +91,7 @@ pub(super) async fn run_include(
     for ((path, item), hosts) in groups {
         let mut steps = match &include.steps {
             Some(steps) => steps.clone(),
-            None => match include.read(&path) {
+            None => match include.read(&path, &ctx.vault) {
                 Ok(mut steps) => {
                     include.handed.without_when_and_tags().hand_down(&mut steps);
                     steps
@@ -106,11 +103,9 @@ pub(super) async fn run_include(
             },
         };
         let mut vars = include.vars.clone();
-        if let Some(item) = item {
-            vars.push((include.loop_var.clone(), item));
-        }
+        vars.extend(item.into_iter().flatten());
         HandedDown::with_vars(vars).hand_down(&mut steps);
-        run_steps(ctx, play, &steps, states, &hosts).await;
+        run_steps(ctx, play, &steps, states, batch, &hosts).await;
     }
     any_active(states, chosen)
 }
@@ -122,20 +117,22 @@ fn inclusions(
     include: &Include,
     scope: &Scope,
 ) -> Result<Vec<Inclusion>, String> {
-    let items: Vec<Option<Json>> = match &include.loop_ {
+    let items: Vec<Option<Vec<(String, Json)>>> = match &include.loop_ {
         None => vec![None],
-        Some(spec) => items_of(&ctx.templates, spec, scope)
-            .map_err(|e| format!("loop: {e}"))?
-            .into_iter()
-            .map(Some)
-            .collect(),
+        Some(spec) => {
+            let items = items_of(ctx, include.role.as_deref(), spec, scope)
+                .map_err(|e| format!("loop: {e}"))?;
+            (0..items.len())
+                .map(|i| Some(item_vars(&include.loop_control, &items, i)))
+                .collect()
+        }
     };
     let mut found = Vec::new();
     for item in items {
-        let scope = match &item {
-            Some(item) => scope.with(&include.loop_var, item.clone()),
-            None => scope.clone(),
-        };
+        let mut scope = scope.clone();
+        for (name, value) in item.iter().flatten() {
+            scope = scope.with(name, value.clone());
+        }
         let mut holds = true;
         for condition in &include.when {
             holds = ctx

@@ -11,20 +11,26 @@
 mod host_state;
 mod hosts;
 mod include;
+mod loops;
+mod meta;
 mod results;
+mod serial;
 mod task;
 
 use std::sync::Arc;
 
 use super::PlaybookOptions;
 use super::context::{RunContext, RunHost};
-use super::model::{Block, Play, Playbook, Step, Task};
+use super::model::{Block, Play, Playbook, Step, Strategy, Task};
 use super::modules::Module;
 use super::report::{PlaybookEvent, Recap, TaskOutcome};
 use super::template::{Origin, Scope, Templates};
+use crate::fan_out::{Finished, fan_out};
+use crate::jobs::runner::MAX_PARALLEL_TARGETS;
 use crate::jobs::{LogLevel, LogLine, ResultStatus};
-use host_state::HostState;
+use host_state::{HostState, PlayHosts};
 use hosts::run_task_on_hosts;
+use serial::Batch;
 
 /// Runs every play of `playbook` over `hosts` and returns the recap, and
 /// why the run stopped early if it did: a play whose `hosts:` cannot be
@@ -47,13 +53,7 @@ pub(crate) async fn run_playbook(
             Ok(names) => (names, None),
             Err(PlayHostsError::Unmatched(message)) => {
                 let warning = format!("{}: play `{}`: {message}; skipping it", play.pos, play.name);
-                ctx.logs.line(LogLine {
-                    target: String::new(),
-                    level: LogLevel::Warn,
-                    message: warning.clone(),
-                    fields: Vec::new(),
-                    at_ms: capstan_wire::clock::now_ms(),
-                });
+                warn(&ctx, warning.clone());
                 (Vec::new(), Some(warning))
             }
             Err(PlayHostsError::Unrendered(message)) => {
@@ -69,7 +69,7 @@ pub(crate) async fn run_playbook(
             .filter(|&i| {
                 states[i]
                     .as_ref()
-                    .is_some_and(|s| s.active() && names.contains(&s.name))
+                    .is_some_and(|s| s.in_run() && names.contains(&s.name))
             })
             .collect();
         let names: Vec<String> = chosen
@@ -84,19 +84,138 @@ pub(crate) async fn run_playbook(
         if chosen.is_empty() {
             continue;
         }
-        let play_hosts = Arc::new(names);
-        for &i in &chosen {
-            if let Some(state) = states[i].as_mut() {
-                state.enter_play(&play_hosts);
+        let all = Arc::new(names);
+        let batches = match serial::batches(play, &chosen, &ctx.templates, &ctx.options.extra_vars)
+        {
+            Ok(batches) => batches,
+            Err(error) => {
+                stopped = Some(error.to_string());
+                break;
             }
+        };
+        if !run_batches(&ctx, play, &mut states, batches, &all).await {
+            break;
         }
-        run_play(&ctx, play, &mut states, &chosen).await;
     }
     for state in states.iter().flatten() {
         state.target.close().await;
     }
-    let recap = states.into_iter().flatten().map(|s| s.recap).collect();
+    // As Ansible's, the recap names the hosts that took part.
+    let recap = states
+        .into_iter()
+        .flatten()
+        .map(|s| s.recap)
+        .filter(|r| r.ok + r.unreachable + r.failed + r.skipped + r.rescued + r.ignored > 0)
+        .collect();
     (recap, stopped)
+}
+
+/// Runs `play` batch by batch (each the whole play); false when the run
+/// must stop: a limit broke a batch, or every host of a batch failed.
+async fn run_batches(
+    ctx: &Arc<RunContext>,
+    play: &Play,
+    states: &mut [Option<HostState>],
+    batches: Vec<Vec<usize>>,
+    all: &Arc<Vec<String>>,
+) -> bool {
+    for hosts in batches {
+        let names_of = |indices: &[usize], states: &[Option<HostState>]| {
+            indices
+                .iter()
+                .filter_map(|i| states[*i].as_ref().filter(|s| s.in_run()))
+                .map(|s| s.name.clone())
+                .collect::<Vec<_>>()
+        };
+        let left: Vec<String> = all
+            .iter()
+            .filter(|name| {
+                states
+                    .iter()
+                    .flatten()
+                    .any(|s| &s.name == *name && s.in_run())
+            })
+            .cloned()
+            .collect();
+        let play_hosts = PlayHosts {
+            all: all.clone(),
+            left: Arc::new(left),
+            batch: Arc::new(names_of(&hosts, states)),
+        };
+        for &i in &hosts {
+            if let Some(state) = states[i].as_mut() {
+                state.enter_play(&play_hosts);
+            }
+        }
+        let batch = Batch::new(play, hosts);
+        match play.strategy {
+            Strategy::Linear => run_play(ctx, play, states, &batch).await,
+            Strategy::Free => run_free(ctx, play, states, &batch.hosts).await,
+        }
+        if batch.play_ended() {
+            return true;
+        }
+        if let Some(reason) = batch.stop_reason(states) {
+            warn(
+                ctx,
+                format!(
+                    "{}: play `{}`: {reason}; no later batch or play runs, as in Ansible",
+                    play.pos, play.name
+                ),
+            );
+            return false;
+        }
+    }
+    true
+}
+
+/// `strategy: free`: each host of the batch runs the whole play at its
+/// own pace, at most [`MAX_PARALLEL_TARGETS`] at once. Each is its own
+/// batch for `run_once`, `any_errors_fatal` and `max_fail_percentage`.
+async fn run_free(
+    ctx: &Arc<RunContext>,
+    play: &Play,
+    states: &mut [Option<HostState>],
+    hosts: &[usize],
+) {
+    let play = Arc::new(play.clone());
+    let taken: Vec<(usize, HostState)> = hosts
+        .iter()
+        .filter_map(|&i| states[i].take().map(|state| (i, state)))
+        .collect();
+    let places: Vec<usize> = taken.iter().map(|(i, _)| *i).collect();
+    let work: Vec<_> = taken
+        .into_iter()
+        .map(|(_, state)| {
+            let (ctx, play) = (ctx.clone(), play.clone());
+            async move {
+                let mut own = [Some(state)];
+                let batch = Batch::new(&play, vec![0]);
+                run_play(&ctx, &play, &mut own, &batch).await;
+                let [state] = own;
+                state
+            }
+        })
+        .collect();
+    let ended = fan_out(work, MAX_PARALLEL_TARGETS, &ctx.cancel).await;
+    for (i, ended) in places.into_iter().zip(ended) {
+        match ended {
+            Finished::Done(state) => states[i] = state,
+            Finished::Cancelled => {}
+            Finished::Panicked(why) => tracing::error!(panic = %why, "a host's play panicked"),
+        }
+    }
+}
+
+/// Puts a warning about the run in its log.
+fn warn(ctx: &RunContext, message: String) {
+    ctx.logs.line(LogLine {
+        target: String::new(),
+        level: LogLevel::Warn,
+        message,
+        fields: Vec::new(),
+        at_ms: capstan_wire::clock::now_ms(),
+    });
 }
 
 /// Why a play has no hosts to run on.
@@ -141,12 +260,14 @@ impl PlayPattern<'_> {
     }
 }
 
+/// Runs the whole of `play` on one batch of its hosts.
 async fn run_play(
     ctx: &Arc<RunContext>,
     play: &Play,
     states: &mut [Option<HostState>],
-    chosen: &[usize],
+    batch: &Batch,
 ) {
+    let chosen = &batch.hosts[..];
     let play = Arc::new(play.clone());
     if play.gather_facts {
         let setup = Arc::new(Task {
@@ -155,14 +276,20 @@ async fn run_play(
             become_: Some(false),
             ..Task::new(Module::Setup, "setup", play.pos.clone())
         });
-        run_task_on_hosts(ctx, &play, &setup, states, chosen, false).await;
+        run_task(ctx, &play, &setup, states, batch, chosen, false).await;
     }
     // Play vars and vars files, rendered per host once facts are known.
     for i in chosen {
         let Some(state) = states[*i].as_mut().filter(|s| s.active()) else {
             continue;
         };
-        let loaded = state.load_play_vars(&play, &ctx.templates, &ctx.dir, &ctx.options.extra_vars);
+        let loaded = state.load_play_vars(
+            &play,
+            &ctx.templates,
+            &ctx.dir,
+            &ctx.options.extra_vars,
+            &ctx.vault,
+        );
         if let Err(error) = loaded {
             fail_host_setup(ctx, &play, state, error.to_string());
         }
@@ -175,10 +302,29 @@ async fn run_play(
         vec![&play.post_tasks],
     ] {
         for steps in section {
-            run_steps(ctx, &play, steps, states, chosen).await;
+            run_steps(ctx, &play, steps, states, batch, chosen).await;
         }
-        run_notified_handlers(ctx, &play, states, chosen).await;
+        run_notified_handlers(ctx, &play, states, batch, chosen).await;
     }
+}
+
+/// Runs one task on the chosen hosts, then holds its batch to its limits;
+/// false once none of them is left to take the next step.
+async fn run_task(
+    ctx: &Arc<RunContext>,
+    play: &Arc<Play>,
+    task: &Arc<Task>,
+    states: &mut [Option<HostState>],
+    batch: &Batch,
+    chosen: &[usize],
+    handler: bool,
+) -> bool {
+    let failed_before = batch.failed(states);
+    let going = run_task_on_hosts(ctx, play, task, states, chosen, handler).await;
+    if batch.check(states, failed_before, task.any_errors_fatal) {
+        return false;
+    }
+    going
 }
 
 /// Runs the handlers the chosen hosts have notified, each on the hosts
@@ -188,6 +334,7 @@ async fn run_notified_handlers(
     ctx: &Arc<RunContext>,
     play: &Arc<Play>,
     states: &mut [Option<HostState>],
+    batch: &Batch,
     chosen: &[usize],
 ) {
     for (handler, topics) in play.handlers.iter().zip(answered_topics(&play.handlers)) {
@@ -198,7 +345,7 @@ async fn run_notified_handlers(
             continue;
         }
         let handler = Arc::new(handler.clone());
-        run_task_on_hosts(ctx, play, &handler, states, &notified, true).await;
+        run_task(ctx, play, &handler, states, batch, &notified, true).await;
     }
     for &i in chosen {
         if let Some(state) = states[i].as_mut() {
@@ -238,6 +385,7 @@ fn run_steps<'a>(
     play: &'a Arc<Play>,
     steps: &'a [Step],
     states: &'a mut [Option<HostState>],
+    batch: &'a Batch,
     chosen: &'a [usize],
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>> {
     Box::pin(async move {
@@ -247,15 +395,23 @@ fn run_steps<'a>(
                     if !selected_by_tags(&task.tags, &play.tags, &ctx.options) {
                         continue;
                     }
+                    if let Some(action) = task.meta {
+                        let going =
+                            meta::run_meta(ctx, play, task, action, states, batch, chosen).await;
+                        if !going {
+                            return false;
+                        }
+                        continue;
+                    }
                     let task = Arc::new(task.as_ref().clone());
-                    run_task_on_hosts(ctx, play, &task, states, chosen, false).await
+                    run_task(ctx, play, &task, states, batch, chosen, false).await
                 }
-                Step::Block(block) => run_block(ctx, play, block, states, chosen).await,
+                Step::Block(block) => run_block(ctx, play, block, states, batch, chosen).await,
                 Step::Include(include) => {
                     if !selected_by_tags(&include.tags, &play.tags, &ctx.options) {
                         continue;
                     }
-                    include::run_include(ctx, play, include, states, chosen).await
+                    include::run_include(ctx, play, include, states, batch, chosen).await
                 }
             };
             if !going {
@@ -275,6 +431,7 @@ async fn run_block(
     play: &Arc<Play>,
     block: &Block,
     states: &mut [Option<HostState>],
+    batch: &Batch,
     chosen: &[usize],
 ) -> bool {
     let entered: Vec<usize> = chosen
@@ -285,7 +442,14 @@ async fn run_block(
     if entered.is_empty() {
         return false;
     }
-    run_steps(ctx, play, &block.body, states, &entered).await;
+    let rescuable = !block.rescue.is_empty();
+    if rescuable {
+        batch.enter_rescuable(true);
+    }
+    run_steps(ctx, play, &block.body, states, batch, &entered).await;
+    if rescuable {
+        batch.enter_rescuable(false);
+    }
     let failed_in_body = hosts_where(states, &entered, |s| s.failed && !s.unreachable);
     if !block.rescue.is_empty() && !failed_in_body.is_empty() {
         for &i in &failed_in_body {
@@ -293,7 +457,7 @@ async fn run_block(
                 state.rescue();
             }
         }
-        run_steps(ctx, play, &block.rescue, states, &failed_in_body).await;
+        run_steps(ctx, play, &block.rescue, states, batch, &failed_in_body).await;
     }
     if !block.always.is_empty() {
         let reachable = hosts_where(states, &entered, |s| !s.unreachable);
@@ -303,14 +467,40 @@ async fn run_block(
                 state.failed = false;
             }
         }
-        run_steps(ctx, play, &block.always, states, &reachable).await;
+        run_steps(ctx, play, &block.always, states, batch, &reachable).await;
         for &i in &failed_before {
             if let Some(state) = states[i].as_mut() {
                 state.failed = true;
             }
         }
     }
+    // A limit that broke the batch lets a host finish its rescue and
+    // always, and no more.
+    if batch.is_broken() {
+        batch.end(states);
+    }
     any_active(states, &entered)
+}
+
+/// The chosen hosts still taking tasks, with a step the play runs itself
+/// (an include, a `meta:`) announced to them as `shown`; `None` when none
+/// is left.
+fn announce(
+    ctx: &RunContext,
+    states: &[Option<HostState>],
+    chosen: &[usize],
+    shown: &str,
+) -> Option<Vec<usize>> {
+    let active = hosts_where(states, chosen, HostState::active);
+    if active.is_empty() {
+        return None;
+    }
+    (ctx.events)(&PlaybookEvent::Task {
+        name: shown.to_string(),
+        handler: false,
+        hosts: active.len(),
+    });
+    Some(active)
 }
 
 /// The chosen hosts (still in the run) whose state passes `test`.
@@ -336,13 +526,26 @@ fn any_active(states: &[Option<HostState>], chosen: &[usize]) -> bool {
 /// Fails a host whose play vars could not be loaded, with a result that
 /// says why.
 fn fail_host_setup(ctx: &RunContext, play: &Play, state: &mut HostState, message: String) {
+    fail_host(ctx, play, state, "play vars", "vars", message);
+}
+
+/// Fails a host outside a plugin's task (its play vars, a `meta:`
+/// condition), with a result that names `task` and says why.
+fn fail_host(
+    ctx: &RunContext,
+    play: &Play,
+    state: &mut HostState,
+    task: &str,
+    module: &str,
+    message: String,
+) {
     state.failed = true;
     state.recap.failed += 1;
     let outcome = TaskOutcome {
         host: state.name.clone(),
         play: play.name.clone(),
-        task: "play vars".into(),
-        module: "vars".into(),
+        task: ctx.secrets.mask(task),
+        module: module.into(),
         status: ResultStatus::Failed,
         ignored: false,
         summary: message.clone(),

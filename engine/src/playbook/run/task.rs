@@ -7,14 +7,15 @@ use std::time::Instant;
 
 use serde_json::{Map, Value as Json};
 
-use super::host_state::HostState;
+use super::host_state::{DelegatedFacts, HostState};
+use super::loops::{item_vars, items_of};
 use super::results::{CENSORED, ItemResult, censored, hides_output};
 use crate::jobs::ResultStatus;
 use crate::playbook::actions::{
     assert_params, copy_params, debug_params, include_vars, template_params,
 };
 use crate::playbook::context::RunContext;
-use crate::playbook::model::{Args, LoopSpec, Play, Task};
+use crate::playbook::model::{Args, Play, Task};
 use crate::playbook::modules::{self, Module};
 use crate::playbook::report::TaskOutcome;
 use crate::playbook::task_error::TaskError;
@@ -37,29 +38,46 @@ pub(super) async fn run_task(
     // use the loop's item).
     let task_vars: Map<String, Json> = task.vars.iter().cloned().collect();
     let scope = state.scope(&task_vars, &ctx.options.extra_vars);
-    let results = match loop_items(&ctx.templates, task, &scope) {
+    let results = match loop_items(ctx, task, &scope) {
         Err(e) => vec![(None, ItemResult::failed(located(task, &e)))],
-        Ok(None) => vec![(None, run_item(ctx, play, task, &scope, &mut state).await)],
+        Ok(None) => vec![(None, run_tries(ctx, play, task, &scope, &mut state).await)],
         Ok(Some(items)) => {
+            let control = &task.loop_control;
             let mut results = Vec::with_capacity(items.len());
-            for item in items {
-                let scope = state
-                    .scope(&task_vars, &ctx.options.extra_vars)
-                    .with(&task.loop_var, item.clone());
-                let mut result = run_item(ctx, play, task, &scope, &mut state).await;
-                result.result.insert(task.loop_var.clone(), item.clone());
+            for index in 0..items.len() {
+                if index > 0
+                    && let Some(pause) = control.pause
+                {
+                    tokio::select! {
+                        () = tokio::time::sleep(std::time::Duration::from_secs_f64(pause)) => {}
+                        () = ctx.cancel.cancelled() => break,
+                    }
+                }
+                let item = &items[index];
+                let mut scope = state.scope(&task_vars, &ctx.options.extra_vars);
+                let bound = item_vars(control, &items, index);
+                for (name, value) in &bound {
+                    scope = scope.with(name, value.clone());
+                }
+                let mut result = run_tries(ctx, play, task, &scope, &mut state).await;
+                result.result.extend(bound);
                 result.result.insert(
                     "ansible_loop_var".into(),
-                    Json::String(task.loop_var.clone()),
+                    Json::String(control.loop_var.clone()),
                 );
+                if let Some(name) = &control.index_var {
+                    result
+                        .result
+                        .insert("ansible_index_var".into(), Json::String(name.clone()));
+                }
                 let unreachable = result.unreachable;
                 // `loop_control.label` names the item in the summary.
-                let label = match &task.loop_label {
+                let label = match &control.label {
                     Some(label) => ctx
                         .templates
                         .render_value(label, &scope)
                         .unwrap_or_else(|_| Json::String(label.clone())),
-                    None => item,
+                    None => item.clone(),
                 };
                 results.push((Some(label), result));
                 if unreachable {
@@ -117,42 +135,87 @@ fn located(task: &Task, error: &TaskError) -> String {
     format!("{error} (task `{}` at {})", task.display_name(), task.pos)
 }
 
-/// The items of the task's `loop:` (flattened one level for
-/// `with_items`), or `None` without a loop.
+/// The items of the task's loop, or `None` without one.
 fn loop_items(
-    templates: &Templates,
+    ctx: &RunContext,
     task: &Task,
     scope: &Scope,
 ) -> Result<Option<Vec<Json>>, TaskError> {
     task.loop_
         .as_ref()
-        .map(|spec| items_of(templates, spec, scope))
+        .map(|spec| items_of(ctx, task.role.as_deref(), spec, scope))
         .transpose()
 }
 
-/// The items a `loop:` (or `with_items:`, flattened one level) gives.
-pub(super) fn items_of(
-    templates: &Templates,
-    spec: &LoopSpec,
+/// One item, tried again while its `until:` conditions do not hold (or,
+/// with `retries:` and no `until:`, while it fails), as Ansible's: 1 +
+/// `retries` tries (3 without it), `delay` seconds apart (5 without it).
+/// The result counts its `attempts`; when none met the conditions it
+/// fails, its `attempts` being `retries` (as Ansible reports it).
+async fn run_tries(
+    ctx: &RunContext,
+    play: &Play,
+    task: &Task,
     scope: &Scope,
-) -> Result<Vec<Json>, TaskError> {
-    let items = match templates.render_json(&spec.items, scope)? {
-        Json::Array(items) => items,
-        Json::Null => Vec::new(),
-        Json::String(s) if spec.flatten => vec![Json::String(s)],
-        Json::Object(_) => return Err(TaskError::NotAList("a mapping".into())),
-        other => return Err(TaskError::NotAList(format!("`{other}`"))),
-    };
-    if !spec.flatten {
-        return Ok(items);
+    state: &mut HostState,
+) -> ItemResult {
+    if task.until.is_none() && task.retries.is_none() {
+        return run_item(ctx, play, task, scope, state).await;
     }
-    Ok(items
-        .into_iter()
-        .flat_map(|i| match i {
-            Json::Array(inner) => inner,
-            other => vec![other],
-        })
-        .collect())
+    let retries = task
+        .retries
+        .unwrap_or(if task.until.is_some() { 3 } else { 0 });
+    let tries = 1 + retries;
+    if tries == 1 {
+        return run_item(ctx, play, task, scope, state).await;
+    }
+    let delay = std::time::Duration::from_secs_f64(task.delay.unwrap_or(5.0));
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut result = run_item(ctx, play, task, scope, state).await;
+        if result.unreachable || result.status == ResultStatus::Skipped {
+            return result;
+        }
+        result.result.insert("attempts".into(), Json::from(attempt));
+        let met = match &task.until {
+            None => result.status != ResultStatus::Failed,
+            Some(until) => {
+                let judged = judged_scope(task, scope, &result);
+                match all_true(&ctx.templates, "until", until, &judged) {
+                    Ok(met) => met,
+                    Err(error) => return ItemResult::failed(located(task, &error)),
+                }
+            }
+        };
+        if met {
+            return result;
+        }
+        if attempt >= tries {
+            result.status = ResultStatus::Failed;
+            result.result.insert("failed".into(), Json::Bool(true));
+            result.result.insert("attempts".into(), Json::from(retries));
+            result.result.entry("msg").or_insert_with(|| {
+                Json::String(format!(
+                    "the conditions still did not hold after {attempt} tries"
+                ))
+            });
+            return result;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = ctx.cancel.cancelled() => return result,
+        }
+    }
+}
+
+/// What `failed_when`, `changed_when` and `until` see: the scope with the
+/// result under the task's `register:` name.
+fn judged_scope(task: &Task, scope: &Scope, result: &ItemResult) -> Scope {
+    match &task.register {
+        Some(name) => scope.with(name, Json::Object(result.result.clone())),
+        None => scope.with("__result", Json::Null),
+    }
 }
 
 /// One pass of a task: `when`, the module, `failed_when`/`changed_when`.
@@ -186,10 +249,7 @@ async fn run_item(
     if result.unreachable || result.status == ResultStatus::Skipped {
         return result;
     }
-    let judged = match &task.register {
-        Some(name) => scope.with(name, Json::Object(result.result.clone())),
-        None => scope.with("__result", Json::Null),
-    };
+    let judged = judged_scope(task, scope, &result);
     if let Some(conditions) = &task.failed_when {
         let failed = match all_true(&ctx.templates, "failed_when", conditions, &judged) {
             Ok(failed) => failed,
@@ -269,7 +329,20 @@ async fn run_module(
         _ => ctx.templates.render_json(&raw, scope)?,
     };
     match task.module {
-        Module::SetFact => return Ok(state.set_fact(params)),
+        Module::SetFact => match (&task.delegate_to, task.delegate_facts) {
+            (Some(written), Some(true)) => {
+                let host = delegate(ctx, written, scope)?.name;
+                let values = HostState::facts_of(params);
+                let result = HostState::fact_result(&values);
+                state.facts_for_others.push(DelegatedFacts {
+                    host,
+                    values,
+                    set: true,
+                });
+                return Ok(result);
+            }
+            _ => return Ok(state.set_fact(params)),
+        },
         Module::IncludeVars => {
             let (file, vars) = include_vars(ctx, task, params)?;
             return Ok(state.include_vars(&file, vars));
@@ -280,9 +353,13 @@ async fn run_module(
         Module::Copy => params = copy_params(ctx, task.role.as_deref(), params)?,
         _ => {}
     }
-    let (plugin_name, action) = task
-        .plugin_action()
-        .expect("only set_fact and include_vars have no plugin");
+    let Some((plugin_name, action)) = task.plugin_action() else {
+        // The play runs `meta:` tasks itself; a handler cannot be one.
+        return Err(TaskError::Args(format!(
+            "`{}` cannot run as a handler",
+            task.module_written
+        )));
+    };
     let plugin = ctx
         .plugins
         .get(plugin_name)
@@ -296,7 +373,14 @@ async fn run_module(
     capstan_plugin_host::plugin::coerce_params(schema, &mut params);
     capstan_plugin_host::plugin::validate_params(schema, &params)
         .map_err(|e| TaskError::Plugin(format!("{}: {e}", task.module_written)))?;
-    let mut target = state.target.clone();
+    let mut target = match &task.delegate_to {
+        Some(written) => delegate(ctx, written, scope)?,
+        None => state.target.clone(),
+    };
+    let env = environment(ctx, play, task, scope)?;
+    if !env.is_empty() {
+        target.env = env.into();
+    }
     if task.become_.or(play.become_).unwrap_or(false) {
         target.become_user = Some(Become {
             user: task
@@ -320,10 +404,10 @@ async fn run_module(
         ctx.secrets.masking(ctx.logs.clone())
     };
     let context = CallContext {
-        target: state.name.clone(),
+        target: setup.targets[0].name.clone(),
         targets: setup.targets.iter().map(|t| t.name.clone()).collect(),
-        check: ctx.options.check,
-        diff: ctx.options.diff,
+        check: task.check_mode.unwrap_or(ctx.options.check),
+        diff: task.diff.unwrap_or(ctx.options.diff),
     };
     let outcome = ctx
         .host
@@ -337,9 +421,77 @@ async fn run_module(
         .await;
     let result = ItemResult::from_call(outcome);
     if task.module == Module::Setup && result.status != ResultStatus::Failed {
-        state.absorb_facts(&result.result);
+        match (&task.delegate_to, task.delegate_facts) {
+            (Some(_), Some(true)) => state.facts_for_others.push(DelegatedFacts {
+                host: setup.targets[0].name.clone(),
+                values: result.result.clone(),
+                set: false,
+            }),
+            _ => state.absorb_facts(&result.result),
+        }
     }
     Ok(result)
+}
+
+/// The task's `environment:` (the play's, its blocks', its own, merged in
+/// that order), rendered: names checked, values as text.
+fn environment(
+    ctx: &RunContext,
+    play: &Play,
+    task: &Task,
+    scope: &Scope,
+) -> Result<Vec<(String, String)>, TaskError> {
+    let mut env: Vec<(String, String)> = Vec::new();
+    for layer in play.environment.iter().chain(&task.environment) {
+        let rendered = ctx
+            .templates
+            .render_json(layer, scope)
+            .map_err(TaskError::in_part("environment".to_string()))?;
+        let Json::Object(map) = rendered else {
+            return Err(TaskError::Args(format!(
+                "environment: `{layer}` gave {rendered}, not a mapping of names to values"
+            )));
+        };
+        for (name, value) in map {
+            if !crate::playbook::model::is_env_name(&name) {
+                return Err(TaskError::Args(format!(
+                    "environment: `{name}` is not an environment variable name"
+                )));
+            }
+            let text = match value {
+                Json::String(text) => text,
+                Json::Null => String::new(),
+                other => other.to_string(),
+            };
+            env.retain(|(n, _)| *n != name);
+            env.push((name, text));
+        }
+    }
+    Ok(env)
+}
+
+/// The target a task's `delegate_to:` names: a host of the inventory, or
+/// this computer as `localhost` (also `127.0.0.1` and `::1`) when the
+/// inventory has no host of that name. Nothing else: a delegate Capstan
+/// would have to guess how to reach is refused.
+fn delegate(ctx: &RunContext, written: &str, scope: &Scope) -> Result<Target, TaskError> {
+    let name = ctx
+        .templates
+        .render_text(written, scope)
+        .map_err(TaskError::in_part(format!("delegate_to `{written}`")))?;
+    let name = name.trim();
+    if let Some(target) = ctx.targets.iter().find(|t| t.name == name) {
+        return Ok(target.clone());
+    }
+    if matches!(name, "localhost" | "127.0.0.1" | "::1") {
+        let mut controller = ctx.controller.clone();
+        controller.name = name.to_string();
+        return Ok(controller);
+    }
+    Err(TaskError::Args(format!(
+        "delegate_to `{name}` is neither a host of the inventory nor localhost; add it to the \
+         inventory so Capstan knows how to reach it"
+    )))
 }
 
 /// The targets a task's plugin may reach: its own host first, then the
@@ -360,10 +512,7 @@ fn task_reach(
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
-    use capstan_yaml::Pos;
 
     #[test]
     fn a_task_reaches_its_play_hosts_and_a_named_manager_only() {
@@ -386,75 +535,6 @@ mod tests {
         assert_eq!(
             names(task_reach(&all, all[1].clone(), &play, Some("mgr"))),
             ["web-2", "web-1", "mgr"]
-        );
-    }
-
-    fn looping(items: Json, flatten: bool) -> Task {
-        let pos = Pos {
-            file: "site.yml".into(),
-            line: 7,
-            column: 3,
-        };
-        let mut task = Task::new(Module::Command, "command", pos);
-        task.loop_ = Some(LoopSpec { items, flatten });
-        task
-    }
-
-    fn items(task: &Task, vars: Json) -> Result<Option<Vec<Json>>, TaskError> {
-        let Json::Object(vars) = vars else {
-            unreachable!()
-        };
-        let scope = Scope::layered([(&vars, crate::playbook::template::Origin::Written)]);
-        loop_items(&Templates::new(), task, &scope)
-    }
-
-    #[test]
-    fn loop_items_come_from_a_list_or_a_template_giving_one() {
-        let pos = Pos {
-            file: "site.yml".into(),
-            line: 1,
-            column: 1,
-        };
-        let plain = Task::new(Module::Command, "command", pos);
-        assert_eq!(items(&plain, json!({})).unwrap(), None);
-        assert_eq!(
-            items(
-                &looping(json!("{{ users }}"), false),
-                json!({"users": ["a", "b"]})
-            )
-            .unwrap(),
-            Some(vec![json!("a"), json!("b")])
-        );
-        assert_eq!(
-            items(
-                &looping(json!("{{ nothing }}"), false),
-                json!({"nothing": null})
-            )
-            .unwrap(),
-            Some(vec![])
-        );
-        // `with_items` flattens one level and takes a lone string.
-        assert_eq!(
-            items(&looping(json!([["a", "b"], "c"]), true), json!({})).unwrap(),
-            Some(vec![json!("a"), json!("b"), json!("c")])
-        );
-        assert_eq!(
-            items(&looping(json!("solo"), true), json!({})).unwrap(),
-            Some(vec![json!("solo")])
-        );
-    }
-
-    #[test]
-    fn a_loop_over_something_else_names_what_it_got() {
-        let error = items(&looping(json!("{{ m }}"), false), json!({"m": {"a": 1}})).unwrap_err();
-        assert_eq!(error, TaskError::NotAList("a mapping".into()));
-        let error = items(&looping(json!("{{ n }}"), false), json!({"n": 3})).unwrap_err();
-        assert_eq!(error.to_string(), "the loop needs a list, but it gave `3`");
-        let error = items(&looping(json!("{{ missing }}"), false), json!({})).unwrap_err();
-        assert_eq!(error.to_string(), "undefined variable `missing`");
-        assert_eq!(
-            located(&looping(json!([]), false), &error),
-            "undefined variable `missing` (task `command` at site.yml:7:3)"
         );
     }
 }

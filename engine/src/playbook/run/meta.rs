@@ -1,0 +1,104 @@
+//! `meta:` tasks, which the play runs itself rather than a plugin on each
+//! host: flushing handlers, ending hosts, the batch or the play. As in
+//! Ansible, they add nothing to the recap.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value as Json};
+
+use super::host_state::HostState;
+use super::serial::Batch;
+use super::{announce, any_active, fail_host, run_notified_handlers, warn};
+use crate::playbook::context::RunContext;
+use crate::playbook::model::{MetaAction, Play, Task};
+
+/// Runs a `meta:` task on the chosen hosts; false once none of them is
+/// left to take the next step.
+pub(super) async fn run_meta(
+    ctx: &Arc<RunContext>,
+    play: &Arc<Play>,
+    task: &Task,
+    action: MetaAction,
+    states: &mut [Option<HostState>],
+    batch: &Batch,
+    chosen: &[usize],
+) -> bool {
+    let shown = ctx.secrets.mask(&task.display_name());
+    let Some(active) = announce(ctx, states, chosen, &shown) else {
+        return false;
+    };
+    match action {
+        MetaAction::Noop => {}
+        MetaAction::FlushHandlers => {
+            if !task.when.is_empty() {
+                warn(
+                    ctx,
+                    format!(
+                        "{}: meta flush_handlers takes no `when:`; it flushes for every host, as \
+                         in Ansible",
+                        task.pos
+                    ),
+                );
+            }
+            run_notified_handlers(ctx, play, states, batch, chosen).await;
+        }
+        MetaAction::EndHost | MetaAction::EndBatch | MetaAction::EndPlay => {
+            let meeting = meeting_when(ctx, play, task, states, &active);
+            match action {
+                MetaAction::EndHost => {
+                    for i in meeting {
+                        if let Some(state) = states[i].as_mut() {
+                            state.ended = true;
+                        }
+                    }
+                }
+                MetaAction::EndBatch if !meeting.is_empty() => batch.end_batch(states),
+                MetaAction::EndPlay if !meeting.is_empty() => batch.end_play(states),
+                _ => {}
+            }
+        }
+    }
+    any_active(states, chosen)
+}
+
+/// The hosts among `active` for which every `when:` of the task holds; a
+/// host whose condition cannot be judged fails, naming it.
+fn meeting_when(
+    ctx: &RunContext,
+    play: &Play,
+    task: &Task,
+    states: &mut [Option<HostState>],
+    active: &[usize],
+) -> Vec<usize> {
+    let task_vars: Map<String, Json> = task.vars.iter().cloned().collect();
+    let mut meeting = Vec::new();
+    for &i in active {
+        let Some(state) = states[i].as_mut() else {
+            continue;
+        };
+        let scope = state.scope(&task_vars, &ctx.options.extra_vars);
+        let mut holds = true;
+        for condition in &task.when {
+            match ctx.templates.condition(condition, &scope) {
+                Ok(true) => {}
+                Ok(false) => holds = false,
+                Err(e) => {
+                    let message = format!(
+                        "when `{condition}`: {e} (task `{}` at {})",
+                        task.display_name(),
+                        task.pos
+                    );
+                    fail_host(ctx, play, state, &task.display_name(), "meta", message);
+                    holds = false;
+                }
+            }
+            if !holds {
+                break;
+            }
+        }
+        if holds {
+            meeting.push(i);
+        }
+    }
+    meeting
+}
