@@ -164,6 +164,7 @@ impl Capstan {
             run_secrets(&options, &inventory, sudo_password.as_ref()).with_vault(vault.clone());
         let targets = hosts.iter().map(|h| h.target.clone()).collect();
         let context = Arc::new(RunContext {
+            hostvars_used: prepare::mentions_hostvars(&playbook),
             vault,
             targets,
             controller: capstan_plugin_host::target::Target::local_named("localhost")

@@ -49,6 +49,8 @@ pub(crate) struct RunContext {
     /// This computer, where `delegate_to: localhost` and `local_action`
     /// run (Capstan's own folders out of its reach).
     pub controller: Target,
+    /// Whether tasks get `hostvars` (something the run renders names it).
+    pub hostvars_used: bool,
     /// Opens vault-encrypted vars files and values read during the run.
     pub vault: Arc<crate::vault::Vault>,
     /// Values masked in every outcome, event and log line of the run.

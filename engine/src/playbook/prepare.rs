@@ -139,6 +139,66 @@ pub(crate) fn check_vars_files(playbook: &Playbook, vault: &Vault) -> Result<(),
     Ok(())
 }
 
+/// Files the `hostvars` scan reads at most, and the largest it reads.
+const HOSTVARS_SCAN_FILES: usize = 5_000;
+const HOSTVARS_SCAN_BYTES: u64 = 1 << 20;
+
+/// Whether anything the run may render names `hostvars`: a file under the
+/// playbook's folder or one of its roles' (task files, vars, templates).
+/// Only then does each task gather every host's variables for it.
+pub(crate) fn mentions_hostvars(playbook: &Playbook) -> bool {
+    let mut dirs: Vec<std::path::PathBuf> = vec![playbook.dir.clone()];
+    for play in &playbook.plays {
+        for task in play.all_tasks().into_iter().chain(&play.handlers) {
+            if let Some(role) = &task.role
+                && !dirs.contains(&role.path)
+            {
+                dirs.push(role.path.clone());
+            }
+        }
+    }
+    let mut budget = HOSTVARS_SCAN_FILES;
+    dirs.iter()
+        .any(|dir| folder_mentions(dir, "hostvars", &mut budget, 0))
+}
+
+fn folder_mentions(dir: &std::path::Path, word: &str, budget: &mut usize, depth: usize) -> bool {
+    let Ok(listing) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    for entry in listing.flatten() {
+        if *budget == 0 || depth > 12 {
+            // Past the limits: assume it may, rather than miss it.
+            return true;
+        }
+        let path = entry.path();
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if hidden || kind.is_symlink() {
+            continue;
+        }
+        if kind.is_dir() {
+            if folder_mentions(&path, word, budget, depth + 1) {
+                return true;
+            }
+            continue;
+        }
+        *budget -= 1;
+        let small = entry
+            .metadata()
+            .is_ok_and(|m| m.len() <= HOSTVARS_SCAN_BYTES);
+        if small
+            && let Ok(bytes) = std::fs::read(&path)
+            && bytes.windows(word.len()).any(|w| w == word.as_bytes())
+        {
+            return true;
+        }
+    }
+    false
+}
+
 /// Magic variables of each host: its name, groups and the run's modes.
 pub(crate) fn magic_vars(
     host: &crate::inventory::Host,

@@ -89,6 +89,9 @@ pub struct Scope {
     json: Json,
     /// Names whose values are written templates, not yet rendered.
     written: Arc<BTreeSet<String>>,
+    /// `hostvars`: every play host's variables, shared by all the hosts
+    /// of a task (data, never rendered).
+    hostvars: Option<Value>,
 }
 
 impl Scope {
@@ -98,6 +101,7 @@ impl Scope {
             value: Value::from_serialize(&vars),
             json: vars,
             written: Arc::default(),
+            hostvars: None,
         }
     }
 
@@ -123,6 +127,26 @@ impl Scope {
             value: Value::from_serialize(&json),
             json,
             written: Arc::new(written),
+            hostvars: None,
+        }
+    }
+
+    /// This scope with `hostvars` bound to `hostvars` (a mapping of every
+    /// play host's variables), unless a variable of that name is set.
+    pub fn with_hostvars(mut self, hostvars: Option<Value>) -> Scope {
+        if self.json.get("hostvars").is_none() {
+            self.hostvars = hostvars;
+        }
+        self
+    }
+
+    /// The context a template renders with.
+    fn context(&self) -> Value {
+        match &self.hostvars {
+            Some(hostvars) => {
+                minijinja::context! { hostvars => hostvars.clone(), ..self.value.clone() }
+            }
+            None => self.value.clone(),
         }
     }
 
@@ -145,6 +169,7 @@ impl Scope {
             value: Value::from_serialize(&json),
             json,
             written,
+            hostvars: self.hostvars.clone(),
         }
     }
 }
@@ -241,7 +266,7 @@ impl Templates {
         let used = with_lookups(text, template.undeclared_variables(false), scope);
         let scope = self.resolve(&used, scope, chain)?;
         template
-            .render(&scope.value)
+            .render(scope.context())
             .map_err(|e| describe(&e, Some((&template.undeclared_variables(true), &scope))))
     }
 
@@ -260,7 +285,7 @@ impl Templates {
         let used = with_lookups(expr, compiled.undeclared_variables(false), scope);
         let scope = self.resolve(&used, scope, chain)?;
         let value = compiled
-            .eval(&scope.value)
+            .eval(scope.context())
             .map_err(|e| describe(&e, Some((&compiled.undeclared_variables(true), &scope))))?;
         if value.is_undefined() {
             let names = compiled.undeclared_variables(true);
@@ -308,6 +333,7 @@ impl Templates {
             value: Value::from_serialize(&json),
             json,
             written: Arc::new(written),
+            hostvars: scope.hostvars.clone(),
         }))
     }
 
@@ -427,6 +453,9 @@ fn undefined_variable(names: &HashSet<String>, scope: &Scope) -> Option<Template
     for name in names {
         let mut parts = name.split('.');
         let root = parts.next()?;
+        if root == "hostvars" && scope.hostvars.is_some() {
+            continue;
+        }
         let Some(mut value) = scope.json.get(root) else {
             return Some(TemplateError::Undefined(root.to_string()));
         };
@@ -678,6 +707,28 @@ mod tests {
         assert_eq!(r("{{ pkgs | length }}"), json!(2));
         assert_eq!(r("{{ flag | bool }}"), json!(true));
         assert_eq!(r("{{ result is changed }}"), json!(true));
+    }
+
+    #[test]
+    fn hostvars_are_shared_data_and_named_when_missing() {
+        let t = Templates::new();
+        let hostvars = Value::from_serialize(json!({"db-1": {"port": 5432, "tpl": "{{ x }}"}}));
+        let with = Scope::new(json!({"x": 1})).with_hostvars(Some(hostvars));
+        assert_eq!(
+            t.render_value("{{ hostvars['db-1'].port + x }}", &with)
+                .unwrap(),
+            json!(5433)
+        );
+        assert_eq!(
+            t.render_value("{{ hostvars['db-1'].tpl }}", &with).unwrap(),
+            json!("{{ x }}"),
+            "another host's values are data"
+        );
+        assert!(t.condition("'db-1' in hostvars", &with).unwrap());
+        let err = t
+            .render_value("{{ hostvars['db-1'].port }}", &scope())
+            .unwrap_err();
+        assert_eq!(err, TemplateError::Undefined("hostvars".into()));
     }
 
     #[test]

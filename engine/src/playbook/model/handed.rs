@@ -145,6 +145,19 @@ impl HandedDown {
         self.vars = outer.vars.iter().chain(&self.vars).cloned().collect();
     }
 
+    /// The tags it adds.
+    pub(super) fn tags(&self) -> &[String] {
+        &self.tags
+    }
+
+    /// The same without its tags (a play took them).
+    pub(super) fn without_tags(&self) -> HandedDown {
+        HandedDown {
+            tags: Vec::new(),
+            ..self.clone()
+        }
+    }
+
     /// The same, without conditions or tags (an include checked those).
     pub fn without_when_and_tags(&self) -> HandedDown {
         HandedDown {

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use serde_json::Value as Json;
 
 use super::modules::Module;
+use super::template::Templates;
 use super::{NodeError, PlaybookError};
 use capstan_yaml::{self as yaml, Node, Pos, TopLevel, Yaml};
 pub use handed::HandedDown;
@@ -751,21 +752,116 @@ pub fn parse_plays_with(
         return Err(root.error("a playbook is a list of plays"));
     };
     let mut loader = Loader::new(Path::new(shown), vault.clone());
-    items.iter().map(|node| play(node, &mut loader)).collect()
+    let mut chain = vec![Path::new(shown).to_path_buf()];
+    plays_of(items, &mut loader, vault, &mut chain)
+}
+
+/// The plays of a playbook's entries, with those of the playbooks it
+/// imports in their place; `chain` holds the playbooks being read (an
+/// import of one of them is a circle, refused where it is written).
+fn plays_of(
+    items: &[Node],
+    loader: &mut Loader,
+    vault: &Arc<Vault>,
+    chain: &mut Vec<PathBuf>,
+) -> Result<Vec<Play>, PlaybookError> {
+    let mut plays = Vec::new();
+    for node in items {
+        let fields = entries(node, "a play")?;
+        let Some((key, value)) = fields.iter().find(|(k, _)| {
+            matches!(
+                k.name.as_str(),
+                "import_playbook" | "ansible.builtin.import_playbook"
+            )
+        }) else {
+            plays.push(play(node, loader)?);
+            continue;
+        };
+        let file = string(value, "import_playbook")?;
+        if Templates::is_template(&file) {
+            return Err(value.error(
+                "import_playbook reads its file when the playbook loads: write the name without \
+                 a template",
+            ));
+        }
+        let mut handed = HandedDown::default();
+        let mut vars = Vec::new();
+        for (k, v) in fields {
+            match k.name.as_str() {
+                "import_playbook" | "ansible.builtin.import_playbook" | "name" => {}
+                "vars" => vars = scalars::vars(v)?,
+                "when" | "tags" => {
+                    handed.read(k, v)?;
+                }
+                other => {
+                    return Err(PlaybookError::at(
+                        &k.pos,
+                        format!(
+                            "unsupported keyword `{other}` on import_playbook; supported: name, \
+                             vars, when, tags"
+                        ),
+                    ));
+                }
+            }
+        }
+        let importer = chain.last().cloned().unwrap_or_default();
+        let path = loader::folder_of(&importer).join(&file);
+        if chain.contains(&path) {
+            let names: Vec<String> = chain
+                .iter()
+                .chain([&path])
+                .map(|p| p.display().to_string())
+                .collect();
+            return Err(PlaybookError::at(
+                &key.pos,
+                format!(
+                    "playbooks import each other in a circle: {}",
+                    names.join(" -> ")
+                ),
+            ));
+        }
+        if !path.is_file() {
+            return Err(PlaybookError::at(
+                &value.pos,
+                format!("no playbook `{file}` (looked for {})", path.display()),
+            ));
+        }
+        let root = vault.read_yaml(&path, TopLevel::Sequence, "playbook")?;
+        let Yaml::Seq(inner) = &root.value else {
+            return Err(root.error("a playbook is a list of plays"));
+        };
+        chain.push(path.clone());
+        let mut own_loader = Loader::new(&path, vault.clone());
+        let imported = plays_of(inner, &mut own_loader, vault, chain)?;
+        chain.pop();
+        for mut play in imported {
+            // As in Ansible, the import's vars win over the play's own.
+            play.vars.extend(vars.iter().cloned());
+            for tag in handed.tags() {
+                if !play.tags.contains(tag) {
+                    play.tags.push(tag.clone());
+                }
+            }
+            for steps in [
+                &mut play.pre_tasks,
+                &mut play.roles,
+                &mut play.tasks,
+                &mut play.post_tasks,
+            ] {
+                handed.without_tags().hand_down(steps);
+            }
+            plays.push(play);
+        }
+    }
+    Ok(plays)
 }
 
 fn play(node: &Node, loader: &mut Loader) -> Result<Play, PlaybookError> {
     let fields = entries(node, "a play")?;
-    if let Some((key, _)) = fields
-        .iter()
-        .find(|(k, _)| matches!(k.name.as_str(), "import_playbook" | "include"))
-    {
+    if let Some((key, _)) = fields.iter().find(|(k, _)| k.name == "include") {
         return Err(PlaybookError::at(
             &key.pos,
-            format!(
-                "`{}` is not supported yet; run the playbooks one after another",
-                key.name
-            ),
+            "a play-level `include` is gone from Ansible; write `import_playbook`",
         ));
     }
     let mut play = Play::new(String::new(), start_of(node, fields));

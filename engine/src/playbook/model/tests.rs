@@ -405,3 +405,63 @@ fn a_task_that_names_two_modules_through_action_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn imported_playbooks_bring_their_plays_with_the_imports_keywords() {
+    let (_dir, loaded) = load_with(&[
+        (
+            "site.yml",
+            "- hosts: all\n  tasks: [{debug: msg=first}]\n\
+             - import_playbook: sub/web.yml\n  vars: {tier: web, own: import}\n  tags: [web]\n  when: go\n",
+        ),
+        (
+            "sub/web.yml",
+            "- hosts: web\n  vars: {own: play}\n  tasks:\n    - import_tasks: steps.yml\n\
+             - import_playbook: ../db.yml\n",
+        ),
+        ("sub/steps.yml", "- debug: msg=step\n"),
+        ("db.yml", "- hosts: db\n  tasks: [{debug: msg=db}]\n"),
+    ]);
+    let plays = loaded.unwrap().plays;
+    let hosts: Vec<&str> = plays.iter().map(|p| p.hosts.as_str()).collect();
+    assert_eq!(hosts, ["all", "web", "db"]);
+    let web = &plays[1];
+    assert_eq!(
+        web.vars,
+        [
+            ("own".to_string(), Json::from("play")),
+            ("tier".to_string(), Json::from("web")),
+            ("own".to_string(), Json::from("import")),
+        ],
+        "the import's vars come last and win, as in Ansible"
+    );
+    assert_eq!(web.tags, ["web"]);
+    let task = web.all_tasks()[0];
+    assert_eq!(task.when, ["go"]);
+    assert!(plays[2].all_tasks()[0].when.contains(&"go".to_string()));
+}
+
+#[test]
+fn a_missing_or_circular_playbook_import_is_named_where_it_is_written() {
+    let (_dir, loaded) = load_with(&[("site.yml", "- import_playbook: gone.yml\n")]);
+    let err = loaded.unwrap_err().to_string();
+    assert!(
+        err.contains("site.yml:1:20") && err.contains("no playbook `gone.yml`"),
+        "{err}"
+    );
+    let (_dir, loaded) = load_with(&[
+        ("site.yml", "- import_playbook: a.yml\n"),
+        ("a.yml", "- import_playbook: site.yml\n"),
+    ]);
+    let err = loaded.unwrap_err().to_string();
+    assert!(
+        err.contains("a.yml:1:3") && err.contains("in a circle"),
+        "{err}"
+    );
+    let (_dir, loaded) = load_with(&[("site.yml", "- import_playbook: a.yml\n  forks: 3\n")]);
+    let err = loaded.unwrap_err().to_string();
+    assert!(
+        err.contains("unsupported keyword `forks` on import_playbook"),
+        "{err}"
+    );
+}

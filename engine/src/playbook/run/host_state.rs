@@ -62,6 +62,9 @@ pub(super) struct HostState {
     pub last_failure: Option<(Json, Json)>,
     pub failed: bool,
     pub unreachable: bool,
+    /// Every host's variables as `hostvars`, when the run uses them: set
+    /// before each task.
+    pub hostvars: Option<minijinja::Value>,
     /// Facts gathered or set here for another host (`delegate_facts`):
     /// handed over when the task ends.
     pub facts_for_others: Vec<DelegatedFacts>,
@@ -94,6 +97,7 @@ impl HostState {
             unreachable: false,
             ended: false,
             facts_for_others: Vec::new(),
+            hostvars: None,
         }
     }
 
@@ -124,6 +128,16 @@ impl HostState {
             (&self.set, Origin::Data),
             (extra, Origin::Written),
         ])
+        .with_hostvars(self.hostvars.clone())
+    }
+
+    /// What `hostvars[this host]` shows: its inventory and magic variables,
+    /// facts, and what it registered or set.
+    pub fn visible_vars(&self) -> Map<String, Json> {
+        let mut vars = self.inventory.clone();
+        vars.extend(self.facts.clone());
+        vars.extend(self.set.clone());
+        vars
     }
 
     /// Starts a play (or its next `serial:` batch) on this host: the

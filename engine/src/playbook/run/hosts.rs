@@ -44,6 +44,14 @@ pub(super) async fn run_task_on_hosts(
         handler,
         hosts: active.len(),
     });
+    if ctx.hostvars_used {
+        let hostvars = hostvars_of(states);
+        for &i in &active {
+            if let Some(state) = states[i].as_mut() {
+                state.hostvars = Some(hostvars.clone());
+            }
+        }
+    }
     let task_span = tracing::debug_span!("task", name = %shown, hosts = active.len());
     let work: Vec<_> = active
         .iter()
@@ -82,6 +90,17 @@ pub(super) async fn run_task_on_hosts(
     active
         .iter()
         .any(|i| states[*i].as_ref().is_some_and(HostState::active))
+}
+
+/// `hostvars` as the task starts: every host of the run by name, with the
+/// variables it shows others (one value the task's hosts share).
+fn hostvars_of(states: &[Option<HostState>]) -> minijinja::Value {
+    let all: Map<String, Json> = states
+        .iter()
+        .flatten()
+        .map(|s| (s.name.clone(), Json::Object(s.visible_vars())))
+        .collect();
+    minijinja::Value::from_serialize(&all)
 }
 
 /// After a `run_once` task: what the host that ran it registered or set
