@@ -495,27 +495,15 @@ pub(super) mod tests {
         play.vars_files = vec![("{{ role }}.yml".into(), pos())];
         let mut state = host();
         state.inventory.insert("role".into(), json!("web"));
-        state
-            .load_play_vars(
-                &play,
-                &Templates::new(),
-                dir.path(),
-                &Map::new(),
-                &crate::vault::Vault::default(),
-            )
-            .unwrap();
+        let load = |state: &mut HostState| {
+            let vault = crate::vault::Vault::default();
+            state.load_play_vars(&play, &Templates::new(), dir.path(), &Map::new(), &vault)
+        };
+        load(&mut state).unwrap();
         assert_eq!(state.play_vars["port"], json!(8080));
 
         state.inventory.insert("role".into(), json!("db"));
-        let error = state
-            .load_play_vars(
-                &play,
-                &Templates::new(),
-                dir.path(),
-                &Map::new(),
-                &crate::vault::Vault::default(),
-            )
-            .unwrap_err();
+        let error = load(&mut state).unwrap_err();
         assert!(matches!(error, TaskError::VarsFile(_)), "{error:?}");
         assert!(error.to_string().contains("db.yml"), "{error}");
     }
