@@ -122,6 +122,11 @@ impl Vault {
         }
     }
 
+    /// Whether it holds any password (without one it opens nothing).
+    pub fn has_passwords(&self) -> bool {
+        !self.secrets.is_empty()
+    }
+
     /// Whether a text is vault-encrypted.
     pub fn is_vaulted(text: &str) -> bool {
         text.trim_start().starts_with(HEADER)

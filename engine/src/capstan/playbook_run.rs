@@ -160,8 +160,10 @@ impl Capstan {
         let lines = events.clone();
         let logs: Arc<dyn LogSink> =
             Arc::new(move |line: LogLine| lines(&PlaybookEvent::Log(line)));
-        let secrets =
-            run_secrets(&options, &inventory, sudo_password.as_ref()).with_vault(vault.clone());
+        let mut secrets = run_secrets(&options, &inventory, sudo_password.as_ref());
+        if vault.has_passwords() {
+            secrets = secrets.with_vault(vault.clone());
+        }
         let targets = hosts.iter().map(|h| h.target.clone()).collect();
         let context = Arc::new(RunContext {
             hostvars_used: prepare::mentions_hostvars(&playbook),
