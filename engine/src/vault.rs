@@ -154,11 +154,9 @@ impl Vault {
                 let text = String::from_utf8(plain).map_err(|_| {
                     VaultError::Malformed("the opened value is not UTF-8 text".into())
                 })?;
-                if let Ok(mut opened) = self.opened.lock() {
-                    opened.push(text.trim_end().to_string());
-                    if !text.trim().is_empty() {
-                        opened.push(text.clone());
-                    }
+                self.remember(text.trim_end().to_string());
+                if !text.trim().is_empty() {
+                    self.remember(text.clone());
                 }
                 return Ok(text);
             }
@@ -229,7 +227,17 @@ impl Vault {
             }
             Yaml::Null | Yaml::Bool(_) => None,
         };
-        if let (Some(text), Ok(mut opened)) = (text, self.opened.lock()) {
+        if let Some(text) = text {
+            self.remember(text);
+        }
+    }
+
+    /// Keeps an opened plaintext for masking, once: a vars file read for
+    /// every host of every play opens the same values again.
+    fn remember(&self, text: String) {
+        if let Ok(mut opened) = self.opened.lock()
+            && !opened.contains(&text)
+        {
             opened.push(text);
         }
     }
@@ -429,6 +437,9 @@ mod tests {
         let vault = Vault::with_password("capstan");
         assert_eq!(vault.open(FROM_ANSIBLE).unwrap(), "hunter2-db");
         assert!(vault.opened().contains(&"hunter2-db".to_string()));
+        vault.open(FROM_ANSIBLE).unwrap();
+        let kept = vault.opened().iter().filter(|v| *v == "hunter2-db").count();
+        assert_eq!(kept, 1, "a value opened again is kept once");
         let wrong = Vault::with_password("nope");
         assert_eq!(
             wrong.open(FROM_ANSIBLE).unwrap_err(),

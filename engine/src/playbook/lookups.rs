@@ -84,6 +84,13 @@ impl Places {
     fn files(&self) -> ControllerFiles<'_> {
         ControllerFiles::new(&self.playbook_dir, self.role_dir.as_deref())
     }
+
+    /// The file `name` in the `sub` places, and its text.
+    fn read(&self, sub: &str, name: &str) -> Result<(PathBuf, String), String> {
+        let path = self.files().first_found(sub, &[name.to_string()])?;
+        let text = read_text(&path)?;
+        Ok((path, text))
+    }
 }
 
 /// Runs lookup `name` over its terms.
@@ -106,11 +113,7 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             let rstrip: Option<bool> = kwargs.get("rstrip")?;
             let mut out = Vec::new();
             for term in texts()? {
-                let path = places
-                    .files()
-                    .first_found("files", std::slice::from_ref(&term))
-                    .map_err(|e| fail(e.to_string()))?;
-                let mut text = read_text(&path).map_err(fail)?;
+                let (_, mut text) = places.read("files", &term).map_err(fail)?;
                 if rstrip.unwrap_or(true) {
                     text.truncate(text.trim_end().len());
                 }
@@ -149,11 +152,7 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
         "template" => {
             let mut out = Vec::new();
             for term in texts()? {
-                let path = places
-                    .files()
-                    .first_found("templates", std::slice::from_ref(&term))
-                    .map_err(|e| fail(e.to_string()))?;
-                let source = read_text(&path).map_err(fail)?;
+                let (path, source) = places.read("templates", &term).map_err(fail)?;
                 let mut context = std::collections::BTreeMap::new();
                 for known in state.known_variables() {
                     if let Some(value) = state.lookup(&known) {

@@ -162,21 +162,7 @@ impl HandedDown {
     pub fn without_when_and_tags(&self) -> HandedDown {
         HandedDown {
             when: Vec::new(),
-            tags: Vec::new(),
-            become_: self.become_,
-            become_user: self.become_user.clone(),
-            no_log: self.no_log,
-            ignore_errors: self.ignore_errors,
-            any_errors_fatal: self.any_errors_fatal,
-            run_once: self.run_once,
-            delegate_to: self.delegate_to.clone(),
-            delegate_facts: self.delegate_facts,
-            check_mode: self.check_mode,
-            diff: self.diff,
-            environment: self.environment.clone(),
-            ignore_unreachable: self.ignore_unreachable,
-            throttle: self.throttle,
-            vars: self.vars.clone(),
+            ..self.without_tags()
         }
     }
 
