@@ -907,6 +907,146 @@ fn a_playbook_runs_prints_a_recap_and_exits_by_its_result() {
 }
 
 #[test]
+fn an_ansible_cfg_beside_the_playbook_and_the_listing_flags_shape_a_run() {
+    let home = Home::new();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "inv.yml",
+        "all:\n  hosts:\n    box:\n      ansible_connection: local\n",
+    );
+    // The role lives only where ansible.cfg's roles_path says.
+    write(
+        "shared-roles/greet/tasks/main.yml",
+        "- name: greet\n  copy: dest={{ out }}/greeted content={{ greeting }}\n",
+    );
+    write("shared-roles/greet/defaults/main.yml", "greeting: hello\n");
+    write(
+        "ansible.cfg",
+        "[defaults]\ninventory = inv.yml\nroles_path = shared-roles\nforks = 1\n\
+         retry_files_enabled = False\nstrategy_plugins = ./plugins\n",
+    );
+    write(
+        "site.yml",
+        "- name: cfg play\n  hosts: all\n  gather_facts: no\n  tasks:\n    - name: first\n      file: path={{ out }} state=directory\n\
+         \x20   - include_role: {name: greet}\n    - name: second\n      copy: dest={{ out }}/second content=2\n      tags: [late]\n",
+    );
+    let site = dir.join("site.yml").display().to_string();
+    let out_dir = dir.join("out");
+    let out_var = format!("out={}", out_dir.display());
+    let jobs = || {
+        home.json(&["jobs", "list", "--json"])
+            .as_array()
+            .unwrap()
+            .len()
+    };
+
+    // No -i: the inventory and the roles path come from ansible.cfg, and
+    // the setting Capstan does not honour is named.
+    let out = home.run(&["playbook", "run", &site, "-e", &out_var]);
+    let stdout = text(&out.stdout);
+    assert_eq!(code(&out), 0, "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("ansible.cfg:6: [defaults] strategy_plugins is not honoured"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("retry_files_enabled"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("greeted")).unwrap(),
+        "hello"
+    );
+    let recorded = jobs();
+
+    // Listing reads everything and runs nothing.
+    let out = home.run(&["playbook", "run", &site, "--list-hosts", "--list-tasks"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(code(&out), 0, "{stdout}{}", text(&out.stderr));
+    for line in [
+        "play #1 (all): cfg play",
+        "hosts (1):",
+        "      box",
+        "      first\tTAGS: []",
+        "include_role : greet",
+        "      second\tTAGS: [late]",
+    ] {
+        assert!(stdout.contains(line), "{line:?} in {stdout}");
+    }
+    let out = home.run(&["playbook", "run", &site, "--list-tasks", "--tags", "late"]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("second") && !stdout.contains("first"),
+        "{stdout}"
+    );
+    let out = home.run(&["playbook", "run", &site, "--syntax-check"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("playbook: "),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(jobs(), recorded, "listing and checking record no job");
+
+    // --start-at-task passes over what comes before.
+    std::fs::remove_dir_all(&out_dir).unwrap();
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let out = home.run(&[
+        "playbook",
+        "run",
+        &site,
+        "-e",
+        &out_var,
+        "--start-at-task",
+        "sec*",
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(code(&out), 0, "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("ok=1") && stdout.contains("changed=1"),
+        "{stdout}"
+    );
+    assert!(out_dir.join("second").exists());
+    assert!(!out_dir.join("greeted").exists(), "the role came before");
+
+    // What cannot be done is refused before anything is recorded.
+    let refusals: [(&[&str], &str); 3] = [
+        (
+            &["--start-at-task", "nothing like it"],
+            "no task of the playbook matches",
+        ),
+        (&["--step"], "without prompting"),
+        (
+            &["--syntax-check", "--server", "http://127.0.0.1:9"],
+            "without --server",
+        ),
+    ];
+    for (extra, says) in refusals {
+        let mut args = vec!["playbook", "run", site.as_str()];
+        args.extend_from_slice(extra);
+        let out = home.run(&args);
+        assert_eq!(code(&out), 3, "{extra:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(says),
+            "{extra:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    write("ansible.cfg", "[defaults]\nforks = lots\n");
+    let out = home.run(&["playbook", "run", &site, "--syntax-check"]);
+    assert_eq!(code(&out), 3);
+    assert!(
+        text(&out.stderr).contains("ansible.cfg:2: [defaults] forks: takes a whole number"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(jobs(), recorded + 1, "only the started run was recorded");
+}
+
+#[test]
 fn containers_services_and_nodes_are_listed_from_the_engine() {
     let home = Home::new();
     let context = capstan_test_fixtures::webapp_context(home.0.path());

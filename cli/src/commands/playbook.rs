@@ -12,6 +12,7 @@ use serde_json::{Map, Value as Json};
 
 use capstan_engine::Capstan;
 use capstan_engine::jobs::{JobRecord, JobState, JobUpdate, ResultStatus, UpdateStream};
+use capstan_engine::playbook::outline::PlaybookOutline;
 use capstan_engine::playbook::{PlaybookOptions, Recap, TaskOutcome};
 
 use crate::exit::{BadInput, Exit};
@@ -79,6 +80,24 @@ pub struct PlaybookRunArgs {
     /// A vault id's password: `ID@FILE` (or just `FILE`). Repeatable.
     #[arg(long, value_name = "[ID@]FILE")]
     vault_id: Vec<String>,
+    /// Check the playbook and every file it reads (and the inventory),
+    /// then stop: nothing runs and no job is recorded.
+    #[arg(long)]
+    syntax_check: bool,
+    /// List each play's hosts, then stop.
+    #[arg(long)]
+    list_hosts: bool,
+    /// List each play's tasks (as --tags and --skip-tags select them), then stop.
+    #[arg(long)]
+    list_tasks: bool,
+    /// Start at the first task whose name matches PATTERN (`*` and `?`
+    /// as in a shell; a role's task also as `ROLE : NAME`): the tasks
+    /// before it are passed over.
+    #[arg(long, value_name = "PATTERN")]
+    start_at_task: Option<String>,
+    /// Refused: Capstan runs without prompting (see --start-at-task).
+    #[arg(long)]
+    step: bool,
     /// Print the recap and every task result as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -93,7 +112,18 @@ pub async fn exec(capstan: &Capstan, command: PlaybookCommand) -> anyhow::Result
 
 async fn run(capstan: &Capstan, args: PlaybookRunArgs) -> anyhow::Result<Exit> {
     let (json, stored) = (args.json, args.stored_secrets.clone());
+    let (list_hosts, list_tasks) = (args.list_hosts, args.list_tasks);
+    let only_read = args.only_reads().is_some();
     let mut options = args.into_options()?;
+    if only_read {
+        let outline = capstan.outline_playbook(options)?;
+        if json {
+            print_json(&outline)?;
+        } else {
+            print!("{}", outline_text(&outline, list_hosts, list_tasks));
+        }
+        return Ok(Exit::Success);
+    }
     capstan.add_stored_secrets(&mut options, &stored)?;
     run_options(capstan, options, json).await
 }
@@ -113,6 +143,23 @@ impl PlaybookRunArgs {
             || !self.vault_id.is_empty()
     }
 
+    /// The option that makes it read the playbook and stop (or start part
+    /// way), if one is given: what a kept or remote run cannot do.
+    pub fn only_reads(&self) -> Option<&'static str> {
+        [
+            (self.syntax_check, "--syntax-check"),
+            (self.list_hosts, "--list-hosts"),
+            (self.list_tasks, "--list-tasks"),
+        ]
+        .into_iter()
+        .find_map(|(given, name)| given.then_some(name))
+    }
+
+    /// `--start-at-task`, if given.
+    pub fn starts_part_way(&self) -> bool {
+        self.start_at_task.is_some()
+    }
+
     /// The secrets store's variables it names (`--stored-secret`).
     pub fn stored_secrets(&self) -> &[String] {
         &self.stored_secrets
@@ -120,6 +167,14 @@ impl PlaybookRunArgs {
 
     /// The options these arguments make, with `-e` and `--secret` read.
     pub fn into_options(self) -> anyhow::Result<PlaybookOptions> {
+        if self.step {
+            return Err(BadInput(
+                "--step asks before each task, and Capstan runs without prompting: start part way \
+                 with --start-at-task, pick tasks with --tags, or see changes first with --check"
+                    .into(),
+            )
+            .into());
+        }
         let mut extra_vars = Map::new();
         for spec in &self.extra_vars {
             extra_vars.extend(parse_extra_vars(spec)?);
@@ -145,8 +200,55 @@ impl PlaybookRunArgs {
             secret_vars,
             vault_password_files: self.vault_password_file,
             vault_ids: self.vault_id,
+            ansible_cfg: true,
+            start_at_task: self.start_at_task,
         })
     }
+}
+
+/// A playbook's plays as `ansible-playbook --list-hosts --list-tasks`
+/// prints them (just `playbook: FILE` for `--syntax-check`).
+fn outline_text(outline: &PlaybookOutline, hosts: bool, tasks: bool) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!("\nplaybook: {}\n", outline.playbook);
+    if !hosts && !tasks {
+        return out;
+    }
+    let quoted = |items: &[String]| {
+        items
+            .iter()
+            .map(|t| format!("'{t}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for (n, play) in outline.plays.iter().enumerate() {
+        let _ = write!(
+            out,
+            "\n  play #{} ({}): {}\tTAGS: [{}]\n",
+            n + 1,
+            play.pattern,
+            play.name,
+            play.tags.join(",")
+        );
+        if hosts {
+            let _ = writeln!(
+                out,
+                "    pattern: [{}]",
+                quoted(std::slice::from_ref(&play.pattern))
+            );
+            let _ = writeln!(out, "    hosts ({}):", play.hosts.len());
+            for host in &play.hosts {
+                let _ = writeln!(out, "      {host}");
+            }
+        }
+        if tasks {
+            let _ = writeln!(out, "    tasks:");
+            for task in &play.tasks {
+                let _ = writeln!(out, "      {}\tTAGS: [{}]", task.name, task.tags.join(", "));
+            }
+        }
+    }
+    out
 }
 
 /// Reads `--secret NAME` (from the environment) or `--secret NAME=FILE`.

@@ -138,6 +138,18 @@ pub fn stored_job(command: &[String]) -> anyhow::Result<ScheduledJob> {
                 )
                 .into());
             }
+            if let Some(flag) = args.only_reads() {
+                return Err(BadInput(format!(
+                    "{flag} reads the playbook and stops: there is nothing to keep"
+                ))
+                .into());
+            }
+            if args.starts_part_way() {
+                return Err(BadInput(
+                    "--start-at-task cannot be kept: a kept run starts at the first task".into(),
+                )
+                .into());
+            }
             let stored_secrets = args.stored_secrets().to_vec();
             let options = args.into_options()?;
             let absolute = |path: &std::path::Path| {

@@ -59,6 +59,18 @@ pub async fn run(server: &Server, args: RunArgs) -> anyhow::Result<Exit> {
 /// `capstan --server URL playbook run …`.
 pub async fn playbook(server: &Server, command: PlaybookCommand) -> anyhow::Result<Exit> {
     let PlaybookCommand::Run(args) = command;
+    if let Some(flag) = args.only_reads() {
+        return Err(BadInput(format!(
+            "{flag} reads the playbook here and stops: run it without --server"
+        ))
+        .into());
+    }
+    if args.starts_part_way() {
+        return Err(BadInput(
+            "--start-at-task: a run through --server starts at the first task".into(),
+        )
+        .into());
+    }
     let (json, stored_secrets) = (args.json(), args.stored_secrets().to_vec());
     let options = args.into_options()?;
     if options.inventory.is_some() {

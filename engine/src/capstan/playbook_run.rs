@@ -7,8 +7,11 @@ use std::sync::Arc;
 use super::Capstan;
 use super::control::{CancelWatch, JobControl};
 use super::recorder::Recorder;
+use crate::jobs::runner::MAX_PARALLEL_TARGETS;
 use crate::jobs::{JobRequest, LogLine, PlaybookRequest};
+use crate::playbook::ansible_cfg::AnsibleCfg;
 use crate::playbook::context::{PreparedPlugin, RunContext, RunHost};
+use crate::playbook::outline::{self, PlaybookOutline};
 use crate::playbook::prepare;
 use crate::playbook::run;
 use crate::playbook::template::Templates;
@@ -42,45 +45,17 @@ impl Capstan {
     /// results that had come.
     pub async fn run_playbook_with(
         &self,
-        options: PlaybookOptions,
+        mut options: PlaybookOptions,
         events: PlaybookEventSink,
         control: JobControl,
     ) -> Result<PlaybookReport> {
+        let LoadedRun {
+            cfg,
+            vault,
+            playbook,
+            inventory,
+        } = self.load_run(&mut options)?;
         let sudo_password = self.sudo_password(options.become_password_secret.as_deref())?;
-        let vault = Arc::new(
-            Vault::from_options(&options.vault_password_files, &options.vault_ids)
-                .map_err(|e| Error::BadInput(e.to_string()))?,
-        );
-        let playbook = model::load_with(&options.playbook, &vault)?;
-        prepare::check_notify(&playbook)?;
-        prepare::check_vars_files(&playbook, &vault)?;
-        let inventory = match &options.inventory {
-            Some(path) => crate::inventory::load_file(
-                path,
-                &crate::inventory::current_user(),
-                Some(&playbook.dir),
-                &vault,
-            )?,
-            None => {
-                let mut hosts = self.hosts()?;
-                crate::inventory::apply_folders(&mut hosts, &playbook.dir, &vault)?;
-                hosts
-            }
-        };
-        if let Some(limit) = &options.limit {
-            crate::inventory::pattern::select(limit, &inventory)
-                .map_err(|e| Error::BadInput(format!("--limit {limit}: {e}")))?;
-        }
-        for play in &playbook.plays {
-            if !Templates::is_template(&play.hosts) {
-                crate::inventory::pattern::select(&play.hosts, &inventory).map_err(|e| {
-                    Error::from(PlaybookError::at(
-                        &play.pos,
-                        format!("hosts `{}`: {e}", play.hosts),
-                    ))
-                })?;
-            }
-        }
 
         let mut plugins = HashMap::new();
         let needed = prepare::plugins_needed(&playbook);
@@ -165,6 +140,7 @@ impl Capstan {
             secrets = secrets.with_vault(vault.clone());
         }
         let targets = hosts.iter().map(|h| h.target.clone()).collect();
+        let start_at = options.start_at_task.clone();
         let context = Arc::new(RunContext {
             hostvars_used: prepare::mentions_hostvars(&playbook),
             vault,
@@ -181,6 +157,13 @@ impl Capstan {
             inventory,
             secrets,
             sudo_password,
+            late_handlers: Default::default(),
+            forks: cfg
+                .forks
+                .unwrap_or(MAX_PARALLEL_TARGETS)
+                .min(MAX_PARALLEL_TARGETS),
+            warnings: cfg.not_honoured.clone(),
+            start_at: std::sync::Mutex::new(start_at),
             cancel: cancel.clone(),
         });
         let span = tracing::info_span!("playbook", job = job_id, file = %playbook.path.display());
@@ -205,6 +188,97 @@ impl Capstan {
             error,
         })
     }
+
+    /// Reads what a run of `options` needs before anything is recorded:
+    /// the ansible.cfg beside the playbook (filling what `options` leave
+    /// open), the vault passwords, the playbook with every file it
+    /// imports, and the inventory, each checked.
+    fn load_run(&self, options: &mut PlaybookOptions) -> Result<LoadedRun> {
+        let cfg = if options.ansible_cfg {
+            AnsibleCfg::find(&model::folder_of(&options.playbook))
+                .map_err(|e| Error::BadInput(e.to_string()))?
+                .unwrap_or_default()
+        } else {
+            AnsibleCfg::default()
+        };
+        cfg.apply_to_options(options);
+        let vault = Arc::new(
+            Vault::from_options(&options.vault_password_files, &options.vault_ids)
+                .map_err(|e| Error::BadInput(e.to_string()))?,
+        );
+        let mut playbook = model::load_with_roles_path(
+            &options.playbook,
+            &vault,
+            model::roles_search_path(&cfg.roles_path),
+        )?;
+        cfg.apply_to_plays(&mut playbook.plays);
+        prepare::check_notify(&playbook)?;
+        if let Some(start) = &options.start_at_task
+            && !outline::has_start(&playbook, start)
+        {
+            return Err(Error::BadInput(format!(
+                "--start-at-task `{start}`: no task of the playbook matches it (a task in a \
+                 file that include_tasks reads during the run cannot be started at)"
+            )));
+        }
+        prepare::check_vars_files(&playbook, &vault)?;
+        let inventory = match &options.inventory {
+            Some(path) => crate::inventory::load_file(
+                path,
+                &cfg.remote_user
+                    .clone()
+                    .unwrap_or_else(crate::inventory::current_user),
+                Some(&playbook.dir),
+                &vault,
+            )?,
+            None => {
+                let mut hosts = self.hosts()?;
+                crate::inventory::apply_folders(&mut hosts, &playbook.dir, &vault)?;
+                hosts
+            }
+        };
+        if let Some(limit) = &options.limit {
+            crate::inventory::pattern::select(limit, &inventory)
+                .map_err(|e| Error::BadInput(format!("--limit {limit}: {e}")))?;
+        }
+        for play in &playbook.plays {
+            if !Templates::is_template(&play.hosts) {
+                crate::inventory::pattern::select(&play.hosts, &inventory).map_err(|e| {
+                    Error::from(PlaybookError::at(
+                        &play.pos,
+                        format!("hosts `{}`: {e}", play.hosts),
+                    ))
+                })?;
+            }
+        }
+
+        Ok(LoadedRun {
+            cfg,
+            vault,
+            playbook,
+            inventory,
+        })
+    }
+
+    /// What a run of `options` would do, without running or recording
+    /// anything: each play's hosts and tasks (`--list-hosts`,
+    /// `--list-tasks`); loading it is `--syntax-check`.
+    pub fn outline_playbook(&self, mut options: PlaybookOptions) -> Result<PlaybookOutline> {
+        let loaded = self.load_run(&mut options)?;
+        Ok(outline::outline(
+            &loaded.playbook,
+            &loaded.inventory,
+            &options,
+        ))
+    }
+}
+
+/// What [`Capstan::load_run`] reads.
+struct LoadedRun {
+    cfg: AnsibleCfg,
+    vault: Arc<Vault>,
+    playbook: model::Playbook,
+    inventory: Vec<crate::inventory::Host>,
 }
 
 /// What a playbook run masks: the values of its `--secret` variables, the

@@ -57,6 +57,17 @@ pub(crate) struct RunContext {
     pub secrets: Secrets,
     /// The sudo password opened from `options.become_password_secret`.
     pub sudo_password: Option<capstan_remote::SudoPassword>,
+    /// Handlers of roles read during the run (an `include_role` whose
+    /// name has a template), with where their play starts.
+    pub late_handlers: std::sync::Mutex<Vec<(capstan_yaml::Pos, crate::playbook::model::Task)>>,
+    /// At most so many hosts run a task at once (`forks` in ansible.cfg).
+    pub forks: usize,
+    /// What the run warns about before its first play (settings of
+    /// ansible.cfg it does not honour).
+    pub warnings: Vec<String>,
+    /// `--start-at-task`'s pattern until a task matches it (then `None`):
+    /// steps before are passed over.
+    pub start_at: std::sync::Mutex<Option<String>>,
     /// Cancelling it stops the hosts' tasks under way; no task starts after.
     pub cancel: tokio_util::sync::CancellationToken,
 }

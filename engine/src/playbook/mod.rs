@@ -15,15 +15,18 @@
 //! - [`report`] is what a run tells the world: events, outcomes, recap.
 
 mod actions;
+pub mod ansible_cfg;
 pub(crate) mod context;
 mod controller_files;
 mod filters;
 mod lookups;
 pub mod model;
 pub mod modules;
+pub mod outline;
 pub(crate) mod prepare;
 pub mod report;
 pub mod run;
+mod selection;
 mod sha512_crypt;
 mod task_error;
 pub mod template;
@@ -148,4 +151,11 @@ pub struct PlaybookOptions {
     pub vault_password_files: Vec<PathBuf>,
     /// `--vault-id [ID@]FILE`: passwords for vault ids.
     pub vault_ids: Vec<String>,
+    /// Read the `ansible.cfg` a playbook's project keeps (the CLI does; a
+    /// run the service starts for a caller does not, as its paths and
+    /// password files would be the service machine's).
+    pub ansible_cfg: bool,
+    /// `--start-at-task PATTERN`: tasks before the first whose name
+    /// matches are passed over (not run, not counted).
+    pub start_at_task: Option<String>,
 }

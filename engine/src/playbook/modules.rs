@@ -36,6 +36,8 @@ pub enum Module {
     DockerSwarm,
     /// `docker_volume`.
     DockerVolume,
+    /// `fail` (run by the play: the host fails with its message).
+    Fail,
     /// `file`.
     File,
     /// `git`.
@@ -46,6 +48,10 @@ pub enum Module {
     IncludeVars,
     /// `lineinfile`.
     Lineinfile,
+    /// `blockinfile` (the lineinfile plugin's `block`).
+    Blockinfile,
+    /// `replace` (the lineinfile plugin's `replace`).
+    Replace,
     /// `meta` (run by the play itself: handlers, ending hosts or the play).
     Meta,
     /// `service` (and `systemd`).
@@ -54,6 +60,8 @@ pub enum Module {
     SetFact,
     /// `setup`.
     Setup,
+    /// `pause` (run by the play, once for the batch, without prompting).
+    Pause,
     /// `shell`.
     Shell,
     /// `stat`.
@@ -83,6 +91,7 @@ pub fn plugin_module(written: &str) -> Option<(String, String)> {
 pub const NAMES: &[&str] = &[
     "apt",
     "assert",
+    "blockinfile",
     "command",
     "copy",
     "debug",
@@ -95,12 +104,15 @@ pub const NAMES: &[&str] = &[
     "docker_swarm",
     "docker_swarm_service",
     "docker_volume",
+    "fail",
     "file",
     "git",
     "group",
     "include_vars",
     "lineinfile",
     "meta",
+    "pause",
+    "replace",
     "service",
     "set_fact",
     "setup",
@@ -117,6 +129,8 @@ pub fn resolve(written: &str) -> Option<Module> {
         .strip_prefix("ansible.builtin.")
         .or_else(|| written.strip_prefix("ansible.legacy."))
         .or_else(|| written.strip_prefix("community.docker."))
+        .or_else(|| written.strip_prefix("community.general."))
+        .or_else(|| written.strip_prefix("ansible.posix."))
         .unwrap_or(written);
     Some(match name {
         "apt" => Module::Apt,
@@ -132,12 +146,16 @@ pub fn resolve(written: &str) -> Option<Module> {
         "docker_stack" => Module::DockerStack,
         "docker_swarm" => Module::DockerSwarm,
         "docker_volume" => Module::DockerVolume,
+        "fail" => Module::Fail,
         "file" => Module::File,
         "git" => Module::Git,
         "group" => Module::Group,
         "include_vars" => Module::IncludeVars,
         "lineinfile" => Module::Lineinfile,
+        "blockinfile" => Module::Blockinfile,
+        "replace" => Module::Replace,
         "meta" => Module::Meta,
+        "pause" => Module::Pause,
         "service" | "systemd" | "systemd_service" => Module::Service,
         "set_fact" => Module::SetFact,
         "setup" | "gather_facts" => Module::Setup,
@@ -202,18 +220,31 @@ impl Module {
             Module::Group => ("user", "group"),
             Module::User => ("user", "user"),
             Module::Lineinfile => ("lineinfile", "apply"),
+            Module::Blockinfile => ("lineinfile", "block"),
+            Module::Replace => ("lineinfile", "replace"),
             Module::Service => ("service", "apply"),
             Module::Setup => ("setup", "gather"),
-            Module::SetFact | Module::IncludeVars | Module::Meta | Module::Plugin => return None,
+            Module::SetFact
+            | Module::IncludeVars
+            | Module::Meta
+            | Module::Fail
+            | Module::Pause
+            | Module::Plugin => return None,
         })
     }
 
     /// Ansible's parameter aliases: (alias, canonical name).
     fn aliases(self) -> &'static [(&'static str, &'static str)] {
         match self {
-            Module::File | Module::Lineinfile | Module::Stat => {
+            Module::File | Module::Lineinfile | Module::Stat | Module::Replace => {
                 &[("dest", "path"), ("name", "path"), ("destfile", "path")]
             }
+            Module::Blockinfile => &[
+                ("dest", "path"),
+                ("name", "path"),
+                ("destfile", "path"),
+                ("content", "block"),
+            ],
             Module::Apt => &[
                 ("pkg", "name"),
                 ("package", "name"),
@@ -257,7 +288,7 @@ pub fn params(module: Module, inline: Option<&str>, map: Option<&Json>) -> Resul
             if !command.is_empty() {
                 params.insert("cmd".into(), Json::String(command.join(" ")));
             }
-        } else if module == Module::Debug && !text.contains('=') {
+        } else if matches!(module, Module::Debug | Module::Fail) && !text.contains('=') {
             params.insert("msg".into(), Json::String(text.to_string()));
         } else if module == Module::IncludeVars && !text.contains('=') {
             params.insert("file".into(), Json::String(text.trim().to_string()));

@@ -147,6 +147,14 @@ const HOSTVARS_SCAN_BYTES: u64 = 1 << 20;
 /// playbook's folder or one of its roles' (task files, vars, templates).
 /// Only then does each task gather every host's variables for it.
 pub(crate) fn mentions_hostvars(playbook: &Playbook) -> bool {
+    // A role named by a template is only found during the run: assume it may.
+    if playbook
+        .plays
+        .iter()
+        .any(|play| play.sections().into_iter().any(has_late_role))
+    {
+        return true;
+    }
     let mut dirs: Vec<std::path::PathBuf> = vec![playbook.dir.clone()];
     for play in &playbook.plays {
         for task in play.all_tasks().into_iter().chain(&play.handlers) {
@@ -160,6 +168,21 @@ pub(crate) fn mentions_hostvars(playbook: &Playbook) -> bool {
     let mut budget = HOSTVARS_SCAN_FILES;
     dirs.iter()
         .any(|dir| folder_mentions(dir, "hostvars", &mut budget, 0))
+}
+
+/// Whether `steps` hold an `include_role` whose role is read only when a
+/// host reaches it.
+fn has_late_role(steps: &[Step]) -> bool {
+    steps.iter().any(|step| match step {
+        Step::Task(_) => false,
+        Step::Block(block) => [&block.body, &block.rescue, &block.always]
+            .into_iter()
+            .any(|steps| has_late_role(steps)),
+        Step::Include(include) => match &include.steps {
+            Some(steps) => has_late_role(steps),
+            None => include.included_role.is_some(),
+        },
+    })
 }
 
 fn folder_mentions(dir: &std::path::Path, word: &str, budget: &mut usize, depth: usize) -> bool {

@@ -244,8 +244,19 @@ impl Templates {
             let value = self.eval_at(expr, scope, chain)?;
             return Ok(serde_json::to_value(&value).unwrap_or(Json::Null));
         }
-        let out = self.render_text_at(text, scope, chain)?;
-        Ok(python_literal(&out).unwrap_or(Json::String(out)))
+        // One expression and a newline (YAML's `|` adds it): a number, a
+        // boolean or a list keeps its type, as Jinja drops the newline;
+        // text keeps the newline (ansible-core 2.19 does both).
+        if let Some(expr) = text.strip_suffix('\n').and_then(single_expression) {
+            let value = self.eval_at(expr, scope, chain)?;
+            return Ok(match value.as_str() {
+                Some(text) => Json::String(format!("{text}\n")),
+                None => serde_json::to_value(&value).unwrap_or(Json::Null),
+            });
+        }
+        // Anything more is text, even text that reads as a number or a
+        // boolean (ansible-core 2.19 keeps `"{{ b }} "` a string).
+        Ok(Json::String(self.render_text_at(text, scope, chain)?))
     }
 
     /// Renders a string to text. The output is never rendered again.
@@ -395,25 +406,6 @@ pub fn truthy(value: &Value) -> bool {
         };
     }
     value.is_true()
-}
-
-/// Ansible turns a rendered text that reads as a Python number or
-/// boolean (`"1\n"`, `"True"`) into that value; text stays text.
-fn python_literal(text: &str) -> Option<Json> {
-    let t = text.trim();
-    match t {
-        "True" => return Some(Json::Bool(true)),
-        "False" => return Some(Json::Bool(false)),
-        _ => {}
-    }
-    let digits = t.strip_prefix('-').unwrap_or(t);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        if digits.len() > 1 && digits.starts_with('0') {
-            return None;
-        }
-        return t.parse::<i64>().ok().map(Json::from);
-    }
-    None
 }
 
 /// `{{ expr }}` alone, without other text: its inner expression.
@@ -666,6 +658,21 @@ mod tests {
             "pkgs": ["git", "curl"], "name": "Web", "port": 80, "flag": "yes",
             "result": {"stdout": "hello", "changed": true}
         }))
+    }
+
+    #[test]
+    fn one_expression_and_a_newline_keeps_a_number_but_text_keeps_the_newline() {
+        let t = Templates::new();
+        let value = |text: &str| t.render_value(text, &scope()).unwrap();
+        assert_eq!(value("{{ port }}\n"), json!(80));
+        assert_eq!(value("{{ result.changed }}\n"), json!(true));
+        assert_eq!(value("{{ name }}\n"), json!("Web\n"));
+        assert_eq!(
+            value("{{ result.changed }} "),
+            json!("True "),
+            "more than one part is text"
+        );
+        assert_eq!(value("{{ port }}{{ port }}"), json!("8080"));
     }
 
     #[test]

@@ -111,7 +111,7 @@ pub fn apply(params: &LineParams, text: &str) -> Result<Edit, Error> {
         let wanted = if params.backrefs {
             let caps = re.captures(&lines[index]).expect("it matched");
             let mut out = String::new();
-            caps.expand(&python_backrefs(line), &mut out);
+            caps.expand(&python_replacement(line), &mut out);
             out
         } else {
             line.to_string()
@@ -184,9 +184,10 @@ fn join(lines: &[String], original: &str, changed: bool) -> String {
     out
 }
 
-/// Python's `\1` and `\g<name>` become the regex crate's `${1}`/`${name}`;
-/// a literal `$` is escaped.
-fn python_backrefs(template: &str) -> String {
+/// A Python `re` replacement as the regex crate's: `\1` and `\g<name>`
+/// become `${1}`/`${name}`, `\n` and Python's other escapes their
+/// characters, and a literal `$` is escaped.
+pub(crate) fn python_replacement(template: &str) -> String {
     let mut out = String::new();
     let mut chars = template.chars().peekable();
     while let Some(c) = chars.next() {
@@ -210,6 +211,18 @@ fn python_backrefs(template: &str) -> String {
                 Some('\\') => {
                     chars.next();
                     out.push('\\');
+                }
+                // The escapes Python's `re` turns into characters.
+                Some(e @ ('n' | 't' | 'r' | 'f' | 'v' | 'a')) => {
+                    chars.next();
+                    out.push(match e {
+                        'n' => '\n',
+                        't' => '\t',
+                        'r' => '\r',
+                        'f' => '\x0c',
+                        'v' => '\x0b',
+                        _ => '\x07',
+                    });
                 }
                 _ => out.push('\\'),
             },

@@ -1,8 +1,12 @@
-//! Ansible's `lineinfile` module: make sure one line is in a file (or is
-//! not), replacing the last line a regexp matches, or inserting after or
-//! before a match — idempotent, with check mode and a unified diff.
+//! Ansible's text-file edits: `lineinfile` (make sure one line is in a
+//! file, or is not, replacing the last line a regexp matches, or inserting
+//! after or before a match), `blockinfile` (a block between marker lines)
+//! and `replace` (every match of a pattern) — idempotent, with check mode
+//! and a unified diff.
 
+mod block;
 mod edit;
+mod replace;
 
 use capstan_plugin_sdk::mode::Mode;
 use capstan_plugin_sdk::remote::{self, FileKind};
@@ -10,7 +14,9 @@ use capstan_plugin_sdk::{
     Action, Capability, Context, Error, Manifest, Outcome, Plugin, diff, register_plugin,
 };
 
+pub use block::BlockParams;
 pub use edit::{Edit, LineParams, LineState};
+pub use replace::ReplaceParams;
 
 struct LineInFile;
 
@@ -26,49 +32,108 @@ impl Plugin for LineInFile {
         .capability(Capability::RemoteExec)
         .capability(Capability::Local)
         .action(Action::new("apply", "Bring the file to the wanted line.").run(apply))
+        .action(
+            Action::new(
+                "block",
+                "Put a marked block of lines in a file, or take it out.",
+            )
+            .run(block),
+        )
+        .action(Action::new("replace", "Replace every match of a pattern in a file.").run(replace))
     }
 }
 
 fn apply(params: LineParams, ctx: &Context) -> Result<Outcome, Error> {
     let path = params.path.clone();
     let mode = params.mode.as_ref().map(Mode::bits).transpose()?;
-    // Read first: the file is usually there, and one command is cheaper
-    // than two. Only when the read fails, ask why.
-    let before = match remote::read_file(&ctx.target, &path) {
-        Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
-        Err(read_error) => match remote::stat(&ctx.target, &path)? {
-            Some(info) if info.kind == FileKind::Directory => {
-                return Err(Error::msg(format!("{path} is a directory")));
-            }
-            Some(_) => return Err(read_error.into()),
-            None if params.create || params.absent() => None,
-            None => {
-                return Err(Error::msg(format!(
-                    "destination {path} does not exist (set create: true to create it)"
-                )));
-            }
-        },
-    };
+    let before = read_text(ctx, &path)?;
+    if before.is_none() && !(params.create || params.absent()) {
+        return Err(missing(&path));
+    }
     if before.is_none() && params.absent() {
         return Ok(Outcome::ok(format!(
             "{path} does not exist: nothing to remove"
         )));
     }
     let text = before.clone().unwrap_or_default();
-    let Edit { after, message } = edit::apply(&params, &text)?;
+    let edit = edit::apply(&params, &text)?;
+    write_edit(ctx, &path, before.as_deref(), edit, mode)
+}
+
+/// `blockinfile`.
+fn block(params: BlockParams, ctx: &Context) -> Result<Outcome, Error> {
+    let path = params.path.clone();
+    let mode = params.mode.as_ref().map(Mode::bits).transpose()?;
+    let before = read_text(ctx, &path)?;
+    if before.is_none() && params.absent() {
+        return Ok(Outcome::ok(format!("File {path} not present")));
+    }
+    if before.is_none() && !params.create {
+        return Err(missing(&path));
+    }
+    let edit = block::apply(&params, before.as_deref())?;
+    write_edit(ctx, &path, before.as_deref(), edit, mode)
+}
+
+/// `replace`.
+fn replace(params: ReplaceParams, ctx: &Context) -> Result<Outcome, Error> {
+    let path = params.path.clone();
+    let mode = params.mode.as_ref().map(Mode::bits).transpose()?;
+    let Some(before) = read_text(ctx, &path)? else {
+        return Err(Error::msg(format!("{path} does not exist")));
+    };
+    let edit = replace::apply(&params, &before)?;
+    write_edit(ctx, &path, Some(&before), edit, mode)
+}
+
+/// The file's text, or `None` when it is missing; a folder is refused
+/// by name.
+fn read_text(ctx: &Context, path: &str) -> Result<Option<String>, Error> {
+    // Read first: the file is usually there, and one command is cheaper
+    // than two. Only when the read fails, ask why.
+    match remote::read_file(&ctx.target, path) {
+        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+        Err(read_error) => match remote::stat(&ctx.target, path)? {
+            Some(info) if info.kind == FileKind::Directory => {
+                Err(Error::msg(format!("{path} is a directory")))
+            }
+            Some(_) => Err(read_error.into()),
+            None => Ok(None),
+        },
+    }
+}
+
+/// A missing file a module without `create: true` cannot edit.
+fn missing(path: &str) -> Error {
+    Error::msg(format!(
+        "destination {path} does not exist (set create: true to create it)"
+    ))
+}
+
+/// Writes an edit's text when it changes the file (or makes it), and
+/// says what happened with a diff when asked.
+fn write_edit(
+    ctx: &Context,
+    path: &str,
+    before: Option<&str>,
+    edit: Edit,
+    mode: Option<u32>,
+) -> Result<Outcome, Error> {
+    let Edit { after, message } = edit;
+    let text = before.unwrap_or_default();
     if after == text && before.is_some() {
         return Ok(Outcome::ok(message));
     }
     if !ctx.check {
         if before.is_none() {
             // As Ansible's: `create` makes the folders on the way too.
-            make_parent(&ctx.target, &path)?;
+            make_parent(&ctx.target, path)?;
         }
-        remote::write_file(&ctx.target, &path, after.as_bytes(), mode)?;
+        remote::write_file(&ctx.target, path, after.as_bytes(), mode)?;
     }
     let mut outcome = Outcome::changed(message).with_data(serde_json::json!({ "path": path }));
     if ctx.diff {
-        outcome = outcome.with_diff(diff::unified(&path, &text, &after));
+        outcome = outcome.with_diff(diff::unified(path, text, &after));
     }
     Ok(outcome)
 }

@@ -127,6 +127,8 @@ async fn start_upload(
         // The service reads no password files of its machine for a caller.
         vault_password_files: Vec::new(),
         vault_ids: Vec::new(),
+        ansible_cfg: false,
+        start_at_task: None,
     };
     state
         .capstan
@@ -259,6 +261,8 @@ fn scheduled_playbook(playbook: ScheduledPlaybook) -> PlaybookOptions {
         secret_vars: Vec::new(),
         vault_password_files: Vec::new(),
         vault_ids: Vec::new(),
+        ansible_cfg: false,
+        start_at_task: None,
     }
 }
 

@@ -4,7 +4,9 @@
 use serde_json::Value as Json;
 
 use super::scalars::{boolean, conditions, environment, string, strings, throttle, vars};
-use super::{Step, Task};
+use std::sync::Arc;
+
+use super::{RoleScope, Step, Task};
 use crate::playbook::PlaybookError;
 use capstan_yaml::{Key, Node};
 
@@ -50,6 +52,8 @@ pub struct HandedDown {
     pub(super) ignore_unreachable: Option<bool>,
     pub(super) throttle: Option<u32>,
     pub(super) vars: Vec<(String, Json)>,
+    /// The variables of the `include_role` whose tasks these are.
+    pub(super) role_scope: Option<Arc<RoleScope>>,
 }
 
 impl HandedDown {
@@ -143,6 +147,9 @@ impl HandedDown {
         self.ignore_unreachable = self.ignore_unreachable.or(outer.ignore_unreachable);
         self.throttle = self.throttle.or(outer.throttle);
         self.vars = outer.vars.iter().chain(&self.vars).cloned().collect();
+        if self.role_scope.is_none() {
+            self.role_scope = outer.role_scope.clone();
+        }
     }
 
     /// The tags it adds.
@@ -202,5 +209,26 @@ impl HandedDown {
         if !self.vars.is_empty() {
             task.vars = self.vars.iter().chain(&task.vars).cloned().collect();
         }
+        if task.role_scope.is_none() {
+            task.role_scope = self.role_scope.clone();
+        }
+    }
+
+    /// Only an `include_role`'s variables, for the tasks it brings.
+    pub(super) fn with_role_scope(scope: Arc<RoleScope>) -> HandedDown {
+        HandedDown {
+            role_scope: Some(scope),
+            ..HandedDown::default()
+        }
+    }
+
+    /// The variables it hands down, outermost first.
+    pub fn vars(&self) -> &[(String, Json)] {
+        &self.vars
+    }
+
+    /// The `include_role` variables it hands down, if any.
+    pub fn role_scope(&self) -> Option<&RoleScope> {
+        self.role_scope.as_deref()
     }
 }

@@ -19,8 +19,8 @@ pub(super) struct Loader {
     /// The files being read, the playbook first.
     reading: Vec<PathBuf>,
     /// Where roles are looked for after the playbook's `roles/` folder
-    /// (`ANSIBLE_ROLES_PATH`, then Ansible's defaults).
-    roles_path: Vec<PathBuf>,
+    /// ([`roles_search_path`]).
+    roles_path: Arc<Vec<PathBuf>>,
     /// What the roles of the play being read bring to it.
     pub(super) play_roles: super::roles::PlayRoles,
     /// Opens vault-encrypted files and values.
@@ -28,11 +28,11 @@ pub(super) struct Loader {
 }
 
 impl Loader {
-    pub(super) fn new(playbook: &Path, vault: Arc<Vault>) -> Loader {
+    pub(super) fn new(playbook: &Path, vault: Arc<Vault>, roles_path: Arc<Vec<PathBuf>>) -> Loader {
         Loader {
             base: folder_of(playbook),
             reading: vec![playbook.to_path_buf()],
-            roles_path: roles_path(),
+            roles_path,
             play_roles: Default::default(),
             vault,
         }
@@ -79,13 +79,18 @@ impl Loader {
         &self.base
     }
 
+    /// Where roles are looked for after the playbook's `roles/`.
+    pub(super) fn roles_path(&self) -> Arc<Vec<PathBuf>> {
+        self.roles_path.clone()
+    }
+
     /// A loader for a playbook in `base` that is reading nothing yet (a
     /// task file read on its own, when an include reaches it).
-    pub(super) fn within(base: &Path, vault: Arc<Vault>) -> Loader {
+    pub(super) fn within(base: &Path, vault: Arc<Vault>, roles_path: Arc<Vec<PathBuf>>) -> Loader {
         Loader {
             base: base.to_path_buf(),
             reading: Vec::new(),
-            roles_path: roles_path(),
+            roles_path,
             play_roles: Default::default(),
             vault,
         }
@@ -130,19 +135,22 @@ impl Loader {
 }
 
 /// The folder a file is in (`.` for a bare name).
-pub(super) fn folder_of(file: &Path) -> PathBuf {
+pub(crate) fn folder_of(file: &Path) -> PathBuf {
     file.parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_path_buf()
 }
 
-/// `ANSIBLE_ROLES_PATH` (folders separated by `:`), then the folders
-/// Ansible looks in by default.
-fn roles_path() -> Vec<PathBuf> {
-    let mut path: Vec<PathBuf> = std::env::var_os("ANSIBLE_ROLES_PATH")
-        .map(|v| std::env::split_paths(&v).collect())
-        .unwrap_or_default();
+/// Where roles are looked for after a playbook's `roles/` folder:
+/// `ANSIBLE_ROLES_PATH` (folders separated by `:`), or else `configured`
+/// (an ansible.cfg's `roles_path`); then the folders Ansible looks in by
+/// default.
+pub fn roles_search_path(configured: &[PathBuf]) -> Vec<PathBuf> {
+    let mut path: Vec<PathBuf> = match std::env::var_os("ANSIBLE_ROLES_PATH") {
+        Some(v) => std::env::split_paths(&v).collect(),
+        None => configured.to_vec(),
+    };
     if let Some(home) = std::env::var_os("HOME") {
         path.push(PathBuf::from(home).join(".ansible/roles"));
     }

@@ -28,6 +28,8 @@ use super::{NodeError, PlaybookError};
 use capstan_yaml::{self as yaml, Node, Pos, TopLevel, Yaml};
 pub use handed::HandedDown;
 use loader::Loader;
+pub(crate) use loader::folder_of;
+pub use loader::roles_search_path;
 use scalars::{boolean, entries, list, start_of, string, strings};
 pub use scalars::{is_env_name, vars};
 
@@ -61,6 +63,9 @@ pub struct Play {
     pub no_log: Option<bool>,
     /// Whether to run `setup` first (default yes).
     pub gather_facts: bool,
+    /// Whether the play says `gather_facts:` itself (an `ansible.cfg` with
+    /// `gathering = explicit` turns the default off).
+    pub gather_facts_written: bool,
     /// Tags every task inherits.
     pub tags: Vec<String>,
     /// `pre_tasks:`, run before the roles (their handlers right after).
@@ -342,13 +347,45 @@ pub struct Include {
     pub dir: PathBuf,
     /// The playbook's folder.
     pub base: PathBuf,
+    /// Where roles are looked for after the playbook's `roles/`.
+    pub roles_path: Arc<Vec<PathBuf>>,
     /// The role it is written in, if any.
     pub role: Option<Arc<RoleRef>>,
     /// The file's steps, read when the playbook loaded (a name with no
     /// template); `None` when the name is only known per host.
     pub steps: Option<Vec<Step>>,
+    /// For `include_role` (then `file` is the role's name): how the role
+    /// is read and what it brings.
+    pub included_role: Option<IncludedRole>,
     /// Where it is written.
     pub pos: Pos,
+}
+
+/// What an `include_role` says beside its role's name.
+#[derive(Debug, Clone, Default)]
+pub struct IncludedRole {
+    /// `tasks_from`, `vars_from`, `defaults_from`, `handlers_from`.
+    pub files: RoleFiles,
+    /// `public:`: the role's defaults and vars reach the rest of the play.
+    pub public: bool,
+    /// `apply:`: keywords handed to each task the role brings.
+    pub apply: HandedDown,
+    /// The variables only the role's tasks see, when it was read as the
+    /// playbook loaded (with `Include::steps`).
+    pub scope: Option<Arc<RoleScope>>,
+}
+
+/// Which files of a role's folders a call reads instead of `main.yml`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoleFiles {
+    /// `tasks_from`.
+    pub tasks: Option<String>,
+    /// `vars_from`.
+    pub vars: Option<String>,
+    /// `defaults_from`.
+    pub defaults: Option<String>,
+    /// `handlers_from`.
+    pub handlers: Option<String>,
 }
 
 impl Include {
@@ -361,7 +398,11 @@ impl Include {
     /// The files a templated name could name: in each folder it is
     /// looked for in, those whose path matches the name with each `{{ }}`
     /// read as a wildcard (`{{ os }}.yml` → `debian.yml`, `redhat.yml`).
+    /// None for a role, whose files are only known once it is found.
     pub fn candidate_files(&self) -> Vec<PathBuf> {
+        if self.included_role.is_some() {
+            return Vec::new();
+        }
         let (folder, name) = match self.file.rsplit_once('/') {
             Some((folder, name)) if !folder.contains("{{") => (folder, name),
             Some(_) => return Vec::new(),
@@ -395,7 +436,7 @@ impl Include {
     /// only per host), each owned by the include's role; `vault` opens
     /// what is encrypted.
     pub fn read(&self, path: &Path, vault: &Arc<Vault>) -> Result<Vec<Step>, PlaybookError> {
-        let mut loader = Loader::within(&self.base, vault.clone());
+        let mut loader = Loader::within(&self.base, vault.clone(), self.roles_path.clone());
         let mut steps =
             loader.read_tasks(path, &self.pos, |loader, node| tasks::steps(node, loader))?;
         if let Some(role) = &self.role {
@@ -403,6 +444,46 @@ impl Include {
         }
         Ok(steps)
     }
+
+    /// The folder of the role `name` (an `include_role`'s, rendered for a
+    /// host) names.
+    pub fn find_role(&self, name: &str, vault: &Arc<Vault>) -> Result<PathBuf, String> {
+        Loader::within(&self.base, vault.clone(), self.roles_path.clone())
+            .find_role(name, &self.pos)
+            .map_err(|e| e.message)
+    }
+
+    /// The role `name` of an `include_role` whose name was only known
+    /// per host, read now: its steps, the variables only they see, and
+    /// its handlers (which join the play's).
+    pub fn read_role(&self, name: &str, vault: &Arc<Vault>) -> Result<ReadRole, PlaybookError> {
+        let files = self
+            .included_role
+            .as_ref()
+            .map(|r| r.files.clone())
+            .unwrap_or_default();
+        let mut loader = Loader::within(&self.base, vault.clone(), self.roles_path.clone());
+        let mut read = tasks::read_included_role(
+            tasks::RoleCall::for_include(name, files, self.pos.clone()),
+            &mut loader,
+        )?;
+        self.handed
+            .without_when_and_tags()
+            .hand_down(&mut read.steps);
+        Ok(read)
+    }
+}
+
+/// A role an `include_role` read: its steps (its dependencies' first),
+/// what only they see, and its handlers.
+#[derive(Debug)]
+pub struct ReadRole {
+    /// Its steps, each holding `scope`.
+    pub steps: Vec<Step>,
+    /// Its defaults and vars.
+    pub scope: Arc<RoleScope>,
+    /// Its handlers, each holding `scope`.
+    pub handlers: Vec<Task>,
 }
 
 /// Every task of a list of steps, in file order.
@@ -425,6 +506,10 @@ pub struct Block {
     pub rescue: Vec<Step>,
     /// `always:`.
     pub always: Vec<Step>,
+    /// For a role's block (a play's role, or a dependency): the role and
+    /// its parameters. Each host runs it at most once per play, as
+    /// Ansible runs a role already run on a host only when allowed to.
+    pub once: Option<Arc<str>>,
     /// Where the block starts.
     pub pos: Pos,
 }
@@ -441,6 +526,7 @@ impl Play {
             become_user: None,
             no_log: None,
             gather_facts: true,
+            gather_facts_written: false,
             tags: Vec::new(),
             pre_tasks: Vec::new(),
             roles: Vec::new(),
@@ -478,6 +564,7 @@ impl Block {
             body: Vec::new(),
             rescue: Vec::new(),
             always: Vec::new(),
+            once: None,
             pos,
         }
     }
@@ -567,8 +654,23 @@ pub struct Task {
     pub throttle: Option<u32>,
     /// The role it belongs to, if any.
     pub role: Option<Arc<RoleRef>>,
+    /// The variables of the `include_role` that brought it, which only
+    /// that role's tasks and handlers see.
+    pub role_scope: Option<Arc<RoleScope>>,
     /// Where the task starts.
     pub pos: Pos,
+}
+
+/// What an `include_role`'s role brings only to its own tasks and
+/// handlers (to the whole play as well with `public: true`): its
+/// defaults, under every other variable, and its `vars/`, over the
+/// play's.
+#[derive(Debug, Default, PartialEq)]
+pub struct RoleScope {
+    /// `defaults/` of the role and its dependencies.
+    pub defaults: serde_json::Map<String, Json>,
+    /// `vars/` of the role and its dependencies.
+    pub vars: serde_json::Map<String, Json>,
 }
 
 impl Task {
@@ -608,6 +710,7 @@ impl Task {
             no_log: None,
             vars: Vec::new(),
             role: None,
+            role_scope: None,
             pos,
         }
     }
@@ -671,6 +774,7 @@ const PLAY_KEYS: &[&str] = &[
     "any_errors_fatal",
     "environment",
     "strategy",
+    "collections",
 ];
 
 /// `serial:`: a size or a list of sizes, each a number, a percentage or a
@@ -720,9 +824,20 @@ pub fn load(path: &Path) -> Result<Playbook, PlaybookError> {
 
 /// [`load`], opening vault-encrypted files and values with `vault`.
 pub fn load_with(path: &Path, vault: &Arc<Vault>) -> Result<Playbook, PlaybookError> {
+    load_with_roles_path(path, vault, roles_search_path(&[]))
+}
+
+/// [`load_with`], looking for roles in `roles_path` after the playbook's
+/// `roles/` ([`roles_search_path`]).
+pub fn load_with_roles_path(
+    path: &Path,
+    vault: &Arc<Vault>,
+    roles_path: Vec<PathBuf>,
+) -> Result<Playbook, PlaybookError> {
     let shown = path.display().to_string();
     let text = yaml::read_file(path, "playbook").map_err(PlaybookError::plain)?;
-    let plays = parse_plays_with(&shown, &text, vault)?;
+    let root = vault.parse_yaml(&shown, &text, TopLevel::Sequence, "playbook")?;
+    let plays = plays_at(&shown, &root, vault, Arc::new(roles_path))?;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -748,10 +863,20 @@ pub fn parse_plays_with(
     vault: &Arc<Vault>,
 ) -> Result<Vec<Play>, PlaybookError> {
     let root = vault.parse_yaml(shown, text, TopLevel::Sequence, "playbook")?;
+    plays_at(shown, &root, vault, Arc::new(roles_search_path(&[])))
+}
+
+/// The plays of the playbook `shown` whose YAML is `root`.
+fn plays_at(
+    shown: &str,
+    root: &Node,
+    vault: &Arc<Vault>,
+    roles_path: Arc<Vec<PathBuf>>,
+) -> Result<Vec<Play>, PlaybookError> {
     let Yaml::Seq(items) = &root.value else {
         return Err(root.error("a playbook is a list of plays"));
     };
-    let mut loader = Loader::new(Path::new(shown), vault.clone());
+    let mut loader = Loader::new(Path::new(shown), vault.clone(), roles_path);
     let mut chain = vec![Path::new(shown).to_path_buf()];
     plays_of(items, &mut loader, vault, &mut chain)
 }
@@ -831,7 +956,7 @@ fn plays_of(
             return Err(root.error("a playbook is a list of plays"));
         };
         chain.push(path.clone());
-        let mut own_loader = Loader::new(&path, vault.clone());
+        let mut own_loader = Loader::new(&path, vault.clone(), loader.roles_path());
         let imported = plays_of(inner, &mut own_loader, vault, chain)?;
         chain.pop();
         for mut play in imported {
@@ -901,7 +1026,10 @@ fn play(node: &Node, loader: &mut Loader) -> Result<Play, PlaybookError> {
             "become" => play.become_ = Some(boolean(value, "become")?),
             "become_user" => play.become_user = Some(string(value, "become_user")?),
             "no_log" => play.no_log = Some(boolean(value, "no_log")?),
-            "gather_facts" => play.gather_facts = boolean(value, "gather_facts")?,
+            "gather_facts" => {
+                play.gather_facts = boolean(value, "gather_facts")?;
+                play.gather_facts_written = true;
+            }
             "tags" => play.tags = strings(value, "tags")?,
             "pre_tasks" => play.pre_tasks = tasks::steps(value, loader)?,
             "roles" => {}
@@ -910,6 +1038,11 @@ fn play(node: &Node, loader: &mut Loader) -> Result<Play, PlaybookError> {
             "handlers" => own_handlers = tasks::handlers(value)?,
             "serial" => play.serial = serial(value)?,
             "max_fail_percentage" => play.max_fail_percentage = Some(percentage(value)?),
+            // Modules resolve to Capstan's own by their short names (and
+            // FQCNs); the collections a play searches change nothing.
+            "collections" => {
+                strings(value, "collections")?;
+            }
             "any_errors_fatal" => play.any_errors_fatal = boolean(value, "any_errors_fatal")?,
             "environment" => play.environment = vec![scalars::environment(value)?],
             "strategy" => play.strategy = Strategy::read(value)?,

@@ -64,24 +64,26 @@ impl RoleFolder {
             .find(|p| p.is_file())
     }
 
-    /// The task file to run: `tasks/main.yml`, or `tasks/FROM.yml` for
-    /// `tasks_from` (which must exist); `None` for a role without tasks.
-    pub fn tasks_file(
+    /// The file of `sub` to read: `SUB/main.yml`, or `SUB/FROM.yml` for a
+    /// `*_from` option (which must exist); `None` when the role has no
+    /// main file there.
+    pub fn chosen_file(
         &self,
+        sub: &str,
         from: Option<&str>,
         at: &Pos,
     ) -> Result<Option<PathBuf>, PlaybookError> {
         match from {
-            None => Ok(self.main_file("tasks")),
+            None => Ok(self.main_file(sub)),
             Some(name) => {
                 let stem = name.trim_end_matches(".yml").trim_end_matches(".yaml");
-                self.file("tasks", stem).map(Some).ok_or_else(|| {
+                self.file(sub, stem).map(Some).ok_or_else(|| {
                     PlaybookError::at(
                         at,
                         format!(
-                            "role `{}` has no task file `{name}` in {}",
+                            "role `{}` has no {sub} file `{name}` in {}",
                             self.name,
-                            self.path.join("tasks").display()
+                            self.path.join(sub).display()
                         ),
                     )
                 })
@@ -89,15 +91,16 @@ impl RoleFolder {
         }
     }
 
-    /// `handlers/main.yml`, if the role has one.
-    pub fn handlers_file(&self) -> Option<PathBuf> {
-        self.main_file("handlers")
-    }
-
-    /// The mapping in `defaults/main.yml` or `vars/main.yml` (`sub`), in
-    /// file order; nothing when the role has none.
-    pub fn vars(&self, sub: &str) -> Result<Vec<(String, Json)>, PlaybookError> {
-        let Some(path) = self.main_file(sub) else {
+    /// The mapping in the role's `defaults/` or `vars/` file (`sub`; its
+    /// `main.yml` unless `from` names another), in file order; nothing
+    /// when the role has none.
+    pub fn vars(
+        &self,
+        sub: &str,
+        from: Option<&str>,
+        at: &Pos,
+    ) -> Result<Vec<(String, Json)>, PlaybookError> {
+        let Some(path) = self.chosen_file(sub, from, at)? else {
             return Ok(Vec::new());
         };
         let node = read(&self.vault, &path, TopLevel::Mapping, "role variables")?;

@@ -14,7 +14,8 @@ use super::scalars::{
     vars,
 };
 use super::{
-    Args, Block, Include, LoopControl, LoopKind, LoopSpec, MetaAction, RoleRef, Step, Task,
+    Args, Block, Include, IncludedRole, LoopControl, LoopKind, LoopSpec, MetaAction, ReadRole,
+    RoleFiles, RoleRef, RoleScope, Step, Task,
 };
 use crate::playbook::modules::{self, Module};
 use crate::playbook::{NodeError, PlaybookError};
@@ -64,10 +65,6 @@ const TASK_KEYS: &[&str] = &[
 const UNSUPPORTED_TASK_KEYS: &[(&str, &str)] = &[
     ("rescue", "`rescue:` belongs to a `block:`"),
     ("always", "`always:` belongs to a `block:`"),
-    (
-        "include_role",
-        "include_role is not supported yet; import_role reads the role when the playbook loads",
-    ),
     ("async", "async tasks are not supported"),
     ("poll", "async tasks are not supported"),
 ];
@@ -121,6 +118,9 @@ fn step(node: &Node, loader: &mut Loader) -> Result<Step, PlaybookError> {
     if has("include_tasks") || has("ansible.builtin.include_tasks") {
         return include_tasks(node, fields, loader).map(|i| Step::Include(Box::new(i)));
     }
+    if has("include_role") || has("ansible.builtin.include_role") {
+        return include_role(node, fields, loader).map(|i| Step::Include(Box::new(i)));
+    }
     if has("import_role") || has("ansible.builtin.import_role") {
         let call = RoleCall::import(node, fields)?;
         return Ok(Step::Block(
@@ -140,6 +140,7 @@ fn block(node: &Node, fields: &[(Key, Node)], loader: &mut Loader) -> Result<Blo
         body: Vec::new(),
         rescue: Vec::new(),
         always: Vec::new(),
+        once: None,
         pos: start_of(node, fields),
     };
     let mut handed = HandedDown::default();
@@ -221,19 +222,15 @@ fn import_tasks(
         body,
         rescue: Vec::new(),
         always: Vec::new(),
+        once: None,
         pos,
     })
 }
 
-/// `include_tasks: FILE` with `when`, `loop`, `vars`, `tags`, `name`:
-/// read now when the name has no template (so a missing file or a bad
-/// task is named before the run), else when a host reaches it.
-fn include_tasks(
-    node: &Node,
-    fields: &[(Key, Node)],
-    loader: &mut Loader,
-) -> Result<Include, PlaybookError> {
-    let mut include = Include {
+/// An include with nothing read yet, written at `pos` in the file
+/// `loader` is reading.
+fn new_include(loader: &Loader, pos: Pos) -> Include {
+    Include {
         name: None,
         file: String::new(),
         when: Vec::new(),
@@ -244,10 +241,41 @@ fn include_tasks(
         handed: HandedDown::default(),
         dir: loader.current_dir(),
         base: loader.base().to_path_buf(),
+        roles_path: loader.roles_path(),
         role: None,
         steps: None,
-        pos: start_of(node, fields),
-    };
+        included_role: None,
+        pos,
+    }
+}
+
+/// The keywords every include takes beside what it includes.
+const INCLUDE_KEYS: &str = "name, when, tags, vars, loop (and the with_* forms), loop_control";
+
+/// Reads `key` into `include` if it is a keyword every include takes;
+/// false if it is not.
+fn include_keyword(include: &mut Include, key: &Key, value: &Node) -> Result<bool, PlaybookError> {
+    match key.name.as_str() {
+        "name" => include.name = Some(string(value, "name")?),
+        "when" => include.when = conditions(value)?,
+        "tags" => include.tags = strings(value, "tags")?,
+        "vars" => include.vars = vars(value)?,
+        name if LoopKind::of(name).is_some() => include.loop_ = Some(loop_spec(key, value)),
+        "loop_control" => include.loop_control = loop_control(value)?,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// `include_tasks: FILE` with `when`, `loop`, `vars`, `tags`, `name`:
+/// read now when the name has no template (so a missing file or a bad
+/// task is named before the run), else when a host reaches it.
+fn include_tasks(
+    node: &Node,
+    fields: &[(Key, Node)],
+    loader: &mut Loader,
+) -> Result<Include, PlaybookError> {
+    let mut include = new_include(loader, start_of(node, fields));
     let mut file_at = include.pos.clone();
     for (key, value) in fields {
         match key.name.as_str() {
@@ -264,20 +292,12 @@ fn include_tasks(
                 };
                 file_at = value.pos.clone();
             }
-            "name" => include.name = Some(string(value, "name")?),
-            "when" => include.when = conditions(value)?,
-            "tags" => include.tags = strings(value, "tags")?,
-            "vars" => include.vars = vars(value)?,
-            name if LoopKind::of(name).is_some() => {
-                include.loop_ = Some(loop_spec(key, value));
-            }
-            "loop_control" => include.loop_control = loop_control(value)?,
+            _ if include_keyword(&mut include, key, value)? => {}
             other => {
                 return Err(PlaybookError::at(
                     &key.pos,
                     format!(
-                        "unsupported keyword `{other}` on include_tasks; supported: name, \
-                         when, tags, vars, loop (and the with_* forms), loop_control"
+                        "unsupported keyword `{other}` on include_tasks; supported: {INCLUDE_KEYS}"
                     ),
                 ));
             }
@@ -291,16 +311,152 @@ fn include_tasks(
     Ok(include)
 }
 
+/// The options naming which of a role's files to read.
+const ROLE_OPTIONS: &[&str] = &["tasks_from", "vars_from", "defaults_from", "handlers_from"];
+
+/// Reads a `*_from` option of `import_role` or `include_role` into
+/// `files`; false if `key` is not one.
+fn role_option(key: &Key, value: &Node, files: &mut RoleFiles) -> Result<bool, PlaybookError> {
+    let slot = match key.name.as_str() {
+        "tasks_from" => &mut files.tasks,
+        "vars_from" => &mut files.vars,
+        "defaults_from" => &mut files.defaults,
+        "handlers_from" => &mut files.handlers,
+        _ => return Ok(false),
+    };
+    *slot = Some(string(value, &key.name)?);
+    Ok(true)
+}
+
+/// `include_role: {name: ROLE, tasks_from, vars_from, defaults_from,
+/// handlers_from, public, apply}` with `when`, `loop`, `vars`, `tags`,
+/// `name`: the role is read now when its name has no template (so a
+/// missing role or a bad task is named before the run), else when a host
+/// reaches it. Its defaults and vars reach only its own tasks and
+/// handlers unless `public: true`.
+fn include_role(
+    node: &Node,
+    fields: &[(Key, Node)],
+    loader: &mut Loader,
+) -> Result<Include, PlaybookError> {
+    let mut include = new_include(loader, start_of(node, fields));
+    let mut role = IncludedRole::default();
+    let mut name_at = include.pos.clone();
+    for (key, value) in fields {
+        match key.name.as_str() {
+            "include_role" | "ansible.builtin.include_role" => {
+                for (k, v) in entries(value, "include_role")? {
+                    match k.name.as_str() {
+                        "name" => {
+                            include.file = string(v, "name")?;
+                            name_at = v.pos.clone();
+                        }
+                        "public" => role.public = boolean(v, "public")?,
+                        "apply" => {
+                            for (ak, av) in entries(v, "apply")? {
+                                if !role.apply.read(ak, av)? {
+                                    return Err(PlaybookError::at(
+                                        &ak.pos,
+                                        format!(
+                                            "unsupported keyword `{}` in apply; supported: {}",
+                                            ak.name,
+                                            HANDED_KEYS.join(", ")
+                                        ),
+                                    ));
+                                }
+                            }
+                        }
+                        // Capstan runs an included role each time it is
+                        // reached and checks no argument specs: both hold.
+                        "allow_duplicates" | "rolespec_validate" => {
+                            boolean(v, &k.name)?;
+                        }
+                        _ if role_option(k, v, &mut role.files)? => {}
+                        other => {
+                            return Err(PlaybookError::at(
+                                &k.pos,
+                                format!(
+                                    "unsupported include_role option `{other}` (supported: \
+                                     name, {}, public, apply, allow_duplicates, \
+                                     rolespec_validate)",
+                                    ROLE_OPTIONS.join(", ")
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+            _ if include_keyword(&mut include, key, value)? => {}
+            other => {
+                return Err(PlaybookError::at(
+                    &key.pos,
+                    format!(
+                        "unsupported keyword `{other}` on include_role; supported: {INCLUDE_KEYS} \
+                         (hand keywords to the role's tasks with `apply:`)"
+                    ),
+                ));
+            }
+        }
+    }
+    if include.file.is_empty() {
+        return Err(PlaybookError::at(
+            &name_at,
+            "include_role names no role (`include_role: {name: ROLE}`)",
+        ));
+    }
+    if !include.file.contains("{{") {
+        let call = RoleCall::for_include(&include.file, role.files.clone(), name_at);
+        let read = read_included_role(call, loader)?;
+        loader.play_roles.handlers.extend(read.handlers);
+        role.scope = Some(read.scope);
+        include.steps = Some(read.steps);
+    }
+    include.included_role = Some(role);
+    Ok(include)
+}
+
+/// Reads the role `call` names for an `include_role`: apart from the
+/// play's roles (what the play already ran does not stop it running
+/// again), its defaults and vars kept for its own tasks and handlers.
+pub(super) fn read_included_role(
+    call: RoleCall,
+    loader: &mut Loader,
+) -> Result<ReadRole, PlaybookError> {
+    let play_roles = std::mem::take(&mut loader.play_roles);
+    let block = role_block(call, loader, &mut Vec::new());
+    let read = std::mem::replace(&mut loader.play_roles, play_roles);
+    let mut block = block?.expect("a role runs at least once in a fresh play");
+    // The role an include names runs each time it is reached; only its
+    // dependencies are held to once per host.
+    block.once = None;
+    let scope = Arc::new(RoleScope {
+        defaults: read.defaults.into_iter().collect(),
+        vars: read.vars.into_iter().collect(),
+    });
+    let handing = HandedDown::with_role_scope(scope.clone());
+    let mut steps = vec![Step::Block(block)];
+    handing.hand_down(&mut steps);
+    let mut handlers = read.handlers;
+    for handler in &mut handlers {
+        handing.hand_to(handler);
+    }
+    Ok(ReadRole {
+        steps,
+        scope,
+        handlers,
+    })
+}
+
 /// A role as a play, a role's `meta/` or an `import_role` names it: which
 /// role, the parameters its own tasks see, and the keywords (`when`,
 /// `tags`, `become`, ...) handed down to its tasks and its dependencies'.
 #[derive(Debug)]
-pub(super) struct RoleCall {
+pub(crate) struct RoleCall {
     name: String,
     at: Pos,
     params: Vec<(String, Json)>,
     handed: HandedDown,
-    tasks_from: Option<String>,
+    files: RoleFiles,
 }
 
 impl RoleCall {
@@ -333,21 +489,18 @@ impl RoleCall {
             match key.name.as_str() {
                 "import_role" | "ansible.builtin.import_role" => {
                     for (k, v) in entries(value, "import_role")? {
-                        match k.name.as_str() {
-                            "name" => {
-                                call.name = string(v, "name")?;
-                                call.at = v.pos.clone();
-                            }
-                            "tasks_from" => call.tasks_from = Some(string(v, "tasks_from")?),
-                            other => {
-                                return Err(PlaybookError::at(
-                                    &k.pos,
-                                    format!(
-                                        "unsupported import_role option `{other}` \
-                                         (supported: name, tasks_from)"
-                                    ),
-                                ));
-                            }
+                        if k.name == "name" {
+                            call.name = string(v, "name")?;
+                            call.at = v.pos.clone();
+                        } else if !role_option(k, v, &mut call.files)? {
+                            return Err(PlaybookError::at(
+                                &k.pos,
+                                format!(
+                                    "unsupported import_role option `{}` (supported: name, {})",
+                                    k.name,
+                                    ROLE_OPTIONS.join(", ")
+                                ),
+                            ));
                         }
                     }
                 }
@@ -366,13 +519,21 @@ impl RoleCall {
         call.checked_name()
     }
 
+    /// The call an `include_role` makes once its name is known.
+    pub(super) fn for_include(name: &str, files: RoleFiles, at: Pos) -> RoleCall {
+        RoleCall {
+            files,
+            ..RoleCall::named(name.to_string(), at)
+        }
+    }
+
     fn named(name: String, at: Pos) -> RoleCall {
         RoleCall {
             name,
             at,
             params: Vec::new(),
             handed: HandedDown::default(),
-            tasks_from: None,
+            files: RoleFiles::default(),
         }
     }
 
@@ -439,14 +600,14 @@ pub(super) fn role_block(
         format!(
             "{}|{}",
             serde_json::to_string(&call.params).unwrap_or_default(),
-            call.tasks_from.as_deref().unwrap_or("main")
+            call.files.tasks.as_deref().unwrap_or("main")
         ),
     );
     if !meta.allow_duplicates && loader.play_roles.ran.contains(&ran) {
         return Ok(None);
     }
     let first_time = !loader.play_roles.ran.iter().any(|(p, _)| *p == path);
-    loader.play_roles.ran.push(ran);
+    loader.play_roles.ran.push(ran.clone());
     let role = Arc::new(RoleRef {
         name: call.name.clone(),
         path: path.clone(),
@@ -461,8 +622,8 @@ pub(super) fn role_block(
     }
     calling.pop();
     if first_time {
-        let defaults = folder.vars("defaults")?;
-        let role_vars = folder.vars("vars")?;
+        let defaults = folder.vars("defaults", call.files.defaults.as_deref(), &call.at)?;
+        let role_vars = folder.vars("vars", call.files.vars.as_deref(), &call.at)?;
         loader.play_roles.defaults.extend(defaults);
         loader.play_roles.vars.extend(role_vars);
     }
@@ -481,13 +642,13 @@ pub(super) fn role_block(
         .collect(),
         ..HandedDown::default()
     };
-    if let Some(file) = folder.tasks_file(call.tasks_from.as_deref(), &call.at)? {
+    if let Some(file) = folder.chosen_file("tasks", call.files.tasks.as_deref(), &call.at)? {
         let mut steps = loader.read_tasks(&file, &call.at, |loader, node| steps(node, loader))?;
         set_role(&mut steps, &role);
         own.hand_down(&mut steps);
         body.extend(steps);
     }
-    if let Some(file) = folder.handlers_file() {
+    if let Some(file) = folder.chosen_file("handlers", call.files.handlers.as_deref(), &call.at)? {
         let mut handlers = loader.read_tasks(&file, &call.at, |_, node| handlers(node))?;
         for handler in &mut handlers {
             handler.role = Some(role.clone());
@@ -502,6 +663,7 @@ pub(super) fn role_block(
         body,
         rescue: Vec::new(),
         always: Vec::new(),
+        once: (!meta.allow_duplicates).then(|| Arc::from(format!("{}|{}", ran.0.display(), ran.1))),
         pos: call.at,
     }))
 }

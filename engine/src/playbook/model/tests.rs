@@ -241,7 +241,7 @@ fn a_missing_role_or_a_circle_of_dependencies_is_named_where_it_is_written() {
     ]);
     let error = from.unwrap_err().to_string();
     assert!(
-        error.contains("role `a` has no task file `nope`"),
+        error.contains("role `a` has no tasks file `nope`"),
         "{error}"
     );
 }
@@ -464,4 +464,108 @@ fn a_missing_or_circular_playbook_import_is_named_where_it_is_written() {
         err.contains("unsupported keyword `forks` on import_playbook"),
         "{err}"
     );
+}
+
+#[test]
+fn an_included_role_keeps_its_variables_to_its_own_tasks_and_handlers() {
+    let (_dir, loaded) = load_with(&[
+        (
+            "site.yml",
+            "- hosts: all\n  tasks:\n    - include_role:\n        name: web\n        vars_from: extra\n        apply: {tags: [applied], become: true}\n      when: go\n    - include_role: {name: \"{{ which }}\"}\n",
+        ),
+        ("roles/web/defaults/main.yml", "port: 80\n"),
+        ("roles/web/vars/extra.yml", "user: www\n"),
+        ("roles/web/meta/main.yml", "dependencies: [base]\n"),
+        (
+            "roles/web/tasks/main.yml",
+            "- name: serve\n  debug: msg=s\n  notify: reload\n",
+        ),
+        (
+            "roles/web/handlers/main.yml",
+            "- name: reload\n  debug: msg=r\n",
+        ),
+        ("roles/base/defaults/main.yml", "base: yes\n"),
+        (
+            "roles/base/tasks/main.yml",
+            "- name: base step\n  debug: msg=b\n",
+        ),
+    ]);
+    let play = &loaded.unwrap().plays[0];
+    assert!(play.role_defaults.is_empty(), "nothing reaches the play");
+    let Step::Include(include) = &play.tasks[0] else {
+        panic!("an include")
+    };
+    assert_eq!(include.when, ["go"], "the include's own condition");
+    let role = include.included_role.as_ref().expect("a role include");
+    let scope = role.scope.as_ref().expect("read at load");
+    assert_eq!(scope.defaults.get("port"), Some(&Json::from(80)));
+    assert_eq!(scope.defaults.get("base"), Some(&Json::from(true)));
+    assert_eq!(
+        scope.vars.get("user"),
+        Some(&Json::from("www")),
+        "vars_from"
+    );
+    let steps = include.steps.as_ref().unwrap();
+    assert_eq!(names(steps), ["base step", "serve"], "dependencies first");
+    for task in all_tasks(steps) {
+        assert!(task.when.is_empty(), "the include's when stays on it");
+        assert_eq!(task.role_scope.as_ref(), Some(scope));
+    }
+    let Step::Block(block) = &steps[0] else {
+        panic!("the role as a block")
+    };
+    assert!(block.once.is_none(), "an included role runs each time");
+    let Step::Block(dependency) = &block.body[0] else {
+        panic!("its dependency as a block")
+    };
+    assert!(dependency.once.is_some(), "a dependency runs once per host");
+    let handler = play.handlers.iter().find(|h| h.display_name() == "reload");
+    assert_eq!(handler.unwrap().role_scope.as_ref(), Some(scope));
+
+    let Step::Include(late) = &play.tasks[1] else {
+        panic!("a second include")
+    };
+    assert!(late.steps.is_none(), "a templated role waits for its host");
+}
+
+#[test]
+fn an_include_role_that_names_no_role_or_a_missing_one_is_refused_where_written() {
+    let (_dir, missing) = load_with(&[(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - include_role:\n        name: gone\n",
+    )]);
+    let error = missing.unwrap_err().to_string();
+    assert!(error.contains("site.yml:4:15"), "{error}");
+    assert!(error.contains("no role `gone`"), "{error}");
+
+    let (_dir, option) = load_with(&[
+        (
+            "site.yml",
+            "- hosts: all\n  tasks:\n    - include_role: {name: a, tasks_form: x}\n",
+        ),
+        ("roles/a/tasks/main.yml", "- debug: msg=x\n"),
+    ]);
+    let error = option.unwrap_err().to_string();
+    assert!(
+        error.contains("unsupported include_role option `tasks_form`"),
+        "{error}"
+    );
+
+    let (_dir, keyword) = load_with(&[
+        (
+            "site.yml",
+            "- hosts: all\n  tasks:\n    - include_role: {name: a}\n      become: true\n",
+        ),
+        ("roles/a/tasks/main.yml", "- debug: msg=x\n"),
+    ]);
+    let error = keyword.unwrap_err().to_string();
+    assert!(error.contains("site.yml:4:7"), "{error}");
+    assert!(error.contains("`apply:`"), "{error}");
+
+    let (_dir, nameless) = load_with(&[(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - include_role: {tasks_from: x}\n",
+    )]);
+    let error = nameless.unwrap_err().to_string();
+    assert!(error.contains("include_role names no role"), "{error}");
 }

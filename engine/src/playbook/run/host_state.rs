@@ -10,7 +10,7 @@ use serde_json::{Map, Value as Json};
 use super::results::ItemResult;
 use crate::jobs::ResultStatus;
 use crate::playbook::context::RunHost;
-use crate::playbook::model::{Play, Task};
+use crate::playbook::model::{Play, RoleScope, Task};
 use crate::playbook::report::Recap;
 use crate::playbook::task_error::TaskError;
 use crate::playbook::template::{Origin, Scope, Templates};
@@ -68,6 +68,8 @@ pub(super) struct HostState {
     /// Facts gathered or set here for another host (`delegate_facts`):
     /// handed over when the task ends.
     pub facts_for_others: Vec<DelegatedFacts>,
+    /// The roles (with their parameters) that ran here in this play.
+    pub roles_ran: Vec<Arc<str>>,
     /// Takes no more tasks in this play, without having failed (its batch
     /// was stopped by `any_errors_fatal` or `max_fail_percentage`).
     pub ended: bool,
@@ -96,6 +98,7 @@ impl HostState {
             failed: false,
             unreachable: false,
             ended: false,
+            roles_ran: Vec::new(),
             facts_for_others: Vec::new(),
             hostvars: None,
         }
@@ -118,17 +121,51 @@ impl HostState {
     /// set facts, extra vars. What the user wrote may hold templates;
     /// facts and results are data.
     pub fn scope(&self, task_vars: &Map<String, Json>, extra: &Map<String, Json>) -> Scope {
+        self.scope_in(None, task_vars, extra)
+    }
+
+    /// [`Self::scope`] for a task an `include_role` brought: its role's
+    /// defaults over the play's roles' defaults, its vars over theirs.
+    pub fn scope_in(
+        &self,
+        role: Option<&RoleScope>,
+        task_vars: &Map<String, Json>,
+        extra: &Map<String, Json>,
+    ) -> Scope {
+        let none = Map::new();
+        let (role_defaults, role_vars) = role.map_or((&none, &none), |r| (&r.defaults, &r.vars));
         Scope::layered([
             (&self.role_defaults, Origin::Written),
+            (role_defaults, Origin::Written),
             (&self.inventory, Origin::Written),
             (&self.facts, Origin::Data),
             (&self.play_vars, Origin::Written),
             (&self.role_vars, Origin::Written),
+            (role_vars, Origin::Written),
             (task_vars, Origin::Written),
             (&self.set, Origin::Data),
             (extra, Origin::Written),
         ])
         .with_hostvars(self.hostvars.clone())
+    }
+
+    /// Whether `role` (with its parameters) has not run here yet in this
+    /// play; it counts as run from now on.
+    pub fn first_run_of(&mut self, role: &Arc<str>) -> bool {
+        if self.roles_ran.contains(role) {
+            return false;
+        }
+        self.roles_ran.push(role.clone());
+        true
+    }
+
+    /// Makes an `include_role: {public: true}`'s defaults and vars the
+    /// play's, for the tasks after it.
+    pub fn publish_role(&mut self, role: &RoleScope) {
+        self.role_defaults
+            .extend(role.defaults.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.role_vars
+            .extend(role.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
 
     /// What `hostvars[this host]` shows: its inventory and magic variables,
@@ -150,6 +187,7 @@ impl HostState {
         self.role_defaults.clear();
         self.role_vars.clear();
         self.notified.clear();
+        self.roles_ran.clear();
         self.ended = false;
         for (name, hosts) in [
             ("ansible_play_hosts_all", &hosts.all),

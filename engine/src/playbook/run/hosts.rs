@@ -1,5 +1,5 @@
 //! One task across its hosts: its shown name, each live host's run at
-//! once (at most [`MAX_PARALLEL_TARGETS`], stopped by the run's
+//! once (at most the run's `forks`, stopped by the run's
 //! cancellation), each outcome announced as the host ends.
 
 use std::sync::Arc;
@@ -9,9 +9,9 @@ use serde_json::{Map, Value as Json};
 use super::host_state::HostState;
 use super::task::run_task;
 use crate::fan_out::{Finished, fan_out};
-use crate::jobs::runner::MAX_PARALLEL_TARGETS;
 use crate::playbook::context::RunContext;
 use crate::playbook::model::{Play, Task};
+use crate::playbook::modules::Module;
 use crate::playbook::report::PlaybookEvent;
 use crate::playbook::template::Templates;
 
@@ -35,7 +35,9 @@ pub(super) async fn run_task_on_hosts(
     };
     // `run_once`: the first host runs it; the others get what it set.
     let once = (task.run_once == Some(true)).then(|| (active.clone(), first.set.clone()));
-    if once.is_some() {
+    // `pause` waits once for the batch: the first host takes it and the
+    // others have no part in it, as Ansible runs it outside the host loop.
+    if once.is_some() || task.module == Module::Pause {
         active.truncate(1);
     }
     let shown = shown_name(ctx, task, first);
@@ -70,9 +72,9 @@ pub(super) async fn run_task_on_hosts(
             )
         })
         .collect();
-    let at_once = task.throttle.map_or(MAX_PARALLEL_TARGETS, |t| {
-        (t as usize).min(MAX_PARALLEL_TARGETS)
-    });
+    let at_once = task
+        .throttle
+        .map_or(ctx.forks, |t| (t as usize).min(ctx.forks));
     let ended = fan_out(work, at_once, &ctx.cancel).await;
     for (&i, ended) in active.iter().zip(ended) {
         match ended {
@@ -143,7 +145,11 @@ fn hand_over_delegated_facts(states: &mut [Option<HostState>], ran: &[usize]) {
 fn shown_name(ctx: &RunContext, task: &Task, first: &HostState) -> String {
     let name = task.display_name();
     let name = if Templates::is_template(&name) {
-        let scope = first.scope(&Map::new(), &ctx.options.extra_vars);
+        let scope = first.scope_in(
+            task.role_scope.as_deref(),
+            &Map::new(),
+            &ctx.options.extra_vars,
+        );
         ctx.templates.render_text(&name, &scope).unwrap_or(name)
     } else {
         name

@@ -1,7 +1,8 @@
-//! `include_tasks` on its hosts: each host's `when` and loop decide which
-//! task files it reads; the hosts that read the same file for the same
-//! item run its tasks together. Each inclusion counts as ok for its host
-//! (a host whose `when` is false, as skipped), as Ansible counts them.
+//! `include_tasks` and `include_role` on their hosts: each host's `when`
+//! and loop decide which task files (or roles) it reads; the hosts that
+//! read the same one for the same item run its tasks together. Each
+//! inclusion counts as ok for its host (a host whose `when` is false, as
+//! skipped), as Ansible counts them.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,14 +14,16 @@ use super::loops::{item_vars, items_of};
 use super::serial::Batch;
 use super::{announce, any_active, run_steps};
 use crate::jobs::ResultStatus;
+use crate::playbook::PlaybookError;
 use crate::playbook::context::RunContext;
-use crate::playbook::model::{HandedDown, Include, Play};
+use crate::playbook::model::{HandedDown, Include, IncludedRole, Play, RoleScope, Step};
 use crate::playbook::report::{PlaybookEvent, TaskOutcome};
 use crate::playbook::template::Scope;
 
-/// One task file a host reads, with what one item of the include's loop
-/// binds (nothing without a loop).
-type Inclusion = (PathBuf, Option<Vec<(String, Json)>>);
+/// One task file (or role folder) a host reads, with the name it was
+/// found by and what one item of the include's loop binds (nothing
+/// without a loop).
+type Inclusion = (PathBuf, String, Option<Vec<(String, Json)>>);
 
 /// Runs `include` on the chosen hosts still active; false once none of
 /// them is left to take the next step.
@@ -32,26 +35,38 @@ pub(super) async fn run_include(
     batch: &Batch,
     chosen: &[usize],
 ) -> bool {
-    let shown = include
-        .name
-        .clone()
-        .unwrap_or_else(|| "include_tasks".to_string());
+    let module = match include.included_role {
+        Some(_) => "include_role",
+        None => "include_tasks",
+    };
+    let shown = include.name.clone().unwrap_or_else(|| module.to_string());
     let Some(active) = announce(ctx, states, chosen, &shown) else {
         return false;
     };
-    let include_vars: Map<String, Json> = include.vars.iter().cloned().collect();
+    // What the blocks and includes around it hand down, under its own.
+    let include_vars: Map<String, Json> = include
+        .handed
+        .vars()
+        .iter()
+        .chain(&include.vars)
+        .cloned()
+        .collect();
     // Each distinct inclusion with its hosts, in the order first met.
     let mut groups: Vec<(Inclusion, Vec<usize>)> = Vec::new();
     for &i in &active {
         let Some(state) = states[i].as_mut() else {
             continue;
         };
-        let scope = state.scope(&include_vars, &ctx.options.extra_vars);
+        let scope = state.scope_in(
+            include.handed.role_scope(),
+            &include_vars,
+            &ctx.options.extra_vars,
+        );
         let outcome = |status, summary: String| TaskOutcome {
             host: state.name.clone(),
             play: play.name.clone(),
             task: shown.clone(),
-            module: "include_tasks".into(),
+            module: module.into(),
             status,
             ignored: false,
             summary: ctx.secrets.mask(&summary),
@@ -61,7 +76,7 @@ pub(super) async fn run_include(
         };
         match inclusions(ctx, include, &scope) {
             Err(why) => {
-                let why = format!("{why} (include_tasks at {})", include.pos);
+                let why = format!("{why} ({module} at {})", include.pos);
                 let failed = outcome(ResultStatus::Failed, why);
                 state.failed = true;
                 state.recap.failed += 1;
@@ -74,10 +89,11 @@ pub(super) async fn run_include(
             }
             Ok(found) => {
                 for inclusion in found {
-                    let included = outcome(
-                        ResultStatus::Ok,
-                        format!("included: {}", inclusion.0.display()),
-                    );
+                    let what = match include.included_role {
+                        Some(_) => inclusion.1.clone(),
+                        None => inclusion.0.display().to_string(),
+                    };
+                    let included = outcome(ResultStatus::Ok, format!("included: {what}"));
                     state.recap.ok += 1;
                     (ctx.events)(&PlaybookEvent::HostDone(included));
                     match groups.iter_mut().find(|(seen, _)| *seen == inclusion) {
@@ -88,19 +104,29 @@ pub(super) async fn run_include(
             }
         }
     }
-    for ((path, item), hosts) in groups {
-        let mut steps = match &include.steps {
-            Some(steps) => steps.clone(),
-            None => match include.read(&path, &ctx.vault) {
-                Ok(mut steps) => {
-                    include.handed.without_when_and_tags().hand_down(&mut steps);
+    for ((path, name, item), hosts) in groups {
+        let read = match &include.included_role {
+            None => included_tasks(ctx, include, &path),
+            Some(role) => {
+                included_role(ctx, play, include, role, &name).map(|(mut steps, scope)| {
+                    role.apply.hand_down(&mut steps);
+                    if role.public {
+                        // Ansible makes a public role's variables the play's,
+                        // for every host of it.
+                        for state in states.iter_mut().flatten() {
+                            state.publish_role(&scope);
+                        }
+                    }
                     steps
-                }
-                Err(error) => {
-                    fail_hosts(ctx, play, &shown, states, &hosts, error.to_string());
-                    continue;
-                }
-            },
+                })
+            }
+        };
+        let mut steps = match read {
+            Ok(steps) => steps,
+            Err(error) => {
+                fail_hosts(ctx, play, &shown, module, states, &hosts, error.to_string());
+                continue;
+            }
         };
         let mut vars = include.vars.clone();
         vars.extend(item.into_iter().flatten());
@@ -108,6 +134,49 @@ pub(super) async fn run_include(
         run_steps(ctx, play, &steps, states, batch, &hosts).await;
     }
     any_active(states, chosen)
+}
+
+/// The steps of the task file at `path`: read as the playbook loaded, or
+/// now, with what the blocks around the include hand down.
+fn included_tasks(
+    ctx: &RunContext,
+    include: &Include,
+    path: &std::path::Path,
+) -> Result<Vec<Step>, PlaybookError> {
+    if let Some(steps) = &include.steps {
+        return Ok(steps.clone());
+    }
+    let mut steps = include.read(path, &ctx.vault)?;
+    include.handed.without_when_and_tags().hand_down(&mut steps);
+    Ok(steps)
+}
+
+/// The steps of the role `name` and the variables only they see: read as
+/// the playbook loaded, or now (its handlers then join the play's).
+fn included_role(
+    ctx: &RunContext,
+    play: &Play,
+    include: &Include,
+    role: &IncludedRole,
+    name: &str,
+) -> Result<(Vec<Step>, Arc<RoleScope>), PlaybookError> {
+    if let (Some(steps), Some(scope)) = (&include.steps, &role.scope) {
+        return Ok((steps.clone(), scope.clone()));
+    }
+    let read = include.read_role(name, &ctx.vault)?;
+    let mut late = ctx
+        .late_handlers
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for handler in read.handlers {
+        let known = late
+            .iter()
+            .any(|(at, h)| *at == play.pos && h.pos == handler.pos && h.role == handler.role);
+        if !known {
+            late.push((play.pos.clone(), handler));
+        }
+    }
+    Ok((read.steps, read.scope))
 }
 
 /// The task files a host reads: one per item of the loop (one without a
@@ -146,11 +215,19 @@ fn inclusions(
         if !holds {
             continue;
         }
+        let what = match include.included_role {
+            Some(_) => "include_role",
+            None => "include_tasks",
+        };
         let name = ctx
             .templates
             .render_text(&include.file, &scope)
-            .map_err(|e| format!("include_tasks `{}`: {e}", include.file))?;
-        found.push((include.find(&name)?, item));
+            .map_err(|e| format!("{what} `{}`: {e}", include.file))?;
+        let path = match include.included_role {
+            Some(_) => include.find_role(&name, &ctx.vault)?,
+            None => include.find(&name)?,
+        };
+        found.push((path, name, item));
     }
     Ok(found)
 }
@@ -160,6 +237,7 @@ fn fail_hosts(
     ctx: &RunContext,
     play: &Play,
     shown: &str,
+    module: &str,
     states: &mut [Option<HostState>],
     hosts: &[usize],
     why: String,
@@ -174,7 +252,7 @@ fn fail_hosts(
             host: state.name.clone(),
             play: play.name.clone(),
             task: shown.to_string(),
-            module: "include_tasks".into(),
+            module: module.into(),
             status: ResultStatus::Failed,
             ignored: false,
             summary: ctx.secrets.mask(&why),

@@ -76,7 +76,11 @@ fn meeting_when(
         let Some(state) = states[i].as_mut() else {
             continue;
         };
-        let scope = state.scope(&task_vars, &ctx.options.extra_vars);
+        let scope = state.scope_in(
+            task.role_scope.as_deref(),
+            &task_vars,
+            &ctx.options.extra_vars,
+        );
         let mut holds = true;
         for condition in &task.when {
             match ctx.templates.condition(condition, &scope) {

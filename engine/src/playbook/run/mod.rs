@@ -8,6 +8,7 @@
 //! - `task`: one task on one host (loop, conditions, the plugin call);
 //! - `results`: item and task results, folded as Ansible folds them.
 
+mod controller_modules;
 mod host_state;
 mod hosts;
 mod include;
@@ -24,9 +25,9 @@ use super::context::{RunContext, RunHost};
 use super::model::{Block, Play, Playbook, Step, Strategy, Task};
 use super::modules::Module;
 use super::report::{PlaybookEvent, Recap, TaskOutcome};
+use super::selection::selected_by_tags;
 use super::template::{Origin, Scope, Templates};
 use crate::fan_out::{Finished, fan_out};
-use crate::jobs::runner::MAX_PARALLEL_TARGETS;
 use crate::jobs::{LogLevel, LogLine, ResultStatus};
 use host_state::{HostState, PlayHosts};
 use hosts::run_task_on_hosts;
@@ -43,6 +44,11 @@ pub(crate) async fn run_playbook(
     let mut states: Vec<Option<HostState>> =
         hosts.into_iter().map(|h| Some(HostState::new(h))).collect();
     let mut stopped = None;
+    // Said once, before the first play's banner.
+    let mut run_warnings = ctx.warnings.clone();
+    for warning in &run_warnings {
+        warn(&ctx, warning.clone());
+    }
     let pattern = PlayPattern {
         templates: &ctx.templates,
         options: &ctx.options,
@@ -76,10 +82,12 @@ pub(crate) async fn run_playbook(
             .iter()
             .filter_map(|i| states[*i].as_ref().map(|s| s.name.clone()))
             .collect();
+        run_warnings.extend(warning);
         (ctx.events)(&PlaybookEvent::Play {
             name: play.name.clone(),
             hosts: names.clone(),
-            warning,
+            warning: (!run_warnings.is_empty())
+                .then(|| std::mem::take(&mut run_warnings).join("\n[WARNING]: ")),
         });
         if chosen.is_empty() {
             continue;
@@ -170,7 +178,7 @@ async fn run_batches(
 }
 
 /// `strategy: free`: each host of the batch runs the whole play at its
-/// own pace, at most [`MAX_PARALLEL_TARGETS`] at once. Each is its own
+/// own pace, at most the run's `forks` at once. Each is its own
 /// batch for `run_once`, `any_errors_fatal` and `max_fail_percentage`.
 async fn run_free(
     ctx: &Arc<RunContext>,
@@ -197,7 +205,7 @@ async fn run_free(
             }
         })
         .collect();
-    let ended = fan_out(work, MAX_PARALLEL_TARGETS, &ctx.cancel).await;
+    let ended = fan_out(work, ctx.forks, &ctx.cancel).await;
     for (i, ended) in places.into_iter().zip(ended) {
         match ended {
             Finished::Done(state) => states[i] = state,
@@ -337,7 +345,20 @@ async fn run_notified_handlers(
     batch: &Batch,
     chosen: &[usize],
 ) {
-    for (handler, topics) in play.handlers.iter().zip(answered_topics(&play.handlers)) {
+    let late: Vec<Task> = ctx
+        .late_handlers
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .filter(|(at, _)| *at == play.pos)
+        .map(|(_, handler)| handler.clone())
+        .collect();
+    let handlers: std::borrow::Cow<[Task]> = if late.is_empty() {
+        std::borrow::Cow::Borrowed(&play.handlers)
+    } else {
+        std::borrow::Cow::Owned(play.handlers.iter().cloned().chain(late).collect())
+    };
+    for (handler, topics) in handlers.iter().zip(answered_topics(&handlers)) {
         let notified = hosts_where(states, chosen, |s| {
             s.active() && s.notified.iter().any(|n| topics.contains(n))
         });
@@ -392,7 +413,9 @@ fn run_steps<'a>(
         for step in steps {
             let going = match step {
                 Step::Task(task) => {
-                    if !selected_by_tags(&task.tags, &play.tags, &ctx.options) {
+                    if !selected_by_tags(&task.tags, &play.tags, &ctx.options)
+                        || !started_at(ctx, task)
+                    {
                         continue;
                     }
                     if let Some(action) = task.meta {
@@ -408,7 +431,9 @@ fn run_steps<'a>(
                 }
                 Step::Block(block) => run_block(ctx, play, block, states, batch, chosen).await,
                 Step::Include(include) => {
-                    if !selected_by_tags(&include.tags, &play.tags, &ctx.options) {
+                    if !selected_by_tags(&include.tags, &play.tags, &ctx.options)
+                        || waiting_for_start(ctx)
+                    {
                         continue;
                     }
                     include::run_include(ctx, play, include, states, batch, chosen).await
@@ -434,13 +459,20 @@ async fn run_block(
     batch: &Batch,
     chosen: &[usize],
 ) -> bool {
-    let entered: Vec<usize> = chosen
+    let mut entered: Vec<usize> = chosen
         .iter()
         .copied()
         .filter(|i| states[*i].as_ref().is_some_and(HostState::active))
         .collect();
     if entered.is_empty() {
         return false;
+    }
+    if let Some(role) = &block.once {
+        // A role's block: the hosts that already ran it sit it out.
+        entered.retain(|&i| states[i].as_mut().is_some_and(|s| s.first_run_of(role)));
+        if entered.is_empty() {
+            return true;
+        }
     }
     let rescuable = !block.rescue.is_empty();
     if rescuable {
@@ -559,16 +591,31 @@ fn fail_host(
 /// Ansible's tag rules: `--tags` keeps tasks with a listed tag (or
 /// `always`); `--skip-tags` drops tasks with a listed tag; `never` runs
 /// only when asked for by name.
-fn selected_by_tags(own: &[String], play_tags: &[String], options: &PlaybookOptions) -> bool {
-    let tags: Vec<&String> = own.iter().chain(play_tags).collect();
-    let has = |t: &str| tags.iter().any(|x| x.as_str() == t);
-    if options.skip_tags.iter().any(|t| has(t)) {
-        return false;
+/// Whether `task` runs as far as `--start-at-task` goes: it matches the
+/// pattern (which is then spent), or the run has already started.
+fn started_at(ctx: &RunContext, task: &Task) -> bool {
+    let mut start = ctx
+        .start_at
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(pattern) = start.as_deref() else {
+        return true;
+    };
+    let matches = super::selection::task_names(task)
+        .iter()
+        .any(|name| super::selection::glob_matches(pattern, name));
+    if matches {
+        *start = None;
     }
-    if options.tags.is_empty() || options.tags.iter().any(|t| t == "all") {
-        return !has("never");
-    }
-    has("always") || options.tags.iter().any(|t| has(t))
+    matches
+}
+
+/// Whether `--start-at-task` is still passing steps over.
+fn waiting_for_start(ctx: &RunContext) -> bool {
+    ctx.start_at
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .is_some()
 }
 
 #[cfg(test)]

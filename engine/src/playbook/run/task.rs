@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use serde_json::{Map, Value as Json};
 
+use super::controller_modules;
 use super::host_state::{DelegatedFacts, HostState};
 use super::loops::{item_vars, items_of};
 use super::results::{CENSORED, ItemResult, censored, hides_output};
@@ -37,7 +38,11 @@ pub(super) async fn run_task(
     // Task vars are written templates too, rendered when used (so they may
     // use the loop's item).
     let task_vars: Map<String, Json> = task.vars.iter().cloned().collect();
-    let scope = state.scope(&task_vars, &ctx.options.extra_vars);
+    let scope = state.scope_in(
+        task.role_scope.as_deref(),
+        &task_vars,
+        &ctx.options.extra_vars,
+    );
     let results = match loop_items(ctx, task, &scope) {
         Err(e) => vec![(None, ItemResult::failed(located(task, &e)))],
         Ok(None) => vec![(None, run_tries(ctx, play, task, &scope, &mut state).await)],
@@ -54,7 +59,11 @@ pub(super) async fn run_task(
                     }
                 }
                 let item = &items[index];
-                let mut scope = state.scope(&task_vars, &ctx.options.extra_vars);
+                let mut scope = state.scope_in(
+                    task.role_scope.as_deref(),
+                    &task_vars,
+                    &ctx.options.extra_vars,
+                );
                 let bound = item_vars(control, &items, index);
                 for (name, value) in &bound {
                     scope = scope.with(name, value.clone());
@@ -309,6 +318,15 @@ fn all_true(
     Ok(true)
 }
 
+/// Whether a `debug` `verbosity:` asks for more than Ansible's default.
+fn above_default_verbosity(value: &Json) -> bool {
+    match value {
+        Json::Number(n) => n.as_f64().is_some_and(|n| n > 0.0),
+        Json::String(s) => s.trim().parse::<f64>().is_ok_and(|n| n > 0.0),
+        _ => false,
+    }
+}
+
 /// Templates the task's arguments and runs its module.
 async fn run_module(
     ctx: &RunContext,
@@ -346,6 +364,12 @@ async fn run_module(
         Module::IncludeVars => {
             let (file, vars) = include_vars(ctx, task, params)?;
             return Ok(state.include_vars(&file, vars));
+        }
+        Module::Fail => return controller_modules::fail(&params),
+        Module::Pause => return controller_modules::pause(ctx, &params).await,
+        // Capstan prints at one verbosity, Ansible's default.
+        Module::Debug if params.get("verbosity").is_some_and(above_default_verbosity) => {
+            return Ok(ItemResult::skipped("verbosity threshold not met".into()));
         }
         Module::Debug => params = debug_params(ctx, params, scope)?,
         Module::Assert => params = assert_params(ctx, params, scope)?,
