@@ -3,8 +3,8 @@
 //! (`ansible_host`, `ansible_port`, `ansible_user`,
 //! `ansible_ssh_private_key_file`) fill the host's settings; groups named
 //! dev, preprod or prod set its environment; other variables are kept.
-//! What is not supported (host ranges, passwords in the file) is refused
-//! with its line number.
+//! Host ranges (`web[01:10]`) stand for every host they name. What is
+//! not supported (passwords in the file) is refused with its line number.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -79,13 +79,8 @@ pub(crate) fn read(text: &str) -> Result<RawInventory, LineError> {
             }
             _ => {
                 let mut words = line.split_whitespace();
-                let name = words.next().unwrap_or_default().to_string();
-                if name.contains('[') {
-                    return Err(err(format!(
-                        "host ranges like `{name}` are not supported: list the hosts"
-                    )));
-                }
-                let vars = host_vars.entry(name.clone()).or_default();
+                let written = words.next().unwrap_or_default();
+                let mut vars = BTreeMap::new();
                 for word in words {
                     let (key, value) = word.split_once('=').ok_or_else(|| {
                         err(format!(
@@ -94,7 +89,13 @@ pub(crate) fn read(text: &str) -> Result<RawInventory, LineError> {
                     })?;
                     vars.insert(key.to_string(), unquote(value));
                 }
-                group.hosts.insert(name);
+                for name in super::ranges::expand(written).map_err(err)? {
+                    host_vars
+                        .entry(name.clone())
+                        .or_default()
+                        .extend(vars.clone());
+                    group.hosts.insert(name);
+                }
             }
         }
     }
@@ -206,10 +207,25 @@ db
     }
 
     #[test]
+    fn a_host_range_stands_for_each_host_with_the_lines_variables() {
+        let hosts = parse("[web]\nweb[01:03] http_port=81\n[web:vars]\nx=1\n", "me").unwrap();
+        let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names, ["web01", "web02", "web03"]);
+        assert!(
+            hosts
+                .iter()
+                .all(|h| h.vars["http_port"] == "81" && h.groups == ["web"])
+        );
+    }
+
+    #[test]
     fn unsupported_lines_are_refused_with_their_number() {
-        let err = parse("[web]\nweb-[1:3].example.com\n", "me").unwrap_err();
+        let err = parse("[web]\nweb-[3:1].example.com\n", "me").unwrap_err();
         assert_eq!(err.line, 2);
-        assert!(err.message.contains("host ranges"), "{err}");
+        assert!(
+            err.message.contains("host range `web-[3:1].example.com`"),
+            "{err}"
+        );
         let err = parse("[web]\nweb-1 ansible_password=hunter2\n", "me").unwrap_err();
         assert_eq!(err.line, 2);
         assert!(err.message.contains("--password-env"), "{err}");

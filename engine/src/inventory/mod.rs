@@ -6,6 +6,7 @@ pub mod folders;
 pub mod form;
 pub mod ini;
 pub mod pattern;
+mod ranges;
 mod raw;
 pub mod yaml;
 

@@ -74,20 +74,15 @@ fn read_group(
         match key.name.as_str() {
             "hosts" => {
                 for (host, vars) in value.as_map().unwrap_or_default() {
-                    if host.name.contains('[') {
-                        return Err(error(
-                            value,
-                            format!(
-                                "host ranges like `{}` are not supported: list the hosts",
-                                host.name
-                            ),
-                        ));
+                    let names =
+                        super::ranges::expand(&host.name).map_err(|why| error(value, why))?;
+                    for each in names {
+                        let own = raw.host_vars.entry(each.clone()).or_default();
+                        if let Json::Object(map) = vars.to_json() {
+                            own.extend(map);
+                        }
+                        group_mut(raw, name).hosts.insert(each);
                     }
-                    let own = raw.host_vars.entry(host.name.clone()).or_default();
-                    if let Json::Object(map) = vars.to_json() {
-                        own.extend(map);
-                    }
-                    group_mut(raw, name).hosts.insert(host.name.clone());
                 }
             }
             "vars" => {
