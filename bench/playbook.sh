@@ -1,22 +1,35 @@
 #!/usr/bin/env bash
-# Capstan against ansible-playbook on the same playbook and the same kind
-# of hosts, in one invocation: N real sshd processes on loopback, a
-# 10-task playbook (bench/playbook/ten-tasks.yml), a first run and a
-# repeat run each. Ansible gets its best settings: forks = N, pipelining,
-# ControlPersist. Prints a table of wall times, the ratio, and peak memory.
+# Capstan against ansible-playbook, plain and with Mitogen
+# (`mitogen_linear`), on the same playbooks and the same kind of hosts, in
+# one invocation: N real sshd processes on loopback, and two playbooks: a
+# 10-task provisioning run (bench/playbook/ten-tasks.yml) and a role-based
+# deploy with a dependency, an include, a block and handlers, five hosts
+# at a time (bench/playbook/roles-serial.yml). A first run and a repeat
+# run of each with each tool. Ansible gets its best settings: forks = N,
+# pipelining, ControlPersist. Prints a table of wall times, the ratios,
+# and Capstan's peak memory; then Capstan's peak memory on a mixed
+# playbook (facts, a template, a loop, handlers) at 100, 200 and 500 hosts.
 #
-#   bench/playbook.sh [HOSTS]          default 20
-#   MEMORY_HOSTS=100 bench/playbook.sh also measures Capstan's peak memory at 100 hosts
+#   bench/playbook.sh [HOSTS]                 default 20
+#   MEMORY_HOSTS="100 200 500" bench/playbook.sh   the memory fleet sizes (0: none)
+#   PLAYBOOKS="ten-tasks" bench/playbook.sh   only some of the playbooks
 #
 # Nothing else should run beside it: a compile doubles every figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hosts=${1:-20}
-memory_hosts=${MEMORY_HOSTS:-100}
+memory_hosts=${MEMORY_HOSTS:-100 200 500}
+playbooks=${PLAYBOOKS:-ten-tasks roles-serial}
+mitogen_version=0.3.54
 
 cargo build --release -q -p capstan-cli
 capstan=$(realpath "${CARGO_TARGET_DIR:-target}")/release/capstan
 ansible_bin=$(tests/ansible/setup-venv)
+if ! "$ansible_bin/python" -c 'import ansible_mitogen' 2>/dev/null; then
+    echo "bench: installing mitogen $mitogen_version beside ansible-core" >&2
+    "$ansible_bin/pip" install -q --disable-pip-version-check "mitogen==$mitogen_version" >&2
+fi
+mitogen_strategy=$("$ansible_bin/python" -c 'import ansible_mitogen, os; print(os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy"))')
 unset RUST_BACKTRACE
 
 work=$(mktemp -d /tmp/capstan-bench.XXXXXX)
@@ -40,8 +53,8 @@ fi
 usermod -p '*' "$user"   # no password, but not locked (sshd refuses locked accounts)
 chmod 755 "$work"
 chmod 644 "$work/client_key.pub"
-mkdir -p "$work/capstan-out" "$work/capstan-cold-out" "$work/capstan-bare-out" "$work/ansible-out"
-chown "$user" "$work/capstan-out" "$work/capstan-cold-out" "$work/capstan-bare-out" "$work/ansible-out"
+mkdir -p "$work/out"
+chown "$user" "$work/out"
 
 # start_fleet COUNT FIRST_PORT: writes $work/inventory-COUNT.ini
 start_fleet() {
@@ -98,77 +111,118 @@ pipelining = True
 ssh_args = -o ControlMaster=auto -o ControlPersist=120s -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no
 control_path_dir = $work/cp
 CFG
+sed "s|^\\[defaults\\]|[defaults]\\nstrategy_plugins = $mitogen_strategy\\nstrategy = mitogen_linear|" \
+    "$work/ansible.cfg" > "$work/mitogen.cfg"
 
-playbook=bench/playbook/ten-tasks.yml
-export CAPSTAN_HOME="$work/capstan-home"
+# out NAME: a folder the hosts' user may write, for one run's files.
+out() {
+    mkdir -p "$work/out/$1"
+    chown "$user" "$work/out/$1"
+    echo "$work/out/$1"
+}
+# run_capstan NAME PLAYBOOK [OUT]: a Capstan run into out/OUT (or NAME).
 run_capstan() {
-    timed "$1" "$capstan" playbook run "$playbook" -i "$work/inventory-$hosts.ini" \
-        -e "bench_root=$work/${2:-capstan-out}" --trust-new-hosts
+    local dir
+    dir=$(out "${3:-$1}")
+    timed "$1" "$capstan" playbook run "bench/playbook/$2.yml" -i "$work/inventory-$hosts.ini" \
+        -e "bench_root=$dir" --trust-new-hosts
 }
+# run_ansible NAME PLAYBOOK CONFIG OUT: an ansible-playbook run (plain or
+# Mitogen's, by its config) into out/OUT.
 run_ansible() {
-    ANSIBLE_CONFIG="$work/ansible.cfg" timed "$1" "$ansible_bin/ansible-playbook" "$playbook" \
-        -i "$work/inventory-$hosts.ini" -e "bench_root=$work/ansible-out"
+    local dir
+    dir=$(out "$4")
+    ANSIBLE_CONFIG="$work/$3" timed "$1" "$ansible_bin/ansible-playbook" "bench/playbook/$2.yml" \
+        -i "$work/inventory-$hosts.ini" -e "bench_root=$dir"
 }
 
-echo "bench: $hosts hosts x 10 tasks; first runs, then repeat runs" >&2
 # The compiled-code cache of this run alone.
 export CAPSTAN_CACHE="$work/capstan-cache"
-# "bare": Capstan's very first use, with nothing prepared: a fresh data
-# folder and an empty cache, so it also compiles its plugins.
-CAPSTAN_CACHE="$work/capstan-bare-cache" CAPSTAN_HOME="$work/capstan-bare-home" \
-    run_capstan capstan-bare capstan-bare-out
-# "cold": a fresh data folder on a machine where Capstan was installed:
-# `./dev run` prepared the bundled plugins (`capstan plugin prepare`).
-CAPSTAN_HOME="$work/capstan-prepare-home" "$capstan" plugin prepare >/dev/null
-CAPSTAN_HOME="$work/capstan-cold-home" run_capstan capstan-cold capstan-cold-out
-# Capstan has been used before on this machine (plugins compiled, by a run
-# on the local machine); the hosts are new to it.
+export CAPSTAN_HOME="$work/capstan-home"
+# Capstan has been used before on this machine (plugins compiled, by a
+# run on the local machine); the hosts are new to it.
 printf '[all]\nwarm ansible_connection=local\n' > "$work/inventory-local.ini"
-"$capstan" playbook run "$playbook" -i "$work/inventory-local.ini" -e "bench_root=$work/warm" >/dev/null
-run_capstan capstan-first
-run_ansible ansible-first
-run_capstan capstan-repeat
-run_ansible ansible-repeat
-
-# All must have left the same files behind.
-if ! diff -r "$work/capstan-out" "$work/ansible-out" >/dev/null \
-    || ! diff -r "$work/capstan-cold-out" "$work/ansible-out" >/dev/null \
-    || ! diff -r "$work/capstan-bare-out" "$work/ansible-out" >/dev/null; then
-    echo "bench: Capstan and Ansible left different files:" >&2
-    diff -r "$work/capstan-out" "$work/ansible-out" >&2 || true
-    exit 1
-fi
+"$capstan" playbook run bench/playbook/ten-tasks.yml -i "$work/inventory-local.ini" -e "bench_root=$work/warm" >/dev/null
+CAPSTAN_HOME="$work/capstan-prepare-home" "$capstan" plugin prepare >/dev/null
 
 seconds() { cut -d' ' -f1 "$work/$1"; }
 peak_mb() { echo "$(cut -d' ' -f2 "$work/$1") / 1024" | bc; }
-recap() { grep -E "^h1 " "$work/$1.out" | sed 's/  */ /g'; }
+recap() { grep -E "^h1 " "$work/$1.out" | sed 's/  */ /g; s/ *$//'; }
+ratio() { echo "$1 / $2" | bc -l | xargs printf '%.1f'; }
 
-printf '\n%-26s %12s %12s %10s %22s\n' "run" "ansible (s)" "capstan (s)" "ratio" "capstan peak memory"
-row() {
-    local a c
-    a=$(seconds "$2"); c=$(seconds "$3")
-    printf '%-26s %12s %12s %9.1fx %19s MB\n' "$1" "$a" "$c" "$(echo "$a / $c" | bc -l)" "$(peak_mb "$3")"
-}
-row "first" ansible-first capstan-first
-row "repeat" ansible-repeat capstan-repeat
-row "first, fresh home" ansible-first capstan-cold
-row "first, nothing prepared" ansible-first capstan-bare
-echo
-echo "recap of h1, ansible first: $(recap ansible-first)"
-echo "recap of h1, capstan first: $(recap capstan-first)"
-echo "recap of h1, ansible repeat: $(recap ansible-repeat)"
-echo "recap of h1, capstan repeat: $(recap capstan-repeat)"
+for pb in $playbooks; do
+    echo "bench: $hosts hosts, $pb; first runs, then repeat runs" >&2
+    # "bare": Capstan's very first use, with nothing prepared: a fresh
+    # data folder and an empty cache, so it also compiles its plugins.
+    CAPSTAN_CACHE="$work/capstan-bare-cache-$pb" CAPSTAN_HOME="$work/capstan-bare-home-$pb" \
+        run_capstan "$pb-capstan-bare" "$pb"
+    # "fresh home": a fresh data folder on a machine where Capstan was
+    # installed (`./dev run` prepared the bundled plugins).
+    CAPSTAN_HOME="$work/capstan-cold-home-$pb" run_capstan "$pb-capstan-cold" "$pb"
+    run_capstan "$pb-capstan-first" "$pb" "$pb-capstan"
+    run_ansible "$pb-ansible-first" "$pb" ansible.cfg "$pb-ansible"
+    run_ansible "$pb-mitogen-first" "$pb" mitogen.cfg "$pb-mitogen"
+    run_capstan "$pb-capstan-repeat" "$pb" "$pb-capstan"
+    run_ansible "$pb-ansible-repeat" "$pb" ansible.cfg "$pb-ansible"
+    run_ansible "$pb-mitogen-repeat" "$pb" mitogen.cfg "$pb-mitogen"
 
-if [ "$memory_hosts" -gt 0 ]; then
-    start_fleet "$memory_hosts" 43000
-    hosts=$memory_hosts
-    export CAPSTAN_HOME="$work/capstan-home-$memory_hosts"
-    run_capstan capstan-memory
+    # All must have left the same files behind.
+    for other in capstan-bare capstan-cold capstan mitogen; do
+        if ! diff -r "$work/out/$pb-$other" "$work/out/$pb-ansible" >/dev/null; then
+            echo "bench: $pb: $other and Ansible left different files:" >&2
+            diff -r "$work/out/$pb-$other" "$work/out/$pb-ansible" >&2 || true
+            exit 1
+        fi
+    done
+    for tool in ansible mitogen capstan; do
+        for run in first repeat; do
+            if [ "$(recap "$pb-$tool-$run" | cut -d: -f2)" != "$(recap "$pb-ansible-$run" | cut -d: -f2)" ]; then
+                echo "bench: $pb: $tool's $run recap differs from Ansible's:" >&2
+                echo "  $(recap "$pb-$tool-$run")" >&2
+                echo "  $(recap "$pb-ansible-$run")" >&2
+                exit 1
+            fi
+        done
+    done
+
     echo
-    echo "capstan at $memory_hosts hosts: $(seconds capstan-memory) s, peak memory $(peak_mb capstan-memory) MB"
+    echo "$pb, $hosts hosts (recap of h1 first: $(recap "$pb-capstan-first" | cut -d: -f2 | xargs))"
+    printf '%-24s %9s %9s %9s %11s %11s %12s\n' "run" "ansible" "mitogen" "capstan" "vs ansible" "vs mitogen" "capstan peak"
+    row() {
+        local a m c
+        a=$(seconds "$pb-ansible-$2"); m=$(seconds "$pb-mitogen-$2"); c=$(seconds "$pb-capstan-$3")
+        printf '%-24s %8ss %8ss %8ss %10sx %10sx %9s MB\n' "$1" "$a" "$m" "$c" \
+            "$(ratio "$a" "$c")" "$(ratio "$m" "$c")" "$(peak_mb "$pb-capstan-$3")"
+    }
+    row "first" first first
+    row "repeat" repeat repeat
+    row "first, fresh home" first cold
+    row "first, nothing prepared" first bare
+done
+
+if [ "$memory_hosts" != 0 ]; then
+    echo
+    echo "capstan on bench/playbook/mixed.yml (facts, template, loop, handlers), peak memory:"
+    printf '%-8s %10s %12s %12s %14s\n' "hosts" "first (s)" "first (MB)" "repeat (MB)" "MB per host"
+    port=43000
+    for n in $memory_hosts; do
+        start_fleet "$n" "$port"
+        port=$((port + n + 10))
+        saved_hosts=$hosts
+        hosts=$n
+        CAPSTAN_HOME="$work/capstan-memory-home-$n" run_capstan "memory-first-$n" mixed "memory-$n"
+        CAPSTAN_HOME="$work/capstan-memory-home-$n" run_capstan "memory-repeat-$n" mixed "memory-$n"
+        hosts=$saved_hosts
+        first=$(peak_mb "memory-first-$n"); repeat=$(peak_mb "memory-repeat-$n")
+        printf '%-8s %10s %12s %12s %14s\n' "$n" "$(seconds "memory-first-$n")" "$first" "$repeat" \
+            "$(echo "$first / $n" | bc -l | xargs printf '%.2f')"
+        # The next fleet needs the ports and processes this one holds.
+        for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+        pids=()
+    done
 fi
 if [ -n "${BENCH_CPU:-}" ]; then
-    for f in "$work"/capstan-* "$work"/ansible-*; do
+    for f in "$work"/*-capstan-* "$work"/*-ansible-* "$work"/*-mitogen-*; do
         case "$f" in *.out) continue ;; esac
         echo "$(basename "$f"): wall, peak KB, user s, system s = $(cat "$f")"
     done
