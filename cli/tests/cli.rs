@@ -777,11 +777,11 @@ fn an_ansible_ini_inventory_imports_all_or_nothing() {
     assert_eq!(hosts[0]["environment"], "prod");
 
     let bad = home.0.path().join("bad.ini");
-    std::fs::write(&bad, "[db]\ndb-1\ndb-[1:3]\n").unwrap();
+    std::fs::write(&bad, "[db]\ndb-1\ndb-[3:1]\n").unwrap();
     let out = home.run(&["hosts", "import", bad.to_str().unwrap()]);
     assert_eq!(code(&out), 3);
     assert!(
-        text(&out.stderr).contains("bad.ini:3: host ranges"),
+        text(&out.stderr).contains("bad.ini:3: host range `db-[3:1]`: 3 comes after 1"),
         "{}",
         text(&out.stderr)
     );
