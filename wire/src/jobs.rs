@@ -569,7 +569,9 @@ pub enum JobUpdate {
         name: String,
         /// The hosts it runs on, after `--limit`.
         hosts: Vec<String>,
-        /// Why it has no hosts, when its pattern matched none.
+        /// What to warn about as it starts, one warning per line: the
+        /// first play carries the run's (ansible.cfg settings not
+        /// honoured), and a play whose pattern matched no host says so.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         warning: Option<String>,
     },

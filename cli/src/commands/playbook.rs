@@ -407,8 +407,8 @@ impl Printer {
                 ..
             } => {
                 self.finish();
-                if let Some(warning) = warning {
-                    self.say(&format!("[WARNING]: {warning}"));
+                for line in warning.iter().flat_map(|w| w.lines()) {
+                    self.say(&format!("[WARNING]: {line}"));
                 }
                 self.say(&banner(&format!("PLAY [{name}]")));
                 if hosts.is_empty() {

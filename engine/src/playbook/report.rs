@@ -17,7 +17,8 @@ pub enum PlaybookEvent {
         name: String,
         /// Its hosts.
         hosts: Vec<String>,
-        /// Why it has none, when its pattern matched nothing.
+        /// What to warn about as it starts, one warning per line (the
+        /// run's own on the first play; a pattern that matched nothing).
         warning: Option<String>,
     },
     /// A task (or handler) starts on `hosts` hosts.

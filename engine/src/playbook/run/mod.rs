@@ -87,7 +87,7 @@ pub(crate) async fn run_playbook(
             name: play.name.clone(),
             hosts: names.clone(),
             warning: (!run_warnings.is_empty())
-                .then(|| std::mem::take(&mut run_warnings).join("\n[WARNING]: ")),
+                .then(|| std::mem::take(&mut run_warnings).join("\n")),
         });
         if chosen.is_empty() {
             continue;
