@@ -233,6 +233,12 @@ impl Module {
         })
     }
 
+    /// Whether it runs once for the batch, on its first host, with no
+    /// part for the others (Ansible runs `pause` outside its host loop).
+    pub fn once_per_batch(self) -> bool {
+        self == Module::Pause
+    }
+
     /// Ansible's parameter aliases: (alias, canonical name).
     fn aliases(self) -> &'static [(&'static str, &'static str)] {
         match self {

@@ -11,7 +11,6 @@ use super::task::run_task;
 use crate::fan_out::{Finished, fan_out};
 use crate::playbook::context::RunContext;
 use crate::playbook::model::{Play, Task};
-use crate::playbook::modules::Module;
 use crate::playbook::report::PlaybookEvent;
 use crate::playbook::template::Templates;
 
@@ -35,9 +34,7 @@ pub(super) async fn run_task_on_hosts(
     };
     // `run_once`: the first host runs it; the others get what it set.
     let once = (task.run_once == Some(true)).then(|| (active.clone(), first.set.clone()));
-    // `pause` waits once for the batch: the first host takes it and the
-    // others have no part in it, as Ansible runs it outside the host loop.
-    if once.is_some() || task.module == Module::Pause {
+    if once.is_some() || task.module.once_per_batch() {
         active.truncate(1);
     }
     let shown = shown_name(ctx, task, first);
