@@ -107,15 +107,10 @@ fn list_tasks(
             }
             Step::Include(include) => {
                 if selected_by_tags(&include.tags, play_tags, options) {
-                    let module = match include.included_role {
-                        Some(_) => "include_role",
-                        None => "include_tasks",
-                    };
                     out.push(TaskOutline {
-                        name: include
-                            .name
-                            .clone()
-                            .unwrap_or_else(|| format!("{module} : {}", include.file)),
+                        name: include.name.clone().unwrap_or_else(|| {
+                            format!("{} : {}", include.module_name(), include.file)
+                        }),
                         tags: include.tags.clone(),
                     });
                 }

@@ -42,22 +42,8 @@ impl Loader {
     /// `/`) from the playbook's folder, or a name looked for in the
     /// playbook's `roles/`, the roles path, then the playbook's folder.
     pub(super) fn find_role(&self, name: &str, at: &Pos) -> Result<PathBuf, PlaybookError> {
-        let places: Vec<PathBuf> = if name.contains('/') {
-            vec![self.base.join(name)]
-        } else {
-            std::iter::once(self.base.join("roles"))
-                .chain(self.roles_path.iter().cloned())
-                .chain([self.base.clone()])
-                .map(|dir| dir.join(name))
-                .collect()
-        };
-        places.iter().find(|p| p.is_dir()).cloned().ok_or_else(|| {
-            let looked: Vec<String> = places.iter().map(|p| p.display().to_string()).collect();
-            PlaybookError::at(
-                at,
-                format!("no role `{name}` (looked in {})", looked.join(", ")),
-            )
-        })
+        find_role(&self.base, &self.roles_path, name)
+            .map_err(|message| PlaybookError::at(at, message))
     }
 
     /// The file `name` (an `import_tasks:` at `at`) names.
@@ -156,6 +142,30 @@ pub fn roles_search_path(configured: &[PathBuf]) -> Vec<PathBuf> {
     }
     path.extend(["/usr/share/ansible/roles", "/etc/ansible/roles"].map(PathBuf::from));
     path
+}
+
+/// The folder of role `name` for a playbook in `base`: a path (with a
+/// `/`) from the playbook's folder, or a name looked for in the
+/// playbook's `roles/`, `roles_path`, then the playbook's folder; an error
+/// names where it looked.
+pub(crate) fn find_role(
+    base: &Path,
+    roles_path: &[PathBuf],
+    name: &str,
+) -> Result<PathBuf, String> {
+    let places: Vec<PathBuf> = if name.contains('/') {
+        vec![base.join(name)]
+    } else {
+        std::iter::once(base.join("roles"))
+            .chain(roles_path.iter().cloned())
+            .chain([base.to_path_buf()])
+            .map(|dir| dir.join(name))
+            .collect()
+    };
+    places.iter().find(|p| p.is_dir()).cloned().ok_or_else(|| {
+        let looked: Vec<String> = places.iter().map(|p| p.display().to_string()).collect();
+        format!("no role `{name}` (looked in {})", looked.join(", "))
+    })
 }
 
 /// The task file `name` names, from a file in `dir`: beside it, in the

@@ -447,10 +447,17 @@ impl Include {
 
     /// The folder of the role `name` (an `include_role`'s, rendered for a
     /// host) names.
-    pub fn find_role(&self, name: &str, vault: &Arc<Vault>) -> Result<PathBuf, String> {
-        Loader::within(&self.base, vault.clone(), self.roles_path.clone())
-            .find_role(name, &self.pos)
-            .map_err(|e| e.message)
+    pub fn find_role(&self, name: &str) -> Result<PathBuf, String> {
+        loader::find_role(&self.base, &self.roles_path, name)
+    }
+
+    /// What it is called in results and messages: `include_role` or
+    /// `include_tasks`.
+    pub fn module_name(&self) -> &'static str {
+        match self.included_role {
+            Some(_) => "include_role",
+            None => "include_tasks",
+        }
     }
 
     /// The role `name` of an `include_role` whose name was only known

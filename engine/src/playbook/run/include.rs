@@ -4,6 +4,7 @@
 //! inclusion counts as ok for its host (a host whose `when` is false, as
 //! skipped), as Ansible counts them.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -35,10 +36,7 @@ pub(super) async fn run_include(
     batch: &Batch,
     chosen: &[usize],
 ) -> bool {
-    let module = match include.included_role {
-        Some(_) => "include_role",
-        None => "include_tasks",
-    };
+    let module = include.module_name();
     let shown = include.name.clone().unwrap_or_else(|| module.to_string());
     let Some(active) = announce(ctx, states, chosen, &shown) else {
         return false;
@@ -53,6 +51,8 @@ pub(super) async fn run_include(
         .collect();
     // Each distinct inclusion with its hosts, in the order first met.
     let mut groups: Vec<(Inclusion, Vec<usize>)> = Vec::new();
+    // Where each rendered name leads, looked up once for all the hosts.
+    let mut found_by_name = HashMap::new();
     for &i in &active {
         let Some(state) = states[i].as_mut() else {
             continue;
@@ -74,7 +74,7 @@ pub(super) async fn run_include(
             result: serde_json::json!({ "msg": ctx.secrets.mask(&summary) }),
             duration_ms: 0,
         };
-        match inclusions(ctx, include, &scope) {
+        match inclusions(ctx, include, &scope, &mut found_by_name) {
             Err(why) => {
                 let why = format!("{why} ({module} at {})", include.pos);
                 let failed = outcome(ResultStatus::Failed, why);
@@ -185,6 +185,7 @@ fn inclusions(
     ctx: &RunContext,
     include: &Include,
     scope: &Scope,
+    found_by_name: &mut HashMap<String, Result<PathBuf, String>>,
 ) -> Result<Vec<Inclusion>, String> {
     let items: Vec<Option<Vec<(String, Json)>>> = match &include.loop_ {
         None => vec![None],
@@ -215,18 +216,17 @@ fn inclusions(
         if !holds {
             continue;
         }
-        let what = match include.included_role {
-            Some(_) => "include_role",
-            None => "include_tasks",
-        };
         let name = ctx
             .templates
             .render_text(&include.file, &scope)
-            .map_err(|e| format!("{what} `{}`: {e}", include.file))?;
-        let path = match include.included_role {
-            Some(_) => include.find_role(&name, &ctx.vault)?,
-            None => include.find(&name)?,
-        };
+            .map_err(|e| format!("{} `{}`: {e}", include.module_name(), include.file))?;
+        let path = found_by_name
+            .entry(name.clone())
+            .or_insert_with(|| match include.included_role {
+                Some(_) => include.find_role(&name),
+                None => include.find(&name),
+            })
+            .clone()?;
         found.push((path, name, item));
     }
     Ok(found)
