@@ -143,8 +143,7 @@ impl PlaybookRunArgs {
             || !self.vault_id.is_empty()
     }
 
-    /// The option that makes it read the playbook and stop (or start part
-    /// way), if one is given: what a kept or remote run cannot do.
+    /// The option that makes it read the playbook and stop, if one is given.
     pub fn only_reads(&self) -> Option<&'static str> {
         [
             (self.syntax_check, "--syntax-check"),
@@ -155,9 +154,12 @@ impl PlaybookRunArgs {
         .find_map(|(given, name)| given.then_some(name))
     }
 
-    /// `--start-at-task`, if given.
-    pub fn starts_part_way(&self) -> bool {
-        self.start_at_task.is_some()
+    /// The option only a run on this machine can take, if one is given:
+    /// one that reads the playbook and stops, or `--start-at-task`. A run
+    /// through `--server` or kept by a schedule refuses it.
+    pub fn local_only(&self) -> Option<&'static str> {
+        self.only_reads()
+            .or(self.start_at_task.is_some().then_some("--start-at-task"))
     }
 
     /// The secrets store's variables it names (`--stored-secret`).

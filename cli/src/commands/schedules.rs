@@ -138,16 +138,10 @@ pub fn stored_job(command: &[String]) -> anyhow::Result<ScheduledJob> {
                 )
                 .into());
             }
-            if let Some(flag) = args.only_reads() {
+            if let Some(flag) = args.local_only() {
                 return Err(BadInput(format!(
-                    "{flag} reads the playbook and stops: there is nothing to keep"
+                    "{flag} cannot be kept: a kept run is a whole run from the first task"
                 ))
-                .into());
-            }
-            if args.starts_part_way() {
-                return Err(BadInput(
-                    "--start-at-task cannot be kept: a kept run starts at the first task".into(),
-                )
                 .into());
             }
             let stored_secrets = args.stored_secrets().to_vec();

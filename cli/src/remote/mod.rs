@@ -59,16 +59,10 @@ pub async fn run(server: &Server, args: RunArgs) -> anyhow::Result<Exit> {
 /// `capstan --server URL playbook run …`.
 pub async fn playbook(server: &Server, command: PlaybookCommand) -> anyhow::Result<Exit> {
     let PlaybookCommand::Run(args) = command;
-    if let Some(flag) = args.only_reads() {
+    if let Some(flag) = args.local_only() {
         return Err(BadInput(format!(
-            "{flag} reads the playbook here and stops: run it without --server"
+            "{flag} works on this machine only: run it without --server"
         ))
-        .into());
-    }
-    if args.starts_part_way() {
-        return Err(BadInput(
-            "--start-at-task: a run through --server starts at the first task".into(),
-        )
         .into());
     }
     let (json, stored_secrets) = (args.json(), args.stored_secrets().to_vec());
