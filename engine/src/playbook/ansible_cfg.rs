@@ -264,8 +264,8 @@ impl AnsibleCfg {
     /// `gathering = explicit`.
     pub fn apply_to_plays(&self, plays: &mut [super::model::Play]) {
         for play in plays {
-            if self.gather_explicitly && !play.gather_facts_written {
-                play.gather_facts = false;
+            if self.gather_explicitly {
+                play.gather_facts.get_or_insert(false);
             }
             play.become_ = play.become_.or(self.become_);
             if play.become_user.is_none() {
@@ -463,6 +463,33 @@ mod tests {
             assert_eq!(error.line, line, "{text}: {error}");
             assert!(error.to_string().contains(says), "{text}: {error}");
         }
+    }
+
+    #[test]
+    fn the_files_defaults_fill_only_what_a_play_leaves_open() {
+        let pos = capstan_yaml::Pos {
+            file: "site.yml".into(),
+            line: 1,
+            column: 1,
+        };
+        let mut plays = [
+            crate::playbook::model::Play::new("all".into(), pos.clone()),
+            crate::playbook::model::Play::new("all".into(), pos),
+        ];
+        plays[1].gather_facts = Some(true);
+        plays[1].become_ = Some(false);
+        let cfg = AnsibleCfg {
+            gather_explicitly: true,
+            become_: Some(true),
+            become_user: Some("admin".into()),
+            ..AnsibleCfg::default()
+        };
+        cfg.apply_to_plays(&mut plays);
+        assert!(!plays[0].gathers_facts(), "gathering = explicit");
+        assert_eq!(plays[0].become_, Some(true));
+        assert_eq!(plays[0].become_user.as_deref(), Some("admin"));
+        assert!(plays[1].gathers_facts(), "the play's own word wins");
+        assert_eq!(plays[1].become_, Some(false));
     }
 
     #[test]

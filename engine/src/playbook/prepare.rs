@@ -23,7 +23,7 @@ pub(crate) fn plugins_needed(playbook: &Playbook) -> Vec<String> {
         }
     };
     for play in &playbook.plays {
-        if play.gather_facts {
+        if play.gathers_facts() {
             add(Module::Setup.plugin_action());
         }
         for task in play.all_tasks().into_iter().chain(&play.handlers) {

@@ -61,11 +61,10 @@ pub struct Play {
     pub become_user: Option<String>,
     /// `no_log:` for all its tasks.
     pub no_log: Option<bool>,
-    /// Whether to run `setup` first (default yes).
-    pub gather_facts: bool,
-    /// Whether the play says `gather_facts:` itself (an `ansible.cfg` with
-    /// `gathering = explicit` turns the default off).
-    pub gather_facts_written: bool,
+    /// `gather_facts:` as written (unwritten, it gathers unless an
+    /// `ansible.cfg` says `gathering = explicit`): see
+    /// [`Play::gathers_facts`].
+    pub gather_facts: Option<bool>,
     /// Tags every task inherits.
     pub tags: Vec<String>,
     /// `pre_tasks:`, run before the roles (their handlers right after).
@@ -532,8 +531,7 @@ impl Play {
             become_: None,
             become_user: None,
             no_log: None,
-            gather_facts: true,
-            gather_facts_written: false,
+            gather_facts: None,
             tags: Vec::new(),
             pre_tasks: Vec::new(),
             roles: Vec::new(),
@@ -555,6 +553,11 @@ impl Play {
     /// post-tasks.
     pub fn sections(&self) -> [&[Step]; 4] {
         [&self.pre_tasks, &self.roles, &self.tasks, &self.post_tasks]
+    }
+
+    /// Whether it runs `setup` first: as written, else yes.
+    pub fn gathers_facts(&self) -> bool {
+        self.gather_facts.unwrap_or(true)
     }
 
     /// Every task of the play (handlers aside), in the order written.
@@ -1034,8 +1037,7 @@ fn play(node: &Node, loader: &mut Loader) -> Result<Play, PlaybookError> {
             "become_user" => play.become_user = Some(string(value, "become_user")?),
             "no_log" => play.no_log = Some(boolean(value, "no_log")?),
             "gather_facts" => {
-                play.gather_facts = boolean(value, "gather_facts")?;
-                play.gather_facts_written = true;
+                play.gather_facts = Some(boolean(value, "gather_facts")?);
             }
             "tags" => play.tags = strings(value, "tags")?,
             "pre_tasks" => play.pre_tasks = tasks::steps(value, loader)?,

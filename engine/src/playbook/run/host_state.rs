@@ -412,7 +412,7 @@ pub(super) mod tests {
     pub(in crate::playbook::run) fn empty_play() -> Play {
         Play {
             name: "test".into(),
-            gather_facts: false,
+            gather_facts: Some(false),
             ..Play::new("all".into(), pos())
         }
     }

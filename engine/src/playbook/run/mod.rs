@@ -277,7 +277,7 @@ async fn run_play(
 ) {
     let chosen = &batch.hosts[..];
     let play = Arc::new(play.clone());
-    if play.gather_facts {
+    if play.gathers_facts() {
         let setup = Arc::new(Task {
             name: Some("Gathering Facts".into()),
             tags: vec!["always".into()],
