@@ -7,7 +7,7 @@ use capstan_plugin_sdk::{Error, JsonSchema};
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::edit::{Edit, LineState};
+use crate::edit::{Edit, LineState, compile};
 
 /// The module's parameters.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -162,14 +162,6 @@ pub fn apply(params: &BlockParams, text: Option<&str>) -> Result<Edit, Error> {
         "Block inserted".into()
     };
     Ok(Edit { after, message })
-}
-
-fn compile(pattern: &str, what: &str) -> Result<Regex, Error> {
-    Regex::new(pattern).map_err(|e| {
-        Error::InvalidParams(format!(
-            "{what} `{pattern}` is not a regular expression Capstan reads: {e}"
-        ))
-    })
 }
 
 /// A line as Python's `re` sees it for `$`: without its newline.

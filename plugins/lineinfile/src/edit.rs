@@ -57,7 +57,9 @@ pub struct Edit {
     pub message: String,
 }
 
-fn compile(pattern: &str, what: &str) -> Result<Regex, Error> {
+/// `pattern` compiled, or an error naming the parameter (`what`) and
+/// the pattern.
+pub(crate) fn compile(pattern: &str, what: &str) -> Result<Regex, Error> {
     Regex::new(pattern).map_err(|e| {
         Error::InvalidParams(format!(
             "{what} `{pattern}` is not a valid regular expression: {e}"

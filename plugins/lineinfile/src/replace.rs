@@ -4,10 +4,9 @@
 
 use capstan_plugin_sdk::mode::Mode;
 use capstan_plugin_sdk::{Error, JsonSchema};
-use regex::Regex;
 use serde::Deserialize;
 
-use crate::edit::{Edit, python_replacement};
+use crate::edit::{Edit, compile, python_replacement};
 
 /// The module's parameters.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -71,14 +70,6 @@ pub fn apply(params: &ReplaceParams, text: &str) -> Result<Edit, Error> {
 
 fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().filter(|v| !v.is_empty())
-}
-
-fn compile(pattern: &str, what: &str) -> Result<Regex, Error> {
-    Regex::new(pattern).map_err(|e| {
-        Error::InvalidParams(format!(
-            "{what} `{pattern}` is not a regular expression Capstan reads: {e}"
-        ))
-    })
 }
 
 #[cfg(test)]
