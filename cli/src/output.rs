@@ -1,13 +1,19 @@
 //! Small helpers for what the CLI prints.
 
 use capstan_engine::jobs::{FailureKind, ResultStatus, TargetResult};
+use std::io::Write;
 
 /// Prints a value as pretty JSON on stdout, in the versioned envelope
 /// every `--json` shares: `{"format": N, "data": …}`.
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     let document = capstan_wire::Versioned::new(value);
-    println!("{}", serde_json::to_string_pretty(&document)?);
-    Ok(())
+    let text = serde_json::to_string_pretty(&document)?;
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}") {
+        // A reader that stopped early (`| head`) wanted no more.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 /// One result line: target, status, summary (and why, when it failed).

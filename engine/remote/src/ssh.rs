@@ -126,6 +126,11 @@ impl SshTransport {
         }
     }
 
+    /// The user it logs in as.
+    pub fn user(&self) -> &str {
+        &self.settings.user
+    }
+
     /// The host's name in the inventory.
     pub fn name(&self) -> &str {
         &self.settings.name

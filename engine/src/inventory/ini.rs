@@ -78,7 +78,8 @@ pub(crate) fn read(text: &str) -> Result<RawInventory, LineError> {
                 group.children.insert(line.to_string());
             }
             _ => {
-                let mut words = line.split_whitespace();
+                let words = host_line_words(line).map_err(err)?;
+                let mut words = words.iter().map(String::as_str);
                 let written = words.next().unwrap_or_default();
                 let mut vars = BTreeMap::new();
                 for word in words {
@@ -130,6 +131,46 @@ pub(crate) fn read(text: &str) -> Result<RawInventory, LineError> {
     })
 }
 
+/// A host line's words as a shell splits them (Ansible reads it with
+/// `shlex`): quotes keep spaces in a value, `#` after a space starts a
+/// comment.
+fn host_line_words(line: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') => word.extend(chars.next()),
+            (Some(_), c) => word.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, '#') if !in_word => break,
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if let Some(q) = quote {
+        return Err(format!("unclosed {q} quote in `{line}`"));
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
 fn unquote(value: &str) -> String {
     let v = value.trim();
     for q in ['"', '\''] {
@@ -144,6 +185,17 @@ fn unquote(value: &str) -> String {
 mod tests {
     use super::*;
     use crate::inventory::HostAuth;
+
+    #[test]
+    fn host_lines_split_as_a_shell_with_comments() {
+        let words = host_line_words(r#"web1 a=1 b="two words" c='x y' # a comment"#).unwrap();
+        assert_eq!(words, ["web1", "a=1", "b=two words", "c=x y"]);
+        assert!(
+            host_line_words(r#"web1 a="open"#)
+                .unwrap_err()
+                .contains("unclosed")
+        );
+    }
 
     const SAMPLE: &str = "
 # a comment

@@ -278,10 +278,16 @@ fn check_fields(host: &Host) -> Result<(), (&'static str, String)> {
             ),
         ));
     }
-    if matches!(host.name.as_str(), "local" | "localhost") {
+    let connects_locally =
+        host.vars.get("ansible_connection").and_then(|v| v.as_str()) == Some("local");
+    if matches!(host.name.as_str(), "local" | "localhost") && !connects_locally {
         return Err((
             "name",
-            format!("`{}` is reserved for this machine", host.name),
+            format!(
+                "`{}` is reserved for this machine (give it `ansible_connection=local`, or \
+                 another name)",
+                host.name
+            ),
         ));
     }
     if host.address.is_empty()

@@ -159,12 +159,36 @@ pub(crate) fn template_params(
         .ok_or_else(|| TaskError::Args("template needs `src`".into()))?;
     let path = local_file(ctx, role, "templates", &src)?;
     let source = read_text(&path)?;
+    let dest = map.get("dest").map(display_json).unwrap_or_default();
+    let scope = template_scope(scope, &path, &dest);
     let content = ctx
         .templates
-        .render_text(&source, scope)
+        .render_text(&source, &scope)
         .map_err(TaskError::in_part(format!("template {}", path.display())))?;
     map.insert("content".into(), Json::String(content));
     Ok(Json::Object(map))
+}
+
+/// The variables Ansible's `template` adds for the file it renders:
+/// `ansible_managed`, `template_path`, `template_fullpath`,
+/// `template_destpath`, `template_host`, `template_uid`.
+fn template_scope(scope: &Scope, path: &Path, dest: &str) -> Scope {
+    let full = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let owner = std::env::var("USER").unwrap_or_default();
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    scope.with_missing(
+        [
+            ("ansible_managed", "Ansible managed".to_string()),
+            ("template_path", path.display().to_string()),
+            ("template_fullpath", full.display().to_string()),
+            ("template_destpath", dest.to_string()),
+            ("template_host", host),
+            ("template_uid", owner),
+        ]
+        .map(|(name, value)| (name, Json::String(value))),
+    )
 }
 
 /// `copy` with `src`: read the local file, send its content.
@@ -190,65 +214,176 @@ pub(crate) fn copy_params(
         }
         let path = local_file(ctx, role, "files", &name)?;
         map.insert("content".into(), Json::String(read_text(&path)?));
+        if let Some(file_name) = path.file_name() {
+            map.insert(
+                "src_name".into(),
+                Json::String(file_name.to_string_lossy().into_owned()),
+            );
+        }
     }
     Ok(Json::Object(map))
 }
 
-/// `include_vars`: the mapping in `file` (under `name` when given), read
-/// on the controller from the role's `vars/` or folder, the task file's
-/// `vars/` or folder, or the playbook's `vars/` or folder.
+/// `include_vars`: the mappings in `file` (or in every file of `dir`),
+/// under `name` when given, read on the controller. A relative `file` is
+/// looked for in the role's `vars/` or folder, the task file's `vars/` or
+/// folder, then the playbook's; a relative `dir` the same way. Returns
+/// the files read, in order, and the variables (a later file wins).
 pub(crate) fn include_vars(
     ctx: &RunContext,
     task: &crate::playbook::model::Task,
     params: Json,
-) -> Result<(PathBuf, Map<String, Json>), TaskError> {
-    let Json::Object(mut map) = params else {
-        return Err(TaskError::Args("include_vars needs a file".into()));
+) -> Result<(Vec<PathBuf>, Map<String, Json>), TaskError> {
+    let mut map = match params {
+        Json::Object(map) => map,
+        Json::String(file) => Map::from_iter([("file".to_string(), Json::String(file))]),
+        _ => return Err(TaskError::Args("include_vars needs a file or a dir".into())),
     };
-    let file = map
-        .remove("file")
-        .and_then(|f| f.as_str().map(String::from))
-        .ok_or_else(|| TaskError::Args("include_vars needs `file` (or the file's name)".into()))?;
-    let name = map
-        .remove("name")
-        .and_then(|n| n.as_str().map(String::from));
+    if let Some(raw) = map.remove("_raw_params") {
+        map.entry("file").or_insert(raw);
+    }
+    let text = |map: &mut Map<String, Json>, key: &str| -> Option<String> {
+        map.remove(key).map(|v| display_json(&v))
+    };
+    let file = text(&mut map, "file");
+    let dir = text(&mut map, "dir");
+    let name = text(&mut map, "name");
+    let files_matching = text(&mut map, "files_matching");
+    let ignore_files: Vec<String> = match map.remove("ignore_files") {
+        Some(Json::Array(items)) => items.iter().map(display_json).collect(),
+        Some(one) => vec![display_json(&one)],
+        None => Vec::new(),
+    };
+    let extensions: Vec<String> = match map.remove("extensions") {
+        Some(Json::Array(items)) => items.iter().map(display_json).collect(),
+        Some(one) => vec![display_json(&one)],
+        None => vec!["yaml".into(), "yml".into(), "json".into()],
+    };
+    let depth = map.remove("depth").and_then(|d| d.as_u64()).unwrap_or(0) as usize;
+    let ignore_unknown_extensions = map
+        .remove("ignore_unknown_extensions")
+        .is_some_and(|v| crate::playbook::template::truthy(&minijinja::Value::from_serialize(&v)));
+    map.remove("hash_behaviour");
     if let Some((extra, _)) = map.into_iter().next() {
         return Err(TaskError::Args(format!(
-            "include_vars: unsupported option `{extra}` (supported: file, name)"
+            "include_vars: unsupported option `{extra}` (supported: file, dir, name, \
+             files_matching, ignore_files, extensions, ignore_unknown_extensions, depth)"
         )));
     }
     let task_dir = Path::new(&*task.pos.file)
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let path = PathBuf::from(&file);
-    let candidates: Vec<PathBuf> = if path.is_absolute() {
-        vec![path]
-    } else {
-        task.role
-            .iter()
-            .map(|r| r.path.clone())
-            .chain([task_dir, ctx.dir.clone()])
-            .flat_map(|dir| [dir.join("vars").join(&path), dir.join(&path)])
-            .collect()
-    };
-    let found = candidates.iter().find(|p| p.is_file()).ok_or_else(|| {
-        let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
-        TaskError::LocalFile(format!(
-            "cannot find `{file}` (looked in {})",
-            looked.join(", ")
-        ))
-    })?;
-    let node = ctx
-        .vault
-        .read_yaml(found, capstan_yaml::TopLevel::Mapping, "vars file")
-        .map_err(|e| TaskError::VarsFile(e.to_string()))?;
-    let vars: Map<String, Json> = crate::playbook::model::vars(&node)
-        .map_err(|e| TaskError::VarsFile(e.to_string()))?
-        .into_iter()
+    let bases: Vec<PathBuf> = task
+        .role
+        .iter()
+        .map(|r| r.path.clone())
+        .chain([task_dir, ctx.dir.clone()])
         .collect();
+    let find = |written: &str, is_wanted: fn(&Path) -> bool| -> Result<PathBuf, TaskError> {
+        let path = PathBuf::from(written);
+        let candidates: Vec<PathBuf> = if path.is_absolute() {
+            vec![path]
+        } else {
+            bases
+                .iter()
+                .flat_map(|dir| [dir.join("vars").join(&path), dir.join(&path)])
+                .collect()
+        };
+        candidates
+            .iter()
+            .find(|p| is_wanted(p))
+            .cloned()
+            .ok_or_else(|| {
+                let looked: Vec<String> =
+                    candidates.iter().map(|p| p.display().to_string()).collect();
+                TaskError::LocalFile(format!(
+                    "cannot find `{written}` (looked in {})",
+                    looked.join(", ")
+                ))
+            })
+    };
+    let files = match (file, dir) {
+        (Some(file), None) => vec![find(&file, Path::is_file)?],
+        (None, Some(dir)) => {
+            let root = find(&dir, Path::is_dir)?;
+            let pattern = files_matching
+                .map(|p| regex::Regex::new(&p))
+                .transpose()
+                .map_err(|e| TaskError::Args(format!("include_vars: files_matching: {e}")))?;
+            let ignored = ignore_files
+                .iter()
+                .map(|i| regex::Regex::new(&format!("{i}$")))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| TaskError::Args(format!("include_vars: ignore_files: {e}")))?;
+            let mut found = Vec::new();
+            vars_files_in(&root, depth, 1, &mut found);
+            // A role's own vars/main.yml is never read again.
+            let role_main = task.role.as_ref().map(|r| r.path.join("vars/main.yml"));
+            found.retain(|path| {
+                let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+                Some(path) != role_main.as_ref()
+                    && !ignored.iter().any(|i| i.is_match(&file_name))
+                    && pattern.as_ref().is_none_or(|p| p.is_match(&file_name))
+            });
+            let valid = |path: &Path| {
+                let ext = path.extension().map(|e| e.to_string_lossy().into_owned());
+                extensions.contains(&ext.unwrap_or_default())
+            };
+            if ignore_unknown_extensions {
+                found.retain(|p| valid(p));
+            } else if let Some(odd) = found.iter().find(|p| !valid(p)) {
+                return Err(TaskError::VarsFile(format!(
+                    "{} does not have a valid extension: {}",
+                    odd.display(),
+                    extensions.join(", ")
+                )));
+            }
+            found
+        }
+        (Some(_), Some(_)) => {
+            return Err(TaskError::Args(
+                "include_vars: give `file` or `dir`, not both".into(),
+            ));
+        }
+        (None, None) => {
+            return Err(TaskError::Args(
+                "include_vars needs `file` (or the file's name) or `dir`".into(),
+            ));
+        }
+    };
+    let mut vars = Map::new();
+    for found in &files {
+        let node = ctx
+            .vault
+            .read_yaml(found, capstan_yaml::TopLevel::Mapping, "vars file")
+            .map_err(|e| TaskError::VarsFile(e.to_string()))?;
+        vars.extend(
+            crate::playbook::model::vars(&node).map_err(|e| TaskError::VarsFile(e.to_string()))?,
+        );
+    }
     Ok(match name {
-        Some(name) => (found.clone(), Map::from_iter([(name, Json::Object(vars))])),
-        None => (found.clone(), vars),
+        Some(name) => (files, Map::from_iter([(name, Json::Object(vars))])),
+        None => (files, vars),
     })
+}
+
+/// The files under `dir`, sorted by name, each folder's files before its
+/// subfolders', at most `depth` folders down (0: no limit).
+fn vars_files_in(dir: &Path, depth: usize, level: usize, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    let (folders, files): (Vec<PathBuf>, Vec<PathBuf>) =
+        entries.into_iter().partition(|p| p.is_dir());
+    out.extend(files);
+    if depth == 0 || level < depth {
+        for folder in folders {
+            vars_files_in(&folder, depth, level + 1, out);
+        }
+    }
 }

@@ -14,6 +14,12 @@ pub enum Module {
     Apt,
     /// `assert`.
     Assert,
+    /// `authorized_key`.
+    AuthorizedKey,
+    /// `tempfile`.
+    Tempfile,
+    /// `ping`.
+    Ping,
     /// `command`.
     Command,
     /// `copy`.
@@ -91,6 +97,7 @@ pub fn plugin_module(written: &str) -> Option<(String, String)> {
 pub const NAMES: &[&str] = &[
     "apt",
     "assert",
+    "authorized_key",
     "blockinfile",
     "command",
     "copy",
@@ -111,7 +118,9 @@ pub const NAMES: &[&str] = &[
     "include_vars",
     "lineinfile",
     "meta",
+    "package",
     "pause",
+    "ping",
     "replace",
     "service",
     "set_fact",
@@ -119,6 +128,7 @@ pub const NAMES: &[&str] = &[
     "shell",
     "stat",
     "systemd",
+    "tempfile",
     "template",
     "user",
 ];
@@ -133,8 +143,10 @@ pub fn resolve(written: &str) -> Option<Module> {
         .or_else(|| written.strip_prefix("ansible.posix."))
         .unwrap_or(written);
     Some(match name {
-        "apt" => Module::Apt,
+        // On the Debian family Ansible's `package` is `apt`.
+        "apt" | "package" => Module::Apt,
         "assert" => Module::Assert,
+        "authorized_key" => Module::AuthorizedKey,
         "command" => Module::Command,
         "copy" => Module::Copy,
         "debug" => Module::Debug,
@@ -162,6 +174,8 @@ pub fn resolve(written: &str) -> Option<Module> {
         "shell" => Module::Shell,
         "stat" => Module::Stat,
         "template" => Module::Template,
+        "tempfile" => Module::Tempfile,
+        "ping" => Module::Ping,
         "user" => Module::User,
         _ => return None,
     })
@@ -216,9 +230,12 @@ impl Module {
             Module::DockerVolume => ("docker", "volume"),
             Module::File => ("file", "apply"),
             Module::Stat => ("file", "stat"),
+            Module::Tempfile => ("file", "tempfile"),
+            Module::Ping => ("command", "ping"),
             Module::Git => ("git", "apply"),
             Module::Group => ("user", "group"),
             Module::User => ("user", "user"),
+            Module::AuthorizedKey => ("user", "authorized_key"),
             Module::Lineinfile => ("lineinfile", "apply"),
             Module::Blockinfile => ("lineinfile", "block"),
             Module::Replace => ("lineinfile", "replace"),
@@ -267,7 +284,7 @@ impl Module {
     }
 
     /// Whether `k=v` text is a command line with a few options in it.
-    fn free_form(self) -> bool {
+    pub(crate) fn free_form(self) -> bool {
         matches!(self, Module::Command | Module::Shell)
     }
 }

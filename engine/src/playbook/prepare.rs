@@ -255,5 +255,26 @@ pub(crate) fn magic_vars(
     vars.insert("ansible_check_mode".into(), json!(options.check));
     vars.insert("ansible_diff_mode".into(), json!(options.diff));
     vars.insert("playbook_dir".into(), json!(dir.display().to_string()));
+    vars.insert("omit".into(), json!(OMIT));
     vars
+}
+
+/// The value of `omit`: a module option whose value renders to it is left
+/// out, as if never written (`mode: "{{ m | default(omit) }}"`).
+pub(crate) const OMIT: &str = "__omit_place_holder__capstan";
+
+/// Leaves out every mapping entry (at any depth) and list item whose
+/// value is [`OMIT`].
+pub(crate) fn remove_omitted(value: &mut Json) {
+    match value {
+        Json::Object(map) => {
+            map.retain(|_, v| v.as_str() != Some(OMIT));
+            map.values_mut().for_each(remove_omitted);
+        }
+        Json::Array(items) => {
+            items.retain(|v| v.as_str() != Some(OMIT));
+            items.iter_mut().for_each(remove_omitted);
+        }
+        _ => {}
+    }
 }

@@ -63,7 +63,12 @@ pub enum TemplateError {
 
 /// The template engine for one playbook run.
 pub struct Templates {
+    /// Strict: an undefined variable fails wherever it is used.
     env: Environment<'static>,
+    /// Ansible's chaining: `x.y.z` of an undefined `x` is undefined, so
+    /// `x.y | default(1)` and `x.y is defined` work; printing an
+    /// undefined value still fails. Built on first use.
+    chainable: std::sync::OnceLock<Environment<'static>>,
 }
 
 impl Default for Templates {
@@ -172,6 +177,61 @@ impl Scope {
             hostvars: self.hostvars.clone(),
         }
     }
+
+    /// This scope with each of `vars` bound, as data, where no variable
+    /// of that name is bound yet.
+    pub fn with_missing(&self, vars: impl IntoIterator<Item = (&'static str, Json)>) -> Scope {
+        let mut json = self.json.clone();
+        if let Json::Object(map) = &mut json {
+            for (name, value) in vars {
+                map.entry(name).or_insert(value);
+            }
+        }
+        Scope {
+            value: Value::from_serialize(&json),
+            json,
+            written: self.written.clone(),
+            hostvars: self.hostvars.clone(),
+        }
+    }
+}
+
+/// A template engine with Ansible's filters and tests, and the given
+/// handling of undefined values (printing one always fails).
+fn engine(undefined: UndefinedBehavior) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(undefined);
+    env.set_fuel(Some(FUEL));
+    env.set_keep_trailing_newline(true);
+    env.set_trim_blocks(true);
+    // Python's methods on strings, lists and mappings (`s.startswith()`,
+    // `d.items()`), which Ansible's templates call as Jinja does.
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.set_formatter(|out, state, value| match value.kind() {
+        ValueKind::Undefined => Err(minijinja::Error::from(ErrorKind::UndefinedError)),
+        ValueKind::Seq | ValueKind::Map | ValueKind::Bool | ValueKind::None => {
+            let json = serde_json::to_value(value).unwrap_or(Json::Null);
+            out.write_str(&python_repr(&json))
+                .map_err(|_| minijinja::Error::from(ErrorKind::WriteFailure))
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    });
+    env.add_filter("bool", to_bool);
+    env.add_filter("to_json", to_json);
+    env.add_filter("to_nice_json", to_nice_json);
+    env.add_filter("regex_replace", regex_replace);
+    env.add_filter("regex_search", regex_search);
+    env.add_filter("ternary", ternary);
+    env.add_filter("basename", basename);
+    env.add_filter("dirname", dirname);
+    env.add_filter("quote", quote);
+    env.add_filter("mandatory", mandatory);
+    super::lookups::register(&mut env);
+    super::filters::register(&mut env);
+    super::path_filters::register(&mut env);
+    super::list_filters::register(&mut env);
+    super::jinja_tests::register(&mut env);
+    env
 }
 
 /// Whether a value holds a template anywhere inside.
@@ -187,37 +247,29 @@ fn holds_template(value: &Json) -> bool {
 impl Templates {
     /// An engine with Ansible's filters and tests.
     pub fn new() -> Templates {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_fuel(Some(FUEL));
-        env.set_keep_trailing_newline(true);
-        env.set_trim_blocks(true);
-        env.set_formatter(|out, state, value| match value.kind() {
-            ValueKind::Seq | ValueKind::Map | ValueKind::Bool | ValueKind::None => {
-                let json = serde_json::to_value(value).unwrap_or(Json::Null);
-                out.write_str(&python_repr(&json))
-                    .map_err(|_| minijinja::Error::from(ErrorKind::WriteFailure))
-            }
-            _ => minijinja::escape_formatter(out, state, value),
-        });
-        env.add_filter("bool", to_bool);
-        env.add_filter("to_json", to_json);
-        env.add_filter("to_nice_json", to_nice_json);
-        env.add_filter("regex_replace", regex_replace);
-        env.add_filter("regex_search", regex_search);
-        env.add_filter("ternary", ternary);
-        env.add_filter("basename", basename);
-        env.add_filter("dirname", dirname);
-        env.add_filter("quote", quote);
-        env.add_filter("mandatory", mandatory);
-        super::lookups::register(&mut env);
-        super::filters::register(&mut env);
-        env.add_test("changed", |v: Value| field_true(&v, "changed"));
-        env.add_test("failed", |v: Value| field_true(&v, "failed"));
-        env.add_test("skipped", |v: Value| field_true(&v, "skipped"));
-        env.add_test("succeeded", |v: Value| !field_true(&v, "failed"));
-        env.add_test("success", |v: Value| !field_true(&v, "failed"));
-        Templates { env }
+        Templates {
+            env: engine(UndefinedBehavior::Strict),
+            chainable: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The engine to try again with after `first` failed on an undefined
+    /// value: the chaining one, for a template that guards against
+    /// undefined values (`default`, `is defined`) — Ansible's undefined
+    /// chains, minijinja's strict one does not. Any other template keeps
+    /// the strict error.
+    fn chaining_retry(
+        &self,
+        text: &str,
+        first: &minijinja::Error,
+    ) -> Option<&Environment<'static>> {
+        let guards = ["default(", "d(", "defined", "mandatory", "is none"];
+        (first.kind() == ErrorKind::UndefinedError && guards.iter().any(|g| text.contains(g))).then(
+            || {
+                self.chainable
+                    .get_or_init(|| engine(UndefinedBehavior::Chainable))
+            },
+        )
     }
 
     /// Whether a string has anything to template.
@@ -276,9 +328,20 @@ impl Templates {
             .map_err(|e| describe(&e, None))?;
         let used = with_lookups(text, template.undeclared_variables(false), scope);
         let scope = self.resolve(&used, scope, chain)?;
-        template
-            .render(scope.context())
-            .map_err(|e| describe(&e, Some((&template.undeclared_variables(true), &scope))))
+        match template.render(scope.context()) {
+            Ok(text) => Ok(text),
+            Err(e) => {
+                if let Some(env) = self.chaining_retry(text, &e)
+                    && let Ok(rendered) = env.render_str(text, scope.context())
+                {
+                    return Ok(rendered);
+                }
+                Err(describe(
+                    &e,
+                    Some((&template.undeclared_variables(true), &scope)),
+                ))
+            }
+        }
     }
 
     /// Evaluates a bare expression (a `when:` condition, `that:` item).
@@ -295,9 +358,20 @@ impl Templates {
             .map_err(|e| describe(&e, None))?;
         let used = with_lookups(expr, compiled.undeclared_variables(false), scope);
         let scope = self.resolve(&used, scope, chain)?;
-        let value = compiled
-            .eval(scope.context())
-            .map_err(|e| describe(&e, Some((&compiled.undeclared_variables(true), &scope))))?;
+        let value = match compiled.eval(scope.context()) {
+            Ok(value) => value,
+            Err(e) => self
+                .chaining_retry(expr, &e)
+                .and_then(|env| {
+                    env.compile_expression(expr)
+                        .ok()?
+                        .eval(scope.context())
+                        .ok()
+                })
+                .ok_or_else(|| {
+                    describe(&e, Some((&compiled.undeclared_variables(true), &scope)))
+                })?,
+        };
         if value.is_undefined() {
             let names = compiled.undeclared_variables(true);
             return Err(undefined_variable(&names, &scope)
@@ -461,10 +535,6 @@ fn undefined_variable(names: &HashSet<String>, scope: &Scope) -> Option<Template
         }
     }
     None
-}
-
-fn field_true(value: &Value, field: &str) -> bool {
-    value.get_attr(field).map(|v| truthy(&v)).unwrap_or(false)
 }
 
 fn to_bool(value: Value) -> bool {
@@ -658,6 +728,58 @@ mod tests {
             "pkgs": ["git", "curl"], "name": "Web", "port": 80, "flag": "yes",
             "result": {"stdout": "hello", "changed": true}
         }))
+    }
+
+    #[test]
+    fn an_undefined_chain_meets_its_guard_but_is_never_printed() {
+        let t = Templates::new();
+        let render = |text: &str| t.render_value(text, &scope());
+        assert_eq!(
+            render("{{ nothing.here | default('z') }}").unwrap(),
+            json!("z")
+        );
+        assert_eq!(
+            render("{{ result.nope.deeper | default(1) }}").unwrap(),
+            json!(1)
+        );
+        assert_eq!(
+            render("{{ nothing.here is defined }}").unwrap(),
+            json!(false)
+        );
+        assert_eq!(
+            render("a {{ nothing.x | d('b') }} c").unwrap(),
+            json!("a b c")
+        );
+        assert!(
+            t.eval("nothing.here is undefined", &scope())
+                .unwrap()
+                .is_true()
+        );
+        // Unguarded, the chain is the undefined variable it starts from.
+        let error = render("{{ nothing.here }}").unwrap_err().to_string();
+        assert!(error.contains("nothing"), "{error}");
+        // Guarded somewhere else, printing one is still an error.
+        assert!(render("{{ nothing.here }} {{ port | default(1) }}").is_err());
+        assert!(render("{{ nothing | lower }}").is_err());
+    }
+
+    #[test]
+    fn python_methods_and_ansible_tests_work_as_in_ansible() {
+        let t = Templates::new();
+        let check = |expr: &str| t.condition(expr, &scope()).unwrap();
+        assert!(check("name.startswith('W') and name.lower() == 'web'"));
+        assert!(check("result is successful and result is changed"));
+        assert!(check("pkgs is contains('git') and 'ell' in result.stdout"));
+        assert!(check(
+            "result.stdout is match('hel') and not (result.stdout is match('ell'))"
+        ));
+        assert!(check("result.stdout is search('ell')"));
+        assert!(check(
+            "['git'] is subset(pkgs) and pkgs is superset(['curl'])"
+        ));
+        assert!(check("'2.19.4' is version('2.9', '>')"));
+        assert!(check("pkgs | difference(['git']) == ['curl']"));
+        assert!(check("'/etc' is abs and not ('etc' is abs)"));
     }
 
     #[test]

@@ -287,6 +287,17 @@ fn capstan_recap(recap: &[Recap]) -> BTreeMap<String, Counts> {
         .collect()
 }
 
+/// A file owner's id as the snapshot shows it: the ids each tool gives
+/// its own accounts (`gid_base` + N, 45100 + N for Ansible's run and
+/// 45200 + N for Capstan's) as `account+N`, so both runs compare.
+fn account_id(id: u32) -> String {
+    match id {
+        45100..45200 => format!("account+{}", id - 45100),
+        45200..45300 => format!("account+{}", id - 45200),
+        _ => id.to_string(),
+    }
+}
+
 /// Every path under `base`: kind, mode, owner, and content or link target, with
 /// `base` itself written as `<base>`.
 fn snapshot(base: &Path) -> BTreeMap<String, String> {
@@ -300,8 +311,8 @@ fn snapshot(base: &Path) -> BTreeMap<String, String> {
             let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777;
             let owner = format!(
                 "{}:{}",
-                std::os::unix::fs::MetadataExt::uid(&meta),
-                std::os::unix::fs::MetadataExt::gid(&meta)
+                account_id(std::os::unix::fs::MetadataExt::uid(&meta)),
+                account_id(std::os::unix::fs::MetadataExt::gid(&meta))
             );
             let rel = path.strip_prefix(base).unwrap().display().to_string();
             if entry.file_name() == ".git" {

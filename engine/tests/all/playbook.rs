@@ -1143,3 +1143,121 @@ async fn vaulted_values_open_with_the_password_and_are_masked_everywhere() {
         assert!(!stored.contains(secret), "{secret} was stored: {stored}");
     }
 }
+
+/// Forms Ansible's own integration tests use: argument splatting, an
+/// empty task file, `include_vars` of a folder, a templated strategy,
+/// `meta: clear_host_errors` in an `always:`, `timeout`, `remote_user` on
+/// this machine, `localhost` in an inventory (with a comment), `copy` into
+/// a folder and with `validate`, `tempfile`, `ping` and `stat`'s fields.
+#[tokio::test(flavor = "multi_thread")]
+async fn forms_from_ansibles_integration_tests_run_as_ansible_runs_them() {
+    let (home, capstan) = engine();
+    // Outside Capstan's data folder, which no plugin may touch.
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("work");
+    let inv = write(
+        home.path(),
+        "inv.ini",
+        "[all]\nlocalhost ansible_connection=local  # this machine\n",
+    );
+    write(home.path(), "empty.yml", "# nothing here\n");
+    write(home.path(), "vars/all/a.yml", "first: 1\nshared: a\n");
+    write(home.path(), "vars/all/b.yml", "second: 2\nshared: b\n");
+    write(home.path(), "files/hello.txt", "hello\n");
+    let site = write(
+        home.path(),
+        "site.yml",
+        &format!(
+            r#"- hosts: all
+  gather_facts: false
+  strategy: "{{{{ chosen_strategy | default('linear') }}}}"
+  vars:
+    dir: {dir}
+  tasks:
+    - include_tasks: empty.yml
+    - include_vars:
+        dir: vars/all
+      register: loaded
+    - assert:
+        that:
+          - first == 1 and second == 2 and shared == 'b'
+          - loaded.ansible_included_var_files | length == 2
+    - assert: "{{{{ item }}}}"
+      args:
+        quiet: true
+      loop:
+        - that: first == 1
+    - file: path={{{{ dir }}}} state=directory
+      remote_user: nobody-here
+    - copy: src=hello.txt dest={{{{ dir }}}}/
+    - copy:
+        content: "bad\n"
+        dest: "{{{{ dir }}}}/checked"
+        validate: grep -q good %s
+      register: refused
+      ignore_errors: true
+    - stat: path={{{{ dir }}}}/hello.txt
+      register: st
+    - tempfile: state=directory path={{{{ dir }}}} suffix=.t
+      register: made
+    - ping:
+      register: pong
+    - assert:
+        that:
+          - refused is failed and 'failed to validate' in refused.msg
+          - st.stat.checksum == 'f572d396fae9206628714fb2ce00f72e94f2258f'
+          - st.stat.pw_name != '' and st.stat.rusr and st.stat.isreg
+          - made.path is directory and made.path.endswith('.t')
+          - pong.ping == 'pong'
+          - missing.chain | default('fine') == 'fine'
+    - name: slow command
+      command: sleep 5
+      timeout: 1
+      register: slow
+      ignore_errors: true
+    - block:
+        - fail: msg=on purpose
+      always:
+        - meta: clear_host_errors
+    - copy: dest={{{{ dir }}}}/after content=went-on
+"#,
+            dir = dir.display()
+        ),
+    );
+    let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
+    let recap = recap_of(&report, "localhost");
+    // Two failures, both ignored or cleared: the timeout and the block's.
+    assert_eq!(
+        (recap.failed, recap.unreachable),
+        (1, 0),
+        "{}",
+        first_failure(&events)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("hello.txt"))
+            .ok()
+            .as_deref(),
+        Some("hello\n"),
+        "{}",
+        first_failure(&events)
+    );
+    assert!(
+        !dir.join("checked").exists(),
+        "a file that failed validate was written"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("after")).unwrap(),
+        "went-on",
+        "clear_host_errors in always: the host goes on"
+    );
+    let timed_out = events.iter().find_map(|e| match e {
+        PlaybookEvent::HostDone(o) if o.task == "slow command" => Some(o.summary.clone()),
+        _ => None,
+    });
+    assert!(
+        timed_out
+            .as_deref()
+            .is_some_and(|s| s.contains("timeout of 1 seconds")),
+        "{timed_out:?}"
+    );
+}

@@ -208,16 +208,6 @@ pub fn read_file(path: &Path, what: &str) -> Result<String, String> {
 /// Parses `text` (read from `file`) into a node tree.
 pub fn parse(file: &str, text: &str, top: TopLevel) -> Result<Node, YamlError> {
     let file: Arc<str> = Arc::from(file);
-    if text.trim().is_empty() {
-        return Err(YamlError {
-            at: Pos {
-                file,
-                line: 1,
-                column: 1,
-            },
-            message: "the file is empty".into(),
-        });
-    }
     let mut loader = Loader {
         file: file.clone(),
         stack: Vec::new(),
@@ -240,14 +230,40 @@ pub fn parse(file: &str, text: &str, top: TopLevel) -> Result<Node, YamlError> {
         }
         loader.on_event(event, mark)?;
     }
-    let root = loader.root.ok_or_else(|| YamlError {
-        at: Pos {
-            file: file.clone(),
-            line: 1,
-            column: 1,
+    // An empty file (or one of comments only) holds nothing: no tasks,
+    // no variables, as Ansible reads it.
+    let start = Pos {
+        file: file.clone(),
+        line: 1,
+        column: 1,
+    };
+    let root = match (loader.root, top) {
+        (Some(root), _) => root,
+        (None, TopLevel::Sequence) => Node {
+            value: Yaml::Seq(Vec::new()),
+            pos: start,
         },
-        message: "the file holds no YAML document".into(),
-    })?;
+        (None, TopLevel::Mapping) => Node {
+            value: Yaml::Map(Vec::new()),
+            pos: start,
+        },
+        (None, TopLevel::Any) => Node {
+            value: Yaml::Null,
+            pos: start,
+        },
+    };
+    // A document of only `~` or `null` is as empty.
+    let root = match (&root.value, top) {
+        (Yaml::Null, TopLevel::Sequence) => Node {
+            value: Yaml::Seq(Vec::new()),
+            pos: root.pos,
+        },
+        (Yaml::Null, TopLevel::Mapping) => Node {
+            value: Yaml::Map(Vec::new()),
+            pos: root.pos,
+        },
+        _ => root,
+    };
     match (top, &root.value) {
         (TopLevel::Sequence, Yaml::Seq(_))
         | (TopLevel::Mapping, Yaml::Map(_))

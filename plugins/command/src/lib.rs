@@ -75,7 +75,31 @@ impl Plugin for Command {
             )
             .run(shell),
         )
+        .action(
+            Action::new(
+                "ping",
+                "Check the target answers (Ansible's ping): runs `true` there.",
+            )
+            .run(ping),
+        )
     }
+}
+
+/// Parameters of `ping`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct PingParams {
+    /// What to answer (default `pong`); `crash` fails, as Ansible's does.
+    data: Option<String>,
+}
+
+fn ping(params: PingParams, ctx: &Context) -> Result<Outcome, Error> {
+    let data = params.data.unwrap_or_else(|| "pong".into());
+    if data == "crash" {
+        return Err(Error::msg("boom (ping was asked to crash)"));
+    }
+    remote::Command::new(["true"]).run_checked(&ctx.target)?;
+    Ok(Outcome::ok(data.clone()).with_data(serde_json::json!({ "ping": data })))
 }
 
 fn exec(params: ExecParams, ctx: &Context) -> Result<Outcome, Error> {

@@ -31,6 +31,14 @@ struct CopyParams {
     /// Replace a file whose content differs (default true).
     #[serde(default = "yes")]
     force: bool,
+    /// A command that checks the new content before it replaces the file,
+    /// `%s` standing for a copy of it (e.g. `nginx -t -c %s`); the file is
+    /// left alone when the command fails.
+    validate: Option<String>,
+    /// The copied file's own name (the runner sets it from `src`): when
+    /// `dest` is a folder, or ends with `/`, the file goes into it under
+    /// this name.
+    src_name: Option<String>,
 }
 
 fn yes() -> bool {
@@ -54,7 +62,21 @@ impl Plugin for Copy {
 }
 
 fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
-    let dest = params.dest.as_str();
+    let into_folder = match &params.src_name {
+        Some(name) if params.dest.ends_with('/') => Some(format!("{}{name}", params.dest)),
+        Some(name) => remote::stat(&ctx.target, &params.dest)?
+            .filter(|info| info.kind == FileKind::Directory)
+            .map(|_| format!("{}/{name}", params.dest)),
+        None => None,
+    };
+    let dest = into_folder.as_deref().unwrap_or(&params.dest);
+    if let Some(validate) = &params.validate
+        && !validate.contains("%s")
+    {
+        return Err(Error::msg(format!(
+            "validate must contain %s (where the new file goes): `{validate}`"
+        )));
+    }
     let mode = params.mode.as_ref().map(Mode::bits).transpose()?;
     let existing = remote::stat(&ctx.target, dest)?;
     let before = match &existing {
@@ -107,6 +129,13 @@ fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
             backup_file = Some(name);
         }
         if content_differs {
+            if into_folder.is_some() && params.dest.ends_with('/') {
+                remote::Command::new(["mkdir", "-p", "--", &params.dest])
+                    .run_checked(&ctx.target)?;
+            }
+            if let Some(validate) = &params.validate {
+                check_with(ctx, validate, dest, params.content.as_bytes(), mode)?;
+            }
             remote::write_file(&ctx.target, dest, params.content.as_bytes(), mode)?;
         } else if let Some(m) = mode.filter(|_| mode_differs) {
             let out =
@@ -156,6 +185,40 @@ fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
         ));
     }
     Ok(outcome)
+}
+
+/// Writes the new content to a scratch file beside `dest` and runs the
+/// `validate` command on it; an error (with the command's output) when
+/// the command fails. The scratch file is removed either way.
+fn check_with(
+    ctx: &Context,
+    validate: &str,
+    dest: &str,
+    content: &[u8],
+    mode: Option<u32>,
+) -> Result<(), Error> {
+    let (dir, name) = dest.rsplit_once('/').unwrap_or((".", dest));
+    let scratch = format!("{dir}/.{name}.capstan-validate");
+    remote::write_file(&ctx.target, &scratch, content, mode)?;
+    let quoted = format!("'{}'", scratch.replace('\'', r"'\''"));
+    let command = validate.replace("%s", &quoted);
+    let out = remote::Command::new(["sh", "-c", &command]).run(&ctx.target);
+    remote::Command::new(["rm", "-f", "--", &scratch]).run(&ctx.target)?;
+    let out = out?;
+    if out.success() {
+        return Ok(());
+    }
+    let said = [out.stderr_text(), out.stdout_text()]
+        .iter()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    Err(Error::msg(format!(
+        "failed to validate: `{command}` exited with {}: {said}",
+        out.exit_code
+            .map_or_else(|| "no code (killed)".to_string(), |c| c.to_string())
+    )))
 }
 
 register_plugin!(Copy);

@@ -3,6 +3,7 @@
 //! mode and a diff of the state.
 
 mod stat;
+mod tempfile;
 
 use capstan_plugin_sdk::mode::Mode;
 use capstan_plugin_sdk::remote::{self, FileInfo, FileKind};
@@ -72,6 +73,13 @@ impl Plugin for File {
                 "Describe a path (Ansible's stat); never changes anything.",
             )
             .run(stat::stat),
+        )
+        .action(
+            Action::new(
+                "tempfile",
+                "Make a new uniquely named file or folder (Ansible's tempfile).",
+            )
+            .run(tempfile::tempfile),
         )
     }
 }

@@ -1,8 +1,10 @@
 //! Ansible's `user` and `group` modules: accounts and groups made to match,
 //! with `useradd`/`usermod`/`userdel` and `groupadd`/`groupmod`/`groupdel`
-//! on the target — idempotent, with check mode and a diff of the fields.
+//! on the target — idempotent, with check mode and a diff of the fields —
+//! and `authorized_key`, a user's SSH keys.
 
 mod account;
+mod authorized_key;
 
 use capstan_plugin_sdk::{Action, Capability, Manifest, Plugin, register_plugin};
 
@@ -16,6 +18,7 @@ impl Plugin for User {
             "Manage user accounts and groups.",
         )
         .capability(Capability::RemoteExec)
+        .capability(Capability::RemoteFiles)
         .capability(Capability::Local)
         .action(
             Action::new(
@@ -27,6 +30,13 @@ impl Plugin for User {
         .action(
             Action::new("group", "Make a group present (with this gid) or absent.")
                 .run(account::group),
+        )
+        .action(
+            Action::new(
+                "authorized_key",
+                "Make an SSH public key present in (or absent from) a user's authorized_keys.",
+            )
+            .run(authorized_key::authorized_key),
         )
     }
 }

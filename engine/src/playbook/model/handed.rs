@@ -27,6 +27,7 @@ pub(super) const HANDED_KEYS: &[&str] = &[
     "environment",
     "ignore_unreachable",
     "throttle",
+    "remote_user",
     "vars",
 ];
 
@@ -51,6 +52,7 @@ pub struct HandedDown {
     pub(super) environment: Vec<Json>,
     pub(super) ignore_unreachable: Option<bool>,
     pub(super) throttle: Option<u32>,
+    pub(super) remote_user: Option<String>,
     pub(super) vars: Vec<(String, Json)>,
     /// The variables of the `include_role` whose tasks these are.
     pub(super) role_scope: Option<Arc<RoleScope>>,
@@ -79,6 +81,7 @@ impl HandedDown {
                 self.ignore_unreachable = Some(boolean(value, "ignore_unreachable")?);
             }
             "throttle" => self.throttle = Some(throttle(value)?),
+            "remote_user" => self.remote_user = Some(string(value, "remote_user")?),
             "vars" => self.vars = vars(value)?,
             _ => return Ok(false),
         }
@@ -146,6 +149,10 @@ impl HandedDown {
             .collect();
         self.ignore_unreachable = self.ignore_unreachable.or(outer.ignore_unreachable);
         self.throttle = self.throttle.or(outer.throttle);
+        self.remote_user = self
+            .remote_user
+            .clone()
+            .or_else(|| outer.remote_user.clone());
         self.vars = outer.vars.iter().chain(&self.vars).cloned().collect();
         if self.role_scope.is_none() {
             self.role_scope = outer.role_scope.clone();
@@ -206,6 +213,10 @@ impl HandedDown {
         }
         task.ignore_unreachable = task.ignore_unreachable.or(self.ignore_unreachable);
         task.throttle = task.throttle.or(self.throttle);
+        task.remote_user = task
+            .remote_user
+            .clone()
+            .or_else(|| self.remote_user.clone());
         if !self.vars.is_empty() {
             task.vars = self.vars.iter().chain(&task.vars).cloned().collect();
         }

@@ -99,25 +99,36 @@ pub struct Play {
 }
 
 /// How a play moves its hosts through its tasks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Strategy {
     /// Every host finishes a task before any starts the next.
     Linear,
     /// Each host goes through the play at its own pace.
     Free,
+    /// A template (`"{{ test_strategy | default('linear') }}"`), read
+    /// with the play's and the extra variables when the play starts.
+    Template(String),
 }
 
 impl Strategy {
     /// `strategy: linear` or `free` (Mitogen's `mitogen_linear` and
-    /// `mitogen_free` are the same to Capstan).
+    /// `mitogen_free` are the same to Capstan), or a template of one.
     fn read(node: &Node) -> Result<Strategy, PlaybookError> {
-        match node.as_str().map(str::trim) {
-            Some("linear" | "mitogen_linear") => Ok(Strategy::Linear),
-            Some("free" | "mitogen_free") => Ok(Strategy::Free),
-            _ => Err(node.error(format!(
-                "strategy `{}` is not supported; Capstan runs `linear` and `free`",
-                node.to_json()
-            ))),
+        let written = node.as_str().map(str::trim).unwrap_or_default();
+        if crate::playbook::template::Templates::is_template(written) {
+            return Ok(Strategy::Template(written.to_string()));
+        }
+        Strategy::named(written).map_err(|e| node.error(e))
+    }
+
+    /// The strategy a name gives.
+    pub fn named(name: &str) -> Result<Strategy, String> {
+        match name.trim() {
+            "linear" | "mitogen_linear" => Ok(Strategy::Linear),
+            "free" | "mitogen_free" => Ok(Strategy::Free),
+            other => Err(format!(
+                "strategy `{other}` is not supported; Capstan runs `linear` and `free`"
+            )),
         }
     }
 }
@@ -133,6 +144,9 @@ pub enum MetaAction {
     EndBatch,
     /// `end_host`: ends the play for each host whose `when` holds.
     EndHost,
+    /// `clear_host_errors`: the batch's failed hosts take tasks again
+    /// (their recap still counts the failure).
+    ClearHostErrors,
     /// `noop`, `refresh_inventory`, `reset_connection`: nothing to do
     /// (Capstan reads the inventory once and connects on demand).
     Noop,
@@ -145,6 +159,7 @@ impl MetaAction {
         "end_play",
         "end_batch",
         "end_host",
+        "clear_host_errors",
         "noop",
         "refresh_inventory",
         "reset_connection",
@@ -157,6 +172,7 @@ impl MetaAction {
             "end_play" => MetaAction::EndPlay,
             "end_batch" => MetaAction::EndBatch,
             "end_host" => MetaAction::EndHost,
+            "clear_host_errors" => MetaAction::ClearHostErrors,
             "noop" | "refresh_inventory" | "reset_connection" => MetaAction::Noop,
             _ => return None,
         })
@@ -662,6 +678,12 @@ pub struct Task {
     pub ignore_unreachable: Option<bool>,
     /// `throttle:`: at most so many hosts run it at once.
     pub throttle: Option<u32>,
+    /// `remote_user:` (may hold a template): ignored on this machine, as
+    /// Ansible's local connection does; over SSH it must be the user the
+    /// host's one connection logs in as.
+    pub remote_user: Option<String>,
+    /// `timeout:`: the task fails once it has run this many seconds.
+    pub timeout: Option<u64>,
     /// The role it belongs to, if any.
     pub role: Option<Arc<RoleRef>>,
     /// The variables of the `include_role` that brought it, which only
@@ -713,6 +735,8 @@ impl Task {
             environment: Vec::new(),
             ignore_unreachable: None,
             throttle: None,
+            remote_user: None,
+            timeout: None,
             changed_when: None,
             failed_when: None,
             become_: None,
@@ -886,6 +910,9 @@ fn plays_at(
     let Yaml::Seq(items) = &root.value else {
         return Err(root.error("a playbook is a list of plays"));
     };
+    if items.is_empty() {
+        return Err(root.error("the playbook is empty: it holds no play"));
+    }
     let mut loader = Loader::new(Path::new(shown), vault.clone(), roles_path);
     let mut chain = vec![Path::new(shown).to_path_buf()];
     plays_of(items, &mut loader, vault, &mut chain)

@@ -11,6 +11,31 @@ pub(super) fn entries<'a>(node: &'a Node, what: &str) -> Result<&'a [(Key, Node)
         .ok_or_else(|| node.error(format!("{what} must be a mapping, not {}", node.kind())))
 }
 
+/// A role include's options: a mapping, or Ansible's free form
+/// `name=ROLE tasks_from=FILE` (each word `key=value`).
+pub(super) fn options(node: &Node, what: &str) -> Result<Vec<(Key, Node)>, PlaybookError> {
+    let Some(text) = node.as_str() else {
+        return Ok(entries(node, what)?.to_vec());
+    };
+    text.split_whitespace()
+        .map(|word| {
+            let (key, value) = word
+                .split_once('=')
+                .ok_or_else(|| node.error(format!("{what}: expected key=value, got `{word}`")))?;
+            Ok((
+                Key {
+                    name: key.to_string(),
+                    pos: node.pos.clone(),
+                },
+                Node {
+                    value: Yaml::Str(value.to_string()),
+                    pos: node.pos.clone(),
+                },
+            ))
+        })
+        .collect()
+}
+
 /// Where a mapping starts: its first key (the mapping's own mark can
 /// point at its first value).
 pub(super) fn start_of(node: &Node, fields: &[(Key, Node)]) -> Pos {

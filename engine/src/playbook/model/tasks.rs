@@ -10,8 +10,8 @@ use super::handed::{HANDED_KEYS, HandedDown};
 use super::loader::Loader;
 use super::roles::RoleFolder;
 use super::scalars::{
-    boolean, conditions, entries, environment, identifier, start_of, string, strings, throttle,
-    vars,
+    boolean, conditions, entries, environment, identifier, options, start_of, string, strings,
+    throttle, vars,
 };
 use super::{
     Args, Block, Include, IncludedRole, LoopControl, LoopKind, LoopSpec, MetaAction, ReadRole,
@@ -52,6 +52,8 @@ const TASK_KEYS: &[&str] = &[
     "environment",
     "ignore_unreachable",
     "throttle",
+    "remote_user",
+    "timeout",
     "changed_when",
     "failed_when",
     "become",
@@ -345,7 +347,7 @@ fn include_role(
     for (key, value) in fields {
         match key.name.as_str() {
             "include_role" | "ansible.builtin.include_role" => {
-                for (k, v) in entries(value, "include_role")? {
+                for (k, v) in &options(value, "include_role")? {
                     match k.name.as_str() {
                         "name" => {
                             include.file = string(v, "name")?;
@@ -488,7 +490,7 @@ impl RoleCall {
         for (key, value) in fields {
             match key.name.as_str() {
                 "import_role" | "ansible.builtin.import_role" => {
-                    for (k, v) in entries(value, "import_role")? {
+                    for (k, v) in &options(value, "import_role")? {
                         if k.name == "name" {
                             call.name = string(v, "name")?;
                             call.at = v.pos.clone();
@@ -834,6 +836,13 @@ fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
                 task.ignore_unreachable = Some(boolean(value, "ignore_unreachable")?);
             }
             "throttle" => task.throttle = Some(throttle(value)?),
+            "remote_user" => task.remote_user = Some(string(value, "remote_user")?),
+            // 0 is no limit, as in Ansible.
+            "timeout" => {
+                task.timeout = Some(count(value, "timeout")?)
+                    .filter(|t| *t > 0)
+                    .map(u64::from)
+            }
             "local_action" | "action" => {
                 if let Some((first, _)) = module {
                     return Err(PlaybookError::at(
@@ -937,10 +946,10 @@ fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
             other => other,
         };
     }
-    if handler && task.name.is_none() {
+    if handler && task.name.is_none() && task.listen.is_empty() {
         return Err(PlaybookError::at(
             &task.pos,
-            "a handler needs a `name:` (tasks notify it by name)",
+            "a handler needs a `name:` or a `listen:` (tasks notify it by one of them)",
         ));
     }
     Ok(task)

@@ -2,7 +2,7 @@
 //! variables in Ansible's order of strength, the facts and results it
 //! gathers, the handlers it has notified, and its recap.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
@@ -62,6 +62,9 @@ pub(super) struct HostState {
     pub last_failure: Option<(Json, Json)>,
     pub failed: bool,
     pub unreachable: bool,
+    /// A `meta: clear_host_errors` ran here: a failure an enclosing
+    /// block's `always:` would restore stays cleared.
+    pub errors_cleared: bool,
     /// Every host's variables as `hostvars`, when the run uses them: set
     /// before each task.
     pub hostvars: Option<minijinja::Value>,
@@ -97,6 +100,7 @@ impl HostState {
             last_failure: None,
             failed: false,
             unreachable: false,
+            errors_cleared: false,
             ended: false,
             roles_ran: Vec::new(),
             facts_for_others: Vec::new(),
@@ -321,9 +325,9 @@ impl HostState {
             .insert("ansible_facts".into(), Json::Object(short));
     }
 
-    /// `include_vars`: binds the variables read from `file` on this host
+    /// `include_vars`: binds the variables read from `files` on this host
     /// (as strong as `set_fact`).
-    pub fn include_vars(&mut self, file: &Path, vars: Map<String, Json>) -> ItemResult {
+    pub fn include_vars(&mut self, files: &[PathBuf], vars: Map<String, Json>) -> ItemResult {
         let names: Vec<String> = vars.keys().cloned().collect();
         for (k, v) in &vars {
             self.set.insert(k.clone(), v.clone());
@@ -332,13 +336,26 @@ impl HostState {
         result.insert("ansible_facts".into(), Json::Object(vars));
         result.insert(
             "ansible_included_var_files".into(),
-            Json::from(vec![file.display().to_string()]),
+            Json::from(
+                files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>(),
+            ),
         );
         result.insert("changed".into(), Json::Bool(false));
         result.insert("failed".into(), Json::Bool(false));
         ItemResult {
             status: ResultStatus::Ok,
-            summary: format!("{} from {}", names.join(", "), file.display()),
+            summary: format!(
+                "{} from {}",
+                names.join(", "),
+                files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             diff: None,
             result,
             unreachable: false,

@@ -24,11 +24,24 @@ pub(super) async fn run_meta(
     chosen: &[usize],
 ) -> bool {
     let shown = ctx.secrets.mask(&task.display_name());
+    if action == MetaAction::ClearHostErrors {
+        // Before the hosts are counted: it is what brings failed ones back
+        // (an `always:` runs it on hosts that all failed).
+        for &i in chosen.iter().chain(&batch.hosts) {
+            if let Some(state) = states[i].as_mut()
+                && !state.unreachable
+            {
+                state.failed = false;
+                state.errors_cleared = true;
+            }
+        }
+    }
     let Some(active) = announce(ctx, states, chosen, &shown) else {
         return false;
     };
     match action {
         MetaAction::Noop => {}
+        MetaAction::ClearHostErrors => {}
         MetaAction::FlushHandlers => {
             if !task.when.is_empty() {
                 warn(

@@ -93,15 +93,17 @@ pub(crate) async fn run_playbook(
             continue;
         }
         let all = Arc::new(names);
-        let batches = match serial::batches(play, &chosen, &ctx.templates, &ctx.options.extra_vars)
-        {
-            Ok(batches) => batches,
+        let extra = &ctx.options.extra_vars;
+        let planned = serial::batches(play, &chosen, &ctx.templates, extra)
+            .and_then(|b| Ok((b, serial::strategy(play, &ctx.templates, extra)?)));
+        let (batches, strategy) = match planned {
+            Ok(planned) => planned,
             Err(error) => {
                 stopped = Some(error.to_string());
                 break;
             }
         };
-        if !run_batches(&ctx, play, &mut states, batches, &all).await {
+        if !run_batches(&ctx, play, strategy, &mut states, batches, &all).await {
             break;
         }
     }
@@ -123,6 +125,7 @@ pub(crate) async fn run_playbook(
 async fn run_batches(
     ctx: &Arc<RunContext>,
     play: &Play,
+    strategy: Strategy,
     states: &mut [Option<HostState>],
     batches: Vec<Vec<usize>>,
     all: &Arc<Vec<String>>,
@@ -156,9 +159,9 @@ async fn run_batches(
             }
         }
         let batch = Batch::new(play, hosts);
-        match play.strategy {
-            Strategy::Linear => run_play(ctx, play, states, &batch).await,
+        match strategy {
             Strategy::Free => run_free(ctx, play, states, &batch.hosts).await,
+            _ => run_play(ctx, play, states, &batch).await,
         }
         if batch.play_ended() {
             return true;
@@ -497,12 +500,15 @@ async fn run_block(
         for &i in &failed_before {
             if let Some(state) = states[i].as_mut() {
                 state.failed = false;
+                state.errors_cleared = false;
             }
         }
         run_steps(ctx, play, &block.always, states, batch, &reachable).await;
         for &i in &failed_before {
             if let Some(state) = states[i].as_mut() {
-                state.failed = true;
+                // Unless its `always:` cleared the host's errors.
+                state.failed |= !state.errors_cleared;
+                state.errors_cleared = false;
             }
         }
     }

@@ -9,13 +9,31 @@ use serde_json::{Map, Value as Json};
 
 use super::host_state::HostState;
 use crate::playbook::PlaybookError;
-use crate::playbook::model::{BatchSize, Play};
+use crate::playbook::model::{BatchSize, Play, Strategy};
 use crate::playbook::template::{Origin, Scope, Templates};
 
 /// Splits `hosts` into batches of `sizes` (the last size repeats; a
 /// percentage counts from all of `hosts`, at least one; 0 takes all that
 /// are left). No sizes: one batch. Templated sizes are rendered with the
 /// play's vars and the extra vars.
+/// The play's strategy, its template (if written as one) read with the
+/// play's variables and the extra ones.
+pub(super) fn strategy(
+    play: &Play,
+    templates: &Templates,
+    extra: &Map<String, Json>,
+) -> Result<Strategy, PlaybookError> {
+    let Strategy::Template(text) = &play.strategy else {
+        return Ok(play.strategy.clone());
+    };
+    let play_vars: Map<String, Json> = play.vars.iter().cloned().collect();
+    let scope = Scope::layered([(&play_vars, Origin::Written), (extra, Origin::Written)]);
+    let rendered = templates
+        .render_text(text, &scope)
+        .map_err(|e| PlaybookError::at(&play.pos, format!("strategy `{text}`: {e}")))?;
+    Strategy::named(&rendered).map_err(|e| PlaybookError::at(&play.pos, e))
+}
+
 pub(super) fn batches(
     play: &Play,
     hosts: &[usize],

@@ -251,7 +251,18 @@ async fn run_item(
             }
         }
     }
-    let mut result = match run_module(ctx, play, task, scope, state).await {
+    let running = run_module(ctx, play, task, scope, state);
+    let finished = match task.timeout {
+        Some(limit) => tokio::time::timeout(std::time::Duration::from_secs(limit), running)
+            .await
+            .unwrap_or_else(|_| {
+                Err(TaskError::Args(format!(
+                    "the task ran longer than its timeout of {limit} seconds and was stopped"
+                )))
+            }),
+        None => running.await,
+    };
+    let mut result = match finished {
         Ok(result) => result,
         Err(error) => ItemResult::failed(located(task, &error)),
     };
@@ -327,6 +338,35 @@ fn above_default_verbosity(value: &Json) -> bool {
     }
 }
 
+/// A module's arguments written as one template (`assert: "{{ item }}"`,
+/// Ansible's argument splatting): the mapping it gives, with the task's
+/// `args:` over it. `None` for arguments written any other way.
+fn splatted_args(ctx: &RunContext, task: &Task, scope: &Scope) -> Result<Option<Json>, TaskError> {
+    if task.module.free_form() {
+        return Ok(None);
+    }
+    let (text, mut args) = match &task.args {
+        Args::Inline(text) => (text.as_str(), serde_json::Map::new()),
+        Args::Map(Json::Object(map)) => match map.get("_raw_params").and_then(Json::as_str) {
+            Some(text) => (text, map.clone()),
+            None => return Ok(None),
+        },
+        Args::Map(_) => return Ok(None),
+    };
+    let text = text.trim();
+    if !(text.starts_with("{{") && text.ends_with("}}") && !text[2..].contains("{{")) {
+        return Ok(None);
+    }
+    args.remove("_raw_params");
+    let Json::Object(mut splat) = ctx.templates.render_value(text, scope)? else {
+        return Err(TaskError::Args(format!(
+            "the arguments `{text}` must give a mapping of the module's options"
+        )));
+    };
+    splat.extend(args);
+    Ok(Some(Json::Object(splat)))
+}
+
 /// Templates the task's arguments and runs its module.
 async fn run_module(
     ctx: &RunContext,
@@ -335,9 +375,11 @@ async fn run_module(
     scope: &Scope,
     state: &mut HostState,
 ) -> Result<ItemResult, TaskError> {
-    let (inline, map) = match &task.args {
-        Args::Inline(text) => (Some(text.as_str()), None),
-        Args::Map(map) => (None, Some(map)),
+    let splat = splatted_args(ctx, task, scope)?;
+    let (inline, map) = match (&splat, &task.args) {
+        (Some(splat), _) => (None, Some(splat)),
+        (None, Args::Inline(text)) => (Some(text.as_str()), None),
+        (None, Args::Map(map)) => (None, Some(map)),
     };
     let raw = modules::params(task.module, inline, map)?;
     let mut params = match task.module {
@@ -346,6 +388,7 @@ async fn run_module(
         Module::Debug if raw.get("var").is_some() => raw,
         _ => ctx.templates.render_json(&raw, scope)?,
     };
+    crate::playbook::prepare::remove_omitted(&mut params);
     match task.module {
         Module::SetFact => match (&task.delegate_to, task.delegate_facts) {
             (Some(written), Some(true)) => {
@@ -362,8 +405,8 @@ async fn run_module(
             _ => return Ok(state.set_fact(params)),
         },
         Module::IncludeVars => {
-            let (file, vars) = include_vars(ctx, task, params)?;
-            return Ok(state.include_vars(&file, vars));
+            let (files, vars) = include_vars(ctx, task, params)?;
+            return Ok(state.include_vars(&files, vars));
         }
         Module::Fail => return controller_modules::fail(&params),
         Module::Pause => return controller_modules::pause(ctx, &params).await,
@@ -401,6 +444,9 @@ async fn run_module(
         Some(written) => delegate(ctx, written, scope)?,
         None => state.target.clone(),
     };
+    if let Some(written) = &task.remote_user {
+        check_remote_user(ctx, written, scope, &target)?;
+    }
     let env = environment(ctx, play, task, scope)?;
     if !env.is_empty() {
         target.env = env.into();
@@ -455,6 +501,33 @@ async fn run_module(
         }
     }
     Ok(result)
+}
+
+/// A task's `remote_user:`: nothing to do on this machine (Ansible's local
+/// connection ignores it too); over SSH, the host's one connection must
+/// log in as that user, else the task fails saying so.
+fn check_remote_user(
+    ctx: &RunContext,
+    written: &str,
+    scope: &Scope,
+    target: &Target,
+) -> Result<(), TaskError> {
+    let user = ctx
+        .templates
+        .render_text(written, scope)
+        .map_err(TaskError::in_part(format!("remote_user `{written}`")))?;
+    match &target.transport {
+        capstan_remote::Transport::Ssh(ssh) if ssh.user() != user.trim() => {
+            Err(TaskError::Args(format!(
+                "remote_user `{}` differs from `{}`, whom Capstan's one connection to {} logs \
+                 in as; set ansible_user for the host, or use become_user",
+                user.trim(),
+                ssh.user(),
+                target.name
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The task's `environment:` (the play's, its blocks', its own, merged in

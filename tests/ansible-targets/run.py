@@ -1,0 +1,250 @@
+"""Runs Ansible's integration targets through Capstan and reports each.
+
+Called by `tests/ansible-targets/run`, which downloads the targets and
+names the capstan binary. Each target runs in a scratch copy of
+`test/integration`, with its own Capstan data folder; afterwards every
+playbook run it recorded is read back (`capstan jobs show --json`) to
+count tasks and asserts, and to name the first task that failed.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CAPSTAN = os.environ["CAPSTAN_BIN"]
+TIMEOUT_SECONDS = int(os.environ.get("CAPSTAN_TARGET_TIMEOUT", "900"))
+
+
+def read_targets():
+    """The rows of targets.txt: (name, how, where, ci)."""
+    rows = []
+    for line in (HERE / "targets.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, how, where, ci = line.split()
+            rows.append({"name": name, "how": how, "where": where, "fast": ci == "fast"})
+    return rows
+
+
+def prepare(source, scratch):
+    """A scratch copy of test/integration with what ansible-test provides:
+    the inventory, ansible.cfg, the stand-in setup roles and the shims."""
+    integration = scratch / "integration"
+    shutil.copytree(source / "targets", integration / "targets", symlinks=True)
+    shutil.copytree(HERE / "roles", integration / "capstan-roles")
+    (integration / "inventory").write_text(
+        "[testgroup]\ntesthost ansible_connection=local\n"
+    )
+    (integration / "ansible.cfg").write_text(
+        "[defaults]\nroles_path = capstan-roles:targets\n"
+    )
+    shims = scratch / "shims"
+    shims.mkdir()
+    for name in ("ansible-playbook", "ansible"):
+        shim = shims / name
+        shutil.copy(HERE / "shims" / name, shim)
+        shim.chmod(0o755)
+    return integration, shims
+
+
+def gather_facts(target_dir):
+    aliases = target_dir / "aliases"
+    return not (aliases.exists() and "gather_facts/no" in aliases.read_text())
+
+
+def run_target(target, integration, shims, scratch):
+    """Runs one target; returns its process result and the folders used."""
+    name = target["name"]
+    home = scratch / f"{name}.home"
+    output_dir = scratch / f"{name}.output"
+    remote_tmp = scratch / f"{name}.tmp"
+    for folder in (home, output_dir, remote_tmp):
+        folder.mkdir()
+    config = scratch / f"{name}.config.yml"
+    config.write_text(
+        json.dumps({"output_dir": str(output_dir), "remote_tmp_dir": str(remote_tmp)})
+    )
+    env = dict(os.environ)
+    env.update(
+        CAPSTAN_HOME=str(home),
+        ANSIBLE_CONFIG=str(integration / "ansible.cfg"),
+        OUTPUT_DIR=str(output_dir),
+        CAPSTAN_TARGET_CONFIG=str(config),
+        CAPSTAN_TARGET_CALLS=str(scratch / f"{name}.calls"),
+        PATH=f"{shims}:{env['PATH']}",
+    )
+    target_dir = integration / "targets" / name
+    if target["how"] == "role":
+        play = integration / f"capstan-{name}.yml"
+        facts = "true" if gather_facts(target_dir) else "false"
+        play.write_text(
+            f"- hosts: testhost\n  gather_facts: {facts}\n  roles:\n    - role: {name}\n"
+        )
+        command = [CAPSTAN, "playbook", "run", str(play), "-i", "inventory",
+                   "-e", f"@{config}"]
+        cwd = integration
+    else:
+        command = ["bash", "runme.sh"]
+        cwd = target_dir
+    log = scratch / f"{name}.log"
+    started = time.monotonic()
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            code = process.wait(timeout=TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            code = "timeout"
+    return {"code": code, "seconds": time.monotonic() - started, "home": home, "log": log}
+
+
+def capstan_json(home, *args):
+    env = dict(os.environ, CAPSTAN_HOME=str(home))
+    out = subprocess.run([CAPSTAN, *args, "--json"], env=env, capture_output=True,
+                         text=True, check=True).stdout
+    return json.loads(out)["data"]
+
+
+def tally(home):
+    """Counts over every playbook run recorded in one data folder."""
+    counts = {"runs": 0, "runs_ok": 0, "tasks": 0, "asserts": 0, "asserts_failed": 0,
+              "failed": 0, "first_failure": None}
+    for row in sorted(capstan_json(home, "jobs", "list", "--limit", "1000"),
+                      key=lambda r: r["id"]):
+        detail = capstan_json(home, "jobs", "show", str(row["id"]))
+        counts["runs"] += 1
+        if all(r["status"] not in ("failed", "unreachable") for r in detail["results"]):
+            counts["runs_ok"] += 1
+        for task in detail["tasks"]:
+            status = task["status"]
+            if status == "skipped":
+                continue
+            counts["tasks"] += 1
+            failed = status in ("failed", "unreachable")
+            if task["module"].rsplit(".", 1)[-1] == "assert":
+                if failed:
+                    counts["asserts_failed"] += 1
+                else:
+                    counts["asserts"] += 1
+            if failed and not task["ignored"]:
+                counts["failed"] += 1
+                if counts["first_failure"] is None:
+                    counts["first_failure"] = f"{task['task']}: {task['summary']}"
+    return counts
+
+
+def refusal(log):
+    """The last line Capstan printed as an error, for a run refused before
+    any job was recorded."""
+    lines = log.read_text(errors="replace").splitlines()
+    errors = [line for line in lines if line.startswith(("error:", "Error:", "capstan:"))]
+    if errors:
+        return errors[-1]
+    tail = [line for line in lines if line.strip()]
+    return tail[-1] if tail else "no output"
+
+
+def calls(scratch, name):
+    """The ansible-playbook calls a runme.sh made, with their exit codes."""
+    path = scratch / f"{name}.calls"
+    if not path.exists():
+        return []
+    return [line.split("\t") for line in path.read_text().splitlines() if line]
+
+
+def shorten(text, width=110):
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def report(target, outcome, counts, scratch):
+    passed = outcome["code"] == 0
+    if passed:
+        verdict = "pass"
+    elif outcome["code"] == "timeout":
+        verdict = f"timed out after {TIMEOUT_SECONDS} s"
+    elif counts["first_failure"]:
+        verdict = counts["first_failure"]
+    else:
+        made = calls(scratch, target["name"])
+        failing = [c for c in made if c[0] != "0"]
+        if target["how"] == "runme" and not failing and made:
+            verdict = "runme.sh: " + refusal(outcome["log"])
+        else:
+            verdict = refusal(outcome["log"])
+    return {
+        "target": target["name"],
+        "how": target["how"],
+        "passed": passed,
+        "runs": f"{counts['runs_ok']}/{counts['runs']}",
+        "tasks": counts["tasks"],
+        "asserts": counts["asserts"],
+        "asserts_failed": counts["asserts_failed"],
+        "seconds": round(outcome["seconds"], 1),
+        "verdict": shorten(verdict),
+    }
+
+
+def print_table(rows):
+    print()
+    print("| target | how | result | playbook runs ok | tasks run | assert tasks passed "
+          "| assert tasks failed | first failure or refusal |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        result = "pass" if r["passed"] else "FAIL"
+        reason = "" if r["passed"] else r["verdict"].replace("|", "\\|")
+        print(f"| {r['target']} | {r['how']} | {result} | {r['runs']} | {r['tasks']} "
+              f"| {r['asserts']} | {r['asserts_failed']} | {reason} |")
+    passed = sum(1 for r in rows if r["passed"])
+    asserts = sum(r["asserts"] for r in rows)
+    print(f"\n{passed} of {len(rows)} targets pass; {asserts} assert tasks passed in all.")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--source", type=Path, required=True)
+    parser.add_argument("--fast", action="store_true", help="only the targets CI runs")
+    parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument("names", nargs="*")
+    args = parser.parse_args()
+    targets = read_targets()
+    unknown = set(args.names) - {t["name"] for t in targets}
+    if unknown:
+        sys.exit(f"ansible-targets: not in targets.txt: {', '.join(sorted(unknown))}")
+    if args.names:
+        targets = [t for t in targets if t["name"] in args.names]
+    if args.fast:
+        targets = [t for t in targets if t["fast"]]
+    scratch = Path(tempfile.mkdtemp(prefix="capstan-targets-"))
+    integration, shims = prepare(args.source, scratch)
+    rows = []
+    for target in targets:
+        outcome = run_target(target, integration, shims, scratch)
+        counts = tally(outcome["home"])
+        row = report(target, outcome, counts, scratch)
+        rows.append(row)
+        print(f"ansible-targets: {row['target']}: {'pass' if row['passed'] else 'FAIL'} "
+              f"({row['tasks']} tasks, {row['asserts']} asserts passed, {row['seconds']} s)"
+              + ("" if row["passed"] else f" — {row['verdict']}"), file=sys.stderr)
+    print_table(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    if args.keep:
+        print(f"ansible-targets: scratch folder kept: {scratch}", file=sys.stderr)
+    else:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
