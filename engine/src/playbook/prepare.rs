@@ -256,6 +256,9 @@ pub(crate) fn magic_vars(
     vars.insert("ansible_diff_mode".into(), json!(options.diff));
     vars.insert("playbook_dir".into(), json!(dir.display().to_string()));
     vars.insert("omit".into(), json!(OMIT));
+    // Always defined, as in Ansible: empty until facts are gathered (the
+    // facts' own layer, above this one, then holds them).
+    vars.entry("ansible_facts").or_insert(json!({}));
     vars
 }
 

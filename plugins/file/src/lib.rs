@@ -265,7 +265,16 @@ fn finish(
     ctx: &Context,
 ) -> Outcome {
     let before_state = before.as_ref().map_or("absent", kind_name);
-    let data = serde_json::json!({ "path": path, "state": wanted, "changes": changes });
+    // Ansible's file result always carries its before/after as `diff`.
+    let data = serde_json::json!({
+        "path": path,
+        "state": wanted,
+        "changes": changes,
+        "diff": {
+            "before": { "path": path, "state": before_state },
+            "after": { "path": path, "state": wanted },
+        },
+    });
     if changes.is_empty() {
         return Outcome::ok(format!("{path} is already {wanted}")).with_data(data);
     }

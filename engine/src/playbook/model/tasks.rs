@@ -190,7 +190,7 @@ fn import_tasks(
         match key.name.as_str() {
             "name" => name = Some(string(value, "name")?),
             "import_tasks" | "ansible.builtin.import_tasks" => {
-                file = Some((string(value, "import_tasks")?, value.pos.clone()))
+                file = Some((task_file_name(value, "import_tasks")?, value.pos.clone()))
             }
             other => {
                 if !handed.read(key, value)? {
@@ -269,6 +269,16 @@ fn include_keyword(include: &mut Include, key: &Key, value: &Node) -> Result<boo
     Ok(true)
 }
 
+/// The task file an `import_tasks:` or `include_tasks:` string names,
+/// also in the free form `file=NAME`.
+fn task_file_name(value: &Node, what: &str) -> Result<String, PlaybookError> {
+    let written = string(value, what)?;
+    Ok(match written.trim().strip_prefix("file=") {
+        Some(name) => name.trim().to_string(),
+        None => written,
+    })
+}
+
 /// `include_tasks: FILE` with `when`, `loop`, `vars`, `tags`, `name`:
 /// read now when the name has no template (so a missing file or a bad
 /// task is named before the run), else when a host reaches it.
@@ -290,7 +300,7 @@ fn include_tasks(
                             .ok_or_else(|| value.error("include_tasks needs `file:`"))?;
                         string(&file.1, "file")?
                     }
-                    _ => string(value, "include_tasks")?,
+                    _ => task_file_name(value, "include_tasks")?,
                 };
                 file_at = value.pos.clone();
             }

@@ -89,8 +89,11 @@ impl ItemResult {
         if !result.contains_key("msg") {
             result.insert("msg".into(), Json::String(outcome.summary.clone()));
         }
+        // A module's own structured `diff` (file's before/after) stays.
         if let Some(diff) = &outcome.diff {
-            result.insert("diff".into(), Json::String(diff.clone()));
+            result
+                .entry("diff")
+                .or_insert_with(|| Json::String(diff.clone()));
         }
         ItemResult {
             status: outcome.status,

@@ -390,6 +390,13 @@ async fn run_module(
     };
     crate::playbook::prepare::remove_omitted(&mut params);
     match task.module {
+        Module::NotYet => {
+            return Err(TaskError::Args(format!(
+                "`{}` is an Ansible module Capstan does not run yet (a task that a `when:` \
+                 skips may name it)",
+                task.module_written
+            )));
+        }
         Module::SetFact => match (&task.delegate_to, task.delegate_facts) {
             (Some(written), Some(true)) => {
                 let host = delegate(ctx, written, scope)?.name;
