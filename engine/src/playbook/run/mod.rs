@@ -130,7 +130,11 @@ async fn run_batches(
     batches: Vec<Vec<usize>>,
     all: &Arc<Vec<String>>,
 ) -> bool {
-    for hosts in batches {
+    for (number, hosts) in batches.iter().enumerate() {
+        let hosts = hosts.clone();
+        if let Some(next) = batches.get(number + 1) {
+            connect_ahead(states, next);
+        }
         let names_of = |indices: &[usize], states: &[Option<HostState>]| {
             indices
                 .iter()
@@ -178,6 +182,23 @@ async fn run_batches(
         }
     }
     true
+}
+
+/// Opens the SSH connections of the next batch's hosts while this batch
+/// runs, so its first task does not wait for their handshakes. Each
+/// connection is made once whoever asks first; one that fails is reported
+/// when its host's batch reaches it, as it would be without this.
+fn connect_ahead(states: &[Option<HostState>], next: &[usize]) {
+    for &i in next {
+        if let Some(state) = &states[i]
+            && let capstan_remote::Transport::Ssh(ssh) = &state.target.transport
+        {
+            let ssh = ssh.clone();
+            tokio::spawn(async move {
+                let _ = ssh.connect().await;
+            });
+        }
+    }
 }
 
 /// `strategy: free`: each host of the batch runs the whole play at its
