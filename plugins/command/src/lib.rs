@@ -27,6 +27,9 @@ struct ExecParams {
     removes: Option<String>,
     /// Text fed on standard input.
     stdin: Option<String>,
+    /// Ignored, with a warning, as Ansible's `command` does: a command
+    /// runs without a shell (use `shell` to choose one).
+    executable: Option<String>,
 }
 
 /// Parameters of `shell`.
@@ -53,6 +56,8 @@ struct Options {
     creates: Option<String>,
     removes: Option<String>,
     stdin: Option<String>,
+    /// Said in the log and in the result's `warnings`.
+    warnings: Vec<String>,
 }
 
 struct Command;
@@ -108,10 +113,14 @@ fn exec(params: ExecParams, ctx: &Context) -> Result<Outcome, Error> {
         (None, Some(cmd)) => split::words(&cmd).map_err(Error::InvalidParams)?,
         (Some(_), Some(_)) => {
             return Err(Error::InvalidParams(
-                "give `cmd` or `argv`, not both".into(),
+                "parameters are mutually exclusive: cmd, argv (give one)".into(),
             ));
         }
-        (None, None) => return Err(Error::InvalidParams("`cmd` or `argv` is required".into())),
+        (None, None) => {
+            return Err(Error::InvalidParams(
+                "one of the following is required: cmd (the command line), argv".into(),
+            ));
+        }
     };
     if argv.is_empty() {
         return Err(Error::InvalidParams("the command is empty".into()));
@@ -122,8 +131,27 @@ fn exec(params: ExecParams, ctx: &Context) -> Result<Outcome, Error> {
         creates: params.creates,
         removes: params.removes,
         stdin: params.stdin,
+        warnings: Vec::new(),
     };
-    run(argv, shown, options, ctx)
+    let warnings: Vec<String> = params
+        .executable
+        .map(|shell| {
+            format!(
+                "As of Ansible 2.4, the parameter 'executable' is no longer supported with the \
+                 'command' module. Not using '{shell}'."
+            )
+        })
+        .into_iter()
+        .collect();
+    run(
+        argv,
+        shown,
+        Options {
+            warnings,
+            ..options
+        },
+        ctx,
+    )
 }
 
 fn shell(params: ShellParams, ctx: &Context) -> Result<Outcome, Error> {
@@ -138,6 +166,7 @@ fn shell(params: ShellParams, ctx: &Context) -> Result<Outcome, Error> {
         creates: params.creates,
         removes: params.removes,
         stdin: params.stdin,
+        warnings: Vec::new(),
     };
     run(argv, shown, options, ctx)
 }
@@ -174,10 +203,13 @@ fn run(argv: Vec<String>, shown: String, params: Options, ctx: &Context) -> Resu
     for line in stdout.lines() {
         log::info(line);
     }
-    for line in stderr.lines() {
+    for line in stderr
+        .lines()
+        .chain(params.warnings.iter().map(String::as_str))
+    {
         log::warn(line);
     }
-    let data = serde_json::json!({
+    let mut data = serde_json::json!({
         "changed": true,
         "cmd": argv,
         "rc": output.exit_code,
@@ -186,6 +218,9 @@ fn run(argv: Vec<String>, shown: String, params: Options, ctx: &Context) -> Resu
         "stdout_lines": stdout.lines().collect::<Vec<_>>(),
         "stderr_lines": stderr.lines().collect::<Vec<_>>(),
     });
+    if !params.warnings.is_empty() {
+        data["warnings"] = serde_json::json!(params.warnings);
+    }
     let outcome = match output.exit_code {
         Some(0) => Outcome::changed(format!("ran `{shown}`")),
         Some(code) => Outcome::failed(format!(

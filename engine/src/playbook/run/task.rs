@@ -367,6 +367,48 @@ fn splatted_args(ctx: &RunContext, task: &Task, scope: &Scope) -> Result<Option<
     Ok(Some(Json::Object(splat)))
 }
 
+/// `set_fact`'s names may be templates too (`"{{ name }}": value`).
+fn with_rendered_keys(ctx: &RunContext, params: Json, scope: &Scope) -> Result<Json, TaskError> {
+    let Json::Object(map) = params else {
+        return Ok(params);
+    };
+    let mut out = Map::new();
+    for (key, value) in map {
+        let key = if Templates::is_template(&key) {
+            ctx.templates
+                .render_text(&key, scope)
+                .map_err(TaskError::in_part(format!("the name `{key}`")))?
+        } else {
+            key
+        };
+        if !is_variable_name(&key) {
+            return Err(TaskError::Args(format!(
+                "Invalid variable name '{key}': a name is letters, digits and _, not starting \
+                 with a digit, and not a Python or Jinja keyword"
+            )));
+        }
+        out.insert(key, value);
+    }
+    Ok(Json::Object(out))
+}
+
+/// Whether `name` can be a variable: an identifier that is no Python or
+/// Jinja keyword (Ansible refuses `true`, `class`, ...).
+fn is_variable_name(name: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "true", "false", "none", "True", "False", "None", "and", "as", "assert", "async", "await",
+        "break", "class", "continue", "def", "del", "elif", "else", "except", "finally", "for",
+        "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass",
+        "raise", "return", "try", "while", "with", "yield",
+    ];
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !KEYWORDS.contains(&name)
+}
+
 /// Templates the task's arguments and runs its module.
 async fn run_module(
     ctx: &RunContext,
@@ -397,20 +439,23 @@ async fn run_module(
                 task.module_written
             )));
         }
-        Module::SetFact => match (&task.delegate_to, task.delegate_facts) {
-            (Some(written), Some(true)) => {
-                let host = delegate(ctx, written, scope)?.name;
-                let values = HostState::facts_of(params);
-                let result = HostState::fact_result(&values);
-                state.facts_for_others.push(DelegatedFacts {
-                    host,
-                    values,
-                    set: true,
-                });
-                return Ok(result);
+        Module::SetFact => {
+            params = with_rendered_keys(ctx, params, scope)?;
+            match (&task.delegate_to, task.delegate_facts) {
+                (Some(written), Some(true)) => {
+                    let host = delegate(ctx, written, scope)?.name;
+                    let values = HostState::facts_of(params);
+                    let result = HostState::fact_result(&values);
+                    state.facts_for_others.push(DelegatedFacts {
+                        host,
+                        values,
+                        set: true,
+                    });
+                    return Ok(result);
+                }
+                _ => return Ok(state.set_fact(params)),
             }
-            _ => return Ok(state.set_fact(params)),
-        },
+        }
         Module::IncludeVars => {
             let (files, vars) = include_vars(ctx, task, params)?;
             return Ok(state.include_vars(&files, vars));
