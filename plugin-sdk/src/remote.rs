@@ -110,3 +110,14 @@ pub fn write_file(
 pub fn stat(target: &str, path: &str) -> Result<Option<FileInfo>, HostError> {
     wit::stat(target, path)
 }
+
+/// Copies `path` to `PATH.YYYY-MM-DD@HH:MM:SS~` beside it, keeping its
+/// mode and owner (Ansible's `backup: true`); returns the copy's path.
+pub fn backup_file(target: &str, path: &str) -> Result<String, crate::Error> {
+    let stamp = Command::new(["date", "+%Y-%m-%d@%H:%M:%S"]).run_checked(target)?;
+    let name = format!("{path}.{}~", stamp.stdout_text().trim());
+    Command::new(["cp", "-p", "--", path, &name])
+        .run_checked(target)
+        .map_err(|e| crate::Error::msg(format!("backup of {path} failed: {e}")))?;
+    Ok(name)
+}

@@ -117,16 +117,7 @@ fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
     let mut backup_file = None;
     if !ctx.check {
         if params.backup && existing.is_some() && content_differs {
-            let stamp = remote::Command::new(["date", "+%Y-%m-%d@%H:%M:%S"]).run(&ctx.target)?;
-            let name = format!("{dest}.{}~", stamp.stdout_text().trim());
-            let out = remote::Command::new(["cp", "-p", "--", dest, &name]).run(&ctx.target)?;
-            if !out.success() {
-                return Err(Error::msg(format!(
-                    "backup of {dest} failed: {}",
-                    out.stderr_text().trim()
-                )));
-            }
-            backup_file = Some(name);
+            backup_file = Some(remote::backup_file(&ctx.target, dest)?);
         }
         if content_differs {
             if into_folder.is_some() && params.dest.ends_with('/') {

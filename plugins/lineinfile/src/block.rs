@@ -45,6 +45,9 @@ pub struct BlockParams {
     pub append_newline: bool,
     /// Octal permissions for the file.
     pub mode: Option<Mode>,
+    /// Keep the old file as `PATH.TIME~` before changing it.
+    #[serde(default)]
+    pub backup: bool,
 }
 
 fn default_marker() -> String {

@@ -30,6 +30,9 @@ pub struct LineParams {
     pub create: bool,
     /// Octal permissions for the file.
     pub mode: Option<Mode>,
+    /// Keep the old file as `PATH.TIME~` before changing it.
+    #[serde(default)]
+    pub backup: bool,
 }
 
 /// Whether the line should be in the file.

@@ -57,7 +57,7 @@ fn apply(params: LineParams, ctx: &Context) -> Result<Outcome, Error> {
     }
     let text = before.clone().unwrap_or_default();
     let edit = edit::apply(&params, &text)?;
-    write_edit(ctx, &path, before.as_deref(), edit, mode)
+    write_edit(ctx, &path, before.as_deref(), edit, (mode, params.backup))
 }
 
 /// `blockinfile`.
@@ -72,7 +72,7 @@ fn block(params: BlockParams, ctx: &Context) -> Result<Outcome, Error> {
         return Err(missing(&path));
     }
     let edit = block::apply(&params, before.as_deref())?;
-    write_edit(ctx, &path, before.as_deref(), edit, mode)
+    write_edit(ctx, &path, before.as_deref(), edit, (mode, params.backup))
 }
 
 /// `replace`.
@@ -83,7 +83,7 @@ fn replace(params: ReplaceParams, ctx: &Context) -> Result<Outcome, Error> {
         return Err(Error::msg(format!("{path} does not exist")));
     };
     let edit = replace::apply(&params, &before)?;
-    write_edit(ctx, &path, Some(&before), edit, mode)
+    write_edit(ctx, &path, Some(&before), edit, (mode, params.backup))
 }
 
 /// The file's text, or `None` when it is missing; a folder is refused
@@ -110,28 +110,36 @@ fn missing(path: &str) -> Error {
     ))
 }
 
-/// Writes an edit's text when it changes the file (or makes it), and
-/// says what happened with a diff when asked.
+/// Writes an edit's text when it changes the file (or makes it), first
+/// keeping a copy of the old file when `backup` asks, and says what
+/// happened with a diff when asked.
 fn write_edit(
     ctx: &Context,
     path: &str,
     before: Option<&str>,
     edit: Edit,
-    mode: Option<u32>,
+    (mode, backup): (Option<u32>, bool),
 ) -> Result<Outcome, Error> {
     let Edit { after, message } = edit;
     let text = before.unwrap_or_default();
     if after == text && before.is_some() {
         return Ok(Outcome::ok(message));
     }
+    let mut backup_file = None;
     if !ctx.check {
         if before.is_none() {
             // As Ansible's: `create` makes the folders on the way too.
             make_parent(&ctx.target, path)?;
+        } else if backup {
+            backup_file = Some(remote::backup_file(&ctx.target, path)?);
         }
         remote::write_file(&ctx.target, path, after.as_bytes(), mode)?;
     }
-    let mut outcome = Outcome::changed(message).with_data(serde_json::json!({ "path": path }));
+    let mut data = serde_json::json!({ "path": path });
+    if let Some(name) = backup_file {
+        data["backup_file"] = serde_json::json!(name);
+    }
+    let mut outcome = Outcome::changed(message).with_data(data);
     if ctx.diff {
         outcome = outcome.with_diff(diff::unified(path, text, &after));
     }

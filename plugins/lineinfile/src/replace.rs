@@ -26,6 +26,9 @@ pub struct ReplaceParams {
     pub before: Option<String>,
     /// Octal permissions for the file.
     pub mode: Option<Mode>,
+    /// Keep the old file as `PATH.TIME~` before changing it.
+    #[serde(default)]
+    pub backup: bool,
 }
 
 /// Applies the parameters to `text`; an empty message when nothing
