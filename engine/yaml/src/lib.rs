@@ -230,39 +230,27 @@ pub fn parse(file: &str, text: &str, top: TopLevel) -> Result<Node, YamlError> {
         }
         loader.on_event(event, mark)?;
     }
-    // An empty file (or one of comments only) holds nothing: no tasks,
-    // no variables, as Ansible reads it.
-    let start = Pos {
-        file: file.clone(),
-        line: 1,
-        column: 1,
+    // An empty file (or one of comments only, or a lone `~`) holds
+    // nothing: no tasks, no variables, as Ansible reads it.
+    let empty = match top {
+        TopLevel::Sequence => Yaml::Seq(Vec::new()),
+        TopLevel::Mapping => Yaml::Map(Vec::new()),
+        TopLevel::Any => Yaml::Null,
     };
-    let root = match (loader.root, top) {
-        (Some(root), _) => root,
-        (None, TopLevel::Sequence) => Node {
-            value: Yaml::Seq(Vec::new()),
-            pos: start,
-        },
-        (None, TopLevel::Mapping) => Node {
-            value: Yaml::Map(Vec::new()),
-            pos: start,
-        },
-        (None, TopLevel::Any) => Node {
-            value: Yaml::Null,
-            pos: start,
-        },
-    };
-    // A document of only `~` or `null` is as empty.
-    let root = match (&root.value, top) {
-        (Yaml::Null, TopLevel::Sequence) => Node {
-            value: Yaml::Seq(Vec::new()),
+    let root = match loader.root {
+        Some(root) if !matches!(root.value, Yaml::Null) => root,
+        Some(root) => Node {
+            value: empty,
             pos: root.pos,
         },
-        (Yaml::Null, TopLevel::Mapping) => Node {
-            value: Yaml::Map(Vec::new()),
-            pos: root.pos,
+        None => Node {
+            value: empty,
+            pos: Pos {
+                file: file.clone(),
+                line: 1,
+                column: 1,
+            },
         },
-        _ => root,
     };
     match (top, &root.value) {
         (TopLevel::Sequence, Yaml::Seq(_))
