@@ -396,7 +396,7 @@ pub fn params(module: Module, inline: Option<&str>, map: Option<&Json>) -> Resul
 /// Splits `k=v` text into words, honouring quotes and keeping Jinja
 /// blocks (`{{ a }}`) whole; each word comes back as written and with its
 /// quotes removed.
-fn split_words(text: &str) -> Result<Vec<(String, String)>, TaskError> {
+pub(crate) fn split_words(text: &str) -> Result<Vec<(String, String)>, TaskError> {
     let mut words = Vec::new();
     let mut raw = String::new();
     let mut plain = String::new();

@@ -483,7 +483,7 @@ pub fn truthy(value: &Value) -> bool {
 }
 
 /// `{{ expr }}` alone, without other text: its inner expression.
-fn single_expression(text: &str) -> Option<&str> {
+pub(crate) fn single_expression(text: &str) -> Option<&str> {
     let inner = text.strip_prefix("{{")?.strip_suffix("}}")?;
     // A `}}` inside may close a mapping literal (`{'a': {'b': 1}}`), not
     // the expression: then the braces inside balance.

@@ -31,7 +31,7 @@ use loader::Loader;
 pub(crate) use loader::folder_of;
 pub use loader::roles_search_path;
 use scalars::{boolean, entries, list, start_of, string, strings};
-pub use scalars::{is_env_name, vars};
+pub use scalars::{is_identifier, is_variable_name, vars};
 
 /// A parsed playbook.
 #[derive(Debug, Clone)]

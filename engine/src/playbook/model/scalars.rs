@@ -12,13 +12,17 @@ pub(super) fn entries<'a>(node: &'a Node, what: &str) -> Result<&'a [(Key, Node)
 }
 
 /// A role include's options: a mapping, or Ansible's free form
-/// `name=ROLE tasks_from=FILE` (each word `key=value`).
+/// `name=ROLE tasks_from=FILE` (each word `key=value`, split as a task's
+/// inline arguments are).
 pub(super) fn options(node: &Node, what: &str) -> Result<Vec<(Key, Node)>, PlaybookError> {
     let Some(text) = node.as_str() else {
         return Ok(entries(node, what)?.to_vec());
     };
-    text.split_whitespace()
-        .map(|word| {
+    let words = crate::playbook::modules::split_words(text)
+        .map_err(|e| node.error(format!("{what}: {e}")))?;
+    words
+        .iter()
+        .map(|(_, word)| {
             let (key, value) = word
                 .split_once('=')
                 .ok_or_else(|| node.error(format!("{what}: expected key=value, got `{word}`")))?;
@@ -63,12 +67,7 @@ pub(super) fn string(node: &Node, what: &str) -> Result<String, PlaybookError> {
 
 pub(super) fn identifier(node: &Node, what: &str) -> Result<String, PlaybookError> {
     let name = string(node, what)?;
-    let ok = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !ok {
+    if !is_identifier(&name) {
         return Err(node.error(format!(
             "`{what}: {name}` is not a valid variable name (letters, digits, _)"
         )));
@@ -126,7 +125,7 @@ pub fn environment(node: &Node) -> Result<Json, PlaybookError> {
     match &node.value {
         Yaml::Map(entries) => {
             for (key, _) in entries {
-                if !is_env_name(&key.name) {
+                if !is_identifier(&key.name) {
                     return Err(PlaybookError::at(
                         &key.pos,
                         format!(
@@ -144,8 +143,9 @@ pub fn environment(node: &Node) -> Result<Json, PlaybookError> {
     }
 }
 
-/// Whether `name` can name an environment variable.
-pub fn is_env_name(name: &str) -> bool {
+/// Whether `name` is letters, digits and `_`, not starting with a digit:
+/// what names an environment variable or a registered result.
+pub fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()
@@ -153,10 +153,37 @@ pub fn is_env_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// Whether `name` can be a variable `set_fact` makes: an identifier that
+/// is no Python or Jinja keyword (Ansible refuses `true`, `class`, ...).
+pub fn is_variable_name(name: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "true", "false", "none", "True", "False", "None", "and", "as", "assert", "async", "await",
+        "break", "class", "continue", "def", "del", "elif", "else", "except", "finally", "for",
+        "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass",
+        "raise", "return", "try", "while", "with", "yield",
+    ];
+    is_identifier(name) && !KEYWORDS.contains(&name)
+}
+
 /// `throttle:`: at most so many hosts run the task at once (1 or more).
 pub fn throttle(node: &Node) -> Result<u32, PlaybookError> {
     match &node.value {
         Yaml::Int(n) if (1..=100_000).contains(n) => Ok(*n as u32),
         _ => Err(node.error("`throttle:` takes a whole number of hosts, 1 or more")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_variable_name;
+
+    #[test]
+    fn a_variable_name_is_an_identifier_and_no_keyword() {
+        for good in ["x", "_private", "web_port2", "True_ish"] {
+            assert!(is_variable_name(good), "{good}");
+        }
+        for bad in ["", "1x", "true", "None", "class", "a-b", "a b", "é"] {
+            assert!(!is_variable_name(bad), "{bad}");
+        }
     }
 }

@@ -354,7 +354,7 @@ fn splatted_args(ctx: &RunContext, task: &Task, scope: &Scope) -> Result<Option<
         Args::Map(_) => return Ok(None),
     };
     let text = text.trim();
-    if !(text.starts_with("{{") && text.ends_with("}}") && !text[2..].contains("{{")) {
+    if crate::playbook::template::single_expression(text).is_none() {
         return Ok(None);
     }
     args.remove("_raw_params");
@@ -381,7 +381,7 @@ fn with_rendered_keys(ctx: &RunContext, params: Json, scope: &Scope) -> Result<J
         } else {
             key
         };
-        if !is_variable_name(&key) {
+        if !crate::playbook::model::is_variable_name(&key) {
             return Err(TaskError::Args(format!(
                 "Invalid variable name '{key}': a name is letters, digits and _, not starting \
                  with a digit, and not a Python or Jinja keyword"
@@ -390,23 +390,6 @@ fn with_rendered_keys(ctx: &RunContext, params: Json, scope: &Scope) -> Result<J
         out.insert(key, value);
     }
     Ok(Json::Object(out))
-}
-
-/// Whether `name` can be a variable: an identifier that is no Python or
-/// Jinja keyword (Ansible refuses `true`, `class`, ...).
-fn is_variable_name(name: &str) -> bool {
-    const KEYWORDS: &[&str] = &[
-        "true", "false", "none", "True", "False", "None", "and", "as", "assert", "async", "await",
-        "break", "class", "continue", "def", "del", "elif", "else", "except", "finally", "for",
-        "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass",
-        "raise", "return", "try", "while", "with", "yield",
-    ];
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !KEYWORDS.contains(&name)
 }
 
 /// Templates the task's arguments and runs its module.
@@ -602,7 +585,7 @@ fn environment(
             )));
         };
         for (name, value) in map {
-            if !crate::playbook::model::is_env_name(&name) {
+            if !crate::playbook::model::is_identifier(&name) {
                 return Err(TaskError::Args(format!(
                     "environment: `{name}` is not an environment variable name"
                 )));
