@@ -400,6 +400,15 @@ async fn run_module(
     scope: &Scope,
     state: &mut HostState,
 ) -> Result<ItemResult, TaskError> {
+    // Said before its arguments are templated, which could only fail for
+    // another reason.
+    if task.module == Module::NotYet {
+        return Err(TaskError::Args(format!(
+            "`{}` is an Ansible module Capstan does not run yet (a task that a `when:` \
+             skips may name it)",
+            task.module_written
+        )));
+    }
     let splat = splatted_args(ctx, task, scope)?;
     let (inline, map) = match (&splat, &task.args) {
         (Some(splat), _) => (None, Some(splat)),
@@ -415,13 +424,6 @@ async fn run_module(
     };
     crate::playbook::prepare::remove_omitted(&mut params);
     match task.module {
-        Module::NotYet => {
-            return Err(TaskError::Args(format!(
-                "`{}` is an Ansible module Capstan does not run yet (a task that a `when:` \
-                 skips may name it)",
-                task.module_written
-            )));
-        }
         Module::SetFact => {
             params = with_rendered_keys(ctx, params, scope)?;
             match (&task.delegate_to, task.delegate_facts) {
