@@ -180,11 +180,10 @@ fn self_signed_names(address: SocketAddr) -> Vec<String> {
     if !address.ip().is_unspecified() {
         names.push(address.ip().to_string());
     }
-    if let Ok(host) = std::fs::read_to_string("/etc/hostname") {
-        let host = host.trim();
-        if !host.is_empty() && !names.iter().any(|n| n == host) {
-            names.push(host.to_string());
-        }
+    if let Some(host) = capstan_engine::inventory::this_host_name()
+        && !names.iter().any(|n| n == host)
+    {
+        names.push(host.to_string());
     }
     names
 }

@@ -228,6 +228,19 @@ pub fn current_user() -> String {
         .unwrap_or_else(|_| "root".into())
 }
 
+/// This machine's host name (from `/etc/hostname`), read once; `None`
+/// where there is no such file.
+pub fn this_host_name() -> Option<&'static str> {
+    static NAME: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        std::fs::read_to_string("/etc/hostname")
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+    })
+    .as_deref()
+}
+
 /// The environments a host can belong to.
 pub const ENVIRONMENTS: [&str; 3] = ["dev", "preprod", "prod"];
 

@@ -174,18 +174,15 @@ pub(crate) fn template_params(
 /// `template_destpath`, `template_host`, `template_uid`.
 fn template_scope(scope: &Scope, path: &Path, dest: &str) -> Scope {
     let full = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    let owner = std::env::var("USER").unwrap_or_default();
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default();
+    let host = crate::inventory::this_host_name().unwrap_or_default();
     scope.with_missing(
         [
             ("ansible_managed", "Ansible managed".to_string()),
             ("template_path", path.display().to_string()),
             ("template_fullpath", full.display().to_string()),
             ("template_destpath", dest.to_string()),
-            ("template_host", host),
-            ("template_uid", owner),
+            ("template_host", host.to_string()),
+            ("template_uid", crate::inventory::current_user()),
         ]
         .map(|(name, value)| (name, Json::String(value))),
     )
