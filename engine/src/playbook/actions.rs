@@ -106,19 +106,35 @@ fn local_file(
     sub: &str,
     name: &str,
 ) -> Result<PathBuf, TaskError> {
+    let bases: Vec<&Path> = role
+        .map(|r| r.path.as_path())
+        .into_iter()
+        .chain([ctx.dir.as_path()])
+        .collect();
+    find_local(&bases, sub, name, Path::is_file)
+}
+
+/// The first of `name` (when absolute), else of `BASE/sub/name` then
+/// `BASE/name` for each of `bases` in order, that is `wanted`; an error
+/// names every place it looked.
+fn find_local(
+    bases: &[&Path],
+    sub: &str,
+    name: &str,
+    wanted: fn(&Path) -> bool,
+) -> Result<PathBuf, TaskError> {
     let path = PathBuf::from(name);
     let candidates = if path.is_absolute() {
         vec![path]
     } else {
-        role.map(|r| r.path.as_path())
-            .into_iter()
-            .chain([ctx.dir.as_path()])
+        bases
+            .iter()
             .flat_map(|dir| [dir.join(sub).join(&path), dir.join(&path)])
             .collect()
     };
     candidates
         .iter()
-        .find(|p| p.is_file())
+        .find(|p| wanted(p))
         .cloned()
         .ok_or_else(|| {
             TaskError::LocalFile(format!(
@@ -239,27 +255,20 @@ pub(crate) fn include_vars(
     if let Some(raw) = map.remove("_raw_params") {
         map.entry("file").or_insert(raw);
     }
-    let text = |map: &mut Map<String, Json>, key: &str| -> Option<String> {
-        map.remove(key).map(|v| display_json(&v))
-    };
+    let text = |map: &mut Map<String, Json>, key: &str| map.remove(key).map(|v| display_json(&v));
     let file = text(&mut map, "file");
     let dir = text(&mut map, "dir");
     let name = text(&mut map, "name");
-    let files_matching = text(&mut map, "files_matching");
-    let ignore_files: Vec<String> = match map.remove("ignore_files") {
-        Some(Json::Array(items)) => items.iter().map(display_json).collect(),
-        Some(one) => vec![display_json(&one)],
-        None => Vec::new(),
+    let listing = DirListing {
+        files_matching: text(&mut map, "files_matching"),
+        ignore_files: string_list(map.remove("ignore_files")).unwrap_or_default(),
+        extensions: string_list(map.remove("extensions"))
+            .unwrap_or_else(|| vec!["yaml".into(), "yml".into(), "json".into()]),
+        ignore_unknown_extensions: map.remove("ignore_unknown_extensions").is_some_and(|v| {
+            crate::playbook::template::truthy(&minijinja::Value::from_serialize(&v))
+        }),
+        depth: map.remove("depth").and_then(|d| d.as_u64()).unwrap_or(0) as usize,
     };
-    let extensions: Vec<String> = match map.remove("extensions") {
-        Some(Json::Array(items)) => items.iter().map(display_json).collect(),
-        Some(one) => vec![display_json(&one)],
-        None => vec!["yaml".into(), "yml".into(), "json".into()],
-    };
-    let depth = map.remove("depth").and_then(|d| d.as_u64()).unwrap_or(0) as usize;
-    let ignore_unknown_extensions = map
-        .remove("ignore_unknown_extensions")
-        .is_some_and(|v| crate::playbook::template::truthy(&minijinja::Value::from_serialize(&v)));
     map.remove("hash_behaviour");
     if let Some((extra, _)) = map.into_iter().next() {
         return Err(TaskError::Args(format!(
@@ -271,72 +280,19 @@ pub(crate) fn include_vars(
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let bases: Vec<PathBuf> = task
+    let bases: Vec<&Path> = task
         .role
         .iter()
-        .map(|r| r.path.clone())
-        .chain([task_dir, ctx.dir.clone()])
+        .map(|r| r.path.as_path())
+        .chain([task_dir.as_path(), ctx.dir.as_path()])
         .collect();
-    let find = |written: &str, is_wanted: fn(&Path) -> bool| -> Result<PathBuf, TaskError> {
-        let path = PathBuf::from(written);
-        let candidates: Vec<PathBuf> = if path.is_absolute() {
-            vec![path]
-        } else {
-            bases
-                .iter()
-                .flat_map(|dir| [dir.join("vars").join(&path), dir.join(&path)])
-                .collect()
-        };
-        candidates
-            .iter()
-            .find(|p| is_wanted(p))
-            .cloned()
-            .ok_or_else(|| {
-                let looked: Vec<String> =
-                    candidates.iter().map(|p| p.display().to_string()).collect();
-                TaskError::LocalFile(format!(
-                    "cannot find `{written}` (looked in {})",
-                    looked.join(", ")
-                ))
-            })
-    };
     let files = match (file, dir) {
-        (Some(file), None) => vec![find(&file, Path::is_file)?],
+        (Some(file), None) => vec![find_local(&bases, "vars", &file, Path::is_file)?],
         (None, Some(dir)) => {
-            let root = find(&dir, Path::is_dir)?;
-            let pattern = files_matching
-                .map(|p| regex::Regex::new(&p))
-                .transpose()
-                .map_err(|e| TaskError::Args(format!("include_vars: files_matching: {e}")))?;
-            let ignored = ignore_files
-                .iter()
-                .map(|i| regex::Regex::new(&format!("{i}$")))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| TaskError::Args(format!("include_vars: ignore_files: {e}")))?;
-            let mut found = Vec::new();
-            vars_files_in(&root, depth, 1, &mut found);
+            let root = find_local(&bases, "vars", &dir, Path::is_dir)?;
             // A role's own vars/main.yml is never read again.
             let role_main = task.role.as_ref().map(|r| r.path.join("vars/main.yml"));
-            found.retain(|path| {
-                let file_name = path.file_name().unwrap_or_default().to_string_lossy();
-                Some(path) != role_main.as_ref()
-                    && !ignored.iter().any(|i| i.is_match(&file_name))
-                    && pattern.as_ref().is_none_or(|p| p.is_match(&file_name))
-            });
-            let valid = |path: &Path| {
-                let ext = path.extension().map(|e| e.to_string_lossy().into_owned());
-                extensions.contains(&ext.unwrap_or_default())
-            };
-            if ignore_unknown_extensions {
-                found.retain(|p| valid(p));
-            } else if let Some(odd) = found.iter().find(|p| !valid(p)) {
-                return Err(TaskError::VarsFile(format!(
-                    "{} does not have a valid extension: {}",
-                    odd.display(),
-                    extensions.join(", ")
-                )));
-            }
-            found
+            listing.files(&root, role_main.as_deref())?
         }
         (Some(_), Some(_)) => {
             return Err(TaskError::Args(
@@ -363,6 +319,70 @@ pub(crate) fn include_vars(
         Some(name) => (files, Map::from_iter([(name, Json::Object(vars))])),
         None => (files, vars),
     })
+}
+
+/// A list option that may be written as one string.
+fn string_list(value: Option<Json>) -> Option<Vec<String>> {
+    Some(match value? {
+        Json::Array(items) => items.iter().map(display_json).collect(),
+        one => vec![display_json(&one)],
+    })
+}
+
+/// Which files of a folder `include_vars: dir=` reads.
+struct DirListing {
+    /// A regular expression the file's name must match.
+    files_matching: Option<String>,
+    /// Patterns (matched at the name's end) of names to leave out.
+    ignore_files: Vec<String>,
+    /// The extensions of vars files (`""` for none).
+    extensions: Vec<String>,
+    /// Leave out files of other extensions instead of failing on them.
+    ignore_unknown_extensions: bool,
+    /// How many folders down (0: all).
+    depth: usize,
+}
+
+impl DirListing {
+    /// The files under `root` to read, in order (never `skip`).
+    fn files(&self, root: &Path, skip: Option<&Path>) -> Result<Vec<PathBuf>, TaskError> {
+        let regex = |pattern: &str, option: &str| {
+            regex::Regex::new(pattern)
+                .map_err(|e| TaskError::Args(format!("include_vars: {option}: {e}")))
+        };
+        let pattern = self
+            .files_matching
+            .as_deref()
+            .map(|p| regex(p, "files_matching"))
+            .transpose()?;
+        let ignored = self
+            .ignore_files
+            .iter()
+            .map(|i| regex(&format!("{i}$"), "ignore_files"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut found = Vec::new();
+        vars_files_in(root, self.depth, 1, &mut found);
+        found.retain(|path| {
+            let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+            Some(path.as_path()) != skip
+                && !ignored.iter().any(|i| i.is_match(&file_name))
+                && pattern.as_ref().is_none_or(|p| p.is_match(&file_name))
+        });
+        let valid = |path: &PathBuf| {
+            let ext = path.extension().map(|e| e.to_string_lossy().into_owned());
+            self.extensions.contains(&ext.unwrap_or_default())
+        };
+        if self.ignore_unknown_extensions {
+            found.retain(valid);
+        } else if let Some(odd) = found.iter().find(|p| !valid(p)) {
+            return Err(TaskError::VarsFile(format!(
+                "{} does not have a valid extension: {}",
+                odd.display(),
+                self.extensions.join(", ")
+            )));
+        }
+        Ok(found)
+    }
 }
 
 /// The files under `dir`, sorted by name, each folder's files before its
