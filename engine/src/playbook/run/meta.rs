@@ -27,7 +27,7 @@ pub(super) async fn run_meta(
     if action == MetaAction::ClearHostErrors {
         // Before the hosts are counted: it is what brings failed ones back
         // (an `always:` runs it on hosts that all failed).
-        for &i in chosen.iter().chain(&batch.hosts) {
+        for &i in &batch.hosts {
             if let Some(state) = states[i].as_mut()
                 && !state.unreachable
             {

@@ -130,9 +130,9 @@ async fn run_batches(
     batches: Vec<Vec<usize>>,
     all: &Arc<Vec<String>>,
 ) -> bool {
-    for (number, hosts) in batches.iter().enumerate() {
-        let hosts = hosts.clone();
-        if let Some(next) = batches.get(number + 1) {
+    let mut batches = batches.into_iter().peekable();
+    while let Some(hosts) = batches.next() {
+        if let Some(next) = batches.peek() {
             connect_ahead(states, next);
         }
         let names_of = |indices: &[usize], states: &[Option<HostState>]| {

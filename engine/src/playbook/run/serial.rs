@@ -12,10 +12,6 @@ use crate::playbook::PlaybookError;
 use crate::playbook::model::{BatchSize, Play, Strategy};
 use crate::playbook::template::{Origin, Scope, Templates};
 
-/// Splits `hosts` into batches of `sizes` (the last size repeats; a
-/// percentage counts from all of `hosts`, at least one; 0 takes all that
-/// are left). No sizes: one batch. Templated sizes are rendered with the
-/// play's vars and the extra vars.
 /// The play's strategy, its template (if written as one) read with the
 /// play's variables and the extra ones.
 pub(super) fn strategy(
@@ -26,29 +22,41 @@ pub(super) fn strategy(
     let Strategy::Template(text) = &play.strategy else {
         return Ok(play.strategy.clone());
     };
-    let play_vars: Map<String, Json> = play.vars.iter().cloned().collect();
-    let scope = Scope::layered([(&play_vars, Origin::Written), (extra, Origin::Written)]);
-    let rendered = templates
-        .render_text(text, &scope)
-        .map_err(|e| PlaybookError::at(&play.pos, format!("strategy `{text}`: {e}")))?;
+    let rendered = render_keyword(play, templates, extra, "strategy", text)?;
     Strategy::named(&rendered).map_err(|e| PlaybookError::at(&play.pos, e))
 }
 
+/// A play keyword written as a template (`serial`, `strategy`), read as
+/// Ansible reads it: with the play's variables and the extra ones.
+fn render_keyword(
+    play: &Play,
+    templates: &Templates,
+    extra: &Map<String, Json>,
+    keyword: &str,
+    text: &str,
+) -> Result<String, PlaybookError> {
+    let play_vars: Map<String, Json> = play.vars.iter().cloned().collect();
+    let scope = Scope::layered([(&play_vars, Origin::Written), (extra, Origin::Written)]);
+    templates
+        .render_text(text, &scope)
+        .map_err(|e| PlaybookError::at(&play.pos, format!("{keyword} `{text}`: {e}")))
+}
+
+/// Splits `hosts` into batches of `sizes` (the last size repeats; a
+/// percentage counts from all of `hosts`, at least one; 0 takes all that
+/// are left). No sizes: one batch. Templated sizes are rendered with the
+/// play's vars and the extra vars.
 pub(super) fn batches(
     play: &Play,
     hosts: &[usize],
     templates: &Templates,
     extra: &Map<String, Json>,
 ) -> Result<Vec<Vec<usize>>, PlaybookError> {
-    let play_vars: Map<String, Json> = play.vars.iter().cloned().collect();
-    let scope = Scope::layered([(&play_vars, Origin::Written), (extra, Origin::Written)]);
     let mut sizes = Vec::new();
     for size in &play.serial {
         let counted = match size {
             BatchSize::Template(text) => {
-                let rendered = templates
-                    .render_text(text, &scope)
-                    .map_err(|e| PlaybookError::at(&play.pos, format!("serial `{text}`: {e}")))?;
+                let rendered = render_keyword(play, templates, extra, "serial", text)?;
                 BatchSize::parse(rendered.trim()).ok_or_else(|| {
                     PlaybookError::at(
                         &play.pos,
