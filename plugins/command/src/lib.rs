@@ -126,14 +126,7 @@ fn exec(params: ExecParams, ctx: &Context) -> Result<Outcome, Error> {
         return Err(Error::InvalidParams("the command is empty".into()));
     }
     let shown = argv.join(" ");
-    let options = Options {
-        chdir: params.chdir,
-        creates: params.creates,
-        removes: params.removes,
-        stdin: params.stdin,
-        warnings: Vec::new(),
-    };
-    let warnings: Vec<String> = params
+    let warnings = params
         .executable
         .map(|shell| {
             format!(
@@ -143,15 +136,14 @@ fn exec(params: ExecParams, ctx: &Context) -> Result<Outcome, Error> {
         })
         .into_iter()
         .collect();
-    run(
-        argv,
-        shown,
-        Options {
-            warnings,
-            ..options
-        },
-        ctx,
-    )
+    let options = Options {
+        chdir: params.chdir,
+        creates: params.creates,
+        removes: params.removes,
+        stdin: params.stdin,
+        warnings,
+    };
+    run(argv, shown, options, ctx)
 }
 
 fn shell(params: ShellParams, ctx: &Context) -> Result<Outcome, Error> {
