@@ -83,7 +83,16 @@ CONF
         echo "h$i ansible_host=127.0.0.1 ansible_port=$p ansible_user=$user ansible_ssh_private_key_file=$work/client_key" >> "$inventory"
     done
     for i in $(seq 1 "$count"); do
-        until (exec 3<>"/dev/tcp/127.0.0.1/$((port + i))") 2>/dev/null; do sleep 0.05; done
+        local tries=0
+        until (exec 3<>"/dev/tcp/127.0.0.1/$((port + i))") 2>/dev/null; do
+            tries=$((tries + 1))
+            if [ "$tries" -gt 200 ]; then
+                echo "bench: the sshd of host $i (port $((port + i))) did not start:" >&2
+                cat "$work/host-$count-$i/sshd.log" >&2
+                exit 1
+            fi
+            sleep 0.05
+        done
     done
 }
 
@@ -98,7 +107,9 @@ timed() {
     }
 }
 
-start_fleet "$hosts" 42000
+# Ports below the kernel's ephemeral range (32768 and up), which the
+# many client connections of a run would otherwise hold.
+start_fleet "$hosts" 12000
 
 cat > "$work/ansible.cfg" <<CFG
 [defaults]
@@ -204,7 +215,7 @@ if [ "$memory_hosts" != 0 ]; then
     echo
     echo "capstan on bench/playbook/mixed.yml (facts, template, loop, handlers), peak memory:"
     printf '%-8s %10s %12s %12s %14s\n' "hosts" "first (s)" "first (MB)" "repeat (MB)" "MB per host"
-    port=43000
+    port=13000
     for n in $memory_hosts; do
         start_fleet "$n" "$port"
         port=$((port + n + 10))

@@ -17,6 +17,7 @@ fn main() {
         "../plugins/service",
         "../plugins/setup",
         "../plugins/user",
+        "../plugins/wait_for",
     ]);
     let mut code = String::from(
         "/// Every first-party plugin, compiled.\npub static PLUGINS: &[BundledPlugin] = &[\n",

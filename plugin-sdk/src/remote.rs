@@ -4,7 +4,10 @@
 use crate::bindings::capstan::plugin::remote as wit;
 use crate::bindings::capstan::plugin::types::HostError;
 
+pub use one_trip::{Placed, Put, parse_stat, put, read_if_present};
 pub use wit::{ExecOutput, FileInfo, FileKind};
+
+mod one_trip;
 
 /// A command to run on a target, as argv: the host never goes through a
 /// shell, so arguments need no quoting.

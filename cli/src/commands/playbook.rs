@@ -289,7 +289,7 @@ pub async fn run_options(
     options: PlaybookOptions,
     json: bool,
 ) -> anyhow::Result<Exit> {
-    let printer = Arc::new(Printer::new(json, options.diff));
+    let printer = Arc::new(Printer::new(json));
     let (sink, stream) = (printer.clone(), UpdateStream::default());
     let (control, _listening) = crate::interrupt::cancel_on_ctrl_c();
     let report = capstan
@@ -342,16 +342,16 @@ fn parse_extra_vars(spec: &str) -> anyhow::Result<Map<String, Json>> {
 /// `--server`.
 pub struct Printer {
     json: bool,
-    diff: bool,
     bar: Mutex<Option<ProgressBar>>,
 }
 
 impl Printer {
-    /// A printer; with `json`, lines for people go to stderr.
-    pub fn new(json: bool, diff: bool) -> Printer {
+    /// A printer; with `json`, lines for people go to stderr. A task's
+    /// diff is printed whenever it has one: it has one only when `--diff`
+    /// or its own `diff: true` asked.
+    pub fn new(json: bool) -> Printer {
         Printer {
             json,
-            diff,
             bar: Mutex::new(None),
         }
     }
@@ -433,9 +433,7 @@ impl Printer {
             JobUpdate::Log { .. } | JobUpdate::TargetDone { .. } => {}
             JobUpdate::HostDone { outcome, .. } => {
                 self.say(&host_line(outcome));
-                if self.diff
-                    && let Some(diff) = &outcome.diff
-                {
+                if let Some(diff) = &outcome.diff {
                     self.say(diff.trim_end());
                 }
                 if let Some(bar) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {

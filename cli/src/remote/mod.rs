@@ -105,7 +105,7 @@ pub async fn playbook(server: &Server, command: PlaybookCommand) -> anyhow::Resu
     let started: Started = server
         .call(Method::POST, "/api/v1/playbooks/runs", Some(&upload))
         .await?;
-    follow_playbook(server, started.job_id, options.diff, json).await
+    follow_playbook(server, started.job_id, json).await
 }
 
 /// `capstan --server URL jobs …`.
@@ -171,7 +171,7 @@ pub async fn jobs(server: &Server, command: JobsCommand) -> anyhow::Result<Exit>
                 )
                 .await?;
             if playbook {
-                follow_playbook(server, started.job_id, false, json.json).await
+                follow_playbook(server, started.job_id, json.json).await
             } else {
                 follow_action(server, started.job_id, false, json.json, false).await
             }
@@ -389,13 +389,8 @@ async fn follow_action(
     printer.finish(&job, diff, json)
 }
 
-async fn follow_playbook(
-    server: &Server,
-    job_id: i64,
-    diff: bool,
-    json: bool,
-) -> anyhow::Result<Exit> {
-    let printer = Printer::new(json, diff);
+async fn follow_playbook(server: &Server, job_id: i64, json: bool) -> anyhow::Result<Exit> {
+    let printer = Printer::new(json);
     follow(server, job_id, |update| printer.update(update)).await?;
     let detail = detail(server, job_id).await?;
     printer.finish_run(&detail.job, &detail.recap, &detail.tasks)

@@ -110,6 +110,23 @@ impl Target {
         Ok(())
     }
 
+    /// Refuses a command one of whose words (or its folder) is a path
+    /// inside a folder this target guards: a file module that works
+    /// through a script (`sh -c SCRIPT NAME PATH`) is kept out as its
+    /// file calls are. (Paths written inside a command line's text are
+    /// not looked for: see SECURITY.md.)
+    fn check_words(&self, request: &ExecRequest) -> Result<(), RemoteError> {
+        if self.off_limits.is_empty() {
+            return Ok(());
+        }
+        request
+            .argv
+            .iter()
+            .chain(request.cwd.iter())
+            .filter(|word| word.starts_with('/') && !word.contains('\n'))
+            .try_for_each(|path| self.check_reach(path))
+    }
+
     /// The same target, with its Docker engine on `socket` instead of the
     /// default socket (an inventory's `docker_host`).
     pub fn with_docker_socket(mut self, socket: String) -> Target {
@@ -152,6 +169,7 @@ impl Target {
         request: &ExecRequest,
         max_output: u64,
     ) -> Result<ExecOutput, RemoteError> {
+        self.check_words(request)?;
         let request = &*self.with_env(request);
         match &self.become_user {
             None => self.transport.exec(request, max_output).await,
@@ -187,6 +205,7 @@ impl Target {
         request: &ExecRequest,
         limit: u64,
     ) -> Result<(ByteStream, StreamFailure), RemoteError> {
+        self.check_words(request)?;
         let request = &*self.with_env(request);
         let program = request.argv.first().cloned().unwrap_or_default();
         let mut running = match &self.become_user {

@@ -28,13 +28,30 @@ pub const PID_MARKER: &str = "capstan-pid:";
 /// its own process group, so that id is how a command given up on — and
 /// every process it started — is stopped on the host, whatever user it
 /// logged in as. (OpenSSH's `signal` request is refused for root logins.)
-/// `sh -c` keeps `$$` POSIX whatever the login shell is.
+/// `sh -c` keeps `$$` POSIX whatever the login shell is. A request that
+/// is already `sh -c SCRIPT ARGS...` (without environment) becomes
+/// `exec sh -c 'echo capstan-pid:$$<newline>SCRIPT' ARGS...`.
 pub fn command_line(request: &ExecRequest) -> String {
     let mut line = String::new();
     if let Some(dir) = &request.cwd {
         line.push_str("cd ");
         line.push_str(&quote(dir));
         line.push_str(" && ");
+    }
+    // A script (`sh -c SCRIPT ...`) says its id itself: one `sh` less
+    // to start on the host for each of the many commands that are one.
+    if let [sh, c, script, rest @ ..] = request.argv.as_slice()
+        && sh == "sh"
+        && c == "-c"
+        && request.env.is_empty()
+    {
+        line.push_str("exec sh -c ");
+        line.push_str(&quote(&format!("echo {PID_MARKER}$$\n{script}")));
+        for word in rest {
+            line.push(' ');
+            line.push_str(&quote(word));
+        }
+        return line;
     }
     line.push_str("exec sh -c 'echo ");
     line.push_str(PID_MARKER);
@@ -88,6 +105,22 @@ mod tests {
         assert_eq!(
             command_line(&bare),
             "exec sh -c 'echo capstan-pid:$$ && exec \"$@\"' capstan true"
+        );
+        let script = ExecRequest {
+            argv: vec![
+                "sh".into(),
+                "-c".into(),
+                "cat \"$1\"".into(),
+                "name".into(),
+                "a b".into(),
+            ],
+            env: vec![],
+            cwd: None,
+            stdin: None,
+        };
+        assert_eq!(
+            command_line(&script),
+            "exec sh -c 'echo capstan-pid:$$\ncat \"$1\"' name 'a b'"
         );
     }
 }

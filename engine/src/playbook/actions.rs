@@ -111,18 +111,14 @@ fn local_file(
         .into_iter()
         .chain([ctx.dir.as_path()])
         .collect();
-    find_local(&bases, sub, name, Path::is_file)
+    find_local(&bases, sub, name, false)
 }
 
 /// The first of `name` (when absolute), else of `BASE/sub/name` then
-/// `BASE/name` for each of `bases` in order, that is `wanted`; an error
-/// names every place it looked.
-fn find_local(
-    bases: &[&Path],
-    sub: &str,
-    name: &str,
-    wanted: fn(&Path) -> bool,
-) -> Result<PathBuf, TaskError> {
+/// `BASE/name` for each of `bases` in order, that is a file (a folder
+/// when `folder`); an error names every place it looked.
+fn find_local(bases: &[&Path], sub: &str, name: &str, folder: bool) -> Result<PathBuf, TaskError> {
+    let wanted = if folder { Path::is_dir } else { Path::is_file };
     let path = PathBuf::from(name);
     let candidates = if path.is_absolute() {
         vec![path]
@@ -137,8 +133,10 @@ fn find_local(
         .find(|p| wanted(p))
         .cloned()
         .ok_or_else(|| {
+            // Ansible's words, which playbooks test for.
+            let what = if folder { "folder" } else { "file" };
             TaskError::LocalFile(format!(
-                "cannot find `{name}` (looked in {})",
+                "Could not find {what} `{name}` (looked in {})",
                 candidates
                     .iter()
                     .map(|p| p.display().to_string())
@@ -237,6 +235,35 @@ pub(crate) fn copy_params(
     Ok(Json::Object(map))
 }
 
+/// `script`: the controller's script (`cmd`'s first word, looked for in
+/// the role's `files/` and then as `copy`'s `src` is) read into
+/// `content`, and the rest of `cmd` kept as `args`, shell text run beside
+/// it on the target.
+pub(crate) fn script_params(
+    ctx: &RunContext,
+    role: Option<&RoleRef>,
+    params: Json,
+) -> Result<Json, TaskError> {
+    let Json::Object(mut map) = params else {
+        return Ok(params);
+    };
+    let Some(Json::String(cmd)) = map.remove("cmd") else {
+        return Err(TaskError::Args(
+            "script: name the script to run (`script: NAME ARGS` or `cmd: NAME ARGS`)".into(),
+        ));
+    };
+    let words = crate::playbook::modules::split_words(cmd.trim())?;
+    let Some((first_raw, name)) = words.first() else {
+        return Err(TaskError::Args("script: the command is empty".into()));
+    };
+    let args = cmd.trim()[first_raw.len()..].trim().to_string();
+    let path = local_file(ctx, role, "files", name)?;
+    map.insert("content".into(), Json::String(read_text(&path)?));
+    map.insert("args".into(), Json::String(args));
+    map.insert("name".into(), Json::String(name.clone()));
+    Ok(Json::Object(map))
+}
+
 /// `include_vars`: the mappings in `file` (or in every file of `dir`),
 /// under `name` when given, read on the controller. A relative `file` is
 /// looked for in the role's `vars/` or folder, the task file's `vars/` or
@@ -287,9 +314,9 @@ pub(crate) fn include_vars(
         .chain([task_dir.as_path(), ctx.dir.as_path()])
         .collect();
     let files = match (file, dir) {
-        (Some(file), None) => vec![find_local(&bases, "vars", &file, Path::is_file)?],
+        (Some(file), None) => vec![find_local(&bases, "vars", &file, false)?],
         (None, Some(dir)) => {
-            let root = find_local(&bases, "vars", &dir, Path::is_dir)?;
+            let root = find_local(&bases, "vars", &dir, true)?;
             // A role's own vars/main.yml is never read again.
             let role_main = task.role.as_ref().map(|r| r.path.join("vars/main.yml"));
             listing.files(&root, role_main.as_deref())?

@@ -23,6 +23,10 @@ pub enum Module {
     NotYet,
     /// `ping`.
     Ping,
+    /// `wait_for`.
+    WaitFor,
+    /// `script`.
+    Script,
     /// `command`.
     Command,
     /// `copy`.
@@ -167,7 +171,6 @@ pub const NOT_YET: &[&str] = &[
     "raw",
     "reboot",
     "rpm_key",
-    "script",
     "service_facts",
     "set_stats",
     "slurp",
@@ -176,7 +179,6 @@ pub const NOT_YET: &[&str] = &[
     "unarchive",
     "uri",
     "validate_argument_spec",
-    "wait_for",
     "wait_for_connection",
     "yum",
     "yum_repository",
@@ -225,6 +227,8 @@ pub fn resolve(written: &str) -> Option<Module> {
         "template" => Module::Template,
         "tempfile" => Module::Tempfile,
         "ping" => Module::Ping,
+        "wait_for" => Module::WaitFor,
+        "script" => Module::Script,
         "user" => Module::User,
         other if NOT_YET.contains(&other) => Module::NotYet,
         _ => return None,
@@ -282,6 +286,8 @@ impl Module {
             Module::Stat => ("file", "stat"),
             Module::Tempfile => ("file", "tempfile"),
             Module::Ping => ("command", "ping"),
+            Module::WaitFor => ("wait", "until"),
+            Module::Script => ("command", "script"),
             Module::Git => ("git", "apply"),
             Module::Group => ("user", "group"),
             Module::User => ("user", "user"),
@@ -326,7 +332,7 @@ impl Module {
             ],
             Module::Git => &[("name", "repo")],
             Module::Service => &[("service", "name")],
-            Module::Command | Module::Shell => &[("_raw_params", "cmd")],
+            Module::Command | Module::Shell | Module::Script => &[("_raw_params", "cmd")],
             Module::DockerContainer => &[("ports", "published_ports")],
             Module::DockerNetwork => &[("network_name", "name")],
             Module::DockerVolume => &[("volume_name", "name")],
@@ -336,7 +342,7 @@ impl Module {
 
     /// Whether `k=v` text is a command line with a few options in it.
     pub(crate) fn free_form(self) -> bool {
-        matches!(self, Module::Command | Module::Shell)
+        matches!(self, Module::Command | Module::Shell | Module::Script)
     }
 }
 
@@ -430,16 +436,25 @@ pub(crate) fn split_words(text: &str) -> Result<Vec<(String, String)>, TaskError
                 raw.push(c);
             }
             (_, '\\') => {
-                // Escapes are decoded as Ansible's k=v parser does.
+                // Escapes are decoded as Ansible's k=v parser does: the
+                // ones Python knows; any other (`\w` in a regex) stays.
                 raw.push(c);
                 if let Some(next) = chars.next() {
                     raw.push(next);
-                    plain.push(match next {
-                        'n' => '\n',
-                        't' => '\t',
-                        'r' => '\r',
-                        other => other,
-                    });
+                    match next {
+                        'n' => plain.push('\n'),
+                        't' => plain.push('\t'),
+                        'r' => plain.push('\r'),
+                        'a' => plain.push('\x07'),
+                        'b' => plain.push('\x08'),
+                        'f' => plain.push('\x0c'),
+                        'v' => plain.push('\x0b'),
+                        '\\' | '\'' | '"' => plain.push(next),
+                        other => {
+                            plain.push('\\');
+                            plain.push(other);
+                        }
+                    }
                 }
             }
             (_, c) => {
@@ -499,6 +514,16 @@ mod tests {
         assert_eq!(
             params(Module::Lineinfile, Some("path=/a line='x = 1'"), None).unwrap(),
             json!({"path": "/a", "line": "x = 1"})
+        );
+        // Python's escapes are decoded; a regex's `\w` is kept.
+        assert_eq!(
+            params(
+                Module::Lineinfile,
+                Some(r"path=/a line='a\tb \'q\'' regexp='^x\w+\s'"),
+                None
+            )
+            .unwrap(),
+            json!({"path": "/a", "line": "a\tb 'q'", "regexp": r"^x\w+\s"})
         );
         assert!(
             params(Module::File, Some("path=/a oops"), None)

@@ -982,7 +982,10 @@ async fn include_vars_reads_a_mapping_and_names_a_file_it_cannot_find() {
     let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
     assert_eq!(counts(recap_of(&report, "box")), (3, 0, 0, 1, 0, 0));
     let failure = first_failure(&events);
-    assert!(failure.contains("cannot find `nowhere.yml`"), "{failure}");
+    assert!(
+        failure.contains("Could not find file `nowhere.yml`"),
+        "{failure}"
+    );
     assert!(failure.contains("site.yml:8:7"), "{failure}");
 }
 
@@ -1219,7 +1222,7 @@ async fn forms_from_ansibles_integration_tests_run_as_ansible_runs_them() {
     - dnf: name=nginx
       when: false
     - name: not run yet
-      wait_for: port=1
+      slurp: src=/etc/hostname
       register: not_yet
       ignore_errors: true
     - assert:
@@ -1270,4 +1273,98 @@ async fn forms_from_ansibles_integration_tests_run_as_ansible_runs_them() {
             .is_some_and(|s| s.contains("timeout of 1 seconds")),
         "{timed_out:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn waits_background_commands_and_scripts_run_over_ssh_as_ansible_runs_them() {
+    let host = Sshd::start();
+    let (home, capstan) = engine();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().display().to_string();
+    let inv = inventory(home.path(), &[&host], "");
+    write(
+        home.path(),
+        "files/greet.sh",
+        "#!/bin/sh\necho \"hello $1 from $(basename \"$0\" | cut -c1-14)\"\n",
+    );
+    let closed = free_port();
+    let site = write(
+        home.path(),
+        "site.yml",
+        &format!(
+            r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: in the background
+      shell: sleep 1 && echo "ready 42 go" > {dir}/flag
+      async: 30
+      poll: 0
+      register: job
+    - name: the flag
+      wait_for: path={dir}/flag search_regex='ready (?P<n>\d+) (\w+)' timeout=20
+      register: flag
+    - name: a closed port
+      wait_for: port={closed} timeout=1
+      register: port
+      ignore_errors: true
+    - name: the flag goes
+      wait_for: path={dir}/flag state=absent timeout=1
+      register: going
+      ignore_errors: true
+    - name: a pause
+      wait_for: timeout=1
+      register: pause
+    - name: too slow
+      command: sleep 5
+      async: 1
+      poll: 1
+      register: slow
+      ignore_errors: true
+    - name: a script
+      script: greet.sh "big world"
+      register: greeted
+    - name: a script with an interpreter
+      script: greet.sh there
+      args:
+        executable: /bin/sh
+        creates: "{dir}/flag"
+      register: guarded
+    - copy: src=greet.sh dest={dir}/
+    - assert:
+        that:
+          - job is changed and job.started == 1 and job.finished == 0
+          - job.ansible_job_id is string
+          - flag is not changed and flag.elapsed <= 15
+          - flag.match_groups == ['42', 'go'] and flag.match_groupdict.n == '42'
+          - port is failed and port.elapsed == 1
+          - port.msg == 'Timeout when waiting for 127.0.0.1:{closed}'
+          - going is failed and going.msg.endswith('/flag to be absent.')
+          - pause.elapsed == 1
+          - "slow.msg == 'async task did not complete within the requested time - 1s'"
+          - greeted.stdout == 'hello big world from capstan-script'
+          - greeted is changed and greeted.rc == 0
+          - guarded is not changed
+"#
+        ),
+    );
+    let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
+    let recap = recap_of(&report, "h1");
+    assert_eq!(
+        (recap.failed, recap.ignored, recap.unreachable),
+        (0, 3, 0),
+        "{}",
+        first_failure(&events)
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("greet.sh")).unwrap(),
+        std::fs::read_to_string(home.path().join("files/greet.sh")).unwrap(),
+        "copy into a folder, named after its src"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("capstan"))
+        .collect();
+    assert!(leftovers.is_empty(), "scratch files left: {leftovers:?}");
 }

@@ -30,6 +30,9 @@ struct ExecParams {
     /// Ignored, with a warning, as Ansible's `command` does: a command
     /// runs without a shell (use `shell` to choose one).
     executable: Option<String>,
+    /// Start it in the background, stopped after this many seconds, and
+    /// answer at once (the runner sets it from `async:` with `poll: 0`).
+    background_seconds: Option<u64>,
 }
 
 /// Parameters of `shell`.
@@ -48,6 +51,32 @@ struct ShellParams {
     removes: Option<String>,
     /// Text fed on standard input.
     stdin: Option<String>,
+    /// Start it in the background, stopped after this many seconds, and
+    /// answer at once (the runner sets it from `async:` with `poll: 0`).
+    background_seconds: Option<u64>,
+}
+
+/// Parameters of `script` (the runner reads the controller's script into
+/// `content`).
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct ScriptParams {
+    /// The script's name, as the task gave it (for messages).
+    name: String,
+    /// The script itself.
+    content: String,
+    /// Shell text after the script's name: its arguments.
+    #[serde(default)]
+    args: String,
+    /// Run the script with this program (`python3`), else as a program
+    /// of its own (its `#!` line).
+    executable: Option<String>,
+    /// Change into this directory first.
+    chdir: Option<String>,
+    /// Do not run when this path exists.
+    creates: Option<String>,
+    /// Do not run unless this path exists.
+    removes: Option<String>,
 }
 
 /// What guards and feeds a command, whichever way it is given.
@@ -58,6 +87,8 @@ struct Options {
     stdin: Option<String>,
     /// Said in the log and in the result's `warnings`.
     warnings: Vec<String>,
+    /// Run in the background for at most so many seconds.
+    background_seconds: Option<u64>,
 }
 
 struct Command;
@@ -79,6 +110,13 @@ impl Plugin for Command {
                 "Run a command line through the shell; changed when it ran.",
             )
             .run(shell),
+        )
+        .action(
+            Action::new(
+                "script",
+                "Copy a script to the target, run it there and remove it; changed when it ran.",
+            )
+            .run(script),
         )
         .action(
             Action::new(
@@ -142,6 +180,7 @@ fn exec(params: ExecParams, ctx: &Context) -> Result<Outcome, Error> {
         removes: params.removes,
         stdin: params.stdin,
         warnings,
+        background_seconds: params.background_seconds,
     };
     run(argv, shown, options, ctx)
 }
@@ -159,16 +198,56 @@ fn shell(params: ShellParams, ctx: &Context) -> Result<Outcome, Error> {
         removes: params.removes,
         stdin: params.stdin,
         warnings: Vec::new(),
+        background_seconds: params.background_seconds,
     };
     run(argv, shown, options, ctx)
 }
 
+/// Goes into `$1` (when given) and runs `$3...` unless something matches
+/// the `creates` pattern `$2` (when given) there, as Ansible's command
+/// does (chdir first, then the glob): the guards and the command in one
+/// round trip. Either way out says so in a line of its own on stderr.
+const GUARDED: &str = r#"d=$1 c=$2
+shift 2
+if [ -n "$d" ] && ! cd -- "$d" 2>/dev/null; then echo capstan-fail:chdir >&2; exit 1; fi
+if [ -n "$c" ]; then
+    IFS=
+    for f in $c; do
+        if [ -e "$f" ] || [ -h "$f" ]; then echo capstan-skip:creates >&2; exit 0; fi
+    done
+    unset IFS
+fi
+exec "$@""#;
+
+/// The guarded command line of [`GUARDED`], when it has a guard.
+fn guarded(argv: &[String], params: &Options) -> Option<Vec<String>> {
+    if params.chdir.is_none() && params.creates.is_none() {
+        return None;
+    }
+    let mut words = vec![
+        "sh".to_string(),
+        "-c".into(),
+        GUARDED.into(),
+        "capstan-guard".into(),
+        params.chdir.clone().unwrap_or_default(),
+        params.creates.clone().unwrap_or_default(),
+    ];
+    words.extend(argv.iter().cloned());
+    Some(words)
+}
+
 fn run(argv: Vec<String>, shown: String, params: Options, ctx: &Context) -> Result<Outcome, Error> {
+    let skip_created = |path: &str| {
+        Outcome::ok(format!("skipped, since {path} exists"))
+            .with_data(serde_json::json!({ "cmd": argv, "rc": 0 }))
+    };
+    // The guard goes with the command itself when the command will run.
+    let guard_with_command = !ctx.check && params.background_seconds.is_none();
     if let Some(path) = &params.creates
+        && !guard_with_command
         && remote::stat(&ctx.target, path)?.is_some()
     {
-        return Ok(Outcome::ok(format!("skipped, since {path} exists"))
-            .with_data(serde_json::json!({ "cmd": argv, "rc": 0 })));
+        return Ok(skip_created(path));
     }
     if let Some(path) = &params.removes
         && remote::stat(&ctx.target, path)?.is_none()
@@ -182,14 +261,29 @@ fn run(argv: Vec<String>, shown: String, params: Options, ctx: &Context) -> Resu
         )));
     }
 
-    let mut command = remote::Command::new(argv.clone());
-    if let Some(dir) = &params.chdir {
-        command = command.cwd(dir);
+    if let Some(seconds) = params.background_seconds {
+        return start_in_background(argv, &shown, &params, seconds, ctx);
     }
-    if let Some(input) = params.stdin {
+    let mut command = remote::Command::new(guarded(&argv, &params).unwrap_or_else(|| argv.clone()));
+    if let Some(input) = params.stdin.clone() {
         command = command.stdin(input.into_bytes());
     }
     let output = command.run(&ctx.target)?;
+    if output.exit_code == Some(0)
+        && output.stderr == b"capstan-skip:creates\n"
+        && let Some(path) = &params.creates
+    {
+        return Ok(skip_created(path));
+    }
+    if output.exit_code == Some(1)
+        && output.stderr == b"capstan-fail:chdir\n"
+        && let Some(dir) = &params.chdir
+    {
+        return Ok(Outcome::failed(format!(
+            "Unable to change directory before execution: {dir} is not a folder this user can enter"
+        ))
+        .with_data(serde_json::json!({ "cmd": argv, "rc": 1 })));
+    }
     let stdout = output.stdout_text();
     let stderr = output.stderr_text();
     for line in stdout.lines() {
@@ -222,6 +316,91 @@ fn run(argv: Vec<String>, shown: String, params: Options, ctx: &Context) -> Resu
         None => Outcome::failed(format!("`{shown}` was killed by a signal")),
     };
     Ok(outcome.with_data(data))
+}
+
+/// Ansible's `script`: the script comes on stdin into a scratch file,
+/// runs with its arguments (shell text, as Ansible runs them), and the
+/// scratch file goes whatever happens.
+fn script(params: ScriptParams, ctx: &Context) -> Result<Outcome, Error> {
+    let runner = match &params.executable {
+        Some(program) => format!("'{}' \"$t\"", program.replace('\'', r"'\''")),
+        None => "\"$t\"".to_string(),
+    };
+    let wrapper = format!(
+        "t=$(mktemp \"${{TMPDIR:-/tmp}}/capstan-script.XXXXXX\") || exit 1\n\
+         trap 'rm -f \"$t\"' EXIT\n\
+         cat > \"$t\" && chmod 700 \"$t\" || exit 1\n\
+         exec 0</dev/null\n\
+         {runner} {}",
+        params.args
+    );
+    let shown = format!("{} {}", params.name, params.args)
+        .trim()
+        .to_string();
+    let options = Options {
+        chdir: params.chdir,
+        creates: params.creates,
+        removes: params.removes,
+        stdin: Some(params.content),
+        warnings: Vec::new(),
+        background_seconds: None,
+    };
+    run(vec!["sh".into(), "-c".into(), wrapper], shown, options, ctx)
+}
+
+/// Starts the command detached from the session (its own session, no
+/// terminal, output discarded), stopped by `timeout` after `seconds`, and
+/// prints its process id.
+const BACKGROUND: &str = r#"t=$1
+shift
+if command -v setsid >/dev/null 2>&1; then
+    setsid timeout "$t" "$@" </dev/null >/dev/null 2>&1 &
+else
+    nohup timeout "$t" "$@" </dev/null >/dev/null 2>&1 &
+fi
+echo $!"#;
+
+/// Ansible's `async:` with `poll: 0`: the command starts in the
+/// background and the task answers at once, changed, with a job id.
+fn start_in_background(
+    argv: Vec<String>,
+    shown: &str,
+    params: &Options,
+    seconds: u64,
+    ctx: &Context,
+) -> Result<Outcome, Error> {
+    if params.stdin.is_some() {
+        return Err(Error::InvalidParams(
+            "stdin cannot be fed to a command started in the background (async with poll: 0)"
+                .into(),
+        ));
+    }
+    let mut wrapped = vec![
+        "sh".to_string(),
+        "-c".into(),
+        BACKGROUND.into(),
+        "capstan-async".into(),
+        seconds.to_string(),
+    ];
+    wrapped.extend(argv.iter().cloned());
+    let mut command = remote::Command::new(wrapped);
+    if let Some(dir) = &params.chdir {
+        command = command.cwd(dir);
+    }
+    let out = command.run_checked(&ctx.target)?;
+    let pid = out.stdout_text().trim().to_string();
+    let job = format!("j{pid}");
+    Ok(
+        Outcome::changed(format!("started `{shown}` in the background (job {job})")).with_data(
+            serde_json::json!({
+                "changed": true,
+                "started": 1,
+                "finished": 0,
+                "ansible_job_id": job,
+                "cmd": argv,
+            }),
+        ),
+    )
 }
 
 fn last_line(text: &str) -> &str {

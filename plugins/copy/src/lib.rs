@@ -4,7 +4,7 @@
 //! when one of them differs; check mode and a unified diff.
 
 use capstan_plugin_sdk::mode::Mode;
-use capstan_plugin_sdk::remote::{self, FileKind};
+use capstan_plugin_sdk::remote::{self, FileKind, Placed, Put};
 use capstan_plugin_sdk::{
     Action, Capability, Context, Error, JsonSchema, Manifest, Outcome, Plugin, accounts, diff,
     register_plugin,
@@ -62,14 +62,6 @@ impl Plugin for Copy {
 }
 
 fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
-    let into_folder = match &params.src_name {
-        Some(name) if params.dest.ends_with('/') => Some(format!("{}{name}", params.dest)),
-        Some(name) => remote::stat(&ctx.target, &params.dest)?
-            .filter(|info| info.kind == FileKind::Directory)
-            .map(|_| format!("{}/{name}", params.dest)),
-        None => None,
-    };
-    let dest = into_folder.as_deref().unwrap_or(&params.dest);
     if let Some(validate) = &params.validate
         && !validate.contains("%s")
     {
@@ -78,25 +70,6 @@ fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
         )));
     }
     let mode = params.mode.as_ref().map(Mode::bits).transpose()?;
-    let existing = remote::stat(&ctx.target, dest)?;
-    let before = match &existing {
-        Some(info) if info.kind == FileKind::Directory => {
-            return Err(Error::msg(format!(
-                "dest {dest} is a directory; give the file's full path"
-            )));
-        }
-        Some(_) => {
-            Some(String::from_utf8_lossy(&remote::read_file(&ctx.target, dest)?).into_owned())
-        }
-        None => None,
-    };
-    let content_differs = before.as_deref() != Some(params.content.as_str());
-    if existing.is_some() && content_differs && !params.force {
-        return Ok(Outcome::ok(format!(
-            "{dest} exists and force=false: left as it is"
-        )));
-    }
-    let mode_differs = mode.is_some_and(|m| existing.as_ref().is_none_or(|i| i.mode != m));
     let uid = params
         .owner
         .as_deref()
@@ -107,39 +80,32 @@ fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
         .as_deref()
         .map(|g| accounts::gid_of(ctx, g))
         .transpose()?;
-    let owner_differs = uid.is_some_and(|u| existing.as_ref().is_none_or(|i| i.uid != u));
-    let group_differs = gid.is_some_and(|g| existing.as_ref().is_none_or(|i| i.gid != g));
+    let (dest, placed, backup_file) = if params.backup || params.validate.is_some() {
+        put_in_steps(&params, mode, ctx)?
+    } else {
+        put_at_once(&params, mode, ctx)?
+    };
+    let dest = dest.as_str();
+    let existing = placed.before.as_ref();
+    let content_differs = placed.content_differs;
     let data = |backup: Option<&str>| serde_json::json!({ "dest": dest, "size": params.content.len(), "backup_file": backup });
+    if existing.is_some() && content_differs && !params.force {
+        return Ok(Outcome::ok(format!(
+            "{dest} exists and force=false: left as it is"
+        )));
+    }
+    let mode_differs = mode.is_some_and(|m| existing.is_none_or(|i| i.mode != m));
+    let owner_differs = uid.is_some_and(|u| existing.is_none_or(|i| i.uid != u));
+    let group_differs = gid.is_some_and(|g| existing.is_none_or(|i| i.gid != g));
     if !content_differs && !mode_differs && !owner_differs && !group_differs {
         return Ok(Outcome::ok(format!("{dest} is up to date")).with_data(data(None)));
     }
-
-    let mut backup_file = None;
     if !ctx.check {
-        if params.backup && existing.is_some() && content_differs {
-            backup_file = Some(remote::backup_file(&ctx.target, dest)?);
+        // A write already gave the file its mode.
+        if let Some(m) = mode.filter(|_| mode_differs && !placed.written) {
+            remote::Command::new(["chmod", &format!("{m:o}"), "--", dest])
+                .run_checked(&ctx.target)?;
         }
-        if content_differs {
-            if into_folder.is_some() && params.dest.ends_with('/') {
-                remote::Command::new(["mkdir", "-p", "--", &params.dest])
-                    .run_checked(&ctx.target)?;
-            }
-            if let Some(validate) = &params.validate {
-                check_with(ctx, validate, dest, params.content.as_bytes(), mode)?;
-            }
-            remote::write_file(&ctx.target, dest, params.content.as_bytes(), mode)?;
-        } else if let Some(m) = mode.filter(|_| mode_differs) {
-            let out =
-                remote::Command::new(["chmod", &format!("{m:o}"), "--", dest]).run(&ctx.target)?;
-            if !out.success() {
-                return Err(Error::msg(format!(
-                    "chmod {dest} failed: {}",
-                    out.stderr_text().trim()
-                )));
-            }
-        }
-    }
-    if !ctx.check {
         for (differs, argv) in [
             (
                 owner_differs,
@@ -169,13 +135,109 @@ fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
     let mut outcome =
         Outcome::changed(format!("{dest}: {verb} {what}")).with_data(data(backup_file.as_deref()));
     if ctx.diff && content_differs {
-        outcome = outcome.with_diff(diff::unified(
-            dest,
-            before.as_deref().unwrap_or(""),
-            &params.content,
-        ));
+        let before = String::from_utf8_lossy(placed.old.as_deref().unwrap_or_default());
+        outcome = outcome.with_diff(diff::unified(dest, &before, &params.content));
     }
     Ok(outcome)
+}
+
+/// The usual copy, in one command: compare and write (see
+/// [`remote::put`]). `dest` naming a folder puts the file into it under
+/// `src_name`, found by the first attempt's refusal rather than by a
+/// stat ahead of every copy.
+fn put_at_once(
+    params: &CopyParams,
+    mode: Option<u32>,
+    ctx: &Context,
+) -> Result<(String, Placed, Option<String>), Error> {
+    let put = |path: &str, make_parents: bool| {
+        remote::put(
+            &ctx.target,
+            &Put {
+                path,
+                content: params.content.as_bytes(),
+                mode,
+                check: ctx.check,
+                force: params.force,
+                want_old: ctx.diff,
+                make_parents,
+            },
+        )
+    };
+    let is_folder = |placed: &Placed| {
+        placed
+            .before
+            .as_ref()
+            .is_some_and(|info| info.kind == FileKind::Directory)
+    };
+    let (dest, make_parents) = match &params.src_name {
+        Some(name) if params.dest.ends_with('/') => (format!("{}{name}", params.dest), true),
+        _ => (params.dest.clone(), false),
+    };
+    let mut placed = put(&dest, make_parents)?;
+    let mut dest = dest;
+    if let Some(name) = &params.src_name
+        && is_folder(&placed)
+        && !make_parents
+    {
+        dest = format!("{}/{name}", params.dest);
+        placed = put(&dest, false)?;
+    }
+    if is_folder(&placed) {
+        return Err(Error::msg(format!(
+            "dest {dest} is a directory; give the file's full path"
+        )));
+    }
+    Ok((dest, placed, None))
+}
+
+/// A copy that keeps a backup or validates first, step by step: look,
+/// read, back up, validate, write.
+fn put_in_steps(
+    params: &CopyParams,
+    mode: Option<u32>,
+    ctx: &Context,
+) -> Result<(String, Placed, Option<String>), Error> {
+    let into_folder = match &params.src_name {
+        Some(name) if params.dest.ends_with('/') => Some(format!("{}{name}", params.dest)),
+        Some(name) => remote::stat(&ctx.target, &params.dest)?
+            .filter(|info| info.kind == FileKind::Directory)
+            .map(|_| format!("{}/{name}", params.dest)),
+        None => None,
+    };
+    let dest = into_folder.clone().unwrap_or_else(|| params.dest.clone());
+    let existing = remote::stat(&ctx.target, &dest)?;
+    let old = match &existing {
+        Some(info) if info.kind == FileKind::Directory => {
+            return Err(Error::msg(format!(
+                "dest {dest} is a directory; give the file's full path"
+            )));
+        }
+        Some(_) => Some(remote::read_file(&ctx.target, &dest)?),
+        None => None,
+    };
+    let content_differs = old.as_deref() != Some(params.content.as_bytes());
+    let write = content_differs && !ctx.check && (existing.is_none() || params.force);
+    let mut backup_file = None;
+    if write {
+        if params.backup && existing.is_some() {
+            backup_file = Some(remote::backup_file(&ctx.target, &dest)?);
+        }
+        if into_folder.is_some() && params.dest.ends_with('/') {
+            remote::Command::new(["mkdir", "-p", "--", &params.dest]).run_checked(&ctx.target)?;
+        }
+        if let Some(validate) = &params.validate {
+            check_with(ctx, validate, &dest, params.content.as_bytes(), mode)?;
+        }
+        remote::write_file(&ctx.target, &dest, params.content.as_bytes(), mode)?;
+    }
+    let placed = Placed {
+        before: existing,
+        content_differs,
+        written: write,
+        old: old.filter(|_| content_differs),
+    };
+    Ok((dest, placed, backup_file))
 }
 
 /// Writes the new content to a scratch file beside `dest` and runs the

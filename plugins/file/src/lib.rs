@@ -87,54 +87,49 @@ impl Plugin for File {
 fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
     let path = params.path.as_str();
     let mode = params.mode.as_ref().map(Mode::bits).transpose()?;
-    let before = remote::stat(&ctx.target, path)?;
-    let mut created_with_mode = false;
-    // Without `state`, Ansible keeps what is there (a folder stays a folder).
-    let state = match (params.state.map(State::name), &before) {
-        (Some(state), _) => state,
-        (None, Some(info)) if info.kind == FileKind::Directory => "directory",
-        (None, _) => "file",
-    };
     let mut changes: Vec<String> = Vec::new();
-
-    match state {
-        "absent" => {
+    let mut created_with_mode = false;
+    let (before, state) = match params.state {
+        Some(State::Absent) => {
+            let before = remove(ctx, path)?;
             if before.is_some() {
                 changes.push(format!("remove {path}"));
-                if !ctx.check {
-                    run(ctx, &["rm", "-rf", "--", path])?;
-                }
             }
-            return Ok(finish(path, changes, &before, "absent", ctx));
+            return Ok(finish(path, changes, &before, ("absent", None), ctx));
         }
-        "directory" => match &before {
-            None => {
-                changes.push(format!("create directory {path}"));
-                if !ctx.check {
-                    match mode {
-                        // Like Ansible, folders created on the way get the
-                        // mode too: name each one to a single mkdir.
-                        Some(mode) => {
-                            let mode = format!("{mode:o}");
-                            let mut argv = vec!["sh", "-c", MKDIRS, "capstan-mkdir", mode.as_str()];
-                            let missing = missing_ancestors(ctx, path)?;
-                            argv.extend(missing.iter().map(String::as_str));
-                            argv.push(path);
-                            run(ctx, &argv)?;
-                            created_with_mode = true;
-                        }
-                        None => run(ctx, &["mkdir", "-p", "--", path])?,
-                    }
+        Some(State::Directory) => {
+            let before = make_directory(ctx, path, mode)?;
+            match &before {
+                None => {
+                    changes.push(format!("create directory {path}"));
+                    created_with_mode = mode.is_some();
                 }
+                Some(info) if info.kind != FileKind::Directory => {
+                    return Err(Error::msg(format!(
+                        "{path} exists and is not a directory ({})",
+                        kind_name(info)
+                    )));
+                }
+                Some(_) => {}
             }
-            Some(info) if info.kind != FileKind::Directory => {
-                return Err(Error::msg(format!(
-                    "{path} exists and is not a directory ({})",
-                    kind_name(info)
-                )));
-            }
-            Some(_) => {}
-        },
+            (before, "directory")
+        }
+        state => {
+            let before = remote::stat(&ctx.target, path)?;
+            // Without `state`, Ansible keeps what is there (a folder
+            // stays a folder).
+            let state = match (state.map(State::name), &before) {
+                (Some(state), _) => state,
+                (None, Some(info)) if info.kind == FileKind::Directory => "directory",
+                (None, _) => "file",
+            };
+            (before, state)
+        }
+    };
+
+    match state {
+        // Made (or found) above.
+        "directory" => {}
         "file" => match &before {
             None => {
                 return Err(Error::msg(format!(
@@ -175,14 +170,16 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
                     run(ctx, &["ln", "-sfn", "--", src, path])?;
                 }
             }
-            return Ok(finish(path, changes, &before, "link", ctx));
+            return Ok(finish(path, changes, &before, ("link", Some(src)), ctx));
         }
         other => return Err(Error::InvalidParams(format!("unknown state `{other}`"))),
     }
 
-    // A folder just made with its mode needs no second look.
-    if created_with_mode && params.owner.is_none() && params.group.is_none() {
-        return Ok(finish(path, changes, &before, state, ctx));
+    // A folder just made with its mode needs no second look, nor does
+    // a path with no attributes asked for.
+    let no_mode_to_check = mode.is_none() || created_with_mode;
+    if no_mode_to_check && params.owner.is_none() && params.group.is_none() {
+        return Ok(finish(path, changes, &before, (state, None), ctx));
     }
     // Attributes, on what is (or in check mode would be) there now.
     let now = if ctx.check || changes.is_empty() {
@@ -217,29 +214,75 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
             }
         }
     }
-    Ok(finish(path, changes, &before, state, ctx))
+    Ok(finish(path, changes, &before, (state, None), ctx))
 }
 
-/// Makes each folder with the mode `$1`, in order; one made meanwhile by
-/// someone else (another host of the run sharing a parent) is fine.
-const MKDIRS: &str = r#"m=$1; shift
+/// Describes the path (`absent` when nothing is there; a link to a folder
+/// as the folder) and, unless `$3` is 1 (check mode), makes it a folder, with the folders on the way;
+/// with a mode in `$2`, like Ansible, each folder made gets it. One made
+/// meanwhile by someone else (another host of the run sharing a parent)
+/// is fine.
+const MAKE_DIRECTORY: &str = r#"p=$1 m=$2 check=$3
+if [ -d "$p" ]; then exec stat -L -c '%F|%s|%a|%u|%g' -- "$p"; fi
+if [ -e "$p" ] || [ -h "$p" ]; then exec stat -c '%F|%s|%a|%u|%g' -- "$p"; fi
+echo absent
+[ "$check" = 1 ] && exit 0
+[ -z "$m" ] && exec mkdir -p -- "$p"
+set --
+d=$p
+while [ -n "$d" ] && [ ! -d "$d" ]; do
+    set -- "$d" "$@"
+    case $d in */*) d=${d%/*} ;; *) d= ;; esac
+done
 for d; do
     mkdir -m "$m" -- "$d" 2>/dev/null || [ -d "$d" ] || mkdir -m "$m" -- "$d" || exit 1
 done"#;
 
-/// The parent folders of `path` that do not exist yet, outermost first.
-fn missing_ancestors(ctx: &Context, path: &str) -> Result<Vec<String>, Error> {
-    let mut missing = Vec::new();
-    let mut current = path.trim_end_matches('/');
-    while let Some((parent, _)) = current.rsplit_once('/') {
-        if parent.is_empty() || remote::stat(&ctx.target, parent)?.is_some() {
-            break;
-        }
-        missing.push(parent.to_string());
-        current = parent;
+/// Makes `path` a folder in one command (see [`MAKE_DIRECTORY`]); what
+/// was there before.
+fn make_directory(ctx: &Context, path: &str, mode: Option<u32>) -> Result<Option<FileInfo>, Error> {
+    let mode = mode.map(|m| format!("{m:o}")).unwrap_or_default();
+    let check = if ctx.check { "1" } else { "0" };
+    let path = path.trim_end_matches('/');
+    let argv = [
+        "sh",
+        "-c",
+        MAKE_DIRECTORY,
+        "capstan-mkdir",
+        path,
+        &mode,
+        check,
+    ];
+    described(ctx, path, &argv)
+}
+
+/// Describes the path (`absent` when nothing is there) and, unless `$2`
+/// is 1 (check mode), removes it, a folder with all it holds.
+const REMOVE: &str = r#"if [ -e "$1" ] || [ -h "$1" ]; then
+    stat -c '%F|%s|%a|%u|%g' -- "$1" || exit 1
+    [ "$2" = 1 ] || exec rm -rf -- "$1"
+else
+    echo absent
+fi"#;
+
+/// Removes `path` in one command (see [`REMOVE`]); what was there.
+fn remove(ctx: &Context, path: &str) -> Result<Option<FileInfo>, Error> {
+    let check = if ctx.check { "1" } else { "0" };
+    described(ctx, path, &["sh", "-c", REMOVE, "capstan-rm", path, check])
+}
+
+/// Runs a script whose first line describes the path as it was, and
+/// reads that line.
+fn described(ctx: &Context, path: &str, argv: &[&str]) -> Result<Option<FileInfo>, Error> {
+    let out = remote::Command::new(argv.iter().copied()).run_checked(&ctx.target)?;
+    let text = out.stdout_text();
+    let line = text.lines().next().unwrap_or_default();
+    if line == "absent" {
+        return Ok(None);
     }
-    missing.reverse();
-    Ok(missing)
+    remote::parse_stat(line)
+        .map(Some)
+        .ok_or_else(|| Error::msg(format!("stat {path}: unexpected answer `{line}`")))
 }
 
 fn run(ctx: &Context, argv: &[&str]) -> Result<(), Error> {
@@ -256,17 +299,18 @@ fn kind_name(info: &FileInfo) -> &'static str {
     }
 }
 
-/// The outcome, with Ansible's before/after state as a small diff.
+/// The outcome, with Ansible's before/after state as a small diff (and,
+/// for a link, where it pointed and points: `src`).
 fn finish(
     path: &str,
     changes: Vec<String>,
     before: &Option<FileInfo>,
-    wanted: &str,
+    (wanted, link_src): (&str, Option<&str>),
     ctx: &Context,
 ) -> Outcome {
     let before_state = before.as_ref().map_or("absent", kind_name);
     // Ansible's file result always carries its before/after as `diff`.
-    let data = serde_json::json!({
+    let mut data = serde_json::json!({
         "path": path,
         "state": wanted,
         "changes": changes,
@@ -275,6 +319,12 @@ fn finish(
             "after": { "path": path, "state": wanted },
         },
     });
+    if let Some(src) = link_src {
+        if let Some(old) = before.as_ref().and_then(|i| i.link_target.as_deref()) {
+            data["diff"]["before"]["src"] = serde_json::json!(old);
+        }
+        data["diff"]["after"]["src"] = serde_json::json!(src);
+    }
     if changes.is_empty() {
         return Outcome::ok(format!("{path} is already {wanted}")).with_data(data);
     }

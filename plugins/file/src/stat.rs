@@ -52,10 +52,10 @@ stat $L -c '%X
 [ -r "$p" ] && echo 1 || echo 0
 [ -w "$p" ] && echo 1 || echo 0
 [ -x "$p" ] && echo 1 || echo 0
-readlink -- "$p" 2>/dev/null || echo
-if [ -n "$sum" ] && [ -f "$p" ] && [ -r "$p" ]; then ${sum}sum -- "$p" | cut -d' ' -f1; else echo; fi
+if [ -h "$p" ]; then readlink -- "$p" || echo; else echo; fi
+if [ -n "$sum" ] && [ -f "$p" ] && [ -r "$p" ]; then s=$(${sum}sum -- "$p") && echo "${s%% *}" || echo; else echo; fi
 if [ "$mime" = 1 ] && command -v file >/dev/null; then file -b -L --mime -- "$p"; else echo; fi
-if [ "$attrs" = 1 ] && command -v lsattr >/dev/null; then lsattr -d -- "$p" 2>/dev/null | cut -d' ' -f1; else echo; fi
+if [ "$attrs" = 1 ] && a=$(lsattr -d -- "$p" 2>/dev/null); then echo "${a%% *}"; else echo; fi
 "#;
 
 /// Describes the path; never changes anything.

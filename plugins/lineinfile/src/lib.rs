@@ -9,7 +9,7 @@ mod edit;
 mod replace;
 
 use capstan_plugin_sdk::mode::Mode;
-use capstan_plugin_sdk::remote::{self, FileKind};
+use capstan_plugin_sdk::remote::{self, Put};
 use capstan_plugin_sdk::{
     Action, Capability, Context, Error, Manifest, Outcome, Plugin, diff, register_plugin,
 };
@@ -89,18 +89,8 @@ fn replace(params: ReplaceParams, ctx: &Context) -> Result<Outcome, Error> {
 /// The file's text, or `None` when it is missing; a folder is refused
 /// by name.
 fn read_text(ctx: &Context, path: &str) -> Result<Option<String>, Error> {
-    // Read first: the file is usually there, and one command is cheaper
-    // than two. Only when the read fails, ask why.
-    match remote::read_file(&ctx.target, path) {
-        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-        Err(read_error) => match remote::stat(&ctx.target, path)? {
-            Some(info) if info.kind == FileKind::Directory => {
-                Err(Error::msg(format!("{path} is a directory")))
-            }
-            Some(_) => Err(read_error.into()),
-            None => Ok(None),
-        },
-    }
+    let bytes = remote::read_if_present(&ctx.target, path)?;
+    Ok(bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
 }
 
 /// A missing file a module without `create: true` cannot edit.
@@ -127,13 +117,20 @@ fn write_edit(
     }
     let mut backup_file = None;
     if !ctx.check {
-        if before.is_none() {
-            // As Ansible's: `create` makes the folders on the way too.
-            make_parent(&ctx.target, path)?;
-        } else if backup {
+        if before.is_some() && backup {
             backup_file = Some(remote::backup_file(&ctx.target, path)?);
         }
-        remote::write_file(&ctx.target, path, after.as_bytes(), mode)?;
+        let put = Put {
+            path,
+            content: after.as_bytes(),
+            mode,
+            check: false,
+            force: true,
+            want_old: false,
+            // As Ansible's: `create` makes the folders on the way too.
+            make_parents: before.is_none(),
+        };
+        remote::put(&ctx.target, &put)?;
     }
     let mut data = serde_json::json!({ "path": path });
     if let Some(name) = backup_file {
@@ -144,18 +141,6 @@ fn write_edit(
         outcome = outcome.with_diff(diff::unified(path, text, &after));
     }
     Ok(outcome)
-}
-
-/// Makes the folder `path` goes in, and those above it, when missing.
-fn make_parent(target: &str, path: &str) -> Result<(), Error> {
-    let Some((parent, _)) = path.rsplit_once('/') else {
-        return Ok(());
-    };
-    if parent.is_empty() || remote::stat(target, parent)?.is_some() {
-        return Ok(());
-    }
-    remote::Command::new(["mkdir", "-p", "--", parent]).run_checked(target)?;
-    Ok(())
 }
 
 register_plugin!(LineInFile);

@@ -5,7 +5,15 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 /// The sections the probe prints, in order.
-const SECTIONS: [&str; 6] = ["uname", "os-release", "meminfo", "route", "addr", "cpus"];
+const SECTIONS: [&str; 7] = [
+    "uname",
+    "os-release",
+    "meminfo",
+    "route",
+    "addr",
+    "cpus",
+    "python",
+];
 
 /// Splits `== name` sections and builds the facts. An answer that is not
 /// the probe's (every section, in order, `uname` with its four lines) is
@@ -71,6 +79,7 @@ pub fn parse(text: &str) -> Result<Value, String> {
         .next()
         .unwrap_or_default();
     let hostname = uname.get(3).copied().unwrap_or("").to_string();
+    let python = python(&section("python"));
 
     Ok(json!({
         "ansible_system": uname.first().copied().unwrap_or(""),
@@ -95,6 +104,27 @@ pub fn parse(text: &str) -> Result<Value, String> {
         } else {
             json!({ "interface": iface, "address": address, "gateway": gateway })
         },
+        "ansible_python": python.clone().unwrap_or_else(|| json!({})),
+        "ansible_python_version": python
+            .as_ref()
+            .map(|p| format!("{}.{}", p["version"]["major"], p["version"]["minor"]))
+            .unwrap_or_default(),
+    }))
+}
+
+/// Ansible's `python` fact from the interpreter's path and the file it
+/// resolves to (`/usr/bin/python3.11`), so that it need not run (the probe
+/// asks it only when the name does not say): major and minor only.
+fn python(lines: &[&str]) -> Option<Value> {
+    let executable = lines.first()?.trim();
+    let resolved = lines.get(1).copied().unwrap_or(executable).trim();
+    let name = resolved.rsplit('/').next()?;
+    let (major, minor) = name.strip_prefix("python")?.split_once('.')?;
+    let (major, minor): (u64, u64) = (major.parse().ok()?, minor.parse().ok()?);
+    Some(json!({
+        "executable": executable,
+        "type": "cpython",
+        "version": { "major": major, "minor": minor, "releaselevel": "final" },
     }))
 }
 
@@ -176,7 +206,8 @@ mod tests {
 == os-release\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n\
 == meminfo\nMemTotal:        2048000 kB\nMemFree:          512000 kB\nSwapTotal:             0 kB\n\
 == route\nIface\tDestination\tGateway \tFlags\nens3\t00000000\t0100000A\t0003\nens3\t0000000A\t00000000\t0001\n\
-== addr\n2: ens3    inet 10.0.0.5/24 brd 10.0.0.255 scope global ens3\n== cpus\n2\n";
+== addr\n2: ens3    inet 10.0.0.5/24 brd 10.0.0.255 scope global ens3\n== cpus\n2\n\
+== python\n/usr/bin/python3\n/usr/bin/python3.11\n";
 
     #[test]
     fn facts_have_ansible_names_and_values() {
@@ -191,6 +222,11 @@ mod tests {
             facts["ansible_default_ipv4"],
             json!({ "interface": "ens3", "address": "10.0.0.5", "gateway": "10.0.0.1" })
         );
+        assert_eq!(facts["ansible_python"]["executable"], "/usr/bin/python3");
+        assert_eq!(facts["ansible_python"]["version"]["minor"], 11);
+        assert_eq!(facts["ansible_python_version"], "3.11");
+        let none = parse(&SAMPLE.replace("/usr/bin/python3\n/usr/bin/python3.11\n", "")).unwrap();
+        assert_eq!(none["ansible_python"], json!({}));
     }
 
     #[test]

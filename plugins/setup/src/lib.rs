@@ -1,5 +1,6 @@
 //! Ansible's `setup` module: gathers facts about the target (OS family,
-//! distribution and version, hostname, architecture, default IPv4, memory)
+//! distribution and version, hostname, architecture, default IPv4, memory,
+//! the Python interpreter)
 //! in one command, and returns them as data under Ansible's names.
 
 mod facts;
@@ -18,6 +19,12 @@ echo '== meminfo'; grep -E '^(MemTotal|MemFree|SwapTotal):' /proc/meminfo 2>/dev
 echo '== route'; cat /proc/net/route 2>/dev/null
 echo '== addr'; ip -o -4 addr show 2>/dev/null
 echo '== cpus'; grep -c '^processor' /proc/cpuinfo 2>/dev/null
+echo '== python'; if p=$(command -v python3 || command -v python); then
+    echo "$p"; r=$(readlink -f "$p"); case ${r##*/} in
+    python[0-9].[0-9]*) echo "$r" ;;
+    *) "$p" -c 'import sys; print("python%d.%d" % sys.version_info[:2])' 2>/dev/null ;;
+    esac
+fi
 "#;
 
 struct Setup;

@@ -273,7 +273,8 @@ impl LoopKind {
 /// `loop_control:` of a task or an include.
 #[derive(Debug, Clone)]
 pub struct LoopControl {
-    /// `loop_var` (default `item`).
+    /// `loop_var` (default `item`); a template is rendered when the loop
+    /// runs.
     pub loop_var: String,
     /// `label`: how an item is named in results.
     pub label: Option<String>,
@@ -684,6 +685,8 @@ pub struct Task {
     pub remote_user: Option<String>,
     /// `timeout:`: the task fails once it has run this many seconds.
     pub timeout: Option<u64>,
+    /// `async:` and `poll:`.
+    pub async_: Option<Async>,
     /// The role it belongs to, if any.
     pub role: Option<Arc<RoleRef>>,
     /// The variables of the `include_role` that brought it, which only
@@ -691,6 +694,17 @@ pub struct Task {
     pub role_scope: Option<Arc<RoleScope>>,
     /// Where the task starts.
     pub pos: Pos,
+}
+
+/// A task's `async:` and `poll:`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Async {
+    /// `async:`: the task is stopped after this many seconds.
+    pub seconds: u64,
+    /// `poll:`: 0 starts the task in the background and goes on at once
+    /// (command and shell only); any other value waits for it, as a
+    /// plain task (Capstan does not poll, it holds the command's stream).
+    pub poll: u64,
 }
 
 /// What an `include_role`'s role brings only to its own tasks and
@@ -737,6 +751,7 @@ impl Task {
             throttle: None,
             remote_user: None,
             timeout: None,
+            async_: None,
             changed_when: None,
             failed_when: None,
             become_: None,

@@ -14,8 +14,8 @@ use super::scalars::{
     throttle, vars,
 };
 use super::{
-    Args, Block, Include, IncludedRole, LoopControl, LoopKind, LoopSpec, MetaAction, ReadRole,
-    RoleFiles, RoleRef, RoleScope, Step, Task,
+    Args, Async, Block, Include, IncludedRole, LoopControl, LoopKind, LoopSpec, MetaAction,
+    ReadRole, RoleFiles, RoleRef, RoleScope, Step, Task,
 };
 use crate::playbook::modules::{self, Module};
 use crate::playbook::{NodeError, PlaybookError};
@@ -54,6 +54,8 @@ const TASK_KEYS: &[&str] = &[
     "throttle",
     "remote_user",
     "timeout",
+    "async",
+    "poll",
     "changed_when",
     "failed_when",
     "become",
@@ -67,8 +69,6 @@ const TASK_KEYS: &[&str] = &[
 const UNSUPPORTED_TASK_KEYS: &[(&str, &str)] = &[
     ("rescue", "`rescue:` belongs to a `block:`"),
     ("always", "`always:` belongs to a `block:`"),
-    ("async", "async tasks are not supported"),
-    ("poll", "async tasks are not supported"),
 ];
 
 /// The items of a task list (`Null` for an empty one).
@@ -719,7 +719,13 @@ fn loop_control(value: &Node) -> Result<LoopControl, PlaybookError> {
     let mut control = LoopControl::default();
     for (k, v) in entries(value, "loop_control")? {
         match k.name.as_str() {
-            "loop_var" => control.loop_var = identifier(v, "loop_var")?,
+            // A template is rendered, and checked as a name, per host.
+            "loop_var" => {
+                control.loop_var = match string(v, "loop_var")? {
+                    name if crate::playbook::template::Templates::is_template(&name) => name,
+                    _ => identifier(v, "loop_var")?,
+                }
+            }
             "label" => control.label = Some(string(v, "label")?),
             "index_var" => control.index_var = Some(identifier(v, "index_var")?),
             "extended" => control.extended = boolean(v, "extended")?,
@@ -795,6 +801,21 @@ fn count(value: &Node, what: &str) -> Result<u32, PlaybookError> {
     }
 }
 
+/// A whole number of seconds (`async:`, `poll:`), at most a week.
+fn whole_seconds(value: &Node, what: &str) -> Result<u64, PlaybookError> {
+    const WEEK: u64 = 7 * 24 * 3600;
+    let n = match &value.value {
+        Yaml::Int(n) => u64::try_from(*n).ok(),
+        Yaml::Str(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    n.filter(|n| *n <= WEEK).ok_or_else(|| {
+        value.error(format!(
+            "`{what}` takes a whole number of seconds from 0 to {WEEK} (a week)"
+        ))
+    })
+}
+
 /// A number of seconds (`delay:`), at most an hour.
 fn seconds(value: &Node, what: &str) -> Result<f64, PlaybookError> {
     let secs = match &value.value {
@@ -811,6 +832,8 @@ fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
     let fields = entries(node, "a task")?;
     let mut module: Option<(&Key, &Node)> = None;
     let mut extra_args: Option<&Node> = None;
+    let mut async_seconds: Option<(&Key, u64)> = None;
+    let mut poll: Option<u64> = None;
     let mut task = Task::new(Module::Debug, "", start_of(node, fields));
     for (key, value) in fields {
         match key.name.as_str() {
@@ -853,6 +876,8 @@ fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
                     .filter(|t| *t > 0)
                     .map(u64::from)
             }
+            "async" => async_seconds = Some((key, whole_seconds(value, "async")?)),
+            "poll" => poll = Some(whole_seconds(value, "poll")?),
             "local_action" | "action" => {
                 if let Some((first, _)) = module {
                     return Err(PlaybookError::at(
@@ -938,6 +963,20 @@ fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
         })?);
     }
     task.args = args;
+    if let Some((key, seconds)) = async_seconds.filter(|(_, s)| *s > 0) {
+        // Ansible polls every 15 s unless told.
+        let poll = poll.unwrap_or(15);
+        if poll == 0 && !matches!(task.module, Module::Command | Module::Shell) {
+            return Err(PlaybookError::at(
+                &key.pos,
+                format!(
+                    "`async` with `poll: 0` (run in the background) works for command and                      shell; `{}` cannot run in the background yet",
+                    task.module_written
+                ),
+            ));
+        }
+        task.async_ = Some(Async { seconds, poll });
+    }
 
     if let Some(extra) = extra_args {
         let Json::Object(more) = entries(extra, "args").map(|_| extra.to_json())? else {

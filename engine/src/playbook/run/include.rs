@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value as Json};
 
 use super::host_state::HostState;
-use super::loops::{item_vars, items_of};
+use super::loops::{item_vars, items_of, loop_var_name};
 use super::serial::Batch;
 use super::{announce, any_active, run_steps};
 use crate::jobs::ResultStatus;
@@ -192,8 +192,10 @@ fn inclusions(
         Some(spec) => {
             let items = items_of(ctx, include.role.as_deref(), spec, scope)
                 .map_err(|e| format!("loop: {e}"))?;
+            let loop_var = loop_var_name(ctx, &include.loop_control, scope)
+                .map_err(|e| format!("loop_control: {e}"))?;
             (0..items.len())
-                .map(|i| Some(item_vars(&include.loop_control, &items, i)))
+                .map(|i| Some(item_vars(&include.loop_control, &loop_var, &items, i)))
                 .collect()
         }
     };

@@ -312,14 +312,37 @@ fn subelements(args: Vec<Json>) -> Result<Vec<Json>, TaskError> {
     Ok(items)
 }
 
-/// The variables item `index` of `items` binds: the loop variable, and as
-/// `loop_control` asks, the index variable and `ansible_loop`.
+/// The loop variable's name: `loop_var`, rendered when it is a template
+/// (`loop_var: "{{ name }}"`) and then checked as a name.
+pub(super) fn loop_var_name(
+    ctx: &RunContext,
+    control: &LoopControl,
+    scope: &Scope,
+) -> Result<String, TaskError> {
+    if !crate::playbook::template::Templates::is_template(&control.loop_var) {
+        return Ok(control.loop_var.clone());
+    }
+    let name = ctx.templates.render_text(&control.loop_var, scope)?;
+    if crate::playbook::model::is_identifier(&name) {
+        Ok(name)
+    } else {
+        Err(TaskError::Args(format!(
+            "loop_var `{}` gives `{name}`, which is not a valid variable name (letters, digits, _)",
+            control.loop_var
+        )))
+    }
+}
+
+/// The variables item `index` of `items` binds: the loop variable (named
+/// `loop_var`, see [`loop_var_name`]), and as `loop_control` asks, the
+/// index variable and `ansible_loop`.
 pub(super) fn item_vars(
     control: &LoopControl,
+    loop_var: &str,
     items: &[Json],
     index: usize,
 ) -> Vec<(String, Json)> {
-    let mut vars = vec![(control.loop_var.clone(), items[index].clone())];
+    let mut vars = vec![(loop_var.to_string(), items[index].clone())];
     if let Some(name) = &control.index_var {
         vars.push((name.clone(), Json::from(index)));
     }

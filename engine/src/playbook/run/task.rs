@@ -9,11 +9,11 @@ use serde_json::{Map, Value as Json};
 
 use super::controller_modules;
 use super::host_state::{DelegatedFacts, HostState};
-use super::loops::{item_vars, items_of};
+use super::loops::{item_vars, items_of, loop_var_name};
 use super::results::{CENSORED, ItemResult, censored, hides_output};
 use crate::jobs::ResultStatus;
 use crate::playbook::actions::{
-    assert_params, copy_params, debug_params, include_vars, template_params,
+    assert_params, copy_params, debug_params, include_vars, script_params, template_params,
 };
 use crate::playbook::context::RunContext;
 use crate::playbook::model::{Args, Play, Task};
@@ -43,10 +43,17 @@ pub(super) async fn run_task(
         &task_vars,
         &ctx.options.extra_vars,
     );
-    let results = match loop_items(ctx, task, &scope) {
+    let looped = loop_items(ctx, task, &scope).and_then(|items| match items {
+        Some(items) => Ok(Some((
+            items,
+            loop_var_name(ctx, &task.loop_control, &scope)?,
+        ))),
+        None => Ok(None),
+    });
+    let results = match looped {
         Err(e) => vec![(None, ItemResult::failed(located(task, &e)))],
         Ok(None) => vec![(None, run_tries(ctx, play, task, &scope, &mut state).await)],
-        Ok(Some(items)) => {
+        Ok(Some((items, loop_var))) => {
             let control = &task.loop_control;
             let mut results = Vec::with_capacity(items.len());
             for index in 0..items.len() {
@@ -64,16 +71,15 @@ pub(super) async fn run_task(
                     &task_vars,
                     &ctx.options.extra_vars,
                 );
-                let bound = item_vars(control, &items, index);
+                let bound = item_vars(control, &loop_var, &items, index);
                 for (name, value) in &bound {
                     scope = scope.with(name, value.clone());
                 }
                 let mut result = run_tries(ctx, play, task, &scope, &mut state).await;
                 result.result.extend(bound);
-                result.result.insert(
-                    "ansible_loop_var".into(),
-                    Json::String(control.loop_var.clone()),
-                );
+                result
+                    .result
+                    .insert("ansible_loop_var".into(), Json::String(loop_var.clone()));
                 if let Some(name) = &control.index_var {
                     result
                         .result
@@ -252,14 +258,33 @@ async fn run_item(
         }
     }
     let running = run_module(ctx, play, task, scope, state);
-    let finished = match task.timeout {
-        Some(limit) => tokio::time::timeout(std::time::Duration::from_secs(limit), running)
-            .await
-            .unwrap_or_else(|_| {
-                Err(TaskError::Args(format!(
-                    "the task ran longer than its timeout of {limit} seconds and was stopped"
-                )))
-            }),
+    // A waited-for `async:` is a time limit like `timeout:`; the tighter
+    // one stops the task, in its own words.
+    let limits = [
+        task.timeout.map(|limit| {
+            (
+                limit,
+                format!("the task ran longer than its timeout of {limit} seconds and was stopped"),
+            )
+        }),
+        task.async_.filter(|a| a.poll > 0).map(|a| {
+            (
+                a.seconds,
+                format!(
+                    "async task did not complete within the requested time - {}s",
+                    a.seconds
+                ),
+            )
+        }),
+    ];
+    let finished = match limits.into_iter().flatten().min_by_key(|(limit, _)| *limit) {
+        Some((limit, message)) => {
+            // Running out of time is the task's result, not a fault in
+            // how it is written: the message is Ansible's, unlocated.
+            tokio::time::timeout(std::time::Duration::from_secs(limit), running)
+                .await
+                .unwrap_or_else(|_| Ok(ItemResult::failed(message)))
+        }
         None => running.await,
     };
     let mut result = match finished {
@@ -442,7 +467,17 @@ async fn run_module(
             }
         }
         Module::IncludeVars => {
-            let (files, vars) = include_vars(ctx, task, params)?;
+            // Ansible's include_vars says why it failed in `message`.
+            let (files, vars) = match include_vars(ctx, task, params) {
+                Ok(read) => read,
+                Err(error) => {
+                    let mut failed = ItemResult::failed(located(task, &error));
+                    failed
+                        .result
+                        .insert("message".into(), Json::String(error.to_string()));
+                    return Ok(failed);
+                }
+            };
             return Ok(state.include_vars(&files, vars));
         }
         Module::Fail => return controller_modules::fail(&params),
@@ -455,7 +490,13 @@ async fn run_module(
         Module::Assert => params = assert_params(ctx, params, scope)?,
         Module::Template => params = template_params(ctx, task.role.as_deref(), params, scope)?,
         Module::Copy => params = copy_params(ctx, task.role.as_deref(), params)?,
+        Module::Script => params = script_params(ctx, task.role.as_deref(), params)?,
         _ => {}
+    }
+    if let (Some(background), Json::Object(map)) =
+        (task.async_.filter(|a| a.poll == 0), &mut params)
+    {
+        map.insert("background_seconds".into(), Json::from(background.seconds));
     }
     let Some((plugin_name, action)) = task.plugin_action() else {
         // The play runs `meta:` tasks itself; a handler cannot be one.
