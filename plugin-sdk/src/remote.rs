@@ -4,7 +4,7 @@
 use crate::bindings::capstan::plugin::remote as wit;
 use crate::bindings::capstan::plugin::types::HostError;
 
-pub use one_trip::{Placed, Put, parse_stat, put, read_if_present};
+pub use one_trip::{Placed, Put, parse_stat, put, read_if_present, validate};
 pub use wit::{ExecOutput, FileInfo, FileKind};
 
 mod one_trip;

@@ -20,6 +20,7 @@ const NAMES: &[&str] = &[
     "first_found",
     "fileglob",
     "items",
+    "list",
     "dict",
     "password",
 ];
@@ -93,8 +94,27 @@ impl Places {
     }
 }
 
-/// Runs lookup `name` over its terms.
+/// Runs lookup `name` over its terms; with `errors='ignore'` (or
+/// `'warn'`) a lookup that fails finds nothing instead, as Ansible's.
 fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
+    let errors: Option<String> = kwargs.get("errors")?;
+    match errors.as_deref() {
+        None | Some("strict") => run_strictly(state, name, terms, kwargs),
+        Some("ignore" | "warn") => Ok(run_strictly(state, name, terms, kwargs).unwrap_or_default()),
+        Some(other) => Err(failure(
+            name,
+            format!("errors must be strict, warn or ignore, not `{other}`"),
+        )),
+    }
+}
+
+/// Runs lookup `name` over its terms, failing as it fails.
+fn run_strictly(
+    state: &State,
+    name: &str,
+    terms: &[Value],
+    kwargs: &Kwargs,
+) -> Result<Vec<Value>, Error> {
     let places = Places::of(state);
     let fail = |message: String| failure(name, message);
     let texts = || -> Result<Vec<String>, Error> {
@@ -179,6 +199,13 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             }
             out
         }
+        // The terms as they are: one list given is the list.
+        "list" => match terms {
+            [one] if one.kind() == ValueKind::Seq => {
+                one.try_iter().map(|i| i.collect()).unwrap_or_default()
+            }
+            _ => terms.to_vec(),
+        },
         "items" => terms
             .iter()
             .flat_map(|t| match t.kind() {

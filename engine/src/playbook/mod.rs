@@ -16,6 +16,7 @@
 
 mod actions;
 pub mod ansible_cfg;
+mod clock;
 pub(crate) mod context;
 mod controller_files;
 mod filters;

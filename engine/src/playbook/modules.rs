@@ -347,7 +347,14 @@ impl Module {
 }
 
 /// Options a free-form command line may carry as `k=v` words.
-const COMMAND_OPTIONS: &[&str] = &["creates", "removes", "chdir", "stdin", "executable"];
+const COMMAND_OPTIONS: &[&str] = &[
+    "creates",
+    "removes",
+    "chdir",
+    "stdin",
+    "stdin_add_newline",
+    "executable",
+];
 
 /// Turns written arguments (after templating) into the plugin's
 /// parameters: `k=v` text split, aliases renamed.

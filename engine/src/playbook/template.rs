@@ -206,7 +206,7 @@ fn engine(undefined: UndefinedBehavior) -> Environment<'static> {
     env.set_trim_blocks(true);
     // Python's methods on strings, lists and mappings (`s.startswith()`,
     // `d.items()`), which Ansible's templates call as Jinja does.
-    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.set_unknown_method_callback(python_method);
     env.set_formatter(|out, state, value| match value.kind() {
         ValueKind::Undefined => Err(minijinja::Error::from(ErrorKind::UndefinedError)),
         ValueKind::Seq | ValueKind::Map | ValueKind::Bool | ValueKind::None => {
@@ -227,6 +227,7 @@ fn engine(undefined: UndefinedBehavior) -> Environment<'static> {
     env.add_filter("quote", quote);
     env.add_filter("mandatory", mandatory);
     super::lookups::register(&mut env);
+    super::clock::register(&mut env);
     super::filters::register(&mut env);
     super::path_filters::register(&mut env);
     super::list_filters::register(&mut env);
@@ -716,6 +717,40 @@ fn mandatory(value: Value) -> Result<Value, minijinja::Error> {
         ));
     }
     Ok(value)
+}
+
+/// Python's methods on values, as Ansible's templates call them:
+/// minijinja-contrib's (`startswith`, `items`, ...) and a list's `index`
+/// and `count`.
+fn python_method(
+    state: &minijinja::State,
+    value: &minijinja::Value,
+    method: &str,
+    args: &[minijinja::Value],
+) -> Result<minijinja::Value, minijinja::Error> {
+    use minijinja::value::ValueKind;
+    if value.kind() == ValueKind::Seq
+        && let ("index" | "count", [wanted]) = (method, args)
+    {
+        let items: Vec<minijinja::Value> = value.try_iter()?.collect();
+        return if method == "count" {
+            Ok(minijinja::Value::from(
+                items.iter().filter(|i| *i == wanted).count(),
+            ))
+        } else {
+            items
+                .iter()
+                .position(|i| i == wanted)
+                .map(minijinja::Value::from)
+                .ok_or_else(|| {
+                    minijinja::Error::new(
+                        minijinja::ErrorKind::InvalidOperation,
+                        format!("{wanted} is not in list"),
+                    )
+                })
+        };
+    }
+    minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
 }
 
 #[cfg(test)]

@@ -127,6 +127,47 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// Checks `content` with a `validate` command before it replaces `dest`:
+/// the content goes to a scratch file beside `dest` (with `mode`), the
+/// command runs with `%s` standing for it, and the scratch file goes
+/// either way. An error quotes what the command said; a command without
+/// `%s` is refused first.
+pub fn validate(
+    target: &str,
+    command: &str,
+    dest: &str,
+    content: &[u8],
+    mode: Option<u32>,
+) -> Result<(), Error> {
+    if !command.contains("%s") {
+        return Err(Error::msg(format!(
+            "validate must contain %s (where the new file goes): `{command}`"
+        )));
+    }
+    let (dir, name) = dest.rsplit_once('/').unwrap_or((".", dest));
+    let scratch = format!("{dir}/.{name}.capstan-validate");
+    super::write_file(target, &scratch, content, mode)?;
+    let quoted = format!("'{}'", scratch.replace('\'', r"'\''"));
+    let line = command.replace("%s", &quoted);
+    let out = Command::new(["sh", "-c", &line]).run(target);
+    Command::new(["rm", "-f", "--", &scratch]).run(target)?;
+    let out = out?;
+    if out.success() {
+        return Ok(());
+    }
+    let said = [out.stderr_text(), out.stdout_text()]
+        .iter()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    Err(Error::msg(format!(
+        "failed to validate: `{line}` exited with {}: {said}",
+        out.exit_code
+            .map_or_else(|| "no code (killed)".to_string(), |c| c.to_string())
+    )))
+}
+
 /// Reads the `put` script's answer: the old file's stat line (or
 /// `absent`), `same`, `differs` or `folder`, then the old content when
 /// asked.
@@ -151,10 +192,11 @@ fn parse_put(stdout: &[u8], written: bool) -> Option<Placed> {
 }
 
 /// Reads a regular file in one command: `None` when nothing is at the
-/// path; a folder or a device is refused by name.
+/// path; a folder (in Ansible's words, `Path P is a directory !`) or a
+/// device is refused by name.
 pub fn read_if_present(target: &str, path: &str) -> Result<Option<Vec<u8>>, Error> {
     const SCRIPT: &str = r#"if [ -f "$1" ]; then exec cat -- "$1"; fi
-if [ -d "$1" ]; then echo "is a directory" >&2; exit 4; fi
+if [ -d "$1" ]; then exit 5; fi
 if [ -e "$1" ]; then echo "not a regular file" >&2; exit 4; fi
 if [ -h "$1" ]; then echo "a link to nothing" >&2; exit 4; fi
 exit 3"#;
@@ -162,6 +204,7 @@ exit 3"#;
     match out.exit_code {
         Some(0) => Ok(Some(out.stdout)),
         Some(3) => Ok(None),
+        Some(5) => Err(Error::msg(format!("Path {path} is a directory !"))),
         code => Err(file_error("read", path, code, &out.stderr_text())),
     }
 }

@@ -27,6 +27,8 @@ struct ExecParams {
     removes: Option<String>,
     /// Text fed on standard input.
     stdin: Option<String>,
+    /// End the standard input with a newline (default true, as Ansible).
+    stdin_add_newline: Option<bool>,
     /// Ignored, with a warning, as Ansible's `command` does: a command
     /// runs without a shell (use `shell` to choose one).
     executable: Option<String>,
@@ -51,6 +53,8 @@ struct ShellParams {
     removes: Option<String>,
     /// Text fed on standard input.
     stdin: Option<String>,
+    /// End the standard input with a newline (default true, as Ansible).
+    stdin_add_newline: Option<bool>,
     /// Start it in the background, stopped after this many seconds, and
     /// answer at once (the runner sets it from `async:` with `poll: 0`).
     background_seconds: Option<u64>,
@@ -145,6 +149,17 @@ fn ping(params: PingParams, ctx: &Context) -> Result<Outcome, Error> {
     Ok(Outcome::ok(data.clone()).with_data(serde_json::json!({ "ping": data })))
 }
 
+/// Standard input as Ansible feeds it: with a newline at its end unless
+/// `stdin_add_newline: false`.
+fn with_newline(stdin: Option<String>, add_newline: Option<bool>) -> Option<String> {
+    stdin.map(|mut text| {
+        if add_newline.unwrap_or(true) {
+            text.push('\n');
+        }
+        text
+    })
+}
+
 fn exec(params: ExecParams, ctx: &Context) -> Result<Outcome, Error> {
     let argv = match (params.argv, params.cmd) {
         (Some(argv), None) => argv,
@@ -178,7 +193,7 @@ fn exec(params: ExecParams, ctx: &Context) -> Result<Outcome, Error> {
         chdir: params.chdir,
         creates: params.creates,
         removes: params.removes,
-        stdin: params.stdin,
+        stdin: with_newline(params.stdin, params.stdin_add_newline),
         warnings,
         background_seconds: params.background_seconds,
     };
@@ -196,7 +211,7 @@ fn shell(params: ShellParams, ctx: &Context) -> Result<Outcome, Error> {
         chdir: params.chdir,
         creates: params.creates,
         removes: params.removes,
-        stdin: params.stdin,
+        stdin: with_newline(params.stdin, params.stdin_add_newline),
         warnings: Vec::new(),
         background_seconds: params.background_seconds,
     };
@@ -219,6 +234,27 @@ if [ -n "$c" ]; then
 fi
 exec "$@""#;
 
+/// Whether anything matches the glob `pattern` (a `creates` or
+/// `removes`), from `chdir` when given, as Ansible's command looks.
+fn anything_matches(ctx: &Context, pattern: &str, chdir: Option<&str>) -> Result<bool, Error> {
+    const SCRIPT: &str = r#"if [ -n "$1" ]; then cd -- "$1" 2>/dev/null || exit 1; fi
+IFS=
+for f in $2; do
+    if [ -e "$f" ] || [ -h "$f" ]; then exit 0; fi
+done
+exit 1"#;
+    let out = remote::Command::new([
+        "sh",
+        "-c",
+        SCRIPT,
+        "capstan-glob",
+        chdir.unwrap_or_default(),
+        pattern,
+    ])
+    .run(&ctx.target)?;
+    Ok(out.success())
+}
+
 /// The guarded command line of [`GUARDED`], when it has a guard.
 fn guarded(argv: &[String], params: &Options) -> Option<Vec<String>> {
     if params.chdir.is_none() && params.creates.is_none() {
@@ -237,28 +273,38 @@ fn guarded(argv: &[String], params: &Options) -> Option<Vec<String>> {
 }
 
 fn run(argv: Vec<String>, shown: String, params: Options, ctx: &Context) -> Result<Outcome, Error> {
-    let skip_created = |path: &str| {
-        Outcome::ok(format!("skipped, since {path} exists"))
-            .with_data(serde_json::json!({ "cmd": argv, "rc": 0 }))
+    // Ansible's words: `msg` says what (would have) happened, `stdout`
+    // keeps the older wording.
+    let shoulda = if ctx.check { "Would" } else { "Did" };
+    let not_run = |path: &str, why: &str| {
+        Outcome::ok(format!("{shoulda} not run command since '{path}' {why}")).with_data(
+            serde_json::json!({ "cmd": argv, "rc": 0, "stdout": format!("skipped, since {path} {why}") }),
+        )
     };
+    let skip_created = |path: &str| not_run(path, "exists");
     // The guard goes with the command itself when the command will run.
     let guard_with_command = !ctx.check && params.background_seconds.is_none();
-    if let Some(path) = &params.creates
+    if let Some(pattern) = &params.creates
         && !guard_with_command
-        && remote::stat(&ctx.target, path)?.is_some()
+        && anything_matches(ctx, pattern, params.chdir.as_deref())?
     {
-        return Ok(skip_created(path));
+        return Ok(skip_created(pattern));
     }
-    if let Some(path) = &params.removes
-        && remote::stat(&ctx.target, path)?.is_none()
+    if let Some(pattern) = &params.removes
+        && !anything_matches(ctx, pattern, params.chdir.as_deref())?
     {
-        return Ok(Outcome::ok(format!("skipped, since {path} does not exist"))
-            .with_data(serde_json::json!({ "cmd": argv, "rc": 0 })));
+        return Ok(not_run(pattern, "does not exist"));
     }
     if ctx.check {
-        return Ok(Outcome::skipped(format!(
-            "would run `{shown}` (check mode)"
-        )));
+        // With a guard that did not stop it, Ansible reports it changed;
+        // without one, skipped.
+        let would = "Command would have run if not in check mode";
+        let data = serde_json::json!({ "cmd": argv, "rc": 0, "msg": would });
+        return Ok(if params.creates.is_some() || params.removes.is_some() {
+            Outcome::changed(would).with_data(data)
+        } else {
+            Outcome::skipped(format!("{would}: `{shown}`")).with_data(data)
+        });
     }
 
     if let Some(seconds) = params.background_seconds {

@@ -62,13 +62,6 @@ impl Plugin for Copy {
 }
 
 fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
-    if let Some(validate) = &params.validate
-        && !validate.contains("%s")
-    {
-        return Err(Error::msg(format!(
-            "validate must contain %s (where the new file goes): `{validate}`"
-        )));
-    }
     let mode = params.mode.as_ref().map(Mode::bits).transpose()?;
     let uid = params
         .owner
@@ -227,7 +220,13 @@ fn put_in_steps(
             remote::Command::new(["mkdir", "-p", "--", &params.dest]).run_checked(&ctx.target)?;
         }
         if let Some(validate) = &params.validate {
-            check_with(ctx, validate, &dest, params.content.as_bytes(), mode)?;
+            remote::validate(
+                &ctx.target,
+                validate,
+                &dest,
+                params.content.as_bytes(),
+                mode,
+            )?;
         }
         remote::write_file(&ctx.target, &dest, params.content.as_bytes(), mode)?;
     }
@@ -238,40 +237,6 @@ fn put_in_steps(
         old: old.filter(|_| content_differs),
     };
     Ok((dest, placed, backup_file))
-}
-
-/// Writes the new content to a scratch file beside `dest` and runs the
-/// `validate` command on it; an error (with the command's output) when
-/// the command fails. The scratch file is removed either way.
-fn check_with(
-    ctx: &Context,
-    validate: &str,
-    dest: &str,
-    content: &[u8],
-    mode: Option<u32>,
-) -> Result<(), Error> {
-    let (dir, name) = dest.rsplit_once('/').unwrap_or((".", dest));
-    let scratch = format!("{dir}/.{name}.capstan-validate");
-    remote::write_file(&ctx.target, &scratch, content, mode)?;
-    let quoted = format!("'{}'", scratch.replace('\'', r"'\''"));
-    let command = validate.replace("%s", &quoted);
-    let out = remote::Command::new(["sh", "-c", &command]).run(&ctx.target);
-    remote::Command::new(["rm", "-f", "--", &scratch]).run(&ctx.target)?;
-    let out = out?;
-    if out.success() {
-        return Ok(());
-    }
-    let said = [out.stderr_text(), out.stdout_text()]
-        .iter()
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ");
-    Err(Error::msg(format!(
-        "failed to validate: `{command}` exited with {}: {said}",
-        out.exit_code
-            .map_or_else(|| "no code (killed)".to_string(), |c| c.to_string())
-    )))
 }
 
 register_plugin!(Copy);

@@ -29,6 +29,10 @@ struct FileParams {
     group: Option<String>,
     /// Where a link points (state=link).
     src: Option<String>,
+    /// state=link: make the link even when `src` does not exist, and in
+    /// place of a file that is there.
+    #[serde(default)]
+    force: bool,
 }
 
 /// What a path should be.
@@ -164,6 +168,26 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
                     return Err(Error::msg(format!(
                         "{path} is a directory; refusing to replace it with a link"
                     )));
+                }
+                if !params.force {
+                    // Ansible's checks and words, each lifted by `force`.
+                    if before.as_ref().is_some_and(|i| i.kind != FileKind::Symlink) {
+                        return Err(Error::msg(format!(
+                            "refusing to convert from file to symlink for {path}"
+                        )));
+                    }
+                    // A relative src is relative to the link's folder.
+                    let target = if src.starts_with('/') {
+                        src.to_string()
+                    } else {
+                        format!("{}/{src}", path.rsplit_once('/').map_or(".", |(d, _)| d))
+                    };
+                    if remote::stat(&ctx.target, &target)?.is_none() {
+                        return Err(Error::msg(format!(
+                            "src file does not exist, use \"force=yes\" if you really want to \
+                             create the link: {target}"
+                        )));
+                    }
                 }
                 changes.push(format!("link {path} -> {src}"));
                 if !ctx.check {

@@ -48,6 +48,9 @@ pub struct BlockParams {
     /// Keep the old file as `PATH.TIME~` before changing it.
     #[serde(default)]
     pub backup: bool,
+    /// A command that checks the new text before it replaces the file,
+    /// `%s` standing for a copy of it (e.g. `visudo -cf %s`).
+    pub validate: Option<String>,
 }
 
 fn default_marker() -> String {

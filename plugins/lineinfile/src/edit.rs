@@ -33,6 +33,9 @@ pub struct LineParams {
     /// Keep the old file as `PATH.TIME~` before changing it.
     #[serde(default)]
     pub backup: bool,
+    /// A command that checks the new text before it replaces the file,
+    /// `%s` standing for a copy of it (e.g. `visudo -cf %s`).
+    pub validate: Option<String>,
 }
 
 /// Whether the line should be in the file.
@@ -192,6 +195,24 @@ fn join(lines: &[String], original: &str, changed: bool) -> String {
 /// A Python `re` replacement as the regex crate's: `\1` and `\g<name>`
 /// become `${1}`/`${name}`, `\n` and Python's other escapes their
 /// characters, and a literal `$` is escaped.
+/// The first escape Python's `re` refuses in a replacement (`\D`: an
+/// ASCII letter it gives no meaning), with its position, in Python's words.
+pub(crate) fn bad_escape(template: &str) -> Option<String> {
+    let mut chars = template.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if c != '\\' {
+            continue;
+        }
+        match chars.next() {
+            Some((_, e)) if e.is_ascii_alphabetic() && !"ntrfvabg".contains(e) => {
+                return Some(format!("bad escape \\{e} at position {at}"));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 pub(crate) fn python_replacement(template: &str) -> String {
     let mut out = String::new();
     let mut chars = template.chars().peekable();
@@ -218,7 +239,7 @@ pub(crate) fn python_replacement(template: &str) -> String {
                     out.push('\\');
                 }
                 // The escapes Python's `re` turns into characters.
-                Some(e @ ('n' | 't' | 'r' | 'f' | 'v' | 'a')) => {
+                Some(e @ ('n' | 't' | 'r' | 'f' | 'v' | 'a' | 'b')) => {
                     chars.next();
                     out.push(match e {
                         'n' => '\n',
@@ -226,6 +247,7 @@ pub(crate) fn python_replacement(template: &str) -> String {
                         'r' => '\r',
                         'f' => '\x0c',
                         'v' => '\x0b',
+                        'b' => '\x08',
                         _ => '\x07',
                     });
                 }

@@ -57,7 +57,17 @@ fn apply(params: LineParams, ctx: &Context) -> Result<Outcome, Error> {
     }
     let text = before.clone().unwrap_or_default();
     let edit = edit::apply(&params, &text)?;
-    write_edit(ctx, &path, before.as_deref(), edit, (mode, params.backup))
+    write_edit(
+        ctx,
+        &path,
+        before.as_deref(),
+        edit,
+        Saving {
+            mode,
+            backup: params.backup,
+            validate: params.validate.as_deref(),
+        },
+    )
 }
 
 /// `blockinfile`.
@@ -72,18 +82,39 @@ fn block(params: BlockParams, ctx: &Context) -> Result<Outcome, Error> {
         return Err(missing(&path));
     }
     let edit = block::apply(&params, before.as_deref())?;
-    write_edit(ctx, &path, before.as_deref(), edit, (mode, params.backup))
+    write_edit(
+        ctx,
+        &path,
+        before.as_deref(),
+        edit,
+        Saving {
+            mode,
+            backup: params.backup,
+            validate: params.validate.as_deref(),
+        },
+    )
 }
 
 /// `replace`.
 fn replace(params: ReplaceParams, ctx: &Context) -> Result<Outcome, Error> {
     let path = params.path.clone();
     let mode = params.mode.as_ref().map(Mode::bits).transpose()?;
+    replace::check_replacement(&params)?;
     let Some(before) = read_text(ctx, &path)? else {
-        return Err(Error::msg(format!("{path} does not exist")));
+        return Err(Error::msg(format!("Path {path} does not exist !")));
     };
     let edit = replace::apply(&params, &before)?;
-    write_edit(ctx, &path, Some(&before), edit, (mode, params.backup))
+    write_edit(
+        ctx,
+        &path,
+        Some(&before),
+        edit,
+        Saving {
+            mode,
+            backup: params.backup,
+            validate: params.validate.as_deref(),
+        },
+    )
 }
 
 /// The file's text, or `None` when it is missing; a folder is refused
@@ -100,6 +131,16 @@ fn missing(path: &str) -> Error {
     ))
 }
 
+/// How an edited file is saved.
+struct Saving<'a> {
+    /// Permissions for the file.
+    mode: Option<u32>,
+    /// Keep the old file first.
+    backup: bool,
+    /// Check the new text with this command first.
+    validate: Option<&'a str>,
+}
+
 /// Writes an edit's text when it changes the file (or makes it), first
 /// keeping a copy of the old file when `backup` asks, and says what
 /// happened with a diff when asked.
@@ -108,8 +149,13 @@ fn write_edit(
     path: &str,
     before: Option<&str>,
     edit: Edit,
-    (mode, backup): (Option<u32>, bool),
+    saving: Saving<'_>,
 ) -> Result<Outcome, Error> {
+    let Saving {
+        mode,
+        backup,
+        validate,
+    } = saving;
     let Edit { after, message } = edit;
     let text = before.unwrap_or_default();
     if after == text && before.is_some() {
@@ -117,6 +163,9 @@ fn write_edit(
     }
     let mut backup_file = None;
     if !ctx.check {
+        if let Some(command) = validate {
+            remote::validate(&ctx.target, command, path, after.as_bytes(), mode)?;
+        }
         if before.is_some() && backup {
             backup_file = Some(remote::backup_file(&ctx.target, path)?);
         }

@@ -29,6 +29,9 @@ pub struct ReplaceParams {
     /// Keep the old file as `PATH.TIME~` before changing it.
     #[serde(default)]
     pub backup: bool,
+    /// A command that checks the new text before it replaces the file,
+    /// `%s` standing for a copy of it (e.g. `visudo -cf %s`).
+    pub validate: Option<String>,
 }
 
 /// Applies the parameters to `text`; an empty message when nothing
@@ -56,6 +59,7 @@ pub fn apply(params: &ReplaceParams, text: &str) -> Result<Edit, Error> {
         }
     };
     let re = compile(&format!("(?m){}", params.regexp), "regexp")?;
+    check_replacement(params)?;
     let section = &text[start..end];
     let count = re.find_iter(section).count();
     let replaced = re.replace_all(section, python_replacement(&params.replace).as_str());
@@ -69,6 +73,17 @@ pub fn apply(params: &ReplaceParams, text: &str) -> Result<Edit, Error> {
         after: format!("{}{replaced}{}", &text[..start], &text[end..]),
         message: format!("{count} replacements made"),
     })
+}
+
+/// Refuses a replacement Python's `re` refuses, in Ansible's words (the
+/// module checks it before reading the file).
+pub fn check_replacement(params: &ReplaceParams) -> Result<(), Error> {
+    match crate::edit::bad_escape(&params.replace) {
+        Some(why) => Err(Error::msg(format!(
+            "Unable to process replace due to error: {why}"
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn non_empty(value: &Option<String>) -> Option<&str> {
@@ -132,6 +147,30 @@ mod tests {
         assert_eq!(
             newline.after, "x=1\n\n",
             "Python's escapes in the replacement"
+        );
+    }
+
+    #[test]
+    fn a_replacement_python_refuses_is_named_as_python_does() {
+        let bad = apply(
+            &serde_json::from_value(
+                serde_json::json!({"path": "/f", "regexp": r"\.", "replace": r"\D"}),
+            )
+            .unwrap(),
+            "a.b",
+        );
+        let Err(error) = bad else { panic!("refused") };
+        assert_eq!(
+            error.to_string(),
+            r"Unable to process replace due to error: bad escape \D at position 0"
+        );
+        assert_eq!(
+            run(
+                serde_json::json!({"path": "/f", "regexp": "b", "replace": r"\&"}),
+                "b"
+            )
+            .after,
+            r"\&"
         );
     }
 

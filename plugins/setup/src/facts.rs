@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 /// The sections the probe prints, in order.
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "uname",
     "os-release",
     "meminfo",
     "route",
     "addr",
     "cpus",
+    "user",
     "python",
 ];
 
@@ -80,6 +81,8 @@ pub fn parse(text: &str) -> Result<Value, String> {
         .unwrap_or_default();
     let hostname = uname.get(3).copied().unwrap_or("").to_string();
     let python = python(&section("python"));
+    let user = section("user");
+    let id_of = |key: &str| id_field(user.first().copied().unwrap_or_default(), key);
 
     Ok(json!({
         "ansible_system": uname.first().copied().unwrap_or(""),
@@ -104,12 +107,30 @@ pub fn parse(text: &str) -> Result<Value, String> {
         } else {
             json!({ "interface": iface, "address": address, "gateway": gateway })
         },
+        "ansible_user_id": id_of("uid").and_then(|(_, name)| name).unwrap_or_default(),
+        "ansible_user_uid": id_of("uid").map(|(n, _)| n),
+        "ansible_user_gid": id_of("gid").map(|(n, _)| n),
+        "ansible_user_dir": user.get(1).copied().unwrap_or_default(),
+        "ansible_user_shell": user.get(2).copied().unwrap_or_default(),
         "ansible_python": python.clone().unwrap_or_else(|| json!({})),
         "ansible_python_version": python
             .as_ref()
             .map(|p| format!("{}.{}", p["version"]["major"], p["version"]["minor"]))
             .unwrap_or_default(),
     }))
+}
+
+/// A field of `id`'s answer (`uid=1000(ann) gid=1000(ann) groups=...`):
+/// the number and, when `id` gave it, the name.
+fn id_field(line: &str, key: &str) -> Option<(u64, Option<String>)> {
+    let field = line
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix(key)?.strip_prefix('='))?;
+    let (number, name) = match field.split_once('(') {
+        Some((number, rest)) => (number, Some(rest.trim_end_matches(')').to_string())),
+        None => (field, None),
+    };
+    Some((number.parse().ok()?, name))
 }
 
 /// Ansible's `python` fact from the interpreter's path and the file it
@@ -207,6 +228,7 @@ mod tests {
 == meminfo\nMemTotal:        2048000 kB\nMemFree:          512000 kB\nSwapTotal:             0 kB\n\
 == route\nIface\tDestination\tGateway \tFlags\nens3\t00000000\t0100000A\t0003\nens3\t0000000A\t00000000\t0001\n\
 == addr\n2: ens3    inet 10.0.0.5/24 brd 10.0.0.255 scope global ens3\n== cpus\n2\n\
+== user\nuid=1000(ann) gid=1001(staff) groups=1001(staff)\n/home/ann\n/bin/bash\n\
 == python\n/usr/bin/python3\n/usr/bin/python3.11\n";
 
     #[test]
@@ -225,6 +247,10 @@ mod tests {
         assert_eq!(facts["ansible_python"]["executable"], "/usr/bin/python3");
         assert_eq!(facts["ansible_python"]["version"]["minor"], 11);
         assert_eq!(facts["ansible_python_version"], "3.11");
+        assert_eq!(facts["ansible_user_id"], "ann");
+        assert_eq!(facts["ansible_user_uid"], 1000);
+        assert_eq!(facts["ansible_user_gid"], 1001);
+        assert_eq!(facts["ansible_user_dir"], "/home/ann");
         let none = parse(&SAMPLE.replace("/usr/bin/python3\n/usr/bin/python3.11\n", "")).unwrap();
         assert_eq!(none["ansible_python"], json!({}));
     }

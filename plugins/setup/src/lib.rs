@@ -1,6 +1,6 @@
 //! Ansible's `setup` module: gathers facts about the target (OS family,
 //! distribution and version, hostname, architecture, default IPv4, memory,
-//! the Python interpreter)
+//! the connecting user, the Python interpreter)
 //! in one command, and returns them as data under Ansible's names.
 
 mod facts;
@@ -19,6 +19,7 @@ echo '== meminfo'; grep -E '^(MemTotal|MemFree|SwapTotal):' /proc/meminfo 2>/dev
 echo '== route'; cat /proc/net/route 2>/dev/null
 echo '== addr'; ip -o -4 addr show 2>/dev/null
 echo '== cpus'; grep -c '^processor' /proc/cpuinfo 2>/dev/null
+echo '== user'; id; echo "$HOME"; echo "${SHELL:-}"
 echo '== python'; if p=$(command -v python3 || command -v python); then
     echo "$p"; r=$(readlink -f "$p"); case ${r##*/} in
     python[0-9].[0-9]*) echo "$r" ;;

@@ -221,8 +221,10 @@ pub struct LoopSpec {
 /// The loop keywords, each turning its value into items its own way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoopKind {
-    /// `loop:` and `with_list:`: the list as it is.
+    /// `loop:`: the list as it is.
     List,
+    /// `with_list:`: the list as it is; a lone value is one item.
+    WithList,
     /// `with_items:`: flattened one level; a lone value is one item.
     Items,
     /// `with_dict:`: a mapping's entries as `{key, value}`.
@@ -243,7 +245,8 @@ impl LoopKind {
     /// The loop keyword `key` is, if it is one.
     pub fn of(key: &str) -> Option<LoopKind> {
         Some(match key {
-            "loop" | "with_list" => LoopKind::List,
+            "loop" => LoopKind::List,
+            "with_list" => LoopKind::WithList,
             "with_items" => LoopKind::Items,
             "with_dict" => LoopKind::Dict,
             "with_fileglob" => LoopKind::Fileglob,

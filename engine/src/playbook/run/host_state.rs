@@ -53,6 +53,9 @@ pub(super) struct HostState {
     pub role_vars: Map<String, Json>,
     /// `register:` and `set_fact:` results.
     pub set: Map<String, Json>,
+    /// `include_vars:` variables: written in the playbook's files, so
+    /// templates, rendered when used (under `set`, as in Ansible).
+    pub included: Map<String, Json>,
     /// The current play's hosts (after `--limit`): what its tasks may reach.
     pub play_hosts: Arc<Vec<String>>,
     pub notified: Vec<String>,
@@ -95,6 +98,7 @@ impl HostState {
             play_vars: Map::new(),
             role_vars: Map::new(),
             set: Map::new(),
+            included: Map::new(),
             play_hosts: Arc::default(),
             notified: Vec::new(),
             last_failure: None,
@@ -147,6 +151,7 @@ impl HostState {
             (&self.role_vars, Origin::Written),
             (role_vars, Origin::Written),
             (task_vars, Origin::Written),
+            (&self.included, Origin::Written),
             (&self.set, Origin::Data),
             (extra, Origin::Written),
         ])
@@ -177,6 +182,7 @@ impl HostState {
     pub fn visible_vars(&self) -> Map<String, Json> {
         let mut vars = self.inventory.clone();
         vars.extend(self.facts.clone());
+        vars.extend(self.included.clone());
         vars.extend(self.set.clone());
         vars
     }
@@ -330,7 +336,7 @@ impl HostState {
     pub fn include_vars(&mut self, files: &[PathBuf], vars: Map<String, Json>) -> ItemResult {
         let names: Vec<String> = vars.keys().cloned().collect();
         for (k, v) in &vars {
-            self.set.insert(k.clone(), v.clone());
+            self.included.insert(k.clone(), v.clone());
         }
         let mut result = Map::new();
         result.insert("ansible_facts".into(), Json::Object(vars));

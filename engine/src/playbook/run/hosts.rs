@@ -33,7 +33,8 @@ pub(super) async fn run_task_on_hosts(
         return false;
     };
     // `run_once`: the first host runs it; the others get what it set.
-    let once = (task.run_once == Some(true)).then(|| (active.clone(), first.set.clone()));
+    let once = (task.run_once == Some(true))
+        .then(|| (active.clone(), (first.set.clone(), first.included.clone())));
     if once.is_some() || task.module.once_per_batch() {
         active.truncate(1);
     }
@@ -102,21 +103,29 @@ fn hostvars_of(states: &[Option<HostState>]) -> minijinja::Value {
     minijinja::Value::from_serialize(&all)
 }
 
-/// After a `run_once` task: what the host that ran it registered or set
-/// (the values of `set` that differ from `before`) is set on the others.
-fn share_what_was_set(states: &mut [Option<HostState>], all: &[usize], before: &Map<String, Json>) {
+/// After a `run_once` task: what the host that ran it registered, set or
+/// included (the values of `set` and `included` that differ from
+/// `before`) is set on the others.
+fn share_what_was_set(
+    states: &mut [Option<HostState>],
+    all: &[usize],
+    (set_before, included_before): &(Map<String, Json>, Map<String, Json>),
+) {
     let Some(ran) = all.first().and_then(|i| states[*i].as_ref()) else {
         return;
     };
-    let changed: Vec<(String, Json)> = ran
-        .set
-        .iter()
-        .filter(|(k, v)| before.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let changed = |now: &Map<String, Json>, before: &Map<String, Json>| -> Vec<(String, Json)> {
+        now.iter()
+            .filter(|(k, v)| before.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let set = changed(&ran.set, set_before);
+    let included = changed(&ran.included, included_before);
     for &i in &all[1..] {
         if let Some(state) = states[i].as_mut() {
-            state.set.extend(changed.iter().cloned());
+            state.set.extend(set.iter().cloned());
+            state.included.extend(included.iter().cloned());
         }
     }
 }

@@ -36,6 +36,11 @@ pub(super) fn items_of(
 fn shape(kind: LoopKind, rendered: Json, files: &ControllerFiles) -> Result<Vec<Json>, TaskError> {
     match kind {
         LoopKind::List => list(rendered, "the loop"),
+        LoopKind::WithList => match rendered {
+            Json::Array(items) => Ok(items),
+            Json::Null => Ok(Vec::new()),
+            one => Ok(vec![one]),
+        },
         LoopKind::Items => Ok(flattened(rendered)),
         LoopKind::Dict => dict_items(rendered),
         LoopKind::Fileglob => {
@@ -116,7 +121,7 @@ fn dict_items(value: Json) -> Result<Vec<Json>, TaskError> {
             .collect()),
         Json::Null => Ok(Vec::new()),
         other => Err(TaskError::Args(format!(
-            "with_dict needs a mapping, but it gave `{other}`"
+            "with_dict: the dict lookup plugin expects a dictionary, but it was given `{other}`"
         ))),
     }
 }
@@ -400,6 +405,11 @@ mod tests {
         );
         let error = items(LoopKind::List, json!({"a": 1})).unwrap_err();
         assert_eq!(error, TaskError::NotAList("a mapping".into()));
+        assert_eq!(
+            items(LoopKind::WithList, json!({"a": 1})).unwrap(),
+            vec![json!({"a": 1})],
+            "with_list takes a lone value as one item"
+        );
         let error = items(LoopKind::List, json!(3)).unwrap_err();
         assert_eq!(
             error.to_string(),
@@ -421,7 +431,7 @@ mod tests {
             dict_items(json!([1]))
                 .unwrap_err()
                 .to_string()
-                .contains("needs a mapping")
+                .contains("expects a dictionary")
         );
     }
 

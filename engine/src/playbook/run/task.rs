@@ -50,6 +50,9 @@ pub(super) async fn run_task(
         ))),
         None => Ok(None),
     });
+    // A loop whose items could not be had fails the task as a whole, as
+    // Ansible's does (not as an item).
+    let items_failed = looped.is_err();
     let results = match looped {
         Err(e) => vec![(None, ItemResult::failed(located(task, &e)))],
         Ok(None) => vec![(None, run_tries(ctx, play, task, &scope, &mut state).await)],
@@ -108,7 +111,7 @@ pub(super) async fn run_task(
         diff,
         result: registered,
         ..
-    } = ItemResult::combine(task.loop_.is_some(), results);
+    } = ItemResult::combine(task.loop_.is_some() && !items_failed, results);
     if let Some(name) = &task.register {
         state
             .set
