@@ -136,9 +136,22 @@ async fn command_guards_and_check_mode_follow_ansible() {
     let marker = marker.to_str().unwrap();
     let touch = json!({ "argv": ["touch", marker], "creates": marker });
 
+    // In check mode a guarded command that would run is `changed` (as
+    // ansible-core's command module reports it); an unguarded one is
+    // `skipped`. Neither runs.
     let mut check = request("command", "exec", touch.clone(), "local");
     check.check = true;
     let report = execute(&capstan, check).await;
+    assert_eq!(only(&report).status, ResultStatus::Changed);
+    assert!(only(&report).summary.contains("would have run"));
+    let mut unguarded = request(
+        "command",
+        "exec",
+        json!({ "argv": ["touch", marker] }),
+        "local",
+    );
+    unguarded.check = true;
+    let report = execute(&capstan, unguarded).await;
     assert_eq!(only(&report).status, ResultStatus::Skipped);
     assert!(
         !std::path::Path::new(marker).exists(),

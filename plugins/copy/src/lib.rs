@@ -136,8 +136,8 @@ fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
 
 /// The usual copy, in one command: compare and write (see
 /// [`remote::put`]). `dest` naming a folder puts the file into it under
-/// `src_name`, found by the first attempt's refusal rather than by a
-/// stat ahead of every copy.
+/// `src_name`: the first attempt leaves a folder alone and says it is
+/// one, so no copy pays for a stat ahead of it.
 fn put_at_once(
     params: &CopyParams,
     mode: Option<u32>,

@@ -45,7 +45,6 @@ impl Plugin for LineInFile {
 
 fn apply(params: LineParams, ctx: &Context) -> Result<Outcome, Error> {
     let path = params.path.clone();
-    let mode = params.mode.as_ref().map(Mode::bits).transpose()?;
     let before = read_text(ctx, &path)?;
     if before.is_none() && !(params.create || params.absent()) {
         return Err(missing(&path));
@@ -62,18 +61,17 @@ fn apply(params: LineParams, ctx: &Context) -> Result<Outcome, Error> {
         &path,
         before.as_deref(),
         edit,
-        Saving {
-            mode,
-            backup: params.backup,
-            validate: params.validate.as_deref(),
-        },
+        Saving::of(
+            params.mode.as_ref(),
+            params.backup,
+            params.validate.as_deref(),
+        )?,
     )
 }
 
 /// `blockinfile`.
 fn block(params: BlockParams, ctx: &Context) -> Result<Outcome, Error> {
     let path = params.path.clone();
-    let mode = params.mode.as_ref().map(Mode::bits).transpose()?;
     let before = read_text(ctx, &path)?;
     if before.is_none() && params.absent() {
         return Ok(Outcome::ok(format!("File {path} not present")));
@@ -87,18 +85,17 @@ fn block(params: BlockParams, ctx: &Context) -> Result<Outcome, Error> {
         &path,
         before.as_deref(),
         edit,
-        Saving {
-            mode,
-            backup: params.backup,
-            validate: params.validate.as_deref(),
-        },
+        Saving::of(
+            params.mode.as_ref(),
+            params.backup,
+            params.validate.as_deref(),
+        )?,
     )
 }
 
 /// `replace`.
 fn replace(params: ReplaceParams, ctx: &Context) -> Result<Outcome, Error> {
     let path = params.path.clone();
-    let mode = params.mode.as_ref().map(Mode::bits).transpose()?;
     replace::check_replacement(&params)?;
     let Some(before) = read_text(ctx, &path)? else {
         return Err(Error::msg(format!("Path {path} does not exist !")));
@@ -109,11 +106,11 @@ fn replace(params: ReplaceParams, ctx: &Context) -> Result<Outcome, Error> {
         &path,
         Some(&before),
         edit,
-        Saving {
-            mode,
-            backup: params.backup,
-            validate: params.validate.as_deref(),
-        },
+        Saving::of(
+            params.mode.as_ref(),
+            params.backup,
+            params.validate.as_deref(),
+        )?,
     )
 }
 
@@ -139,6 +136,17 @@ struct Saving<'a> {
     backup: bool,
     /// Check the new text with this command first.
     validate: Option<&'a str>,
+}
+
+impl<'a> Saving<'a> {
+    /// From the parameters every edit has.
+    fn of(mode: Option<&Mode>, backup: bool, validate: Option<&'a str>) -> Result<Self, Error> {
+        Ok(Saving {
+            mode: mode.map(Mode::bits).transpose()?,
+            backup,
+            validate,
+        })
+    }
 }
 
 /// Writes an edit's text when it changes the file (or makes it), first
