@@ -1368,3 +1368,55 @@ async fn waits_background_commands_and_scripts_run_over_ssh_as_ansible_runs_them
         .collect();
     assert!(leftovers.is_empty(), "scratch files left: {leftovers:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_play_with_connection_local_runs_on_this_machine_and_never_reaches_its_hosts() {
+    let (home, capstan) = engine();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().display().to_string();
+    // Nothing listens on this host's port: reaching it would fail.
+    let inv = write(
+        home.path(),
+        "inv.ini",
+        &format!(
+            "[api]\nendpoint-1 ansible_host=127.0.0.1 ansible_port={} ansible_user=nobody\n",
+            free_port()
+        ),
+    );
+    let odd = write(
+        home.path(),
+        "odd.yml",
+        "- hosts: api\n  connection: telepathy\n  tasks: []\n",
+    );
+    let why = refused(&capstan, odd, Some(inv.clone())).await;
+    assert!(
+        why.contains("connection `telepathy` is not one Capstan has") && why.contains(":2:"),
+        "{why}"
+    );
+    let site = write(
+        home.path(),
+        "site.yml",
+        &format!(
+            r#"- hosts: api
+  connection: local
+  serial: 1
+  tasks:
+    - copy:
+        dest: "{dir}/{{{{ inventory_hostname }}}}"
+        content: "{{{{ ansible_os_family }}}}\n"
+"#
+        ),
+    );
+    let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
+    let recap = recap_of(&report, "endpoint-1");
+    assert_eq!(
+        (recap.changed, recap.unreachable, recap.failed),
+        (1, 0, 0),
+        "{events:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("endpoint-1")).unwrap(),
+        "Debian\n",
+        "facts and the file come from this machine, under the host's name"
+    );
+}

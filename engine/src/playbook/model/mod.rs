@@ -94,6 +94,9 @@ pub struct Play {
     pub environment: Vec<Json>,
     /// `strategy:`: hosts in step (linear) or each at its own pace (free).
     pub strategy: Strategy,
+    /// `connection: local`: every host's tasks run on this machine (its
+    /// variables stay the host's), as Ansible's local connection does.
+    pub connection_local: bool,
     /// Where the play starts.
     pub pos: Pos,
 }
@@ -565,6 +568,7 @@ impl Play {
             any_errors_fatal: false,
             environment: Vec::new(),
             strategy: Strategy::Linear,
+            connection_local: false,
             pos,
         }
     }
@@ -826,6 +830,7 @@ const PLAY_KEYS: &[&str] = &[
     "any_errors_fatal",
     "environment",
     "strategy",
+    "connection",
     "collections",
 ];
 
@@ -1100,6 +1105,19 @@ fn play(node: &Node, loader: &mut Loader) -> Result<Play, PlaybookError> {
             "any_errors_fatal" => play.any_errors_fatal = boolean(value, "any_errors_fatal")?,
             "environment" => play.environment = vec![scalars::environment(value)?],
             "strategy" => play.strategy = Strategy::read(value)?,
+            "connection" => {
+                play.connection_local = match string(value, "connection")?.as_str() {
+                    "local" => true,
+                    // The inventory's own way to each host.
+                    "ssh" | "smart" | "paramiko" => false,
+                    other => {
+                        return Err(value.error(format!(
+                            "connection `{other}` is not one Capstan has (local, or ssh as \
+                             the inventory says)"
+                        )));
+                    }
+                }
+            }
             other => {
                 return Err(PlaybookError::at(
                     &key.pos,

@@ -132,7 +132,8 @@ async fn run_batches(
 ) -> bool {
     let mut batches = batches.into_iter().peekable();
     while let Some(hosts) = batches.next() {
-        if let Some(next) = batches.peek() {
+        // A `connection: local` play never reaches its hosts.
+        if let Some(next) = batches.peek().filter(|_| !play.connection_local) {
             connect_ahead(states, next);
         }
         let names_of = |indices: &[usize], states: &[Option<HostState>]| {

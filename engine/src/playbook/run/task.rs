@@ -523,6 +523,12 @@ async fn run_module(
         .map_err(|e| TaskError::Plugin(format!("{}: {e}", task.module_written)))?;
     let mut target = match &task.delegate_to {
         Some(written) => delegate(ctx, written, scope)?,
+        // `connection: local`: this machine, under the host's name.
+        None if play.connection_local => {
+            let mut here = ctx.controller.clone();
+            here.name = state.name.clone();
+            here
+        }
         None => state.target.clone(),
     };
     if let Some(written) = &task.remote_user {
