@@ -234,42 +234,38 @@ if [ -n "$c" ]; then
 fi
 exec "$@""#;
 
-/// Whether anything matches the glob `pattern` (a `creates` or
-/// `removes`), from `chdir` when given, as Ansible's command looks.
-fn anything_matches(ctx: &Context, pattern: &str, chdir: Option<&str>) -> Result<bool, Error> {
-    const SCRIPT: &str = r#"if [ -n "$1" ]; then cd -- "$1" 2>/dev/null || exit 1; fi
-IFS=
-for f in $2; do
-    if [ -e "$f" ] || [ -h "$f" ]; then exit 0; fi
-done
-exit 1"#;
-    let out = remote::Command::new([
-        "sh",
-        "-c",
-        SCRIPT,
-        "capstan-glob",
-        chdir.unwrap_or_default(),
-        pattern,
-    ])
-    .run(&ctx.target)?;
-    Ok(out.success())
-}
+/// What [`GUARDED`] says on stderr when the `creates` pattern matched,
+/// and when it could not go into the folder.
+const MATCHED: &[u8] = b"capstan-skip:creates\n";
+const NO_FOLDER: &[u8] = b"capstan-fail:chdir\n";
 
-/// The guarded command line of [`GUARDED`], when it has a guard.
-fn guarded(argv: &[String], params: &Options) -> Option<Vec<String>> {
-    if params.chdir.is_none() && params.creates.is_none() {
-        return None;
-    }
+/// [`GUARDED`] around `argv`.
+fn guarded_words(chdir: Option<&str>, pattern: Option<&str>, argv: &[String]) -> Vec<String> {
     let mut words = vec![
         "sh".to_string(),
         "-c".into(),
         GUARDED.into(),
         "capstan-guard".into(),
-        params.chdir.clone().unwrap_or_default(),
-        params.creates.clone().unwrap_or_default(),
+        chdir.unwrap_or_default().to_string(),
+        pattern.unwrap_or_default().to_string(),
     ];
     words.extend(argv.iter().cloned());
-    Some(words)
+    words
+}
+
+/// Whether anything matches the glob `pattern` (a `creates` or
+/// `removes`), from `chdir` when given, as Ansible's command looks: the
+/// same guard, around a command that does nothing.
+fn anything_matches(ctx: &Context, pattern: &str, chdir: Option<&str>) -> Result<bool, Error> {
+    let words = guarded_words(chdir, Some(pattern), &["true".to_string()]);
+    let out = remote::Command::new(words).run(&ctx.target)?;
+    Ok(out.exit_code == Some(0) && out.stderr == MATCHED)
+}
+
+/// The guarded command line of [`GUARDED`], when it has a guard.
+fn guarded(argv: &[String], params: &Options) -> Option<Vec<String>> {
+    (params.chdir.is_some() || params.creates.is_some())
+        .then(|| guarded_words(params.chdir.as_deref(), params.creates.as_deref(), argv))
 }
 
 fn run(argv: Vec<String>, shown: String, params: Options, ctx: &Context) -> Result<Outcome, Error> {
@@ -316,13 +312,13 @@ fn run(argv: Vec<String>, shown: String, params: Options, ctx: &Context) -> Resu
     }
     let output = command.run(&ctx.target)?;
     if output.exit_code == Some(0)
-        && output.stderr == b"capstan-skip:creates\n"
+        && output.stderr == MATCHED
         && let Some(path) = &params.creates
     {
         return Ok(skip_created(path));
     }
     if output.exit_code == Some(1)
-        && output.stderr == b"capstan-fail:chdir\n"
+        && output.stderr == NO_FOLDER
         && let Some(dir) = &params.chdir
     {
         return Ok(Outcome::failed(format!(
