@@ -1049,7 +1049,9 @@ fn an_ansible_cfg_beside_the_playbook_and_the_listing_flags_shape_a_run() {
 #[test]
 fn containers_services_and_nodes_are_listed_from_the_engine() {
     let home = Home::new();
-    let context = capstan_test_fixtures::webapp_context(home.0.path());
+    // Beside Capstan's folder, never in it: no plugin may read in there.
+    let context =
+        capstan_test_fixtures::webapp_context(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")));
     // A tag of this test's own: tests running beside it build the shared
     // one too, and a build that lands after this container was created
     // moves that tag, leaving the container listed by image id.
