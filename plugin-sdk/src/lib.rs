@@ -69,6 +69,7 @@ pub mod log;
 pub mod mode;
 pub mod remote;
 
+pub use capstan_wire::base64;
 pub use capstan_wire::events::{Event, EventKind};
 pub use capstan_wire::plugins::Capability;
 pub use error::Error;

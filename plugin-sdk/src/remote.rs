@@ -4,9 +4,11 @@
 use crate::bindings::capstan::plugin::remote as wit;
 use crate::bindings::capstan::plugin::types::HostError;
 
+pub use expand_vars::expand_vars;
 pub use one_trip::{Placed, Put, parse_stat, put, read_if_present, validate};
 pub use wit::{ExecOutput, FileInfo, FileKind};
 
+mod expand_vars;
 mod one_trip;
 
 /// A command to run on a target, as argv: the host never goes through a

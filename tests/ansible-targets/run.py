@@ -40,8 +40,10 @@ def prepare(source, scratch):
     integration = scratch / "integration"
     shutil.copytree(source / "targets", integration / "targets", symlinks=True)
     shutil.copytree(HERE / "roles", integration / "capstan-roles")
+    # As ansible-test's own inventory: this machine, and its Python.
     (integration / "inventory").write_text(
-        "[testgroup]\ntesthost ansible_connection=local\n"
+        "[testgroup]\ntesthost ansible_connection=local "
+        f"ansible_python_interpreter={sys.executable}\n"
     )
     (integration / "ansible.cfg").write_text(
         "[defaults]\nroles_path = capstan-roles:targets\n"
@@ -125,7 +127,8 @@ def tally(home):
         counts["runs"] += 1
         if all(r["status"] not in ("failed", "unreachable") for r in detail["results"]):
             counts["runs_ok"] += 1
-        for task in detail["tasks"]:
+        # A run that ended before its first task records none.
+        for task in detail.get("tasks", []):
             status = task["status"]
             if status == "skipped":
                 continue

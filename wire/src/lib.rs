@@ -13,6 +13,7 @@
 mod named;
 
 pub mod actor;
+pub mod base64;
 pub mod clock;
 pub mod docker;
 pub mod error;

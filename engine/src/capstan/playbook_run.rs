@@ -99,6 +99,7 @@ impl Capstan {
         let dir = playbook.dir.clone();
         let hosts: Vec<RunHost> = inventory
             .iter()
+            .chain(implicit_localhost(&inventory).as_ref())
             .map(|host| RunHost {
                 name: host.name.clone(),
                 target: self.target_for(host, policy.clone()),
@@ -238,12 +239,12 @@ impl Capstan {
             }
         };
         if let Some(limit) = &options.limit {
-            crate::inventory::pattern::select(limit, &inventory)
+            crate::inventory::pattern::select_names(limit, &inventory)
                 .map_err(|e| Error::BadInput(format!("--limit {limit}: {e}")))?;
         }
         for play in &playbook.plays {
             if !Templates::is_template(&play.hosts) {
-                crate::inventory::pattern::select(&play.hosts, &inventory).map_err(|e| {
+                crate::inventory::pattern::select_names(&play.hosts, &inventory).map_err(|e| {
                     Error::from(PlaybookError::at(
                         &play.pos,
                         format!("hosts `{}`: {e}", play.hosts),
@@ -271,6 +272,28 @@ impl Capstan {
             &options,
         ))
     }
+}
+
+/// Ansible's implicit localhost, when the inventory has no `localhost`:
+/// this machine, reached without SSH, in no group (not even `all`); a
+/// play names it by `localhost` or `127.0.0.1`.
+fn implicit_localhost(inventory: &[crate::inventory::Host]) -> Option<crate::inventory::Host> {
+    let name = crate::inventory::pattern::IMPLICIT_LOCALHOST;
+    if inventory.iter().any(|h| h.name == name) {
+        return None;
+    }
+    Some(crate::inventory::Host {
+        name: name.to_string(),
+        address: "127.0.0.1".into(),
+        port: 22,
+        user: crate::inventory::current_user(),
+        auth: crate::inventory::HostAuth::Agent,
+        environment: None,
+        groups: Vec::new(),
+        vars: [("ansible_connection".to_string(), serde_json::json!("local"))]
+            .into_iter()
+            .collect(),
+    })
 }
 
 /// What [`Capstan::load_run`] reads.

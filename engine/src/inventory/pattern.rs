@@ -102,6 +102,51 @@ pub fn select<'a>(pattern: &str, inventory: &'a [Host]) -> Result<Vec<&'a Host>,
         .collect())
 }
 
+/// The names a pattern gives, with Ansible's implicit localhost: when the
+/// inventory has no host called `localhost`, the word `localhost` (or
+/// `127.0.0.1`) names this machine as [`IMPLICIT_LOCALHOST`], which `all`,
+/// groups and wildcards never include.
+pub fn select_names(pattern: &str, inventory: &[Host]) -> Result<Vec<String>, PatternError> {
+    let implicit = |word: &str| {
+        matches!(word, "localhost" | "127.0.0.1") && !inventory.iter().any(|h| h.name == word)
+    };
+    let words: Vec<&str> = pattern
+        .split([':', ','])
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut local = false;
+    // `&localhost` keeps no host of the inventory.
+    let mut only_local = false;
+    let mut rest = Vec::new();
+    for word in &words {
+        match word.strip_prefix(['!', '&']) {
+            Some(inner) if implicit(inner) => match word.starts_with('&') {
+                true => only_local = true,
+                false => local = false,
+            },
+            None if implicit(word) => local = true,
+            _ => rest.push(*word),
+        }
+    }
+    let from_inventory = !only_local && (rest.iter().any(|w| !w.starts_with(['!', '&'])) || !local);
+    let mut names: Vec<String> = if from_inventory {
+        select(&rest.join(":"), inventory)?
+            .into_iter()
+            .map(|h| h.name.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if local {
+        names.push(IMPLICIT_LOCALHOST.to_string());
+    }
+    Ok(names)
+}
+
+/// The name of the implicit localhost (see [`select_names`]).
+pub const IMPLICIT_LOCALHOST: &str = "localhost";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +163,24 @@ mod tests {
             groups: groups.iter().map(|g| g.to_string()).collect(),
             vars: Default::default(),
         }
+    }
+
+    #[test]
+    fn localhost_is_implicit_when_the_inventory_has_none() {
+        let inv = vec![host("web-1", &["web"], None)];
+        let names = |p: &str| select_names(p, &inv).unwrap();
+        assert_eq!(names("localhost"), ["localhost"]);
+        assert_eq!(names("127.0.0.1"), ["localhost"]);
+        assert_eq!(names("all"), ["web-1"], "all never holds it");
+        assert_eq!(names("*"), ["web-1"]);
+        assert_eq!(names("web:localhost"), ["web-1", "localhost"]);
+        assert_eq!(names("all:!localhost"), ["web-1"]);
+        assert!(select_names("nowhere", &inv).is_err());
+        // An inventory's own localhost is that host.
+        let mut own = inv.clone();
+        own.push(host("localhost", &["web"], None));
+        assert_eq!(select_names("localhost", &own).unwrap(), ["localhost"]);
+        assert_eq!(select_names("all", &own).unwrap(), ["web-1", "localhost"]);
     }
 
     #[test]

@@ -29,7 +29,8 @@ pub(crate) fn debug_params(
             .eval(&name, scope)
             .map(|v| serde_json::to_value(&v).unwrap_or(Json::Null))
             .unwrap_or_else(|_| Json::String("VARIABLE IS NOT DEFINED!".into()));
-        return Ok(json!({"msg": format!("{name}: {}", display_json(&value))}));
+        let msg = format!("{name}: {}", display_json(&value));
+        return Ok(json!({ "msg": msg, "var": { name: value } }));
     }
     let msg = map
         .remove("msg")
@@ -149,12 +150,8 @@ fn find_local(bases: &[&Path], sub: &str, name: &str, folder: bool) -> Result<Pa
 fn read_text(path: &Path) -> Result<String, TaskError> {
     let bytes = std::fs::read(path)
         .map_err(|e| TaskError::LocalFile(format!("cannot read {}: {e}", path.display())))?;
-    String::from_utf8(bytes).map_err(|_| {
-        TaskError::LocalFile(format!(
-            "{} is not UTF-8 text; copying binary files is not supported yet",
-            path.display()
-        ))
-    })
+    String::from_utf8(bytes)
+        .map_err(|_| TaskError::LocalFile(format!("{} is not UTF-8 text", path.display())))
 }
 
 /// `template`: render `src` here, hand the text to `copy`.
@@ -211,6 +208,14 @@ pub(crate) fn copy_params(
     let Json::Object(mut map) = params else {
         return Ok(params);
     };
+    let remote_src = map
+        .get("remote_src")
+        .is_some_and(|v| crate::playbook::template::truthy(&minijinja::Value::from_serialize(v)));
+    map.insert("remote_src".into(), Json::Bool(remote_src));
+    if remote_src {
+        // The plugin reads the target's own file.
+        return Ok(Json::Object(map));
+    }
     if let Some(src) = map.remove("src") {
         if map.contains_key("content") {
             return Err(TaskError::Args(
@@ -218,13 +223,29 @@ pub(crate) fn copy_params(
             ));
         }
         let name = src.as_str().unwrap_or_default().to_string();
-        if name.ends_with('/') {
-            return Err(TaskError::Args(format!(
-                "copy: copying a folder (`{name}`) is not supported yet"
-            )));
+        if let Some(folder) = local_folder(ctx, role, &name) {
+            // `dir/` copies what the folder holds; `dir` the folder itself.
+            let under = match name.ends_with('/') {
+                true => String::new(),
+                false => format!(
+                    "{}/",
+                    folder.file_name().unwrap_or_default().to_string_lossy()
+                ),
+            };
+            map.insert("files".into(), folder_files(&folder, &under)?);
+            return Ok(Json::Object(map));
         }
         let path = local_file(ctx, role, "files", &name)?;
-        map.insert("content".into(), Json::String(read_text(&path)?));
+        // A file that is not text travels as base64.
+        let bytes = std::fs::read(&path)
+            .map_err(|e| TaskError::LocalFile(format!("cannot read {}: {e}", path.display())))?;
+        match String::from_utf8(bytes) {
+            Ok(text) => map.insert("content".into(), Json::String(text)),
+            Err(binary) => map.insert(
+                "content_base64".into(),
+                Json::String(capstan_wire::base64::encode(binary.as_bytes())),
+            ),
+        };
         if let Some(file_name) = path.file_name() {
             map.insert(
                 "src_name".into(),
@@ -233,6 +254,144 @@ pub(crate) fn copy_params(
         }
     }
     Ok(Json::Object(map))
+}
+
+/// `unarchive`: the controller's archive (`src`, looked for as `copy`'s
+/// is) read into `content_base64`, unless the archive is on the target
+/// (`remote_src: true`, or the older `copy: false`).
+pub(crate) fn unarchive_params(
+    ctx: &RunContext,
+    role: Option<&RoleRef>,
+    params: Json,
+) -> Result<Json, TaskError> {
+    let Json::Object(mut map) = params else {
+        return Ok(params);
+    };
+    let flag = |map: &mut Map<String, Json>, key: &str| {
+        map.remove(key)
+            .map(|v| crate::playbook::template::truthy(&minijinja::Value::from_serialize(&v)))
+    };
+    let copy = flag(&mut map, "copy");
+    let remote_src = flag(&mut map, "remote_src").unwrap_or(false) || copy == Some(false);
+    // Read by Ansible's module, meaningless here: decrypting is the
+    // vault's, and downloads are not unarchive's in Capstan.
+    for ignored in ["decrypt", "validate_certs", "io_buffer_size"] {
+        map.remove(ignored);
+    }
+    map.insert("remote_src".into(), Json::Bool(remote_src));
+    let Some(Json::String(src)) = map.get("src").cloned() else {
+        return Err(TaskError::Args(
+            "unarchive: `src` (the archive) is required".into(),
+        ));
+    };
+    if remote_src {
+        if src.contains("://") {
+            return Err(TaskError::Args(format!(
+                "unarchive: downloading `{src}` is not supported; fetch it with get_url first"
+            )));
+        }
+        return Ok(Json::Object(map));
+    }
+    let path = local_file(ctx, role, "files", &src)?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| TaskError::LocalFile(format!("cannot read {}: {e}", path.display())))?;
+    if bytes.len() as u64 > MAX_FOLDER_BYTES {
+        return Err(TaskError::LocalFile(format!(
+            "{} is {} bytes, more than unarchive sends in one task ({MAX_FOLDER_BYTES}); put it \
+             on the host first and use remote_src",
+            path.display(),
+            bytes.len()
+        )));
+    }
+    map.insert(
+        "content_base64".into(),
+        Json::String(capstan_wire::base64::encode(&bytes)),
+    );
+    Ok(Json::Object(map))
+}
+
+/// The controller folder a `copy` `src` names, if it names one.
+fn local_folder(ctx: &RunContext, role: Option<&RoleRef>, name: &str) -> Option<PathBuf> {
+    let bases: Vec<&Path> = role
+        .map(|r| r.path.as_path())
+        .into_iter()
+        .chain([ctx.dir.as_path()])
+        .collect();
+    find_local(&bases, "files", name.trim_end_matches('/'), true).ok()
+}
+
+/// The most a folder `copy` sends in one task.
+const MAX_FOLDER_BYTES: u64 = 64 << 20;
+
+/// Every file under `folder` (links followed, as Ansible's `local_follow`
+/// default), sorted, as `copy`'s `files`: its path under `under`, its text
+/// or, when not text, its bytes in base64.
+fn folder_files(folder: &Path, under: &str) -> Result<Json, TaskError> {
+    let mut found = Vec::new();
+    walk_files(folder, "", &mut Vec::new(), &mut found)?;
+    let total: u64 = found
+        .iter()
+        .map(|(_, p)| p.metadata().map_or(0, |m| m.len()))
+        .sum();
+    if total > MAX_FOLDER_BYTES {
+        return Err(TaskError::LocalFile(format!(
+            "{} holds {total} bytes, more than copy sends in one task ({MAX_FOLDER_BYTES}); \
+             use synchronize-like tools (rsync) for folders this big",
+            folder.display()
+        )));
+    }
+    let mut files = Vec::new();
+    for (relative, path) in found {
+        let bytes = std::fs::read(&path)
+            .map_err(|e| TaskError::LocalFile(format!("cannot read {}: {e}", path.display())))?;
+        let body = match String::from_utf8(bytes) {
+            Ok(text) => ("content", Json::String(text)),
+            Err(binary) => (
+                "content_base64",
+                Json::String(capstan_wire::base64::encode(binary.as_bytes())),
+            ),
+        };
+        let mut file = Map::new();
+        file.insert("path".into(), Json::String(format!("{under}{relative}")));
+        file.insert(body.0.into(), body.1);
+        files.push(Json::Object(file));
+    }
+    Ok(Json::Array(files))
+}
+
+/// The files under `dir`, each with its path under the folder copied;
+/// a link back to a folder on the way (`circle -> ..`) is not followed.
+fn walk_files(
+    dir: &Path,
+    prefix: &str,
+    on_the_way: &mut Vec<PathBuf>,
+    out: &mut Vec<(String, PathBuf)>,
+) -> Result<(), TaskError> {
+    let real = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    if on_the_way.contains(&real) {
+        return Ok(());
+    }
+    on_the_way.push(real);
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| TaskError::LocalFile(format!("cannot list {}: {e}", dir.display())))?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        if path.is_dir() {
+            walk_files(&path, &format!("{prefix}{name}/"), on_the_way, out)?;
+        } else if path.is_file() {
+            out.push((format!("{prefix}{name}"), path));
+        }
+    }
+    on_the_way.pop();
+    Ok(())
 }
 
 /// `script`: the controller's script (`cmd`'s first word, looked for in
@@ -273,7 +432,7 @@ pub(crate) fn include_vars(
     ctx: &RunContext,
     task: &crate::playbook::model::Task,
     params: Json,
-) -> Result<(Vec<PathBuf>, Map<String, Json>), TaskError> {
+) -> Result<IncludedVars, TaskError> {
     let mut map = match params {
         Json::Object(map) => map,
         Json::String(file) => Map::from_iter([("file".to_string(), Json::String(file))]),
@@ -296,11 +455,21 @@ pub(crate) fn include_vars(
         }),
         depth: map.remove("depth").and_then(|d| d.as_u64()).unwrap_or(0) as usize,
     };
-    map.remove("hash_behaviour");
+    let merge_hashes = match map.remove("hash_behaviour").as_ref().map(display_json) {
+        None => false,
+        Some(how) if how == "merge" => true,
+        Some(how) if how == "replace" => false,
+        Some(other) => {
+            return Err(TaskError::Args(format!(
+                "include_vars: hash_behaviour `{other}` is neither replace nor merge"
+            )));
+        }
+    };
     if let Some((extra, _)) = map.into_iter().next() {
         return Err(TaskError::Args(format!(
             "include_vars: unsupported option `{extra}` (supported: file, dir, name, \
-             files_matching, ignore_files, extensions, ignore_unknown_extensions, depth)"
+             files_matching, ignore_files, extensions, ignore_unknown_extensions, depth, \
+             hash_behaviour)"
         )));
     }
     let task_dir = Path::new(&*task.pos.file)
@@ -342,10 +511,26 @@ pub(crate) fn include_vars(
             crate::playbook::model::vars(&node).map_err(|e| TaskError::VarsFile(e.to_string()))?,
         );
     }
-    Ok(match name {
-        Some(name) => (files, Map::from_iter([(name, Json::Object(vars))])),
-        None => (files, vars),
+    let vars = match name {
+        Some(name) => Map::from_iter([(name, Json::Object(vars))]),
+        None => vars,
+    };
+    Ok(IncludedVars {
+        files,
+        vars,
+        merge_hashes,
     })
+}
+
+/// What an `include_vars` task read.
+pub(crate) struct IncludedVars {
+    /// The files, in the order read.
+    pub files: Vec<PathBuf>,
+    /// Their variables (a later file's win).
+    pub vars: Map<String, Json>,
+    /// `hash_behaviour: merge`: a mapping merges into the one an earlier
+    /// include gave the same name, instead of replacing it.
+    pub merge_hashes: bool,
 }
 
 /// A list option that may be written as one string.

@@ -127,6 +127,12 @@ fn combine(value: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, E
     Ok(Value::from_serialize(&merged))
 }
 
+/// Ansible's recursive hash merge (`hash_behaviour: merge`): nested
+/// mappings merged, anything else (lists too) replaced.
+pub(crate) fn merge_recursively(into: &mut Json, from: Json) {
+    merge(into, from, true, "replace");
+}
+
 fn merge(into: &mut Json, from: Json, recursive: bool, list_merge: &str) {
     let (Json::Object(into), Json::Object(from)) = (into, from) else {
         return;
@@ -184,54 +190,13 @@ fn flatten(value: Value, levels: Option<usize>) -> Result<Value, Error> {
     Ok(Value::from_serialize(&out))
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 with padding.
-pub(crate) fn base64_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// Standard base64 (padding optional, whitespace ignored).
-pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut n = 0u32;
-    let mut bits = 0;
-    for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
-        if c == b'=' {
-            break;
-        }
-        let v = B64.iter().position(|b| *b == c)? as u32;
-        n = (n << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((n >> bits) as u8);
-            n &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
 fn b64encode(text: String) -> String {
-    base64_encode(text.as_bytes())
+    capstan_wire::base64::encode(text.as_bytes())
 }
 
 fn b64decode(text: String) -> Result<String, Error> {
-    let bytes = base64_decode(&text).ok_or_else(|| bad("b64decode: the text is not base64"))?;
+    let bytes = capstan_wire::base64::decode(&text)
+        .ok_or_else(|| bad("b64decode: the text is not base64"))?;
     String::from_utf8(bytes).map_err(|_| bad("b64decode: the decoded bytes are not UTF-8 text"))
 }
 
@@ -406,8 +371,6 @@ mod tests {
     fn encodings_and_digests_round_trip() {
         assert_eq!(render("'hello!' | b64encode", json!({})), json!("aGVsbG8h"));
         assert_eq!(render("'aGVsbG8h' | b64decode", json!({})), json!("hello!"));
-        assert_eq!(base64_encode(b"ab"), "YWI=");
-        assert_eq!(base64_decode("YWI=").unwrap(), b"ab");
         assert_eq!(
             render("'abc' | hash('sha256')", json!({})),
             json!("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")

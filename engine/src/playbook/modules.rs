@@ -51,6 +51,8 @@ pub enum Module {
     DockerVolume,
     /// `fail` (run by the play: the host fails with its message).
     Fail,
+    /// `fetch` (the copy plugin reads, the runner keeps the file here).
+    Fetch,
     /// `file`.
     File,
     /// `git`.
@@ -81,6 +83,8 @@ pub enum Module {
     Stat,
     /// `template`.
     Template,
+    /// `unarchive` (the copy plugin's `unarchive`).
+    Unarchive,
     /// `user`.
     User,
     /// An action of an installed plugin, written `capstan.PLUGIN.ACTION`
@@ -119,6 +123,7 @@ pub const NAMES: &[&str] = &[
     "docker_swarm_service",
     "docker_volume",
     "fail",
+    "fetch",
     "file",
     "git",
     "group",
@@ -137,6 +142,7 @@ pub const NAMES: &[&str] = &[
     "systemd",
     "tempfile",
     "template",
+    "unarchive",
     "user",
 ];
 
@@ -157,7 +163,6 @@ pub const NOT_YET: &[&str] = &[
     "dnf5",
     "dpkg_selections",
     "expect",
-    "fetch",
     "find",
     "get_url",
     "getent",
@@ -176,7 +181,6 @@ pub const NOT_YET: &[&str] = &[
     "slurp",
     "subversion",
     "sysvinit",
-    "unarchive",
     "uri",
     "validate_argument_spec",
     "wait_for_connection",
@@ -225,6 +229,8 @@ pub fn resolve(written: &str) -> Option<Module> {
         "shell" => Module::Shell,
         "stat" => Module::Stat,
         "template" => Module::Template,
+        "unarchive" => Module::Unarchive,
+        "fetch" => Module::Fetch,
         "tempfile" => Module::Tempfile,
         "ping" => Module::Ping,
         "wait_for" => Module::WaitFor,
@@ -273,6 +279,8 @@ impl Module {
             Module::Command => ("command", "exec"),
             Module::Shell => ("command", "shell"),
             Module::Copy | Module::Template => ("copy", "apply"),
+            Module::Unarchive => ("copy", "unarchive"),
+            Module::Fetch => ("copy", "fetch"),
             Module::Debug => ("debug", "msg"),
             Module::DockerContainer => ("docker", "container"),
             Module::DockerImage => ("docker", "image"),
@@ -359,21 +367,37 @@ const COMMAND_OPTIONS: &[&str] = &[
 /// Turns written arguments (after templating) into the plugin's
 /// parameters: `k=v` text split, aliases renamed.
 pub fn params(module: Module, inline: Option<&str>, map: Option<&Json>) -> Result<Json, TaskError> {
+    // A command line written beside `args:` is read as one written alone.
+    if module.free_form()
+        && inline.is_none()
+        && let Some(Json::Object(map)) = map
+        && let Some(Json::String(text)) = map.get("_raw_params")
+    {
+        let mut rest = map.clone();
+        rest.remove("_raw_params");
+        return params(module, Some(text), Some(&Json::Object(rest)));
+    }
     let mut params = Map::new();
     if let Some(text) = inline {
         let words = split_words(text)?;
         if module.free_form() {
-            let mut command = Vec::new();
+            // The command is the text as written (its lines, quotes and
+            // spacing kept), less the option words and `\` line
+            // continuations, as Ansible's argument splitter leaves it.
+            let mut command = text.to_string();
             for (raw, unquoted) in words {
-                match unquoted.split_once('=') {
-                    Some((key, value)) if COMMAND_OPTIONS.contains(&key) && raw == unquoted => {
-                        params.insert(key.to_string(), Json::String(value.to_string()));
-                    }
-                    _ => command.push(raw),
+                if let Some((key, value)) = unquoted.split_once('=')
+                    && COMMAND_OPTIONS.contains(&key)
+                    && raw.starts_with(&format!("{key}="))
+                {
+                    params.insert(key.to_string(), Json::String(value.to_string()));
+                    remove_word(&mut command, &raw);
                 }
             }
-            if !command.is_empty() {
-                params.insert("cmd".into(), Json::String(command.join(" ")));
+            let command = without_continuations(&command);
+            let command = command.trim_matches(' ');
+            if !command.trim().is_empty() {
+                params.insert("cmd".into(), Json::String(command.to_string()));
             }
         } else if matches!(module, Module::Debug | Module::Fail) && !text.contains('=') {
             params.insert("msg".into(), Json::String(text.to_string()));
@@ -404,6 +428,67 @@ pub fn params(module: Module, inline: Option<&str>, map: Option<&Json>) -> Resul
         }
     }
     Ok(Json::Object(params))
+}
+
+/// Removes the word `raw` (the first place it stands as a whole word)
+/// from `text`, with the space before it, or the line's end after it when
+/// it starts a line.
+fn remove_word(text: &mut String, raw: &str) {
+    let bytes = text.as_bytes();
+    let whole = |at: usize| {
+        let before = at == 0 || bytes[at - 1].is_ascii_whitespace();
+        let end = at + raw.len();
+        before && (end == bytes.len() || bytes[end].is_ascii_whitespace())
+    };
+    if let Some(at) = text.match_indices(raw).map(|(i, _)| i).find(|&i| whole(i)) {
+        let bytes = text.as_bytes();
+        let mut end = at + raw.len();
+        let from = if at > 0 && bytes[at - 1] == b' ' {
+            at - 1
+        } else {
+            if at == 0 || bytes[at - 1] == b'\n' {
+                while end < bytes.len() && bytes[end] == b' ' {
+                    end += 1;
+                }
+                if end < bytes.len() && bytes[end] == b'\n' {
+                    end += 1;
+                }
+            }
+            at
+        };
+        text.replace_range(from..end, "");
+    }
+}
+
+/// `text` without its line continuations: a `\` word that ends a line
+/// outside quotes joins that line to the next.
+fn without_continuations(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, '\\')
+                if chars.peek() == Some(&'\n')
+                    && (out.is_empty() || out.ends_with([' ', '\n'])) =>
+            {
+                chars.next();
+                continue;
+            }
+            (Some('"'), '\\') => {
+                out.push(c);
+                if let Some(next) = chars.next() {
+                    out.push(next);
+                }
+                continue;
+            }
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(open), _) if c == open => quote = None,
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Splits `k=v` text into words, honouring quotes and keeping Jinja
@@ -513,6 +598,25 @@ mod tests {
             )
             .unwrap(),
             json!({"cmd": "echo \"a b\" > /tmp/x", "creates": "/tmp/x"})
+        );
+        // A shell block keeps its lines; `\` continues one outside quotes.
+        assert_eq!(
+            params(
+                Module::Shell,
+                Some("chdir=/srv echo a \\\n\"b\n c\" \\\n| cat\necho  two\n"),
+                None
+            )
+            .unwrap(),
+            json!({"cmd": "echo a \"b\n c\" | cat\necho  two\n", "chdir": "/srv"})
+        );
+        assert_eq!(
+            params(
+                Module::Shell,
+                Some("executable=\"/bin/bash\"\ncreates=/x\necho \"test\"\n"),
+                None
+            )
+            .unwrap(),
+            json!({"cmd": "echo \"test\"\n", "creates": "/x", "executable": "/bin/bash"})
         );
         assert_eq!(
             params(Module::File, Some("path={{ root }}/x state=touch"), None).unwrap(),

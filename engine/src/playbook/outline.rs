@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use super::PlaybookOptions;
 use super::model::{Playbook, Step};
-use super::selection::{glob_matches, selected_by_tags, task_names};
+use super::selection::{glob_matches, rendered_tags, selected_by_tags, task_names};
+use super::template::Templates;
 use crate::inventory::{Host, pattern};
 
 /// A playbook's plays, as a run of its options would take them.
@@ -50,24 +51,27 @@ pub(crate) fn outline(
     inventory: &[Host],
     options: &PlaybookOptions,
 ) -> PlaybookOutline {
-    let names =
-        |hosts: Vec<&Host>| -> Vec<String> { hosts.iter().map(|h| h.name.clone()).collect() };
     let limited: Option<Vec<String>> = options
         .limit
         .as_ref()
-        .and_then(|limit| pattern::select(limit, inventory).ok())
-        .map(names);
+        .and_then(|limit| pattern::select_names(limit, inventory).ok());
     let plays = playbook
         .plays
         .iter()
         .map(|play| {
-            let hosts = names(pattern::select(&play.hosts, inventory).unwrap_or_default())
+            let hosts = pattern::select_names(&play.hosts, inventory)
+                .unwrap_or_default()
                 .into_iter()
                 .filter(|h| limited.as_ref().is_none_or(|l| l.contains(h)))
                 .collect();
             let mut tasks = Vec::new();
+            let listing = Listing {
+                play,
+                options,
+                templates: Templates::new(),
+            };
             for steps in play.sections() {
-                list_tasks(steps, &play.tags, options, &mut tasks);
+                listing.tasks(steps, &mut tasks);
             }
             PlayOutline {
                 name: play.name.clone(),
@@ -84,35 +88,56 @@ pub(crate) fn outline(
     }
 }
 
-fn list_tasks(
-    steps: &[Step],
-    play_tags: &[String],
-    options: &PlaybookOptions,
-    out: &mut Vec<TaskOutline>,
-) {
-    for step in steps {
-        match step {
-            Step::Task(task) => {
-                if task.meta.is_none() && selected_by_tags(&task.tags, play_tags, options) {
-                    out.push(TaskOutline {
-                        name: task_names(task).swap_remove(0),
-                        tags: task.tags.clone(),
-                    });
+/// What `--list-tasks` lists a play's tasks with.
+struct Listing<'a> {
+    play: &'a super::model::Play,
+    options: &'a PlaybookOptions,
+    templates: Templates,
+}
+
+impl Listing<'_> {
+    /// The play's own tags, rendered.
+    fn play_tags(&self) -> Vec<String> {
+        rendered_tags(&self.play.tags, self.play, &self.templates, self.options).into_owned()
+    }
+
+    /// The tasks of `steps` the run's tags select (`meta` tasks too, as
+    /// Ansible lists them), each with its tags as the run reads them.
+    fn tasks(&self, steps: &[Step], out: &mut Vec<TaskOutline>) {
+        // Sorted and each once, as Ansible lists them.
+        let tags = |written: &[String]| -> Vec<String> {
+            let mut tags =
+                rendered_tags(written, self.play, &self.templates, self.options).into_owned();
+            tags.sort();
+            tags.dedup();
+            tags
+        };
+        for step in steps {
+            match step {
+                Step::Task(task) => {
+                    let tags = tags(&task.tags);
+                    if selected_by_tags(&tags, &self.play_tags(), self.options) {
+                        out.push(TaskOutline {
+                            name: task_names(task).swap_remove(0),
+                            tags,
+                        });
+                    }
                 }
-            }
-            Step::Block(block) => {
-                for steps in [&block.body, &block.rescue, &block.always] {
-                    list_tasks(steps, play_tags, options, out);
+                Step::Block(block) => {
+                    for steps in [&block.body, &block.rescue, &block.always] {
+                        self.tasks(steps, out);
+                    }
                 }
-            }
-            Step::Include(include) => {
-                if selected_by_tags(&include.tags, play_tags, options) {
-                    out.push(TaskOutline {
-                        name: include.name.clone().unwrap_or_else(|| {
-                            format!("{} : {}", include.module_name(), include.file)
-                        }),
-                        tags: include.tags.clone(),
-                    });
+                Step::Include(include) => {
+                    let tags = tags(&include.tags);
+                    if selected_by_tags(&tags, &self.play_tags(), self.options) {
+                        out.push(TaskOutline {
+                            name: include.name.clone().unwrap_or_else(|| {
+                                format!("{} : {}", include.module_name(), include.file)
+                            }),
+                            tags,
+                        });
+                    }
                 }
             }
         }

@@ -254,7 +254,19 @@ pub(crate) fn magic_vars(
     vars.insert("groups".into(), json!(groups));
     vars.insert("ansible_check_mode".into(), json!(options.check));
     vars.insert("ansible_diff_mode".into(), json!(options.diff));
+    // The run's --tags (`all` when none) and --skip-tags, as Ansible's.
+    let run_tags = match options.tags.is_empty() {
+        true => vec!["all".to_string()],
+        false => options.tags.clone(),
+    };
+    vars.insert("ansible_run_tags".into(), json!(run_tags));
+    vars.insert("ansible_skip_tags".into(), json!(options.skip_tags));
     vars.insert("playbook_dir".into(), json!(dir.display().to_string()));
+    // A role's tasks have their own (the role's folder first).
+    vars.insert(
+        "ansible_search_path".into(),
+        json!([dir.display().to_string()]),
+    );
     vars.insert("omit".into(), json!(OMIT));
     // Always defined, as in Ansible: empty until facts are gathered (the
     // facts' own layer, above this one, then holds them).

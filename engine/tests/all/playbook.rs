@@ -1420,3 +1420,257 @@ async fn a_play_with_connection_local_runs_on_this_machine_and_never_reaches_its
         "facts and the file come from this machine, under the host's name"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn localhost_is_implicit_this_machine_in_no_group_when_the_inventory_lacks_it() {
+    let (home, capstan) = engine();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().display().to_string();
+    // Nothing listens on this host's port: a play reaching it would fail.
+    let inv = write(
+        home.path(),
+        "inv.ini",
+        &format!(
+            "[api]\nendpoint-1 ansible_host=127.0.0.1 ansible_port={} ansible_user=nobody\n",
+            free_port()
+        ),
+    );
+    let site = write(
+        home.path(),
+        "site.yml",
+        &format!(
+            r#"- hosts: localhost
+  gather_facts: false
+  tasks:
+    - copy:
+        dest: "{dir}/{{{{ inventory_hostname }}}}"
+        content: "{{{{ groups['all'] | join(',') }}}} {{{{ group_names | length }}}}\n"
+    - set_fact:
+        built: yes
+- hosts: all:!endpoint-1
+  gather_facts: false
+  tasks:
+    - fail:
+        msg: "all must not hold the implicit localhost"
+"#
+        ),
+    );
+    let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
+    let recap = recap_of(&report, "localhost");
+    assert_eq!(
+        (recap.ok, recap.changed, recap.failed),
+        (2, 1, 0),
+        "{events:?}"
+    );
+    assert!(report.recap.iter().all(|r| r.host != "endpoint-1"));
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("localhost")).unwrap(),
+        "endpoint-1 0\n",
+        "the file is written here; `all` and its groups leave localhost out"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn symbolic_modes_folder_copies_remote_src_and_expansions_work_as_ansibles() {
+    use std::os::unix::fs::PermissionsExt;
+    let (home, capstan) = engine();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().display().to_string();
+    let inv = local_inventory(home.path(), &[("box", "")]);
+    // A folder to copy: text, a binary file, a subfolder, a link back up.
+    write(home.path(), "files/site/index.html", "<h1>hi</h1>\n");
+    write(home.path(), "files/site/css/main.css", "body {}\n");
+    std::fs::write(
+        home.path().join("files/site/logo.png"),
+        [0x89, b'P', 0xff, 0, 1],
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("..", home.path().join("files/site/css/up")).unwrap();
+    write(
+        home.path(),
+        "vars/one.yml",
+        "config: {a: 1, deep: {x: 1}}\n",
+    );
+    write(
+        home.path(),
+        "vars/two.yml",
+        "config: {b: 2, deep: {y: 2}}\n",
+    );
+    let site = write(
+        home.path(),
+        "site.yml",
+        &format!(
+            r#"- hosts: box
+  gather_facts: false
+  tasks:
+    - copy: {{ dest: "{dir}/plain", content: "x\n", mode: "0600" }}
+    - file: {{ path: "{dir}/plain", mode: "u+x,g=u-w,o=r" }}
+    - file: {{ path: "{dir}/folder", state: directory, mode: "a=rX,u+w" }}
+    - copy: {{ dest: "{dir}/made", content: "y\n", mode: "go-r" }}
+    - copy: {{ src: site/, dest: "{dir}/www/" }}
+    - copy: {{ src: site, dest: "{dir}/www2" }}
+      register: again_once
+    - copy: {{ src: site, dest: "{dir}/www2" }}
+      register: again
+    - copy: {{ src: "$ONE_DIR/plain", remote_src: true, dest: "{dir}/plain.copy" }}
+      environment: {{ ONE_DIR: "{dir}" }}
+    - command: printf %s-%s ${{GREETING}} $NOT_SET
+      environment: {{ GREETING: hello }}
+      register: expanded
+    - command: printf %s $GREETING
+      args: {{ expand_argument_vars: false }}
+      environment: {{ GREETING: hello }}
+      register: kept
+    - shell: echo hi
+      args: {{ expand_argument_vars: false }}
+      register: shell_refused
+      ignore_errors: true
+    - fetch: {{ src: "{dir}/made", dest: "{dir}/fetched" }}
+      register: fetched
+    - fetch: {{ src: "{dir}/made", dest: "{dir}/fetched" }}
+      register: fetched_again
+    - fetch: {{ src: "{dir}/made", dest: "{dir}/flat/", flat: true }}
+    - fetch: {{ src: "{dir}/nothing-here", dest: "{dir}/fetched", fail_on_missing: false }}
+      register: not_there
+    - include_vars: one.yml
+    - include_vars: {{ file: two.yml, hash_behaviour: merge }}
+    - set_fact:
+        "{{{{ 1 }}}}": value
+      register: bad_name
+      ignore_errors: true
+    - assert:
+        that:
+          - again_once is changed
+          - again is not changed
+          - expanded.stdout == 'hello-$NOT_SET'
+          - kept.stdout == '$GREETING'
+          - "shell_refused.msg == 'Unsupported parameters for (shell) module: expand_argument_vars'"
+          - "config == {{'a': 1, 'b': 2, 'deep': {{'x': 1, 'y': 2}}}}"
+          - bad_name.msg is contains "Invalid variable name '1' of type 'int'"
+          - fetched is changed and fetched_again is not changed
+          - fetched.dest == '{dir}/fetched/box{dir}/made'
+          - fetched.checksum == ('y\n' | hash('sha1'))
+          - not_there is not failed and not_there.msg is contains 'does not exist'
+"#
+        ),
+    );
+    let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
+    let recap = recap_of(&report, "box");
+    assert_eq!((recap.failed, recap.ignored), (0, 2), "{events:?}");
+    let mode = |name: &str| {
+        std::fs::metadata(out.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777
+    };
+    assert_eq!(mode("plain"), 0o754, "u+x,g=u-w,o=r on 0600");
+    assert_eq!(mode("folder"), 0o755, "a=rX,u+w on a new folder");
+    assert_eq!(mode("made"), 0o600, "go-r on a new file's 0644");
+    let read = |name: &str| std::fs::read(out.path().join(name)).unwrap();
+    assert_eq!(read("www/index.html"), b"<h1>hi</h1>\n");
+    assert_eq!(read("www/css/main.css"), b"body {}\n");
+    assert_eq!(
+        read("www/logo.png"),
+        [0x89, b'P', 0xff, 0, 1],
+        "binary, byte for byte"
+    );
+    assert_eq!(read("www2/site/logo.png"), [0x89, b'P', 0xff, 0, 1]);
+    assert!(
+        !out.path().join("www/css/up").exists(),
+        "a link back up is not followed"
+    );
+    assert_eq!(read("plain.copy"), b"x\n", "remote_src with $VAR in src");
+    assert_eq!(read("flat/made"), b"y\n", "fetched flat into a folder");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unarchive_unpacks_tar_and_zip_once_and_names_what_it_cannot_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let (home, capstan) = engine();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().display().to_string();
+    let inv = local_inventory(home.path(), &[("box", "")]);
+    // The archives, made by the tools a user would make them with.
+    let stuff = home.path().join("stuff");
+    write(&stuff, "app/run.sh", "#!/bin/sh\necho run\n");
+    write(&stuff, "app/conf/app.ini", "port = 80\n");
+    std::fs::create_dir_all(home.path().join("files")).unwrap();
+    let made = std::process::Command::new("tar")
+        .args(["czf", "../files/app.tar.gz", "app"])
+        .current_dir(&stuff)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let made = std::process::Command::new("python3")
+        .args(["-m", "zipfile", "-c", "../files/app.zip", "app"])
+        .current_dir(&stuff)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    write(home.path(), "files/not-an-archive.tar", "just text\n");
+    let site = write(
+        home.path(),
+        "site.yml",
+        &format!(
+            r#"- hosts: box
+  gather_facts: false
+  tasks:
+    - file: {{ path: "{dir}/{{{{ item }}}}", state: directory }}
+      loop: [tar, zip]
+    - unarchive: {{ src: app.tar.gz, dest: "{dir}/tar", list_files: true, mode: "u=rwX,go=rX" }}
+      register: first_tar
+    - unarchive: {{ src: app.tar.gz, dest: "{dir}/tar", mode: "u=rwX,go=rX" }}
+      register: second_tar
+    - copy: {{ dest: "{dir}/tar/app/conf/app.ini", content: "port = 81\n" }}
+    - unarchive: {{ src: app.tar.gz, dest: "{dir}/tar" }}
+      register: repaired
+    - unarchive: {{ src: app.zip, dest: "{dir}/zip" }}
+      register: first_zip
+    - unarchive: {{ src: "{dir}/../{{{{ 'x' }}}}", remote_src: true, dest: "{dir}/zip" }}
+      register: missing
+      ignore_errors: true
+    - unarchive: {{ src: app.zip, dest: "{dir}/zip" }}
+      register: second_zip
+    - unarchive: {{ src: app.zip, dest: "{dir}/zip", creates: "{dir}/zip/app" }}
+      register: created
+    - unarchive: {{ src: not-an-archive.tar, dest: "{dir}/zip" }}
+      register: unreadable
+      ignore_errors: true
+    - unarchive: {{ src: app.zip, dest: "{dir}/nowhere" }}
+      register: no_dest
+      ignore_errors: true
+    - assert:
+        that:
+          - first_tar is changed
+          - "'app/conf/app.ini' in first_tar.files"
+          - first_tar.handler == 'TgzArchive'
+          - second_tar is not changed
+          - repaired is changed
+          - first_zip is changed and first_zip.handler == 'ZipArchive'
+          - second_zip is not changed
+          - created is not changed
+          - missing.msg is contains "does not exist"
+          - unreadable.msg is contains 'Failed to find handler for "not-an-archive.tar"'
+          - no_dest.msg is contains "is not a directory"
+"#
+        ),
+    );
+    let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
+    let recap = recap_of(&report, "box");
+    assert_eq!((recap.failed, recap.ignored), (0, 3), "{events:?}");
+    let read = |name: &str| std::fs::read_to_string(out.path().join(name)).unwrap();
+    assert_eq!(read("tar/app/conf/app.ini"), "port = 80\n", "put back");
+    assert_eq!(read("zip/app/run.sh"), "#!/bin/sh\necho run\n");
+    let mode = std::fs::metadata(out.path().join("tar/app/conf"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o755, "u=rwX,go=rX on a folder");
+    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("capstan-un"))
+        .collect();
+    assert!(leftovers.is_empty(), "scratch copies left: {leftovers:?}");
+}

@@ -32,9 +32,15 @@ struct ExecParams {
     /// Ignored, with a warning, as Ansible's `command` does: a command
     /// runs without a shell (use `shell` to choose one).
     executable: Option<String>,
+    /// Drop the newlines that end stdout and stderr (default true, as
+    /// Ansible's).
+    strip_empty_ends: Option<bool>,
     /// Start it in the background, stopped after this many seconds, and
     /// answer at once (the runner sets it from `async:` with `poll: 0`).
     background_seconds: Option<u64>,
+    /// Replace `$NAME` and `${NAME}` in the words by the host's
+    /// environment variables (default true, as Ansible's command).
+    expand_argument_vars: Option<bool>,
 }
 
 /// Parameters of `shell`.
@@ -55,9 +61,14 @@ struct ShellParams {
     stdin: Option<String>,
     /// End the standard input with a newline (default true, as Ansible).
     stdin_add_newline: Option<bool>,
+    /// Drop the newlines that end stdout and stderr (default true, as
+    /// Ansible's).
+    strip_empty_ends: Option<bool>,
     /// Start it in the background, stopped after this many seconds, and
     /// answer at once (the runner sets it from `async:` with `poll: 0`).
     background_seconds: Option<u64>,
+    /// Refused, in Ansible's words: the shell itself expands variables.
+    expand_argument_vars: Option<serde_json::Value>,
 }
 
 /// Parameters of `script` (the runner reads the controller's script into
@@ -85,6 +96,11 @@ struct ScriptParams {
 
 /// What guards and feeds a command, whichever way it is given.
 struct Options {
+    /// Drop the newlines that end stdout and stderr.
+    strip_empty_ends: bool,
+    /// The command is a shell line (`shell`): its result's `cmd` is that
+    /// line, as Ansible's, not the words run.
+    shell_line: bool,
     chdir: Option<String>,
     creates: Option<String>,
     removes: Option<String>,
@@ -178,6 +194,11 @@ fn exec(params: ExecParams, ctx: &Context) -> Result<Outcome, Error> {
     if argv.is_empty() {
         return Err(Error::InvalidParams("the command is empty".into()));
     }
+    let argv = if params.expand_argument_vars.unwrap_or(true) {
+        remote::expand_vars(&ctx.target, argv, false)?
+    } else {
+        argv
+    };
     let shown = argv.join(" ");
     let warnings = params
         .executable
@@ -190,6 +211,8 @@ fn exec(params: ExecParams, ctx: &Context) -> Result<Outcome, Error> {
         .into_iter()
         .collect();
     let options = Options {
+        strip_empty_ends: params.strip_empty_ends.unwrap_or(true),
+        shell_line: false,
         chdir: params.chdir,
         creates: params.creates,
         removes: params.removes,
@@ -204,10 +227,17 @@ fn shell(params: ShellParams, ctx: &Context) -> Result<Outcome, Error> {
     if params.cmd.trim().is_empty() {
         return Err(Error::InvalidParams("the command is empty".into()));
     }
+    if params.expand_argument_vars.is_some() {
+        return Err(Error::msg(
+            "Unsupported parameters for (shell) module: expand_argument_vars",
+        ));
+    }
     let shell = params.executable.unwrap_or_else(|| "/bin/sh".into());
     let shown = params.cmd.clone();
     let argv = vec![shell, "-c".into(), params.cmd];
     let options = Options {
+        strip_empty_ends: params.strip_empty_ends.unwrap_or(true),
+        shell_line: true,
         chdir: params.chdir,
         creates: params.creates,
         removes: params.removes,
@@ -218,13 +248,14 @@ fn shell(params: ShellParams, ctx: &Context) -> Result<Outcome, Error> {
     run(argv, shown, options, ctx)
 }
 
-/// Goes into `$1` (when given) and runs `$3...` unless something matches
+/// Goes into `$1` (when given; by its physical path, so `$PWD` is where a
+/// symlink leads, as after Python's chdir) and runs `$3...` unless something matches
 /// the `creates` pattern `$2` (when given) there, as Ansible's command
 /// does (chdir first, then the glob): the guards and the command in one
 /// round trip. Either way out says so in a line of its own on stderr.
 const GUARDED: &str = r#"d=$1 c=$2
 shift 2
-if [ -n "$d" ] && ! cd -- "$d" 2>/dev/null; then echo capstan-fail:chdir >&2; exit 1; fi
+if [ -n "$d" ] && ! cd -P -- "$d" 2>/dev/null; then echo capstan-fail:chdir >&2; exit 1; fi
 if [ -n "$c" ]; then
     IFS=
     for f in $c; do
@@ -272,9 +303,13 @@ fn run(argv: Vec<String>, shown: String, params: Options, ctx: &Context) -> Resu
     // Ansible's words: `msg` says what (would have) happened, `stdout`
     // keeps the older wording.
     let shoulda = if ctx.check { "Would" } else { "Did" };
+    let cmd = match params.shell_line {
+        true => serde_json::json!(shown),
+        false => serde_json::json!(argv),
+    };
     let not_run = |path: &str, why: &str| {
         Outcome::ok(format!("{shoulda} not run command since '{path}' {why}")).with_data(
-            serde_json::json!({ "cmd": argv, "rc": 0, "stdout": format!("skipped, since {path} {why}") }),
+            serde_json::json!({ "cmd": cmd, "rc": 0, "stdout": format!("skipped, since {path} {why}") }),
         )
     };
     let skip_created = |path: &str| not_run(path, "exists");
@@ -295,7 +330,7 @@ fn run(argv: Vec<String>, shown: String, params: Options, ctx: &Context) -> Resu
         // With a guard that did not stop it, Ansible reports it changed;
         // without one, skipped.
         let would = "Command would have run if not in check mode";
-        let data = serde_json::json!({ "cmd": argv, "rc": 0, "msg": would });
+        let data = serde_json::json!({ "cmd": cmd, "rc": 0, "msg": would });
         return Ok(if params.creates.is_some() || params.removes.is_some() {
             Outcome::changed(would).with_data(data)
         } else {
@@ -324,7 +359,7 @@ fn run(argv: Vec<String>, shown: String, params: Options, ctx: &Context) -> Resu
         return Ok(Outcome::failed(format!(
             "Unable to change directory before execution: {dir} is not a folder this user can enter"
         ))
-        .with_data(serde_json::json!({ "cmd": argv, "rc": 1 })));
+        .with_data(serde_json::json!({ "cmd": cmd, "rc": 1 })));
     }
     let stdout = output.stdout_text();
     let stderr = output.stderr_text();
@@ -337,12 +372,16 @@ fn run(argv: Vec<String>, shown: String, params: Options, ctx: &Context) -> Resu
     {
         log::warn(line);
     }
+    let ends = |text: &str| match params.strip_empty_ends {
+        true => text.trim_end_matches(['\n', '\r']).to_string(),
+        false => text.to_string(),
+    };
     let mut data = serde_json::json!({
         "changed": true,
-        "cmd": argv,
+        "cmd": cmd,
         "rc": output.exit_code,
-        "stdout": stdout.trim_end_matches('\n'),
-        "stderr": stderr.trim_end_matches('\n'),
+        "stdout": ends(&stdout),
+        "stderr": ends(&stderr),
         "stdout_lines": stdout.lines().collect::<Vec<_>>(),
         "stderr_lines": stderr.lines().collect::<Vec<_>>(),
     });
@@ -380,6 +419,8 @@ fn script(params: ScriptParams, ctx: &Context) -> Result<Outcome, Error> {
         .trim()
         .to_string();
     let options = Options {
+        strip_empty_ends: true,
+        shell_line: false,
         chdir: params.chdir,
         creates: params.creates,
         removes: params.removes,

@@ -1,7 +1,11 @@
-//! Ansible's `copy` module (content form; the playbook runner reads `src`
-//! files and renders templates into `content`): puts text into a file on
-//! the target, with mode, owner, group and an optional backup, changed only
-//! when one of them differs; check mode and a unified diff.
+//! Ansible's `copy` module (content form, the playbook runner reading `src`
+//! files and rendering templates into `content`; or `remote_src`, a file
+//! already on the target): puts bytes into a file on the target, with
+//! mode, owner, group and an optional backup, changed only when one of
+//! them differs; check mode and a unified diff.
+
+mod fetch;
+mod unarchive;
 
 use capstan_plugin_sdk::mode::Mode;
 use capstan_plugin_sdk::remote::{self, FileKind, Placed, Put};
@@ -12,14 +16,30 @@ use capstan_plugin_sdk::{
 use serde::Deserialize;
 
 /// Parameters of `apply`.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CopyParams {
     /// Absolute path of the file on the target.
     dest: String,
-    /// What the file should hold.
-    content: String,
-    /// Octal permissions, e.g. "0644".
+    /// What the file should hold, as text.
+    content: Option<String>,
+    /// What the file should hold, as base64 (a binary file; the runner
+    /// sends a controller file that is not UTF-8 this way).
+    content_base64: Option<String>,
+    /// With `remote_src`: the file on the target to copy (`~` and `$VAR`
+    /// expanded there).
+    src: Option<String>,
+    /// Copy `src`, a file on the target itself, not content.
+    #[serde(default)]
+    remote_src: bool,
+    /// A folder's files (the runner reads a controller folder into it):
+    /// each goes to `dest`/its path, folders on the way made.
+    files: Option<Vec<TreeFile>>,
+    /// Make the folders above `dest` (a folder copy's files).
+    #[serde(skip)]
+    make_parents: bool,
+    /// Permissions: octal ("0644") or symbolic ("u=rw,g=r,o=r"), the latter
+    /// applied to the file's mode as it is (0644 for a new file).
     mode: Option<Mode>,
     /// Owning user.
     owner: Option<String>,
@@ -41,6 +61,18 @@ struct CopyParams {
     src_name: Option<String>,
 }
 
+/// One file of a folder being copied.
+#[derive(Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct TreeFile {
+    /// Its path under `dest` (`sub/name`).
+    path: String,
+    /// Its text.
+    content: Option<String>,
+    /// Its bytes as base64, when it is not text.
+    content_base64: Option<String>,
+}
+
 fn yes() -> bool {
     true
 }
@@ -58,11 +90,121 @@ impl Plugin for Copy {
         .capability(Capability::RemoteFiles)
         .capability(Capability::Local)
         .action(Action::new("apply", "Make the file hold exactly this content.").run(apply))
+        .action(
+            Action::new(
+                "unarchive",
+                "Unpack a tar or zip archive into a folder when it differs (Ansible's unarchive).",
+            )
+            .run(unarchive::unarchive),
+        )
+        .action(
+            Action::new(
+                "fetch",
+                "Read a file on the target for the runner to keep (Ansible's fetch).",
+            )
+            .run(fetch::fetch),
+        )
     }
 }
 
-fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
-    let mode = params.mode.as_ref().map(Mode::bits).transpose()?;
+/// The bytes the file should hold, from whichever parameter gives them.
+fn wanted_content(params: &mut CopyParams, ctx: &Context) -> Result<Vec<u8>, Error> {
+    match (
+        params.content.take(),
+        params.content_base64.take(),
+        params.src.take(),
+    ) {
+        (Some(text), None, None) if !params.remote_src => Ok(text.into_bytes()),
+        (None, Some(encoded), None) if !params.remote_src => {
+            capstan_plugin_sdk::base64::decode(&encoded)
+                .ok_or_else(|| Error::InvalidParams("content_base64 is not base64".into()))
+        }
+        (None, None, Some(src)) if params.remote_src => {
+            let src = remote::expand_vars(&ctx.target, vec![src], true)?.remove(0);
+            match remote::read_if_present(&ctx.target, &src) {
+                Ok(Some(bytes)) => Ok(bytes),
+                Ok(None) => Err(Error::msg(format!("Source {src} not found"))),
+                Err(error) if error.to_string().contains("is a directory !") => {
+                    Err(Error::msg(format!(
+                        "Source {src} is a folder: copying a folder with remote_src is not supported yet"
+                    )))
+                }
+                Err(error) => Err(error),
+            }
+        }
+        (None, None, Some(_)) => Err(Error::InvalidParams(
+            "src without remote_src: the runner reads a controller file into content".into(),
+        )),
+        (_, _, _) if params.remote_src => Err(Error::InvalidParams(
+            "remote_src needs `src` (the file on the target), and no content".into(),
+        )),
+        _ => Err(Error::InvalidParams(
+            "give exactly one of content, content_base64 or src with remote_src".into(),
+        )),
+    }
+}
+
+fn apply(mut params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
+    if let Some(files) = params.files.take() {
+        return copy_tree(params, files, ctx);
+    }
+    let content = wanted_content(&mut params, ctx)?;
+    place(&params, &content, ctx)
+}
+
+/// A folder's files, each put in its place under `dest` as one file is:
+/// changed when any of them is.
+fn copy_tree(params: CopyParams, files: Vec<TreeFile>, ctx: &Context) -> Result<Outcome, Error> {
+    if params.remote_src || params.src.is_some() || params.src_name.is_some() {
+        return Err(Error::InvalidParams(
+            "files is a folder from the controller: no src, remote_src or src_name with it".into(),
+        ));
+    }
+    let root = params.dest.trim_end_matches('/');
+    let mut changed = Vec::new();
+    let mut diffs = String::new();
+    for file in files {
+        if file
+            .path
+            .split('/')
+            .any(|part| part.is_empty() || part == "..")
+        {
+            return Err(Error::InvalidParams(format!(
+                "files: `{}` is not a path under dest",
+                file.path
+            )));
+        }
+        let mut one = params.clone();
+        one.dest = format!("{root}/{}", file.path);
+        one.make_parents = true;
+        one.content = file.content;
+        one.content_base64 = file.content_base64;
+        let content = wanted_content(&mut one, ctx)?;
+        let outcome = place(&one, &content, ctx)?;
+        if outcome.status == capstan_plugin_sdk::Status::Changed {
+            changed.push(file.path);
+        }
+        diffs.push_str(outcome.diff.as_deref().unwrap_or_default());
+    }
+    let data = serde_json::json!({ "dest": params.dest, "changed_files": changed });
+    Ok(if changed.is_empty() {
+        Outcome::ok(format!("{root}: every file is up to date")).with_data(data)
+    } else {
+        let verb = if ctx.check { "would change" } else { "changed" };
+        let outcome =
+            Outcome::changed(format!("{root}: {verb} {}", changed.join(", "))).with_data(data);
+        match diffs.is_empty() {
+            true => outcome,
+            false => outcome.with_diff(diffs),
+        }
+    })
+}
+
+/// Puts `content` into the file `params.dest` names, with its mode, owner
+/// and group.
+fn place(params: &CopyParams, content: &[u8], ctx: &Context) -> Result<Outcome, Error> {
+    let octal_mode = params.mode.as_ref().map(Mode::octal).transpose()?.flatten();
+    let symbolic_mode = params.mode.is_some() && octal_mode.is_none();
     let uid = params
         .owner
         .as_deref()
@@ -73,15 +215,18 @@ fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
         .as_deref()
         .map(|g| accounts::gid_of(ctx, g))
         .transpose()?;
-    let (dest, placed, backup_file) = if params.backup || params.validate.is_some() {
-        put_in_steps(&params, mode, ctx)?
-    } else {
-        put_at_once(&params, mode, ctx)?
-    };
+    // A symbolic mode needs the file's mode first: the steps look at it.
+    let (dest, placed, backup_file, mode) =
+        if params.backup || params.validate.is_some() || symbolic_mode {
+            put_in_steps(params, content, ctx)?
+        } else {
+            let (dest, placed) = put_at_once(params, content, octal_mode, ctx)?;
+            (dest, placed, None, octal_mode)
+        };
     let dest = dest.as_str();
     let existing = placed.before.as_ref();
     let content_differs = placed.content_differs;
-    let data = |backup: Option<&str>| serde_json::json!({ "dest": dest, "size": params.content.len(), "backup_file": backup });
+    let data = |backup: Option<&str>| serde_json::json!({ "dest": dest, "size": content.len(), "backup_file": backup });
     if existing.is_some() && content_differs && !params.force {
         return Ok(Outcome::ok(format!(
             "{dest} exists and force=false: left as it is"
@@ -129,7 +274,8 @@ fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
         Outcome::changed(format!("{dest}: {verb} {what}")).with_data(data(backup_file.as_deref()));
     if ctx.diff && content_differs {
         let before = String::from_utf8_lossy(placed.old.as_deref().unwrap_or_default());
-        outcome = outcome.with_diff(diff::unified(dest, &before, &params.content));
+        let after = String::from_utf8_lossy(content);
+        outcome = outcome.with_diff(diff::unified(dest, &before, &after));
     }
     Ok(outcome)
 }
@@ -137,18 +283,20 @@ fn apply(params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
 /// The usual copy, in one command: compare and write (see
 /// [`remote::put`]). `dest` naming a folder puts the file into it under
 /// `src_name`: the first attempt leaves a folder alone and says it is
-/// one, so no copy pays for a stat ahead of it.
+/// one, so no copy pays for a stat ahead of it. Gives the file's path and
+/// what was done.
 fn put_at_once(
     params: &CopyParams,
+    content: &[u8],
     mode: Option<u32>,
     ctx: &Context,
-) -> Result<(String, Placed, Option<String>), Error> {
+) -> Result<(String, Placed), Error> {
     let put = |path: &str, make_parents: bool| {
         remote::put(
             &ctx.target,
             &Put {
                 path,
-                content: params.content.as_bytes(),
+                content,
                 mode,
                 check: ctx.check,
                 force: params.force,
@@ -165,7 +313,7 @@ fn put_at_once(
     };
     let (dest, make_parents) = match &params.src_name {
         Some(name) if params.dest.ends_with('/') => (format!("{}{name}", params.dest), true),
-        _ => (params.dest.clone(), false),
+        _ => (params.dest.clone(), params.make_parents),
     };
     let mut placed = put(&dest, make_parents)?;
     let mut dest = dest;
@@ -181,16 +329,17 @@ fn put_at_once(
             "dest {dest} is a directory; give the file's full path"
         )));
     }
-    Ok((dest, placed, None))
+    Ok((dest, placed))
 }
 
-/// A copy that keeps a backup or validates first, step by step: look,
-/// read, back up, validate, write.
+/// A copy that keeps a backup, validates first or sets a symbolic mode,
+/// step by step: look, read, back up, validate, write. Gives the file's
+/// path, what was done, the backup's path and the mode it was given.
 fn put_in_steps(
     params: &CopyParams,
-    mode: Option<u32>,
+    content: &[u8],
     ctx: &Context,
-) -> Result<(String, Placed, Option<String>), Error> {
+) -> Result<(String, Placed, Option<String>, Option<u32>), Error> {
     let into_folder = match &params.src_name {
         Some(name) if params.dest.ends_with('/') => Some(format!("{}{name}", params.dest)),
         Some(name) => remote::stat(&ctx.target, &params.dest)?
@@ -209,7 +358,12 @@ fn put_in_steps(
         Some(_) => Some(remote::read_file(&ctx.target, &dest)?),
         None => None,
     };
-    let content_differs = old.as_deref() != Some(params.content.as_bytes());
+    let mode = params
+        .mode
+        .as_ref()
+        .map(|m| m.resolve(existing.as_ref().map(|i| i.mode), false))
+        .transpose()?;
+    let content_differs = old.as_deref() != Some(content);
     let write = content_differs && !ctx.check && (existing.is_none() || params.force);
     let mut backup_file = None;
     if write {
@@ -219,16 +373,13 @@ fn put_in_steps(
         if into_folder.is_some() && params.dest.ends_with('/') {
             remote::Command::new(["mkdir", "-p", "--", &params.dest]).run_checked(&ctx.target)?;
         }
-        if let Some(validate) = &params.validate {
-            remote::validate(
-                &ctx.target,
-                validate,
-                &dest,
-                params.content.as_bytes(),
-                mode,
-            )?;
+        if let Some((parent, _)) = dest.rsplit_once('/').filter(|_| params.make_parents) {
+            remote::Command::new(["mkdir", "-p", "--", parent]).run_checked(&ctx.target)?;
         }
-        remote::write_file(&ctx.target, &dest, params.content.as_bytes(), mode)?;
+        if let Some(validate) = &params.validate {
+            remote::validate(&ctx.target, validate, &dest, content, mode)?;
+        }
+        remote::write_file(&ctx.target, &dest, content, mode)?;
     }
     let placed = Placed {
         before: existing,
@@ -236,7 +387,7 @@ fn put_in_steps(
         written: write,
         old: old.filter(|_| content_differs),
     };
-    Ok((dest, placed, backup_file))
+    Ok((dest, placed, backup_file, mode))
 }
 
 register_plugin!(Copy);

@@ -12,6 +12,9 @@ struct MsgParams {
     /// The message to print.
     #[serde(default = "default_msg")]
     msg: String,
+    /// `debug: var=NAME`: the variable's name and value, which the result
+    /// holds under that name (instead of `msg`), as Ansible's does.
+    var: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 fn default_msg() -> String {
@@ -20,7 +23,11 @@ fn default_msg() -> String {
 
 fn msg(params: MsgParams, _ctx: &Context) -> Result<Outcome, Error> {
     log::info(&params.msg);
-    Ok(Outcome::ok(params.msg.clone()).with_data(serde_json::json!({ "msg": params.msg })))
+    let data = match params.var {
+        Some(var) => serde_json::Value::Object(var),
+        None => serde_json::json!({ "msg": params.msg }),
+    };
+    Ok(Outcome::ok(params.msg).with_data(data))
 }
 
 struct Debug;

@@ -21,7 +21,7 @@ struct FileParams {
     /// What the path should be (default: what is there, else a file).
     #[serde(default)]
     state: Option<State>,
-    /// Octal permissions, e.g. "0644" (symbolic modes are not supported).
+    /// Permissions: octal ("0644") or symbolic ("u=rw,g=r,o=r", "u+x").
     mode: Option<Mode>,
     /// Owning user.
     owner: Option<String>,
@@ -33,6 +33,9 @@ struct FileParams {
     /// place of a file that is there.
     #[serde(default)]
     force: bool,
+    /// Set owner and group through a symlink at `path` on what it points
+    /// to (default true); false sets them on the link itself.
+    follow: Option<bool>,
 }
 
 /// What a path should be.
@@ -90,7 +93,8 @@ impl Plugin for File {
 
 fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
     let path = params.path.as_str();
-    let mode = params.mode.as_ref().map(Mode::bits).transpose()?;
+    // An octal mode is known now; a symbolic one once the path is seen.
+    let octal_mode = params.mode.as_ref().map(Mode::octal).transpose()?.flatten();
     let mut changes: Vec<String> = Vec::new();
     let mut created_with_mode = false;
     let (before, state) = match params.state {
@@ -102,11 +106,11 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
             return Ok(finish(path, changes, &before, ("absent", None), ctx));
         }
         Some(State::Directory) => {
-            let before = make_directory(ctx, path, mode)?;
+            let before = make_directory(ctx, path, octal_mode)?;
             match &before {
                 None => {
                     changes.push(format!("create directory {path}"));
-                    created_with_mode = mode.is_some();
+                    created_with_mode = octal_mode.is_some();
                 }
                 Some(info) if info.kind != FileKind::Directory => {
                     return Err(Error::msg(format!(
@@ -201,7 +205,7 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
 
     // A folder just made with its mode needs no second look, nor does
     // a path with no attributes asked for.
-    let no_mode_to_check = mode.is_none() || created_with_mode;
+    let no_mode_to_check = params.mode.is_none() || created_with_mode;
     if no_mode_to_check && params.owner.is_none() && params.group.is_none() {
         return Ok(finish(path, changes, &before, (state, None), ctx));
     }
@@ -212,7 +216,18 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
     } else {
         remote::stat(&ctx.target, path)?
     };
-    if let Some(mode) = mode
+    let wanted_mode = params
+        .mode
+        .as_ref()
+        .map(|m| {
+            let current = now.as_ref().map(|i| i.mode);
+            let is_dir = now
+                .as_ref()
+                .map_or(state == "directory", |i| i.kind == FileKind::Directory);
+            m.resolve(current, is_dir)
+        })
+        .transpose()?;
+    if let Some(mode) = wanted_mode
         && now.as_ref().is_none_or(|i| i.mode != mode)
     {
         changes.push(format!("mode {:04o}", mode));
@@ -220,12 +235,18 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
             run(ctx, &["chmod", &format!("{mode:o}"), "--", path])?;
         }
     }
+    // `-h` acts on a link itself.
+    let no_deref: &[&str] = if params.follow == Some(false) {
+        &["-h"]
+    } else {
+        &[]
+    };
     if let Some(owner) = &params.owner {
         let uid = capstan_plugin_sdk::accounts::uid_of(ctx, owner)?;
         if now.as_ref().is_none_or(|i| i.uid != uid) {
             changes.push(format!("owner {owner}"));
             if !ctx.check {
-                run(ctx, &["chown", "--", owner, path])?;
+                run(ctx, &[&["chown"], no_deref, &["--", owner, path]].concat())?;
             }
         }
     }
@@ -234,7 +255,7 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
         if now.as_ref().is_none_or(|i| i.gid != gid) {
             changes.push(format!("group {group}"));
             if !ctx.check {
-                run(ctx, &["chgrp", "--", group, path])?;
+                run(ctx, &[&["chgrp"], no_deref, &["--", group, path]].concat())?;
             }
         }
     }

@@ -43,7 +43,7 @@ pub struct BlockParams {
     /// A blank line after the block, unless one is there.
     #[serde(default)]
     pub append_newline: bool,
-    /// Octal permissions for the file.
+    /// Permissions for the file: octal ("0644") or symbolic ("u=rw,go=r").
     pub mode: Option<Mode>,
     /// Keep the old file as `PATH.TIME~` before changing it.
     #[serde(default)]
@@ -130,6 +130,14 @@ pub fn apply(params: &BlockParams, text: Option<&str>) -> Result<Edit, Error> {
         _ => match &place {
             Place::End => lines.len(),
             Place::Start => 0,
+            // A multiline pattern is looked for in the whole text: the
+            // line its match ends on (starts on, for before).
+            Place::After(re) if is_multiline(re) => re
+                .find(text.unwrap_or_default())
+                .map_or(lines.len(), |m| lines_before(text, m.end()) + 1),
+            Place::Before(re) if is_multiline(re) => re
+                .find(text.unwrap_or_default())
+                .map_or(lines.len(), |m| lines_before(text, m.start())),
             Place::After(re) => lines
                 .iter()
                 .rposition(|l| re.is_match(without_newline(l)))
@@ -170,6 +178,21 @@ pub fn apply(params: &BlockParams, text: Option<&str>) -> Result<Edit, Error> {
     Ok(Edit { after, message })
 }
 
+/// Whether a pattern sets the multiline flag at its start (`(?m)`,
+/// `(?ms)`), which makes Ansible search the whole text, not each line.
+fn is_multiline(re: &Regex) -> bool {
+    re.as_str()
+        .strip_prefix("(?")
+        .and_then(|rest| rest.split([')', ':']).next())
+        .filter(|flags| flags.chars().all(|c| "aiLmsux-".contains(c)))
+        .is_some_and(|flags| flags.split('-').next().unwrap_or_default().contains('m'))
+}
+
+/// How many newlines `text` has before byte `at`.
+fn lines_before(text: Option<&str>, at: usize) -> usize {
+    text.unwrap_or_default()[..at].matches('\n').count()
+}
+
 /// A line as Python's `re` sees it for `$`: without its newline.
 fn without_newline(line: &str) -> &str {
     line.strip_suffix('\n').unwrap_or(line)
@@ -190,6 +213,31 @@ mod tests {
 
     fn run(json: serde_json::Value, text: Option<&str>) -> Edit {
         apply(&params(json), text).unwrap()
+    }
+
+    #[test]
+    fn a_multiline_pattern_is_looked_for_in_the_whole_text() {
+        let text = "a\nLIST =\n  (SID =\n  x\n";
+        let after = run(
+            serde_json::json!({"path": "/f", "block": "B", "insertafter": "(?m)LIST =\\n.*\\(SID =", "marker": "# {mark}"}),
+            Some(text),
+        );
+        assert_eq!(after.after, "a\nLIST =\n  (SID =\n# BEGIN\nB\n# END\n  x\n");
+        // Without the flag each line is tried alone: no match, the end.
+        let plain = run(
+            serde_json::json!({"path": "/f", "block": "B", "insertafter": "LIST =\\n.*\\(SID =", "marker": "# {mark}"}),
+            Some(text),
+        );
+        assert!(plain.after.ends_with("  x\n# BEGIN\nB\n# END\n"));
+        let before = run(
+            serde_json::json!({"path": "/f", "block": "B", "insertbefore": "(?m)^  \\(SID", "marker": "# {mark}"}),
+            Some(text),
+        );
+        assert!(
+            before
+                .after
+                .starts_with("a\nLIST =\n# BEGIN\nB\n# END\n  (SID")
+        );
     }
 
     #[test]

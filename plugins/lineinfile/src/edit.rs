@@ -28,7 +28,7 @@ pub struct LineParams {
     /// Create the file when missing.
     #[serde(default)]
     pub create: bool,
-    /// Octal permissions for the file.
+    /// Permissions for the file: octal ("0644") or symbolic ("u=rw,go=r").
     pub mode: Option<Mode>,
     /// Keep the old file as `PATH.TIME~` before changing it.
     #[serde(default)]

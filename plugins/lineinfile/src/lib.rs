@@ -62,6 +62,8 @@ fn apply(params: LineParams, ctx: &Context) -> Result<Outcome, Error> {
         before.as_deref(),
         edit,
         Saving::of(
+            ctx,
+            &path,
             params.mode.as_ref(),
             params.backup,
             params.validate.as_deref(),
@@ -86,6 +88,8 @@ fn block(params: BlockParams, ctx: &Context) -> Result<Outcome, Error> {
         before.as_deref(),
         edit,
         Saving::of(
+            ctx,
+            &path,
             params.mode.as_ref(),
             params.backup,
             params.validate.as_deref(),
@@ -107,6 +111,8 @@ fn replace(params: ReplaceParams, ctx: &Context) -> Result<Outcome, Error> {
         Some(&before),
         edit,
         Saving::of(
+            ctx,
+            &path,
             params.mode.as_ref(),
             params.backup,
             params.validate.as_deref(),
@@ -139,10 +145,27 @@ struct Saving<'a> {
 }
 
 impl<'a> Saving<'a> {
-    /// From the parameters every edit has.
-    fn of(mode: Option<&Mode>, backup: bool, validate: Option<&'a str>) -> Result<Self, Error> {
+    /// From the parameters every edit has; a symbolic mode is resolved
+    /// against the file's mode as it is now (one look more).
+    fn of(
+        ctx: &Context,
+        path: &str,
+        mode: Option<&Mode>,
+        backup: bool,
+        validate: Option<&'a str>,
+    ) -> Result<Self, Error> {
+        let mode = match mode.map(Mode::octal).transpose()?.flatten() {
+            Some(bits) => Some(bits),
+            None => match mode {
+                Some(symbolic) => {
+                    let now = remote::stat(&ctx.target, path)?;
+                    Some(symbolic.resolve(now.map(|i| i.mode), false)?)
+                }
+                None => None,
+            },
+        };
         Ok(Saving {
-            mode: mode.map(Mode::bits).transpose()?,
+            mode,
             backup,
             validate,
         })

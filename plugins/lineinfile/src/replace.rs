@@ -24,7 +24,7 @@ pub struct ReplaceParams {
     pub after: Option<String>,
     /// Only before the last match of this pattern.
     pub before: Option<String>,
-    /// Octal permissions for the file.
+    /// Permissions for the file: octal ("0644") or symbolic ("u=rw,go=r").
     pub mode: Option<Mode>,
     /// Keep the old file as `PATH.TIME~` before changing it.
     #[serde(default)]

@@ -36,6 +36,10 @@ pub struct UserParams {
     /// With state=absent, remove the home folder too.
     #[serde(default)]
     remove: bool,
+    /// With state=absent, remove the user even while logged in (and,
+    /// with `remove`, files it does not own in its home): `userdel -f`.
+    #[serde(default)]
+    force: bool,
 }
 
 /// Parameters of the `group` action.
@@ -148,6 +152,13 @@ fn read_user(ctx: &Context, name: &str) -> Result<Option<Account>, Error> {
     }))
 }
 
+/// Whether the target has a group called `name`.
+fn group_exists(ctx: &Context, name: &str) -> Result<bool, Error> {
+    Ok(Command::new(["getent", "group", name])
+        .run(&ctx.target)?
+        .success())
+}
+
 fn run(ctx: &Context, argv: &[String]) -> Result<(), Error> {
     Command::new(argv.iter().cloned()).run_checked(&ctx.target)?;
     Ok(())
@@ -186,6 +197,9 @@ pub fn user(p: UserParams, ctx: &Context) -> Result<Outcome, Error> {
             if p.remove {
                 argv.push("-r".into());
             }
+            if p.force {
+                argv.push("-f".into());
+            }
             argv.push(p.name.clone());
             (argv, None)
         }
@@ -194,8 +208,13 @@ pub fn user(p: UserParams, ctx: &Context) -> Result<Outcome, Error> {
             if let Some(uid) = p.uid {
                 argv.extend(["-u".into(), uid.to_string()]);
             }
-            if let Some(group) = &p.group {
-                argv.extend(["-g".into(), group.clone()]);
+            match &p.group {
+                Some(group) => argv.extend(["-g".into(), group.clone()]),
+                // A group already named like the user (left by an earlier
+                // one): no group of its own, as Ansible's `-N`, instead of
+                // useradd refusing.
+                None if group_exists(ctx, &p.name)? => argv.push("-N".into()),
+                None => {}
             }
             if let Some(groups) = &p.groups
                 && !groups.is_empty()

@@ -648,6 +648,14 @@ pub(super) fn role_block(
                 "role_path".to_string(),
                 Json::String(path.display().to_string()),
             ),
+            // Where the role's relative lookups look, as Ansible lists it.
+            (
+                "ansible_search_path".to_string(),
+                serde_json::json!([
+                    path.display().to_string(),
+                    path.join("tasks").display().to_string()
+                ]),
+            ),
         ]
         .into_iter()
         .chain(call.params.iter().cloned())

@@ -195,7 +195,10 @@ fn a_roles_tasks_know_their_role_and_its_defaults_vars_and_handlers_join_the_pla
     assert_eq!(web.role.as_ref().unwrap().name, "web");
     assert_eq!(web.when, ["go"], "the role entry's when reaches its tasks");
     let vars: Vec<&str> = web.vars.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(vars, ["role_name", "role_path", "port"]);
+    assert_eq!(
+        vars,
+        ["role_name", "role_path", "ansible_search_path", "port"]
+    );
     assert_eq!(
         play.role_defaults,
         [

@@ -2,13 +2,14 @@
 //! variables in Ansible's order of strength, the facts and results it
 //! gathers, the handlers it has notified, and its recap.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
 
 use super::results::ItemResult;
 use crate::jobs::ResultStatus;
+use crate::playbook::actions::IncludedVars;
 use crate::playbook::context::RunHost;
 use crate::playbook::model::{Play, RoleScope, Task};
 use crate::playbook::report::Recap;
@@ -333,9 +334,22 @@ impl HostState {
 
     /// `include_vars`: binds the variables read from `files` on this host
     /// (as strong as `set_fact`).
-    pub fn include_vars(&mut self, files: &[PathBuf], vars: Map<String, Json>) -> ItemResult {
+    pub fn include_vars(&mut self, included: IncludedVars) -> ItemResult {
+        let IncludedVars {
+            files,
+            mut vars,
+            merge_hashes,
+        } = included;
         let names: Vec<String> = vars.keys().cloned().collect();
-        for (k, v) in &vars {
+        for (k, v) in &mut vars {
+            match self.included.get(k) {
+                Some(old @ Json::Object(_)) if merge_hashes && v.is_object() => {
+                    let mut merged = old.clone();
+                    crate::playbook::filters::merge_recursively(&mut merged, v.take());
+                    *v = merged;
+                }
+                _ => {}
+            }
             self.included.insert(k.clone(), v.clone());
         }
         let mut result = Map::new();

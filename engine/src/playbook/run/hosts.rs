@@ -160,5 +160,10 @@ fn shown_name(ctx: &RunContext, task: &Task, first: &HostState) -> String {
     } else {
         name
     };
+    // As Ansible's banners: a role's task is `ROLE : NAME`.
+    let name = match &task.role {
+        Some(role) => format!("{} : {name}", role.name),
+        None => name,
+    };
     ctx.secrets.mask(&name)
 }

@@ -9,6 +9,7 @@
 //! - `results`: item and task results, folded as Ansible folds them.
 
 mod controller_modules;
+mod fetch;
 mod host_state;
 mod hosts;
 mod include;
@@ -25,7 +26,7 @@ use super::context::{RunContext, RunHost};
 use super::model::{Block, Play, Playbook, Step, Strategy, Task};
 use super::modules::Module;
 use super::report::{PlaybookEvent, Recap, TaskOutcome};
-use super::selection::selected_by_tags;
+use super::selection::{rendered_tags, selected_by_tags};
 use super::template::{Origin, Scope, Templates};
 use crate::fan_out::{Finished, fan_out};
 use crate::jobs::{LogLevel, LogLine, ResultStatus};
@@ -278,11 +279,8 @@ impl PlayPattern<'_> {
             .render_text(&play.hosts, &extra)
             .map_err(|e| PlayHostsError::Unrendered(e.to_string()))?;
         let select = |pattern: &str| -> Result<Vec<String>, PlayHostsError> {
-            Ok(crate::inventory::pattern::select(pattern, self.inventory)
-                .map_err(|e| PlayHostsError::Unmatched(e.to_string()))?
-                .into_iter()
-                .map(|h| h.name.clone())
-                .collect())
+            crate::inventory::pattern::select_names(pattern, self.inventory)
+                .map_err(|e| PlayHostsError::Unmatched(e.to_string()))
         };
         let mut chosen = select(&pattern)?;
         if let Some(limit) = &self.options.limit {
@@ -438,8 +436,9 @@ fn run_steps<'a>(
         for step in steps {
             let going = match step {
                 Step::Task(task) => {
-                    if !selected_by_tags(&task.tags, &play.tags, &ctx.options)
-                        || !started_at(ctx, task)
+                    let tags = rendered_tags(&task.tags, play, &ctx.templates, &ctx.options);
+                    let play_tags = rendered_tags(&play.tags, play, &ctx.templates, &ctx.options);
+                    if !selected_by_tags(&tags, &play_tags, &ctx.options) || !started_at(ctx, task)
                     {
                         continue;
                     }
@@ -456,8 +455,9 @@ fn run_steps<'a>(
                 }
                 Step::Block(block) => run_block(ctx, play, block, states, batch, chosen).await,
                 Step::Include(include) => {
-                    if !selected_by_tags(&include.tags, &play.tags, &ctx.options)
-                        || waiting_for_start(ctx)
+                    let tags = rendered_tags(&include.tags, play, &ctx.templates, &ctx.options);
+                    let play_tags = rendered_tags(&play.tags, play, &ctx.templates, &ctx.options);
+                    if !selected_by_tags(&tags, &play_tags, &ctx.options) || waiting_for_start(ctx)
                     {
                         continue;
                     }
@@ -690,6 +690,34 @@ mod tests {
             &tagged(&["never"]),
             &[],
             &options(&["never"], &[])
+        ));
+        // `tagged` and `untagged`, as Ansible reads them.
+        let only_tagged = options(&["tagged"], &[]);
+        assert!(selected_by_tags(&tagged(&["web"]), &[], &only_tagged));
+        assert!(!selected_by_tags(&tagged(&[]), &[], &only_tagged));
+        let only_untagged = options(&["untagged"], &[]);
+        assert!(selected_by_tags(&tagged(&[]), &[], &only_untagged));
+        assert!(!selected_by_tags(&tagged(&["web"]), &[], &only_untagged));
+        assert!(selected_by_tags(&tagged(&["always"]), &[], &only_untagged));
+        assert!(!selected_by_tags(
+            &tagged(&["always"]),
+            &[],
+            &options(&["untagged"], &["always"])
+        ));
+        assert!(!selected_by_tags(
+            &tagged(&["web"]),
+            &[],
+            &options(&[], &["tagged"])
+        ));
+        assert!(!selected_by_tags(
+            &tagged(&[]),
+            &[],
+            &options(&[], &["all"])
+        ));
+        assert!(selected_by_tags(
+            &tagged(&["always"]),
+            &[],
+            &options(&[], &["all"])
         ));
     }
 

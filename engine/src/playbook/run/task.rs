@@ -14,6 +14,7 @@ use super::results::{CENSORED, ItemResult, censored, hides_output};
 use crate::jobs::ResultStatus;
 use crate::playbook::actions::{
     assert_params, copy_params, debug_params, include_vars, script_params, template_params,
+    unarchive_params,
 };
 use crate::playbook::context::RunContext;
 use crate::playbook::model::{Args, Play, Task};
@@ -21,6 +22,7 @@ use crate::playbook::modules::{self, Module};
 use crate::playbook::report::TaskOutcome;
 use crate::playbook::task_error::TaskError;
 use crate::playbook::template::{Scope, Templates};
+use capstan_plugin_host::param_error::{ParamError, ParamProblem};
 use capstan_plugin_host::plugin::CallContext;
 use capstan_plugin_host::target::Target;
 use capstan_remote::Become;
@@ -54,7 +56,16 @@ pub(super) async fn run_task(
     // Ansible's does (not as an item).
     let items_failed = looped.is_err();
     let results = match looped {
-        Err(e) => vec![(None, ItemResult::failed(located(task, &e)))],
+        // Unless its `when` (without an item) is false: then it is
+        // skipped, as Ansible checks the condition before the loop's error.
+        Err(e) => {
+            let not_now =
+                when_stops(ctx, task, &scope).filter(|r| r.status == ResultStatus::Skipped);
+            vec![(
+                None,
+                not_now.unwrap_or_else(|| ItemResult::failed(located(task, &e))),
+            )]
+        }
         Ok(None) => vec![(None, run_tries(ctx, play, task, &scope, &mut state).await)],
         Ok(Some((items, loop_var))) => {
             let control = &task.loop_control;
@@ -77,6 +88,11 @@ pub(super) async fn run_task(
                 let bound = item_vars(control, &loop_var, &items, index);
                 for (name, value) in &bound {
                     scope = scope.with(name, value.clone());
+                }
+                // What the loop calls its item (and index), by name.
+                scope = scope.with("ansible_loop_var", Json::String(loop_var.clone()));
+                if let Some(name) = &control.index_var {
+                    scope = scope.with("ansible_index_var", Json::String(name.clone()));
                 }
                 let mut result = run_tries(ctx, play, task, &scope, &mut state).await;
                 result.result.extend(bound);
@@ -236,14 +252,9 @@ fn judged_scope(task: &Task, scope: &Scope, result: &ItemResult) -> Scope {
     }
 }
 
-/// One pass of a task: `when`, the module, `failed_when`/`changed_when`.
-async fn run_item(
-    ctx: &RunContext,
-    play: &Play,
-    task: &Task,
-    scope: &Scope,
-    state: &mut HostState,
-) -> ItemResult {
+/// The task's `when`: `None` when it holds, else the task's skipped (a
+/// false condition) or failed (one that cannot be evaluated) result.
+fn when_stops(ctx: &RunContext, task: &Task, scope: &Scope) -> Option<ItemResult> {
     for condition in &task.when {
         match ctx.templates.condition(condition, scope) {
             Ok(true) => {}
@@ -252,13 +263,27 @@ async fn run_item(
                 skipped
                     .result
                     .insert("false_condition".into(), Json::String(condition.clone()));
-                return skipped;
+                return Some(skipped);
             }
             Err(e) => {
                 let error = TaskError::in_part(format!("when `{condition}`"))(e);
-                return ItemResult::failed(located(task, &error));
+                return Some(ItemResult::failed(located(task, &error)));
             }
         }
+    }
+    None
+}
+
+/// One pass of a task: `when`, the module, `failed_when`/`changed_when`.
+async fn run_item(
+    ctx: &RunContext,
+    play: &Play,
+    task: &Task,
+    scope: &Scope,
+    state: &mut HostState,
+) -> ItemResult {
+    if let Some(not_now) = when_stops(ctx, task, scope) {
+        return not_now;
     }
     let running = run_module(ctx, play, task, scope, state);
     // A waited-for `async:` is a time limit like `timeout:`; the tighter
@@ -403,9 +428,19 @@ fn with_rendered_keys(ctx: &RunContext, params: Json, scope: &Scope) -> Result<J
     let mut out = Map::new();
     for (key, value) in map {
         let key = if Templates::is_template(&key) {
-            ctx.templates
-                .render_text(&key, scope)
-                .map_err(TaskError::in_part(format!("the name `{key}`")))?
+            let name = ctx
+                .templates
+                .render_value(&key, scope)
+                .map_err(TaskError::in_part(format!("the name `{key}`")))?;
+            match name {
+                Json::String(name) => name,
+                other => {
+                    return Err(TaskError::Args(format!(
+                        "Invalid variable name '{other}' of type '{}': a name must be text",
+                        python_type(&other)
+                    )));
+                }
+            }
         } else {
             key
         };
@@ -418,6 +453,19 @@ fn with_rendered_keys(ctx: &RunContext, params: Json, scope: &Scope) -> Result<J
         out.insert(key, value);
     }
     Ok(Json::Object(out))
+}
+
+/// The name Python gives a value's type, as Ansible's messages say it.
+fn python_type(value: &Json) -> &'static str {
+    match value {
+        Json::Null => "NoneType",
+        Json::Bool(_) => "bool",
+        Json::Number(n) if n.is_f64() => "float",
+        Json::Number(_) => "int",
+        Json::String(_) => "str",
+        Json::Array(_) => "list",
+        Json::Object(_) => "dict",
+    }
 }
 
 /// Templates the task's arguments and runs its module.
@@ -471,7 +519,7 @@ async fn run_module(
         }
         Module::IncludeVars => {
             // Ansible's include_vars says why it failed in `message`.
-            let (files, vars) = match include_vars(ctx, task, params) {
+            let included = match include_vars(ctx, task, params) {
                 Ok(read) => read,
                 Err(error) => {
                     let mut failed = ItemResult::failed(located(task, &error));
@@ -481,7 +529,7 @@ async fn run_module(
                     return Ok(failed);
                 }
             };
-            return Ok(state.include_vars(&files, vars));
+            return Ok(state.include_vars(included));
         }
         Module::Fail => return controller_modules::fail(&params),
         Module::Pause => return controller_modules::pause(ctx, &params).await,
@@ -494,8 +542,19 @@ async fn run_module(
         Module::Template => params = template_params(ctx, task.role.as_deref(), params, scope)?,
         Module::Copy => params = copy_params(ctx, task.role.as_deref(), params)?,
         Module::Script => params = script_params(ctx, task.role.as_deref(), params)?,
+        Module::Unarchive => params = unarchive_params(ctx, task.role.as_deref(), params)?,
         _ => {}
     }
+    let check = task.check_mode.unwrap_or(ctx.options.check);
+    let fetching = match task.module {
+        Module::Fetch if check => {
+            return Ok(ItemResult::skipped(
+                "check mode not (yet) supported for this module".into(),
+            ));
+        }
+        Module::Fetch => Some(super::fetch::Fetching::take(&mut params)?),
+        _ => None,
+    };
     if let (Some(background), Json::Object(map)) =
         (task.async_.filter(|a| a.poll == 0), &mut params)
     {
@@ -520,7 +579,7 @@ async fn run_module(
     };
     capstan_plugin_host::plugin::coerce_params(schema, &mut params);
     capstan_plugin_host::plugin::validate_params(schema, &params)
-        .map_err(|e| TaskError::Plugin(format!("{}: {e}", task.module_written)))?;
+        .map_err(|e| refused_params(&task.module_written, &e))?;
     let mut target = match &task.delegate_to {
         Some(written) => delegate(ctx, written, scope)?,
         // `connection: local`: this machine, under the host's name.
@@ -563,7 +622,7 @@ async fn run_module(
     let context = CallContext {
         target: setup.targets[0].name.clone(),
         targets: setup.targets.iter().map(|t| t.name.clone()).collect(),
-        check: task.check_mode.unwrap_or(ctx.options.check),
+        check,
         diff: task.diff.unwrap_or(ctx.options.diff),
     };
     let outcome = ctx
@@ -577,6 +636,9 @@ async fn run_module(
         )
         .await;
     let result = ItemResult::from_call(outcome);
+    if let Some(fetching) = fetching {
+        return Ok(fetching.keep(ctx, &state.name, result).await);
+    }
     if task.module == Module::Setup && result.status != ResultStatus::Failed {
         match (&task.delegate_to, task.delegate_facts) {
             (Some(_), Some(true)) => state.facts_for_others.push(DelegatedFacts {
@@ -588,6 +650,21 @@ async fn run_module(
         }
     }
     Ok(result)
+}
+
+/// Why a task's parameters were refused; an option the module does not
+/// have in Ansible's words.
+fn refused_params(module: &str, error: &ParamError) -> TaskError {
+    match &error.problem {
+        ParamProblem::Unknown { name, known } if error.at == "params" => {
+            let short = module.rsplit('.').next().unwrap_or(module);
+            TaskError::Plugin(format!(
+                "Unsupported parameters for ({short}) module: {name}. Supported parameters \
+                 include: {known}."
+            ))
+        }
+        _ => TaskError::Plugin(format!("{module}: {error}")),
+    }
 }
 
 /// A task's `remote_user:`: nothing to do on this machine (Ansible's local
