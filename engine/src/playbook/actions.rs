@@ -210,7 +210,7 @@ pub(crate) fn copy_params(
     };
     let remote_src = map
         .get("remote_src")
-        .is_some_and(|v| crate::playbook::template::truthy(&minijinja::Value::from_serialize(v)));
+        .is_some_and(crate::playbook::template::truthy_json);
     map.insert("remote_src".into(), Json::Bool(remote_src));
     if remote_src {
         // The plugin reads the target's own file.
@@ -269,7 +269,7 @@ pub(crate) fn unarchive_params(
     };
     let flag = |map: &mut Map<String, Json>, key: &str| {
         map.remove(key)
-            .map(|v| crate::playbook::template::truthy(&minijinja::Value::from_serialize(&v)))
+            .map(|v| crate::playbook::template::truthy_json(&v))
     };
     let copy = flag(&mut map, "copy");
     let remote_src = flag(&mut map, "remote_src").unwrap_or(false) || copy == Some(false);
@@ -450,9 +450,9 @@ pub(crate) fn include_vars(
         ignore_files: string_list(map.remove("ignore_files")).unwrap_or_default(),
         extensions: string_list(map.remove("extensions"))
             .unwrap_or_else(|| vec!["yaml".into(), "yml".into(), "json".into()]),
-        ignore_unknown_extensions: map.remove("ignore_unknown_extensions").is_some_and(|v| {
-            crate::playbook::template::truthy(&minijinja::Value::from_serialize(&v))
-        }),
+        ignore_unknown_extensions: map
+            .remove("ignore_unknown_extensions")
+            .is_some_and(|v| crate::playbook::template::truthy_json(&v)),
         depth: map.remove("depth").and_then(|d| d.as_u64()).unwrap_or(0) as usize,
     };
     let merge_hashes = match map.remove("hash_behaviour").as_ref().map(display_json) {

@@ -470,6 +470,11 @@ fn with_lookups(text: &str, mut used: HashSet<String>, scope: &Scope) -> HashSet
     used
 }
 
+/// [`truthy`] of a module option's JSON value (`yes`, `"true"`, 1).
+pub fn truthy_json(value: &Json) -> bool {
+    truthy(&Value::from_serialize(value))
+}
+
 /// A value's truth as Jinja (and Ansible's `bool`) sees it; the strings
 /// "yes", "true", "on" and "1" are true, "no", "false", "off", "0" false.
 pub fn truthy(value: &Value) -> bool {

@@ -25,11 +25,8 @@ impl Fetching {
         let Json::Object(map) = params else {
             return Err(TaskError::Args("fetch: src and dest are required".into()));
         };
-        let truthy = |v: Option<Json>| {
-            v.is_some_and(|v| {
-                crate::playbook::template::truthy(&minijinja::Value::from_serialize(&v))
-            })
-        };
+        let truthy =
+            |v: Option<Json>| v.is_some_and(|v| crate::playbook::template::truthy_json(&v));
         let dest = match map.remove("dest") {
             Some(Json::String(dest)) if !dest.is_empty() => dest,
             Some(_) => {
