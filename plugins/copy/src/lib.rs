@@ -84,7 +84,7 @@ impl Plugin for Copy {
         Manifest::new(
             "copy",
             env!("CARGO_PKG_VERSION"),
-            "Put content into a file on the target.",
+            "Put files on the target (content, a folder, an unpacked archive) and fetch one back.",
         )
         .capability(Capability::RemoteExec)
         .capability(Capability::RemoteFiles)
