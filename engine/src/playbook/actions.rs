@@ -147,9 +147,26 @@ fn find_local(bases: &[&Path], sub: &str, name: &str, folder: bool) -> Result<Pa
         })
 }
 
+/// A controller file's bytes, or an error naming it.
+fn read_bytes(path: &Path) -> Result<Vec<u8>, TaskError> {
+    std::fs::read(path)
+        .map_err(|e| TaskError::LocalFile(format!("cannot read {}: {e}", path.display())))
+}
+
+/// A controller file's bytes as `copy` takes them: `content` when they
+/// are text, else `content_base64`.
+fn file_body(path: &Path) -> Result<(&'static str, Json), TaskError> {
+    Ok(match String::from_utf8(read_bytes(path)?) {
+        Ok(text) => ("content", Json::String(text)),
+        Err(binary) => (
+            "content_base64",
+            Json::String(capstan_wire::base64::encode(binary.as_bytes())),
+        ),
+    })
+}
+
 fn read_text(path: &Path) -> Result<String, TaskError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| TaskError::LocalFile(format!("cannot read {}: {e}", path.display())))?;
+    let bytes = read_bytes(path)?;
     String::from_utf8(bytes)
         .map_err(|_| TaskError::LocalFile(format!("{} is not UTF-8 text", path.display())))
 }
@@ -237,15 +254,8 @@ pub(crate) fn copy_params(
         }
         let path = local_file(ctx, role, "files", &name)?;
         // A file that is not text travels as base64.
-        let bytes = std::fs::read(&path)
-            .map_err(|e| TaskError::LocalFile(format!("cannot read {}: {e}", path.display())))?;
-        match String::from_utf8(bytes) {
-            Ok(text) => map.insert("content".into(), Json::String(text)),
-            Err(binary) => map.insert(
-                "content_base64".into(),
-                Json::String(capstan_wire::base64::encode(binary.as_bytes())),
-            ),
-        };
+        let (key, body) = file_body(&path)?;
+        map.insert(key.into(), body);
         if let Some(file_name) = path.file_name() {
             map.insert(
                 "src_name".into(),
@@ -293,8 +303,7 @@ pub(crate) fn unarchive_params(
         return Ok(Json::Object(map));
     }
     let path = local_file(ctx, role, "files", &src)?;
-    let bytes = std::fs::read(&path)
-        .map_err(|e| TaskError::LocalFile(format!("cannot read {}: {e}", path.display())))?;
+    let bytes = read_bytes(&path)?;
     if bytes.len() as u64 > MAX_FOLDER_BYTES {
         return Err(TaskError::LocalFile(format!(
             "{} is {} bytes, more than unarchive sends in one task ({MAX_FOLDER_BYTES}); put it \
@@ -342,15 +351,7 @@ fn folder_files(folder: &Path, under: &str) -> Result<Json, TaskError> {
     }
     let mut files = Vec::new();
     for (relative, path) in found {
-        let bytes = std::fs::read(&path)
-            .map_err(|e| TaskError::LocalFile(format!("cannot read {}: {e}", path.display())))?;
-        let body = match String::from_utf8(bytes) {
-            Ok(text) => ("content", Json::String(text)),
-            Err(binary) => (
-                "content_base64",
-                Json::String(capstan_wire::base64::encode(binary.as_bytes())),
-            ),
-        };
+        let body = file_body(&path)?;
         let mut file = Map::new();
         file.insert("path".into(), Json::String(format!("{under}{relative}")));
         file.insert(body.0.into(), body.1);

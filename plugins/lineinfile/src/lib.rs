@@ -62,8 +62,6 @@ fn apply(params: LineParams, ctx: &Context) -> Result<Outcome, Error> {
         before.as_deref(),
         edit,
         Saving::of(
-            ctx,
-            &path,
             params.mode.as_ref(),
             params.backup,
             params.validate.as_deref(),
@@ -88,8 +86,6 @@ fn block(params: BlockParams, ctx: &Context) -> Result<Outcome, Error> {
         before.as_deref(),
         edit,
         Saving::of(
-            ctx,
-            &path,
             params.mode.as_ref(),
             params.backup,
             params.validate.as_deref(),
@@ -111,8 +107,6 @@ fn replace(params: ReplaceParams, ctx: &Context) -> Result<Outcome, Error> {
         Some(&before),
         edit,
         Saving::of(
-            ctx,
-            &path,
             params.mode.as_ref(),
             params.backup,
             params.validate.as_deref(),
@@ -136,8 +130,9 @@ fn missing(path: &str) -> Error {
 
 /// How an edited file is saved.
 struct Saving<'a> {
-    /// Permissions for the file.
-    mode: Option<u32>,
+    /// Permissions for the file, as given (a symbolic mode is resolved
+    /// only when the file is written).
+    mode: Option<&'a Mode>,
     /// Keep the old file first.
     backup: bool,
     /// Check the new text with this command first.
@@ -145,30 +140,30 @@ struct Saving<'a> {
 }
 
 impl<'a> Saving<'a> {
-    /// From the parameters every edit has; a symbolic mode is resolved
-    /// against the file's mode as it is now (one look more).
-    fn of(
-        ctx: &Context,
-        path: &str,
-        mode: Option<&Mode>,
-        backup: bool,
-        validate: Option<&'a str>,
-    ) -> Result<Self, Error> {
-        let mode = match mode.map(Mode::octal).transpose()?.flatten() {
-            Some(bits) => Some(bits),
-            None => match mode {
-                Some(symbolic) => {
-                    let now = remote::stat(&ctx.target, path)?;
-                    Some(symbolic.resolve(now.map(|i| i.mode), false)?)
-                }
-                None => None,
-            },
-        };
+    /// From the parameters every edit has (a mode that is neither octal
+    /// nor symbolic refused here, before any edit).
+    fn of(mode: Option<&'a Mode>, backup: bool, validate: Option<&'a str>) -> Result<Self, Error> {
+        mode.map(Mode::octal).transpose()?;
         Ok(Saving {
             mode,
             backup,
             validate,
         })
+    }
+
+    /// The bits to write the file with: an octal mode as it is, a
+    /// symbolic one applied to the file's mode now (one look more).
+    fn bits(&self, ctx: &Context, path: &str) -> Result<Option<u32>, Error> {
+        let Some(mode) = self.mode else {
+            return Ok(None);
+        };
+        match mode.octal()? {
+            Some(bits) => Ok(Some(bits)),
+            None => {
+                let now = remote::stat(&ctx.target, path)?;
+                mode.resolve(now.map(|i| i.mode), false).map(Some)
+            }
+        }
     }
 }
 
@@ -182,16 +177,15 @@ fn write_edit(
     edit: Edit,
     saving: Saving<'_>,
 ) -> Result<Outcome, Error> {
-    let Saving {
-        mode,
-        backup,
-        validate,
-    } = saving;
     let Edit { after, message } = edit;
     let text = before.unwrap_or_default();
     if after == text && before.is_some() {
         return Ok(Outcome::ok(message));
     }
+    let mode = saving.bits(ctx, path)?;
+    let Saving {
+        backup, validate, ..
+    } = saving;
     let mut backup_file = None;
     if !ctx.check {
         if let Some(command) = validate {
