@@ -16,6 +16,8 @@ fn main() {
         "../plugins/notify",
         "../plugins/service",
         "../plugins/setup",
+        "../plugins/system",
+        "../plugins/url",
         "../plugins/user",
         "../plugins/wait_for",
     ]);

@@ -62,7 +62,8 @@ impl Mode {
         }
     }
 
-    fn text(&self) -> String {
+    /// The mode as it was written (`"u=rw,g=r"`, `"0644"`, `644`).
+    pub fn text(&self) -> String {
         match &self.0 {
             serde_json::Value::String(text) => text.clone(),
             other => other.to_string(),

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+CONTAINERS = HERE.parent / "containers"
 CAPSTAN = os.environ["CAPSTAN_BIN"]
 TIMEOUT_SECONDS = int(os.environ.get("CAPSTAN_TARGET_TIMEOUT", "900"))
 
@@ -62,6 +63,25 @@ def gather_facts(target_dir):
     return not (aliases.exists() and "gather_facts/no" in aliases.read_text())
 
 
+def start_container(name, scratch):
+    """A target-host container of this target's own (tests/containers):
+    returns the inventory line that reaches it over SSH as root."""
+    key = scratch / "container-key"
+    if not key.exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
+                       check=True)
+    address = subprocess.run(
+        [str(CONTAINERS / "start-target-host"), container_name(name), f"{key}.pub"],
+        check=True, capture_output=True, text=True).stdout.strip()
+    return (f"testhost ansible_host={address} ansible_user=root "
+            f"ansible_ssh_private_key_file={key} "
+            "ansible_python_interpreter=/usr/bin/python3")
+
+
+def container_name(target):
+    return f"capstan-target-{target.replace('_', '-')}"
+
+
 def run_target(target, integration, shims, scratch):
     """Runs one target; returns its process result and the folders used."""
     name = target["name"]
@@ -71,13 +91,26 @@ def run_target(target, integration, shims, scratch):
     for folder in (home, output_dir, remote_tmp):
         folder.mkdir()
     config = scratch / f"{name}.config.yml"
-    config.write_text(
-        json.dumps({"output_dir": str(output_dir), "remote_tmp_dir": str(remote_tmp)})
-    )
+    given = {"output_dir": str(output_dir)}
+    ansible_cfg = integration / "ansible.cfg"
+    inventory = "inventory"
+    if target["where"] == "container":
+        # The host is the container: setup_remote_tmp_dir makes the
+        # folder there; host keys are new each start.
+        inventory = f"inventory.{name}"
+        (integration / inventory).write_text(
+            f"[testgroup]\n{start_container(name, scratch)}\n")
+        ansible_cfg = integration / f"ansible.{name}.cfg"
+        ansible_cfg.write_text(
+            "[defaults]\nroles_path = capstan-roles:targets\n"
+            f"inventory = {inventory}\nhost_key_checking = False\n")
+    else:
+        given["remote_tmp_dir"] = str(remote_tmp)
+    config.write_text(json.dumps(given))
     env = dict(os.environ)
     env.update(
         CAPSTAN_HOME=str(home),
-        ANSIBLE_CONFIG=str(integration / "ansible.cfg"),
+        ANSIBLE_CONFIG=str(ansible_cfg),
         OUTPUT_DIR=str(output_dir),
         CAPSTAN_TARGET_CONFIG=str(config),
         CAPSTAN_TARGET_CALLS=str(scratch / f"{name}.calls"),
@@ -90,7 +123,7 @@ def run_target(target, integration, shims, scratch):
         play.write_text(
             f"- hosts: testhost\n  gather_facts: {facts}\n  roles:\n    - role: {name}\n"
         )
-        command = [CAPSTAN, "playbook", "run", str(play), "-i", "inventory",
+        command = [CAPSTAN, "playbook", "run", str(play), "-i", inventory,
                    "-e", f"@{config}"]
         cwd = integration
     else:
@@ -108,6 +141,11 @@ def run_target(target, integration, shims, scratch):
             process.wait()
             code = "timeout"
     return {"code": code, "seconds": time.monotonic() - started, "home": home, "log": log}
+
+
+def stop_container(target):
+    subprocess.run(["docker", "rm", "-f", container_name(target["name"])],
+                   capture_output=True)
 
 
 def capstan_json(home, *args):
@@ -217,6 +255,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--source", type=Path, required=True)
     parser.add_argument("--fast", action="store_true", help="only the targets CI runs")
+    parser.add_argument("--slow", action="store_true", help="only those it does not")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("names", nargs="*")
@@ -229,11 +268,17 @@ def main():
         targets = [t for t in targets if t["name"] in args.names]
     if args.fast:
         targets = [t for t in targets if t["fast"]]
+    if args.slow:
+        targets = [t for t in targets if not t["fast"]]
     scratch = Path(tempfile.mkdtemp(prefix="capstan-targets-"))
     integration, shims = prepare(args.source, scratch)
     rows = []
     for target in targets:
-        outcome = run_target(target, integration, shims, scratch)
+        try:
+            outcome = run_target(target, integration, shims, scratch)
+        finally:
+            if target["where"] == "container" and not args.keep:
+                stop_container(target)
         counts = tally(outcome["home"])
         row = report(target, outcome, counts, scratch)
         rows.append(row)

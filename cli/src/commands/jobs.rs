@@ -80,7 +80,12 @@ pub async fn exec(capstan: &Capstan, command: JobsCommand) -> anyhow::Result<Exi
                 crate::commands::run::run_request(capstan, request, json.json, false).await
             }
             Rerun::Playbook(options) => {
-                crate::commands::playbook::run_options(capstan, options, json.json).await
+                crate::commands::playbook::run_options(
+                    capstan,
+                    options,
+                    crate::commands::playbook::Printer::new(json.json),
+                )
+                .await
             }
         },
         JobsCommand::List {

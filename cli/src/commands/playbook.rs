@@ -98,6 +98,14 @@ pub struct PlaybookRunArgs {
     /// Refused: Capstan runs without prompting (see --start-at-task).
     #[arg(long)]
     step: bool,
+    /// Run the handlers a host notified even when it failed afterwards
+    /// (a play's `force_handlers:` still decides for itself).
+    #[arg(long)]
+    force_handlers: bool,
+    /// More output, as ansible-playbook's: `-v` prints each task's result
+    /// as JSON, `-vv` also how many plays the playbook holds.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    verbosity: u8,
     /// Print the recap and every task result as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -111,7 +119,7 @@ pub async fn exec(capstan: &Capstan, command: PlaybookCommand) -> anyhow::Result
 }
 
 async fn run(capstan: &Capstan, args: PlaybookRunArgs) -> anyhow::Result<Exit> {
-    let (json, stored) = (args.json, args.stored_secrets.clone());
+    let (json, stored, verbosity) = (args.json, args.stored_secrets.clone(), args.verbosity);
     let (list_hosts, list_tasks) = (args.list_hosts, args.list_tasks);
     let only_read = args.only_reads().is_some();
     let mut options = args.into_options()?;
@@ -125,13 +133,23 @@ async fn run(capstan: &Capstan, args: PlaybookRunArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Success);
     }
     capstan.add_stored_secrets(&mut options, &stored)?;
-    run_options(capstan, options, json).await
+    let printer = Printer::new(json).verbosity(verbosity);
+    if verbosity >= 2 {
+        let outline = capstan.outline_playbook(options.clone())?;
+        printer.playbook_start(&outline);
+    }
+    run_options(capstan, options, printer).await
 }
 
 impl PlaybookRunArgs {
     /// Whether to print the recap and tasks as JSON.
     pub fn json(&self) -> bool {
         self.json
+    }
+
+    /// How many `-v` were given.
+    pub fn verbosity(&self) -> u8 {
+        self.verbosity
     }
 
     /// Whether it reads secrets from this process's environment or files
@@ -160,6 +178,8 @@ impl PlaybookRunArgs {
     pub fn local_only(&self) -> Option<&'static str> {
         self.only_reads()
             .or(self.start_at_task.is_some().then_some("--start-at-task"))
+            .or(self.force_handlers.then_some("--force-handlers"))
+            .or((self.verbosity >= 2).then_some("-vv"))
     }
 
     /// The secrets store's variables it names (`--stored-secret`).
@@ -204,6 +224,7 @@ impl PlaybookRunArgs {
             vault_ids: self.vault_id,
             ansible_cfg: true,
             start_at_task: self.start_at_task,
+            force_handlers: self.force_handlers,
         })
     }
 }
@@ -287,9 +308,9 @@ fn read_secret(spec: &str) -> anyhow::Result<(String, String)> {
 pub async fn run_options(
     capstan: &Capstan,
     options: PlaybookOptions,
-    json: bool,
+    printer: Printer,
 ) -> anyhow::Result<Exit> {
-    let printer = Arc::new(Printer::new(json));
+    let printer = Arc::new(printer);
     let (sink, stream) = (printer.clone(), UpdateStream::default());
     let (control, _listening) = crate::interrupt::cancel_on_ctrl_c();
     let report = capstan
@@ -342,6 +363,7 @@ fn parse_extra_vars(spec: &str) -> anyhow::Result<Map<String, Json>> {
 /// `--server`.
 pub struct Printer {
     json: bool,
+    verbosity: u8,
     bar: Mutex<Option<ProgressBar>>,
 }
 
@@ -352,8 +374,30 @@ impl Printer {
     pub fn new(json: bool) -> Printer {
         Printer {
             json,
+            verbosity: 0,
             bar: Mutex::new(None),
         }
+    }
+
+    /// With `-v`, each task's result is printed as JSON after its line.
+    pub fn verbosity(mut self, verbosity: u8) -> Printer {
+        self.verbosity = verbosity;
+        self
+    }
+
+    /// `-vv`'s first lines: the playbook's name and how many plays it
+    /// holds (those it imports counted), as ansible-playbook prints them.
+    pub fn playbook_start(&self, outline: &PlaybookOutline) {
+        let path = std::path::Path::new(&outline.playbook);
+        let name = path.file_name().map_or(outline.playbook.clone(), |n| {
+            n.to_string_lossy().into_owned()
+        });
+        self.say(&banner(&format!("PLAYBOOK: {name}")));
+        self.say(&format!(
+            "{} plays in {}",
+            outline.plays.len(),
+            outline.playbook
+        ));
     }
 
     /// Prints a line for people: stdout normally, stderr under `--json`.
@@ -432,7 +476,13 @@ impl Printer {
             // the run's output stays Ansible's.
             JobUpdate::Log { .. } | JobUpdate::TargetDone { .. } => {}
             JobUpdate::HostDone { outcome, .. } => {
-                self.say(&host_line(outcome));
+                let mut line = host_line(outcome);
+                if self.verbosity > 0
+                    && let Some(result) = shown_result(outcome)
+                {
+                    line = format!("{line} => {result}");
+                }
+                self.say(&line);
                 if let Some(diff) = &outcome.diff {
                     self.say(diff.trim_end());
                 }
@@ -513,6 +563,22 @@ fn host_line(outcome: &TaskOutcome) -> String {
         }
         ResultStatus::Failed => format!("fatal: [{host}]: FAILED! => {summary}"),
     }
+}
+
+/// A result as `-v` prints it after an ok or changed host's line: its
+/// JSON on one line, without Ansible's internal `_ansible_` keys.
+fn shown_result(outcome: &TaskOutcome) -> Option<String> {
+    let shown = matches!(outcome.status, ResultStatus::Ok | ResultStatus::Changed)
+        && outcome.module != "debug";
+    let Json::Object(result) = &outcome.result else {
+        return None;
+    };
+    let kept: Map<String, Json> = result
+        .iter()
+        .filter(|(k, _)| !k.starts_with("_ansible"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (shown && !kept.is_empty()).then(|| Json::Object(kept).to_string())
 }
 
 fn recap_line(recap: &Recap, width: usize) -> String {

@@ -65,7 +65,11 @@ pub async fn playbook(server: &Server, command: PlaybookCommand) -> anyhow::Resu
         ))
         .into());
     }
-    let (json, stored_secrets) = (args.json(), args.stored_secrets().to_vec());
+    let (json, stored_secrets, verbosity) = (
+        args.json(),
+        args.stored_secrets().to_vec(),
+        args.verbosity(),
+    );
     let options = args.into_options()?;
     if options.inventory.is_some() {
         return Err(BadInput(
@@ -105,7 +109,12 @@ pub async fn playbook(server: &Server, command: PlaybookCommand) -> anyhow::Resu
     let started: Started = server
         .call(Method::POST, "/api/v1/playbooks/runs", Some(&upload))
         .await?;
-    follow_playbook(server, started.job_id, json).await
+    follow_playbook(
+        server,
+        started.job_id,
+        Printer::new(json).verbosity(verbosity),
+    )
+    .await
 }
 
 /// `capstan --server URL jobs …`.
@@ -171,7 +180,7 @@ pub async fn jobs(server: &Server, command: JobsCommand) -> anyhow::Result<Exit>
                 )
                 .await?;
             if playbook {
-                follow_playbook(server, started.job_id, json.json).await
+                follow_playbook(server, started.job_id, Printer::new(json.json)).await
             } else {
                 follow_action(server, started.job_id, false, json.json, false).await
             }
@@ -389,8 +398,7 @@ async fn follow_action(
     printer.finish(&job, diff, json)
 }
 
-async fn follow_playbook(server: &Server, job_id: i64, json: bool) -> anyhow::Result<Exit> {
-    let printer = Printer::new(json);
+async fn follow_playbook(server: &Server, job_id: i64, printer: Printer) -> anyhow::Result<Exit> {
     follow(server, job_id, |update| printer.update(update)).await?;
     let detail = detail(server, job_id).await?;
     printer.finish_run(&detail.job, &detail.recap, &detail.tasks)

@@ -142,6 +142,7 @@ impl Capstan {
         }
         let targets = hosts.iter().map(|h| h.target.clone()).collect();
         let start_at = options.start_at_task.clone();
+        let force_handlers = options.force_handlers;
         let context = Arc::new(RunContext {
             hostvars_used: prepare::mentions_hostvars(&playbook),
             vault,
@@ -160,6 +161,7 @@ impl Capstan {
             sudo_password,
             late_handlers: Default::default(),
             forks: cfg.forks.unwrap_or(DEFAULT_FORKS).min(MAX_PARALLEL_TARGETS),
+            force_handlers,
             warnings: cfg.not_honoured.clone(),
             start_at: std::sync::Mutex::new(start_at),
             cancel: cancel.clone(),
@@ -196,6 +198,8 @@ impl Capstan {
             AnsibleCfg::find(&model::folder_of(&options.playbook))
                 .map_err(|e| Error::BadInput(e.to_string()))?
                 .unwrap_or_default()
+                .with_environment()
+                .map_err(Error::BadInput)?
         } else {
             AnsibleCfg::default()
         };

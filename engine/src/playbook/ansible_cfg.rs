@@ -40,6 +40,8 @@ pub struct AnsibleCfg {
     pub vault_password_file: Option<PathBuf>,
     /// `[defaults] vault_identity_list`, as `ID@FILE` entries.
     pub vault_ids: Vec<String>,
+    /// `[defaults] force_handlers`: handlers run on failed hosts too.
+    pub force_handlers: bool,
     /// `[defaults] gathering = explicit`: plays gather facts only when
     /// they say `gather_facts: true`.
     pub gather_explicitly: bool,
@@ -205,6 +207,7 @@ impl AnsibleCfg {
                     })
                     .collect();
             }
+            ("defaults", "force_handlers") => self.force_handlers = truth(value)?,
             ("defaults", "gathering") => match value.to_ascii_lowercase().as_str() {
                 "explicit" => self.gather_explicitly = true,
                 "implicit" | "smart" => self.gather_explicitly = false,
@@ -257,6 +260,17 @@ impl AnsibleCfg {
             options.vault_ids.extend(self.vault_ids.iter().cloned());
         }
         options.trust_new_hosts |= self.trust_new_hosts;
+        options.force_handlers |= self.force_handlers;
+    }
+
+    /// The settings Ansible also takes from its environment, which
+    /// override the file's: `ANSIBLE_FORCE_HANDLERS`.
+    pub fn with_environment(mut self) -> Result<AnsibleCfg, String> {
+        if let Some(value) = std::env::var_os("ANSIBLE_FORCE_HANDLERS") {
+            self.force_handlers = truth(&value.to_string_lossy())
+                .map_err(|e| format!("ANSIBLE_FORCE_HANDLERS: {e}"))?;
+        }
+        Ok(self)
     }
 
     /// Gives each play the defaults the file sets where the play sets

@@ -62,6 +62,9 @@ pub(crate) struct RunContext {
     pub late_handlers: std::sync::Mutex<Vec<(capstan_yaml::Pos, crate::playbook::model::Task)>>,
     /// At most so many hosts run a task at once (`forks` in ansible.cfg).
     pub forks: usize,
+    /// Handlers run on failed hosts too (`--force-handlers`, ansible.cfg's
+    /// `force_handlers`, `ANSIBLE_FORCE_HANDLERS`), unless a play says not.
+    pub force_handlers: bool,
     /// What the run warns about before its first play (settings of
     /// ansible.cfg it does not honour).
     pub warnings: Vec<String>,

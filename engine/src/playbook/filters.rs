@@ -1,8 +1,8 @@
 //! Ansible's filters beyond Jinja's own: reshaping data (`dict2items`,
 //! `items2dict`, `combine`, `flatten`), encodings (`b64encode`,
 //! `b64decode`, `from_json`, `from_yaml`, `to_yaml`, `to_nice_yaml`),
-//! digests (`hash`, `checksum`, `password_hash` as sha512-crypt) and
-//! `regex_findall`.
+//! digests (`hash`, `checksum`, `password_hash` as sha512-crypt),
+//! `regex_findall` and `random`.
 
 use minijinja::value::{Kwargs, Rest, Value};
 use minijinja::{Environment, Error, ErrorKind};
@@ -24,6 +24,54 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter("checksum", checksum);
     env.add_filter("password_hash", password_hash);
     env.add_filter("regex_findall", regex_findall);
+    env.add_filter("random", random);
+}
+
+/// `random`: an element of a list (or a character of a text), or for a
+/// number N one of `range(start, N, step)`. A `seed` makes the pick the
+/// same each time (from the seed's SHA-256, not Python's generator).
+fn random(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let start: Option<i64> = kwargs.get("start")?;
+    let step: Option<i64> = kwargs.get("step")?;
+    let seed: Option<Value> = kwargs.get("seed")?;
+    kwargs.assert_all_used()?;
+    let draw = |bound: u64| -> Result<u64, Error> {
+        let bytes: [u8; 8] = match &seed {
+            Some(seed) => {
+                let digest =
+                    ring::digest::digest(&ring::digest::SHA256, seed.to_string().as_bytes());
+                digest.as_ref()[..8].try_into().expect("eight bytes")
+            }
+            None => {
+                let mut bytes = [0u8; 8];
+                getrandom::fill(&mut bytes).map_err(|e| bad(format!("no randomness: {e}")))?;
+                bytes
+            }
+        };
+        Ok(u64::from_le_bytes(bytes) % bound.max(1))
+    };
+    if let Some(end) = value.as_i64() {
+        let (start, step) = (start.unwrap_or(0), step.unwrap_or(1));
+        if step <= 0 || end <= start {
+            return Err(bad(format!(
+                "random: no number in range({start}, {end}, {step})"
+            )));
+        }
+        let count = ((end - start) + step - 1) / step;
+        return Ok(Value::from(start + draw(count as u64)? as i64 * step));
+    }
+    let items: Vec<Value> = match value.as_str() {
+        Some(text) => text.chars().map(|c| Value::from(c.to_string())).collect(),
+        None => value
+            .try_iter()
+            .map_err(|_| bad("random takes a list, a text or a number"))?
+            .collect(),
+    };
+    if items.is_empty() {
+        return Err(bad("random: the sequence is empty"));
+    }
+    let index = draw(items.len() as u64)? as usize;
+    Ok(items[index].clone())
 }
 
 fn bad(message: impl Into<String>) -> Error {

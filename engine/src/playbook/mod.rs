@@ -162,4 +162,7 @@ pub struct PlaybookOptions {
     /// `--start-at-task PATTERN`: tasks before the first whose name
     /// matches are passed over (not run, not counted).
     pub start_at_task: Option<String>,
+    /// `--force-handlers`: handlers run on hosts that failed after
+    /// notifying them, unless a play says `force_handlers: false`.
+    pub force_handlers: bool,
 }

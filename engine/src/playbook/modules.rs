@@ -21,6 +21,9 @@ pub enum Module {
     /// One of ansible-core's modules Capstan does not run yet
     /// ([`NOT_YET`]): the task fails if it runs.
     NotYet,
+    /// A module named by a template (`action: "{{ ansible_pkg_mgr }}"`),
+    /// resolved on each host when the task runs.
+    Templated,
     /// `ping`.
     Ping,
     /// `wait_for`.
@@ -31,6 +34,20 @@ pub enum Module {
     Command,
     /// `copy`.
     Copy,
+    /// `cron` (the system plugin's `cron`).
+    Cron,
+    /// `hostname` (the system plugin's `hostname`).
+    Hostname,
+    /// `sysctl` (the system plugin's `sysctl`).
+    Sysctl,
+    /// `apt_repository` (the apt plugin's `repository`).
+    AptRepository,
+    /// `getent` (the user plugin's `getent`).
+    Getent,
+    /// `get_url` (the url plugin's `get`).
+    GetUrl,
+    /// `uri` (the url plugin's `request`).
+    Uri,
     /// `debug`.
     Debug,
     /// `docker_container`.
@@ -107,11 +124,13 @@ pub fn plugin_module(written: &str) -> Option<(String, String)> {
 /// Every module name a task may use (with or without `ansible.builtin.`).
 pub const NAMES: &[&str] = &[
     "apt",
+    "apt_repository",
     "assert",
     "authorized_key",
     "blockinfile",
     "command",
     "copy",
+    "cron",
     "debug",
     "docker_container",
     "docker_image",
@@ -125,8 +144,11 @@ pub const NAMES: &[&str] = &[
     "fail",
     "fetch",
     "file",
+    "get_url",
+    "getent",
     "git",
     "group",
+    "hostname",
     "include_vars",
     "lineinfile",
     "meta",
@@ -139,10 +161,12 @@ pub const NAMES: &[&str] = &[
     "setup",
     "shell",
     "stat",
+    "sysctl",
     "systemd",
     "tempfile",
     "template",
     "unarchive",
+    "uri",
     "user",
 ];
 
@@ -153,10 +177,8 @@ pub const NAMES: &[&str] = &[
 pub const NOT_YET: &[&str] = &[
     "add_host",
     "apt_key",
-    "apt_repository",
     "assemble",
     "async_status",
-    "cron",
     "deb822_repository",
     "debconf",
     "dnf",
@@ -164,10 +186,7 @@ pub const NOT_YET: &[&str] = &[
     "dpkg_selections",
     "expect",
     "find",
-    "get_url",
-    "getent",
     "group_by",
-    "hostname",
     "iptables",
     "known_hosts",
     "mount_facts",
@@ -181,7 +200,6 @@ pub const NOT_YET: &[&str] = &[
     "slurp",
     "subversion",
     "sysvinit",
-    "uri",
     "validate_argument_spec",
     "wait_for_connection",
     "yum",
@@ -200,10 +218,17 @@ pub fn resolve(written: &str) -> Option<Module> {
     Some(match name {
         // On the Debian family Ansible's `package` is `apt`.
         "apt" | "package" => Module::Apt,
+        "apt_repository" => Module::AptRepository,
         "assert" => Module::Assert,
         "authorized_key" => Module::AuthorizedKey,
         "command" => Module::Command,
         "copy" => Module::Copy,
+        "cron" => Module::Cron,
+        "hostname" => Module::Hostname,
+        "sysctl" => Module::Sysctl,
+        "get_url" => Module::GetUrl,
+        "getent" => Module::Getent,
+        "uri" => Module::Uri,
         "debug" => Module::Debug,
         "docker_container" => Module::DockerContainer,
         "docker_image" => Module::DockerImage,
@@ -275,10 +300,17 @@ impl Module {
     pub fn plugin_action(self) -> Option<(&'static str, &'static str)> {
         Some(match self {
             Module::Apt => ("apt", "apply"),
+            Module::AptRepository => ("apt", "repository"),
             Module::Assert => ("assert", "check"),
             Module::Command => ("command", "exec"),
             Module::Shell => ("command", "shell"),
             Module::Copy | Module::Template => ("copy", "apply"),
+            Module::Cron => ("system", "cron"),
+            Module::Hostname => ("system", "hostname"),
+            Module::Sysctl => ("system", "sysctl"),
+            Module::GetUrl => ("url", "get"),
+            Module::Getent => ("user", "getent"),
+            Module::Uri => ("url", "request"),
             Module::Unarchive => ("copy", "unarchive"),
             Module::Fetch => ("copy", "fetch"),
             Module::Debug => ("debug", "msg"),
@@ -311,7 +343,8 @@ impl Module {
             | Module::Fail
             | Module::Pause
             | Module::Plugin
-            | Module::NotYet => return None,
+            | Module::NotYet
+            | Module::Templated => return None,
         })
     }
 
@@ -339,7 +372,18 @@ impl Module {
                 ("update-cache", "update_cache"),
             ],
             Module::Git => &[("name", "repo")],
-            Module::Service => &[("service", "name")],
+            Module::User => &[("createhome", "create_home")],
+            Module::Cron => &[("value", "job"), ("dom", "day"), ("dow", "weekday")],
+            Module::Sysctl => &[("key", "name"), ("val", "value")],
+            Module::AptRepository => &[("update-cache", "update_cache")],
+            Module::GetUrl => &[("username", "url_username"), ("password", "url_password")],
+            Module::Uri => &[("user", "url_username"), ("password", "url_password")],
+            Module::Service => &[
+                ("service", "name"),
+                ("unit", "name"),
+                ("daemon-reload", "daemon_reload"),
+                ("daemon-reexec", "daemon_reexec"),
+            ],
             Module::Command | Module::Shell | Module::Script => &[("_raw_params", "cmd")],
             Module::DockerContainer => &[("ports", "published_ports")],
             Module::DockerNetwork => &[("network_name", "name")],

@@ -37,15 +37,32 @@ pub(crate) fn plugins_needed(playbook: &Playbook) -> Vec<String> {
 /// include whose name has a template, `include_tasks: "{{ os }}.yml"`):
 /// those of the files its name could match beside it (each read now;
 /// one that does not read is left out), or, when none matches, those of
-/// every module Capstan knows. The run prepares those that are installed.
+/// every module Capstan knows; the same for a task whose module is named
+/// by a template. The run prepares those that are installed.
 pub(crate) fn plugins_maybe_needed(playbook: &Playbook, vault: &Arc<Vault>) -> Vec<String> {
     let mut names = Vec::new();
     for play in &playbook.plays {
         for steps in play.sections() {
             late_include_plugins(steps, 0, vault, &mut names);
         }
+        let mut tasks = play.all_tasks().into_iter().chain(&play.handlers);
+        if tasks.any(|t| t.module == Module::Templated) {
+            every_module_plugin(&mut names);
+        }
     }
     names
+}
+
+/// Adds the plugin of every module Capstan knows.
+fn every_module_plugin(names: &mut Vec<String>) {
+    for name in super::modules::NAMES {
+        if let Some((plugin, _)) =
+            super::modules::resolve(name).and_then(|module| module.plugin_action())
+            && !names.iter().any(|n| n == plugin)
+        {
+            names.push(plugin.to_string());
+        }
+    }
 }
 
 /// How deep late includes inside late includes are followed.
@@ -70,13 +87,7 @@ fn late_include_plugins(steps: &[Step], depth: usize, vault: &Arc<Vault>, names:
                 None => {
                     let candidates = include.candidate_files();
                     if candidates.is_empty() || depth >= LATE_INCLUDE_DEPTH {
-                        for name in super::modules::NAMES {
-                            if let Some((plugin, _)) = super::modules::resolve(name)
-                                .and_then(|module| module.plugin_action())
-                            {
-                                add(names, plugin);
-                            }
-                        }
+                        every_module_plugin(names);
                         continue;
                     }
                     for file in candidates {
@@ -86,6 +97,9 @@ fn late_include_plugins(steps: &[Step], depth: usize, vault: &Arc<Vault>, names:
                         for task in all_tasks(&steps) {
                             if let Some((plugin, _)) = task.plugin_action() {
                                 add(names, plugin);
+                            }
+                            if task.module == Module::Templated {
+                                every_module_plugin(names);
                             }
                         }
                         late_include_plugins(&steps, depth + 1, vault, names);

@@ -1,6 +1,9 @@
 //! Ansible's `apt` module: packages present, absent or at their latest
 //! version, with `update_cache` and `cache_valid_time`, through apt-get
 //! and dpkg-query on the target. Check mode asks apt-get to simulate.
+//! `repository` is Ansible's `apt_repository`.
+
+mod repository;
 
 use capstan_plugin_sdk::remote::Command;
 use capstan_plugin_sdk::{
@@ -53,8 +56,16 @@ impl Plugin for Apt {
             "Manage Debian packages with apt.",
         )
         .capability(Capability::RemoteExec)
+        .capability(Capability::RemoteFiles)
         .capability(Capability::Local)
         .action(Action::new("apply", "Bring packages to the wanted state.").run(apply))
+        .action(
+            Action::new(
+                "repository",
+                "A source line in apt's lists (Ansible's apt_repository).",
+            )
+            .run(repository::repository),
+        )
     }
 }
 
@@ -157,6 +168,21 @@ fn apt_get(ctx: &Context, args: &[&str]) -> Result<String, Error> {
     Ok(out.stdout_text())
 }
 
+/// `apt-get update`.
+fn update_cache(ctx: &Context) -> Result<(), Error> {
+    let out = Command::new(["apt-get", "update", "-q", "-o", LOCK_TIMEOUT])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .run(&ctx.target)?;
+    if out.success() {
+        Ok(())
+    } else {
+        Err(Error::msg(format!(
+            "apt-get update failed: {}",
+            out.stderr_text().trim()
+        )))
+    }
+}
+
 /// Seconds since apt's lists were last updated, if known.
 fn cache_age(ctx: &Context) -> Result<Option<u64>, Error> {
     let out = Command::new([
@@ -182,15 +208,7 @@ fn apply(p: AptParams, ctx: &Context) -> Result<Outcome, Error> {
         };
         if !fresh {
             if !ctx.check {
-                let out = Command::new(["apt-get", "update", "-q", "-o", LOCK_TIMEOUT])
-                    .env("DEBIAN_FRONTEND", "noninteractive")
-                    .run(&ctx.target)?;
-                if !out.success() {
-                    return Err(Error::msg(format!(
-                        "apt-get update failed: {}",
-                        out.stderr_text().trim()
-                    )));
-                }
+                update_cache(ctx)?;
             }
             cache_updated = true;
         }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 /// The sections the probe prints, in order.
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "uname",
     "os-release",
     "meminfo",
@@ -13,6 +13,7 @@ const SECTIONS: [&str; 8] = [
     "addr",
     "cpus",
     "user",
+    "service-mgr",
     "python",
 ];
 
@@ -98,6 +99,7 @@ pub fn parse(text: &str) -> Result<Value, String> {
         "ansible_distribution_major_version": version.split('.').next().unwrap_or(""),
         "ansible_distribution_release": os.get("VERSION_CODENAME").cloned().unwrap_or_default(),
         "ansible_os_family": os_family(&id, &like),
+        "ansible_pkg_mgr": pkg_mgr(&os_family(&id, &like)),
         "ansible_memtotal_mb": memory_kb("MemTotal:") / 1024,
         "ansible_memfree_mb": memory_kb("MemFree:") / 1024,
         "ansible_swaptotal_mb": memory_kb("SwapTotal:") / 1024,
@@ -112,12 +114,53 @@ pub fn parse(text: &str) -> Result<Value, String> {
         "ansible_user_gid": id_of("gid").map(|(n, _)| n),
         "ansible_user_dir": user.get(1).copied().unwrap_or_default(),
         "ansible_user_shell": user.get(2).copied().unwrap_or_default(),
+        "ansible_service_mgr": service_mgr(&section("service-mgr")),
         "ansible_python": python.clone().unwrap_or_else(|| json!({})),
         "ansible_python_version": python
             .as_ref()
             .map(|p| format!("{}.{}", p["version"]["major"], p["version"]["minor"]))
             .unwrap_or_default(),
     }))
+}
+
+/// The package manager Ansible's `package` would use for an OS family.
+fn pkg_mgr(family: &str) -> &'static str {
+    match family {
+        "Debian" => "apt",
+        "RedHat" => "dnf",
+        "Alpine" => "apk",
+        "Suse" => "zypper",
+        "Archlinux" => "pacman",
+        _ => "unknown",
+    }
+}
+
+/// What starts and stops services, as Ansible names it: PID 1's command
+/// unless it is `init` or a shell (a container's), else what the system
+/// holds (systemd's run folder, OpenRC, init scripts).
+fn service_mgr(lines: &[&str]) -> String {
+    let comm = lines.first().map(|l| l.trim()).unwrap_or_default();
+    if !comm.is_empty() && comm != "init" && !comm.ends_with("sh") {
+        return match comm {
+            "procd" => "openwrt_init",
+            "runit-init" => "runit",
+            "svscan" => "svc",
+            "openrc-init" => "openrc",
+            other => other,
+        }
+        .to_string();
+    }
+    let has = |path: &str| lines.iter().skip(1).any(|l| l.trim() == path);
+    if has("/run/systemd/system") {
+        "systemd"
+    } else if has("/sbin/openrc") {
+        "openrc"
+    } else if has("/etc/init.d") {
+        "sysvinit"
+    } else {
+        "service"
+    }
+    .to_string()
 }
 
 /// A field of `id`'s answer (`uid=1000(ann) gid=1000(ann) groups=...`):
@@ -229,6 +272,7 @@ mod tests {
 == route\nIface\tDestination\tGateway \tFlags\nens3\t00000000\t0100000A\t0003\nens3\t0000000A\t00000000\t0001\n\
 == addr\n2: ens3    inet 10.0.0.5/24 brd 10.0.0.255 scope global ens3\n== cpus\n2\n\
 == user\nuid=1000(ann) gid=1001(staff) groups=1001(staff)\n/home/ann\n/bin/bash\n\
+== service-mgr\nsystemd\n/run/systemd/system\n/etc/init.d\n\
 == python\n/usr/bin/python3\n/usr/bin/python3.11\n";
 
     #[test]
@@ -238,6 +282,8 @@ mod tests {
         assert_eq!(facts["ansible_distribution"], "Debian");
         assert_eq!(facts["ansible_distribution_major_version"], "12");
         assert_eq!(facts["ansible_hostname"], "web-1");
+        assert_eq!(facts["ansible_service_mgr"], "systemd");
+        assert_eq!(facts["ansible_pkg_mgr"], "apt");
         assert_eq!(facts["ansible_architecture"], "x86_64");
         assert_eq!(facts["ansible_memtotal_mb"], 2000);
         assert_eq!(
@@ -265,6 +311,15 @@ mod tests {
         let err = parse(&short).unwrap_err();
         assert!(err.contains("four lines"), "{err}");
         assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn the_service_manager_is_pid_1_unless_a_shell_or_init() {
+        assert_eq!(service_mgr(&["systemd", "/run/systemd/system"]), "systemd");
+        assert_eq!(service_mgr(&["bash", "/etc/init.d"]), "sysvinit");
+        assert_eq!(service_mgr(&["init", "/run/systemd/system"]), "systemd");
+        assert_eq!(service_mgr(&["runit-init"]), "runit");
+        assert_eq!(service_mgr(&["sh"]), "service");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Ansible's `setup` module: gathers facts about the target (OS family,
 //! distribution and version, hostname, architecture, default IPv4, memory,
-//! the connecting user, the Python interpreter)
+//! the connecting user, the service manager, the Python interpreter)
 //! in one command, and returns them as data under Ansible's names.
 
 mod facts;
@@ -20,6 +20,7 @@ echo '== route'; cat /proc/net/route 2>/dev/null
 echo '== addr'; ip -o -4 addr show 2>/dev/null
 echo '== cpus'; grep -c '^processor' /proc/cpuinfo 2>/dev/null
 echo '== user'; id; echo "$HOME"; echo "${SHELL:-}"
+echo '== service-mgr'; cat /proc/1/comm 2>/dev/null || echo; for d in /run/systemd/system /sbin/openrc /etc/init.d; do [ -e $d ] && echo $d; done
 echo '== python'; if p=$(command -v python3 || command -v python); then
     echo "$p"; r=$(readlink -f "$p"); case ${r##*/} in
     python[0-9].[0-9]*) echo "$r" ;;

@@ -40,6 +40,12 @@ pub struct UserParams {
     /// with `remove`, files it does not own in its home): `userdel -f`.
     #[serde(default)]
     force: bool,
+    /// The password, already hashed (`{{ 'pw' | password_hash('sha512') }}`);
+    /// set through `chpasswd -e` on its standard input, never shown.
+    password: Option<String>,
+    /// `always` (default): set the password when it differs;
+    /// `on_create`: only for a new account.
+    update_password: Option<String>,
 }
 
 /// Parameters of the `group` action.
@@ -55,6 +61,9 @@ pub struct GroupParams {
     /// A system group (new groups only).
     #[serde(default)]
     system: bool,
+    /// Allow a `gid` another group already has (`-o`).
+    #[serde(default)]
+    non_unique: bool,
 }
 
 /// Whether an account or group should exist.
@@ -65,6 +74,53 @@ pub enum Presence {
     Present,
     /// It should not.
     Absent,
+}
+
+/// Whether the account's password hash is to be set: one is given, and
+/// the account is new or (with `update_password: always`) its hash in
+/// the shadow file differs.
+fn password_differs(ctx: &Context, p: &UserParams, new: bool) -> Result<bool, Error> {
+    let Some(wanted) = &p.password else {
+        return Ok(false);
+    };
+    if wanted.contains([':', '\n']) {
+        return Err(Error::msg(
+            "password: a hash holds no `:` and no line break",
+        ));
+    }
+    if new {
+        return Ok(true);
+    }
+    match p.update_password.as_deref().unwrap_or("always") {
+        "on_create" => return Ok(false),
+        "always" => {}
+        other => {
+            return Err(Error::msg(format!(
+                "update_password: `{other}` is not always or on_create"
+            )));
+        }
+    }
+    let out = Command::new(["getent", "shadow", p.name.as_str()]).run(&ctx.target)?;
+    let text = out.stdout_text();
+    let current = text.trim().split(':').nth(1).unwrap_or_default();
+    Ok(current != wanted)
+}
+
+/// Sets the hash given as `password` (`chpasswd -e`, fed on stdin).
+fn set_password(ctx: &Context, p: &UserParams) -> Result<(), Error> {
+    let line = format!("{}:{}\n", p.name, p.password.as_deref().unwrap_or_default());
+    let out = Command::new(["chpasswd", "-e"])
+        .stdin(line.into_bytes())
+        .run(&ctx.target)?;
+    if out.success() {
+        Ok(())
+    } else {
+        Err(Error::msg(format!(
+            "setting the password of {} failed: {}",
+            p.name,
+            out.stderr_text().trim()
+        )))
+    }
 }
 
 /// An account as the target has it.
@@ -170,7 +226,61 @@ fn state_of(state: &Option<Presence>) -> Result<bool, Error> {
 
 /// The `user` action.
 pub fn user(p: UserParams, ctx: &Context) -> Result<Outcome, Error> {
+    let warning = p
+        .password
+        .as_deref()
+        .filter(|pw| !looks_hashed(pw))
+        .map(|_| {
+            "The input password appears not to have been hashed. The 'password' argument must be \
+         encrypted for this module to work properly."
+        });
+    let mut outcome = user_account(p, ctx)?;
+    if let Some(warning) = warning {
+        let data = outcome.data.get_or_insert_with(|| serde_json::json!({}));
+        data["warnings"] = serde_json::json!([warning]);
+    }
+    Ok(outcome)
+}
+
+/// Whether a `password` looks like a crypt hash (or one of the values
+/// that lock an account), as Ansible's module checks before warning.
+fn looks_hashed(password: &str) -> bool {
+    if ["*", "!", "*************"].contains(&password) {
+        return true;
+    }
+    if password.contains([':', '*', '!']) || !password.contains('$') {
+        return false;
+    }
+    let fields: Vec<&str> = password.split('$').collect();
+    let [_, kind, .., hash] = fields[..] else {
+        return false;
+    };
+    if fields.len() < 3
+        || !hash
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "./=".contains(c))
+    {
+        return false;
+    }
+    match kind {
+        "1" => hash.len() == 22,
+        "5" | "y" => hash.len() == 43,
+        "6" => hash.len() == 86,
+        _ => true,
+    }
+}
+
+fn user_account(mut p: UserParams, ctx: &Context) -> Result<Outcome, Error> {
     valid_name(&p.name)?;
+    // `shell` and `home` are paths to Ansible: `~` and `$VAR` expanded
+    // on the host.
+    for path in [&mut p.shell, &mut p.home].into_iter().flatten() {
+        if path.starts_with('~') || path.contains('$') {
+            let expanded =
+                capstan_plugin_sdk::remote::expand_vars(&ctx.target, vec![path.clone()], true)?;
+            *path = expanded.into_iter().next().unwrap_or_default();
+        }
+    }
     let present = state_of(&p.state)?;
     let before = read_user(ctx, &p.name)?;
     let name = p.name.clone();
@@ -186,127 +296,140 @@ pub fn user(p: UserParams, ctx: &Context) -> Result<Outcome, Error> {
         }
         data
     };
-    let (argv, after): (Vec<String>, Option<Account>) = match (&before, present) {
-        (None, false) => {
-            return Ok(
-                Outcome::ok(format!("user {} is absent", p.name)).with_data(data("absent", None))
-            );
-        }
-        (Some(_), false) => {
-            let mut argv = vec!["userdel".to_string()];
-            if p.remove {
-                argv.push("-r".into());
+    let (argv, after): (Vec<String>, Option<Account>) =
+        match (&before, present) {
+            (None, false) => {
+                return Ok(Outcome::ok(format!("user {} is absent", p.name))
+                    .with_data(data("absent", None)));
             }
-            if p.force {
-                argv.push("-f".into());
-            }
-            argv.push(p.name.clone());
-            (argv, None)
-        }
-        (None, true) => {
-            let mut argv = vec!["useradd".to_string()];
-            if let Some(uid) = p.uid {
-                argv.extend(["-u".into(), uid.to_string()]);
-            }
-            match &p.group {
-                Some(group) => argv.extend(["-g".into(), group.clone()]),
-                // A group already named like the user (left by an earlier
-                // one): no group of its own, as Ansible's `-N`, instead of
-                // useradd refusing.
-                None if group_exists(ctx, &p.name)? => argv.push("-N".into()),
-                None => {}
-            }
-            if let Some(groups) = &p.groups
-                && !groups.is_empty()
-            {
-                argv.extend(["-G".into(), groups.join(",")]);
-            }
-            if let Some(shell) = &p.shell {
-                argv.extend(["-s".into(), shell.clone()]);
-            }
-            if let Some(home) = &p.home {
-                argv.extend(["-d".into(), home.clone()]);
-            }
-            argv.push(
-                if p.create_home.unwrap_or(true) {
-                    "-m"
-                } else {
-                    "-M"
+            (Some(_), false) => {
+                let mut argv = vec!["userdel".to_string()];
+                if p.remove {
+                    argv.push("-r".into());
                 }
-                .into(),
-            );
-            if p.system {
-                argv.push("-r".into());
-            }
-            if let Some(comment) = &p.comment {
-                argv.extend(["-c".into(), comment.clone()]);
-            }
-            argv.push(p.name.clone());
-            (argv, None)
-        }
-        (Some(current), true) => {
-            let mut argv = vec!["usermod".to_string()];
-            let mut wanted = current.clone();
-            if let Some(uid) = p.uid
-                && uid != current.uid
-            {
-                argv.extend(["-u".into(), uid.to_string()]);
-                wanted.uid = uid;
-            }
-            if let Some(group) = &p.group
-                && *group != current.group
-            {
-                argv.extend(["-g".into(), group.clone()]);
-                wanted.group = group.clone();
-            }
-            if let Some(groups) = &p.groups {
-                let missing: Vec<String> = groups
-                    .iter()
-                    .filter(|g| !current.groups.contains(g) && **g != current.group)
-                    .cloned()
-                    .collect();
-                let mut wanted_groups = groups.clone();
-                wanted_groups.retain(|g| *g != current.group);
-                let mut have = current.groups.clone();
-                have.sort();
-                wanted_groups.sort();
-                wanted_groups.dedup();
-                if p.append && !missing.is_empty() {
-                    argv.extend(["-a".into(), "-G".into(), missing.join(",")]);
-                    wanted.groups.extend(missing);
-                } else if !p.append && have != wanted_groups {
-                    argv.extend(["-G".into(), wanted_groups.join(",")]);
-                    wanted.groups = wanted_groups;
+                if p.force {
+                    argv.push("-f".into());
                 }
+                argv.push(p.name.clone());
+                (argv, None)
             }
-            if let Some(shell) = &p.shell
-                && *shell != current.shell
-            {
-                argv.extend(["-s".into(), shell.clone()]);
-                wanted.shell = shell.clone();
+            (None, true) => {
+                let mut argv = vec!["useradd".to_string()];
+                if let Some(uid) = p.uid {
+                    argv.extend(["-u".into(), uid.to_string()]);
+                }
+                match &p.group {
+                    Some(group) => argv.extend(["-g".into(), group.clone()]),
+                    // A group already named like the user (left by an earlier
+                    // one): no group of its own, as Ansible's `-N`, instead of
+                    // useradd refusing.
+                    None if group_exists(ctx, &p.name)? => argv.push("-N".into()),
+                    None => {}
+                }
+                if let Some(groups) = &p.groups
+                    && !groups.is_empty()
+                {
+                    argv.extend(["-G".into(), groups.join(",")]);
+                }
+                if let Some(shell) = &p.shell {
+                    argv.extend(["-s".into(), shell.clone()]);
+                }
+                if let Some(home) = &p.home {
+                    argv.extend(["-d".into(), home.clone()]);
+                }
+                argv.push(
+                    if p.create_home.unwrap_or(true) {
+                        "-m"
+                    } else {
+                        "-M"
+                    }
+                    .into(),
+                );
+                if p.system {
+                    argv.push("-r".into());
+                }
+                if let Some(comment) = &p.comment {
+                    argv.extend(["-c".into(), comment.clone()]);
+                }
+                argv.push(p.name.clone());
+                (argv, None)
             }
-            if let Some(home) = &p.home
-                && *home != current.home
-            {
-                argv.extend(["-d".into(), home.clone()]);
-                wanted.home = home.clone();
+            (Some(current), true) => {
+                let mut argv = vec!["usermod".to_string()];
+                let mut wanted = current.clone();
+                if let Some(uid) = p.uid
+                    && uid != current.uid
+                {
+                    argv.extend(["-u".into(), uid.to_string()]);
+                    wanted.uid = uid;
+                }
+                if let Some(group) = &p.group
+                    && *group != current.group
+                {
+                    argv.extend(["-g".into(), group.clone()]);
+                    wanted.group = group.clone();
+                }
+                if let Some(groups) = &p.groups {
+                    let missing: Vec<String> = groups
+                        .iter()
+                        .filter(|g| !current.groups.contains(g) && **g != current.group)
+                        .cloned()
+                        .collect();
+                    let mut wanted_groups = groups.clone();
+                    wanted_groups.retain(|g| *g != current.group);
+                    let mut have = current.groups.clone();
+                    have.sort();
+                    wanted_groups.sort();
+                    wanted_groups.dedup();
+                    if p.append && !missing.is_empty() {
+                        argv.extend(["-a".into(), "-G".into(), missing.join(",")]);
+                        wanted.groups.extend(missing);
+                    } else if !p.append && have != wanted_groups {
+                        argv.extend(["-G".into(), wanted_groups.join(",")]);
+                        wanted.groups = wanted_groups;
+                    }
+                }
+                if let Some(shell) = &p.shell
+                    && *shell != current.shell
+                {
+                    argv.extend(["-s".into(), shell.clone()]);
+                    wanted.shell = shell.clone();
+                }
+                if let Some(home) = &p.home
+                    && *home != current.home
+                {
+                    argv.extend(["-d".into(), home.clone()]);
+                    wanted.home = home.clone();
+                }
+                if let Some(comment) = &p.comment
+                    && *comment != current.comment
+                {
+                    argv.extend(["-c".into(), comment.clone()]);
+                    wanted.comment = comment.clone();
+                }
+                if argv.len() == 1 {
+                    if password_differs(ctx, &p, false)? {
+                        if !ctx.check {
+                            set_password(ctx, &p)?;
+                        }
+                        let mut data = data("present", Some(current));
+                        data["password"] = "NOT_LOGGING_PASSWORD".into();
+                        return Ok(Outcome::changed(format!("user {}: password set", p.name))
+                            .with_data(data));
+                    }
+                    return Ok(Outcome::ok(format!("user {} is as wanted", p.name))
+                        .with_data(data("present", Some(current))));
+                }
+                argv.push(p.name.clone());
+                (argv, Some(wanted))
             }
-            if let Some(comment) = &p.comment
-                && *comment != current.comment
-            {
-                argv.extend(["-c".into(), comment.clone()]);
-                wanted.comment = comment.clone();
-            }
-            if argv.len() == 1 {
-                return Ok(Outcome::ok(format!("user {} is as wanted", p.name))
-                    .with_data(data("present", Some(current))));
-            }
-            argv.push(p.name.clone());
-            (argv, Some(wanted))
-        }
-    };
+        };
+    let new_password = present && password_differs(ctx, &p, before.is_none())?;
     if !ctx.check {
         run(ctx, &argv)?;
+        if new_password {
+            set_password(ctx, &p)?;
+        }
     }
     let now = if ctx.check {
         after.or_else(|| before.clone())
@@ -338,6 +461,11 @@ pub fn user(p: UserParams, ctx: &Context) -> Result<Outcome, Error> {
 /// The `group` action.
 pub fn group(p: GroupParams, ctx: &Context) -> Result<Outcome, Error> {
     valid_name(&p.name)?;
+    if p.non_unique && p.gid.is_none() {
+        return Err(Error::InvalidParams(
+            "non_unique is True but all of the following are missing: gid".into(),
+        ));
+    }
     let present = state_of(&p.state)?;
     let out = Command::new(["getent", "group", p.name.as_str()]).run(&ctx.target)?;
     let current_gid: Option<u32> = match out.exit_code {
@@ -365,6 +493,9 @@ pub fn group(p: GroupParams, ctx: &Context) -> Result<Outcome, Error> {
             let mut argv = vec!["groupadd".to_string()];
             if let Some(gid) = p.gid {
                 argv.extend(["-g".into(), gid.to_string()]);
+                if p.non_unique {
+                    argv.push("-o".into());
+                }
             }
             if p.system {
                 argv.push("-r".into());
@@ -374,12 +505,12 @@ pub fn group(p: GroupParams, ctx: &Context) -> Result<Outcome, Error> {
         }
         (Some(gid), true) => match p.gid {
             Some(wanted) if wanted != gid => {
-                vec![
-                    "groupmod".into(),
-                    "-g".into(),
-                    wanted.to_string(),
-                    p.name.clone(),
-                ]
+                let mut argv = vec!["groupmod".to_string(), "-g".into(), wanted.to_string()];
+                if p.non_unique {
+                    argv.push("-o".into());
+                }
+                argv.push(p.name.clone());
+                argv
             }
             _ => {
                 return Ok(

@@ -1,10 +1,12 @@
 //! Ansible's `user` and `group` modules: accounts and groups made to match,
 //! with `useradd`/`usermod`/`userdel` and `groupadd`/`groupmod`/`groupdel`
 //! on the target — idempotent, with check mode and a diff of the fields —
-//! and `authorized_key`, a user's SSH keys.
+//! `authorized_key`, a user's SSH keys, and `getent`, lookups in the
+//! host's name databases.
 
 mod account;
 mod authorized_key;
+mod getent;
 
 use capstan_plugin_sdk::{Action, Capability, Manifest, Plugin, register_plugin};
 
@@ -37,6 +39,13 @@ impl Plugin for User {
                 "Make an SSH public key present in (or absent from) a user's authorized_keys.",
             )
             .run(authorized_key::authorized_key),
+        )
+        .action(
+            Action::new(
+                "getent",
+                "Entries of a name database as facts (Ansible's getent).",
+            )
+            .run(getent::getent),
         )
     }
 }

@@ -129,6 +129,7 @@ async fn start_upload(
         vault_ids: Vec::new(),
         ansible_cfg: false,
         start_at_task: None,
+        force_handlers: false,
     };
     state
         .capstan
@@ -263,6 +264,7 @@ fn scheduled_playbook(playbook: ScheduledPlaybook) -> PlaybookOptions {
         vault_ids: Vec::new(),
         ansible_cfg: false,
         start_at_task: None,
+        force_handlers: false,
     }
 }
 

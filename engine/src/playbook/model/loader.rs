@@ -160,12 +160,49 @@ pub(crate) fn find_role(
             .chain(roles_path.iter().cloned())
             .chain([base.to_path_buf()])
             .map(|dir| dir.join(name))
+            .chain(collection_role_places(base, name))
             .collect()
     };
     places.iter().find(|p| p.is_dir()).cloned().ok_or_else(|| {
         let looked: Vec<String> = places.iter().map(|p| p.display().to_string()).collect();
         format!("no role `{name}` (looked in {})", looked.join(", "))
     })
+}
+
+/// Where a collection's role `NAMESPACE.COLLECTION.ROLE` may be, as
+/// `ansible-galaxy collection install` puts it: under the playbook's
+/// `collections/`, `ANSIBLE_COLLECTIONS_PATH`, `~/.ansible/collections`
+/// and `/usr/share/ansible/collections`, each in
+/// `ansible_collections/NAMESPACE/COLLECTION/roles/ROLE`. None for a
+/// name of fewer than three parts (a galaxy role's `owner.role`).
+fn collection_role_places(base: &Path, name: &str) -> Vec<PathBuf> {
+    let parts: Vec<&str> = name.splitn(3, '.').collect();
+    let [namespace, collection, role] = parts[..] else {
+        return Vec::new();
+    };
+    if [namespace, collection, role].iter().any(|p| p.is_empty()) {
+        return Vec::new();
+    }
+    let mut roots = vec![base.join("collections")];
+    for variable in ["ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_COLLECTIONS_PATHS"] {
+        if let Some(value) = std::env::var_os(variable) {
+            roots.extend(std::env::split_paths(&value));
+        }
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        roots.push(PathBuf::from(home).join(".ansible/collections"));
+    }
+    roots.push(PathBuf::from("/usr/share/ansible/collections"));
+    roots
+        .into_iter()
+        .map(|root| {
+            root.join("ansible_collections")
+                .join(namespace)
+                .join(collection)
+                .join("roles")
+                .join(role)
+        })
+        .collect()
 }
 
 /// The task file `name` names, from a file in `dir`: beside it, in the

@@ -90,6 +90,9 @@ pub struct Play {
     pub max_fail_percentage: Option<f64>,
     /// `any_errors_fatal:`: one failed host stops the run.
     pub any_errors_fatal: bool,
+    /// `force_handlers:`: handlers also run on hosts that failed after
+    /// notifying them (unwritten: the run's `--force-handlers`).
+    pub force_handlers: Option<bool>,
     /// `environment:` for every task (under theirs).
     pub environment: Vec<Json>,
     /// `strategy:`: hosts in step (linear) or each at its own pace (free).
@@ -114,8 +117,8 @@ pub enum Strategy {
 }
 
 impl Strategy {
-    /// `strategy: linear` or `free` (Mitogen's `mitogen_linear` and
-    /// `mitogen_free` are the same to Capstan), or a template of one.
+    /// `strategy: linear`, `free` or `host_pinned` (free here; Mitogen's
+    /// `mitogen_*` are the same to Capstan), or a template of one.
     fn read(node: &Node) -> Result<Strategy, PlaybookError> {
         let written = node.as_str().map(str::trim).unwrap_or_default();
         if crate::playbook::template::Templates::is_template(written) {
@@ -128,9 +131,11 @@ impl Strategy {
     pub fn named(name: &str) -> Result<Strategy, String> {
         match name.trim() {
             "linear" | "mitogen_linear" => Ok(Strategy::Linear),
-            "free" | "mitogen_free" => Ok(Strategy::Free),
+            // `host_pinned` is free with each host kept on one of
+            // Ansible's workers; Capstan has no workers to pin to.
+            "free" | "mitogen_free" | "host_pinned" | "mitogen_host_pinned" => Ok(Strategy::Free),
             other => Err(format!(
-                "strategy `{other}` is not supported; Capstan runs `linear` and `free`"
+                "strategy `{other}` is not supported; Capstan runs `linear`, `free` and `host_pinned`"
             )),
         }
     }
@@ -566,6 +571,7 @@ impl Play {
             serial: Vec::new(),
             max_fail_percentage: None,
             any_errors_fatal: false,
+            force_handlers: None,
             environment: Vec::new(),
             strategy: Strategy::Linear,
             connection_local: false,
@@ -788,17 +794,36 @@ impl Task {
     /// `ROLE : name` for a role's.
     pub fn handler_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.name.iter().cloned().collect();
-        if let (Some(role), Some(name)) = (&self.role, &self.name) {
-            names.push(format!("{} : {name}", role.name));
+        if let Some(name) = &self.name {
+            names.extend(self.role_prefixes().map(|role| format!("{role} : {name}")));
         }
         names
+    }
+
+    /// The names a role's handler is notified under with `ROLE : `: the
+    /// role's, and a collection role's short one (`ns.col.web` is `web`).
+    fn role_prefixes(&self) -> impl Iterator<Item = &str> {
+        let full = self.role.as_ref().map(|r| r.name.as_str());
+        let short = full
+            .filter(|n| n.matches('.').count() >= 2)
+            .and_then(|n| n.splitn(3, '.').nth(2));
+        full.into_iter().chain(short)
     }
 
     /// Every `notify:` a handler answers to: its names and its `listen:`
     /// topics.
     pub fn handler_topics(&self) -> Vec<String> {
         let mut topics = self.handler_names();
-        topics.extend(self.listen.iter().cloned());
+        topics.extend(self.listen_topics());
+        topics
+    }
+
+    /// Its `listen:` topics, a role's handler's also as `ROLE : topic`.
+    pub fn listen_topics(&self) -> Vec<String> {
+        let mut topics = self.listen.clone();
+        for role in self.role_prefixes() {
+            topics.extend(self.listen.iter().map(|t| format!("{role} : {t}")));
+        }
         topics
     }
 
@@ -828,6 +853,7 @@ const PLAY_KEYS: &[&str] = &[
     "serial",
     "max_fail_percentage",
     "any_errors_fatal",
+    "force_handlers",
     "environment",
     "strategy",
     "connection",
@@ -1094,7 +1120,7 @@ fn play(node: &Node, loader: &mut Loader) -> Result<Play, PlaybookError> {
             "roles" => {}
             "tasks" => play.tasks = tasks::steps(value, loader)?,
             "post_tasks" => play.post_tasks = tasks::steps(value, loader)?,
-            "handlers" => own_handlers = tasks::handlers(value)?,
+            "handlers" => own_handlers = tasks::handlers(value, loader)?,
             "serial" => play.serial = serial(value)?,
             "max_fail_percentage" => play.max_fail_percentage = Some(percentage(value)?),
             // Modules resolve to Capstan's own by their short names (and
@@ -1103,6 +1129,7 @@ fn play(node: &Node, loader: &mut Loader) -> Result<Play, PlaybookError> {
                 strings(value, "collections")?;
             }
             "any_errors_fatal" => play.any_errors_fatal = boolean(value, "any_errors_fatal")?,
+            "force_handlers" => play.force_handlers = Some(boolean(value, "force_handlers")?),
             "environment" => play.environment = vec![scalars::environment(value)?],
             "strategy" => play.strategy = Strategy::read(value)?,
             "connection" => {

@@ -80,25 +80,54 @@ fn task_list(node: &Node) -> Result<&[Node], PlaybookError> {
     }
 }
 
-pub(super) fn handlers(node: &Node) -> Result<Vec<Task>, PlaybookError> {
-    task_list(node)?
-        .iter()
-        .map(|item| {
-            if let Some((key, _)) = entries(item, "a handler")?
+/// A `handlers:` list: each a task, or an `import_tasks` whose file's
+/// handlers take its place (read as the playbook loads).
+pub(super) fn handlers(node: &Node, loader: &mut Loader) -> Result<Vec<Task>, PlaybookError> {
+    let mut all = Vec::new();
+    for item in task_list(node)? {
+        let fields = entries(item, "a handler")?;
+        if let Some((_, value)) = fields.iter().find(|(k, _)| {
+            matches!(
+                k.name.as_str(),
+                "import_tasks" | "ansible.builtin.import_tasks"
+            )
+        }) {
+            if let Some((key, _)) = fields
                 .iter()
-                .find(|(k, _)| matches!(k.name.as_str(), "block" | "import_tasks"))
+                .find(|(k, _)| !k.name.ends_with("import_tasks"))
             {
                 return Err(PlaybookError::at(
                     &key.pos,
                     format!(
-                        "a handler is one task; `{}` is not supported among handlers",
+                        "`{}` beside import_tasks among handlers is not supported",
                         key.name
                     ),
                 ));
             }
-            task(item, true)
-        })
-        .collect()
+            let file = task_file_name(value, "import_tasks")?;
+            if file.contains("{{") {
+                return Err(PlaybookError::at(
+                    &value.pos,
+                    format!(
+                        "`import_tasks: {file}` among handlers is read as the playbook loads: name the file"
+                    ),
+                ));
+            }
+            let path = loader.find(&file, &value.pos)?;
+            all.extend(
+                loader.read_tasks(&path, &value.pos, |loader, node| handlers(node, loader))?,
+            );
+            continue;
+        }
+        if let Some((key, _)) = fields.iter().find(|(k, _)| k.name == "block") {
+            return Err(PlaybookError::at(
+                &key.pos,
+                "a handler is one task; `block` is not supported among handlers",
+            ));
+        }
+        all.push(task(item, true)?);
+    }
+    Ok(all)
 }
 
 pub(super) fn steps(node: &Node, loader: &mut Loader) -> Result<Vec<Step>, PlaybookError> {
@@ -669,7 +698,8 @@ pub(super) fn role_block(
         body.extend(steps);
     }
     if let Some(file) = folder.chosen_file("handlers", call.files.handlers.as_deref(), &call.at)? {
-        let mut handlers = loader.read_tasks(&file, &call.at, |_, node| handlers(node))?;
+        let mut handlers =
+            loader.read_tasks(&file, &call.at, |loader, node| handlers(node, loader))?;
         for handler in &mut handlers {
             handler.role = Some(role.clone());
             own.hand_to(handler);
@@ -775,7 +805,11 @@ fn action_form(keyword: &str, value: &Node) -> Result<(String, Args), PlaybookEr
     match &value.value {
         Yaml::Str(text) => {
             let text = text.trim();
-            let (name, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+            // A module named by a template is the whole `{{ ... }}`.
+            let (name, rest) = match text.strip_prefix("{{").and_then(|t| t.find("}}")) {
+                Some(end) => text.split_at(end + 4),
+                None => text.split_once(char::is_whitespace).unwrap_or((text, "")),
+            };
             if name.is_empty() {
                 return Err(value.error(format!("`{keyword}:` names no module")));
             }
@@ -938,6 +972,7 @@ fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
     task.plugin_action = modules::plugin_module(&name);
     task.module = match &task.plugin_action {
         Some(_) => Some(Module::Plugin),
+        None if name.contains("{{") => Some(Module::Templated),
         None => modules::resolve(&name),
     }
     .ok_or_else(|| {
@@ -997,7 +1032,10 @@ fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
             }
             Args::Inline(text) => {
                 let mut map = more;
-                map.insert("_raw_params".into(), Json::String(text));
+                // `action: MODULE` with its options all under `args:`.
+                if !text.trim().is_empty() {
+                    map.insert("_raw_params".into(), Json::String(text));
+                }
                 Args::Map(Json::Object(map))
             }
             other => other,

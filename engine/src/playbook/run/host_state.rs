@@ -65,6 +65,8 @@ pub(super) struct HostState {
     /// `ansible_failed_result`.
     pub last_failure: Option<(Json, Json)>,
     pub failed: bool,
+    /// Failed, but running the handlers it notified (`force_handlers`).
+    pub forced: bool,
     pub unreachable: bool,
     /// A `meta: clear_host_errors` ran here: a failure an enclosing
     /// block's `always:` would restore stays cleared.
@@ -104,6 +106,7 @@ impl HostState {
             notified: Vec::new(),
             last_failure: None,
             failed: false,
+            forced: false,
             unreachable: false,
             errors_cleared: false,
             ended: false,
@@ -122,7 +125,13 @@ impl HostState {
     /// Whether the host still takes tasks (it has not failed, been lost
     /// or ended the play).
     pub fn active(&self) -> bool {
-        !self.failed && !self.unreachable && !self.ended
+        (!self.failed || self.forced) && !self.unreachable && !self.ended
+    }
+
+    /// Whether forced handlers may still run on it: failed, but neither
+    /// lost nor ended.
+    pub fn forcible(&self) -> bool {
+        !self.unreachable && !self.ended
     }
 
     /// Variables in Ansible's order of strength: role defaults,
@@ -320,7 +329,11 @@ impl HostState {
         let Some(Json::Object(facts)) = result.get("ansible_facts") else {
             return;
         };
-        let mut short = Map::new();
+        // Added to the facts the host has (a `getent` after `setup`).
+        let mut short = match self.facts.remove("ansible_facts") {
+            Some(Json::Object(known)) => known,
+            _ => Map::new(),
+        };
         for (key, value) in facts {
             self.facts.insert(key.clone(), value.clone());
             short.insert(

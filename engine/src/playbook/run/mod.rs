@@ -381,15 +381,28 @@ async fn run_notified_handlers(
     } else {
         std::borrow::Cow::Owned(play.handlers.iter().cloned().chain(late).collect())
     };
+    // With force_handlers a host that failed after notifying still runs
+    // the handlers (and stays failed).
+    let force = play.force_handlers.unwrap_or(ctx.force_handlers);
     for (handler, topics) in handlers.iter().zip(answered_topics(&handlers)) {
         let notified = hosts_where(states, chosen, |s| {
-            s.active() && s.notified.iter().any(|n| topics.contains(n))
+            (s.active() || (force && s.forcible())) && s.notified.iter().any(|n| topics.contains(n))
         });
         if notified.is_empty() {
             continue;
         }
+        for &i in &notified {
+            if let Some(state) = states[i].as_mut() {
+                state.forced = state.failed;
+            }
+        }
         let handler = Arc::new(handler.clone());
         run_task(ctx, play, &handler, states, batch, &notified, true).await;
+        for &i in &notified {
+            if let Some(state) = states[i].as_mut() {
+                state.forced = false;
+            }
+        }
     }
     for &i in chosen {
         if let Some(state) = states[i].as_mut() {
@@ -408,7 +421,7 @@ fn answered_topics(handlers: &[Task]) -> Vec<Vec<String>> {
         .iter()
         .rev()
         .map(|handler| {
-            let mut topics = handler.listen.clone();
+            let mut topics = handler.listen_topics();
             for name in handler.handler_names() {
                 if !claimed.contains(&name) {
                     claimed.push(name.clone());
@@ -499,7 +512,10 @@ async fn run_block(
             return true;
         }
     }
-    let rescuable = !block.rescue.is_empty();
+    // A failed host still runs the block's `rescue:` or `always:` (whose
+    // `meta: clear_host_errors` may keep it in the play): a fatal error
+    // in the body breaks the batch only when other hosts are still going.
+    let rescuable = !block.rescue.is_empty() || !block.always.is_empty();
     if rescuable {
         batch.enter_rescuable(true);
     }

@@ -34,6 +34,57 @@ pub(super) async fn run_task(
     play: &Play,
     task: &Task,
     display: String,
+    state: HostState,
+) -> (HostState, TaskOutcome) {
+    if task.module == Module::Templated {
+        let resolved = resolve_templated(ctx, task, &state);
+        return run_resolved(ctx, play, &resolved, display, state).await;
+    }
+    run_resolved(ctx, play, task, display, state).await
+}
+
+/// A task whose module is named by a template, with the module its
+/// rendering names on this host; one that names none (or cannot be
+/// rendered) becomes a `fail` saying so, which its `when:` may still skip.
+fn resolve_templated(ctx: &RunContext, task: &Task, state: &HostState) -> Task {
+    let task_vars: Map<String, Json> = task.vars.iter().cloned().collect();
+    let scope = state.scope_in(
+        task.role_scope.as_deref(),
+        &task_vars,
+        &ctx.options.extra_vars,
+    );
+    let rendered = ctx.templates.render_value(&task.module_written, &scope);
+    let mut resolved = task.clone();
+    let problem = match rendered {
+        Ok(Json::String(name)) => match crate::playbook::modules::resolve(name.trim()) {
+            Some(Module::Meta | Module::Templated) | None => {
+                format!(
+                    "the module name renders to `{}`, which Capstan does not run here",
+                    name.trim()
+                )
+            }
+            Some(module) => {
+                resolved.module = module;
+                resolved.module_written = name.trim().to_string();
+                return resolved;
+            }
+        },
+        Ok(other) => format!("the module name renders to {other}, not a module's name"),
+        Err(e) => format!("the module name cannot be rendered: {e}"),
+    };
+    resolved.module = Module::Fail;
+    // The message is data: no template in it is rendered again.
+    resolved.args =
+        Args::Map(serde_json::json!({ "msg": problem.replace("{{", "{ {").replace("{%", "{ %") }));
+    resolved
+}
+
+/// Runs a task whose module is known.
+async fn run_resolved(
+    ctx: &RunContext,
+    play: &Play,
+    task: &Task,
+    display: String,
     mut state: HostState,
 ) -> (HostState, TaskOutcome) {
     let started = Instant::now();
@@ -411,10 +462,16 @@ fn splatted_args(ctx: &RunContext, task: &Task, scope: &Scope) -> Result<Option<
         return Ok(None);
     }
     args.remove("_raw_params");
-    let Json::Object(mut splat) = ctx.templates.render_value(text, scope)? else {
-        return Err(TaskError::Args(format!(
-            "the arguments `{text}` must give a mapping of the module's options"
-        )));
+    let mut splat = match ctx.templates.render_value(text, scope)? {
+        Json::Object(splat) => splat,
+        // Text is the module's free-form argument (`include_vars: "{{
+        // lookup('first_found', search) }}"`), read as if written so.
+        Json::String(_) => return Ok(None),
+        _ => {
+            return Err(TaskError::Args(format!(
+                "the arguments `{text}` must give a mapping of the module's options"
+            )));
+        }
     };
     splat.extend(args);
     Ok(Some(Json::Object(splat)))
@@ -639,7 +696,13 @@ async fn run_module(
     if let Some(fetching) = fetching {
         return Ok(fetching.keep(ctx, &state.name, result).await);
     }
-    if task.module == Module::Setup && result.status != ResultStatus::Failed {
+    // Facts a first-party module returns (`setup`'s, `hostname`'s new
+    // names) are the host's from now on, as Ansible keeps a result's
+    // `ansible_facts`; an installed plugin's are only its result.
+    if task.module != Module::Plugin
+        && result.status != ResultStatus::Failed
+        && result.result.contains_key("ansible_facts")
+    {
         match (&task.delegate_to, task.delegate_facts) {
             (Some(_), Some(true)) => state.facts_for_others.push(DelegatedFacts {
                 host: setup.targets[0].name.clone(),
