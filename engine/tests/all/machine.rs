@@ -6,9 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use capstan_engine::playbook::PlaybookEvent;
-
-use crate::support::{engine, play};
+use crate::support::{engine, play, unignored_failures};
 
 /// A running target-host container, removed on drop.
 struct TargetHost {
@@ -72,19 +70,6 @@ impl Drop for TargetHost {
             .args(["rm", "-f", &self.name])
             .output();
     }
-}
-
-/// Every failure's task and summary, for an assertion's message.
-fn failures(events: &[PlaybookEvent]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            PlaybookEvent::HostDone(o) if o.status.name() == "failed" && !o.ignored => {
-                Some(format!("{}: {}", o.task, o.summary))
-            }
-            _ => None,
-        })
-        .collect()
 }
 
 const PLAYBOOK: &str = r#"- hosts: box
@@ -254,7 +239,7 @@ async fn cron_hostname_sysctl_and_systemd_change_a_real_machine() {
     let site = home.path().join("site.yml");
     std::fs::write(&site, PLAYBOOK).unwrap();
     let (report, events) = play(&capstan, &site, &inventory, |_| {}).await;
-    assert!(!report.failed(), "{:#?}", failures(&events));
+    assert!(!report.failed(), "{:#?}", unignored_failures(&events));
     let recap = &report.recap[0];
     assert_eq!(recap.failed, 0);
     assert_eq!(recap.ignored, 4, "four refusals were expected");

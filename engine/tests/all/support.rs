@@ -163,3 +163,17 @@ pub async fn files_round_trip(transport: &Transport, path: &str) {
         Err(RemoteError::TooLarge(_))
     ));
 }
+
+/// Every failure a run reported that was not ignored, as `task: summary`
+/// (for an assertion's message).
+pub fn unignored_failures(events: &[PlaybookEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            PlaybookEvent::HostDone(o) if o.status.name() == "failed" && !o.ignored => {
+                Some(format!("{}: {}", o.task, o.summary))
+            }
+            _ => None,
+        })
+        .collect()
+}

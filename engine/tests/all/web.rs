@@ -5,9 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 
-use capstan_engine::playbook::PlaybookEvent;
-
-use crate::support::{engine, play};
+use crate::support::{engine, play, unignored_failures};
 
 /// Answers each request on its own thread; the routes below.
 fn serve() -> u16 {
@@ -112,18 +110,6 @@ fn answer(mut stream: TcpStream) {
     );
 }
 
-fn failures(events: &[PlaybookEvent]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            PlaybookEvent::HostDone(o) if o.status.name() == "failed" && !o.ignored => {
-                Some(format!("{}: {}", o.task, o.summary))
-            }
-            _ => None,
-        })
-        .collect()
-}
-
 const PLAYBOOK: &str = r#"- hosts: box
   gather_facts: false
   vars:
@@ -226,7 +212,7 @@ async fn get_url_and_uri_make_their_requests_with_the_hosts_curl() {
         o.extra_vars.insert("out".into(), out_path.clone().into());
     })
     .await;
-    assert!(!report.failed(), "{:#?}", failures(&events));
+    assert!(!report.failed(), "{:#?}", unignored_failures(&events));
     assert_eq!(report.recap[0].ignored, 5);
     let read = |name: &str| std::fs::read_to_string(out.path().join(name)).unwrap();
     assert_eq!(read("file.txt"), "version two\n");

@@ -249,16 +249,7 @@ pub fn get_url(p: GetParams, ctx: &Context) -> Result<Outcome, Error> {
     let mut data = json!({"url": p.url, "dest": p.dest, "changed": false});
     let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
     if first == "have" {
-        return finish(
-            ctx,
-            &p,
-            &mode,
-            None,
-            &p.dest.clone(),
-            false,
-            data,
-            "file already exists",
-        );
+        return kept(ctx, &p, &mode, data, "file already exists");
     }
     if let Some(code) = first.strip_prefix("curl ") {
         return Err(curl::failed(
@@ -279,16 +270,7 @@ pub fn get_url(p: GetParams, ctx: &Context) -> Result<Outcome, Error> {
     if got.code == 304 {
         drop_scratch();
         data["msg"] = json!("Not Modified");
-        return finish(
-            ctx,
-            &p,
-            &mode,
-            None,
-            &p.dest.clone(),
-            false,
-            data,
-            "Not Modified",
-        );
+        return kept(ctx, &p, &mode, data, "Not Modified");
     }
     let http = got.url.starts_with("http");
     if http && !(200..300).contains(&got.code) {
@@ -367,6 +349,17 @@ fn sha1_of(ctx: &Context, path: &str) -> Result<Option<String>, Error> {
             .unwrap_or_default()
             .to_string()
     }))
+}
+
+/// The file was not downloaded again: only its attributes are set.
+fn kept(
+    ctx: &Context,
+    p: &GetParams,
+    mode: &str,
+    data: serde_json::Value,
+    msg: &str,
+) -> Result<Outcome, Error> {
+    finish(ctx, p, mode, None, &p.dest, false, data, msg)
 }
 
 /// Puts the download in place (or drops it) and sets the attributes;
