@@ -280,6 +280,40 @@ async fn a_dead_host_is_unreachable_and_the_others_finish() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_module_named_by_a_template_is_resolved_on_each_host() {
+    let (home, capstan) = engine();
+    let inv = local_inventory(
+        home.path(),
+        &[("box", "tool=debug"), ("box2", "tool='{{ nope }}'")],
+    );
+    let site = write(
+        home.path(),
+        "site.yml",
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - action: "{{ tool }}"
+      args:
+        msg: resolved
+    - action: "{{ tool }}"
+      args:
+        msg: skipped where the module is unknown
+      when: false
+"#,
+    );
+    let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
+    assert_eq!(counts(recap_of(&report, "box")), (1, 0, 0, 0, 1, 0));
+    assert_eq!(counts(recap_of(&report, "box2")), (0, 0, 0, 1, 0, 0));
+    let failure = first_failure(&events);
+    // The message quotes the template it could not render, as data.
+    assert!(
+        failure.contains("the module name cannot be rendered"),
+        "{failure}"
+    );
+    assert!(failure.contains("nope"), "{failure}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn failures_stop_the_host_unless_ignored_and_name_undefined_variables() {
     let (home, capstan) = engine();
     let inv = local_inventory(home.path(), &[("box", ""), ("box2", "")]);

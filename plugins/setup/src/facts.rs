@@ -85,6 +85,7 @@ pub fn parse(text: &str) -> Result<Value, String> {
     let user = section("user");
     let id_of = |key: &str| id_field(user.first().copied().unwrap_or_default(), key);
 
+    let family = os_family(&id, &like);
     Ok(json!({
         "ansible_system": uname.first().copied().unwrap_or(""),
         "ansible_kernel": uname.get(1).copied().unwrap_or(""),
@@ -98,8 +99,8 @@ pub fn parse(text: &str) -> Result<Value, String> {
         "ansible_distribution_version": version,
         "ansible_distribution_major_version": version.split('.').next().unwrap_or(""),
         "ansible_distribution_release": os.get("VERSION_CODENAME").cloned().unwrap_or_default(),
-        "ansible_os_family": os_family(&id, &like),
-        "ansible_pkg_mgr": pkg_mgr(&os_family(&id, &like)),
+        "ansible_pkg_mgr": pkg_mgr(&family),
+        "ansible_os_family": family,
         "ansible_memtotal_mb": memory_kb("MemTotal:") / 1024,
         "ansible_memfree_mb": memory_kb("MemFree:") / 1024,
         "ansible_swaptotal_mb": memory_kb("SwapTotal:") / 1024,

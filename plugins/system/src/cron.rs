@@ -121,18 +121,20 @@ fn no_crontab(ctx: &Context) -> Error {
     ))
 }
 
-fn read(table: &Table, ctx: &Context) -> Result<Crontab, Error> {
+/// The table as it is, and whether it is there (a user's crontab always
+/// is, if only empty; a cron file may be missing).
+fn read(table: &Table, ctx: &Context) -> Result<(Crontab, bool), Error> {
     match table {
         Table::File(path) => Ok(match remote::read_if_present(&ctx.target, path)? {
-            Some(bytes) => Crontab::from_file(&String::from_utf8_lossy(&bytes)),
-            None => Crontab::from_file(""),
+            Some(bytes) => (Crontab::from_file(&String::from_utf8_lossy(&bytes)), true),
+            None => (Crontab::from_file(""), false),
         }),
         Table::User(user) => {
             let user = user.as_deref().unwrap_or_default();
             let out = Command::new(["sh", "-c", LIST, "capstan-cron", user]).run(&ctx.target)?;
             match out.exit_code {
-                Some(0) => Ok(Crontab::from_listing(&out.stdout_text())),
-                Some(1) => Ok(Crontab::from_file("")),
+                Some(0) => Ok((Crontab::from_listing(&out.stdout_text()), true)),
+                Some(1) => Ok((Crontab::from_file(""), true)),
                 Some(127) => Err(no_crontab(ctx)),
                 _ => Err(Error::msg(format!(
                     "Unable to read crontab: {}",
@@ -260,10 +262,8 @@ pub fn cron(p: CronParams, ctx: &Context) -> Result<Outcome, Error> {
         }
         None => Table::User(p.user.clone()),
     };
-    let mut tab = read(&table, ctx)?;
+    let (mut tab, existed) = read(&table, ctx)?;
     let original = tab.clone();
-    let existed =
-        !matches!(&table, Table::File(_)) || !tab.existing.is_empty() || file_exists(&table, ctx)?;
     let mut changed = false;
     if p.env {
         let decl = format!("{}=\"{}\"", p.name, p.job.as_deref().unwrap_or_default());
@@ -341,13 +341,6 @@ pub fn cron(p: CronParams, ctx: &Context) -> Result<Outcome, Error> {
         outcome = outcome.with_diff(diff::unified(&where_, &original.existing, &after));
     }
     Ok(outcome)
-}
-
-fn file_exists(table: &Table, ctx: &Context) -> Result<bool, Error> {
-    match table {
-        Table::File(path) => Ok(remote::stat(&ctx.target, path)?.is_some()),
-        Table::User(_) => Ok(true),
-    }
 }
 
 /// A cron file left with no job is removed (changed if it was there).

@@ -88,7 +88,8 @@ echo '== body'
 if [ "$written" = 0 ]; then head -c "$limit" -- "$b"; fi
 rm -f -- "$b""#;
 
-/// `application/json`, `text/json`, `...+json`: bodies read as JSON.
+/// `application/json`, `text/json`, `...+json` (`problem+json`): bodies
+/// read as JSON.
 fn is_json(content_type: &str) -> bool {
     let main = content_type
         .split(';')
@@ -98,7 +99,7 @@ fn is_json(content_type: &str) -> bool {
         .to_ascii_lowercase();
     let sub = main.split_once('/').map_or("", |(_, s)| s);
     let sub = sub.rsplit('+').next().unwrap_or(sub);
-    matches!(sub, "json" | "javascript" | "ld+json" | "problem+json")
+    matches!(sub, "json" | "javascript")
 }
 
 /// `status_code` as a list of numbers (a number, text, or a list of them).

@@ -73,9 +73,8 @@ fn resolve_templated(ctx: &RunContext, task: &Task, state: &HostState) -> Task {
         Err(e) => format!("the module name cannot be rendered: {e}"),
     };
     resolved.module = Module::Fail;
-    // The message is data: no template in it is rendered again.
-    resolved.args =
-        Args::Map(serde_json::json!({ "msg": problem.replace("{{", "{ {").replace("{%", "{ %") }));
+    // The message is data: written as `!unsafe`, it renders to itself.
+    resolved.args = Args::Map(serde_json::json!({ "msg": capstan_yaml::unsafe_text(&problem) }));
     resolved
 }
 
