@@ -68,6 +68,17 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Writes `inv.yml`, one host `box` on this machine; its path.
+fn local_inventory(dir: &std::path::Path) -> String {
+    let path = dir.join("inv.yml");
+    std::fs::write(
+        &path,
+        "all:\n  hosts:\n    box:\n      ansible_connection: local\n",
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
 fn code(out: &Output) -> i32 {
     out.status.code().expect("exited normally")
 }
@@ -802,18 +813,13 @@ fn a_playbook_runs_prints_a_recap_and_exits_by_its_result() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     let out_dir = dir.join("out");
-    std::fs::write(
-        dir.join("inv.yml"),
-        "all:\n  hosts:\n    box:\n      ansible_connection: local\n",
-    )
-    .unwrap();
+    let inv = local_inventory(dir);
     std::fs::write(
         dir.join("site.yml"),
         "- hosts: all\n  gather_facts: no\n  tasks:\n    - file: path={{ out }} state=directory\n    - copy: dest={{ out }}/a content=x\n    - command: /bin/false\n      when: fail | default(false) | bool\n",
     )
     .unwrap();
     let site = dir.join("site.yml").display().to_string();
-    let inv = dir.join("inv.yml").display().to_string();
     let out_var = format!("out={}", out_dir.display());
 
     let out = home.run(&[
@@ -907,6 +913,47 @@ fn a_playbook_runs_prints_a_recap_and_exits_by_its_result() {
 }
 
 #[test]
+fn a_failed_task_is_shown_where_it_is_written_and_no_log_keeps_its_message_out() {
+    let home = Home::new();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let inv = local_inventory(dir);
+    std::fs::write(
+        dir.join("site.yml"),
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - name: breaks\n      fail: msg=boom\n      ignore_errors: true\n    - fail:\n        msg: \"{{ token }}\"\n      no_log: true\n      ignore_errors: true\n",
+    )
+    .unwrap();
+    let site = dir.join("site.yml").display().to_string();
+    let out = home.run(&[
+        "playbook",
+        "run",
+        &site,
+        "-i",
+        &inv,
+        "-e",
+        "token=hush-42",
+        "-vv",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let block = format!(
+        "[ERROR]: Task failed: Action failed: boom\nOrigin: {site}:4:7\n\n2   gather_facts: no\n3   \
+         tasks:\n4     - name: breaks\n        ^ column 7\n"
+    );
+    assert!(stdout.contains(&block), "{stdout}");
+    assert!(
+        stdout.contains(&format!("task path: {site}:4\n")),
+        "{stdout}"
+    );
+    // Ansible's own display would print a no_log task's message here.
+    assert!(
+        stdout.contains("[ERROR]: Task failed: Action failed.\nOrigin:")
+            && !stdout.contains("hush-42"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn an_ansible_cfg_beside_the_playbook_and_the_listing_flags_shape_a_run() {
     let home = Home::new();
     let work = tempfile::tempdir().unwrap();
@@ -916,10 +963,7 @@ fn an_ansible_cfg_beside_the_playbook_and_the_listing_flags_shape_a_run() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
     };
-    write(
-        "inv.yml",
-        "all:\n  hosts:\n    box:\n      ansible_connection: local\n",
-    );
+    local_inventory(dir);
     // The role lives only where ansible.cfg's roles_path says.
     write(
         "shared-roles/greet/tasks/main.yml",

@@ -67,14 +67,18 @@ pub mod http;
 pub mod kv;
 pub mod log;
 pub mod mode;
+mod pattern;
 pub mod remote;
+pub mod shell_words;
 
 pub use capstan_wire::base64;
+pub use capstan_wire::clock::civil_from_days;
 pub use capstan_wire::events::{Event, EventKind};
 pub use capstan_wire::plugins::Capability;
 pub use error::Error;
 pub use manifest::{Action, Manifest, NoParams, params_schema};
 pub use outcome::{Outcome, Status};
+pub use pattern::glob_match;
 pub use schemars::{self, JsonSchema};
 
 /// The raw bindings generated from the WIT contract. Plugins rarely need

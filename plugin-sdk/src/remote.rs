@@ -2,7 +2,7 @@
 //! `remote.files`).
 
 use crate::bindings::capstan::plugin::remote as wit;
-use crate::bindings::capstan::plugin::types::HostError;
+pub use crate::bindings::capstan::plugin::types::HostError;
 
 pub use expand_vars::expand_vars;
 pub use one_trip::{Placed, Put, parse_stat, put, read_if_present, validate};

@@ -587,6 +587,10 @@ pub enum JobUpdate {
         /// How many hosts run it.
         #[serde(default)]
         hosts: usize,
+        /// Where the task is written, `file:line:column`: `-vv` prints it
+        /// as Ansible's `task path:`, and a failure shows the lines there.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        origin: Option<String>,
     },
     /// A playbook task finished on one host.
     HostDone {

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod docker;
+pub mod failure;
 pub mod hosts;
 pub mod jobs;
 pub mod notifications;

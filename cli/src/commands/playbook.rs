@@ -3,6 +3,7 @@
 //! terminal, and the PLAY RECAP.
 
 use capstan_engine::yaml;
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -15,6 +16,7 @@ use capstan_engine::jobs::{JobRecord, JobState, JobUpdate, ResultStatus, UpdateS
 use capstan_engine::playbook::outline::PlaybookOutline;
 use capstan_engine::playbook::{PlaybookOptions, Recap, TaskOutcome};
 
+use super::failure::{self, Origin};
 use crate::exit::{BadInput, Exit};
 use crate::output::print_json;
 
@@ -102,6 +104,10 @@ pub struct PlaybookRunArgs {
     /// (a play's `force_handlers:` still decides for itself).
     #[arg(long)]
     force_handlers: bool,
+    /// Forget the facts a fact cache (ansible.cfg's `fact_caching =
+    /// jsonfile`) kept from earlier runs before this one.
+    #[arg(long)]
+    flush_cache: bool,
     /// More output, as ansible-playbook's: `-v` prints each task's result
     /// as JSON, `-vv` also how many plays the playbook holds.
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
@@ -179,6 +185,7 @@ impl PlaybookRunArgs {
         self.only_reads()
             .or(self.start_at_task.is_some().then_some("--start-at-task"))
             .or(self.force_handlers.then_some("--force-handlers"))
+            .or(self.flush_cache.then_some("--flush-cache"))
             .or((self.verbosity >= 2).then_some("-vv"))
     }
 
@@ -225,6 +232,7 @@ impl PlaybookRunArgs {
             ansible_cfg: true,
             start_at_task: self.start_at_task,
             force_handlers: self.force_handlers,
+            flush_cache: self.flush_cache,
         })
     }
 }
@@ -365,6 +373,11 @@ pub struct Printer {
     json: bool,
     verbosity: u8,
     bar: Mutex<Option<ProgressBar>>,
+    /// Where the running task is written.
+    origin: Mutex<Option<Origin>>,
+    /// Error blocks already printed: each is printed once, as Ansible's
+    /// display does.
+    errors_shown: Mutex<HashSet<String>>,
 }
 
 impl Printer {
@@ -376,6 +389,8 @@ impl Printer {
             json,
             verbosity: 0,
             bar: Mutex::new(None),
+            origin: Mutex::new(None),
+            errors_shown: Mutex::new(HashSet::new()),
         }
     }
 
@@ -465,17 +480,28 @@ impl Printer {
                 name,
                 handler,
                 hosts,
+                origin,
                 ..
             } => {
                 self.finish();
                 let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
                 self.say(&banner(&format!("{kind} [{name}]")));
+                let origin = origin.as_deref().and_then(Origin::parse);
+                if self.verbosity >= 2
+                    && let Some(origin) = &origin
+                {
+                    self.say(&origin.task_path());
+                }
+                *self.origin.lock().unwrap_or_else(|e| e.into_inner()) = origin;
                 self.start_bar(name, *hosts);
             }
             // Plugins' log lines go to the job's log (`capstan jobs show`);
             // the run's output stays Ansible's.
             JobUpdate::Log { .. } | JobUpdate::TargetDone { .. } => {}
             JobUpdate::HostDone { outcome, .. } => {
+                if outcome.status == ResultStatus::Failed {
+                    self.show_error(outcome);
+                }
                 let mut line = host_line(outcome);
                 if self.verbosity > 0
                     && let Some(result) = shown_result(outcome)
@@ -514,6 +540,25 @@ impl Printer {
                     "\njob {job_id} (see `capstan jobs show {job_id}`)"
                 ));
             }
+        }
+    }
+
+    /// A failed result's `[ERROR]:` block with the task's source lines,
+    /// unless the same block was printed already.
+    fn show_error(&self, outcome: &TaskOutcome) {
+        let origin = self
+            .origin
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let block = failure::error_block(&outcome.module, &outcome.result, origin.as_ref());
+        let fresh = self
+            .errors_shown
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(block.clone());
+        if fresh {
+            self.say(&block);
         }
     }
 

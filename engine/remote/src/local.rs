@@ -163,8 +163,17 @@ pub struct LocalRunning {
     child: Option<tokio::process::Child>,
     stdin: Option<tokio::process::ChildStdin>,
     chunks: tokio::sync::mpsc::Receiver<Chunk>,
+    /// The command's exit code once it was reaped: its output is then
+    /// drained for as long as it keeps coming.
+    reaped: Option<Option<i32>>,
+    /// `Exit` was handed out.
     exited: bool,
 }
+
+/// How long output may pause once the command exited before it counts as
+/// ended: a process it left in the background may hold the output open
+/// for ever (`sleep 10 &`), and, as Ansible does, the task ends anyway.
+const OUTPUT_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl LocalTransport {
     /// Starts `argv` (no shell) with stdin left open, for a caller that
@@ -197,6 +206,7 @@ impl LocalTransport {
             stdin: child.stdin.take(),
             child: Some(child),
             chunks,
+            reaped: None,
             exited: false,
         })
     }
@@ -238,21 +248,37 @@ impl LocalRunning {
         Ok(())
     }
 
-    /// The next piece of output, then `Exit` once both streams ended.
+    /// The next piece of output, then `Exit` once both streams ended, or
+    /// once the command exited and its output paused for [`OUTPUT_GRACE`].
     pub async fn next(&mut self) -> Result<Option<Chunk>, RemoteError> {
-        if let Some(chunk) = self.chunks.recv().await {
-            return Ok(Some(chunk));
-        }
         if self.exited {
             return Ok(None);
         }
-        let child = self.child.as_mut().expect("only taken when stopping");
-        let status = child
-            .wait()
-            .await
-            .map_err(|e| RemoteError::Failed(format!("waiting for a command: {e}")))?;
-        self.exited = true;
-        Ok(Some(Chunk::Exit(status.code())))
+        loop {
+            if let Some(code) = self.reaped {
+                if let Ok(Some(chunk)) =
+                    tokio::time::timeout(OUTPUT_GRACE, self.chunks.recv()).await
+                {
+                    return Ok(Some(chunk));
+                }
+                self.exited = true;
+                return Ok(Some(Chunk::Exit(code)));
+            }
+            let child = self.child.as_mut().expect("only taken when stopping");
+            tokio::select! {
+                chunk = self.chunks.recv() => {
+                    if chunk.is_some() {
+                        return Ok(chunk);
+                    }
+                    let status = child.wait().await.map_err(wait_error)?;
+                    self.exited = true;
+                    return Ok(Some(Chunk::Exit(status.code())));
+                }
+                status = child.wait() => {
+                    self.reaped = Some(status.map_err(wait_error)?.code());
+                }
+            }
+        }
     }
 
     /// Stops the command (and, on Unix, what it started), in a task of its
@@ -270,7 +296,8 @@ impl Drop for LocalRunning {
         let Some(mut child) = self.child.take() else {
             return;
         };
-        if self.exited {
+        // Reaped: its id may already be another process's.
+        if self.exited || self.reaped.is_some() {
             return;
         }
         #[cfg(unix)]
@@ -336,6 +363,10 @@ fn signal_group(pid: u32, signal: libc::c_int) {
 }
 
 /// Why a command could not start, in words that name the cause.
+fn wait_error(e: std::io::Error) -> RemoteError {
+    RemoteError::Failed(format!("waiting for a command: {e}"))
+}
+
 fn spawn_error(request: &ExecRequest, e: std::io::Error) -> RemoteError {
     let program = &request.argv[0];
     match e.kind() {

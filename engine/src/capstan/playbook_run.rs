@@ -51,6 +51,7 @@ impl Capstan {
     ) -> Result<PlaybookReport> {
         let LoadedRun {
             cfg,
+            warnings,
             vault,
             playbook,
             inventory,
@@ -162,7 +163,8 @@ impl Capstan {
             late_handlers: Default::default(),
             forks: cfg.forks.unwrap_or(DEFAULT_FORKS).min(MAX_PARALLEL_TARGETS),
             force_handlers,
-            warnings: cfg.not_honoured.clone(),
+            fact_cache: cfg.fact_cache.clone(),
+            warnings,
             start_at: std::sync::Mutex::new(start_at),
             cancel: cancel.clone(),
         });
@@ -214,7 +216,13 @@ impl Capstan {
             model::roles_search_path(&cfg.roles_path),
         )?;
         cfg.apply_to_plays(&mut playbook.plays);
-        prepare::check_notify(&playbook)?;
+        let mut warnings = cfg.not_honoured.clone();
+        let missing = prepare::missing_handlers(&playbook);
+        match missing.into_iter().next() {
+            Some(first) if !cfg.missing_handler_warns => return Err(first.into()),
+            Some(first) => warnings.push(first.to_string()),
+            None => {}
+        }
         if let Some(start) = &options.start_at_task
             && !outline::has_start(&playbook, start)
         {
@@ -256,6 +264,7 @@ impl Capstan {
 
         Ok(LoadedRun {
             cfg,
+            warnings,
             vault,
             playbook,
             inventory,
@@ -308,6 +317,9 @@ const DEFAULT_FORKS: usize = 50;
 /// What [`Capstan::load_run`] reads.
 struct LoadedRun {
     cfg: AnsibleCfg,
+    /// Said before the first play: settings not honoured, handlers
+    /// notified that do not exist (`error_on_missing_handler = False`).
+    warnings: Vec<String>,
     vault: Arc<Vault>,
     playbook: model::Playbook,
     inventory: Vec<crate::inventory::Host>,

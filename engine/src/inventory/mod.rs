@@ -20,6 +20,34 @@ use capstan_remote::SshAuth;
 
 pub use capstan_wire::hosts::{Host, HostAuth};
 
+/// `-i web1,web2,`: the hosts named, in no group but `all`, with the
+/// `group_vars/` and `host_vars/` of the working and playbook folders.
+fn load_host_list(
+    list: &str,
+    default_user: &str,
+    playbook_dir: Option<&std::path::Path>,
+    vault: &Vault,
+) -> Result<Vec<Host>, InventoryError> {
+    let mut text = String::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if name.contains(|c: char| c.is_whitespace() || "=[]#;".contains(c)) {
+            return Err(InventoryError::Read(format!(
+                "-i {list}: `{name}` is not a host name (a list of hosts is names separated by \
+                 commas)"
+            )));
+        }
+        text.push_str(name);
+        text.push('\n');
+    }
+    let dirs: Vec<std::path::PathBuf> = std::iter::once(std::path::Path::new("."))
+        .chain(playbook_dir)
+        .map(std::path::Path::to_path_buf)
+        .collect();
+    let folders = VarFolders::read(&dirs, vault)?;
+    let hosts = parse_text(list, &text, "ini", default_user, &folders)?;
+    open_host_vars(hosts, vault, list)
+}
+
 /// The SSH transport's view of how to log in to a host.
 pub fn ssh_auth(auth: &HostAuth) -> SshAuth {
     match auth {
@@ -33,13 +61,18 @@ pub fn ssh_auth(auth: &HostAuth) -> SshAuth {
 /// line when it has none), with the `group_vars/` and `host_vars/` folders
 /// beside it and then beside `playbook_dir` (whose values win), and checks
 /// every host. `default_user` fills a missing `ansible_user`. The error
-/// names the file and line.
+/// names the file and line. As with Ansible's `-i web1,web2`, a name that
+/// is no file and holds a comma is a list of hosts.
 pub fn load_file(
     path: &std::path::Path,
     default_user: &str,
     playbook_dir: Option<&std::path::Path>,
     vault: &Vault,
 ) -> Result<Vec<Host>, InventoryError> {
+    let written = path.display().to_string();
+    if written.contains(',') && !path.exists() {
+        return load_host_list(&written, default_user, playbook_dir, vault);
+    }
     let text = capstan_yaml::read_file(path, "inventory").map_err(InventoryError::Read)?;
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let beside = path.parent().unwrap_or(std::path::Path::new("."));

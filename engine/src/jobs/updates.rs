@@ -77,11 +77,13 @@ impl UpdateStream {
                 name,
                 handler,
                 hosts,
+                origin,
             } => JobUpdate::Task {
                 job_id,
                 name: name.clone(),
                 handler: *handler,
                 hosts: *hosts,
+                origin: origin.clone(),
             },
             PlaybookEvent::Log(line) => JobUpdate::Log {
                 job_id,

@@ -8,6 +8,9 @@
 //! in a warning rather than silently ignored.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::fact_cache::{self, FactCache};
 
 /// One setting as written: its section, key, value and line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +45,9 @@ pub struct AnsibleCfg {
     pub vault_ids: Vec<String>,
     /// `[defaults] force_handlers`: handlers run on failed hosts too.
     pub force_handlers: bool,
+    /// `[defaults] error_on_missing_handler = False`: a `notify:` naming
+    /// no handler is a warning, not an error.
+    pub missing_handler_warns: bool,
     /// `[defaults] gathering = explicit`: plays gather facts only when
     /// they say `gather_facts: true`.
     pub gather_explicitly: bool,
@@ -49,9 +55,78 @@ pub struct AnsibleCfg {
     pub become_: Option<bool>,
     /// `[privilege_escalation] become_user`.
     pub become_user: Option<String>,
+    /// `[defaults] fact_caching = jsonfile` with its folder, prefix and
+    /// timeout: facts kept between runs (set by [`Self::with_environment`],
+    /// as the environment may name them instead).
+    pub fact_cache: Option<FactCache>,
+    /// The `fact_caching*` settings as the file wrote them.
+    fact_caching: FactCacheSettings,
     /// Settings it has that Capstan does not honour, each named with its
     /// section and line.
     pub not_honoured: Vec<String>,
+}
+
+/// The `fact_caching*` settings, from the file or the environment.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct FactCacheSettings {
+    plugin: Option<String>,
+    connection: Option<PathBuf>,
+    prefix: Option<String>,
+    timeout: Option<u64>,
+}
+
+impl FactCacheSettings {
+    /// Takes `ANSIBLE_CACHE_PLUGIN*`, which win over the file.
+    fn with_environment(mut self) -> Result<FactCacheSettings, String> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let Some(plugin) = var("ANSIBLE_CACHE_PLUGIN") {
+            self.plugin = Some(plugin);
+        }
+        if let Some(folder) = var("ANSIBLE_CACHE_PLUGIN_CONNECTION") {
+            self.connection = Some(expand_home(&folder));
+        }
+        if let Ok(prefix) = std::env::var("ANSIBLE_CACHE_PLUGIN_PREFIX") {
+            self.prefix = Some(prefix);
+        }
+        if let Some(timeout) = var("ANSIBLE_CACHE_PLUGIN_TIMEOUT") {
+            self.timeout =
+                Some(seconds(&timeout).map_err(|e| format!("ANSIBLE_CACHE_PLUGIN_TIMEOUT: {e}"))?);
+        }
+        Ok(self)
+    }
+
+    /// The cache they set up: none for Ansible's default `memory`, a
+    /// folder of JSON files for `jsonfile`; any other kind is refused.
+    fn cache(self) -> Result<Option<FactCache>, String> {
+        match self.plugin.as_deref().map(str::trim) {
+            None | Some("memory" | "ansible.builtin.memory") => Ok(None),
+            Some("jsonfile" | "ansible.builtin.jsonfile") => {
+                let dir = self.connection.ok_or(
+                    "fact_caching = jsonfile needs fact_caching_connection (or \
+                     ANSIBLE_CACHE_PLUGIN_CONNECTION): the folder facts are kept in",
+                )?;
+                Ok(Some(FactCache {
+                    dir,
+                    prefix: self.prefix.unwrap_or_default(),
+                    timeout: self
+                        .timeout
+                        .map_or(fact_cache::DEFAULT_TIMEOUT, Duration::from_secs),
+                }))
+            }
+            Some(other) => Err(format!(
+                "fact_caching = {other}: Capstan keeps facts between runs in `jsonfile` (a \
+                 folder of JSON files) or not at all (`memory`)"
+            )),
+        }
+    }
+}
+
+/// A whole number of seconds.
+fn seconds(value: &str) -> Result<u64, String> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{value}` is not a whole number of seconds"))
 }
 
 /// Settings that only tune how Ansible itself works or prints (its
@@ -81,9 +156,6 @@ const NO_EFFECT: &[(&str, &str)] = &[
     ("defaults", "local_tmp"),
     ("defaults", "remote_tmp"),
     ("defaults", "internal_poll_interval"),
-    ("defaults", "fact_caching"),
-    ("defaults", "fact_caching_connection"),
-    ("defaults", "fact_caching_timeout"),
     ("defaults", "collections_path"),
     ("defaults", "collections_paths"),
     ("ssh_connection", "pipelining"),
@@ -208,11 +280,24 @@ impl AnsibleCfg {
                     .collect();
             }
             ("defaults", "force_handlers") => self.force_handlers = truth(value)?,
+            ("defaults", "error_on_missing_handler") => {
+                self.missing_handler_warns = !truth(value)?;
+            }
             ("defaults", "gathering") => match value.to_ascii_lowercase().as_str() {
                 "explicit" => self.gather_explicitly = true,
                 "implicit" | "smart" => self.gather_explicitly = false,
                 _ => return Err("takes implicit, explicit or smart".into()),
             },
+            ("defaults", "fact_caching") => self.fact_caching.plugin = Some(value.to_string()),
+            ("defaults", "fact_caching_connection") => {
+                self.fact_caching.connection = Some(path(value));
+            }
+            ("defaults", "fact_caching_prefix") => {
+                self.fact_caching.prefix = Some(value.to_string());
+            }
+            ("defaults", "fact_caching_timeout") => {
+                self.fact_caching.timeout = Some(seconds(value)?);
+            }
             ("privilege_escalation", "become") => self.become_ = Some(truth(value)?),
             ("privilege_escalation", "become_user") => self.become_user = Some(value.to_string()),
             ("privilege_escalation", "become_method") => {
@@ -264,12 +349,27 @@ impl AnsibleCfg {
     }
 
     /// The settings Ansible also takes from its environment, which
-    /// override the file's: `ANSIBLE_FORCE_HANDLERS`.
+    /// override the file's: `ANSIBLE_FORCE_HANDLERS`,
+    /// `ANSIBLE_ERROR_ON_MISSING_HANDLER` and the fact cache's
+    /// `ANSIBLE_CACHE_PLUGIN`, `_CONNECTION`, `_PREFIX` and `_TIMEOUT`.
     pub fn with_environment(mut self) -> Result<AnsibleCfg, String> {
         if let Some(value) = std::env::var_os("ANSIBLE_FORCE_HANDLERS") {
             self.force_handlers = truth(&value.to_string_lossy())
                 .map_err(|e| format!("ANSIBLE_FORCE_HANDLERS: {e}"))?;
         }
+        if let Some(value) = std::env::var_os("ANSIBLE_ERROR_ON_MISSING_HANDLER") {
+            self.missing_handler_warns = !truth(&value.to_string_lossy())
+                .map_err(|e| format!("ANSIBLE_ERROR_ON_MISSING_HANDLER: {e}"))?;
+        }
+        self.fact_cache = self
+            .fact_caching
+            .clone()
+            .with_environment()?
+            .cache()
+            .map_err(|e| match self.file.as_os_str().is_empty() {
+                true => e,
+                false => format!("{}: {e}", self.file.display()),
+            })?;
         Ok(self)
     }
 

@@ -65,6 +65,8 @@ pub(crate) struct RunContext {
     /// Handlers run on failed hosts too (`--force-handlers`, ansible.cfg's
     /// `force_handlers`, `ANSIBLE_FORCE_HANDLERS`), unless a play says not.
     pub force_handlers: bool,
+    /// Where facts are kept between runs (ansible.cfg's `fact_caching`).
+    pub fact_cache: Option<crate::playbook::fact_cache::FactCache>,
     /// What the run warns about before its first play (settings of
     /// ansible.cfg it does not honour).
     pub warnings: Vec<String>,

@@ -19,6 +19,7 @@ pub mod ansible_cfg;
 mod clock;
 pub(crate) mod context;
 mod controller_files;
+pub mod fact_cache;
 mod filters;
 mod jinja_tests;
 mod list_filters;
@@ -165,4 +166,8 @@ pub struct PlaybookOptions {
     /// `--force-handlers`: handlers run on hosts that failed after
     /// notifying them, unless a play says `force_handlers: false`.
     pub force_handlers: bool,
+    /// `--flush-cache`: the facts kept from earlier runs (a fact cache
+    /// set up in ansible.cfg) are forgotten before this one.
+    #[serde(default)]
+    pub flush_cache: bool,
 }

@@ -42,6 +42,12 @@ pub enum Module {
     Sysctl,
     /// `apt_repository` (the apt plugin's `repository`).
     AptRepository,
+    /// `pip` (the apt plugin's `pip`).
+    Pip,
+    /// `async_status` (the command plugin's `async_status`).
+    AsyncStatus,
+    /// `find` (the file plugin's `find`).
+    Find,
     /// `getent` (the user plugin's `getent`).
     Getent,
     /// `get_url` (the url plugin's `get`).
@@ -126,6 +132,7 @@ pub const NAMES: &[&str] = &[
     "apt",
     "apt_repository",
     "assert",
+    "async_status",
     "authorized_key",
     "blockinfile",
     "command",
@@ -144,6 +151,7 @@ pub const NAMES: &[&str] = &[
     "fail",
     "fetch",
     "file",
+    "find",
     "get_url",
     "getent",
     "git",
@@ -155,6 +163,7 @@ pub const NAMES: &[&str] = &[
     "package",
     "pause",
     "ping",
+    "pip",
     "replace",
     "service",
     "set_fact",
@@ -178,20 +187,17 @@ pub const NOT_YET: &[&str] = &[
     "add_host",
     "apt_key",
     "assemble",
-    "async_status",
     "deb822_repository",
     "debconf",
     "dnf",
     "dnf5",
     "dpkg_selections",
     "expect",
-    "find",
     "group_by",
     "iptables",
     "known_hosts",
     "mount_facts",
     "package_facts",
-    "pip",
     "raw",
     "reboot",
     "rpm_key",
@@ -219,6 +225,9 @@ pub fn resolve(written: &str) -> Option<Module> {
         // On the Debian family Ansible's `package` is `apt`.
         "apt" | "package" => Module::Apt,
         "apt_repository" => Module::AptRepository,
+        "pip" => Module::Pip,
+        "async_status" => Module::AsyncStatus,
+        "find" => Module::Find,
         "assert" => Module::Assert,
         "authorized_key" => Module::AuthorizedKey,
         "command" => Module::Command,
@@ -301,6 +310,9 @@ impl Module {
         Some(match self {
             Module::Apt => ("apt", "apply"),
             Module::AptRepository => ("apt", "repository"),
+            Module::Pip => ("apt", "pip"),
+            Module::AsyncStatus => ("command", "async_status"),
+            Module::Find => ("file", "find"),
             Module::Assert => ("assert", "check"),
             Module::Command => ("command", "exec"),
             Module::Shell => ("command", "shell"),
@@ -357,6 +369,14 @@ impl Module {
     /// Ansible's parameter aliases: (alias, canonical name).
     fn aliases(self) -> &'static [(&'static str, &'static str)] {
         match self {
+            Module::Find => &[
+                ("name", "paths"),
+                ("path", "paths"),
+                ("pattern", "patterns"),
+                ("exclude", "excludes"),
+                ("checksum", "checksum_algorithm"),
+                ("checksum_algo", "checksum_algorithm"),
+            ],
             Module::File | Module::Lineinfile | Module::Stat | Module::Replace => {
                 &[("dest", "path"), ("name", "path"), ("destfile", "path")]
             }
@@ -372,7 +392,7 @@ impl Module {
                 ("update-cache", "update_cache"),
             ],
             Module::Git => &[("name", "repo")],
-            Module::User => &[("createhome", "create_home")],
+            Module::User => &[("createhome", "create_home"), ("user", "name")],
             Module::Cron => &[("value", "job"), ("dom", "day"), ("dow", "weekday")],
             Module::Sysctl => &[("key", "name"), ("val", "value")],
             Module::AptRepository => &[("update-cache", "update_cache")],

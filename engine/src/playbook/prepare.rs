@@ -26,7 +26,12 @@ pub(crate) fn plugins_needed(playbook: &Playbook) -> Vec<String> {
         if play.gathers_facts() {
             add(Module::Setup.plugin_action());
         }
-        for task in play.all_tasks().into_iter().chain(&play.handlers) {
+        for task in play
+            .all_tasks()
+            .into_iter()
+            .chain(&play.handlers)
+            .chain(&play.included_handlers)
+        {
             add(task.plugin_action());
         }
     }
@@ -45,7 +50,11 @@ pub(crate) fn plugins_maybe_needed(playbook: &Playbook, vault: &Arc<Vault>) -> V
         for steps in play.sections() {
             late_include_plugins(steps, 0, vault, &mut names);
         }
-        let mut tasks = play.all_tasks().into_iter().chain(&play.handlers);
+        let mut tasks = play
+            .all_tasks()
+            .into_iter()
+            .chain(&play.handlers)
+            .chain(&play.included_handlers);
         if tasks.any(|t| t.module == Module::Templated) {
             every_module_plugin(&mut names);
         }
@@ -110,24 +119,43 @@ fn late_include_plugins(steps: &[Step], depth: usize, vault: &Arc<Vault>, names:
     }
 }
 
-/// Every `notify:` must name a handler (or a `listen:` topic) of its play.
-pub(crate) fn check_notify(playbook: &Playbook) -> Result<(), super::PlaybookError> {
+/// Each `notify:` that names no handler (nor `listen:` topic) of its
+/// play, worded as Ansible words it, at the notifying task.
+pub(crate) fn missing_handlers(playbook: &Playbook) -> Vec<super::PlaybookError> {
+    let mut missing = Vec::new();
     for play in &playbook.plays {
         let topics: Vec<String> = play
             .handlers
             .iter()
+            .chain(&play.included_handlers)
             .flat_map(|h| h.handler_topics())
             .collect();
-        for task in play.all_tasks().into_iter().chain(&play.handlers) {
-            if let Some(missing) = task.notify.iter().find(|n| !topics.contains(n)) {
-                return Err(super::PlaybookError::at(
+        // Templated names are known only as the run renders them.
+        let templated_handler = play
+            .handlers
+            .iter()
+            .any(|h| h.name.as_deref().is_some_and(Templates::is_template));
+        for task in play
+            .all_tasks()
+            .into_iter()
+            .chain(&play.handlers)
+            .chain(&play.included_handlers)
+        {
+            let unknown = |n: &&String| {
+                !topics.contains(n) && !Templates::is_template(n) && !templated_handler
+            };
+            for name in task.notify.iter().filter(unknown) {
+                missing.push(super::PlaybookError::at(
                     &task.pos,
-                    format!("`notify: {missing}` names no handler of this play"),
+                    format!(
+                        "The requested handler '{name}' was not found in either the main \
+                         handlers list nor in the listening handlers list"
+                    ),
                 ));
             }
         }
     }
-    Ok(())
+    missing
 }
 
 /// Opens every vars file a play names without a template, so a missing
@@ -171,7 +199,12 @@ pub(crate) fn mentions_hostvars(playbook: &Playbook) -> bool {
     }
     let mut dirs: Vec<std::path::PathBuf> = vec![playbook.dir.clone()];
     for play in &playbook.plays {
-        for task in play.all_tasks().into_iter().chain(&play.handlers) {
+        for task in play
+            .all_tasks()
+            .into_iter()
+            .chain(&play.handlers)
+            .chain(&play.included_handlers)
+        {
             if let Some(role) = &task.role
                 && !dirs.contains(&role.path)
             {

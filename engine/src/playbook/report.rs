@@ -29,6 +29,8 @@ pub enum PlaybookEvent {
         handler: bool,
         /// How many hosts run it.
         hosts: usize,
+        /// Where it is written, `file:line:column`.
+        origin: Option<String>,
     },
     /// One host finished the current task.
     HostDone(TaskOutcome),

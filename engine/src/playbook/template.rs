@@ -32,6 +32,17 @@ pub enum TemplateError {
     /// A variable (or attribute path, `a.b`) the scope lacks.
     #[error("undefined variable `{0}`")]
     Undefined(String),
+    /// An attribute path (`a.b`) whose last step its value lacks, with
+    /// that value's type in Python's words, as Ansible says it.
+    #[error("undefined variable `{path}`: object of type '{kind}' has no attribute '{attribute}'")]
+    NoAttribute {
+        /// The whole path.
+        path: String,
+        /// The type of the value before its last step (`dict`, `list`...).
+        kind: &'static str,
+        /// The attribute it lacks.
+        attribute: String,
+    },
     /// An expression evaluated to nothing, without naming a missing variable.
     #[error("`{0}` is undefined")]
     UndefinedExpression(String),
@@ -536,11 +547,30 @@ fn undefined_variable(names: &HashSet<String>, scope: &Scope) -> Option<Template
             path = format!("{path}.{part}");
             match value.get(part) {
                 Some(inner) => value = inner,
-                None => return Some(TemplateError::Undefined(path)),
+                None => {
+                    return Some(TemplateError::NoAttribute {
+                        path,
+                        kind: python_type(value),
+                        attribute: part.to_string(),
+                    });
+                }
             }
         }
     }
     None
+}
+
+/// A JSON value's type as Python names it.
+fn python_type(value: &Json) -> &'static str {
+    match value {
+        Json::Object(_) => "dict",
+        Json::Array(_) => "list",
+        Json::String(_) => "str",
+        Json::Bool(_) => "bool",
+        Json::Number(n) if n.is_f64() => "float",
+        Json::Number(_) => "int",
+        Json::Null => "NoneType",
+    }
 }
 
 fn to_bool(value: Value) -> bool {
@@ -908,7 +938,11 @@ mod tests {
         let err = t
             .render_value("{{ result.stdout_lines }}", &scope())
             .unwrap_err();
-        assert_eq!(err, TemplateError::Undefined("result.stdout_lines".into()));
+        assert_eq!(
+            err.to_string(),
+            "undefined variable `result.stdout_lines`: object of type 'dict' has no attribute \
+             'stdout_lines'"
+        );
         let err = t.condition("nope == 1", &scope()).unwrap_err();
         assert_eq!(err, TemplateError::Undefined("nope".into()));
         assert!(t.condition("nope is not defined", &scope()).unwrap());

@@ -67,6 +67,15 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether SQLite said the database was locked by another connection.
+    pub fn is_busy(&self) -> bool {
+        let source = match self {
+            StoreError::Sqlite { source, .. } | StoreError::Migration { source, .. } => source,
+            _ => return false,
+        };
+        source.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+    }
+
     /// An SQLite error on the database at `path`.
     pub fn sqlite(path: impl Into<PathBuf>, source: rusqlite::Error) -> Self {
         StoreError::Sqlite {

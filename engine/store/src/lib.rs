@@ -70,8 +70,23 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Opens (creating if needed) the database, runs pending migrations and
-    /// marks jobs whose process is gone as interrupted.
+    /// marks jobs whose process is gone as interrupted. Two processes
+    /// opening a new database at once race to make it a write-ahead-log
+    /// database, which SQLite answers with "locked" at once rather than
+    /// waiting: the loser tries again, for up to 10 s.
     pub fn open(path: &Path) -> Result<Store> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match Store::open_once(path) {
+                Err(e) if e.is_busy() && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                opened => return opened,
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<Store> {
         let wrap = |source| StoreError::sqlite(path, source);
         let mut conn = Connection::open(path).map_err(wrap)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))

@@ -1,5 +1,5 @@
 //! Modules that change the machine itself (cron, hostname, sysctl,
-//! apt_repository, systemd's units) run over SSH against a Debian 12 container of the
+//! apt_repository, systemd's units, user accounts) run over SSH against a Debian 12 container of the
 //! test's own with systemd as its PID 1 (tests/containers), never against
 //! this machine.
 
@@ -228,6 +228,55 @@ const PLAYBOOK: &str = r#"- hosts: box
           - mask_word.stdout == 'masked'
           - start_masked is failed
           - missing.msg == 'Could not find the requested service no-such-unit: host'
+
+    # user: a home copied from a skeleton, expiry, password aging and
+    # lock, an SSH key with a passphrase, a home made for an account that
+    # had none, libuser's mode refused
+    - file: path=/srv/skel/.config state=directory
+    - copy: dest=/srv/skel/.config/hello content=hi
+    - user:
+        name: deploy
+        home: /srv/homes/deploy
+        skeleton: /srv/skel
+        expires: 2529881062
+        password: "$6$rounds=656000$TT4O7jz2M57npccl$33LF6FcUMSW11qrESXL1HX0BS.bsiT6aenFLLiVpsQh6hDtI9pJh5iY7x8J7ePkN4fP8hmElidHXaeD51pbGS."
+      register: deploy
+    - user: name=deploy password_expire_max=90 password_expire_warn=14 password_lock=yes
+      register: aged
+    - user: name=deploy password_expire_max=90 password_expire_warn=14 password_lock=yes expires=2529881062
+      register: aged_again
+    - user:
+        name: deploy
+        generate_ssh_key: yes
+        ssh_key_type: ed25519
+        ssh_key_passphrase: tide-pool-7
+      register: keyed
+    - user: name=deploy generate_ssh_key=yes ssh_key_type=ed25519
+      register: keyed_again
+    - getent: database=shadow key=deploy
+    - stat: path=/srv/homes/deploy/.config/hello
+      register: copied
+    - user: name=nohome create_home=no
+    - user: name=nohome
+      register: home_made
+    - stat: path=/home/nohome
+      register: made
+    - user: name=someone local=yes
+      register: local
+      ignore_errors: true
+    - assert:
+        that:
+          - deploy is changed and deploy.home == '/srv/homes/deploy'
+          - copied.stat.exists and copied.stat.pw_name == 'deploy'
+          - aged is changed and aged_again is not changed
+          - getent_shadow.deploy[0].startswith('!$6$rounds=656000$')
+          - getent_shadow.deploy[3] == '90' and getent_shadow.deploy[4] == '14'
+          - getent_shadow.deploy[6] == '29281'
+          - keyed is changed and keyed_again is not changed
+          - keyed.ssh_key_file == '/srv/homes/deploy/.ssh/id_ed25519'
+          - keyed.ssh_public_key.startswith('ssh-ed25519 ')
+          - home_made is changed and made.stat.isdir and made.stat.pw_name == 'nohome'
+          - local is failed and 'libuser' in local.msg
 "#;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -242,7 +291,16 @@ async fn cron_hostname_sysctl_and_systemd_change_a_real_machine() {
     assert!(!report.failed(), "{:#?}", unignored_failures(&events));
     let recap = &report.recap[0];
     assert_eq!(recap.failed, 0);
-    assert_eq!(recap.ignored, 4, "four refusals were expected");
+    assert_eq!(recap.ignored, 5, "five refusals were expected");
+    // The key's passphrase reached ssh-keygen and no result.
+    assert_eq!(
+        host.exec(
+            "ssh-keygen -y -P tide-pool-7 -f /srv/homes/deploy/.ssh/id_ed25519 >/dev/null && \
+             stat -c %U /srv/homes/deploy/.ssh/id_ed25519"
+        ),
+        "deploy\n"
+    );
+    assert!(!format!("{events:?}").contains("tide-pool-7"));
     // What the run left is on the machine, read without Capstan.
     assert_eq!(host.exec("cat /etc/hostname"), "web-7.example.test\n");
     assert_eq!(host.exec("systemctl is-enabled capstan-demo"), "masked\n");

@@ -20,6 +20,7 @@ mod modules;
 mod nodes;
 mod notifications;
 mod oracle;
+mod pip;
 mod playbook;
 mod schedules;
 mod secrets_store;

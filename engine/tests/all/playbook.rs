@@ -388,7 +388,7 @@ async fn bad_playbooks_are_refused_with_file_line_and_column() {
         (
             "- hosts: all\n  tasks:\n    - copy: dest=/x content=y\n      notify: nobody\n",
             "bad.yml:3:7",
-            "`notify: nobody` names no handler",
+            "The requested handler 'nobody' was not found",
         ),
         (
             "- hosts: cache\n  tasks: []\n",
@@ -1337,6 +1337,20 @@ async fn waits_background_commands_and_scripts_run_over_ssh_as_ansible_runs_them
     - name: the flag
       wait_for: path={dir}/flag search_regex='ready (?P<n>\d+) (\w+)' timeout=20
       register: flag
+    - name: the background job's result
+      async_status: jid={{{{ job.ansible_job_id }}}}
+      register: status
+      until: status.finished
+      retries: 20
+      delay: 1
+    - async_status: jid={{{{ job.ansible_job_id }}}} mode=cleanup
+      register: cleaned
+    - async_status: jid={{{{ job.ansible_job_id }}}}
+      register: gone
+      ignore_errors: true
+    - async_status: jid=../../etc
+      register: escape
+      ignore_errors: true
     - name: a closed port
       wait_for: port={closed} timeout=1
       register: port
@@ -1368,6 +1382,10 @@ async fn waits_background_commands_and_scripts_run_over_ssh_as_ansible_runs_them
         that:
           - job is changed and job.started == 1 and job.finished == 0
           - job.ansible_job_id is string
+          - status.finished == 1 and status.rc == 0 and status is changed
+          - cleaned.erased is defined
+          - gone is failed and gone.msg.startswith('could not find job')
+          - escape is failed and 'is not a job id' in escape.msg
           - flag is not changed and flag.elapsed <= 15
           - flag.match_groups == ['42', 'go'] and flag.match_groupdict.n == '42'
           - port is failed and port.elapsed >= 1 and port.elapsed <= 3
@@ -1385,7 +1403,7 @@ async fn waits_background_commands_and_scripts_run_over_ssh_as_ansible_runs_them
     let recap = recap_of(&report, "h1");
     assert_eq!(
         (recap.failed, recap.ignored, recap.unreachable),
-        (0, 3, 0),
+        (0, 5, 0),
         "{}",
         first_failure(&events)
     );
@@ -1707,4 +1725,54 @@ async fn unarchive_unpacks_tar_and_zip_once_and_names_what_it_cannot_read() {
         .filter(|e| e.file_name().to_string_lossy().starts_with("capstan-un"))
         .collect();
     assert!(leftovers.is_empty(), "scratch copies left: {leftovers:?}");
+}
+
+#[tokio::test]
+async fn a_jsonfile_fact_cache_keeps_cacheable_facts_between_runs_until_flushed() {
+    let (home, capstan) = engine();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let inv = local_inventory(dir, &[("box", "")]);
+    write(
+        dir,
+        "ansible.cfg",
+        "[defaults]\nfact_caching = jsonfile\nfact_caching_connection = facts\nfact_caching_prefix = cap_\n",
+    );
+    let first = write(
+        dir,
+        "first.yml",
+        "- hosts: box\n  gather_facts: no\n  tasks:\n    - set_fact: { kept: 1, cacheable: true }\n    - set_fact: { not_kept: 2 }\n",
+    );
+    let second = write(
+        dir,
+        "second.yml",
+        "- hosts: box\n  gather_facts: no\n  tasks:\n    - assert:\n        that:\n          - kept == 1 and ansible_facts.kept == 1\n          - not_kept is undefined\n",
+    );
+    let flushed = write(
+        dir,
+        "flushed.yml",
+        "- hosts: box\n  gather_facts: no\n  tasks:\n    - assert: { that: kept is undefined }\n",
+    );
+    let with_cfg = |options: &mut PlaybookOptions| options.ansible_cfg = true;
+    let (report, events) = play(&capstan, &first, &inv, with_cfg).await;
+    assert!(!report.failed(), "{}", first_failure(&events));
+    let file = dir.join("facts/cap_box");
+    let kept: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(kept["kept"], 1);
+    assert!(kept.get("not_kept").is_none());
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let (report, events) = play(&capstan, &second, &inv, with_cfg).await;
+    assert!(!report.failed(), "{}", first_failure(&events));
+    let (report, events) = play(&capstan, &flushed, &inv, |options| {
+        options.ansible_cfg = true;
+        options.flush_cache = true;
+    })
+    .await;
+    assert!(!report.failed(), "{}", first_failure(&events));
+    drop(home);
 }

@@ -47,6 +47,30 @@ async fn exec_passes_stdin_env_and_cwd_without_a_shell() {
 }
 
 #[tokio::test]
+async fn a_process_left_in_the_background_does_not_hold_the_command() {
+    // The shell exits at once; the sleep it leaves behind keeps its output
+    // open. As in Ansible, the command ends once its output pauses.
+    let started = std::time::Instant::now();
+    let out = LocalTransport
+        .exec(
+            &ExecRequest {
+                argv: argv(&["sh", "-c", "echo before; sleep 30 & echo after"]),
+                ..Default::default()
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "before\nafter\n");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "waited {:?} for the background sleep",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn exec_output_is_capped() {
     let request = ExecRequest {
         argv: argv(&["head", "-c", "300000", "/dev/zero"]),

@@ -1,8 +1,9 @@
 //! Ansible's `apt` module: packages present, absent or at their latest
 //! version, with `update_cache` and `cache_valid_time`, through apt-get
 //! and dpkg-query on the target. Check mode asks apt-get to simulate.
-//! `repository` is Ansible's `apt_repository`.
+//! `repository` is Ansible's `apt_repository`, `pip` Ansible's `pip`.
 
+mod pip;
 mod repository;
 
 use capstan_plugin_sdk::remote::Command;
@@ -53,7 +54,7 @@ impl Plugin for Apt {
         Manifest::new(
             "apt",
             env!("CARGO_PKG_VERSION"),
-            "Manage Debian packages with apt.",
+            "Manage Debian packages with apt, and Python packages with pip.",
         )
         .capability(Capability::RemoteExec)
         .capability(Capability::RemoteFiles)
@@ -65,6 +66,14 @@ impl Plugin for Apt {
                 "A source line in apt's lists (Ansible's apt_repository).",
             )
             .run(repository::repository),
+        )
+        .action(
+            Action::new(
+                "pip",
+                "Python packages installed or removed by pip, in a virtualenv made when missing \
+                 (Ansible's pip).",
+            )
+            .run(pip::pip),
         )
     }
 }

@@ -2,7 +2,7 @@
 //! through a shell), `shell` runs a command line through `/bin/sh`; both
 //! are guarded by `creates`/`removes` and report changed when they ran.
 
-mod split;
+mod background;
 
 use capstan_plugin_sdk::{
     Action, Capability, Context, Error, JsonSchema, Manifest, Outcome, Plugin, log,
@@ -145,6 +145,14 @@ impl Plugin for Command {
             )
             .run(ping),
         )
+        .action(
+            Action::new(
+                "async_status",
+                "A background task's state and, once it finished, its result (Ansible's \
+                 async_status).",
+            )
+            .run(background::async_status),
+        )
     }
 }
 
@@ -179,7 +187,9 @@ fn with_newline(stdin: Option<String>, add_newline: Option<bool>) -> Option<Stri
 fn exec(params: ExecParams, ctx: &Context) -> Result<Outcome, Error> {
     let argv = match (params.argv, params.cmd) {
         (Some(argv), None) => argv,
-        (None, Some(cmd)) => split::words(&cmd).map_err(Error::InvalidParams)?,
+        (None, Some(cmd)) => {
+            capstan_plugin_sdk::shell_words::words(&cmd).map_err(Error::InvalidParams)?
+        }
         (Some(_), Some(_)) => {
             return Err(Error::InvalidParams(
                 "parameters are mutually exclusive: cmd, argv (give one)".into(),
@@ -339,13 +349,35 @@ fn run(argv: Vec<String>, shown: String, params: Options, ctx: &Context) -> Resu
     }
 
     if let Some(seconds) = params.background_seconds {
-        return start_in_background(argv, &shown, &params, seconds, ctx);
+        return background::start(
+            argv,
+            &shown,
+            params.chdir.as_deref(),
+            params.stdin.is_some(),
+            seconds,
+            ctx,
+        );
     }
     let mut command = remote::Command::new(guarded(&argv, &params).unwrap_or_else(|| argv.clone()));
     if let Some(input) = params.stdin.clone() {
         command = command.stdin(input.into_bytes());
     }
-    let output = command.run(&ctx.target)?;
+    let output = match command.run(&ctx.target) {
+        Err(remote::HostError::Unavailable(why)) if why.starts_with("command not found") => {
+            return Ok(missing_program(&argv));
+        }
+        other => other?,
+    };
+    // Over SSH the host's shell reports a missing program (127, "not
+    // found"): the same result as on this machine, as Ansible's module
+    // gives it, for a command (a shell line keeps its shell's answer).
+    if !params.shell_line
+        && output.exit_code == Some(127)
+        && output.stdout.is_empty()
+        && output.stderr_text().contains("not found")
+    {
+        return Ok(missing_program(&argv));
+    }
     if output.exit_code == Some(0)
         && output.stderr == MATCHED
         && let Some(path) = &params.creates
@@ -431,59 +463,21 @@ fn script(params: ScriptParams, ctx: &Context) -> Result<Outcome, Error> {
     run(vec!["sh".into(), "-c".into(), wrapper], shown, options, ctx)
 }
 
-/// Starts the command detached from the session (its own session, no
-/// terminal, output discarded), stopped by `timeout` after `seconds`, and
-/// prints its process id.
-const BACKGROUND: &str = r#"t=$1
-shift
-if command -v setsid >/dev/null 2>&1; then
-    setsid timeout "$t" "$@" </dev/null >/dev/null 2>&1 &
-else
-    nohup timeout "$t" "$@" </dev/null >/dev/null 2>&1 &
-fi
-echo $!"#;
-
-/// Ansible's `async:` with `poll: 0`: the command starts in the
-/// background and the task answers at once, changed, with a job id.
-fn start_in_background(
-    argv: Vec<String>,
-    shown: &str,
-    params: &Options,
-    seconds: u64,
-    ctx: &Context,
-) -> Result<Outcome, Error> {
-    if params.stdin.is_some() {
-        return Err(Error::InvalidParams(
-            "stdin cannot be fed to a command started in the background (async with poll: 0)"
-                .into(),
-        ));
-    }
-    let mut wrapped = vec![
-        "sh".to_string(),
-        "-c".into(),
-        BACKGROUND.into(),
-        "capstan-async".into(),
-        seconds.to_string(),
-    ];
-    wrapped.extend(argv.iter().cloned());
-    let mut command = remote::Command::new(wrapped);
-    if let Some(dir) = &params.chdir {
-        command = command.cwd(dir);
-    }
-    let out = command.run_checked(&ctx.target)?;
-    let pid = out.stdout_text().trim().to_string();
-    let job = format!("j{pid}");
-    Ok(
-        Outcome::changed(format!("started `{shown}` in the background (job {job})")).with_data(
-            serde_json::json!({
-                "changed": true,
-                "started": 1,
-                "finished": 0,
-                "ansible_job_id": job,
-                "cmd": argv,
-            }),
-        ),
-    )
+/// A command whose program does not exist, as Ansible's module answers
+/// it: failed, rc 2, empty outputs, Python's words.
+fn missing_program(argv: &[String]) -> Outcome {
+    let program = argv.first().map(String::as_str).unwrap_or_default();
+    let message = format!("[Errno 2] No such file or directory: b'{program}'");
+    Outcome::failed(message.clone()).with_data(serde_json::json!({
+        "changed": false,
+        "cmd": argv,
+        "rc": 2,
+        "stdout": "",
+        "stderr": "",
+        "stdout_lines": [],
+        "stderr_lines": [],
+        "msg": message,
+    }))
 }
 
 fn last_line(text: &str) -> &str {

@@ -253,39 +253,8 @@ pub fn argv(value: Option<&Value>, field: &str) -> Result<Option<Vec<String>>, E
 }
 
 fn split_command(text: &str, field: &str) -> Result<Vec<String>, Error> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut quote: Option<char> = None;
-    for c in text.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => word.push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                in_word = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            (None, c) => {
-                word.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if quote.is_some() {
-        return Err(Error::InvalidParams(format!(
-            "{field}: unclosed quote in `{text}`"
-        )));
-    }
-    if in_word {
-        words.push(word);
-    }
-    Ok(words)
+    capstan_plugin_sdk::shell_words::words(text)
+        .map_err(|e| Error::InvalidParams(format!("{field}: {e}")))
 }
 
 /// Checks a name the engine will use in a URL path or as an object name.

@@ -2,8 +2,10 @@
 //! nothing, with the given mode, owner and group — idempotently, with check
 //! mode and a diff of the state.
 
+mod find;
 mod stat;
 mod tempfile;
+mod times;
 
 use capstan_plugin_sdk::mode::Mode;
 use capstan_plugin_sdk::remote::{self, FileInfo, FileKind};
@@ -36,6 +38,19 @@ struct FileParams {
     /// Set owner and group through a symlink at `path` on what it points
     /// to (default true); false sets them on the link itself.
     follow: Option<bool>,
+    /// `preserve`, `now` or a time in `modification_time_format` (default:
+    /// `now` for state=touch, else `preserve`).
+    modification_time: Option<String>,
+    /// How `modification_time` is written (default `%Y%m%d%H%M.%S`).
+    modification_time_format: Option<String>,
+    /// As `modification_time`, for the access time.
+    access_time: Option<String>,
+    /// How `access_time` is written.
+    access_time_format: Option<String>,
+    /// Ansible's internal peek for a diff: only says whether the file
+    /// looks binary, changing nothing.
+    #[serde(rename = "_diff_peek")]
+    diff_peek: Option<bool>,
 }
 
 /// What a path should be.
@@ -83,6 +98,14 @@ impl Plugin for File {
         )
         .action(
             Action::new(
+                "find",
+                "Files under folders chosen by name, type, age, size and content (Ansible's \
+                 find); never changes anything.",
+            )
+            .run(find::find),
+        )
+        .action(
+            Action::new(
                 "tempfile",
                 "Make a new uniquely named file or folder (Ansible's tempfile).",
             )
@@ -95,6 +118,14 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
     let path = params.path.as_str();
     // An octal mode is known now; a symbolic one once the path is seen.
     let octal_mode = params.mode.as_ref().map(Mode::octal).transpose()?.flatten();
+    if params.diff_peek == Some(true) {
+        return diff_peek(ctx, path);
+    }
+    if params.src.is_some() && !matches!(params.state, Some(State::Link)) {
+        return Err(Error::InvalidParams(
+            "src option requires state to be 'link' or 'hard'".into(),
+        ));
+    }
     let mut changes: Vec<String> = Vec::new();
     let mut created_with_mode = false;
     let (before, state) = match params.state {
@@ -149,73 +180,83 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
             }
             Some(_) => {}
         },
-        "touch" => {
-            // Like Ansible, touch always updates the times: always changed.
+        // A missing path is made; one that is there gets its times (`now`
+        // unless told otherwise: like Ansible's, a changed task).
+        "touch" if before.is_none() => {
             changes.push(format!("touch {path}"));
             if !ctx.check {
                 run(ctx, &["touch", "--", path])?;
             }
         }
-        "link" => {
-            let src = params
-                .src
-                .as_deref()
-                .ok_or_else(|| Error::InvalidParams("state=link needs `src`".into()))?;
-            let same = before.as_ref().is_some_and(|i| {
-                i.kind == FileKind::Symlink && i.link_target.as_deref() == Some(src)
-            });
-            if !same {
-                if before
-                    .as_ref()
-                    .is_some_and(|i| i.kind == FileKind::Directory)
-                {
-                    return Err(Error::msg(format!(
-                        "{path} is a directory; refusing to replace it with a link"
-                    )));
-                }
-                if !params.force {
-                    // Ansible's checks and words, each lifted by `force`.
-                    if before.as_ref().is_some_and(|i| i.kind != FileKind::Symlink) {
-                        return Err(Error::msg(format!(
-                            "refusing to convert from file to symlink for {path}"
-                        )));
-                    }
-                    // A relative src is relative to the link's folder.
-                    let target = if src.starts_with('/') {
-                        src.to_string()
-                    } else {
-                        format!("{}/{src}", path.rsplit_once('/').map_or(".", |(d, _)| d))
-                    };
-                    if remote::stat(&ctx.target, &target)?.is_none() {
-                        return Err(Error::msg(format!(
-                            "src file does not exist, use \"force=yes\" if you really want to \
-                             create the link: {target}"
-                        )));
-                    }
-                }
-                changes.push(format!("link {path} -> {src}"));
-                if !ctx.check {
-                    run(ctx, &["ln", "-sfn", "--", src, path])?;
-                }
-            }
-            return Ok(finish(path, changes, &before, ("link", Some(src)), ctx));
-        }
+        "touch" => {}
+        "link" => link(ctx, &params, before.as_ref(), &mut changes)?,
         other => return Err(Error::InvalidParams(format!("unknown state `{other}`"))),
     }
 
+    let touching = state == "touch";
+    let modification = times::Wanted::read(
+        params.modification_time.as_deref(),
+        params.modification_time_format.as_deref(),
+        touching,
+        "modification_time",
+    )?;
+    let access = times::Wanted::read(
+        params.access_time.as_deref(),
+        params.access_time_format.as_deref(),
+        touching,
+        "access_time",
+    )?;
+    // A path just made (or, in check mode, not there) has its times.
+    if before.is_some() && times::apply(ctx, path, &modification, &access)? {
+        changes.push(format!("times of {path}"));
+    }
+    let link_src = params.src.as_deref().filter(|_| state == "link");
     // A folder just made with its mode needs no second look, nor does
     // a path with no attributes asked for.
     let no_mode_to_check = params.mode.is_none() || created_with_mode;
     if no_mode_to_check && params.owner.is_none() && params.group.is_none() {
-        return Ok(finish(path, changes, &before, (state, None), ctx));
+        return Ok(finish(path, changes, &before, (state, link_src), ctx));
     }
     // Attributes, on what is (or in check mode would be) there now.
-    let now = if ctx.check || changes.is_empty() {
+    let mut now = if ctx.check || changes.is_empty() {
         // Nothing was done to the path: it is as it was.
         before.clone()
     } else {
         remote::stat(&ctx.target, path)?
     };
+    // Through a link (`follow`, the default), on what it points to; on
+    // the link itself otherwise, whose mode Linux cannot change.
+    let follow = params.follow != Some(false);
+    let mut attr_path = path.to_string();
+    let mut mode_settable = true;
+    if let Some(info) = now.as_ref().filter(|i| i.kind == FileKind::Symlink) {
+        if follow {
+            let target = info.link_target.clone().unwrap_or_default();
+            attr_path = beside(path, &target);
+            now = remote::stat(&ctx.target, &attr_path)?;
+            if now.is_none() {
+                // A dangling link: the names asked for are still checked;
+                // one just made with `force` has nothing to set, any
+                // other cannot be followed.
+                if let Some(owner) = &params.owner {
+                    capstan_plugin_sdk::accounts::uid_of(ctx, owner)?;
+                }
+                if let Some(group) = &params.group {
+                    capstan_plugin_sdk::accounts::gid_of(ctx, group)?;
+                }
+                if state == "link" {
+                    return Ok(finish(path, changes, &before, (state, link_src), ctx));
+                }
+                return Err(Error::msg(format!(
+                    "{path} is a link to {attr_path}, which does not exist (follow: false \
+                     sets attributes on the link itself)"
+                )));
+            }
+        } else {
+            mode_settable = false;
+        }
+    }
+    let on = attr_path.as_str();
     let wanted_mode = params
         .mode
         .as_ref()
@@ -228,11 +269,12 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
         })
         .transpose()?;
     if let Some(mode) = wanted_mode
+        && mode_settable
         && now.as_ref().is_none_or(|i| i.mode != mode)
     {
         changes.push(format!("mode {:04o}", mode));
         if !ctx.check {
-            run(ctx, &["chmod", &format!("{mode:o}"), "--", path])?;
+            run(ctx, &["chmod", &format!("{mode:o}"), "--", on])?;
         }
     }
     // `-h` acts on a link itself.
@@ -246,7 +288,7 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
         if now.as_ref().is_none_or(|i| i.uid != uid) {
             changes.push(format!("owner {owner}"));
             if !ctx.check {
-                run(ctx, &[&["chown"], no_deref, &["--", owner, path]].concat())?;
+                run(ctx, &[&["chown"], no_deref, &["--", owner, on]].concat())?;
             }
         }
     }
@@ -255,11 +297,96 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
         if now.as_ref().is_none_or(|i| i.gid != gid) {
             changes.push(format!("group {group}"));
             if !ctx.check {
-                run(ctx, &[&["chgrp"], no_deref, &["--", group, path]].concat())?;
+                run(ctx, &[&["chgrp"], no_deref, &["--", group, on]].concat())?;
             }
         }
     }
-    Ok(finish(path, changes, &before, (state, None), ctx))
+    Ok(finish(path, changes, &before, (state, link_src), ctx))
+}
+
+/// `_diff_peek`: whether the file's first 8 KiB hold a NUL byte.
+fn diff_peek(ctx: &Context, path: &str) -> Result<Outcome, Error> {
+    let out = remote::Command::new([
+        "sh",
+        "-c",
+        r#"head -c 8192 -- "$1" 2>/dev/null | tr -d -c '\000' | wc -c"#,
+        "capstan-peek",
+        path,
+    ])
+    .run_checked(&ctx.target)?;
+    let binary = out.stdout_text().trim() != "0";
+    Ok(
+        Outcome::ok(format!("{path} peeked")).with_data(serde_json::json!({
+            "path": path,
+            "changed": false,
+            "appears_binary": binary,
+        })),
+    )
+}
+
+/// `state: link`: the link made (or pointed elsewhere) when `src` is
+/// given; an existing link kept as it is without `src`, for its
+/// attributes alone. Ansible's refusals, each but the last lifted by
+/// `force`: a file in the way, a missing `src`, a folder (an empty one
+/// is replaced), a folder that holds files.
+fn link(
+    ctx: &Context,
+    params: &FileParams,
+    before: Option<&FileInfo>,
+    changes: &mut Vec<String>,
+) -> Result<(), Error> {
+    let path = params.path.as_str();
+    let Some(src) = params.src.as_deref() else {
+        if before.is_some_and(|i| i.kind == FileKind::Symlink) {
+            return Ok(());
+        }
+        return Err(Error::msg("src is required for creating new symlinks"));
+    };
+    if before.is_some_and(|i| i.kind == FileKind::Symlink && i.link_target.as_deref() == Some(src))
+    {
+        return Ok(());
+    }
+    let was_directory = before.is_some_and(|i| i.kind == FileKind::Directory);
+    if !params.force {
+        if let Some(info) = before.filter(|i| i.kind != FileKind::Symlink) {
+            return Err(Error::msg(format!(
+                "refusing to convert from {} to symlink for {path}",
+                kind_name(info)
+            )));
+        }
+        let target = beside(path, src);
+        if remote::stat(&ctx.target, &target)?.is_none() {
+            return Err(Error::msg(format!(
+                "src file does not exist, use \"force=yes\" if you really want to \
+                 create the link: {target}"
+            )));
+        }
+    }
+    changes.push(format!("link {path} -> {src}"));
+    if ctx.check {
+        return Ok(());
+    }
+    if was_directory
+        && remote::Command::new(["rmdir", "--", path])
+            .run(&ctx.target)?
+            .exit_code
+            != Some(0)
+    {
+        return Err(Error::msg(format!(
+            "the directory {path} is not empty, refusing to convert it"
+        )));
+    }
+    run(ctx, &["ln", "-sfn", "--", src, path])
+}
+
+/// Where `target`, as a link at `path` holds it, points: a relative one
+/// is relative to the link's folder.
+fn beside(path: &str, target: &str) -> String {
+    if target.starts_with('/') {
+        target.to_string()
+    } else {
+        format!("{}/{target}", path.rsplit_once('/').map_or(".", |(d, _)| d))
+    }
 }
 
 /// Describes the path (`absent` when nothing is there; a link to a folder

@@ -4,11 +4,29 @@
 //! in one command, and returns them as data under Ansible's names.
 
 mod facts;
+mod subset;
 
 use capstan_plugin_sdk::{
-    Action, Capability, Context, Error, Manifest, NoParams, Outcome, Plugin, register_plugin,
+    Action, Capability, Context, Error, JsonSchema, Manifest, Outcome, Plugin, register_plugin,
     remote,
 };
+use serde::Deserialize;
+
+/// Parameters of `gather` (Ansible's `setup` and `gather_facts`).
+#[derive(Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields)]
+struct SetupParams {
+    /// Which facts: `all` (default), `min`, `hardware`, `network`,
+    /// `virtual` or a fact's own name, `!` before one leaving it out.
+    #[serde(default)]
+    gather_subset: Vec<String>,
+    /// Only the facts whose names match one of these shell patterns
+    /// (`ansible_distribution*`).
+    #[serde(default)]
+    filter: Vec<String>,
+    /// Accepted for Ansible's sake: Capstan gathers in one command.
+    gather_timeout: Option<u64>,
+}
 
 /// Prints everything the facts are made of, in sections, in one round trip.
 /// A fixed script: nothing from the user goes into it.
@@ -44,7 +62,9 @@ impl Plugin for Setup {
     }
 }
 
-fn gather(_: NoParams, ctx: &Context) -> Result<Outcome, Error> {
+fn gather(params: SetupParams, ctx: &Context) -> Result<Outcome, Error> {
+    let wanted = subset::Subset::parse(&params.gather_subset).map_err(Error::InvalidParams)?;
+    let _ = params.gather_timeout;
     let output = remote::Command::new(["sh", "-c", PROBE]).run(&ctx.target)?;
     if !output.success() {
         return Err(Error::msg(format!(
@@ -52,7 +72,7 @@ fn gather(_: NoParams, ctx: &Context) -> Result<Outcome, Error> {
             output.stderr_text().trim()
         )));
     }
-    let facts = facts::parse(&output.stdout_text()).map_err(Error::msg)?;
+    let mut facts = facts::parse(&output.stdout_text()).map_err(Error::msg)?;
     let summary = format!(
         "{} {} {} ({}), {} MB",
         facts["ansible_distribution"].as_str().unwrap_or("?"),
@@ -63,6 +83,8 @@ fn gather(_: NoParams, ctx: &Context) -> Result<Outcome, Error> {
         facts["ansible_hostname"].as_str().unwrap_or("?"),
         facts["ansible_memtotal_mb"]
     );
+    wanted.keep(&mut facts);
+    subset::filter(&mut facts, &params.filter);
     Ok(Outcome::ok(summary).with_data(serde_json::json!({ "ansible_facts": facts })))
 }
 

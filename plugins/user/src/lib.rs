@@ -7,6 +7,9 @@
 mod account;
 mod authorized_key;
 mod getent;
+mod group;
+mod shadow;
+mod ssh_key;
 
 use capstan_plugin_sdk::{Action, Capability, Manifest, Plugin, register_plugin};
 
@@ -31,7 +34,7 @@ impl Plugin for User {
         )
         .action(
             Action::new("group", "Make a group present (with this gid) or absent.")
-                .run(account::group),
+                .run(group::group),
         )
         .action(
             Action::new(

@@ -130,6 +130,7 @@ async fn start_upload(
         ansible_cfg: false,
         start_at_task: None,
         force_handlers: false,
+        flush_cache: false,
     };
     state
         .capstan
@@ -265,6 +266,7 @@ fn scheduled_playbook(playbook: ScheduledPlaybook) -> PlaybookOptions {
         ansible_cfg: false,
         start_at_task: None,
         force_handlers: false,
+        flush_cache: false,
     }
 }
 

@@ -29,6 +29,7 @@ pub(super) const HANDED_KEYS: &[&str] = &[
     "throttle",
     "remote_user",
     "vars",
+    "notify",
 ];
 
 /// Keywords a block or an import hands down to every task it holds: its
@@ -54,6 +55,8 @@ pub struct HandedDown {
     pub(super) throttle: Option<u32>,
     pub(super) remote_user: Option<String>,
     pub(super) vars: Vec<(String, Json)>,
+    /// `notify:`, for the tasks that notify nothing themselves.
+    pub(super) notify: Vec<String>,
     /// The variables of the `include_role` whose tasks these are.
     pub(super) role_scope: Option<Arc<RoleScope>>,
 }
@@ -83,6 +86,7 @@ impl HandedDown {
             "throttle" => self.throttle = Some(throttle(value)?),
             "remote_user" => self.remote_user = Some(string(value, "remote_user")?),
             "vars" => self.vars = vars(value)?,
+            "notify" => self.notify = strings(value, "notify")?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -132,6 +136,9 @@ impl HandedDown {
             self.become_user = outer.become_user.clone();
         }
         self.no_log = self.no_log.or(outer.no_log);
+        if self.notify.is_empty() {
+            self.notify = outer.notify.clone();
+        }
         self.ignore_errors = self.ignore_errors.or(outer.ignore_errors);
         self.any_errors_fatal = self.any_errors_fatal.or(outer.any_errors_fatal);
         self.run_once = self.run_once.or(outer.run_once);
@@ -194,6 +201,9 @@ impl HandedDown {
             task.become_user = self.become_user.clone();
         }
         task.no_log = task.no_log.or(self.no_log);
+        if task.notify.is_empty() {
+            task.notify = self.notify.clone();
+        }
         task.ignore_errors = task.ignore_errors.or(self.ignore_errors);
         task.any_errors_fatal = task.any_errors_fatal.or(self.any_errors_fatal);
         task.run_once = task.run_once.or(self.run_once);

@@ -93,6 +93,11 @@ pub struct Play {
     /// `force_handlers:`: handlers also run on hosts that failed after
     /// notifying them (unwritten: the run's `--force-handlers`).
     pub force_handlers: Option<bool>,
+    /// `gather_subset:`: which facts the play gathers (none: all).
+    pub gather_subset: Vec<String>,
+    /// Handlers of the roles its `include_role`s name: notified by name
+    /// only once the include ran (then they join `handlers`).
+    pub included_handlers: Vec<Task>,
     /// `environment:` for every task (under theirs).
     pub environment: Vec<Json>,
     /// `strategy:`: hosts in step (linear) or each at its own pace (free).
@@ -400,6 +405,9 @@ pub struct IncludedRole {
     /// The variables only the role's tasks see, when it was read as the
     /// playbook loaded (with `Include::steps`).
     pub scope: Option<Arc<RoleScope>>,
+    /// The role's handlers, read with it: they join the play's when the
+    /// include first runs, as Ansible adds them then.
+    pub handlers: Vec<Task>,
 }
 
 /// Which files of a role's folders a call reads instead of `main.yml`.
@@ -572,6 +580,8 @@ impl Play {
             max_fail_percentage: None,
             any_errors_fatal: false,
             force_handlers: None,
+            gather_subset: Vec::new(),
+            included_handlers: Vec::new(),
             environment: Vec::new(),
             strategy: Strategy::Linear,
             connection_local: false,
@@ -854,6 +864,8 @@ const PLAY_KEYS: &[&str] = &[
     "max_fail_percentage",
     "any_errors_fatal",
     "force_handlers",
+    "gather_subset",
+    "gather_timeout",
     "environment",
     "strategy",
     "connection",
@@ -1130,6 +1142,11 @@ fn play(node: &Node, loader: &mut Loader) -> Result<Play, PlaybookError> {
             }
             "any_errors_fatal" => play.any_errors_fatal = boolean(value, "any_errors_fatal")?,
             "force_handlers" => play.force_handlers = Some(boolean(value, "force_handlers")?),
+            "gather_subset" => play.gather_subset = strings(value, "gather_subset")?,
+            // Capstan gathers in one command, which its task timeout bounds.
+            "gather_timeout" => {
+                string(value, "gather_timeout")?;
+            }
             "environment" => play.environment = vec![scalars::environment(value)?],
             "strategy" => play.strategy = Strategy::read(value)?,
             "connection" => {
@@ -1167,5 +1184,6 @@ fn play(node: &Node, loader: &mut Loader) -> Result<Play, PlaybookError> {
     play.role_vars = roles.vars;
     play.handlers = roles.handlers;
     play.handlers.extend(own_handlers);
+    play.included_handlers = roles.included_handlers;
     Ok(play)
 }

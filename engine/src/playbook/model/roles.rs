@@ -23,6 +23,10 @@ pub(crate) struct PlayRoles {
     pub defaults: Vec<(String, Json)>,
     pub vars: Vec<(String, Json)>,
     pub handlers: Vec<Task>,
+    /// Handlers of roles an `include_role` brings: after the play's own,
+    /// as Ansible adds them when the include runs (so of two handlers
+    /// with one name, the included role's answers).
+    pub included_handlers: Vec<Task>,
     pub ran: Vec<(PathBuf, String)>,
 }
 

@@ -448,7 +448,11 @@ fn include_role(
     if !include.file.contains("{{") {
         let call = RoleCall::for_include(&include.file, role.files.clone(), name_at);
         let read = read_included_role(call, loader)?;
-        loader.play_roles.handlers.extend(read.handlers);
+        loader
+            .play_roles
+            .included_handlers
+            .extend(read.handlers.iter().cloned());
+        role.handlers = read.handlers;
         role.scope = Some(read.scope);
         include.steps = Some(read.steps);
     }
@@ -478,6 +482,7 @@ pub(super) fn read_included_role(
     let mut steps = vec![Step::Block(block)];
     handing.hand_down(&mut steps);
     let mut handlers = read.handlers;
+    handlers.extend(read.included_handlers);
     for handler in &mut handlers {
         handing.hand_to(handler);
     }

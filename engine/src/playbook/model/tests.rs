@@ -522,8 +522,15 @@ fn an_included_role_keeps_its_variables_to_its_own_tasks_and_handlers() {
         panic!("its dependency as a block")
     };
     assert!(dependency.once.is_some(), "a dependency runs once per host");
-    let handler = play.handlers.iter().find(|h| h.display_name() == "reload");
+    // Its handlers join the play's when the include runs.
+    assert!(play.handlers.iter().all(|h| h.display_name() != "reload"));
+    let handler = play
+        .included_handlers
+        .iter()
+        .find(|h| h.display_name() == "reload");
     assert_eq!(handler.unwrap().role_scope.as_ref(), Some(scope));
+    let role = include.included_role.as_ref().unwrap();
+    assert_eq!(role.handlers.len(), 1);
 
     let Step::Include(late) = &play.tasks[1] else {
         panic!("a second include")

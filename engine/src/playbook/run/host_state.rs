@@ -395,12 +395,32 @@ impl HostState {
         }
     }
 
-    /// `set_fact`: binds each (rendered) parameter on this host.
+    /// `set_fact`: binds each (rendered) parameter on this host; with
+    /// `cacheable: true` they are facts as well, kept by a fact cache.
     pub fn set_fact(&mut self, params: Json) -> ItemResult {
+        let cacheable = params
+            .get("cacheable")
+            .is_some_and(crate::playbook::template::truthy_json);
         let facts = Self::facts_of(params);
         let result = Self::fact_result(&facts);
+        if cacheable {
+            self.absorb_facts(&Map::from_iter([(
+                "ansible_facts".to_string(),
+                Json::Object(facts.clone()),
+            )]));
+        }
         self.set.extend(facts);
         result
+    }
+
+    /// The facts a fact cache keeps for this host: what `setup` gathered
+    /// and cacheable `set_fact`s set, by their full names.
+    pub fn facts_to_keep(&self) -> Map<String, Json> {
+        self.facts
+            .iter()
+            .filter(|(k, _)| *k != "ansible_facts")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// The values a `set_fact` sets (all its parameters but `cacheable`).

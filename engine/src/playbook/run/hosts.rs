@@ -43,6 +43,7 @@ pub(super) async fn run_task_on_hosts(
         name: shown.clone(),
         handler,
         hosts: active.len(),
+        origin: Some(task.pos.to_string()),
     });
     if ctx.hostvars_used {
         let hostvars = hostvars_of(states);

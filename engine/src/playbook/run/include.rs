@@ -17,7 +17,7 @@ use super::{announce, any_active, run_steps};
 use crate::jobs::ResultStatus;
 use crate::playbook::PlaybookError;
 use crate::playbook::context::RunContext;
-use crate::playbook::model::{HandedDown, Include, IncludedRole, Play, RoleScope, Step};
+use crate::playbook::model::{HandedDown, Include, IncludedRole, Play, RoleScope, Step, Task};
 use crate::playbook::report::{PlaybookEvent, TaskOutcome};
 use crate::playbook::template::Scope;
 
@@ -38,7 +38,7 @@ pub(super) async fn run_include(
 ) -> bool {
     let module = include.module_name();
     let shown = include.name.clone().unwrap_or_else(|| module.to_string());
-    let Some(active) = announce(ctx, states, chosen, &shown) else {
+    let Some(active) = announce(ctx, states, chosen, &shown, &include.pos) else {
         return false;
     };
     // What the blocks and includes around it hand down, under its own.
@@ -161,14 +161,21 @@ fn included_role(
     name: &str,
 ) -> Result<(Vec<Step>, Arc<RoleScope>), PlaybookError> {
     if let (Some(steps), Some(scope)) = (&include.steps, &role.scope) {
+        join_handlers(ctx, play, role.handlers.iter().cloned());
         return Ok((steps.clone(), scope.clone()));
     }
     let read = include.read_role(name, &ctx.vault)?;
+    join_handlers(ctx, play, read.handlers.into_iter());
+    Ok((read.steps, read.scope))
+}
+
+/// Makes an included role's handlers the play's (once), after its own.
+fn join_handlers(ctx: &RunContext, play: &Play, handlers: impl Iterator<Item = Task>) {
     let mut late = ctx
         .late_handlers
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    for handler in read.handlers {
+    for handler in handlers {
         let known = late
             .iter()
             .any(|(at, h)| *at == play.pos && h.pos == handler.pos && h.role == handler.role);
@@ -176,7 +183,6 @@ fn included_role(
             late.push((play.pos.clone(), handler));
         }
     }
-    Ok((read.steps, read.scope))
 }
 
 /// The task files a host reads: one per item of the loop (one without a

@@ -105,7 +105,8 @@ fn strings(value: Json, what: &str) -> Result<Vec<String>, TaskError> {
     }
 }
 
-fn text_of(value: &Json) -> String {
+/// A value as text: a string as it is, anything else as JSON.
+pub(super) fn text_of(value: &Json) -> String {
     match value {
         Json::String(text) => text.clone(),
         other => other.to_string(),

@@ -36,7 +36,7 @@ pub(super) async fn run_meta(
             }
         }
     }
-    let Some(active) = announce(ctx, states, chosen, &shown) else {
+    let Some(active) = announce(ctx, states, chosen, &shown, &task.pos) else {
         return false;
     };
     match action {

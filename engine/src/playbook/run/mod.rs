@@ -21,6 +21,8 @@ mod task;
 
 use std::sync::Arc;
 
+use serde_json::{Map, Value as Json};
+
 use super::PlaybookOptions;
 use super::context::{RunContext, RunHost};
 use super::model::{Block, Play, Playbook, Step, Strategy, Task};
@@ -47,6 +49,13 @@ pub(crate) async fn run_playbook(
     let mut stopped = None;
     // Said once, before the first play's banner.
     let mut run_warnings = ctx.warnings.clone();
+    if let Some(cache) = &ctx.fact_cache {
+        run_warnings.extend(load_cached_facts(
+            cache,
+            ctx.options.flush_cache,
+            &mut states,
+        ));
+    }
     for warning in &run_warnings {
         warn(&ctx, warning.clone());
     }
@@ -111,6 +120,13 @@ pub(crate) async fn run_playbook(
     for state in states.iter().flatten() {
         state.target.close().await;
     }
+    if let Some(cache) = &ctx.fact_cache {
+        for state in states.iter().flatten() {
+            if let Err(e) = cache.store(&state.name, &state.facts_to_keep()) {
+                warn(&ctx, e);
+            }
+        }
+    }
     // As Ansible's, the recap names the hosts that took part.
     let recap = states
         .into_iter()
@@ -119,6 +135,32 @@ pub(crate) async fn run_playbook(
         .filter(|r| r.ok + r.unreachable + r.failed + r.skipped + r.rescued + r.ignored > 0)
         .collect();
     (recap, stopped)
+}
+
+/// Gives each host the facts kept from earlier runs (after forgetting
+/// them with `--flush-cache`); what could not be read, as warnings.
+fn load_cached_facts(
+    cache: &crate::playbook::fact_cache::FactCache,
+    flush: bool,
+    states: &mut [Option<HostState>],
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for state in states.iter_mut().flatten() {
+        let loaded = if flush {
+            cache.flush(&state.name).map(|()| Map::new())
+        } else {
+            cache.load(&state.name)
+        };
+        match loaded {
+            Ok(facts) if !facts.is_empty() => state.absorb_facts(&Map::from_iter([(
+                "ansible_facts".to_string(),
+                Json::Object(facts),
+            )])),
+            Ok(_) => {}
+            Err(e) => warnings.push(e),
+        }
+    }
+    warnings
 }
 
 /// Runs `play` batch by batch (each the whole play); false when the run
@@ -301,12 +343,18 @@ async fn run_play(
     let chosen = &batch.hosts[..];
     let play = Arc::new(play.clone());
     if play.gathers_facts() {
-        let setup = Arc::new(Task {
+        let mut setup = Task {
             name: Some("Gathering Facts".into()),
             tags: vec!["always".into()],
             become_: Some(false),
             ..Task::new(Module::Setup, "setup", play.pos.clone())
-        });
+        };
+        if !play.gather_subset.is_empty() {
+            setup.args = super::model::Args::Map(serde_json::json!({
+                "gather_subset": play.gather_subset,
+            }));
+        }
+        let setup = Arc::new(setup);
         run_task(ctx, &play, &setup, states, batch, chosen, false).await;
     }
     // Play vars and vars files, rendered per host once facts are known.
@@ -385,8 +433,23 @@ async fn run_notified_handlers(
     // the handlers (and stays failed).
     let force = play.force_handlers.unwrap_or(ctx.force_handlers);
     for (handler, topics) in handlers.iter().zip(answered_topics(&handlers)) {
+        // A handler named by a template answers to its name as each host
+        // renders it (one that cannot be rendered answers to none).
+        let templated = handler
+            .name
+            .as_deref()
+            .filter(|n| Templates::is_template(n));
         let notified = hosts_where(states, chosen, |s| {
-            (s.active() || (force && s.forcible())) && s.notified.iter().any(|n| topics.contains(n))
+            let answers = |n: &String| {
+                topics.contains(n)
+                    || templated.is_some_and(|name| {
+                        let scope = s.scope(&Map::new(), &ctx.options.extra_vars);
+                        ctx.templates
+                            .render_text(name, &scope)
+                            .is_ok_and(|r| r == *n)
+                    })
+            };
+            (s.active() || (force && s.forcible())) && s.notified.iter().any(answers)
         });
         if notified.is_empty() {
             continue;
@@ -411,28 +474,57 @@ async fn run_notified_handlers(
     }
 }
 
-/// What each handler answers to, as Ansible resolves a notification: a
-/// name reaches only the last handler loaded with that name (a role read
-/// twice brings its handlers twice; one runs), a `listen:` topic every
-/// handler that listens to it.
+/// What each handler answers to, as Ansible resolves a notification.
+/// Handlers come in blocks: the play's `handlers:` is one, each role
+/// instance's another. Ansible searches the blocks last first and each
+/// block top down, so a name reaches the first handler of that name in the
+/// last block holding one (a role read twice brings its handlers twice;
+/// one runs), and a `listen:` topic every handler listening to it, but
+/// only one of those sharing a name.
 fn answered_topics(handlers: &[Task]) -> Vec<Vec<String>> {
     let mut claimed: Vec<String> = Vec::new();
-    let mut answered: Vec<Vec<String>> = handlers
-        .iter()
-        .rev()
-        .map(|handler| {
-            let mut topics = handler.listen_topics();
+    let mut listened: Vec<(String, String)> = Vec::new();
+    let mut answered: Vec<Vec<String>> = vec![Vec::new(); handlers.len()];
+    for block in handler_blocks(handlers).into_iter().rev() {
+        for i in block {
+            let handler = &handlers[i];
             for name in handler.handler_names() {
                 if !claimed.contains(&name) {
                     claimed.push(name.clone());
-                    topics.push(name);
+                    answered[i].push(name);
                 }
             }
-            topics
-        })
-        .collect();
-    answered.reverse();
+            for topic in handler.listen_topics() {
+                if let Some(name) = &handler.name {
+                    let key = (topic.clone(), name.clone());
+                    if listened.contains(&key) {
+                        continue;
+                    }
+                    listened.push(key);
+                }
+                answered[i].push(topic);
+            }
+        }
+    }
     answered
+}
+
+/// The handlers' indices grouped in blocks as Ansible loads them: each run
+/// of handlers from the same place (the play, or one role instance).
+fn handler_blocks(handlers: &[Task]) -> Vec<std::ops::Range<usize>> {
+    let same_place = |a: &Task, b: &Task| match (&a.role, &b.role) {
+        (None, None) => true,
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        _ => false,
+    };
+    let mut blocks: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, handler) in handlers.iter().enumerate() {
+        match blocks.last_mut() {
+            Some(block) if same_place(&handlers[block.start], handler) => block.end = i + 1,
+            _ => blocks.push(i..i + 1),
+        }
+    }
+    blocks
 }
 
 /// Runs `steps` in order on the chosen hosts that are still active;
@@ -566,6 +658,7 @@ fn announce(
     states: &[Option<HostState>],
     chosen: &[usize],
     shown: &str,
+    origin: &capstan_yaml::Pos,
 ) -> Option<Vec<usize>> {
     let active = hosts_where(states, chosen, HostState::active);
     if active.is_empty() {
@@ -575,6 +668,7 @@ fn announce(
         name: shown.to_string(),
         handler: false,
         hosts: active.len(),
+        origin: Some(origin.to_string()),
     });
     Some(active)
 }
@@ -671,6 +765,53 @@ mod tests {
 
     fn tagged(tags: &[&str]) -> Vec<String> {
         tags.iter().map(|t| t.to_string()).collect()
+    }
+
+    /// A handler named `name` (none when empty) listening to `listen`,
+    /// from `role` (none: the play's own).
+    fn handler(
+        name: &str,
+        listen: &[&str],
+        role: Option<&Arc<crate::playbook::model::RoleRef>>,
+    ) -> Task {
+        let pos = capstan_yaml::Pos {
+            file: "site.yml".into(),
+            line: 1,
+            column: 1,
+        };
+        Task {
+            name: (!name.is_empty()).then(|| name.to_string()),
+            listen: tagged(listen),
+            role: role.cloned(),
+            ..Task::new(Module::Debug, "debug", pos)
+        }
+    }
+
+    #[test]
+    fn a_name_reaches_the_first_of_the_play_and_the_last_roles_and_listeners_run_once() {
+        let web = Arc::new(crate::playbook::model::RoleRef {
+            name: "web".into(),
+            path: "roles/web".into(),
+        });
+        let again = Arc::new(crate::playbook::model::RoleRef {
+            name: "web".into(),
+            path: "roles/web".into(),
+        });
+        let handlers = [
+            handler("restart", &[], None),
+            handler("restart", &[], None),
+            handler("a", &["topic"], None),
+            handler("a", &["topic"], None),
+            handler("", &["topic"], None),
+            handler("reload", &[], Some(&web)),
+            handler("reload", &[], Some(&again)),
+        ];
+        let answered = answered_topics(&handlers);
+        let answers = |i: usize, topic: &str| answered[i].iter().any(|t| t == topic);
+        assert!(answers(0, "restart") && !answers(1, "restart"));
+        assert!(answers(2, "topic") && !answers(3, "topic") && answers(4, "topic"));
+        assert!(!answers(5, "reload") && answers(6, "reload"));
+        assert!(answers(6, "web : reload"));
     }
 
     fn options(tags: &[&str], skip: &[&str]) -> PlaybookOptions {

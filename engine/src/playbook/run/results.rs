@@ -37,6 +37,16 @@ impl ItemResult {
         }
     }
 
+    /// Turns this result into a failure worded as `message`, keeping what
+    /// it holds (a skipped item keeps `skipped` and its reason).
+    pub fn fail(&mut self, message: String) {
+        self.status = ResultStatus::Failed;
+        self.result.insert("failed".into(), Json::Bool(true));
+        self.result
+            .insert("msg".into(), Json::String(message.clone()));
+        self.summary = message;
+    }
+
     /// An item skipped for `reason`.
     pub fn skipped(reason: String) -> ItemResult {
         let mut result = Map::new();

@@ -9,7 +9,7 @@ use serde_json::{Map, Value as Json};
 
 use super::controller_modules;
 use super::host_state::{DelegatedFacts, HostState};
-use super::loops::{item_vars, items_of, loop_var_name};
+use super::loops::{item_vars, items_of, loop_var_name, text_of};
 use super::results::{CENSORED, ItemResult, censored, hides_output};
 use crate::jobs::ResultStatus;
 use crate::playbook::actions::{
@@ -155,12 +155,23 @@ async fn run_resolved(
                         .insert("ansible_index_var".into(), Json::String(name.clone()));
                 }
                 let unreachable = result.unreachable;
-                // `loop_control.label` names the item in the summary.
+                // `loop_control.label` names the item in the summary; it
+                // sees the item's result under the task's `register:`, and
+                // an item whose label cannot be rendered fails with why.
                 let label = match &control.label {
-                    Some(label) => ctx
-                        .templates
-                        .render_value(label, &scope)
-                        .unwrap_or_else(|_| Json::String(label.clone())),
+                    Some(label) => {
+                        let scope = match &task.register {
+                            Some(name) => scope.with(name, Json::Object(result.result.clone())),
+                            None => scope,
+                        };
+                        match ctx.templates.render_value(label, &scope) {
+                            Ok(label) => label,
+                            Err(e) => {
+                                result.fail(format!("Failed to template loop_control.label: {e}"));
+                                Json::String(label.clone())
+                            }
+                        }
+                    }
                     None => item.clone(),
                 };
                 results.push((Some(label), result));
@@ -184,11 +195,45 @@ async fn run_resolved(
             .insert(name.clone(), Json::Object(registered.clone()));
     }
     let changed = registered.get("changed") == Some(&Json::Bool(true));
+    // A `notify:` may name its handler with a template, rendered with what
+    // the host knows once the task changed something.
+    let rendered;
+    let notifying = if status == ResultStatus::Changed
+        && task.notify.iter().any(|n| Templates::is_template(n))
+    {
+        let scope = state.scope_in(
+            task.role_scope.as_deref(),
+            &task_vars,
+            &ctx.options.extra_vars,
+        );
+        // One template may give a list of names.
+        let names = task
+            .notify
+            .iter()
+            .flat_map(|n| match ctx.templates.render_value(n, &scope) {
+                Ok(Json::Array(names)) => names.iter().map(text_of).collect(),
+                Ok(name) => vec![text_of(&name)],
+                Err(_) => vec![n.clone()],
+            });
+        rendered = Task {
+            notify: names.collect(),
+            ..task.clone()
+        };
+        &rendered
+    } else {
+        task
+    };
     // A lost host's status is `Unreachable`: never an ignored failure.
-    let ignored = state.record(task, status, changed);
+    let ignored = state.record(notifying, status, changed);
     if status == ResultStatus::Failed && !ignored {
+        // The task's own name, without the `ROLE : ` it is shown with.
+        let name = task
+            .role
+            .as_ref()
+            .and_then(|role| display.strip_prefix(&format!("{} : ", role.name)))
+            .unwrap_or(&display);
         let failed_task = serde_json::json!({
-            "name": display,
+            "name": name,
             "action": task.module_written,
         });
         state.last_failure = Some((failed_task, Json::Object(registered.clone())));

@@ -109,6 +109,34 @@ fn scalar_text(value: &Value) -> Option<String> {
     }
 }
 
+/// A JSON value as Python's `str()` prints the same data.
+fn python_repr(value: &Value) -> String {
+    match value {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(python_repr).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Object(fields) => {
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{}: {}",
+                        python_repr(&Value::String(k.clone())),
+                        python_repr(v)
+                    )
+                })
+                .collect();
+            format!("{{{}}}", fields.join(", "))
+        }
+    }
+}
+
 fn convert(value: &Value, to: &str) -> Option<Value> {
     match (to, value) {
         ("boolean", Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
@@ -120,6 +148,9 @@ fn convert(value: &Value, to: &str) -> Option<Value> {
         ("integer", Value::String(s)) => s.trim().parse::<i64>().ok().map(Value::from),
         ("number", Value::String(s)) => s.trim().parse::<f64>().ok().map(Value::from),
         ("string", Value::Number(_) | Value::Bool(_)) => scalar_text(value).map(Value::String),
+        // Ansible's modules take a mapping or list given for a string as
+        // Python prints it (`path: "{{ item }}"` with a `find` result).
+        ("string", Value::Object(_) | Value::Array(_)) => Some(Value::String(python_repr(value))),
         ("array", Value::String(s)) => Some(Value::Array(
             s.split(',')
                 .map(|p| Value::String(p.trim().to_string()))
@@ -128,5 +159,20 @@ fn convert(value: &Value, to: &str) -> Option<Value> {
         )),
         ("array", Value::Number(_) | Value::Bool(_)) => Some(Value::Array(vec![value.clone()])),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::python_repr;
+    use serde_json::json;
+
+    #[test]
+    fn a_mapping_given_for_a_string_reads_as_python_prints_it() {
+        let value = json!({"path": "/tmp/it's", "isdir": false, "n": [1, null]});
+        assert_eq!(
+            python_repr(&value),
+            r"{'isdir': False, 'n': [1, None], 'path': '/tmp/it\'s'}"
+        );
     }
 }

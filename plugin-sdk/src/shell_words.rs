@@ -1,5 +1,7 @@
 //! Splits a command line into words the way a POSIX shell would, without
-//! expanding anything: quotes group, backslashes escape, nothing else.
+//! expanding anything: quotes group, backslashes escape, nothing else —
+//! for `command`'s free form, a Compose `command:` string, pip's
+//! `extra_args`.
 
 /// Splits `line` into words; an unclosed quote is an error.
 pub fn words(line: &str) -> Result<Vec<String>, String> {
