@@ -1741,7 +1741,7 @@ async fn a_jsonfile_fact_cache_keeps_cacheable_facts_between_runs_until_flushed(
     let first = write(
         dir,
         "first.yml",
-        "- hosts: box\n  gather_facts: no\n  tasks:\n    - set_fact: { kept: 1, cacheable: true }\n    - set_fact: { not_kept: 2 }\n",
+        "- hosts: box\n  gather_facts: no\n  tasks:\n    - set_fact: { kept: 1, token_copy: \"{{ token }}\", cacheable: true }\n    - set_fact: { not_kept: 2 }\n",
     );
     let second = write(
         dir,
@@ -1754,13 +1754,24 @@ async fn a_jsonfile_fact_cache_keeps_cacheable_facts_between_runs_until_flushed(
         "- hosts: box\n  gather_facts: no\n  tasks:\n    - assert: { that: kept is undefined }\n",
     );
     let with_cfg = |options: &mut PlaybookOptions| options.ansible_cfg = true;
-    let (report, events) = play(&capstan, &first, &inv, with_cfg).await;
+    let (report, events) = play(&capstan, &first, &inv, |options| {
+        options.ansible_cfg = true;
+        options
+            .extra_vars
+            .insert("token".into(), "s3cret-token-9".into());
+        options.secret_vars = vec!["token".into()];
+    })
+    .await;
     assert!(!report.failed(), "{}", first_failure(&events));
     let file = dir.join("facts/cap_box");
-    let kept: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !text.contains("s3cret-token-9"),
+        "a secret reached the cache: {text}"
+    );
+    let kept: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(kept["kept"], 1);
-    assert!(kept.get("not_kept").is_none());
+    assert!(kept.get("not_kept").is_none() && kept.get("token_copy").is_none());
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,

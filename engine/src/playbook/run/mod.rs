@@ -122,7 +122,7 @@ pub(crate) async fn run_playbook(
     }
     if let Some(cache) = &ctx.fact_cache {
         for state in states.iter().flatten() {
-            if let Err(e) = cache.store(&state.name, &state.facts_to_keep()) {
+            if let Err(e) = cache.store(&state.name, &facts_without_secrets(&ctx, state)) {
                 warn(&ctx, e);
             }
         }
@@ -135,6 +135,28 @@ pub(crate) async fn run_playbook(
         .filter(|r| r.ok + r.unreachable + r.failed + r.skipped + r.rescued + r.ignored > 0)
         .collect();
     (recap, stopped)
+}
+
+/// The facts a host keeps in the fact cache, less any that holds a secret
+/// of the run (a vaulted value, a `--secret`): never written to disk, and
+/// named in a warning.
+fn facts_without_secrets(ctx: &RunContext, state: &HostState) -> Map<String, Json> {
+    let mut facts = state.facts_to_keep();
+    facts.retain(|name, value| {
+        let text = value.to_string();
+        let secret = ctx.secrets.mask(&text) != text;
+        if secret {
+            warn(
+                ctx,
+                format!(
+                    "fact `{name}` of {} holds a secret: it is not kept in the fact cache",
+                    state.name
+                ),
+            );
+        }
+        !secret
+    });
+    facts
 }
 
 /// Gives each host the facts kept from earlier runs (after forgetting
