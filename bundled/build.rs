@@ -11,6 +11,7 @@ fn main() {
         "../plugins/debug",
         "../plugins/docker",
         "../plugins/file",
+        "../plugins/find",
         "../plugins/git",
         "../plugins/lineinfile",
         "../plugins/notify",

@@ -46,7 +46,7 @@ pub enum Module {
     Pip,
     /// `async_status` (the command plugin's `async_status`).
     AsyncStatus,
-    /// `find` (the file plugin's `find`).
+    /// `find` (the find plugin's `find`).
     Find,
     /// `getent` (the user plugin's `getent`).
     Getent,
@@ -312,7 +312,7 @@ impl Module {
             Module::AptRepository => ("apt", "repository"),
             Module::Pip => ("apt", "pip"),
             Module::AsyncStatus => ("command", "async_status"),
-            Module::Find => ("file", "find"),
+            Module::Find => ("find", "find"),
             Module::Assert => ("assert", "check"),
             Module::Command => ("command", "exec"),
             Module::Shell => ("command", "shell"),

@@ -2,7 +2,6 @@
 //! nothing, with the given mode, owner and group — idempotently, with check
 //! mode and a diff of the state.
 
-mod find;
 mod stat;
 mod tempfile;
 mod times;
@@ -95,14 +94,6 @@ impl Plugin for File {
                 "Describe a path (Ansible's stat); never changes anything.",
             )
             .run(stat::stat),
-        )
-        .action(
-            Action::new(
-                "find",
-                "Files under folders chosen by name, type, age, size and content (Ansible's \
-                 find); never changes anything.",
-            )
-            .run(find::find),
         )
         .action(
             Action::new(
