@@ -249,7 +249,7 @@ impl LocalRunning {
     }
 
     /// The next piece of output, then `Exit` once both streams ended, or
-    /// once the command exited and its output paused for [`OUTPUT_GRACE`].
+    /// once the command exited and its output paused for `OUTPUT_GRACE`.
     pub async fn next(&mut self) -> Result<Option<Chunk>, RemoteError> {
         if self.exited {
             return Ok(None);
