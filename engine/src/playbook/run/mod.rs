@@ -462,16 +462,17 @@ async fn run_notified_handlers(
             .as_deref()
             .filter(|n| Templates::is_template(n));
         let notified = hosts_where(states, chosen, |s| {
-            let answers = |n: &String| {
-                topics.contains(n)
-                    || templated.is_some_and(|name| {
-                        let scope = s.scope(&Map::new(), &ctx.options.extra_vars);
-                        ctx.templates
-                            .render_text(name, &scope)
-                            .is_ok_and(|r| r == *n)
-                    })
-            };
-            (s.active() || (force && s.forcible())) && s.notified.iter().any(answers)
+            if !(s.active() || (force && s.forcible())) || s.notified.is_empty() {
+                return false;
+            }
+            // Rendered once per host, not once per notification.
+            let rendered = templated.and_then(|name| {
+                let scope = s.scope(&Map::new(), &ctx.options.extra_vars);
+                ctx.templates.render_text(name, &scope).ok()
+            });
+            s.notified
+                .iter()
+                .any(|n| topics.contains(n) || rendered.as_ref() == Some(n))
         });
         if notified.is_empty() {
             continue;
