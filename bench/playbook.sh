@@ -13,6 +13,7 @@
 #   bench/playbook.sh [HOSTS]                 default 20
 #   MEMORY_HOSTS="100 200 500" bench/playbook.sh   the memory fleet sizes (0: none)
 #   PLAYBOOKS="ten-tasks" bench/playbook.sh   only some of the playbooks
+#   PLAYBOOKS=none MEMORY_HOSTS=100 bench/playbook.sh   the memory figure alone
 #
 # Nothing else should run beside it: a compile doubles every figure.
 set -euo pipefail
@@ -20,6 +21,7 @@ cd "$(dirname "$0")/.."
 hosts=${1:-20}
 memory_hosts=${MEMORY_HOSTS:-100 200 500}
 playbooks=${PLAYBOOKS:-ten-tasks roles-serial}
+[ "$playbooks" = none ] && playbooks=
 mitogen_version=0.3.54
 
 cargo build --release -q -p capstan-cli

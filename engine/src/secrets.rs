@@ -2,7 +2,7 @@
 //! (`--secret NAME`), and the passwords read from the environment (sudo,
 //! SSH). Every stored or printed output of a run passes through it.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value as Json;
 
@@ -18,10 +18,15 @@ pub const MASK: &str = "********";
 /// blank out every output and hide nothing worth hiding.
 const SHORTEST: usize = 3;
 
-/// The secret values of one run: those known when it starts, and what its
-/// vault opens as it goes.
+/// The secret values of one run: those known when it starts, what its
+/// vault opens as it goes, and what the run learns is one (a sudo password
+/// a playbook's variable gives).
 #[derive(Debug, Clone, Default)]
-pub struct Secrets(Arc<Vec<String>>, Option<Arc<Vault>>);
+pub struct Secrets {
+    known: Arc<Vec<String>>,
+    vault: Option<Arc<Vault>>,
+    learned: Arc<Mutex<Vec<String>>>,
+}
 
 impl Secrets {
     /// The non-trivial values among `values`, longest first (so a secret
@@ -33,29 +38,55 @@ impl Secrets {
             .collect();
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
         values.dedup();
-        Secrets(Arc::new(values), None)
+        Secrets {
+            known: Arc::new(values),
+            ..Secrets::default()
+        }
     }
 
     /// These secrets, and every value `vault` opens (now or later).
     pub fn with_vault(self, vault: Arc<Vault>) -> Secrets {
-        Secrets(self.0, Some(vault))
+        Secrets {
+            vault: Some(vault),
+            ..self
+        }
+    }
+
+    /// Masks `value` from now on, wherever this run's secrets are used.
+    pub fn learn(&self, value: &str) {
+        if value.chars().count() < SHORTEST {
+            return;
+        }
+        let mut learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
+        if !learned.iter().any(|v| v == value) {
+            learned.push(value.to_string());
+        }
     }
 
     /// Whether there is nothing to mask (and no vault to open more).
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty() && self.1.is_none()
+        self.known.is_empty() && self.vault.is_none() && self.learned().is_empty()
+    }
+
+    fn learned(&self) -> Vec<String> {
+        self.learned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// `text` with every secret value replaced by [`MASK`].
     pub fn mask(&self, text: &str) -> String {
         let mut out = text.to_string();
-        let opened = self.1.as_ref().map(|v| v.opened()).unwrap_or_default();
+        let opened = self.vault.as_ref().map(|v| v.opened()).unwrap_or_default();
+        let learned = self.learned();
         let mut all: Vec<&String> = self
-            .0
+            .known
             .iter()
             .chain(opened.iter().filter(|v| v.chars().count() >= SHORTEST))
+            .chain(&learned)
             .collect();
-        if !opened.is_empty() {
+        if !opened.is_empty() || !learned.is_empty() {
             all.sort_by_key(|v| std::cmp::Reverse(v.len()));
         }
         for secret in all {
@@ -128,5 +159,18 @@ mod tests {
             serde_json::json!({"cmd": ["echo", "********"], "rc": 0})
         );
         assert!(Secrets::new(["ab".into()]).is_empty(), "too short to mask");
+    }
+
+    #[test]
+    fn a_learned_secret_is_masked_by_every_copy_from_then_on() {
+        let secrets = Secrets::default();
+        let copy = secrets.clone();
+        assert!(copy.is_empty());
+        assert_eq!(copy.mask("sudo pw s3cret-pw"), "sudo pw s3cret-pw");
+        secrets.learn("s3cret-pw");
+        secrets.learn("s3cret-pw");
+        secrets.learn("ab");
+        assert!(!copy.is_empty());
+        assert_eq!(copy.mask("sudo pw s3cret-pw, ab"), "sudo pw ********, ab");
     }
 }

@@ -86,17 +86,23 @@ def run_target(target, integration, shims, scratch):
     """Runs one target; returns its process result and the folders used."""
     name = target["name"]
     home = scratch / f"{name}.home"
-    output_dir = scratch / f"{name}.output"
+    target_dir = integration / "targets" / name
+    # Under the playbook's folder: Capstan's lookups read the controller's
+    # files there and nowhere else, and targets look up what they wrote.
+    if target["how"] == "role":
+        output_dir = integration / f"capstan-output-{name}"
+    else:
+        output_dir = target_dir / "capstan-output"
     remote_tmp = scratch / f"{name}.tmp"
     for folder in (home, output_dir, remote_tmp):
         folder.mkdir()
     config = scratch / f"{name}.config.yml"
     given = {"output_dir": str(output_dir)}
+    given_inventory = ""
     ansible_cfg = integration / "ansible.cfg"
     inventory = "inventory"
     if target["where"] == "container":
-        # The host is the container: setup_remote_tmp_dir makes the
-        # folder there; host keys are new each start.
+        # The host is the container (its host keys new each start).
         inventory = f"inventory.{name}"
         (integration / inventory).write_text(
             f"[testgroup]\n{start_container(name, scratch)}\n")
@@ -104,6 +110,14 @@ def run_target(target, integration, shims, scratch):
         ansible_cfg.write_text(
             "[defaults]\nroles_path = capstan-roles:targets\n"
             f"inventory = {inventory}\nhost_key_checking = False\n")
+        # A runme.sh names its inventory: the shim points it here.
+        given_inventory = str(integration / inventory)
+        # A scratch folder every login of the container may write in (a
+        # target's tasks may log in as another user, `remote_user`), as
+        # ansible-test's local connection never has to.
+        subprocess.run(["docker", "exec", container_name(name), "mkdir", "-m", "1777",
+                        "/tmp/capstan-remote-tmp"], check=True)
+        given["remote_tmp_dir"] = "/tmp/capstan-remote-tmp"
     else:
         given["remote_tmp_dir"] = str(remote_tmp)
     config.write_text(json.dumps(given))
@@ -114,9 +128,9 @@ def run_target(target, integration, shims, scratch):
         OUTPUT_DIR=str(output_dir),
         CAPSTAN_TARGET_CONFIG=str(config),
         CAPSTAN_TARGET_CALLS=str(scratch / f"{name}.calls"),
+        CAPSTAN_TARGET_INVENTORY=given_inventory,
         PATH=f"{shims}:{env['PATH']}",
     )
-    target_dir = integration / "targets" / name
     if target["how"] == "role":
         play = integration / f"capstan-{name}.yml"
         facts = "true" if gather_facts(target_dir) else "false"

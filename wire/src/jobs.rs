@@ -308,6 +308,11 @@ pub struct Recap {
     /// Failures let through by `ignore_errors`.
     #[serde(default)]
     pub ignored: u32,
+    /// Its failures were cleared by `meta: clear_host_errors` and it ended
+    /// the run in good standing: as in Ansible, the run does not fail on
+    /// its account, though `failed` still counts them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cleared: bool,
 }
 
 impl Recap {
@@ -315,13 +320,19 @@ impl Recap {
     pub fn status(&self) -> ResultStatus {
         if self.unreachable > 0 {
             ResultStatus::Unreachable
-        } else if self.failed > 0 {
+        } else if self.failed > 0 && !self.cleared {
             ResultStatus::Failed
         } else if self.changed > 0 {
             ResultStatus::Changed
         } else {
             ResultStatus::Ok
         }
+    }
+
+    /// Whether the run fails on this host's account: it was lost, or it
+    /// failed and was not cleared.
+    pub fn fails_run(&self) -> bool {
+        self.status().is_failure()
     }
 
     /// `ok=3 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0`.

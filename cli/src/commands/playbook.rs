@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value as Json};
 
 use capstan_engine::Capstan;
-use capstan_engine::jobs::{JobRecord, JobState, JobUpdate, ResultStatus, UpdateStream};
+use capstan_engine::jobs::{JobRecord, JobState, JobUpdate, LogLevel, ResultStatus, UpdateStream};
 use capstan_engine::playbook::outline::PlaybookOutline;
 use capstan_engine::playbook::{PlaybookOptions, Recap, TaskOutcome};
 
@@ -461,16 +461,10 @@ impl Printer {
             JobUpdate::Started { job_id, .. } => {
                 tracing::debug!(job_id, "playbook job started");
             }
-            JobUpdate::Play {
-                name,
-                hosts,
-                warning,
-                ..
-            } => {
+            // The play's warnings were each said as the run's own log
+            // line, as it gave them.
+            JobUpdate::Play { name, hosts, .. } => {
                 self.finish();
-                for line in warning.iter().flat_map(|w| w.lines()) {
-                    self.say(&format!("[WARNING]: {line}"));
-                }
                 self.say(&banner(&format!("PLAY [{name}]")));
                 if hosts.is_empty() {
                     self.say("skipping: no hosts matched\n");
@@ -494,6 +488,29 @@ impl Printer {
                 }
                 *self.origin.lock().unwrap_or_else(|e| e.into_inner()) = origin;
                 self.start_bar(name, *hosts);
+            }
+            // The run's own warnings (no target) are said as Ansible says
+            // them.
+            JobUpdate::Log {
+                target,
+                level: LogLevel::Warn,
+                message,
+                ..
+            } if target.is_empty() => {
+                for line in message.lines() {
+                    self.say(&format!("[WARNING]: {line}"));
+                }
+            }
+            // What the run says at -vv (`META:` lines).
+            JobUpdate::Log {
+                target,
+                level: LogLevel::Debug,
+                message,
+                ..
+            } if target.is_empty() => {
+                if self.verbosity >= 2 {
+                    self.say(message);
+                }
             }
             // Plugins' log lines go to the job's log (`capstan jobs show`);
             // the run's output stays Ansible's.
@@ -578,7 +595,7 @@ impl Printer {
                 "tasks": tasks,
             }))?;
         }
-        let failed = job.error.is_some() || recap.iter().any(|r| r.failed > 0 || r.unreachable > 0);
+        let failed = job.error.is_some() || recap.iter().any(Recap::fails_run);
         Ok(if job.state == JobState::Cancelled {
             Exit::Cancelled
         } else if failed {

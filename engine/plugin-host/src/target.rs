@@ -66,6 +66,22 @@ impl Target {
         }
     }
 
+    /// The same host reached by a login as `user` (a task's
+    /// `remote_user`): over SSH a connection of its own with the same
+    /// credentials, opened on first use; `None` on this machine (Ansible's
+    /// local connection ignores the user too) or when it already logs in
+    /// as `user`.
+    pub fn logged_in_as(&self, user: &str) -> Option<Target> {
+        match &self.transport {
+            Transport::Ssh(ssh) if ssh.user() != user => Some(Target {
+                transport: Transport::Ssh(Arc::new(ssh.as_user(user))),
+                docker: Arc::default(),
+                ..self.clone()
+            }),
+            _ => None,
+        }
+    }
+
     /// The same target, with `folders` out of reach of its file calls when
     /// it is this computer (Capstan's data folder, with its database,
     /// grants and known hosts, and the compiled-code cache).

@@ -131,6 +131,15 @@ impl SshTransport {
         &self.settings.user
     }
 
+    /// A transport to the same host that logs in as `user` with the same
+    /// credentials (a task's `remote_user`), connected on first use.
+    pub fn as_user(&self, user: &str) -> SshTransport {
+        SshTransport::new(SshSettings {
+            user: user.to_string(),
+            ..self.settings.clone()
+        })
+    }
+
     /// The host's name in the inventory.
     pub fn name(&self) -> &str {
         &self.settings.name

@@ -161,6 +161,8 @@ impl Capstan {
             secrets,
             sudo_password,
             late_handlers: Default::default(),
+            missing_handler_warns: cfg.missing_handler_warns,
+            missing_handlers_warned: Default::default(),
             forks: cfg.forks.unwrap_or(DEFAULT_FORKS).min(MAX_PARALLEL_TARGETS),
             force_handlers,
             fact_cache: cfg.fact_cache.clone(),
@@ -216,13 +218,7 @@ impl Capstan {
             model::roles_search_path(&cfg.roles_path),
         )?;
         cfg.apply_to_plays(&mut playbook.plays);
-        let mut warnings = cfg.not_honoured.clone();
-        let missing = prepare::missing_handlers(&playbook);
-        match missing.into_iter().next() {
-            Some(first) if !cfg.missing_handler_warns => return Err(first.into()),
-            Some(first) => warnings.push(first.to_string()),
-            None => {}
-        }
+        let warnings = cfg.not_honoured.clone();
         if let Some(start) = &options.start_at_task
             && !outline::has_start(&playbook, start)
         {

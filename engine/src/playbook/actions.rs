@@ -216,7 +216,8 @@ fn template_scope(scope: &Scope, path: &Path, dest: &str) -> Scope {
     )
 }
 
-/// `copy` with `src`: read the local file, send its content.
+/// `copy` with `src`: read the local file, send its content (and, for
+/// `mode: preserve`, its permissions).
 pub(crate) fn copy_params(
     ctx: &RunContext,
     role: Option<&RoleRef>,
@@ -256,6 +257,18 @@ pub(crate) fn copy_params(
         // A file that is not text travels as base64.
         let (key, body) = file_body(&path)?;
         map.insert(key.into(), body);
+        // `mode: preserve`: the controller file's own permissions.
+        if map.get("mode").and_then(Json::as_str) == Some("preserve") {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path)
+                .map_err(|e| TaskError::LocalFile(format!("{}: {e}", path.display())))?
+                .permissions()
+                .mode();
+            map.insert(
+                "mode".into(),
+                Json::String(format!("{:04o}", mode & 0o7777)),
+            );
+        }
         if let Some(file_name) = path.file_name() {
             map.insert(
                 "src_name".into(),

@@ -60,6 +60,12 @@ pub(crate) struct RunContext {
     /// Handlers of roles read during the run (an `include_role` whose
     /// name has a template), with where their play starts.
     pub late_handlers: std::sync::Mutex<Vec<(capstan_yaml::Pos, crate::playbook::model::Task)>>,
+    /// A notification no handler answers to only warns (once per name),
+    /// as `error_on_missing_handler = False` asks; else the task fails.
+    pub missing_handler_warns: bool,
+    /// The handler warnings given already (a missing name, a handler whose
+    /// name cannot be rendered), each once per run.
+    pub missing_handlers_warned: std::sync::Mutex<Vec<String>>,
     /// At most so many hosts run a task at once (`forks` in ansible.cfg).
     pub forks: usize,
     /// Handlers run on failed hosts too (`--force-handlers`, ansible.cfg's

@@ -42,6 +42,8 @@ pub enum Module {
     Sysctl,
     /// `apt_repository` (the apt plugin's `repository`).
     AptRepository,
+    /// `apt_key` (the apt plugin's `key`).
+    AptKey,
     /// `pip` (the apt plugin's `pip`).
     Pip,
     /// `async_status` (the command plugin's `async_status`).
@@ -92,6 +94,9 @@ pub enum Module {
     Replace,
     /// `meta` (run by the play itself: handlers, ending hosts or the play).
     Meta,
+    /// `include_tasks` written as a handler (run by the play itself: the
+    /// file's tasks in its place).
+    IncludeTasks,
     /// `service` (and `systemd`).
     Service,
     /// `set_fact`.
@@ -130,6 +135,7 @@ pub fn plugin_module(written: &str) -> Option<(String, String)> {
 /// Every module name a task may use (with or without `ansible.builtin.`).
 pub const NAMES: &[&str] = &[
     "apt",
+    "apt_key",
     "apt_repository",
     "assert",
     "async_status",
@@ -185,7 +191,6 @@ pub const NAMES: &[&str] = &[
 /// `dnf`) runs unchanged.
 pub const NOT_YET: &[&str] = &[
     "add_host",
-    "apt_key",
     "assemble",
     "deb822_repository",
     "debconf",
@@ -225,6 +230,7 @@ pub fn resolve(written: &str) -> Option<Module> {
         // On the Debian family Ansible's `package` is `apt`.
         "apt" | "package" => Module::Apt,
         "apt_repository" => Module::AptRepository,
+        "apt_key" => Module::AptKey,
         "pip" => Module::Pip,
         "async_status" => Module::AsyncStatus,
         "find" => Module::Find,
@@ -310,6 +316,7 @@ impl Module {
         Some(match self {
             Module::Apt => ("apt", "apply"),
             Module::AptRepository => ("apt", "repository"),
+            Module::AptKey => ("apt", "key"),
             Module::Pip => ("apt", "pip"),
             Module::AsyncStatus => ("command", "async_status"),
             Module::Find => ("find", "find"),
@@ -352,6 +359,7 @@ impl Module {
             Module::SetFact
             | Module::IncludeVars
             | Module::Meta
+            | Module::IncludeTasks
             | Module::Fail
             | Module::Pause
             | Module::Plugin

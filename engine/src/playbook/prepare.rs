@@ -1,12 +1,12 @@
-//! What a run needs before it starts: the plugins its modules use, a
-//! check that every `notify` has a handler, and each host's magic variables.
+//! What a run needs before it starts: the plugins its modules use, the
+//! vars files it can open now, and each host's magic variables.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value as Json, json};
 
-use super::model::{Playbook, Step, all_tasks};
+use super::model::{Include, Playbook, Step, all_tasks};
 use super::modules::Module;
 use super::template::Templates;
 use super::{PlaybookError, PlaybookOptions};
@@ -26,12 +26,7 @@ pub(crate) fn plugins_needed(playbook: &Playbook) -> Vec<String> {
         if play.gathers_facts() {
             add(Module::Setup.plugin_action());
         }
-        for task in play
-            .all_tasks()
-            .into_iter()
-            .chain(&play.handlers)
-            .chain(&play.included_handlers)
-        {
+        for task in play.all_tasks().into_iter().chain(play.all_handler_tasks()) {
             add(task.plugin_action());
         }
     }
@@ -50,11 +45,12 @@ pub(crate) fn plugins_maybe_needed(playbook: &Playbook, vault: &Arc<Vault>) -> V
         for steps in play.sections() {
             late_include_plugins(steps, 0, vault, &mut names);
         }
-        let mut tasks = play
-            .all_tasks()
-            .into_iter()
-            .chain(&play.handlers)
-            .chain(&play.included_handlers);
+        for handler in play.handlers.iter().chain(&play.included_handlers) {
+            if let Some(include) = &handler.include {
+                late_include_plugin(include, 0, vault, &mut names);
+            }
+        }
+        let mut tasks = play.all_tasks().into_iter().chain(play.all_handler_tasks());
         if tasks.any(|t| t.module == Module::Templated) {
             every_module_plugin(&mut names);
         }
@@ -78,11 +74,6 @@ fn every_module_plugin(names: &mut Vec<String>) {
 const LATE_INCLUDE_DEPTH: usize = 4;
 
 fn late_include_plugins(steps: &[Step], depth: usize, vault: &Arc<Vault>, names: &mut Vec<String>) {
-    fn add(names: &mut Vec<String>, name: &str) {
-        if !names.iter().any(|n| n == name) {
-            names.push(name.to_string());
-        }
-    }
     for step in steps {
         match step {
             Step::Task(_) => {}
@@ -91,71 +82,41 @@ fn late_include_plugins(steps: &[Step], depth: usize, vault: &Arc<Vault>, names:
                     late_include_plugins(steps, depth, vault, names);
                 }
             }
-            Step::Include(include) => match &include.steps {
-                Some(steps) => late_include_plugins(steps, depth, vault, names),
-                None => {
-                    let candidates = include.candidate_files();
-                    if candidates.is_empty() || depth >= LATE_INCLUDE_DEPTH {
-                        every_module_plugin(names);
-                        continue;
-                    }
-                    for file in candidates {
-                        let Ok(steps) = include.read(&file, vault) else {
-                            continue;
-                        };
-                        for task in all_tasks(&steps) {
-                            if let Some((plugin, _)) = task.plugin_action() {
-                                add(names, plugin);
-                            }
-                            if task.module == Module::Templated {
-                                every_module_plugin(names);
-                            }
-                        }
-                        late_include_plugins(&steps, depth + 1, vault, names);
-                    }
-                }
-            },
+            Step::Include(include) => late_include_plugin(include, depth, vault, names),
         }
     }
 }
 
-/// Each `notify:` that names no handler (nor `listen:` topic) of its
-/// play, worded as Ansible words it, at the notifying task.
-pub(crate) fn missing_handlers(playbook: &Playbook) -> Vec<super::PlaybookError> {
-    let mut missing = Vec::new();
-    for play in &playbook.plays {
-        let topics: Vec<String> = play
-            .handlers
-            .iter()
-            .chain(&play.included_handlers)
-            .flat_map(|h| h.handler_topics())
-            .collect();
-        // Templated names are known only as the run renders them.
-        let templated_handler = play
-            .handlers
-            .iter()
-            .any(|h| h.name.as_deref().is_some_and(Templates::is_template));
-        for task in play
-            .all_tasks()
-            .into_iter()
-            .chain(&play.handlers)
-            .chain(&play.included_handlers)
-        {
-            let unknown = |n: &&String| {
-                !topics.contains(n) && !Templates::is_template(n) && !templated_handler
-            };
-            for name in task.notify.iter().filter(unknown) {
-                missing.push(super::PlaybookError::at(
-                    &task.pos,
-                    format!(
-                        "The requested handler '{name}' was not found in either the main \
-                         handlers list nor in the listening handlers list"
-                    ),
-                ));
+/// [`late_include_plugins`] for one include.
+fn late_include_plugin(
+    include: &Include,
+    depth: usize,
+    vault: &Arc<Vault>,
+    names: &mut Vec<String>,
+) {
+    if let Some(steps) = &include.steps {
+        return late_include_plugins(steps, depth, vault, names);
+    }
+    let candidates = include.candidate_files();
+    if candidates.is_empty() || depth >= LATE_INCLUDE_DEPTH {
+        return every_module_plugin(names);
+    }
+    for file in candidates {
+        let Ok(steps) = include.read(&file, vault) else {
+            continue;
+        };
+        for task in all_tasks(&steps) {
+            if let Some((plugin, _)) = task.plugin_action()
+                && !names.iter().any(|n| n == plugin)
+            {
+                names.push(plugin.to_string());
+            }
+            if task.module == Module::Templated {
+                every_module_plugin(names);
             }
         }
+        late_include_plugins(&steps, depth + 1, vault, names);
     }
-    missing
 }
 
 /// Opens every vars file a play names without a template, so a missing
@@ -199,12 +160,7 @@ pub(crate) fn mentions_hostvars(playbook: &Playbook) -> bool {
     }
     let mut dirs: Vec<std::path::PathBuf> = vec![playbook.dir.clone()];
     for play in &playbook.plays {
-        for task in play
-            .all_tasks()
-            .into_iter()
-            .chain(&play.handlers)
-            .chain(&play.included_handlers)
-        {
+        for task in play.all_tasks().into_iter().chain(play.all_handler_tasks()) {
             if let Some(role) = &task.role
                 && !dirs.contains(&role.path)
             {

@@ -67,8 +67,9 @@ pub struct PlaybookReport {
 }
 
 impl PlaybookReport {
-    /// True when the run stopped, or any host failed or was unreachable.
+    /// True when the run stopped, or any host was unreachable or ended it
+    /// failed.
     pub fn failed(&self) -> bool {
-        self.error.is_some() || self.recap.iter().any(|r| r.failed > 0 || r.unreachable > 0)
+        self.error.is_some() || self.recap.iter().any(Recap::fails_run)
     }
 }

@@ -1,5 +1,6 @@
 //! Modules that change the machine itself (cron, hostname, sysctl,
-//! apt_repository, systemd's units, user accounts) run over SSH against a Debian 12 container of the
+//! apt_repository, systemd's units, user accounts, a second login with
+//! `remote_user`) run over SSH against a Debian 12 container of the
 //! test's own with systemd as its PID 1 (tests/containers), never against
 //! this machine.
 
@@ -73,6 +74,8 @@ impl Drop for TargetHost {
 }
 
 const PLAYBOOK: &str = r#"- hosts: box
+  vars:
+    tide_pw: harbour-light-9
   tasks:
     - assert:
         that: ansible_service_mgr == 'systemd'
@@ -178,6 +181,35 @@ const PLAYBOOK: &str = r#"- hosts: box
     - apt_repository: repo=ppa:someone/something
       register: ppa
       ignore_errors: true
+
+    # apt_key: a key made here (no key server is reached), added from a
+    # file and from its text, then removed by its id
+    - shell: |
+        set -e
+        export GNUPGHOME=$(mktemp -d)
+        gpg --batch --passphrase '' --quick-gen-key 'Capstan Test <test@capstan.invalid>' ed25519 sign never 2>/dev/null
+        gpg --armor --export test@capstan.invalid > /srv/repo/key.asc
+      args:
+        creates: /srv/repo/key.asc
+    - command: cat /srv/repo/key.asc
+      register: key_text
+      changed_when: false
+    - apt_key: file=/srv/repo/key.asc keyring=/etc/apt/trusted.gpg.d/capstan.gpg
+      register: key_added
+    - apt_key: file=/srv/repo/key.asc keyring=/etc/apt/trusted.gpg.d/capstan.gpg
+      register: key_again
+    - apt_key:
+        data: "{{ key_text.stdout }}"
+        keyring: /etc/apt/trusted.gpg.d/capstan-data.gpg
+      register: key_from_data
+    - apt_key:
+        id: "{{ key_added.short_id }}"
+        keyring: /etc/apt/trusted.gpg.d/capstan.gpg
+        state: absent
+      register: key_removed
+    - apt_key: id=0xZZ state=absent
+      register: bad_id
+      ignore_errors: true
     - assert:
         that:
           - repo_added is changed and repo_again is not changed
@@ -185,6 +217,11 @@ const PLAYBOOK: &str = r#"- hosts: box
           - hello is changed
           - repo_removed is changed and not list_file.stat.exists
           - ppa is failed and 'Ubuntu' in ppa.msg
+          - key_added is changed and key_again is not changed
+          - key_added.fp | length == 40
+          - key_from_data is changed and key_from_data.fp == key_added.fp
+          - key_removed is changed
+          - bad_id is failed and 'is not a key id' in bad_id.msg
 
     # systemd: a new unit, daemon_reload, enabled, started, masked
     # (a vendor's place: a unit file in /etc/systemd/system cannot be masked)
@@ -277,6 +314,36 @@ const PLAYBOOK: &str = r#"- hosts: box
           - keyed.ssh_public_key.startswith('ssh-ed25519 ')
           - home_made is changed and made.stat.isdir and made.stat.pw_name == 'nohome'
           - local is failed and 'libuser' in local.msg
+
+    # remote_user: a second login to the host with its key; the variables
+    # ansible_become* over the keywords, the password from a variable
+    - user:
+        name: tide
+        password: "{{ tide_pw | password_hash('sha512') }}"
+    - copy: dest=/etc/sudoers.d/tide content="tide ALL=(ALL) ALL\n" mode=0440
+    - file: path=/home/tide/.ssh state=directory owner=tide mode=0700
+    - copy:
+        src: /root/.ssh/authorized_keys
+        dest: /home/tide/.ssh/authorized_keys
+        remote_src: yes
+        owner: tide
+        mode: "0600"
+    - command: id -un
+      remote_user: tide
+      register: as_tide
+    - command: id -un
+      register: as_root
+    - command: id -un
+      remote_user: tide
+      vars:
+        ansible_become: true
+        ansible_become_password: "{{ tide_pw }}"
+      register: tide_as_root
+    - assert:
+        that:
+          - as_tide.stdout == 'tide'
+          - as_root.stdout == 'root'
+          - tide_as_root.stdout == 'root'
 "#;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -291,7 +358,7 @@ async fn cron_hostname_sysctl_and_systemd_change_a_real_machine() {
     assert!(!report.failed(), "{:#?}", unignored_failures(&events));
     let recap = &report.recap[0];
     assert_eq!(recap.failed, 0);
-    assert_eq!(recap.ignored, 5, "five refusals were expected");
+    assert_eq!(recap.ignored, 6, "six refusals were expected");
     // The key's passphrase reached ssh-keygen and no result.
     assert_eq!(
         host.exec(
@@ -301,6 +368,8 @@ async fn cron_hostname_sysctl_and_systemd_change_a_real_machine() {
         "deploy\n"
     );
     assert!(!format!("{events:?}").contains("tide-pool-7"));
+    // The sudo password a variable gave is in no recorded event either.
+    assert!(!format!("{events:?}").contains("harbour-light-9"));
     // What the run left is on the machine, read without Capstan.
     assert_eq!(host.exec("cat /etc/hostname"), "web-7.example.test\n");
     assert_eq!(host.exec("systemctl is-enabled capstan-demo"), "masked\n");

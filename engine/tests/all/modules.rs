@@ -90,6 +90,9 @@ async fn file_is_idempotent_locally_and_over_ssh() {
             "{target} second run: {:?}",
             status(&r)
         );
+        // As Ansible's: a path left as it was has its path alone in `diff`.
+        let diff = &r.data.as_ref().unwrap()["diff"];
+        assert_eq!(diff["after"], json!({ "path": app }), "{target}: {diff}");
         let r = file(
             &capstan,
             target,
@@ -102,6 +105,17 @@ async fn file_is_idempotent_locally_and_over_ssh() {
             ResultStatus::Changed,
             "{target} mode change: {:?}",
             status(&r)
+        );
+        let diff = &r.data.as_ref().unwrap()["diff"];
+        assert_eq!(
+            diff["before"],
+            json!({ "path": app, "mode": "0750" }),
+            "{target}"
+        );
+        assert_eq!(
+            diff["after"],
+            json!({ "path": app, "mode": "0755" }),
+            "{target}"
         );
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(

@@ -345,6 +345,210 @@ async fn failures_stop_the_host_unless_ignored_and_name_undefined_variables() {
     assert!(failure.contains("site.yml:11:7"), "{failure}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_whose_errors_were_cleared_fails_neither_the_run_nor_its_recap_count() {
+    let (home, capstan) = engine();
+    let inv = local_inventory(home.path(), &[("h1", ""), ("h2", "")]);
+    // Ansible's own 72725.yml, less its assert.
+    let site = write(
+        home.path(),
+        "site.yml",
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - block:
+        - fail:
+          when: inventory_hostname == 'h1'
+      always:
+        - meta: clear_host_errors
+    - debug: msg=after
+"#,
+    );
+    let (report, _) = play(&capstan, &site, &inv, |_| {}).await;
+    let h1 = recap_of(&report, "h1");
+    // As ansible-core 2.19: the failure stays counted, the run succeeds.
+    assert_eq!(counts(h1), (1, 0, 0, 1, 0, 0));
+    assert!(h1.cleared && !h1.fails_run());
+    assert!(!report.failed());
+    // A host that fails again after its errors were cleared fails the run.
+    let again = write(
+        home.path(),
+        "again.yml",
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - block:
+        - fail:
+          when: inventory_hostname == 'h1'
+      always:
+        - meta: clear_host_errors
+    - fail:
+      when: inventory_hostname == 'h1'
+"#,
+    );
+    let (report, _) = play(&capstan, &again, &inv, |_| {}).await;
+    assert!(!recap_of(&report, "h1").cleared);
+    assert!(report.failed());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_play_host_lists_leave_out_hosts_that_failed_until_their_errors_are_cleared() {
+    let (home, capstan) = engine();
+    let inv = local_inventory(home.path(), &[("h1", ""), ("h2", "")]);
+    let site = write(
+        home.path(),
+        "site.yml",
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - assert:
+        that: ansible_play_hosts == ['h1', 'h2'] and ansible_play_batch == ['h1', 'h2']
+    - block:
+        - fail:
+          when: inventory_hostname == 'h1'
+      rescue:
+        - fail:
+          when: inventory_hostname == 'h1'
+    - assert:
+        that:
+          - ansible_play_hosts == ['h2'] and ansible_play_batch == ['h2']
+          - ansible_play_hosts_all == ['h1', 'h2']
+"#,
+    );
+    let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
+    // Ansible's 78612.yml: h1 failed in its rescue, and left the lists.
+    assert_eq!(
+        counts(recap_of(&report, "h2")).3,
+        0,
+        "{}",
+        first_failure(&events)
+    );
+    assert_eq!(recap_of(&report, "h1").failed, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn handlers_may_be_includes_metas_and_blocks_of_handlers() {
+    let (home, capstan) = engine();
+    let inv = local_inventory(home.path(), &[("box", "")]);
+    write(
+        home.path(),
+        "restart.yml",
+        "- debug: msg=included-one\n- debug: msg=included-two\n",
+    );
+    let site = write(
+        home.path(),
+        "site.yml",
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - command: "true"
+      notify: [restart, in a block, by topic, noop]
+      tags: [work]
+  handlers:
+    - name: restart
+      include_tasks: restart.yml
+    - name: listening include
+      include_tasks: "{{ 'restart' }}.yml"
+      listen: by topic
+    - name: a block of handlers
+      block:
+        - name: in a block
+          debug: msg=from-the-block
+    - name: noop
+      meta: noop
+"#,
+    );
+    let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
+    assert!(!report.failed(), "{}", first_failure(&events));
+    let said: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            PlaybookEvent::HostDone(o) if o.module == "debug" => Some(o.summary.clone()),
+            _ => None,
+        })
+        .collect();
+    // Each include ran its two tasks (the templated one read during the
+    // run), and the block's task answered to its own name.
+    assert_eq!(
+        said.iter().filter(|s| s.contains("included-one")).count(),
+        2,
+        "{said:?}"
+    );
+    assert_eq!(
+        said.iter().filter(|s| s.contains("from-the-block")).count(),
+        1
+    );
+    // The included tasks ran as handlers even with --tags choosing others.
+    let (report, events) = play(&capstan, &site, &inv, |o| o.tags = vec!["work".into()]).await;
+    assert!(!report.failed());
+    let handlers_run = events
+        .iter()
+        .filter(|e| matches!(e, PlaybookEvent::HostDone(o) if o.summary.contains("included-two")))
+        .count();
+    assert_eq!(handlers_run, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_notification_no_handler_answers_fails_its_task_when_made() {
+    let (home, capstan) = engine();
+    let inv = local_inventory(home.path(), &[("box", "")]);
+    // As Ansible looks it up: when the task notifies, so a task that
+    // changes nothing (or is skipped) may name a handler that is not there.
+    let site = write(
+        home.path(),
+        "site.yml",
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - command: "true"
+      changed_when: false
+      notify: nobody
+    - command: "true"
+      when: false
+      notify: nobody
+    - command: "true"
+      notify: nobody
+    - debug: msg=never
+"#,
+    );
+    let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
+    assert_eq!(counts(recap_of(&report, "box")), (1, 0, 0, 1, 1, 0));
+    let failure = first_failure(&events);
+    assert!(
+        failure.contains(
+            "The requested handler 'nobody' was not found in either the main handlers list nor \
+             in the listening handlers list"
+        ),
+        "{failure}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn flush_handlers_cannot_be_a_handler() {
+    let (home, capstan) = engine();
+    let inv = local_inventory(home.path(), &[("box", "")]);
+    let site = write(
+        home.path(),
+        "site.yml",
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - command: "true"
+      notify: flush
+  handlers:
+    - name: flush
+      meta: flush_handlers
+"#,
+    );
+    let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
+    assert!(report.failed());
+    assert!(
+        first_failure(&events).contains("flush_handlers cannot be used as a handler"),
+        "{}",
+        first_failure(&events)
+    );
+}
+
 #[tokio::test]
 async fn bad_playbooks_are_refused_with_file_line_and_column() {
     let (home, capstan) = engine();
@@ -386,14 +590,19 @@ async fn bad_playbooks_are_refused_with_file_line_and_column() {
             "`retries` takes a whole number",
         ),
         (
-            "- hosts: all\n  tasks:\n    - copy: dest=/x content=y\n      notify: nobody\n",
-            "bad.yml:3:7",
-            "The requested handler 'nobody' was not found",
-        ),
-        (
             "- hosts: cache\n  tasks: []\n",
             "bad.yml:1:3",
             "no host or group is called `cache`",
+        ),
+        (
+            "- hosts: all\n  handlers:\n    - name: h\n      include_role: {name: web}\n",
+            "bad.yml:4:7",
+            "Using 'include_role' as a handler is not supported.",
+        ),
+        (
+            "- hosts: all\n  handlers:\n    - block:\n        - block: []\n",
+            "bad.yml:4:11",
+            "Using a block as a handler is not supported.",
         ),
     ];
     for (text, at, message) in cases {

@@ -1,8 +1,10 @@
 //! Ansible's `apt` module: packages present, absent or at their latest
 //! version, with `update_cache` and `cache_valid_time`, through apt-get
 //! and dpkg-query on the target. Check mode asks apt-get to simulate.
-//! `repository` is Ansible's `apt_repository`, `pip` Ansible's `pip`.
+//! `repository` is Ansible's `apt_repository`, `key` its `apt_key`, `pip`
+//! Ansible's `pip`.
 
+mod key;
 mod pip;
 mod repository;
 
@@ -66,6 +68,13 @@ impl Plugin for Apt {
                 "A source line in apt's lists (Ansible's apt_repository).",
             )
             .run(repository::repository),
+        )
+        .action(
+            Action::new(
+                "key",
+                "A signing key in apt's keyring, through apt-key (Ansible's apt_key).",
+            )
+            .run(key::key),
         )
         .action(
             Action::new(

@@ -2,6 +2,7 @@
 //! nothing, with the given mode, owner and group — idempotently, with check
 //! mode and a diff of the state.
 
+mod diff;
 mod stat;
 mod tempfile;
 mod times;
@@ -11,6 +12,7 @@ use capstan_plugin_sdk::remote::{self, FileInfo, FileKind};
 use capstan_plugin_sdk::{
     Action, Capability, Context, Error, JsonSchema, Manifest, Outcome, Plugin, register_plugin,
 };
+use diff::StateDiff;
 use serde::Deserialize;
 
 /// Parameters of `apply`.
@@ -118,6 +120,7 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
         ));
     }
     let mut changes: Vec<String> = Vec::new();
+    let mut diff = StateDiff::new(path);
     let mut created_with_mode = false;
     let (before, state) = match params.state {
         Some(State::Absent) => {
@@ -125,7 +128,7 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
             if before.is_some() {
                 changes.push(format!("remove {path}"));
             }
-            return Ok(finish(path, changes, &before, ("absent", None), ctx));
+            return Ok(finish(path, changes, &before, "absent", diff, ctx));
         }
         Some(State::Directory) => {
             let before = make_directory(ctx, path, octal_mode)?;
@@ -180,7 +183,7 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
             }
         }
         "touch" => {}
-        "link" => link(ctx, &params, before.as_ref(), &mut changes)?,
+        "link" => link(ctx, &params, before.as_ref(), &mut changes, &mut diff)?,
         other => return Err(Error::InvalidParams(format!("unknown state `{other}`"))),
     }
 
@@ -198,15 +201,20 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
         "access_time",
     )?;
     // A path just made (or, in check mode, not there) has its times.
-    if before.is_some() && times::apply(ctx, path, &modification, &access)? {
-        changes.push(format!("times of {path}"));
+    if before.is_some() {
+        let moved = times::apply(ctx, path, &modification, &access)?;
+        if !moved.is_empty() {
+            changes.push(format!("times of {path}"));
+        }
+        for time in moved {
+            diff.change(&time.field, time.before, time.after);
+        }
     }
-    let link_src = params.src.as_deref().filter(|_| state == "link");
     // A folder just made with its mode needs no second look, nor does
     // a path with no attributes asked for.
     let no_mode_to_check = params.mode.is_none() || created_with_mode;
     if no_mode_to_check && params.owner.is_none() && params.group.is_none() {
-        return Ok(finish(path, changes, &before, (state, link_src), ctx));
+        return Ok(finish(path, changes, &before, state, diff, ctx));
     }
     // Attributes, on what is (or in check mode would be) there now.
     let mut now = if ctx.check || changes.is_empty() {
@@ -236,7 +244,7 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
                     capstan_plugin_sdk::accounts::gid_of(ctx, group)?;
                 }
                 if state == "link" {
-                    return Ok(finish(path, changes, &before, (state, link_src), ctx));
+                    return Ok(finish(path, changes, &before, state, diff, ctx));
                 }
                 return Err(Error::msg(format!(
                     "{path} is a link to {attr_path}, which does not exist (follow: false \
@@ -264,6 +272,13 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
         && now.as_ref().is_none_or(|i| i.mode != mode)
     {
         changes.push(format!("mode {:04o}", mode));
+        if let Some(info) = &now {
+            diff.change(
+                "mode",
+                format!("0{:03o}", info.mode),
+                format!("0{mode:03o}"),
+            );
+        }
         if !ctx.check {
             run(ctx, &["chmod", &format!("{mode:o}"), "--", on])?;
         }
@@ -278,6 +293,9 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
         let uid = capstan_plugin_sdk::accounts::uid_of(ctx, owner)?;
         if now.as_ref().is_none_or(|i| i.uid != uid) {
             changes.push(format!("owner {owner}"));
+            if let Some(info) = &now {
+                diff.change("owner", info.uid, uid);
+            }
             if !ctx.check {
                 run(ctx, &[&["chown"], no_deref, &["--", owner, on]].concat())?;
             }
@@ -287,12 +305,15 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
         let gid = capstan_plugin_sdk::accounts::gid_of(ctx, group)?;
         if now.as_ref().is_none_or(|i| i.gid != gid) {
             changes.push(format!("group {group}"));
+            if let Some(info) = &now {
+                diff.change("group", info.gid, gid);
+            }
             if !ctx.check {
                 run(ctx, &[&["chgrp"], no_deref, &["--", group, on]].concat())?;
             }
         }
     }
-    Ok(finish(path, changes, &before, (state, link_src), ctx))
+    Ok(finish(path, changes, &before, state, diff, ctx))
 }
 
 /// `_diff_peek`: whether the file's first 8 KiB hold a NUL byte.
@@ -325,6 +346,7 @@ fn link(
     params: &FileParams,
     before: Option<&FileInfo>,
     changes: &mut Vec<String>,
+    diff: &mut StateDiff,
 ) -> Result<(), Error> {
     let path = params.path.as_str();
     let Some(src) = params.src.as_deref() else {
@@ -354,6 +376,10 @@ fn link(
         }
     }
     changes.push(format!("link {path} -> {src}"));
+    // As Ansible's: a link pointed elsewhere shows both of its sources.
+    if let Some(old) = before.and_then(|i| i.link_target.as_deref()) {
+        diff.change("src", old, src);
+    }
     if ctx.check {
         return Ok(());
     }
@@ -462,31 +488,28 @@ fn kind_name(info: &FileInfo) -> &'static str {
     }
 }
 
-/// The outcome, with Ansible's before/after state as a small diff (and,
-/// for a link, where it pointed and points: `src`).
+/// The outcome, with Ansible's `diff` in diff mode: the path, the state
+/// when it changes, and what the task changed on the way.
 fn finish(
     path: &str,
     changes: Vec<String>,
     before: &Option<FileInfo>,
-    (wanted, link_src): (&str, Option<&str>),
+    wanted: &str,
+    mut diff: StateDiff,
     ctx: &Context,
 ) -> Outcome {
     let before_state = before.as_ref().map_or("absent", kind_name);
-    // Ansible's file result always carries its before/after as `diff`.
+    if before_state != wanted {
+        diff.change("state", before_state, wanted);
+    }
     let mut data = serde_json::json!({
         "path": path,
         "state": wanted,
         "changes": changes,
-        "diff": {
-            "before": { "path": path, "state": before_state },
-            "after": { "path": path, "state": wanted },
-        },
     });
-    if let Some(src) = link_src {
-        if let Some(old) = before.as_ref().and_then(|i| i.link_target.as_deref()) {
-            data["diff"]["before"]["src"] = serde_json::json!(old);
-        }
-        data["diff"]["after"]["src"] = serde_json::json!(src);
+    // As Ansible's module: the result holds its `diff` in diff mode only.
+    if ctx.diff {
+        data["diff"] = diff.to_json();
     }
     if changes.is_empty() {
         return Outcome::ok(format!("{path} is already {wanted}")).with_data(data);
@@ -495,9 +518,7 @@ fn finish(
     let outcome =
         Outcome::changed(format!("{path}: {verb} {}", changes.join(", "))).with_data(data);
     if ctx.diff {
-        outcome.with_diff(format!(
-            "--- before: {path}\n+++ after: {path}\n-state: {before_state}\n+state: {wanted}\n"
-        ))
+        outcome.with_diff(diff.text(path))
     } else {
         outcome
     }

@@ -56,35 +56,47 @@ impl Wanted {
 }
 
 /// Sets the times that differ (unless `$4` is 1, check mode) and prints
-/// `changed` when one did. `$1` path, `$2` modification, `$3` access.
-const SET_TIMES: &str = r#"p=$1 check=$4 changed=
+/// `FIELD BEFORE AFTER` (epoch seconds) for each one it set. `$1` path,
+/// `$2` modification, `$3` access.
+const SET_TIMES: &str = r#"p=$1 check=$4
 set_time() {
-    flag=$1 want=$2 field=$3
+    flag=$1 want=$2 field=$3 name=$4
     [ -n "$want" ] || return 0
+    was=$(stat -c "$field" -- "$p") || exit 1
     if [ "$want" = now ]; then
-        changed=1
+        echo "$name $was $(date +%s)"
         [ "$check" = 1 ] || touch "$flag" -c -- "$p" || exit 1
         return 0
     fi
     at=$(date -d "$want" +%s) || exit 2
-    [ "$(stat -c "$field" -- "$p")" = "$at" ] && return 0
-    changed=1
+    [ "$was" = "$at" ] && return 0
+    echo "$name $was $at"
     [ "$check" = 1 ] || touch "$flag" -c -d "@$at" -- "$p" || exit 1
 }
-set_time -m "$2" %Y
-set_time -a "$3" %X
-[ -n "$changed" ] && echo changed
+set_time -m "$2" %Y mtime
+set_time -a "$3" %X atime
 exit 0"#;
 
-/// Brings `path`'s times to what is wanted; whether that changed them.
+/// One time a task set: `mtime` or `atime`, from and to (epoch seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeChange {
+    /// `mtime` or `atime`, as Ansible's diff names them.
+    pub field: String,
+    /// What it was.
+    pub before: i64,
+    /// What it is now (or would be, in check mode).
+    pub after: i64,
+}
+
+/// Brings `path`'s times to what is wanted; the times that changed.
 pub fn apply(
     ctx: &Context,
     path: &str,
     modification: &Wanted,
     access: &Wanted,
-) -> Result<bool, Error> {
+) -> Result<Vec<TimeChange>, Error> {
     if *modification == Wanted::Preserve && *access == Wanted::Preserve {
-        return Ok(false);
+        return Ok(Vec::new());
     }
     let check = if ctx.check { "1" } else { "0" };
     let out = remote::Command::new([
@@ -98,7 +110,23 @@ pub fn apply(
         check,
     ])
     .run_checked(&ctx.target)?;
-    Ok(out.stdout_text().trim() == "changed")
+    out.stdout_text().lines().map(time_change).collect()
+}
+
+/// A `FIELD BEFORE AFTER` line of [`SET_TIMES`].
+fn time_change(line: &str) -> Result<TimeChange, Error> {
+    if let [field, before, after] = line.split_whitespace().collect::<Vec<_>>()[..]
+        && let (Ok(before), Ok(after)) = (before.parse(), after.parse())
+    {
+        return Ok(TimeChange {
+            field: field.to_string(),
+            before,
+            after,
+        });
+    }
+    Err(Error::msg(format!(
+        "setting times: unexpected answer `{line}`"
+    )))
 }
 
 /// Reads `text` written in `format` (`%Y %m %d %H %M %S`, `%%`, other
@@ -167,5 +195,20 @@ mod tests {
         );
         let error = Wanted::read(Some("soon"), None, false, "access_time").unwrap_err();
         assert!(error.to_string().contains("does not match"), "{error}");
+    }
+
+    #[test]
+    fn each_time_set_is_read_with_both_sides() {
+        let change = time_change("mtime 1644329640 1644329700").unwrap();
+        assert_eq!(
+            change,
+            TimeChange {
+                field: "mtime".into(),
+                before: 1644329640,
+                after: 1644329700,
+            }
+        );
+        let error = time_change("mtime soon").unwrap_err();
+        assert!(error.to_string().contains("mtime soon"), "{error}");
     }
 }

@@ -135,12 +135,15 @@ impl Account {
     }
 }
 
-/// Prints the passwd entry, the group names, the primary group's name and
-/// whether the home folder exists.
+/// Prints the passwd entry, the group names, the primary group's name (its
+/// id when no group has it) and whether the home folder exists: one line
+/// each, always.
 const READ_USER: &str = r#"entry=$(getent passwd "$1") || exit 2
 printf '%s\n' "$entry"
 id -Gn "$1"
-getent group "$(printf '%s' "$entry" | cut -d: -f4)" | cut -d: -f1
+gid=$(printf '%s' "$entry" | cut -d: -f4)
+group=$(getent group "$gid" | cut -d: -f1)
+printf '%s\n' "${group:-$gid}"
 home=$(printf '%s' "$entry" | cut -d: -f6)
 if [ -e "$home" ]; then echo home; else echo nohome; fi"#;
 

@@ -6,7 +6,7 @@ use serde_json::Value as Json;
 use super::scalars::{boolean, conditions, environment, string, strings, throttle, vars};
 use std::sync::Arc;
 
-use super::{RoleScope, Step, Task};
+use super::{Include, RoleScope, Step, Task};
 use crate::playbook::PlaybookError;
 use capstan_yaml::{Key, Node};
 
@@ -104,19 +104,23 @@ impl HandedDown {
                 }
                 // The include is run or not by the conditions and tags
                 // around it; the rest reaches the tasks it brings.
-                Step::Include(include) => {
-                    include.when = self.when.iter().chain(&include.when).cloned().collect();
-                    for tag in &self.tags {
-                        if !include.tags.contains(tag) {
-                            include.tags.push(tag.clone());
-                        }
-                    }
-                    include.handed.absorb(self);
-                    if let Some(steps) = &mut include.steps {
-                        self.without_when_and_tags().hand_down(steps);
-                    }
-                }
+                Step::Include(include) => self.hand_to_include(include),
             }
+        }
+    }
+
+    /// Hands these keywords to an include: its conditions and tags decide
+    /// whether it runs; the rest reaches the tasks it brings.
+    fn hand_to_include(&self, include: &mut Include) {
+        include.when = self.when.iter().chain(&include.when).cloned().collect();
+        for tag in &self.tags {
+            if !include.tags.contains(tag) {
+                include.tags.push(tag.clone());
+            }
+        }
+        include.handed.absorb(self);
+        if let Some(steps) = &mut include.steps {
+            self.without_when_and_tags().hand_down(steps);
         }
     }
 
@@ -188,6 +192,10 @@ impl HandedDown {
     }
 
     pub(super) fn hand_to(&self, task: &mut Task) {
+        if let Some(include) = &mut task.include {
+            // An `include_tasks` among handlers.
+            self.hand_to_include(Arc::make_mut(include));
+        }
         if !self.when.is_empty() {
             task.when = self.when.iter().chain(&task.when).cloned().collect();
         }

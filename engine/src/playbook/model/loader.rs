@@ -25,6 +25,9 @@ pub(super) struct Loader {
     pub(super) play_roles: super::roles::PlayRoles,
     /// Opens vault-encrypted files and values.
     pub(super) vault: Arc<Vault>,
+    /// The folders of the roles whose files are being read, innermost
+    /// last: a task file one of them names is looked for in its `tasks/`.
+    role_dirs: Vec<PathBuf>,
 }
 
 impl Loader {
@@ -35,6 +38,7 @@ impl Loader {
             roles_path,
             play_roles: Default::default(),
             vault,
+            role_dirs: Vec::new(),
         }
     }
 
@@ -48,7 +52,8 @@ impl Loader {
 
     /// The file `name` (an `import_tasks:` at `at`) names.
     pub(super) fn find(&self, name: &str, at: &Pos) -> Result<PathBuf, PlaybookError> {
-        find_task_file(name, &self.current_dir(), None, &self.base)
+        let role = self.role_dirs.last().map(PathBuf::as_path);
+        find_task_file(name, &self.current_dir(), role, &self.base)
             .map_err(|message| PlaybookError::at(at, message))
     }
 
@@ -79,7 +84,24 @@ impl Loader {
             roles_path,
             play_roles: Default::default(),
             vault,
+            role_dirs: Vec::new(),
         }
+    }
+
+    /// [`Loader::read_tasks`] for a file of the role in `role_dir`: the
+    /// task files it names are looked for in the role's `tasks/` too (a
+    /// handler's `include_tasks`, say).
+    pub(super) fn read_role_tasks<T>(
+        &mut self,
+        role_dir: &Path,
+        path: &Path,
+        at: &Pos,
+        read: impl FnOnce(&mut Loader, &Node) -> Result<T, PlaybookError>,
+    ) -> Result<T, PlaybookError> {
+        self.role_dirs.push(role_dir.to_path_buf());
+        let read = self.read_tasks(path, at, read);
+        self.role_dirs.pop();
+        read
     }
 
     /// Reads the task list in `path` with `read`, refusing a file that is
@@ -211,7 +233,7 @@ fn collection_role_places(base: &Path, name: &str) -> Vec<PathBuf> {
 pub(crate) fn find_task_file(
     name: &str,
     dir: &Path,
-    role: Option<&super::RoleRef>,
+    role_dir: Option<&Path>,
     base: &Path,
 ) -> Result<PathBuf, String> {
     let path = Path::new(name);
@@ -220,7 +242,7 @@ pub(crate) fn find_task_file(
     } else {
         [dir.to_path_buf()]
             .into_iter()
-            .chain(role.map(|r| r.path.join("tasks")))
+            .chain(role_dir.map(|r| r.join("tasks")))
             .chain([base.to_path_buf()])
             .map(|d| d.join(name))
             .collect()

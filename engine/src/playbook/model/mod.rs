@@ -59,6 +59,9 @@ pub struct Play {
     pub become_: Option<bool>,
     /// `become_user:` for all its tasks.
     pub become_user: Option<String>,
+    /// `remote_user:` for all its tasks that name none (may hold a
+    /// template).
+    pub remote_user: Option<String>,
     /// `no_log:` for all its tasks.
     pub no_log: Option<bool>,
     /// `gather_facts:` as written (unwritten, it gathers unless an
@@ -252,6 +255,9 @@ pub enum LoopKind {
     Together,
     /// `with_subelements:`: each element with each member of its list.
     Subelements,
+    /// `with_first_found:`: the first of the controller's files named that
+    /// is there, as the one item.
+    FirstFound,
 }
 
 impl LoopKind {
@@ -267,6 +273,7 @@ impl LoopKind {
             "with_sequence" => LoopKind::Sequence,
             "with_together" => LoopKind::Together,
             "with_subelements" => LoopKind::Subelements,
+            "with_first_found" => LoopKind::FirstFound,
             _ => return None,
         })
     }
@@ -283,6 +290,7 @@ impl LoopKind {
         "with_sequence",
         "with_together",
         "with_subelements",
+        "with_first_found",
     ];
 }
 
@@ -389,6 +397,9 @@ pub struct Include {
     /// For `include_role` (then `file` is the role's name): how the role
     /// is read and what it brings.
     pub included_role: Option<IncludedRole>,
+    /// A handler: its file holds handlers (a block among them is refused,
+    /// as Ansible refuses it), which run as handlers.
+    pub as_handlers: bool,
     /// Where it is written.
     pub pos: Pos,
 }
@@ -427,7 +438,8 @@ impl Include {
     /// The task file `name` (rendered for a host) names: beside the
     /// including file, in its role's `tasks/`, or beside the playbook.
     pub fn find(&self, name: &str) -> Result<PathBuf, String> {
-        loader::find_task_file(name, &self.dir, self.role.as_deref(), &self.base)
+        let role_dir = self.role.as_ref().map(|r| r.path.as_path());
+        loader::find_task_file(name, &self.dir, role_dir, &self.base)
     }
 
     /// The files a templated name could name: in each folder it is
@@ -472,8 +484,11 @@ impl Include {
     /// what is encrypted.
     pub fn read(&self, path: &Path, vault: &Arc<Vault>) -> Result<Vec<Step>, PlaybookError> {
         let mut loader = Loader::within(&self.base, vault.clone(), self.roles_path.clone());
-        let mut steps =
-            loader.read_tasks(path, &self.pos, |loader, node| tasks::steps(node, loader))?;
+        let mut steps = if self.as_handlers {
+            loader.read_tasks(path, &self.pos, tasks::handler_steps)?
+        } else {
+            loader.read_tasks(path, &self.pos, |loader, node| tasks::steps(node, loader))?
+        };
         if let Some(role) = &self.role {
             tasks::set_role(&mut steps, role);
         }
@@ -566,6 +581,7 @@ impl Play {
             vars_files: Vec::new(),
             become_: None,
             become_user: None,
+            remote_user: None,
             no_log: None,
             gather_facts: None,
             tags: Vec::new(),
@@ -603,6 +619,20 @@ impl Play {
     /// Every task of the play (handlers aside), in the order written.
     pub fn all_tasks(&self) -> Vec<&Task> {
         self.sections().into_iter().flat_map(all_tasks).collect()
+    }
+
+    /// Every handler of the play (its own, its roles', those its
+    /// `include_role`s bring) and the tasks its `include_tasks` handlers
+    /// read as the playbook loaded, in the order written.
+    pub fn all_handler_tasks(&self) -> Vec<&Task> {
+        let mut all = Vec::new();
+        for handler in self.handlers.iter().chain(&self.included_handlers) {
+            all.push(handler);
+            if let Some(steps) = handler.include.as_ref().and_then(|i| i.steps.as_ref()) {
+                all.extend(all_tasks(steps));
+            }
+        }
+        all
     }
 }
 
@@ -703,8 +733,8 @@ pub struct Task {
     /// `throttle:`: at most so many hosts run it at once.
     pub throttle: Option<u32>,
     /// `remote_user:` (may hold a template): ignored on this machine, as
-    /// Ansible's local connection does; over SSH it must be the user the
-    /// host's one connection logs in as.
+    /// Ansible's local connection does; over SSH the task runs through a
+    /// login of that user with the host's credentials.
     pub remote_user: Option<String>,
     /// `timeout:`: the task fails once it has run this many seconds.
     pub timeout: Option<u64>,
@@ -715,6 +745,9 @@ pub struct Task {
     /// The variables of the `include_role` that brought it, which only
     /// that role's tasks and handlers see.
     pub role_scope: Option<Arc<RoleScope>>,
+    /// A handler that is an `include_tasks`: notified, it runs its file's
+    /// tasks in its place, as handlers.
+    pub include: Option<Arc<Include>>,
     /// Where the task starts.
     pub pos: Pos,
 }
@@ -783,6 +816,7 @@ impl Task {
             vars: Vec::new(),
             role: None,
             role_scope: None,
+            include: None,
             pos,
         }
     }
@@ -852,6 +886,7 @@ const PLAY_KEYS: &[&str] = &[
     "vars_files",
     "become",
     "become_user",
+    "remote_user",
     "no_log",
     "gather_facts",
     "tags",
@@ -1123,6 +1158,7 @@ fn play(node: &Node, loader: &mut Loader) -> Result<Play, PlaybookError> {
             }
             "become" => play.become_ = Some(boolean(value, "become")?),
             "become_user" => play.become_user = Some(string(value, "become_user")?),
+            "remote_user" => play.remote_user = Some(string(value, "remote_user")?),
             "no_log" => play.no_log = Some(boolean(value, "no_log")?),
             "gather_facts" => {
                 play.gather_facts = Some(boolean(value, "gather_facts")?);

@@ -80,18 +80,53 @@ fn task_list(node: &Node) -> Result<&[Node], PlaybookError> {
     }
 }
 
-/// A `handlers:` list: each a task, or an `import_tasks` whose file's
-/// handlers take its place (read as the playbook loads).
+/// A `handlers:` list, as Ansible reads one: each a task; an
+/// `import_tasks` whose file's handlers take its place (read as the
+/// playbook loads); an `include_tasks` that, notified, runs its file's
+/// tasks as handlers; or a block whose tasks are each a handler of its own
+/// (a block inside it, or a role, is refused in Ansible's words).
 pub(super) fn handlers(node: &Node, loader: &mut Loader) -> Result<Vec<Task>, PlaybookError> {
+    handler_list(node, loader, HandlerList::default())
+}
+
+/// Where a list of handlers is written.
+#[derive(Debug, Clone, Copy, Default)]
+struct HandlerList {
+    /// In a block among handlers (where another block is refused).
+    in_block: bool,
+    /// In a file an `include_tasks` handler brings: its tasks run when
+    /// the include does, and need no name.
+    included: bool,
+}
+
+/// The tasks of a file an `include_tasks` handler brings, as steps.
+pub(super) fn handler_steps(loader: &mut Loader, node: &Node) -> Result<Vec<Step>, PlaybookError> {
+    let list = HandlerList {
+        in_block: false,
+        included: true,
+    };
+    let handlers = handler_list(node, loader, list)?;
+    Ok(handlers
+        .into_iter()
+        .map(|handler| Step::Task(Box::new(handler)))
+        .collect())
+}
+
+/// A list of handlers, written where `list` says.
+fn handler_list(
+    node: &Node,
+    loader: &mut Loader,
+    list: HandlerList,
+) -> Result<Vec<Task>, PlaybookError> {
     let mut all = Vec::new();
     for item in task_list(node)? {
         let fields = entries(item, "a handler")?;
-        if let Some((_, value)) = fields.iter().find(|(k, _)| {
-            matches!(
-                k.name.as_str(),
-                "import_tasks" | "ansible.builtin.import_tasks"
-            )
-        }) {
+        let find = |name: &str| {
+            fields.iter().find(|(k, _)| {
+                k.name == name || k.name.strip_prefix("ansible.builtin.") == Some(name)
+            })
+        };
+        if let Some((_, value)) = find("import_tasks") {
             if let Some((key, _)) = fields
                 .iter()
                 .find(|(k, _)| !k.name.ends_with("import_tasks"))
@@ -114,20 +149,117 @@ pub(super) fn handlers(node: &Node, loader: &mut Loader) -> Result<Vec<Task>, Pl
                 ));
             }
             let path = loader.find(&file, &value.pos)?;
-            all.extend(
-                loader.read_tasks(&path, &value.pos, |loader, node| handlers(node, loader))?,
-            );
+            all.extend(loader.read_tasks(&path, &value.pos, |loader, node| {
+                handler_list(node, loader, list)
+            })?);
             continue;
         }
-        if let Some((key, _)) = fields.iter().find(|(k, _)| k.name == "block") {
+        if find("block").is_some() {
+            if list.in_block {
+                return Err(PlaybookError::at(
+                    &start_of(item, fields),
+                    "Using a block as a handler is not supported.",
+                ));
+            }
+            all.extend(handler_block(fields, loader, list)?);
+            continue;
+        }
+        if let Some((key, _)) = find("include_role").or_else(|| find("import_role")) {
             return Err(PlaybookError::at(
                 &key.pos,
-                "a handler is one task; `block` is not supported among handlers",
+                format!("Using '{}' as a handler is not supported.", key.name),
             ));
         }
-        all.push(task(item, true)?);
+        if find("include_tasks").is_some() {
+            all.push(handler_include(item, fields, loader)?);
+            continue;
+        }
+        let handler = task(item, true)?;
+        if !list.included && handler.name.is_none() && handler.listen.is_empty() {
+            return Err(PlaybookError::at(
+                &handler.pos,
+                "a handler needs a `name:` or a `listen:` (tasks notify it by one of them)",
+            ));
+        }
+        all.push(handler);
     }
     Ok(all)
+}
+
+/// A block among handlers: each task of its body is a handler of its own
+/// (notified by its own name, not the block's), with the block's keywords
+/// handed down.
+fn handler_block(
+    fields: &[(Key, Node)],
+    loader: &mut Loader,
+    list: HandlerList,
+) -> Result<Vec<Task>, PlaybookError> {
+    let mut body = Vec::new();
+    let mut handed = HandedDown::default();
+    for (key, value) in fields {
+        match key.name.as_str() {
+            "name" => {
+                string(value, "name")?;
+            }
+            "block" => {
+                let inner = HandlerList {
+                    in_block: true,
+                    ..list
+                };
+                body = handler_list(value, loader, inner)?;
+            }
+            "rescue" | "always" => {
+                return Err(PlaybookError::at(
+                    &key.pos,
+                    format!("`{}` is not supported on a block among handlers", key.name),
+                ));
+            }
+            other => {
+                if !handed.read(key, value)? {
+                    return Err(PlaybookError::at(
+                        &key.pos,
+                        format!(
+                            "unsupported block keyword `{other}`; supported among handlers: \
+                             name, block, {}",
+                            HANDED_KEYS.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    for handler in &mut body {
+        handed.hand_to(handler);
+    }
+    Ok(body)
+}
+
+/// An `include_tasks` among handlers: notified by its name (or a
+/// `listen:` topic), it runs the tasks of its file, read as handlers.
+fn handler_include(
+    node: &Node,
+    fields: &[(Key, Node)],
+    loader: &mut Loader,
+) -> Result<Task, PlaybookError> {
+    let mut listen = Vec::new();
+    let mut own = Vec::new();
+    for (key, value) in fields {
+        if key.name == "listen" {
+            listen = strings(value, "listen")?;
+        } else {
+            own.push((key.clone(), value.clone()));
+        }
+    }
+    let include = read_include_tasks(node, &own, loader, true)?;
+    let written = own
+        .iter()
+        .find(|(k, _)| k.name.ends_with("include_tasks"))
+        .map_or("include_tasks", |(k, _)| k.name.as_str());
+    let mut task = Task::new(Module::IncludeTasks, written, include.pos.clone());
+    task.name = include.name.clone();
+    task.listen = listen;
+    task.include = Some(Arc::new(include));
+    Ok(task)
 }
 
 pub(super) fn steps(node: &Node, loader: &mut Loader) -> Result<Vec<Step>, PlaybookError> {
@@ -147,7 +279,7 @@ fn step(node: &Node, loader: &mut Loader) -> Result<Step, PlaybookError> {
         return import_tasks(node, fields, loader).map(Step::Block);
     }
     if has("include_tasks") || has("ansible.builtin.include_tasks") {
-        return include_tasks(node, fields, loader).map(|i| Step::Include(Box::new(i)));
+        return read_include_tasks(node, fields, loader, false).map(|i| Step::Include(Box::new(i)));
     }
     if has("include_role") || has("ansible.builtin.include_role") {
         return include_role(node, fields, loader).map(|i| Step::Include(Box::new(i)));
@@ -276,6 +408,7 @@ fn new_include(loader: &Loader, pos: Pos) -> Include {
         role: None,
         steps: None,
         included_role: None,
+        as_handlers: false,
         pos,
     }
 }
@@ -310,13 +443,16 @@ fn task_file_name(value: &Node, what: &str) -> Result<String, PlaybookError> {
 
 /// `include_tasks: FILE` with `when`, `loop`, `vars`, `tags`, `name`:
 /// read now when the name has no template (so a missing file or a bad
-/// task is named before the run), else when a host reaches it.
-fn include_tasks(
+/// task is named before the run), else when a host reaches it; its file
+/// holds handlers when it is one (`as_handlers`).
+fn read_include_tasks(
     node: &Node,
     fields: &[(Key, Node)],
     loader: &mut Loader,
+    as_handlers: bool,
 ) -> Result<Include, PlaybookError> {
     let mut include = new_include(loader, start_of(node, fields));
+    include.as_handlers = as_handlers;
     let mut file_at = include.pos.clone();
     for (key, value) in fields {
         match key.name.as_str() {
@@ -346,8 +482,11 @@ fn include_tasks(
     }
     if !include.file.contains("{{") {
         let path = loader.find(&include.file, &file_at)?;
-        include.steps =
-            Some(loader.read_tasks(&path, &file_at, |loader, node| steps(node, loader))?);
+        include.steps = Some(if as_handlers {
+            loader.read_tasks(&path, &file_at, handler_steps)?
+        } else {
+            loader.read_tasks(&path, &file_at, |loader, node| steps(node, loader))?
+        });
     }
     Ok(include)
 }
@@ -697,16 +836,21 @@ pub(super) fn role_block(
         ..HandedDown::default()
     };
     if let Some(file) = folder.chosen_file("tasks", call.files.tasks.as_deref(), &call.at)? {
-        let mut steps = loader.read_tasks(&file, &call.at, |loader, node| steps(node, loader))?;
+        let mut steps =
+            loader.read_role_tasks(&path, &file, &call.at, |loader, node| steps(node, loader))?;
         set_role(&mut steps, &role);
         own.hand_down(&mut steps);
         body.extend(steps);
     }
     if let Some(file) = folder.chosen_file("handlers", call.files.handlers.as_deref(), &call.at)? {
-        let mut handlers =
-            loader.read_tasks(&file, &call.at, |loader, node| handlers(node, loader))?;
+        let mut handlers = loader.read_role_tasks(&path, &file, &call.at, |loader, node| {
+            handlers(node, loader)
+        })?;
         for handler in &mut handlers {
             handler.role = Some(role.clone());
+            if let Some(include) = &mut handler.include {
+                set_include_role(Arc::make_mut(include), &role);
+            }
             own.hand_to(handler);
             call.handed.hand_to(handler);
         }
@@ -727,17 +871,13 @@ pub(super) fn role_block(
 pub(super) fn set_role(steps: &mut [Step], role: &Arc<RoleRef>) {
     for step in steps {
         match step {
-            Step::Include(include) => {
-                if include.role.is_none() {
-                    include.role = Some(role.clone());
-                }
-                if let Some(steps) = &mut include.steps {
-                    set_role(steps, role);
-                }
-            }
+            Step::Include(include) => set_include_role(include, role),
             Step::Task(task) => {
                 if task.role.is_none() {
                     task.role = Some(role.clone());
+                }
+                if let Some(include) = &mut task.include {
+                    set_include_role(Arc::make_mut(include), role);
                 }
             }
             Step::Block(block) => {
@@ -746,6 +886,16 @@ pub(super) fn set_role(steps: &mut [Step], role: &Arc<RoleRef>) {
                 }
             }
         }
+    }
+}
+
+/// Marks an include, and the tasks it read, as written in `role`.
+fn set_include_role(include: &mut Include, role: &Arc<RoleRef>) {
+    if include.role.is_none() {
+        include.role = Some(role.clone());
+    }
+    if let Some(steps) = &mut include.steps {
+        set_role(steps, role);
     }
 }
 
@@ -1045,12 +1195,6 @@ fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
             }
             other => other,
         };
-    }
-    if handler && task.name.is_none() && task.listen.is_empty() {
-        return Err(PlaybookError::at(
-            &task.pos,
-            "a handler needs a `name:` or a `listen:` (tasks notify it by one of them)",
-        ));
     }
     Ok(task)
 }

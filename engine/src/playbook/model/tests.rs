@@ -144,12 +144,26 @@ fn blocks_refuse_what_they_cannot_hold() {
         "{error}"
     );
 
-    let (_dir, handler) = load_with(&[(
+    // A block among handlers is its tasks, each a handler; one inside
+    // that is refused, as Ansible refuses it.
+    let (_dir, handlers) = load_with(&[(
         "site.yml",
-        "- hosts: all\n  tasks: []\n  handlers:\n    - name: h\n      block: []\n",
+        "- hosts: all\n  tasks: []\n  handlers:\n    - name: h\n      become: true\n      block:\n        - name: a\n          debug: msg=a\n        - name: b\n          debug: msg=b\n",
     )]);
-    let error = handler.unwrap_err().to_string();
-    assert!(error.contains("not supported among handlers"), "{error}");
+    let play = &handlers.unwrap().plays[0];
+    let names: Vec<String> = play.handlers.iter().map(Task::display_name).collect();
+    assert_eq!(names, ["a", "b"]);
+    assert!(play.handlers.iter().all(|h| h.become_ == Some(true)));
+    let (_dir, nested) = load_with(&[(
+        "site.yml",
+        "- hosts: all\n  tasks: []\n  handlers:\n    - block:\n        - block: []\n",
+    )]);
+    let error = nested.unwrap_err().to_string();
+    assert!(error.contains("site.yml:5:11"), "{error}");
+    assert!(
+        error.contains("Using a block as a handler is not supported."),
+        "{error}"
+    );
 
     let (_dir, stray) = load_with(&[(
         "site.yml",

@@ -77,6 +77,10 @@ pub(super) struct HostState {
     /// Facts gathered or set here for another host (`delegate_facts`):
     /// handed over when the task ends.
     pub facts_for_others: Vec<DelegatedFacts>,
+    /// Other logins to this host (or a delegate) than its own, by
+    /// `user@host`: a task's `remote_user`, opened on first use and kept
+    /// for the run.
+    pub logins: Vec<(String, Target)>,
     /// The roles (with their parameters) that ran here in this play.
     pub roles_ran: Vec<Arc<str>>,
     /// Takes no more tasks in this play, without having failed (its batch
@@ -111,6 +115,7 @@ impl HostState {
             errors_cleared: false,
             ended: false,
             roles_ran: Vec::new(),
+            logins: Vec::new(),
             facts_for_others: Vec::new(),
             hostvars: None,
         }
@@ -257,11 +262,18 @@ impl HostState {
     }
 
     /// Counts a task's result in the recap and acts on it: a failure or a
-    /// lost host stops the host, a change notifies the task's handlers.
+    /// lost host stops the host, a change notifies `notify` (the task's
+    /// handlers, their names rendered).
     /// Returns whether the failure was ignored (`ignore_errors`), which
     /// Ansible counts as ok, and as changed when the module changed
     /// something.
-    pub fn record(&mut self, task: &Task, status: ResultStatus, changed: bool) -> bool {
+    pub fn record(
+        &mut self,
+        task: &Task,
+        status: ResultStatus,
+        changed: bool,
+        notify: &[String],
+    ) -> bool {
         match status {
             // As Ansible counts an unreachable host it was told to ignore.
             ResultStatus::Unreachable if task.ignore_unreachable == Some(true) => {
@@ -289,7 +301,7 @@ impl HostState {
             ResultStatus::Changed => {
                 self.recap.ok += 1;
                 self.recap.changed += 1;
-                for name in &task.notify {
+                for name in notify {
                     if !self.notified.contains(name) {
                         self.notified.push(name.clone());
                     }
@@ -566,14 +578,14 @@ pub(super) mod tests {
         let mut notifying = task();
         notifying.notify = vec!["restart".into()];
         let mut state = host();
-        assert!(!state.record(&notifying, ResultStatus::Changed, true));
-        assert!(!state.record(&notifying, ResultStatus::Changed, true));
+        assert!(!state.record(&notifying, ResultStatus::Changed, true, &notifying.notify));
+        assert!(!state.record(&notifying, ResultStatus::Changed, true, &notifying.notify));
         assert_eq!(state.notified, ["restart"], "each handler is notified once");
-        state.record(&task(), ResultStatus::Ok, false);
-        state.record(&task(), ResultStatus::Skipped, false);
+        state.record(&task(), ResultStatus::Ok, false, &[]);
+        state.record(&task(), ResultStatus::Skipped, false, &[]);
         let mut ignoring = task();
         ignoring.ignore_errors = Some(true);
-        assert!(state.record(&ignoring, ResultStatus::Failed, true));
+        assert!(state.record(&ignoring, ResultStatus::Failed, true, &[]));
         assert!(state.active(), "an ignored failure keeps the host");
         let recap = &state.recap;
         assert_eq!(
@@ -586,11 +598,11 @@ pub(super) mod tests {
             ),
             (4, 3, 1, 1, 0)
         );
-        state.record(&task(), ResultStatus::Failed, false);
+        state.record(&task(), ResultStatus::Failed, false, &[]);
         assert!(!state.active());
         assert_eq!(state.recap.failed, 1);
         let mut lost = host();
-        lost.record(&task(), ResultStatus::Unreachable, false);
+        lost.record(&task(), ResultStatus::Unreachable, false, &[]);
         assert!(lost.unreachable && !lost.active());
         assert_eq!(lost.recap.unreachable, 1);
     }

@@ -38,7 +38,8 @@ pub(super) async fn run_include(
 ) -> bool {
     let module = include.module_name();
     let shown = include.name.clone().unwrap_or_else(|| module.to_string());
-    let Some(active) = announce(ctx, states, chosen, &shown, &include.pos) else {
+    let announced = (shown.as_str(), batch.running_handlers());
+    let Some(active) = announce(ctx, states, chosen, announced, &include.pos) else {
         return false;
     };
     // What the blocks and includes around it hand down, under its own.

@@ -1,6 +1,7 @@
 //! What a task's loop goes over: `loop:`/`with_list:` as given,
 //! `with_items:` flattened one level, and the older `with_*` forms
-//! (`dict`, `fileglob`, `nested`, `sequence`, `together`, `subelements`)
+//! (`dict`, `fileglob`, `nested`, `sequence`, `together`, `subelements`,
+//! `first_found`)
 //! turned into the item lists Ansible's lookups give.
 
 use serde_json::{Map, Value as Json, json};
@@ -57,6 +58,51 @@ fn shape(kind: LoopKind, rendered: Json, files: &ControllerFiles) -> Result<Vec<
         LoopKind::Together => Ok(together(list(rendered, "with_together")?)),
         LoopKind::Sequence => sequence(&text_of(&rendered)),
         LoopKind::Subelements => subelements(list(rendered, "with_subelements")?),
+        LoopKind::FirstFound => first_found(rendered, files),
+    }
+}
+
+/// `with_first_found`: names (a list, or mappings of `files`, `paths` and
+/// `skip`), the first that is among the controller's files as the one
+/// item; none, with `skip: true`, when none is.
+fn first_found(rendered: Json, files: &ControllerFiles) -> Result<Vec<Json>, TaskError> {
+    let terms = match rendered {
+        Json::Array(items) => items,
+        one => vec![one],
+    };
+    let mut names = Vec::new();
+    let mut skip = false;
+    for term in terms {
+        match term {
+            Json::String(name) => names.push(name),
+            Json::Object(map) => {
+                let listed = |key: &str| -> Result<Vec<String>, TaskError> {
+                    map.get(key)
+                        .cloned()
+                        .map_or(Ok(Vec::new()), |v| strings(v, "with_first_found"))
+                };
+                let paths = listed("paths")?;
+                for file in listed("files")? {
+                    if paths.is_empty() {
+                        names.push(file);
+                    } else {
+                        names.extend(paths.iter().map(|p| format!("{p}/{file}")));
+                    }
+                }
+                skip |= map.get("skip").is_some_and(|s| s == &Json::Bool(true));
+            }
+            other => {
+                return Err(TaskError::Args(format!(
+                    "with_first_found takes file names or mappings of files and paths, not \
+                     `{other}`"
+                )));
+            }
+        }
+    }
+    match files.first_found("files", &names) {
+        Ok(path) => Ok(vec![Json::String(path.display().to_string())]),
+        Err(_) if skip => Ok(Vec::new()),
+        Err(why) => Err(TaskError::LocalFile(why)),
     }
 }
 
@@ -416,6 +462,29 @@ mod tests {
             error.to_string(),
             "the loop needs a list, but it gave `3` (for the loop)"
         );
+    }
+
+    #[test]
+    fn with_first_found_gives_the_first_file_there_or_nothing_when_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("debian.yml"), "[]").unwrap();
+        let files = ControllerFiles::new(dir.path(), None);
+        let found = shape(
+            LoopKind::FirstFound,
+            json!(["redhat.yml", "debian.yml"]),
+            &files,
+        )
+        .unwrap();
+        let expected = dir.path().join("debian.yml").canonicalize().unwrap();
+        assert_eq!(found, [json!(expected.display().to_string())]);
+        let skipped = json!([{"files": ["x.yml"], "paths": ["vars"], "skip": true}]);
+        assert!(
+            shape(LoopKind::FirstFound, skipped, &files)
+                .unwrap()
+                .is_empty()
+        );
+        let missing = shape(LoopKind::FirstFound, json!(["x.yml"]), &files).unwrap_err();
+        assert!(missing.to_string().contains("x.yml"), "{missing}");
     }
 
     #[test]

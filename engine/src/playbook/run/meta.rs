@@ -8,12 +8,14 @@ use serde_json::{Map, Value as Json};
 
 use super::host_state::HostState;
 use super::serial::Batch;
-use super::{announce, any_active, fail_host, run_notified_handlers, warn};
+use super::{announce, any_active, fail_host, run_notified_handlers, say_vv, warn};
 use crate::playbook::context::RunContext;
 use crate::playbook::model::{MetaAction, Play, Task};
 
-/// Runs a `meta:` task on the chosen hosts; false once none of them is
-/// left to take the next step.
+/// Runs a `meta:` task (a `handler` or not) on the chosen hosts; false
+/// once none of them is left to take the next step. Each host's line of
+/// what it did is said at `-vv`, as Ansible says it.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn run_meta(
     ctx: &Arc<RunContext>,
     play: &Arc<Play>,
@@ -22,6 +24,7 @@ pub(super) async fn run_meta(
     states: &mut [Option<HostState>],
     batch: &Batch,
     chosen: &[usize],
+    handler: bool,
 ) -> bool {
     let shown = ctx.secrets.mask(&task.display_name());
     if action == MetaAction::ClearHostErrors {
@@ -36,13 +39,26 @@ pub(super) async fn run_meta(
             }
         }
     }
-    let Some(active) = announce(ctx, states, chosen, &shown, &task.pos) else {
+    let Some(active) = announce(ctx, states, chosen, (&shown, handler), &task.pos) else {
         return false;
     };
+    let say_each =
+        |states: &[Option<HostState>], hosts: &[usize], what: &dyn Fn(&str) -> String| {
+            for &i in hosts {
+                if let Some(state) = states[i].as_ref() {
+                    say_vv(ctx, format!("META: {}", what(&state.name)));
+                }
+            }
+        };
     match action {
-        MetaAction::Noop => {}
-        MetaAction::ClearHostErrors => {}
+        MetaAction::Noop => say_each(states, &active, &|_| "noop".into()),
+        MetaAction::ClearHostErrors => {
+            say_each(states, &active, &|_| "cleared host errors".into());
+        }
         MetaAction::FlushHandlers => {
+            say_each(states, &active, &|host| {
+                format!("triggered running handlers for {host}")
+            });
             if !task.when.is_empty() {
                 warn(
                     ctx,
@@ -57,6 +73,34 @@ pub(super) async fn run_meta(
         }
         MetaAction::EndHost | MetaAction::EndBatch | MetaAction::EndPlay => {
             let meeting = meeting_when(ctx, play, task, states, &active);
+            let others: Vec<usize> = active
+                .iter()
+                .copied()
+                .filter(|i| !meeting.contains(i))
+                .collect();
+            match action {
+                MetaAction::EndHost => {
+                    say_each(states, &meeting, &|host| format!("ending play for {host}"));
+                    say_each(states, &others, &|host| {
+                        format!(
+                            "end_host conditional evaluated to false, continuing execution for \
+                             {host}"
+                        )
+                    });
+                }
+                MetaAction::EndBatch => {
+                    say_each(states, &meeting, &|_| "ending batch".into());
+                    say_each(states, &others, &|_| {
+                        "end_batch conditional evaluated to False, continuing current batch".into()
+                    });
+                }
+                _ => {
+                    say_each(states, &meeting, &|_| "ending play".into());
+                    say_each(states, &others, &|_| {
+                        "end_play conditional evaluated to False, continuing play".into()
+                    });
+                }
+            }
             match action {
                 MetaAction::EndHost => {
                     for i in meeting {

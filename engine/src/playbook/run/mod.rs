@@ -15,6 +15,7 @@ mod hosts;
 mod include;
 mod loops;
 mod meta;
+mod privilege;
 mod results;
 mod serial;
 mod task;
@@ -25,7 +26,7 @@ use serde_json::{Map, Value as Json};
 
 use super::PlaybookOptions;
 use super::context::{RunContext, RunHost};
-use super::model::{Block, Play, Playbook, Step, Strategy, Task};
+use super::model::{Block, MetaAction, Play, Playbook, Step, Strategy, Task};
 use super::modules::Module;
 use super::report::{PlaybookEvent, Recap, TaskOutcome};
 use super::selection::{rendered_tags, selected_by_tags};
@@ -119,6 +120,9 @@ pub(crate) async fn run_playbook(
     }
     for state in states.iter().flatten() {
         state.target.close().await;
+        for (_, login) in &state.logins {
+            login.close().await;
+        }
     }
     if let Some(cache) = &ctx.fact_cache {
         for state in states.iter().flatten() {
@@ -131,7 +135,11 @@ pub(crate) async fn run_playbook(
     let recap = states
         .into_iter()
         .flatten()
-        .map(|s| s.recap)
+        .map(|s| {
+            // Failed once, in good standing now: `meta: clear_host_errors`.
+            let cleared = s.recap.failed > 0 && !s.failed && !s.unreachable;
+            Recap { cleared, ..s.recap }
+        })
         .filter(|r| r.ok + r.unreachable + r.failed + r.skipped + r.rescued + r.ignored > 0)
         .collect();
     (recap, stopped)
@@ -228,7 +236,7 @@ async fn run_batches(
                 state.enter_play(&play_hosts);
             }
         }
-        let batch = Batch::new(play, hosts);
+        let batch = Batch::new(play, hosts).naming(play_hosts);
         match strategy {
             Strategy::Free => run_free(ctx, play, states, &batch.hosts).await,
             _ => run_play(ctx, play, states, &batch).await,
@@ -303,6 +311,18 @@ async fn run_free(
             Finished::Panicked(why) => tracing::error!(panic = %why, "a host's play panicked"),
         }
     }
+}
+
+/// Says `message` as the run's own line at `-vv` (Ansible's
+/// `display.vv`): a log line of no target at debug level.
+fn say_vv(ctx: &RunContext, message: String) {
+    ctx.logs.line(LogLine {
+        target: String::new(),
+        level: LogLevel::Debug,
+        message,
+        fields: Vec::new(),
+        at_ms: capstan_wire::clock::now_ms(),
+    });
 }
 
 /// Puts a warning about the run in its log.
@@ -420,6 +440,7 @@ async fn run_task(
     chosen: &[usize],
     handler: bool,
 ) -> bool {
+    batch.refresh_play_hosts(states, chosen);
     let failed_before = batch.failed(states);
     let going = run_task_on_hosts(ctx, play, task, states, chosen, handler).await;
     if batch.check(states, failed_before, task.any_errors_fatal) {
@@ -482,8 +503,7 @@ async fn run_notified_handlers(
                 state.forced = state.failed;
             }
         }
-        let handler = Arc::new(handler.clone());
-        run_task(ctx, play, &handler, states, batch, &notified, true).await;
+        run_handler(ctx, play, handler, states, batch, &notified).await;
         for &i in &notified {
             if let Some(state) = states[i].as_mut() {
                 state.forced = false;
@@ -494,6 +514,124 @@ async fn run_notified_handlers(
         if let Some(state) = states[i].as_mut() {
             state.notified.clear();
         }
+    }
+}
+
+/// Runs one notified handler on the hosts that notified it: a task; an
+/// `include_tasks`, whose tasks run in its place as handlers; a `meta:`
+/// (but `flush_handlers`, refused in Ansible's words). Boxed: a handler's
+/// include and meta reach back here.
+fn run_handler<'a>(
+    ctx: &'a Arc<RunContext>,
+    play: &'a Arc<Play>,
+    handler: &'a Task,
+    states: &'a mut [Option<HostState>],
+    batch: &'a Batch,
+    notified: &'a [usize],
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+    Box::pin(async move {
+        if let Some(include) = &handler.include {
+            batch.enter_handler_include(true);
+            include::run_include(ctx, play, include, states, batch, notified).await;
+            batch.enter_handler_include(false);
+            return;
+        }
+        match handler.meta {
+            Some(MetaAction::FlushHandlers) => {
+                for &i in notified {
+                    if let Some(state) = states[i].as_mut() {
+                        let name = handler.display_name();
+                        let why = "flush_handlers cannot be used as a handler".to_string();
+                        fail_host(ctx, play, state, &name, "meta", why);
+                    }
+                }
+            }
+            Some(action) => {
+                meta::run_meta(ctx, play, handler, action, states, batch, notified, true).await;
+            }
+            None => {
+                let handler = Arc::new(handler.clone());
+                run_task(ctx, play, &handler, states, batch, notified, true).await;
+            }
+        }
+    })
+}
+
+/// The first of `names` no handler of the play answers to now (its own,
+/// its roles', those an `include_role` that ran brought), in Ansible's
+/// words; with `error_on_missing_handler = False` each such name is a
+/// warning instead (once), and nothing fails. A handler named by a
+/// template answers to its name as `state`'s host renders it; one that
+/// cannot be rendered answers to none, with Ansible's warning.
+fn missing_handler(
+    ctx: &RunContext,
+    play: &Play,
+    state: &HostState,
+    names: &[String],
+) -> Option<String> {
+    if names.is_empty() {
+        return None;
+    }
+    let late = ctx
+        .late_handlers
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let handlers = play.handlers.iter().chain(
+        late.iter()
+            .filter(|(at, _)| *at == play.pos)
+            .map(|(_, h)| h),
+    );
+    let mut answered: Vec<String> = Vec::new();
+    let mut scope = None;
+    for handler in handlers {
+        match handler
+            .name
+            .as_deref()
+            .filter(|n| Templates::is_template(n))
+        {
+            None => answered.extend(handler.handler_topics()),
+            Some(name) => {
+                answered.extend(handler.listen_topics());
+                let scope =
+                    scope.get_or_insert_with(|| state.scope(&Map::new(), &ctx.options.extra_vars));
+                match ctx.templates.render_text(name, scope) {
+                    Ok(rendered) => answered.push(rendered),
+                    Err(e) if handler.listen.is_empty() => warn_once(
+                        ctx,
+                        format!("unusable {name}"),
+                        format!(
+                            "Handler '{name}' is unusable because it has no listen topics and \
+                             the name could not be templated (host-specific variables are not \
+                             supported in handler names). The error: {e}"
+                        ),
+                    ),
+                    Err(_) => {}
+                }
+            }
+        }
+    }
+    for name in names.iter().filter(|n| !answered.contains(n)) {
+        let message = format!(
+            "The requested handler '{name}' was not found in either the main handlers list nor \
+             in the listening handlers list"
+        );
+        if !ctx.missing_handler_warns {
+            return Some(message);
+        }
+        warn_once(ctx, format!("missing {name}"), message);
+    }
+    None
+}
+
+/// Warns with `message` unless a warning under `key` was given already.
+fn warn_once(ctx: &RunContext, key: String, message: String) {
+    let mut warned = ctx
+        .missing_handlers_warned
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !warned.contains(&key) {
+        warned.push(key);
+        warn(ctx, message);
     }
 }
 
@@ -563,6 +701,12 @@ fn run_steps<'a>(
     Box::pin(async move {
         for step in steps {
             let going = match step {
+                Step::Task(task) if batch.running_handlers() => {
+                    // The tasks an `include_tasks` handler brought: handlers
+                    // too, which tags do not choose.
+                    run_handler(ctx, play, task, states, batch, chosen).await;
+                    any_active(states, chosen)
+                }
                 Step::Task(task) => {
                     let tags = rendered_tags(&task.tags, play, &ctx.templates, &ctx.options);
                     let play_tags = rendered_tags(&play.tags, play, &ctx.templates, &ctx.options);
@@ -572,7 +716,8 @@ fn run_steps<'a>(
                     }
                     if let Some(action) = task.meta {
                         let going =
-                            meta::run_meta(ctx, play, task, action, states, batch, chosen).await;
+                            meta::run_meta(ctx, play, task, action, states, batch, chosen, false)
+                                .await;
                         if !going {
                             return false;
                         }
@@ -674,13 +819,13 @@ async fn run_block(
 }
 
 /// The chosen hosts still taking tasks, with a step the play runs itself
-/// (an include, a `meta:`) announced to them as `shown`; `None` when none
-/// is left.
+/// (an include, a `meta:`; a `handler` or not) announced to them as
+/// `shown`; `None` when none is left.
 fn announce(
     ctx: &RunContext,
     states: &[Option<HostState>],
     chosen: &[usize],
-    shown: &str,
+    (shown, handler): (&str, bool),
     origin: &capstan_yaml::Pos,
 ) -> Option<Vec<usize>> {
     let active = hosts_where(states, chosen, HostState::active);
@@ -689,7 +834,7 @@ fn announce(
     }
     (ctx.events)(&PlaybookEvent::Task {
         name: shown.to_string(),
-        handler: false,
+        handler,
         hosts: active.len(),
         origin: Some(origin.to_string()),
     });

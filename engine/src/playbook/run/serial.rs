@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde_json::{Map, Value as Json};
 
-use super::host_state::HostState;
+use super::host_state::{HostState, PlayHosts};
 use crate::playbook::PlaybookError;
 use crate::playbook::model::{BatchSize, Play, Strategy};
 use crate::playbook::template::{Origin, Scope, Templates};
@@ -115,6 +115,15 @@ pub(super) struct Batch {
     /// How many blocks with a `rescue:` the batch is inside now: a host
     /// that fails there goes to its rescue.
     rescuable: AtomicUsize,
+    /// How many `include_tasks` handlers the batch is inside now: the
+    /// tasks they bring run as handlers.
+    in_handlers: AtomicUsize,
+    /// The play's hosts by name as the batch started (none under the
+    /// `free` strategy, where each host runs alone).
+    names: Option<PlayHosts>,
+    /// How many of the batch's hosts the last refresh of the play's host
+    /// lists left out (they had failed or been lost).
+    left_out: AtomicUsize,
 }
 
 impl Batch {
@@ -128,6 +137,9 @@ impl Batch {
             reason: OnceLock::new(),
             play_ended: AtomicBool::new(false),
             rescuable: AtomicUsize::new(0),
+            in_handlers: AtomicUsize::new(0),
+            names: None,
+            left_out: AtomicUsize::new(0),
         }
     }
 
@@ -218,6 +230,69 @@ impl Batch {
         } else {
             self.rescuable.fetch_sub(1, Ordering::Relaxed);
         }
+    }
+
+    /// The same batch, knowing the play's hosts by name (`enter_play`'s).
+    pub fn naming(self, names: PlayHosts) -> Batch {
+        Batch {
+            names: Some(names),
+            ..self
+        }
+    }
+
+    /// Brings `ansible_play_hosts`, `ansible_play_batch` and `play_hosts`
+    /// up to date on the chosen hosts: as Ansible's, they leave out the
+    /// hosts that failed or were lost since the batch started (and take
+    /// back those `meta: clear_host_errors` brought back).
+    pub fn refresh_play_hosts(&self, states: &mut [Option<HostState>], chosen: &[usize]) {
+        let Some(names) = &self.names else {
+            return;
+        };
+        let out: Vec<String> = self
+            .hosts
+            .iter()
+            .filter_map(|&i| states[i].as_ref())
+            .filter(|s| !s.in_run())
+            .map(|s| s.name.clone())
+            .collect();
+        if out.is_empty() && self.left_out.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        self.left_out.store(out.len(), Ordering::Relaxed);
+        let kept = |list: &[String]| -> Json {
+            Json::from(
+                list.iter()
+                    .filter(|n| !out.contains(n))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let (left, batch) = (kept(&names.left), kept(&names.batch));
+        for &i in chosen {
+            if let Some(state) = states[i].as_mut() {
+                state
+                    .play_vars
+                    .insert("ansible_play_hosts".into(), left.clone());
+                state
+                    .play_vars
+                    .insert("ansible_play_batch".into(), batch.clone());
+                state.play_vars.insert("play_hosts".into(), batch.clone());
+            }
+        }
+    }
+
+    /// Counts the batch into (or out of) an `include_tasks` handler.
+    pub fn enter_handler_include(&self, inside: bool) {
+        if inside {
+            self.in_handlers.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.in_handlers.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the tasks running now are handlers an include brought.
+    pub fn running_handlers(&self) -> bool {
+        self.in_handlers.load(Ordering::Relaxed) > 0
     }
 
     /// Whether `meta: end_play` ended the play.

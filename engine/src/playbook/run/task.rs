@@ -25,7 +25,6 @@ use crate::playbook::template::{Scope, Templates};
 use capstan_plugin_host::param_error::{ParamError, ParamProblem};
 use capstan_plugin_host::plugin::CallContext;
 use capstan_plugin_host::target::Target;
-use capstan_remote::Become;
 
 /// Runs `task` on one host: conditions, loop, module, register, notify.
 /// `display` is the task's name as shown.
@@ -183,22 +182,16 @@ async fn run_resolved(
         }
     };
     let ItemResult {
-        status,
-        summary,
+        mut status,
+        mut summary,
         diff,
-        result: registered,
+        result: mut registered,
         ..
     } = ItemResult::combine(task.loop_.is_some() && !items_failed, results);
-    if let Some(name) = &task.register {
-        state
-            .set
-            .insert(name.clone(), Json::Object(registered.clone()));
-    }
     let changed = registered.get("changed") == Some(&Json::Bool(true));
     // A `notify:` may name its handler with a template, rendered with what
     // the host knows once the task changed something.
-    let rendered;
-    let notifying = if status == ResultStatus::Changed
+    let notifying: std::borrow::Cow<[String]> = if status == ResultStatus::Changed
         && task.notify.iter().any(|n| Templates::is_template(n))
     {
         let scope = state.scope_in(
@@ -215,16 +208,26 @@ async fn run_resolved(
                 Ok(name) => vec![text_of(&name)],
                 Err(_) => vec![n.clone()],
             });
-        rendered = Task {
-            notify: names.collect(),
-            ..task.clone()
-        };
-        &rendered
+        std::borrow::Cow::Owned(names.collect())
     } else {
-        task
+        std::borrow::Cow::Borrowed(&task.notify)
     };
+    // As Ansible, a handler is looked for when a task notifies it.
+    if status == ResultStatus::Changed
+        && let Some(missing) = super::missing_handler(ctx, play, &state, &notifying)
+    {
+        status = ResultStatus::Failed;
+        summary = missing.clone();
+        registered.insert("failed".into(), Json::Bool(true));
+        registered.insert("msg".into(), Json::String(missing));
+    }
+    if let Some(name) = &task.register {
+        state
+            .set
+            .insert(name.clone(), Json::Object(registered.clone()));
+    }
     // A lost host's status is `Unreachable`: never an ignored failure.
-    let ignored = state.record(notifying, status, changed);
+    let ignored = state.record(task, status, changed, &notifying);
     if status == ResultStatus::Failed && !ignored {
         // The task's own name, without the `ROLE : ` it is shown with.
         let name = task
@@ -691,23 +694,15 @@ async fn run_module(
         }
         None => state.target.clone(),
     };
-    if let Some(written) = &task.remote_user {
-        check_remote_user(ctx, written, scope, &target)?;
+    if let Some(written) = task.remote_user.as_ref().or(play.remote_user.as_ref()) {
+        target = login_for(ctx, written, scope, target, &mut state.logins)?;
     }
     let env = environment(ctx, play, task, scope)?;
     if !env.is_empty() {
         target.env = env.into();
     }
-    if task.become_.or(play.become_).unwrap_or(false) {
-        target.become_user = Some(Become {
-            user: task
-                .become_user
-                .clone()
-                .or_else(|| play.become_user.clone())
-                .unwrap_or_else(|| "root".into()),
-            password_env: ctx.options.become_password_env.clone(),
-            password: ctx.sudo_password.clone(),
-        });
+    if let Some(becoming) = super::privilege::become_for(ctx, play, task, scope)? {
+        target.become_user = Some(becoming);
     }
     let mut setup = plugin.setup.clone();
     let manager = (task.module == Module::DockerSwarm)
@@ -774,30 +769,37 @@ fn refused_params(module: &str, error: &ParamError) -> TaskError {
     }
 }
 
-/// A task's `remote_user:`: nothing to do on this machine (Ansible's local
-/// connection ignores it too); over SSH, the host's one connection must
-/// log in as that user, else the task fails saying so.
-fn check_remote_user(
+/// A task's `remote_user:`: on this machine the target as it is
+/// (Ansible's local connection ignores it too); over SSH the host's login
+/// as that user — a connection of its own with the host's credentials,
+/// opened once and kept in `logins` for the rest of the run.
+fn login_for(
     ctx: &RunContext,
     written: &str,
     scope: &Scope,
-    target: &Target,
-) -> Result<(), TaskError> {
-    let user = ctx
+    target: Target,
+    logins: &mut Vec<(String, Target)>,
+) -> Result<Target, TaskError> {
+    let rendered = ctx
         .templates
         .render_text(written, scope)
         .map_err(TaskError::in_part(format!("remote_user `{written}`")))?;
-    match &target.transport {
-        capstan_remote::Transport::Ssh(ssh) if ssh.user() != user.trim() => {
-            Err(TaskError::Args(format!(
-                "remote_user `{}` differs from `{}`, whom Capstan's one connection to {} logs \
-                 in as; set ansible_user for the host, or use become_user",
-                user.trim(),
-                ssh.user(),
-                target.name
-            )))
+    let user = rendered.trim();
+    if user.is_empty() || user.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(TaskError::Args(format!(
+            "remote_user `{written}` gave `{rendered}`, which is not a user name"
+        )));
+    }
+    let key = format!("{user}@{}", target.name);
+    if let Some((_, login)) = logins.iter().find(|(k, _)| *k == key) {
+        return Ok(login.clone());
+    }
+    match target.logged_in_as(user) {
+        Some(login) => {
+            logins.push((key, login.clone()));
+            Ok(login)
         }
-        _ => Ok(()),
+        None => Ok(target),
     }
 }
 
