@@ -331,6 +331,10 @@ const PLAYBOOK: &str = r#"- hosts: box
     - command: id -un
       remote_user: tide
       register: as_tide
+    - file: path=/srv/tide state=directory owner=tide
+    - copy: content="read only\n" dest=/srv/tide/motd mode=0444
+      remote_user: tide
+      register: read_only
     - command: id -un
       register: as_root
     - command: id -un
@@ -344,6 +348,7 @@ const PLAYBOOK: &str = r#"- hosts: box
           - as_tide.stdout == 'tide'
           - as_root.stdout == 'root'
           - tide_as_root.stdout == 'root'
+          - read_only is changed
 "#;
 
 #[tokio::test(flavor = "multi_thread")]

@@ -524,6 +524,35 @@ async fn a_notification_no_handler_answers_fails_its_task_when_made() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn run_once_may_be_a_template() {
+    let (home, capstan) = engine();
+    let inv = local_inventory(home.path(), &[("h1", ""), ("h2", "")]);
+    let site = write(
+        home.path(),
+        "site.yml",
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: msg=ran
+      run_once: "{{ once | default(false) }}"
+"#,
+    );
+    let ran = |events: &[PlaybookEvent]| {
+        events
+            .iter()
+            .filter(|e| matches!(e, PlaybookEvent::HostDone(o) if o.summary.contains("ran")))
+            .count()
+    };
+    let (_, events) = play(&capstan, &site, &inv, |_| {}).await;
+    assert_eq!(ran(&events), 2);
+    let (_, events) = play(&capstan, &site, &inv, |o| {
+        o.extra_vars.insert("once".into(), serde_json::json!(true));
+    })
+    .await;
+    assert_eq!(ran(&events), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn flush_handlers_cannot_be_a_handler() {
     let (home, capstan) = engine();
     let inv = local_inventory(home.path(), &[("box", "")]);

@@ -109,10 +109,12 @@ echo written >&2"#;
 
 /// The umask that makes a new file with `mode` (0644 when none), when a
 /// umask can: `cat` creates files 0666 less the mask, so a mode with
-/// execute or special bits needs a `chmod` (empty: no mask).
+/// execute or special bits needs a `chmod`, and so does one its owner
+/// cannot write (the script writes the file after making it, which only
+/// root could do then) (empty: no mask).
 fn creation_mask(mode: Option<u32>) -> String {
     let mode = mode.unwrap_or(0o644);
-    if mode & !0o666 != 0 {
+    if mode & !0o666 != 0 || mode & 0o200 == 0 {
         return String::new();
     }
     format!("{:03o}", 0o777 & !mode)
@@ -295,6 +297,11 @@ mod tests {
         assert_eq!(creation_mask(Some(0o600)), "177");
         assert_eq!(creation_mask(Some(0o755)), "", "execute bits need chmod");
         assert_eq!(creation_mask(Some(0o4644)), "", "special bits need chmod");
+        assert_eq!(
+            creation_mask(Some(0o444)),
+            "",
+            "a file its owner cannot write is written first, then made read-only"
+        );
         assert_eq!(
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

@@ -507,6 +507,10 @@ fn finish(
         "state": wanted,
         "changes": changes,
     });
+    // Ansible's touch and link name the path `dest`.
+    if matches!(wanted, "touch" | "link") {
+        data["dest"] = serde_json::json!(path);
+    }
     // As Ansible's module: the result holds its `diff` in diff mode only.
     if ctx.diff {
         data["diff"] = diff.to_json();

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 /// The sections the probe prints, in order.
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "uname",
     "os-release",
     "meminfo",
@@ -15,6 +15,7 @@ const SECTIONS: [&str; 9] = [
     "user",
     "service-mgr",
     "python",
+    "env",
 ];
 
 /// Splits `== name` sections and builds the facts. An answer that is not
@@ -121,7 +122,36 @@ pub fn parse(text: &str) -> Result<Value, String> {
             .as_ref()
             .map(|p| format!("{}.{}", p["version"]["major"], p["version"]["minor"]))
             .unwrap_or_default(),
+        "ansible_env": environment(&section("env")),
     }))
+}
+
+/// `ansible_env`: the login's environment, `NAME=value` lines (a line that
+/// starts no variable continues the value before it, which held a newline).
+fn environment(lines: &[&str]) -> Value {
+    let mut env = serde_json::Map::new();
+    let mut last: Option<String> = None;
+    for line in lines {
+        let starts_variable = line.split_once('=').filter(|(name, _)| {
+            !name.is_empty()
+                && !name.starts_with(|c: char| c.is_ascii_digit())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        match (starts_variable, &last) {
+            (Some((name, value)), _) => {
+                env.insert(name.to_string(), json!(value));
+                last = Some(name.to_string());
+            }
+            (None, Some(name)) => {
+                if let Some(Value::String(value)) = env.get_mut(name) {
+                    value.push('\n');
+                    value.push_str(line);
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    Value::Object(env)
 }
 
 /// The package manager Ansible's `package` would use for an OS family.
@@ -274,7 +304,8 @@ mod tests {
 == addr\n2: ens3    inet 10.0.0.5/24 brd 10.0.0.255 scope global ens3\n== cpus\n2\n\
 == user\nuid=1000(ann) gid=1001(staff) groups=1001(staff)\n/home/ann\n/bin/bash\n\
 == service-mgr\nsystemd\n/run/systemd/system\n/etc/init.d\n\
-== python\n/usr/bin/python3\n/usr/bin/python3.11\n";
+== python\n/usr/bin/python3\n/usr/bin/python3.11\n\
+== env\nHOME=/home/ann\nPATH=/usr/bin:/bin\nMOTD=two\nlines\n";
 
     #[test]
     fn facts_have_ansible_names_and_values() {
@@ -298,6 +329,10 @@ mod tests {
         assert_eq!(facts["ansible_user_uid"], 1000);
         assert_eq!(facts["ansible_user_gid"], 1001);
         assert_eq!(facts["ansible_user_dir"], "/home/ann");
+        assert_eq!(
+            facts["ansible_env"],
+            json!({ "HOME": "/home/ann", "PATH": "/usr/bin:/bin", "MOTD": "two\nlines" })
+        );
         let none = parse(&SAMPLE.replace("/usr/bin/python3\n/usr/bin/python3.11\n", "")).unwrap();
         assert_eq!(none["ansible_python"], json!({}));
     }

@@ -45,6 +45,7 @@ echo '== python'; if p=$(command -v python3 || command -v python); then
     *) "$p" -c 'import sys; print("python%d.%d" % sys.version_info[:2])' 2>/dev/null ;;
     esac
 fi
+echo '== env'; env
 "#;
 
 struct Setup;

@@ -3,10 +3,10 @@
 
 use serde_json::Value as Json;
 
-use super::scalars::{boolean, conditions, environment, string, strings, throttle, vars};
+use super::scalars::{boolean, conditions, environment, string, strings, switch, throttle, vars};
 use std::sync::Arc;
 
-use super::{Include, RoleScope, Step, Task};
+use super::{Include, RoleScope, Step, Switch, Task};
 use crate::playbook::PlaybookError;
 use capstan_yaml::{Key, Node};
 
@@ -45,7 +45,7 @@ pub struct HandedDown {
     pub(super) no_log: Option<bool>,
     pub(super) ignore_errors: Option<bool>,
     pub(super) any_errors_fatal: Option<bool>,
-    pub(super) run_once: Option<bool>,
+    pub(super) run_once: Option<Switch>,
     pub(super) delegate_to: Option<String>,
     pub(super) delegate_facts: Option<bool>,
     pub(super) check_mode: Option<bool>,
@@ -74,7 +74,7 @@ impl HandedDown {
             "any_errors_fatal" => {
                 self.any_errors_fatal = Some(boolean(value, "any_errors_fatal")?);
             }
-            "run_once" => self.run_once = Some(boolean(value, "run_once")?),
+            "run_once" => self.run_once = Some(switch(value, "run_once")?),
             "delegate_to" => self.delegate_to = Some(string(value, "delegate_to")?),
             "delegate_facts" => self.delegate_facts = Some(boolean(value, "delegate_facts")?),
             "check_mode" => self.check_mode = Some(boolean(value, "check_mode")?),
@@ -145,7 +145,9 @@ impl HandedDown {
         }
         self.ignore_errors = self.ignore_errors.or(outer.ignore_errors);
         self.any_errors_fatal = self.any_errors_fatal.or(outer.any_errors_fatal);
-        self.run_once = self.run_once.or(outer.run_once);
+        if self.run_once.is_none() {
+            self.run_once = outer.run_once.clone();
+        }
         if self.delegate_to.is_none() {
             self.delegate_to = outer.delegate_to.clone();
         }
@@ -214,7 +216,9 @@ impl HandedDown {
         }
         task.ignore_errors = task.ignore_errors.or(self.ignore_errors);
         task.any_errors_fatal = task.any_errors_fatal.or(self.any_errors_fatal);
-        task.run_once = task.run_once.or(self.run_once);
+        if task.run_once.is_none() {
+            task.run_once = self.run_once.clone();
+        }
         if task.delegate_to.is_none() {
             task.delegate_to = self.delegate_to.clone();
         }

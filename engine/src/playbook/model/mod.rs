@@ -359,6 +359,16 @@ impl Step {
     }
 }
 
+/// A yes/no keyword: written as a boolean, or as a template rendered when
+/// the task runs (`run_once: "{{ testvar | default(false) }}"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Switch {
+    /// `true`/`false`, `yes`/`no`.
+    Fixed(bool),
+    /// A template, rendered (and read as Ansible reads a boolean) per run.
+    Template(String),
+}
+
 /// `include_tasks: FILE`: a task file run when the run reaches it, on the
 /// hosts whose `when` holds, once per item of its `loop`, with its `vars`
 /// seen by the tasks it brings. Its `when` and `tags` are its own (they
@@ -706,7 +716,7 @@ pub struct Task {
     pub any_errors_fatal: Option<bool>,
     /// `run_once:`: runs on the batch's first host; what it registers or
     /// sets reaches every host of the batch.
-    pub run_once: Option<bool>,
+    pub run_once: Option<Switch>,
     /// `delegate_to:` (or `localhost` for `local_action:`): where the
     /// module runs, with this host's variables; a template.
     pub delegate_to: Option<String>,

@@ -93,6 +93,14 @@ pub(super) fn boolean(node: &Node, what: &str) -> Result<bool, PlaybookError> {
     }
 }
 
+/// A yes/no keyword that may be a template, rendered when the task runs.
+pub(super) fn switch(node: &Node, what: &str) -> Result<super::Switch, PlaybookError> {
+    match &node.value {
+        Yaml::Str(s) if s.contains("{{") => Ok(super::Switch::Template(s.clone())),
+        _ => boolean(node, what).map(super::Switch::Fixed),
+    }
+}
+
 pub(super) fn conditions(node: &Node) -> Result<Vec<String>, PlaybookError> {
     list(node)
         .into_iter()

@@ -11,7 +11,7 @@ use super::loader::Loader;
 use super::roles::RoleFolder;
 use super::scalars::{
     boolean, conditions, entries, environment, identifier, options, start_of, string, strings,
-    throttle, vars,
+    switch, throttle, vars,
 };
 use super::{
     Args, Async, Block, Include, IncludedRole, LoopControl, LoopKind, LoopSpec, MetaAction,
@@ -1053,7 +1053,7 @@ fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
             "no_log" => task.no_log = Some(boolean(value, "no_log")?),
             "vars" => task.vars = vars(value)?,
             "args" => extra_args = Some(value),
-            "run_once" => task.run_once = Some(boolean(value, "run_once")?),
+            "run_once" => task.run_once = Some(switch(value, "run_once")?),
             "delegate_to" => task.delegate_to = Some(string(value, "delegate_to")?),
             "delegate_facts" => task.delegate_facts = Some(boolean(value, "delegate_facts")?),
             "until" => task.until = Some(conditions(value)?),

@@ -404,8 +404,8 @@ fn action_forms_delegation_retries_and_batches_are_read() {
     );
     assert_eq!((retried.retries, retried.delay), (Some(2), Some(0.5)));
     assert_eq!(
-        (retried.run_once, retried.any_errors_fatal),
-        (Some(true), Some(false)),
+        (retried.run_once.clone(), retried.any_errors_fatal),
+        (Some(Switch::Fixed(true)), Some(false)),
         "the block hands run_once and any_errors_fatal down"
     );
 }

@@ -10,7 +10,7 @@ use super::host_state::HostState;
 use super::task::run_task;
 use crate::fan_out::{Finished, fan_out};
 use crate::playbook::context::RunContext;
-use crate::playbook::model::{Play, Task};
+use crate::playbook::model::{Play, Switch, Task};
 use crate::playbook::report::PlaybookEvent;
 use crate::playbook::template::Templates;
 
@@ -33,7 +33,7 @@ pub(super) async fn run_task_on_hosts(
         return false;
     };
     // `run_once`: the first host runs it; the others get what it set.
-    let once = (task.run_once == Some(true))
+    let once = runs_once(ctx, task, first)
         .then(|| (active.clone(), (first.set.clone(), first.included.clone())));
     if once.is_some() || task.module.once_per_batch() {
         active.truncate(1);
@@ -102,6 +102,33 @@ fn hostvars_of(states: &[Option<HostState>]) -> minijinja::Value {
         .map(|s| (s.name.clone(), Json::Object(s.visible_vars())))
         .collect();
     minijinja::Value::from_serialize(&all)
+}
+
+/// Whether `task` runs once for the batch: `run_once` as written, or its
+/// template rendered with what the batch's first host knows (one that
+/// cannot be rendered is a warning, and the task runs on every host).
+fn runs_once(ctx: &RunContext, task: &Task, first: &HostState) -> bool {
+    match &task.run_once {
+        None | Some(Switch::Fixed(false)) => false,
+        Some(Switch::Fixed(true)) => true,
+        Some(Switch::Template(written)) => {
+            let vars: Map<String, Json> = task.vars.iter().cloned().collect();
+            let scope = first.scope_in(task.role_scope.as_deref(), &vars, &ctx.options.extra_vars);
+            match ctx.templates.render_value(written, &scope) {
+                Ok(value) => crate::playbook::template::truthy_json(&value),
+                Err(e) => {
+                    super::warn(
+                        ctx,
+                        format!(
+                            "{}: run_once `{written}`: {e}; running on every host",
+                            task.pos
+                        ),
+                    );
+                    false
+                }
+            }
+        }
+    }
 }
 
 /// After a `run_once` task: what the host that ran it registered, set or
