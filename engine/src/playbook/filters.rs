@@ -289,17 +289,18 @@ fn text_of(value: &Value) -> String {
 }
 
 /// `hash(ALGO)`: the hex digest of the text (`sha1` by default;
-/// `sha256`, `sha384`, `sha512`).
+/// `md5`, `sha256`, `sha384`, `sha512`).
 fn hash(value: Value, algo: Option<String>) -> Result<String, Error> {
     let algo = algo.unwrap_or_else(|| "sha1".into());
     let which = match algo.as_str() {
+        "md5" => return Ok(format!("{:x}", md5::compute(text_of(&value).as_bytes()))),
         "sha1" => &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
         "sha256" => &ring::digest::SHA256,
         "sha384" => &ring::digest::SHA384,
         "sha512" => &ring::digest::SHA512,
         other => {
             return Err(bad(format!(
-                "hash `{other}` is not supported (sha1, sha256, sha384, sha512)"
+                "hash `{other}` is not supported (md5, sha1, sha256, sha384, sha512)"
             )));
         }
     };
@@ -422,6 +423,10 @@ mod tests {
         assert_eq!(
             render("'abc' | hash('sha256')", json!({})),
             json!("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        );
+        assert_eq!(
+            render("'abc' | hash('md5')", json!({})),
+            json!("900150983cd24fb0d6963f7d28e17f72")
         );
         assert_eq!(
             render("'abc' | checksum", json!({})),

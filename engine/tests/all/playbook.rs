@@ -46,6 +46,14 @@ fn first_failure(events: &[PlaybookEvent]) -> String {
         .expect("a task failed")
 }
 
+/// How many hosts' results said `text`.
+fn results_saying(events: &[PlaybookEvent], text: &str) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, PlaybookEvent::HostDone(o) if o.summary.contains(text)))
+        .count()
+}
+
 fn recap_of<'a>(report: &'a PlaybookReport, host: &str) -> &'a Recap {
     report.recap.iter().find(|r| r.host == host).unwrap()
 }
@@ -481,11 +489,7 @@ async fn handlers_may_be_includes_metas_and_blocks_of_handlers() {
     // The included tasks ran as handlers even with --tags choosing others.
     let (report, events) = play(&capstan, &site, &inv, |o| o.tags = vec!["work".into()]).await;
     assert!(!report.failed());
-    let handlers_run = events
-        .iter()
-        .filter(|e| matches!(e, PlaybookEvent::HostDone(o) if o.summary.contains("included-two")))
-        .count();
-    assert_eq!(handlers_run, 2);
+    assert_eq!(results_saying(&events, "included-two"), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -537,19 +541,50 @@ async fn run_once_may_be_a_template() {
       run_once: "{{ once | default(false) }}"
 "#,
     );
-    let ran = |events: &[PlaybookEvent]| {
-        events
-            .iter()
-            .filter(|e| matches!(e, PlaybookEvent::HostDone(o) if o.summary.contains("ran")))
-            .count()
-    };
     let (_, events) = play(&capstan, &site, &inv, |_| {}).await;
-    assert_eq!(ran(&events), 2);
+    assert_eq!(results_saying(&events, "ran"), 2);
     let (_, events) = play(&capstan, &site, &inv, |o| {
         o.extra_vars.insert("once".into(), serde_json::json!(true));
     })
     .await;
-    assert_eq!(ran(&events), 1);
+    assert_eq!(results_saying(&events, "ran"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn flush_handlers_flushes_the_hosts_its_when_holds_on() {
+    let (home, capstan) = engine();
+    let inv = local_inventory(home.path(), &[("h1", ""), ("h2", "")]);
+    let site = write(
+        home.path(),
+        "site.yml",
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - command: "true"
+      notify: handler
+    - meta: flush_handlers
+      when: inventory_hostname == 'h1'
+    - debug: msg=between
+  handlers:
+    - name: handler
+      debug: msg=handler-ran
+"#,
+    );
+    let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
+    assert!(!report.failed());
+    let order: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            PlaybookEvent::HostDone(o) if o.module == "debug" => {
+                Some(format!("{} {}", o.host, o.summary))
+            }
+            _ => None,
+        })
+        .collect();
+    // h1 ran its handler at the flush; h2 only at the end of the play.
+    let at = |text: &str| order.iter().position(|l| l == text).unwrap_or(usize::MAX);
+    assert!(at("h1 handler-ran") < at("h1 between"), "{order:?}");
+    assert!(at("h2 between") < at("h2 handler-ran"), "{order:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -38,6 +38,57 @@ pub struct Placed {
     pub written: bool,
     /// The old content, when it differed and `want_old` asked for it.
     pub old: Option<Vec<u8>>,
+    /// The file as it is now (or, in check mode, as it was), when there is
+    /// one: what Ansible adds to a result that names a path.
+    pub after: Option<PathInfo>,
+}
+
+/// Who owns a file and what it is, as Ansible's modules add them to a
+/// result that names a path (`uid`, `gid`, `owner`, `group`, `mode`,
+/// `size`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathInfo {
+    /// Owner's id.
+    pub uid: u32,
+    /// Group's id.
+    pub gid: u32,
+    /// Owner's name (its id when it has none).
+    pub owner: String,
+    /// Group's name (its id when it has none).
+    pub group: String,
+    /// Permission bits.
+    pub mode: u32,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+impl PathInfo {
+    /// Ansible's fields: `uid`, `gid`, `owner`, `group`, `mode` (`0644`),
+    /// `size`, and `state: file`.
+    pub fn fields(&self) -> serde_json::Value {
+        serde_json::json!({
+            "uid": self.uid,
+            "gid": self.gid,
+            "owner": self.owner,
+            "group": self.group,
+            "mode": format!("0{:03o}", self.mode),
+            "size": self.size,
+            "state": "file",
+        })
+    }
+
+    /// Reads `stat -c 'after %u|%g|%U|%G|%a|%s'`'s line.
+    fn parse(line: &str) -> Option<PathInfo> {
+        let mut parts = line.strip_prefix("after ")?.split('|');
+        Some(PathInfo {
+            uid: parts.next()?.parse().ok()?,
+            gid: parts.next()?.parse().ok()?,
+            owner: parts.next()?.to_string(),
+            group: parts.next()?.to_string(),
+            mode: u32::from_str_radix(parts.next()?, 8).ok()?,
+            size: parts.next()?.parse().ok()?,
+        })
+    }
 }
 
 /// Puts `content` at `path` in one command, only when it differs: the
@@ -50,14 +101,15 @@ pub fn put(target: &str, request: &Put<'_>) -> Result<Placed, Error> {
     // `mv` alone (the umask gives it its mode), a file that is already
     // right costs `stat` and `sha256sum`.
     const SCRIPT: &str = r#"p=$1 m=$2 check=$3 force=$4 old=$5 parents=$6 sum=$7 mask=$8
+after() { stat -c 'after %u|%g|%U|%G|%a|%s' -- "$p" >&2; }
 if [ -d "$p" ]; then stat -L -c '%F|%s|%a|%u|%g' -- "$p" && echo folder; exit; fi
 if [ -e "$p" ] || [ -h "$p" ]; then
     stat -c '%F|%s|%a|%u|%g' -- "$p" || exit 1
     h=$(sha256sum < "$p") || exit 1
-    if [ "${h%% *}" = "$sum" ]; then echo same; exit 0; fi
+    if [ "${h%% *}" = "$sum" ]; then echo same; after; exit 0; fi
     echo differs
     if [ "$old" = 1 ]; then cat -- "$p" || exit 1; fi
-    if [ "$check" = 1 ] || [ "$force" = 0 ]; then exit 0; fi
+    if [ "$check" = 1 ] || [ "$force" = 0 ]; then after; exit 0; fi
     new=0
 else
     echo absent
@@ -79,7 +131,8 @@ elif [ -z "$mask" ]; then
     chmod 644 -- "$t"
 fi || { rm -f -- "$t"; exit 1; }
 mv -f -- "$t" "$p" || { rm -f -- "$t"; exit 1; }
-echo written >&2"#;
+echo written >&2
+after"#;
     let flag = |on: bool| if on { "1" } else { "0" };
     let mode = request.mode.map(|m| format!("{m:o}")).unwrap_or_default();
     let out = Command::new([
@@ -102,9 +155,12 @@ echo written >&2"#;
     if !out.success() {
         return Err(file_error("write", path, out.exit_code, &out.stderr_text()));
     }
-    let written = out.stderr_text().lines().any(|l| l == "written");
-    parse_put(&out.stdout, written)
-        .ok_or_else(|| Error::msg(format!("write {path}: unexpected answer from the target")))
+    let stderr = out.stderr_text();
+    let written = stderr.lines().any(|l| l == "written");
+    let mut placed = parse_put(&out.stdout, written)
+        .ok_or_else(|| Error::msg(format!("write {path}: unexpected answer from the target")))?;
+    placed.after = stderr.lines().find_map(PathInfo::parse);
+    Ok(placed)
 }
 
 /// The umask that makes a new file with `mode` (0644 when none), when a
@@ -190,7 +246,20 @@ fn parse_put(stdout: &[u8], written: bool) -> Option<Placed> {
         old: (content_differs && before.is_some()).then(|| old.to_vec()),
         before,
         written,
+        after: None,
     })
+}
+
+/// The file at `path` as Ansible adds it to a result ([`PathInfo`]);
+/// `None` when nothing is there.
+pub fn path_info(target: &str, path: &str) -> Result<Option<PathInfo>, Error> {
+    const SCRIPT: &str = r#"[ -e "$1" ] || exit 3; exec stat -c 'after %u|%g|%U|%G|%a|%s' -- "$1""#;
+    let out = Command::new(["sh", "-c", SCRIPT, "capstan-path-info", path]).run(target)?;
+    match out.exit_code {
+        Some(3) => Ok(None),
+        Some(0) => Ok(PathInfo::parse(out.stdout_text().trim())),
+        _ => Err(file_error("stat", path, out.exit_code, &out.stderr_text())),
+    }
 }
 
 /// Reads a regular file in one command: `None` when nothing is at the
@@ -258,6 +327,17 @@ pub fn parse_stat(line: &str) -> Option<FileInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_file_after_is_read_as_ansible_reports_it() {
+        let info = PathInfo::parse("after 1000|1001|ann|staff|644|12").unwrap();
+        assert_eq!(
+            info.fields(),
+            serde_json::json!({"uid": 1000, "gid": 1001, "owner": "ann", "group": "staff",
+                "mode": "0644", "size": 12, "state": "file"})
+        );
+        assert_eq!(PathInfo::parse("written"), None);
+    }
 
     #[test]
     fn a_new_file_is_absent_and_differs() {

@@ -5,7 +5,9 @@
 //! id, given or read from the key itself, and matched against the end of
 //! each key's fingerprint, as `apt-key` matches it.
 
-use capstan_plugin_sdk::remote::Command;
+use capstan_plugin_sdk::remote::{Command, ExecOutput};
+
+use crate::Presence;
 use capstan_plugin_sdk::{Context, Error, JsonSchema, Outcome};
 use serde::Deserialize;
 use serde_json::json;
@@ -32,14 +34,6 @@ pub struct KeyParams {
     state: Option<Presence>,
     /// Accepted for Ansible's sake: curl checks certificates.
     validate_certs: Option<bool>,
-}
-
-/// Whether the key should be in the keyring.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-enum Presence {
-    Present,
-    Absent,
 }
 
 /// Prints the keyring's keys as gpg's colon lines (`$1`: a keyring file,
@@ -126,13 +120,7 @@ pub fn key(params: KeyParams, ctx: &Context) -> Result<Outcome, Error> {
                 if let Some(text) = &params.data {
                     add = add.stdin(text.as_bytes().to_vec());
                 }
-                let out = add.run(&ctx.target)?;
-                if !out.success() {
-                    return Err(Error::msg(format!(
-                        "adding key {wanted} failed: {}",
-                        out.stderr_text().trim()
-                    )));
-                }
+                succeeded(add.run(&ctx.target)?, &format!("adding key {wanted}"))?;
                 verify(ctx, &keyring, &wanted, true)?;
             }
             Ok(Outcome::changed(format!("added key {wanted}")).with_data(data))
@@ -145,17 +133,23 @@ pub fn key(params: KeyParams, ctx: &Context) -> Result<Outcome, Error> {
                 }
                 argv.extend(["del".into(), short(&wanted, 16)]);
                 let out = Command::new(argv).run(&ctx.target)?;
-                if !out.success() {
-                    return Err(Error::msg(format!(
-                        "removing key {wanted} failed: {}",
-                        out.stderr_text().trim()
-                    )));
-                }
+                succeeded(out, &format!("removing key {wanted}"))?;
                 verify(ctx, &keyring, &wanted, false)?;
             }
             Ok(Outcome::changed(format!("removed key {wanted}")).with_data(data))
         }
     }
+}
+
+/// `Ok` when the command `doing` something succeeded; else what it said.
+fn succeeded(out: ExecOutput, doing: &str) -> Result<(), Error> {
+    if out.success() {
+        return Ok(());
+    }
+    Err(Error::msg(format!(
+        "{doing} failed: {}",
+        out.stderr_text().trim()
+    )))
 }
 
 /// Checks the keyring now holds (or no longer holds) the key, as Ansible

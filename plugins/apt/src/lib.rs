@@ -49,6 +49,14 @@ impl AptState {
     }
 }
 
+/// Whether a source line (or a key) should be there.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum Presence {
+    Present,
+    Absent,
+}
+
 struct Apt;
 
 impl Plugin for Apt {

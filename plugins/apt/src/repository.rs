@@ -10,7 +10,7 @@ use capstan_plugin_sdk::{Context, Error, JsonSchema, Outcome, diff};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::update_cache;
+use crate::{Presence, update_cache};
 
 /// Parameters of the `repository` action (Ansible's names).
 #[derive(Deserialize, JsonSchema)]
@@ -31,14 +31,6 @@ pub struct RepositoryParams {
     install_python_apt: Option<bool>,
     /// Accepted for Ansible's sake (used for PPAs, which are Ubuntu's).
     validate_certs: Option<bool>,
-}
-
-/// Whether the source should be listed.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-enum Presence {
-    Present,
-    Absent,
 }
 
 const LISTS: &str = "/etc/apt/sources.list.d";

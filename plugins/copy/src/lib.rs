@@ -8,7 +8,7 @@ mod fetch;
 mod unarchive;
 
 use capstan_plugin_sdk::mode::Mode;
-use capstan_plugin_sdk::remote::{self, FileKind, Placed, Put};
+use capstan_plugin_sdk::remote::{self, FileKind, PathInfo, Placed, Put};
 use capstan_plugin_sdk::{
     Action, Capability, Context, Error, JsonSchema, Manifest, Outcome, Plugin, accounts, diff,
     register_plugin,
@@ -226,7 +226,6 @@ fn place(params: &CopyParams, content: &[u8], ctx: &Context) -> Result<Outcome, 
     let dest = dest.as_str();
     let existing = placed.before.as_ref();
     let content_differs = placed.content_differs;
-    let data = |backup: Option<&str>| serde_json::json!({ "dest": dest, "size": content.len(), "backup_file": backup });
     if existing.is_some() && content_differs && !params.force {
         return Ok(Outcome::ok(format!(
             "{dest} exists and force=false: left as it is"
@@ -235,6 +234,41 @@ fn place(params: &CopyParams, content: &[u8], ctx: &Context) -> Result<Outcome, 
     let mode_differs = mode.is_some_and(|m| existing.is_none_or(|i| i.mode != m));
     let owner_differs = uid.is_some_and(|u| existing.is_none_or(|i| i.uid != u));
     let group_differs = gid.is_some_and(|g| existing.is_none_or(|i| i.gid != g));
+    // The file as it ends up, as Ansible adds it to the result: what the
+    // write saw, with the owner, group and mode set after it.
+    let mut after = match placed.after.clone() {
+        Some(info) => Some(info),
+        None if !ctx.check => remote::path_info(&ctx.target, dest)?,
+        None => None,
+    };
+    if let Some(info) = after.as_mut().filter(|_| !ctx.check) {
+        if let (true, Some(uid), Some(owner)) = (owner_differs, uid, &params.owner) {
+            (info.uid, info.owner) = (uid, owner.clone());
+        }
+        if let (true, Some(gid), Some(group)) = (group_differs, gid, &params.group) {
+            (info.gid, info.group) = (gid, group.clone());
+        }
+        if let Some(m) = mode.filter(|_| mode_differs) {
+            info.mode = m;
+        }
+    }
+    let src = params
+        .src
+        .clone()
+        .or_else(|| params.src_name.clone())
+        .unwrap_or_else(|| dest.to_string());
+    let data = |backup: Option<&str>| {
+        let mut data = after
+            .as_ref()
+            .map_or_else(|| serde_json::json!({}), PathInfo::fields);
+        data["dest"] = serde_json::json!(dest);
+        data["src"] = serde_json::json!(src);
+        data["size"] = serde_json::json!(content.len());
+        data["checksum"] = serde_json::json!(sha1_hex(content));
+        data["md5sum"] = serde_json::json!(format!("{:x}", md5::compute(content)));
+        data["backup_file"] = serde_json::json!(backup);
+        data
+    };
     if !content_differs && !mode_differs && !owner_differs && !group_differs {
         return Ok(Outcome::ok(format!("{dest} is up to date")).with_data(data(None)));
     }
@@ -386,8 +420,18 @@ fn put_in_steps(
         content_differs,
         written: write,
         old: old.filter(|_| content_differs),
+        after: None,
     };
     Ok((dest, placed, backup_file, mode))
+}
+
+/// The SHA-1 of `bytes` in hex: Ansible's `checksum` of a file.
+fn sha1_hex(bytes: &[u8]) -> String {
+    use sha1::Digest;
+    sha1::Sha1::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 register_plugin!(Copy);

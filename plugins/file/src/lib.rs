@@ -128,7 +128,7 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
             if before.is_some() {
                 changes.push(format!("remove {path}"));
             }
-            return Ok(finish(path, changes, &before, "absent", diff, ctx));
+            return Ok(finish(path, changes, &before, ("absent", None), diff, ctx));
         }
         Some(State::Directory) => {
             let before = make_directory(ctx, path, octal_mode)?;
@@ -165,9 +165,11 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
         "directory" => {}
         "file" => match &before {
             None => {
-                return Err(Error::msg(format!(
+                let why = format!(
                     "file ({path}) is absent, cannot continue (use state=touch to create it)"
-                )));
+                );
+                let data = serde_json::json!({ "path": path, "state": "absent", "msg": why });
+                return Ok(Outcome::failed(why).with_data(data));
             }
             Some(info) if info.kind == FileKind::Directory => {
                 return Err(Error::msg(format!("{path} is a directory, not a file")));
@@ -214,7 +216,23 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
     // a path with no attributes asked for.
     let no_mode_to_check = params.mode.is_none() || created_with_mode;
     if no_mode_to_check && params.owner.is_none() && params.group.is_none() {
-        return Ok(finish(path, changes, &before, state, diff, ctx));
+        // What is there now, as Ansible adds it to the result: as it was
+        // when nothing changed, else looked at again.
+        let after = if changes.is_empty() {
+            before.clone()
+        } else if ctx.check {
+            None
+        } else {
+            remote::stat(&ctx.target, path)?
+        };
+        return Ok(finish(
+            path,
+            changes,
+            &before,
+            (state, after.as_ref()),
+            diff,
+            ctx,
+        ));
     }
     // Attributes, on what is (or in check mode would be) there now.
     let mut now = if ctx.check || changes.is_empty() {
@@ -244,7 +262,7 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
                     capstan_plugin_sdk::accounts::gid_of(ctx, group)?;
                 }
                 if state == "link" {
-                    return Ok(finish(path, changes, &before, state, diff, ctx));
+                    return Ok(finish(path, changes, &before, (state, None), diff, ctx));
                 }
                 return Err(Error::msg(format!(
                     "{path} is a link to {attr_path}, which does not exist (follow: false \
@@ -272,12 +290,13 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
         && now.as_ref().is_none_or(|i| i.mode != mode)
     {
         changes.push(format!("mode {:04o}", mode));
-        if let Some(info) = &now {
+        if let Some(info) = now.as_mut() {
             diff.change(
                 "mode",
                 format!("0{:03o}", info.mode),
                 format!("0{mode:03o}"),
             );
+            info.mode = mode;
         }
         if !ctx.check {
             run(ctx, &["chmod", &format!("{mode:o}"), "--", on])?;
@@ -293,8 +312,9 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
         let uid = capstan_plugin_sdk::accounts::uid_of(ctx, owner)?;
         if now.as_ref().is_none_or(|i| i.uid != uid) {
             changes.push(format!("owner {owner}"));
-            if let Some(info) = &now {
+            if let Some(info) = now.as_mut() {
                 diff.change("owner", info.uid, uid);
+                info.uid = uid;
             }
             if !ctx.check {
                 run(ctx, &[&["chown"], no_deref, &["--", owner, on]].concat())?;
@@ -305,15 +325,23 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
         let gid = capstan_plugin_sdk::accounts::gid_of(ctx, group)?;
         if now.as_ref().is_none_or(|i| i.gid != gid) {
             changes.push(format!("group {group}"));
-            if let Some(info) = &now {
+            if let Some(info) = now.as_mut() {
                 diff.change("group", info.gid, gid);
+                info.gid = gid;
             }
             if !ctx.check {
                 run(ctx, &[&["chgrp"], no_deref, &["--", group, on]].concat())?;
             }
         }
     }
-    Ok(finish(path, changes, &before, state, diff, ctx))
+    Ok(finish(
+        path,
+        changes,
+        &before,
+        (state, now.as_ref()),
+        diff,
+        ctx,
+    ))
 }
 
 /// `_diff_peek`: whether the file's first 8 KiB hold a NUL byte.
@@ -488,13 +516,15 @@ fn kind_name(info: &FileInfo) -> &'static str {
     }
 }
 
-/// The outcome, with Ansible's `diff` in diff mode: the path, the state
-/// when it changes, and what the task changed on the way.
+/// The outcome, with what Ansible adds to a result naming a path (the
+/// state on disk, `uid`, `gid`, `mode`, `size` of what is there `after`,
+/// when known) and its `diff` in diff mode: the path, the state when it
+/// changes, and what the task changed on the way.
 fn finish(
     path: &str,
     changes: Vec<String>,
     before: &Option<FileInfo>,
-    wanted: &str,
+    (wanted, after): (&str, Option<&FileInfo>),
     mut diff: StateDiff,
     ctx: &Context,
 ) -> Outcome {
@@ -507,6 +537,19 @@ fn finish(
         "state": wanted,
         "changes": changes,
     });
+    if let Some(info) = after {
+        // A link followed for its attributes is still a link.
+        let on_disk = if wanted == "link" {
+            "link"
+        } else {
+            kind_name(info)
+        };
+        data["state"] = serde_json::json!(on_disk);
+        data["uid"] = serde_json::json!(info.uid);
+        data["gid"] = serde_json::json!(info.gid);
+        data["mode"] = serde_json::json!(format!("0{:03o}", info.mode));
+        data["size"] = serde_json::json!(info.size);
+    }
     // Ansible's touch and link name the path `dest`.
     if matches!(wanted, "touch" | "link") {
         data["dest"] = serde_json::json!(path);

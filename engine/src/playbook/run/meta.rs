@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json};
 
 use super::host_state::HostState;
 use super::serial::Batch;
-use super::{announce, any_active, fail_host, run_notified_handlers, say_vv, warn};
+use super::{announce, any_active, fail_host, run_notified_handlers, say_vv};
 use crate::playbook::context::RunContext;
 use crate::playbook::model::{MetaAction, Play, Task};
 
@@ -56,20 +56,16 @@ pub(super) async fn run_meta(
             say_each(states, &active, &|_| "cleared host errors".into());
         }
         MetaAction::FlushHandlers => {
-            say_each(states, &active, &|host| {
+            // As ansible-core 2.19: a `when:` chooses the hosts it flushes.
+            let flushing = if task.when.is_empty() {
+                chosen.to_vec()
+            } else {
+                meeting_when(ctx, play, task, states, &active)
+            };
+            say_each(states, &flushing, &|host| {
                 format!("triggered running handlers for {host}")
             });
-            if !task.when.is_empty() {
-                warn(
-                    ctx,
-                    format!(
-                        "{}: meta flush_handlers takes no `when:`; it flushes for every host, as \
-                         in Ansible",
-                        task.pos
-                    ),
-                );
-            }
-            run_notified_handlers(ctx, play, states, batch, chosen).await;
+            run_notified_handlers(ctx, play, states, batch, &flushing).await;
         }
         MetaAction::EndHost | MetaAction::EndBatch | MetaAction::EndPlay => {
             let meeting = meeting_when(ctx, play, task, states, &active);
