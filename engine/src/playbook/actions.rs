@@ -230,6 +230,9 @@ pub(crate) fn copy_params(
         .get("remote_src")
         .is_some_and(crate::playbook::template::truthy_json);
     map.insert("remote_src".into(), Json::Bool(remote_src));
+    // Ansible's `decrypt` (open a vaulted `src` before copying it) is
+    // accepted; Capstan copies a `src` as the file holds it.
+    map.remove("decrypt");
     if remote_src {
         // The plugin reads the target's own file.
         return Ok(Json::Object(map));

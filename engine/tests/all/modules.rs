@@ -153,6 +153,31 @@ async fn file_is_idempotent_locally_and_over_ssh() {
         );
         assert_eq!(std::fs::read_link(link).unwrap().to_str().unwrap(), app);
 
+        // A hard link, made once.
+        let original = base.join("original");
+        std::fs::write(&original, "x").unwrap();
+        let hard = base.join("hard");
+        let hard_params = json!({
+            "path": hard.to_str().unwrap(),
+            "state": "hard",
+            "src": original.to_str().unwrap(),
+        });
+        let r = file(&capstan, target, hard_params.clone(), false).await;
+        assert_eq!(
+            r.status,
+            ResultStatus::Changed,
+            "{target}: {:?}",
+            status(&r)
+        );
+        let r = file(&capstan, target, hard_params, false).await;
+        assert_eq!(r.status, ResultStatus::Ok, "{target}: {:?}", status(&r));
+        assert_eq!(r.data.as_ref().unwrap()["state"], "hard");
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(
+            std::fs::metadata(&hard).unwrap().ino(),
+            std::fs::metadata(&original).unwrap().ino()
+        );
+
         let missing = base.join("missing.conf");
         let r = file(
             &capstan,

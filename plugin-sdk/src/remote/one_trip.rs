@@ -24,6 +24,9 @@ pub struct Put<'a> {
     pub want_old: bool,
     /// Make the folders above `path` when they are missing.
     pub make_parents: bool,
+    /// Report the file as it is after ([`Placed::after`]), at the cost of
+    /// one more `stat` on the target.
+    pub want_after: bool,
 }
 
 /// What [`put`] found, and whether it wrote.
@@ -100,8 +103,8 @@ pub fn put(target: &str, request: &Put<'_>) -> Result<Placed, Error> {
     // Each process on the target costs: a new file is made by `cat` and
     // `mv` alone (the umask gives it its mode), a file that is already
     // right costs `stat` and `sha256sum`.
-    const SCRIPT: &str = r#"p=$1 m=$2 check=$3 force=$4 old=$5 parents=$6 sum=$7 mask=$8
-after() { stat -c 'after %u|%g|%U|%G|%a|%s' -- "$p" >&2; }
+    const SCRIPT: &str = r#"p=$1 m=$2 check=$3 force=$4 old=$5 parents=$6 sum=$7 mask=$8 report=$9
+after() { [ "$report" = 1 ] && stat -c 'after %u|%g|%U|%G|%a|%s' -- "$p" >&2; return 0; }
 if [ -d "$p" ]; then stat -L -c '%F|%s|%a|%u|%g' -- "$p" && echo folder; exit; fi
 if [ -e "$p" ] || [ -h "$p" ]; then
     stat -c '%F|%s|%a|%u|%g' -- "$p" || exit 1
@@ -148,6 +151,7 @@ after"#;
         flag(request.make_parents),
         &sha256_hex(request.content),
         &creation_mask(request.mode),
+        flag(request.want_after),
     ])
     .stdin(request.content.to_vec())
     .run(target)?;

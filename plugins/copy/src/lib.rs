@@ -336,6 +336,7 @@ fn put_at_once(
                 force: params.force,
                 want_old: ctx.diff,
                 make_parents,
+                want_after: true,
             },
         )
     };

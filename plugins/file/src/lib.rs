@@ -63,6 +63,7 @@ enum State {
     Touch,
     Absent,
     Link,
+    Hard,
 }
 
 impl State {
@@ -73,6 +74,7 @@ impl State {
             State::Touch => "touch",
             State::Absent => "absent",
             State::Link => "link",
+            State::Hard => "hard",
         }
     }
 }
@@ -114,7 +116,7 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
     if params.diff_peek == Some(true) {
         return diff_peek(ctx, path);
     }
-    if params.src.is_some() && !matches!(params.state, Some(State::Link)) {
+    if params.src.is_some() && !matches!(params.state, Some(State::Link | State::Hard)) {
         return Err(Error::InvalidParams(
             "src option requires state to be 'link' or 'hard'".into(),
         ));
@@ -186,6 +188,7 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
         }
         "touch" => {}
         "link" => link(ctx, &params, before.as_ref(), &mut changes, &mut diff)?,
+        "hard" => hard_link(ctx, &params, &mut changes)?,
         other => return Err(Error::InvalidParams(format!("unknown state `{other}`"))),
     }
 
@@ -424,6 +427,51 @@ fn link(
     run(ctx, &["ln", "-sfn", "--", src, path])
 }
 
+/// Makes `$2` a hard link to `$1` unless it is one already (`$3` 1: only
+/// look; `$4` 1: replace a file in the way). Prints `same`, or `linked`.
+const HARD_LINK: &str = r#"src=$1 p=$2 check=$3 force=$4
+[ -e "$src" ] || { echo "src does not exist: $src" >&2; exit 3; }
+if [ -e "$p" ]; then
+    [ "$(stat -c %d:%i -- "$src")" = "$(stat -c %d:%i -- "$p")" ] && { echo same; exit 0; }
+    [ -d "$p" ] && { echo "refusing to convert from directory to hard link for $p" >&2; exit 3; }
+    [ "$force" = 1 ] || [ "$(stat -c %h -- "$p")" -gt 1 ] || { echo "Cannot link, file exists at destination: $p" >&2; exit 3; }
+fi
+echo linked
+[ "$check" = 1 ] && exit 0
+exec ln -f -- "$src" "$p""#;
+
+/// `state: hard`: `path` a hard link to `src` (Ansible's rules: a folder
+/// in the way is refused, a file replaced only with `force`, another hard
+/// link replaced).
+fn hard_link(ctx: &Context, params: &FileParams, changes: &mut Vec<String>) -> Result<(), Error> {
+    let path = params.path.as_str();
+    let Some(src) = params.src.as_deref() else {
+        return Err(Error::msg("src is required for creating new hard links"));
+    };
+    let src = beside(path, src);
+    let check = if ctx.check { "1" } else { "0" };
+    let force = if params.force { "1" } else { "0" };
+    let argv = [
+        "sh",
+        "-c",
+        HARD_LINK,
+        "capstan-hard",
+        &src,
+        path,
+        check,
+        force,
+    ];
+    let out = remote::Command::new(argv).run(&ctx.target)?;
+    match (out.exit_code, out.stdout_text().trim()) {
+        (Some(0), "same") => Ok(()),
+        (Some(0), _) => {
+            changes.push(format!("hard link {path} -> {src}"));
+            Ok(())
+        }
+        _ => Err(Error::msg(out.stderr_text().trim().to_string())),
+    }
+}
+
 /// Where `target`, as a link at `path` holds it, points: a relative one
 /// is relative to the link's folder.
 fn beside(path: &str, target: &str) -> String {
@@ -539,10 +587,9 @@ fn finish(
     });
     if let Some(info) = after {
         // A link followed for its attributes is still a link.
-        let on_disk = if wanted == "link" {
-            "link"
-        } else {
-            kind_name(info)
+        let on_disk = match wanted {
+            "link" | "hard" => wanted,
+            _ => kind_name(info),
         };
         data["state"] = serde_json::json!(on_disk);
         data["uid"] = serde_json::json!(info.uid);
@@ -550,8 +597,8 @@ fn finish(
         data["mode"] = serde_json::json!(format!("0{:03o}", info.mode));
         data["size"] = serde_json::json!(info.size);
     }
-    // Ansible's touch and link name the path `dest`.
-    if matches!(wanted, "touch" | "link") {
+    // Ansible's touch and links name the path `dest`.
+    if matches!(wanted, "touch" | "link" | "hard") {
         data["dest"] = serde_json::json!(path);
     }
     // As Ansible's module: the result holds its `diff` in diff mode only.

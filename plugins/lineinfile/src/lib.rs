@@ -203,6 +203,7 @@ fn write_edit(
             want_old: false,
             // As Ansible's: `create` makes the folders on the way too.
             make_parents: before.is_none(),
+            want_after: false,
         };
         remote::put(&ctx.target, &put)?;
     }
