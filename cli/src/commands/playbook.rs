@@ -616,6 +616,13 @@ fn host_line(outcome: &TaskOutcome) -> String {
     let summary = outcome.summary.lines().next().unwrap_or("");
     match outcome.status {
         ResultStatus::Ok if outcome.module == "debug" => format!("ok: [{host}] => {summary}"),
+        // Ansible's assert always shows its message.
+        ResultStatus::Ok if outcome.module.rsplit('.').next() == Some("assert") => {
+            match outcome.result.get("msg") {
+                Some(msg) => format!("ok: [{host}] => {{\"changed\": false, \"msg\": {msg}}}"),
+                None => format!("ok: [{host}]"),
+            }
+        }
         ResultStatus::Ok => format!("ok: [{host}]"),
         ResultStatus::Changed => format!("changed: [{host}]"),
         ResultStatus::Skipped => format!("skipping: [{host}]"),

@@ -244,6 +244,9 @@ pub(crate) fn copy_params(
             ));
         }
         let name = src.as_str().unwrap_or_default().to_string();
+        if name.trim().is_empty() {
+            return Err(TaskError::Args("src (or content) is required".into()));
+        }
         if let Some(folder) = local_folder(ctx, role, &name) {
             // `dir/` copies what the folder holds; `dir` the folder itself.
             let under = match name.ends_with('/') {

@@ -129,7 +129,7 @@ fn handler_list(
         if let Some((_, value)) = find("import_tasks") {
             if let Some((key, _)) = fields
                 .iter()
-                .find(|(k, _)| !k.name.ends_with("import_tasks"))
+                .find(|(k, _)| !k.name.ends_with("import_tasks") && k.name != "name")
             {
                 return Err(PlaybookError::at(
                     &key.pos,
