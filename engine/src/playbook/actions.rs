@@ -265,15 +265,8 @@ pub(crate) fn copy_params(
         map.insert(key.into(), body);
         // `mode: preserve`: the controller file's own permissions.
         if map.get("mode").and_then(Json::as_str) == Some("preserve") {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path)
-                .map_err(|e| TaskError::LocalFile(format!("{}: {e}", path.display())))?
-                .permissions()
-                .mode();
-            map.insert(
-                "mode".into(),
-                Json::String(format!("{:04o}", mode & 0o7777)),
-            );
+            let mode = local_mode(&path)?;
+            map.insert("mode".into(), Json::String(format!("{mode:04o}")));
         }
         if let Some(file_name) = path.file_name() {
             map.insert(
@@ -283,6 +276,23 @@ pub(crate) fn copy_params(
         }
     }
     Ok(Json::Object(map))
+}
+
+/// A controller file's permission bits (`mode: preserve`); on a system
+/// without them, read-only or not.
+fn local_mode(path: &Path) -> Result<u32, TaskError> {
+    let permissions = std::fs::metadata(path)
+        .map_err(|e| TaskError::LocalFile(format!("{}: {e}", path.display())))?
+        .permissions();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Ok(permissions.mode() & 0o7777)
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(if permissions.readonly() { 0o444 } else { 0o644 })
+    }
 }
 
 /// `unarchive`: the controller's archive (`src`, looked for as `copy`'s

@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 use crate::playbook::context::RunContext;
 use crate::playbook::model::{Play, Task};
 use crate::playbook::task_error::TaskError;
-use crate::playbook::template::Scope;
+use crate::playbook::template::{Scope, truthy_json};
 use capstan_remote::{Become, SudoPassword};
 
 /// The user the task becomes, with how sudo gets a password; `None`
@@ -22,7 +22,7 @@ pub(super) fn become_for(
     scope: &Scope,
 ) -> Result<Option<Become>, TaskError> {
     let wanted = match variable(ctx, scope, "ansible_become")? {
-        Some(value) => truthy(&value),
+        Some(value) => truthy_json(&value),
         None => task.become_.or(play.become_).unwrap_or(false),
     };
     if !wanted {
@@ -63,40 +63,5 @@ fn variable(ctx: &RunContext, scope: &Scope, name: &str) -> Result<Option<Json>,
             .render_value(&format!("{{{{ {name} }}}}"), scope)
             .map(|value| (!value.is_null()).then_some(value))
             .map_err(TaskError::in_part(name.to_string())),
-    }
-}
-
-/// A variable read as a yes or no, as Ansible reads a boolean setting.
-fn truthy(value: &Json) -> bool {
-    match value {
-        Json::Bool(b) => *b,
-        Json::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
-        Json::String(s) => matches!(
-            s.trim().to_ascii_lowercase().as_str(),
-            "yes" | "y" | "true" | "t" | "on" | "1"
-        ),
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::truthy;
-    use serde_json::json;
-
-    #[test]
-    fn booleans_read_as_ansible_reads_them() {
-        for yes in [
-            json!(true),
-            json!("yes"),
-            json!("True"),
-            json!(1),
-            json!("on"),
-        ] {
-            assert!(truthy(&yes), "{yes}");
-        }
-        for no in [json!(false), json!("no"), json!(0), json!(""), json!(null)] {
-            assert!(!truthy(&no), "{no}");
-        }
     }
 }
