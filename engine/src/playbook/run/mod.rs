@@ -316,20 +316,19 @@ async fn run_free(
 /// Says `message` as the run's own line at `-vv` (Ansible's
 /// `display.vv`): a log line of no target at debug level.
 fn say_vv(ctx: &RunContext, message: String) {
-    ctx.logs.line(LogLine {
-        target: String::new(),
-        level: LogLevel::Debug,
-        message,
-        fields: Vec::new(),
-        at_ms: capstan_wire::clock::now_ms(),
-    });
+    run_line(ctx, LogLevel::Debug, message);
 }
 
 /// Puts a warning about the run in its log.
 fn warn(ctx: &RunContext, message: String) {
+    run_line(ctx, LogLevel::Warn, message);
+}
+
+/// A log line of the run's own (no target).
+fn run_line(ctx: &RunContext, level: LogLevel, message: String) {
     ctx.logs.line(LogLine {
         target: String::new(),
-        level: LogLevel::Warn,
+        level,
         message,
         fields: Vec::new(),
         at_ms: capstan_wire::clock::now_ms(),
