@@ -219,15 +219,9 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
     // a path with no attributes asked for.
     let no_mode_to_check = params.mode.is_none() || created_with_mode;
     if no_mode_to_check && params.owner.is_none() && params.group.is_none() {
-        // What is there now, as Ansible adds it to the result: as it was
-        // when nothing changed, else looked at again.
-        let after = if changes.is_empty() {
-            before.clone()
-        } else if ctx.check {
-            None
-        } else {
-            remote::stat(&ctx.target, path)?
-        };
+        // What is there now, as Ansible adds it to the result: known
+        // when nothing changed (looking again would cost a round trip).
+        let after = before.clone().filter(|_| changes.is_empty());
         return Ok(finish(
             path,
             changes,
@@ -580,9 +574,15 @@ fn finish(
     if before_state != wanted {
         diff.change("state", before_state, wanted);
     }
+    // The state on disk, as Ansible reports it: a touched path is a file.
+    let made = if wanted == "touch" && !(ctx.check && before.is_none()) {
+        "file"
+    } else {
+        wanted
+    };
     let mut data = serde_json::json!({
         "path": path,
-        "state": wanted,
+        "state": made,
         "changes": changes,
     });
     if let Some(info) = after {
