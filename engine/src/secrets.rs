@@ -2,7 +2,7 @@
 //! (`--secret NAME`), and the passwords read from the environment (sudo,
 //! SSH). Every stored or printed output of a run passes through it.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value as Json;
 
@@ -57,7 +57,7 @@ impl Secrets {
         if value.chars().count() < SHORTEST {
             return;
         }
-        let mut learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
+        let mut learned = self.learned();
         if !learned.iter().any(|v| v == value) {
             learned.push(value.to_string());
         }
@@ -68,11 +68,9 @@ impl Secrets {
         self.known.is_empty() && self.vault.is_none() && self.learned().is_empty()
     }
 
-    fn learned(&self) -> Vec<String> {
-        self.learned
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+    /// What the run learned so far, held while in use.
+    fn learned(&self) -> MutexGuard<'_, Vec<String>> {
+        self.learned.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// `text` with every secret value replaced by [`MASK`].
@@ -84,7 +82,7 @@ impl Secrets {
             .known
             .iter()
             .chain(opened.iter().filter(|v| v.chars().count() >= SHORTEST))
-            .chain(&learned)
+            .chain(learned.iter())
             .collect();
         if !opened.is_empty() || !learned.is_empty() {
             all.sort_by_key(|v| std::cmp::Reverse(v.len()));

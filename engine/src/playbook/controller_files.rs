@@ -12,6 +12,18 @@ pub(crate) struct ControllerFiles<'a> {
     role_dir: Option<&'a Path>,
 }
 
+/// `first_found`'s `files` under each of its `paths` (the files as they
+/// are without paths).
+pub(crate) fn files_under(files: &[String], paths: &[String]) -> Vec<String> {
+    if paths.is_empty() {
+        return files.to_vec();
+    }
+    paths
+        .iter()
+        .flat_map(|p| files.iter().map(move |f| format!("{p}/{f}")))
+        .collect()
+}
+
 impl<'a> ControllerFiles<'a> {
     /// The files a task of the role at `role_dir` (if any) in the
     /// playbook at `playbook_dir` may read.
@@ -77,6 +89,21 @@ impl<'a> ControllerFiles<'a> {
             names.join(", "),
             looked.join(", ")
         ))
+    }
+
+    /// Ansible's `first_found` (the lookup and `with_first_found`): the
+    /// first of `names` among the `files` places; `None` when none is
+    /// there and `skip` says so, else the error naming where it looked.
+    pub fn first_found_or_skip(
+        &self,
+        names: &[String],
+        skip: bool,
+    ) -> Result<Option<PathBuf>, String> {
+        match self.first_found("files", names) {
+            Ok(path) => Ok(Some(path)),
+            Err(_) if skip => Ok(None),
+            Err(why) => Err(why),
+        }
     }
 
     /// The files matching `pattern` (`*`, `?`, `[a-z]` in its last part)

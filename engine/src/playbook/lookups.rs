@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 
-use super::controller_files::ControllerFiles;
+use super::controller_files::{ControllerFiles, files_under};
 
 /// The lookups Capstan has.
 const NAMES: &[&str] = &[
@@ -308,19 +308,14 @@ fn first_found(places: &Places, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<
     {
         listed(&p, &mut paths);
     }
-    let names: Vec<String> = if paths.is_empty() {
-        files
-    } else {
-        paths
-            .iter()
-            .flat_map(|p| files.iter().map(move |f| format!("{p}/{f}")))
-            .collect()
-    };
-    match places.files().first_found("files", &names) {
-        Ok(path) => Ok(vec![Value::from(path.display().to_string())]),
-        Err(_) if skip == Some(true) => Ok(Vec::new()),
-        Err(e) => Err(e.to_string()),
-    }
+    let names = files_under(&files, &paths);
+    let found = places
+        .files()
+        .first_found_or_skip(&names, skip == Some(true))?;
+    Ok(found
+        .map(|path| Value::from(path.display().to_string()))
+        .into_iter()
+        .collect())
 }
 
 /// Ansible's default password length and characters.

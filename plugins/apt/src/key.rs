@@ -90,8 +90,7 @@ pub fn key(params: KeyParams, ctx: &Context) -> Result<Outcome, Error> {
         }
         None => read_key_id(ctx, &params)?,
     };
-    let listed = Command::new(["sh", "-c", LIST, "capstan-apt-key", &keyring]).run(&ctx.target)?;
-    let before = fingerprints(&listed.stdout_text());
+    let before = keyring_keys(ctx, &keyring)?;
     let present = before.iter().any(|fp| matches(fp, &wanted));
     let data = json!({
         "before": before,
@@ -152,11 +151,16 @@ fn succeeded(out: ExecOutput, doing: &str) -> Result<(), Error> {
     )))
 }
 
+/// The fingerprints of the keys in `keyring` (apt's own when empty).
+fn keyring_keys(ctx: &Context, keyring: &str) -> Result<Vec<String>, Error> {
+    let listed = Command::new(["sh", "-c", LIST, "capstan-apt-key", keyring]).run(&ctx.target)?;
+    Ok(fingerprints(&listed.stdout_text()))
+}
+
 /// Checks the keyring now holds (or no longer holds) the key, as Ansible
 /// checks after `apt-key`, which can succeed without doing it.
 fn verify(ctx: &Context, keyring: &str, wanted: &str, present: bool) -> Result<(), Error> {
-    let listed = Command::new(["sh", "-c", LIST, "capstan-apt-key", keyring]).run(&ctx.target)?;
-    let now = fingerprints(&listed.stdout_text())
+    let now = keyring_keys(ctx, keyring)?
         .iter()
         .any(|fp| matches(fp, wanted));
     if now == present {

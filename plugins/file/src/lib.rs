@@ -574,24 +574,20 @@ fn finish(
     if before_state != wanted {
         diff.change("state", before_state, wanted);
     }
-    // The state on disk, as Ansible reports it: a touched path is a file.
-    let made = if wanted == "touch" && !(ctx.check && before.is_none()) {
-        "file"
-    } else {
-        wanted
+    // The state on disk, as Ansible reports it: a link (followed for its
+    // attributes or not) is a link, a touched path a file.
+    let on_disk = match (wanted, after) {
+        ("link" | "hard", _) => wanted,
+        (_, Some(info)) => kind_name(info),
+        ("touch", None) if !(ctx.check && before.is_none()) => "file",
+        _ => wanted,
     };
     let mut data = serde_json::json!({
         "path": path,
-        "state": made,
+        "state": on_disk,
         "changes": changes,
     });
     if let Some(info) = after {
-        // A link followed for its attributes is still a link.
-        let on_disk = match wanted {
-            "link" | "hard" => wanted,
-            _ => kind_name(info),
-        };
-        data["state"] = serde_json::json!(on_disk);
         data["uid"] = serde_json::json!(info.uid);
         data["gid"] = serde_json::json!(info.gid);
         data["mode"] = serde_json::json!(format!("0{:03o}", info.mode));

@@ -864,12 +864,20 @@ impl Task {
         full.into_iter().chain(short)
     }
 
-    /// Every `notify:` a handler answers to: its names and its `listen:`
-    /// topics.
-    pub fn handler_topics(&self) -> Vec<String> {
-        let mut topics = self.handler_names();
-        topics.extend(self.listen_topics());
-        topics
+    /// Whether a `notify:` of `wanted` reaches this handler: its name or a
+    /// `listen:` topic, each also as `ROLE : ` it for a role's handler (a
+    /// name written as a template is compared as written).
+    pub fn answers_to(&self, wanted: &str) -> bool {
+        let is = |topic: &str| {
+            wanted == topic
+                || self.role_prefixes().any(|role| {
+                    wanted
+                        .strip_prefix(role)
+                        .and_then(|rest| rest.strip_prefix(" : "))
+                        == Some(topic)
+                })
+        };
+        self.name.as_deref().is_some_and(is) || self.listen.iter().any(|t| is(t))
     }
 
     /// Its `listen:` topics, a role's handler's also as `ROLE : topic`.

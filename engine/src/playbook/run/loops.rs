@@ -7,7 +7,7 @@
 use serde_json::{Map, Value as Json, json};
 
 use crate::playbook::context::RunContext;
-use crate::playbook::controller_files::ControllerFiles;
+use crate::playbook::controller_files::{ControllerFiles, files_under};
 use crate::playbook::model::{LoopControl, LoopKind, LoopSpec, RoleRef};
 use crate::playbook::task_error::TaskError;
 use crate::playbook::template::Scope;
@@ -81,14 +81,7 @@ fn first_found(rendered: Json, files: &ControllerFiles) -> Result<Vec<Json>, Tas
                         .cloned()
                         .map_or(Ok(Vec::new()), |v| strings(v, "with_first_found"))
                 };
-                let paths = listed("paths")?;
-                for file in listed("files")? {
-                    if paths.is_empty() {
-                        names.push(file);
-                    } else {
-                        names.extend(paths.iter().map(|p| format!("{p}/{file}")));
-                    }
-                }
+                names.extend(files_under(&listed("files")?, &listed("paths")?));
                 skip |= map.get("skip").is_some_and(|s| s == &Json::Bool(true));
             }
             other => {
@@ -99,11 +92,13 @@ fn first_found(rendered: Json, files: &ControllerFiles) -> Result<Vec<Json>, Tas
             }
         }
     }
-    match files.first_found("files", &names) {
-        Ok(path) => Ok(vec![Json::String(path.display().to_string())]),
-        Err(_) if skip => Ok(Vec::new()),
-        Err(why) => Err(TaskError::LocalFile(why)),
-    }
+    let found = files
+        .first_found_or_skip(&names, skip)
+        .map_err(TaskError::LocalFile)?;
+    Ok(found
+        .map(|path| Json::String(path.display().to_string()))
+        .into_iter()
+        .collect())
 }
 
 /// A rendered list; nothing for `null`; anything else is named.

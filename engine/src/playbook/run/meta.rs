@@ -42,87 +42,84 @@ pub(super) async fn run_meta(
     let Some(active) = announce(ctx, states, chosen, (&shown, handler), &task.pos) else {
         return false;
     };
-    let say_each =
-        |states: &[Option<HostState>], hosts: &[usize], what: &dyn Fn(&str) -> String| {
-            for &i in hosts {
-                if let Some(state) = states[i].as_ref() {
-                    say_vv(ctx, format!("META: {}", what(&state.name)));
-                }
-            }
-        };
     match action {
-        MetaAction::Noop => say_each(states, &active, &|_| "noop".into()),
+        MetaAction::Noop => say_meta(ctx, states, &active, |_| "noop".into()),
         MetaAction::ClearHostErrors => {
-            say_each(states, &active, &|_| "cleared host errors".into());
+            say_meta(ctx, states, &active, |_| "cleared host errors".into());
         }
         MetaAction::FlushHandlers => {
             // As ansible-core 2.19: a `when:` chooses the hosts it flushes.
             let flushing = if task.when.is_empty() {
                 chosen.to_vec()
             } else {
-                meeting_when(ctx, play, task, states, &active)
+                meeting_when(ctx, play, task, states, &active).0
             };
-            say_each(states, &flushing, &|host| {
+            say_meta(ctx, states, &flushing, |host| {
                 format!("triggered running handlers for {host}")
             });
             run_notified_handlers(ctx, play, states, batch, &flushing).await;
         }
-        MetaAction::EndHost | MetaAction::EndBatch | MetaAction::EndPlay => {
-            let meeting = meeting_when(ctx, play, task, states, &active);
-            let others: Vec<usize> = active
-                .iter()
-                .copied()
-                .filter(|i| !meeting.contains(i))
-                .collect();
-            match action {
-                MetaAction::EndHost => {
-                    say_each(states, &meeting, &|host| format!("ending play for {host}"));
-                    say_each(states, &others, &|host| {
-                        format!(
-                            "end_host conditional evaluated to false, continuing execution for \
-                             {host}"
-                        )
-                    });
-                }
-                MetaAction::EndBatch => {
-                    say_each(states, &meeting, &|_| "ending batch".into());
-                    say_each(states, &others, &|_| {
-                        "end_batch conditional evaluated to False, continuing current batch".into()
-                    });
-                }
-                _ => {
-                    say_each(states, &meeting, &|_| "ending play".into());
-                    say_each(states, &others, &|_| {
-                        "end_play conditional evaluated to False, continuing play".into()
-                    });
+        MetaAction::EndHost => {
+            let (meeting, others) = meeting_when(ctx, play, task, states, &active);
+            say_meta(ctx, states, &meeting, |host| {
+                format!("ending play for {host}")
+            });
+            say_meta(ctx, states, &others, |host| {
+                format!("end_host conditional evaluated to false, continuing execution for {host}")
+            });
+            for i in meeting {
+                if let Some(state) = states[i].as_mut() {
+                    state.ended = true;
                 }
             }
-            match action {
-                MetaAction::EndHost => {
-                    for i in meeting {
-                        if let Some(state) = states[i].as_mut() {
-                            state.ended = true;
-                        }
-                    }
-                }
-                MetaAction::EndBatch if !meeting.is_empty() => batch.end_batch(states),
-                MetaAction::EndPlay if !meeting.is_empty() => batch.end_play(states),
-                _ => {}
+        }
+        MetaAction::EndBatch => {
+            let (meeting, others) = meeting_when(ctx, play, task, states, &active);
+            say_meta(ctx, states, &meeting, |_| "ending batch".into());
+            say_meta(ctx, states, &others, |_| {
+                "end_batch conditional evaluated to False, continuing current batch".into()
+            });
+            if !meeting.is_empty() {
+                batch.end_batch(states);
+            }
+        }
+        MetaAction::EndPlay => {
+            let (meeting, others) = meeting_when(ctx, play, task, states, &active);
+            say_meta(ctx, states, &meeting, |_| "ending play".into());
+            say_meta(ctx, states, &others, |_| {
+                "end_play conditional evaluated to False, continuing play".into()
+            });
+            if !meeting.is_empty() {
+                batch.end_play(states);
             }
         }
     }
     any_active(states, chosen)
 }
 
-/// The hosts among `active` for which every `when:` of the task holds; a
-/// host whose condition cannot be judged fails, naming it.
+/// Says `META: ...` at `-vv` for each of `hosts`, as Ansible's strategy
+/// says what a `meta:` did on a host.
+fn say_meta(
+    ctx: &RunContext,
+    states: &[Option<HostState>],
+    hosts: &[usize],
+    what: impl Fn(&str) -> String,
+) {
+    for state in hosts.iter().filter_map(|&i| states[i].as_ref()) {
+        say_vv(ctx, format!("META: {}", what(&state.name)));
+    }
+}
+
+/// The hosts among `active` for which every `when:` of the task holds,
+/// and the others; a host whose condition cannot be judged fails, naming
+/// it.
 fn meeting_when(
     ctx: &RunContext,
     play: &Play,
     task: &Task,
     states: &mut [Option<HostState>],
     active: &[usize],
-) -> Vec<usize> {
+) -> (Vec<usize>, Vec<usize>) {
     let task_vars: Map<String, Json> = task.vars.iter().cloned().collect();
     let mut meeting = Vec::new();
     for &i in active {
@@ -157,5 +154,10 @@ fn meeting_when(
             meeting.push(i);
         }
     }
-    meeting
+    let others = active
+        .iter()
+        .copied()
+        .filter(|i| !meeting.contains(i))
+        .collect();
+    (meeting, others)
 }

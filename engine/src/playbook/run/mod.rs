@@ -575,41 +575,46 @@ fn missing_handler(
         .late_handlers
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let handlers = play.handlers.iter().chain(
-        late.iter()
-            .filter(|(at, _)| *at == play.pos)
-            .map(|(_, h)| h),
-    );
-    let mut answered: Vec<String> = Vec::new();
+    let handlers: Vec<&Task> = play
+        .handlers
+        .iter()
+        .chain(
+            late.iter()
+                .filter(|(at, _)| *at == play.pos)
+                .map(|(_, h)| h),
+        )
+        .collect();
+    // Handlers named by a template answer to their names as this host
+    // renders them (Ansible renders each as it searches, warning about
+    // one it cannot).
+    let mut rendered: Vec<String> = Vec::new();
     let mut scope = None;
-    for handler in handlers {
-        match handler
+    for handler in &handlers {
+        let Some(name) = handler
             .name
             .as_deref()
             .filter(|n| Templates::is_template(n))
-        {
-            None => answered.extend(handler.handler_topics()),
-            Some(name) => {
-                answered.extend(handler.listen_topics());
-                let scope =
-                    scope.get_or_insert_with(|| state.scope(&Map::new(), &ctx.options.extra_vars));
-                match ctx.templates.render_text(name, scope) {
-                    Ok(rendered) => answered.push(rendered),
-                    Err(e) if handler.listen.is_empty() => warn_once(
-                        ctx,
-                        format!("unusable {name}"),
-                        format!(
-                            "Handler '{name}' is unusable because it has no listen topics and \
-                             the name could not be templated (host-specific variables are not \
-                             supported in handler names). The error: {e}"
-                        ),
-                    ),
-                    Err(_) => {}
-                }
-            }
+        else {
+            continue;
+        };
+        let scope = scope.get_or_insert_with(|| state.scope(&Map::new(), &ctx.options.extra_vars));
+        match ctx.templates.render_text(name, scope) {
+            Ok(name) => rendered.push(name),
+            Err(e) if handler.listen.is_empty() => warn_once(
+                ctx,
+                format!("unusable {name}"),
+                format!(
+                    "Handler '{name}' is unusable because it has no listen topics and the name \
+                     could not be templated (host-specific variables are not supported in \
+                     handler names). The error: {e}"
+                ),
+            ),
+            Err(_) => {}
         }
     }
-    for name in names.iter().filter(|n| !answered.contains(n)) {
+    let answered =
+        |name: &String| rendered.contains(name) || handlers.iter().any(|h| h.answers_to(name));
+    for name in names.iter().filter(|n| !answered(n)) {
         let message = format!(
             "The requested handler '{name}' was not found in either the main handlers list nor \
              in the listening handlers list"
