@@ -59,6 +59,9 @@ enum Command {
     /// Run Ansible playbooks.
     #[command(subcommand)]
     Playbook(commands::playbook::PlaybookCommand),
+    /// Run one module on the hosts a pattern names, as Ansible's ad-hoc
+    /// `ansible` does (`capstan adhoc all -m ping`).
+    Adhoc(commands::adhoc::AdhocArgs),
     /// Who installed, replaced, removed, granted or revoked which plugin, and when.
     Audit(commands::audit::AuditArgs),
     /// What the window's Overview shows: hosts by environment, running and
@@ -130,7 +133,9 @@ fn main() -> ExitCode {
         // A command that will call a plugin has its host built while the
         // store opens; the others never build it.
         let start = match cli.command {
-            Command::Run(_) | Command::Playbook(_) | Command::Plugin(_) => HostStart::Background,
+            Command::Run(_) | Command::Playbook(_) | Command::Adhoc(_) | Command::Plugin(_) => {
+                HostStart::Background
+            }
             _ => HostStart::OnFirstUse,
         };
         let capstan = open(cli.home, start)?;
@@ -139,6 +144,7 @@ fn main() -> ExitCode {
             Command::Hosts(cmd) => commands::hosts::exec(&capstan, cmd).await,
             Command::Run(args) => commands::run::exec(&capstan, args).await,
             Command::Playbook(cmd) => commands::playbook::exec(&capstan, cmd).await,
+            Command::Adhoc(args) => commands::adhoc::exec(&capstan, args).await,
             Command::Jobs(cmd) => commands::jobs::exec(&capstan, cmd).await,
             Command::Overview(json) => commands::overview::exec(&capstan, json).await,
             Command::Audit(args) => commands::audit::exec(&capstan, args),

@@ -1599,3 +1599,84 @@ fn webhooks_name_a_stored_secret_and_take_their_command_after_dashes() {
     let audit = text(&home.run(&["audit"]).stdout);
     assert!(audit.contains("webhook:deploy"), "{audit}");
 }
+
+#[test]
+fn an_adhoc_command_runs_one_module_and_prints_as_ansible_does() {
+    let home = Home::new();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let inv = local_inventory(dir);
+    let dir_text = dir.display().to_string();
+
+    // A module with key=value arguments, templated with -e.
+    let out = home.run(&[
+        "adhoc",
+        "box",
+        "-i",
+        &inv,
+        "-m",
+        "debug",
+        "-a",
+        "msg={{ greeting }}",
+        "-e",
+        "greeting=hello",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("box | SUCCESS => {"), "{stdout}");
+    assert!(stdout.contains("\"msg\": \"hello\""), "{stdout}");
+    assert!(!stdout.contains("PLAY RECAP"), "no recap: {stdout}");
+
+    // The default module is command, its output printed after its code;
+    // the command runs from the folder given.
+    let out = home.run(&[
+        "adhoc",
+        "all",
+        "-i",
+        &inv,
+        "-a",
+        "pwd",
+        "--playbook-dir",
+        &dir_text,
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("box | CHANGED | rc=0 >>\n"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // JSON arguments; a failure exits as a failed playbook does.
+    let target = dir.join("made.txt");
+    let args = serde_json::json!({ "content": "x", "dest": target }).to_string();
+    let out = home.run(&["adhoc", "box", "-i", &inv, "-m", "copy", "-a", &args]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "x");
+    let out = home.run(&["adhoc", "box", "-i", &inv, "-m", "fail", "-a", "msg=no"]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("box | FAILED! => {"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Nothing matched: said, and nothing fails.
+    let out = home.run(&["adhoc", "nosuch", "-i", &inv, "-m", "ping"]);
+    assert!(
+        text(&out.stdout).contains("No hosts matched") || text(&out.stderr).contains("nosuch"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+
+    // Its job is recorded but cannot be run again: its arguments are not kept.
+    let jobs = home.json(&["jobs", "list", "--json"]);
+    let id = jobs[0]["id"].as_i64().expect("a job id").to_string();
+    let out = home.run(&["jobs", "rerun", &id]);
+    assert_ne!(code(&out), 0);
+    assert!(
+        text(&out.stderr).contains("ad-hoc"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -51,9 +51,10 @@ def prepare(source, scratch):
     )
     shims = scratch / "shims"
     shims.mkdir()
-    for name in ("ansible-playbook", "ansible"):
-        shim = shims / name
-        shutil.copy(HERE / "shims" / name, shim)
+    # Each shim runs ../shim.sh.
+    for shim, name in [(shims / n, f"shims/{n}") for n in ("ansible-playbook", "ansible")] + [
+            (scratch / "shim.sh", "shim.sh")]:
+        shutil.copy(HERE / name, shim)
         shim.chmod(0o755)
     return integration, shims
 

@@ -102,6 +102,10 @@ pub struct PlaybookRequest {
     /// The stored secret holding the sudo password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub become_password_secret: Option<String>,
+    /// For an ad-hoc command, its module: its arguments are not kept (they
+    /// may hold secrets), so it cannot be run again from the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adhoc: Option<String>,
     /// The inventory's hosts when it ran, naturally sorted.
     #[serde(default)]
     pub hosts: Vec<String>,

@@ -1,5 +1,6 @@
 //! One module per top-level command, each with its arguments and `exec`.
 
+pub mod adhoc;
 pub mod audit;
 pub mod docker;
 pub mod failure;

@@ -32,6 +32,42 @@ pub enum PlaybookCommand {
 pub struct PlaybookRunArgs {
     /// The playbook file (YAML).
     playbook: PathBuf,
+    /// Only tasks with one of these tags (comma-separated, repeatable).
+    #[arg(short = 't', long, value_name = "TAGS", value_delimiter = ',')]
+    tags: Vec<String>,
+    /// Not tasks with one of these tags.
+    #[arg(long, value_name = "TAGS", value_delimiter = ',')]
+    skip_tags: Vec<String>,
+    /// Check the playbook and every file it reads (and the inventory),
+    /// then stop: nothing runs and no job is recorded.
+    #[arg(long)]
+    syntax_check: bool,
+    /// List each play's tasks (as --tags and --skip-tags select them), then stop.
+    #[arg(long)]
+    list_tasks: bool,
+    /// Start at the first task whose name matches PATTERN (`*` and `?`
+    /// as in a shell; a role's task also as `ROLE : NAME`): the tasks
+    /// before it are passed over.
+    #[arg(long, value_name = "PATTERN")]
+    start_at_task: Option<String>,
+    /// Refused: Capstan runs without prompting (see --start-at-task).
+    #[arg(long)]
+    step: bool,
+    /// Run the handlers a host notified even when it failed afterwards
+    /// (a play's `force_handlers:` still decides for itself).
+    #[arg(long)]
+    force_handlers: bool,
+    /// Forget the facts a fact cache (ansible.cfg's `fact_caching =
+    /// jsonfile`) kept from earlier runs before this one.
+    #[arg(long)]
+    flush_cache: bool,
+    #[command(flatten)]
+    run: RunFlags,
+}
+
+/// The flags a playbook run and an ad-hoc command share.
+#[derive(Args)]
+pub struct RunFlags {
     /// Inventory file (Ansible INI or YAML). Default: the stored inventory
     /// (`capstan hosts list`).
     #[arg(short = 'i', long, value_name = "FILE")]
@@ -39,12 +75,6 @@ pub struct PlaybookRunArgs {
     /// Only hosts matching this pattern (e.g. `web:!web-3`).
     #[arg(short = 'l', long, value_name = "PATTERN")]
     limit: Option<String>,
-    /// Only tasks with one of these tags (comma-separated, repeatable).
-    #[arg(short = 't', long, value_name = "TAGS", value_delimiter = ',')]
-    tags: Vec<String>,
-    /// Not tasks with one of these tags.
-    #[arg(long, value_name = "TAGS", value_delimiter = ',')]
-    skip_tags: Vec<String>,
     /// Extra variables: `key=value ...`, a JSON object, or `@FILE` (YAML
     /// or JSON). Repeatable; they win over every other variable.
     #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
@@ -82,32 +112,9 @@ pub struct PlaybookRunArgs {
     /// A vault id's password: `ID@FILE` (or just `FILE`). Repeatable.
     #[arg(long, value_name = "[ID@]FILE")]
     vault_id: Vec<String>,
-    /// Check the playbook and every file it reads (and the inventory),
-    /// then stop: nothing runs and no job is recorded.
-    #[arg(long)]
-    syntax_check: bool,
     /// List each play's hosts, then stop.
     #[arg(long)]
     list_hosts: bool,
-    /// List each play's tasks (as --tags and --skip-tags select them), then stop.
-    #[arg(long)]
-    list_tasks: bool,
-    /// Start at the first task whose name matches PATTERN (`*` and `?`
-    /// as in a shell; a role's task also as `ROLE : NAME`): the tasks
-    /// before it are passed over.
-    #[arg(long, value_name = "PATTERN")]
-    start_at_task: Option<String>,
-    /// Refused: Capstan runs without prompting (see --start-at-task).
-    #[arg(long)]
-    step: bool,
-    /// Run the handlers a host notified even when it failed afterwards
-    /// (a play's `force_handlers:` still decides for itself).
-    #[arg(long)]
-    force_handlers: bool,
-    /// Forget the facts a fact cache (ansible.cfg's `fact_caching =
-    /// jsonfile`) kept from earlier runs before this one.
-    #[arg(long)]
-    flush_cache: bool,
     /// More output, as ansible-playbook's: `-v` prints each task's result
     /// as JSON, `-vv` also how many plays the playbook holds.
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
@@ -115,6 +122,68 @@ pub struct PlaybookRunArgs {
     /// Print the recap and every task result as JSON on stdout.
     #[arg(long)]
     json: bool,
+}
+
+impl RunFlags {
+    /// Whether it reads secrets from this process's environment or files
+    /// (`--secret`, `--become-password-env`), which a schedule cannot.
+    fn reads_local_secrets(&self) -> bool {
+        !self.secrets.is_empty()
+            || self.become_password_env.is_some()
+            || !self.vault_password_file.is_empty()
+            || !self.vault_id.is_empty()
+    }
+
+    /// The options these flags make for `playbook`, with `-e` and
+    /// `--secret` read; what only a playbook run sets is left unset.
+    pub fn options(&self, playbook: PathBuf) -> anyhow::Result<PlaybookOptions> {
+        let mut extra_vars = Map::new();
+        for spec in &self.extra_vars {
+            extra_vars.extend(parse_extra_vars(spec)?);
+        }
+        let mut secret_vars = Vec::new();
+        for spec in &self.secrets {
+            let (name, value) = read_secret(spec)?;
+            extra_vars.insert(name.clone(), Json::String(value));
+            secret_vars.push(name);
+        }
+        Ok(PlaybookOptions {
+            playbook,
+            inventory: self.inventory.clone(),
+            limit: self.limit.clone(),
+            extra_vars,
+            check: self.check,
+            diff: self.diff,
+            trust_new_hosts: self.trust_new_hosts,
+            become_password_env: self.become_password_env.clone(),
+            become_password_secret: self.become_password_secret.clone(),
+            secret_vars,
+            vault_password_files: self.vault_password_file.clone(),
+            vault_ids: self.vault_id.clone(),
+            ansible_cfg: true,
+            ..PlaybookOptions::default()
+        })
+    }
+
+    /// Whether to print the recap and tasks as JSON.
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
+    /// Runs `options` as these flags ask: lists the hosts and stops, or
+    /// runs them with the stored secrets named, printing with `printer`.
+    pub async fn run(
+        &self,
+        capstan: &Capstan,
+        mut options: PlaybookOptions,
+        printer: Printer,
+    ) -> anyhow::Result<Exit> {
+        if self.list_hosts {
+            return print_outline(capstan, options, self.json, true, false);
+        }
+        capstan.add_stored_secrets(&mut options, &self.stored_secrets)?;
+        run_options(capstan, options, printer).await
+    }
 }
 
 /// Runs the subcommand.
@@ -125,53 +194,59 @@ pub async fn exec(capstan: &Capstan, command: PlaybookCommand) -> anyhow::Result
 }
 
 async fn run(capstan: &Capstan, args: PlaybookRunArgs) -> anyhow::Result<Exit> {
-    let (json, stored, verbosity) = (args.json, args.stored_secrets.clone(), args.verbosity);
-    let (list_hosts, list_tasks) = (args.list_hosts, args.list_tasks);
-    let only_read = args.only_reads().is_some();
-    let mut options = args.into_options()?;
-    if only_read {
-        let outline = capstan.outline_playbook(options)?;
-        if json {
-            print_json(&outline)?;
-        } else {
-            print!("{}", outline_text(&outline, list_hosts, list_tasks));
-        }
-        return Ok(Exit::Success);
+    let (json, verbosity) = (args.run.json, args.run.verbosity);
+    let options = args.options()?;
+    if args.syntax_check || args.list_tasks {
+        return print_outline(capstan, options, json, args.run.list_hosts, args.list_tasks);
     }
-    capstan.add_stored_secrets(&mut options, &stored)?;
     let printer = Printer::new(json).verbosity(verbosity);
-    if verbosity >= 2 {
+    if verbosity >= 2 && !args.run.list_hosts {
         let outline = capstan.outline_playbook(options.clone())?;
         printer.playbook_start(&outline);
     }
-    run_options(capstan, options, printer).await
+    args.run.run(capstan, options, printer).await
+}
+
+/// Prints the plays of `options` (their hosts, their tasks), or their
+/// outline as JSON: nothing runs.
+fn print_outline(
+    capstan: &Capstan,
+    options: PlaybookOptions,
+    json: bool,
+    hosts: bool,
+    tasks: bool,
+) -> anyhow::Result<Exit> {
+    let outline = capstan.outline_playbook(options)?;
+    if json {
+        print_json(&outline)?;
+    } else {
+        print!("{}", outline_text(&outline, hosts, tasks));
+    }
+    Ok(Exit::Success)
 }
 
 impl PlaybookRunArgs {
     /// Whether to print the recap and tasks as JSON.
     pub fn json(&self) -> bool {
-        self.json
+        self.run.json
     }
 
     /// How many `-v` were given.
     pub fn verbosity(&self) -> u8 {
-        self.verbosity
+        self.run.verbosity
     }
 
     /// Whether it reads secrets from this process's environment or files
     /// (`--secret`, `--become-password-env`), which a schedule cannot.
     pub fn reads_local_secrets(&self) -> bool {
-        !self.secrets.is_empty()
-            || self.become_password_env.is_some()
-            || !self.vault_password_file.is_empty()
-            || !self.vault_id.is_empty()
+        self.run.reads_local_secrets()
     }
 
     /// The option that makes it read the playbook and stop, if one is given.
     pub fn only_reads(&self) -> Option<&'static str> {
         [
             (self.syntax_check, "--syntax-check"),
-            (self.list_hosts, "--list-hosts"),
+            (self.run.list_hosts, "--list-hosts"),
             (self.list_tasks, "--list-tasks"),
         ]
         .into_iter()
@@ -186,16 +261,21 @@ impl PlaybookRunArgs {
             .or(self.start_at_task.is_some().then_some("--start-at-task"))
             .or(self.force_handlers.then_some("--force-handlers"))
             .or(self.flush_cache.then_some("--flush-cache"))
-            .or((self.verbosity >= 2).then_some("-vv"))
+            .or((self.run.verbosity >= 2).then_some("-vv"))
     }
 
     /// The secrets store's variables it names (`--stored-secret`).
     pub fn stored_secrets(&self) -> &[String] {
-        &self.stored_secrets
+        &self.run.stored_secrets
     }
 
     /// The options these arguments make, with `-e` and `--secret` read.
     pub fn into_options(self) -> anyhow::Result<PlaybookOptions> {
+        self.options()
+    }
+
+    /// [`PlaybookRunArgs::into_options`], leaving the arguments as they are.
+    fn options(&self) -> anyhow::Result<PlaybookOptions> {
         if self.step {
             return Err(BadInput(
                 "--step asks before each task, and Capstan runs without prompting: start part way \
@@ -204,35 +284,13 @@ impl PlaybookRunArgs {
             )
             .into());
         }
-        let mut extra_vars = Map::new();
-        for spec in &self.extra_vars {
-            extra_vars.extend(parse_extra_vars(spec)?);
-        }
-        let mut secret_vars = Vec::new();
-        for spec in &self.secrets {
-            let (name, value) = read_secret(spec)?;
-            extra_vars.insert(name.clone(), Json::String(value));
-            secret_vars.push(name);
-        }
         Ok(PlaybookOptions {
-            playbook: self.playbook,
-            inventory: self.inventory,
-            limit: self.limit,
-            tags: self.tags,
-            skip_tags: self.skip_tags,
-            extra_vars,
-            check: self.check,
-            diff: self.diff,
-            trust_new_hosts: self.trust_new_hosts,
-            become_password_env: self.become_password_env,
-            become_password_secret: self.become_password_secret,
-            secret_vars,
-            vault_password_files: self.vault_password_file,
-            vault_ids: self.vault_id,
-            ansible_cfg: true,
-            start_at_task: self.start_at_task,
+            tags: self.tags.clone(),
+            skip_tags: self.skip_tags.clone(),
+            start_at_task: self.start_at_task.clone(),
             force_handlers: self.force_handlers,
             flush_cache: self.flush_cache,
+            ..self.run.options(self.playbook.clone())?
         })
     }
 }
@@ -372,6 +430,9 @@ fn parse_extra_vars(spec: &str) -> anyhow::Result<Map<String, Json>> {
 pub struct Printer {
     json: bool,
     verbosity: u8,
+    /// Print as Ansible's ad-hoc `ansible` does: one block per host, no
+    /// banners, no recap.
+    adhoc: bool,
     bar: Mutex<Option<ProgressBar>>,
     /// Where the running task is written.
     origin: Mutex<Option<Origin>>,
@@ -388,6 +449,7 @@ impl Printer {
         Printer {
             json,
             verbosity: 0,
+            adhoc: false,
             bar: Mutex::new(None),
             origin: Mutex::new(None),
             errors_shown: Mutex::new(HashSet::new()),
@@ -397,6 +459,12 @@ impl Printer {
     /// With `-v`, each task's result is printed as JSON after its line.
     pub fn verbosity(mut self, verbosity: u8) -> Printer {
         self.verbosity = verbosity;
+        self
+    }
+
+    /// Prints as Ansible's ad-hoc `ansible` does.
+    pub fn adhoc(mut self) -> Printer {
+        self.adhoc = true;
         self
     }
 
@@ -463,6 +531,11 @@ impl Printer {
             }
             // The play's warnings were each said as the run's own log
             // line, as it gave them.
+            JobUpdate::Play { hosts, .. } if self.adhoc => {
+                if hosts.is_empty() {
+                    self.say("[WARNING]: No hosts matched, nothing to do");
+                }
+            }
             JobUpdate::Play { name, hosts, .. } => {
                 self.finish();
                 self.say(&banner(&format!("PLAY [{name}]")));
@@ -470,6 +543,7 @@ impl Printer {
                     self.say("skipping: no hosts matched\n");
                 }
             }
+            JobUpdate::Task { .. } if self.adhoc => {}
             JobUpdate::Task {
                 name,
                 handler,
@@ -515,6 +589,12 @@ impl Printer {
             // Plugins' log lines go to the job's log (`capstan jobs show`);
             // the run's output stays Ansible's.
             JobUpdate::Log { .. } | JobUpdate::TargetDone { .. } => {}
+            JobUpdate::HostDone { outcome, .. } if self.adhoc => {
+                self.say(&adhoc_block(outcome));
+                if let Some(diff) = &outcome.diff {
+                    self.say(diff.trim_end());
+                }
+            }
             JobUpdate::HostDone { outcome, .. } => {
                 if outcome.status == ResultStatus::Failed {
                     self.show_error(outcome);
@@ -531,6 +611,11 @@ impl Printer {
                 }
                 if let Some(bar) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
                     bar.inc(1);
+                }
+            }
+            JobUpdate::Finished { error, .. } if self.adhoc => {
+                if let Some(error) = error {
+                    self.say(&format!("ERROR! {error}"));
                 }
             }
             JobUpdate::Finished {
@@ -631,6 +716,62 @@ fn host_line(outcome: &TaskOutcome) -> String {
             format!("fatal: [{host}]: FAILED! => {summary}\n...ignoring")
         }
         ResultStatus::Failed => format!("fatal: [{host}]: FAILED! => {summary}"),
+    }
+}
+
+/// A host's result as Ansible's ad-hoc `ansible` prints it: `HOST |
+/// STATUS => {result}`, or for a command its return code and output.
+fn adhoc_block(outcome: &TaskOutcome) -> String {
+    let host = &outcome.host;
+    let status = match outcome.status {
+        ResultStatus::Ok => "SUCCESS",
+        ResultStatus::Changed => "CHANGED",
+        ResultStatus::Skipped => "SKIPPED",
+        ResultStatus::Unreachable => "UNREACHABLE!",
+        ResultStatus::Failed => "FAILED!",
+    };
+    let command = matches!(
+        outcome.module.rsplit('.').next(),
+        Some("command" | "shell" | "raw" | "script")
+    );
+    let text = |key: &str| outcome.result.get(key).and_then(Json::as_str);
+    if command
+        && outcome.status != ResultStatus::Unreachable
+        && let Some(rc) = outcome.result.get("rc")
+    {
+        let mut block = format!(
+            "{host} | {status} | rc={rc} >>\n{}",
+            text("stdout").unwrap_or("")
+        );
+        if let Some(stderr) = text("stderr").filter(|e| !e.is_empty()) {
+            block = format!("{block}\n{stderr}");
+        }
+        return block;
+    }
+    let mut shown = Map::new();
+    shown.insert(
+        "changed".into(),
+        Json::Bool(outcome.status == ResultStatus::Changed),
+    );
+    if let Json::Object(result) = &outcome.result {
+        for (key, value) in result.iter().filter(|(k, _)| !k.starts_with("_ansible")) {
+            shown.insert(key.clone(), value.clone());
+        }
+    }
+    if outcome.status == ResultStatus::Failed && !shown.contains_key("msg") {
+        shown.insert("msg".into(), Json::String(outcome.summary.clone()));
+    }
+    format!("{host} | {status} => {}", pretty_json(&Json::Object(shown)))
+}
+
+/// JSON laid out as Ansible prints a result: four spaces a level.
+fn pretty_json(value: &Json) -> String {
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+    match serde::Serialize::serialize(value, &mut serializer) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(_) => value.to_string(),
     }
 }
 

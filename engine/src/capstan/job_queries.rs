@@ -90,6 +90,12 @@ impl Capstan {
                 }))
             }
             JobRequest::Playbook(request) => {
+                if let Some(module) = &request.adhoc {
+                    return Err(Error::BadInput(format!(
+                        "job {id} was an ad-hoc `{module}` command, whose arguments Capstan does \
+                         not keep: run the command again"
+                    )));
+                }
                 if !request.extra_vars.is_empty() {
                     return Err(Error::BadInput(format!(
                         "job {id} was given -e variables ({}), whose values Capstan does not keep: \

@@ -119,6 +119,7 @@ impl Capstan {
             diff: options.diff,
             become_password_env: options.become_password_env.clone(),
             become_password_secret: options.become_password_secret.clone(),
+            adhoc: options.adhoc.as_ref().map(|a| a.module.clone()),
             hosts: {
                 let mut names: Vec<String> = inventory.iter().map(|h| h.name.clone()).collect();
                 capstan_wire::natural::sort_naturally(&mut names, |n| n);
@@ -212,11 +213,16 @@ impl Capstan {
             Vault::from_options(&options.vault_password_files, &options.vault_ids)
                 .map_err(|e| Error::BadInput(e.to_string()))?,
         );
-        let mut playbook = model::load_with_roles_path(
-            &options.playbook,
-            &vault,
-            model::roles_search_path(&cfg.roles_path),
-        )?;
+        let roles_path = model::roles_search_path(&cfg.roles_path);
+        let mut playbook = match &options.adhoc {
+            Some(adhoc) => model::load_text(
+                &options.playbook,
+                &adhoc.playbook_text(),
+                &vault,
+                roles_path,
+            )?,
+            None => model::load_with_roles_path(&options.playbook, &vault, roles_path)?,
+        };
         cfg.apply_to_plays(&mut playbook.plays);
         let warnings = cfg.not_honoured.clone();
         if let Some(start) = &options.start_at_task

@@ -11,6 +11,7 @@ use super::context::RunContext;
 use super::model::RoleRef;
 use super::task_error::TaskError;
 use super::template::Scope;
+use super::template_files::{OPTION_NAMES, TemplateOptions, TemplateSearch, encode_output};
 
 /// `debug`: `msg` (any value, printed as Ansible prints it) or `var`.
 pub(crate) fn debug_params(
@@ -181,6 +182,12 @@ pub(crate) fn template_params(
     let Json::Object(mut map) = params else {
         return Err(TaskError::Args("template needs `src` and `dest`".into()));
     };
+    // Ansible's words.
+    if map.contains_key("state") {
+        return Err(TaskError::Args(
+            "'state' cannot be specified on a template".into(),
+        ));
+    }
     let src = map
         .remove("src")
         .and_then(|s| s.as_str().map(String::from))
@@ -189,12 +196,38 @@ pub(crate) fn template_params(
     let source = read_text(&path)?;
     let dest = map.get("dest").map(display_json).unwrap_or_default();
     let scope = template_scope(scope, &path, &dest);
+    let search = TemplateSearch::new(&ctx.dir, role.map(|r| r.path.as_path()), Some(&path));
+    let (options, encoding) = template_options(&mut map)?;
+    preserve_mode(&mut map, &path)?;
+    name_after(&mut map, &path);
     let content = ctx
         .templates
-        .render_text(&source, &scope)
+        .render_file(&source, &scope, &search, &options)
         .map_err(TaskError::in_part(format!("template {}", path.display())))?;
-    map.insert("content".into(), Json::String(content));
+    match encode_output(&content, &encoding).map_err(TaskError::Args)? {
+        None => map.insert("content".into(), Json::String(content)),
+        Some(bytes) => map.insert(
+            "content_base64".into(),
+            Json::String(capstan_wire::base64::encode(&bytes)),
+        ),
+    };
     Ok(Json::Object(map))
+}
+
+/// `template`'s rendering options and output encoding, taken out of its
+/// parameters (the rest go to `copy`).
+fn template_options(map: &mut Map<String, Json>) -> Result<(TemplateOptions, String), TaskError> {
+    let mut options = TemplateOptions::default();
+    for name in OPTION_NAMES {
+        if let Some(value) = map.remove(*name) {
+            options.set(name, &value).map_err(TaskError::Args)?;
+        }
+    }
+    let encoding = map
+        .remove("output_encoding")
+        .map(|e| display_json(&e))
+        .unwrap_or_default();
+    Ok((options, encoding))
 }
 
 /// The variables Ansible's `template` adds for the file it renders:
@@ -226,6 +259,16 @@ pub(crate) fn copy_params(
     let Json::Object(mut map) = params else {
         return Ok(params);
     };
+    // Ansible's words, which playbooks test for.
+    if !map.contains_key("dest") {
+        return Err(TaskError::Args("dest is required".into()));
+    }
+    if !["src", "content", "content_base64"]
+        .iter()
+        .any(|key| map.contains_key(*key))
+    {
+        return Err(TaskError::Args("src (or content) is required".into()));
+    }
     let remote_src = map
         .get("remote_src")
         .is_some_and(crate::playbook::template::truthy_json);
@@ -263,19 +306,30 @@ pub(crate) fn copy_params(
         // A file that is not text travels as base64.
         let (key, body) = file_body(&path)?;
         map.insert(key.into(), body);
-        // `mode: preserve`: the controller file's own permissions.
-        if map.get("mode").and_then(Json::as_str) == Some("preserve") {
-            let mode = local_mode(&path)?;
-            map.insert("mode".into(), Json::String(format!("{mode:04o}")));
-        }
-        if let Some(file_name) = path.file_name() {
-            map.insert(
-                "src_name".into(),
-                Json::String(file_name.to_string_lossy().into_owned()),
-            );
-        }
+        preserve_mode(&mut map, &path)?;
+        name_after(&mut map, &path);
     }
     Ok(Json::Object(map))
+}
+
+/// `src_name`: the name a `dest` that is a folder gives the file, the
+/// controller file's own.
+fn name_after(map: &mut Map<String, Json>, path: &Path) {
+    if let Some(file_name) = path.file_name() {
+        map.insert(
+            "src_name".into(),
+            Json::String(file_name.to_string_lossy().into_owned()),
+        );
+    }
+}
+
+/// `mode: preserve`: the mode of the controller file `path` itself.
+fn preserve_mode(map: &mut Map<String, Json>, path: &Path) -> Result<(), TaskError> {
+    if map.get("mode").and_then(Json::as_str) == Some("preserve") {
+        let mode = local_mode(path)?;
+        map.insert("mode".into(), Json::String(format!("{mode:04o}")));
+    }
+    Ok(())
 }
 
 /// A controller file's permission bits (`mode: preserve`); on a system

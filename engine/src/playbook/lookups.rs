@@ -1,6 +1,7 @@
 //! `lookup()` and `query()` (`q()`) in templates, with Ansible's lookups
 //! `file`, `env`, `template`, `vars`, `first_found`, `fileglob`, `items`,
-//! `dict` and `password`. Files are read, and passwords stored, only on
+//! `dict`, `password`, and `pipe` and `lines` (a command run on the
+//! controller, as a `local_action` would). Files are read, and passwords stored, only on
 //! the controller beside the playbook or its role (`playbook_dir` and
 //! `role_path` say where that is).
 
@@ -10,6 +11,7 @@ use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 
 use super::controller_files::{ControllerFiles, files_under};
+use super::template_files::{TemplateSearch, render_str_finding};
 
 /// The lookups Capstan has.
 const NAMES: &[&str] = &[
@@ -23,6 +25,8 @@ const NAMES: &[&str] = &[
     "list",
     "dict",
     "password",
+    "pipe",
+    "lines",
 ];
 
 /// Adds `lookup`, `query` and `q` to a template engine.
@@ -179,9 +183,12 @@ fn run_strictly(
                         context.insert(known.to_string(), value);
                     }
                 }
-                let rendered = state
-                    .env()
-                    .render_str(&source, Value::from(context))
+                let search = TemplateSearch::new(
+                    &places.playbook_dir,
+                    places.role_dir.as_deref(),
+                    Some(&path),
+                );
+                let rendered = render_str_finding(state.env(), &search, &source, context)
                     .map_err(|e| fail(format!("{}: {e}", path.display())))?;
                 out.push(Value::from(rendered));
             }
@@ -226,6 +233,24 @@ fn run_strictly(
             }
             out
         }
+        // A command on the controller, run from the playbook's folder:
+        // its output with the last line ending cut, or its lines.
+        "pipe" => texts()?
+            .into_iter()
+            .map(|command| {
+                controller_command(&places, name, &command)
+                    .map(|out| Value::from(out.trim_end().to_string()))
+            })
+            .collect::<Result<_, String>>()
+            .map_err(fail)?,
+        "lines" => {
+            let mut out = Vec::new();
+            for command in texts()? {
+                let text = controller_command(&places, name, &command).map_err(fail)?;
+                out.extend(text.lines().map(|line| Value::from(line.to_string())));
+            }
+            out
+        }
         "password" => texts()?
             .into_iter()
             .map(|term| password(&places, &term).map(Value::from))
@@ -243,6 +268,28 @@ fn run_strictly(
     };
     kwargs.assert_all_used().map_err(|e| fail(e.to_string()))?;
     Ok(found)
+}
+
+/// Runs `command` through the controller's shell in the playbook's folder,
+/// as Ansible's `pipe` and `lines` lookups do; its standard output, or
+/// an error in Ansible's words when it fails.
+fn controller_command(places: &Places, lookup: &str, command: &str) -> Result<String, String> {
+    let (shell, flag) = if cfg!(windows) {
+        ("cmd", "/C")
+    } else {
+        ("sh", "-c")
+    };
+    let out = std::process::Command::new(shell)
+        .args([flag, command])
+        .current_dir(&places.playbook_dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run `{command}`: {e}"))?;
+    if !out.status.success() {
+        let code = out.status.code().unwrap_or(-1);
+        return Err(format!("lookup_plugin.{lookup}({command}) returned {code}"));
+    }
+    String::from_utf8(out.stdout).map_err(|_| format!("`{command}` printed text that is not UTF-8"))
 }
 
 fn read_text(path: &Path) -> Result<String, String> {

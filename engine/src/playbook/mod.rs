@@ -15,6 +15,7 @@
 //! - [`report`] is what a run tells the world: events, outcomes, recap.
 
 mod actions;
+mod adhoc;
 pub mod ansible_cfg;
 mod clock;
 pub(crate) mod context;
@@ -35,6 +36,7 @@ mod selection;
 mod sha512_crypt;
 mod task_error;
 pub mod template;
+mod template_files;
 mod yaml_out;
 
 use std::fmt;
@@ -42,6 +44,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+pub use adhoc::AdHoc;
 pub use capstan_yaml::Pos;
 pub use report::{PlaybookEvent, PlaybookEventSink, PlaybookReport, Recap, TaskOutcome};
 pub use task_error::TaskError;
@@ -170,4 +173,9 @@ pub struct PlaybookOptions {
     /// set up in ansible.cfg) are forgotten before this one.
     #[serde(default)]
     pub flush_cache: bool,
+    /// An ad-hoc command to run instead of reading `playbook` (which then
+    /// only says where it runs from: roles and files are found beside it).
+    /// Its arguments may hold secrets: never serialized.
+    #[serde(skip)]
+    pub adhoc: Option<AdHoc>,
 }

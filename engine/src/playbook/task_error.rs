@@ -54,10 +54,7 @@ mod tests {
     #[test]
     fn a_template_error_in_a_part_names_the_part_then_the_variable() {
         let error = TaskError::in_part("when `ready`")(TemplateError::Undefined("ready".into()));
-        assert_eq!(
-            error.to_string(),
-            "when `ready`: undefined variable `ready`"
-        );
+        assert_eq!(error.to_string(), "when `ready`: 'ready' is undefined");
         assert_eq!(
             TaskError::from(TemplateError::OutOfFuel).to_string(),
             TemplateError::OutOfFuel.to_string()

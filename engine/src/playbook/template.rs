@@ -19,6 +19,8 @@ use minijinja::value::{Value, ValueKind};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use serde_json::Value as Json;
 
+use super::template_files::{self, TemplateOptions, TemplateSearch};
+
 /// How deep written variables may refer to other written variables.
 const MAX_DEPTH: usize = 32;
 
@@ -30,7 +32,7 @@ pub const FUEL: u64 = 20_000_000;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
     /// A variable (or attribute path, `a.b`) the scope lacks.
-    #[error("undefined variable `{0}`")]
+    #[error("'{0}' is undefined")]
     Undefined(String),
     /// An attribute path (`a.b`) whose last step its value lacks, with
     /// that value's type in Python's words, as Ansible says it.
@@ -334,19 +336,65 @@ impl Templates {
         scope: &Scope,
         chain: &[&str],
     ) -> Result<String, TemplateError> {
-        let template = self
-            .env
+        self.render_in(&self.env, None, text, scope, chain, HashSet::new())
+    }
+
+    /// Renders a template file's text with Ansible's `template` options
+    /// (and those its `#jinja2:` line sets): the templates it includes,
+    /// imports or extends are found by `search`, and the written
+    /// variables they use are rendered for them as for the file itself.
+    pub(crate) fn render_file(
+        &self,
+        text: &str,
+        scope: &Scope,
+        search: &TemplateSearch,
+        options: &TemplateOptions,
+    ) -> Result<String, TemplateError> {
+        let mut options = options.clone();
+        let text = options.read_overrides(text).map_err(TemplateError::Jinja)?;
+        let names_others = template_files::named_templates(text, &options.block.0).is_some();
+        if !names_others && options.are_default() {
+            return Ok(options.end_lines(text, self.render_text(text, scope)?));
+        }
+        let env = template_files::file_engine(&self.env, search, &options)
+            .map_err(|e| describe(&e, None))?;
+        let used = template_files::variables_of_named(&env, text, &options.block.0, &scope.written);
+        let rendered = self.render_in(&env, Some((search, &options)), text, scope, &[], used)?;
+        Ok(options.end_lines(text, rendered))
+    }
+
+    /// Renders `text` with `env` (a template file's engine, when `file`
+    /// gives its places and options), rendering first the written
+    /// variables it uses and `also_used`.
+    fn render_in(
+        &self,
+        env: &Environment<'static>,
+        file: Option<(&TemplateSearch, &TemplateOptions)>,
+        text: &str,
+        scope: &Scope,
+        chain: &[&str],
+        also_used: HashSet<String>,
+    ) -> Result<String, TemplateError> {
+        let template = env
             .template_from_str(text)
             .map_err(|e| describe(&e, None))?;
-        let used = with_lookups(text, template.undeclared_variables(false), scope);
+        let mut used = with_lookups(text, template.undeclared_variables(false), scope);
+        used.extend(also_used);
         let scope = self.resolve(&used, scope, chain)?;
         match template.render(scope.context()) {
             Ok(text) => Ok(text),
             Err(e) => {
-                if let Some(env) = self.chaining_retry(text, &e)
-                    && let Ok(rendered) = env.render_str(text, scope.context())
-                {
-                    return Ok(rendered);
+                if let Some(chaining) = self.chaining_retry(text, &e) {
+                    let for_file = file.and_then(|(search, options)| {
+                        template_files::file_engine(chaining, search, options).ok()
+                    });
+                    if let Ok(rendered) = for_file
+                        .as_ref()
+                        .unwrap_or(chaining)
+                        .render_str(text, scope.context())
+                    {
+                        return Ok(rendered);
+                    }
                 }
                 Err(describe(
                     &e,

@@ -354,6 +354,7 @@ impl Store {
                     diff: old.diff,
                     become_password_env: old.become_password_env,
                     become_password_secret: None,
+                    adhoc: None,
                     hosts: old.targets,
                 })
             }

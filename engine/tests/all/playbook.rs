@@ -349,7 +349,7 @@ async fn failures_stop_the_host_unless_ignored_and_name_undefined_variables() {
     assert_eq!(counts(recap_of(&report, "box")), (3, 2, 0, 1, 0, 1));
     assert_eq!(counts(recap_of(&report, "box2")), (4, 2, 0, 0, 1, 1));
     let failure = first_failure(&events);
-    assert!(failure.contains("undefined variable `nope`"), "{failure}");
+    assert!(failure.contains("'nope' is undefined"), "{failure}");
     assert!(failure.contains("site.yml:11:7"), "{failure}");
 }
 
@@ -2059,4 +2059,89 @@ async fn a_jsonfile_fact_cache_keeps_cacheable_facts_between_runs_until_flushed(
     .await;
     assert!(!report.failed(), "{}", first_failure(&events));
     drop(home);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_template_finds_the_templates_it_names_and_takes_its_options() {
+    let (home, capstan) = engine();
+    // Plugins never reach Capstan's data folder: the files live beside it.
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("project");
+    let inv = local_inventory(home.path(), &[("h1", "")]);
+    let out = work.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    // The role's template imports a macro from the role's templates and
+    // includes a part from the playbook's; the part uses a variable no
+    // other template names, itself a template.
+    write(
+        &dir,
+        "roles/web/templates/site.conf.j2",
+        "{% import 'macros.j2' as m with context %}{{ m.line('port', port) }}\n{% include 'parts/greeting.j2' %}\n",
+    );
+    write(
+        &dir,
+        "roles/web/templates/macros.j2",
+        "{% macro line(key, value) %}{{ key }} = {{ value }}{% endmacro %}",
+    );
+    write(&dir, "templates/parts/greeting.j2", "{{ greeting }}");
+    write(
+        &dir,
+        "roles/web/templates/odd.j2",
+        "#jinja2:variable_start_string:'[[', variable_end_string:']]'\nport [[ port ]] {{ kept }}\n",
+    );
+    write(
+        &dir,
+        "roles/web/templates/lines.j2",
+        "a\n{% if true %}\n  {% if true %}\nb\n  {% endif %}\n{% endif %}\n",
+    );
+    write(
+        &dir,
+        "roles/web/templates/climb.j2",
+        "{% include '../../../secret.txt' %}",
+    );
+    write(work.path(), "secret.txt", "not for templates");
+    write(
+        &dir,
+        "roles/web/tasks/main.yml",
+        r#"- template: src=site.conf.j2 dest={{ out }}/site.conf
+- template: src=odd.j2 dest={{ out }}/odd.conf
+- template:
+    src: lines.j2
+    dest: "{{ out }}/lines.txt"
+    lstrip_blocks: true
+    newline_sequence: '\r\n'
+- template: src=site.conf.j2 dest={{ out }}/site.cp1252 output_encoding=windows-1252
+  vars:
+    who: "café"
+- template: src=climb.j2 dest={{ out }}/climb.txt
+"#,
+    );
+    let site = write(
+        &dir,
+        "site.yml",
+        r#"- hosts: all
+  gather_facts: false
+  vars:
+    port: 8080
+    who: world
+    greeting: "hello {{ who }}"
+  roles: [web]
+"#,
+    );
+    let (_, events) = play(&capstan, &site, &inv, |o| {
+        o.extra_vars
+            .insert("out".into(), serde_json::json!(out.display().to_string()));
+    })
+    .await;
+    let read = |name: &str| {
+        std::fs::read(out.join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}; {}", first_failure(&events)))
+    };
+    assert_eq!(read("site.conf"), b"port = 8080\nhello world\n");
+    assert_eq!(read("odd.conf"), b"port 8080 {{ kept }}\n");
+    assert_eq!(read("lines.txt"), b"a\r\nb\r\n");
+    assert_eq!(read("site.cp1252"), b"port = 8080\nhello caf\xe9\n");
+    let refused = first_failure(&events);
+    assert!(refused.contains("`..` is refused"), "{refused}");
+    assert!(!out.join("climb.txt").exists());
 }

@@ -55,6 +55,10 @@ struct CopyParams {
     /// `%s` standing for a copy of it (e.g. `nginx -t -c %s`); the file is
     /// left alone when the command fails.
     validate: Option<String>,
+    /// When `dest` is a link, write the file it points to (default: the
+    /// link is replaced).
+    #[serde(default)]
+    follow: bool,
     /// The copied file's own name (the runner sets it from `src`): when
     /// `dest` is a folder, or ends with `/`, the file goes into it under
     /// this name.
@@ -149,7 +153,29 @@ fn apply(mut params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
         return copy_tree(params, files, ctx);
     }
     let content = wanted_content(&mut params, ctx)?;
+    if params.follow {
+        params.dest = followed(&params.dest, ctx)?;
+    }
     place(&params, &content, ctx)
+}
+
+/// Where `dest` leads when it is a link (through every link on the way);
+/// `dest` itself otherwise.
+fn followed(dest: &str, ctx: &Context) -> Result<String, Error> {
+    let out = remote::Command::new([
+        "sh",
+        "-c",
+        r#"if [ -h "$1" ]; then readlink -f -- "$1"; else printf '%s\n' "$1"; fi"#,
+        "capstan-follow",
+        dest,
+    ])
+    .run_checked(&ctx.target)?;
+    Ok(out
+        .stdout_text()
+        .strip_suffix('\n')
+        .filter(|path| !path.is_empty())
+        .unwrap_or(dest)
+        .to_string())
 }
 
 /// A folder's files, each put in its place under `dest` as one file is:

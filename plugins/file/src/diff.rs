@@ -26,6 +26,12 @@ impl StateDiff {
         self.after.insert(key.to_string(), after.into());
     }
 
+    /// Records what `key` was, with nothing after (what a removed folder
+    /// held).
+    pub fn before_only(&mut self, key: &str, before: impl Into<Json>) {
+        self.before.insert(key.to_string(), before.into());
+    }
+
     /// `{"before": {...}, "after": {...}}`, as the result's `diff`.
     pub fn to_json(&self) -> Json {
         serde_json::json!({ "before": self.before, "after": self.after })

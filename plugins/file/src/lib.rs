@@ -14,6 +14,7 @@ use capstan_plugin_sdk::{
 };
 use diff::StateDiff;
 use serde::Deserialize;
+use serde_json::Value as Json;
 
 /// Parameters of `apply`.
 #[derive(Deserialize, JsonSchema)]
@@ -39,6 +40,10 @@ struct FileParams {
     /// Set owner and group through a symlink at `path` on what it points
     /// to (default true); false sets them on the link itself.
     follow: Option<bool>,
+    /// With a folder: give everything inside it the same mode, owner and
+    /// group too (through links inside only with `follow`).
+    #[serde(default)]
+    recurse: bool,
     /// `preserve`, `now` or a time in `modification_time_format` (default:
     /// `now` for state=touch, else `preserve`).
     modification_time: Option<String>,
@@ -110,6 +115,68 @@ impl Plugin for File {
 }
 
 fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
+    let path = params.path.clone();
+    let warnings = match params.state {
+        Some(State::Absent) => Vec::new(),
+        _ if ctx.check => missing_accounts(&params, ctx),
+        _ => Vec::new(),
+    };
+    let mut touched_new = false;
+    let result = apply_state(params, ctx, &mut touched_new);
+    // As Ansible's: a file `touch` made is removed again when setting
+    // its owner, group or mode then fails, so a failed task leaves none.
+    if result.is_err() && touched_new {
+        let _ = run(ctx, &["rm", "-f", "--", &path]);
+    }
+    let mut outcome = match result {
+        // A failure keeps the warnings that may explain it.
+        Err(error) if !warnings.is_empty() => {
+            Outcome::failed(error.to_string()).with_data(serde_json::json!({ "path": path }))
+        }
+        other => other?,
+    };
+    if !warnings.is_empty() {
+        let data = outcome.data.get_or_insert_with(|| serde_json::json!({}));
+        data["warnings"] = serde_json::json!(warnings);
+    }
+    Ok(outcome)
+}
+
+/// In check mode, Ansible's warnings for an owner or group the target
+/// does not have (yet: an earlier task of a real run may make it).
+fn missing_accounts(params: &FileParams, ctx: &Context) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let accounts = [
+        (
+            "user",
+            &params.owner,
+            capstan_plugin_sdk::accounts::uid_of as fn(&Context, &str) -> _,
+        ),
+        ("group", &params.group, capstan_plugin_sdk::accounts::gid_of),
+    ];
+    for (kind, name, look_up) in accounts {
+        let Some(name) = name.as_deref() else {
+            continue;
+        };
+        if look_up(ctx, name).is_err() {
+            let which = match name.parse::<u32>() {
+                Ok(id) => format!("{kind} with {}id {id}", &kind[..1]),
+                Err(_) => format!("{kind} {name}"),
+            };
+            warnings.push(format!(
+                "failed to look up {which}. Create {kind} up to this point in real play"
+            ));
+        }
+    }
+    warnings
+}
+
+/// [`apply`]'s work; `touched_new` says when it made a file by `touch`.
+fn apply_state(
+    params: FileParams,
+    ctx: &Context,
+    touched_new: &mut bool,
+) -> Result<Outcome, Error> {
     let path = params.path.as_str();
     // An octal mode is known now; a symbolic one once the path is seen.
     let octal_mode = params.mode.as_ref().map(Mode::octal).transpose()?.flatten();
@@ -121,14 +188,23 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
             "src option requires state to be 'link' or 'hard'".into(),
         ));
     }
+    // Ansible's words.
+    if params.recurse && !matches!(params.state, None | Some(State::Directory)) {
+        return Err(Error::InvalidParams(
+            "recurse option requires state to be 'directory'".into(),
+        ));
+    }
     let mut changes: Vec<String> = Vec::new();
     let mut diff = StateDiff::new(path);
     let mut created_with_mode = false;
     let (before, state) = match params.state {
         Some(State::Absent) => {
-            let before = remove(ctx, path)?;
+            let (before, listed) = remove(ctx, path)?;
             if before.is_some() {
                 changes.push(format!("remove {path}"));
+            }
+            if let Some(listed) = listed {
+                diff.before_only("path_content", listed);
             }
             return Ok(finish(path, changes, &before, ("absent", None), diff, ctx));
         }
@@ -184,6 +260,7 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
             changes.push(format!("touch {path}"));
             if !ctx.check {
                 run(ctx, &["touch", "--", path])?;
+                *touched_new = true;
             }
         }
         "touch" => {}
@@ -331,6 +408,12 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
             }
         }
     }
+    if params.recurse && now.as_ref().is_some_and(|i| i.kind == FileKind::Directory) {
+        let mode = params.mode.as_ref().map(chmod_argument).transpose()?;
+        if recurse(ctx, on, &params, mode.as_deref())? {
+            changes.push(format!("attributes inside {on}"));
+        }
+    }
     Ok(finish(
         path,
         changes,
@@ -339,6 +422,72 @@ fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
         diff,
         ctx,
     ))
+}
+
+/// What `chmod` takes for a mode: the octal digits, or the symbolic mode
+/// as written (chmod reads Ansible's symbolic modes, `X` included).
+fn chmod_argument(mode: &Mode) -> Result<String, Error> {
+    Ok(match mode.octal()? {
+        Some(bits) => format!("{bits:o}"),
+        None => mode.text(),
+    })
+}
+
+/// Gives what a folder holds the owner, group and mode asked for: `$2`
+/// says whether links inside are followed (`-L`, the default) or not (`-P`), `$3` is
+/// 1 in check mode (then only looks, for an owner, group or octal mode:
+/// a symbolic mode's result is only known by applying it). Prints a line
+/// for each change.
+const RECURSE: &str = r#"p=$1; links=$2; check=$3; owner=$4; group=$5; mode=$6; octal=$7
+if [ "$check" = 1 ]; then
+    [ -z "$owner" ] || find "$links" "$p" -mindepth 1 ! -user "$owner"
+    [ -z "$group" ] || find "$links" "$p" -mindepth 1 ! -group "$group"
+    [ -z "$octal" ] || find "$links" "$p" -mindepth 1 ! -type l ! -perm "$octal"
+    exit 0
+fi
+if [ "$links" = -P ]; then h=-h; else h=; fi
+[ -z "$owner" ] || chown -R "$links" $h -c -- "$owner" "$p" || exit 1
+[ -z "$group" ] || chgrp -R "$links" $h -c -- "$group" "$p" || exit 1
+# chmod takes no -L or -P before coreutils 9.5: find walks for it (a link
+# itself has no mode; with -L, -type l is a link that leads nowhere).
+[ -z "$mode" ] || find "$links" "$p" ! -type l -exec chmod -c -- "$mode" {} + || exit 1"#;
+
+/// `recurse`: the attributes asked for, on everything inside `path`;
+/// whether anything changed.
+fn recurse(
+    ctx: &Context,
+    path: &str,
+    params: &FileParams,
+    mode: Option<&str>,
+) -> Result<bool, Error> {
+    // Ansible follows links by default, here too.
+    let links = if params.follow == Some(false) {
+        "-P"
+    } else {
+        "-L"
+    };
+    let octal = params
+        .mode
+        .as_ref()
+        .map(Mode::octal)
+        .transpose()?
+        .flatten()
+        .map(|bits| format!("{bits:04o}"));
+    let out = remote::Command::new([
+        "sh",
+        "-c",
+        RECURSE,
+        "capstan-recurse",
+        path,
+        links,
+        if ctx.check { "1" } else { "0" },
+        params.owner.as_deref().unwrap_or_default(),
+        params.group.as_deref().unwrap_or_default(),
+        mode.unwrap_or_default(),
+        octal.as_deref().unwrap_or_default(),
+    ])
+    .run_checked(&ctx.target)?;
+    Ok(!out.stdout_text().trim().is_empty())
 }
 
 /// `_diff_peek`: whether the file's first 8 KiB hold a NUL byte.
@@ -515,19 +664,45 @@ fn make_directory(ctx: &Context, path: &str, mode: Option<u32>) -> Result<Option
     described(ctx, path, &argv)
 }
 
-/// Describes the path (`absent` when nothing is there) and, unless `$2`
-/// is 1 (check mode), removes it, a folder with all it holds.
+/// Describes the path (`absent` when nothing is there), lists what a
+/// folder holds when `$3` is 1 (`d PATH` for each folder inside, `f PATH`
+/// for everything else) and, unless `$2` is 1 (check mode), removes it,
+/// a folder with all it holds.
 const REMOVE: &str = r#"if [ -e "$1" ] || [ -h "$1" ]; then
     stat -c '%F|%s|%a|%u|%g' -- "$1" || exit 1
+    if [ "$3" = 1 ] && [ -d "$1" ] && [ ! -h "$1" ]; then
+        find "$1" -mindepth 1 -type d | sed 's/^/d /'
+        find "$1" -mindepth 1 ! -type d | sed 's/^/f /'
+    fi
     [ "$2" = 1 ] || exec rm -rf -- "$1"
 else
     echo absent
 fi"#;
 
-/// Removes `path` in one command (see [`REMOVE`]); what was there.
-fn remove(ctx: &Context, path: &str) -> Result<Option<FileInfo>, Error> {
+/// Removes `path` in one command (see [`REMOVE`]): what was there and, in
+/// diff mode, what a folder held, as Ansible's diff lists it
+/// (`path_content`: its `directories` and `files`, each a full path).
+fn remove(ctx: &Context, path: &str) -> Result<(Option<FileInfo>, Option<Json>), Error> {
     let check = if ctx.check { "1" } else { "0" };
-    described(ctx, path, &["sh", "-c", REMOVE, "capstan-rm", path, check])
+    let list = if ctx.diff { "1" } else { "0" };
+    let out = remote::Command::new(["sh", "-c", REMOVE, "capstan-rm", path, check, list])
+        .run_checked(&ctx.target)?;
+    let text = out.stdout_text();
+    let mut lines = text.lines();
+    let before = read_description(path, lines.next().unwrap_or_default())?;
+    let (mut directories, mut files) = (Vec::new(), Vec::new());
+    for line in lines {
+        match line.split_at_checked(2) {
+            Some(("d ", inside)) => directories.push(inside.to_string()),
+            Some(("f ", inside)) => files.push(inside.to_string()),
+            _ => {}
+        }
+    }
+    let listed = before
+        .as_ref()
+        .filter(|info| ctx.diff && info.kind == FileKind::Directory)
+        .map(|_| serde_json::json!({ "directories": directories, "files": files }));
+    Ok((before, listed))
 }
 
 /// Runs a script whose first line describes the path as it was, and
@@ -535,7 +710,11 @@ fn remove(ctx: &Context, path: &str) -> Result<Option<FileInfo>, Error> {
 fn described(ctx: &Context, path: &str, argv: &[&str]) -> Result<Option<FileInfo>, Error> {
     let out = remote::Command::new(argv.iter().copied()).run_checked(&ctx.target)?;
     let text = out.stdout_text();
-    let line = text.lines().next().unwrap_or_default();
+    read_description(path, text.lines().next().unwrap_or_default())
+}
+
+/// What a script's description line says was at `path`.
+fn read_description(path: &str, line: &str) -> Result<Option<FileInfo>, Error> {
     if line == "absent" {
         return Ok(None);
     }

@@ -28,15 +28,19 @@ pub struct StatParams {
     get_attributes: Option<bool>,
 }
 
-/// Prints, one per line: the stat fields, then owner and group names,
-/// then r/w/x access, the link target, the checksum, MIME and attributes
-/// (each line empty when not asked for or not known).
+/// Prints, one per line: the access, modification and change times (with
+/// nanoseconds where the target's `stat` gives them, as GNU's does; whole
+/// seconds from busybox's), the other stat fields, then owner and group
+/// names, then r/w/x access, the link target, the checksum, MIME and
+/// attributes (each line empty when not asked for or not known).
 const SCRIPT: &str = r#"p=$1; follow=$2; sum=$3; mime=$4; attrs=$5
 if [ "$follow" = 1 ]; then L=-L; else L=; fi
-stat $L -c '%X
-%Y
-%Z
-%d
+t=$(stat $L -c '%.9X %.9Y %.9Z' -- "$p" 2>/dev/null) || exit 3
+case "$t" in
+*[!0-9.\ ]*|'') t=$(stat $L -c '%X %Y %Z' -- "$p") || exit 3 ;;
+esac
+for n in $t; do echo "$n"; done
+stat $L -c '%d
 %i
 %h
 %u
@@ -113,6 +117,8 @@ pub fn stat(params: StatParams, ctx: &Context) -> Result<Outcome, Error> {
 /// Ansible's stat fields from the script's lines.
 fn describe(path: &str, lines: &[&str], algorithm: &str) -> Option<Json> {
     let number = |i: usize| lines.get(i)?.trim().parse::<u64>().ok();
+    // Ansible's times are seconds with their fraction.
+    let seconds = |i: usize| lines.get(i)?.trim().parse::<f64>().ok();
     let hex = |i: usize| u64::from_str_radix(lines.get(i)?.trim(), 16).ok();
     let text = |i: usize| lines.get(i).map(|l| l.trim()).unwrap_or_default();
     let raw_mode = hex(9)?;
@@ -124,9 +130,9 @@ fn describe(path: &str, lines: &[&str], algorithm: &str) -> Option<Json> {
     };
     put("exists", json!(true));
     put("path", json!(path));
-    put("atime", json!(number(0)?));
-    put("mtime", json!(number(1)?));
-    put("ctime", json!(number(2)?));
+    put("atime", json!(seconds(0)?));
+    put("mtime", json!(seconds(1)?));
+    put("ctime", json!(seconds(2)?));
     put("dev", json!(number(3)?));
     put("inode", json!(number(4)?));
     put("nlink", json!(number(5)?));
@@ -203,7 +209,7 @@ mod tests {
     #[test]
     fn the_scripts_lines_become_ansibles_fields() {
         let lines = [
-            "1700000000",
+            "1700000000.250000000",
             "1700000001",
             "1700000002",
             "2049",
@@ -237,6 +243,8 @@ mod tests {
         assert_eq!(stat["mimetype"], "text/plain");
         assert_eq!(stat["charset"], "us-ascii");
         assert_eq!(stat["inode"], 42);
+        assert_eq!(stat["atime"], 1_700_000_000.25);
+        assert_eq!(stat["mtime"], 1_700_000_001.0);
         assert_eq!(stat["checksum"], "2aae6c35c94fcfb415dbe95f408b9ce91ee846ed");
     }
 }

@@ -131,6 +131,7 @@ async fn start_upload(
         start_at_task: None,
         force_handlers: false,
         flush_cache: false,
+        adhoc: None,
     };
     state
         .capstan
@@ -267,6 +268,7 @@ fn scheduled_playbook(playbook: ScheduledPlaybook) -> PlaybookOptions {
         start_at_task: None,
         force_handlers: false,
         flush_cache: false,
+        adhoc: None,
     }
 }
 

@@ -982,9 +982,20 @@ pub fn load_with_roles_path(
     vault: &Arc<Vault>,
     roles_path: Vec<PathBuf>,
 ) -> Result<Playbook, PlaybookError> {
-    let shown = path.display().to_string();
     let text = yaml::read_file(path, "playbook").map_err(PlaybookError::plain)?;
-    let root = vault.parse_yaml(&shown, &text, TopLevel::Sequence, "playbook")?;
+    load_text(path, &text, vault, roles_path)
+}
+
+/// A playbook whose YAML is `text`, as if read from `path` (the files it
+/// imports and its roles are found from there): an ad-hoc command's.
+pub fn load_text(
+    path: &Path,
+    text: &str,
+    vault: &Arc<Vault>,
+    roles_path: Vec<PathBuf>,
+) -> Result<Playbook, PlaybookError> {
+    let shown = path.display().to_string();
+    let root = vault.parse_yaml(&shown, text, TopLevel::Sequence, "playbook")?;
     let plays = plays_at(&shown, &root, vault, Arc::new(roles_path))?;
     let dir = path
         .parent()

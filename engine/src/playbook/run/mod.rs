@@ -65,7 +65,7 @@ pub(crate) async fn run_playbook(
         options: &ctx.options,
         inventory: &ctx.inventory,
     };
-    for play in &playbook.plays {
+    for (index, play) in playbook.plays.iter().enumerate() {
         let (names, warning) = match pattern.hosts(play) {
             Ok(names) => (names, None),
             Err(PlayHostsError::Unmatched(message)) => {
@@ -114,7 +114,14 @@ pub(crate) async fn run_playbook(
                 break;
             }
         };
-        if !run_batches(&ctx, play, strategy, &mut states, batches, &all).await {
+        if let Some(stop) = run_batches(&ctx, play, strategy, &mut states, batches, &all).await {
+            // Said only when it keeps something from running.
+            if stop.later_batches || index + 1 < playbook.plays.len() {
+                warn(
+                    &ctx,
+                    format!("{}; no later batch or play runs, as in Ansible", stop.why),
+                );
+            }
             break;
         }
     }
@@ -193,8 +200,16 @@ fn load_cached_facts(
     warnings
 }
 
-/// Runs `play` batch by batch (each the whole play); false when the run
-/// must stop: a limit broke a batch, or every host of a batch failed.
+/// Why a play's batches stopped the run.
+struct Stop {
+    /// Where and why: a limit broke a batch, or every host of it failed.
+    why: String,
+    /// Whether batches of the play were left to run.
+    later_batches: bool,
+}
+
+/// Runs `play` batch by batch (each the whole play); why the run must
+/// stop, when it must.
 async fn run_batches(
     ctx: &Arc<RunContext>,
     play: &Play,
@@ -202,7 +217,7 @@ async fn run_batches(
     states: &mut [Option<HostState>],
     batches: Vec<Vec<usize>>,
     all: &Arc<Vec<String>>,
-) -> bool {
+) -> Option<Stop> {
     let mut batches = batches.into_iter().peekable();
     while let Some(hosts) = batches.next() {
         // A `connection: local` play never reaches its hosts.
@@ -242,20 +257,16 @@ async fn run_batches(
             _ => run_play(ctx, play, states, &batch).await,
         }
         if batch.play_ended() {
-            return true;
+            return None;
         }
         if let Some(reason) = batch.stop_reason(states) {
-            warn(
-                ctx,
-                format!(
-                    "{}: play `{}`: {reason}; no later batch or play runs, as in Ansible",
-                    play.pos, play.name
-                ),
-            );
-            return false;
+            return Some(Stop {
+                why: format!("{}: play `{}`: {reason}", play.pos, play.name),
+                later_batches: batches.peek().is_some(),
+            });
         }
     }
-    true
+    None
 }
 
 /// Opens the SSH connections of the next batch's hosts while this batch
@@ -1115,9 +1126,7 @@ mod tests {
         };
         assert_eq!(
             pattern.hosts(&play_on("{{ nowhere }}")),
-            Err(PlayHostsError::Unrendered(
-                "undefined variable `nowhere`".into()
-            ))
+            Err(PlayHostsError::Unrendered("'nowhere' is undefined".into()))
         );
         assert!(matches!(
             pattern.hosts(&play_on("mail")),

@@ -110,10 +110,7 @@ async fn run_resolved(
         Err(e) => {
             let not_now =
                 when_stops(ctx, task, &scope).filter(|r| r.status == ResultStatus::Skipped);
-            vec![(
-                None,
-                not_now.unwrap_or_else(|| ItemResult::failed(located(task, &e))),
-            )]
+            vec![(None, not_now.unwrap_or_else(|| failed_at(task, &e)))]
         }
         Ok(None) => vec![(None, run_tries(ctx, play, task, &scope, &mut state).await)],
         Ok(Some((items, loop_var))) => {
@@ -262,9 +259,12 @@ async fn run_resolved(
     (state, outcome)
 }
 
-/// The error text with the task's name and place.
-fn located(task: &Task, error: &TaskError) -> String {
-    format!("{error} (task `{}` at {})", task.display_name(), task.pos)
+/// A task that failed on `error`: its `msg` as Ansible words it (what a
+/// playbook may test), its summary naming the task and its place too.
+fn failed_at(task: &Task, error: &TaskError) -> ItemResult {
+    let mut failed = ItemResult::failed(error.to_string());
+    failed.summary = format!("{error} (task `{}` at {})", task.display_name(), task.pos);
+    failed
 }
 
 /// The items of the task's loop, or `None` without one.
@@ -316,7 +316,7 @@ async fn run_tries(
                 let judged = judged_scope(task, scope, &result);
                 match all_true(&ctx.templates, "until", until, &judged) {
                     Ok(met) => met,
-                    Err(error) => return ItemResult::failed(located(task, &error)),
+                    Err(error) => return failed_at(task, &error),
                 }
             }
         };
@@ -365,7 +365,7 @@ fn when_stops(ctx: &RunContext, task: &Task, scope: &Scope) -> Option<ItemResult
             }
             Err(e) => {
                 let error = TaskError::in_part(format!("when `{condition}`"))(e);
-                return Some(ItemResult::failed(located(task, &error)));
+                return Some(failed_at(task, &error));
             }
         }
     }
@@ -415,7 +415,7 @@ async fn run_item(
     };
     let mut result = match finished {
         Ok(result) => result,
-        Err(error) => ItemResult::failed(located(task, &error)),
+        Err(error) => failed_at(task, &error),
     };
     if result.unreachable || result.status == ResultStatus::Skipped {
         return result;
@@ -424,7 +424,7 @@ async fn run_item(
     if let Some(conditions) = &task.failed_when {
         let failed = match all_true(&ctx.templates, "failed_when", conditions, &judged) {
             Ok(failed) => failed,
-            Err(error) => return ItemResult::failed(located(task, &error)),
+            Err(error) => return failed_at(task, &error),
         };
         result.status = match (failed, result.status) {
             (true, _) => ResultStatus::Failed,
@@ -447,7 +447,7 @@ async fn run_item(
     if let Some(conditions) = &task.changed_when {
         let changed = match all_true(&ctx.templates, "changed_when", conditions, &judged) {
             Ok(changed) => changed,
-            Err(error) => return ItemResult::failed(located(task, &error)),
+            Err(error) => return failed_at(task, &error),
         };
         if result.status != ResultStatus::Failed {
             result.status = if changed {
@@ -626,7 +626,7 @@ async fn run_module(
             let included = match include_vars(ctx, task, params) {
                 Ok(read) => read,
                 Err(error) => {
-                    let mut failed = ItemResult::failed(located(task, &error));
+                    let mut failed = failed_at(task, &error);
                     failed
                         .result
                         .insert("message".into(), Json::String(error.to_string()));
@@ -755,9 +755,12 @@ async fn run_module(
 }
 
 /// Why a task's parameters were refused; an option the module does not
-/// have in Ansible's words.
+/// have, or one it needs, in Ansible's words.
 fn refused_params(module: &str, error: &ParamError) -> TaskError {
     match &error.problem {
+        ParamProblem::Missing(name) if error.at == "params" => {
+            TaskError::Plugin(format!("missing required arguments: {name}"))
+        }
         ParamProblem::Unknown { name, known } if error.at == "params" => {
             let short = module.rsplit('.').next().unwrap_or(module);
             TaskError::Plugin(format!(
