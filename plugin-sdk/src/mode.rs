@@ -120,8 +120,8 @@ const USER_BITS: u32 = 0o700;
 const GROUP_BITS: u32 = 0o070;
 const OTHER_BITS: u32 = 0o007;
 
-/// Applies a symbolic mode's comma-separated clauses, each `[ugoa]*`
-/// followed by one or more `[+-=][rwxXstugo]*`, to `mode`, left to right.
+/// Applies a symbolic mode's comma-separated clauses, each `[ugo]*` or
+/// `a` followed by one or more `[+-=][rwxXstugo]*`, to `mode`, left to right.
 /// A clause without a "who" means all three, less the umask's bits for
 /// `r`, `w` and `x`. `X` is `x` for a folder or for a path some "x" bit is
 /// already set on.
@@ -130,11 +130,12 @@ fn apply_symbolic(text: &str, mut mode: u32, is_dir: bool) -> Result<u32, Error>
     for clause in text.split(',') {
         let who_end = clause.find(['+', '-', '=']).ok_or_else(bad)?;
         let who = &clause[..who_end];
-        if !who.chars().all(|c| "ugoa".contains(c)) {
+        // `a` stands alone, as in Ansible (`ao=r` is refused).
+        if who != "a" && !who.chars().all(|c| "ugo".contains(c)) {
             return Err(bad());
         }
         let use_umask = who.is_empty();
-        let users: Vec<char> = if who.is_empty() || who.contains('a') {
+        let users: Vec<char> = if who.is_empty() || who == "a" {
             vec!['u', 'g', 'o']
         } else {
             who.chars().collect()
@@ -249,7 +250,7 @@ mod tests {
 
     #[test]
     fn bad_symbolic_modes_are_named() {
-        for bad in ["u=rwz", "q+r", "u+r,g", "u+r,,o"] {
+        for bad in ["u=rwz", "q+r", "u+r,g", "u+r,,o", "ao=r", "oa=r"] {
             let error = Mode(json!(bad)).octal().unwrap_err().to_string();
             assert!(error.contains(bad), "{bad}: {error}");
         }

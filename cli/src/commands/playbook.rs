@@ -412,9 +412,11 @@ fn parse_extra_vars(spec: &str) -> anyhow::Result<Map<String, Json>> {
         return Ok(map);
     }
     let mut map = Map::new();
-    for word in spec.split_whitespace() {
-        let (key, value) = word
-            .split_once('=')
+    // As Ansible splits it: quotes honoured, `{{ ... }}` kept whole.
+    let words = capstan_engine::playbook::modules::split_words(spec)
+        .map_err(|e| BadInput(format!("-e {spec}: {e}")))?;
+    for (raw, word) in &words {
+        let (key, value) = capstan_engine::playbook::modules::key_value(raw, word)
             .ok_or_else(|| BadInput(format!("-e: expected key=value, got `{word}`")))?;
         if key.is_empty() {
             return Err(BadInput(format!("-e: `{word}` has no variable name")).into());
@@ -817,6 +819,9 @@ mod tests {
         let vars = parse_extra_vars(r#"{"n": 3}"#).unwrap();
         assert_eq!(vars["n"], 3);
         assert!(parse_extra_vars("oops").is_err());
+        let vars = parse_extra_vars("a={{ b | default('x y') }} c='d e'").unwrap();
+        assert_eq!(vars["a"], "{{ b | default('x y') }}");
+        assert_eq!(vars["c"], "d e");
         assert!(parse_extra_vars("{nope").is_err());
     }
 }

@@ -259,15 +259,25 @@ pub(crate) fn copy_params(
     let Json::Object(mut map) = params else {
         return Ok(params);
     };
-    // Ansible's words, which playbooks test for.
-    if !map.contains_key("dest") {
-        return Err(TaskError::Args("dest is required".into()));
-    }
+    // Ansible's words, in Ansible's order, which playbooks test for.
     if !["src", "content", "content_base64"]
         .iter()
         .any(|key| map.contains_key(*key))
     {
         return Err(TaskError::Args("src (or content) is required".into()));
+    }
+    if !map.contains_key("dest") {
+        return Err(TaskError::Args("dest is required".into()));
+    }
+    let content_into_folder = map.contains_key("content")
+        && map
+            .get("dest")
+            .and_then(Json::as_str)
+            .is_some_and(|dest| dest.ends_with('/'));
+    if content_into_folder {
+        return Err(TaskError::Args(
+            "can not use content with a dir as dest".into(),
+        ));
     }
     let remote_src = map
         .get("remote_src")
@@ -280,10 +290,16 @@ pub(crate) fn copy_params(
         // The plugin reads the target's own file.
         return Ok(Json::Object(map));
     }
+    // `content` with `mode: preserve` keeps the mode of the file Ansible
+    // writes the content to first: 0600.
+    if map.contains_key("content") && map.get("mode").and_then(Json::as_str) == Some("preserve") {
+        map.insert("mode".into(), Json::String("0600".into()));
+    }
     if let Some(src) = map.remove("src") {
         if map.contains_key("content") {
+            // Ansible's words.
             return Err(TaskError::Args(
-                "copy: give `src` or `content`, not both".into(),
+                "src and content are mutually exclusive".into(),
             ));
         }
         let name = src.as_str().unwrap_or_default().to_string();

@@ -174,6 +174,8 @@ fn run_strictly(
             out
         }
         "template" => {
+            let convert_data: Option<bool> = kwargs.get("convert_data")?;
+            let convert_data = convert_data.unwrap_or(true);
             let mut out = Vec::new();
             for term in texts()? {
                 let (path, source) = places.read("templates", &term).map_err(fail)?;
@@ -190,7 +192,11 @@ fn run_strictly(
                 );
                 let rendered = render_str_finding(state.env(), &search, &source, context)
                     .map_err(|e| fail(format!("{}: {e}", path.display())))?;
-                out.push(Value::from(rendered));
+                out.push(if convert_data {
+                    as_data(rendered)
+                } else {
+                    Value::from(rendered)
+                });
             }
             out
         }
@@ -268,6 +274,24 @@ fn run_strictly(
     };
     kwargs.assert_all_used().map_err(|e| fail(e.to_string()))?;
     Ok(found)
+}
+
+/// A rendered template that reads as a mapping or a list (as Python
+/// prints one: `{'foo': 'bar'}`) as that value, the way Ansible's
+/// `convert_data` hands it on; any other text as it is.
+fn as_data(rendered: String) -> Value {
+    let text = rendered.trim();
+    let bracketed = (text.starts_with('{') && text.ends_with('}'))
+        || (text.starts_with('[') && text.ends_with(']'));
+    if bracketed
+        && let Ok(node) = capstan_yaml::parse("template", text, capstan_yaml::TopLevel::Any)
+    {
+        let value = node.to_json();
+        if value.is_object() || value.is_array() {
+            return Value::from_serialize(value);
+        }
+    }
+    Value::from(rendered)
 }
 
 /// Runs `command` through the controller's shell in the playbook's folder,

@@ -23,6 +23,7 @@ mod controller_files;
 pub mod fact_cache;
 mod filters;
 mod jinja_tests;
+mod json_out;
 mod list_filters;
 mod lookups;
 pub mod model;

@@ -476,8 +476,8 @@ pub fn params(module: Module, inline: Option<&str>, map: Option<&Json>) -> Resul
         } else if module == Module::IncludeVars && !text.contains('=') {
             params.insert("file".into(), Json::String(text.trim().to_string()));
         } else {
-            for (_, word) in words {
-                let (key, value) = word.split_once('=').ok_or_else(|| {
+            for (raw, word) in words {
+                let (key, value) = key_value(&raw, &word).ok_or_else(|| {
                     TaskError::Args(format!("expected key=value, got `{word}` (write the arguments as a mapping to pass text with spaces)"))
                 })?;
                 params.insert(key.to_string(), Json::String(value.to_string()));
@@ -563,10 +563,46 @@ fn without_continuations(text: &str) -> String {
     out
 }
 
+/// A `k=v` word's key and value, from the word as written (`raw`) and
+/// with its quotes removed (`plain`), as Ansible reads it: a value quoted
+/// whole loses its quotes, one with quotes inside keeps them
+/// (`that=x=="y"` compares with the text `y`).
+pub fn key_value<'w>(raw: &'w str, plain: &'w str) -> Option<(&'w str, &'w str)> {
+    let (key, plain_value) = plain.split_once('=')?;
+    let Some((_, raw_value)) = raw.split_once('=') else {
+        return Some((key, plain_value));
+    };
+    let quoted_whole = raw_value.len() >= 2
+        && ['"', '\''].iter().any(|q| {
+            raw_value.starts_with(*q)
+                && raw_value.ends_with(*q)
+                && !unescaped(&raw_value[1..raw_value.len() - 1]).contains(*q)
+        });
+    let quotes_inside = raw_value.contains(['"', '\'']);
+    Some(match (quoted_whole, quotes_inside) {
+        (false, true) => (key, raw_value),
+        _ => (key, plain_value),
+    })
+}
+
+/// `text` without its backslash escapes (an escaped quote is no quote).
+fn unescaped(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            chars.next();
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Splits `k=v` text into words, honouring quotes and keeping Jinja
 /// blocks (`{{ a }}`) whole; each word comes back as written and with its
-/// quotes removed.
-pub(crate) fn split_words(text: &str) -> Result<Vec<(String, String)>, TaskError> {
+/// quotes removed. (`-e` on the command line is split so too.)
+pub fn split_words(text: &str) -> Result<Vec<(String, String)>, TaskError> {
     let mut words = Vec::new();
     let mut raw = String::new();
     let mut plain = String::new();
@@ -649,6 +685,17 @@ mod tests {
         assert_eq!(nearest("coppy"), Some("copy"));
         assert_eq!(nearest("lineinfle"), Some("lineinfile"));
         assert_eq!(nearest("zzzzzzzz"), None);
+    }
+
+    #[test]
+    fn a_value_keeps_the_quotes_inside_it_as_ansible_reads_it() {
+        let read = |text: &str| {
+            let p = params(Module::Assert, Some(text), None).unwrap();
+            p["that"].as_str().unwrap().to_string()
+        };
+        assert_eq!(read(r#"that=var3=="accessme""#), r#"var3=="accessme""#);
+        assert_eq!(read(r#"that="a == b""#), "a == b");
+        assert_eq!(read(r#"that='x == "y"'"#), r#"x == "y""#);
     }
 
     #[test]

@@ -230,8 +230,8 @@ fn engine(undefined: UndefinedBehavior) -> Environment<'static> {
         _ => minijinja::escape_formatter(out, state, value),
     });
     env.add_filter("bool", to_bool);
-    env.add_filter("to_json", to_json);
-    env.add_filter("to_nice_json", to_nice_json);
+    env.add_filter("to_json", super::json_out::to_json);
+    env.add_filter("to_nice_json", super::json_out::to_nice_json);
     env.add_filter("regex_replace", regex_replace);
     env.add_filter("regex_search", regex_search);
     env.add_filter("ternary", ternary);
@@ -378,7 +378,7 @@ impl Templates {
         let template = env
             .template_from_str(text)
             .map_err(|e| describe(&e, None))?;
-        let mut used = with_lookups(text, template.undeclared_variables(false), scope);
+        let mut used = with_lookups(text, template.undeclared_variables(false), scope, chain);
         used.extend(also_used);
         let scope = self.resolve(&used, scope, chain)?;
         match template.render(scope.context()) {
@@ -416,7 +416,7 @@ impl Templates {
             .env
             .compile_expression(expr)
             .map_err(|e| describe(&e, None))?;
-        let used = with_lookups(expr, compiled.undeclared_variables(false), scope);
+        let used = with_lookups(expr, compiled.undeclared_variables(false), scope, chain);
         let scope = self.resolve(&used, scope, chain)?;
         let value = match compiled.eval(scope.context()) {
             Ok(value) => value,
@@ -518,13 +518,26 @@ impl Templates {
 
 /// The variables a template uses: those it names, and every written one
 /// when it calls a lookup (`lookup('vars', name)` and a looked-up
-/// template name theirs only as text).
-fn with_lookups(text: &str, mut used: HashSet<String>, scope: &Scope) -> HashSet<String> {
+/// template name theirs only as text) but those being rendered on the
+/// way here (`chain`: a variable whose own template calls a lookup does
+/// not use itself).
+fn with_lookups(
+    text: &str,
+    mut used: HashSet<String>,
+    scope: &Scope,
+    chain: &[&str],
+) -> HashSet<String> {
     if ["lookup(", "query(", "q("]
         .iter()
         .any(|call| text.contains(call))
     {
-        used.extend(scope.written.iter().cloned());
+        used.extend(
+            scope
+                .written
+                .iter()
+                .filter(|name| !chain.contains(&name.as_str()))
+                .cloned(),
+        );
     }
     used
 }
@@ -623,36 +636,6 @@ fn python_type(value: &Json) -> &'static str {
 
 fn to_bool(value: Value) -> bool {
     truthy(&value)
-}
-
-fn json_of(value: &Value) -> Json {
-    serde_json::to_value(value).unwrap_or(Json::Null)
-}
-
-fn to_json(value: Value) -> String {
-    python_json(&json_of(&value))
-}
-
-fn to_nice_json(value: Value) -> String {
-    serde_json::to_string_pretty(&json_of(&value)).unwrap_or_default()
-}
-
-/// Python's `json.dumps` default layout: `", "` and `": "` separators.
-fn python_json(value: &Json) -> String {
-    match value {
-        Json::Array(items) => format!(
-            "[{}]",
-            items.iter().map(python_json).collect::<Vec<_>>().join(", ")
-        ),
-        Json::Object(map) => format!(
-            "{{{}}}",
-            map.iter()
-                .map(|(k, v)| format!("{}: {}", Json::String(k.clone()), python_json(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        other => other.to_string(),
-    }
 }
 
 /// How Python prints a value (`['a', 1]`, `{'k': True}`), which is what

@@ -297,7 +297,11 @@ async fn copy_writes_content_once_with_diff_and_backup() {
         )
         .await;
         assert_eq!(r.status, ResultStatus::Failed);
-        assert!(r.summary.contains("is a directory"), "{}", r.summary);
+        assert!(
+            r.summary.contains("can not use content with a dir as dest"),
+            "{}",
+            r.summary
+        );
     }
 }
 

@@ -511,14 +511,14 @@ fn live_ansible_core_gives_the_recorded_answers() {
     for playbook in playbooks() {
         let name = name_of(&playbook);
         let base = setting.path().join(format!("a-{name}"));
-        let extra: Vec<String> = setting
+        // As JSON, so a number stays a number (`gid_base=45100` would be
+        // text to Ansible, as Capstan's own run gets it as a number).
+        let extra: serde_json::Map<String, serde_json::Value> = setting
             .extra_vars(&base, ANSIBLE_PREFIX, 45100)
             .into_iter()
-            .map(|(key, value)| match value {
-                serde_json::Value::String(text) => format!("{key}={text}"),
-                other => format!("{key}={other}"),
-            })
+            .map(|(key, value)| (key.to_string(), value))
             .collect();
+        let extra = serde_json::Value::Object(extra).to_string();
         reset_machine(&playbook, setting.path(), &[]);
         let mut runs = Vec::new();
         let mut outputs = Vec::new();
@@ -532,7 +532,7 @@ fn live_ansible_core_gives_the_recorded_answers() {
                 .arg("-i")
                 .arg(&setting.inventory)
                 .arg("-e")
-                .arg(extra.join(" "))
+                .arg(&extra)
                 .env("ANSIBLE_CONFIG", setting.path().join("ansible.cfg"))
                 .env("ANSIBLE_NOCOLOR", "1")
                 .output()

@@ -87,9 +87,7 @@ pub fn build(crate_dirs: &[&str]) -> Vec<BuiltPlugin> {
     for dir in &dirs {
         println!("cargo:rerun-if-changed={}", dir.display());
     }
-    let sdk = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("sdk folder");
+    let sdk = sdk_dir(&manifest_dir);
     println!("cargo:rerun-if-changed={}", sdk.join("src").display());
     println!("cargo:rerun-if-changed={}", sdk.join("wit").display());
 
@@ -204,6 +202,23 @@ fn package_name(crate_dir: &Path) -> String {
         }
     }
     panic!("{} has no [package] name", manifest.display());
+}
+
+/// The SDK whose changes rebuild the plugins: the `plugin-sdk` folder of
+/// the checkout the build script runs in (found from its crate upward),
+/// not the one this builder was compiled in — a target folder shared by
+/// two checkouts keeps one compiled builder for both.
+fn sdk_dir(manifest_dir: &Path) -> PathBuf {
+    manifest_dir
+        .ancestors()
+        .map(|dir| dir.join("plugin-sdk"))
+        .find(|sdk| sdk.join("wit").is_dir() && sdk.join("src").is_dir())
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .expect("sdk folder")
+                .to_path_buf()
+        })
 }
 
 #[cfg(test)]

@@ -125,6 +125,15 @@ fn wanted_content(params: &mut CopyParams, ctx: &Context) -> Result<Vec<u8>, Err
         }
         (None, None, Some(src)) if params.remote_src => {
             let src = remote::expand_vars(&ctx.target, vec![src], true)?.remove(0);
+            // `mode: preserve`: the source file's own mode.
+            if params.mode.as_ref().is_some_and(|m| m.text() == "preserve") {
+                let info = remote::stat(&ctx.target, &src)?
+                    .ok_or_else(|| Error::msg(format!("Source {src} not found")))?;
+                params.mode = Some(
+                    serde_json::from_value(serde_json::json!(format!("{:04o}", info.mode)))
+                        .map_err(|e| Error::msg(format!("mode of {src}: {e}")))?,
+                );
+            }
             match remote::read_if_present(&ctx.target, &src) {
                 Ok(Some(bytes)) => Ok(bytes),
                 Ok(None) => Err(Error::msg(format!("Source {src} not found"))),
@@ -386,9 +395,11 @@ fn put_at_once(
         placed = put(&dest, false)?;
     }
     if is_folder(&placed) {
-        return Err(Error::msg(format!(
-            "dest {dest} is a directory; give the file's full path"
-        )));
+        // Ansible's words for `content` (no file name to put it under).
+        return Err(Error::msg(match &params.src_name {
+            None => format!("can not use content with a dir as dest ({dest})"),
+            Some(_) => format!("dest {dest} is a directory; give the file's full path"),
+        }));
     }
     Ok((dest, placed))
 }

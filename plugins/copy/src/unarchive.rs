@@ -82,7 +82,15 @@ pub fn unarchive(params: UnarchiveParams, ctx: &Context) -> Result<Outcome, Erro
         return Ok(Outcome::ok(format!("skipped, since {creates} exists"))
             .with_data(serde_json::json!({ "dest": dest, "src": params.src })));
     }
-    if remote::stat(&ctx.target, &dest)?.is_none_or(|i| i.kind != FileKind::Directory) {
+    // A link to a folder is a folder here.
+    let is_folder = match remote::stat(&ctx.target, &dest)? {
+        Some(info) if info.kind == FileKind::Directory => true,
+        Some(info) if info.kind == FileKind::Symlink => remote::Command::new(["test", "-d", &dest])
+            .run(&ctx.target)?
+            .success(),
+        _ => false,
+    };
+    if !is_folder {
         return Err(Error::msg(format!(
             "Destination '{}' is not a directory",
             params.dest
@@ -231,7 +239,17 @@ fn unpack(
         };
         remote::Command::new(argv).run_checked(&ctx.target)?;
     }
-    let attributes_changed = set_attributes(params, dest, &files, ctx)?;
+    let attributes_changed = match set_attributes(params, dest, &files, ctx) {
+        Ok(changed) => changed,
+        // As Ansible's: what was wrong with the mode is the `details`.
+        Err(Error::InvalidParams(details)) => {
+            return Ok(Outcome::failed(format!(
+                "Unexpected error when accessing exploded file: {details}"
+            ))
+            .with_data(serde_json::json!({ "dest": dest, "details": details })));
+        }
+        Err(other) => return Err(other),
+    };
     let mut data = serde_json::json!({
         "dest": dest,
         "src": params.src,

@@ -265,7 +265,11 @@ fn apply_state(
         }
         "touch" => {}
         "link" => link(ctx, &params, before.as_ref(), &mut changes, &mut diff)?,
-        "hard" => hard_link(ctx, &params, &mut changes)?,
+        "hard" => {
+            if let Some(refused) = hard_link(ctx, &params, &mut changes)? {
+                return Ok(refused);
+            }
+        }
         other => return Err(Error::InvalidParams(format!("unknown state `{other}`"))),
     }
 
@@ -571,9 +575,10 @@ fn link(
 }
 
 /// Makes `$2` a hard link to `$1` unless it is one already (`$3` 1: only
-/// look; `$4` 1: replace a file in the way). Prints `same`, or `linked`.
+/// look; `$4` 1: replace a file in the way). Prints `same`, or `linked`;
+/// exits 4 when `$1` is missing, 3 when something else is in the way.
 const HARD_LINK: &str = r#"src=$1 p=$2 check=$3 force=$4
-[ -e "$src" ] || { echo "src does not exist: $src" >&2; exit 3; }
+[ -e "$src" ] || { echo "src does not exist: $src" >&2; exit 4; }
 if [ -e "$p" ]; then
     [ "$(stat -c %d:%i -- "$src")" = "$(stat -c %d:%i -- "$p")" ] && { echo same; exit 0; }
     [ -d "$p" ] && { echo "refusing to convert from directory to hard link for $p" >&2; exit 3; }
@@ -585,13 +590,17 @@ exec ln -f -- "$src" "$p""#;
 
 /// `state: hard`: `path` a hard link to `src` (Ansible's rules: a folder
 /// in the way is refused, a file replaced only with `force`, another hard
-/// link replaced).
-fn hard_link(ctx: &Context, params: &FileParams, changes: &mut Vec<String>) -> Result<(), Error> {
+/// link replaced). A missing `src` is Ansible's failed result, returned.
+fn hard_link(
+    ctx: &Context,
+    params: &FileParams,
+    changes: &mut Vec<String>,
+) -> Result<Option<Outcome>, Error> {
     let path = params.path.as_str();
-    let Some(src) = params.src.as_deref() else {
-        return Err(Error::msg("src is required for creating new hard links"));
+    let Some(written) = params.src.as_deref() else {
+        return Err(Error::msg("src is required for creating new hardlinks"));
     };
-    let src = beside(path, src);
+    let src = beside(path, written);
     let check = if ctx.check { "1" } else { "0" };
     let force = if params.force { "1" } else { "0" };
     let argv = [
@@ -606,10 +615,16 @@ fn hard_link(ctx: &Context, params: &FileParams, changes: &mut Vec<String>) -> R
     ];
     let out = remote::Command::new(argv).run(&ctx.target)?;
     match (out.exit_code, out.stdout_text().trim()) {
-        (Some(0), "same") => Ok(()),
+        (Some(0), "same") => Ok(None),
         (Some(0), _) => {
             changes.push(format!("hard link {path} -> {src}"));
-            Ok(())
+            Ok(None)
+        }
+        (Some(4), _) => {
+            let why = "src does not exist";
+            Ok(Some(Outcome::failed(why).with_data(serde_json::json!({
+                "msg": why, "dest": path, "src": written, "path": path
+            }))))
         }
         _ => Err(Error::msg(out.stderr_text().trim().to_string())),
     }

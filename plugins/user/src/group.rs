@@ -88,11 +88,20 @@ pub fn group(p: GroupParams, ctx: &Context) -> Result<Outcome, Error> {
             }
         },
     };
+    let mut gid = p.gid.or(current_gid);
     if !ctx.check {
         run(ctx, &argv)?;
+        // A group just made takes the gid the host gave it, as Ansible
+        // reports it.
+        if present && gid.is_none() {
+            gid = capstan_plugin_sdk::accounts::gid_of(ctx, &p.name).ok();
+        }
     }
-    let mut outcome = Outcome::changed(argv.join(" "))
-        .with_data(serde_json::json!({ "name": p.name, "state": if present { "present" } else { "absent" }, "gid": p.gid.or(current_gid) }));
+    let mut outcome = Outcome::changed(argv.join(" ")).with_data(serde_json::json!({
+        "name": p.name,
+        "state": if present { "present" } else { "absent" },
+        "gid": gid,
+    }));
     if ctx.diff {
         let show = |gid: Option<u32>| gid.map(|g| format!("gid = {g}\n")).unwrap_or_default();
         let after = if present {
