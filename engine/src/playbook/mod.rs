@@ -38,6 +38,7 @@ mod sha512_crypt;
 mod task_error;
 pub mod template;
 mod template_files;
+mod truth;
 mod yaml_out;
 
 use std::fmt;

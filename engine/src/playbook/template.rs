@@ -20,6 +20,7 @@ use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use serde_json::Value as Json;
 
 use super::template_files::{self, TemplateOptions, TemplateSearch};
+pub use super::truth::{truthy, truthy_json};
 
 /// How deep written variables may refer to other written variables.
 const MAX_DEPTH: usize = 32;
@@ -352,13 +353,14 @@ impl Templates {
     ) -> Result<String, TemplateError> {
         let mut options = options.clone();
         let text = options.read_overrides(text).map_err(TemplateError::Jinja)?;
-        let names_others = template_files::named_templates(text, &options.block.0).is_some();
-        if !names_others && options.are_default() {
+        let named = template_files::named_templates(text, &options.block.0);
+        if named.is_none() && options.are_default() {
             return Ok(options.end_lines(text, self.render_text(text, scope)?));
         }
         let env = template_files::file_engine(&self.env, search, &options)
             .map_err(|e| describe(&e, None))?;
-        let used = template_files::variables_of_named(&env, text, &options.block.0, &scope.written);
+        let used =
+            template_files::variables_of_named(&env, named, &options.block.0, &scope.written);
         let rendered = self.render_in(&env, Some((search, &options)), text, scope, &[], used)?;
         Ok(options.end_lines(text, rendered))
     }
@@ -540,24 +542,6 @@ fn with_lookups(
         );
     }
     used
-}
-
-/// [`truthy`] of a module option's JSON value (`yes`, `"true"`, 1).
-pub fn truthy_json(value: &Json) -> bool {
-    truthy(&Value::from_serialize(value))
-}
-
-/// A value's truth as Jinja (and Ansible's `bool`) sees it; the strings
-/// "yes", "true", "on" and "1" are true, "no", "false", "off", "0" false.
-pub fn truthy(value: &Value) -> bool {
-    if let Some(s) = value.as_str() {
-        return match s.trim().to_ascii_lowercase().as_str() {
-            "yes" | "true" | "on" | "1" | "y" => true,
-            "no" | "false" | "off" | "0" | "n" | "" => false,
-            _ => true,
-        };
-    }
-    value.is_true()
 }
 
 /// `{{ expr }}` alone, without other text: its inner expression.

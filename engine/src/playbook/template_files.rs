@@ -154,8 +154,8 @@ impl TemplateOptions {
             }
         };
         match name {
-            "trim_blocks" => self.trim_blocks = super::template::truthy_json(value),
-            "lstrip_blocks" => self.lstrip_blocks = super::template::truthy_json(value),
+            "trim_blocks" => self.trim_blocks = super::truth::truthy_json(value),
+            "lstrip_blocks" => self.lstrip_blocks = super::truth::truthy_json(value),
             "block_start_string" => self.block.0 = text()?,
             "block_end_string" => self.block.1 = text()?,
             "variable_start_string" => self.variable.0 = text()?,
@@ -360,21 +360,22 @@ pub(crate) fn render_str_finding<S: serde::Serialize>(
     }
 }
 
-/// The variables the templates `text` names use, and those they name in
-/// turn; every `written` variable when a name is not a literal (the
-/// template is only known when rendered). A template that cannot be
-/// loaded adds nothing: rendering reports it. `block_start` opens a tag.
+/// The variables the templates a file names (`named`, as
+/// [`named_templates`] found them) use, and those they name in turn;
+/// every `written` variable when a name is not a literal (the template is
+/// only known when rendered). A template that cannot be loaded adds
+/// nothing: rendering reports it. `block_start` opens a tag.
 pub(crate) fn variables_of_named(
     env: &Environment<'static>,
-    text: &str,
+    named: Option<(Vec<String>, bool)>,
     block_start: &str,
     written: &BTreeSet<String>,
 ) -> HashSet<String> {
     let mut used = HashSet::new();
     let mut seen = HashSet::new();
-    let mut texts = vec![text.to_string()];
-    while let Some(text) = texts.pop() {
-        let Some((names, computed)) = named_templates(&text, block_start) else {
+    let mut pending = vec![named];
+    while let Some(next) = pending.pop() {
+        let Some((names, computed)) = next else {
             continue;
         };
         if computed {
@@ -386,7 +387,7 @@ pub(crate) fn variables_of_named(
             }
             if let Ok(template) = env.get_template(&name) {
                 used.extend(template.undeclared_variables(false));
-                texts.push(template.source().to_string());
+                pending.push(named_templates(template.source(), block_start));
             }
         }
     }

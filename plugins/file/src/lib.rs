@@ -412,11 +412,11 @@ fn apply_state(
             }
         }
     }
-    if params.recurse && now.as_ref().is_some_and(|i| i.kind == FileKind::Directory) {
-        let mode = params.mode.as_ref().map(chmod_argument).transpose()?;
-        if recurse(ctx, on, &params, mode.as_deref())? {
-            changes.push(format!("attributes inside {on}"));
-        }
+    if params.recurse
+        && now.as_ref().is_some_and(|i| i.kind == FileKind::Directory)
+        && recurse(ctx, on, &params)?
+    {
+        changes.push(format!("attributes inside {on}"));
     }
     Ok(finish(
         path,
@@ -426,15 +426,6 @@ fn apply_state(
         diff,
         ctx,
     ))
-}
-
-/// What `chmod` takes for a mode: the octal digits, or the symbolic mode
-/// as written (chmod reads Ansible's symbolic modes, `X` included).
-fn chmod_argument(mode: &Mode) -> Result<String, Error> {
-    Ok(match mode.octal()? {
-        Some(bits) => format!("{bits:o}"),
-        None => mode.text(),
-    })
 }
 
 /// Gives what a folder holds the owner, group and mode asked for: `$2`
@@ -458,25 +449,22 @@ if [ "$links" = -P ]; then h=-h; else h=; fi
 
 /// `recurse`: the attributes asked for, on everything inside `path`;
 /// whether anything changed.
-fn recurse(
-    ctx: &Context,
-    path: &str,
-    params: &FileParams,
-    mode: Option<&str>,
-) -> Result<bool, Error> {
+fn recurse(ctx: &Context, path: &str, params: &FileParams) -> Result<bool, Error> {
     // Ansible follows links by default, here too.
     let links = if params.follow == Some(false) {
         "-P"
     } else {
         "-L"
     };
-    let octal = params
-        .mode
-        .as_ref()
-        .map(Mode::octal)
-        .transpose()?
-        .flatten()
-        .map(|bits| format!("{bits:04o}"));
+    // What chmod takes: the octal digits, or the symbolic mode as written
+    // (chmod reads Ansible's symbolic modes, `X` included).
+    let octal = params.mode.as_ref().map(Mode::octal).transpose()?.flatten();
+    let mode = match (&params.mode, octal) {
+        (_, Some(bits)) => format!("{bits:o}"),
+        (Some(symbolic), None) => symbolic.text(),
+        (None, None) => String::new(),
+    };
+    let octal = octal.map(|bits| format!("{bits:04o}"));
     let out = remote::Command::new([
         "sh",
         "-c",
@@ -487,7 +475,7 @@ fn recurse(
         if ctx.check { "1" } else { "0" },
         params.owner.as_deref().unwrap_or_default(),
         params.group.as_deref().unwrap_or_default(),
-        mode.unwrap_or_default(),
+        &mode,
         octal.as_deref().unwrap_or_default(),
     ])
     .run_checked(&ctx.target)?;
