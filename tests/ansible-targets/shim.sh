@@ -28,6 +28,10 @@ while [ $# -gt 0 ]; do
     args+=("$1")
     shift
 done
+# Ansible's debug output (ANSIBLE_DEBUG=1) is Capstan's -vvvv.
+case "${ANSIBLE_DEBUG:-}" in
+    1 | true | yes | on | True) args+=(-vvvv) ;;
+esac
 code=0
 "$CAPSTAN_BIN" "${capstan[@]}" "${args[@]}" || code=$?
 printf '%s\t%s %s\n' "$code" "$name" "${args[*]}" >>"$CAPSTAN_TARGET_CALLS"

@@ -577,14 +577,16 @@ impl Printer {
                     self.say(&format!("[WARNING]: {line}"));
                 }
             }
-            // What the run says at -vv (`META:` lines).
+            // What the run says at -vv (`META:` lines), and its debug
+            // lines at -vvvv (Ansible's ANSIBLE_DEBUG).
             JobUpdate::Log {
                 target,
-                level: LogLevel::Debug,
+                level: level @ (LogLevel::Debug | LogLevel::Trace),
                 message,
                 ..
             } if target.is_empty() => {
-                if self.verbosity >= 2 {
+                let wanted = if *level == LogLevel::Debug { 2 } else { 4 };
+                if self.verbosity >= wanted {
                     self.say(message);
                 }
             }
@@ -703,6 +705,10 @@ fn host_line(outcome: &TaskOutcome) -> String {
     let summary = outcome.summary.lines().next().unwrap_or("");
     match outcome.status {
         ResultStatus::Ok if outcome.module == "debug" => format!("ok: [{host}] => {summary}"),
+        // A debug made `changed_when: true` still shows its message.
+        ResultStatus::Changed if outcome.module == "debug" => {
+            format!("changed: [{host}] => {summary}")
+        }
         // Ansible's assert always shows its message.
         ResultStatus::Ok if outcome.module.rsplit('.').next() == Some("assert") => {
             match outcome.result.get("msg") {

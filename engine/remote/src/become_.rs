@@ -230,9 +230,7 @@ impl Dialog {
         }
         running.send_input(request.stdin.clone()).await?;
         let output = running.collect(output, max_output, program).await?;
-        if output.exit_code == Some(127)
-            && String::from_utf8_lossy(&output.stderr).contains("not found")
-        {
+        if output.program_missing(program) {
             return Err(RemoteError::Unavailable(format!(
                 "command not found on {target}: {program}"
             )));

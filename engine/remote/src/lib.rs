@@ -42,6 +42,16 @@ pub struct ExecOutput {
     pub stderr: Vec<u8>,
 }
 
+impl ExecOutput {
+    /// Whether the shell that was to start `program` found no such
+    /// program (exit 127, `PROGRAM: not found`); not a program that ran
+    /// and itself failed to find another (a shell line's missing command).
+    pub fn program_missing(&self, program: &str) -> bool {
+        self.exit_code == Some(127)
+            && String::from_utf8_lossy(&self.stderr).contains(&format!("{program}: not found"))
+    }
+}
+
 /// A piece of what a running command says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Chunk {
@@ -249,5 +259,24 @@ impl Transport {
             Transport::Local(t) => t.stat(path).await,
             Transport::Ssh(t) => t.stat(path).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_program_itself_missing_counts_as_missing() {
+        let said = |stderr: &str| ExecOutput {
+            exit_code: Some(127),
+            stdout: Vec::new(),
+            stderr: stderr.as_bytes().to_vec(),
+        };
+        assert!(said("sh: 1: exec: getfacl: not found\n").program_missing("getfacl"));
+        assert!(said("bash: line 1: exec: /bin/nope: not found").program_missing("/bin/nope"));
+        // A shell line whose command is missing: the shell itself ran.
+        assert!(!said("/bin/sh: 1: getfacl: not found\n").program_missing("/bin/sh"));
+        assert!(!said("sh: 1: getfacl: not found\n").program_missing("sh"));
     }
 }

@@ -296,9 +296,7 @@ impl SshTransport {
             .collect(ExecOutput::default(), max_output, program)
             .await?;
         // The remote shell says 127 when `exec` finds no such program.
-        if output.exit_code == Some(127)
-            && String::from_utf8_lossy(&output.stderr).contains("not found")
-        {
+        if output.program_missing(program) {
             return Err(RemoteError::Unavailable(format!(
                 "command not found on {}: {program}",
                 self.settings.name

@@ -105,6 +105,7 @@ impl Capstan {
                 name: host.name.clone(),
                 target: self.target_for(host, policy.clone()),
                 vars: prepare::magic_vars(host, &inventory, &options, &dir),
+                user_given: host.vars.contains_key("ansible_user"),
             })
             .collect();
 

@@ -192,8 +192,10 @@ fn take_connection(
     if let Some(address) = vars.remove("ansible_host") {
         host.address = text(&address);
     }
-    if let Some(user) = vars.remove("ansible_user") {
-        host.user = text(&user);
+    // Kept among the variables as well: a login the inventory names wins
+    // over a play's `remote_user`, as Ansible's connection variables do.
+    if let Some(user) = vars.get("ansible_user") {
+        host.user = text(user);
     }
     if let Some(path) = vars.remove("ansible_ssh_private_key_file") {
         host.auth = HostAuth::KeyFile(text(&path));

@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value as Json, json};
 
 use super::context::RunContext;
+use super::copy_folder::{MAX_FOLDER_BYTES, folder_files};
 use super::model::RoleRef;
 use super::task_error::TaskError;
 use super::template::Scope;
 use super::template_files::{OPTION_NAMES, TemplateOptions, TemplateSearch, encode_output};
+use crate::vault::{HEADER, Vault, VaultError};
 
 /// `debug`: `msg` (any value, printed as Ansible prints it) or `var`.
 pub(crate) fn debug_params(
@@ -155,9 +157,24 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>, TaskError> {
 }
 
 /// A controller file's bytes as `copy` takes them: `content` when they
-/// are text, else `content_base64`.
-fn file_body(path: &Path) -> Result<(&'static str, Json), TaskError> {
-    Ok(match String::from_utf8(read_bytes(path)?) {
+/// are text, else `content_base64`; a vault-encrypted file opened first
+/// when `vault` is given (Ansible's `decrypt`, its default).
+fn file_body(path: &Path, vault: Option<&Vault>) -> Result<(&'static str, Json), TaskError> {
+    let bytes = read_bytes(path)?;
+    let vaulted = vault.filter(|_| bytes.trim_ascii_start().starts_with(HEADER.as_bytes()));
+    if let Some(vault) = vaulted {
+        let text = String::from_utf8_lossy(&bytes);
+        return match vault.open(&text) {
+            Ok(opened) => Ok(("content", Json::String(opened))),
+            // Ansible's words.
+            Err(VaultError::NoPassword) => Err(TaskError::LocalFile(format!(
+                "A vault password or secret must be specified to decrypt {}",
+                path.display()
+            ))),
+            Err(error) => Err(TaskError::LocalFile(format!("{}: {error}", path.display()))),
+        };
+    }
+    Ok(match String::from_utf8(bytes) {
         Ok(text) => ("content", Json::String(text)),
         Err(binary) => (
             "content_base64",
@@ -283,9 +300,12 @@ pub(crate) fn copy_params(
         .get("remote_src")
         .is_some_and(crate::playbook::template::truthy_json);
     map.insert("remote_src".into(), Json::Bool(remote_src));
-    // Ansible's `decrypt` (open a vaulted `src` before copying it) is
-    // accepted; Capstan copies a `src` as the file holds it.
-    map.remove("decrypt");
+    // Ansible's `decrypt` (default true): a vaulted `src` is opened
+    // before it is copied.
+    let vault = map
+        .remove("decrypt")
+        .is_none_or(|v| crate::playbook::template::truthy_json(&v))
+        .then_some(ctx.vault.as_ref());
     if remote_src {
         // The plugin reads the target's own file.
         return Ok(Json::Object(map));
@@ -315,12 +335,33 @@ pub(crate) fn copy_params(
                     folder.file_name().unwrap_or_default().to_string_lossy()
                 ),
             };
-            map.insert("files".into(), folder_files(&folder, &under)?);
+            let follow = map
+                .remove("local_follow")
+                .is_none_or(|v| crate::playbook::template::truthy_json(&v));
+            // `mode: preserve`: each file keeps its own.
+            let preserve = map.get("mode").and_then(Json::as_str) == Some("preserve");
+            if preserve {
+                map.remove("mode");
+            }
+            let describe = |path: &Path| {
+                let (key, body) = file_body(path, vault)?;
+                let mut fields = Map::from_iter([(key.to_string(), body)]);
+                if preserve {
+                    let mode = format!("{:04o}", local_mode(path)?);
+                    fields.insert("mode".into(), Json::String(mode));
+                }
+                Ok(fields)
+            };
+            map.insert(
+                "files".into(),
+                folder_files(&folder, &under, follow, describe)?,
+            );
             return Ok(Json::Object(map));
         }
+        map.remove("local_follow");
         let path = local_file(ctx, role, "files", &name)?;
         // A file that is not text travels as base64.
-        let (key, body) = file_body(&path)?;
+        let (key, body) = file_body(&path, vault)?;
         map.insert(key.into(), body);
         preserve_mode(&mut map, &path)?;
         name_after(&mut map, &path);
@@ -426,72 +467,6 @@ fn local_folder(ctx: &RunContext, role: Option<&RoleRef>, name: &str) -> Option<
         .chain([ctx.dir.as_path()])
         .collect();
     find_local(&bases, "files", name.trim_end_matches('/'), true).ok()
-}
-
-/// The most a folder `copy` sends in one task.
-const MAX_FOLDER_BYTES: u64 = 64 << 20;
-
-/// Every file under `folder` (links followed, as Ansible's `local_follow`
-/// default), sorted, as `copy`'s `files`: its path under `under`, its text
-/// or, when not text, its bytes in base64.
-fn folder_files(folder: &Path, under: &str) -> Result<Json, TaskError> {
-    let mut found = Vec::new();
-    walk_files(folder, "", &mut Vec::new(), &mut found)?;
-    let total: u64 = found
-        .iter()
-        .map(|(_, p)| p.metadata().map_or(0, |m| m.len()))
-        .sum();
-    if total > MAX_FOLDER_BYTES {
-        return Err(TaskError::LocalFile(format!(
-            "{} holds {total} bytes, more than copy sends in one task ({MAX_FOLDER_BYTES}); \
-             use synchronize-like tools (rsync) for folders this big",
-            folder.display()
-        )));
-    }
-    let mut files = Vec::new();
-    for (relative, path) in found {
-        let body = file_body(&path)?;
-        let mut file = Map::new();
-        file.insert("path".into(), Json::String(format!("{under}{relative}")));
-        file.insert(body.0.into(), body.1);
-        files.push(Json::Object(file));
-    }
-    Ok(Json::Array(files))
-}
-
-/// The files under `dir`, each with its path under the folder copied;
-/// a link back to a folder on the way (`circle -> ..`) is not followed.
-fn walk_files(
-    dir: &Path,
-    prefix: &str,
-    on_the_way: &mut Vec<PathBuf>,
-    out: &mut Vec<(String, PathBuf)>,
-) -> Result<(), TaskError> {
-    let real = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    if on_the_way.contains(&real) {
-        return Ok(());
-    }
-    on_the_way.push(real);
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| TaskError::LocalFile(format!("cannot list {}: {e}", dir.display())))?
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        if path.is_dir() {
-            walk_files(&path, &format!("{prefix}{name}/"), on_the_way, out)?;
-        } else if path.is_file() {
-            out.push((format!("{prefix}{name}"), path));
-        }
-    }
-    on_the_way.pop();
-    Ok(())
 }
 
 /// `script`: the controller's script (`cmd`'s first word, looked for in

@@ -29,6 +29,9 @@ pub(crate) struct RunHost {
     pub target: Target,
     /// Inventory variables and magic variables.
     pub vars: Map<String, Json>,
+    /// The inventory names the login (`ansible_user`): a `remote_user`
+    /// keyword then leaves it as it is.
+    pub user_given: bool,
 }
 
 /// Everything every task of a run shares.

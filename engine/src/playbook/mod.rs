@@ -20,6 +20,7 @@ pub mod ansible_cfg;
 mod clock;
 pub(crate) mod context;
 mod controller_files;
+mod copy_folder;
 pub mod fact_cache;
 mod filters;
 mod jinja_tests;

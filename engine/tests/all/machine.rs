@@ -49,7 +49,7 @@ impl TargetHost {
 
     fn inventory_line(&self, host: &str) -> String {
         format!(
-            "{host} ansible_host={} ansible_user=root ansible_ssh_private_key_file={}\n",
+            "{host} ansible_host={} ansible_ssh_private_key_file={}\n",
             self.address,
             self.key.display()
         )
@@ -74,6 +74,9 @@ impl Drop for TargetHost {
 }
 
 const PLAYBOOK: &str = r#"- hosts: box
+  # The login as a keyword, not `ansible_user`: a host's ansible_user
+  # wins over every `remote_user`, as Ansible's does.
+  remote_user: root
   vars:
     tide_pw: harbour-light-9
   tasks:

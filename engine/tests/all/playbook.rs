@@ -1901,9 +1901,10 @@ async fn symbolic_modes_folder_copies_remote_src_and_expansions_work_as_ansibles
         "binary, byte for byte"
     );
     assert_eq!(read("www2/site/logo.png"), [0x89, b'P', 0xff, 0, 1]);
-    assert!(
-        !out.path().join("www/css/up").exists(),
-        "a link back up is not followed"
+    assert_eq!(
+        std::fs::read_link(out.path().join("www/css/up")).unwrap(),
+        Path::new(".."),
+        "a link back up is copied as the link it is, not followed"
     );
     assert_eq!(read("plain.copy"), b"x\n", "remote_src with $VAR in src");
     assert_eq!(read("flat/made"), b"y\n", "fetched flat into a folder");
@@ -2144,4 +2145,318 @@ async fn a_template_finds_the_templates_it_names_and_takes_its_options() {
     let refused = first_failure(&events);
     assert!(refused.contains("`..` is refused"), "{refused}");
     assert!(!out.join("climb.txt").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_included_by_a_role_sees_the_including_roles_variables() {
+    let (home, capstan) = engine();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("project");
+    let inv = local_inventory(home.path(), &[("h1", "")]);
+    let out = work.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    // outer includes inner, which includes innermost: each sees the
+    // defaults and vars of the roles above it, its own over theirs, in
+    // its tasks and in its handlers alike.
+    write(
+        &dir,
+        "roles/outer/defaults/main.yml",
+        "v: foo\nshared: outer\n",
+    );
+    write(&dir, "roles/outer/vars/main.yml", "outer_var: ov\n");
+    write(
+        &dir,
+        "roles/outer/tasks/main.yml",
+        "- include_role: {name: inner}\n",
+    );
+    write(&dir, "roles/inner/defaults/main.yml", "shared: inner\n");
+    write(
+        &dir,
+        "roles/inner/tasks/main.yml",
+        "- copy: {content: '{{ v }} {{ shared }} {{ outer_var }}', dest: '{{ out }}/task.txt'}\n  \
+         notify: h\n- include_role: {name: innermost}\n",
+    );
+    write(
+        &dir,
+        "roles/inner/handlers/main.yml",
+        "- name: h\n  copy: {content: '{{ v }} {{ shared }}', dest: '{{ out }}/handler.txt'}\n",
+    );
+    write(
+        &dir,
+        "roles/innermost/tasks/main.yml",
+        "- copy: {content: '{{ v }} {{ shared }}', dest: '{{ out }}/innermost.txt'}\n",
+    );
+    let site = write(
+        &dir,
+        "site.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - include_role: {name: outer}\n",
+    );
+    let (report, events) = play(&capstan, &site, &inv, |o| {
+        o.extra_vars
+            .insert("out".into(), serde_json::json!(out.display().to_string()));
+    })
+    .await;
+    assert!(!report.failed(), "{}", first_failure(&events));
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap();
+    assert_eq!(read("task.txt"), "foo inner ov");
+    assert_eq!(read("handler.txt"), "foo inner");
+    assert_eq!(read("innermost.txt"), "foo inner");
+    drop(home);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn remote_folders_are_merged_and_relative_paths_start_where_commands_do() {
+    let (home, capstan) = engine();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().display().to_string();
+    let inv = local_inventory(home.path(), &[("box", "")]);
+    // The local connection starts commands in Capstan's own folder, as
+    // ansible-playbook's local modules start in its: a relative path
+    // climbs from there to the test's folder.
+    let start = std::env::current_dir().unwrap();
+    let relative = format!(
+        "{}{}",
+        "../".repeat(start.components().count() - 1),
+        dir.trim_start_matches('/')
+    );
+    write(out.path(), "src/file1", "one\n");
+    write(out.path(), "src/sub/file12", "twelve\n");
+    std::os::unix::fs::symlink("sub/file12", out.path().join("src/link12")).unwrap();
+    std::fs::create_dir_all(out.path().join("existing")).unwrap();
+    let site = write(
+        home.path(),
+        "site.yml",
+        &format!(
+            r#"- hosts: box
+  gather_facts: false
+  tasks:
+    - copy: {{ src: "{dir}/src/", remote_src: true, dest: "{dir}/contents", mode: "0750" }}
+      register: contents
+    - copy: {{ src: "{dir}/src/", remote_src: true, dest: "{dir}/contents", mode: "0750" }}
+      register: contents_again
+    - copy: {{ src: "{dir}/src", remote_src: true, dest: "{dir}/existing", local_follow: true }}
+      register: named
+    - copy: {{ src: "{dir}/src/", remote_src: true, dest: "{dir}/checked" }}
+      check_mode: true
+      register: checked
+    - copy: {{ dest: "{dir}/src/sub/file12", content: "changed\n" }}
+    - copy: {{ dest: "{dir}/contents/extra", content: "mine\n" }}
+    - copy: {{ src: "{dir}/src/", remote_src: true, dest: "{dir}/contents/" }}
+      register: merged
+    - copy: {{ src: /dev/null, remote_src: true, dest: "{dir}/null" }}
+      register: device
+      ignore_errors: true
+    - file: {{ path: "{relative}/touched", state: touch }}
+    - copy: {{ dest: "./{relative}/written", content: "rel\n" }}
+    - copy: {{ src: "{relative}/written", remote_src: true, dest: "{relative}/into/" }}
+    - stat: {{ path: "{relative}/touched" }}
+      register: touched
+    - assert:
+        that:
+          - contents is changed and contents_again is not changed
+          - named is changed and checked is changed
+          - merged is changed
+          - "device.msg == \"Cannot copy invalid source '/dev/null': not a file\""
+          - touched.stat.exists and touched.stat.isreg
+"#
+        ),
+    );
+    let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
+    let recap = recap_of(&report, "box");
+    assert_eq!(
+        (recap.failed, recap.ignored),
+        (0, 1),
+        "{}",
+        first_failure(&events)
+    );
+    let path = |name: &str| out.path().join(name);
+    let read = |name: &str| std::fs::read_to_string(path(name)).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path("contents"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o7777, 0o750, "the copied folder takes the mode");
+    assert_eq!(read("contents/file1"), "one\n");
+    assert_eq!(
+        read("contents/sub/file12"),
+        "changed\n",
+        "a changed file is copied again"
+    );
+    assert_eq!(
+        read("contents/extra"),
+        "mine\n",
+        "what dest holds alone is kept"
+    );
+    let link = std::fs::symlink_metadata(path("contents/link12")).unwrap();
+    assert!(link.file_type().is_symlink(), "links stay links by default");
+    let followed = std::fs::symlink_metadata(path("existing/src/link12")).unwrap();
+    assert!(
+        followed.is_file(),
+        "local_follow copies what a link points to"
+    );
+    assert_eq!(
+        read("existing/src/sub/file12"),
+        "twelve\n",
+        "src without / goes in by name"
+    );
+    assert!(!path("checked").exists(), "check mode copies nothing");
+    assert!(path("touched").is_file());
+    assert_eq!(read("written"), "rel\n");
+    assert_eq!(
+        read("into/written"),
+        "rel\n",
+        "a remote file into a folder keeps its name"
+    );
+    assert!(!start.join("touched").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn handlers_notified_by_handlers_run_once_per_flush_as_ansibles() {
+    let (home, capstan) = engine();
+    let inv = local_inventory(home.path(), &[("box", "")]);
+    // h2 notifies h1, written before it: h1 runs in the next flush. Two
+    // handlers listening to one topic both run. A handler notifying
+    // itself runs once per flush and the play ends. `clear_host_errors`
+    // whose `when` is false clears nothing.
+    let site = write(
+        home.path(),
+        "site.yml",
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - command: "true"
+      notify: [h2, topic, again]
+    - command: "true"
+      changed_when: false
+  handlers:
+    - name: h1
+      debug: {msg: h1 ran}
+    - name: h2
+      debug: {msg: h2 ran}
+      changed_when: true
+      notify: h1
+    - debug: {msg: first listener ran}
+      listen: topic
+    - debug: {msg: second listener ran}
+      listen: topic
+    - name: again
+      debug: {msg: again ran}
+      changed_when: true
+      notify: again
+- hosts: all
+  gather_facts: false
+  tasks:
+    - fail: {msg: on purpose}
+      ignore_errors: false
+      failed_when: true
+    - meta: clear_host_errors
+      when: false
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: {msg: still here}
+"#,
+    );
+    let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
+    for (said, times) in [
+        ("h1 ran", 1),
+        ("h2 ran", 1),
+        ("first listener ran", 1),
+        ("second listener ran", 1),
+        // The flushes after tasks and after post_tasks.
+        ("again ran", 2),
+        ("still here", 0),
+    ] {
+        assert_eq!(results_saying(&events, said), times, "{said}");
+    }
+    assert_eq!(recap_of(&report, "box").failed, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_controller_folder_copy_keeps_links_modes_and_opens_vaulted_files() {
+    use capstan_engine::vault::encrypt;
+    use std::os::unix::fs::PermissionsExt;
+    let (home, capstan) = engine();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().display().to_string();
+    let inv = local_inventory(home.path(), &[("box", "")]);
+    write(home.path(), "files/tree/top.txt", "top\n");
+    write(home.path(), "files/tree/sub/run.sh", "#!/bin/sh\n");
+    std::fs::set_permissions(
+        home.path().join("files/tree/sub/run.sh"),
+        std::fs::Permissions::from_mode(0o750),
+    )
+    .unwrap();
+    std::fs::create_dir_all(home.path().join("files/tree/empty")).unwrap();
+    std::os::unix::fs::symlink("../top.txt", home.path().join("files/tree/sub/top-link")).unwrap();
+    std::os::unix::fs::symlink("nowhere", home.path().join("files/tree/dangling")).unwrap();
+    write(
+        home.path(),
+        "files/secret.txt",
+        &encrypt("pw-1", "opened secret\n"),
+    );
+    let password = write(home.path(), "vault-pass", "pw-1\n");
+    let site = write(
+        home.path(),
+        "site.yml",
+        &format!(
+            r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - copy: {{ src: tree, dest: "{dir}/links", local_follow: false, directory_mode: "0700" }}
+      register: first
+    - copy: {{ src: tree, dest: "{dir}/links", local_follow: false, directory_mode: "0700" }}
+      register: second
+    - copy: {{ src: tree/, dest: "{dir}/kept", mode: preserve }}
+    - copy: {{ src: secret.txt, dest: "{dir}/secret.txt" }}
+    - copy: {{ src: secret.txt, dest: "{dir}/still-vaulted.txt", decrypt: false }}
+    - assert:
+        that: [first is changed, second is not changed]
+"#
+        ),
+    );
+    let (report, events) = play(&capstan, &site, &inv, |o| {
+        o.vault_password_files = vec![password.clone()];
+    })
+    .await;
+    assert!(!report.failed(), "{}", first_failure(&events));
+    let path = |name: &str| out.path().join(name);
+    let mode = |name: &str| std::fs::metadata(path(name)).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(
+        std::fs::read_link(path("links/tree/sub/top-link")).unwrap(),
+        Path::new("../top.txt"),
+        "local_follow: false copies a link as the link it is"
+    );
+    assert_eq!(
+        std::fs::read_link(path("links/tree/dangling")).unwrap(),
+        Path::new("nowhere")
+    );
+    for folder in ["links/tree", "links/tree/sub", "links/tree/empty"] {
+        assert_eq!(mode(folder), 0o700, "directory_mode on {folder}");
+    }
+    assert_eq!(
+        mode("kept/sub/run.sh"),
+        0o750,
+        "mode: preserve keeps each file's"
+    );
+    assert!(
+        std::fs::symlink_metadata(path("kept/sub/top-link"))
+            .unwrap()
+            .is_file()
+    );
+    assert_eq!(
+        std::fs::read_to_string(path("secret.txt")).unwrap(),
+        "opened secret\n"
+    );
+    let vaulted = std::fs::read_to_string(path("still-vaulted.txt")).unwrap();
+    assert!(
+        vaulted.starts_with("$ANSIBLE_VAULT;"),
+        "decrypt: false copies it sealed"
+    );
+    let shown = format!("{events:?}");
+    assert!(
+        !shown.contains("opened secret"),
+        "an opened file's text is masked"
+    );
 }

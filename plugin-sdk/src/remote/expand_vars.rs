@@ -27,6 +27,39 @@ pub fn expand_vars(target: &str, words: Vec<String>, home_too: bool) -> Result<V
         .collect())
 }
 
+/// Paths as Ansible's modules read their `path` options: `~/` and `$VAR`
+/// expanded as [`expand_vars`] does, and a relative path taken from the
+/// folder commands start in on the target (Capstan's own working folder
+/// on the local machine, the login's home over SSH), as a module's
+/// process resolves one there. An empty path stays empty. A look at the
+/// target only when a path needs one.
+pub fn absolute_paths(target: &str, paths: Vec<String>) -> Result<Vec<String>, Error> {
+    let mut paths = expand_vars(target, paths, true)?;
+    let relative = |p: &String| !p.is_empty() && !p.starts_with('/');
+    if !paths.iter().any(relative) {
+        return Ok(paths);
+    }
+    let printed = super::Command::new(["pwd", "-P"]).run_checked(target)?;
+    let start = printed.stdout_text();
+    let start = start.trim_end_matches('\n').trim_end_matches('/');
+    for path in paths.iter_mut().filter(|p| relative(p)) {
+        *path = under(start, path);
+    }
+    Ok(paths)
+}
+
+/// `path` (relative) under the folder `start`, without `./` steps.
+fn under(start: &str, path: &str) -> String {
+    let mut rest = path;
+    while let Some(after) = rest.strip_prefix("./") {
+        rest = after.trim_start_matches('/');
+    }
+    match rest {
+        "" | "." => format!("{start}/"),
+        rest => format!("{start}/{rest}"),
+    }
+}
+
 /// Whether `word` has something [`expand`] could replace.
 fn wanted(word: &str) -> bool {
     word.contains('$')
@@ -85,5 +118,14 @@ mod tests {
         assert_eq!(expand("$NOPE ${NOPE} $ $1x", &env), "$NOPE ${NOPE} $ $1x");
         assert_eq!(expand("a${EMPTY}b ${unclosed", &env), "ab ${unclosed");
         assert_eq!(expand("price: 5$", &env), "price: 5$");
+    }
+
+    #[test]
+    fn relative_paths_go_under_the_start_folder() {
+        assert_eq!(under("/home/u", "a.txt"), "/home/u/a.txt");
+        assert_eq!(under("/home/u", "./sub/dir/"), "/home/u/sub/dir/");
+        assert_eq!(under("/home/u", ".//x"), "/home/u/x");
+        assert_eq!(under("", "x"), "/x");
+        assert_eq!(under("/home/u", "."), "/home/u/");
     }
 }

@@ -371,10 +371,13 @@ fn run(argv: Vec<String>, shown: String, params: Options, ctx: &Context) -> Resu
     // Over SSH the host's shell reports a missing program (127, "not
     // found"): the same result as on this machine, as Ansible's module
     // gives it, for a command (a shell line keeps its shell's answer).
+    let program = argv.first().map(String::as_str).unwrap_or_default();
     if !params.shell_line
         && output.exit_code == Some(127)
         && output.stdout.is_empty()
-        && output.stderr_text().contains("not found")
+        && output
+            .stderr_text()
+            .contains(&format!("{program}: not found"))
     {
         return Ok(missing_program(&argv));
     }

@@ -5,6 +5,8 @@
 //! them differs; check mode and a unified diff.
 
 mod fetch;
+mod remote_tree;
+mod tree_shapes;
 mod unarchive;
 
 use capstan_plugin_sdk::mode::Mode;
@@ -19,7 +21,8 @@ use serde::Deserialize;
 #[derive(Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CopyParams {
-    /// Absolute path of the file on the target.
+    /// The file on the target (`~/`, `$VAR` and a relative path read as
+    /// Ansible reads them).
     dest: String,
     /// What the file should hold, as text.
     content: Option<String>,
@@ -63,6 +66,12 @@ struct CopyParams {
     /// `dest` is a folder, or ends with `/`, the file goes into it under
     /// this name.
     src_name: Option<String>,
+    /// With `remote_src` and a folder as `src`: copy what its links point
+    /// to (default: the links themselves).
+    local_follow: Option<bool>,
+    /// A folder copy: the mode of each folder it makes (those already
+    /// there keep theirs).
+    directory_mode: Option<Mode>,
 }
 
 /// One file of a folder being copied.
@@ -75,10 +84,35 @@ struct TreeFile {
     content: Option<String>,
     /// Its bytes as base64, when it is not text.
     content_base64: Option<String>,
+    /// A link: where it points (made as a link, pointing there).
+    link: Option<String>,
+    /// Its own mode, over the copy's (`mode: preserve`).
+    mode: Option<Mode>,
+    /// A folder: made when missing.
+    #[serde(default)]
+    folder: bool,
 }
 
 fn yes() -> bool {
     true
+}
+
+impl CopyParams {
+    /// The uid of `owner` and the gid of `group` on the target, those
+    /// given.
+    fn ids(&self, ctx: &Context) -> Result<(Option<u32>, Option<u32>), Error> {
+        let uid = self
+            .owner
+            .as_deref()
+            .map(|o| accounts::uid_of(ctx, o))
+            .transpose()?;
+        let gid = self
+            .group
+            .as_deref()
+            .map(|g| accounts::gid_of(ctx, g))
+            .transpose()?;
+        Ok((uid, gid))
+    }
 }
 
 struct Copy;
@@ -111,20 +145,40 @@ impl Plugin for Copy {
     }
 }
 
+/// What a copy puts in place.
+enum Wanted {
+    /// The file's bytes.
+    Bytes(Vec<u8>),
+    /// A folder on the target (`remote_src`), by its path as given.
+    Folder(String),
+}
+
 /// The bytes the file should hold, from whichever parameter gives them.
-fn wanted_content(params: &mut CopyParams, ctx: &Context) -> Result<Vec<u8>, Error> {
+fn wanted_bytes(params: &mut CopyParams, ctx: &Context) -> Result<Vec<u8>, Error> {
+    match wanted_content(params, ctx)? {
+        Wanted::Bytes(bytes) => Ok(bytes),
+        Wanted::Folder(src) => Err(Error::msg(format!(
+            "Source {src} is a folder: a folder's files are copied one by one"
+        ))),
+    }
+}
+
+/// What the copy puts in place, from whichever parameter gives it.
+fn wanted_content(params: &mut CopyParams, ctx: &Context) -> Result<Wanted, Error> {
     match (
         params.content.take(),
         params.content_base64.take(),
         params.src.take(),
     ) {
-        (Some(text), None, None) if !params.remote_src => Ok(text.into_bytes()),
+        (Some(text), None, None) if !params.remote_src => Ok(Wanted::Bytes(text.into_bytes())),
         (None, Some(encoded), None) if !params.remote_src => {
             capstan_plugin_sdk::base64::decode(&encoded)
+                .map(Wanted::Bytes)
                 .ok_or_else(|| Error::InvalidParams("content_base64 is not base64".into()))
         }
         (None, None, Some(src)) if params.remote_src => {
-            let src = remote::expand_vars(&ctx.target, vec![src], true)?.remove(0);
+            // Reported as the result's `src`.
+            params.src = Some(src.clone());
             // `mode: preserve`: the source file's own mode.
             if params.mode.as_ref().is_some_and(|m| m.text() == "preserve") {
                 let info = remote::stat(&ctx.target, &src)?
@@ -135,13 +189,15 @@ fn wanted_content(params: &mut CopyParams, ctx: &Context) -> Result<Vec<u8>, Err
                 );
             }
             match remote::read_if_present(&ctx.target, &src) {
-                Ok(Some(bytes)) => Ok(bytes),
+                Ok(Some(bytes)) => Ok(Wanted::Bytes(bytes)),
                 Ok(None) => Err(Error::msg(format!("Source {src} not found"))),
                 Err(error) if error.to_string().contains("is a directory !") => {
-                    Err(Error::msg(format!(
-                        "Source {src} is a folder: copying a folder with remote_src is not supported yet"
-                    )))
+                    Ok(Wanted::Folder(src))
                 }
+                // Ansible's words for a device, a pipe or a socket.
+                Err(error) if error.to_string().contains("not a regular file") => Err(Error::msg(
+                    format!("Cannot copy invalid source '{src}': not a file"),
+                )),
                 Err(error) => Err(error),
             }
         }
@@ -158,10 +214,36 @@ fn wanted_content(params: &mut CopyParams, ctx: &Context) -> Result<Vec<u8>, Err
 }
 
 fn apply(mut params: CopyParams, ctx: &Context) -> Result<Outcome, Error> {
+    // Ansible's reading of both paths: `~/`, `$VAR`, relative to where
+    // the target starts commands.
+    let remote_src = params.src.clone().filter(|_| params.remote_src);
+    let mut paths = remote::absolute_paths(
+        &ctx.target,
+        std::iter::once(params.dest.clone())
+            .chain(remote_src)
+            .collect(),
+    )?
+    .into_iter();
+    params.dest = paths.next().unwrap_or_default();
+    if params.remote_src {
+        params.src = paths.next();
+        // Into a folder `dest`, the file keeps its own name, as Ansible's.
+        if params.src_name.is_none() {
+            params.src_name = params
+                .src
+                .as_deref()
+                .and_then(|src| src.rsplit('/').next())
+                .filter(|name| !name.is_empty())
+                .map(str::to_string);
+        }
+    }
     if let Some(files) = params.files.take() {
         return copy_tree(params, files, ctx);
     }
-    let content = wanted_content(&mut params, ctx)?;
+    let content = match wanted_content(&mut params, ctx)? {
+        Wanted::Bytes(bytes) => bytes,
+        Wanted::Folder(src) => return remote_tree::copy_folder(&params, &src, ctx),
+    };
     if params.follow {
         params.dest = followed(&params.dest, ctx)?;
     }
@@ -196,25 +278,29 @@ fn copy_tree(params: CopyParams, files: Vec<TreeFile>, ctx: &Context) -> Result<
         ));
     }
     let root = params.dest.trim_end_matches('/');
-    let mut changed = Vec::new();
-    let mut diffs = String::new();
-    for file in files {
-        if file
-            .path
+    if let Some(file) = files.iter().find(|file| {
+        file.path
             .split('/')
             .any(|part| part.is_empty() || part == "..")
-        {
-            return Err(Error::InvalidParams(format!(
-                "files: `{}` is not a path under dest",
-                file.path
-            )));
-        }
+    }) {
+        return Err(Error::InvalidParams(format!(
+            "files: `{}` is not a path under dest",
+            file.path
+        )));
+    }
+    let (shapes, files): (Vec<TreeFile>, Vec<TreeFile>) = files
+        .into_iter()
+        .partition(|file| file.folder || file.link.is_some());
+    let mut changed = tree_shapes::make(&params, root, &shapes, ctx)?;
+    let mut diffs = String::new();
+    for file in files {
         let mut one = params.clone();
         one.dest = format!("{root}/{}", file.path);
         one.make_parents = true;
         one.content = file.content;
         one.content_base64 = file.content_base64;
-        let content = wanted_content(&mut one, ctx)?;
+        one.mode = file.mode.or(one.mode);
+        let content = wanted_bytes(&mut one, ctx)?;
         let outcome = place(&one, &content, ctx)?;
         if outcome.status == capstan_plugin_sdk::Status::Changed {
             changed.push(file.path);
@@ -240,16 +326,7 @@ fn copy_tree(params: CopyParams, files: Vec<TreeFile>, ctx: &Context) -> Result<
 fn place(params: &CopyParams, content: &[u8], ctx: &Context) -> Result<Outcome, Error> {
     let octal_mode = params.mode.as_ref().map(Mode::octal).transpose()?.flatten();
     let symbolic_mode = params.mode.is_some() && octal_mode.is_none();
-    let uid = params
-        .owner
-        .as_deref()
-        .map(|o| accounts::uid_of(ctx, o))
-        .transpose()?;
-    let gid = params
-        .group
-        .as_deref()
-        .map(|g| accounts::gid_of(ctx, g))
-        .transpose()?;
+    let (uid, gid) = params.ids(ctx)?;
     // A symbolic mode needs the file's mode first: the steps look at it.
     let (dest, placed, backup_file, mode) =
         if params.backup || params.validate.is_some() || symbolic_mode {
@@ -339,14 +416,25 @@ fn place(params: &CopyParams, content: &[u8], ctx: &Context) -> Result<Outcome, 
     .collect();
     let what = what.join(", ");
     let verb = if ctx.check { "would change" } else { "changed" };
-    let mut outcome =
-        Outcome::changed(format!("{dest}: {verb} {what}")).with_data(data(backup_file.as_deref()));
+    let mut data = data(backup_file.as_deref());
+    let mut shown_diff = None;
     if ctx.diff && content_differs {
         let before = String::from_utf8_lossy(placed.old.as_deref().unwrap_or_default());
         let after = String::from_utf8_lossy(content);
-        outcome = outcome.with_diff(diff::unified(dest, &before, &after));
+        // The result's `diff`, as Ansible's copy and template give it.
+        data["diff"] = serde_json::json!([{
+            "before": before,
+            "after": after,
+            "before_header": dest,
+            "after_header": dest,
+        }]);
+        shown_diff = Some(diff::unified(dest, &before, &after));
     }
-    Ok(outcome)
+    let outcome = Outcome::changed(format!("{dest}: {verb} {what}")).with_data(data);
+    Ok(match shown_diff {
+        Some(text) => outcome.with_diff(text),
+        None => outcome,
+    })
 }
 
 /// The usual copy, in one command: compare and write (see

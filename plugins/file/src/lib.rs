@@ -20,7 +20,8 @@ use serde_json::Value as Json;
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct FileParams {
-    /// Absolute path on the target.
+    /// The path on the target (`~/`, `$VAR` and a relative path read as
+    /// Ansible reads them).
     path: String,
     /// What the path should be (default: what is there, else a file).
     #[serde(default)]
@@ -114,7 +115,8 @@ impl Plugin for File {
     }
 }
 
-fn apply(params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
+fn apply(mut params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
+    params.path = remote::absolute_paths(&ctx.target, vec![params.path])?.remove(0);
     let path = params.path.clone();
     let warnings = match params.state {
         Some(State::Absent) => Vec::new(),

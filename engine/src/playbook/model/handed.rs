@@ -264,4 +264,52 @@ impl HandedDown {
     pub fn role_scope(&self) -> Option<&RoleScope> {
         self.role_scope.as_deref()
     }
+
+    /// The same, shared.
+    pub fn role_scope_shared(&self) -> Option<&Arc<RoleScope>> {
+        self.role_scope.as_ref()
+    }
+}
+
+/// Gives every task and include in `steps` that sees the role variables
+/// `own` the variables `chained` instead (`own` within the role that
+/// included it).
+pub fn rescope(steps: &mut [Step], own: &Arc<RoleScope>, chained: &Arc<RoleScope>) {
+    for step in steps {
+        match step {
+            Step::Task(task) => rescope_task(task, own, chained),
+            Step::Block(block) => {
+                for steps in [&mut block.body, &mut block.rescue, &mut block.always] {
+                    rescope(steps, own, chained);
+                }
+            }
+            Step::Include(include) => rescope_include(include, own, chained),
+        }
+    }
+}
+
+/// [`rescope`] for one task (or handler).
+pub fn rescope_task(task: &mut Task, own: &Arc<RoleScope>, chained: &Arc<RoleScope>) {
+    if task
+        .role_scope
+        .as_ref()
+        .is_some_and(|s| Arc::ptr_eq(s, own))
+    {
+        task.role_scope = Some(chained.clone());
+    }
+    if let Some(include) = &mut task.include {
+        rescope_include(Arc::make_mut(include), own, chained);
+    }
+}
+
+/// [`rescope`] for an include and the steps it already holds.
+fn rescope_include(include: &mut Include, own: &Arc<RoleScope>, chained: &Arc<RoleScope>) {
+    if let Some(scope) = &include.handed.role_scope
+        && Arc::ptr_eq(scope, own)
+    {
+        include.handed.role_scope = Some(chained.clone());
+    }
+    if let Some(steps) = &mut include.steps {
+        rescope(steps, own, chained);
+    }
 }

@@ -26,7 +26,7 @@ use super::modules::Module;
 use super::template::Templates;
 use super::{NodeError, PlaybookError};
 use capstan_yaml::{self as yaml, Node, Pos, TopLevel, Yaml};
-pub use handed::HandedDown;
+pub use handed::{HandedDown, rescope, rescope_task};
 use loader::Loader;
 pub(crate) use loader::folder_of;
 pub use loader::roles_search_path;
@@ -783,6 +783,22 @@ pub struct RoleScope {
     pub defaults: serde_json::Map<String, Json>,
     /// `vars/` of the role and its dependencies.
     pub vars: serde_json::Map<String, Json>,
+}
+
+impl RoleScope {
+    /// This role's variables over those of `including`, the role whose
+    /// tasks included it.
+    pub fn within(&self, including: &RoleScope) -> RoleScope {
+        let over = |under: &serde_json::Map<String, Json>, own: &serde_json::Map<String, Json>| {
+            let mut all = under.clone();
+            all.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+            all
+        };
+        RoleScope {
+            defaults: over(&including.defaults, &self.defaults),
+            vars: over(&including.vars, &self.vars),
+        }
+    }
 }
 
 impl Task {

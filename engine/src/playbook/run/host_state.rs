@@ -60,6 +60,9 @@ pub(super) struct HostState {
     /// The current play's hosts (after `--limit`): what its tasks may reach.
     pub play_hosts: Arc<Vec<String>>,
     pub notified: Vec<String>,
+    /// Handlers (by their place among the play's) a handler notified
+    /// after they had their turn in a flush: they run in the next one.
+    pub handlers_due: Vec<usize>,
     /// The last task that failed here and its result, until a block's
     /// `rescue:` hands them on as `ansible_failed_task` and
     /// `ansible_failed_result`.
@@ -81,6 +84,9 @@ pub(super) struct HostState {
     /// `user@host`: a task's `remote_user`, opened on first use and kept
     /// for the run.
     pub logins: Vec<(String, Target)>,
+    /// The inventory names this host's login (`ansible_user`), which a
+    /// `remote_user` keyword does not change.
+    pub user_given: bool,
     /// The roles (with their parameters) that ran here in this play.
     pub roles_ran: Vec<Arc<str>>,
     /// Takes no more tasks in this play, without having failed (its batch
@@ -108,6 +114,7 @@ impl HostState {
             included: Map::new(),
             play_hosts: Arc::default(),
             notified: Vec::new(),
+            handlers_due: Vec::new(),
             last_failure: None,
             failed: false,
             forced: false,
@@ -116,6 +123,7 @@ impl HostState {
             ended: false,
             roles_ran: Vec::new(),
             logins: Vec::new(),
+            user_given: host.user_given,
             facts_for_others: Vec::new(),
             hostvars: None,
         }
@@ -479,6 +487,7 @@ pub(super) mod tests {
                 ("port".to_string(), json!(80)),
                 ("who".to_string(), json!("inventory")),
             ]),
+            user_given: false,
         })
     }
 

@@ -17,7 +17,9 @@ use super::{announce, any_active, run_steps};
 use crate::jobs::ResultStatus;
 use crate::playbook::PlaybookError;
 use crate::playbook::context::RunContext;
-use crate::playbook::model::{HandedDown, Include, IncludedRole, Play, RoleScope, Step, Task};
+use crate::playbook::model::{
+    HandedDown, Include, IncludedRole, Play, RoleScope, Step, Task, rescope, rescope_task,
+};
 use crate::playbook::report::{PlaybookEvent, TaskOutcome};
 use crate::playbook::template::Scope;
 
@@ -153,7 +155,9 @@ fn included_tasks(
 }
 
 /// The steps of the role `name` and the variables only they see: read as
-/// the playbook loaded, or now (its handlers then join the play's).
+/// the playbook loaded, or now (its handlers then join the play's). A
+/// role included from another role's tasks also sees that role's
+/// defaults and vars under its own, as Ansible's dependency chain does.
 fn included_role(
     ctx: &RunContext,
     play: &Play,
@@ -161,16 +165,28 @@ fn included_role(
     role: &IncludedRole,
     name: &str,
 ) -> Result<(Vec<Step>, Arc<RoleScope>), PlaybookError> {
-    if let (Some(steps), Some(scope)) = (&include.steps, &role.scope) {
-        join_handlers(ctx, play, role.handlers.iter().cloned());
-        return Ok((steps.clone(), scope.clone()));
+    let (mut steps, mut scope, mut handlers) = match (&include.steps, &role.scope) {
+        (Some(steps), Some(scope)) => (steps.clone(), scope.clone(), role.handlers.clone()),
+        _ => {
+            let read = include.read_role(name, &ctx.vault)?;
+            (read.steps, read.scope, read.handlers)
+        }
+    };
+    if let Some(including) = include.handed.role_scope_shared() {
+        let chained = Arc::new(scope.within(including));
+        rescope(&mut steps, &scope, &chained);
+        for handler in &mut handlers {
+            rescope_task(handler, &scope, &chained);
+        }
+        scope = chained;
     }
-    let read = include.read_role(name, &ctx.vault)?;
-    join_handlers(ctx, play, read.handlers.into_iter());
-    Ok((read.steps, read.scope))
+    join_handlers(ctx, play, handlers.into_iter());
+    Ok((steps, scope))
 }
 
-/// Makes an included role's handlers the play's (once), after its own.
+/// Makes an included role's handlers the play's (once), after its own. A
+/// handler already joined takes the variables of the latest include that
+/// brought it (a role included by another role sees that role's).
 fn join_handlers(ctx: &RunContext, play: &Play, handlers: impl Iterator<Item = Task>) {
     let mut late = ctx
         .late_handlers
@@ -178,10 +194,11 @@ fn join_handlers(ctx: &RunContext, play: &Play, handlers: impl Iterator<Item = T
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     for handler in handlers {
         let known = late
-            .iter()
-            .any(|(at, h)| *at == play.pos && h.pos == handler.pos && h.role == handler.role);
-        if !known {
-            late.push((play.pos.clone(), handler));
+            .iter_mut()
+            .find(|(at, h)| *at == play.pos && h.pos == handler.pos && h.role == handler.role);
+        match known {
+            Some((_, joined)) => joined.role_scope = handler.role_scope,
+            None => late.push((play.pos.clone(), handler)),
         }
     }
 }

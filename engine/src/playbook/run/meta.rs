@@ -27,7 +27,11 @@ pub(super) async fn run_meta(
     handler: bool,
 ) -> bool {
     let shown = ctx.secrets.mask(&task.display_name());
-    if action == MetaAction::ClearHostErrors {
+    // Its `when` holding on any of its hosts clears every host's errors,
+    // as Ansible's does (`when: false` clears none).
+    let clearing = action == MetaAction::ClearHostErrors
+        && (task.when.is_empty() || !meeting_when(ctx, play, task, states, chosen).0.is_empty());
+    if clearing {
         // Before the hosts are counted: it is what brings failed ones back
         // (an `always:` runs it on hosts that all failed).
         for &i in &batch.hosts {
@@ -44,8 +48,13 @@ pub(super) async fn run_meta(
     };
     match action {
         MetaAction::Noop => say_meta(ctx, states, &active, |_| "noop".into()),
-        MetaAction::ClearHostErrors => {
+        MetaAction::ClearHostErrors if clearing => {
             say_meta(ctx, states, &active, |_| "cleared host errors".into());
+        }
+        MetaAction::ClearHostErrors => {
+            say_meta(ctx, states, &active, |host| {
+                format!("not clearing host error state for {host}")
+            });
         }
         MetaAction::FlushHandlers => {
             // As ansible-core 2.19: a `when:` chooses the hosts it flushes.

@@ -20,6 +20,7 @@ mod results;
 mod serial;
 mod task;
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
@@ -435,7 +436,14 @@ async fn run_play(
         for steps in section {
             run_steps(ctx, &play, steps, states, batch, chosen).await;
         }
-        run_notified_handlers(ctx, &play, states, batch, chosen).await;
+        implicit_flush(ctx, &play, states, batch, chosen).await;
+    }
+    // A notification the last flush's handlers made ends with the play.
+    for &i in chosen {
+        if let Some(state) = states[i].as_mut() {
+            state.notified.clear();
+            state.handlers_due.clear();
+        }
     }
 }
 
@@ -459,9 +467,38 @@ async fn run_task(
     going
 }
 
+/// The flush that ends each section of a play: a task of Ansible's own,
+/// tagged `always` and the play's tags (so a `--skip-tags` naming the
+/// play's skips it), which says what it does in the run's debug lines
+/// (`-vvvv`, Ansible's `ANSIBLE_DEBUG`).
+async fn implicit_flush(
+    ctx: &Arc<RunContext>,
+    play: &Arc<Play>,
+    states: &mut [Option<HostState>],
+    batch: &Batch,
+    chosen: &[usize],
+) {
+    let tags =
+        crate::playbook::selection::rendered_tags(&play.tags, play, &ctx.templates, &ctx.options);
+    let always = ["always".to_string()];
+    if !crate::playbook::selection::selected_by_tags(&always, &tags, &ctx.options) {
+        return;
+    }
+    for state in chosen.iter().filter_map(|&i| states[i].as_ref()) {
+        let message = match state.notified.is_empty() && state.handlers_due.is_empty() {
+            true => format!("No handler notifications for {}, skipping.", state.name),
+            false => format!("META: triggered running handlers for {}", state.name),
+        };
+        run_line(ctx, LogLevel::Trace, message);
+    }
+    run_notified_handlers(ctx, play, states, batch, chosen).await;
+}
+
 /// Runs the handlers the chosen hosts have notified, each on the hosts
-/// that notified it, in the order the handlers are written; then those
-/// notifications are spent.
+/// that notified it, once, in the order the handlers are written. What a
+/// handler notifies while it runs reaches a handler written after it in
+/// this flush, and one written before it (or itself) in the next, as
+/// Ansible's notifications do.
 async fn run_notified_handlers(
     ctx: &Arc<RunContext>,
     play: &Arc<Play>,
@@ -482,29 +519,31 @@ async fn run_notified_handlers(
     } else {
         std::borrow::Cow::Owned(play.handlers.iter().cloned().chain(late).collect())
     };
+    let topics = answered_topics(&handlers);
     // With force_handlers a host that failed after notifying still runs
     // the handlers (and stays failed).
     let force = play.force_handlers.unwrap_or(ctx.force_handlers);
-    for (handler, topics) in handlers.iter().zip(answered_topics(&handlers)) {
-        // A handler named by a template answers to its name as each host
-        // renders it (one that cannot be rendered answers to none).
-        let templated = handler
-            .name
-            .as_deref()
-            .filter(|n| Templates::is_template(n));
-        let notified = hosts_where(states, chosen, |s| {
-            if !(s.active() || (force && s.forcible())) || s.notified.is_empty() {
-                return false;
-            }
-            // Rendered once per host, not once per notification.
-            let rendered = templated.and_then(|name| {
-                let scope = s.scope(&Map::new(), &ctx.options.extra_vars);
-                ctx.templates.render_text(name, &scope).ok()
-            });
-            s.notified
-                .iter()
-                .any(|n| topics.contains(n) || rendered.as_ref() == Some(n))
-        });
+    // Per host, the handlers (by index) it is to run in this flush.
+    let mut due: HashMap<usize, BTreeSet<usize>> = HashMap::new();
+    for &i in chosen {
+        if let Some(state) = states[i].as_mut() {
+            let mut handlers_due: BTreeSet<usize> = state.handlers_due.drain(..).collect();
+            let notified = std::mem::take(&mut state.notified);
+            handlers_due.extend(answering(ctx, &handlers, &topics, state, &notified));
+            due.insert(i, handlers_due);
+        }
+    }
+    for (at, handler) in handlers.iter().enumerate() {
+        let notified: Vec<usize> = chosen
+            .iter()
+            .copied()
+            .filter(|i| {
+                states[*i]
+                    .as_ref()
+                    .is_some_and(|s| s.active() || (force && s.forcible()))
+                    && due.get(i).is_some_and(|d| d.contains(&at))
+            })
+            .collect();
         if notified.is_empty() {
             continue;
         }
@@ -512,19 +551,64 @@ async fn run_notified_handlers(
             if let Some(state) = states[i].as_mut() {
                 state.forced = state.failed;
             }
+            if let Some(d) = due.get_mut(&i) {
+                d.remove(&at);
+            }
         }
         run_handler(ctx, play, handler, states, batch, &notified).await;
-        for &i in &notified {
-            if let Some(state) = states[i].as_mut() {
-                state.forced = false;
+        for &i in chosen {
+            let Some(state) = states[i].as_mut() else {
+                continue;
+            };
+            state.forced = false;
+            let raised = std::mem::take(&mut state.notified);
+            for next in answering(ctx, &handlers, &topics, state, &raised) {
+                match next > at {
+                    true => {
+                        due.entry(i).or_default().insert(next);
+                    }
+                    false => state.handlers_due.push(next),
+                }
             }
         }
     }
-    for &i in chosen {
-        if let Some(state) = states[i].as_mut() {
-            state.notified.clear();
+}
+
+/// The handlers (by index) that answer any of `notified` on `state`'s
+/// host: by a name, a `listen` topic, or a templated name as the host
+/// renders it (one that cannot be rendered answers to none).
+fn answering(
+    ctx: &RunContext,
+    handlers: &[Task],
+    topics: &[Vec<String>],
+    state: &HostState,
+    notified: &[String],
+) -> Vec<usize> {
+    if notified.is_empty() {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    for (at, (handler, answers)) in handlers.iter().zip(topics).enumerate() {
+        let templated = handler
+            .name
+            .as_deref()
+            .filter(|n| Templates::is_template(n));
+        let rendered = rendered_name(ctx, templated, state);
+        if notified
+            .iter()
+            .any(|n| answers.contains(n) || rendered.as_ref() == Some(n))
+        {
+            found.push(at);
         }
     }
+    found
+}
+
+/// A handler named by a template, as `state`'s host renders its name.
+fn rendered_name(ctx: &RunContext, templated: Option<&str>, state: &HostState) -> Option<String> {
+    let name = templated?;
+    let scope = state.scope(&Map::new(), &ctx.options.extra_vars);
+    ctx.templates.render_text(name, &scope).ok()
 }
 
 /// Runs one notified handler on the hosts that notified it: a task; an

@@ -30,11 +30,16 @@ pub(super) fn become_for(
     }
     let user = match variable(ctx, scope, "ansible_become_user")? {
         Some(Json::String(user)) if !user.trim().is_empty() => user.trim().to_string(),
-        _ => task
-            .become_user
-            .clone()
-            .or_else(|| play.become_user.clone())
-            .unwrap_or_else(|| "root".into()),
+        _ => match task.become_user.as_ref().or(play.become_user.as_ref()) {
+            // The keyword may be a template (`become_user: "{{ app_user }}"`).
+            Some(written) => ctx
+                .templates
+                .render_text(written, scope)
+                .map_err(TaskError::in_part(format!("become_user `{written}`")))?
+                .trim()
+                .to_string(),
+            None => "root".into(),
+        },
     };
     let mut password = ctx.sudo_password.clone();
     for name in ["ansible_become_password", "ansible_become_pass"] {

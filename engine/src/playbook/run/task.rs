@@ -694,7 +694,10 @@ async fn run_module(
         }
         None => state.target.clone(),
     };
-    if let Some(written) = task.remote_user.as_ref().or(play.remote_user.as_ref()) {
+    // A login the inventory names wins over the keyword, as Ansible's
+    // connection variables win over `remote_user`.
+    let keyword = task.remote_user.as_ref().or(play.remote_user.as_ref());
+    if let Some(written) = keyword.filter(|_| !state.user_given) {
         target = login_for(ctx, written, scope, target, &mut state.logins)?;
     }
     let env = environment(ctx, play, task, scope)?;
