@@ -86,20 +86,17 @@ fn walk(
         return Ok(());
     }
     on_the_way.push(real);
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+    // A folder's own files first, then its folders, as Ansible walks them
+    // (the first file it cannot read is the one it names): whether each
+    // is a folder to walk is looked up once, not at every comparison.
+    let mut entries: Vec<(bool, PathBuf)> = std::fs::read_dir(dir)
         .map_err(|e| TaskError::LocalFile(format!("cannot list {}: {e}", dir.display())))?
         .flatten()
         .map(|e| e.path())
+        .map(|path| (path.is_dir() && (follow || !path.is_symlink()), path))
         .collect();
-    // A folder's own files first, then its folders, as Ansible walks them
-    // (the first file it cannot read is the one it names).
-    entries.sort_by_key(|path| {
-        (
-            path.is_dir() && (follow || !path.is_symlink()),
-            path.clone(),
-        )
-    });
-    for path in entries {
+    entries.sort();
+    for (_, path) in entries {
         let name = path
             .file_name()
             .unwrap_or_default()
