@@ -35,6 +35,17 @@ def read_targets():
     return rows
 
 
+def read_not_applicable():
+    """not-applicable.txt: {target: [(playbook, why)]}."""
+    found = {}
+    for line in (HERE / "not-applicable.txt").read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        target, playbook, why = line.split(None, 2)
+        found.setdefault(target, []).append((playbook, why.strip()))
+    return found
+
+
 def prepare(source, scratch):
     """A scratch copy of test/integration with what ansible-test provides:
     the inventory, ansible.cfg, the stand-in setup roles and the shims."""
@@ -83,9 +94,13 @@ def container_name(target):
     return f"capstan-target-{target.replace('_', '-')}"
 
 
-def run_target(target, integration, shims, scratch):
+def run_target(target, integration, shims, scratch, not_applicable):
     """Runs one target; returns its process result and the folders used."""
     name = target["name"]
+    # The shim's list of this target's playbook runs that cannot apply.
+    skipped = scratch / f"{name}.not-applicable"
+    skipped.write_text("".join(f"{playbook}\t{why}\n"
+                               for playbook, why in not_applicable.get(name, [])))
     home = scratch / f"{name}.home"
     target_dir = integration / "targets" / name
     # Under the playbook's folder: Capstan's lookups read the controller's
@@ -130,6 +145,7 @@ def run_target(target, integration, shims, scratch):
         CAPSTAN_TARGET_CONFIG=str(config),
         CAPSTAN_TARGET_CALLS=str(scratch / f"{name}.calls"),
         CAPSTAN_TARGET_INVENTORY=given_inventory,
+        CAPSTAN_TARGET_NOT_APPLICABLE=str(skipped),
         PATH=f"{shims}:{env['PATH']}",
     )
     if target["how"] == "role":
@@ -178,8 +194,10 @@ def tally(home):
                       key=lambda r: r["id"]):
         detail = capstan_json(home, "jobs", "show", str(row["id"]))
         counts["runs"] += 1
-        if all(r["status"] not in ("failed", "unreachable") for r in detail["results"]):
+        run_ok = all(r["status"] not in ("failed", "unreachable") for r in detail["results"])
+        if run_ok:
             counts["runs_ok"] += 1
+        stopped_by = None
         # A run that ended before its first task records none.
         for task in detail.get("tasks", []):
             status = task["status"]
@@ -194,8 +212,11 @@ def tally(home):
                     counts["asserts"] += 1
             if failed and not task["ignored"]:
                 counts["failed"] += 1
-                if counts["first_failure"] is None:
-                    counts["first_failure"] = f"{task['task']}: {task['summary']}"
+                stopped_by = f"{task['task']}: {task['summary']}"
+        # What stopped a failed run is its last failure (those before it
+        # were answered by a rescue).
+        if counts["first_failure"] is None and not run_ok and stopped_by:
+            counts["first_failure"] = stopped_by
     return counts
 
 
@@ -225,6 +246,8 @@ def shorten(text, width=110):
 
 def report(target, outcome, counts, scratch):
     passed = outcome["code"] == 0
+    made = calls(scratch, target["name"])
+    skipped = [f"{c[1]}: {c[2]}" for c in made if c[0] == "n/a" and len(c) > 2]
     if passed:
         verdict = "pass"
     elif outcome["code"] == "timeout":
@@ -232,8 +255,7 @@ def report(target, outcome, counts, scratch):
     elif counts["first_failure"]:
         verdict = counts["first_failure"]
     else:
-        made = calls(scratch, target["name"])
-        failing = [c for c in made if c[0] != "0"]
+        failing = [c for c in made if c[0] not in ("0", "n/a")]
         if target["how"] == "runme" and not failing and made:
             verdict = "runme.sh: " + refusal(outcome["log"])
         else:
@@ -248,19 +270,21 @@ def report(target, outcome, counts, scratch):
         "asserts_failed": counts["asserts_failed"],
         "seconds": round(outcome["seconds"], 1),
         "verdict": shorten(verdict),
+        "not_applicable": skipped,
     }
 
 
 def print_table(rows):
     print()
     print("| target | how | result | playbook runs ok | tasks run | assert tasks passed "
-          "| assert tasks failed | first failure or refusal |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| assert tasks failed | first failure or refusal | not applicable |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         result = "pass" if r["passed"] else "FAIL"
         reason = "" if r["passed"] else r["verdict"].replace("|", "\\|")
+        skipped = "; ".join(r["not_applicable"]).replace("|", "\\|")
         print(f"| {r['target']} | {r['how']} | {result} | {r['runs']} | {r['tasks']} "
-              f"| {r['asserts']} | {r['asserts_failed']} | {reason} |")
+              f"| {r['asserts']} | {r['asserts_failed']} | {reason} | {skipped} |")
     passed = sum(1 for r in rows if r["passed"])
     asserts = sum(r["asserts"] for r in rows)
     print(f"\n{passed} of {len(rows)} targets pass; {asserts} assert tasks passed in all.")
@@ -287,10 +311,11 @@ def main():
         targets = [t for t in targets if not t["fast"]]
     scratch = Path(tempfile.mkdtemp(prefix="capstan-targets-"))
     integration, shims = prepare(args.source, scratch)
+    not_applicable = read_not_applicable()
     rows = []
     for target in targets:
         try:
-            outcome = run_target(target, integration, shims, scratch)
+            outcome = run_target(target, integration, shims, scratch, not_applicable)
         finally:
             if target["where"] == "container" and not args.keep:
                 stop_container(target)

@@ -28,6 +28,18 @@ while [ $# -gt 0 ]; do
     args+=("$1")
     shift
 done
+# A playbook run not-applicable.txt names for this target is reported
+# as not applicable, and the script goes on.
+if [ -n "${CAPSTAN_TARGET_NOT_APPLICABLE:-}" ] && [ -f "$CAPSTAN_TARGET_NOT_APPLICABLE" ]; then
+    for arg in "${args[@]}"; do
+        why=$(awk -F'\t' -v p="${arg##*/}" '$1 == p { print $2 }' "$CAPSTAN_TARGET_NOT_APPLICABLE")
+        if [ -n "$why" ]; then
+            echo "capstan-targets: not applicable: ${arg##*/}: $why"
+            printf 'n/a\t%s\t%s\n' "${arg##*/}" "$why" >>"$CAPSTAN_TARGET_CALLS"
+            exit 0
+        fi
+    done
+fi
 # Ansible's debug output (ANSIBLE_DEBUG=1) is Capstan's -vvvv.
 case "${ANSIBLE_DEBUG:-}" in
     1 | true | yes | on | True) args+=(-vvvv) ;;

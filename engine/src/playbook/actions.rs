@@ -60,16 +60,23 @@ pub(crate) fn assert_params(
     params: Json,
     scope: &Scope,
 ) -> Result<Json, TaskError> {
+    // Ansible's words, which playbooks test for.
+    let missing = || TaskError::Args("assert: missing required arguments: that".into());
     let Json::Object(mut map) = params else {
-        return Err(TaskError::Args("assert needs `that:`".into()));
+        return Err(missing());
     };
-    let that = map
-        .remove("that")
-        .ok_or_else(|| TaskError::Args("assert needs `that:`".into()))?;
+    let that = map.remove("that").ok_or_else(missing)?;
+    let expression = |value: Json| match value {
+        Json::Null => String::new(),
+        other => display_json(&other),
+    };
     let expressions: Vec<String> = match that {
-        Json::Array(items) => items.into_iter().map(|i| display_json(&i)).collect(),
-        Json::Bool(b) => vec![b.to_string()],
-        other => vec![display_json(&other)],
+        Json::Array(items) => items.into_iter().map(expression).collect(),
+        Json::String(text) => match ctx.templates.listed_conditions(&text, scope)? {
+            Some(listed) => listed,
+            None => vec![text],
+        },
+        other => vec![expression(other)],
     };
     let mut checks = Vec::new();
     for expr in expressions {

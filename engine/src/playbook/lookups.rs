@@ -11,6 +11,7 @@ use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 
 use super::controller_files::{ControllerFiles, files_under};
+use super::jinja_errors::jinja_message;
 use super::template_files::{TemplateSearch, render_str_finding};
 
 /// The lookups Capstan has.
@@ -191,7 +192,7 @@ fn run_strictly(
                     Some(&path),
                 );
                 let rendered = render_str_finding(state.env(), &search, &source, context)
-                    .map_err(|e| fail(format!("{}: {e}", path.display())))?;
+                    .map_err(|e| fail(format!("{}: {}", path.display(), jinja_message(&e))))?;
                 out.push(if convert_data {
                     as_data(rendered)
                 } else {

@@ -107,6 +107,10 @@ pub enum Module {
     Pause,
     /// `shell`.
     Shell,
+    /// `raw`: a command line as written (but `executable=`), run by the
+    /// target's shell (the command plugin's `shell`, as Ansible's runs it
+    /// through the connection's shell).
+    Raw,
     /// `stat`.
     Stat,
     /// `template`.
@@ -170,6 +174,7 @@ pub const NAMES: &[&str] = &[
     "pause",
     "ping",
     "pip",
+    "raw",
     "replace",
     "service",
     "set_fact",
@@ -203,7 +208,6 @@ pub const NOT_YET: &[&str] = &[
     "known_hosts",
     "mount_facts",
     "package_facts",
-    "raw",
     "reboot",
     "rpm_key",
     "service_facts",
@@ -267,6 +271,7 @@ pub fn resolve(written: &str) -> Option<Module> {
         "set_fact" => Module::SetFact,
         "setup" | "gather_facts" => Module::Setup,
         "shell" => Module::Shell,
+        "raw" => Module::Raw,
         "stat" => Module::Stat,
         "template" => Module::Template,
         "unarchive" => Module::Unarchive,
@@ -322,7 +327,7 @@ impl Module {
             Module::Find => ("find", "find"),
             Module::Assert => ("assert", "check"),
             Module::Command => ("command", "exec"),
-            Module::Shell => ("command", "shell"),
+            Module::Shell | Module::Raw => ("command", "shell"),
             Module::Copy | Module::Template => ("copy", "apply"),
             Module::Cron => ("system", "cron"),
             Module::Hostname => ("system", "hostname"),
@@ -412,7 +417,9 @@ impl Module {
                 ("daemon-reload", "daemon_reload"),
                 ("daemon-reexec", "daemon_reexec"),
             ],
-            Module::Command | Module::Shell | Module::Script => &[("_raw_params", "cmd")],
+            Module::Command | Module::Shell | Module::Script | Module::Raw => {
+                &[("_raw_params", "cmd")]
+            }
             Module::DockerContainer => &[("ports", "published_ports")],
             Module::DockerNetwork => &[("network_name", "name")],
             Module::DockerVolume => &[("volume_name", "name")],
@@ -422,7 +429,10 @@ impl Module {
 
     /// Whether `k=v` text is a command line with a few options in it.
     pub(crate) fn free_form(self) -> bool {
-        matches!(self, Module::Command | Module::Shell | Module::Script)
+        matches!(
+            self,
+            Module::Command | Module::Shell | Module::Script | Module::Raw
+        )
     }
 }
 
@@ -457,9 +467,15 @@ pub fn params(module: Module, inline: Option<&str>, map: Option<&Json>) -> Resul
             // spacing kept), less the option words and `\` line
             // continuations, as Ansible's argument splitter leaves it.
             let mut command = text.to_string();
+            // `raw` takes only `executable=`; the rest is its command.
+            let options = if module == Module::Raw {
+                &["executable"][..]
+            } else {
+                COMMAND_OPTIONS
+            };
             for (raw, unquoted) in words {
                 if let Some((key, value)) = unquoted.split_once('=')
-                    && COMMAND_OPTIONS.contains(&key)
+                    && options.contains(&key)
                     && raw.starts_with(&format!("{key}="))
                 {
                     params.insert(key.to_string(), Json::String(value.to_string()));
@@ -736,6 +752,16 @@ mod tests {
             )
             .unwrap(),
             json!({"cmd": "echo \"test\"\n", "creates": "/x", "executable": "/bin/bash"})
+        );
+        // `raw` takes only `executable=`: the rest is its command.
+        assert_eq!(
+            params(
+                Module::Raw,
+                Some("executable=/bin/bash echo a creates=/x"),
+                None
+            )
+            .unwrap(),
+            json!({"cmd": "echo a creates=/x", "executable": "/bin/bash"})
         );
         assert_eq!(
             params(Module::File, Some("path={{ root }}/x state=touch"), None).unwrap(),

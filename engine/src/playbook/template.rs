@@ -19,8 +19,11 @@ use minijinja::value::{Value, ValueKind};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use serde_json::Value as Json;
 
+use super::conditional::{self, Shape, Step};
+use super::jinja_errors::jinja_message;
 use super::template_files::{self, TemplateOptions, TemplateSearch};
 pub use super::truth::{truthy, truthy_json};
+use super::unary_plus::without_unary_plus;
 
 /// How deep written variables may refer to other written variables.
 const MAX_DEPTH: usize = 32;
@@ -45,6 +48,17 @@ pub enum TemplateError {
         kind: &'static str,
         /// The attribute it lacks.
         attribute: String,
+    },
+    /// An index past a list's end (or one a mapping lacks), in Jinja's
+    /// words.
+    #[error("undefined variable `{path}`: {kind} object has no element {index}")]
+    NoElement {
+        /// The whole path.
+        path: String,
+        /// The type of the value indexed (`list`, `dict`...).
+        kind: &'static str,
+        /// The index it lacks.
+        index: i64,
     },
     /// An expression evaluated to nothing, without naming a missing variable.
     #[error("`{0}` is undefined")]
@@ -73,6 +87,24 @@ pub enum TemplateError {
     /// and detail, as minijinja words them.
     #[error("{0}")]
     Jinja(String),
+    /// A conditional with nothing in it, as Ansible words it.
+    #[error("Empty conditional expressions are not allowed.")]
+    EmptyConditional,
+    /// A conditional whose template gave text that did not come, as
+    /// written, from the playbook: it is never evaluated as an expression
+    /// (see `conditional.rs`).
+    #[error(
+        "conditional `{conditional}` is an untrusted template or expression: its template \
+         gave the text `{text}`, which was not written in the playbook as it stands (it was \
+         pieced together, or came from a host or a result), and such text is never \
+         evaluated as an expression; write the expression itself, without {{{{ }}}}"
+    )]
+    Untrusted {
+        /// The conditional as written.
+        conditional: String,
+        /// The text its template gave.
+        text: String,
+    },
 }
 
 /// The template engine for one playbook run.
@@ -108,6 +140,9 @@ pub struct Scope {
     json: Json,
     /// Names whose values are written templates, not yet rendered.
     written: Arc<BTreeSet<String>>,
+    /// Names whose values came from a host, a plugin or a render: a
+    /// conditional never evaluates their text as an expression.
+    data: Arc<BTreeSet<String>>,
     /// `hostvars`: every play host's variables, shared by all the hosts
     /// of a task (data, never rendered).
     hostvars: Option<Value>,
@@ -116,10 +151,15 @@ pub struct Scope {
 impl Scope {
     /// Variables from a JSON object, all of them data.
     pub fn new(vars: Json) -> Scope {
+        let data = vars
+            .as_object()
+            .map(|map| map.keys().cloned().collect())
+            .unwrap_or_default();
         Scope {
             value: Value::from_serialize(&vars),
             json: vars,
             written: Arc::default(),
+            data: Arc::new(data),
             hostvars: None,
         }
     }
@@ -131,12 +171,18 @@ impl Scope {
     ) -> Scope {
         let mut all = serde_json::Map::new();
         let mut written = BTreeSet::new();
+        let mut data = BTreeSet::new();
         for (layer, origin) in layers {
             for (name, value) in layer {
                 if origin == Origin::Written && holds_template(value) {
                     written.insert(name.clone());
                 } else {
                     written.remove(name);
+                }
+                if origin == Origin::Data {
+                    data.insert(name.clone());
+                } else {
+                    data.remove(name);
                 }
                 all.insert(name.clone(), value.clone());
             }
@@ -146,6 +192,7 @@ impl Scope {
             value: Value::from_serialize(&json),
             json,
             written: Arc::new(written),
+            data: Arc::new(data),
             hostvars: None,
         }
     }
@@ -176,6 +223,17 @@ impl Scope {
 
     /// This scope with `name` (re)bound to `value`, as data.
     pub fn with(&self, name: &str, value: Json) -> Scope {
+        self.bound(name, value, Origin::Data)
+    }
+
+    /// This scope with `name` (re)bound to `value`, a value the user
+    /// wrote without templates (an item of a loop written as a list): never
+    /// rendered, and its text may be a conditional's expression.
+    pub fn with_written(&self, name: &str, value: Json) -> Scope {
+        self.bound(name, value, Origin::Written)
+    }
+
+    fn bound(&self, name: &str, value: Json, origin: Origin) -> Scope {
         let mut json = self.json.clone();
         if let Json::Object(map) = &mut json {
             map.insert(name.to_string(), value);
@@ -184,12 +242,28 @@ impl Scope {
         if written.contains(name) {
             Arc::make_mut(&mut written).remove(name);
         }
+        let mut data = self.data.clone();
+        if data.contains(name) != (origin == Origin::Data) {
+            let names = Arc::make_mut(&mut data);
+            if origin == Origin::Data {
+                names.insert(name.to_string());
+            } else {
+                names.remove(name);
+            }
+        }
         Scope {
             value: Value::from_serialize(&json),
             json,
             written,
+            data,
             hostvars: self.hostvars.clone(),
         }
+    }
+
+    /// Whether the text of variable `name` may be a conditional's
+    /// expression: it is bound, to a value written without templates.
+    pub(crate) fn trusts(&self, name: &str) -> bool {
+        self.json.get(name).is_some() && !self.written.contains(name) && !self.data.contains(name)
     }
 
     /// This scope with each of `vars` bound, as data, where no variable
@@ -205,6 +279,7 @@ impl Scope {
             value: Value::from_serialize(&json),
             json,
             written: self.written.clone(),
+            data: self.data.clone(),
             hostvars: self.hostvars.clone(),
         }
     }
@@ -250,7 +325,7 @@ fn engine(undefined: UndefinedBehavior) -> Environment<'static> {
 }
 
 /// Whether a value holds a template anywhere inside.
-fn holds_template(value: &Json) -> bool {
+pub(crate) fn holds_template(value: &Json) -> bool {
     match value {
         Json::String(s) => Templates::is_template(s),
         Json::Array(items) => items.iter().any(holds_template),
@@ -377,12 +452,14 @@ impl Templates {
         chain: &[&str],
         also_used: HashSet<String>,
     ) -> Result<String, TemplateError> {
-        let template = env
-            .template_from_str(text)
-            .map_err(|e| describe(&e, None))?;
-        let mut used = with_lookups(text, template.undeclared_variables(false), scope, chain);
+        let mut rewritten = None;
+        let (text, template) = compiled_retrying(text, &mut rewritten, false, |text| {
+            env.template_from_str(text)
+        })?;
+        let mut used = template.undeclared_variables(false);
         used.extend(also_used);
-        let scope = self.resolve(&used, scope, chain)?;
+        let reach = lookup_reach(text, &used, scope, chain);
+        let scope = self.resolve(&used, &reach, scope, chain)?;
         match template.render(scope.context()) {
             Ok(text) => Ok(text),
             Err(e) => {
@@ -414,12 +491,13 @@ impl Templates {
     fn eval_at(&self, expr: &str, scope: &Scope, chain: &[&str]) -> Result<Value, TemplateError> {
         let expr = expr.trim();
         let expr = single_expression(expr).unwrap_or(expr);
-        let compiled = self
-            .env
-            .compile_expression(expr)
-            .map_err(|e| describe(&e, None))?;
-        let used = with_lookups(expr, compiled.undeclared_variables(false), scope, chain);
-        let scope = self.resolve(&used, scope, chain)?;
+        let mut rewritten = None;
+        let (expr, compiled) = compiled_retrying(expr, &mut rewritten, true, |text| {
+            self.env.compile_expression(text)
+        })?;
+        let used = compiled.undeclared_variables(false);
+        let reach = lookup_reach(expr, &used, scope, chain);
+        let scope = self.resolve(&used, &reach, scope, chain)?;
         let value = match compiled.eval(scope.context()) {
             Ok(value) => value,
             Err(e) => self
@@ -437,21 +515,29 @@ impl Templates {
         if value.is_undefined() {
             let names = compiled.undeclared_variables(true);
             return Err(undefined_variable(&names, &scope)
+                .or_else(|| missing_step(expr, &scope))
                 .unwrap_or_else(|| TemplateError::UndefinedExpression(expr.to_string())));
         }
         Ok(value)
     }
 
-    /// Renders the written variables among `used` (each in turn, as its
-    /// own template may use others) and binds their results as data.
+    /// Renders the written variables among `used` and `reach` (each in
+    /// turn, as its own template may use others) and binds their results
+    /// as data. One in `reach` alone (a lookup might read it) that cannot
+    /// be rendered is left undefined rather than failing the template,
+    /// as Ansible renders a variable only when it is read.
     fn resolve<'s>(
         &self,
         used: &HashSet<String>,
+        reach: &HashSet<String>,
         scope: &'s Scope,
         chain: &[&str],
     ) -> Result<std::borrow::Cow<'s, Scope>, TemplateError> {
-        let mut pending: Vec<&String> =
-            used.iter().filter(|n| scope.written.contains(*n)).collect();
+        let mut pending: Vec<&String> = used
+            .iter()
+            .chain(reach)
+            .filter(|n| scope.written.contains(*n))
+            .collect();
         if pending.is_empty() {
             return Ok(std::borrow::Cow::Borrowed(scope));
         }
@@ -472,21 +558,117 @@ impl Templates {
             }
             let mut inner = chain.to_vec();
             inner.push(name);
-            let rendered = self.render_json_at(&scope.json[name.as_str()], scope, &inner)?;
-            json[name.as_str()] = rendered;
             written.remove(name);
+            match self.render_json_at(&scope.json[name.as_str()], scope, &inner) {
+                Ok(rendered) => json[name.as_str()] = rendered,
+                Err(_) if !used.contains(name) => {
+                    if let Json::Object(map) = &mut json {
+                        map.remove(name.as_str());
+                    }
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(std::borrow::Cow::Owned(Scope {
             value: Value::from_serialize(&json),
             json,
             written: Arc::new(written),
+            data: scope.data.clone(),
             hostvars: scope.hostvars.clone(),
         }))
     }
 
-    /// Evaluates a condition to true or false.
+    /// Evaluates a condition to true or false, read as Ansible 2.19 reads
+    /// one (see `conditional.rs`).
     pub fn condition(&self, expr: &str, scope: &Scope) -> Result<bool, TemplateError> {
-        Ok(truthy(&self.eval(expr, scope)?))
+        let untrusted = |text: &str| TemplateError::Untrusted {
+            conditional: expr.trim().to_string(),
+            text: text.to_string(),
+        };
+        match conditional::shape(expr) {
+            Shape::Empty => Err(TemplateError::EmptyConditional),
+            Shape::Expression(text) => self.expression_condition(text, scope),
+            Shape::Variable { inner, root } => {
+                let value = self.eval(inner, scope)?;
+                match value.as_str() {
+                    Some(text) if !scope.trusts(root) => Err(untrusted(text)),
+                    Some(text) => match conditional::shape(text) {
+                        Shape::Empty => Err(TemplateError::EmptyConditional),
+                        _ => self.expression_condition(text.trim(), scope),
+                    },
+                    None => Ok(truthy(&value)),
+                }
+            }
+            Shape::Single(inner) => {
+                let value = self.eval(inner, scope)?;
+                match value.as_str() {
+                    Some(text) => Err(untrusted(text)),
+                    None => Ok(truthy(&value)),
+                }
+            }
+            Shape::Template(text) => match self.render_value(text, scope)? {
+                Json::String(text) => Err(untrusted(&text)),
+                other => Ok(truthy_json(&other)),
+            },
+        }
+    }
+
+    /// The conditions a template alone stands for when it gives a list
+    /// (`that: "{{ checks }}"`): each member, as an expression when it is
+    /// text the user wrote (refused as untrusted otherwise), as its own
+    /// truth when it is not text. `None` when `text` is not such a
+    /// template.
+    pub fn listed_conditions(
+        &self,
+        text: &str,
+        scope: &Scope,
+    ) -> Result<Option<Vec<String>>, TemplateError> {
+        let (inner, trusted) = match conditional::shape(text) {
+            Shape::Variable { inner, root } => (inner, scope.trusts(root)),
+            Shape::Single(inner) => (inner, false),
+            _ => return Ok(None),
+        };
+        let Ok(Json::Array(members)) = serde_json::to_value(self.eval(inner, scope)?) else {
+            return Ok(None);
+        };
+        members
+            .into_iter()
+            .map(|member| match member {
+                Json::String(member) if trusted => Ok(member),
+                Json::String(member) => Err(TemplateError::Untrusted {
+                    conditional: text.trim().to_string(),
+                    text: member,
+                }),
+                Json::Null => Ok(String::new()),
+                other => Ok(other.to_string()),
+            })
+            .collect::<Result<_, _>>()
+            .map(Some)
+    }
+
+    /// Evaluates expression `expr` as a condition, each quoted string in
+    /// it that holds a template rendered first (`x == '{{ y }}'`).
+    fn expression_condition(&self, expr: &str, scope: &Scope) -> Result<bool, TemplateError> {
+        let literals: Vec<_> = conditional::string_literals(expr)
+            .into_iter()
+            .filter(|l| Templates::is_template(&l.text))
+            .collect();
+        if literals.is_empty() {
+            return Ok(truthy(&self.eval(expr, scope)?));
+        }
+        let mut rewritten = String::with_capacity(expr.len());
+        let mut bound = scope.clone();
+        let mut from = 0;
+        for (n, literal) in literals.iter().enumerate() {
+            let name = format!("__capstan_literal_{n}");
+            let text = self.render_text(&literal.text, scope)?;
+            bound = bound.with(&name, Json::String(text));
+            rewritten.push_str(&expr[from..literal.start]);
+            rewritten.push_str(&name);
+            from = literal.end;
+        }
+        rewritten.push_str(&expr[from..]);
+        Ok(truthy(&self.eval(&rewritten, &bound)?))
     }
 
     /// Templates every string inside a JSON value.
@@ -518,30 +700,55 @@ impl Templates {
     }
 }
 
-/// The variables a template uses: those it names, and every written one
-/// when it calls a lookup (`lookup('vars', name)` and a looked-up
-/// template name theirs only as text) but those being rendered on the
-/// way here (`chain`: a variable whose own template calls a lookup does
-/// not use itself).
-fn with_lookups(
+/// `text` compiled by `compile`; when that fails on its syntax, compiled
+/// again without unary pluses, which minijinja lacks (`unary_plus.rs`),
+/// kept in `rewritten`. Gives the text compiled, and the error of the
+/// first try when the second fails too.
+fn compiled_retrying<'s, T>(
+    text: &'s str,
+    rewritten: &'s mut Option<String>,
+    expression: bool,
+    compile: impl Fn(&'s str) -> Result<T, minijinja::Error>,
+) -> Result<(&'s str, T), TemplateError> {
+    let first = match compile(text) {
+        Ok(compiled) => return Ok((text, compiled)),
+        Err(e) => e,
+    };
+    let retry = (first.kind() == ErrorKind::SyntaxError)
+        .then(|| without_unary_plus(text, expression))
+        .flatten();
+    let Some(retry) = retry else {
+        return Err(describe(&first, None));
+    };
+    let retry: &'s str = rewritten.insert(retry);
+    compile(retry)
+        .map(|compiled| (retry, compiled))
+        .map_err(|_| describe(&first, None))
+}
+
+/// The written variables a template may read without naming them: every
+/// one when it calls a lookup (`lookup('vars', name)` and a looked-up
+/// template name theirs only as text), but those it names (`used`) and
+/// those being rendered on the way here (`chain`: a variable whose own
+/// template calls a lookup does not use itself).
+fn lookup_reach(
     text: &str,
-    mut used: HashSet<String>,
+    used: &HashSet<String>,
     scope: &Scope,
     chain: &[&str],
 ) -> HashSet<String> {
-    if ["lookup(", "query(", "q("]
+    if !["lookup(", "query(", "q("]
         .iter()
         .any(|call| text.contains(call))
     {
-        used.extend(
-            scope
-                .written
-                .iter()
-                .filter(|name| !chain.contains(&name.as_str()))
-                .cloned(),
-        );
+        return HashSet::new();
     }
-    used
+    scope
+        .written
+        .iter()
+        .filter(|name| !chain.contains(&name.as_str()) && !used.contains(*name))
+        .cloned()
+        .collect()
 }
 
 /// `{{ expr }}` alone, without other text: its inner expression.
@@ -567,11 +774,7 @@ fn describe(
     {
         return missing;
     }
-    let mut message = error.kind().to_string();
-    if let Some(detail) = error.detail() {
-        message = format!("{message}: {detail}");
-    }
-    TemplateError::Jinja(message)
+    TemplateError::Jinja(jinja_message(error))
 }
 
 /// Names the first variable (or attribute path) that the scope lacks.
@@ -599,6 +802,57 @@ fn undefined_variable(names: &HashSet<String>, scope: &Scope) -> Option<Template
                         attribute: part.to_string(),
                     });
                 }
+            }
+        }
+    }
+    None
+}
+
+/// Where a bare variable path (`foo[0]`, `conf['a'].b`) finds nothing:
+/// the step that is missing, named as Jinja names it.
+fn missing_step(expr: &str, scope: &Scope) -> Option<TemplateError> {
+    let (root, steps) = conditional::variable_path(expr)?;
+    let mut value = scope.json.get(root)?;
+    let mut path = root.to_string();
+    for step in steps {
+        let written = match &step {
+            Step::Attribute(name) => format!(".{name}"),
+            Step::Key(name) => format!("['{name}']"),
+            Step::Index(index) => format!("[{index}]"),
+        };
+        path.push_str(&written);
+        match step {
+            Step::Attribute(name) | Step::Key(name) => {
+                let Some(inner) = value.get(name.as_str()) else {
+                    return Some(TemplateError::NoAttribute {
+                        path,
+                        kind: python_type(value),
+                        attribute: name,
+                    });
+                };
+                value = inner;
+            }
+            Step::Index(index) => {
+                let inner = match value {
+                    Json::Array(items) => {
+                        let at = if index < 0 {
+                            items.len() as i64 + index
+                        } else {
+                            index
+                        };
+                        usize::try_from(at).ok().and_then(|at| items.get(at))
+                    }
+                    Json::Object(map) => map.get(&index.to_string()),
+                    _ => None,
+                };
+                let Some(inner) = inner else {
+                    return Some(TemplateError::NoElement {
+                        path,
+                        kind: python_type(value),
+                        index,
+                    });
+                };
+                value = inner;
             }
         }
     }
@@ -961,6 +1215,21 @@ mod tests {
         let err = t.condition("nope == 1", &scope()).unwrap_err();
         assert_eq!(err, TemplateError::Undefined("nope".into()));
         assert!(t.condition("nope is not defined", &scope()).unwrap());
+        // An index past the end, or a key a mapping lacks, as Jinja says.
+        let err = t.render_value("{{ pkgs[2] }}", &scope()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "undefined variable `pkgs[2]`: list object has no element 2"
+        );
+        assert_eq!(
+            t.render_value("{{ pkgs[-1] }}", &scope()),
+            Ok(json!("curl"))
+        );
+        let err = t.render_value("{{ result['rc'] }}", &scope()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "undefined variable `result['rc']`: object of type 'dict' has no attribute 'rc'"
+        );
     }
 
     fn layers(written: Json, data: Json) -> Scope {
@@ -968,6 +1237,96 @@ mod tests {
             unreachable!()
         };
         Scope::layered([(&written, Origin::Written), (&data, Origin::Data)])
+    }
+
+    #[test]
+    fn a_unary_plus_is_read_as_jinja_reads_it() {
+        let t = Templates::new();
+        let scope = Scope::new(json!({ "x": 2 }));
+        assert_eq!(
+            t.render_value("[1] + {{ [-2.5, +2.5, 1 + 2.5] }}", &scope),
+            Ok(json!("[1] + [-2.5, 2.5, 3.5]"))
+        );
+        assert_eq!(t.render_value("{{ +x + +1 }}", &scope), Ok(json!(3)));
+        assert_eq!(t.condition("+x == 2", &scope), Ok(true));
+        // A syntax error without a unary plus is still named as it was.
+        assert!(matches!(
+            t.render_value("{{ x + }}", &scope),
+            Err(TemplateError::Jinja(_))
+        ));
+    }
+
+    #[test]
+    fn conditionals_are_read_as_ansible_2_19_reads_them() {
+        let t = Templates::new();
+        let scope = layers(
+            json!({
+                "family": "Debian", "a": 1,
+                "is_one": "a == 1", "is_two": "a == 2",
+                "pieced": "{{ 'a' }} == 1",
+                "checks": ["a == 1", "os == 'Debian'"],
+                "truths": ["{{ a == 1 }}", "{{ a == 2 }}"],
+            }),
+            json!({ "out": "a == 1", "os": "Debian", "lines": ["a == 1"] }),
+        );
+        let check = |expr: &str| t.condition(expr, &scope);
+        // A quoted template inside an expression is rendered first.
+        assert_eq!(check("os == '{{ family }}'"), Ok(true));
+        assert_eq!(check("os == 'x{{ family }}'"), Ok(false));
+        assert_eq!(check(r#"dict({"d": "{{ 'd' }}"})["d"] == "d""#), Ok(true));
+        // A template naming a variable the user wrote holding an expression.
+        assert_eq!(check("{{ is_one }}"), Ok(true));
+        assert_eq!(check(" {{ is_two }}\n"), Ok(false));
+        assert_eq!(check("{{ a == 1 }}"), Ok(true));
+        // A template alone: its quoted templates are left as text.
+        assert_eq!(
+            check(r#"{{ dict({"d": "{{ 'd' }}"})["d"] == "{" + "{ 'd' }}" }}"#),
+            Ok(true)
+        );
+        // Text from data, or pieced together, is never an expression.
+        for (expr, text) in [
+            ("{{ out }}", "a == 1"),
+            ("{{ pieced }}", "a == 1"),
+            ("{{ 'hello' }} == {{ 'world' }}", "hello == world"),
+            ("{{ 'a' ~ ' == 1' }}", "a == 1"),
+        ] {
+            let err = check(expr).unwrap_err();
+            assert_eq!(
+                err,
+                TemplateError::Untrusted {
+                    conditional: expr.into(),
+                    text: text.into()
+                },
+                "{expr}"
+            );
+            assert!(err.to_string().contains("untrusted template or expression"));
+        }
+        assert_eq!(check("  "), Err(TemplateError::EmptyConditional));
+        // A template giving a list stands for each member.
+        let listed = |text: &str| t.listed_conditions(text, &scope);
+        assert_eq!(
+            listed("{{ checks }}"),
+            Ok(Some(vec!["a == 1".into(), "os == 'Debian'".into()]))
+        );
+        assert_eq!(
+            listed("{{ truths }}"),
+            Ok(Some(vec!["true".into(), "false".into()]))
+        );
+        assert!(matches!(
+            listed("{{ lines }}"),
+            Err(TemplateError::Untrusted { .. })
+        ));
+        assert_eq!(listed("a == 1"), Ok(None));
+        assert_eq!(listed("{{ is_one }}"), Ok(None));
+        // A loop item the user wrote as it is may be an expression; one
+        // from data may not.
+        let written = scope.with_written("item", json!("a == 42"));
+        assert_eq!(t.condition("{{ item }}", &written), Ok(false));
+        let data = written.with("item", json!("a == 1"));
+        assert!(matches!(
+            t.condition("{{ item }}", &data),
+            Err(TemplateError::Untrusted { .. })
+        ));
     }
 
     #[test]

@@ -2251,6 +2251,11 @@ async fn remote_folders_are_merged_and_relative_paths_start_where_commands_do() 
     - copy: {{ src: "{relative}/written", remote_src: true, dest: "{relative}/into/" }}
     - stat: {{ path: "{relative}/touched" }}
       register: touched
+    - lineinfile: {{ path: "{relative}/edited", line: "a=1", create: true }}
+    - blockinfile: {{ path: "./{relative}/edited", block: "b=2" }}
+    - replace: {{ path: "{relative}/edited", regexp: "a=1", replace: "a=3" }}
+    - template: {{ src: "{dir}/src/file1", dest: "{relative}/templated" }}
+    - fetch: {{ src: "{relative}/templated", dest: "{dir}/fetched/", flat: true }}
     - assert:
         that:
           - contents is changed and contents_again is not changed
@@ -2309,6 +2314,78 @@ async fn remote_folders_are_merged_and_relative_paths_start_where_commands_do() 
         "a remote file into a folder keeps its name"
     );
     assert!(!start.join("touched").exists());
+    assert_eq!(
+        read("edited"),
+        "a=3\n# BEGIN ANSIBLE MANAGED BLOCK\nb=2\n# END ANSIBLE MANAGED BLOCK\n",
+        "lineinfile, blockinfile and replace read a relative path"
+    );
+    assert_eq!(read("templated"), "one\n");
+    assert_eq!(read("fetched/templated"), "one\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn conditionals_are_read_as_ansible_2_19_reads_them() {
+    let (home, capstan) = engine();
+    let inv = local_inventory(home.path(), &[("box", "")]);
+    // A quoted template inside an expression is rendered first; a template
+    // naming a variable (or a loop item) the user wrote evaluates its text;
+    // text from a host is never evaluated, and says so.
+    let site = write(
+        home.path(),
+        "site.yml",
+        r#"- hosts: all
+  gather_facts: false
+  vars:
+    family: Debian
+    os: Debian
+    is_debian: "os == 'Debian'"
+    is_red_hat: "os == 'RedHat'"
+    conds: ["os == 'Debian'", "1 == 2"]
+  tasks:
+    - debug: { msg: "{{ item }}" }
+      when: "{{ item }}"
+      loop: "{{ conds }}"
+      register: named_list
+    - debug: { msg: old idiom }
+      when: "os == '{{ family }}'"
+      register: idiom
+    - debug: { msg: indirect }
+      when: "{{ is_red_hat }}"
+      register: indirect
+    - assert: { that: "{{ item }}" }
+      loop: ["1 == 1", "1 == 42"]
+      register: items
+      ignore_errors: true
+    - command: echo 1 == 1
+      register: out
+    - debug: { msg: from the host }
+      when: "{{ out.stdout }}"
+      register: hosted
+      ignore_errors: true
+    - assert: { that: "" }
+      register: empty
+      ignore_errors: true
+    - assert:
+        that:
+          - idiom is not skipped
+          - named_list.results[0] is not skipped and named_list.results[1] is skipped
+          - indirect is skipped
+          - items.results[0] is success and items.results[1] is failed
+          - hosted is failed
+          - "'untrusted template or expression' in hosted.msg"
+          - "'1 == 1' in hosted.msg"
+          - "'Empty conditional expressions are not allowed' in empty.msg"
+"#,
+    );
+    let (report, events) = play(&capstan, &site, &inv, |_| {}).await;
+    let recap = recap_of(&report, "box");
+    assert_eq!(
+        (recap.failed, recap.ignored),
+        (0, 3),
+        "{}",
+        first_failure(&events)
+    );
+    drop(home);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -102,13 +102,14 @@ pub fn unarchive(params: UnarchiveParams, ctx: &Context) -> Result<Outcome, Erro
     result
 }
 
-/// `~` and `$VAR` in path options, as the target's environment has them.
+/// Path options as Ansible's modules read them: `~/`, `$VAR` and a
+/// relative path (from the folder commands start in) made absolute.
 fn expanded<const N: usize>(
     ctx: &Context,
     paths: [Option<String>; N],
 ) -> Result<[Option<String>; N], Error> {
     let given: Vec<String> = paths.iter().flatten().cloned().collect();
-    let mut done = remote::expand_vars(&ctx.target, given, true)?.into_iter();
+    let mut done = remote::absolute_paths(&ctx.target, given)?.into_iter();
     Ok(paths.map(|p| p.and_then(|_| done.next())))
 }
 

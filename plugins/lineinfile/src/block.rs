@@ -13,7 +13,8 @@ use crate::edit::{Edit, LineState, compile};
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlockParams {
-    /// Absolute path of the file.
+    /// The file: absolute, `~/`, `$VAR` or relative (from the folder
+    /// commands start in on the target).
     #[serde(alias = "dest", alias = "destfile", alias = "name")]
     pub path: String,
     /// The lines to keep between the markers (empty: remove the block).

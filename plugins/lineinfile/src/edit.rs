@@ -9,7 +9,8 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineParams {
-    /// Absolute path of the file.
+    /// The file: absolute, `~/`, `$VAR` or relative (from the folder
+    /// commands start in on the target).
     #[serde(alias = "dest")]
     pub path: String,
     /// The line that should be there.

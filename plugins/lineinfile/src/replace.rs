@@ -12,7 +12,8 @@ use crate::edit::{Edit, compile, python_replacement};
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplaceParams {
-    /// Absolute path of the file.
+    /// The file: absolute, `~/`, `$VAR` or relative (from the folder
+    /// commands start in on the target).
     #[serde(alias = "dest", alias = "destfile", alias = "name")]
     pub path: String,
     /// The pattern (multi-line: `^` and `$` match at each line).

@@ -1168,7 +1168,8 @@ fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
             return Err(PlaybookError::at(
                 &key.pos,
                 format!(
-                    "`async` with `poll: 0` (run in the background) works for command and                      shell; `{}` cannot run in the background yet",
+                    "`async` with `poll: 0` (run in the background) works for command and \
+                     shell; `{}` cannot run in the background yet",
                     task.module_written
                 ),
             ));
@@ -1196,5 +1197,30 @@ fn task(node: &Node, handler: bool) -> Result<Task, PlaybookError> {
             other => other,
         };
     }
+    if let Some(reserved) = reserved_argument(&task) {
+        return Err(PlaybookError::at(
+            &key.pos,
+            format!(
+                "Invalid parameter specified beginning with keyword '_ansible_' for action \
+                 '{}': '{reserved}'. The prefix '_ansible_' is reserved for internal use only.",
+                task.module_written
+            ),
+        ));
+    }
     Ok(task)
+}
+
+/// An argument named `_ansible_...`, which only Ansible itself may pass to
+/// a module (a command line's words are not arguments): Ansible refuses it
+/// as the task is read, and so does Capstan.
+fn reserved_argument(task: &Task) -> Option<&str> {
+    if task.module.free_form() {
+        return None;
+    }
+    let Args::Map(Json::Object(map)) = &task.args else {
+        return None;
+    };
+    map.keys()
+        .find(|name| name.starts_with("_ansible_"))
+        .map(String::as_str)
 }

@@ -593,3 +593,26 @@ fn an_include_role_that_names_no_role_or_a_missing_one_is_refused_where_written(
     let error = nameless.unwrap_err().to_string();
     assert!(error.contains("include_role names no role"), "{error}");
 }
+
+#[test]
+fn an_argument_ansible_reserves_is_refused_where_it_is_written() {
+    let (_dir, reserved) = load_with(&[(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - debug: msg=x\n    - set_fact:\n        _ansible_foo: bar\n",
+    )]);
+    let error = reserved.unwrap_err().to_string();
+    assert!(error.contains("site.yml:4:7"), "{error}");
+    assert!(
+        error.contains(
+            "for action 'set_fact': '_ansible_foo'. The prefix '_ansible_' is reserved for \
+             internal use only."
+        ),
+        "{error}"
+    );
+    // A command line's words are not arguments.
+    let (_dir, command) = load_with(&[(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - command: echo _ansible_foo=1\n",
+    )]);
+    assert!(command.is_ok(), "{:?}", command.err());
+}

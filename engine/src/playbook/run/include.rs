@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value as Json};
 
 use super::host_state::HostState;
-use super::loops::{item_vars, items_of, loop_var_name};
+use super::loops::{item_vars, items_as_written, items_of, loop_var_name};
 use super::serial::Batch;
 use super::{announce, any_active, run_steps};
 use crate::jobs::ResultStatus;
@@ -223,11 +223,20 @@ fn inclusions(
                 .collect()
         }
     };
+    let written_items = include
+        .loop_
+        .as_ref()
+        .is_some_and(|spec| items_as_written(spec, scope));
     let mut found = Vec::new();
     for item in items {
         let mut scope = scope.clone();
-        for (name, value) in item.iter().flatten() {
-            scope = scope.with(name, value.clone());
+        // The loop variable comes first (`item_vars`).
+        for (at, (name, value)) in item.iter().flatten().enumerate() {
+            scope = if written_items && at == 0 {
+                scope.with_written(name, value.clone())
+            } else {
+                scope.with(name, value.clone())
+            };
         }
         let mut holds = true;
         for condition in &include.when {

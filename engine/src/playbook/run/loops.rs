@@ -6,6 +6,7 @@
 
 use serde_json::{Map, Value as Json, json};
 
+use crate::playbook::conditional;
 use crate::playbook::context::RunContext;
 use crate::playbook::controller_files::{ControllerFiles, files_under};
 use crate::playbook::model::{LoopControl, LoopKind, LoopSpec, RoleRef};
@@ -378,6 +379,25 @@ pub(super) fn loop_var_name(
             control.loop_var
         )))
     }
+}
+
+/// Whether a loop's items are exactly what the user wrote (a list without
+/// templates, or a template naming a variable written so, taken as it
+/// is): then a conditional may evaluate an item's text as an expression
+/// (`that: "{{ item }}"`), as Ansible trusts it.
+pub(super) fn items_as_written(spec: &LoopSpec, scope: &Scope) -> bool {
+    let as_it_is = matches!(
+        spec.kind,
+        LoopKind::List | LoopKind::WithList | LoopKind::Items
+    );
+    as_it_is
+        && match &spec.items {
+            Json::String(text) => matches!(
+                conditional::shape(text),
+                conditional::Shape::Variable { root, .. } if scope.trusts(root)
+            ),
+            items => !crate::playbook::template::holds_template(items),
+        }
 }
 
 /// The variables item `index` of `items` binds: the loop variable (named

@@ -9,7 +9,7 @@ use serde_json::{Map, Value as Json};
 
 use super::controller_modules;
 use super::host_state::{DelegatedFacts, HostState};
-use super::loops::{item_vars, items_of, loop_var_name, text_of};
+use super::loops::{item_vars, items_as_written, items_of, loop_var_name, text_of};
 use super::results::{CENSORED, ItemResult, censored, hides_output};
 use crate::jobs::ResultStatus;
 use crate::playbook::actions::{
@@ -115,6 +115,10 @@ async fn run_resolved(
         Ok(None) => vec![(None, run_tries(ctx, play, task, &scope, &mut state).await)],
         Ok(Some((items, loop_var))) => {
             let control = &task.loop_control;
+            let written_items = task
+                .loop_
+                .as_ref()
+                .is_some_and(|spec| items_as_written(spec, &scope));
             let mut results = Vec::with_capacity(items.len());
             for index in 0..items.len() {
                 if index > 0
@@ -133,7 +137,11 @@ async fn run_resolved(
                 );
                 let bound = item_vars(control, &loop_var, &items, index);
                 for (name, value) in &bound {
-                    scope = scope.with(name, value.clone());
+                    scope = if *name == loop_var && written_items {
+                        scope.with_written(name, value.clone())
+                    } else {
+                        scope.with(name, value.clone())
+                    };
                 }
                 // What the loop calls its item (and index), by name.
                 scope = scope.with("ansible_loop_var", Json::String(loop_var.clone()));
