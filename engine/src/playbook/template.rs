@@ -459,7 +459,7 @@ impl Templates {
         let mut used = template.undeclared_variables(false);
         used.extend(also_used);
         let reach = lookup_reach(text, &used, scope, chain);
-        let scope = self.resolve(&used, &reach, scope, chain)?;
+        let (scope, unrendered) = self.resolve(&used, &reach, scope, chain)?;
         match template.render(scope.context()) {
             Ok(text) => Ok(text),
             Err(e) => {
@@ -475,10 +475,10 @@ impl Templates {
                         return Ok(rendered);
                     }
                 }
-                Err(describe(
-                    &e,
-                    Some((&template.undeclared_variables(true), &scope)),
-                ))
+                // A variable it uses that could not be rendered is the cause.
+                Err(unrendered.unwrap_or_else(|| {
+                    describe(&e, Some((&template.undeclared_variables(true), &scope)))
+                }))
             }
         }
     }
@@ -497,7 +497,7 @@ impl Templates {
         })?;
         let used = compiled.undeclared_variables(false);
         let reach = lookup_reach(expr, &used, scope, chain);
-        let scope = self.resolve(&used, &reach, scope, chain)?;
+        let (scope, unrendered) = self.resolve(&used, &reach, scope, chain)?;
         let value = match compiled.eval(scope.context()) {
             Ok(value) => value,
             Err(e) => self
@@ -509,10 +509,15 @@ impl Templates {
                         .ok()
                 })
                 .ok_or_else(|| {
-                    describe(&e, Some((&compiled.undeclared_variables(true), &scope)))
+                    unrendered.clone().unwrap_or_else(|| {
+                        describe(&e, Some((&compiled.undeclared_variables(true), &scope)))
+                    })
                 })?,
         };
         if value.is_undefined() {
+            if let Some(cause) = unrendered {
+                return Err(cause);
+            }
             let names = compiled.undeclared_variables(true);
             return Err(undefined_variable(&names, &scope)
                 .or_else(|| missing_step(expr, &scope))
@@ -523,24 +528,27 @@ impl Templates {
 
     /// Renders the written variables among `used` and `reach` (each in
     /// turn, as its own template may use others) and binds their results
-    /// as data. One in `reach` alone (a lookup might read it) that cannot
-    /// be rendered is left undefined rather than failing the template,
-    /// as Ansible renders a variable only when it is read.
+    /// as data. One that cannot be rendered is left undefined rather than
+    /// failing at once, as Ansible renders a variable only when it is
+    /// read (`ready or later_var`, `later_var is undefined`): the error of
+    /// the first such variable `used` names is given back, for the caller
+    /// to report should the template fail.
     fn resolve<'s>(
         &self,
         used: &HashSet<String>,
         reach: &HashSet<String>,
         scope: &'s Scope,
         chain: &[&str],
-    ) -> Result<std::borrow::Cow<'s, Scope>, TemplateError> {
+    ) -> Result<(std::borrow::Cow<'s, Scope>, Option<TemplateError>), TemplateError> {
         let mut pending: Vec<&String> = used
             .iter()
             .chain(reach)
             .filter(|n| scope.written.contains(*n))
             .collect();
         if pending.is_empty() {
-            return Ok(std::borrow::Cow::Borrowed(scope));
+            return Ok((std::borrow::Cow::Borrowed(scope), None));
         }
+        let mut unrendered = None;
         pending.sort();
         let mut json = scope.json.clone();
         let mut written = (*scope.written).clone();
@@ -561,21 +569,24 @@ impl Templates {
             written.remove(name);
             match self.render_json_at(&scope.json[name.as_str()], scope, &inner) {
                 Ok(rendered) => json[name.as_str()] = rendered,
-                Err(_) if !used.contains(name) => {
+                Err(e) => {
                     if let Json::Object(map) = &mut json {
                         map.remove(name.as_str());
                     }
+                    if used.contains(name) && unrendered.is_none() {
+                        unrendered = Some(e);
+                    }
                 }
-                Err(e) => return Err(e),
             }
         }
-        Ok(std::borrow::Cow::Owned(Scope {
+        let resolved = Scope {
             value: Value::from_serialize(&json),
             json,
             written: Arc::new(written),
             data: scope.data.clone(),
             hostvars: scope.hostvars.clone(),
-        }))
+        };
+        Ok((std::borrow::Cow::Owned(resolved), unrendered))
     }
 
     /// Evaluates a condition to true or false, read as Ansible 2.19 reads
@@ -1237,6 +1248,29 @@ mod tests {
             unreachable!()
         };
         Scope::layered([(&written, Origin::Written), (&data, Origin::Data)])
+    }
+
+    #[test]
+    fn a_variable_is_rendered_only_when_it_is_read() {
+        let t = Templates::new();
+        let scope = layers(
+            json!({ "deep": "{{ nested_missing }}", "ready": true }),
+            json!({}),
+        );
+        assert_eq!(t.condition("ready or deep", &scope), Ok(true));
+        assert_eq!(t.condition("deep is undefined", &scope), Ok(true));
+        assert_eq!(
+            t.render_value("{{ deep | default('d') }}", &scope),
+            Ok(json!("d"))
+        );
+        // Read, it fails with what it lacks.
+        let missing = Err(TemplateError::Undefined("nested_missing".into()));
+        assert_eq!(t.render_value("{{ deep }}", &scope), missing);
+        assert_eq!(t.render_value("x {{ deep }}", &scope), missing);
+        assert_eq!(
+            t.condition("deep == 1", &scope).map(|_| ()),
+            missing.map(|_: Json| ())
+        );
     }
 
     #[test]
