@@ -4,7 +4,7 @@
 use crate::bindings::capstan::plugin::remote as wit;
 pub use crate::bindings::capstan::plugin::types::HostError;
 
-pub use expand_vars::{absolute_paths, expand_vars};
+pub use expand_vars::{absolute_path, absolute_paths, expand_vars};
 pub use one_trip::{PathInfo, Placed, Put, parse_stat, path_info, put, read_if_present, validate};
 pub use wit::{ExecOutput, FileInfo, FileKind};
 

@@ -592,35 +592,26 @@ impl Templates {
     /// Evaluates a condition to true or false, read as Ansible 2.19 reads
     /// one (see `conditional.rs`).
     pub fn condition(&self, expr: &str, scope: &Scope) -> Result<bool, TemplateError> {
-        let untrusted = |text: &str| TemplateError::Untrusted {
-            conditional: expr.trim().to_string(),
-            text: text.to_string(),
-        };
-        match conditional::shape(expr) {
+        let shape = conditional::shape(expr);
+        if let Some((inner, trusted)) = template_alone(&shape, scope) {
+            let value = self.eval(inner, scope)?;
+            return match value.as_str() {
+                Some(text) if !trusted => Err(untrusted(expr, text)),
+                Some(text) if text.trim().is_empty() => Err(TemplateError::EmptyConditional),
+                Some(text) => self.expression_condition(text.trim(), scope),
+                None => Ok(truthy(&value)),
+            };
+        }
+        match shape {
             Shape::Empty => Err(TemplateError::EmptyConditional),
-            Shape::Expression(text) => self.expression_condition(text, scope),
-            Shape::Variable { inner, root } => {
-                let value = self.eval(inner, scope)?;
-                match value.as_str() {
-                    Some(text) if !scope.trusts(root) => Err(untrusted(text)),
-                    Some(text) => match conditional::shape(text) {
-                        Shape::Empty => Err(TemplateError::EmptyConditional),
-                        _ => self.expression_condition(text.trim(), scope),
-                    },
-                    None => Ok(truthy(&value)),
-                }
-            }
-            Shape::Single(inner) => {
-                let value = self.eval(inner, scope)?;
-                match value.as_str() {
-                    Some(text) => Err(untrusted(text)),
-                    None => Ok(truthy(&value)),
-                }
-            }
             Shape::Template(text) => match self.render_value(text, scope)? {
-                Json::String(text) => Err(untrusted(&text)),
+                Json::String(text) => Err(untrusted(expr, &text)),
                 other => Ok(truthy_json(&other)),
             },
+            Shape::Expression(text) => self.expression_condition(text, scope),
+            Shape::Variable { .. } | Shape::Single(_) => {
+                unreachable!("a template alone is read above")
+            }
         }
     }
 
@@ -634,10 +625,8 @@ impl Templates {
         text: &str,
         scope: &Scope,
     ) -> Result<Option<Vec<String>>, TemplateError> {
-        let (inner, trusted) = match conditional::shape(text) {
-            Shape::Variable { inner, root } => (inner, scope.trusts(root)),
-            Shape::Single(inner) => (inner, false),
-            _ => return Ok(None),
+        let Some((inner, trusted)) = template_alone(&conditional::shape(text), scope) else {
+            return Ok(None);
         };
         let Ok(Json::Array(members)) = serde_json::to_value(self.eval(inner, scope)?) else {
             return Ok(None);
@@ -646,10 +635,7 @@ impl Templates {
             .into_iter()
             .map(|member| match member {
                 Json::String(member) if trusted => Ok(member),
-                Json::String(member) => Err(TemplateError::Untrusted {
-                    conditional: text.trim().to_string(),
-                    text: member,
-                }),
+                Json::String(member) => Err(untrusted(text, &member)),
                 Json::Null => Ok(String::new()),
                 other => Ok(other.to_string()),
             })
@@ -708,6 +694,26 @@ impl Templates {
             ),
             other => other.clone(),
         })
+    }
+}
+
+/// A conditional that is one template alone giving a value (`{{ x }}`,
+/// `{{ a == 1 }}`): its inner expression, and whether text it gives may
+/// be evaluated as an expression — only a variable the user wrote
+/// ([`Scope::trusts`]).
+fn template_alone<'t>(shape: &Shape<'t>, scope: &Scope) -> Option<(&'t str, bool)> {
+    match *shape {
+        Shape::Variable { inner, root } => Some((inner, scope.trusts(root))),
+        Shape::Single(inner) => Some((inner, false)),
+        _ => None,
+    }
+}
+
+/// Conditional `conditional`'s template gave `text`, which is refused.
+fn untrusted(conditional: &str, text: &str) -> TemplateError {
+    TemplateError::Untrusted {
+        conditional: conditional.trim().to_string(),
+        text: text.to_string(),
     }
 }
 

@@ -48,6 +48,11 @@ pub fn absolute_paths(target: &str, paths: Vec<String>) -> Result<Vec<String>, E
     Ok(paths)
 }
 
+/// One path as [`absolute_paths`] reads it.
+pub fn absolute_path(target: &str, path: String) -> Result<String, Error> {
+    Ok(absolute_paths(target, vec![path])?.remove(0))
+}
+
 /// `path` (relative) under the folder `start`, without `./` steps.
 fn under(start: &str, path: &str) -> String {
     let mut rest = path;

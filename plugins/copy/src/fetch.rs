@@ -23,7 +23,7 @@ fn yes() -> bool {
 /// The file's bytes in `content_base64` (with its path in `file`); a
 /// missing file or a folder said in Ansible's words.
 pub fn fetch(params: FetchParams, ctx: &Context) -> Result<Outcome, Error> {
-    let src = remote::absolute_paths(&ctx.target, vec![params.src])?.remove(0);
+    let src = remote::absolute_path(&ctx.target, params.src)?;
     let data = |extra: serde_json::Value| {
         let mut data = serde_json::json!({ "file": src });
         if let (Some(data), serde_json::Value::Object(extra)) = (data.as_object_mut(), extra) {

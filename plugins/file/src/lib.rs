@@ -116,7 +116,7 @@ impl Plugin for File {
 }
 
 fn apply(mut params: FileParams, ctx: &Context) -> Result<Outcome, Error> {
-    params.path = remote::absolute_paths(&ctx.target, vec![params.path])?.remove(0);
+    params.path = remote::absolute_path(&ctx.target, params.path)?;
     let path = params.path.clone();
     let warnings = match params.state {
         Some(State::Absent) => Vec::new(),

@@ -64,7 +64,7 @@ if [ "$attrs" = 1 ] && a=$(lsattr -d -- "$p" 2>/dev/null); then echo "${a%% *}";
 
 /// Describes the path; never changes anything.
 pub fn stat(params: StatParams, ctx: &Context) -> Result<Outcome, Error> {
-    let path = remote::absolute_paths(&ctx.target, vec![params.path])?.remove(0);
+    let path = remote::absolute_path(&ctx.target, params.path)?;
     let path = path.as_str();
     let algorithm = params.checksum_algorithm.as_deref().unwrap_or("sha1");
     if !["sha1", "md5", "sha224", "sha256", "sha384", "sha512"].contains(&algorithm) {

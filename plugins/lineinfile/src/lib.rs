@@ -44,7 +44,7 @@ impl Plugin for LineInFile {
 }
 
 fn apply(params: LineParams, ctx: &Context) -> Result<Outcome, Error> {
-    let path = on_target(ctx, &params.path)?;
+    let path = remote::absolute_path(&ctx.target, params.path.clone())?;
     let before = read_text(ctx, &path)?;
     if before.is_none() && !(params.create || params.absent()) {
         return Err(missing(&path));
@@ -71,7 +71,7 @@ fn apply(params: LineParams, ctx: &Context) -> Result<Outcome, Error> {
 
 /// `blockinfile`.
 fn block(params: BlockParams, ctx: &Context) -> Result<Outcome, Error> {
-    let path = on_target(ctx, &params.path)?;
+    let path = remote::absolute_path(&ctx.target, params.path.clone())?;
     let before = read_text(ctx, &path)?;
     if before.is_none() && params.absent() {
         return Ok(Outcome::ok(format!("File {path} not present")));
@@ -95,7 +95,7 @@ fn block(params: BlockParams, ctx: &Context) -> Result<Outcome, Error> {
 
 /// `replace`.
 fn replace(params: ReplaceParams, ctx: &Context) -> Result<Outcome, Error> {
-    let path = on_target(ctx, &params.path)?;
+    let path = remote::absolute_path(&ctx.target, params.path.clone())?;
     replace::check_replacement(&params)?;
     let Some(before) = read_text(ctx, &path)? else {
         return Err(Error::msg(format!("Path {path} does not exist !")));
@@ -112,12 +112,6 @@ fn replace(params: ReplaceParams, ctx: &Context) -> Result<Outcome, Error> {
             params.validate.as_deref(),
         )?,
     )
-}
-
-/// `path` as Ansible's modules read a `path` option: `~/`, `$VAR` and a
-/// relative path (from the folder commands start in) made absolute.
-fn on_target(ctx: &Context, path: &str) -> Result<String, Error> {
-    Ok(remote::absolute_paths(&ctx.target, vec![path.to_string()])?.remove(0))
 }
 
 /// The file's text, or `None` when it is missing; a folder is refused

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value as Json};
 
 use super::host_state::HostState;
-use super::loops::{item_vars, items_as_written, items_of, loop_var_name};
+use super::loops::{item_vars, items_as_written, items_of, loop_var_name, with_item};
 use super::serial::Batch;
 use super::{announce, any_active, run_steps};
 use crate::jobs::ResultStatus;
@@ -229,15 +229,11 @@ fn inclusions(
         .is_some_and(|spec| items_as_written(spec, scope));
     let mut found = Vec::new();
     for item in items {
-        let mut scope = scope.clone();
-        // The loop variable comes first (`item_vars`).
-        for (at, (name, value)) in item.iter().flatten().enumerate() {
-            scope = if written_items && at == 0 {
-                scope.with_written(name, value.clone())
-            } else {
-                scope.with(name, value.clone())
-            };
-        }
+        let scope = with_item(
+            scope.clone(),
+            item.as_deref().unwrap_or_default(),
+            written_items,
+        );
         let mut holds = true;
         for condition in &include.when {
             holds = ctx

@@ -400,6 +400,20 @@ pub(super) fn items_as_written(spec: &LoopSpec, scope: &Scope) -> bool {
         }
 }
 
+/// `scope` with an item's variables (as [`item_vars`] gives them) bound:
+/// the loop variable, which comes first, as written when the loop's items
+/// are ([`items_as_written`]), the others as data.
+pub(super) fn with_item(mut scope: Scope, vars: &[(String, Json)], written: bool) -> Scope {
+    for (at, (name, value)) in vars.iter().enumerate() {
+        scope = if written && at == 0 {
+            scope.with_written(name, value.clone())
+        } else {
+            scope.with(name, value.clone())
+        };
+    }
+    scope
+}
+
 /// The variables item `index` of `items` binds: the loop variable (named
 /// `loop_var`, see [`loop_var_name`]), and as `loop_control` asks, the
 /// index variable and `ansible_loop`.

@@ -9,7 +9,7 @@ use serde_json::{Map, Value as Json};
 
 use super::controller_modules;
 use super::host_state::{DelegatedFacts, HostState};
-use super::loops::{item_vars, items_as_written, items_of, loop_var_name, text_of};
+use super::loops::{item_vars, items_as_written, items_of, loop_var_name, text_of, with_item};
 use super::results::{CENSORED, ItemResult, censored, hides_output};
 use crate::jobs::ResultStatus;
 use crate::playbook::actions::{
@@ -136,13 +136,7 @@ async fn run_resolved(
                     &ctx.options.extra_vars,
                 );
                 let bound = item_vars(control, &loop_var, &items, index);
-                for (name, value) in &bound {
-                    scope = if *name == loop_var && written_items {
-                        scope.with_written(name, value.clone())
-                    } else {
-                        scope.with(name, value.clone())
-                    };
-                }
+                scope = with_item(scope, &bound, written_items);
                 // What the loop calls its item (and index), by name.
                 scope = scope.with("ansible_loop_var", Json::String(loop_var.clone()));
                 if let Some(name) = &control.index_var {
